@@ -1,0 +1,87 @@
+//! What to delete when consent is revoked: which cookie names match a service's patterns, and
+//! on which domains a cookie may have been set.
+//!
+//! Pure string logic; the SDK reads `document.cookie` and writes the expiring cookies.
+
+/// Whether `name` matches `pattern`, where `*` stands for any run of characters
+/// (`_ga_*` matches `_ga_X1Y2`, `*` matches everything, `_ym_uid` only itself).
+pub fn matches_pattern(pattern: &str, name: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = name.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(index) => rest = &rest[index + part.len()..],
+            None => return false,
+        }
+    }
+    rest.ends_with(last)
+}
+
+/// The `Domain=` values a cookie of this page may carry: the host itself and each parent
+/// domain with at least two labels (`www.shop.kz` gives `www.shop.kz`, `shop.kz`). Vendors such
+/// as Google Analytics set their cookies on the parent domain, so clearing only the host would
+/// leave them behind. IP addresses and single-label hosts (`localhost`) have none: their
+/// cookies are host-only and are cleared without a `Domain`.
+pub fn cookie_domains(hostname: &str) -> Vec<String> {
+    let host = hostname.trim_end_matches('.').to_ascii_lowercase();
+    let is_ip = host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[');
+    let labels: Vec<&str> = host.split('.').collect();
+    if is_ip || labels.len() < 2 {
+        return Vec::new();
+    }
+    (0..=labels.len() - 2)
+        .map(|start| labels[start..].join("."))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(pattern: &str, name: &str, expected: bool) {
+        assert_eq!(
+            matches_pattern(pattern, name),
+            expected,
+            "{pattern} vs {name}"
+        );
+    }
+
+    #[test]
+    fn patterns() {
+        check("_ga", "_ga", true);
+        check("_ga", "_gat", false);
+        check("_ga_*", "_ga_X1Y2Z3", true);
+        check("_ga_*", "_ga", false);
+        check("_ym*", "_ym_uid", true);
+        check("_ym*", "_ym", true);
+        check("*", "anything", true);
+        check("*_uid", "_ym_uid", true);
+        check("*_uid", "_ym_uid2", false);
+        check("a*b*c", "a-x-b-y-c", true);
+        check("a*b*c", "a-x-c", false);
+        check("tmr_*", "tmr_lvid", true);
+    }
+
+    #[test]
+    fn domains() {
+        assert_eq!(
+            cookie_domains("www.glazik.kz"),
+            ["www.glazik.kz", "glazik.kz"]
+        );
+        assert_eq!(
+            cookie_domains("a.b.shop.kz"),
+            ["a.b.shop.kz", "b.shop.kz", "shop.kz"]
+        );
+        assert_eq!(cookie_domains("nlg.kz"), ["nlg.kz"]);
+        assert!(cookie_domains("localhost").is_empty());
+        assert!(cookie_domains("127.0.0.1").is_empty());
+        assert!(cookie_domains("[::1]").is_empty());
+    }
+}

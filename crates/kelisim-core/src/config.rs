@@ -1,0 +1,863 @@
+//! The site's configuration: `RawConfig` exactly as written in `kelisim.json`, and `Config`,
+//! the validated form every other part of kelisim works with.
+//!
+//! Validation is pure (no I/O) and all-or-nothing: a config either becomes a `Config` or yields
+//! one `ConfigError` naming the offending field, so an invalid config is never half-applied.
+//! Owns the rules for ids, URLs, colours and per-language texts; does not know where the JSON
+//! came from (fetch, `kelisim.init`, a test).
+
+use crate::language::Language;
+use crate::texts::{
+    builtin_category_texts, builtin_texts, CategoryTexts, TextOverrides, Texts, DATA_KINDS,
+};
+use serde::{Deserialize, Deserializer};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One invalid field of a config: `field` is a path such as `categories[1].services[0].country`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("kelisim config: `{field}` {message}")]
+pub struct ConfigError {
+    /// Path of the field, in the config's own names.
+    pub field: String,
+    /// What is wrong and what would be valid, lowercase.
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Texts per language as written in the config: `{"kk": "...", "ru": "..."}`.
+pub type LocalizedText = BTreeMap<String, String>;
+
+/// The config exactly as deserialized; unknown fields are rejected by serde.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub site: String,
+    pub operator: RawOperator,
+    pub policy: RawPolicy,
+    #[serde(default)]
+    pub revision: u32,
+    #[serde(default)]
+    pub expiry_days: Option<u32>,
+    #[serde(default)]
+    pub languages: Option<Vec<String>>,
+    #[serde(default)]
+    pub default_language: Option<String>,
+    pub categories: Vec<RawCategory>,
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    #[serde(default)]
+    pub gpc: Option<bool>,
+    #[serde(default)]
+    pub ui: Option<RawUi>,
+    #[serde(default)]
+    pub texts: Option<BTreeMap<String, TextOverrides>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOperator {
+    pub name: String,
+    pub bin: String,
+    pub email: String,
+    pub address: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    pub version: String,
+    pub url: LocalizedText,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCategory {
+    pub id: String,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub default: bool,
+    #[serde(default)]
+    pub title: Option<LocalizedText>,
+    #[serde(default)]
+    pub description: Option<LocalizedText>,
+    #[serde(default)]
+    pub refusal: Option<LocalizedText>,
+    #[serde(default)]
+    pub services: Vec<RawService>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub cookies: Vec<String>,
+    #[serde(default)]
+    pub local_storage: Vec<String>,
+    #[serde(default)]
+    pub data: Vec<String>,
+    pub country: String,
+    #[serde(default)]
+    pub vendor: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUi {
+    #[serde(default)]
+    pub layout: Option<String>,
+    #[serde(default)]
+    pub position: Option<String>,
+    #[serde(default)]
+    pub theme: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub variant: Option<String>,
+    #[serde(default)]
+    pub hide_from_bots: bool,
+}
+
+/// A validated config. Every category and service id is unique, every enabled language has
+/// every text, every URL is http(s) or site-relative.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub site: String,
+    pub operator: Operator,
+    pub policy_version: String,
+    pub revision: u32,
+    pub expiry_days: u32,
+    pub languages: Vec<Language>,
+    pub default_language: Language,
+    pub categories: Vec<Category>,
+    pub endpoint: Option<String>,
+    pub gpc: bool,
+    pub ui: Ui,
+    policy_urls: BTreeMap<Language, String>,
+    texts: BTreeMap<Language, Texts>,
+}
+
+/// The operator of personal data, as Law 94-V Art. 8 p.4 requires the consent to name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Operator {
+    pub name: String,
+    /// Business identification number: 12 digits.
+    pub bin: String,
+    pub email: String,
+    pub address: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Category {
+    pub id: String,
+    /// Necessary cookies: always granted, not switchable.
+    pub required: bool,
+    /// Initial position of the switch in the preferences layer (never consent by itself).
+    pub default_on: bool,
+    pub services: Vec<Service>,
+    texts: BTreeMap<Language, CategoryTexts>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Service {
+    pub id: String,
+    pub name: String,
+    /// Cookie names or `*` patterns cleared when the service is revoked.
+    pub cookies: Vec<String>,
+    /// localStorage keys or `*` patterns cleared when the service is revoked.
+    pub local_storage: Vec<String>,
+    /// Kinds of data collected, each one of [`DATA_KINDS`].
+    pub data: Vec<String>,
+    /// ISO 3166-1 alpha-2 code of the country of processing.
+    pub country: String,
+    pub vendor: Option<Vendor>,
+}
+
+impl Service {
+    /// Processing outside Kazakhstan is a cross-border transfer under Law 94-V.
+    pub fn is_cross_border(&self) -> bool {
+        self.country != "KZ"
+    }
+}
+
+/// Vendor integrations a service may name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Vendor {
+    GoogleConsentMode,
+    YandexMetrika,
+    MetaPixel,
+    Gtm,
+}
+
+impl Vendor {
+    const ALL: [(&'static str, Vendor); 4] = [
+        ("google-consent-mode", Vendor::GoogleConsentMode),
+        ("yandex-metrika", Vendor::YandexMetrika),
+        ("meta-pixel", Vendor::MetaPixel),
+        ("gtm", Vendor::Gtm),
+    ];
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ui {
+    pub layout: Layout,
+    pub position: Position,
+    /// CSS custom properties (`--kelisim-background`, ...) with validated hex colours.
+    pub theme: Vec<(String, String)>,
+    pub variant: Option<String>,
+    pub hide_from_bots: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    Bar,
+    Box,
+    Modal,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Position {
+    Bottom,
+    Top,
+    BottomLeft,
+    BottomRight,
+}
+
+impl Layout {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layout::Bar => "bar",
+            Layout::Box => "box",
+            Layout::Modal => "modal",
+        }
+    }
+}
+
+impl Position {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Position::Bottom => "bottom",
+            Position::Top => "top",
+            Position::BottomLeft => "bottom-left",
+            Position::BottomRight => "bottom-right",
+        }
+    }
+}
+
+/// Theme keys a config may set, and the defaults they replace. The defaults pass WCAG AA:
+/// text on background 16.1:1, accent text on accent 6.9:1.
+pub const THEME_DEFAULTS: [(&str, &str); 5] = [
+    ("background", "#ffffff"),
+    ("text", "#1b1b1f"),
+    ("accent", "#0b57a4"),
+    ("accent_text", "#ffffff"),
+    ("border", "#6b6b75"),
+];
+
+const MAX_ID_LENGTH: usize = 40;
+
+impl Config {
+    /// Deserializes and validates in one step; a serde error becomes a `ConfigError` naming
+    /// the path of the bad field.
+    pub fn from_deserializer<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Config, ConfigError> {
+        let raw: RawConfig = serde_path_to_error::deserialize(deserializer).map_err(|error| {
+            let path = error.path().to_string();
+            let message = error.inner().to_string();
+            ConfigError::new(field_of_serde_error(&path, &message), message)
+        })?;
+        Config::try_from(raw)
+    }
+
+    /// Texts of the first and preferences layers in `language` (built-in plus overrides).
+    pub fn texts(&self, language: Language) -> &Texts {
+        &self.texts[&self.usable_language(language)]
+    }
+
+    /// The policy URL in `language`, or in the default language when there is none.
+    pub fn policy_url(&self, language: Language) -> &str {
+        self.policy_urls
+            .get(&language)
+            .unwrap_or(&self.policy_urls[&self.default_language])
+    }
+
+    pub fn category(&self, id: &str) -> Option<&Category> {
+        self.categories.iter().find(|category| category.id == id)
+    }
+
+    /// A service and the category it belongs to.
+    pub fn service(&self, id: &str) -> Option<(&Category, &Service)> {
+        self.categories.iter().find_map(|category| {
+            category
+                .services
+                .iter()
+                .find(|service| service.id == id)
+                .map(|service| (category, service))
+        })
+    }
+
+    /// Every service of every category.
+    pub fn services(&self) -> impl Iterator<Item = &Service> {
+        self.categories
+            .iter()
+            .flat_map(|category| &category.services)
+    }
+
+    /// Countries outside Kazakhstan where some service processes data, sorted, each once.
+    pub fn cross_border_countries(&self) -> Vec<&str> {
+        let countries: BTreeSet<&str> = self
+            .services()
+            .filter(|service| service.is_cross_border())
+            .map(|service| service.country.as_str())
+            .collect();
+        countries.into_iter().collect()
+    }
+
+    pub fn uses_vendor(&self, vendor: Vendor) -> bool {
+        self.services()
+            .any(|service| service.vendor == Some(vendor))
+    }
+
+    fn usable_language(&self, language: Language) -> Language {
+        if self.texts.contains_key(&language) {
+            language
+        } else {
+            self.default_language
+        }
+    }
+}
+
+impl Category {
+    /// This category's texts in `language` (falls back to the first language it has).
+    pub fn texts(&self, language: Language) -> &CategoryTexts {
+        self.texts
+            .get(&language)
+            .or_else(|| self.texts.values().next())
+            .expect("validation guarantees texts for every enabled language")
+    }
+}
+
+/// serde reports a missing or unknown field at the path of the object that holds it; name the
+/// field itself, which is what the person fixing the config looks for.
+fn field_of_serde_error(path: &str, message: &str) -> String {
+    let named = ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))
+        .and_then(|rest| rest.split('`').next());
+    match (path, named) {
+        (".", Some(name)) => name.to_owned(),
+        (".", None) => "config".to_owned(),
+        // For unknown fields serde_path_to_error already ends the path with the name.
+        (path, Some(name)) if path == name || path.ends_with(&format!(".{name}")) => {
+            path.to_owned()
+        }
+        (path, Some(name)) => format!("{path}.{name}"),
+        (path, None) => path.to_owned(),
+    }
+}
+
+impl TryFrom<RawConfig> for Config {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawConfig) -> Result<Config, ConfigError> {
+        check_id("site", &raw.site, 64, true)?;
+        let operator = validate_operator(raw.operator)?;
+
+        let languages = match &raw.languages {
+            None => Language::ALL.to_vec(),
+            Some(codes) => {
+                if codes.is_empty() {
+                    return Err(ConfigError::new(
+                        "languages",
+                        "must name at least one language: kk, ru or en",
+                    ));
+                }
+                let mut languages = Vec::new();
+                for (index, code) in codes.iter().enumerate() {
+                    let language = parse_language(&format!("languages[{index}]"), code)?;
+                    if languages.contains(&language) {
+                        return Err(ConfigError::new(
+                            format!("languages[{index}]"),
+                            format!("names `{code}` twice"),
+                        ));
+                    }
+                    languages.push(language);
+                }
+                languages
+            }
+        };
+        let default_language = match &raw.default_language {
+            Some(code) => {
+                let language = parse_language("default_language", code)?;
+                if !languages.contains(&language) {
+                    return Err(ConfigError::new(
+                        "default_language",
+                        format!("`{code}` is not in `languages`"),
+                    ));
+                }
+                language
+            }
+            None if languages.contains(&Language::Kk) => Language::Kk,
+            None => languages[0],
+        };
+
+        if raw.policy.version.trim().is_empty() || raw.policy.version.len() > 64 {
+            return Err(ConfigError::new(
+                "policy.version",
+                "must be a non-empty version label of at most 64 characters, e.g. \"2026-11-01\"",
+            ));
+        }
+        let mut policy_urls = BTreeMap::new();
+        for (code, url) in &raw.policy.url {
+            let field = format!("policy.url.{code}");
+            let language = parse_language(&field, code)?;
+            check_url(&field, url)?;
+            policy_urls.insert(language, url.clone());
+        }
+        if !policy_urls.contains_key(&default_language) {
+            return Err(ConfigError::new(
+                format!("policy.url.{default_language}"),
+                "is missing: the policy must be linked at least in the default language",
+            ));
+        }
+
+        let expiry_days = raw.expiry_days.unwrap_or(365);
+        if !(1..=3650).contains(&expiry_days) {
+            return Err(ConfigError::new(
+                "expiry_days",
+                format!("is {expiry_days}; must be between 1 and 3650"),
+            ));
+        }
+
+        let categories = validate_categories(raw.categories, &languages)?;
+
+        if let Some(endpoint) = &raw.endpoint {
+            check_url("endpoint", endpoint)?;
+        }
+
+        let ui = validate_ui(raw.ui.unwrap_or_default())?;
+
+        let mut texts = BTreeMap::new();
+        for language in &languages {
+            texts.insert(*language, builtin_texts(*language));
+        }
+        for (code, overrides) in raw.texts.iter().flatten() {
+            let field = format!("texts.{code}");
+            let language = parse_language(&field, code)?;
+            for (name, text) in overrides.entries() {
+                if text.trim().is_empty() {
+                    return Err(ConfigError::new(
+                        format!("{field}.{name}"),
+                        "must not be empty",
+                    ));
+                }
+            }
+            if let Some(language_texts) = texts.get_mut(&language) {
+                language_texts.apply(overrides);
+            }
+        }
+
+        Ok(Config {
+            site: raw.site,
+            operator,
+            policy_version: raw.policy.version,
+            revision: raw.revision,
+            expiry_days,
+            languages,
+            default_language,
+            categories,
+            endpoint: raw.endpoint,
+            gpc: raw.gpc.unwrap_or(true),
+            ui,
+            policy_urls,
+            texts,
+        })
+    }
+}
+
+fn validate_operator(raw: RawOperator) -> Result<Operator, ConfigError> {
+    if raw.name.trim().is_empty() {
+        return Err(ConfigError::new(
+            "operator.name",
+            "must be the operator's legal name, e.g. \"ТОО «Глазик»\"",
+        ));
+    }
+    if raw.bin.len() != 12 || !raw.bin.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ConfigError::new(
+            "operator.bin",
+            format!("is \"{}\"; a BIN is exactly 12 digits", raw.bin),
+        ));
+    }
+    let email_ok = raw.email.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty() && domain.contains('.') && !raw.email.contains(char::is_whitespace)
+    });
+    if !email_ok {
+        return Err(ConfigError::new(
+            "operator.email",
+            format!("is \"{}\"; must be a contact e-mail address", raw.email),
+        ));
+    }
+    if raw.address.trim().is_empty() {
+        return Err(ConfigError::new(
+            "operator.address",
+            "must be the operator's postal address",
+        ));
+    }
+    Ok(Operator {
+        name: raw.name,
+        bin: raw.bin,
+        email: raw.email,
+        address: raw.address,
+    })
+}
+
+fn validate_categories(
+    raw: Vec<RawCategory>,
+    languages: &[Language],
+) -> Result<Vec<Category>, ConfigError> {
+    if raw.is_empty() {
+        return Err(ConfigError::new(
+            "categories",
+            "must list at least one category",
+        ));
+    }
+    let mut category_ids = BTreeSet::new();
+    let mut service_ids = BTreeSet::new();
+    let mut categories = Vec::new();
+    for (index, raw_category) in raw.into_iter().enumerate() {
+        let field = format!("categories[{index}]");
+        check_id(
+            &format!("{field}.id"),
+            &raw_category.id,
+            MAX_ID_LENGTH,
+            false,
+        )?;
+        if !category_ids.insert(raw_category.id.clone()) {
+            return Err(ConfigError::new(
+                format!("{field}.id"),
+                format!("`{}` is used by another category", raw_category.id),
+            ));
+        }
+        let texts = category_texts(&field, &raw_category, languages)?;
+        let mut services = Vec::new();
+        for (service_index, raw_service) in raw_category.services.into_iter().enumerate() {
+            let service_field = format!("{field}.services[{service_index}]");
+            let service = validate_service(&service_field, raw_service)?;
+            if category_ids.contains(&service.id) || !service_ids.insert(service.id.clone()) {
+                return Err(ConfigError::new(
+                    format!("{service_field}.id"),
+                    format!(
+                        "`{}` is used by another service or category; ids must be unique",
+                        service.id
+                    ),
+                ));
+            }
+            services.push(service);
+        }
+        categories.push(Category {
+            id: raw_category.id,
+            required: raw_category.required,
+            default_on: raw_category.required || raw_category.default,
+            services,
+            texts,
+        });
+    }
+    if let Some(id) = categories
+        .iter()
+        .map(|c| &c.id)
+        .find(|id| service_ids.contains(*id))
+    {
+        return Err(ConfigError::new(
+            "categories",
+            format!("`{id}` is both a category and a service id; ids must be unique"),
+        ));
+    }
+    Ok(categories)
+}
+
+fn category_texts(
+    field: &str,
+    raw: &RawCategory,
+    languages: &[Language],
+) -> Result<BTreeMap<Language, CategoryTexts>, ConfigError> {
+    for (name, localized) in [
+        ("title", &raw.title),
+        ("description", &raw.description),
+        ("refusal", &raw.refusal),
+    ] {
+        for (code, text) in localized.iter().flatten() {
+            let text_field = format!("{field}.{name}.{code}");
+            parse_language(&text_field, code)?;
+            if text.trim().is_empty() {
+                return Err(ConfigError::new(text_field, "must not be empty"));
+            }
+        }
+    }
+    let mut texts = BTreeMap::new();
+    for &language in languages {
+        let builtin = builtin_category_texts(&raw.id, language);
+        let configured = |localized: &Option<LocalizedText>| {
+            localized
+                .as_ref()
+                .and_then(|map| map.get(language.code()))
+                .cloned()
+        };
+        let title = configured(&raw.title).or_else(|| builtin.as_ref().map(|b| b.title.clone()));
+        let description = configured(&raw.description)
+            .or_else(|| builtin.as_ref().map(|b| b.description.clone()));
+        let refusal =
+            configured(&raw.refusal).or_else(|| builtin.as_ref().and_then(|b| b.refusal.clone()));
+        let missing = |name: &str| {
+            ConfigError::new(
+                format!("{field}.{name}.{language}"),
+                format!("is missing: `{}` has no built-in texts, so every language in `languages` needs one", raw.id),
+            )
+        };
+        texts.insert(
+            language,
+            CategoryTexts {
+                title: title.ok_or_else(|| missing("title"))?,
+                description: description.ok_or_else(|| missing("description"))?,
+                refusal: if raw.required { None } else { refusal },
+            },
+        );
+    }
+    Ok(texts)
+}
+
+fn validate_service(field: &str, raw: RawService) -> Result<Service, ConfigError> {
+    check_id(&format!("{field}.id"), &raw.id, MAX_ID_LENGTH, false)?;
+    if raw.name.trim().is_empty() {
+        return Err(ConfigError::new(
+            format!("{field}.name"),
+            "must be the service's name as visitors know it",
+        ));
+    }
+    for (index, pattern) in raw.cookies.iter().enumerate() {
+        let ok = !pattern.is_empty()
+            && pattern
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && !b"=;,\"\\".contains(&b));
+        if !ok {
+            return Err(ConfigError::new(
+                format!("{field}.cookies[{index}]"),
+                format!("\"{pattern}\" is not a cookie name or `*` pattern"),
+            ));
+        }
+    }
+    for (index, key) in raw.local_storage.iter().enumerate() {
+        if key.is_empty() {
+            return Err(ConfigError::new(
+                format!("{field}.local_storage[{index}]"),
+                "must not be empty",
+            ));
+        }
+    }
+    for (index, kind) in raw.data.iter().enumerate() {
+        if !DATA_KINDS.contains(&kind.as_str()) {
+            return Err(ConfigError::new(
+                format!("{field}.data[{index}]"),
+                format!("`{kind}` is unknown; use one of {}", DATA_KINDS.join(", ")),
+            ));
+        }
+    }
+    if raw.country.len() != 2 || !raw.country.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(ConfigError::new(
+            format!("{field}.country"),
+            format!(
+                "\"{}\" must be an ISO 3166-1 alpha-2 code in capitals, e.g. \"KZ\" or \"US\"",
+                raw.country
+            ),
+        ));
+    }
+    let vendor = match &raw.vendor {
+        None => None,
+        Some(name) => Some(
+            Vendor::ALL
+                .iter()
+                .find(|(known, _)| known == name)
+                .map(|(_, vendor)| *vendor)
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        format!("{field}.vendor"),
+                        format!("`{name}` is unknown; use one of google-consent-mode, yandex-metrika, meta-pixel, gtm"),
+                    )
+                })?,
+        ),
+    };
+    Ok(Service {
+        id: raw.id,
+        name: raw.name,
+        cookies: raw.cookies,
+        local_storage: raw.local_storage,
+        data: raw.data,
+        country: raw.country,
+        vendor,
+    })
+}
+
+fn validate_ui(raw: RawUi) -> Result<Ui, ConfigError> {
+    let layout = match raw.layout.as_deref() {
+        None | Some("bar") => Layout::Bar,
+        Some("box") => Layout::Box,
+        Some("modal") => Layout::Modal,
+        Some(other) => {
+            return Err(ConfigError::new(
+                "ui.layout",
+                format!("`{other}` is unknown; use bar, box or modal"),
+            ))
+        }
+    };
+    let position = match raw.position.as_deref() {
+        None if layout == Layout::Box => Position::BottomRight,
+        None | Some("bottom") => Position::Bottom,
+        Some("top") => Position::Top,
+        Some("bottom-left") => Position::BottomLeft,
+        Some("bottom-right") => Position::BottomRight,
+        Some(other) => {
+            return Err(ConfigError::new(
+                "ui.position",
+                format!("`{other}` is unknown; use bottom, top, bottom-left or bottom-right"),
+            ))
+        }
+    };
+    let mut colours: BTreeMap<&str, String> = THEME_DEFAULTS
+        .iter()
+        .map(|(k, v)| (*k, v.to_string()))
+        .collect();
+    for (key, value) in raw.theme.iter().flatten() {
+        let field = format!("ui.theme.{key}");
+        let Some(slot) = colours.get_mut(key.as_str()) else {
+            let known: Vec<&str> = THEME_DEFAULTS.iter().map(|(k, _)| *k).collect();
+            return Err(ConfigError::new(
+                field,
+                format!("is unknown; use one of {}", known.join(", ")),
+            ));
+        };
+        if parse_hex_colour(value).is_none() {
+            return Err(ConfigError::new(
+                field,
+                format!("\"{value}\" must be a hex colour such as \"#0b57a4\""),
+            ));
+        }
+        *slot = value.clone();
+    }
+    for (foreground, background) in [("text", "background"), ("accent_text", "accent")] {
+        let ratio = contrast_ratio(&colours[foreground], &colours[background]);
+        if ratio < 4.5 {
+            return Err(ConfigError::new(
+                format!("ui.theme.{foreground}"),
+                format!("has a contrast of {ratio:.1}:1 with `{background}`; WCAG AA needs at least 4.5:1"),
+            ));
+        }
+    }
+    if let Some(variant) = &raw.variant {
+        check_id("ui.variant", variant, 32, true)?;
+    }
+    Ok(Ui {
+        layout,
+        position,
+        theme: colours
+            .into_iter()
+            .map(|(key, value)| (format!("--kelisim-{}", key.replace('_', "-")), value))
+            .collect(),
+        variant: raw.variant,
+        hide_from_bots: raw.hide_from_bots,
+    })
+}
+
+fn parse_language(field: &str, code: &str) -> Result<Language, ConfigError> {
+    code.parse().map_err(|()| {
+        ConfigError::new(
+            field,
+            format!("`{code}` is not a supported language; use kk, ru or en"),
+        )
+    })
+}
+
+/// Ids appear in cookies, markup and receipts: keep them to lowercase letters, digits, `-`, `_`
+/// (and `.` for site ids, which are often domain names).
+fn check_id(field: &str, id: &str, max_length: usize, allow_dot: bool) -> Result<(), ConfigError> {
+    let ok = !id.is_empty()
+        && id.len() <= max_length
+        && id.bytes().all(|b| {
+            b.is_ascii_lowercase()
+                || b.is_ascii_digit()
+                || b == b'-'
+                || b == b'_'
+                || (allow_dot && b == b'.')
+        });
+    if ok {
+        Ok(())
+    } else {
+        let allowed = if allow_dot {
+            "a-z, 0-9, '.', '-', '_'"
+        } else {
+            "a-z, 0-9, '-', '_'"
+        };
+        Err(ConfigError::new(
+            field,
+            format!("\"{id}\" must be 1 to {max_length} characters of {allowed}"),
+        ))
+    }
+}
+
+/// Only `https://`, `http://` or a site-relative path: never `javascript:` or `data:`.
+fn check_url(field: &str, url: &str) -> Result<(), ConfigError> {
+    let lower = url.to_ascii_lowercase();
+    let absolute = lower.starts_with("https://") || lower.starts_with("http://");
+    let relative = url.starts_with('/') && !url.starts_with("//");
+    if (absolute || relative) && !url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Ok(())
+    } else {
+        Err(ConfigError::new(
+            field,
+            format!("\"{url}\" must be an https:// or http:// URL or a path starting with /"),
+        ))
+    }
+}
+
+fn parse_hex_colour(value: &str) -> Option<[f64; 3]> {
+    let hex = value.strip_prefix('#')?;
+    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let digits: Vec<u8> = match hex.len() {
+        3 => hex.bytes().flat_map(|b| [b, b]).collect(),
+        6 => hex.bytes().collect(),
+        _ => return None,
+    };
+    let channel = |i: usize| {
+        let pair = std::str::from_utf8(&digits[i * 2..i * 2 + 2]).ok()?;
+        u8::from_str_radix(pair, 16)
+            .ok()
+            .map(|v| f64::from(v) / 255.0)
+    };
+    Some([channel(0)?, channel(1)?, channel(2)?])
+}
+
+/// WCAG 2.x contrast ratio of two hex colours (both already validated).
+pub fn contrast_ratio(foreground: &str, background: &str) -> f64 {
+    let luminance = |colour: &str| {
+        let linear = |c: f64| {
+            if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        let [r, g, b] = parse_hex_colour(colour).unwrap_or([0.0; 3]);
+        0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+    };
+    let (a, b) = (luminance(foreground), luminance(background));
+    (a.max(b) + 0.05) / (a.min(b) + 0.05)
+}

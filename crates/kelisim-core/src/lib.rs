@@ -1,0 +1,25 @@
+//! kelisim-core: the pure consent model shared by the browser SDK and the receipts server.
+//!
+//! Principal types: [`Config`] (validated from [`RawConfig`]), [`Consent`] and [`Choice`],
+//! [`Language`] and [`Texts`]. The cookie codec is [`encode_cookie`] / [`decode_cookie`].
+//!
+//! Invariant: this crate knows nothing about the DOM, HTTP or SQL. It takes time and random ids
+//! as arguments, so every rule in it runs and is tested natively.
+
+pub mod cleanup;
+pub mod config;
+pub mod consent;
+pub mod consent_mode;
+pub mod cookie;
+pub mod gating;
+pub mod language;
+pub mod texts;
+
+pub use config::{
+    Category, Config, ConfigError, Layout, Operator, Position, RawConfig, Service, Vendor,
+};
+pub use consent::{Action, Choice, ChoiceError, Consent, Grants};
+pub use cookie::{decode_cookie, encode_cookie, CookieError, COOKIE_NAME};
+pub use gating::GateRule;
+pub use language::{choose_language, Language};
+pub use texts::{CategoryTexts, Texts};

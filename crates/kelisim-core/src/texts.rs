@@ -1,0 +1,427 @@
+//! Built-in interface texts in Kazakh, Russian and English, and per-language overrides.
+//!
+//! Owns every word the banner shows that does not come from the store: button labels, the
+//! legal notices (operator, cross-border transfer, expiry), the names of well-known categories,
+//! of the kinds of data a service collects, and of countries. Wording follows
+//! `../shared/GLOSSARY.md` so the banner speaks the same language as the store's policy.
+//! Knows nothing about the DOM: the SDK inserts these strings as text, never as HTML.
+
+use crate::language::Language;
+use serde::Deserialize;
+
+/// Declares the interface texts once, producing `Texts` (complete) and `TextOverrides`
+/// (every field optional, strict about unknown names) so the two can never drift apart.
+macro_rules! interface_texts {
+    ($($(#[doc = $doc:literal])* $name:ident),* $(,)?) => {
+        /// Every interface text for one language.
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub struct Texts {
+            $($(#[doc = $doc])* pub $name: String,)*
+        }
+
+        /// Per-language overrides from the config's `texts.<lang>` object.
+        #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+        #[serde(deny_unknown_fields)]
+        pub struct TextOverrides {
+            $($(#[doc = $doc])* #[serde(default)] pub $name: Option<String>,)*
+        }
+
+        impl Texts {
+            /// Replaces every text the overrides name; the rest stay built-in.
+            pub fn apply(&mut self, overrides: &TextOverrides) {
+                $(if let Some(text) = &overrides.$name {
+                    self.$name = text.clone();
+                })*
+            }
+
+            /// The names of all texts with their values, in declaration order (used to hash
+            /// exactly what was shown, and by tests that check no text is empty).
+            pub fn entries(&self) -> Vec<(&'static str, &str)> {
+                vec![$((stringify!($name), self.$name.as_str()),)*]
+            }
+        }
+
+        impl TextOverrides {
+            /// The override values that are set, with their names (validation checks each).
+            pub fn entries(&self) -> Vec<(&'static str, &str)> {
+                let mut entries = Vec::new();
+                $(if let Some(text) = &self.$name {
+                    entries.push((stringify!($name), text.as_str()));
+                })*
+                entries
+            }
+        }
+    };
+}
+
+interface_texts! {
+    /// Heading of the first layer.
+    title,
+    /// Body of the first layer.
+    description,
+    /// Button granting every category.
+    accept_all,
+    /// Button refusing every optional category; as prominent as `accept_all`.
+    reject_all,
+    /// Button opening the preferences layer.
+    preferences,
+    /// Button saving the switches of the preferences layer.
+    save,
+    /// Label of the close button (screen readers).
+    close,
+    /// Heading of the preferences layer.
+    preferences_title,
+    /// Body of the preferences layer.
+    preferences_description,
+    /// Label before the operator's legal name.
+    operator_label,
+    /// Label before the business identification number.
+    bin_label,
+    /// Text of the policy link.
+    policy_link,
+    /// How long the choice is kept; `{days}` becomes e.g. "365 дней".
+    expiry,
+    /// First-layer notice of cross-border transfer; `{countries}` becomes the country list.
+    cross_border_notice,
+    /// Badge on a service processed outside Kazakhstan.
+    cross_border_badge,
+    /// Label of a service's country of processing.
+    country_label,
+    /// Label of the data a service collects.
+    data_label,
+    /// Label of a service's cookie list.
+    cookies_label,
+    /// Shown instead of a working switch on required categories.
+    always_on,
+    /// Accessible name of the language switcher.
+    language_label,
+    /// Link withdrawing consent, in the preferences layer once a choice exists.
+    withdraw,
+    /// Label before what refusing a category may break.
+    refusal_label,
+    /// Heading of a category's service list.
+    services_label,
+}
+
+/// The built-in texts for `language`.
+pub fn builtin_texts(language: Language) -> Texts {
+    let t = |kk: &str, ru: &str, en: &str| {
+        match language {
+            Language::Kk => kk,
+            Language::Ru => ru,
+            Language::En => en,
+        }
+        .to_owned()
+    };
+    Texts {
+        title: t(
+            "Біз cookie файлдарын қолданамыз",
+            "Мы используем файлы cookie",
+            "We use cookies",
+        ),
+        description: t(
+            "Сайттың жұмысына қажетті cookie файлдары әрқашан қосулы. Аналитика мен маркетингке арналған cookie файлдарын және осыған байланысты дербес деректерді өңдеуді тек сіздің келісіміңізбен қолданамыз.",
+            "Необходимые файлы cookie нужны для работы сайта и всегда включены. Файлы cookie для аналитики и маркетинга и связанную с ними обработку персональных данных мы используем только с вашего согласия.",
+            "Necessary cookies keep the site working and are always on. We use cookies for analytics and marketing, and the processing of personal data that comes with them, only with your consent.",
+        ),
+        accept_all: t("Барлығын қабылдау", "Принять все", "Accept all"),
+        reject_all: t("Барлығынан бас тарту", "Отклонить все", "Reject all"),
+        preferences: t("Баптаулар", "Настройки", "Settings"),
+        save: t("Таңдауымды сақтау", "Сохранить выбор", "Save my choice"),
+        close: t("Жабу", "Закрыть", "Close"),
+        preferences_title: t("Cookie баптаулары", "Настройки cookie", "Cookie settings"),
+        preferences_description: t(
+            "Қандай cookie файлдарына рұқсат беретініңізді санат бойынша немесе әр қызмет үшін жеке таңдаңыз. Қажетті cookie файлдарын өшіруге болмайды.",
+            "Выберите, какие файлы cookie разрешить: по категориям или для каждого сервиса отдельно. Необходимые файлы cookie отключить нельзя.",
+            "Choose which cookies to allow, by category or for each service. Necessary cookies cannot be switched off.",
+        ),
+        operator_label: t("Оператор", "Оператор", "Operator"),
+        bin_label: t("БСН", "БИН", "BIN"),
+        policy_link: t(
+            "Дербес деректерді өңдеу саясаты",
+            "Политика обработки персональных данных",
+            "Personal data processing policy",
+        ),
+        expiry: t(
+            "Таңдауыңыз {days} бойы сақталады. Оны кез келген уақытта сайттағы «Cookie баптаулары» сілтемесі арқылы өзгертуге немесе келісімді кері қайтарып алуға болады.",
+            "Ваш выбор хранится {days}. Изменить его или отозвать согласие можно в любое время по ссылке «Настройки cookie» на сайте.",
+            "Your choice is kept for {days}. You can change it or withdraw consent at any time with the “Cookie settings” link on the site.",
+        ),
+        cross_border_notice: t(
+            "Кейбір қызметтер деректерді Қазақстаннан тыс жерде өңдейді (трансшекаралық беру): {countries}.",
+            "Некоторые сервисы обрабатывают данные за пределами Казахстана (трансграничная передача): {countries}.",
+            "Some services process data outside Kazakhstan (cross-border transfer): {countries}.",
+        ),
+        cross_border_badge: t(
+            "Трансшекаралық беру",
+            "Трансграничная передача",
+            "Cross-border transfer",
+        ),
+        country_label: t("Өңдеу елі", "Страна обработки", "Country of processing"),
+        data_label: t("Жиналатын деректер", "Собираемые данные", "Data collected"),
+        cookies_label: t("Cookie файлдары", "Файлы cookie", "Cookies"),
+        always_on: t("Әрқашан қосулы", "Всегда включены", "Always on"),
+        language_label: t("Интерфейс тілі", "Язык интерфейса", "Interface language"),
+        withdraw: t(
+            "Келісімді кері қайтарып алу",
+            "Отозвать согласие",
+            "Withdraw consent",
+        ),
+        refusal_label: t("Бас тартсаңыз", "Если отказаться", "If you refuse"),
+        services_label: t("Қызметтер", "Сервисы", "Services"),
+    }
+}
+
+/// "365 күн", "365 дней", "1 day": the expiry period with the right plural form.
+pub fn format_days(language: Language, days: u32) -> String {
+    let word = match language {
+        // Kazakh nouns do not take a plural after a numeral.
+        Language::Kk => "күн",
+        Language::Ru => {
+            let (last, last_two) = (days % 10, days % 100);
+            if last == 1 && last_two != 11 {
+                "день"
+            } else if (2..=4).contains(&last) && !(12..=14).contains(&last_two) {
+                "дня"
+            } else {
+                "дней"
+            }
+        }
+        Language::En if days == 1 => "day",
+        Language::En => "days",
+    };
+    format!("{days} {word}")
+}
+
+/// Built-in title, description and refusal consequence of a well-known category id, so a
+/// config may name `analytics` without writing its texts three times.
+pub fn builtin_category_texts(id: &str, language: Language) -> Option<CategoryTexts> {
+    let t = |kk: &str, ru: &str, en: &str| {
+        match language {
+            Language::Kk => kk,
+            Language::Ru => ru,
+            Language::En => en,
+        }
+        .to_owned()
+    };
+    let texts = match id {
+        "necessary" => CategoryTexts {
+            title: t("Қажетті", "Необходимые", "Necessary"),
+            description: t(
+                "Сайттың негізгі жұмысына қажет: себет, жеке кабинетке кіру, қауіпсіздік және cookie таңдауыңызды сақтау.",
+                "Нужны для работы сайта: корзина, вход в личный кабинет, безопасность и сохранение вашего выбора cookie.",
+                "Needed for the site to work: the cart, signing in, security and remembering your cookie choice.",
+            ),
+            refusal: None,
+        },
+        "analytics" => CategoryTexts {
+            title: t("Аналитика", "Аналитика", "Analytics"),
+            description: t(
+                "Сайтқа кірулер статистикасын жинауға көмектеседі: қай беттер қаралатынын және сайттың қалай жұмыс істейтінін көреміз.",
+                "Помогают собирать статистику посещений: какие страницы смотрят и как работает сайт.",
+                "Help us count visits and see which pages are viewed and how the site performs.",
+            ),
+            refusal: Some(t(
+                "сайт толық жұмыс істейді, бірақ біз оны жақсартуға қажетті статистиканы көрмейміз.",
+                "сайт будет работать полностью, но мы не увидим статистику, которая помогает его улучшать.",
+                "the site works fully, but we will not see the statistics we use to improve it.",
+            )),
+        },
+        "marketing" => CategoryTexts {
+            title: t("Маркетинг", "Маркетинг", "Marketing"),
+            description: t(
+                "Сізге лайықты жарнама көрсетуге және жарнамалық науқандардың тиімділігін өлшеуге қолданылады.",
+                "Используются, чтобы показывать подходящую вам рекламу и оценивать эффективность рекламных кампаний.",
+                "Used to show you relevant ads and to measure how well our ad campaigns work.",
+            ),
+            refusal: Some(t(
+                "жарнама бәрібір көрсетілуі мүмкін, бірақ ол қызығушылықтарыңызға сай болмайды.",
+                "реклама может показываться, но не будет учитывать ваши интересы.",
+                "you may still see ads, but they will not be based on your interests.",
+            )),
+        },
+        "functional" => CategoryTexts {
+            title: t("Функционалдық", "Функциональные", "Functional"),
+            description: t(
+                "Карталар, онлайн-чат және бейнелер сияқты қосымша мүмкіндіктерді қосады.",
+                "Включают дополнительные возможности: карты, онлайн-чат и видео.",
+                "Turn on extra features such as maps, online chat and videos.",
+            ),
+            refusal: Some(t(
+                "карталар, чат және бейнелер жүктелмейді.",
+                "карты, чат и видео не будут загружаться.",
+                "maps, chat and videos will not load.",
+            )),
+        },
+        _ => return None,
+    };
+    Some(texts)
+}
+
+/// The texts of one category in one language.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CategoryTexts {
+    /// Heading, e.g. "Аналитика".
+    pub title: String,
+    /// What the category is for.
+    pub description: String,
+    /// What refusing it may break; `None` for required categories.
+    pub refusal: Option<String>,
+}
+
+/// Kinds of data a service may collect, as written in a service's `data` list.
+pub const DATA_KINDS: [&str; 9] = [
+    "ip",
+    "cookie_ids",
+    "device",
+    "pages",
+    "clicks",
+    "geolocation",
+    "purchases",
+    "contacts",
+    "session_recording",
+];
+
+/// The name of a data kind from [`DATA_KINDS`] in `language`.
+pub fn data_kind_name(kind: &str, language: Language) -> Option<&'static str> {
+    let [kk, ru, en] = match kind {
+        "ip" => ["IP-мекенжай", "IP-адрес", "IP address"],
+        "cookie_ids" => [
+            "cookie идентификаторлары",
+            "идентификаторы cookie",
+            "cookie identifiers",
+        ],
+        "device" => [
+            "құрылғы мен браузер туралы деректер",
+            "данные об устройстве и браузере",
+            "device and browser data",
+        ],
+        "pages" => ["қаралған беттер", "просмотренные страницы", "pages viewed"],
+        "clicks" => [
+            "басулар мен сайттағы әрекеттер",
+            "клики и действия на сайте",
+            "clicks and actions on the site",
+        ],
+        "geolocation" => [
+            "геолокациялық деректер",
+            "геолокационные данные",
+            "geolocation data",
+        ],
+        "purchases" => ["сатып алулар", "покупки", "purchases"],
+        "contacts" => ["байланыс деректері", "контактные данные", "contact details"],
+        "session_recording" => [
+            "сеанс жазбасы (Вебвизор)",
+            "запись сеанса (Вебвизор)",
+            "session recording",
+        ],
+        _ => return None,
+    };
+    Some(match language {
+        Language::Kk => kk,
+        Language::Ru => ru,
+        Language::En => en,
+    })
+}
+
+/// The name of a country of processing in `language`; unknown codes are shown as the code.
+pub fn country_name(code: &str, language: Language) -> String {
+    let names = match code {
+        "KZ" => ["Қазақстан", "Казахстан", "Kazakhstan"],
+        "RU" => ["Ресей", "Россия", "Russia"],
+        "US" => ["АҚШ", "США", "United States"],
+        "IE" => ["Ирландия", "Ирландия", "Ireland"],
+        "NL" => ["Нидерланды", "Нидерланды", "Netherlands"],
+        "DE" => ["Германия", "Германия", "Germany"],
+        "FI" => ["Финляндия", "Финляндия", "Finland"],
+        "GB" => ["Ұлыбритания", "Великобритания", "United Kingdom"],
+        "FR" => ["Франция", "Франция", "France"],
+        "CN" => ["Қытай", "Китай", "China"],
+        "KG" => ["Қырғызстан", "Киргизия", "Kyrgyzstan"],
+        "UZ" => ["Өзбекстан", "Узбекистан", "Uzbekistan"],
+        "SG" => ["Сингапур", "Сингапур", "Singapore"],
+        "TR" => ["Түркия", "Турция", "Türkiye"],
+        "AE" => ["БАӘ", "ОАЭ", "United Arab Emirates"],
+        _ => return code.to_owned(),
+    };
+    let [kk, ru, en] = names;
+    match language {
+        Language::Kk => kk,
+        Language::Ru => ru,
+        Language::En => en,
+    }
+    .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_builtin_text_is_empty() {
+        for language in Language::ALL {
+            for (name, text) in builtin_texts(language).entries() {
+                assert!(!text.trim().is_empty(), "{language}: `{name}` is empty");
+            }
+        }
+    }
+
+    #[test]
+    fn templates_keep_their_placeholders() {
+        for language in Language::ALL {
+            let texts = builtin_texts(language);
+            assert!(texts.expiry.contains("{days}"), "{language} expiry");
+            assert!(
+                texts.cross_border_notice.contains("{countries}"),
+                "{language} cross_border_notice"
+            );
+        }
+    }
+
+    #[test]
+    fn overrides_replace_only_what_they_name() {
+        let mut texts = builtin_texts(Language::Ru);
+        let overrides = TextOverrides {
+            title: Some("Файлы cookie на glazik.kz".into()),
+            ..TextOverrides::default()
+        };
+        texts.apply(&overrides);
+        assert_eq!(texts.title, "Файлы cookie на glazik.kz");
+        assert_eq!(texts.accept_all, "Принять все");
+    }
+
+    fn check_days(language: Language, days: u32, expected: &str) {
+        assert_eq!(format_days(language, days), expected);
+    }
+
+    #[test]
+    fn day_plurals() {
+        check_days(Language::Ru, 1, "1 день");
+        check_days(Language::Ru, 21, "21 день");
+        check_days(Language::Ru, 11, "11 дней");
+        check_days(Language::Ru, 3, "3 дня");
+        check_days(Language::Ru, 14, "14 дней");
+        check_days(Language::Ru, 365, "365 дней");
+        check_days(Language::Ru, 182, "182 дня");
+        check_days(Language::Kk, 365, "365 күн");
+        check_days(Language::En, 1, "1 day");
+        check_days(Language::En, 30, "30 days");
+    }
+
+    #[test]
+    fn every_data_kind_has_three_names() {
+        for kind in DATA_KINDS {
+            for language in Language::ALL {
+                assert!(
+                    data_kind_name(kind, language).is_some(),
+                    "{kind} {language}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_country_is_shown_as_code() {
+        assert_eq!(country_name("US", Language::Kk), "АҚШ");
+        assert_eq!(country_name("BR", Language::Ru), "BR");
+    }
+}

@@ -1,0 +1,284 @@
+//! Config validation: the demo config is valid, and each bad case names its field.
+
+use kelisim_core::{Config, ConfigError, Language, Layout, Vendor};
+use serde_json::{json, Value};
+
+fn demo_config_json() -> Value {
+    serde_json::from_str(include_str!("../../../www/kelisim.json"))
+        .expect("www/kelisim.json is JSON")
+}
+
+fn parse(value: &Value) -> Result<Config, ConfigError> {
+    Config::from_deserializer(value.clone())
+}
+
+/// Applies `edit` to the demo config and expects an error naming `field`.
+fn check_bad(edit: impl FnOnce(&mut Value), field: &str) {
+    let mut value = demo_config_json();
+    edit(&mut value);
+    match parse(&value) {
+        Ok(_) => panic!("config with a bad `{field}` was accepted"),
+        Err(error) => {
+            assert_eq!(error.field, field, "wrong field in: {error}");
+            assert!(
+                error.to_string().contains(field),
+                "message does not name the field: {error}"
+            );
+        }
+    }
+}
+
+#[test]
+fn demo_config_is_valid() {
+    let config = parse(&demo_config_json()).expect("demo config");
+    assert_eq!(config.site, "glazik-demo");
+    assert_eq!(config.languages, [Language::Kk, Language::Ru, Language::En]);
+    assert_eq!(config.default_language, Language::Kk);
+    assert_eq!(config.expiry_days, 365);
+    assert!(config.gpc);
+    assert_eq!(config.ui.layout, Layout::Bar);
+    assert_eq!(config.cross_border_countries(), ["RU", "US"]);
+    assert!(config.uses_vendor(Vendor::GoogleConsentMode));
+    assert!(config.category("necessary").unwrap().required);
+    assert!(!config.category("analytics").unwrap().default_on);
+    assert_eq!(config.policy_url(Language::Ru), "/privacy.html#ru");
+    assert_eq!(
+        config
+            .category("analytics")
+            .unwrap()
+            .texts(Language::Kk)
+            .title,
+        "Аналитика"
+    );
+}
+
+#[test]
+fn minimal_config_gets_defaults() {
+    let config = parse(&json!({
+        "site": "nlg.kz",
+        "operator": {"name": "ТОО «NLG»", "bin": "123456789012", "email": "dpo@nlg.kz", "address": "Астана"},
+        "policy": {"version": "1", "url": {"kk": "https://nlg.kz/kk/privacy"}},
+        "categories": [{"id": "necessary", "required": true}, {"id": "analytics"}]
+    }))
+    .expect("minimal config");
+    assert_eq!(config.revision, 0);
+    assert_eq!(config.expiry_days, 365);
+    assert_eq!(config.default_language, Language::Kk);
+    // A language without its own policy URL links the default language's policy.
+    assert_eq!(config.policy_url(Language::En), "https://nlg.kz/kk/privacy");
+    assert_eq!(config.texts(Language::Ru).accept_all, "Принять все");
+    assert!(config.endpoint.is_none());
+}
+
+#[test]
+fn text_overrides_apply_per_language() {
+    let mut value = demo_config_json();
+    value["texts"] = json!({"ru": {"title": "Cookie на Глазик"}});
+    let config = parse(&value).unwrap();
+    assert_eq!(config.texts(Language::Ru).title, "Cookie на Глазик");
+    assert_eq!(
+        config.texts(Language::Kk).title,
+        "Біз cookie файлдарын қолданамыз"
+    );
+}
+
+#[test]
+fn unknown_and_missing_fields() {
+    check_bad(|v| v["colour"] = json!("red"), "colour");
+    check_bad(
+        |v| v["categories"][1]["services"][0]["countr"] = json!("US"),
+        "categories[1].services[0].countr",
+    );
+    check_bad(
+        |v| v["texts"] = json!({"kk": {"titel": "x"}}),
+        "texts.kk.titel",
+    );
+    check_bad(|v| drop(v.as_object_mut().unwrap().remove("site")), "site");
+    check_bad(
+        |v| drop(v["operator"].as_object_mut().unwrap().remove("bin")),
+        "operator.bin",
+    );
+    check_bad(|v| v["revision"] = json!("2"), "revision");
+    check_bad(|v| v["revision"] = json!(-1), "revision");
+}
+
+#[test]
+fn operator_and_policy() {
+    check_bad(|v| v["site"] = json!("Glazik Shop"), "site");
+    check_bad(|v| v["operator"]["name"] = json!("  "), "operator.name");
+    check_bad(|v| v["operator"]["bin"] = json!("12345"), "operator.bin");
+    check_bad(
+        |v| v["operator"]["bin"] = json!("12345678901a"),
+        "operator.bin",
+    );
+    check_bad(
+        |v| v["operator"]["email"] = json!("privacy"),
+        "operator.email",
+    );
+    check_bad(|v| v["operator"]["address"] = json!(""), "operator.address");
+    check_bad(|v| v["policy"]["version"] = json!(""), "policy.version");
+    check_bad(
+        |v| v["policy"]["url"] = json!({"ru": "/ru/privacy"}),
+        "policy.url.kk",
+    );
+    check_bad(
+        |v| v["policy"]["url"]["ru"] = json!("javascript:alert(1)"),
+        "policy.url.ru",
+    );
+    check_bad(
+        |v| v["policy"]["url"]["ru"] = json!("//evil.example/x"),
+        "policy.url.ru",
+    );
+    check_bad(|v| v["policy"]["url"]["de"] = json!("/de"), "policy.url.de");
+    check_bad(|v| v["endpoint"] = json!("data:text/html,x"), "endpoint");
+    check_bad(|v| v["expiry_days"] = json!(0), "expiry_days");
+    check_bad(|v| v["expiry_days"] = json!(5000), "expiry_days");
+}
+
+#[test]
+fn languages() {
+    check_bad(|v| v["languages"] = json!([]), "languages");
+    check_bad(|v| v["languages"] = json!(["kk", "de"]), "languages[1]");
+    check_bad(
+        |v| v["languages"] = json!(["kk", "ru", "kk"]),
+        "languages[2]",
+    );
+    check_bad(|v| v["default_language"] = json!("de"), "default_language");
+    check_bad(
+        |v| {
+            v["languages"] = json!(["ru"]);
+            v["default_language"] = json!("kk");
+        },
+        "default_language",
+    );
+    check_bad(|v| v["texts"] = json!({"tr": {"title": "x"}}), "texts.tr");
+    check_bad(
+        |v| v["texts"] = json!({"kk": {"title": " "}}),
+        "texts.kk.title",
+    );
+}
+
+#[test]
+fn categories_and_services() {
+    check_bad(|v| v["categories"] = json!([]), "categories");
+    check_bad(
+        |v| v["categories"][1]["id"] = json!("Analytics"),
+        "categories[1].id",
+    );
+    check_bad(
+        |v| v["categories"][2]["id"] = json!("analytics"),
+        "categories[2].id",
+    );
+    check_bad(
+        |v| v["categories"][1]["services"][1]["id"] = json!("google-analytics"),
+        "categories[1].services[1].id",
+    );
+    check_bad(
+        |v| v["categories"][2]["services"][0]["id"] = json!("analytics"),
+        "categories[2].services[0].id",
+    );
+    check_bad(
+        |v| v["categories"][1]["services"][0]["name"] = json!(""),
+        "categories[1].services[0].name",
+    );
+    check_bad(
+        |v| v["categories"][1]["services"][0]["country"] = json!("usa"),
+        "categories[1].services[0].country",
+    );
+    check_bad(
+        |v| v["categories"][1]["services"][0]["data"] = json!(["ip", "dna"]),
+        "categories[1].services[0].data[1]",
+    );
+    check_bad(
+        |v| v["categories"][1]["services"][0]["vendor"] = json!("gtag"),
+        "categories[1].services[0].vendor",
+    );
+    check_bad(
+        |v| v["categories"][1]["services"][0]["cookies"] = json!(["_ga;x"]),
+        "categories[1].services[0].cookies[0]",
+    );
+    check_bad(
+        |v| v["categories"][1]["services"][1]["local_storage"] = json!([""]),
+        "categories[1].services[1].local_storage[0]",
+    );
+    // A category without built-in texts needs them in every enabled language.
+    check_bad(
+        |v| v["categories"][3] = json!({"id": "chat", "title": {"kk": "Чат", "ru": "Чат"}, "description": {"kk": "a", "ru": "b", "en": "c"}}),
+        "categories[3].title.en",
+    );
+    check_bad(
+        |v| {
+            v["categories"][3] =
+                json!({"id": "chat", "title": {"kk": "Чат", "ru": "Чат", "en": "Chat"}})
+        },
+        "categories[3].description.kk",
+    );
+    check_bad(
+        |v| v["categories"][1]["title"] = json!({"de": "Analytik"}),
+        "categories[1].title.de",
+    );
+}
+
+#[test]
+fn custom_category_with_all_texts_is_valid() {
+    let mut value = demo_config_json();
+    value["languages"] = json!(["kk", "ru"]);
+    value["categories"][3] = json!({
+        "id": "chat",
+        "title": {"kk": "Онлайн-чат", "ru": "Онлайн-чат"},
+        "description": {"kk": "Jivo чаты", "ru": "Чат Jivo"}
+    });
+    let config = parse(&value).expect("custom category");
+    let chat = config.category("chat").unwrap();
+    assert_eq!(chat.texts(Language::Ru).description, "Чат Jivo");
+    assert_eq!(chat.texts(Language::Kk).refusal, None);
+}
+
+#[test]
+fn ui_and_theme() {
+    check_bad(|v| v["ui"]["layout"] = json!("popup"), "ui.layout");
+    check_bad(|v| v["ui"]["position"] = json!("left"), "ui.position");
+    check_bad(|v| v["ui"]["variant"] = json!("A B"), "ui.variant");
+    check_bad(
+        |v| v["ui"]["theme"] = json!({"accent": "blue"}),
+        "ui.theme.accent",
+    );
+    check_bad(
+        |v| v["ui"]["theme"] = json!({"shadow": "#000"}),
+        "ui.theme.shadow",
+    );
+    // Light grey text on white fails WCAG AA.
+    check_bad(
+        |v| v["ui"]["theme"] = json!({"text": "#aaaaaa"}),
+        "ui.theme.text",
+    );
+    check_bad(
+        |v| v["ui"]["theme"] = json!({"accent": "#ffdd00"}),
+        "ui.theme.accent_text",
+    );
+
+    let mut value = demo_config_json();
+    value["ui"] = json!({"layout": "box", "theme": {"accent": "#1a5e20"}});
+    let config = parse(&value).expect("theme");
+    assert_eq!(config.ui.position, kelisim_core::Position::BottomRight);
+    assert!(config
+        .ui
+        .theme
+        .contains(&("--kelisim-accent".to_owned(), "#1a5e20".to_owned())));
+}
+
+#[test]
+fn default_theme_passes_wcag_aa() {
+    use kelisim_core::config::{contrast_ratio, THEME_DEFAULTS};
+    let colour = |key: &str| THEME_DEFAULTS.iter().find(|(k, _)| *k == key).unwrap().1;
+    assert!(contrast_ratio(colour("text"), colour("background")) >= 4.5);
+    assert!(contrast_ratio(colour("accent_text"), colour("accent")) >= 4.5);
+    assert!(
+        contrast_ratio(colour("accent"), colour("background")) >= 4.5,
+        "accent is also used for links"
+    );
+    assert!(
+        contrast_ratio(colour("border"), colour("background")) >= 3.0,
+        "switch borders need 3:1"
+    );
+}

@@ -1,0 +1,1 @@
+//! kelisim browser SDK.
