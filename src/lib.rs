@@ -1,1 +1,169 @@
-//! kelisim browser SDK.
+//! kelisim browser SDK: a bilingual consent banner that keeps a store's tags inert until the
+//! visitor grants their category.
+//!
+//! This file is the JS API boundary: every `#[wasm_bindgen]` export is here, takes `JsValue`s,
+//! converts them once (`boundary`) and calls the typed SDK (`sdk`). Exports never throw: bad
+//! input is reported with one `console.error` that names the argument or config field, and the
+//! call does nothing (`init` and `accept` return `false`).
+//!
+//! Code map: `sdk` (state and the effects of a choice), `ui` (the two layers), `gating`
+//! (activating tags), `storage` (cookie, clean-up), `events` (listeners, CustomEvents,
+//! dataLayer), `vendors` (Google Consent Mode), `browser` (checked access to window/document).
+
+pub mod boundary;
+pub mod browser;
+pub mod events;
+pub mod gating;
+pub mod sdk;
+pub mod storage;
+pub mod ui;
+pub mod vendors;
+
+use browser::{console_error, console_warn};
+use kelisim_core::Choice;
+use wasm_bindgen::prelude::*;
+
+/// `kelisim.init(config)`: validates the config and starts. An invalid config logs one error
+/// naming the field and shows nothing. `options` is for the loader (`consentModeDefaults`).
+#[wasm_bindgen(js_name = init)]
+pub fn init(config: JsValue, options: JsValue) -> bool {
+    let config = match boundary::config_from_js(&config) {
+        Ok(config) => config,
+        Err(error) => {
+            console_error(&format!("{error}. Nothing is shown until the config is fixed."));
+            return false;
+        }
+    };
+    match sdk::init(config, boundary::init_options_from_js(&options)) {
+        Ok(()) => true,
+        Err(message) => {
+            console_warn(&message);
+            false
+        }
+    }
+}
+
+/// `kelisim.show()`: shows the first layer, even when a choice exists.
+#[wasm_bindgen(js_name = show)]
+pub fn show() {
+    with_sdk("show", |sdk| sdk.show());
+}
+
+/// `kelisim.showPreferences()`: opens the preferences dialog.
+#[wasm_bindgen(js_name = showPreferences)]
+pub fn show_preferences() {
+    with_sdk("showPreferences", |sdk| sdk.show_preferences());
+}
+
+/// `kelisim.hide()`: removes the banner and dialog without choosing.
+#[wasm_bindgen(js_name = hide)]
+pub fn hide() {
+    with_sdk("hide", |sdk| sdk.hide());
+}
+
+/// `kelisim.acceptAll()`.
+#[wasm_bindgen(js_name = acceptAll)]
+pub fn accept_all() {
+    with_sdk("acceptAll", |sdk| report(sdk.decide(Choice::AcceptAll)));
+}
+
+/// `kelisim.rejectAll()`.
+#[wasm_bindgen(js_name = rejectAll)]
+pub fn reject_all() {
+    with_sdk("rejectAll", |sdk| report(sdk.decide(Choice::RejectAll)));
+}
+
+/// `kelisim.accept(categories, services?)`: grants exactly these categories (required ones
+/// always); `services`, when it names services of a category, narrows that category to them.
+#[wasm_bindgen(js_name = accept)]
+pub fn accept(categories: JsValue, services: JsValue) -> bool {
+    let choice = boundary::string_list(&categories, "categories")
+        .and_then(|categories| Ok(Choice::Custom { categories, services: boundary::string_list(&services, "services")? }));
+    let choice = match choice {
+        Ok(choice) => choice,
+        Err(message) => {
+            console_error(&format!("accept: {message}"));
+            return false;
+        }
+    };
+    with_sdk("accept", |sdk| report(sdk.decide(choice))).unwrap_or(false)
+}
+
+/// `kelisim.withdraw()`: withdraws consent; every optional category is refused.
+#[wasm_bindgen(js_name = withdraw)]
+pub fn withdraw() {
+    with_sdk("withdraw", |sdk| report(sdk.withdraw()));
+}
+
+/// `kelisim.accepted(category)`: `false` before `init` and before any choice.
+#[wasm_bindgen(js_name = accepted)]
+pub fn accepted(category: &str) -> bool {
+    sdk::current().is_some_and(|sdk| sdk.accepted(category))
+}
+
+/// `kelisim.acceptedService(id)`.
+#[wasm_bindgen(js_name = acceptedService)]
+pub fn accepted_service(service: &str) -> bool {
+    sdk::current().is_some_and(|sdk| sdk.accepted_service(service))
+}
+
+/// `kelisim.getConsent()`: the standing choice as a plain object, or `null`.
+#[wasm_bindgen(js_name = getConsent)]
+pub fn get_consent() -> JsValue {
+    sdk::current().map(|sdk| sdk.consent_js()).unwrap_or(JsValue::NULL)
+}
+
+/// `kelisim.setLanguage(code)`.
+#[wasm_bindgen(js_name = setLanguage)]
+pub fn set_language(code: &str) {
+    with_sdk("setLanguage", |sdk| report(sdk.set_language(code)));
+}
+
+/// `kelisim.on(event, listener)`.
+#[wasm_bindgen(js_name = on)]
+pub fn on(event: &str, listener: JsValue) {
+    match listener.dyn_into::<js_sys::Function>() {
+        Ok(listener) => {
+            report(events::on(event, listener).map_err(|m| format!("on: {m}")));
+        }
+        Err(_) => console_error(&format!("on: the listener for `{event}` must be a function")),
+    }
+}
+
+/// `kelisim.off(event, listener)`.
+#[wasm_bindgen(js_name = off)]
+pub fn off(event: &str, listener: JsValue) {
+    match listener.dyn_into::<js_sys::Function>() {
+        Ok(listener) => {
+            report(events::off(event, &listener).map_err(|m| format!("off: {m}")));
+        }
+        Err(_) => console_error(&format!("off: the listener for `{event}` must be a function")),
+    }
+}
+
+/// `kelisim.destroy()`: removes the interface, listeners and observer (for SPA frameworks and
+/// tests); `init` may be called again afterwards.
+#[wasm_bindgen(js_name = destroy)]
+pub fn destroy() {
+    sdk::destroy();
+}
+
+fn with_sdk<T>(call: &str, f: impl FnOnce(&sdk::Sdk) -> T) -> Option<T> {
+    match sdk::current() {
+        Some(sdk) => Some(f(&sdk)),
+        None => {
+            console_error(&format!("{call}() was called before init() succeeded; it did nothing"));
+            None
+        }
+    }
+}
+
+fn report(result: Result<(), String>) -> bool {
+    match result {
+        Ok(()) => true,
+        Err(message) => {
+            console_error(&message);
+            false
+        }
+    }
+}

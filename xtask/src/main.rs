@@ -1,1 +1,76 @@
-fn main() {}
+//! `cargo xtask`: every workflow of the project, in Rust instead of shell scripts.
+//!
+//! - `build`: release wasm, wasm-bindgen, wasm-opt, `pkg/` from `pkg-template/`, sizes.
+//! - `demo`: build, then serve the demo store (`www/`) with the SDK under `/sdk/`.
+//! - `test`: install what is missing, then run every check and test (CI runs this).
+//!
+//! Each step prints what it runs, so a failure names the command that failed.
+
+mod build;
+mod e2e;
+mod serve;
+mod tidy;
+mod tools;
+
+use anyhow::{bail, Result};
+use std::path::{Path, PathBuf};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = project_root();
+    match args.first().map(String::as_str) {
+        Some("build") => {
+            tools::ensure_build_tools(&root)?;
+            let sizes = build::build(&root)?;
+            build::print_sizes(&sizes);
+            Ok(())
+        }
+        Some("demo") => {
+            let port = option_value(&args, "--port").unwrap_or_else(|| "8080".into());
+            tools::ensure_build_tools(&root)?;
+            let sizes = build::build(&root)?;
+            build::print_sizes(&sizes);
+            serve::demo(&root, &format!("127.0.0.1:{port}"))
+        }
+        Some("test") => test(&root),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <command>\n\n  build          build pkg/ (wasm, glue, loader, types) and print its sizes\n  demo [--port N] build, then serve the demo store on http://127.0.0.1:8080/\n  test           install what is missing, then run every check and test"
+            );
+            bail!("unknown or missing command: {:?}", args.first());
+        }
+    }
+}
+
+/// Everything CI runs: formatting and lints, native tests, browser tests in headless
+/// Chromium, then end-to-end checks of the built package through a real script tag.
+fn test(root: &Path) -> Result<()> {
+    tools::ensure_build_tools(root)?;
+    tools::ensure_browser()?;
+    tools::run(root, "cargo", &["fmt", "--all", "--", "--check"], &[])?;
+    tools::run(root, "cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[])?;
+    tools::run(
+        root,
+        "cargo",
+        &["clippy", "--target", "wasm32-unknown-unknown", "-p", "kelisim", "--all-targets", "--", "-D", "warnings"],
+        &[],
+    )?;
+    tools::run(root, "cargo", &["test", "--workspace"], &[])?;
+    tools::run(
+        root,
+        "cargo",
+        &["test", "--target", "wasm32-unknown-unknown", "-p", "kelisim"],
+        &[("CHROMEDRIVER", tools::CHROMEDRIVER), ("WASM_BINDGEN_TEST_TIMEOUT", "120")],
+    )?;
+    let sizes = build::build(root)?;
+    build::print_sizes(&sizes);
+    e2e::run(root)
+}
+
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+fn option_value(args: &[String], name: &str) -> Option<String> {
+    args.iter().position(|arg| arg == name).and_then(|index| args.get(index + 1)).cloned()
+}

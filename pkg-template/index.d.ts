@@ -1,0 +1,126 @@
+// Types for kelisim's JS API: `window.kelisim` (script tag) and `import { kelisim } from 'kelisim'`.
+
+export type KelisimLanguage = 'kk' | 'ru' | 'en';
+export type KelisimLocalized = Partial<Record<KelisimLanguage, string>>;
+export type KelisimDataKind =
+  | 'ip' | 'cookie_ids' | 'device' | 'pages' | 'clicks' | 'geolocation' | 'purchases' | 'contacts'
+  | 'session_recording';
+export type KelisimVendor = 'google-consent-mode' | 'yandex-metrika' | 'meta-pixel' | 'gtm';
+
+export interface KelisimService {
+  id: string;
+  name: string;
+  /** Cookie names or `*` patterns deleted when the service is revoked. */
+  cookies?: string[];
+  /** localStorage keys or `*` patterns deleted when the service is revoked. */
+  local_storage?: string[];
+  data?: KelisimDataKind[];
+  /** ISO 3166-1 alpha-2 country of processing; anything but "KZ" is shown as a cross-border transfer. */
+  country: string;
+  vendor?: KelisimVendor;
+}
+
+export interface KelisimCategory {
+  id: string;
+  required?: boolean;
+  default?: boolean;
+  title?: KelisimLocalized;
+  description?: KelisimLocalized;
+  refusal?: KelisimLocalized;
+  services?: KelisimService[];
+}
+
+export interface KelisimTexts {
+  title?: string; description?: string; accept_all?: string; reject_all?: string; preferences?: string;
+  save?: string; close?: string; preferences_title?: string; preferences_description?: string;
+  operator_label?: string; bin_label?: string; policy_link?: string; expiry?: string;
+  cross_border_notice?: string; cross_border_badge?: string; country_label?: string; data_label?: string;
+  cookies_label?: string; always_on?: string; language_label?: string; withdraw?: string;
+  refusal_label?: string; services_label?: string;
+}
+
+export interface KelisimConfig {
+  site: string;
+  operator: { name: string; bin: string; email: string; address: string };
+  policy: { version: string; url: KelisimLocalized };
+  revision?: number;
+  expiry_days?: number;
+  languages?: KelisimLanguage[];
+  default_language?: KelisimLanguage;
+  categories: KelisimCategory[];
+  endpoint?: string | null;
+  gpc?: boolean;
+  ui?: {
+    layout?: 'bar' | 'box' | 'modal';
+    position?: 'bottom' | 'top' | 'bottom-left' | 'bottom-right';
+    theme?: Partial<Record<'background' | 'text' | 'accent' | 'accent_text' | 'border', string>>;
+    variant?: string;
+    hide_from_bots?: boolean;
+  };
+  texts?: Partial<Record<KelisimLanguage, KelisimTexts>>;
+}
+
+export interface KelisimConsent {
+  consentId: string;
+  revision: number;
+  /** ISO 8601 time of the choice. */
+  timestamp: string;
+  language: KelisimLanguage;
+  grantedCategories: string[];
+  deniedCategories: string[];
+  grantedServices: string[];
+  deniedServices: string[];
+  receiptId: string | null;
+}
+
+export type KelisimAction = 'accept_all' | 'reject_all' | 'custom' | 'withdraw' | 'gpc';
+
+export interface KelisimEventDetails {
+  ready: { consent: KelisimConsent | null };
+  shown: { layer: 'banner' | 'preferences' };
+  consent: { action: KelisimAction; consent: KelisimConsent };
+  change: { action: KelisimAction; consent: KelisimConsent };
+  withdraw: { action: 'withdraw'; consent: KelisimConsent };
+}
+export type KelisimEvent = keyof KelisimEventDetails;
+
+export interface KelisimApi {
+  /** Validates and applies the config; `false` (and one console error naming the field) when invalid. */
+  init(config: KelisimConfig | string): boolean | undefined;
+  show(): void;
+  showPreferences(): void;
+  hide(): void;
+  acceptAll(): void;
+  rejectAll(): void;
+  /** Grants these categories (required ones always); named services narrow their category. */
+  accept(categories: string[] | string, services?: string[] | string): boolean | undefined;
+  withdraw(): void;
+  /** `false` until the module is ready and a choice grants the category. */
+  accepted(category: string): boolean;
+  acceptedService(id: string): boolean;
+  getConsent(): KelisimConsent | null;
+  setLanguage(language: KelisimLanguage): void;
+  on<E extends KelisimEvent>(event: E, listener: (detail: KelisimEventDetails[E]) => void): void;
+  off<E extends KelisimEvent>(event: E, listener: (detail: KelisimEventDetails[E]) => void): void;
+  destroy(): void;
+  /** Command-queue form: `kelisim.push(['acceptAll'])`. */
+  push(command: [string, ...unknown[]]): unknown;
+}
+
+export declare const kelisim: KelisimApi;
+/** Resolves once the WebAssembly module is loaded and queued calls have run. */
+export declare const ready: Promise<KelisimApi>;
+export default kelisim;
+
+declare global {
+  interface Window {
+    kelisim: KelisimApi;
+  }
+  interface WindowEventMap {
+    'kelisim:ready': CustomEvent<KelisimEventDetails['ready']>;
+    'kelisim:shown': CustomEvent<KelisimEventDetails['shown']>;
+    'kelisim:consent': CustomEvent<KelisimEventDetails['consent']>;
+    'kelisim:change': CustomEvent<KelisimEventDetails['change']>;
+    'kelisim:withdraw': CustomEvent<KelisimEventDetails['withdraw']>;
+  }
+}

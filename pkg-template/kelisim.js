@@ -1,0 +1,103 @@
+/*! kelisim loader | https://github.com/kelisim/kelisim | MIT OR Apache-2.0 */
+// The one script a store embeds. Synchronously, before anything else, it
+//   1. sends Google Consent Mode v2 defaults (`denied`) when the tag has data-google-consent-mode,
+//   2. installs `window.kelisim` as a command queue, so calls made before the module is ready
+//      are kept and replayed in order,
+// then loads the WebAssembly module and the config (data-config) in parallel.
+// It finds kelisim_sdk.js and the .wasm next to its own URL, so pkg/ can be copied anywhere.
+// Imported as an ES module (the npm package's index.js), it only installs the queue.
+(function () {
+  'use strict';
+  var w = window;
+  var existing = w.kelisim;
+  if (existing && existing.__kelisimLoader) return; // the tag is on the page twice
+
+  var script = document.currentScript;
+  var consentModeDefaults = false;
+  if (script && script.hasAttribute('data-google-consent-mode')) {
+    w.dataLayer = w.dataLayer || [];
+    // Google's own stub: gtag must push the `arguments` object.
+    w.gtag = w.gtag || function () { w.dataLayer.push(arguments); };
+    w.gtag('consent', 'default', {
+      ad_storage: 'denied', ad_user_data: 'denied', ad_personalization: 'denied',
+      analytics_storage: 'denied', functionality_storage: 'denied',
+      personalization_storage: 'denied', security_storage: 'granted', wait_for_update: 500
+    });
+    consentModeDefaults = true;
+  }
+
+  var COMMANDS = ['init', 'show', 'showPreferences', 'hide', 'acceptAll', 'rejectAll', 'accept',
+    'withdraw', 'setLanguage', 'on', 'off', 'destroy'];
+  // A site may have queued commands as arrays before the loader ran: window.kelisim = [['on', ...]].
+  var queue = Array.isArray(existing) ? existing.slice() : [];
+  var sdk = null;
+
+  function run(command) {
+    var name = command[0], args = command.slice(1);
+    if (name === 'init') return sdk.init(args[0], { consentModeDefaults: consentModeDefaults });
+    if (typeof sdk[name] !== 'function') {
+      console.error('kelisim: unknown command `' + name + '`; use one of ' + COMMANDS.join(', '));
+      return undefined;
+    }
+    return sdk[name].apply(null, args);
+  }
+
+  var api = {
+    __kelisimLoader: true,
+    // Queries answer "nothing granted" until the module is ready: no tag may run before then.
+    accepted: function (category) { return sdk ? sdk.accepted(category) : false; },
+    acceptedService: function (id) { return sdk ? sdk.acceptedService(id) : false; },
+    getConsent: function () { return sdk ? sdk.getConsent() : null; },
+    // Called once with the instantiated wasm-bindgen module; replays the queue in order.
+    __attach: function (module) {
+      sdk = module;
+      var pending = queue;
+      queue = [];
+      for (var i = 0; i < pending.length; i++) run(pending[i]);
+    }
+  };
+  COMMANDS.forEach(function (name) {
+    api[name] = function () {
+      var command = [name].concat(Array.prototype.slice.call(arguments));
+      if (sdk) return run(command);
+      queue.push(command);
+      return undefined;
+    };
+  });
+  api.push = function (command) {
+    if (sdk) return run(command);
+    queue.push(command);
+    return undefined;
+  };
+  w.kelisim = api;
+
+  if (!script || !script.src) return; // imported as a module: index.js attaches the SDK.
+
+  var base = script.src;
+  var configUrl = script.getAttribute('data-config');
+  var config = configUrl
+    ? fetch(new URL(configUrl, document.baseURI).href, { credentials: 'same-origin' }).then(function (response) {
+        if (!response.ok) throw new Error('HTTP ' + response.status);
+        return response.json();
+      }).catch(function (error) {
+        console.error('kelisim: could not load the config from data-config="' + configUrl + '": ' + error.message +
+          '. Nothing is shown until it loads.');
+        return null;
+      })
+    : Promise.resolve(null);
+
+  import(new URL('kelisim_sdk.js', base).href)
+    .then(function (module) { return module.default().then(function () { return module; }); })
+    .then(function (module) {
+      return config.then(function (loaded) {
+        // Listeners first, so a queued on('shown') hears the banner that init shows.
+        var listeners = queue.filter(function (c) { return c[0] === 'on' || c[0] === 'off'; });
+        var rest = queue.filter(function (c) { return c[0] !== 'on' && c[0] !== 'off'; });
+        queue = listeners.concat(loaded ? [['init', loaded]] : [], rest);
+        api.__attach(module);
+      });
+    })
+    .catch(function (error) {
+      console.error('kelisim: could not load the SDK module next to ' + base + ': ' + error.message);
+    });
+})();

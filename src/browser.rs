@@ -1,0 +1,71 @@
+//! Small, checked accessors for the browser environment: window, document, clock, randomness,
+//! console. Everything else in the SDK goes through these rather than unwrapping on its own.
+
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Document, HtmlDocument, Window};
+
+pub fn window() -> Window {
+    web_sys::window().expect("kelisim runs in a browser window")
+}
+
+pub fn document() -> Document {
+    window().document().expect("the window has a document")
+}
+
+/// The document as an `HtmlDocument`, for `document.cookie`.
+pub fn html_document() -> HtmlDocument {
+    document().unchecked_into()
+}
+
+/// Unix time in seconds.
+pub fn now_seconds() -> u64 {
+    (js_sys::Date::now() / 1000.0) as u64
+}
+
+/// A random version-4 UUID from `crypto.getRandomValues` (a consent id must not be guessable).
+pub fn random_uuid() -> String {
+    let mut bytes = [0u8; 16];
+    let filled = window()
+        .crypto()
+        .and_then(|crypto| crypto.get_random_values_with_u8_array(&mut bytes).map(|_| ()));
+    if filled.is_err() {
+        // Only very old browsers lack crypto; Math.random still gives a unique-enough id.
+        for byte in bytes.iter_mut() {
+            *byte = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+}
+
+pub fn console_error(message: &str) {
+    web_sys::console::error_1(&JsValue::from_str(&format!("kelisim: {message}")));
+}
+
+pub fn console_warn(message: &str) {
+    web_sys::console::warn_1(&JsValue::from_str(&format!("kelisim: {message}")));
+}
+
+/// A property of `window` (e.g. `gtag`, `dataLayer`), or `undefined`.
+pub fn window_property(name: &str) -> JsValue {
+    js_sys::Reflect::get(&window(), &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// `navigator.webdriver`: true in automated browsers (used only when `ui.hide_from_bots`).
+pub fn is_automated_browser() -> bool {
+    js_sys::Reflect::get(&window().navigator(), &JsValue::from_str("webdriver"))
+        .map(|value| value.is_truthy())
+        .unwrap_or(false)
+}
+
+/// `navigator.languages` as strings.
+pub fn navigator_languages() -> Vec<String> {
+    window()
+        .navigator()
+        .languages()
+        .iter()
+        .filter_map(|value| value.as_string())
+        .collect()
+}

@@ -1,0 +1,108 @@
+//! The SDK's events: `on`/`off` listeners, the `kelisim:<event>` CustomEvents on `window`,
+//! and the `dataLayer` pushes for Google Tag Manager.
+//!
+//! Listeners live outside the SDK state because a site may subscribe (through the loader's
+//! queue) before `init`. A listener is called with no SDK state borrowed, so it may call back
+//! into the API; one that throws is reported and the others still run.
+
+use crate::browser::{console_error, window, window_property};
+use std::cell::{Cell, RefCell};
+use wasm_bindgen::JsValue;
+
+/// The events of the SPEC, in the order a visitor usually meets them.
+pub const EVENT_NAMES: [&str; 5] = ["ready", "shown", "consent", "change", "withdraw"];
+
+thread_local! {
+    static LISTENERS: RefCell<Vec<(String, js_sys::Function)>> = const { RefCell::new(Vec::new()) };
+    /// The last `ready` detail: a listener added after `ready` fired is called at once with it,
+    /// so `on("ready", fn)` never misses the event however late it is registered.
+    static READY_DETAIL: RefCell<Option<JsValue>> = const { RefCell::new(None) };
+    static READY: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Subscribes `listener` to `event`; an unknown event name is an error naming the valid ones.
+pub fn on(event: &str, listener: js_sys::Function) -> Result<(), String> {
+    check_event_name(event)?;
+    if event == "ready" && READY.get() {
+        let detail = READY_DETAIL.with_borrow(Clone::clone).unwrap_or(JsValue::NULL);
+        call_listener(event, &listener, &detail);
+    }
+    LISTENERS.with_borrow_mut(|listeners| listeners.push((event.to_owned(), listener)));
+    Ok(())
+}
+
+/// Removes a listener added with `on` (the same function object).
+pub fn off(event: &str, listener: &js_sys::Function) -> Result<(), String> {
+    check_event_name(event)?;
+    LISTENERS.with_borrow_mut(|listeners| {
+        listeners.retain(|(name, existing)| !(name == event && JsValue::from(existing) == JsValue::from(listener)))
+    });
+    Ok(())
+}
+
+/// Calls the listeners of `event`, then dispatches `kelisim:<event>` on `window`.
+pub fn emit(event: &str, detail: &JsValue) {
+    if event == "ready" {
+        READY.set(true);
+        READY_DETAIL.with_borrow_mut(|ready| *ready = Some(detail.clone()));
+    }
+    let listeners: Vec<js_sys::Function> = LISTENERS.with_borrow(|listeners| {
+        listeners.iter().filter(|(name, _)| name == event).map(|(_, f)| f.clone()).collect()
+    });
+    for listener in &listeners {
+        call_listener(event, listener, detail);
+    }
+    let init = web_sys::CustomEventInit::new();
+    init.set_detail(detail);
+    if let Ok(custom_event) = web_sys::CustomEvent::new_with_event_init_dict(&format!("kelisim:{event}"), &init) {
+        let _ = window().dispatch_event(&custom_event);
+    }
+}
+
+/// Pushes `{event: "kelisim_<event>", ...fields}` to `window.dataLayer`, creating it if needed.
+pub fn push_data_layer(event: &str, fields: &[(&str, JsValue)]) {
+    let mut data_layer = window_property("dataLayer");
+    if !js_sys::Array::is_array(&data_layer) {
+        data_layer = js_sys::Array::new().into();
+        let _ = js_sys::Reflect::set(&window(), &JsValue::from_str("dataLayer"), &data_layer);
+    }
+    let entry = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&entry, &"event".into(), &JsValue::from_str(&format!("kelisim_{event}")));
+    for (key, value) in fields {
+        let _ = js_sys::Reflect::set(&entry, &JsValue::from_str(key), value);
+    }
+    js_sys::Array::from(&data_layer).push(&entry);
+}
+
+/// Forgets every listener and the `ready` state (used by `destroy`).
+pub fn reset() {
+    LISTENERS.with_borrow_mut(Vec::clear);
+    READY.set(false);
+    READY_DETAIL.with_borrow_mut(|ready| *ready = None);
+}
+
+/// Forgets only the `ready` state, keeping listeners (a re-`init` after `destroy`).
+pub fn reset_ready() {
+    READY.set(false);
+}
+
+fn call_listener(event: &str, listener: &js_sys::Function, detail: &JsValue) {
+    if let Err(error) = listener.call1(&JsValue::NULL, detail) {
+        console_error(&format!("a `{event}` listener threw: {}", describe(&error)));
+    }
+}
+
+fn check_event_name(event: &str) -> Result<(), String> {
+    if EVENT_NAMES.contains(&event) {
+        Ok(())
+    } else {
+        Err(format!("unknown event `{event}`; use one of {}", EVENT_NAMES.join(", ")))
+    }
+}
+
+fn describe(error: &JsValue) -> String {
+    error
+        .as_string()
+        .or_else(|| js_sys::Reflect::get(error, &"message".into()).ok().and_then(|m| m.as_string()))
+        .unwrap_or_else(|| format!("{error:?}"))
+}

@@ -1,0 +1,193 @@
+//! Activation of gated elements: `<script type="text/plain" data-category>` becomes an
+//! executable script, `data-src` becomes `src`, in document order, once each; and the
+//! MutationObserver that does the same for elements added later.
+//!
+//! Which element may run is decided by `kelisim_core::GateRule`; this module owns the DOM
+//! work. Invariant: an element is activated at most once (it is marked before any await), and
+//! nothing here ever runs while the visitor has made no choice.
+
+use crate::browser::{console_warn, document};
+use kelisim_core::{Config, Consent, GateRule};
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Element, HtmlScriptElement, MutationObserver, MutationObserverInit, MutationRecord};
+
+/// Elements kelisim gates: anything with `data-category` that has not been activated yet.
+const GATED_SELECTOR: &str = "[data-category]:not([data-kelisim-activated])";
+/// Set on an element once it is handled (activated, or re-created as a running script).
+const ACTIVATED_ATTRIBUTE: &str = "data-kelisim-activated";
+
+thread_local! {
+    static WARNED_CATEGORIES: RefCell<BTreeSet<String>> = const { RefCell::new(BTreeSet::new()) };
+}
+
+/// Watches the document for gated elements added after start-up. Dropping it disconnects.
+pub struct GateObserver {
+    observer: MutationObserver,
+    _callback: Closure<dyn FnMut(js_sys::Array)>,
+}
+
+impl GateObserver {
+    /// Starts observing; `on_added` receives the gated elements found in each added subtree.
+    pub fn start(on_added: impl Fn(Vec<Element>) + 'static) -> Option<GateObserver> {
+        let callback = Closure::<dyn FnMut(js_sys::Array)>::new(move |records: js_sys::Array| {
+            let mut found = Vec::new();
+            for record in records.iter() {
+                let record: MutationRecord = record.unchecked_into();
+                let added = record.added_nodes();
+                for index in 0..added.length() {
+                    if let Some(element) = added.item(index).and_then(|node| node.dyn_into::<Element>().ok()) {
+                        collect_gated(&element, &mut found);
+                    }
+                }
+            }
+            if !found.is_empty() {
+                on_added(found);
+            }
+        });
+        let observer = MutationObserver::new(callback.as_ref().unchecked_ref()).ok()?;
+        let options = MutationObserverInit::new();
+        options.set_child_list(true);
+        options.set_subtree(true);
+        let root = document().document_element()?;
+        observer.observe_with_options(&root, &options).ok()?;
+        Some(GateObserver { observer, _callback: callback })
+    }
+}
+
+impl Drop for GateObserver {
+    fn drop(&mut self) {
+        self.observer.disconnect();
+    }
+}
+
+/// Every gated element of the document not yet handled, in document order.
+pub fn gated_elements() -> Vec<Element> {
+    let mut found = Vec::new();
+    if let Ok(list) = document().query_selector_all(GATED_SELECTOR) {
+        for index in 0..list.length() {
+            if let Some(element) = list.item(index).and_then(|node| node.dyn_into::<Element>().ok()) {
+                found.push(element);
+            }
+        }
+    }
+    found
+}
+
+fn collect_gated(element: &Element, found: &mut Vec<Element>) {
+    if element.matches(GATED_SELECTOR).unwrap_or(false) {
+        found.push(element.clone());
+    }
+    if let Ok(list) = element.query_selector_all(GATED_SELECTOR) {
+        for index in 0..list.length() {
+            if let Some(child) = list.item(index).and_then(|node| node.dyn_into::<Element>().ok()) {
+                found.push(child);
+            }
+        }
+    }
+}
+
+/// Activates those of `elements` that `consent` allows, in order. Each is marked first, so a
+/// second call (a mutation, a consent change) never activates it again. Scripts with `src` are
+/// awaited one by one so that a later inline script sees what an earlier one defined.
+pub fn activate(config: &Config, consent: &Consent, elements: Vec<Element>) {
+    let mut allowed = Vec::new();
+    for element in elements {
+        if element.has_attribute(ACTIVATED_ATTRIBUTE) {
+            continue;
+        }
+        let category = element.get_attribute("data-category").unwrap_or_default();
+        let service = element.get_attribute("data-service");
+        let Some(rule) = GateRule::parse(&category, service.as_deref()) else {
+            continue;
+        };
+        warn_unknown(config, &rule);
+        if rule.allows(consent) {
+            let _ = element.set_attribute(ACTIVATED_ATTRIBUTE, "");
+            allowed.push(element);
+        }
+    }
+    if allowed.is_empty() {
+        return;
+    }
+    wasm_bindgen_futures::spawn_local(async move {
+        for element in allowed {
+            if let Some(loading) = activate_one(&element) {
+                // A failed load still lets the next tag run, as it would without kelisim.
+                let _ = loading.await;
+            }
+        }
+    });
+}
+
+/// Activates one element; returns a future that settles when a `src` script has loaded.
+fn activate_one(element: &Element) -> Option<JsFuture> {
+    if element.tag_name().eq_ignore_ascii_case("script") {
+        return activate_script(element);
+    }
+    if let Some(source) = element.get_attribute("data-src") {
+        let _ = element.set_attribute("src", &source);
+    }
+    for (from, to) in [("data-srcset", "srcset"), ("data-href", "href")] {
+        if let Some(value) = element.get_attribute(from) {
+            let _ = element.set_attribute(to, &value);
+        }
+    }
+    None
+}
+
+fn activate_script(old: &Element) -> Option<JsFuture> {
+    let document = document();
+    let script: HtmlScriptElement = document.create_element("script").ok()?.unchecked_into();
+    let attributes = old.attributes();
+    for index in 0..attributes.length() {
+        let Some(attribute) = attributes.item(index) else { continue };
+        let name = attribute.name();
+        if name != "type" && name != "data-type" && name != "data-src" {
+            let _ = script.set_attribute(&name, &attribute.value());
+        }
+    }
+    // `nonce` reads back empty from getAttribute once parsed; copy the property instead so a
+    // CSP with nonces keeps working.
+    let old_html: &web_sys::HtmlElement = old.unchecked_ref();
+    script.set_nonce(&old_html.nonce());
+    if let Some(original_type) = old.get_attribute("data-type") {
+        script.set_type(&original_type);
+    }
+    let source = old.get_attribute("data-src").or_else(|| old.get_attribute("src"));
+    let loading = source.as_ref().map(|source| {
+        let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+            script.set_onload(Some(&resolve));
+            script.set_onerror(Some(&resolve));
+        });
+        script.set_src(source);
+        JsFuture::from(promise)
+    });
+    if source.is_none() {
+        script.set_text(&old.text_content().unwrap_or_default()).ok()?;
+    }
+    old.replace_with_with_node_1(&script).ok()?;
+    loading
+}
+
+/// A typo in `data-category` would silently never run: say so once per unknown id.
+fn warn_unknown(config: &Config, rule: &GateRule) {
+    let mut unknown = Vec::new();
+    if config.category(&rule.category).is_none() {
+        unknown.push(format!("data-category=\"{}\"", rule.category));
+    }
+    if let Some(service) = &rule.service {
+        if config.service(service).is_none() {
+            unknown.push(format!("data-service=\"{service}\""));
+        }
+    }
+    for markup in unknown {
+        let first_time = WARNED_CATEGORIES.with_borrow_mut(|warned| warned.insert(markup.clone()));
+        if first_time {
+            console_warn(&format!("{markup} is not in the config, so elements marked with it never run"));
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! The running SDK: one `Sdk` per page, holding the validated config, the standing consent,
+//! the language and the handles of everything it put on the page.
+//!
+//! Owns the order of effects of a choice: cookie, clean-up of revoked services, Consent Mode
+//! update, activation of newly allowed tags, then events. Invariant: no `RefCell` borrow is
+//! held while site code runs (event listeners, activated scripts), so that code may call the
+//! API again.
+
+use crate::boundary::consent_to_js;
+use crate::browser::{console_warn, document, is_automated_browser, navigator_languages, now_seconds, random_uuid};
+use crate::events;
+use crate::gating::{self, GateObserver};
+use crate::storage;
+use crate::ui::{initial_switches, Ui, UiAction, View};
+use crate::vendors::send_consent_mode;
+use gloo_events::{EventListener, EventListenerOptions};
+use kelisim_core::consent::revoked_services;
+use kelisim_core::{
+    choose_language, decode_cookie, encode_cookie, Action, Choice, Config, Consent, Language, Vendor, COOKIE_NAME,
+};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::Element;
+
+thread_local! {
+    static SDK: RefCell<Option<Rc<Sdk>>> = const { RefCell::new(None) };
+}
+
+/// What the loader tells `init` about work it already did.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InitOptions {
+    /// The loader already sent `gtag('consent', 'default', ...)` before any other tag.
+    pub consent_mode_defaults_sent: bool,
+}
+
+pub struct Sdk {
+    pub config: Config,
+    consent: RefCell<Option<Consent>>,
+    /// The consent id of an expired or outdated choice: reused so one browser keeps one id.
+    earlier_consent_id: Option<String>,
+    language: Cell<Language>,
+    ui: RefCell<Option<Ui>>,
+    observer: RefCell<Option<GateObserver>>,
+    _open_links: EventListener,
+}
+
+/// The running SDK, if `init` succeeded. The `Rc` is cloned out so no borrow of the slot
+/// outlives the call.
+pub fn current() -> Option<Rc<Sdk>> {
+    SDK.with_borrow(Clone::clone)
+}
+
+/// Starts the SDK with a validated config. A second `init` is refused: one banner, one set of
+/// listeners per page.
+pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
+    if current().is_some() {
+        return Err("init() was called twice; call destroy() first to start again with another config".into());
+    }
+    let stored = storage::read_cookie(COOKIE_NAME).and_then(|value| decode_cookie(&value).ok());
+    let now = now_seconds();
+    let (consent, earlier_consent_id) = match stored {
+        Some(consent) if consent.is_current(&config, now) => (Some(consent), None),
+        Some(outdated) => (None, Some(outdated.consent_id)),
+        None => (None, None),
+    };
+    let html_lang = document().document_element().and_then(|root| root.get_attribute("lang"));
+    let language = choose_language(
+        consent.as_ref().map(|c| c.language),
+        html_lang.as_deref(),
+        &navigator_languages(),
+        &config.languages,
+        config.default_language,
+    );
+
+    // One listener on the document serves every `data-kelisim="open"` element, present or
+    // added later.
+    let open_links = EventListener::new_with_options(&document(), "click", EventListenerOptions::enable_prevent_default(), |event| {
+        let opener = event
+            .target()
+            .and_then(|target| target.dyn_into::<Element>().ok())
+            .and_then(|target| target.closest("[data-kelisim=\"open\"]").ok().flatten());
+        if opener.is_some() {
+            event.prevent_default();
+            if let Some(sdk) = current() {
+                sdk.show_preferences();
+            }
+        }
+    });
+
+    let sdk = Rc::new(Sdk {
+        config,
+        consent: RefCell::new(consent.clone()),
+        earlier_consent_id,
+        language: Cell::new(language),
+        ui: RefCell::new(None),
+        observer: RefCell::new(None),
+        _open_links: open_links,
+    });
+    SDK.with_borrow_mut(|slot| *slot = Some(sdk.clone()));
+
+    if sdk.config.uses_vendor(Vendor::GoogleConsentMode) {
+        if !options.consent_mode_defaults_sent {
+            console_warn(
+                "Google Consent Mode defaults were sent late; add data-google-consent-mode to the kelisim script tag so the loader sends them before any tag",
+            );
+            send_consent_mode("default", &sdk.config, None);
+        }
+        if let Some(consent) = &consent {
+            send_consent_mode("update", &sdk.config, Some(consent));
+        }
+    }
+
+    let observer = GateObserver::start(|elements| {
+        if let Some(sdk) = current() {
+            sdk.activate(elements);
+        }
+    });
+    *sdk.observer.borrow_mut() = observer;
+
+    match &consent {
+        Some(_) => sdk.activate(gating::gated_elements()),
+        None if sdk.config.ui.hide_from_bots && is_automated_browser() => {}
+        None => sdk.show(),
+    }
+    events::emit("ready", &detail(&[("consent", sdk.consent_js())]));
+    Ok(())
+}
+
+/// Stops the SDK: removes the interface and every listener and observer. Tags already run
+/// stay run; the cookie stays.
+pub fn destroy() {
+    let sdk = SDK.with_borrow_mut(Option::take);
+    if let Some(sdk) = sdk {
+        sdk.ui.borrow_mut().take();
+        sdk.observer.borrow_mut().take();
+    }
+    events::reset_ready();
+}
+
+/// Carries out a visitor's action from the interface.
+pub fn on_ui_action(action: UiAction) {
+    let Some(sdk) = current() else { return };
+    let result = match action {
+        UiAction::AcceptAll => sdk.decide(Choice::AcceptAll),
+        UiAction::RejectAll => sdk.decide(Choice::RejectAll),
+        UiAction::Save { categories, services } => sdk.decide(Choice::Custom { categories, services }),
+        UiAction::Withdraw => sdk.withdraw(),
+        UiAction::OpenPreferences => {
+            sdk.show_preferences();
+            Ok(())
+        }
+        UiAction::Close => {
+            sdk.close_preferences();
+            Ok(())
+        }
+        UiAction::Language(language) => sdk.set_language(language.code()),
+    };
+    if let Err(message) = result {
+        crate::browser::console_error(&message);
+    }
+}
+
+impl Sdk {
+    pub fn consent(&self) -> Option<Consent> {
+        self.consent.borrow().clone()
+    }
+
+    pub fn language(&self) -> Language {
+        self.language.get()
+    }
+
+    /// Shows the first layer.
+    pub fn show(&self) {
+        let shown = {
+            let consent = self.consent.borrow();
+            let view = self.view(consent.as_ref());
+            let mut ui = self.ui.borrow_mut();
+            if ui.is_none() {
+                *ui = Ui::mount(&self.config, on_ui_action);
+            }
+            ui.as_mut().map(|ui| ui.show_banner(&view)).is_some()
+        };
+        if shown {
+            events::emit("shown", &detail(&[("layer", "banner".into())]));
+        }
+    }
+
+    /// Opens the preferences dialog, switches set from the standing consent.
+    pub fn show_preferences(&self) {
+        let shown = {
+            let consent = self.consent.borrow();
+            let view = self.view(consent.as_ref());
+            let switches = initial_switches(&self.config, consent.as_ref());
+            let mut ui = self.ui.borrow_mut();
+            if ui.is_none() {
+                *ui = Ui::mount(&self.config, on_ui_action);
+            }
+            match ui.as_mut() {
+                Some(ui) if !ui.preferences_shown() => {
+                    ui.open_preferences(&view, &switches);
+                    true
+                }
+                _ => false,
+            }
+        };
+        if shown {
+            events::emit("shown", &detail(&[("layer", "preferences".into())]));
+        }
+    }
+
+    /// Removes the interface (the choice, if any, stands).
+    pub fn hide(&self) {
+        let ui = self.ui.borrow_mut().take();
+        drop(ui);
+    }
+
+    /// Closing the preferences before any choice returns to the first layer: the visitor
+    /// still has to choose, and must not be left with no way to reject.
+    fn close_preferences(&self) {
+        let decided = self.consent.borrow().is_some();
+        if decided {
+            self.hide();
+            return;
+        }
+        let needs_banner = {
+            let mut ui = self.ui.borrow_mut();
+            match ui.as_mut() {
+                Some(ui) => {
+                    ui.close_preferences();
+                    !ui.banner_shown()
+                }
+                None => true,
+            }
+        };
+        if needs_banner {
+            self.show();
+        }
+    }
+
+    /// Switches the interface language; what is shown is re-rendered with its state.
+    pub fn set_language(&self, code: &str) -> Result<(), String> {
+        let language = code
+            .parse::<Language>()
+            .ok()
+            .filter(|language| self.config.languages.contains(language))
+            .ok_or_else(|| {
+                let enabled: Vec<&str> = self.config.languages.iter().map(|l| l.code()).collect();
+                format!("setLanguage: `{code}` is not one of this site's languages ({})", enabled.join(", "))
+            })?;
+        self.language.set(language);
+        let consent = self.consent.borrow();
+        let view = self.view(consent.as_ref());
+        if let Some(ui) = self.ui.borrow_mut().as_mut() {
+            ui.rerender(&view);
+        }
+        Ok(())
+    }
+
+    /// Applies a choice: stores it, cleans up what was revoked, tells vendors, activates what
+    /// is now allowed, and emits `consent` (first choice) or `change`.
+    pub fn decide(&self, choice: Choice) -> Result<(), String> {
+        let action = choice.action();
+        self.apply(choice, action)
+    }
+
+    /// Withdraws consent: every optional category is refused, with its own event.
+    pub fn withdraw(&self) -> Result<(), String> {
+        if self.consent.borrow().is_none() {
+            return Err("withdraw: there is no consent to withdraw yet".into());
+        }
+        self.apply(Choice::RejectAll, Action::Withdraw)
+    }
+
+    pub fn accepted(&self, category: &str) -> bool {
+        self.consent.borrow().as_ref().is_some_and(|c| c.category_granted(category))
+    }
+
+    pub fn accepted_service(&self, service: &str) -> bool {
+        self.consent.borrow().as_ref().is_some_and(|c| c.service_granted(service))
+    }
+
+    /// `getConsent()`: a plain object, or `null` before any choice.
+    pub fn consent_js(&self) -> JsValue {
+        match self.consent.borrow().as_ref() {
+            Some(consent) => consent_to_js(&self.config, consent),
+            None => JsValue::NULL,
+        }
+    }
+
+    fn apply(&self, choice: Choice, action: Action) -> Result<(), String> {
+        let grants = self.config.grants_for(&choice).map_err(|error| error.to_string())?;
+        let previous = self.consent();
+        let consent_id = previous
+            .as_ref()
+            .map(|c| c.consent_id.clone())
+            .or_else(|| self.earlier_consent_id.clone())
+            .unwrap_or_else(random_uuid);
+        let consent = Consent::new(consent_id, &self.config, now_seconds(), self.language.get(), grants);
+        storage::write_consent_cookie(&encode_cookie(&consent), self.config.expiry_days);
+        for service in revoked_services(&self.config, previous.as_ref(), &consent) {
+            storage::clear_cookies(&service.cookies);
+            storage::clear_local_storage(&service.local_storage);
+        }
+        *self.consent.borrow_mut() = Some(consent.clone());
+        self.hide();
+
+        if self.config.uses_vendor(Vendor::GoogleConsentMode) {
+            send_consent_mode("update", &self.config, Some(&consent));
+        }
+        self.activate(gating::gated_elements());
+
+        let event = match (action, &previous) {
+            (Action::Withdraw, _) => "withdraw",
+            (_, None) => "consent",
+            (_, Some(_)) => "change",
+        };
+        if self.config.uses_vendor(Vendor::Gtm) {
+            let granted = js_sys::Array::new();
+            for category in &consent.granted_categories {
+                granted.push(&JsValue::from_str(category));
+            }
+            events::push_data_layer(event, &[("kelisim_categories", granted.into()), ("kelisim_action", action.as_str().into())]);
+        }
+        let consent_js = consent_to_js(&self.config, &consent);
+        events::emit(event, &detail(&[("action", action.as_str().into()), ("consent", consent_js)]));
+        Ok(())
+    }
+
+    fn activate(&self, elements: Vec<Element>) {
+        if let Some(consent) = self.consent() {
+            gating::activate(&self.config, &consent, elements);
+        }
+    }
+
+    fn view<'a>(&'a self, consent: Option<&'a Consent>) -> View<'a> {
+        View {
+            config: &self.config,
+            language: self.language.get(),
+            consent,
+        }
+    }
+}
+
+/// An event detail object from key/value pairs.
+fn detail(fields: &[(&str, JsValue)]) -> JsValue {
+    let object = js_sys::Object::new();
+    for (key, value) in fields {
+        let _ = js_sys::Reflect::set(&object, &JsValue::from_str(key), value);
+    }
+    object.into()
+}

@@ -1,0 +1,83 @@
+//! The browser side of storage: reading and writing the `kelisim` cookie, and deleting the
+//! cookies and localStorage keys of revoked services.
+//!
+//! The encoding itself lives in `kelisim_core::cookie`; the matching rules in
+//! `kelisim_core::cleanup`. This module only talks to `document.cookie` and `localStorage`.
+
+use crate::browser::{html_document, window};
+use kelisim_core::cleanup::{cookie_domains, matches_pattern};
+use kelisim_core::COOKIE_NAME;
+
+/// Value of the named cookie, if the page has it.
+pub fn read_cookie(name: &str) -> Option<String> {
+    let cookies = html_document().cookie().ok()?;
+    cookies.split(';').find_map(|pair| {
+        let (key, value) = pair.trim().split_once('=')?;
+        (key == name).then(|| value.to_owned())
+    })
+}
+
+/// Names of all cookies visible to the page.
+pub fn cookie_names() -> Vec<String> {
+    let cookies = html_document().cookie().unwrap_or_default();
+    cookies
+        .split(';')
+        .filter_map(|pair| pair.trim().split('=').next())
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Writes the consent cookie: first-party, `Path=/`, `SameSite=Lax`, `Secure` on https,
+/// expiring after `expiry_days`.
+pub fn write_consent_cookie(value: &str, expiry_days: u32) {
+    let max_age = u64::from(expiry_days) * 86_400;
+    let secure = if is_https() { "; Secure" } else { "" };
+    let cookie = format!("{COOKIE_NAME}={value}; Path=/; Max-Age={max_age}; SameSite=Lax{secure}");
+    // Setting document.cookie cannot fail in a normal page; in a sandboxed frame it throws and
+    // the choice simply lasts for this page view.
+    let _ = html_document().set_cookie(&cookie);
+}
+
+/// Deletes our own cookie (used by `destroy` in tests and by "forget me" flows).
+pub fn delete_consent_cookie() {
+    expire_cookie(COOKIE_NAME);
+}
+
+/// Deletes every cookie whose name matches one of `patterns`, on the host and every parent
+/// domain (see `cookie_domains`). The `kelisim` cookie itself is never deleted here.
+pub fn clear_cookies(patterns: &[String]) {
+    for name in cookie_names() {
+        if name != COOKIE_NAME && patterns.iter().any(|pattern| matches_pattern(pattern, &name)) {
+            expire_cookie(&name);
+        }
+    }
+}
+
+/// Removes every localStorage key that matches one of `patterns`.
+pub fn clear_local_storage(patterns: &[String]) {
+    let Ok(Some(storage)) = window().local_storage() else {
+        return;
+    };
+    let length = storage.length().unwrap_or(0);
+    let keys: Vec<String> = (0..length).filter_map(|index| storage.key(index).ok().flatten()).collect();
+    for key in keys {
+        if patterns.iter().any(|pattern| matches_pattern(pattern, &key)) {
+            let _ = storage.remove_item(&key);
+        }
+    }
+}
+
+fn expire_cookie(name: &str) {
+    let document = html_document();
+    let hostname = window().location().hostname().unwrap_or_default();
+    let expired = format!("{name}=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+    let _ = document.set_cookie(&expired);
+    for domain in cookie_domains(&hostname) {
+        let _ = document.set_cookie(&format!("{expired}; Domain={domain}"));
+    }
+}
+
+fn is_https() -> bool {
+    window().location().protocol().is_ok_and(|protocol| protocol == "https:")
+}

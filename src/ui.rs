@@ -1,0 +1,515 @@
+//! The two layers a visitor sees: the first-layer banner (three equal choices) and the
+//! preferences dialog (a switch per category and per service, with the legal details).
+//!
+//! Owns the `#kelisim` root element, its listeners and its styles. A `Ui` handle owns every
+//! node and listener it creates: dropping it removes them. Texts are inserted with
+//! `textContent` only, never as HTML. What a click means is decided by `crate::sdk`; this
+//! module reports `UiAction`s and reads the switches back.
+
+mod dom;
+
+use crate::browser::document;
+use dom::{append, append_text, button};
+use gloo_events::{EventListener, EventListenerOptions};
+use kelisim_core::texts::{country_name, data_kind_name, format_days};
+use kelisim_core::{Config, Consent, Language, Layout};
+use std::collections::BTreeSet;
+use wasm_bindgen::JsCast;
+use web_sys::{Element, HtmlElement, HtmlInputElement, KeyboardEvent};
+
+/// What the visitor asked for through the interface.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UiAction {
+    AcceptAll,
+    RejectAll,
+    OpenPreferences,
+    /// Save the switches: granted categories and services.
+    Save { categories: Vec<String>, services: Vec<String> },
+    /// Close the preferences (Escape, the × button).
+    Close,
+    Language(Language),
+    Withdraw,
+}
+
+/// Everything a layer shows.
+pub struct View<'a> {
+    pub config: &'a Config,
+    pub language: Language,
+    pub consent: Option<&'a Consent>,
+}
+
+/// Which switches are on: kept across a language switch so no state is lost.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Switches {
+    pub categories: BTreeSet<String>,
+    pub services: BTreeSet<String>,
+}
+
+/// The rendered interface. Dropping it removes the root and its listeners and gives focus
+/// back to where it was before the preferences opened.
+pub struct Ui {
+    root: HtmlElement,
+    banner: Option<HtmlElement>,
+    preferences: Option<HtmlElement>,
+    return_focus: Option<HtmlElement>,
+    _listeners: Vec<EventListener>,
+}
+
+const STYLE_ID: &str = "kelisim-style";
+
+thread_local! {
+    static STYLES_INSTALLED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+impl Ui {
+    /// Creates the (empty) root as the first child of `<body>`, so keyboard and screen-reader
+    /// users reach the banner before the page. `on_action` receives every visitor action.
+    pub fn mount(config: &Config, on_action: impl Fn(UiAction) + Clone + 'static) -> Option<Ui> {
+        install_styles();
+        let document = document();
+        let body = document.body()?;
+        let root: HtmlElement = document.create_element("div").ok()?.unchecked_into();
+        root.set_id("kelisim");
+        let classes = format!("kelisim--{} kelisim--{}", config.ui.layout.as_str(), config.ui.position.as_str());
+        root.set_class_name(&classes);
+        for (property, value) in &config.ui.theme {
+            let _ = root.style().set_property(property, value);
+        }
+        body.prepend_with_node_1(&root).ok()?;
+
+        let click_action = on_action.clone();
+        let click = EventListener::new(&root, "click", move |event| {
+            let Some(target) = event.target().and_then(|t| t.dyn_into::<Element>().ok()) else { return };
+            let Some(action) = action_of(&target) else { return };
+            click_action(action);
+        });
+        let change = EventListener::new(&root, "change", move |event| {
+            if let Some(input) = event.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) {
+                sync_switches(&input);
+            }
+        });
+        let root_for_keys = root.clone();
+        let keydown = EventListener::new_with_options(&root, "keydown", EventListenerOptions::enable_prevent_default(), move |event| {
+            let Some(event) = event.dyn_ref::<KeyboardEvent>() else { return };
+            let open_dialog = root_for_keys
+                .query_selector(".kelisim-preferences, .kelisim--modal .kelisim-banner:not([hidden])")
+                .ok()
+                .flatten();
+            match event.key().as_str() {
+                "Escape" if root_for_keys.query_selector(".kelisim-preferences").ok().flatten().is_some() => {
+                    event.prevent_default();
+                    on_action(UiAction::Close);
+                }
+                "Tab" => {
+                    if let Some(dialog) = open_dialog {
+                        trap_focus(&dialog, event);
+                    }
+                }
+                _ => {}
+            }
+        });
+        Some(Ui {
+            root,
+            banner: None,
+            preferences: None,
+            return_focus: None,
+            _listeners: vec![click, change, keydown],
+        })
+    }
+
+    pub fn banner_shown(&self) -> bool {
+        self.banner.as_ref().is_some_and(|banner| !banner.hidden())
+    }
+
+    pub fn preferences_shown(&self) -> bool {
+        self.preferences.is_some()
+    }
+
+    /// Shows the first layer (rendering it if needed).
+    pub fn show_banner(&mut self, view: &View) {
+        if self.banner.is_none() {
+            self.banner = render_banner(&self.root, view);
+        }
+        if let Some(banner) = &self.banner {
+            banner.set_hidden(false);
+        }
+        self.root.set_attribute("lang", view.language.code()).ok();
+    }
+
+    /// Opens the preferences dialog over the page and moves focus into it.
+    pub fn open_preferences(&mut self, view: &View, switches: &Switches) {
+        if self.preferences.is_some() {
+            return;
+        }
+        self.return_focus = document().active_element().and_then(|e| e.dyn_into::<HtmlElement>().ok());
+        if let Some(banner) = &self.banner {
+            banner.set_hidden(true);
+        }
+        self.preferences = render_preferences(&self.root, view, switches);
+        self.root.set_attribute("lang", view.language.code()).ok();
+        if let Some(dialog) = self.dialog() {
+            let _ = dialog.focus();
+        }
+    }
+
+    /// Closes the preferences; the banner comes back if it was there, and focus returns.
+    pub fn close_preferences(&mut self) {
+        if let Some(preferences) = self.preferences.take() {
+            preferences.remove();
+        }
+        if let Some(banner) = &self.banner {
+            banner.set_hidden(false);
+        }
+        if let Some(element) = self.return_focus.take() {
+            if element.is_connected() {
+                let _ = element.focus();
+            }
+        }
+    }
+
+    /// Re-renders whatever is shown in another language, keeping the switches and putting
+    /// focus back on the language button that was pressed.
+    pub fn rerender(&mut self, view: &View) {
+        let switches = self.switches();
+        let banner_hidden = self.banner.as_ref().map(|banner| banner.hidden());
+        if let Some(old) = self.banner.take() {
+            self.banner = render_banner(&self.root, view);
+            if let Some(banner) = &self.banner {
+                let _ = old.replace_with_with_node_1(banner);
+                banner.set_hidden(banner_hidden.unwrap_or(false));
+            }
+        }
+        if let Some(old) = self.preferences.take() {
+            self.preferences = render_preferences(&self.root, view, &switches.unwrap_or_default());
+            if let Some(preferences) = &self.preferences {
+                let _ = old.replace_with_with_node_1(preferences);
+            }
+        }
+        self.root.set_attribute("lang", view.language.code()).ok();
+        let selector = format!(".kelisim-languages [data-kelisim-language=\"{}\"]", view.language.code());
+        let visible_layer = self.preferences.as_ref().or(self.banner.as_ref());
+        if let Some(button) = visible_layer.and_then(|layer| layer.query_selector(&selector).ok().flatten()) {
+            let _ = button.unchecked_ref::<HtmlElement>().focus();
+        }
+    }
+
+    /// The switches of the open preferences dialog.
+    pub fn switches(&self) -> Option<Switches> {
+        let preferences = self.preferences.as_ref()?;
+        let mut switches = Switches::default();
+        for input in inputs(preferences, "input[data-kelisim-category]") {
+            if input.checked() {
+                switches.categories.insert(input.get_attribute("data-kelisim-category").unwrap_or_default());
+            }
+        }
+        for input in inputs(preferences, "input[data-kelisim-service]") {
+            if input.checked() {
+                switches.services.insert(input.get_attribute("data-kelisim-service").unwrap_or_default());
+            }
+        }
+        Some(switches)
+    }
+
+    fn dialog(&self) -> Option<HtmlElement> {
+        let dialog = self.preferences.as_ref()?.query_selector(".kelisim-preferences").ok()??;
+        dialog.dyn_into().ok()
+    }
+}
+
+impl Drop for Ui {
+    fn drop(&mut self) {
+        self.root.remove();
+        if let Some(element) = self.return_focus.take() {
+            if element.is_connected() {
+                let _ = element.focus();
+            }
+        }
+    }
+}
+
+/// Initial switches for the preferences: the standing consent, or each category's default.
+pub fn initial_switches(config: &Config, consent: Option<&Consent>) -> Switches {
+    let mut switches = Switches::default();
+    for category in &config.categories {
+        let on = match consent {
+            Some(consent) => consent.category_granted(&category.id),
+            None => category.default_on,
+        };
+        if on {
+            switches.categories.insert(category.id.clone());
+        }
+        for service in &category.services {
+            let service_on = match consent {
+                Some(consent) => consent.service_granted(&service.id),
+                None => on,
+            };
+            if service_on || category.required {
+                switches.services.insert(service.id.clone());
+            }
+        }
+    }
+    switches
+}
+
+fn install_styles() {
+    if STYLES_INSTALLED.get() {
+        return;
+    }
+    STYLES_INSTALLED.set(true);
+    let document = document();
+    let css = include_str!("ui/kelisim.css");
+    // A constructed stylesheet is not subject to a page's `style-src` CSP, so stores with a
+    // strict policy need no exception for kelisim. Browsers without it get a <style> element.
+    let adopted = web_sys::CssStyleSheet::new().ok().and_then(|sheet| {
+        sheet.replace_sync(css).ok()?;
+        let sheets = document.adopted_style_sheets();
+        sheets.push(&sheet);
+        document.set_adopted_style_sheets(&sheets);
+        Some(())
+    });
+    if adopted.is_none() {
+        if let (Ok(style), Some(head)) = (document.create_element("style"), document.head()) {
+            style.set_id(STYLE_ID);
+            style.set_text_content(Some(css));
+            let _ = head.append_child(&style);
+        }
+    }
+}
+
+fn render_banner(root: &HtmlElement, view: &View) -> Option<HtmlElement> {
+    let texts = view.config.texts(view.language);
+    let banner: HtmlElement = dom::element("div", "kelisim-banner")?.unchecked_into();
+    let modal = view.config.ui.layout == Layout::Modal;
+    banner.set_attribute("role", "dialog").ok()?;
+    banner.set_attribute("aria-modal", if modal { "true" } else { "false" }).ok()?;
+    banner.set_attribute("aria-labelledby", "kelisim-title").ok()?;
+    banner.set_attribute("aria-describedby", "kelisim-description").ok()?;
+    let inner = append(&banner, "div", "kelisim-banner__inner")?;
+    let head = append(&inner, "div", "kelisim-head")?;
+    append_text(&head, "h2", "kelisim-title", &texts.title)?.set_id("kelisim-title");
+    render_language_switch(&head, view)?;
+
+    let description = append(&inner, "p", "kelisim-description")?;
+    description.set_id("kelisim-description");
+    description.set_text_content(Some(&format!("{} ", texts.description)));
+    policy_link(&description, view)?;
+
+    let notes = append(&inner, "div", "kelisim-notes")?;
+    let countries = view.config.cross_border_countries();
+    if !countries.is_empty() {
+        let names: Vec<String> = countries.iter().map(|code| country_name(code, view.language)).collect();
+        append_text(&notes, "p", "kelisim-cross-border", &texts.cross_border_notice.replace("{countries}", &names.join(", ")))?;
+    }
+    let operator = &view.config.operator;
+    append_text(&notes, "p", "kelisim-operator", &format!("{}: {}, {} {}.", texts.operator_label, operator.name, texts.bin_label, operator.bin))?;
+
+    let actions = append(&inner, "div", "kelisim-actions")?;
+    button(&actions, "kelisim-button", "accept-all", &texts.accept_all)?;
+    button(&actions, "kelisim-button", "reject-all", &texts.reject_all)?;
+    button(&actions, "kelisim-button", "preferences", &texts.preferences)?;
+    root.append_child(&banner).ok()?;
+    Some(banner)
+}
+
+fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> Option<HtmlElement> {
+    let config = view.config;
+    let language = view.language;
+    let texts = config.texts(language);
+    let overlay: HtmlElement = dom::element("div", "kelisim-overlay")?.unchecked_into();
+    let dialog = append(&overlay, "div", "kelisim-preferences")?;
+    dialog.set_attribute("role", "dialog").ok()?;
+    dialog.set_attribute("aria-modal", "true").ok()?;
+    dialog.set_attribute("aria-labelledby", "kelisim-preferences-title").ok()?;
+    dialog.set_attribute("tabindex", "-1").ok()?;
+
+    let head = append(&dialog, "div", "kelisim-preferences__head kelisim-head")?;
+    append_text(&head, "h2", "", &texts.preferences_title)?.set_id("kelisim-preferences-title");
+    render_language_switch(&head, view)?;
+    let close = button(&head, "kelisim-close", "close", "×")?;
+    close.set_attribute("aria-label", &texts.close).ok()?;
+
+    let body = append(&dialog, "div", "kelisim-preferences__body")?;
+    let intro = append(&body, "p", "")?;
+    intro.set_text_content(Some(&format!("{} ", texts.preferences_description)));
+    policy_link(&intro, view)?;
+    append_text(&body, "p", "kelisim-expiry", &texts.expiry.replace("{days}", &format_days(language, config.expiry_days)))?;
+    let operator = &config.operator;
+    append_text(
+        &body,
+        "p",
+        "kelisim-operator",
+        &format!("{}: {}, {} {}, {}, {}", texts.operator_label, operator.name, texts.bin_label, operator.bin, operator.address, operator.email),
+    )?;
+
+    for category in &config.categories {
+        let category_texts = category.texts(language);
+        let section = append(&body, "section", "kelisim-category")?;
+        let heading_id = format!("kelisim-category-{}", category.id);
+        section.set_attribute("aria-labelledby", &heading_id).ok()?;
+        let category_head = append(&section, "div", "kelisim-category__head")?;
+        append_text(&category_head, "h3", "", &category_texts.title)?.set_id(&heading_id);
+        if category.required {
+            append_text(&category_head, "span", "kelisim-always-on", &texts.always_on)?;
+        }
+        let switch = dom::switch(&category_head, switches.categories.contains(&category.id) || category.required, category.required)?;
+        switch.set_attribute("data-kelisim-category", &category.id).ok()?;
+        switch.set_attribute("aria-labelledby", &heading_id).ok()?;
+        append_text(&section, "p", "", &category_texts.description)?;
+        if let Some(refusal) = &category_texts.refusal {
+            let paragraph = append(&section, "p", "kelisim-refusal")?;
+            append_text(&paragraph, "strong", "", &format!("{}: ", texts.refusal_label))?;
+            paragraph.append_with_str_1(refusal).ok()?;
+        }
+        if category.services.is_empty() {
+            continue;
+        }
+        let details = append(&section, "details", "kelisim-services")?;
+        append_text(&details, "summary", "", &format!("{} ({})", texts.services_label, category.services.len()))?;
+        let list = append(&details, "ul", "")?;
+        for service in &category.services {
+            let item = append(&list, "li", "kelisim-service")?;
+            let service_head = append(&item, "div", "kelisim-service__head")?;
+            let name_id = format!("kelisim-service-{}", service.id);
+            let name = append(&service_head, "span", "")?;
+            append_text(&name, "span", "kelisim-service__name", &service.name)?.set_id(&name_id);
+            if service.is_cross_border() {
+                append_text(&name, "span", "kelisim-badge", &texts.cross_border_badge)?;
+            }
+            let on = switches.services.contains(&service.id) || category.required;
+            let service_switch = dom::switch(&service_head, on, category.required)?;
+            service_switch.set_attribute("data-kelisim-service", &service.id).ok()?;
+            service_switch.set_attribute("data-kelisim-service-category", &category.id).ok()?;
+            service_switch.set_attribute("aria-labelledby", &name_id).ok()?;
+
+            let facts = append(&item, "dl", "")?;
+            let country = country_name(&service.country, language);
+            let mut rows = vec![(texts.country_label.as_str(), country)];
+            if !service.data.is_empty() {
+                let kinds: Vec<&str> = service.data.iter().filter_map(|kind| data_kind_name(kind, language)).collect();
+                rows.push((texts.data_label.as_str(), kinds.join(", ")));
+            }
+            if !service.cookies.is_empty() {
+                rows.push((texts.cookies_label.as_str(), service.cookies.join(", ")));
+            }
+            for (label, value) in rows {
+                append_text(&facts, "dt", "", label)?;
+                append_text(&facts, "dd", "", &value)?;
+            }
+        }
+    }
+    if view.consent.is_some() {
+        button(&body, "kelisim-link-button", "withdraw", &texts.withdraw)?;
+    }
+
+    let foot = append(&dialog, "div", "kelisim-preferences__foot")?;
+    let actions = append(&foot, "div", "kelisim-actions")?;
+    button(&actions, "kelisim-button", "reject-all", &texts.reject_all)?;
+    button(&actions, "kelisim-button", "save", &texts.save)?;
+    button(&actions, "kelisim-button", "accept-all", &texts.accept_all)?;
+    root.append_child(&overlay).ok()?;
+    Some(overlay)
+}
+
+fn render_language_switch(parent: &Element, view: &View) -> Option<()> {
+    if view.config.languages.len() < 2 {
+        return Some(());
+    }
+    let group = append(parent, "div", "kelisim-languages")?;
+    group.set_attribute("role", "group").ok()?;
+    group.set_attribute("aria-label", &view.config.texts(view.language).language_label).ok()?;
+    for &language in &view.config.languages {
+        let choice = button(&group, "kelisim-language", "language", language.native_name())?;
+        choice.set_attribute("data-kelisim-language", language.code()).ok()?;
+        choice.set_attribute("lang", language.code()).ok()?;
+        choice.set_attribute("aria-pressed", if language == view.language { "true" } else { "false" }).ok()?;
+    }
+    Some(())
+}
+
+fn policy_link(parent: &Element, view: &View) -> Option<()> {
+    let link = append_text(parent, "a", "kelisim-policy", &view.config.texts(view.language).policy_link)?;
+    // The URL was validated as http(s) or site-relative when the config was read.
+    link.set_attribute("href", view.config.policy_url(view.language)).ok()?;
+    link.set_attribute("target", "_blank").ok()?;
+    link.set_attribute("rel", "noopener").ok()?;
+    Some(())
+}
+
+fn action_of(target: &Element) -> Option<UiAction> {
+    let button = target.closest("[data-kelisim-action]").ok()??;
+    let action = match button.get_attribute("data-kelisim-action")?.as_str() {
+        "accept-all" => UiAction::AcceptAll,
+        "reject-all" => UiAction::RejectAll,
+        "preferences" => UiAction::OpenPreferences,
+        "close" => UiAction::Close,
+        "withdraw" => UiAction::Withdraw,
+        "language" => UiAction::Language(button.get_attribute("data-kelisim-language")?.parse().ok()?),
+        "save" => {
+            let preferences = button.closest(".kelisim-preferences").ok()??;
+            let checked = |selector: &str, attribute: &str| -> Vec<String> {
+                inputs(&preferences, selector)
+                    .into_iter()
+                    .filter(|input| input.checked() && !input.disabled())
+                    .filter_map(|input| input.get_attribute(attribute))
+                    .collect()
+            };
+            UiAction::Save {
+                categories: checked("input[data-kelisim-category]", "data-kelisim-category"),
+                services: checked("input[data-kelisim-service]", "data-kelisim-service"),
+            }
+        }
+        _ => return None,
+    };
+    Some(action)
+}
+
+/// A category switch sets all its services; a service switch turns its category on when any
+/// of the category's services is on, and off when none is.
+fn sync_switches(input: &HtmlInputElement) {
+    let Some(dialog) = input.closest(".kelisim-preferences").ok().flatten() else { return };
+    if let Some(category) = input.get_attribute("data-kelisim-category") {
+        for service in inputs(&dialog, &format!("input[data-kelisim-service-category=\"{category}\"]")) {
+            service.set_checked(input.checked());
+        }
+    } else if let Some(category) = input.get_attribute("data-kelisim-service-category") {
+        let any_on = inputs(&dialog, &format!("input[data-kelisim-service-category=\"{category}\"]"))
+            .iter()
+            .any(HtmlInputElement::checked);
+        if let Some(category_switch) = inputs(&dialog, &format!("input[data-kelisim-category=\"{category}\"]")).first() {
+            category_switch.set_checked(any_on);
+        }
+    }
+}
+
+fn inputs(parent: &Element, selector: &str) -> Vec<HtmlInputElement> {
+    let mut found = Vec::new();
+    if let Ok(list) = parent.query_selector_all(selector) {
+        for index in 0..list.length() {
+            if let Some(input) = list.item(index).and_then(|node| node.dyn_into::<HtmlInputElement>().ok()) {
+                found.push(input);
+            }
+        }
+    }
+    found
+}
+
+/// Keeps Tab and Shift+Tab inside `dialog`.
+fn trap_focus(dialog: &Element, event: &KeyboardEvent) {
+    let selector = "button:not([disabled]), [href], input:not([disabled]), summary, [tabindex]:not([tabindex=\"-1\"])";
+    let Ok(list) = dialog.query_selector_all(selector) else { return };
+    let focusable: Vec<HtmlElement> = (0..list.length())
+        .filter_map(|index| list.item(index).and_then(|node| node.dyn_into::<HtmlElement>().ok()))
+        .filter(|element| element.offset_parent().is_some() || element.get_client_rects().length() > 0)
+        .collect();
+    let (Some(first), Some(last)) = (focusable.first(), focusable.last()) else { return };
+    let active = document().active_element();
+    let active_is = |element: &HtmlElement| active.as_ref().is_some_and(|a| a == element.unchecked_ref::<Element>());
+    let outside = active.as_ref().is_none_or(|a| !dialog.contains(Some(a)));
+    if event.shift_key() && (active_is(first) || outside || active.as_ref().is_some_and(|a| a == dialog)) {
+        event.prevent_default();
+        let _ = last.focus();
+    } else if !event.shift_key() && (active_is(last) || outside) {
+        event.prevent_default();
+        let _ = first.focus();
+    }
+}

@@ -1,0 +1,1 @@
+window.e2e.ran.push('marketing');

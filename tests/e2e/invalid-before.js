@@ -1,0 +1,1 @@
+window.e2e = { events: [], ran: [] };

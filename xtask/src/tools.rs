@@ -1,0 +1,92 @@
+//! Installs what the project needs on a fresh machine, each only when missing: the wasm32
+//! target, the wasm-bindgen CLI matching Cargo.lock, wasm-opt from npm's `binaryen` (Debian's
+//! is too old), and Debian's chromium and chromium-driver. Also the `run` helper.
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// npm's binaryen; version 108 from Debian writes modules that fail at page load.
+const BINARYEN_VERSION: &str = "132.0.0";
+
+/// Runs a command in `dir`, echoing it, and fails with the command's name if it fails.
+pub fn run(dir: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<()> {
+    eprintln!("$ {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .envs(env.iter().copied())
+        .status()
+        .with_context(|| format!("could not start `{program}`"))?;
+    if !status.success() {
+        bail!("`{program} {}` failed with {status}", args.join(" "));
+    }
+    Ok(())
+}
+
+fn output(program: &str, args: &[&str]) -> Option<String> {
+    let output = Command::new(program).args(args).output().ok()?;
+    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// The wasm target, the matching wasm-bindgen CLI and wasm-opt.
+pub fn ensure_build_tools(root: &Path) -> Result<()> {
+    let installed = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
+    if !installed.lines().any(|line| line.trim() == "wasm32-unknown-unknown") {
+        run(root, "rustup", &["target", "add", "wasm32-unknown-unknown"], &[])?;
+    }
+    let wanted = wasm_bindgen_version(root)?;
+    let have = output("wasm-bindgen", &["--version"]).unwrap_or_default();
+    let runner = output("wasm-bindgen-test-runner", &["--version"]).unwrap_or_default();
+    if !have.contains(&wanted) || !runner.contains(&wanted) {
+        // Without --locked: the CLI's own lockfile pins a crate this registry lacks.
+        run(root, "cargo", &["install", "wasm-bindgen-cli", "--version", &wanted, "--force"], &[])?;
+    }
+    if !wasm_opt(root).exists() {
+        let tools = root.join(".tools");
+        std::fs::create_dir_all(&tools)?;
+        let package = format!("binaryen@{BINARYEN_VERSION}");
+        run(&tools, "npm", &["install", "--prefix", ".", "--no-audit", "--no-fund", &package], &[])?;
+    }
+    Ok(())
+}
+
+/// Debian's chromium and chromium-driver; never a browser a tool downloads itself.
+pub fn ensure_browser() -> Result<()> {
+    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+        return Ok(());
+    }
+    let sudo = output("id", &["-u"]).is_some_and(|uid| uid.trim() != "0");
+    let apt = |args: &[&str]| -> Result<()> {
+        let env = [("DEBIAN_FRONTEND", "noninteractive")];
+        if sudo {
+            let mut with_sudo = vec!["apt-get"];
+            with_sudo.extend_from_slice(args);
+            run(Path::new("/"), "sudo", &with_sudo, &env)
+        } else {
+            run(Path::new("/"), "apt-get", args, &env)
+        }
+    };
+    apt(&["update"])?;
+    apt(&["install", "-y", "chromium", "chromium-driver"])
+}
+
+pub fn wasm_opt(root: &Path) -> PathBuf {
+    root.join(".tools/node_modules/.bin/wasm-opt")
+}
+
+/// The exact `wasm-bindgen` version in Cargo.lock: the CLI must match it.
+pub fn wasm_bindgen_version(root: &Path) -> Result<String> {
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).context("reading Cargo.lock")?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "name = \"wasm-bindgen\"" {
+            if let Some(version) = lines.next().and_then(|l| l.trim().strip_prefix("version = \"")) {
+                return Ok(version.trim_end_matches('"').to_owned());
+            }
+        }
+    }
+    bail!("Cargo.lock has no wasm-bindgen package; run `cargo generate-lockfile`")
+}
