@@ -3,9 +3,11 @@
 //! `getConsent()` returns.
 
 use crate::sdk::InitOptions;
-use kelisim_core::{Config, ConfigError, Consent};
-use serde::Serialize;
-use wasm_bindgen::JsValue;
+use kelisim_core::{Config, ConfigError, Consent, Value};
+use wasm_bindgen::{JsCast, JsValue};
+
+/// Deeper than this is not a config (and guards against cyclic objects).
+const MAX_DEPTH: usize = 12;
 
 /// A config object (or its JSON text) to a validated `Config`.
 pub fn config_from_js(value: &JsValue) -> Result<Config, ConfigError> {
@@ -16,13 +18,59 @@ pub fn config_from_js(value: &JsValue) -> Result<Config, ConfigError> {
         })?,
         None => value.clone(),
     };
-    if !value.is_object() {
-        return Err(ConfigError {
-            field: "config".into(),
-            message: "must be an object (or the URL in data-config must return one)".into(),
-        });
+    Config::from_value(&value_from_js(&value, "config", 0)?)
+}
+
+/// Copies a JS value into a `Value` tree. Functions, symbols and the like are errors naming
+/// where they are: a config is plain data.
+fn value_from_js(value: &JsValue, path: &str, depth: usize) -> Result<Value, ConfigError> {
+    let unsupported = |what: &str| ConfigError {
+        field: path.to_owned(),
+        message: format!(
+            "is {what}; a config holds only strings, numbers, booleans, arrays and objects"
+        ),
+    };
+    if depth > MAX_DEPTH {
+        return Err(unsupported("nested too deeply"));
     }
-    Config::from_deserializer(serde_wasm_bindgen::Deserializer::from(value))
+    if value.is_null() || value.is_undefined() {
+        return Ok(Value::Null);
+    }
+    if let Some(boolean) = value.as_bool() {
+        return Ok(Value::Bool(boolean));
+    }
+    if let Some(number) = value.as_f64() {
+        return Ok(Value::Number(number));
+    }
+    if let Some(text) = value.as_string() {
+        return Ok(Value::String(text));
+    }
+    if value.is_function() {
+        return Err(unsupported("a function"));
+    }
+    if js_sys::Array::is_array(value) {
+        let items = js_sys::Array::from(value)
+            .iter()
+            .enumerate()
+            .map(|(index, item)| value_from_js(&item, &format!("{path}[{index}]"), depth + 1))
+            .collect::<Result<_, _>>()?;
+        return Ok(Value::Array(items));
+    }
+    if let Some(object) = value.dyn_ref::<js_sys::Object>() {
+        let mut fields = Vec::new();
+        for entry in js_sys::Object::entries(object).iter() {
+            let entry = js_sys::Array::from(&entry);
+            let key = entry.get(0).as_string().unwrap_or_default();
+            let child_path = if depth == 0 {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            fields.push((key, value_from_js(&entry.get(1), &child_path, depth + 1)?));
+        }
+        return Ok(Value::Object(fields));
+    }
+    Err(unsupported("not plain data"))
 }
 
 /// `{consentModeDefaults: true}` from the loader; anything else means defaults not sent.
@@ -42,46 +90,56 @@ pub fn string_list(value: &JsValue, argument: &str) -> Result<Vec<String>, Strin
         return Ok(vec![single]);
     }
     if !js_sys::Array::is_array(value) {
-        return Err(format!("`{argument}` must be an array of ids, e.g. [\"analytics\"]"));
+        return Err(format!(
+            "`{argument}` must be an array of ids, e.g. [\"analytics\"]"
+        ));
     }
     js_sys::Array::from(value)
         .iter()
         .enumerate()
-        .map(|(index, item)| item.as_string().ok_or_else(|| format!("`{argument}[{index}]` must be a string id")))
+        .map(|(index, item)| {
+            item.as_string()
+                .ok_or_else(|| format!("`{argument}[{index}]` must be a string id"))
+        })
         .collect()
 }
 
-/// The `getConsent()` object. Field names are part of the JS API (README, `kelisim.d.ts`).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ConsentObject<'a> {
-    consent_id: &'a str,
-    revision: u32,
-    /// ISO 8601 time of the choice.
-    timestamp: String,
-    language: &'a str,
-    granted_categories: Vec<&'a str>,
-    denied_categories: Vec<&'a str>,
-    granted_services: Vec<&'a str>,
-    denied_services: Vec<&'a str>,
-    /// Set once receipts are sent and acknowledged by the receipts server.
-    receipt_id: Option<&'a str>,
-}
-
+/// The `getConsent()` object. Field names are part of the JS API (README, `index.d.ts`);
+/// `receiptId` is set once receipts are acknowledged by the receipts server.
 pub fn consent_to_js(config: &Config, consent: &Consent) -> JsValue {
-    let millis = consent.decided_at as f64 * 1000.0;
-    let object = ConsentObject {
-        consent_id: &consent.consent_id,
-        revision: consent.revision,
-        timestamp: js_sys::Date::new(&JsValue::from_f64(millis)).to_iso_string().into(),
-        language: consent.language.code(),
-        granted_categories: consent.granted_categories.iter().map(String::as_str).collect(),
-        denied_categories: consent.denied_categories(config),
-        granted_services: consent.granted_services.iter().map(String::as_str).collect(),
-        denied_services: consent.denied_services(config),
-        receipt_id: None,
+    let object = js_sys::Object::new();
+    let set = |key: &str, value: JsValue| {
+        let _ = js_sys::Reflect::set(&object, &JsValue::from_str(key), &value);
     };
-    object
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .unwrap_or(JsValue::NULL)
+    let list = |ids: &mut dyn Iterator<Item = &str>| -> JsValue {
+        ids.map(JsValue::from_str).collect::<js_sys::Array>().into()
+    };
+    let millis = consent.decided_at as f64 * 1000.0;
+    set("consentId", JsValue::from_str(&consent.consent_id));
+    set("revision", JsValue::from(consent.revision));
+    set(
+        "timestamp",
+        js_sys::Date::new(&JsValue::from_f64(millis))
+            .to_iso_string()
+            .into(),
+    );
+    set("language", JsValue::from_str(consent.language.code()));
+    set(
+        "grantedCategories",
+        list(&mut consent.granted_categories.iter().map(String::as_str)),
+    );
+    set(
+        "deniedCategories",
+        list(&mut consent.denied_categories(config).into_iter()),
+    );
+    set(
+        "grantedServices",
+        list(&mut consent.granted_services.iter().map(String::as_str)),
+    );
+    set(
+        "deniedServices",
+        list(&mut consent.denied_services(config).into_iter()),
+    );
+    set("receiptId", JsValue::NULL);
+    object.into()
 }

@@ -25,9 +25,11 @@ pub fn now_seconds() -> u64 {
 /// A random version-4 UUID from `crypto.getRandomValues` (a consent id must not be guessable).
 pub fn random_uuid() -> String {
     let mut bytes = [0u8; 16];
-    let filled = window()
-        .crypto()
-        .and_then(|crypto| crypto.get_random_values_with_u8_array(&mut bytes).map(|_| ()));
+    let filled = window().crypto().and_then(|crypto| {
+        crypto
+            .get_random_values_with_u8_array(&mut bytes)
+            .map(|_| ())
+    });
     if filled.is_err() {
         // Only very old browsers lack crypto; Math.random still gives a unique-enough id.
         for byte in bytes.iter_mut() {
@@ -37,7 +39,14 @@ pub fn random_uuid() -> String {
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 pub fn console_error(message: &str) {

@@ -24,7 +24,9 @@ thread_local! {
 pub fn on(event: &str, listener: js_sys::Function) -> Result<(), String> {
     check_event_name(event)?;
     if event == "ready" && READY.get() {
-        let detail = READY_DETAIL.with_borrow(Clone::clone).unwrap_or(JsValue::NULL);
+        let detail = READY_DETAIL
+            .with_borrow(Clone::clone)
+            .unwrap_or(JsValue::NULL);
         call_listener(event, &listener, &detail);
     }
     LISTENERS.with_borrow_mut(|listeners| listeners.push((event.to_owned(), listener)));
@@ -35,7 +37,9 @@ pub fn on(event: &str, listener: js_sys::Function) -> Result<(), String> {
 pub fn off(event: &str, listener: &js_sys::Function) -> Result<(), String> {
     check_event_name(event)?;
     LISTENERS.with_borrow_mut(|listeners| {
-        listeners.retain(|(name, existing)| !(name == event && JsValue::from(existing) == JsValue::from(listener)))
+        listeners.retain(|(name, existing)| {
+            !(name == event && JsValue::from(existing) == JsValue::from(listener))
+        })
     });
     Ok(())
 }
@@ -47,14 +51,20 @@ pub fn emit(event: &str, detail: &JsValue) {
         READY_DETAIL.with_borrow_mut(|ready| *ready = Some(detail.clone()));
     }
     let listeners: Vec<js_sys::Function> = LISTENERS.with_borrow(|listeners| {
-        listeners.iter().filter(|(name, _)| name == event).map(|(_, f)| f.clone()).collect()
+        listeners
+            .iter()
+            .filter(|(name, _)| name == event)
+            .map(|(_, f)| f.clone())
+            .collect()
     });
     for listener in &listeners {
         call_listener(event, listener, detail);
     }
     let init = web_sys::CustomEventInit::new();
     init.set_detail(detail);
-    if let Ok(custom_event) = web_sys::CustomEvent::new_with_event_init_dict(&format!("kelisim:{event}"), &init) {
+    if let Ok(custom_event) =
+        web_sys::CustomEvent::new_with_event_init_dict(&format!("kelisim:{event}"), &init)
+    {
         let _ = window().dispatch_event(&custom_event);
     }
 }
@@ -67,7 +77,11 @@ pub fn push_data_layer(event: &str, fields: &[(&str, JsValue)]) {
         let _ = js_sys::Reflect::set(&window(), &JsValue::from_str("dataLayer"), &data_layer);
     }
     let entry = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&entry, &"event".into(), &JsValue::from_str(&format!("kelisim_{event}")));
+    let _ = js_sys::Reflect::set(
+        &entry,
+        &"event".into(),
+        &JsValue::from_str(&format!("kelisim_{event}")),
+    );
     for (key, value) in fields {
         let _ = js_sys::Reflect::set(&entry, &JsValue::from_str(key), value);
     }
@@ -96,13 +110,20 @@ fn check_event_name(event: &str) -> Result<(), String> {
     if EVENT_NAMES.contains(&event) {
         Ok(())
     } else {
-        Err(format!("unknown event `{event}`; use one of {}", EVENT_NAMES.join(", ")))
+        Err(format!(
+            "unknown event `{event}`; use one of {}",
+            EVENT_NAMES.join(", ")
+        ))
     }
 }
 
 fn describe(error: &JsValue) -> String {
     error
         .as_string()
-        .or_else(|| js_sys::Reflect::get(error, &"message".into()).ok().and_then(|m| m.as_string()))
+        .or_else(|| {
+            js_sys::Reflect::get(error, &"message".into())
+                .ok()
+                .and_then(|m| m.as_string())
+        })
         .unwrap_or_else(|| format!("{error:?}"))
 }

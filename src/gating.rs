@@ -39,7 +39,10 @@ impl GateObserver {
                 let record: MutationRecord = record.unchecked_into();
                 let added = record.added_nodes();
                 for index in 0..added.length() {
-                    if let Some(element) = added.item(index).and_then(|node| node.dyn_into::<Element>().ok()) {
+                    if let Some(element) = added
+                        .item(index)
+                        .and_then(|node| node.dyn_into::<Element>().ok())
+                    {
                         collect_gated(&element, &mut found);
                     }
                 }
@@ -54,7 +57,10 @@ impl GateObserver {
         options.set_subtree(true);
         let root = document().document_element()?;
         observer.observe_with_options(&root, &options).ok()?;
-        Some(GateObserver { observer, _callback: callback })
+        Some(GateObserver {
+            observer,
+            _callback: callback,
+        })
     }
 }
 
@@ -69,7 +75,10 @@ pub fn gated_elements() -> Vec<Element> {
     let mut found = Vec::new();
     if let Ok(list) = document().query_selector_all(GATED_SELECTOR) {
         for index in 0..list.length() {
-            if let Some(element) = list.item(index).and_then(|node| node.dyn_into::<Element>().ok()) {
+            if let Some(element) = list
+                .item(index)
+                .and_then(|node| node.dyn_into::<Element>().ok())
+            {
                 found.push(element);
             }
         }
@@ -83,7 +92,10 @@ fn collect_gated(element: &Element, found: &mut Vec<Element>) {
     }
     if let Ok(list) = element.query_selector_all(GATED_SELECTOR) {
         for index in 0..list.length() {
-            if let Some(child) = list.item(index).and_then(|node| node.dyn_into::<Element>().ok()) {
+            if let Some(child) = list
+                .item(index)
+                .and_then(|node| node.dyn_into::<Element>().ok())
+            {
                 found.push(child);
             }
         }
@@ -144,7 +156,9 @@ fn activate_script(old: &Element) -> Option<JsFuture> {
     let script: HtmlScriptElement = document.create_element("script").ok()?.unchecked_into();
     let attributes = old.attributes();
     for index in 0..attributes.length() {
-        let Some(attribute) = attributes.item(index) else { continue };
+        let Some(attribute) = attributes.item(index) else {
+            continue;
+        };
         let name = attribute.name();
         if name != "type" && name != "data-type" && name != "data-src" {
             let _ = script.set_attribute(&name, &attribute.value());
@@ -157,7 +171,9 @@ fn activate_script(old: &Element) -> Option<JsFuture> {
     if let Some(original_type) = old.get_attribute("data-type") {
         script.set_type(&original_type);
     }
-    let source = old.get_attribute("data-src").or_else(|| old.get_attribute("src"));
+    let source = old
+        .get_attribute("data-src")
+        .or_else(|| old.get_attribute("src"));
     let loading = source.as_ref().map(|source| {
         let promise = js_sys::Promise::new(&mut |resolve, _reject| {
             script.set_onload(Some(&resolve));
@@ -167,7 +183,9 @@ fn activate_script(old: &Element) -> Option<JsFuture> {
         JsFuture::from(promise)
     });
     if source.is_none() {
-        script.set_text(&old.text_content().unwrap_or_default()).ok()?;
+        script
+            .set_text(&old.text_content().unwrap_or_default())
+            .ok()?;
     }
     old.replace_with_with_node_1(&script).ok()?;
     loading
@@ -187,7 +205,9 @@ fn warn_unknown(config: &Config, rule: &GateRule) {
     for markup in unknown {
         let first_time = WARNED_CATEGORIES.with_borrow_mut(|warned| warned.insert(markup.clone()));
         if first_time {
-            console_warn(&format!("{markup} is not in the config, so elements marked with it never run"));
+            console_warn(&format!(
+                "{markup} is not in the config, so elements marked with it never run"
+            ));
         }
     }
 }

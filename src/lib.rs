@@ -30,7 +30,9 @@ pub fn init(config: JsValue, options: JsValue) -> bool {
     let config = match boundary::config_from_js(&config) {
         Ok(config) => config,
         Err(error) => {
-            console_error(&format!("{error}. Nothing is shown until the config is fixed."));
+            console_error(&format!(
+                "{error}. Nothing is shown until the config is fixed."
+            ));
             return false;
         }
     };
@@ -77,8 +79,12 @@ pub fn reject_all() {
 /// always); `services`, when it names services of a category, narrows that category to them.
 #[wasm_bindgen(js_name = accept)]
 pub fn accept(categories: JsValue, services: JsValue) -> bool {
-    let choice = boundary::string_list(&categories, "categories")
-        .and_then(|categories| Ok(Choice::Custom { categories, services: boundary::string_list(&services, "services")? }));
+    let choice = boundary::string_list(&categories, "categories").and_then(|categories| {
+        Ok(Choice::Custom {
+            categories,
+            services: boundary::string_list(&services, "services")?,
+        })
+    });
     let choice = match choice {
         Ok(choice) => choice,
         Err(message) => {
@@ -110,7 +116,9 @@ pub fn accepted_service(service: &str) -> bool {
 /// `kelisim.getConsent()`: the standing choice as a plain object, or `null`.
 #[wasm_bindgen(js_name = getConsent)]
 pub fn get_consent() -> JsValue {
-    sdk::current().map(|sdk| sdk.consent_js()).unwrap_or(JsValue::NULL)
+    sdk::current()
+        .map(|sdk| sdk.consent_js())
+        .unwrap_or(JsValue::NULL)
 }
 
 /// `kelisim.setLanguage(code)`.
@@ -126,7 +134,9 @@ pub fn on(event: &str, listener: JsValue) {
         Ok(listener) => {
             report(events::on(event, listener).map_err(|m| format!("on: {m}")));
         }
-        Err(_) => console_error(&format!("on: the listener for `{event}` must be a function")),
+        Err(_) => console_error(&format!(
+            "on: the listener for `{event}` must be a function"
+        )),
     }
 }
 
@@ -137,7 +147,9 @@ pub fn off(event: &str, listener: JsValue) {
         Ok(listener) => {
             report(events::off(event, &listener).map_err(|m| format!("off: {m}")));
         }
-        Err(_) => console_error(&format!("off: the listener for `{event}` must be a function")),
+        Err(_) => console_error(&format!(
+            "off: the listener for `{event}` must be a function"
+        )),
     }
 }
 
@@ -152,7 +164,9 @@ fn with_sdk<T>(call: &str, f: impl FnOnce(&sdk::Sdk) -> T) -> Option<T> {
     match sdk::current() {
         Some(sdk) => Some(f(&sdk)),
         None => {
-            console_error(&format!("{call}() was called before init() succeeded; it did nothing"));
+            console_error(&format!(
+                "{call}() was called before init() succeeded; it did nothing"
+            ));
             None
         }
     }

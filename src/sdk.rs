@@ -7,7 +7,9 @@
 //! API again.
 
 use crate::boundary::consent_to_js;
-use crate::browser::{console_warn, document, is_automated_browser, navigator_languages, now_seconds, random_uuid};
+use crate::browser::{
+    console_warn, document, is_automated_browser, navigator_languages, now_seconds, random_uuid,
+};
 use crate::events;
 use crate::gating::{self, GateObserver};
 use crate::storage;
@@ -16,7 +18,8 @@ use crate::vendors::send_consent_mode;
 use gloo_events::{EventListener, EventListenerOptions};
 use kelisim_core::consent::revoked_services;
 use kelisim_core::{
-    choose_language, decode_cookie, encode_cookie, Action, Choice, Config, Consent, Language, Vendor, COOKIE_NAME,
+    choose_language, decode_cookie, encode_cookie, Action, Choice, Config, Consent, Language,
+    Vendor, COOKIE_NAME,
 };
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -55,7 +58,10 @@ pub fn current() -> Option<Rc<Sdk>> {
 /// listeners per page.
 pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
     if current().is_some() {
-        return Err("init() was called twice; call destroy() first to start again with another config".into());
+        return Err(
+            "init() was called twice; call destroy() first to start again with another config"
+                .into(),
+        );
     }
     let stored = storage::read_cookie(COOKIE_NAME).and_then(|value| decode_cookie(&value).ok());
     let now = now_seconds();
@@ -64,7 +70,9 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
         Some(outdated) => (None, Some(outdated.consent_id)),
         None => (None, None),
     };
-    let html_lang = document().document_element().and_then(|root| root.get_attribute("lang"));
+    let html_lang = document()
+        .document_element()
+        .and_then(|root| root.get_attribute("lang"));
     let language = choose_language(
         consent.as_ref().map(|c| c.language),
         html_lang.as_deref(),
@@ -75,18 +83,23 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
 
     // One listener on the document serves every `data-kelisim="open"` element, present or
     // added later.
-    let open_links = EventListener::new_with_options(&document(), "click", EventListenerOptions::enable_prevent_default(), |event| {
-        let opener = event
-            .target()
-            .and_then(|target| target.dyn_into::<Element>().ok())
-            .and_then(|target| target.closest("[data-kelisim=\"open\"]").ok().flatten());
-        if opener.is_some() {
-            event.prevent_default();
-            if let Some(sdk) = current() {
-                sdk.show_preferences();
+    let open_links = EventListener::new_with_options(
+        &document(),
+        "click",
+        EventListenerOptions::enable_prevent_default(),
+        |event| {
+            let opener = event
+                .target()
+                .and_then(|target| target.dyn_into::<Element>().ok())
+                .and_then(|target| target.closest("[data-kelisim=\"open\"]").ok().flatten());
+            if opener.is_some() {
+                event.prevent_default();
+                if let Some(sdk) = current() {
+                    sdk.show_preferences();
+                }
             }
-        }
-    });
+        },
+    );
 
     let sdk = Rc::new(Sdk {
         config,
@@ -118,12 +131,13 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
     });
     *sdk.observer.borrow_mut() = observer;
 
+    // `ready` comes first, so a site hears it before `shown` or any tag activation.
+    events::emit("ready", &detail(&[("consent", sdk.consent_js())]));
     match &consent {
         Some(_) => sdk.activate(gating::gated_elements()),
         None if sdk.config.ui.hide_from_bots && is_automated_browser() => {}
         None => sdk.show(),
     }
-    events::emit("ready", &detail(&[("consent", sdk.consent_js())]));
     Ok(())
 }
 
@@ -144,7 +158,13 @@ pub fn on_ui_action(action: UiAction) {
     let result = match action {
         UiAction::AcceptAll => sdk.decide(Choice::AcceptAll),
         UiAction::RejectAll => sdk.decide(Choice::RejectAll),
-        UiAction::Save { categories, services } => sdk.decide(Choice::Custom { categories, services }),
+        UiAction::Save {
+            categories,
+            services,
+        } => sdk.decide(Choice::Custom {
+            categories,
+            services,
+        }),
         UiAction::Withdraw => sdk.withdraw(),
         UiAction::OpenPreferences => {
             sdk.show_preferences();
@@ -246,7 +266,10 @@ impl Sdk {
             .filter(|language| self.config.languages.contains(language))
             .ok_or_else(|| {
                 let enabled: Vec<&str> = self.config.languages.iter().map(|l| l.code()).collect();
-                format!("setLanguage: `{code}` is not one of this site's languages ({})", enabled.join(", "))
+                format!(
+                    "setLanguage: `{code}` is not one of this site's languages ({})",
+                    enabled.join(", ")
+                )
             })?;
         self.language.set(language);
         let consent = self.consent.borrow();
@@ -273,11 +296,17 @@ impl Sdk {
     }
 
     pub fn accepted(&self, category: &str) -> bool {
-        self.consent.borrow().as_ref().is_some_and(|c| c.category_granted(category))
+        self.consent
+            .borrow()
+            .as_ref()
+            .is_some_and(|c| c.category_granted(category))
     }
 
     pub fn accepted_service(&self, service: &str) -> bool {
-        self.consent.borrow().as_ref().is_some_and(|c| c.service_granted(service))
+        self.consent
+            .borrow()
+            .as_ref()
+            .is_some_and(|c| c.service_granted(service))
     }
 
     /// `getConsent()`: a plain object, or `null` before any choice.
@@ -289,14 +318,23 @@ impl Sdk {
     }
 
     fn apply(&self, choice: Choice, action: Action) -> Result<(), String> {
-        let grants = self.config.grants_for(&choice).map_err(|error| error.to_string())?;
+        let grants = self
+            .config
+            .grants_for(&choice)
+            .map_err(|error| error.to_string())?;
         let previous = self.consent();
         let consent_id = previous
             .as_ref()
             .map(|c| c.consent_id.clone())
             .or_else(|| self.earlier_consent_id.clone())
             .unwrap_or_else(random_uuid);
-        let consent = Consent::new(consent_id, &self.config, now_seconds(), self.language.get(), grants);
+        let consent = Consent::new(
+            consent_id,
+            &self.config,
+            now_seconds(),
+            self.language.get(),
+            grants,
+        );
         storage::write_consent_cookie(&encode_cookie(&consent), self.config.expiry_days);
         for service in revoked_services(&self.config, previous.as_ref(), &consent) {
             storage::clear_cookies(&service.cookies);
@@ -320,10 +358,19 @@ impl Sdk {
             for category in &consent.granted_categories {
                 granted.push(&JsValue::from_str(category));
             }
-            events::push_data_layer(event, &[("kelisim_categories", granted.into()), ("kelisim_action", action.as_str().into())]);
+            events::push_data_layer(
+                event,
+                &[
+                    ("kelisim_categories", granted.into()),
+                    ("kelisim_action", action.as_str().into()),
+                ],
+            );
         }
         let consent_js = consent_to_js(&self.config, &consent);
-        events::emit(event, &detail(&[("action", action.as_str().into()), ("consent", consent_js)]));
+        events::emit(
+            event,
+            &detail(&[("action", action.as_str().into()), ("consent", consent_js)]),
+        );
         Ok(())
     }
 

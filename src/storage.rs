@@ -48,7 +48,11 @@ pub fn delete_consent_cookie() {
 /// domain (see `cookie_domains`). The `kelisim` cookie itself is never deleted here.
 pub fn clear_cookies(patterns: &[String]) {
     for name in cookie_names() {
-        if name != COOKIE_NAME && patterns.iter().any(|pattern| matches_pattern(pattern, &name)) {
+        if name != COOKIE_NAME
+            && patterns
+                .iter()
+                .any(|pattern| matches_pattern(pattern, &name))
+        {
             expire_cookie(&name);
         }
     }
@@ -60,9 +64,14 @@ pub fn clear_local_storage(patterns: &[String]) {
         return;
     };
     let length = storage.length().unwrap_or(0);
-    let keys: Vec<String> = (0..length).filter_map(|index| storage.key(index).ok().flatten()).collect();
+    let keys: Vec<String> = (0..length)
+        .filter_map(|index| storage.key(index).ok().flatten())
+        .collect();
     for key in keys {
-        if patterns.iter().any(|pattern| matches_pattern(pattern, &key)) {
+        if patterns
+            .iter()
+            .any(|pattern| matches_pattern(pattern, &key))
+        {
             let _ = storage.remove_item(&key);
         }
     }
@@ -79,5 +88,8 @@ fn expire_cookie(name: &str) {
 }
 
 fn is_https() -> bool {
-    window().location().protocol().is_ok_and(|protocol| protocol == "https:")
+    window()
+        .location()
+        .protocol()
+        .is_ok_and(|protocol| protocol == "https:")
 }

@@ -24,7 +24,10 @@ pub enum UiAction {
     RejectAll,
     OpenPreferences,
     /// Save the switches: granted categories and services.
-    Save { categories: Vec<String>, services: Vec<String> },
+    Save {
+        categories: Vec<String>,
+        services: Vec<String>,
+    },
     /// Close the preferences (Escape, the × button).
     Close,
     Language(Language),
@@ -70,7 +73,11 @@ impl Ui {
         let body = document.body()?;
         let root: HtmlElement = document.create_element("div").ok()?.unchecked_into();
         root.set_id("kelisim");
-        let classes = format!("kelisim--{} kelisim--{}", config.ui.layout.as_str(), config.ui.position.as_str());
+        let classes = format!(
+            "kelisim--{} kelisim--{}",
+            config.ui.layout.as_str(),
+            config.ui.position.as_str()
+        );
         root.set_class_name(&classes);
         for (property, value) in &config.ui.theme {
             let _ = root.style().set_property(property, value);
@@ -79,35 +86,57 @@ impl Ui {
 
         let click_action = on_action.clone();
         let click = EventListener::new(&root, "click", move |event| {
-            let Some(target) = event.target().and_then(|t| t.dyn_into::<Element>().ok()) else { return };
-            let Some(action) = action_of(&target) else { return };
+            let Some(target) = event.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
+                return;
+            };
+            let Some(action) = action_of(&target) else {
+                return;
+            };
             click_action(action);
         });
         let change = EventListener::new(&root, "change", move |event| {
-            if let Some(input) = event.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) {
+            if let Some(input) = event
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+            {
                 sync_switches(&input);
             }
         });
         let root_for_keys = root.clone();
-        let keydown = EventListener::new_with_options(&root, "keydown", EventListenerOptions::enable_prevent_default(), move |event| {
-            let Some(event) = event.dyn_ref::<KeyboardEvent>() else { return };
-            let open_dialog = root_for_keys
-                .query_selector(".kelisim-preferences, .kelisim--modal .kelisim-banner:not([hidden])")
-                .ok()
-                .flatten();
-            match event.key().as_str() {
-                "Escape" if root_for_keys.query_selector(".kelisim-preferences").ok().flatten().is_some() => {
-                    event.prevent_default();
-                    on_action(UiAction::Close);
-                }
-                "Tab" => {
-                    if let Some(dialog) = open_dialog {
-                        trap_focus(&dialog, event);
+        let keydown = EventListener::new_with_options(
+            &root,
+            "keydown",
+            EventListenerOptions::enable_prevent_default(),
+            move |event| {
+                let Some(event) = event.dyn_ref::<KeyboardEvent>() else {
+                    return;
+                };
+                let open_dialog = root_for_keys
+                    .query_selector(
+                        ".kelisim-preferences, .kelisim--modal .kelisim-banner:not([hidden])",
+                    )
+                    .ok()
+                    .flatten();
+                match event.key().as_str() {
+                    "Escape"
+                        if root_for_keys
+                            .query_selector(".kelisim-preferences")
+                            .ok()
+                            .flatten()
+                            .is_some() =>
+                    {
+                        event.prevent_default();
+                        on_action(UiAction::Close);
                     }
+                    "Tab" => {
+                        if let Some(dialog) = open_dialog {
+                            trap_focus(&dialog, event);
+                        }
+                    }
+                    _ => {}
                 }
-                _ => {}
-            }
-        });
+            },
+        );
         Some(Ui {
             root,
             banner: None,
@@ -141,7 +170,9 @@ impl Ui {
         if self.preferences.is_some() {
             return;
         }
-        self.return_focus = document().active_element().and_then(|e| e.dyn_into::<HtmlElement>().ok());
+        self.return_focus = document()
+            .active_element()
+            .and_then(|e| e.dyn_into::<HtmlElement>().ok());
         if let Some(banner) = &self.banner {
             banner.set_hidden(true);
         }
@@ -186,9 +217,14 @@ impl Ui {
             }
         }
         self.root.set_attribute("lang", view.language.code()).ok();
-        let selector = format!(".kelisim-languages [data-kelisim-language=\"{}\"]", view.language.code());
+        let selector = format!(
+            ".kelisim-languages [data-kelisim-language=\"{}\"]",
+            view.language.code()
+        );
         let visible_layer = self.preferences.as_ref().or(self.banner.as_ref());
-        if let Some(button) = visible_layer.and_then(|layer| layer.query_selector(&selector).ok().flatten()) {
+        if let Some(button) =
+            visible_layer.and_then(|layer| layer.query_selector(&selector).ok().flatten())
+        {
             let _ = button.unchecked_ref::<HtmlElement>().focus();
         }
     }
@@ -199,19 +235,31 @@ impl Ui {
         let mut switches = Switches::default();
         for input in inputs(preferences, "input[data-kelisim-category]") {
             if input.checked() {
-                switches.categories.insert(input.get_attribute("data-kelisim-category").unwrap_or_default());
+                switches.categories.insert(
+                    input
+                        .get_attribute("data-kelisim-category")
+                        .unwrap_or_default(),
+                );
             }
         }
         for input in inputs(preferences, "input[data-kelisim-service]") {
             if input.checked() {
-                switches.services.insert(input.get_attribute("data-kelisim-service").unwrap_or_default());
+                switches.services.insert(
+                    input
+                        .get_attribute("data-kelisim-service")
+                        .unwrap_or_default(),
+                );
             }
         }
         Some(switches)
     }
 
     fn dialog(&self) -> Option<HtmlElement> {
-        let dialog = self.preferences.as_ref()?.query_selector(".kelisim-preferences").ok()??;
+        let dialog = self
+            .preferences
+            .as_ref()?
+            .query_selector(".kelisim-preferences")
+            .ok()??;
         dialog.dyn_into().ok()
     }
 }
@@ -281,9 +329,15 @@ fn render_banner(root: &HtmlElement, view: &View) -> Option<HtmlElement> {
     let banner: HtmlElement = dom::element("div", "kelisim-banner")?.unchecked_into();
     let modal = view.config.ui.layout == Layout::Modal;
     banner.set_attribute("role", "dialog").ok()?;
-    banner.set_attribute("aria-modal", if modal { "true" } else { "false" }).ok()?;
-    banner.set_attribute("aria-labelledby", "kelisim-title").ok()?;
-    banner.set_attribute("aria-describedby", "kelisim-description").ok()?;
+    banner
+        .set_attribute("aria-modal", if modal { "true" } else { "false" })
+        .ok()?;
+    banner
+        .set_attribute("aria-labelledby", "kelisim-title")
+        .ok()?;
+    banner
+        .set_attribute("aria-describedby", "kelisim-description")
+        .ok()?;
     let inner = append(&banner, "div", "kelisim-banner__inner")?;
     let head = append(&inner, "div", "kelisim-head")?;
     append_text(&head, "h2", "kelisim-title", &texts.title)?.set_id("kelisim-title");
@@ -297,16 +351,39 @@ fn render_banner(root: &HtmlElement, view: &View) -> Option<HtmlElement> {
     let notes = append(&inner, "div", "kelisim-notes")?;
     let countries = view.config.cross_border_countries();
     if !countries.is_empty() {
-        let names: Vec<String> = countries.iter().map(|code| country_name(code, view.language)).collect();
-        append_text(&notes, "p", "kelisim-cross-border", &texts.cross_border_notice.replace("{countries}", &names.join(", ")))?;
+        let names: Vec<String> = countries
+            .iter()
+            .map(|code| country_name(code, view.language))
+            .collect();
+        append_text(
+            &notes,
+            "p",
+            "kelisim-cross-border",
+            &texts
+                .cross_border_notice
+                .replace("{countries}", &names.join(", ")),
+        )?;
     }
     let operator = &view.config.operator;
-    append_text(&notes, "p", "kelisim-operator", &format!("{}: {}, {} {}.", texts.operator_label, operator.name, texts.bin_label, operator.bin))?;
+    append_text(
+        &notes,
+        "p",
+        "kelisim-operator",
+        &format!(
+            "{}: {}, {} {}.",
+            texts.operator_label, operator.name, texts.bin_label, operator.bin
+        ),
+    )?;
 
     let actions = append(&inner, "div", "kelisim-actions")?;
     button(&actions, "kelisim-button", "accept-all", &texts.accept_all)?;
     button(&actions, "kelisim-button", "reject-all", &texts.reject_all)?;
-    button(&actions, "kelisim-button", "preferences", &texts.preferences)?;
+    button(
+        &actions,
+        "kelisim-button",
+        "preferences",
+        &texts.preferences,
+    )?;
     root.append_child(&banner).ok()?;
     Some(banner)
 }
@@ -319,7 +396,9 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
     let dialog = append(&overlay, "div", "kelisim-preferences")?;
     dialog.set_attribute("role", "dialog").ok()?;
     dialog.set_attribute("aria-modal", "true").ok()?;
-    dialog.set_attribute("aria-labelledby", "kelisim-preferences-title").ok()?;
+    dialog
+        .set_attribute("aria-labelledby", "kelisim-preferences-title")
+        .ok()?;
     dialog.set_attribute("tabindex", "-1").ok()?;
 
     let head = append(&dialog, "div", "kelisim-preferences__head kelisim-head")?;
@@ -332,13 +411,28 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
     let intro = append(&body, "p", "")?;
     intro.set_text_content(Some(&format!("{} ", texts.preferences_description)));
     policy_link(&intro, view)?;
-    append_text(&body, "p", "kelisim-expiry", &texts.expiry.replace("{days}", &format_days(language, config.expiry_days)))?;
+    append_text(
+        &body,
+        "p",
+        "kelisim-expiry",
+        &texts
+            .expiry
+            .replace("{days}", &format_days(language, config.expiry_days)),
+    )?;
     let operator = &config.operator;
     append_text(
         &body,
         "p",
         "kelisim-operator",
-        &format!("{}: {}, {} {}, {}, {}", texts.operator_label, operator.name, texts.bin_label, operator.bin, operator.address, operator.email),
+        &format!(
+            "{}: {}, {} {}, {}, {}",
+            texts.operator_label,
+            operator.name,
+            texts.bin_label,
+            operator.bin,
+            operator.address,
+            operator.email
+        ),
     )?;
 
     for category in &config.categories {
@@ -349,22 +443,43 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
         let category_head = append(&section, "div", "kelisim-category__head")?;
         append_text(&category_head, "h3", "", &category_texts.title)?.set_id(&heading_id);
         if category.required {
-            append_text(&category_head, "span", "kelisim-always-on", &texts.always_on)?;
+            append_text(
+                &category_head,
+                "span",
+                "kelisim-always-on",
+                &texts.always_on,
+            )?;
         }
-        let switch = dom::switch(&category_head, switches.categories.contains(&category.id) || category.required, category.required)?;
-        switch.set_attribute("data-kelisim-category", &category.id).ok()?;
+        let switch = dom::switch(
+            &category_head,
+            switches.categories.contains(&category.id) || category.required,
+            category.required,
+        )?;
+        switch
+            .set_attribute("data-kelisim-category", &category.id)
+            .ok()?;
         switch.set_attribute("aria-labelledby", &heading_id).ok()?;
         append_text(&section, "p", "", &category_texts.description)?;
         if let Some(refusal) = &category_texts.refusal {
             let paragraph = append(&section, "p", "kelisim-refusal")?;
-            append_text(&paragraph, "strong", "", &format!("{}: ", texts.refusal_label))?;
+            append_text(
+                &paragraph,
+                "strong",
+                "",
+                &format!("{}: ", texts.refusal_label),
+            )?;
             paragraph.append_with_str_1(refusal).ok()?;
         }
         if category.services.is_empty() {
             continue;
         }
         let details = append(&section, "details", "kelisim-services")?;
-        append_text(&details, "summary", "", &format!("{} ({})", texts.services_label, category.services.len()))?;
+        append_text(
+            &details,
+            "summary",
+            "",
+            &format!("{} ({})", texts.services_label, category.services.len()),
+        )?;
         let list = append(&details, "ul", "")?;
         for service in &category.services {
             let item = append(&list, "li", "kelisim-service")?;
@@ -377,15 +492,25 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
             }
             let on = switches.services.contains(&service.id) || category.required;
             let service_switch = dom::switch(&service_head, on, category.required)?;
-            service_switch.set_attribute("data-kelisim-service", &service.id).ok()?;
-            service_switch.set_attribute("data-kelisim-service-category", &category.id).ok()?;
-            service_switch.set_attribute("aria-labelledby", &name_id).ok()?;
+            service_switch
+                .set_attribute("data-kelisim-service", &service.id)
+                .ok()?;
+            service_switch
+                .set_attribute("data-kelisim-service-category", &category.id)
+                .ok()?;
+            service_switch
+                .set_attribute("aria-labelledby", &name_id)
+                .ok()?;
 
             let facts = append(&item, "dl", "")?;
             let country = country_name(&service.country, language);
             let mut rows = vec![(texts.country_label.as_str(), country)];
             if !service.data.is_empty() {
-                let kinds: Vec<&str> = service.data.iter().filter_map(|kind| data_kind_name(kind, language)).collect();
+                let kinds: Vec<&str> = service
+                    .data
+                    .iter()
+                    .filter_map(|kind| data_kind_name(kind, language))
+                    .collect();
                 rows.push((texts.data_label.as_str(), kinds.join(", ")));
             }
             if !service.cookies.is_empty() {
@@ -416,20 +541,47 @@ fn render_language_switch(parent: &Element, view: &View) -> Option<()> {
     }
     let group = append(parent, "div", "kelisim-languages")?;
     group.set_attribute("role", "group").ok()?;
-    group.set_attribute("aria-label", &view.config.texts(view.language).language_label).ok()?;
+    group
+        .set_attribute(
+            "aria-label",
+            &view.config.texts(view.language).language_label,
+        )
+        .ok()?;
     for &language in &view.config.languages {
-        let choice = button(&group, "kelisim-language", "language", language.native_name())?;
-        choice.set_attribute("data-kelisim-language", language.code()).ok()?;
+        let choice = button(
+            &group,
+            "kelisim-language",
+            "language",
+            language.native_name(),
+        )?;
+        choice
+            .set_attribute("data-kelisim-language", language.code())
+            .ok()?;
         choice.set_attribute("lang", language.code()).ok()?;
-        choice.set_attribute("aria-pressed", if language == view.language { "true" } else { "false" }).ok()?;
+        choice
+            .set_attribute(
+                "aria-pressed",
+                if language == view.language {
+                    "true"
+                } else {
+                    "false"
+                },
+            )
+            .ok()?;
     }
     Some(())
 }
 
 fn policy_link(parent: &Element, view: &View) -> Option<()> {
-    let link = append_text(parent, "a", "kelisim-policy", &view.config.texts(view.language).policy_link)?;
+    let link = append_text(
+        parent,
+        "a",
+        "kelisim-policy",
+        &view.config.texts(view.language).policy_link,
+    )?;
     // The URL was validated as http(s) or site-relative when the config was read.
-    link.set_attribute("href", view.config.policy_url(view.language)).ok()?;
+    link.set_attribute("href", view.config.policy_url(view.language))
+        .ok()?;
     link.set_attribute("target", "_blank").ok()?;
     link.set_attribute("rel", "noopener").ok()?;
     Some(())
@@ -443,7 +595,12 @@ fn action_of(target: &Element) -> Option<UiAction> {
         "preferences" => UiAction::OpenPreferences,
         "close" => UiAction::Close,
         "withdraw" => UiAction::Withdraw,
-        "language" => UiAction::Language(button.get_attribute("data-kelisim-language")?.parse().ok()?),
+        "language" => UiAction::Language(
+            button
+                .get_attribute("data-kelisim-language")?
+                .parse()
+                .ok()?,
+        ),
         "save" => {
             let preferences = button.closest(".kelisim-preferences").ok()??;
             let checked = |selector: &str, attribute: &str| -> Vec<String> {
@@ -466,16 +623,29 @@ fn action_of(target: &Element) -> Option<UiAction> {
 /// A category switch sets all its services; a service switch turns its category on when any
 /// of the category's services is on, and off when none is.
 fn sync_switches(input: &HtmlInputElement) {
-    let Some(dialog) = input.closest(".kelisim-preferences").ok().flatten() else { return };
+    let Some(dialog) = input.closest(".kelisim-preferences").ok().flatten() else {
+        return;
+    };
     if let Some(category) = input.get_attribute("data-kelisim-category") {
-        for service in inputs(&dialog, &format!("input[data-kelisim-service-category=\"{category}\"]")) {
+        for service in inputs(
+            &dialog,
+            &format!("input[data-kelisim-service-category=\"{category}\"]"),
+        ) {
             service.set_checked(input.checked());
         }
     } else if let Some(category) = input.get_attribute("data-kelisim-service-category") {
-        let any_on = inputs(&dialog, &format!("input[data-kelisim-service-category=\"{category}\"]"))
-            .iter()
-            .any(HtmlInputElement::checked);
-        if let Some(category_switch) = inputs(&dialog, &format!("input[data-kelisim-category=\"{category}\"]")).first() {
+        let any_on = inputs(
+            &dialog,
+            &format!("input[data-kelisim-service-category=\"{category}\"]"),
+        )
+        .iter()
+        .any(HtmlInputElement::checked);
+        if let Some(category_switch) = inputs(
+            &dialog,
+            &format!("input[data-kelisim-category=\"{category}\"]"),
+        )
+        .first()
+        {
             category_switch.set_checked(any_on);
         }
     }
@@ -485,7 +655,10 @@ fn inputs(parent: &Element, selector: &str) -> Vec<HtmlInputElement> {
     let mut found = Vec::new();
     if let Ok(list) = parent.query_selector_all(selector) {
         for index in 0..list.length() {
-            if let Some(input) = list.item(index).and_then(|node| node.dyn_into::<HtmlInputElement>().ok()) {
+            if let Some(input) = list
+                .item(index)
+                .and_then(|node| node.dyn_into::<HtmlInputElement>().ok())
+            {
                 found.push(input);
             }
         }
@@ -496,16 +669,31 @@ fn inputs(parent: &Element, selector: &str) -> Vec<HtmlInputElement> {
 /// Keeps Tab and Shift+Tab inside `dialog`.
 fn trap_focus(dialog: &Element, event: &KeyboardEvent) {
     let selector = "button:not([disabled]), [href], input:not([disabled]), summary, [tabindex]:not([tabindex=\"-1\"])";
-    let Ok(list) = dialog.query_selector_all(selector) else { return };
+    let Ok(list) = dialog.query_selector_all(selector) else {
+        return;
+    };
     let focusable: Vec<HtmlElement> = (0..list.length())
-        .filter_map(|index| list.item(index).and_then(|node| node.dyn_into::<HtmlElement>().ok()))
-        .filter(|element| element.offset_parent().is_some() || element.get_client_rects().length() > 0)
+        .filter_map(|index| {
+            list.item(index)
+                .and_then(|node| node.dyn_into::<HtmlElement>().ok())
+        })
+        .filter(|element| {
+            element.offset_parent().is_some() || element.get_client_rects().length() > 0
+        })
         .collect();
-    let (Some(first), Some(last)) = (focusable.first(), focusable.last()) else { return };
+    let (Some(first), Some(last)) = (focusable.first(), focusable.last()) else {
+        return;
+    };
     let active = document().active_element();
-    let active_is = |element: &HtmlElement| active.as_ref().is_some_and(|a| a == element.unchecked_ref::<Element>());
+    let active_is = |element: &HtmlElement| {
+        active
+            .as_ref()
+            .is_some_and(|a| a == element.unchecked_ref::<Element>())
+    };
     let outside = active.as_ref().is_none_or(|a| !dialog.contains(Some(a)));
-    if event.shift_key() && (active_is(first) || outside || active.as_ref().is_some_and(|a| a == dialog)) {
+    if event.shift_key()
+        && (active_is(first) || outside || active.as_ref().is_some_and(|a| a == dialog))
+    {
         event.prevent_default();
         let _ = last.focus();
     } else if !event.shift_key() && (active_is(last) || outside) {

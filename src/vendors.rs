@@ -8,7 +8,9 @@ use kelisim_core::{Config, Consent};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-#[wasm_bindgen(inline_js = "export function gtag_push() { (window.dataLayer = window.dataLayer || []).push(arguments); }")]
+#[wasm_bindgen(
+    inline_js = "export function gtag_push() { (window.dataLayer = window.dataLayer || []).push(arguments); }"
+)]
 extern "C" {
     /// Google's own `gtag` stub: it must push the `arguments` object, not an array, or
     /// Google tags ignore the command. Shipped as a module snippet so no eval is needed (CSP).
@@ -21,7 +23,11 @@ pub fn send_consent_mode(kind: &str, config: &Config, consent: Option<&Consent>)
     let signals = js_sys::Object::new();
     for (signal, granted) in consent_mode_signals(config, consent) {
         let value = if granted { "granted" } else { "denied" };
-        let _ = js_sys::Reflect::set(&signals, &JsValue::from_str(signal), &JsValue::from_str(value));
+        let _ = js_sys::Reflect::set(
+            &signals,
+            &JsValue::from_str(signal),
+            &JsValue::from_str(value),
+        );
     }
     if kind == "default" {
         // Tags that load before the SDK finishes wait this long for the update.

@@ -22,7 +22,15 @@ pub fn build(root: &Path) -> Result<Vec<FileSize>> {
     run(
         root,
         "cargo",
-        &["build", "--release", "--target", "wasm32-unknown-unknown", "-p", "kelisim", "--lib"],
+        &[
+            "build",
+            "--release",
+            "--target",
+            "wasm32-unknown-unknown",
+            "-p",
+            "kelisim",
+            "--lib",
+        ],
         &[],
     )?;
     let bindgen_dir = root.join("target/kelisim-bindgen");
@@ -56,7 +64,9 @@ pub fn build(root: &Path) -> Result<Vec<FileSize>> {
     let wasm_out = pkg.join("kelisim_sdk_bg.wasm");
     run(
         root,
-        wasm_opt(root).to_str().context("wasm-opt path is not UTF-8")?,
+        wasm_opt(root)
+            .to_str()
+            .context("wasm-opt path is not UTF-8")?,
         &[
             "-Oz",
             "--strip-producers",
@@ -74,7 +84,13 @@ pub fn build(root: &Path) -> Result<Vec<FileSize>> {
     let package_json = pkg.join("package.json");
     let text = std::fs::read_to_string(&package_json)?;
     let workspace_version = workspace_version(root)?;
-    std::fs::write(&package_json, text.replace("\"version\": \"0.0.0\"", &format!("\"version\": \"{workspace_version}\"")))?;
+    std::fs::write(
+        &package_json,
+        text.replace(
+            "\"version\": \"0.0.0\"",
+            &format!("\"version\": \"{workspace_version}\""),
+        ),
+    )?;
 
     let mut sizes = Vec::new();
     let mut loaded: Vec<String> = LOADED_FILES.iter().map(|s| s.to_string()).collect();
@@ -85,7 +101,8 @@ pub fn build(root: &Path) -> Result<Vec<FileSize>> {
         }
     }
     for name in loaded {
-        let bytes = std::fs::read(pkg.join(&name)).with_context(|| format!("reading pkg/{name}"))?;
+        let bytes =
+            std::fs::read(pkg.join(&name)).with_context(|| format!("reading pkg/{name}"))?;
         sizes.push(FileSize {
             raw: bytes.len(),
             gzip: gzip_size(&bytes)?,
@@ -98,15 +115,24 @@ pub fn build(root: &Path) -> Result<Vec<FileSize>> {
 
 pub fn print_sizes(sizes: &[FileSize]) {
     println!("\nwhat a site loads (pkg/):");
-    println!("  {:<52} {:>9} {:>9} {:>9}", "file", "raw", "gzip", "brotli");
+    println!(
+        "  {:<52} {:>9} {:>9} {:>9}",
+        "file", "raw", "gzip", "brotli"
+    );
     let (mut raw, mut gzip, mut brotli) = (0, 0, 0);
     for size in sizes {
-        println!("  {:<52} {:>9} {:>9} {:>9}", size.name, size.raw, size.gzip, size.brotli);
+        println!(
+            "  {:<52} {:>9} {:>9} {:>9}",
+            size.name, size.raw, size.gzip, size.brotli
+        );
         raw += size.raw;
         gzip += size.gzip;
         brotli += size.brotli;
     }
-    println!("  {:<52} {:>9} {:>9} {:>9}", "total (CSS and kk/ru/en texts are inside the wasm)", raw, gzip, brotli);
+    println!(
+        "  {:<52} {:>9} {:>9} {:>9}",
+        "total (CSS and kk/ru/en texts are inside the wasm)", raw, gzip, brotli
+    );
     println!("  for comparison: vanilla-cookieconsent 3.1.0 15,513 gzip (JS + CSS, no translations); Klaro 0.7.22 68,892 gzip\n");
 }
 

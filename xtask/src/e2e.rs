@@ -10,7 +10,8 @@ use std::path::Path;
 use std::process::Command;
 
 /// The CSP the README tells stores they can use.
-pub const STRICT_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'";
+pub const STRICT_CSP: &str =
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'";
 
 struct Check {
     page: &'static str,
@@ -41,7 +42,11 @@ const CHECKS: [Check; 3] = [
     },
     Check {
         page: "/",
-        dom_contains: &["id=\"kelisim\"", "Біз cookie файлдарын қолданамыз", "Барлығынан бас тарту"],
+        dom_contains: &[
+            "id=\"kelisim\"",
+            "Біз cookie файлдарын қолданамыз",
+            "Барлығынан бас тарту",
+        ],
         dom_lacks: &["data-kelisim-activated"],
         console_contains: &[],
         console_errors_allowed: false,
@@ -102,7 +107,10 @@ fn run_check(root: &Path, url: &str, check: &Check) -> Result<()> {
         .with_context(|| format!("could not start {CHROMIUM}"))?;
     let dom = String::from_utf8_lossy(&output.stdout);
     let log = String::from_utf8_lossy(&output.stderr);
-    let console: Vec<&str> = log.lines().filter(|line| line.contains("CONSOLE")).collect();
+    let console: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("CONSOLE"))
+        .collect();
     let console_text = console.join("\n");
     for needle in check.dom_contains {
         if !dom.contains(needle) {
@@ -119,7 +127,10 @@ fn run_check(root: &Path, url: &str, check: &Check) -> Result<()> {
             bail!("the console lacks {needle}\nconsole:\n{console_text}");
         }
     }
-    if let Some(line) = log.lines().find(|line| line.contains("Content Security Policy") || line.contains("Refused to")) {
+    if let Some(line) = log
+        .lines()
+        .find(|line| line.contains("Content Security Policy") || line.contains("Refused to"))
+    {
         bail!("CSP violation: {line}");
     }
     if !check.console_errors_allowed {

@@ -48,19 +48,50 @@ fn test(root: &Path) -> Result<()> {
     tools::ensure_build_tools(root)?;
     tools::ensure_browser()?;
     tools::run(root, "cargo", &["fmt", "--all", "--", "--check"], &[])?;
-    tools::run(root, "cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[])?;
     tools::run(
         root,
         "cargo",
-        &["clippy", "--target", "wasm32-unknown-unknown", "-p", "kelisim", "--all-targets", "--", "-D", "warnings"],
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+    tools::run(
+        root,
+        "cargo",
+        &[
+            "clippy",
+            "--target",
+            "wasm32-unknown-unknown",
+            "-p",
+            "kelisim",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
         &[],
     )?;
     tools::run(root, "cargo", &["test", "--workspace"], &[])?;
     tools::run(
         root,
         "cargo",
-        &["test", "--target", "wasm32-unknown-unknown", "-p", "kelisim"],
-        &[("CHROMEDRIVER", tools::CHROMEDRIVER), ("WASM_BINDGEN_TEST_TIMEOUT", "120")],
+        &[
+            "test",
+            "--target",
+            "wasm32-unknown-unknown",
+            "-p",
+            "kelisim",
+        ],
+        &[
+            ("CHROMEDRIVER", tools::CHROMEDRIVER),
+            ("WASM_BINDGEN_TEST_TIMEOUT", "120"),
+        ],
     )?;
     let sizes = build::build(root)?;
     build::print_sizes(&sizes);
@@ -68,9 +99,15 @@ fn test(root: &Path) -> Result<()> {
 }
 
 fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
 }
 
 fn option_value(args: &[String], name: &str) -> Option<String> {
-    args.iter().position(|arg| arg == name).and_then(|index| args.get(index + 1)).cloned()
+    args.iter()
+        .position(|arg| arg == name)
+        .and_then(|index| args.get(index + 1))
+        .cloned()
 }

@@ -13,11 +13,16 @@ pub type HeaderRule = (String, Vec<(String, String)>);
 pub fn demo(root: &Path, address: &str) -> Result<()> {
     let server = start(address, mounts(root), Vec::new())?;
     println!("kelisim demo store: http://{address}/  (SDK under /sdk/, config at /kelisim.json). Ctrl+C stops it.");
-    server.join().map_err(|_| anyhow!("the demo server thread panicked"))
+    server
+        .join()
+        .map_err(|_| anyhow!("the demo server thread panicked"))
 }
 
 pub fn mounts(root: &Path) -> Vec<(String, PathBuf)> {
-    vec![("/sdk/".into(), root.join("pkg")), ("/".into(), root.join("www"))]
+    vec![
+        ("/sdk/".into(), root.join("pkg")),
+        ("/".into(), root.join("www")),
+    ]
 }
 
 /// Starts serving on a thread; returns its handle.
@@ -26,7 +31,10 @@ pub fn start(
     mounts: Vec<(String, PathBuf)>,
     header_rules: Vec<HeaderRule>,
 ) -> Result<std::thread::JoinHandle<()>> {
-    let server = Arc::new(tiny_http::Server::http(address).map_err(|error| anyhow!("cannot listen on {address}: {error}"))?);
+    let server = Arc::new(
+        tiny_http::Server::http(address)
+            .map_err(|error| anyhow!("cannot listen on {address}: {error}"))?,
+    );
     let handle = std::thread::spawn(move || {
         for request in server.incoming_requests() {
             let response = respond(&mounts, &header_rules, request.url());
@@ -37,18 +45,33 @@ pub fn start(
     Ok(handle)
 }
 
-fn respond(mounts: &[(String, PathBuf)], header_rules: &[HeaderRule], url: &str) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+fn respond(
+    mounts: &[(String, PathBuf)],
+    header_rules: &[HeaderRule],
+    url: &str,
+) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
     let path = url.split(['?', '#']).next().unwrap_or("/");
     let file = mounts.iter().find_map(|(prefix, dir)| {
         let rest = path.strip_prefix(prefix.as_str())?;
-        let rest = if rest.is_empty() || rest.ends_with('/') { format!("{rest}index.html") } else { rest.to_owned() };
+        let rest = if rest.is_empty() || rest.ends_with('/') {
+            format!("{rest}index.html")
+        } else {
+            rest.to_owned()
+        };
         let relative = Path::new(&rest);
-        relative.components().all(|c| matches!(c, Component::Normal(_))).then(|| dir.join(relative))
+        relative
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+            .then(|| dir.join(relative))
     });
     let Some(bytes) = file.as_ref().and_then(|file| std::fs::read(file).ok()) else {
         return tiny_http::Response::from_data(b"not found\n".to_vec()).with_status_code(404);
     };
-    let content_type = match file.as_ref().and_then(|f| f.extension()).and_then(|e| e.to_str()) {
+    let content_type = match file
+        .as_ref()
+        .and_then(|f| f.extension())
+        .and_then(|e| e.to_str())
+    {
         Some("html") => "text/html; charset=utf-8",
         Some("js") => "text/javascript; charset=utf-8",
         Some("wasm") => "application/wasm",
@@ -58,7 +81,8 @@ fn respond(mounts: &[(String, PathBuf)], header_rules: &[HeaderRule], url: &str)
         Some("png") => "image/png",
         _ => "application/octet-stream",
     };
-    let mut response = tiny_http::Response::from_data(bytes).with_header(header("Content-Type", content_type));
+    let mut response =
+        tiny_http::Response::from_data(bytes).with_header(header("Content-Type", content_type));
     response.add_header(header("Cache-Control", "no-cache"));
     for (prefix, headers) in header_rules {
         if path.starts_with(prefix.as_str()) {
@@ -71,5 +95,6 @@ fn respond(mounts: &[(String, PathBuf)], header_rules: &[HeaderRule], url: &str)
 }
 
 fn header(name: &str, value: &str) -> tiny_http::Header {
-    tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("static header names and values are valid")
+    tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes())
+        .expect("static header names and values are valid")
 }

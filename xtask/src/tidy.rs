@@ -20,7 +20,9 @@ mod tests {
                 continue;
             }
             for path in walk(&dir).unwrap() {
-                if path.extension().is_some_and(|e| e == "rs") && !path.components().any(|c| c.as_os_str() == "target") {
+                if path.extension().is_some_and(|e| e == "rs")
+                    && !path.components().any(|c| c.as_os_str() == "target")
+                {
                     let text = std::fs::read_to_string(&path).unwrap();
                     if !text.trim_start().starts_with("//!") {
                         missing.push(path.strip_prefix(root()).unwrap().display().to_string());
@@ -28,15 +30,38 @@ mod tests {
                 }
             }
         }
-        assert!(missing.is_empty(), "files without a `//!` module doc: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "files without a `//!` module doc: {missing:?}"
+        );
     }
 
     #[test]
     fn core_has_no_browser_or_server_dependency() {
-        let manifest = std::fs::read_to_string(root().join("crates/kelisim-core/Cargo.toml")).unwrap();
-        let dependencies = manifest.split("[dependencies]").nth(1).unwrap().split("\n[").next().unwrap();
-        for forbidden in ["wasm-bindgen", "web-sys", "js-sys", "gloo", "axum", "sqlx", "tokio", "hyper", "reqwest"] {
-            assert!(!dependencies.contains(forbidden), "kelisim-core depends on {forbidden}");
+        let manifest =
+            std::fs::read_to_string(root().join("crates/kelisim-core/Cargo.toml")).unwrap();
+        let dependencies = manifest
+            .split("[dependencies]")
+            .nth(1)
+            .unwrap()
+            .split("\n[")
+            .next()
+            .unwrap();
+        for forbidden in [
+            "wasm-bindgen",
+            "web-sys",
+            "js-sys",
+            "gloo",
+            "axum",
+            "sqlx",
+            "tokio",
+            "hyper",
+            "reqwest",
+        ] {
+            assert!(
+                !dependencies.contains(forbidden),
+                "kelisim-core depends on {forbidden}"
+            );
         }
     }
 
@@ -44,8 +69,17 @@ mod tests {
     fn readme_shows_the_ci_test_command() {
         let ci = std::fs::read_to_string(root().join(".ci/run")).unwrap();
         let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-        assert!(ci.contains("cargo xtask test"), ".ci/run must call `cargo xtask test`");
-        assert!(readme.contains("cargo xtask test"), "README must show `cargo xtask test`");
-        assert!(readme.contains("cargo xtask demo"), "README must show `cargo xtask demo`");
+        assert!(
+            ci.contains("cargo xtask test"),
+            ".ci/run must call `cargo xtask test`"
+        );
+        assert!(
+            readme.contains("cargo xtask test"),
+            "README must show `cargo xtask test`"
+        );
+        assert!(
+            readme.contains("cargo xtask demo"),
+            "README must show `cargo xtask demo`"
+        );
     }
 }

@@ -28,27 +28,61 @@ pub fn run(dir: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) -> Re
 
 fn output(program: &str, args: &[&str]) -> Option<String> {
     let output = Command::new(program).args(args).output().ok()?;
-    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// The wasm target, the matching wasm-bindgen CLI and wasm-opt.
 pub fn ensure_build_tools(root: &Path) -> Result<()> {
     let installed = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
-    if !installed.lines().any(|line| line.trim() == "wasm32-unknown-unknown") {
-        run(root, "rustup", &["target", "add", "wasm32-unknown-unknown"], &[])?;
+    if !installed
+        .lines()
+        .any(|line| line.trim() == "wasm32-unknown-unknown")
+    {
+        run(
+            root,
+            "rustup",
+            &["target", "add", "wasm32-unknown-unknown"],
+            &[],
+        )?;
     }
     let wanted = wasm_bindgen_version(root)?;
     let have = output("wasm-bindgen", &["--version"]).unwrap_or_default();
     let runner = output("wasm-bindgen-test-runner", &["--version"]).unwrap_or_default();
     if !have.contains(&wanted) || !runner.contains(&wanted) {
         // Without --locked: the CLI's own lockfile pins a crate this registry lacks.
-        run(root, "cargo", &["install", "wasm-bindgen-cli", "--version", &wanted, "--force"], &[])?;
+        run(
+            root,
+            "cargo",
+            &[
+                "install",
+                "wasm-bindgen-cli",
+                "--version",
+                &wanted,
+                "--force",
+            ],
+            &[],
+        )?;
     }
     if !wasm_opt(root).exists() {
         let tools = root.join(".tools");
         std::fs::create_dir_all(&tools)?;
         let package = format!("binaryen@{BINARYEN_VERSION}");
-        run(&tools, "npm", &["install", "--prefix", ".", "--no-audit", "--no-fund", &package], &[])?;
+        run(
+            &tools,
+            "npm",
+            &[
+                "install",
+                "--prefix",
+                ".",
+                "--no-audit",
+                "--no-fund",
+                &package,
+            ],
+            &[],
+        )?;
     }
     Ok(())
 }
@@ -83,7 +117,10 @@ pub fn wasm_bindgen_version(root: &Path) -> Result<String> {
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
         if line.trim() == "name = \"wasm-bindgen\"" {
-            if let Some(version) = lines.next().and_then(|l| l.trim().strip_prefix("version = \"")) {
+            if let Some(version) = lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix("version = \""))
+            {
                 return Ok(version.trim_end_matches('"').to_owned());
             }
         }

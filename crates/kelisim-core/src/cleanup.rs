@@ -31,7 +31,10 @@ pub fn matches_pattern(pattern: &str, name: &str) -> bool {
 /// cookies are host-only and are cleared without a `Domain`.
 pub fn cookie_domains(hostname: &str) -> Vec<String> {
     let host = hostname.trim_end_matches('.').to_ascii_lowercase();
-    let is_ip = host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[');
+    // An IPv4 address is all digits and dots; an IPv6 one has colons (or brackets).
+    let is_ip = host.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        || host.contains(':')
+        || host.starts_with('[');
     let labels: Vec<&str> = host.split('.').collect();
     if is_ip || labels.len() < 2 {
         return Vec::new();

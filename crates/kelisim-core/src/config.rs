@@ -10,8 +10,7 @@ use crate::language::Language;
 use crate::texts::{
     builtin_category_texts, builtin_texts, CategoryTexts, TextOverrides, Texts, DATA_KINDS,
 };
-use serde::{Deserialize, Deserializer};
-use std::collections::{BTreeMap, BTreeSet};
+use crate::value::{Fields, Value};
 
 /// One invalid field of a config: `field` is a path such as `categories[1].services[0].country`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -24,7 +23,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         ConfigError {
             field: field.into(),
             message: message.into(),
@@ -32,37 +31,28 @@ impl ConfigError {
     }
 }
 
-/// Texts per language as written in the config: `{"kk": "...", "ru": "..."}`.
-pub type LocalizedText = BTreeMap<String, String>;
+/// Texts per language as written in the config: `{"kk": "...", "ru": "..."}`, in order.
+pub type LocalizedText = Vec<(String, String)>;
 
-/// The config exactly as deserialized; unknown fields are rejected by serde.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The config exactly as written, before validation. Unknown fields were already rejected
+/// when it was read from a [`Value`].
+#[derive(Clone, Debug, Default)]
 pub struct RawConfig {
     pub site: String,
     pub operator: RawOperator,
     pub policy: RawPolicy,
-    #[serde(default)]
     pub revision: u32,
-    #[serde(default)]
     pub expiry_days: Option<u32>,
-    #[serde(default)]
     pub languages: Option<Vec<String>>,
-    #[serde(default)]
     pub default_language: Option<String>,
     pub categories: Vec<RawCategory>,
-    #[serde(default)]
     pub endpoint: Option<String>,
-    #[serde(default)]
     pub gpc: Option<bool>,
-    #[serde(default)]
     pub ui: Option<RawUi>,
-    #[serde(default)]
-    pub texts: Option<BTreeMap<String, TextOverrides>>,
+    pub texts: Vec<(String, TextOverrides)>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, Default)]
 pub struct RawOperator {
     pub name: String,
     pub bin: String,
@@ -70,60 +60,200 @@ pub struct RawOperator {
     pub address: String,
 }
 
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, Default)]
 pub struct RawPolicy {
     pub version: String,
     pub url: LocalizedText,
 }
 
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, Default)]
 pub struct RawCategory {
     pub id: String,
-    #[serde(default)]
     pub required: bool,
-    #[serde(default)]
     pub default: bool,
-    #[serde(default)]
     pub title: Option<LocalizedText>,
-    #[serde(default)]
     pub description: Option<LocalizedText>,
-    #[serde(default)]
     pub refusal: Option<LocalizedText>,
-    #[serde(default)]
     pub services: Vec<RawService>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, Default)]
 pub struct RawService {
     pub id: String,
     pub name: String,
-    #[serde(default)]
     pub cookies: Vec<String>,
-    #[serde(default)]
     pub local_storage: Vec<String>,
-    #[serde(default)]
     pub data: Vec<String>,
     pub country: String,
-    #[serde(default)]
     pub vendor: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, Default)]
 pub struct RawUi {
-    #[serde(default)]
     pub layout: Option<String>,
-    #[serde(default)]
     pub position: Option<String>,
-    #[serde(default)]
-    pub theme: Option<BTreeMap<String, String>>,
-    #[serde(default)]
+    pub theme: Option<Vec<(String, String)>>,
     pub variant: Option<String>,
-    #[serde(default)]
     pub hide_from_bots: bool,
+}
+
+impl RawConfig {
+    /// Reads the config's shape (types, required and unknown fields) from a value tree.
+    pub fn from_value(value: &Value) -> Result<RawConfig, ConfigError> {
+        let config = Fields::new(
+            value,
+            "",
+            &[
+                "site",
+                "operator",
+                "policy",
+                "revision",
+                "expiry_days",
+                "languages",
+                "default_language",
+                "categories",
+                "endpoint",
+                "gpc",
+                "ui",
+                "texts",
+            ],
+        )?;
+        let operator = config
+            .object("operator", &["name", "bin", "email", "address"])?
+            .ok_or_else(|| ConfigError::new("operator", "is missing"))?;
+        let policy = config
+            .object("policy", &["version", "url"])?
+            .ok_or_else(|| ConfigError::new("policy", "is missing"))?;
+        if config.get("categories").is_none() {
+            return Err(ConfigError::new("categories", "is missing"));
+        }
+        let mut categories = Vec::new();
+        for (path, item) in config.array("categories")? {
+            let category = Fields::new(
+                item,
+                &path,
+                &[
+                    "id",
+                    "required",
+                    "default",
+                    "title",
+                    "description",
+                    "refusal",
+                    "services",
+                ],
+            )?;
+            let mut services = Vec::new();
+            for (path, item) in category.array("services")? {
+                let service = Fields::new(
+                    item,
+                    &path,
+                    &[
+                        "id",
+                        "name",
+                        "cookies",
+                        "local_storage",
+                        "data",
+                        "country",
+                        "vendor",
+                    ],
+                )?;
+                services.push(RawService {
+                    id: service.string("id")?,
+                    name: service.string("name")?,
+                    cookies: service.strings("cookies")?,
+                    local_storage: service.strings("local_storage")?,
+                    data: service.strings("data")?,
+                    country: service.string("country")?,
+                    vendor: service.optional_string("vendor")?,
+                });
+            }
+            categories.push(RawCategory {
+                id: category.string("id")?,
+                required: category.bool_or("required", false)?,
+                default: category.bool_or("default", false)?,
+                title: category.string_map("title")?,
+                description: category.string_map("description")?,
+                refusal: category.string_map("refusal")?,
+                services,
+            });
+        }
+        let ui = match config.object(
+            "ui",
+            &["layout", "position", "theme", "variant", "hide_from_bots"],
+        )? {
+            None => None,
+            Some(ui) => Some(RawUi {
+                layout: ui.optional_string("layout")?,
+                position: ui.optional_string("position")?,
+                theme: ui.string_map("theme")?,
+                variant: ui.optional_string("variant")?,
+                hide_from_bots: ui.bool_or("hide_from_bots", false)?,
+            }),
+        };
+        let mut texts = Vec::new();
+        for (path, value) in config.entries("texts")? {
+            let language = path.rsplit('.').next().unwrap_or_default().to_owned();
+            texts.push((
+                language,
+                TextOverrides::from_fields(&Fields::new(value, &path, TextOverrides::FIELDS)?)?,
+            ));
+        }
+        Ok(RawConfig {
+            site: config.string("site")?,
+            operator: RawOperator {
+                name: operator.string("name")?,
+                bin: operator.string("bin")?,
+                email: operator.string("email")?,
+                address: operator.string("address")?,
+            },
+            policy: RawPolicy {
+                version: policy.string("version")?,
+                url: policy
+                    .string_map("url")?
+                    .ok_or_else(|| ConfigError::new("policy.url", "is missing"))?,
+            },
+            revision: config.optional_u32("revision")?.unwrap_or(0),
+            expiry_days: config.optional_u32("expiry_days")?,
+            languages: config
+                .get("languages")
+                .map(|_| config.strings("languages"))
+                .transpose()?,
+            default_language: config.optional_string("default_language")?,
+            categories,
+            endpoint: config.optional_string("endpoint")?,
+            gpc: config
+                .get("gpc")
+                .map(|_| config.bool_or("gpc", true))
+                .transpose()?,
+            ui,
+            texts,
+        })
+    }
+}
+
+/// One value per built-in language: the config's per-language texts and URLs, without the
+/// weight of a map in the browser module.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PerLanguage<T>([Option<T>; 3]);
+
+impl<T> Default for PerLanguage<T> {
+    fn default() -> Self {
+        PerLanguage([None, None, None])
+    }
+}
+
+impl<T> PerLanguage<T> {
+    pub fn get(&self, language: Language) -> Option<&T> {
+        self.0[language.index()].as_ref()
+    }
+
+    pub fn get_mut(&mut self, language: Language) -> Option<&mut T> {
+        self.0[language.index()].as_mut()
+    }
+
+    pub fn set(&mut self, language: Language, value: T) {
+        self.0[language.index()] = Some(value);
+    }
 }
 
 /// A validated config. Every category and service id is unique, every enabled language has
@@ -141,8 +271,8 @@ pub struct Config {
     pub endpoint: Option<String>,
     pub gpc: bool,
     pub ui: Ui,
-    policy_urls: BTreeMap<Language, String>,
-    texts: BTreeMap<Language, Texts>,
+    policy_urls: PerLanguage<String>,
+    texts: PerLanguage<Texts>,
 }
 
 /// The operator of personal data, as Law 94-V Art. 8 p.4 requires the consent to name it.
@@ -163,7 +293,7 @@ pub struct Category {
     /// Initial position of the switch in the preferences layer (never consent by itself).
     pub default_on: bool,
     pub services: Vec<Service>,
-    texts: BTreeMap<Language, CategoryTexts>,
+    texts: PerLanguage<CategoryTexts>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -265,29 +395,26 @@ pub const THEME_DEFAULTS: [(&str, &str); 5] = [
 const MAX_ID_LENGTH: usize = 40;
 
 impl Config {
-    /// Deserializes and validates in one step; a serde error becomes a `ConfigError` naming
-    /// the path of the bad field.
-    pub fn from_deserializer<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Config, ConfigError> {
-        let raw: RawConfig = serde_path_to_error::deserialize(deserializer).map_err(|error| {
-            let path = error.path().to_string();
-            let message = error.inner().to_string();
-            ConfigError::new(field_of_serde_error(&path, &message), message)
-        })?;
-        Config::try_from(raw)
+    /// Reads and validates in one step: the first problem found becomes a `ConfigError`
+    /// naming its field.
+    pub fn from_value(value: &Value) -> Result<Config, ConfigError> {
+        Config::try_from(RawConfig::from_value(value)?)
     }
 
     /// Texts of the first and preferences layers in `language` (built-in plus overrides).
     pub fn texts(&self, language: Language) -> &Texts {
-        &self.texts[&self.usable_language(language)]
+        self.texts
+            .get(language)
+            .or_else(|| self.texts.get(self.default_language))
+            .expect("validation fills texts for every enabled language")
     }
 
     /// The policy URL in `language`, or in the default language when there is none.
     pub fn policy_url(&self, language: Language) -> &str {
         self.policy_urls
-            .get(&language)
-            .unwrap_or(&self.policy_urls[&self.default_language])
+            .get(language)
+            .or_else(|| self.policy_urls.get(self.default_language))
+            .map_or("", String::as_str)
     }
 
     pub fn category(&self, id: &str) -> Option<&Category> {
@@ -314,54 +441,33 @@ impl Config {
 
     /// Countries outside Kazakhstan where some service processes data, sorted, each once.
     pub fn cross_border_countries(&self) -> Vec<&str> {
-        let countries: BTreeSet<&str> = self
+        let mut countries: Vec<&str> = self
             .services()
             .filter(|service| service.is_cross_border())
             .map(|service| service.country.as_str())
             .collect();
-        countries.into_iter().collect()
+        countries.sort_unstable();
+        countries.dedup();
+        countries
     }
 
     pub fn uses_vendor(&self, vendor: Vendor) -> bool {
         self.services()
             .any(|service| service.vendor == Some(vendor))
     }
-
-    fn usable_language(&self, language: Language) -> Language {
-        if self.texts.contains_key(&language) {
-            language
-        } else {
-            self.default_language
-        }
-    }
 }
 
 impl Category {
     /// This category's texts in `language` (falls back to the first language it has).
     pub fn texts(&self, language: Language) -> &CategoryTexts {
-        self.texts
-            .get(&language)
-            .or_else(|| self.texts.values().next())
-            .expect("validation guarantees texts for every enabled language")
-    }
-}
-
-/// serde reports a missing or unknown field at the path of the object that holds it; name the
-/// field itself, which is what the person fixing the config looks for.
-fn field_of_serde_error(path: &str, message: &str) -> String {
-    let named = ["missing field `", "unknown field `"]
-        .iter()
-        .find_map(|prefix| message.strip_prefix(prefix))
-        .and_then(|rest| rest.split('`').next());
-    match (path, named) {
-        (".", Some(name)) => name.to_owned(),
-        (".", None) => "config".to_owned(),
-        // For unknown fields serde_path_to_error already ends the path with the name.
-        (path, Some(name)) if path == name || path.ends_with(&format!(".{name}")) => {
-            path.to_owned()
-        }
-        (path, Some(name)) => format!("{path}.{name}"),
-        (path, None) => path.to_owned(),
+        Language::ALL
+            .into_iter()
+            .find_map(|fallback| {
+                self.texts
+                    .get(language)
+                    .or_else(|| self.texts.get(fallback))
+            })
+            .expect("validation fills texts for every enabled language")
     }
 }
 
@@ -416,14 +522,14 @@ impl TryFrom<RawConfig> for Config {
                 "must be a non-empty version label of at most 64 characters, e.g. \"2026-11-01\"",
             ));
         }
-        let mut policy_urls = BTreeMap::new();
+        let mut policy_urls = PerLanguage::default();
         for (code, url) in &raw.policy.url {
             let field = format!("policy.url.{code}");
             let language = parse_language(&field, code)?;
             check_url(&field, url)?;
-            policy_urls.insert(language, url.clone());
+            policy_urls.set(language, url.clone());
         }
-        if !policy_urls.contains_key(&default_language) {
+        if policy_urls.get(default_language).is_none() {
             return Err(ConfigError::new(
                 format!("policy.url.{default_language}"),
                 "is missing: the policy must be linked at least in the default language",
@@ -446,11 +552,11 @@ impl TryFrom<RawConfig> for Config {
 
         let ui = validate_ui(raw.ui.unwrap_or_default())?;
 
-        let mut texts = BTreeMap::new();
+        let mut texts = PerLanguage::default();
         for language in &languages {
-            texts.insert(*language, builtin_texts(*language));
+            texts.set(*language, builtin_texts(*language));
         }
-        for (code, overrides) in raw.texts.iter().flatten() {
+        for (code, overrides) in &raw.texts {
             let field = format!("texts.{code}");
             let language = parse_language(&field, code)?;
             for (name, text) in overrides.entries() {
@@ -461,7 +567,7 @@ impl TryFrom<RawConfig> for Config {
                     ));
                 }
             }
-            if let Some(language_texts) = texts.get_mut(&language) {
+            if let Some(language_texts) = texts.get_mut(language) {
                 language_texts.apply(overrides);
             }
         }
@@ -530,8 +636,8 @@ fn validate_categories(
             "must list at least one category",
         ));
     }
-    let mut category_ids = BTreeSet::new();
-    let mut service_ids = BTreeSet::new();
+    let mut category_ids: Vec<String> = Vec::new();
+    let mut service_ids: Vec<String> = Vec::new();
     let mut categories = Vec::new();
     for (index, raw_category) in raw.into_iter().enumerate() {
         let field = format!("categories[{index}]");
@@ -541,18 +647,19 @@ fn validate_categories(
             MAX_ID_LENGTH,
             false,
         )?;
-        if !category_ids.insert(raw_category.id.clone()) {
+        if category_ids.contains(&raw_category.id) {
             return Err(ConfigError::new(
                 format!("{field}.id"),
                 format!("`{}` is used by another category", raw_category.id),
             ));
         }
+        category_ids.push(raw_category.id.clone());
         let texts = category_texts(&field, &raw_category, languages)?;
         let mut services = Vec::new();
         for (service_index, raw_service) in raw_category.services.into_iter().enumerate() {
             let service_field = format!("{field}.services[{service_index}]");
             let service = validate_service(&service_field, raw_service)?;
-            if category_ids.contains(&service.id) || !service_ids.insert(service.id.clone()) {
+            if category_ids.contains(&service.id) || service_ids.contains(&service.id) {
                 return Err(ConfigError::new(
                     format!("{service_field}.id"),
                     format!(
@@ -561,6 +668,7 @@ fn validate_categories(
                     ),
                 ));
             }
+            service_ids.push(service.id.clone());
             services.push(service);
         }
         categories.push(Category {
@@ -574,7 +682,7 @@ fn validate_categories(
     if let Some(id) = categories
         .iter()
         .map(|c| &c.id)
-        .find(|id| service_ids.contains(*id))
+        .find(|id| service_ids.contains(id))
     {
         return Err(ConfigError::new(
             "categories",
@@ -588,7 +696,7 @@ fn category_texts(
     field: &str,
     raw: &RawCategory,
     languages: &[Language],
-) -> Result<BTreeMap<Language, CategoryTexts>, ConfigError> {
+) -> Result<PerLanguage<CategoryTexts>, ConfigError> {
     for (name, localized) in [
         ("title", &raw.title),
         ("description", &raw.description),
@@ -602,14 +710,14 @@ fn category_texts(
             }
         }
     }
-    let mut texts = BTreeMap::new();
+    let mut texts = PerLanguage::default();
     for &language in languages {
         let builtin = builtin_category_texts(&raw.id, language);
         let configured = |localized: &Option<LocalizedText>| {
             localized
                 .as_ref()
-                .and_then(|map| map.get(language.code()))
-                .cloned()
+                .and_then(|entries| entries.iter().find(|(code, _)| code == language.code()))
+                .map(|(_, text)| text.clone())
         };
         let title = configured(&raw.title).or_else(|| builtin.as_ref().map(|b| b.title.clone()));
         let description = configured(&raw.description)
@@ -622,7 +730,7 @@ fn category_texts(
                 format!("is missing: `{}` has no built-in texts, so every language in `languages` needs one", raw.id),
             )
         };
-        texts.insert(
+        texts.set(
             language,
             CategoryTexts {
                 title: title.ok_or_else(|| missing("title"))?,
@@ -730,13 +838,13 @@ fn validate_ui(raw: RawUi) -> Result<Ui, ConfigError> {
             ))
         }
     };
-    let mut colours: BTreeMap<&str, String> = THEME_DEFAULTS
+    let mut colours: Vec<(&str, String)> = THEME_DEFAULTS
         .iter()
         .map(|(k, v)| (*k, v.to_string()))
         .collect();
     for (key, value) in raw.theme.iter().flatten() {
         let field = format!("ui.theme.{key}");
-        let Some(slot) = colours.get_mut(key.as_str()) else {
+        let Some((_, slot)) = colours.iter_mut().find(|(name, _)| name == key) else {
             let known: Vec<&str> = THEME_DEFAULTS.iter().map(|(k, _)| *k).collect();
             return Err(ConfigError::new(
                 field,
@@ -752,11 +860,23 @@ fn validate_ui(raw: RawUi) -> Result<Ui, ConfigError> {
         *slot = value.clone();
     }
     for (foreground, background) in [("text", "background"), ("accent_text", "accent")] {
-        let ratio = contrast_ratio(&colours[foreground], &colours[background]);
+        let colour = |name: &str| {
+            colours
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map_or("", |(_, v)| v.as_str())
+        };
+        let ratio = contrast_ratio(colour(foreground), colour(background));
         if ratio < 4.5 {
+            // Tenths as integers: float formatting would add kilobytes to the browser module.
+            let tenths = (ratio * 10.0) as u32;
             return Err(ConfigError::new(
                 format!("ui.theme.{foreground}"),
-                format!("has a contrast of {ratio:.1}:1 with `{background}`; WCAG AA needs at least 4.5:1"),
+                format!(
+                    "has a contrast of {}.{}:1 with `{background}`; WCAG AA needs at least 4.5:1",
+                    tenths / 10,
+                    tenths % 10
+                ),
             ));
         }
     }

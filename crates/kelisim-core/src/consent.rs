@@ -90,11 +90,11 @@ impl Config {
     /// Turns a choice into grants. Required categories (and their services) are always granted.
     pub fn grants_for(&self, choice: &Choice) -> Result<Grants, ChoiceError> {
         let mut grants = Grants::default();
-        let grant_category = |grants: &mut Grants, id: &str, only: Option<&BTreeSet<&str>>| {
+        let grant_category = |grants: &mut Grants, id: &str, only: Option<&Vec<&str>>| {
             grants.categories.insert(id.to_owned());
             if let Some(category) = self.category(id) {
                 for service in &category.services {
-                    if only.is_none_or(|only| only.contains(service.id.as_str())) {
+                    if only.is_none_or(|only| only.contains(&service.id.as_str())) {
                         grants.services.insert(service.id.clone());
                     }
                 }
@@ -121,15 +121,15 @@ impl Config {
                         return Err(ChoiceError::UnknownCategory(id.clone(), known.join(", ")));
                     }
                 }
-                let mut named_services: BTreeSet<&str> = BTreeSet::new();
-                let mut categories_with_named_services: BTreeSet<&str> = BTreeSet::new();
+                let mut named_services: Vec<&str> = Vec::new();
+                let mut categories_with_named_services: Vec<&str> = Vec::new();
                 for id in services {
                     let Some((category, _)) = self.service(id) else {
                         let known: Vec<&str> = self.services().map(|s| s.id.as_str()).collect();
                         return Err(ChoiceError::UnknownService(id.clone(), known.join(", ")));
                     };
-                    named_services.insert(id);
-                    categories_with_named_services.insert(&category.id);
+                    named_services.push(id);
+                    categories_with_named_services.push(&category.id);
                 }
                 for id in categories
                     .iter()
@@ -137,7 +137,7 @@ impl Config {
                     .chain(categories_with_named_services.iter().copied())
                 {
                     let only = categories_with_named_services
-                        .contains(id)
+                        .contains(&id)
                         .then_some(&named_services);
                     grant_category(&mut grants, id, only);
                 }

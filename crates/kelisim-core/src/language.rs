@@ -30,6 +30,11 @@ impl Language {
         }
     }
 
+    /// Position in [`Language::ALL`], for per-language arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// The language's own name, as the switcher shows it.
     pub fn native_name(self) -> &'static str {
         match self {

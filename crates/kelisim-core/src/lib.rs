@@ -1,6 +1,6 @@
 //! kelisim-core: the pure consent model shared by the browser SDK and the receipts server.
 //!
-//! Principal types: [`Config`] (validated from [`RawConfig`]), [`Consent`] and [`Choice`],
+//! Principal types: [`Config`] (validated from [`RawConfig`], read from a [`Value`]), [`Consent`] and [`Choice`],
 //! [`Language`] and [`Texts`]. The cookie codec is [`encode_cookie`] / [`decode_cookie`].
 //!
 //! Invariant: this crate knows nothing about the DOM, HTTP or SQL. It takes time and random ids
@@ -14,6 +14,7 @@ pub mod cookie;
 pub mod gating;
 pub mod language;
 pub mod texts;
+pub mod value;
 
 pub use config::{
     Category, Config, ConfigError, Layout, Operator, Position, RawConfig, Service, Vendor,
@@ -23,3 +24,4 @@ pub use cookie::{decode_cookie, encode_cookie, CookieError, COOKIE_NAME};
 pub use gating::GateRule;
 pub use language::{choose_language, Language};
 pub use texts::{CategoryTexts, Texts};
+pub use value::Value;

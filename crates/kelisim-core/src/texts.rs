@@ -6,8 +6,9 @@
 //! `../shared/GLOSSARY.md` so the banner speaks the same language as the store's policy.
 //! Knows nothing about the DOM: the SDK inserts these strings as text, never as HTML.
 
+use crate::config::ConfigError;
 use crate::language::Language;
-use serde::Deserialize;
+use crate::value::Fields;
 
 /// Declares the interface texts once, producing `Texts` (complete) and `TextOverrides`
 /// (every field optional, strict about unknown names) so the two can never drift apart.
@@ -20,10 +21,9 @@ macro_rules! interface_texts {
         }
 
         /// Per-language overrides from the config's `texts.<lang>` object.
-        #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
-        #[serde(deny_unknown_fields)]
+        #[derive(Clone, Debug, Default, PartialEq, Eq)]
         pub struct TextOverrides {
-            $($(#[doc = $doc])* #[serde(default)] pub $name: Option<String>,)*
+            $($(#[doc = $doc])* pub $name: Option<String>,)*
         }
 
         impl Texts {
@@ -42,6 +42,16 @@ macro_rules! interface_texts {
         }
 
         impl TextOverrides {
+            /// The names a `texts.<lang>` object may use.
+            pub const FIELDS: &'static [&'static str] = &[$(stringify!($name),)*];
+
+            /// Reads the overrides from a `texts.<lang>` object (unknown names were rejected).
+            pub fn from_fields(fields: &Fields) -> Result<TextOverrides, ConfigError> {
+                Ok(TextOverrides {
+                    $($name: fields.optional_string(stringify!($name))?,)*
+                })
+            }
+
             /// The override values that are set, with their names (validation checks each).
             pub fn entries(&self) -> Vec<(&'static str, &str)> {
                 let mut entries = Vec::new();

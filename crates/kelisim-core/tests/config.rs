@@ -9,7 +9,8 @@ fn demo_config_json() -> Value {
 }
 
 fn parse(value: &Value) -> Result<Config, ConfigError> {
-    Config::from_deserializer(value.clone())
+    let tree: kelisim_core::Value = serde_json::from_value(value.clone()).expect("JSON value");
+    Config::from_value(&tree)
 }
 
 /// Applies `edit` to the demo config and expects an error naming `field`.
@@ -281,4 +282,34 @@ fn default_theme_passes_wcag_aa() {
         contrast_ratio(colour("border"), colour("background")) >= 3.0,
         "switch borders need 3:1"
     );
+}
+
+#[test]
+fn wrong_types_name_the_field() {
+    check_bad(
+        |v| v["categories"] = json!({"id": "analytics"}),
+        "categories",
+    );
+    check_bad(
+        |v| v["categories"][1]["required"] = json!("yes"),
+        "categories[1].required",
+    );
+    check_bad(
+        |v| v["categories"][1]["services"][0]["cookies"] = json!("_ga"),
+        "categories[1].services[0].cookies",
+    );
+    check_bad(
+        |v| v["categories"][1]["services"][0]["cookies"][0] = json!(1),
+        "categories[1].services[0].cookies[0]",
+    );
+    check_bad(|v| v["policy"]["url"]["kk"] = json!(null), "policy.url.kk");
+    check_bad(|v| v["expiry_days"] = json!(36.5), "expiry_days");
+    check_bad(|v| v["ui"] = json!("bar"), "ui");
+    check_bad(|v| v["texts"]["ru"] = json!("x"), "texts.ru");
+}
+
+#[test]
+fn config_must_be_an_object() {
+    let error = Config::from_value(&kelisim_core::Value::Array(Vec::new())).unwrap_err();
+    assert_eq!(error.field, "config");
 }

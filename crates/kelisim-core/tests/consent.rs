@@ -8,9 +8,9 @@ const NOW: u64 = 1_795_000_000;
 const ID: &str = "3f2a9c1e-7d4b-4e8a-9a51-0c6b2d8e4f10";
 
 fn config() -> Config {
-    let value: serde_json::Value =
+    let value: kelisim_core::Value =
         serde_json::from_str(include_str!("../../../www/kelisim.json")).unwrap();
-    Config::from_deserializer(value).unwrap()
+    Config::from_value(&value).unwrap()
 }
 
 fn decide(config: &Config, choice: Choice) -> Consent {

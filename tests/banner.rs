@@ -1,0 +1,486 @@
+//! Browser tests of the visitor-facing layers: language, the three equal choices, the
+//! preferences dialog and its legal details, keyboard and focus, safety of config texts,
+//! invalid configs, stored choices and revisions.
+
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use common::*;
+use kelisim_core::{choose_language, decode_cookie, encode_cookie, Consent, Language};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_test::*;
+use web_sys::HtmlElement;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen_test]
+fn first_layer_in_kazakh_with_three_equal_choices() {
+    reset("kk");
+    assert!(init(&demo_config()));
+    let banner = query("#kelisim .kelisim-banner").expect("banner shown");
+    assert_eq!(banner.get_attribute("role").as_deref(), Some("dialog"));
+    assert_eq!(
+        banner.get_attribute("aria-labelledby").as_deref(),
+        Some("kelisim-title")
+    );
+    assert_eq!(text("#kelisim-title"), "Біз cookie файлдарын қолданамыз");
+    let buttons = query_all("#kelisim .kelisim-actions button");
+    let labels: Vec<String> = buttons.iter().map(|b| b.text_content().unwrap()).collect();
+    assert_eq!(
+        labels,
+        ["Барлығын қабылдау", "Барлығынан бас тарту", "Баптаулар"]
+    );
+    // Equal prominence: one class and the same rendered size and colours.
+    let styles: Vec<(String, String, String)> = buttons
+        .iter()
+        .map(|b| {
+            let style = web_sys::window()
+                .unwrap()
+                .get_computed_style(b)
+                .unwrap()
+                .unwrap();
+            let get = |p: &str| style.get_property_value(p).unwrap();
+            assert_eq!(b.class_name(), "kelisim-button");
+            (get("background-color"), get("color"), get("font-size"))
+        })
+        .collect();
+    assert!(
+        styles.windows(2).all(|pair| pair[0] == pair[1]),
+        "buttons differ: {styles:?}"
+    );
+    let heights: Vec<i32> = buttons
+        .iter()
+        .map(|b| b.unchecked_ref::<HtmlElement>().offset_height())
+        .collect();
+    assert!(
+        heights.windows(2).all(|pair| pair[0] == pair[1]),
+        "heights differ: {heights:?}"
+    );
+    // The cross-border transfer and the operator are visible before any choice.
+    let notes = text("#kelisim .kelisim-notes");
+    assert!(
+        notes.contains("трансшекаралық беру") && notes.contains("Ресей") && notes.contains("АҚШ"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("ТОО «Глазик Демо»") && notes.contains("БСН 180540012345"),
+        "{notes}"
+    );
+    assert_eq!(
+        query("#kelisim .kelisim-policy")
+            .unwrap()
+            .get_attribute("href")
+            .as_deref(),
+        Some("/privacy.html#kk")
+    );
+    // Fixed position: the banner takes no room in the page flow (no layout shift).
+    let position = web_sys::window()
+        .unwrap()
+        .get_computed_style(&banner)
+        .unwrap()
+        .unwrap()
+        .get_property_value("position")
+        .unwrap();
+    assert_eq!(position, "fixed");
+}
+
+#[wasm_bindgen_test]
+fn language_comes_from_html_lang_then_the_browser() {
+    reset("ru-RU");
+    init(&demo_config());
+    assert_eq!(text("#kelisim-title"), "Мы используем файлы cookie");
+    assert_eq!(
+        query("#kelisim").unwrap().get_attribute("lang").as_deref(),
+        Some("ru")
+    );
+
+    reset("");
+    init(&demo_config());
+    let navigator: Vec<String> = kelisim::browser::navigator_languages();
+    let expected = choose_language(None, None, &navigator, &Language::ALL, Language::Kk);
+    let title = text("#kelisim-title");
+    let expected_title = kelisim_core::texts::builtin_texts(expected).title;
+    assert_eq!(title, expected_title, "navigator.languages = {navigator:?}");
+}
+
+#[wasm_bindgen_test]
+async fn switching_language_keeps_the_switches_and_focus() {
+    reset("kk");
+    init(&demo_config());
+    click("[data-kelisim-action=preferences]");
+    toggle("input[data-kelisim-category=analytics]");
+    click(".kelisim-preferences [data-kelisim-language=ru]");
+    assert_eq!(text("#kelisim-preferences-title"), "Настройки cookie");
+    assert!(
+        switch("input[data-kelisim-category=analytics]").checked(),
+        "analytics switch lost"
+    );
+    assert!(switch("input[data-kelisim-service=yandex-metrika]").checked());
+    assert!(!switch("input[data-kelisim-category=marketing]").checked());
+    let focused = active_element().unwrap();
+    assert_eq!(
+        focused.get_attribute("data-kelisim-language").as_deref(),
+        Some("ru")
+    );
+    assert_eq!(
+        focused.get_attribute("aria-pressed").as_deref(),
+        Some("true")
+    );
+    // Saving now records the language the visitor chose.
+    click(".kelisim-preferences [data-kelisim-action=save]");
+    let consent = decode_cookie(&cookie("kelisim").unwrap()).unwrap();
+    assert_eq!(consent.language, Language::Ru);
+    assert_eq!(consent_field("language").as_string().as_deref(), Some("ru"));
+}
+
+#[wasm_bindgen_test]
+fn accept_all_and_reject_all_store_the_choice() {
+    reset("kk");
+    init(&demo_config());
+    click("[data-kelisim-action=accept-all]");
+    assert!(query("#kelisim").is_none(), "banner still shown");
+    let consent = decode_cookie(&cookie("kelisim").expect("cookie written")).unwrap();
+    assert_eq!(consent.granted_categories.len(), 4);
+    assert_eq!(consent.revision, 1);
+    assert!(kelisim::accepted("marketing") && kelisim::accepted_service("2gis"));
+
+    reset("kk");
+    init(&demo_config());
+    click("[data-kelisim-action=reject-all]");
+    let consent = decode_cookie(&cookie("kelisim").unwrap()).unwrap();
+    assert_eq!(
+        consent.granted_categories.iter().collect::<Vec<_>>(),
+        ["necessary"]
+    );
+    assert!(!kelisim::accepted("analytics"));
+    assert_eq!(
+        strings(&consent_field("deniedCategories")),
+        ["analytics", "marketing", "functional"]
+    );
+}
+
+#[wasm_bindgen_test]
+fn preferences_list_categories_services_and_legal_details() {
+    reset("ru");
+    init(&demo_config());
+    click("[data-kelisim-action=preferences]");
+    let dialog = query(".kelisim-preferences").expect("preferences open");
+    assert_eq!(dialog.get_attribute("role").as_deref(), Some("dialog"));
+    assert_eq!(dialog.get_attribute("aria-modal").as_deref(), Some("true"));
+    assert!(query("#kelisim .kelisim-banner")
+        .unwrap()
+        .unchecked_into::<HtmlElement>()
+        .hidden());
+    // Necessary: on and locked. Others: off, no pre-ticked boxes.
+    let necessary = switch("input[data-kelisim-category=necessary]");
+    assert!(necessary.checked() && necessary.disabled());
+    for id in ["analytics", "marketing", "functional"] {
+        let category = switch(&format!("input[data-kelisim-category={id}]"));
+        assert!(
+            !category.checked() && !category.disabled(),
+            "{id} pre-ticked or locked"
+        );
+        assert_eq!(category.get_attribute("role").as_deref(), Some("switch"));
+    }
+    for id in ["google-analytics", "yandex-metrika", "meta-pixel", "2gis"] {
+        assert!(
+            !switch(&format!("input[data-kelisim-service=\"{id}\"]")).checked(),
+            "{id} pre-ticked"
+        );
+    }
+    let body = text(".kelisim-preferences__body");
+    for needle in [
+        "ТОО «Глазик Демо», БИН 180540012345",
+        "privacy@glazik-demo.kz",
+        "365 дней",
+        "Страна обработки",
+        "США",
+        "Россия",
+        "IP-адрес",
+        "_ga_*",
+        "Если отказаться",
+        "Всегда включены",
+    ] {
+        assert!(body.contains(needle), "preferences lack {needle:?}");
+    }
+    // Every service processed outside Kazakhstan carries the cross-border badge.
+    let badges = query_all(".kelisim-service .kelisim-badge");
+    assert_eq!(badges.len(), 4);
+    assert!(badges
+        .iter()
+        .all(|b| b.text_content().unwrap() == "Трансграничная передача"));
+    assert_eq!(
+        query(".kelisim-preferences .kelisim-policy")
+            .unwrap()
+            .get_attribute("href")
+            .as_deref(),
+        Some("/privacy.html#ru")
+    );
+    let labels: Vec<String> = query_all(".kelisim-preferences__foot button")
+        .iter()
+        .map(|b| b.text_content().unwrap())
+        .collect();
+    assert_eq!(labels, ["Отклонить все", "Сохранить выбор", "Принять все"]);
+}
+
+#[wasm_bindgen_test]
+fn switches_follow_each_other_and_save_per_service() {
+    reset("en");
+    init(&demo_config());
+    click("[data-kelisim-action=preferences]");
+    toggle("input[data-kelisim-category=analytics]");
+    assert!(switch("input[data-kelisim-service=google-analytics]").checked());
+    toggle("input[data-kelisim-service=google-analytics]");
+    assert!(
+        switch("input[data-kelisim-category=analytics]").checked(),
+        "category stays on while a service is on"
+    );
+    toggle("input[data-kelisim-service=yandex-metrika]");
+    assert!(
+        !switch("input[data-kelisim-category=analytics]").checked(),
+        "category goes off with its last service"
+    );
+    toggle("input[data-kelisim-service=yandex-metrika]");
+    click("[data-kelisim-action=save]");
+    assert!(kelisim::accepted("analytics"));
+    assert!(kelisim::accepted_service("yandex-metrika"));
+    assert!(!kelisim::accepted_service("google-analytics"));
+    assert!(!kelisim::accepted("marketing"));
+}
+
+#[wasm_bindgen_test]
+fn keyboard_escape_focus_trap_and_focus_return() {
+    reset("kk");
+    init(&demo_config());
+    let opener = query("[data-kelisim-action=preferences]")
+        .unwrap()
+        .unchecked_into::<HtmlElement>();
+    opener.focus().unwrap();
+    opener.click();
+    let dialog = query(".kelisim-preferences").unwrap();
+    assert_eq!(
+        active_element().as_ref(),
+        Some(&dialog),
+        "focus moves into the dialog"
+    );
+
+    // Tab from the last control wraps to the first; Shift+Tab from the first wraps to the last.
+    let buttons = query_all(".kelisim-preferences button");
+    let last = query(".kelisim-preferences__foot button:last-child")
+        .unwrap()
+        .unchecked_into::<HtmlElement>();
+    last.focus().unwrap();
+    press(&last, "Tab", false);
+    let first = buttons.first().unwrap();
+    assert_eq!(active_element().as_ref(), Some(first), "Tab did not wrap");
+    press(first.unchecked_ref(), "Tab", true);
+    assert_eq!(
+        active_element().as_ref(),
+        Some(last.unchecked_ref()),
+        "Shift+Tab did not wrap"
+    );
+
+    // Escape closes the dialog; before a choice the banner comes back, focus returns.
+    press(&last, "Escape", false);
+    assert!(
+        query(".kelisim-preferences").is_none(),
+        "Escape did not close"
+    );
+    assert!(!query("#kelisim .kelisim-banner")
+        .unwrap()
+        .unchecked_into::<HtmlElement>()
+        .hidden());
+    assert_eq!(
+        active_element().as_ref(),
+        Some(opener.unchecked_ref()),
+        "focus did not return"
+    );
+    assert!(cookie("kelisim").is_none(), "closing is not a choice");
+}
+
+fn press(target: &HtmlElement, key: &str, shift: bool) {
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key(key);
+    init.set_shift_key(shift);
+    init.set_bubbles(true);
+    init.set_cancelable(true);
+    let event =
+        web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+    target.dispatch_event(&event).unwrap();
+}
+
+#[wasm_bindgen_test]
+fn config_texts_are_text_never_markup() {
+    reset("kk");
+    let config = demo_config();
+    let hostile = "<img src=x onerror=\"window.pwned=1\">Cookie";
+    set(
+        &config,
+        &["texts"],
+        js_sys::JSON::parse(&format!("{{\"kk\":{{\"title\":{:?}}}}}", hostile)).unwrap(),
+    );
+    set(
+        &config,
+        &["operator", "name"],
+        JsValue::from_str("<b>ТОО</b>"),
+    );
+    assert!(init(&config));
+    assert_eq!(text("#kelisim-title"), hostile);
+    assert!(
+        query("#kelisim img").is_none() && query("#kelisim b").is_none(),
+        "config text became markup"
+    );
+}
+
+#[wasm_bindgen_test]
+fn invalid_config_shows_nothing() {
+    reset("kk");
+    let config = demo_config();
+    set(
+        &config,
+        &["categories", "1", "services", "0", "country"],
+        JsValue::from_str("USA"),
+    );
+    assert!(!init(&config), "invalid config accepted");
+    assert!(
+        query("#kelisim").is_none(),
+        "something was shown for an invalid config"
+    );
+    assert!(kelisim::get_consent().is_null());
+    assert!(!init(&JsValue::from_str("{not json")));
+    assert!(!init(&JsValue::NULL));
+    assert!(
+        init(&demo_config()),
+        "a valid config still works afterwards"
+    );
+}
+
+#[wasm_bindgen_test]
+fn open_links_reopen_the_preferences() {
+    reset("kk");
+    let link = fixture("<a href=\"#\" data-kelisim=\"open\"><span>Cookie баптаулары</span></a>");
+    init(&demo_config());
+    click("[data-kelisim-action=accept-all]");
+    assert!(query("#kelisim").is_none());
+    link.query_selector("span")
+        .unwrap()
+        .unwrap()
+        .unchecked_into::<HtmlElement>()
+        .click();
+    assert!(
+        query(".kelisim-preferences").is_some(),
+        "preferences not opened"
+    );
+    assert!(
+        switch("input[data-kelisim-category=marketing]").checked(),
+        "switches show the standing consent"
+    );
+    assert!(
+        query("[data-kelisim-action=withdraw]").is_some(),
+        "withdraw offered once a choice exists"
+    );
+    click("[data-kelisim-action=close]");
+    assert!(
+        query("#kelisim").is_none(),
+        "closing after a choice hides everything"
+    );
+}
+
+fn stored(revision: u32, decided_at: u64) -> String {
+    encode_cookie(&Consent {
+        consent_id: "3f2a9c1e-7d4b-4e8a-9a51-0c6b2d8e4f10".into(),
+        revision,
+        decided_at,
+        language: Language::Ru,
+        granted_categories: ["analytics".to_string(), "necessary".to_string()].into(),
+        granted_services: [
+            "google-analytics".to_string(),
+            "yandex-metrika".to_string(),
+            "shop-session".to_string(),
+        ]
+        .into(),
+    })
+}
+
+fn now() -> u64 {
+    (js_sys::Date::now() / 1000.0) as u64
+}
+
+#[wasm_bindgen_test]
+fn stored_choice_hides_the_banner_until_revision_or_expiry() {
+    reset("kk");
+    set_cookie("kelisim", &stored(1, now() - 60));
+    init(&demo_config());
+    assert!(
+        query("#kelisim").is_none(),
+        "banner shown despite a current choice"
+    );
+    assert!(kelisim::accepted("analytics"));
+    assert_eq!(
+        consent_field("consentId").as_string().as_deref(),
+        Some("3f2a9c1e-7d4b-4e8a-9a51-0c6b2d8e4f10")
+    );
+
+    reset("kk");
+    set_cookie("kelisim", &stored(0, now() - 60));
+    init(&demo_config());
+    assert!(
+        query("#kelisim .kelisim-banner").is_some(),
+        "raised revision did not re-prompt"
+    );
+    assert!(!kelisim::accepted("analytics"));
+    click("[data-kelisim-action=reject-all]");
+    assert_eq!(
+        consent_field("consentId").as_string().as_deref(),
+        Some("3f2a9c1e-7d4b-4e8a-9a51-0c6b2d8e4f10"),
+        "the browser keeps its consent id across revisions"
+    );
+
+    reset("kk");
+    set_cookie("kelisim", &stored(1, now() - 366 * 86_400));
+    init(&demo_config());
+    assert!(
+        query("#kelisim .kelisim-banner").is_some(),
+        "expired choice did not re-prompt"
+    );
+}
+
+#[wasm_bindgen_test]
+fn undecodable_cookie_counts_as_no_choice() {
+    for garbage in [
+        "garbage",
+        "1.x.y",
+        "2.3f2a9c1e-7d4b-4e8a-9a51-0c6b2d8e4f10.1.t4b2k0.ru.analytics.",
+        "%E2%82%AC",
+    ] {
+        reset("kk");
+        set_cookie("kelisim", garbage);
+        assert!(init(&demo_config()));
+        assert!(
+            query("#kelisim .kelisim-banner").is_some(),
+            "no banner with cookie {garbage:?}"
+        );
+        assert!(kelisim::get_consent().is_null());
+    }
+}
+
+#[wasm_bindgen_test]
+fn hide_from_bots_is_opt_in() {
+    // Headless Chromium under WebDriver is an automated browser.
+    reset("kk");
+    init(&demo_config());
+    assert!(
+        query("#kelisim .kelisim-banner").is_some(),
+        "automated browsers see the banner by default"
+    );
+    reset("kk");
+    let config = demo_config();
+    set(&config, &["ui", "hide_from_bots"], JsValue::TRUE);
+    init(&config);
+    assert_eq!(
+        query("#kelisim").is_none(),
+        kelisim::browser::is_automated_browser()
+    );
+}

@@ -1,0 +1,159 @@
+//! Helpers shared by the browser tests: a clean page between tests, the demo config, DOM
+//! queries and clicks, and waiting for the SDK's asynchronous work (microtasks, script loads).
+
+#![allow(dead_code)]
+
+use js_sys::Promise;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Element, HtmlElement, HtmlInputElement};
+
+pub fn document() -> web_sys::Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
+/// The demo store's config as a JS object, optionally edited.
+pub fn demo_config() -> JsValue {
+    js_sys::JSON::parse(include_str!("../../www/kelisim.json")).unwrap()
+}
+
+pub fn set(object: &JsValue, path: &[&str], value: JsValue) {
+    let mut target = object.clone();
+    for key in &path[..path.len() - 1] {
+        target = js_sys::Reflect::get(&target, &JsValue::from_str(key)).unwrap();
+    }
+    js_sys::Reflect::set(&target, &JsValue::from_str(path[path.len() - 1]), &value).unwrap();
+}
+
+/// Stops the SDK and removes every trace of earlier tests: cookies, storage, fixtures.
+pub fn reset(html_lang: &str) {
+    kelisim::destroy();
+    let html = document().document_element().unwrap();
+    html.set_attribute("lang", html_lang).unwrap();
+    let cookies: web_sys::HtmlDocument = document().unchecked_into();
+    for pair in cookies.cookie().unwrap().split(';') {
+        if let Some(name) = pair.trim().split('=').next().filter(|n| !n.is_empty()) {
+            cookies
+                .set_cookie(&format!("{name}=; Path=/; Max-Age=0"))
+                .unwrap();
+        }
+    }
+    web_sys::window()
+        .unwrap()
+        .local_storage()
+        .unwrap()
+        .unwrap()
+        .clear()
+        .unwrap();
+    if let Some(fixture) = document().get_element_by_id("fixture") {
+        fixture.remove();
+    }
+    if let Some(root) = document().get_element_by_id("kelisim") {
+        root.remove();
+    }
+    let _ = js_sys::Reflect::set(
+        &web_sys::window().unwrap(),
+        &"testLog".into(),
+        &js_sys::Array::new(),
+    );
+}
+
+/// Adds markup (gated tags, links) to the page inside `#fixture`. Scripts inserted through
+/// innerHTML do not run, exactly like `type="text/plain"` ones, so the SDK must activate them.
+pub fn fixture(html: &str) -> Element {
+    let fixture = document().create_element("div").unwrap();
+    fixture.set_id("fixture");
+    fixture.set_inner_html(html);
+    document().body().unwrap().append_child(&fixture).unwrap();
+    fixture
+}
+
+pub fn init(config: &JsValue) -> bool {
+    kelisim::init(config.clone(), JsValue::UNDEFINED)
+}
+
+pub fn query(selector: &str) -> Option<Element> {
+    document().query_selector(selector).unwrap()
+}
+
+pub fn query_all(selector: &str) -> Vec<Element> {
+    let list = document().query_selector_all(selector).unwrap();
+    (0..list.length())
+        .map(|i| list.item(i).unwrap().unchecked_into())
+        .collect()
+}
+
+pub fn text(selector: &str) -> String {
+    query(selector)
+        .unwrap_or_else(|| panic!("no {selector}"))
+        .text_content()
+        .unwrap_or_default()
+}
+
+pub fn click(selector: &str) {
+    query(selector)
+        .unwrap_or_else(|| panic!("no {selector} to click"))
+        .unchecked_into::<HtmlElement>()
+        .click();
+}
+
+pub fn switch(selector: &str) -> HtmlInputElement {
+    query(selector)
+        .unwrap_or_else(|| panic!("no switch {selector}"))
+        .unchecked_into()
+}
+
+/// Toggles a switch as a visitor would (click fires `change`).
+pub fn toggle(selector: &str) {
+    switch(selector).click();
+}
+
+pub fn cookie(name: &str) -> Option<String> {
+    let cookies: web_sys::HtmlDocument = document().unchecked_into();
+    cookies.cookie().unwrap().split(';').find_map(|pair| {
+        let (key, value) = pair.trim().split_once('=')?;
+        (key == name).then(|| value.to_owned())
+    })
+}
+
+pub fn set_cookie(name: &str, value: &str) {
+    let cookies: web_sys::HtmlDocument = document().unchecked_into();
+    cookies
+        .set_cookie(&format!("{name}={value}; Path=/"))
+        .unwrap();
+}
+
+/// What gated test scripts pushed to `window.testLog`, in order.
+pub fn log() -> Vec<String> {
+    let log = js_sys::Reflect::get(&web_sys::window().unwrap(), &"testLog".into()).unwrap();
+    js_sys::Array::from(&log)
+        .iter()
+        .filter_map(|v| v.as_string())
+        .collect()
+}
+
+/// Waits `ms` milliseconds: lets microtasks, mutation observers and script loads finish.
+pub async fn wait(ms: i32) {
+    let promise = Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .unwrap();
+    });
+    JsFuture::from(promise).await.unwrap();
+}
+
+pub fn consent_field(field: &str) -> JsValue {
+    js_sys::Reflect::get(&kelisim::get_consent(), &JsValue::from_str(field)).unwrap()
+}
+
+pub fn strings(value: &JsValue) -> Vec<String> {
+    js_sys::Array::from(value)
+        .iter()
+        .filter_map(|v| v.as_string())
+        .collect()
+}
+
+pub fn active_element() -> Option<Element> {
+    document().active_element()
+}

@@ -1,0 +1,323 @@
+//! Browser tests of gating and the JS API: scripts, images and iframes stay inert until their
+//! category (and service) is granted, run in document order and once, late-added elements are
+//! handled, revocation clears cookies and storage, and events fire in the right order.
+
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use common::*;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const TAGS: &str = r#"
+<script type="text/plain" data-category="analytics">testLog.push('inline-1')</script>
+<script type="text/plain" data-category="analytics" src="data:text/javascript,window.fromSrc='loaded';testLog.push('src-2')"></script>
+<script type="text/plain" data-category="analytics">testLog.push('inline-3:' + window.fromSrc)</script>
+<script type="text/plain" data-category="analytics" data-service="google-analytics">testLog.push('ga')</script>
+<script type="text/plain" data-category="analytics" data-service="yandex-metrika">testLog.push('ym')</script>
+<script type="text/plain" data-category="marketing">testLog.push('marketing')</script>
+<script type="text/plain" data-category="!marketing">testLog.push('no-marketing')</script>
+<script type="text/plain" data-category="analytics" data-type="module">testLog.push('module')</script>
+<img id="pixel" data-category="marketing" data-src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" alt="">
+<iframe id="map" data-category="functional" data-service="2gis" data-src="about:blank#map"></iframe>
+"#;
+
+#[wasm_bindgen_test]
+async fn nothing_runs_before_a_choice() {
+    reset("kk");
+    fixture(TAGS);
+    init(&demo_config());
+    wait(50).await;
+    assert!(log().is_empty(), "ran before consent: {:?}", log());
+    assert!(query("#pixel").unwrap().get_attribute("src").is_none());
+    assert!(query("#map").unwrap().get_attribute("src").is_none());
+}
+
+#[wasm_bindgen_test]
+async fn granted_scripts_run_in_document_order_once() {
+    reset("kk");
+    fixture(TAGS);
+    init(&demo_config());
+    kelisim::accept(js(&["analytics"]), JsValue::UNDEFINED);
+    wait(100).await;
+    assert_eq!(
+        log(),
+        [
+            "inline-1",
+            "src-2",
+            "inline-3:loaded",
+            "ga",
+            "ym",
+            "no-marketing",
+            "module"
+        ]
+    );
+    assert!(
+        query("#pixel").unwrap().get_attribute("src").is_none(),
+        "marketing image loaded"
+    );
+    // A later change grants more, but what already ran never runs again.
+    kelisim::accept_all();
+    wait(100).await;
+    assert_eq!(log()[7..], ["marketing"]);
+    assert!(query("#pixel").unwrap().get_attribute("src").is_some());
+    assert_eq!(
+        query("#map").unwrap().get_attribute("src").as_deref(),
+        Some("about:blank#map")
+    );
+    kelisim::reject_all();
+    kelisim::accept_all();
+    wait(50).await;
+    assert_eq!(log().len(), 8, "something ran twice: {:?}", log());
+}
+
+#[wasm_bindgen_test]
+async fn services_are_gated_individually() {
+    reset("kk");
+    fixture(TAGS);
+    init(&demo_config());
+    kelisim::accept(js(&["analytics"]), js(&["yandex-metrika"]));
+    wait(100).await;
+    let log = log();
+    assert!(
+        log.contains(&"ym".to_string()) && !log.contains(&"ga".to_string()),
+        "{log:?}"
+    );
+    assert!(
+        log.contains(&"inline-1".to_string()),
+        "category-only tags run once the category is granted"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn stored_choice_activates_at_once_on_the_next_page() {
+    reset("kk");
+    init(&demo_config());
+    kelisim::accept(js(&["functional"]), JsValue::UNDEFINED);
+    // The "next page load": a fresh SDK over a fresh page with the cookie in place.
+    kelisim::destroy();
+    fixture(TAGS);
+    init(&demo_config());
+    wait(50).await;
+    assert!(query("#kelisim").is_none());
+    assert_eq!(
+        query("#map").unwrap().get_attribute("src").as_deref(),
+        Some("about:blank#map")
+    );
+    assert_eq!(log(), ["no-marketing"]);
+}
+
+#[wasm_bindgen_test]
+async fn elements_added_later_are_handled() {
+    reset("kk");
+    init(&demo_config());
+    let container = fixture("");
+    container.set_inner_html(
+        r#"<script type="text/plain" data-category="analytics">testLog.push('early')</script>"#,
+    );
+    kelisim::accept(js(&["analytics"]), JsValue::UNDEFINED);
+    wait(20).await;
+    assert_eq!(log(), ["early"]);
+    // A tag manager or SPA route adds markup after the choice.
+    let late = document().create_element("div").unwrap();
+    late.set_inner_html(
+        r#"<script type="text/plain" data-category="analytics">testLog.push('late')</script>
+           <script type="text/plain" data-category="marketing">testLog.push('late-marketing')</script>"#,
+    );
+    container.append_child(&late).unwrap();
+    wait(50).await;
+    assert_eq!(log(), ["early", "late"]);
+}
+
+#[wasm_bindgen_test]
+async fn revoking_clears_cookies_and_storage() {
+    reset("kk");
+    init(&demo_config());
+    kelisim::accept_all();
+    for name in [
+        "_ga",
+        "_ga_X1Y2Z3",
+        "_gid",
+        "_ym_uid",
+        "_ym_d",
+        "_fbp",
+        "store_pref",
+    ] {
+        set_cookie(name, "1");
+    }
+    let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    storage.set_item("_ym_retryReqs", "x").unwrap();
+    storage.set_item("cart", "y").unwrap();
+
+    kelisim::accept(js(&["marketing"]), JsValue::UNDEFINED);
+    for name in ["_ga", "_ga_X1Y2Z3", "_gid", "_ym_uid", "_ym_d"] {
+        assert!(cookie(name).is_none(), "{name} survived revoking analytics");
+    }
+    assert_eq!(
+        cookie("_fbp").as_deref(),
+        Some("1"),
+        "marketing is still granted"
+    );
+    assert_eq!(
+        cookie("store_pref").as_deref(),
+        Some("1"),
+        "a cookie no service names was deleted"
+    );
+    assert!(storage.get_item("_ym_retryReqs").unwrap().is_none());
+    assert_eq!(storage.get_item("cart").unwrap().as_deref(), Some("y"));
+    assert!(
+        cookie("kelisim").is_some(),
+        "the consent cookie itself must stay"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn events_api_and_withdrawal() {
+    reset("kk");
+    let seen = js_sys::Array::new();
+    let recorder = |name: &'static str, seen: js_sys::Array| {
+        Closure::<dyn Fn(JsValue)>::new(move |detail: JsValue| {
+            let action = js_sys::Reflect::get(&detail, &"action".into())
+                .ok()
+                .and_then(|a| a.as_string());
+            seen.push(&JsValue::from_str(&format!(
+                "{name}:{}",
+                action.unwrap_or_default()
+            )));
+        })
+        .into_js_value()
+    };
+    for name in ["ready", "shown", "consent", "change", "withdraw"] {
+        kelisim::on(name, recorder(name, seen.clone()));
+    }
+    // A listener that throws must not stop the others or the SDK.
+    let thrower = js_sys::Function::new_no_args("throw new Error('site bug')");
+    kelisim::on("consent", thrower.clone().into());
+    let window_events = js_sys::Array::new();
+    let window_listener = Closure::<dyn Fn(web_sys::CustomEvent)>::new({
+        let window_events = window_events.clone();
+        move |event: web_sys::CustomEvent| {
+            window_events.push(&JsValue::from_str(&event.type_()));
+        }
+    });
+    web_sys::window()
+        .unwrap()
+        .add_event_listener_with_callback(
+            "kelisim:consent",
+            window_listener.as_ref().unchecked_ref(),
+        )
+        .unwrap();
+
+    init(&demo_config());
+    click("[data-kelisim-action=accept-all]");
+    kelisim::accept(js(&["analytics"]), JsValue::UNDEFINED);
+    set_cookie("_fbp", "1");
+    kelisim::withdraw();
+    let consent_id = consent_field("consentId").as_string().unwrap();
+    assert_eq!(consent_id.len(), 36);
+    assert_eq!(strings(&consent_field("grantedCategories")), ["necessary"]);
+    assert!(consent_field("timestamp")
+        .as_string()
+        .unwrap()
+        .ends_with('Z'));
+    assert!(consent_field("receiptId").is_null());
+
+    let seen: Vec<String> = seen.iter().filter_map(|v| v.as_string()).collect();
+    assert_eq!(
+        seen,
+        [
+            "ready:",
+            "shown:",
+            "consent:accept_all",
+            "change:custom",
+            "withdraw:withdraw"
+        ]
+    );
+    assert_eq!(window_events.length(), 1, "kelisim:consent CustomEvent");
+    kelisim::off("consent", thrower.into());
+
+    // Late subscribers to `ready` still hear it.
+    let late = js_sys::Array::new();
+    kelisim::on("ready", recorder("late-ready", late.clone()));
+    assert_eq!(late.length(), 1);
+    web_sys::window()
+        .unwrap()
+        .remove_event_listener_with_callback(
+            "kelisim:consent",
+            window_listener.as_ref().unchecked_ref(),
+        )
+        .unwrap();
+    kelisim::destroy();
+    kelisim::events::reset();
+}
+
+#[wasm_bindgen_test]
+fn bad_api_input_changes_nothing() {
+    reset("kk");
+    init(&demo_config());
+    kelisim::accept_all();
+    let before = cookie("kelisim");
+    assert!(
+        !kelisim::accept(js(&["analitics"]), JsValue::UNDEFINED),
+        "unknown category accepted"
+    );
+    assert!(!kelisim::accept(JsValue::from_f64(3.0), JsValue::UNDEFINED));
+    assert!(!kelisim::accept(
+        js(&["analytics"]),
+        js(&["no-such-service"])
+    ));
+    assert_eq!(
+        cookie("kelisim"),
+        before,
+        "a bad call changed the stored choice"
+    );
+    assert!(!init(&demo_config()), "a second init must be refused");
+    assert_eq!(query_all("#kelisim").len(), 0);
+}
+
+#[wasm_bindgen_test]
+fn consent_mode_update_is_sent_on_every_choice() {
+    reset("kk");
+    let data_layer = js_sys::Array::new();
+    js_sys::Reflect::set(
+        &web_sys::window().unwrap(),
+        &"dataLayer".into(),
+        &data_layer,
+    )
+    .unwrap();
+    kelisim::init(
+        demo_config(),
+        js_sys::JSON::parse("{\"consentModeDefaults\":true}").unwrap(),
+    );
+    kelisim::accept(js(&["analytics"]), JsValue::UNDEFINED);
+    kelisim::reject_all();
+    let commands: Vec<(String, String, String)> = data_layer
+        .iter()
+        .filter_map(|entry| {
+            let get = |i: u32| js_sys::Reflect::get(&entry, &JsValue::from(i)).ok();
+            let signals = get(2)?;
+            let analytics = js_sys::Reflect::get(&signals, &"analytics_storage".into())
+                .ok()?
+                .as_string()?;
+            Some((get(0)?.as_string()?, get(1)?.as_string()?, analytics))
+        })
+        .collect();
+    assert_eq!(
+        commands,
+        [
+            ("consent".into(), "update".into(), "granted".into()),
+            ("consent".into(), "update".into(), "denied".into())
+        ]
+    );
+}
+
+fn js(ids: &[&str]) -> JsValue {
+    ids.iter()
+        .map(|id| JsValue::from_str(id))
+        .collect::<js_sys::Array>()
+        .into()
+}
