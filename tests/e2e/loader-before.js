@@ -1,3 +1,3 @@
-// Array-form queue, set before the loader exists.
-window.e2e = { events: [], ran: [] };
-window.kelisim = [['on', 'ready', function (detail) { window.e2e.events.push('ready:' + (detail.consent === null)); }]];
+// Before the loader exists: the array form of the queue, as the README shows it.
+window.kelisim = window.kelisim || [];
+window.kelisim.push(['on', 'ready', window.e2e.onReady]);

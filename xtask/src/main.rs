@@ -3,6 +3,7 @@
 //! - `build`: release wasm, wasm-bindgen, wasm-opt, `pkg/` from `pkg-template/`, sizes.
 //! - `demo`: build, then serve the demo store (`www/`) with the SDK under `/sdk/`.
 //! - `test`: install what is missing, then run every check and test (CI runs this).
+//! - `e2e`: build, then only the end-to-end checks through a real script tag.
 //!
 //! Each step prints what it runs, so a failure names the command that failed.
 
@@ -33,9 +34,15 @@ fn main() -> Result<()> {
             serve::demo(&root, &format!("127.0.0.1:{port}"))
         }
         Some("test") => test(&root),
+        Some("e2e") => {
+            tools::ensure_build_tools(&root)?;
+            tools::ensure_browser()?;
+            build::print_sizes(&build::build(&root)?);
+            e2e::run(&root)
+        }
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  build          build pkg/ (wasm, glue, loader, types) and print its sizes\n  demo [--port N] build, then serve the demo store on http://127.0.0.1:8080/\n  test           install what is missing, then run every check and test"
+                "usage: cargo xtask <command>\n\n  build          build pkg/ (wasm, glue, loader, types) and print its sizes\n  demo [--port N] build, then serve the demo store on http://127.0.0.1:8080/\n  test           install what is missing, then run every check and test\n  e2e            build, then only the end-to-end checks (a quick loop while developing)"
             );
             bail!("unknown or missing command: {:?}", args.first());
         }

@@ -1,0 +1,32 @@
+// Shared by the loader pages: records events and gated-script runs, and after the first
+// choice checks everything the loader promises, writing the verdict to <body data-e2e-result>.
+window.e2e = {
+  events: [],
+  ran: [],
+  failures: [],
+  expect: function (condition, message) { if (!condition) window.e2e.failures.push(message); },
+  onReady: function (detail) { window.e2e.events.push('ready:' + (detail.consent === null)); },
+  onShown: function () { window.e2e.events.push('shown'); },
+  onConsent: function (detail) {
+    window.e2e.events.push('consent:' + detail.action);
+    // Give the gated src script time to load and run, then judge.
+    setTimeout(window.e2e.judge, 300);
+  },
+  judge: function () {
+    var e2e = window.e2e, k = window.kelisim, expect = e2e.expect;
+    expect(k.accepted('analytics') === true, 'analytics not accepted after the queued accept()');
+    expect(k.accepted('marketing') === false, 'marketing accepted without consent');
+    var consent = k.getConsent();
+    expect(consent && /^[0-9a-f-]{36}$/.test(consent.consentId), 'no consent id');
+    expect(consent && consent.grantedCategories.join() === 'analytics,necessary', 'granted: ' + (consent && consent.grantedCategories));
+    expect(e2e.events.join() === 'ready:true,shown,consent:custom', 'events: ' + e2e.events.join());
+    expect(e2e.ran.join() === 'analytics', 'gated scripts that ran: ' + e2e.ran.join());
+    expect(document.cookie.indexOf('kelisim=1.') !== -1, 'no kelisim cookie: ' + document.cookie);
+    expect(!document.getElementById('kelisim'), 'the banner is still on the page after the choice');
+    var commands = (window.dataLayer || []).filter(function (entry) { return entry && entry[0] === 'consent'; });
+    expect(commands.length === 2, 'consent commands in dataLayer: ' + commands.length);
+    expect(commands[0] && commands[0][1] === 'default' && commands[0][2].analytics_storage === 'denied', 'first consent command is not the denied default');
+    expect(commands[1] && commands[1][1] === 'update' && commands[1][2].analytics_storage === 'granted' && commands[1][2].ad_storage === 'denied', 'second consent command is not the update');
+    document.body.setAttribute('data-e2e-result', e2e.failures.length ? 'fail: ' + e2e.failures.join('; ') : 'pass');
+  }
+};
