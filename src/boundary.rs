@@ -126,7 +126,7 @@ pub fn consent_to_js(config: &Config, consent: &Consent) -> JsValue {
     set("language", JsValue::from_str(consent.language.code()));
     set(
         "grantedCategories",
-        list(&mut consent.granted_categories.iter().map(String::as_str)),
+        list(&mut consent.granted_categories.iter()),
     );
     set(
         "deniedCategories",
@@ -134,7 +134,7 @@ pub fn consent_to_js(config: &Config, consent: &Consent) -> JsValue {
     );
     set(
         "grantedServices",
-        list(&mut consent.granted_services.iter().map(String::as_str)),
+        list(&mut consent.granted_services.iter()),
     );
     set(
         "deniedServices",

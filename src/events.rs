@@ -125,5 +125,5 @@ fn describe(error: &JsValue) -> String {
                 .ok()
                 .and_then(|m| m.as_string())
         })
-        .unwrap_or_else(|| format!("{error:?}"))
+        .unwrap_or_else(|| "a non-Error value".to_owned())
 }

@@ -9,7 +9,6 @@
 use crate::browser::{console_warn, document};
 use kelisim_core::{Config, Consent, GateRule};
 use std::cell::RefCell;
-use std::collections::BTreeSet;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -21,7 +20,7 @@ const GATED_SELECTOR: &str = "[data-category]:not([data-kelisim-activated])";
 const ACTIVATED_ATTRIBUTE: &str = "data-kelisim-activated";
 
 thread_local! {
-    static WARNED_CATEGORIES: RefCell<BTreeSet<String>> = const { RefCell::new(BTreeSet::new()) };
+    static WARNED_CATEGORIES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Watches the document for gated elements added after start-up. Dropping it disconnects.
@@ -203,7 +202,13 @@ fn warn_unknown(config: &Config, rule: &GateRule) {
         }
     }
     for markup in unknown {
-        let first_time = WARNED_CATEGORIES.with_borrow_mut(|warned| warned.insert(markup.clone()));
+        let first_time = WARNED_CATEGORIES.with_borrow_mut(|warned| {
+            let new = !warned.contains(&markup);
+            if new {
+                warned.push(markup.clone());
+            }
+            new
+        });
         if first_time {
             console_warn(&format!(
                 "{markup} is not in the config, so elements marked with it never run"

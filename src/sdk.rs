@@ -355,7 +355,7 @@ impl Sdk {
         };
         if self.config.uses_vendor(Vendor::Gtm) {
             let granted = js_sys::Array::new();
-            for category in &consent.granted_categories {
+            for category in consent.granted_categories.iter() {
                 granted.push(&JsValue::from_str(category));
             }
             events::push_data_layer(

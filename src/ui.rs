@@ -12,8 +12,7 @@ use crate::browser::document;
 use dom::{append, append_text, button};
 use gloo_events::{EventListener, EventListenerOptions};
 use kelisim_core::texts::{country_name, data_kind_name, format_days};
-use kelisim_core::{Config, Consent, Language, Layout};
-use std::collections::BTreeSet;
+use kelisim_core::{Config, Consent, IdSet, Language, Layout};
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement, HtmlInputElement, KeyboardEvent};
 
@@ -44,8 +43,8 @@ pub struct View<'a> {
 /// Which switches are on: kept across a language switch so no state is lost.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Switches {
-    pub categories: BTreeSet<String>,
-    pub services: BTreeSet<String>,
+    pub categories: IdSet,
+    pub services: IdSet,
 }
 
 /// The rendered interface. Dropping it removes the root and its listeners and gives focus

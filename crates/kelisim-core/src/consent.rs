@@ -5,8 +5,8 @@
 //! the browser) and the time, so every rule here is testable natively.
 
 use crate::config::Config;
+use crate::ids::IdSet;
 use crate::language::Language;
-use std::collections::BTreeSet;
 
 /// A visitor's standing choice for one site.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,9 +20,9 @@ pub struct Consent {
     /// Interface language the choice was made in.
     pub language: Language,
     /// Granted category ids; always includes the required ones.
-    pub granted_categories: BTreeSet<String>,
+    pub granted_categories: IdSet,
     /// Granted service ids; a granted service's category is always granted too.
-    pub granted_services: BTreeSet<String>,
+    pub granted_services: IdSet,
 }
 
 /// What the visitor (or the site, through the JS API) chose.
@@ -82,8 +82,8 @@ pub enum ChoiceError {
 /// Granted categories and services resulting from a choice.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Grants {
-    pub categories: BTreeSet<String>,
-    pub services: BTreeSet<String>,
+    pub categories: IdSet,
+    pub services: IdSet,
 }
 
 impl Config {

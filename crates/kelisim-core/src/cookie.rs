@@ -11,7 +11,7 @@
 //! other input is an error, never a panic, and the SDK treats it as "no choice".
 
 use crate::consent::Consent;
-use std::collections::BTreeSet;
+use crate::ids::IdSet;
 
 /// Name of the first-party cookie.
 pub const COOKIE_NAME: &str = "kelisim";
@@ -37,8 +37,7 @@ pub enum CookieError {
 
 /// Encodes a consent as the cookie value.
 pub fn encode_cookie(consent: &Consent) -> String {
-    let join =
-        |ids: &BTreeSet<String>| ids.iter().map(String::as_str).collect::<Vec<_>>().join("~");
+    let join = |ids: &IdSet| ids.iter().collect::<Vec<_>>().join("~");
     format!(
         "{COOKIE_VERSION}.{}.{}.{}.{}.{}.{}",
         consent.consent_id,
@@ -74,9 +73,9 @@ pub fn decode_cookie(value: &str) -> Result<Consent, CookieError> {
     let language = language
         .parse()
         .map_err(|()| CookieError::Field("language"))?;
-    let ids = |list: &str, name| -> Result<BTreeSet<String>, CookieError> {
+    let ids = |list: &str, name| -> Result<IdSet, CookieError> {
         if list.is_empty() {
-            return Ok(BTreeSet::new());
+            return Ok(IdSet::new());
         }
         list.split('~')
             .map(|id| {

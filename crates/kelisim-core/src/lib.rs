@@ -12,6 +12,7 @@ pub mod consent;
 pub mod consent_mode;
 pub mod cookie;
 pub mod gating;
+pub mod ids;
 pub mod language;
 pub mod texts;
 pub mod value;
@@ -22,6 +23,7 @@ pub use config::{
 pub use consent::{Action, Choice, ChoiceError, Consent, Grants};
 pub use cookie::{decode_cookie, encode_cookie, CookieError, COOKIE_NAME};
 pub use gating::GateRule;
+pub use ids::IdSet;
 pub use language::{choose_language, Language};
 pub use texts::{CategoryTexts, Texts};
 pub use value::Value;

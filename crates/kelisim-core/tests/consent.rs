@@ -28,16 +28,8 @@ fn custom(categories: &[&str], services: &[&str]) -> Choice {
 fn check(choice: Choice, categories: &[&str], services: &[&str]) {
     let config = config();
     let consent = decide(&config, choice.clone());
-    let got_categories: Vec<&str> = consent
-        .granted_categories
-        .iter()
-        .map(String::as_str)
-        .collect();
-    let got_services: Vec<&str> = consent
-        .granted_services
-        .iter()
-        .map(String::as_str)
-        .collect();
+    let got_categories: Vec<&str> = consent.granted_categories.iter().collect();
+    let got_services: Vec<&str> = consent.granted_services.iter().collect();
     assert_eq!(got_categories, categories, "categories of {choice:?}");
     assert_eq!(got_services, services, "services of {choice:?}");
 }
