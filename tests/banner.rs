@@ -394,13 +394,10 @@ fn stored(revision: u32, decided_at: u64) -> String {
         revision,
         decided_at,
         language: Language::Ru,
-        granted_categories: ["analytics".to_string(), "necessary".to_string()].into(),
-        granted_services: [
-            "google-analytics".to_string(),
-            "yandex-metrika".to_string(),
-            "shop-session".to_string(),
-        ]
-        .into(),
+        granted_categories: ["analytics", "necessary"].into_iter().collect(),
+        granted_services: ["google-analytics", "yandex-metrika", "shop-session"]
+            .into_iter()
+            .collect(),
     })
 }
 
