@@ -339,12 +339,12 @@ fn render_banner(root: &HtmlElement, view: &View) -> Option<HtmlElement> {
         .ok()?;
     let inner = append(&banner, "div", "kelisim-banner__inner")?;
     let head = append(&inner, "div", "kelisim-head")?;
-    append_text(&head, "h2", "kelisim-title", &texts.title)?.set_id("kelisim-title");
+    append_text(&head, "h2", "kelisim-title", &texts.title())?.set_id("kelisim-title");
     render_language_switch(&head, view)?;
 
     let description = append(&inner, "p", "kelisim-description")?;
     description.set_id("kelisim-description");
-    description.set_text_content(Some(&format!("{} ", texts.description)));
+    description.set_text_content(Some(&format!("{} ", texts.description())));
     policy_link(&description, view)?;
 
     let notes = append(&inner, "div", "kelisim-notes")?;
@@ -359,7 +359,7 @@ fn render_banner(root: &HtmlElement, view: &View) -> Option<HtmlElement> {
             "p",
             "kelisim-cross-border",
             &texts
-                .cross_border_notice
+                .cross_border_notice()
                 .replace("{countries}", &names.join(", ")),
         )?;
     }
@@ -370,18 +370,31 @@ fn render_banner(root: &HtmlElement, view: &View) -> Option<HtmlElement> {
         "kelisim-operator",
         &format!(
             "{}: {}, {} {}.",
-            texts.operator_label, operator.name, texts.bin_label, operator.bin
+            texts.operator_label(),
+            operator.name,
+            texts.bin_label(),
+            operator.bin
         ),
     )?;
 
     let actions = append(&inner, "div", "kelisim-actions")?;
-    button(&actions, "kelisim-button", "accept-all", &texts.accept_all)?;
-    button(&actions, "kelisim-button", "reject-all", &texts.reject_all)?;
+    button(
+        &actions,
+        "kelisim-button",
+        "accept-all",
+        &texts.accept_all(),
+    )?;
+    button(
+        &actions,
+        "kelisim-button",
+        "reject-all",
+        &texts.reject_all(),
+    )?;
     button(
         &actions,
         "kelisim-button",
         "preferences",
-        &texts.preferences,
+        &texts.preferences(),
     )?;
     root.append_child(&banner).ok()?;
     Some(banner)
@@ -401,21 +414,21 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
     dialog.set_attribute("tabindex", "-1").ok()?;
 
     let head = append(&dialog, "div", "kelisim-preferences__head kelisim-head")?;
-    append_text(&head, "h2", "", &texts.preferences_title)?.set_id("kelisim-preferences-title");
+    append_text(&head, "h2", "", &texts.preferences_title())?.set_id("kelisim-preferences-title");
     render_language_switch(&head, view)?;
     let close = button(&head, "kelisim-close", "close", "×")?;
-    close.set_attribute("aria-label", &texts.close).ok()?;
+    close.set_attribute("aria-label", &texts.close()).ok()?;
 
     let body = append(&dialog, "div", "kelisim-preferences__body")?;
     let intro = append(&body, "p", "")?;
-    intro.set_text_content(Some(&format!("{} ", texts.preferences_description)));
+    intro.set_text_content(Some(&format!("{} ", texts.preferences_description())));
     policy_link(&intro, view)?;
     append_text(
         &body,
         "p",
         "kelisim-expiry",
         &texts
-            .expiry
+            .expiry()
             .replace("{days}", &format_days(language, config.expiry_days)),
     )?;
     let operator = &config.operator;
@@ -425,9 +438,9 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
         "kelisim-operator",
         &format!(
             "{}: {}, {} {}, {}, {}",
-            texts.operator_label,
+            texts.operator_label(),
             operator.name,
-            texts.bin_label,
+            texts.bin_label(),
             operator.bin,
             operator.address,
             operator.email
@@ -446,7 +459,7 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
                 &category_head,
                 "span",
                 "kelisim-always-on",
-                &texts.always_on,
+                &texts.always_on(),
             )?;
         }
         let switch = dom::switch(
@@ -465,7 +478,7 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
                 &paragraph,
                 "strong",
                 "",
-                &format!("{}: ", texts.refusal_label),
+                &format!("{}: ", texts.refusal_label()),
             )?;
             paragraph.append_with_str_1(refusal).ok()?;
         }
@@ -477,7 +490,7 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
             &details,
             "summary",
             "",
-            &format!("{} ({})", texts.services_label, category.services.len()),
+            &format!("{} ({})", texts.services_label(), category.services.len()),
         )?;
         let list = append(&details, "ul", "")?;
         for service in &category.services {
@@ -487,7 +500,7 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
             let name = append(&service_head, "span", "")?;
             append_text(&name, "span", "kelisim-service__name", &service.name)?.set_id(&name_id);
             if service.is_cross_border() {
-                append_text(&name, "span", "kelisim-badge", &texts.cross_border_badge)?;
+                append_text(&name, "span", "kelisim-badge", &texts.cross_border_badge())?;
             }
             let on = switches.services.contains(&service.id) || category.required;
             let service_switch = dom::switch(&service_head, on, category.required)?;
@@ -503,17 +516,17 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
 
             let facts = append(&item, "dl", "")?;
             let country = country_name(&service.country, language);
-            let mut rows = vec![(texts.country_label.as_str(), country)];
+            let mut rows = vec![(texts.country_label(), country)];
             if !service.data.is_empty() {
                 let kinds: Vec<&str> = service
                     .data
                     .iter()
                     .filter_map(|kind| data_kind_name(kind, language))
                     .collect();
-                rows.push((texts.data_label.as_str(), kinds.join(", ")));
+                rows.push((texts.data_label(), kinds.join(", ")));
             }
             if !service.cookies.is_empty() {
-                rows.push((texts.cookies_label.as_str(), service.cookies.join(", ")));
+                rows.push((texts.cookies_label(), service.cookies.join(", ")));
             }
             for (label, value) in rows {
                 append_text(&facts, "dt", "", label)?;
@@ -522,14 +535,24 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
         }
     }
     if view.consent.is_some() {
-        button(&body, "kelisim-link-button", "withdraw", &texts.withdraw)?;
+        button(&body, "kelisim-link-button", "withdraw", &texts.withdraw())?;
     }
 
     let foot = append(&dialog, "div", "kelisim-preferences__foot")?;
     let actions = append(&foot, "div", "kelisim-actions")?;
-    button(&actions, "kelisim-button", "reject-all", &texts.reject_all)?;
-    button(&actions, "kelisim-button", "save", &texts.save)?;
-    button(&actions, "kelisim-button", "accept-all", &texts.accept_all)?;
+    button(
+        &actions,
+        "kelisim-button",
+        "reject-all",
+        &texts.reject_all(),
+    )?;
+    button(&actions, "kelisim-button", "save", &texts.save())?;
+    button(
+        &actions,
+        "kelisim-button",
+        "accept-all",
+        &texts.accept_all(),
+    )?;
     root.append_child(&overlay).ok()?;
     Some(overlay)
 }
@@ -543,7 +566,7 @@ fn render_language_switch(parent: &Element, view: &View) -> Option<()> {
     group
         .set_attribute(
             "aria-label",
-            &view.config.texts(view.language).language_label,
+            &view.config.texts(view.language).language_label(),
         )
         .ok()?;
     for &language in &view.config.languages {
@@ -576,7 +599,7 @@ fn policy_link(parent: &Element, view: &View) -> Option<()> {
         parent,
         "a",
         "kelisim-policy",
-        &view.config.texts(view.language).policy_link,
+        &view.config.texts(view.language).policy_link(),
     )?;
     // The URL was validated as http(s) or site-relative when the config was read.
     link.set_attribute("href", view.config.policy_url(view.language))

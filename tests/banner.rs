@@ -101,7 +101,9 @@ fn language_comes_from_html_lang_then_the_browser() {
     let navigator: Vec<String> = kelisim::browser::navigator_languages();
     let expected = choose_language(None, None, &navigator, &Language::ALL, Language::Kk);
     let title = text("#kelisim-title");
-    let expected_title = kelisim_core::texts::builtin_texts(expected).title;
+    let expected_title = kelisim_core::texts::builtin_texts(expected)
+        .title()
+        .to_owned();
     assert_eq!(title, expected_title, "navigator.languages = {navigator:?}");
 }
 

@@ -195,7 +195,7 @@ impl RawConfig {
             let language = path.rsplit('.').next().unwrap_or_default().to_owned();
             texts.push((
                 language,
-                TextOverrides::from_fields(&Fields::new(value, &path, TextOverrides::FIELDS)?)?,
+                TextOverrides::from_fields(&Fields::new(value, &path, crate::texts::TEXT_NAMES)?)?,
             ));
         }
         Ok(RawConfig {

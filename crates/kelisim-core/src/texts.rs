@@ -10,176 +10,245 @@ use crate::config::ConfigError;
 use crate::language::Language;
 use crate::value::Fields;
 
-/// Declares the interface texts once, producing `Texts` (complete) and `TextOverrides`
-/// (every field optional, strict about unknown names) so the two can never drift apart.
+/// Declares the interface texts once, as one table: the names (config keys and accessor
+/// methods) and the built-in kk/ru/en wording. `Texts` and `TextOverrides` are vectors indexed
+/// by position in that table, which keeps the browser module small (no per-field code).
 macro_rules! interface_texts {
-    ($($(#[doc = $doc:literal])* $name:ident),* $(,)?) => {
-        /// Every interface text for one language.
-        #[derive(Clone, Debug, PartialEq, Eq)]
-        pub struct Texts {
-            $($(#[doc = $doc])* pub $name: String,)*
-        }
+    ($($(#[doc = $doc:literal])* $name:ident => [$kk:literal, $ru:literal, $en:literal $(,)?],)*) => {
+        /// The names a `texts.<lang>` object may use, in table order.
+        pub const TEXT_NAMES: &[&str] = &[$(stringify!($name),)*];
 
-        /// Per-language overrides from the config's `texts.<lang>` object.
-        #[derive(Clone, Debug, Default, PartialEq, Eq)]
-        pub struct TextOverrides {
-            $($(#[doc = $doc])* pub $name: Option<String>,)*
+        /// Built-in wording, one row per text, columns in `Language::ALL` order.
+        const BUILTIN_TEXTS: &[[&str; 3]] = &[$([$kk, $ru, $en],)*];
+
+        #[allow(non_camel_case_types)]
+        #[derive(Clone, Copy)]
+        enum TextIndex {
+            $($name,)*
         }
 
         impl Texts {
-            /// Replaces every text the overrides name; the rest stay built-in.
-            pub fn apply(&mut self, overrides: &TextOverrides) {
-                $(if let Some(text) = &overrides.$name {
-                    self.$name = text.clone();
-                })*
-            }
-
-            /// The names of all texts with their values, in declaration order (used to hash
-            /// exactly what was shown, and by tests that check no text is empty).
-            pub fn entries(&self) -> Vec<(&'static str, &str)> {
-                vec![$((stringify!($name), self.$name.as_str()),)*]
-            }
-        }
-
-        impl TextOverrides {
-            /// The names a `texts.<lang>` object may use.
-            pub const FIELDS: &'static [&'static str] = &[$(stringify!($name),)*];
-
-            /// Reads the overrides from a `texts.<lang>` object (unknown names were rejected).
-            pub fn from_fields(fields: &Fields) -> Result<TextOverrides, ConfigError> {
-                Ok(TextOverrides {
-                    $($name: fields.optional_string(stringify!($name))?,)*
-                })
-            }
-
-            /// The override values that are set, with their names (validation checks each).
-            pub fn entries(&self) -> Vec<(&'static str, &str)> {
-                let mut entries = Vec::new();
-                $(if let Some(text) = &self.$name {
-                    entries.push((stringify!($name), text.as_str()));
-                })*
-                entries
-            }
+            $($(#[doc = $doc])* pub fn $name(&self) -> &str {
+                &self.0[TextIndex::$name as usize]
+            })*
         }
     };
+}
+
+/// Every interface text for one language.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Texts(Vec<String>);
+
+/// Per-language overrides from the config's `texts.<lang>` object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TextOverrides(Vec<Option<String>>);
+
+impl Default for TextOverrides {
+    fn default() -> Self {
+        TextOverrides(vec![None; TEXT_NAMES.len()])
+    }
+}
+
+impl Texts {
+    /// Replaces every text the overrides name; the rest stay built-in.
+    pub fn apply(&mut self, overrides: &TextOverrides) {
+        for (text, replacement) in self.0.iter_mut().zip(&overrides.0) {
+            if let Some(replacement) = replacement {
+                text.clone_from(replacement);
+            }
+        }
+    }
+
+    /// The names of all texts with their values, in table order (used to hash exactly what
+    /// was shown, and by tests that check no text is empty).
+    pub fn entries(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        TEXT_NAMES
+            .iter()
+            .copied()
+            .zip(self.0.iter().map(String::as_str))
+    }
+}
+
+impl TextOverrides {
+    /// Reads the overrides from a `texts.<lang>` object (unknown names were rejected).
+    pub fn from_fields(fields: &Fields) -> Result<TextOverrides, ConfigError> {
+        let values = TEXT_NAMES
+            .iter()
+            .map(|name| fields.optional_string(name))
+            .collect::<Result<_, _>>()?;
+        Ok(TextOverrides(values))
+    }
+
+    /// Sets one override by name; `false` for a name that is not an interface text.
+    pub fn set(&mut self, name: &str, text: &str) -> bool {
+        match TEXT_NAMES.iter().position(|known| *known == name) {
+            Some(index) => {
+                self.0[index] = Some(text.to_owned());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The override values that are set, with their names (validation checks each).
+    pub fn entries(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        TEXT_NAMES
+            .iter()
+            .copied()
+            .zip(&self.0)
+            .filter_map(|(name, value)| Some((name, value.as_deref()?)))
+    }
 }
 
 interface_texts! {
     /// Heading of the first layer.
-    title,
+    title => [
+        "Біз cookie файлдарын қолданамыз",
+        "Мы используем файлы cookie",
+        "We use cookies",
+    ],
     /// Body of the first layer.
-    description,
+    description => [
+        "Сайттың жұмысына қажетті cookie файлдары әрқашан қосулы. Аналитика мен маркетингке арналған cookie файлдарын және осыған байланысты дербес деректерді өңдеуді тек сіздің келісіміңізбен қолданамыз.",
+        "Необходимые файлы cookie нужны для работы сайта и всегда включены. Файлы cookie для аналитики и маркетинга и связанную с ними обработку персональных данных мы используем только с вашего согласия.",
+        "Necessary cookies keep the site working and are always on. We use cookies for analytics and marketing, and the processing of personal data that comes with them, only with your consent.",
+    ],
     /// Button granting every category.
-    accept_all,
+    accept_all => [
+        "Барлығын қабылдау",
+        "Принять все",
+        "Accept all",
+    ],
     /// Button refusing every optional category; as prominent as `accept_all`.
-    reject_all,
+    reject_all => [
+        "Барлығынан бас тарту",
+        "Отклонить все",
+        "Reject all",
+    ],
     /// Button opening the preferences layer.
-    preferences,
+    preferences => [
+        "Баптаулар",
+        "Настройки",
+        "Settings",
+    ],
     /// Button saving the switches of the preferences layer.
-    save,
+    save => [
+        "Таңдауымды сақтау",
+        "Сохранить выбор",
+        "Save my choice",
+    ],
     /// Label of the close button (screen readers).
-    close,
+    close => [
+        "Жабу",
+        "Закрыть",
+        "Close",
+    ],
     /// Heading of the preferences layer.
-    preferences_title,
+    preferences_title => [
+        "Cookie баптаулары",
+        "Настройки cookie",
+        "Cookie settings",
+    ],
     /// Body of the preferences layer.
-    preferences_description,
+    preferences_description => [
+        "Қандай cookie файлдарына рұқсат беретініңізді санат бойынша немесе әр қызмет үшін жеке таңдаңыз. Қажетті cookie файлдарын өшіруге болмайды.",
+        "Выберите, какие файлы cookie разрешить: по категориям или для каждого сервиса отдельно. Необходимые файлы cookie отключить нельзя.",
+        "Choose which cookies to allow, by category or for each service. Necessary cookies cannot be switched off.",
+    ],
     /// Label before the operator's legal name.
-    operator_label,
+    operator_label => [
+        "Оператор",
+        "Оператор",
+        "Operator",
+    ],
     /// Label before the business identification number.
-    bin_label,
+    bin_label => [
+        "БСН",
+        "БИН",
+        "BIN",
+    ],
     /// Text of the policy link.
-    policy_link,
+    policy_link => [
+        "Дербес деректерді өңдеу саясаты",
+        "Политика обработки персональных данных",
+        "Personal data processing policy",
+    ],
     /// How long the choice is kept; `{days}` becomes e.g. "365 дней".
-    expiry,
+    expiry => [
+        "Таңдауыңыз {days} бойы сақталады. Оны кез келген уақытта сайттағы «Cookie баптаулары» сілтемесі арқылы өзгертуге немесе келісімді кері қайтарып алуға болады.",
+        "Ваш выбор хранится {days}. Изменить его или отозвать согласие можно в любое время по ссылке «Настройки cookie» на сайте.",
+        "Your choice is kept for {days}. You can change it or withdraw consent at any time with the “Cookie settings” link on the site.",
+    ],
     /// First-layer notice of cross-border transfer; `{countries}` becomes the country list.
-    cross_border_notice,
+    cross_border_notice => [
+        "Кейбір қызметтер деректерді Қазақстаннан тыс жерде өңдейді (трансшекаралық беру): {countries}.",
+        "Некоторые сервисы обрабатывают данные за пределами Казахстана (трансграничная передача): {countries}.",
+        "Some services process data outside Kazakhstan (cross-border transfer): {countries}.",
+    ],
     /// Badge on a service processed outside Kazakhstan.
-    cross_border_badge,
+    cross_border_badge => [
+        "Трансшекаралық беру",
+        "Трансграничная передача",
+        "Cross-border transfer",
+    ],
     /// Label of a service's country of processing.
-    country_label,
+    country_label => [
+        "Өңдеу елі",
+        "Страна обработки",
+        "Country of processing",
+    ],
     /// Label of the data a service collects.
-    data_label,
+    data_label => [
+        "Жиналатын деректер",
+        "Собираемые данные",
+        "Data collected",
+    ],
     /// Label of a service's cookie list.
-    cookies_label,
+    cookies_label => [
+        "Cookie файлдары",
+        "Файлы cookie",
+        "Cookies",
+    ],
     /// Shown instead of a working switch on required categories.
-    always_on,
+    always_on => [
+        "Әрқашан қосулы",
+        "Всегда включены",
+        "Always on",
+    ],
     /// Accessible name of the language switcher.
-    language_label,
+    language_label => [
+        "Интерфейс тілі",
+        "Язык интерфейса",
+        "Interface language",
+    ],
     /// Link withdrawing consent, in the preferences layer once a choice exists.
-    withdraw,
+    withdraw => [
+        "Келісімді кері қайтарып алу",
+        "Отозвать согласие",
+        "Withdraw consent",
+    ],
     /// Label before what refusing a category may break.
-    refusal_label,
+    refusal_label => [
+        "Бас тартсаңыз",
+        "Если отказаться",
+        "If you refuse",
+    ],
     /// Heading of a category's service list.
-    services_label,
+    services_label => [
+        "Қызметтер",
+        "Сервисы",
+        "Services",
+    ],
 }
 
 /// The built-in texts for `language`.
 pub fn builtin_texts(language: Language) -> Texts {
-    let t = |kk: &str, ru: &str, en: &str| {
-        match language {
-            Language::Kk => kk,
-            Language::Ru => ru,
-            Language::En => en,
-        }
-        .to_owned()
-    };
-    Texts {
-        title: t(
-            "Біз cookie файлдарын қолданамыз",
-            "Мы используем файлы cookie",
-            "We use cookies",
-        ),
-        description: t(
-            "Сайттың жұмысына қажетті cookie файлдары әрқашан қосулы. Аналитика мен маркетингке арналған cookie файлдарын және осыған байланысты дербес деректерді өңдеуді тек сіздің келісіміңізбен қолданамыз.",
-            "Необходимые файлы cookie нужны для работы сайта и всегда включены. Файлы cookie для аналитики и маркетинга и связанную с ними обработку персональных данных мы используем только с вашего согласия.",
-            "Necessary cookies keep the site working and are always on. We use cookies for analytics and marketing, and the processing of personal data that comes with them, only with your consent.",
-        ),
-        accept_all: t("Барлығын қабылдау", "Принять все", "Accept all"),
-        reject_all: t("Барлығынан бас тарту", "Отклонить все", "Reject all"),
-        preferences: t("Баптаулар", "Настройки", "Settings"),
-        save: t("Таңдауымды сақтау", "Сохранить выбор", "Save my choice"),
-        close: t("Жабу", "Закрыть", "Close"),
-        preferences_title: t("Cookie баптаулары", "Настройки cookie", "Cookie settings"),
-        preferences_description: t(
-            "Қандай cookie файлдарына рұқсат беретініңізді санат бойынша немесе әр қызмет үшін жеке таңдаңыз. Қажетті cookie файлдарын өшіруге болмайды.",
-            "Выберите, какие файлы cookie разрешить: по категориям или для каждого сервиса отдельно. Необходимые файлы cookie отключить нельзя.",
-            "Choose which cookies to allow, by category or for each service. Necessary cookies cannot be switched off.",
-        ),
-        operator_label: t("Оператор", "Оператор", "Operator"),
-        bin_label: t("БСН", "БИН", "BIN"),
-        policy_link: t(
-            "Дербес деректерді өңдеу саясаты",
-            "Политика обработки персональных данных",
-            "Personal data processing policy",
-        ),
-        expiry: t(
-            "Таңдауыңыз {days} бойы сақталады. Оны кез келген уақытта сайттағы «Cookie баптаулары» сілтемесі арқылы өзгертуге немесе келісімді кері қайтарып алуға болады.",
-            "Ваш выбор хранится {days}. Изменить его или отозвать согласие можно в любое время по ссылке «Настройки cookie» на сайте.",
-            "Your choice is kept for {days}. You can change it or withdraw consent at any time with the “Cookie settings” link on the site.",
-        ),
-        cross_border_notice: t(
-            "Кейбір қызметтер деректерді Қазақстаннан тыс жерде өңдейді (трансшекаралық беру): {countries}.",
-            "Некоторые сервисы обрабатывают данные за пределами Казахстана (трансграничная передача): {countries}.",
-            "Some services process data outside Kazakhstan (cross-border transfer): {countries}.",
-        ),
-        cross_border_badge: t(
-            "Трансшекаралық беру",
-            "Трансграничная передача",
-            "Cross-border transfer",
-        ),
-        country_label: t("Өңдеу елі", "Страна обработки", "Country of processing"),
-        data_label: t("Жиналатын деректер", "Собираемые данные", "Data collected"),
-        cookies_label: t("Cookie файлдары", "Файлы cookie", "Cookies"),
-        always_on: t("Әрқашан қосулы", "Всегда включены", "Always on"),
-        language_label: t("Интерфейс тілі", "Язык интерфейса", "Interface language"),
-        withdraw: t(
-            "Келісімді кері қайтарып алу",
-            "Отозвать согласие",
-            "Withdraw consent",
-        ),
-        refusal_label: t("Бас тартсаңыз", "Если отказаться", "If you refuse"),
-        services_label: t("Қызметтер", "Сервисы", "Services"),
-    }
+    Texts(
+        BUILTIN_TEXTS
+            .iter()
+            .map(|row| row[language.index()].to_owned())
+            .collect(),
+    )
 }
 
 /// "365 күн", "365 дней", "1 day": the expiry period with the right plural form.
@@ -379,9 +448,9 @@ mod tests {
     fn templates_keep_their_placeholders() {
         for language in Language::ALL {
             let texts = builtin_texts(language);
-            assert!(texts.expiry.contains("{days}"), "{language} expiry");
+            assert!(texts.expiry().contains("{days}"), "{language} expiry");
             assert!(
-                texts.cross_border_notice.contains("{countries}"),
+                texts.cross_border_notice().contains("{countries}"),
                 "{language} cross_border_notice"
             );
         }
@@ -390,13 +459,12 @@ mod tests {
     #[test]
     fn overrides_replace_only_what_they_name() {
         let mut texts = builtin_texts(Language::Ru);
-        let overrides = TextOverrides {
-            title: Some("Файлы cookie на glazik.kz".into()),
-            ..TextOverrides::default()
-        };
+        let mut overrides = TextOverrides::default();
+        assert!(overrides.set("title", "Файлы cookie на glazik.kz"));
+        assert!(!overrides.set("titel", "x"));
         texts.apply(&overrides);
-        assert_eq!(texts.title, "Файлы cookie на glazik.kz");
-        assert_eq!(texts.accept_all, "Принять все");
+        assert_eq!(texts.title(), "Файлы cookie на glazik.kz");
+        assert_eq!(texts.accept_all(), "Принять все");
     }
 
     fn check_days(language: Language, days: u32, expected: &str) {

@@ -67,7 +67,7 @@ fn minimal_config_gets_defaults() {
     assert_eq!(config.default_language, Language::Kk);
     // A language without its own policy URL links the default language's policy.
     assert_eq!(config.policy_url(Language::En), "https://nlg.kz/kk/privacy");
-    assert_eq!(config.texts(Language::Ru).accept_all, "Принять все");
+    assert_eq!(config.texts(Language::Ru).accept_all(), "Принять все");
     assert!(config.endpoint.is_none());
 }
 
@@ -76,9 +76,9 @@ fn text_overrides_apply_per_language() {
     let mut value = demo_config_json();
     value["texts"] = json!({"ru": {"title": "Cookie на Глазик"}});
     let config = parse(&value).unwrap();
-    assert_eq!(config.texts(Language::Ru).title, "Cookie на Глазик");
+    assert_eq!(config.texts(Language::Ru).title(), "Cookie на Глазик");
     assert_eq!(
-        config.texts(Language::Kk).title,
+        config.texts(Language::Kk).title(),
         "Біз cookie файлдарын қолданамыз"
     );
 }
