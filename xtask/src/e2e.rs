@@ -1,7 +1,8 @@
 //! End-to-end checks of the built `pkg/` through a real `<script>` tag in headless Chromium:
 //! pages in `tests/e2e/` are served on loopback with a strict CSP, Chromium loads each one and
 //! dumps the DOM; each page records its verdict in `data-e2e-result` on `<body>`, and console
-//! output is checked for errors and CSP violations.
+//! output is checked for errors and CSP violations. `a11y.html` audits both layers with
+//! axe-core (WCAG 2.1 A and AA).
 
 use crate::serve;
 use crate::tools::CHROMIUM;
@@ -25,7 +26,7 @@ struct Check {
     console_errors_allowed: bool,
 }
 
-const CHECKS: [Check; 4] = [
+const CHECKS: [Check; 5] = [
     Check {
         page: "/e2e/loader.html",
         dom_contains: &["data-e2e-result=\"pass\""],
@@ -35,6 +36,13 @@ const CHECKS: [Check; 4] = [
     },
     Check {
         page: "/e2e/loader-sync.html",
+        dom_contains: &["data-e2e-result=\"pass\""],
+        dom_lacks: &[],
+        console_contains: &[],
+        console_errors_allowed: false,
+    },
+    Check {
+        page: "/e2e/a11y.html",
         dom_contains: &["data-e2e-result=\"pass\""],
         dom_lacks: &[],
         console_contains: &[],
@@ -64,6 +72,7 @@ pub fn run(root: &Path) -> Result<()> {
     let address = "127.0.0.1:18731";
     let mut mounts = serve::mounts(root);
     mounts.insert(0, ("/e2e/".into(), root.join("tests/e2e")));
+    mounts.insert(0, ("/vendor/".into(), root.join(".tools/node_modules")));
     let csp = vec![("Content-Security-Policy".to_owned(), STRICT_CSP.to_owned())];
     let rules = vec![("/e2e/".to_owned(), csp.clone()), ("/sdk/".to_owned(), csp)];
     let _server = serve::start(address, mounts, rules)?;

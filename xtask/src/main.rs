@@ -36,6 +36,7 @@ fn main() -> Result<()> {
         Some("test") => test(&root),
         Some("e2e") => {
             tools::ensure_build_tools(&root)?;
+            tools::ensure_test_tools(&root)?;
             tools::ensure_browser()?;
             build::print_sizes(&build::build(&root)?);
             e2e::run(&root)
@@ -53,6 +54,7 @@ fn main() -> Result<()> {
 /// Chromium, then end-to-end checks of the built package through a real script tag.
 fn test(root: &Path) -> Result<()> {
     tools::ensure_build_tools(root)?;
+    tools::ensure_test_tools(root)?;
     tools::ensure_browser()?;
     tools::run(root, "cargo", &["fmt", "--all", "--", "--check"], &[])?;
     tools::run(

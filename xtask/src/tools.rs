@@ -10,6 +10,8 @@ pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// npm's binaryen; version 108 from Debian writes modules that fail at page load.
 const BINARYEN_VERSION: &str = "132.0.0";
+/// axe-core for the accessibility audit of the end-to-end checks.
+const AXE_VERSION: &str = "4.14.1";
 
 /// Runs a command in `dir`, echoing it, and fails with the command's name if it fails.
 pub fn run(dir: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<()> {
@@ -72,6 +74,30 @@ pub fn ensure_build_tools(root: &Path) -> Result<()> {
         let package = format!("binaryen@{BINARYEN_VERSION}");
         run(
             &tools,
+            "npm",
+            &[
+                "install",
+                "--prefix",
+                ".",
+                "--no-audit",
+                "--no-fund",
+                &package,
+            ],
+            &[],
+        )?;
+    }
+    Ok(())
+}
+
+/// axe-core (npm), injected into the accessibility audit page.
+pub fn ensure_test_tools(root: &Path) -> Result<()> {
+    if !root
+        .join(".tools/node_modules/axe-core/axe.min.js")
+        .exists()
+    {
+        let package = format!("axe-core@{AXE_VERSION}");
+        run(
+            &root.join(".tools"),
             "npm",
             &[
                 "install",

@@ -1,0 +1,25 @@
+// Audits both layers with axe-core (WCAG 2.0/2.1 A and AA) and records the verdict.
+(function () {
+  var options = { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] };
+  var found = [];
+  function audit(layer) {
+    return window.axe.run({ include: [['#kelisim']] }, options).then(function (results) {
+      results.violations.forEach(function (violation) {
+        found.push(layer + ': ' + violation.id + ' (' + violation.nodes.map(function (n) { return n.target.join(' '); }).join(', ') + ')');
+      });
+    });
+  }
+  window.kelisim.on('shown', function (detail) {
+    if (detail.layer !== 'banner') return;
+    // Let the layer render and the stylesheet apply before auditing.
+    setTimeout(function () {
+      audit('banner')
+        .then(function () { window.kelisim.showPreferences(); return audit('preferences'); })
+        .then(function () { window.kelisim.setLanguage('ru'); return audit('preferences (ru)'); })
+        .then(function () {
+          document.body.setAttribute('data-e2e-result', found.length ? 'fail: ' + found.join('; ') : 'pass');
+        })
+        .catch(function (error) { document.body.setAttribute('data-e2e-result', 'fail: axe error ' + error); });
+    }, 50);
+  });
+})();
