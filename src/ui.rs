@@ -339,7 +339,7 @@ fn render_banner(root: &HtmlElement, view: &View) -> Option<HtmlElement> {
         .ok()?;
     let inner = append(&banner, "div", "kelisim-banner__inner")?;
     let head = append(&inner, "div", "kelisim-head")?;
-    append_text(&head, "h2", "kelisim-title", &texts.title())?.set_id("kelisim-title");
+    append_text(&head, "h2", "kelisim-title", texts.title())?.set_id("kelisim-title");
     render_language_switch(&head, view)?;
 
     let description = append(&inner, "p", "kelisim-description")?;
@@ -378,23 +378,13 @@ fn render_banner(root: &HtmlElement, view: &View) -> Option<HtmlElement> {
     )?;
 
     let actions = append(&inner, "div", "kelisim-actions")?;
-    button(
-        &actions,
-        "kelisim-button",
-        "accept-all",
-        &texts.accept_all(),
-    )?;
-    button(
-        &actions,
-        "kelisim-button",
-        "reject-all",
-        &texts.reject_all(),
-    )?;
+    button(&actions, "kelisim-button", "accept-all", texts.accept_all())?;
+    button(&actions, "kelisim-button", "reject-all", texts.reject_all())?;
     button(
         &actions,
         "kelisim-button",
         "preferences",
-        &texts.preferences(),
+        texts.preferences(),
     )?;
     root.append_child(&banner).ok()?;
     Some(banner)
@@ -414,10 +404,10 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
     dialog.set_attribute("tabindex", "-1").ok()?;
 
     let head = append(&dialog, "div", "kelisim-preferences__head kelisim-head")?;
-    append_text(&head, "h2", "", &texts.preferences_title())?.set_id("kelisim-preferences-title");
+    append_text(&head, "h2", "", texts.preferences_title())?.set_id("kelisim-preferences-title");
     render_language_switch(&head, view)?;
     let close = button(&head, "kelisim-close", "close", "×")?;
-    close.set_attribute("aria-label", &texts.close()).ok()?;
+    close.set_attribute("aria-label", texts.close()).ok()?;
 
     let body = append(&dialog, "div", "kelisim-preferences__body")?;
     let intro = append(&body, "p", "")?;
@@ -459,7 +449,7 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
                 &category_head,
                 "span",
                 "kelisim-always-on",
-                &texts.always_on(),
+                texts.always_on(),
             )?;
         }
         let switch = dom::switch(
@@ -500,7 +490,7 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
             let name = append(&service_head, "span", "")?;
             append_text(&name, "span", "kelisim-service__name", &service.name)?.set_id(&name_id);
             if service.is_cross_border() {
-                append_text(&name, "span", "kelisim-badge", &texts.cross_border_badge())?;
+                append_text(&name, "span", "kelisim-badge", texts.cross_border_badge())?;
             }
             let on = switches.services.contains(&service.id) || category.required;
             let service_switch = dom::switch(&service_head, on, category.required)?;
@@ -535,24 +525,14 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
         }
     }
     if view.consent.is_some() {
-        button(&body, "kelisim-link-button", "withdraw", &texts.withdraw())?;
+        button(&body, "kelisim-link-button", "withdraw", texts.withdraw())?;
     }
 
     let foot = append(&dialog, "div", "kelisim-preferences__foot")?;
     let actions = append(&foot, "div", "kelisim-actions")?;
-    button(
-        &actions,
-        "kelisim-button",
-        "reject-all",
-        &texts.reject_all(),
-    )?;
-    button(&actions, "kelisim-button", "save", &texts.save())?;
-    button(
-        &actions,
-        "kelisim-button",
-        "accept-all",
-        &texts.accept_all(),
-    )?;
+    button(&actions, "kelisim-button", "reject-all", texts.reject_all())?;
+    button(&actions, "kelisim-button", "save", texts.save())?;
+    button(&actions, "kelisim-button", "accept-all", texts.accept_all())?;
     root.append_child(&overlay).ok()?;
     Some(overlay)
 }
@@ -566,7 +546,7 @@ fn render_language_switch(parent: &Element, view: &View) -> Option<()> {
     group
         .set_attribute(
             "aria-label",
-            &view.config.texts(view.language).language_label(),
+            view.config.texts(view.language).language_label(),
         )
         .ok()?;
     for &language in &view.config.languages {
