@@ -579,7 +579,7 @@ fn policy_link(parent: &Element, view: &View) -> Option<()> {
         parent,
         "a",
         "kelisim-policy",
-        &view.config.texts(view.language).policy_link(),
+        view.config.texts(view.language).policy_link(),
     )?;
     // The URL was validated as http(s) or site-relative when the config was read.
     link.set_attribute("href", view.config.policy_url(view.language))
