@@ -109,9 +109,9 @@ interface_texts! {
     ],
     /// Body of the first layer.
     description => [
-        "Сайттың жұмысына қажетті cookie файлдары әрқашан қосулы. Аналитика мен маркетингке арналған cookie файлдарын және осыған байланысты дербес деректерді өңдеуді тек сіздің келісіміңізбен қолданамыз.",
-        "Необходимые файлы cookie нужны для работы сайта и всегда включены. Файлы cookie для аналитики и маркетинга и связанную с ними обработку персональных данных мы используем только с вашего согласия.",
-        "Necessary cookies keep the site working and are always on. We use cookies for analytics and marketing, and the processing of personal data that comes with them, only with your consent.",
+        "Сайттың жұмысына қажетті cookie файлдары әрқашан қосулы. Аналитика мен маркетингке арналған cookie файлдарын қолдану және осыған байланысты дербес деректерді өңдеу тек сіздің келісіміңізбен жүзеге асырылады.",
+        "Необходимые файлы cookie нужны для работы сайта и всегда включены. Файлы cookie для аналитики и маркетинга мы используем, а связанные с ними персональные данные обрабатываем только с вашего согласия.",
+        "Necessary cookies keep the site working and are always on. We use cookies for analytics and marketing, and process the personal data that comes with them, only with your consent.",
     ],
     /// Button granting every category.
     accept_all => [
