@@ -103,6 +103,9 @@ export interface KelisimApi {
   on<E extends KelisimEvent>(event: E, listener: (detail: KelisimEventDetails[E]) => void): void;
   off<E extends KelisimEvent>(event: E, listener: (detail: KelisimEventDetails[E]) => void): void;
   destroy(): void;
+  /** Sends Google Consent Mode v2 defaults (all denied but security) now; the npm package's
+   *  equivalent of the script tag's `data-google-consent-mode`. Call it before Google tags. */
+  consentModeDefaults(): void;
   /** Command-queue form: `kelisim.push(['acceptAll'])`. */
   push(command: [string, ...unknown[]]): unknown;
 }

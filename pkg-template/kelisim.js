@@ -14,7 +14,9 @@
 
   var script = document.currentScript;
   var consentModeDefaults = false;
-  if (script && script.hasAttribute('data-google-consent-mode')) {
+  // Google Consent Mode v2 defaults, once: everything denied but security_storage.
+  function sendConsentModeDefaults() {
+    if (consentModeDefaults) return;
     w.dataLayer = w.dataLayer || [];
     // Google's own stub: gtag must push the `arguments` object.
     w.gtag = w.gtag || function () { w.dataLayer.push(arguments); };
@@ -25,6 +27,7 @@
     });
     consentModeDefaults = true;
   }
+  if (script && script.hasAttribute('data-google-consent-mode')) sendConsentModeDefaults();
 
   var COMMANDS = ['init', 'show', 'showPreferences', 'hide', 'acceptAll', 'rejectAll', 'accept',
     'withdraw', 'setLanguage', 'on', 'off', 'destroy'];
@@ -48,6 +51,8 @@
     accepted: function (category) { return sdk ? sdk.accepted(category) : false; },
     acceptedService: function (id) { return sdk ? sdk.acceptedService(id) : false; },
     getConsent: function () { return sdk ? sdk.getConsent() : null; },
+    // For the npm package (no script tag): send the Consent Mode defaults now, before tags.
+    consentModeDefaults: sendConsentModeDefaults,
     // Called once with the instantiated wasm-bindgen module; replays the queue in order.
     __attach: function (module) {
       sdk = module;

@@ -26,7 +26,7 @@ struct Check {
     console_errors_allowed: bool,
 }
 
-const CHECKS: [Check; 5] = [
+const CHECKS: [Check; 6] = [
     Check {
         page: "/e2e/loader.html",
         dom_contains: &["data-e2e-result=\"pass\""],
@@ -36,6 +36,13 @@ const CHECKS: [Check; 5] = [
     },
     Check {
         page: "/e2e/loader-sync.html",
+        dom_contains: &["data-e2e-result=\"pass\""],
+        dom_lacks: &[],
+        console_contains: &[],
+        console_errors_allowed: false,
+    },
+    Check {
+        page: "/e2e/esm.html",
         dom_contains: &["data-e2e-result=\"pass\""],
         dom_lacks: &[],
         console_contains: &[],

@@ -39,6 +39,7 @@ fn main() -> Result<()> {
             tools::ensure_test_tools(&root)?;
             tools::ensure_browser()?;
             build::print_sizes(&build::build(&root)?);
+            tools::check_types(&root)?;
             e2e::run(&root)
         }
         _ => {
@@ -104,6 +105,7 @@ fn test(root: &Path) -> Result<()> {
     )?;
     let sizes = build::build(root)?;
     build::print_sizes(&sizes);
+    tools::check_types(root)?;
     e2e::run(root)
 }
 

@@ -12,6 +12,8 @@ pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const BINARYEN_VERSION: &str = "132.0.0";
 /// axe-core for the accessibility audit of the end-to-end checks.
 const AXE_VERSION: &str = "4.14.1";
+/// TypeScript, to type-check a store's use of `index.d.ts`.
+const TYPESCRIPT_VERSION: &str = "5.9.3";
 
 /// Runs a command in `dir`, echoing it, and fails with the command's name if it fails.
 pub fn run(dir: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<()> {
@@ -89,28 +91,54 @@ pub fn ensure_build_tools(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// axe-core (npm), injected into the accessibility audit page.
+/// axe-core (injected into the accessibility audit page) and TypeScript, from npm.
 pub fn ensure_test_tools(root: &Path) -> Result<()> {
-    if !root
-        .join(".tools/node_modules/axe-core/axe.min.js")
-        .exists()
-    {
-        let package = format!("axe-core@{AXE_VERSION}");
-        run(
-            &root.join(".tools"),
-            "npm",
-            &[
-                "install",
-                "--prefix",
-                ".",
-                "--no-audit",
-                "--no-fund",
-                &package,
-            ],
-            &[],
-        )?;
+    let tools = root.join(".tools");
+    std::fs::create_dir_all(&tools)?;
+    for (marker, package) in [
+        ("axe-core/axe.min.js", format!("axe-core@{AXE_VERSION}")),
+        (".bin/tsc", format!("typescript@{TYPESCRIPT_VERSION}")),
+    ] {
+        if !tools.join("node_modules").join(marker).exists() {
+            run(
+                &tools,
+                "npm",
+                &[
+                    "install",
+                    "--prefix",
+                    ".",
+                    "--no-audit",
+                    "--no-fund",
+                    &package,
+                ],
+                &[],
+            )?;
+        }
     }
     Ok(())
+}
+
+/// Type-checks `tests/types/usage.ts` against the built `pkg/index.d.ts`.
+pub fn check_types(root: &Path) -> Result<()> {
+    let tsc = root.join(".tools/node_modules/.bin/tsc");
+    run(
+        root,
+        tsc.to_str().context("tsc path is not UTF-8")?,
+        &[
+            "--noEmit",
+            "--strict",
+            "--target",
+            "es2020",
+            "--module",
+            "esnext",
+            "--moduleResolution",
+            "bundler",
+            "--lib",
+            "es2020,dom",
+            "tests/types/usage.ts",
+        ],
+        &[],
+    )
 }
 
 /// Debian's chromium and chromium-driver; never a browser a tool downloads itself.
