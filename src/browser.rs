@@ -2,7 +2,7 @@
 //! console. Everything else in the SDK goes through these rather than unwrapping on its own.
 
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Document, HtmlDocument, Window};
+use web_sys::{Document, HtmlDocument, NodeList, Window};
 
 pub fn window() -> Window {
     web_sys::window().expect("kelisim runs in a browser window")
@@ -76,5 +76,14 @@ pub fn navigator_languages() -> Vec<String> {
         .languages()
         .iter()
         .filter_map(|value| value.as_string())
+        .collect()
+}
+
+/// The nodes of a `querySelectorAll` result that are of type `T`, in document order (an
+/// invalid selector gives none).
+pub fn nodes_of<T: JsCast>(list: Result<NodeList, JsValue>) -> Vec<T> {
+    let Ok(list) = list else { return Vec::new() };
+    (0..list.length())
+        .filter_map(|index| list.item(index)?.dyn_into::<T>().ok())
         .collect()
 }

@@ -6,7 +6,7 @@
 //! work. Invariant: an element is activated at most once (it is marked before any await), and
 //! nothing here ever runs while the visitor has made no choice.
 
-use crate::browser::{console_warn, document};
+use crate::browser::{console_warn, document, nodes_of};
 use kelisim_core::{Config, Consent, GateRule};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
@@ -71,34 +71,16 @@ impl Drop for GateObserver {
 
 /// Every gated element of the document not yet handled, in document order.
 pub fn gated_elements() -> Vec<Element> {
-    let mut found = Vec::new();
-    if let Ok(list) = document().query_selector_all(GATED_SELECTOR) {
-        for index in 0..list.length() {
-            if let Some(element) = list
-                .item(index)
-                .and_then(|node| node.dyn_into::<Element>().ok())
-            {
-                found.push(element);
-            }
-        }
-    }
-    found
+    nodes_of(document().query_selector_all(GATED_SELECTOR))
 }
 
 fn collect_gated(element: &Element, found: &mut Vec<Element>) {
     if element.matches(GATED_SELECTOR).unwrap_or(false) {
         found.push(element.clone());
     }
-    if let Ok(list) = element.query_selector_all(GATED_SELECTOR) {
-        for index in 0..list.length() {
-            if let Some(child) = list
-                .item(index)
-                .and_then(|node| node.dyn_into::<Element>().ok())
-            {
-                found.push(child);
-            }
-        }
-    }
+    found.extend(nodes_of::<Element>(
+        element.query_selector_all(GATED_SELECTOR),
+    ));
 }
 
 /// Activates those of `elements` that `consent` allows, in order. Each is marked first, so a

@@ -8,7 +8,7 @@
 
 mod dom;
 
-use crate::browser::document;
+use crate::browser::{document, nodes_of};
 use dom::{append, append_text, button};
 use gloo_events::{EventListener, EventListenerOptions};
 use kelisim_core::texts::{country_name, data_kind_name, format_days};
@@ -654,31 +654,14 @@ fn sync_switches(input: &HtmlInputElement) {
 }
 
 fn inputs(parent: &Element, selector: &str) -> Vec<HtmlInputElement> {
-    let mut found = Vec::new();
-    if let Ok(list) = parent.query_selector_all(selector) {
-        for index in 0..list.length() {
-            if let Some(input) = list
-                .item(index)
-                .and_then(|node| node.dyn_into::<HtmlInputElement>().ok())
-            {
-                found.push(input);
-            }
-        }
-    }
-    found
+    nodes_of(parent.query_selector_all(selector))
 }
 
 /// Keeps Tab and Shift+Tab inside `dialog`.
 fn trap_focus(dialog: &Element, event: &KeyboardEvent) {
     let selector = "button:not([disabled]), [href], input:not([disabled]), summary, [tabindex]:not([tabindex=\"-1\"])";
-    let Ok(list) = dialog.query_selector_all(selector) else {
-        return;
-    };
-    let focusable: Vec<HtmlElement> = (0..list.length())
-        .filter_map(|index| {
-            list.item(index)
-                .and_then(|node| node.dyn_into::<HtmlElement>().ok())
-        })
+    let focusable: Vec<HtmlElement> = nodes_of::<HtmlElement>(dialog.query_selector_all(selector))
+        .into_iter()
         .filter(|element| {
             element.offset_parent().is_some() || element.get_client_rects().length() > 0
         })

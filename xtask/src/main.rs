@@ -57,10 +57,8 @@ fn test(root: &Path) -> Result<()> {
     tools::ensure_build_tools(root)?;
     tools::ensure_test_tools(root)?;
     tools::ensure_browser()?;
-    tools::run(root, "cargo", &["fmt", "--all", "--", "--check"], &[])?;
-    tools::run(
-        root,
-        "cargo",
+    let checks: [&[&str]; 3] = [
+        &["fmt", "--all", "--", "--check"],
         &[
             "clippy",
             "--workspace",
@@ -69,11 +67,6 @@ fn test(root: &Path) -> Result<()> {
             "-D",
             "warnings",
         ],
-        &[],
-    )?;
-    tools::run(
-        root,
-        "cargo",
         &[
             "clippy",
             "--target",
@@ -85,8 +78,10 @@ fn test(root: &Path) -> Result<()> {
             "-D",
             "warnings",
         ],
-        &[],
-    )?;
+    ];
+    for check in checks {
+        tools::run(root, "cargo", check, &[])?;
+    }
     tools::run(root, "cargo", &["test", "--workspace"], &[])?;
     tools::run(
         root,

@@ -70,52 +70,47 @@ pub fn ensure_build_tools(root: &Path) -> Result<()> {
             &[],
         )?;
     }
-    if !wasm_opt(root).exists() {
-        let tools = root.join(".tools");
-        std::fs::create_dir_all(&tools)?;
-        let package = format!("binaryen@{BINARYEN_VERSION}");
-        run(
-            &tools,
-            "npm",
-            &[
-                "install",
-                "--prefix",
-                ".",
-                "--no-audit",
-                "--no-fund",
-                &package,
-            ],
-            &[],
-        )?;
-    }
-    Ok(())
+    ensure_npm_package(
+        root,
+        ".bin/wasm-opt",
+        &format!("binaryen@{BINARYEN_VERSION}"),
+    )
 }
 
 /// axe-core (injected into the accessibility audit page) and TypeScript, from npm.
 pub fn ensure_test_tools(root: &Path) -> Result<()> {
+    ensure_npm_package(
+        root,
+        "axe-core/axe.min.js",
+        &format!("axe-core@{AXE_VERSION}"),
+    )?;
+    ensure_npm_package(
+        root,
+        ".bin/tsc",
+        &format!("typescript@{TYPESCRIPT_VERSION}"),
+    )
+}
+
+/// Installs an npm package into `.tools/` unless `.tools/node_modules/<marker>` exists.
+fn ensure_npm_package(root: &Path, marker: &str, package: &str) -> Result<()> {
     let tools = root.join(".tools");
-    std::fs::create_dir_all(&tools)?;
-    for (marker, package) in [
-        ("axe-core/axe.min.js", format!("axe-core@{AXE_VERSION}")),
-        (".bin/tsc", format!("typescript@{TYPESCRIPT_VERSION}")),
-    ] {
-        if !tools.join("node_modules").join(marker).exists() {
-            run(
-                &tools,
-                "npm",
-                &[
-                    "install",
-                    "--prefix",
-                    ".",
-                    "--no-audit",
-                    "--no-fund",
-                    &package,
-                ],
-                &[],
-            )?;
-        }
+    if tools.join("node_modules").join(marker).exists() {
+        return Ok(());
     }
-    Ok(())
+    std::fs::create_dir_all(&tools)?;
+    run(
+        &tools,
+        "npm",
+        &[
+            "install",
+            "--prefix",
+            ".",
+            "--no-audit",
+            "--no-fund",
+            package,
+        ],
+        &[],
+    )
 }
 
 /// Type-checks `tests/types/usage.ts` against the built `pkg/index.d.ts`.
