@@ -1,0 +1,383 @@
+//! kelisim-server: the self-hosted receipts server. It stores every consent choice as a
+//! durable, hash-chained, signed receipt in the store's own database (SQLite embedded, or
+//! PostgreSQL), counts anonymous banner impressions, answers a data-protection officer's
+//! questions through an admin API, and serves the SDK, the demo store and the dashboard.
+//!
+//! Principal items: [`app`] builds the router over an [`AppState`]; [`store::Store`] holds all
+//! SQL; [`receipt`] is the strict receipt schema; [`chain`] the hash chain and signature;
+//! [`verify::verify`] checks a database end to end. [`decode_cookie`] is re-exported so a
+//! store's Rust backend can read the `kelisim` cookie.
+
+pub mod chain;
+pub mod error;
+pub mod export;
+pub mod receipt;
+pub mod sites;
+pub mod store;
+pub mod verify;
+
+pub use kelisim_core::{decode_cookie, Consent};
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
+use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chain::{PublicKey, Signer};
+use error::AppError;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use receipt::{ip_prefix, parse_receipt, MAX_RECEIPT_BYTES};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sites::Sites;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::sync::Arc;
+use store::Store;
+use time::OffsetDateTime;
+use tower_http::compression::CompressionLayer;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// Everything the handlers share.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+struct Inner {
+    store: Store,
+    signer: Signer,
+    public_key: PublicKey,
+    sites: Sites,
+    admin_token_hash: [u8; 32],
+    limiter: DefaultKeyedRateLimiter<String>,
+    www_dir: Option<PathBuf>,
+    sdk_dir: Option<PathBuf>,
+}
+
+/// How an `AppState` is made.
+pub struct Settings {
+    pub store: Store,
+    pub signer: Signer,
+    pub sites: Sites,
+    pub admin_token: String,
+    /// Requests per minute per client network on the public endpoints.
+    pub rate_per_minute: u32,
+    /// The demo store, served at `/` (none: not served).
+    pub www_dir: Option<PathBuf>,
+    /// The built SDK (`pkg/`), served at `/sdk/`.
+    pub sdk_dir: Option<PathBuf>,
+}
+
+impl AppState {
+    pub fn new(settings: Settings) -> AppState {
+        let rate = NonZeroU32::new(settings.rate_per_minute.max(1)).expect("at least 1");
+        let public_key = settings.signer.public_key();
+        AppState(Arc::new(Inner {
+            store: settings.store,
+            public_key,
+            signer: settings.signer,
+            sites: settings.sites,
+            admin_token_hash: Sha256::digest(settings.admin_token.as_bytes()).into(),
+            limiter: RateLimiter::keyed(Quota::per_minute(rate)),
+            www_dir: settings.www_dir,
+            sdk_dir: settings.sdk_dir,
+        }))
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.0.store
+    }
+}
+
+/// The whole HTTP surface: public receipt and impression endpoints, the admin API, the
+/// dashboard, and the SDK and demo store as static files.
+pub fn app(state: AppState) -> Router {
+    let public = Router::new()
+        .route("/v1/receipts", post(post_receipt).options(preflight))
+        .route("/v1/impressions", post(post_impression).options(preflight))
+        .route("/v1/public-key", get(public_key))
+        .layer(DefaultBodyLimit::max(MAX_RECEIPT_BYTES));
+    let admin = Router::new()
+        .route("/v1/receipts/{id}", get(get_receipt))
+        .route("/v1/consents/{consent_id}", get(get_consent_history))
+        .route("/v1/export.csv", get(export_csv));
+    let mut router = public
+        .merge(admin)
+        .route("/dashboard", get(dashboard))
+        .with_state(state.clone());
+    if let Some(sdk) = &state.0.sdk_dir {
+        // The SDK is fetched on every page of the store: compress it and let browsers cache it
+        // briefly (file names are not content-hashed, so not for long).
+        let sdk = Router::new().fallback_service(ServeDir::new(sdk)).layer(
+            SetResponseHeaderLayer::overriding(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=300"),
+            ),
+        );
+        router = router.nest_service("/sdk", sdk);
+    }
+    if let Some(www) = &state.0.www_dir {
+        router = router.fallback_service(ServeDir::new(www));
+    }
+    router.layer(CompressionLayer::new())
+}
+
+async fn post_receipt(
+    State(state): State<AppState>,
+    ClientNetwork(client): ClientNetwork,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let body = body_bytes(body)?;
+    rate_limit(&state, client.as_deref())?;
+    let now = OffsetDateTime::now_utc();
+    let receipt = parse_receipt(&body, now)?;
+    let site = state.0.sites.get(&receipt.site).ok_or_else(|| {
+        AppError::bad(
+            "site",
+            format!("`{}` is not a site of this server", receipt.site),
+        )
+    })?;
+    let origin = allowed_origin(&headers, |origin| site.allows(origin))?;
+    let (record, replayed) = state
+        .0
+        .store
+        .insert_receipt(receipt, client, &state.0.signer, now)
+        .await?;
+    let mut response = (StatusCode::CREATED, Json(record)).into_response();
+    if replayed {
+        response.headers_mut().insert(
+            HeaderName::from_static("idempotent-replayed"),
+            HeaderValue::from_static("true"),
+        );
+    }
+    add_cors(&mut response, origin);
+    Ok(response)
+}
+
+/// An anonymous impression: the first layer was shown once on one page view.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Impression {
+    site: String,
+    language: String,
+    #[serde(default)]
+    variant: Option<String>,
+    /// Path only, no query: `/catalog/lenses`.
+    page: String,
+}
+
+async fn post_impression(
+    State(state): State<AppState>,
+    ClientNetwork(client): ClientNetwork,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let body = body_bytes(body)?;
+    rate_limit(&state, client.as_deref())?;
+    let impression: Impression = receipt::parse_json(&body)?;
+    let site = state.0.sites.get(&impression.site).ok_or_else(|| {
+        AppError::bad(
+            "site",
+            format!("`{}` is not a site of this server", impression.site),
+        )
+    })?;
+    let origin = allowed_origin(&headers, |origin| site.allows(origin))?;
+    if !["kk", "ru", "en"].contains(&impression.language.as_str()) {
+        return Err(AppError::bad("language", "must be kk, ru or en"));
+    }
+    let variant = impression.variant.unwrap_or_default();
+    if variant.len() > 32
+        || variant
+            .chars()
+            .any(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+    {
+        return Err(AppError::bad(
+            "variant",
+            "must be at most 32 characters of a-z, 0-9, '-', '_'",
+        ));
+    }
+    let page = impression.page.split(['?', '#']).next().unwrap_or_default();
+    if !page.starts_with('/') || page.len() > 512 || page.chars().any(char::is_control) {
+        return Err(AppError::bad(
+            "page",
+            "must be a path starting with / (at most 512 bytes)",
+        ));
+    }
+    let day = receipt::format_time(OffsetDateTime::now_utc())[..10].to_owned();
+    state
+        .0
+        .store
+        .add_impression(&impression.site, &day, &impression.language, &variant, page)
+        .await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    add_cors(&mut response, origin);
+    Ok(response)
+}
+
+async fn preflight(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let origin = allowed_origin(&headers, |origin| state.0.sites.any_allows(origin))?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let response_headers = response.headers_mut();
+    response_headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("POST"),
+    );
+    response_headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("content-type"),
+    );
+    response_headers.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("86400"),
+    );
+    add_cors(&mut response, origin);
+    Ok(response)
+}
+
+async fn public_key(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(json!({ "algorithm": "ed25519", "public_key": state.0.public_key.to_hex() }))
+}
+
+async fn get_receipt(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    authorize(&state, &headers)?;
+    let record = state
+        .0
+        .store
+        .receipt(&id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Json(record).into_response())
+}
+
+async fn get_consent_history(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(consent_id): Path<String>,
+) -> Result<Response, AppError> {
+    authorize(&state, &headers)?;
+    let history = state.0.store.consent_history(&consent_id).await?;
+    if history.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    Ok(Json(json!({ "consent_id": consent_id, "receipts": history })).into_response())
+}
+
+async fn export_csv(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    authorize(&state, &headers)?;
+    let csv = export::csv(&state.0.store).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"kelisim-receipts.csv\"",
+            ),
+        ],
+        csv,
+    )
+        .into_response())
+}
+
+async fn dashboard() -> Html<&'static str> {
+    Html(include_str!("dashboard.html"))
+}
+
+/// The client's network (address truncated by [`ip_prefix`]), when the server runs with
+/// connection info; `None` in handler tests without a socket.
+struct ClientNetwork(Option<String>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientNetwork {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientNetwork(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(address)| ip_prefix(address.ip())),
+        ))
+    }
+}
+
+/// The body, or a JSON error: 413 past the body limit, 400 otherwise.
+fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, AppError> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::TooLarge(MAX_RECEIPT_BYTES)
+        } else {
+            AppError::bad("body", rejection.body_text())
+        }
+    })
+}
+
+fn rate_limit(state: &AppState, client: Option<&str>) -> Result<(), AppError> {
+    let key = client.unwrap_or("unknown").to_owned();
+    state
+        .0
+        .limiter
+        .check_key(&key)
+        .map_err(|_| AppError::TooManyRequests)
+}
+
+/// The request's `Origin`, if `allowed` accepts it; requests without one (server to server)
+/// pass, browsers on a foreign origin get 403.
+fn allowed_origin(
+    headers: &HeaderMap,
+    allowed: impl Fn(&str) -> bool,
+) -> Result<Option<HeaderValue>, AppError> {
+    match headers.get(header::ORIGIN) {
+        None => Ok(None),
+        Some(value) => {
+            let origin = value.to_str().unwrap_or_default();
+            if allowed(origin) {
+                Ok(Some(value.clone()))
+            } else {
+                Err(AppError::Forbidden(format!(
+                    "origin {origin} may not post to this site"
+                )))
+            }
+        }
+    }
+}
+
+fn add_cors(response: &mut Response, origin: Option<HeaderValue>) {
+    if let Some(origin) = origin {
+        let headers = response.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
+}
+
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .ok_or(AppError::Unauthorized)?;
+    // Comparing digests keeps the comparison time independent of where the tokens differ.
+    let given: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    if given == state.0.admin_token_hash {
+        Ok(())
+    } else {
+        Err(AppError::Unauthorized)
+    }
+}

@@ -1,0 +1,246 @@
+//! The consent receipt: the strict input schema the SDK posts (modelled on the Kantara Consent
+//! Receipt and ISO/IEC TS 27560), its validation, and the stored form that the hash chain
+//! covers. The JSON Schema published in the npm package describes `ReceiptInput`.
+
+use crate::error::AppError;
+use kelisim_core::cookie::is_consent_id;
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// Largest receipt body accepted, in bytes.
+pub const MAX_RECEIPT_BYTES: usize = 16 * 1024;
+const MAX_IDS: usize = 64;
+const ACTIONS: [&str; 6] = [
+    "accept_all",
+    "reject_all",
+    "custom",
+    "withdraw",
+    "gpc",
+    "form",
+];
+
+/// A receipt as the SDK posts it. Unknown fields are rejected.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptInput {
+    pub receipt_id: String,
+    pub consent_id: String,
+    pub site: String,
+    pub policy_version: String,
+    pub policy_url: String,
+    pub revision: u32,
+    pub language: String,
+    pub action: String,
+    pub granted_categories: Vec<String>,
+    pub denied_categories: Vec<String>,
+    pub granted_services: Vec<String>,
+    pub denied_services: Vec<String>,
+    /// Countries of processing of the granted services (ISO 3166-1 alpha-2).
+    pub countries: Vec<String>,
+    #[serde(default)]
+    pub variant: Option<String>,
+    /// SHA-256 (hex) of the exact texts the visitor saw.
+    pub texts_hash: String,
+    pub operator: String,
+    pub bin: String,
+    /// When the choice expires (RFC 3339).
+    pub expires_at: String,
+    /// How it was collected: `button:accept-all`, `button:save`, `api`, `gpc`, ...
+    pub method: String,
+    /// Page URL without query or fragment.
+    pub page_url: String,
+    pub user_agent: String,
+    /// The browser's clock at the choice (RFC 3339).
+    pub client_time: String,
+}
+
+/// What the server stores and hashes: the input plus what only the server knows.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+pub struct StoredReceipt {
+    pub seq: i64,
+    /// Server time of storage (RFC 3339, UTC).
+    pub server_time: String,
+    /// The client's IP address truncated to its network (/24 for IPv4, /48 for IPv6): never
+    /// the raw address.
+    pub ip_prefix: Option<String>,
+    pub receipt: ReceiptInput,
+}
+
+/// A stored receipt with its place in the chain: the answer to `POST /v1/receipts`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+pub struct ReceiptRecord {
+    #[serde(flatten)]
+    pub stored: StoredReceipt,
+    pub prev_hash: String,
+    pub hash: String,
+    pub signature: String,
+}
+
+/// Parses and validates a posted body; every error names its field.
+pub fn parse_receipt(body: &[u8], now: OffsetDateTime) -> Result<ReceiptInput, AppError> {
+    if body.len() > MAX_RECEIPT_BYTES {
+        return Err(AppError::TooLarge(MAX_RECEIPT_BYTES));
+    }
+    let mut receipt: ReceiptInput = parse_json(body)?;
+    validate(&mut receipt, now)?;
+    Ok(receipt)
+}
+
+/// Parses a JSON body strictly; an error names the field (`body` when it is not about one).
+pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| AppError::bad("body", "the body is not valid UTF-8"))?;
+    let deserializer = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        // serde_path_to_error says "." for the top level and "?" before any key was read.
+        let field = if path == "." || path == "?" {
+            "body".to_owned()
+        } else {
+            path
+        };
+        AppError::bad(field, error.inner().to_string())
+    })
+}
+
+fn validate(receipt: &mut ReceiptInput, now: OffsetDateTime) -> Result<(), AppError> {
+    for (field, id) in [
+        ("receipt_id", &receipt.receipt_id),
+        ("consent_id", &receipt.consent_id),
+    ] {
+        if !is_consent_id(id) {
+            return Err(AppError::bad(field, "must be a lowercase UUID"));
+        }
+    }
+    check_id("site", &receipt.site, 64, true)?;
+    check_text("policy_version", &receipt.policy_version, 64)?;
+    check_text("policy_url", &receipt.policy_url, 2048)?;
+    if !["kk", "ru", "en"].contains(&receipt.language.as_str()) {
+        return Err(AppError::bad("language", "must be kk, ru or en"));
+    }
+    if !ACTIONS.contains(&receipt.action.as_str()) {
+        return Err(AppError::bad(
+            "action",
+            format!("must be one of {}", ACTIONS.join(", ")),
+        ));
+    }
+    for (field, ids) in [
+        ("granted_categories", &receipt.granted_categories),
+        ("denied_categories", &receipt.denied_categories),
+        ("granted_services", &receipt.granted_services),
+        ("denied_services", &receipt.denied_services),
+    ] {
+        if ids.len() > MAX_IDS {
+            return Err(AppError::bad(field, format!("has more than {MAX_IDS} ids")));
+        }
+        for (index, id) in ids.iter().enumerate() {
+            check_id(&format!("{field}[{index}]"), id, 40, false)?;
+        }
+    }
+    if receipt.countries.len() > MAX_IDS {
+        return Err(AppError::bad(
+            "countries",
+            format!("has more than {MAX_IDS} entries"),
+        ));
+    }
+    for (index, country) in receipt.countries.iter().enumerate() {
+        if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(AppError::bad(
+                format!("countries[{index}]"),
+                "must be an ISO 3166-1 alpha-2 code",
+            ));
+        }
+    }
+    if let Some(variant) = &receipt.variant {
+        check_id("variant", variant, 32, true)?;
+    }
+    if receipt.texts_hash.len() != 64 || !receipt.texts_hash.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return Err(AppError::bad(
+            "texts_hash",
+            "must be a SHA-256 in hex (64 characters)",
+        ));
+    }
+    check_text("operator", &receipt.operator, 256)?;
+    if receipt.bin.len() != 12 || !receipt.bin.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(AppError::bad("bin", "must be 12 digits"));
+    }
+    check_text("method", &receipt.method, 64)?;
+    check_text("page_url", &receipt.page_url, 2048)?;
+    check_text("user_agent", &receipt.user_agent, 512)?;
+    // The query and fragment may carry personal data (e-mail in a link, order ids): never keep them.
+    if let Some(end) = receipt.page_url.find(['?', '#']) {
+        receipt.page_url.truncate(end);
+    }
+    let client_time = parse_time("client_time", &receipt.client_time)?;
+    let earliest = time::macros::datetime!(2020-01-01 0:00 UTC);
+    if client_time < earliest || client_time > now + time::Duration::days(1) {
+        return Err(AppError::bad(
+            "client_time",
+            "is not a plausible time of a choice",
+        ));
+    }
+    let expires_at = parse_time("expires_at", &receipt.expires_at)?;
+    if expires_at <= client_time || expires_at > client_time + time::Duration::days(3651) {
+        return Err(AppError::bad(
+            "expires_at",
+            "must be after client_time and within 10 years of it",
+        ));
+    }
+    Ok(())
+}
+
+fn parse_time(field: &str, text: &str) -> Result<OffsetDateTime, AppError> {
+    OffsetDateTime::parse(text, &Rfc3339)
+        .map_err(|_| AppError::bad(field, "must be an RFC 3339 time, e.g. 2026-11-22T08:00:00Z"))
+}
+
+fn check_text(field: &str, text: &str, max: usize) -> Result<(), AppError> {
+    if text.trim().is_empty() || text.len() > max || text.chars().any(char::is_control) {
+        return Err(AppError::bad(
+            field,
+            format!("must be 1 to {max} bytes of text without control characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_id(field: &str, id: &str, max: usize, allow_dot: bool) -> Result<(), AppError> {
+    let ok = !id.is_empty()
+        && id.len() <= max
+        && id.bytes().all(|b| {
+            b.is_ascii_lowercase()
+                || b.is_ascii_digit()
+                || b == b'-'
+                || b == b'_'
+                || (allow_dot && b == b'.')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::bad(
+            field,
+            format!("must be 1 to {max} characters of a-z, 0-9, '-', '_'"),
+        ))
+    }
+}
+
+/// The client's address truncated to its network: /24 for IPv4, /48 for IPv6.
+pub fn ip_prefix(address: std::net::IpAddr) -> String {
+    match address {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.0/24")
+        }
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+        }
+    }
+}
+
+/// Now, as stored: RFC 3339 in UTC.
+pub fn format_time(time: OffsetDateTime) -> String {
+    time.format(&Rfc3339).expect("UTC times always format")
+}

@@ -1,0 +1,89 @@
+//! The sites file: which site ids this server accepts receipts for, from which origins, and
+//! how long their receipts are kept.
+//!
+//! ```json
+//! {"sites": [{"id": "glazik-kz", "origins": ["https://glazik.kz"], "retention_days": 1826}]}
+//! ```
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use std::path::Path;
+
+/// Five years: the longest retention in the stores' own policies.
+pub const DEFAULT_RETENTION_DAYS: u32 = 1826;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SitesFile {
+    sites: Vec<Site>,
+}
+
+/// One site: its id (as in `kelisim.json`), allowed origins and retention.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    pub id: String,
+    /// Origins allowed to post receipts, e.g. `https://glazik.kz`.
+    pub origins: Vec<String>,
+    #[serde(default = "default_retention")]
+    pub retention_days: u32,
+}
+
+fn default_retention() -> u32 {
+    DEFAULT_RETENTION_DAYS
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Sites(Vec<Site>);
+
+impl Sites {
+    pub fn new(sites: Vec<Site>) -> Sites {
+        Sites(sites)
+    }
+
+    pub fn load(path: &Path) -> Result<Sites> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the sites file {}", path.display()))?;
+        let file: SitesFile = serde_json::from_str(&text)
+            .with_context(|| format!("parsing the sites file {}", path.display()))?;
+        for site in &file.sites {
+            if site.id.is_empty() {
+                bail!("{}: a site has an empty id", path.display());
+            }
+            for origin in &site.origins {
+                if !(origin.starts_with("https://") || origin.starts_with("http://"))
+                    || origin.ends_with('/')
+                {
+                    bail!("{}: site `{}`: origin \"{origin}\" must look like https://shop.kz (no path, no trailing slash)", path.display(), site.id);
+                }
+            }
+            if site.retention_days == 0 {
+                bail!(
+                    "{}: site `{}`: retention_days must be at least 1",
+                    path.display(),
+                    site.id
+                );
+            }
+        }
+        Ok(Sites(file.sites))
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Site> {
+        self.0.iter().find(|site| site.id == id)
+    }
+
+    pub fn all(&self) -> &[Site] {
+        &self.0
+    }
+
+    /// Whether any site allows `origin` (CORS preflight, before the body names the site).
+    pub fn any_allows(&self, origin: &str) -> bool {
+        self.0.iter().any(|site| site.allows(origin))
+    }
+}
+
+impl Site {
+    pub fn allows(&self, origin: &str) -> bool {
+        self.origins.iter().any(|allowed| allowed == origin)
+    }
+}

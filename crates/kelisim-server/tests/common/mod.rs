@@ -1,0 +1,120 @@
+//! Shared by the server tests: a real database (a fresh SQLite file, or a fresh PostgreSQL
+//! database when `KELISIM_TEST_POSTGRES` names a server), the app around it, and receipts.
+
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use kelisim_server::chain::Signer;
+use kelisim_server::sites::{Site, Sites};
+use kelisim_server::store::Store;
+use kelisim_server::{app, AppState, Settings};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tower::ServiceExt;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const ORIGIN: &str = "https://glazik.kz";
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh, empty SQLite database file.
+pub fn sqlite_url() -> String {
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("kelisim-test-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    format!("sqlite://{}", dir.join("kelisim.db").display())
+}
+
+pub fn signer() -> Signer {
+    Signer::from_seed([42; 32])
+}
+
+pub fn sites() -> Sites {
+    Sites::new(vec![Site {
+        id: "glazik-kz".into(),
+        origins: vec![ORIGIN.into()],
+        retention_days: 30,
+    }])
+}
+
+pub async fn test_app(url: &str) -> (axum::Router, AppState) {
+    let store = Store::open(url).await.expect("database opens");
+    let state = AppState::new(Settings {
+        store,
+        signer: signer(),
+        sites: sites(),
+        admin_token: ADMIN_TOKEN.into(),
+        rate_per_minute: 10_000,
+        www_dir: None,
+        sdk_dir: None,
+    });
+    (app(state.clone()), state)
+}
+
+/// A valid receipt; `n` makes its ids unique.
+pub fn receipt(n: u32) -> Value {
+    json!({
+        "receipt_id": format!("00000000-0000-4000-8000-{n:012x}"),
+        "consent_id": format!("11111111-1111-4111-8111-{:012x}", n % 3),
+        "site": "glazik-kz",
+        "policy_version": "2026-11-01",
+        "policy_url": "https://glazik.kz/ru/privacy",
+        "revision": 1,
+        "language": "ru",
+        "action": "custom",
+        "granted_categories": ["analytics", "necessary"],
+        "denied_categories": ["marketing"],
+        "granted_services": ["yandex-metrika"],
+        "denied_services": ["meta-pixel"],
+        "countries": ["RU"],
+        "variant": "a",
+        "texts_hash": "a".repeat(64),
+        "operator": "ТОО «Глазик»",
+        "bin": "180540012345",
+        "expires_at": "2027-11-22T08:00:00Z",
+        "method": "button:save",
+        "page_url": "https://glazik.kz/catalog",
+        "user_agent": "Mozilla/5.0 (test)",
+        "client_time": "2026-11-22T08:00:00Z"
+    })
+}
+
+pub async fn send(
+    app: &axum::Router,
+    request: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, Value) {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (status, headers, value)
+}
+
+pub fn post(path: &str, body: impl Into<Body>) -> Request<Body> {
+    Request::post(path)
+        .header("content-type", "application/json")
+        .header("origin", ORIGIN)
+        .body(body.into())
+        .unwrap()
+}
+
+pub fn admin_get(path: &str) -> Request<Body> {
+    Request::get(path)
+        .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
+        .body(Body::empty())
+        .unwrap()
+}
+
+pub async fn post_receipt(app: &axum::Router, receipt: &Value) -> (StatusCode, Value) {
+    let (status, _, body) = send(app, post("/v1/receipts", receipt.to_string())).await;
+    (status, body)
+}
+
+pub async fn row_count(state: &AppState) -> usize {
+    state.store().chain_rows().await.unwrap().len()
+}

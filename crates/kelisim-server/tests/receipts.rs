@@ -1,0 +1,326 @@
+//! The receipts API through `app().oneshot(..)` on a real SQLite database: storing, chaining,
+//! idempotency, bad input, CORS, the admin API and impressions.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::*;
+use kelisim_server::chain::{link_hash, GENESIS_HASH};
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn a_receipt_is_stored_chained_and_signed() {
+    let (app, state) = test_app(&sqlite_url()).await;
+    let (status, first) = post_receipt(&app, &receipt(1)).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!(first["seq"], 1);
+    assert_eq!(first["prev_hash"], GENESIS_HASH);
+    assert_eq!(first["receipt"]["receipt_id"], receipt(1)["receipt_id"]);
+    assert!(first["server_time"].as_str().unwrap().ends_with('Z'));
+    let (_, second) = post_receipt(&app, &receipt(2)).await;
+    assert_eq!(second["seq"], 2);
+    assert_eq!(second["prev_hash"], first["hash"], "the chain links");
+    // The hash covers exactly the stored text, and the signature verifies with the public key.
+    let rows = state.store().chain_rows().await.unwrap();
+    assert_eq!(link_hash(&rows[1].prev_hash, &rows[1].body), rows[1].hash);
+    let (_, _, key) = send(
+        &app,
+        Request::get("/v1/public-key").body(Body::empty()).unwrap(),
+    )
+    .await;
+    let public =
+        kelisim_server::chain::PublicKey::from_hex(key["public_key"].as_str().unwrap()).unwrap();
+    assert!(public
+        .verify(
+            second["hash"].as_str().unwrap(),
+            second["signature"].as_str().unwrap()
+        )
+        .is_ok());
+}
+
+#[tokio::test]
+async fn the_same_id_twice_gives_the_same_answer_and_one_row() {
+    let (app, state) = test_app(&sqlite_url()).await;
+    let (status, first) = post_receipt(&app, &receipt(7)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, headers, again) = send(&app, post("/v1/receipts", receipt(7).to_string())).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(again, first);
+    assert_eq!(headers.get("idempotent-replayed").unwrap(), "true");
+    assert_eq!(row_count(&state).await, 1);
+}
+
+#[tokio::test]
+async fn no_raw_ip_and_no_query_string_is_kept() {
+    let (app, state) = test_app(&sqlite_url()).await;
+    let mut with_query = receipt(3);
+    with_query["page_url"] = json!("https://glazik.kz/order?email=a@b.kz#pay");
+    let (status, stored) = post_receipt(&app, &with_query).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(stored["receipt"]["page_url"], "https://glazik.kz/order");
+    let body = &state.store().chain_rows().await.unwrap()[0].body;
+    assert!(
+        !body.contains("email=") && !body.contains("127.0.0.1"),
+        "{body}"
+    );
+    assert_eq!(
+        kelisim_server::receipt::ip_prefix("203.0.113.77".parse().unwrap()),
+        "203.0.113.0/24"
+    );
+    assert_eq!(
+        kelisim_server::receipt::ip_prefix("2001:db8:1:2:3::9".parse().unwrap()),
+        "2001:db8:1::/48"
+    );
+}
+
+/// Sends `body` and expects `status` with an error naming `field`, and nothing stored.
+async fn check_rejected(body: impl Into<Body>, status: StatusCode, field: Option<&str>) {
+    let (app, state) = test_app(&sqlite_url()).await;
+    let (got, _, answer) = send(&app, post("/v1/receipts", body)).await;
+    assert_eq!(got, status, "{answer}");
+    assert!(answer["error"].is_string(), "no JSON error: {answer}");
+    if let Some(field) = field {
+        assert_eq!(answer["field"], field, "{answer}");
+    }
+    assert!(
+        !answer.to_string().to_lowercase().contains("sql"),
+        "leaks SQL: {answer}"
+    );
+    assert_eq!(row_count(&state).await, 0, "a rejected receipt was stored");
+}
+
+fn with(edit: impl FnOnce(&mut Value)) -> String {
+    let mut value = receipt(1);
+    edit(&mut value);
+    value.to_string()
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_4xx_naming_the_field_and_stores_nothing() {
+    let bad = StatusCode::BAD_REQUEST;
+    check_rejected("{not json", bad, Some("body")).await;
+    check_rejected("[]", bad, Some("body")).await;
+    check_rejected(with(|v| v["revision"] = json!("1")), bad, Some("revision")).await;
+    check_rejected(with(|v| v["colour"] = json!("red")), bad, None).await;
+    check_rejected(
+        with(|v| drop(v.as_object_mut().unwrap().remove("consent_id"))),
+        bad,
+        Some("body"),
+    )
+    .await;
+    check_rejected(
+        with(|v| v["receipt_id"] = json!("not-a-uuid")),
+        bad,
+        Some("receipt_id"),
+    )
+    .await;
+    check_rejected(with(|v| v["action"] = json!("maybe")), bad, Some("action")).await;
+    check_rejected(with(|v| v["language"] = json!("de")), bad, Some("language")).await;
+    check_rejected(
+        with(|v| v["granted_categories"] = json!(vec!["a"; 65])),
+        bad,
+        Some("granted_categories"),
+    )
+    .await;
+    check_rejected(
+        with(|v| v["granted_services"][0] = json!("Яндекс")),
+        bad,
+        Some("granted_services[0]"),
+    )
+    .await;
+    check_rejected(
+        with(|v| v["countries"][0] = json!("russia")),
+        bad,
+        Some("countries[0]"),
+    )
+    .await;
+    check_rejected(
+        with(|v| v["texts_hash"] = json!("xyz")),
+        bad,
+        Some("texts_hash"),
+    )
+    .await;
+    check_rejected(with(|v| v["bin"] = json!("123")), bad, Some("bin")).await;
+    check_rejected(
+        with(|v| v["client_time"] = json!("1970-01-01T00:00:00Z")),
+        bad,
+        Some("client_time"),
+    )
+    .await;
+    check_rejected(
+        with(|v| v["client_time"] = json!("2999-01-01T00:00:00Z")),
+        bad,
+        Some("client_time"),
+    )
+    .await;
+    check_rejected(
+        with(|v| v["client_time"] = json!("yesterday")),
+        bad,
+        Some("client_time"),
+    )
+    .await;
+    check_rejected(
+        with(|v| v["expires_at"] = json!("2020-01-01T00:00:00Z")),
+        bad,
+        Some("expires_at"),
+    )
+    .await;
+    check_rejected(
+        with(|v| v["user_agent"] = json!("x".repeat(600))),
+        bad,
+        Some("user_agent"),
+    )
+    .await;
+    check_rejected(with(|v| v["site"] = json!("other-shop")), bad, Some("site")).await;
+    check_rejected(vec![b'{', 0xff, 0xfe, b'}'], bad, Some("body")).await;
+    check_rejected(
+        format!("{{\"receipt_id\": \"{}\"}}", "x".repeat(20_000)),
+        StatusCode::PAYLOAD_TOO_LARGE,
+        None,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_foreign_origin_is_refused() {
+    let (app, state) = test_app(&sqlite_url()).await;
+    let request = Request::post("/v1/receipts")
+        .header("origin", "https://evil.example")
+        .body(Body::from(receipt(1).to_string()))
+        .unwrap();
+    let (status, _, answer) = send(&app, request).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    assert_eq!(row_count(&state).await, 0);
+
+    let (status, headers, _) = send(&app, post("/v1/receipts", receipt(2).to_string())).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(headers.get("access-control-allow-origin").unwrap(), ORIGIN);
+
+    let preflight = |origin: &str| {
+        Request::options("/v1/receipts")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, headers, _) = send(&app, preflight(ORIGIN)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(headers.get("access-control-allow-origin").unwrap(), ORIGIN);
+    let (status, _, _) = send(&app, preflight("https://evil.example")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn admin_api_needs_the_token_and_answers_access_requests() {
+    let (app, _) = test_app(&sqlite_url()).await;
+    for n in 0..6 {
+        post_receipt(&app, &receipt(n)).await;
+    }
+    let id = receipt(4)["receipt_id"].as_str().unwrap().to_owned();
+    let (status, _, _) = send(
+        &app,
+        Request::get(format!("/v1/receipts/{id}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let wrong = Request::get(format!("/v1/receipts/{id}"))
+        .header("authorization", "Bearer nope")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&app, wrong).await.0, StatusCode::UNAUTHORIZED);
+
+    let (status, _, record) = send(&app, admin_get(&format!("/v1/receipts/{id}"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(record["receipt"]["receipt_id"], id.as_str());
+    assert_eq!(
+        send(
+            &app,
+            admin_get("/v1/receipts/00000000-0000-4000-8000-999999999999")
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+
+    // Consent id ...0001 made receipts 1 and 4: its whole history, oldest first.
+    let consent_id = receipt(1)["consent_id"].as_str().unwrap().to_owned();
+    let (status, _, history) = send(&app, admin_get(&format!("/v1/consents/{consent_id}"))).await;
+    assert_eq!(status, StatusCode::OK);
+    let seqs: Vec<i64> = history["receipts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, [2, 5]);
+}
+
+#[tokio::test]
+async fn csv_export_is_safe_for_spreadsheets() {
+    let (app, _) = test_app(&sqlite_url()).await;
+    let mut hostile = receipt(1);
+    hostile["method"] = json!("=HYPERLINK(\"https://evil.example\",\"click\")");
+    post_receipt(&app, &hostile).await;
+    let (status, headers, csv) = send(&app, admin_get("/v1/export.csv")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let csv = csv.as_str().unwrap();
+    assert!(csv.starts_with("site,seq,server_time,receipt_id"), "{csv}");
+    assert!(csv.contains("\"'=HYPERLINK("), "formula not defused: {csv}");
+}
+
+#[tokio::test]
+async fn impressions_are_anonymous_counts() {
+    let (app, state) = test_app(&sqlite_url()).await;
+    let impression =
+        json!({"site": "glazik-kz", "language": "kk", "variant": "a", "page": "/catalog?utm=x"});
+    for _ in 0..3 {
+        let (status, _, answer) = send(&app, post("/v1/impressions", impression.to_string())).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{answer}");
+    }
+    assert_eq!(
+        state.store().impression_count("glazik-kz").await.unwrap(),
+        3
+    );
+    let with_id = json!({"site": "glazik-kz", "language": "kk", "page": "/", "consent_id": "x"});
+    assert_eq!(
+        send(&app, post("/v1/impressions", with_id.to_string()))
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_answers_429() {
+    let store = kelisim_server::store::Store::open(&sqlite_url())
+        .await
+        .unwrap();
+    let state = kelisim_server::AppState::new(kelisim_server::Settings {
+        store,
+        signer: signer(),
+        sites: sites(),
+        admin_token: ADMIN_TOKEN.into(),
+        rate_per_minute: 2,
+        www_dir: None,
+        sdk_dir: None,
+    });
+    let app = kelisim_server::app(state);
+    let mut statuses = Vec::new();
+    for n in 0..4 {
+        statuses.push(post_receipt(&app, &receipt(n)).await.0);
+    }
+    assert_eq!(statuses[..2], [StatusCode::CREATED, StatusCode::CREATED]);
+    assert!(
+        statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+}
