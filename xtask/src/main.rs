@@ -34,6 +34,10 @@ fn main() -> Result<()> {
             serve::demo(&root, &format!("127.0.0.1:{port}"))
         }
         Some("test") => test(&root),
+        Some("postgres") => {
+            println!("{}", tools::ensure_postgres()?);
+            Ok(())
+        }
         Some("e2e") => {
             tools::ensure_build_tools(&root)?;
             tools::ensure_test_tools(&root)?;
@@ -44,7 +48,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  build          build pkg/ (wasm, glue, loader, types) and print its sizes\n  demo [--port N] build, then serve the demo store on http://127.0.0.1:8080/\n  test           install what is missing, then run every check and test\n  e2e            build, then only the end-to-end checks (a quick loop while developing)"
+                "usage: cargo xtask <command>\n\n  build          build pkg/ (wasm, glue, loader, types) and print its sizes\n  demo [--port N] build, then serve the demo store on http://127.0.0.1:8080/\n  test           install what is missing, then run every check and test\n  e2e            build, then only the end-to-end checks (a quick loop while developing)\n  postgres       start (installing if needed) a local PostgreSQL and print a URL for KELISIM_TEST_POSTGRES"
             );
             bail!("unknown or missing command: {:?}", args.first());
         }
@@ -82,7 +86,13 @@ fn test(root: &Path) -> Result<()> {
     for check in checks {
         tools::run(root, "cargo", check, &[])?;
     }
-    tools::run(root, "cargo", &["test", "--workspace"], &[])?;
+    let postgres = tools::ensure_postgres()?;
+    tools::run(
+        root,
+        "cargo",
+        &["test", "--workspace"],
+        &[("KELISIM_TEST_POSTGRES", &postgres)],
+    )?;
     tools::run(
         root,
         "cargo",

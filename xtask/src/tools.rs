@@ -113,6 +113,104 @@ fn ensure_npm_package(root: &Path, marker: &str, package: &str) -> Result<()> {
     )
 }
 
+/// A running PostgreSQL server for the server's storage tests: installs Debian's `postgresql`
+/// when missing, starts its cluster, and makes sure the current user has a superuser role.
+/// Returns an admin URL over the local socket (tests create a fresh database each).
+pub fn ensure_postgres() -> Result<String> {
+    let root = output("id", &["-u"]).is_some_and(|uid| uid.trim() == "0");
+    let as_root = |program: &str, args: &[&str]| -> Result<()> {
+        if root {
+            run(
+                Path::new("/"),
+                program,
+                args,
+                &[("DEBIAN_FRONTEND", "noninteractive")],
+            )
+        } else {
+            let mut with_sudo = vec![program];
+            with_sudo.extend_from_slice(args);
+            run(
+                Path::new("/"),
+                "sudo",
+                &with_sudo,
+                &[("DEBIAN_FRONTEND", "noninteractive")],
+            )
+        }
+    };
+    if output("pg_lsclusters", &["--no-header"]).is_none() {
+        as_root("apt-get", &["update"])?;
+        as_root("apt-get", &["install", "-y", "postgresql"])?;
+    }
+    let mut clusters = output("pg_lsclusters", &["--no-header"]).unwrap_or_default();
+    if clusters.trim().is_empty() {
+        let version = std::fs::read_dir("/usr/lib/postgresql")?
+            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+            .max()
+            .context("postgresql is installed but /usr/lib/postgresql has no version")?;
+        as_root("pg_createcluster", &[&version, "main"])?;
+        clusters = output("pg_lsclusters", &["--no-header"]).unwrap_or_default();
+    }
+    let fields: Vec<&str> = clusters
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    let [version, name, port, status, ..] = fields[..] else {
+        bail!("cannot read pg_lsclusters output: {clusters}");
+    };
+    if status != "online" {
+        as_root("pg_ctlcluster", &[version, name, "start"])?;
+    }
+    let user = std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| {
+            if root {
+                "root".into()
+            } else {
+                output("id", &["-un"]).unwrap_or_default().trim().to_owned()
+            }
+        });
+    let has_role = format!("SELECT 1 FROM pg_roles WHERE rolname = '{user}'");
+    let exists = Command::new("runuser")
+        .args([
+            "-u", "postgres", "--", "psql", "-p", port, "-tAc", &has_role,
+        ])
+        .output()
+        .or_else(|_| {
+            Command::new("sudo")
+                .args(["-u", "postgres", "psql", "-p", port, "-tAc", &has_role])
+                .output()
+        })
+        .context("asking PostgreSQL for the test role")?;
+    if String::from_utf8_lossy(&exists.stdout).trim() != "1" {
+        let created = Command::new("runuser")
+            .args([
+                "-u",
+                "postgres",
+                "--",
+                "createuser",
+                "-p",
+                port,
+                "-s",
+                &user,
+            ])
+            .status()
+            .or_else(|_| {
+                Command::new("sudo")
+                    .args(["-u", "postgres", "createuser", "-p", port, "-s", &user])
+                    .status()
+            })?;
+        if !created.success() {
+            bail!("could not create the PostgreSQL role {user}");
+        }
+    }
+    Ok(format!(
+        "postgres://{user}@localhost:{port}/postgres?host=/var/run/postgresql"
+    ))
+}
+
 /// Type-checks `tests/types/usage.ts` against the built `pkg/index.d.ts`.
 pub fn check_types(root: &Path) -> Result<()> {
     let tsc = root.join(".tools/node_modules/.bin/tsc");

@@ -28,6 +28,32 @@ pub fn sqlite_url() -> String {
     format!("sqlite://{}", dir.join("kelisim.db").display())
 }
 
+/// A fresh PostgreSQL database on the server named by `KELISIM_TEST_POSTGRES` (set by
+/// `cargo xtask test`, which installs and starts PostgreSQL); `None` when it is not set.
+pub async fn postgres_url() -> Option<String> {
+    use sqlx::Connection;
+    let admin = std::env::var("KELISIM_TEST_POSTGRES").ok()?;
+    sqlx::any::install_default_drivers();
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let name = format!("kelisim_test_{}_{n}", std::process::id());
+    let mut connection = sqlx::AnyConnection::connect(&admin)
+        .await
+        .expect("KELISIM_TEST_POSTGRES connects");
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    connection.close().await.unwrap();
+    let (before, after) = admin
+        .split_once("/postgres")
+        .expect("the admin URL ends in /postgres");
+    Some(format!("{before}/{name}{after}"))
+}
+
 pub fn signer() -> Signer {
     Signer::from_seed([42; 32])
 }
