@@ -105,7 +105,7 @@ pub fn string_list(value: &JsValue, argument: &str) -> Result<Vec<String>, Strin
 }
 
 /// The `getConsent()` object. Field names are part of the JS API (README, `index.d.ts`);
-/// `receiptId` is set once receipts are acknowledged by the receipts server.
+/// `receiptId` is the last receipt of this consent the receipts server acknowledged.
 pub fn consent_to_js(config: &Config, consent: &Consent) -> JsValue {
     let object = js_sys::Object::new();
     let set = |key: &str, value: JsValue| {
@@ -140,6 +140,12 @@ pub fn consent_to_js(config: &Config, consent: &Consent) -> JsValue {
         "deniedServices",
         list(&mut consent.denied_services(config).into_iter()),
     );
-    set("receiptId", JsValue::NULL);
+    let receipt_id = crate::receipts::last_receipt(&consent.consent_id).map(|last| last.receipt_id);
+    set(
+        "receiptId",
+        receipt_id
+            .as_deref()
+            .map_or(JsValue::NULL, JsValue::from_str),
+    );
     object.into()
 }

@@ -14,6 +14,7 @@ pub mod boundary;
 pub mod browser;
 pub mod events;
 pub mod gating;
+pub mod receipts;
 pub mod sdk;
 pub mod storage;
 pub mod ui;
@@ -66,13 +67,17 @@ pub fn hide() {
 /// `kelisim.acceptAll()`.
 #[wasm_bindgen(js_name = acceptAll)]
 pub fn accept_all() {
-    with_sdk("acceptAll", |sdk| report(sdk.decide(Choice::AcceptAll)));
+    with_sdk("acceptAll", |sdk| {
+        report(sdk.decide(Choice::AcceptAll, "api:acceptAll"))
+    });
 }
 
 /// `kelisim.rejectAll()`.
 #[wasm_bindgen(js_name = rejectAll)]
 pub fn reject_all() {
-    with_sdk("rejectAll", |sdk| report(sdk.decide(Choice::RejectAll)));
+    with_sdk("rejectAll", |sdk| {
+        report(sdk.decide(Choice::RejectAll, "api:rejectAll"))
+    });
 }
 
 /// `kelisim.accept(categories, services?)`: grants exactly these categories (required ones
@@ -92,13 +97,13 @@ pub fn accept(categories: JsValue, services: JsValue) -> bool {
             return false;
         }
     };
-    with_sdk("accept", |sdk| report(sdk.decide(choice))).unwrap_or(false)
+    with_sdk("accept", |sdk| report(sdk.decide(choice, "api:accept"))).unwrap_or(false)
 }
 
 /// `kelisim.withdraw()`: withdraws consent; every optional category is refused.
 #[wasm_bindgen(js_name = withdraw)]
 pub fn withdraw() {
-    with_sdk("withdraw", |sdk| report(sdk.withdraw()));
+    with_sdk("withdraw", |sdk| report(sdk.withdraw("api:withdraw")));
 }
 
 /// `kelisim.accepted(category)`: `false` before `init` and before any choice.

@@ -12,6 +12,7 @@ use crate::browser::{
 };
 use crate::events;
 use crate::gating::{self, GateObserver};
+use crate::receipts;
 use crate::storage;
 use crate::ui::{initial_switches, Ui, UiAction, View};
 use crate::vendors::send_consent_mode;
@@ -45,7 +46,10 @@ pub struct Sdk {
     language: Cell<Language>,
     ui: RefCell<Option<Ui>>,
     observer: RefCell<Option<GateObserver>>,
+    /// An impression is counted once per page view, however often the banner is shown.
+    impression_sent: Cell<bool>,
     _open_links: EventListener,
+    _pagehide: EventListener,
 }
 
 /// The running SDK, if `init` succeeded. The `Rc` is cloned out so no borrow of the slot
@@ -101,6 +105,13 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
         },
     );
 
+    // Receipts still in the outbox get one more chance as the page goes away.
+    let pagehide = EventListener::new(&crate::browser::window(), "pagehide", |_| {
+        if let Some(sdk) = current() {
+            receipts::beacon_pending(&sdk.config);
+        }
+    });
+
     let sdk = Rc::new(Sdk {
         config,
         consent: RefCell::new(consent.clone()),
@@ -108,7 +119,9 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
         language: Cell::new(language),
         ui: RefCell::new(None),
         observer: RefCell::new(None),
+        impression_sent: Cell::new(false),
         _open_links: open_links,
+        _pagehide: pagehide,
     });
     SDK.with_borrow_mut(|slot| *slot = Some(sdk.clone()));
 
@@ -123,6 +136,8 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
             send_consent_mode("update", &sdk.config, Some(consent));
         }
     }
+
+    receipts::retry_pending(&sdk.config);
 
     let observer = GateObserver::start(|elements| {
         if let Some(sdk) = current() {
@@ -156,16 +171,23 @@ pub fn destroy() {
 pub fn on_ui_action(action: UiAction) {
     let Some(sdk) = current() else { return };
     let result = match action {
-        UiAction::AcceptAll => sdk.decide(Choice::AcceptAll),
-        UiAction::RejectAll => sdk.decide(Choice::RejectAll),
+        UiAction::AcceptAll => sdk.decide(Choice::AcceptAll, "button:accept-all"),
+        UiAction::RejectAll => sdk.decide(Choice::RejectAll, "button:reject-all"),
         UiAction::Save {
             categories,
             services,
-        } => sdk.decide(Choice::Custom {
-            categories,
-            services,
-        }),
-        UiAction::Withdraw => sdk.withdraw(),
+        } => sdk.decide(
+            Choice::Custom {
+                categories,
+                services,
+            },
+            "button:save",
+        ),
+        UiAction::Withdraw => sdk.withdraw("button:withdraw"),
+        UiAction::DownloadReceipt => {
+            sdk.download_receipt();
+            Ok(())
+        }
         UiAction::OpenPreferences => {
             sdk.show_preferences();
             Ok(())
@@ -202,6 +224,9 @@ impl Sdk {
             ui.as_mut().map(|ui| ui.show_banner(&view)).is_some()
         };
         if shown {
+            if !self.impression_sent.replace(true) {
+                receipts::impression(&self.config, self.language.get());
+            }
             events::emit("shown", &detail(&[("layer", "banner".into())]));
         }
     }
@@ -282,17 +307,18 @@ impl Sdk {
 
     /// Applies a choice: stores it, cleans up what was revoked, tells vendors, activates what
     /// is now allowed, and emits `consent` (first choice) or `change`.
-    pub fn decide(&self, choice: Choice) -> Result<(), String> {
+    /// `method` records how the choice was collected (`button:save`, `api:acceptAll`, ...).
+    pub fn decide(&self, choice: Choice, method: &str) -> Result<(), String> {
         let action = choice.action();
-        self.apply(choice, action)
+        self.apply(choice, action, method)
     }
 
     /// Withdraws consent: every optional category is refused, with its own event.
-    pub fn withdraw(&self) -> Result<(), String> {
+    pub fn withdraw(&self, method: &str) -> Result<(), String> {
         if self.consent.borrow().is_none() {
             return Err("withdraw: there is no consent to withdraw yet".into());
         }
-        self.apply(Choice::RejectAll, Action::Withdraw)
+        self.apply(Choice::RejectAll, Action::Withdraw, method)
     }
 
     pub fn accepted(&self, category: &str) -> bool {
@@ -317,7 +343,7 @@ impl Sdk {
         }
     }
 
-    fn apply(&self, choice: Choice, action: Action) -> Result<(), String> {
+    fn apply(&self, choice: Choice, action: Action, method: &str) -> Result<(), String> {
         let grants = self
             .config
             .grants_for(&choice)
@@ -347,6 +373,7 @@ impl Sdk {
             send_consent_mode("update", &self.config, Some(&consent));
         }
         self.activate(gating::gated_elements());
+        receipts::record(&self.config, &consent, action, method);
 
         let event = match (action, &previous) {
             (Action::Withdraw, _) => "withdraw",
@@ -374,6 +401,19 @@ impl Sdk {
         Ok(())
     }
 
+    /// Saves the last acknowledged receipt as a JSON file (the visitor's own copy).
+    fn download_receipt(&self) {
+        let Some(consent) = self.consent() else {
+            return;
+        };
+        if let Some(last) = receipts::last_receipt(&consent.consent_id) {
+            crate::ui::download(
+                &format!("kelisim-receipt-{}.json", last.receipt_id),
+                &last.json,
+            );
+        }
+    }
+
     fn activate(&self, elements: Vec<Element>) {
         if let Some(consent) = self.consent() {
             gating::activate(&self.config, &consent, elements);
@@ -385,6 +425,7 @@ impl Sdk {
             config: &self.config,
             language: self.language.get(),
             consent,
+            last_receipt: consent.and_then(|c| receipts::last_receipt(&c.consent_id)),
         }
     }
 }

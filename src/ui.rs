@@ -31,6 +31,7 @@ pub enum UiAction {
     Close,
     Language(Language),
     Withdraw,
+    DownloadReceipt,
 }
 
 /// Everything a layer shows.
@@ -38,6 +39,8 @@ pub struct View<'a> {
     pub config: &'a Config,
     pub language: Language,
     pub consent: Option<&'a Consent>,
+    /// The last receipt the server acknowledged for this consent, if any.
+    pub last_receipt: Option<crate::receipts::LastReceipt>,
 }
 
 /// Which switches are on: kept across a language switch so no state is lost.
@@ -524,8 +527,8 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
             }
         }
     }
-    if view.consent.is_some() {
-        button(&body, "kelisim-link-button", "withdraw", texts.withdraw())?;
+    if let Some(consent) = view.consent {
+        render_your_consent(&body, view, consent)?;
     }
 
     let foot = append(&dialog, "div", "kelisim-preferences__foot")?;
@@ -535,6 +538,82 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
     button(&actions, "kelisim-button", "accept-all", texts.accept_all())?;
     root.append_child(&overlay).ok()?;
     Some(overlay)
+}
+
+/// "Your consent": when the standing choice was made, what it grants, its receipt, and the
+/// ways to download the receipt or withdraw.
+fn render_your_consent(parent: &Element, view: &View, consent: &Consent) -> Option<()> {
+    let texts = view.config.texts(view.language);
+    let section = append(parent, "section", "kelisim-your-consent")?;
+    section
+        .set_attribute("aria-labelledby", "kelisim-your-consent")
+        .ok()?;
+    append_text(&section, "h3", "", texts.your_consent())?.set_id("kelisim-your-consent");
+    let facts = append(&section, "dl", "")?;
+    let decided = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
+        consent.decided_at as f64 * 1000.0,
+    ));
+    let locale = match view.language {
+        Language::Kk => "kk-KZ",
+        Language::Ru => "ru-RU",
+        Language::En => "en-GB",
+    };
+    let decided_text: String = decided
+        .to_locale_string(locale, &wasm_bindgen::JsValue::UNDEFINED)
+        .into();
+    let granted: Vec<&str> = view
+        .config
+        .categories
+        .iter()
+        .filter(|category| consent.category_granted(&category.id))
+        .map(|category| category.texts(view.language).title.as_str())
+        .collect();
+    let receipt = match &view.last_receipt {
+        Some(last) => last.receipt_id.clone(),
+        None => texts.receipt_pending().to_owned(),
+    };
+    for (label, value) in [
+        (texts.decided_label(), decided_text.as_str()),
+        (texts.granted_label(), &granted.join(", ")),
+        (texts.receipt_label(), &receipt),
+    ] {
+        append_text(&facts, "dt", "", label)?;
+        append_text(&facts, "dd", "", value)?;
+    }
+    if view.last_receipt.is_some() {
+        button(
+            &section,
+            "kelisim-link-button",
+            "download-receipt",
+            texts.download_receipt(),
+        )?;
+    }
+    button(
+        &section,
+        "kelisim-link-button",
+        "withdraw",
+        texts.withdraw(),
+    )?;
+    Some(())
+}
+
+/// Offers `text` as a file download (the visitor's copy of their receipt).
+pub fn download(file_name: &str, text: &str) {
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("application/json");
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
+    if let Some(link) = dom::element("a", "") {
+        let _ = link.set_attribute("href", &url);
+        let _ = link.set_attribute("download", file_name);
+        link.unchecked_ref::<HtmlElement>().click();
+    }
+    let _ = web_sys::Url::revoke_object_url(&url);
 }
 
 fn render_language_switch(parent: &Element, view: &View) -> Option<()> {
@@ -597,6 +676,7 @@ fn action_of(target: &Element) -> Option<UiAction> {
         "preferences" => UiAction::OpenPreferences,
         "close" => UiAction::Close,
         "withdraw" => UiAction::Withdraw,
+        "download-receipt" => UiAction::DownloadReceipt,
         "language" => UiAction::Language(
             button
                 .get_attribute("data-kelisim-language")?

@@ -7,12 +7,17 @@
 use crate::serve;
 use crate::tools::CHROMIUM;
 use anyhow::{bail, Context, Result};
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// The CSP the README tells stores they can use.
-pub const STRICT_CSP: &str =
-    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'";
+/// (Plus `connect-src` for the receipts server of the receipts pages, on another origin.)
+pub const STRICT_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' http://127.0.0.1:18732; object-src 'none'; base-uri 'none'";
+
+/// Where the end-to-end pages are served, and where their receipts server listens.
+const PAGES: &str = "127.0.0.1:18731";
+const RECEIPTS_PORT: u16 = 18732;
 
 struct Check {
     page: &'static str,
@@ -76,7 +81,7 @@ const CHECKS: [Check; 6] = [
 ];
 
 pub fn run(root: &Path) -> Result<()> {
-    let address = "127.0.0.1:18731";
+    let address = PAGES;
     let mut mounts = serve::mounts(root);
     mounts.insert(0, ("/e2e/".into(), root.join("tests/e2e")));
     mounts.insert(0, ("/vendor/".into(), root.join(".tools/node_modules")));
@@ -85,18 +90,25 @@ pub fn run(root: &Path) -> Result<()> {
     let _server = serve::start(address, mounts, rules)?;
 
     let (mut passed, mut failed) = (0, 0);
+    let mut tally = |name: &str, result: Result<()>| match result {
+        Ok(()) => {
+            passed += 1;
+            println!("e2e {name} ... ok");
+        }
+        Err(error) => {
+            failed += 1;
+            println!("e2e {name} ... FAILED: {error:#}");
+        }
+    };
     for check in &CHECKS {
         let url = format!("http://{address}{}", check.page);
-        match run_check(root, &url, check) {
-            Ok(()) => {
-                passed += 1;
-                println!("e2e {} ... ok", check.page);
-            }
-            Err(error) => {
-                failed += 1;
-                println!("e2e {} ... FAILED: {error:#}", check.page);
-            }
-        }
+        tally(
+            check.page,
+            run_check(&url, check, &fresh_profile(root, "page")),
+        );
+    }
+    for (name, result) in receipts_flow(root)? {
+        tally(&name, result);
     }
     println!("e2e: {passed} passed, {failed} failed");
     if failed > 0 {
@@ -105,9 +117,150 @@ pub fn run(root: &Path) -> Result<()> {
     Ok(())
 }
 
-fn run_check(root: &Path, url: &str, check: &Check) -> Result<()> {
-    let profile = root.join("target/e2e-profile");
+/// An empty Chromium profile (cookies and localStorage start empty).
+fn fresh_profile(root: &Path, name: &str) -> PathBuf {
+    let profile = root.join("target/e2e-profiles").join(name);
     let _ = std::fs::remove_dir_all(&profile);
+    profile
+}
+
+const PASS: Check = Check {
+    page: "",
+    dom_contains: &["data-e2e-result=\"pass\""],
+    dom_lacks: &[],
+    console_contains: &[],
+    console_errors_allowed: false,
+};
+
+/// Receipts through a real `kelisim-server` on another origin (CORS): a choice becomes exactly
+/// one stored receipt; with the server down the receipt waits in the browser; after a restart
+/// the next page view delivers it, still exactly once; the chain verifies.
+fn receipts_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
+    let binary = serve::build_server(root)?;
+    let data = root.join("target/e2e-receipts");
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data)?;
+    std::fs::write(
+        data.join("sites.json"),
+        format!("{{\"sites\": [{{\"id\": \"glazik-demo\", \"origins\": [\"http://{PAGES}\"]}}]}}"),
+    )?;
+    let db = format!("sqlite://{}", data.join("kelisim.db").display());
+    let start = || -> Result<ServerProcess> {
+        let child = Command::new(&binary)
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{RECEIPTS_PORT}"),
+                "--db",
+                &db,
+            ])
+            .arg("--sites")
+            .arg(data.join("sites.json"))
+            .arg("--key")
+            .arg(data.join("signing.key"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", RECEIPTS_PORT)).is_err() {
+            if Instant::now() > deadline {
+                bail!("kelisim-server did not start");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(ServerProcess(child))
+    };
+    let stored = || -> Result<Vec<String>> {
+        let output = Command::new(&binary)
+            .args(["export", "--format", "jsonl", "--db", &db])
+            .output()?;
+        Ok(String::from_utf8(output.stdout)?
+            .lines()
+            .map(str::to_owned)
+            .collect())
+    };
+    let page = |step: &str, profile: &Path| {
+        run_check(
+            &format!("http://{PAGES}/e2e/receipts.html?step={step}"),
+            &PASS,
+            profile,
+        )
+    };
+    let mut results = Vec::new();
+
+    let server = start()?;
+    results.push((
+        "receipts: a choice is acknowledged".to_owned(),
+        page("accept", &fresh_profile(root, "online")),
+    ));
+    results.push((
+        "receipts: exactly one row stored".to_owned(),
+        count_is(&stored()?, 1),
+    ));
+    drop(server);
+
+    let profile = fresh_profile(root, "offline");
+    results.push((
+        "receipts: server down, the receipt waits".to_owned(),
+        page("offline", &profile),
+    ));
+    results.push((
+        "receipts: nothing stored while down".to_owned(),
+        count_is(&stored()?, 1),
+    ));
+    let server = start()?;
+    results.push((
+        "receipts: the next page view delivers it".to_owned(),
+        page("deliver", &profile),
+    ));
+    let rows = stored()?;
+    results.push((
+        "receipts: still exactly one row per choice".to_owned(),
+        count_is(&rows, 2),
+    ));
+    drop(server);
+    let verified = Command::new(&binary)
+        .args(["verify", "--db", &db])
+        .arg("--key")
+        .arg(data.join("signing.key"))
+        .output()?;
+    results.push((
+        "receipts: the chain verifies".to_owned(),
+        if verified.status.success() {
+            Ok(())
+        } else {
+            Err(anyhow::anyhow!(
+                "{}",
+                String::from_utf8_lossy(&verified.stdout)
+            ))
+        },
+    ));
+    Ok(results)
+}
+
+fn count_is(rows: &[String], expected: usize) -> Result<()> {
+    if rows.len() == expected {
+        Ok(())
+    } else {
+        bail!(
+            "expected {expected} stored receipts, found {}:\n{}",
+            rows.len(),
+            rows.join("\n")
+        )
+    }
+}
+
+/// A running server, killed when dropped.
+struct ServerProcess(std::process::Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn run_check(url: &str, check: &Check, profile: &Path) -> Result<()> {
     let output = Command::new(CHROMIUM)
         .args([
             "--headless",

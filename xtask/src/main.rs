@@ -1,7 +1,8 @@
 //! `cargo xtask`: every workflow of the project, in Rust instead of shell scripts.
 //!
 //! - `build`: release wasm, wasm-bindgen, wasm-opt, `pkg/` from `pkg-template/`, sizes.
-//! - `demo`: build, then serve the demo store (`www/`) with the SDK under `/sdk/`.
+//! - `demo`: build, then run the receipts server over the demo store (`www/`), the SDK under
+//!   `/sdk/` and the dashboard, with SQLite in `data/`.
 //! - `test`: install what is missing, then run every check and test (CI runs this).
 //! - `e2e`: build, then only the end-to-end checks through a real script tag.
 //!
@@ -13,7 +14,7 @@ mod serve;
 mod tidy;
 mod tools;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
 fn main() -> Result<()> {
@@ -31,7 +32,7 @@ fn main() -> Result<()> {
             tools::ensure_build_tools(&root)?;
             let sizes = build::build(&root)?;
             build::print_sizes(&sizes);
-            serve::demo(&root, &format!("127.0.0.1:{port}"))
+            serve::demo(&root, port.parse().context("--port must be a number")?)
         }
         Some("test") => test(&root),
         Some("postgres") => {
@@ -48,7 +49,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  build          build pkg/ (wasm, glue, loader, types) and print its sizes\n  demo [--port N] build, then serve the demo store on http://127.0.0.1:8080/\n  test           install what is missing, then run every check and test\n  e2e            build, then only the end-to-end checks (a quick loop while developing)\n  postgres       start (installing if needed) a local PostgreSQL and print a URL for KELISIM_TEST_POSTGRES"
+                "usage: cargo xtask <command>\n\n  build          build pkg/ (wasm, glue, loader, types) and print its sizes\n  demo [--port N] build, then run the receipts server with the demo store on http://127.0.0.1:8080/\n  test           install what is missing, then run every check and test\n  e2e            build, then only the end-to-end checks (a quick loop while developing)\n  postgres       start (installing if needed) a local PostgreSQL and print a URL for KELISIM_TEST_POSTGRES"
             );
             bail!("unknown or missing command: {:?}", args.first());
         }

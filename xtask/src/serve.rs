@@ -1,21 +1,59 @@
-//! A small static file server on loopback for the demo and the end-to-end checks: `www/` at
-//! `/`, `pkg/` at `/sdk/`, with the right content types (`application/wasm` for streaming
-//! compilation). Paths with `..` are refused.
+//! `cargo xtask demo` (the receipts server over the demo store), and a small static file
+//! server on loopback for the end-to-end pages that need their own headers (a strict CSP):
+//! `www/` at `/`, `pkg/` at `/sdk/`, with the right content types (`application/wasm` for
+//! streaming compilation). Paths with `..` are refused.
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context, Result};
 use std::path::{Component, Path, PathBuf};
+use std::process::Command;
 use std::sync::Arc;
 
 /// Extra headers for pages whose path starts with a prefix (the e2e checks use a CSP).
 pub type HeaderRule = (String, Vec<(String, String)>);
 
-/// Serves `mounts` (URL prefix, folder) until the process ends.
-pub fn demo(root: &Path, address: &str) -> Result<()> {
-    let server = start(address, mounts(root), Vec::new())?;
-    println!("kelisim demo store: http://{address}/  (SDK under /sdk/, config at /kelisim.json). Ctrl+C stops it.");
-    server
-        .join()
-        .map_err(|_| anyhow!("the demo server thread panicked"))
+/// `cargo xtask demo`: runs the receipts server (SQLite in `data/`) serving the demo store
+/// at `/`, the SDK under `/sdk/` and the dashboard, until Ctrl+C.
+pub fn demo(root: &Path, port: u16) -> Result<()> {
+    let server = build_server(root)?;
+    let data = root.join("data");
+    std::fs::create_dir_all(&data)?;
+    let origins = format!("\"http://127.0.0.1:{port}\", \"http://localhost:{port}\"");
+    std::fs::write(
+        data.join("sites.json"),
+        format!("{{\"sites\": [{{\"id\": \"glazik-demo\", \"origins\": [{origins}]}}]}}\n"),
+    )?;
+    println!("kelisim demo store: http://127.0.0.1:{port}/  (SQLite and signing key in data/)");
+    let status = Command::new(server)
+        .current_dir(root)
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--db",
+            "sqlite://data/kelisim.db",
+        ])
+        .args([
+            "--sites",
+            "data/sites.json",
+            "--key",
+            "data/signing.key",
+            "--www",
+            "www",
+            "--sdk",
+            "pkg",
+        ])
+        .status()
+        .context("starting kelisim-server")?;
+    if !status.success() {
+        anyhow::bail!("kelisim-server exited with {status}");
+    }
+    Ok(())
+}
+
+/// Builds the server binary (debug: it shares the test build) and returns its path.
+pub fn build_server(root: &Path) -> Result<PathBuf> {
+    crate::tools::run(root, "cargo", &["build", "-p", "kelisim-server"], &[])?;
+    Ok(root.join("target/debug/kelisim-server"))
 }
 
 pub fn mounts(root: &Path) -> Vec<(String, PathBuf)> {

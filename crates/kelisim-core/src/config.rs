@@ -981,3 +981,44 @@ pub fn contrast_ratio(foreground: &str, background: &str) -> f64 {
     let (a, b) = (luminance(foreground), luminance(background));
     (a.max(b) + 0.05) / (a.min(b) + 0.05)
 }
+
+impl Config {
+    /// Every text a visitor sees in `language`, in a fixed order, one `name=value` per line:
+    /// what a receipt's `texts_hash` is the SHA-256 of, so a receipt proves the exact wording
+    /// shown (interface texts, categories, services, operator, policy link, expiry).
+    pub fn texts_fingerprint(&self, language: Language) -> String {
+        let mut out = format!("language={}\n", language.code());
+        let mut line = |name: &str, value: &str| {
+            out.push_str(name);
+            out.push('=');
+            // Newlines inside a value would make two texts hash like one.
+            out.push_str(&value.replace('\n', "\\n"));
+            out.push('\n');
+        };
+        for (name, value) in self.texts(language).entries() {
+            line(name, value);
+        }
+        line("operator", &self.operator.name);
+        line("bin", &self.operator.bin);
+        line("address", &self.operator.address);
+        line("email", &self.operator.email);
+        line("policy_url", self.policy_url(language));
+        line("policy_version", &self.policy_version);
+        line("expiry_days", &self.expiry_days.to_string());
+        for category in &self.categories {
+            let texts = category.texts(language);
+            line("category", &category.id);
+            line("title", &texts.title);
+            line("description", &texts.description);
+            line("refusal", texts.refusal.as_deref().unwrap_or(""));
+            for service in &category.services {
+                line("service", &service.id);
+                line("name", &service.name);
+                line("country", &service.country);
+                line("data", &service.data.join(","));
+                line("cookies", &service.cookies.join(","));
+            }
+        }
+        out
+    }
+}

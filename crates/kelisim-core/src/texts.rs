@@ -233,6 +233,42 @@ interface_texts! {
         "Если отказаться",
         "If you refuse",
     ],
+    /// Heading of the "your consent" part of the preferences.
+    your_consent => [
+        "Сіздің келісіміңіз",
+        "Ваше согласие",
+        "Your consent",
+    ],
+    /// Label before the time of the standing choice.
+    decided_label => [
+        "Таңдау уақыты",
+        "Время выбора",
+        "Chosen at",
+    ],
+    /// Label before the granted categories.
+    granted_label => [
+        "Рұқсат етілгендер",
+        "Разрешено",
+        "Granted",
+    ],
+    /// Label before the receipt id.
+    receipt_label => [
+        "Түбіртек нөмірі",
+        "Номер квитанции",
+        "Receipt id",
+    ],
+    /// Shown when the receipt has not reached the server yet.
+    receipt_pending => [
+        "түбіртек әлі жіберілген жоқ",
+        "квитанция ещё не отправлена",
+        "not sent yet",
+    ],
+    /// Button downloading the receipt as JSON.
+    download_receipt => [
+        "Түбіртекті жүктеп алу (JSON)",
+        "Скачать квитанцию (JSON)",
+        "Download the receipt (JSON)",
+    ],
     /// Heading of a category's service list.
     services_label => [
         "Қызметтер",

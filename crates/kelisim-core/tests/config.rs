@@ -313,3 +313,23 @@ fn config_must_be_an_object() {
     let error = Config::from_value(&kelisim_core::Value::Array(Vec::new())).unwrap_err();
     assert_eq!(error.field, "config");
 }
+
+#[test]
+fn texts_fingerprint_covers_what_is_shown() {
+    let config = parse(&demo_config_json()).unwrap();
+    let kk = config.texts_fingerprint(Language::Kk);
+    assert!(kk.starts_with("language=kk\n"));
+    for needle in [
+        "title=Біз cookie файлдарын қолданамыз",
+        "bin=180540012345",
+        "country=US",
+        "name=Яндекс Метрика",
+    ] {
+        assert!(kk.contains(needle), "{needle} missing");
+    }
+    assert_ne!(kk, config.texts_fingerprint(Language::Ru));
+    // Changing any shown text changes the fingerprint.
+    let mut value = demo_config_json();
+    value["texts"] = json!({"kk": {"reject_all": "Жоқ"}});
+    assert_ne!(parse(&value).unwrap().texts_fingerprint(Language::Kk), kk);
+}

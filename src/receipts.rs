@@ -1,0 +1,360 @@
+//! The sending side of consent receipts: every choice becomes a receipt object (the schema of
+//! `kelisim-server`'s `POST /v1/receipts`, published as `receipt.schema.json`), kept in a
+//! localStorage outbox until the server acknowledges it. Impressions (the first layer was shown)
+//! are posted once per page view.
+//!
+//! Nothing is lost and nothing is stored twice: a receipt leaves the outbox only after a 2xx
+//! (or a 4xx, which retrying cannot fix); failures back off (30 s doubling to 1 h) and are
+//! retried on a later page view; `pagehide` hands what is left to `sendBeacon`; the server
+//! treats a repeated receipt id as the same receipt. Without localStorage (full, disabled) the
+//! receipt is still sent once from memory, and the banner works as before.
+
+use crate::browser::{console_warn, now_seconds, random_uuid, window};
+use kelisim_core::{Action, Config, Consent, Language};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+const OUTBOX_KEY: &str = "kelisim:outbox";
+const RETRY_AT_KEY: &str = "kelisim:outbox-retry-at";
+const ATTEMPTS_KEY: &str = "kelisim:outbox-attempts";
+/// The last acknowledged receipt (the server's answer), shown to the visitor.
+pub const LAST_RECEIPT_KEY: &str = "kelisim:receipt";
+
+/// What the preferences layer shows under "your consent".
+pub struct LastReceipt {
+    pub receipt_id: String,
+    pub consent_id: String,
+    pub server_time: String,
+    /// The whole server answer as JSON text, for the download.
+    pub json: String,
+}
+
+/// Builds the receipt of a choice and sends it (after hashing the texts shown).
+pub fn record(config: &Config, consent: &Consent, action: Action, method: &str) {
+    let Some(endpoint) = config.endpoint.clone() else {
+        return;
+    };
+    let receipt = receipt_object(config, consent, action, method);
+    let fingerprint = config.texts_fingerprint(consent.language);
+    wasm_bindgen_futures::spawn_local(async move {
+        let hash = sha256_hex(&fingerprint).await.unwrap_or_default();
+        set(&receipt, "texts_hash", JsValue::from_str(&hash));
+        let text = js_sys::JSON::stringify(&receipt)
+            .ok()
+            .and_then(|t| t.as_string())
+            .unwrap_or_default();
+        let stored = push_outbox(&text);
+        if stored {
+            flush(endpoint).await;
+        } else if let Some(answer) = post(&endpoint, &text).await {
+            remember_answer(&answer);
+        }
+    });
+}
+
+/// Sends what earlier page views could not, unless a back-off is still running.
+pub fn retry_pending(config: &Config) {
+    let Some(endpoint) = config.endpoint.clone() else {
+        return;
+    };
+    let retry_at = get_item(RETRY_AT_KEY)
+        .and_then(|t| t.parse::<u64>().ok())
+        .unwrap_or(0);
+    if outbox().is_empty() || now_seconds() < retry_at {
+        return;
+    }
+    wasm_bindgen_futures::spawn_local(flush(endpoint));
+}
+
+/// Hands every pending receipt to `sendBeacon` (called on `pagehide`). They stay in the outbox:
+/// the next page view sends them again, and the server answers a known id with the same receipt.
+pub fn beacon_pending(config: &Config) {
+    let Some(endpoint) = &config.endpoint else {
+        return;
+    };
+    let navigator = window().navigator();
+    for text in outbox() {
+        let _ = navigator.send_beacon_with_opt_str(endpoint, Some(&text));
+    }
+}
+
+/// Posts one anonymous impression (first layer shown) for this page view.
+pub fn impression(config: &Config, language: Language) {
+    let Some(endpoint) = &config.endpoint else {
+        return;
+    };
+    // The impressions endpoint sits beside the receipts endpoint: …/v1/receipts → …/v1/impressions.
+    let url = match endpoint.strip_suffix("/receipts") {
+        Some(base) => format!("{base}/impressions"),
+        None => return,
+    };
+    let body = js_sys::Object::new();
+    set(&body, "site", JsValue::from_str(&config.site));
+    set(&body, "language", JsValue::from_str(language.code()));
+    set(
+        &body,
+        "variant",
+        config
+            .ui
+            .variant
+            .as_deref()
+            .map_or(JsValue::NULL, JsValue::from_str),
+    );
+    set(
+        &body,
+        "page",
+        JsValue::from_str(&window().location().pathname().unwrap_or_default()),
+    );
+    let text = js_sys::JSON::stringify(&body)
+        .ok()
+        .and_then(|t| t.as_string())
+        .unwrap_or_default();
+    let _ = window()
+        .navigator()
+        .send_beacon_with_opt_str(&url, Some(&text));
+}
+
+/// The last acknowledged receipt of `consent_id`, if this browser has it.
+pub fn last_receipt(consent_id: &str) -> Option<LastReceipt> {
+    let json = get_item(LAST_RECEIPT_KEY)?;
+    let answer = js_sys::JSON::parse(&json).ok()?;
+    let receipt = js_sys::Reflect::get(&answer, &"receipt".into()).ok()?;
+    let field =
+        |object: &JsValue, name: &str| js_sys::Reflect::get(object, &name.into()).ok()?.as_string();
+    let last = LastReceipt {
+        receipt_id: field(&receipt, "receipt_id")?,
+        consent_id: field(&receipt, "consent_id")?,
+        server_time: field(&answer, "server_time")?,
+        json,
+    };
+    (last.consent_id == consent_id).then_some(last)
+}
+
+fn receipt_object(
+    config: &Config,
+    consent: &Consent,
+    action: Action,
+    method: &str,
+) -> js_sys::Object {
+    let receipt = js_sys::Object::new();
+    let text = |value: &str| JsValue::from_str(value);
+    let list = |ids: &mut dyn Iterator<Item = &str>| -> JsValue {
+        ids.map(JsValue::from_str).collect::<js_sys::Array>().into()
+    };
+    let location = window().location();
+    let page_url = format!(
+        "{}{}",
+        location.origin().unwrap_or_default(),
+        location.pathname().unwrap_or_default()
+    );
+    let policy_url = web_sys::Url::new_with_base(
+        config.policy_url(consent.language),
+        &location.href().unwrap_or_default(),
+    )
+    .map(|url| url.href())
+    .unwrap_or_else(|_| config.policy_url(consent.language).to_owned());
+    let mut countries: Vec<&str> = config
+        .services()
+        .filter(|service| consent.service_granted(&service.id))
+        .map(|service| service.country.as_str())
+        .collect();
+    countries.sort_unstable();
+    countries.dedup();
+    let iso = |seconds: u64| -> JsValue {
+        js_sys::Date::new(&JsValue::from_f64(seconds as f64 * 1000.0))
+            .to_iso_string()
+            .into()
+    };
+    set(&receipt, "receipt_id", text(&random_uuid()));
+    set(&receipt, "consent_id", text(&consent.consent_id));
+    set(&receipt, "site", text(&config.site));
+    set(&receipt, "policy_version", text(&config.policy_version));
+    set(&receipt, "policy_url", text(&policy_url));
+    set(&receipt, "revision", JsValue::from(consent.revision));
+    set(&receipt, "language", text(consent.language.code()));
+    set(&receipt, "action", text(action.as_str()));
+    set(
+        &receipt,
+        "granted_categories",
+        list(&mut consent.granted_categories.iter()),
+    );
+    set(
+        &receipt,
+        "denied_categories",
+        list(&mut consent.denied_categories(config).into_iter()),
+    );
+    set(
+        &receipt,
+        "granted_services",
+        list(&mut consent.granted_services.iter()),
+    );
+    set(
+        &receipt,
+        "denied_services",
+        list(&mut consent.denied_services(config).into_iter()),
+    );
+    set(&receipt, "countries", list(&mut countries.into_iter()));
+    set(
+        &receipt,
+        "variant",
+        config.ui.variant.as_deref().map_or(JsValue::NULL, text),
+    );
+    set(&receipt, "operator", text(&config.operator.name));
+    set(&receipt, "bin", text(&config.operator.bin));
+    set(
+        &receipt,
+        "expires_at",
+        iso(consent.decided_at + u64::from(config.expiry_days) * 86_400),
+    );
+    set(&receipt, "method", text(method));
+    set(&receipt, "page_url", text(&page_url));
+    set(
+        &receipt,
+        "user_agent",
+        text(&window().navigator().user_agent().unwrap_or_default()),
+    );
+    set(&receipt, "client_time", iso(consent.decided_at));
+    receipt
+}
+
+/// Sends the outbox oldest first; stops at the first failure and schedules a retry.
+async fn flush(endpoint: String) {
+    for text in outbox() {
+        match post(&endpoint, &text).await {
+            Some(answer) => {
+                remember_answer(&answer);
+                remove_from_outbox(&text);
+            }
+            None => {
+                let attempts = get_item(ATTEMPTS_KEY)
+                    .and_then(|t| t.parse::<u32>().ok())
+                    .unwrap_or(0)
+                    + 1;
+                let delay = (30u64 << attempts.min(7)).min(3_600);
+                set_item(ATTEMPTS_KEY, &attempts.to_string());
+                set_item(RETRY_AT_KEY, &(now_seconds() + delay).to_string());
+                return;
+            }
+        }
+    }
+    remove_item(ATTEMPTS_KEY);
+    remove_item(RETRY_AT_KEY);
+}
+
+/// POSTs one receipt. `Some(answer)` when it is settled: stored (2xx, the server's answer), or
+/// refused for good (4xx but 408/429: retrying the same body cannot succeed, so it is dropped
+/// with a warning). `None` when it should be retried.
+async fn post(endpoint: &str, text: &str) -> Option<String> {
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&JsValue::from_str(text));
+    // keepalive lets the request finish if the page is closing (not in web-sys yet).
+    let _ = js_sys::Reflect::set(&init, &"keepalive".into(), &JsValue::TRUE);
+    // text/plain keeps this a "simple" CORS request: no preflight round trip.
+    let headers = web_sys::Headers::new().ok()?;
+    headers
+        .set("content-type", "text/plain;charset=UTF-8")
+        .ok()?;
+    init.set_headers(&headers);
+    let response: web_sys::Response =
+        JsFuture::from(window().fetch_with_str_and_init(endpoint, &init))
+            .await
+            .ok()?
+            .dyn_into()
+            .ok()?;
+    let status = response.status();
+    let body = JsFuture::from(response.text().ok()?)
+        .await
+        .ok()?
+        .as_string()
+        .unwrap_or_default();
+    match status {
+        200..=299 => Some(body),
+        408 | 429 => None,
+        400..=499 => {
+            console_warn(&format!(
+                "the receipts server refused a receipt ({status}): {body}"
+            ));
+            Some(String::new())
+        }
+        _ => None,
+    }
+}
+
+fn remember_answer(answer: &str) {
+    if !answer.is_empty() {
+        set_item(LAST_RECEIPT_KEY, answer);
+    }
+}
+
+async fn sha256_hex(text: &str) -> Option<String> {
+    let subtle = window().crypto().ok()?.subtle();
+    let bytes = text.as_bytes();
+    let digest = JsFuture::from(subtle.digest_with_str_and_u8_array("SHA-256", bytes).ok()?)
+        .await
+        .ok()?;
+    let digest = js_sys::Uint8Array::new(&digest).to_vec();
+    Some(digest.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn outbox() -> Vec<String> {
+    let Some(text) = get_item(OUTBOX_KEY) else {
+        return Vec::new();
+    };
+    match js_sys::JSON::parse(&text) {
+        Ok(value) if js_sys::Array::is_array(&value) => js_sys::Array::from(&value)
+            .iter()
+            .filter_map(|v| v.as_string())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Adds a receipt to the outbox; `false` when localStorage cannot hold it.
+fn push_outbox(text: &str) -> bool {
+    let mut items = outbox();
+    items.push(text.to_owned());
+    save_outbox(&items) && outbox().last().is_some_and(|last| last == text)
+}
+
+fn remove_from_outbox(text: &str) {
+    let items: Vec<String> = outbox().into_iter().filter(|item| item != text).collect();
+    save_outbox(&items);
+}
+
+fn save_outbox(items: &[String]) -> bool {
+    if items.is_empty() {
+        remove_item(OUTBOX_KEY);
+        return true;
+    }
+    let array: js_sys::Array = items.iter().map(|item| JsValue::from_str(item)).collect();
+    let text = js_sys::JSON::stringify(&array)
+        .ok()
+        .and_then(|t| t.as_string())
+        .unwrap_or_default();
+    set_item(OUTBOX_KEY, &text)
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    window().local_storage().ok().flatten()
+}
+
+fn get_item(key: &str) -> Option<String> {
+    storage()?.get_item(key).ok().flatten()
+}
+
+/// `false` when the write failed (quota exceeded, storage disabled).
+fn set_item(key: &str, value: &str) -> bool {
+    storage().is_some_and(|storage| storage.set_item(key, value).is_ok())
+}
+
+fn remove_item(key: &str) {
+    if let Some(storage) = storage() {
+        let _ = storage.remove_item(key);
+    }
+}
+
+fn set(object: &js_sys::Object, key: &str, value: JsValue) {
+    let _ = js_sys::Reflect::set(object, &JsValue::from_str(key), &value);
+}
