@@ -328,20 +328,44 @@ async fn rate_limit_answers_429() {
 /// The JSON Schema published in the npm package describes exactly what the server accepts.
 #[test]
 fn published_schema_matches_the_server() {
-    let schema: Value = serde_json::from_str(include_str!("../../../pkg-template/receipt.schema.json")).unwrap();
+    let schema: Value =
+        serde_json::from_str(include_str!("../../../pkg-template/receipt.schema.json")).unwrap();
     let sample = receipt(1);
-    let mut schema_fields: Vec<&str> = schema["properties"].as_object().unwrap().keys().map(String::as_str).collect();
-    let mut sample_fields: Vec<&str> = sample.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut schema_fields: Vec<&str> = schema["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut sample_fields: Vec<&str> = sample
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     schema_fields.sort_unstable();
     sample_fields.sort_unstable();
     assert_eq!(schema_fields, sample_fields);
-    let required: Vec<&str> = schema["required"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     for field in &sample_fields {
         // Every field but `variant` is required by the server (serde has no default for them).
         let mut without = sample.clone();
         without.as_object_mut().unwrap().remove(*field);
-        let accepted = kelisim_server::receipt::parse_receipt(without.to_string().as_bytes(), time::OffsetDateTime::now_utc()).is_ok();
-        assert_eq!(!accepted, required.contains(field), "`{field}`: schema and server disagree on whether it is required");
+        let accepted = kelisim_server::receipt::parse_receipt(
+            without.to_string().as_bytes(),
+            time::OffsetDateTime::now_utc(),
+        )
+        .is_ok();
+        assert_eq!(
+            !accepted,
+            required.contains(field),
+            "`{field}`: schema and server disagree on whether it is required"
+        );
     }
     assert_eq!(schema["additionalProperties"], false);
 }
