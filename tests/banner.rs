@@ -483,3 +483,44 @@ fn hide_from_bots_is_opt_in() {
         kelisim::browser::is_automated_browser()
     );
 }
+
+#[wasm_bindgen_test]
+fn preferences_show_your_consent_and_its_receipt() {
+    reset("en");
+    init(&demo_config());
+    click("[data-kelisim-action=accept-all]");
+    let consent_id = consent_field("consentId").as_string().unwrap();
+    click_open_preferences();
+    let section = text(".kelisim-your-consent");
+    assert!(
+        section.contains("Your consent") && section.contains("Analytics"),
+        "{section}"
+    );
+    assert!(
+        section.contains("not sent yet"),
+        "no receipt yet: {section}"
+    );
+    assert!(query("[data-kelisim-action=download-receipt]").is_none());
+
+    // The server's answer, as the outbox stores it once acknowledged.
+    let answer = format!(
+        "{{\"seq\":1,\"server_time\":\"2026-11-22T08:00:00Z\",\"ip_prefix\":null,\"receipt\":{{\"receipt_id\":\"00000000-0000-4000-8000-000000000001\",\"consent_id\":\"{consent_id}\"}},\"prev_hash\":\"0\",\"hash\":\"1\",\"signature\":\"2\"}}"
+    );
+    let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    storage
+        .set_item(kelisim::receipts::LAST_RECEIPT_KEY, &answer)
+        .unwrap();
+    click("[data-kelisim-action=close]");
+    click_open_preferences();
+    assert!(text(".kelisim-your-consent").contains("00000000-0000-4000-8000-000000000001"));
+    assert!(query("[data-kelisim-action=download-receipt]").is_some());
+    assert_eq!(
+        consent_field("receiptId").as_string().as_deref(),
+        Some("00000000-0000-4000-8000-000000000001")
+    );
+}
+
+fn click_open_preferences() {
+    kelisim::show_preferences();
+    assert!(query(".kelisim-preferences").is_some());
+}
