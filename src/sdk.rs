@@ -48,6 +48,8 @@ pub struct Sdk {
     observer: RefCell<Option<GateObserver>>,
     /// An impression is counted once per page view, however often the banner is shown.
     impression_sent: Cell<bool>,
+    /// This page view recorded a Global Privacy Control refusal: the banner says so.
+    gpc_honoured: Cell<bool>,
     _open_links: EventListener,
     _pagehide: EventListener,
 }
@@ -120,6 +122,7 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
         ui: RefCell::new(None),
         observer: RefCell::new(None),
         impression_sent: Cell::new(false),
+        gpc_honoured: Cell::new(false),
         _open_links: open_links,
         _pagehide: pagehide,
     });
@@ -148,12 +151,31 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
 
     // `ready` comes first, so a site hears it before `shown` or any tag activation.
     events::emit("ready", &detail(&[("consent", sdk.consent_js())]));
+    let automated_hidden = sdk.config.ui.hide_from_bots && is_automated_browser();
     match &consent {
         Some(_) => sdk.activate(gating::gated_elements()),
-        None if sdk.config.ui.hide_from_bots && is_automated_browser() => {}
+        // Global Privacy Control with no choice yet: refuse every optional category, record it
+        // once (cookie and a `gpc` receipt), and tell the visitor, who may still choose otherwise.
+        None if sdk.config.gpc && global_privacy_control() => {
+            sdk.gpc_honoured.set(true);
+            sdk.apply(Choice::RejectAll, Action::Gpc, "gpc")?;
+            if !automated_hidden {
+                sdk.show();
+            }
+        }
+        None if automated_hidden => {}
         None => sdk.show(),
     }
     Ok(())
+}
+
+/// `navigator.globalPrivacyControl === true`.
+fn global_privacy_control() -> bool {
+    js_sys::Reflect::get(
+        &crate::browser::window().navigator(),
+        &"globalPrivacyControl".into(),
+    )
+    .is_ok_and(|value| value.as_bool() == Some(true))
 }
 
 /// Stops the SDK: removes the interface and every listener and observer. Tags already run
@@ -367,6 +389,8 @@ impl Sdk {
             storage::clear_local_storage(&service.local_storage);
         }
         *self.consent.borrow_mut() = Some(consent.clone());
+        // An explicit choice replaces the GPC refusal, and the banner stops mentioning it.
+        self.gpc_honoured.set(action == Action::Gpc);
         self.hide();
 
         if self.config.uses_vendor(Vendor::GoogleConsentMode) {
@@ -426,6 +450,7 @@ impl Sdk {
             language: self.language.get(),
             consent,
             last_receipt: consent.and_then(|c| receipts::last_receipt(&c.consent_id)),
+            gpc_honoured: self.gpc_honoured.get(),
         }
     }
 }

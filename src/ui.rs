@@ -41,6 +41,8 @@ pub struct View<'a> {
     pub consent: Option<&'a Consent>,
     /// The last receipt the server acknowledged for this consent, if any.
     pub last_receipt: Option<crate::receipts::LastReceipt>,
+    /// The browser's Global Privacy Control signal was honoured on this page view.
+    pub gpc_honoured: bool,
 }
 
 /// Which switches are on: kept across a language switch so no state is lost.
@@ -351,6 +353,9 @@ fn render_banner(root: &HtmlElement, view: &View) -> Option<HtmlElement> {
     policy_link(&description, view)?;
 
     let notes = append(&inner, "div", "kelisim-notes")?;
+    if view.gpc_honoured {
+        append_text(&notes, "p", "kelisim-gpc", texts.gpc_notice())?;
+    }
     let countries = view.config.cross_border_countries();
     if !countries.is_empty() {
         let names: Vec<String> = countries

@@ -524,3 +524,62 @@ fn click_open_preferences() {
     kelisim::show_preferences();
     assert!(query(".kelisim-preferences").is_some());
 }
+
+fn set_global_privacy_control(on: bool) {
+    let navigator = web_sys::window().unwrap().navigator();
+    let descriptor = js_sys::Object::new();
+    js_sys::Reflect::set(&descriptor, &"value".into(), &JsValue::from_bool(on)).unwrap();
+    js_sys::Reflect::set(&descriptor, &"configurable".into(), &JsValue::TRUE).unwrap();
+    js_sys::Object::define_property(&navigator, &"globalPrivacyControl".into(), &descriptor);
+}
+
+#[wasm_bindgen_test]
+fn global_privacy_control_is_honoured_until_the_visitor_chooses() {
+    reset("ru");
+    set_global_privacy_control(true);
+    let actions = js_sys::Array::new();
+    let recorder = {
+        let actions = actions.clone();
+        wasm_bindgen::closure::Closure::<dyn Fn(JsValue)>::new(move |detail: JsValue| {
+            actions.push(&js_sys::Reflect::get(&detail, &"action".into()).unwrap());
+        })
+        .into_js_value()
+    };
+    kelisim::on("consent", recorder.clone());
+    kelisim::on("change", recorder.clone());
+    init(&demo_config());
+    // Refused and recorded once, and the visitor is told.
+    assert!(!kelisim::accepted("analytics"));
+    assert!(cookie("kelisim").is_some(), "the GPC refusal is stored");
+    assert!(text("#kelisim .kelisim-notes").contains("Global Privacy Control"));
+    // A later page view does not record it again.
+    kelisim::destroy();
+    init(&demo_config());
+    assert!(
+        query("#kelisim").is_none(),
+        "no banner once the GPC refusal is stored"
+    );
+    // An explicit choice by the visitor wins.
+    kelisim::accept_all();
+    assert!(kelisim::accepted("analytics"));
+    let seen: Vec<String> = actions.iter().filter_map(|a| a.as_string()).collect();
+    assert_eq!(seen, ["gpc", "accept_all"]);
+    kelisim::off("consent", recorder.clone());
+    kelisim::off("change", recorder);
+    set_global_privacy_control(false);
+}
+
+#[wasm_bindgen_test]
+fn global_privacy_control_can_be_ignored_by_config() {
+    reset("ru");
+    set_global_privacy_control(true);
+    let config = demo_config();
+    set(&config, &["gpc"], JsValue::FALSE);
+    init(&config);
+    assert!(
+        cookie("kelisim").is_none(),
+        "gpc: false must not decide for the visitor"
+    );
+    assert!(query("#kelisim .kelisim-gpc").is_none());
+    set_global_privacy_control(false);
+}

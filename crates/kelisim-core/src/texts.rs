@@ -233,6 +233,12 @@ interface_texts! {
         "Если отказаться",
         "If you refuse",
     ],
+    /// First-layer notice when the browser's Global Privacy Control signal was honoured.
+    gpc_notice => [
+        "Браузеріңіз Global Privacy Control (GPC) сигналын жіберді: біз оны ескердік, тек қажетті cookie файлдары қолданылады. Таңдауыңызды төменде өзгерте аласыз.",
+        "Ваш браузер передал сигнал Global Privacy Control (GPC): мы его учли, используются только необходимые файлы cookie. Изменить выбор можно ниже.",
+        "Your browser sent a Global Privacy Control (GPC) signal: we honoured it, and only necessary cookies are used. You can change your choice below.",
+    ],
     /// Heading of the "your consent" part of the preferences.
     your_consent => [
         "Сіздің келісіміңіз",
