@@ -18,6 +18,9 @@ use wasm_bindgen_futures::JsFuture;
 const OUTBOX_KEY: &str = "kelisim:outbox";
 const RETRY_AT_KEY: &str = "kelisim:outbox-retry-at";
 const ATTEMPTS_KEY: &str = "kelisim:outbox-attempts";
+/// A browser keeps at most this many unsent receipts (a server down for weeks must not fill
+/// the store's localStorage); past it the oldest is dropped with a warning.
+const MAX_OUTBOX: usize = 100;
 /// The last acknowledged receipt (the server's answer), shown to the visitor.
 pub const LAST_RECEIPT_KEY: &str = "kelisim:receipt";
 
@@ -243,8 +246,9 @@ async fn flush(endpoint: String) {
 }
 
 /// POSTs one receipt. `Some(answer)` when it is settled: stored (2xx, the server's answer), or
-/// refused for good (4xx but 408/429: retrying the same body cannot succeed, so it is dropped
-/// with a warning). `None` when it should be retried.
+/// refused for good because the body itself is bad (400, 413, 422: sending it again cannot
+/// succeed, so it is dropped with a warning). `None` when it should be retried: network errors,
+/// 5xx, 429, and also 401/403/404, which a fixed server configuration (origins, site) cures.
 async fn post(endpoint: &str, text: &str) -> Option<String> {
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
@@ -271,8 +275,7 @@ async fn post(endpoint: &str, text: &str) -> Option<String> {
         .unwrap_or_default();
     match status {
         200..=299 => Some(body),
-        408 | 429 => None,
-        400..=499 => {
+        400 | 413 | 422 => {
             console_warn(&format!(
                 "the receipts server refused a receipt ({status}): {body}"
             ));
@@ -315,6 +318,10 @@ fn outbox() -> Vec<String> {
 fn push_outbox(text: &str) -> bool {
     let mut items = outbox();
     items.push(text.to_owned());
+    if items.len() > MAX_OUTBOX {
+        console_warn("more than 100 receipts could not be sent; the oldest is dropped");
+        items.remove(0);
+    }
     save_outbox(&items) && outbox().last().is_some_and(|last| last == text)
 }
 

@@ -53,8 +53,9 @@ enum Command {
         /// Bearer token of the admin API; a random one is made and printed when absent.
         #[arg(long, env = "KELISIM_ADMIN_TOKEN", hide_env_values = true)]
         admin_token: Option<String>,
-        /// Requests per minute per client network on the public endpoints.
-        #[arg(long, env = "KELISIM_RATE_PER_MINUTE", default_value_t = 120)]
+        /// Requests per minute per client network (/24, /48) on the public endpoints. Mobile
+        /// carriers put many visitors behind one network, so this is generous.
+        #[arg(long, env = "KELISIM_RATE_PER_MINUTE", default_value_t = 600)]
         rate_per_minute: u32,
         /// Folder served at `/` (the demo store).
         #[arg(long, env = "KELISIM_WWW")]
