@@ -907,16 +907,7 @@ fn parse_language(field: &str, code: &str) -> Result<Language, ConfigError> {
 /// Ids appear in cookies, markup and receipts: keep them to lowercase letters, digits, `-`, `_`
 /// (and `.` for site ids, which are often domain names).
 fn check_id(field: &str, id: &str, max_length: usize, allow_dot: bool) -> Result<(), ConfigError> {
-    let ok = !id.is_empty()
-        && id.len() <= max_length
-        && id.bytes().all(|b| {
-            b.is_ascii_lowercase()
-                || b.is_ascii_digit()
-                || b == b'-'
-                || b == b'_'
-                || (allow_dot && b == b'.')
-        });
-    if ok {
+    if crate::ids::is_valid_id(id, max_length, allow_dot) {
         Ok(())
     } else {
         let allowed = if allow_dot {

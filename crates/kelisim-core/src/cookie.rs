@@ -107,11 +107,7 @@ pub fn is_consent_id(id: &str) -> bool {
 }
 
 fn is_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 40
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    crate::ids::is_valid_id(id, 40, false)
 }
 
 fn to_base36(mut value: u64) -> String {

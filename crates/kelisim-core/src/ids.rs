@@ -4,6 +4,21 @@
 //! `BTreeSet` would, and costs the browser module a fraction of the code (no B-tree, no stable
 //! sort). Iteration is in sorted order, which the cookie encoding relies on.
 
+/// Whether `id` is a valid category, service or site id: 1 to `max_length` bytes of `a-z`,
+/// `0-9`, `-`, `_` (and `.` when `allow_dot`, for site ids that are domain names). Ids appear in
+/// cookies, markup, receipts and SQL, so the same rule holds everywhere.
+pub fn is_valid_id(id: &str, max_length: usize, allow_dot: bool) -> bool {
+    !id.is_empty()
+        && id.len() <= max_length
+        && id.bytes().all(|b| {
+            b.is_ascii_lowercase()
+                || b.is_ascii_digit()
+                || b == b'-'
+                || b == b'_'
+                || (allow_dot && b == b'.')
+        })
+}
+
 /// A sorted set of ids without duplicates.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IdSet(Vec<String>);

@@ -137,13 +137,7 @@ async fn post_receipt(
     rate_limit(&state, client.as_deref())?;
     let now = OffsetDateTime::now_utc();
     let receipt = parse_receipt(&body, now)?;
-    let site = state.0.sites.get(&receipt.site).ok_or_else(|| {
-        AppError::bad(
-            "site",
-            format!("`{}` is not a site of this server", receipt.site),
-        )
-    })?;
-    let origin = allowed_origin(&headers, |origin| site.allows(origin))?;
+    let origin = site_origin(&state, &receipt.site, &headers)?;
     let (record, replayed) = state
         .0
         .store
@@ -181,13 +175,7 @@ async fn post_impression(
     let body = body_bytes(body)?;
     rate_limit(&state, client.as_deref())?;
     let impression: Impression = receipt::parse_json(&body)?;
-    let site = state.0.sites.get(&impression.site).ok_or_else(|| {
-        AppError::bad(
-            "site",
-            format!("`{}` is not a site of this server", impression.site),
-        )
-    })?;
-    let origin = allowed_origin(&headers, |origin| site.allows(origin))?;
+    let origin = site_origin(&state, &impression.site, &headers)?;
     if !["kk", "ru", "en"].contains(&impression.language.as_str()) {
         return Err(AppError::bad("language", "must be kk, ru or en"));
     }
@@ -336,6 +324,19 @@ fn rate_limit(state: &AppState, client: Option<&str>) -> Result<(), AppError> {
         .limiter
         .check_key(&key)
         .map_err(|_| AppError::TooManyRequests)
+}
+
+/// Checks that `site` is served here and that the request's `Origin` may post to it.
+fn site_origin(
+    state: &AppState,
+    site: &str,
+    headers: &HeaderMap,
+) -> Result<Option<HeaderValue>, AppError> {
+    let site =
+        state.0.sites.get(site).ok_or_else(|| {
+            AppError::bad("site", format!("`{site}` is not a site of this server"))
+        })?;
+    allowed_origin(headers, |origin| site.allows(origin))
 }
 
 /// The request's `Origin`, if `allowed` accepts it; requests without one (server to server)

@@ -37,6 +37,17 @@ struct Key {
     key: PathBuf,
 }
 
+#[derive(clap::Args)]
+struct SitesFile {
+    /// The sites file: site ids, allowed origins, retention.
+    #[arg(
+        long = "sites",
+        env = "KELISIM_SITES",
+        default_value = "kelisim-sites.json"
+    )]
+    path: PathBuf,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve receipts, impressions, the admin API, the dashboard, the SDK and the demo store.
@@ -47,9 +58,8 @@ enum Command {
         database: Database,
         #[command(flatten)]
         key: Key,
-        /// The sites file: site ids, allowed origins, retention.
-        #[arg(long, env = "KELISIM_SITES", default_value = "kelisim-sites.json")]
-        sites: PathBuf,
+        #[command(flatten)]
+        sites: SitesFile,
         /// Bearer token of the admin API; a random one is made and printed when absent.
         #[arg(long, env = "KELISIM_ADMIN_TOKEN", hide_env_values = true)]
         admin_token: Option<String>,
@@ -88,8 +98,8 @@ enum Command {
         database: Database,
         #[command(flatten)]
         key: Key,
-        #[arg(long, env = "KELISIM_SITES", default_value = "kelisim-sites.json")]
-        sites: PathBuf,
+        #[command(flatten)]
+        sites: SitesFile,
         /// YYYY-MM-DD (UTC) or an RFC 3339 time.
         #[arg(long)]
         before: String,
@@ -121,7 +131,7 @@ async fn main() -> Result<()> {
             www,
             sdk,
         } => {
-            let sites = Sites::load(&sites)?;
+            let sites = Sites::load(&sites.path)?;
             let signer = Signer::load_or_create(&key.key)?;
             let store = Store::open(&database.db).await?;
             let admin_token = admin_token.unwrap_or_else(random_token);
@@ -201,7 +211,7 @@ async fn main() -> Result<()> {
             sites,
             before,
         } => {
-            let sites = Sites::load(&sites)?;
+            let sites = Sites::load(&sites.path)?;
             let before = parse_date(&before)?;
             let now = OffsetDateTime::now_utc();
             let signer = Signer::load_or_create(&key.key)?;

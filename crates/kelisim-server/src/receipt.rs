@@ -4,6 +4,7 @@
 
 use crate::error::AppError;
 use kelisim_core::cookie::is_consent_id;
+use kelisim_core::ids::is_valid_id;
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -207,16 +208,7 @@ fn check_text(field: &str, text: &str, max: usize) -> Result<(), AppError> {
 }
 
 fn check_id(field: &str, id: &str, max: usize, allow_dot: bool) -> Result<(), AppError> {
-    let ok = !id.is_empty()
-        && id.len() <= max
-        && id.bytes().all(|b| {
-            b.is_ascii_lowercase()
-                || b.is_ascii_digit()
-                || b == b'-'
-                || b == b'_'
-                || (allow_dot && b == b'.')
-        });
-    if ok {
+    if is_valid_id(id, max, allow_dot) {
         Ok(())
     } else {
         Err(AppError::bad(
