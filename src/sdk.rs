@@ -15,7 +15,7 @@ use crate::gating::{self, GateObserver};
 use crate::receipts;
 use crate::storage;
 use crate::ui::{initial_switches, Ui, UiAction, View};
-use crate::vendors::send_consent_mode;
+use crate::vendors::{send_consent_mode, tell_vendors};
 use gloo_events::{EventListener, EventListenerOptions};
 use kelisim_core::consent::revoked_services;
 use kelisim_core::{
@@ -153,7 +153,10 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
     events::emit("ready", &detail(&[("consent", sdk.consent_js())]));
     let automated_hidden = sdk.config.ui.hide_from_bots && is_automated_browser();
     match &consent {
-        Some(_) => sdk.activate(gating::gated_elements()),
+        Some(consent) => {
+            tell_vendors(&sdk.config, consent);
+            sdk.activate(gating::gated_elements());
+        }
         // Global Privacy Control with no choice yet: refuse every optional category, record it
         // once (cookie and a `gpc` receipt), and tell the visitor, who may still choose otherwise.
         None if sdk.config.gpc && global_privacy_control() => {
@@ -167,6 +170,14 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
         None => sdk.show(),
     }
     Ok(())
+}
+
+/// Runs `task` once after `delay_ms` milliseconds.
+fn schedule(delay_ms: i32, task: impl FnOnce() + 'static) {
+    // The closure frees itself after its one call (`once_into_js`).
+    let callback = wasm_bindgen::closure::Closure::once_into_js(task);
+    let _ = crate::browser::window()
+        .set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), delay_ms);
 }
 
 /// `navigator.globalPrivacyControl === true`.
@@ -383,12 +394,32 @@ impl Sdk {
             self.language.get(),
             grants,
         );
-        storage::write_consent_cookie(&encode_cookie(&consent), self.config.expiry_days);
-        for service in revoked_services(&self.config, previous.as_ref(), &consent) {
-            storage::clear_cookies(&service.cookies);
-            storage::clear_local_storage(&service.local_storage);
-        }
+        storage::write_consent_cookie(
+            &encode_cookie(&consent),
+            self.config.expiry_days,
+            self.config.cookie_domain.as_deref(),
+        );
         *self.consent.borrow_mut() = Some(consent.clone());
+        // After the new consent is stored: `clear_revoked` skips whatever it still grants.
+        let revoked: Vec<String> = revoked_services(&self.config, previous.as_ref(), &consent)
+            .into_iter()
+            .map(|service| service.id.clone())
+            .collect();
+        self.clear_revoked(&revoked);
+        if !revoked.is_empty() {
+            // Some vendors write their cookies again from timers or late callbacks: look again
+            // after the page's own scripts had their turn.
+            // Only this SDK instance: after destroy() and a new init the timers do nothing.
+            let this: *const Sdk = self;
+            for delay in [1_500, 5_000] {
+                let revoked = revoked.clone();
+                schedule(delay, move || {
+                    if let Some(sdk) = current().filter(|sdk| std::ptr::eq(Rc::as_ptr(sdk), this)) {
+                        sdk.clear_revoked(&revoked);
+                    }
+                });
+            }
+        }
         // An explicit choice replaces the GPC refusal, and the banner stops mentioning it.
         self.gpc_honoured.set(action == Action::Gpc);
         self.hide();
@@ -396,6 +427,7 @@ impl Sdk {
         if self.config.uses_vendor(Vendor::GoogleConsentMode) {
             send_consent_mode("update", &self.config, Some(&consent));
         }
+        tell_vendors(&self.config, &consent);
         self.activate(gating::gated_elements());
         receipts::record(&self.config, &consent, action, method);
 
@@ -423,6 +455,20 @@ impl Sdk {
             &detail(&[("action", action.as_str().into()), ("consent", consent_js)]),
         );
         Ok(())
+    }
+
+    /// Deletes the cookies and storage of services that are still revoked.
+    fn clear_revoked(&self, service_ids: &[String]) {
+        let consent = self.consent();
+        for id in service_ids {
+            if consent.as_ref().is_some_and(|c| c.service_granted(id)) {
+                continue;
+            }
+            if let Some((_, service)) = self.config.service(id) {
+                storage::clear_cookies(&service.cookies, &service.cookie_paths);
+                storage::clear_local_storage(&service.local_storage);
+            }
+        }
     }
 
     /// Saves the last acknowledged receipt as a JSON file (the visitor's own copy).

@@ -4,7 +4,7 @@
 //! The encoding itself lives in `kelisim_core::cookie`; the matching rules in
 //! `kelisim_core::cleanup`. This module only talks to `document.cookie` and `localStorage`.
 
-use crate::browser::{html_document, window};
+use crate::browser::{console_warn, html_document, window};
 use kelisim_core::cleanup::{cookie_domains, matches_pattern};
 use kelisim_core::COOKIE_NAME;
 
@@ -29,31 +29,44 @@ pub fn cookie_names() -> Vec<String> {
 }
 
 /// Writes the consent cookie: first-party, `Path=/`, `SameSite=Lax`, `Secure` on https,
-/// expiring after `expiry_days`.
-pub fn write_consent_cookie(value: &str, expiry_days: u32) {
+/// expiring after `expiry_days`, on `domain` when the page is on it (so subdomains share one
+/// choice) and on the current host otherwise.
+pub fn write_consent_cookie(value: &str, expiry_days: u32, domain: Option<&str>) {
     let max_age = u64::from(expiry_days) * 86_400;
     let secure = if is_https() { "; Secure" } else { "" };
-    let cookie = format!("{COOKIE_NAME}={value}; Path=/; Max-Age={max_age}; SameSite=Lax{secure}");
+    let hostname = window().location().hostname().unwrap_or_default();
+    let domain = match domain {
+        Some(domain) if hostname == domain || hostname.ends_with(&format!(".{domain}")) => {
+            format!("; Domain={domain}")
+        }
+        Some(domain) => {
+            console_warn(&format!(
+                "cookie_domain \"{domain}\" does not contain this page's host {hostname}; the choice is stored for {hostname} only"
+            ));
+            String::new()
+        }
+        None => String::new(),
+    };
+    let cookie =
+        format!("{COOKIE_NAME}={value}; Path=/; Max-Age={max_age}; SameSite=Lax{domain}{secure}");
     // Setting document.cookie cannot fail in a normal page; in a sandboxed frame it throws and
     // the choice simply lasts for this page view.
     let _ = html_document().set_cookie(&cookie);
 }
 
-/// Deletes our own cookie (used by `destroy` in tests and by "forget me" flows).
-pub fn delete_consent_cookie() {
-    expire_cookie(COOKIE_NAME);
-}
-
-/// Deletes every cookie whose name matches one of `patterns`, on the host and every parent
-/// domain (see `cookie_domains`). The `kelisim` cookie itself is never deleted here.
-pub fn clear_cookies(patterns: &[String]) {
+/// Deletes every cookie whose name matches one of `patterns`, on each of `paths`, on the host
+/// and every parent domain (see `cookie_domains`): a cookie is only deleted by a write with the
+/// same domain and path it was set with. The `kelisim` cookie itself is never deleted here.
+pub fn clear_cookies(patterns: &[String], paths: &[String]) {
     for name in cookie_names() {
         if name != COOKIE_NAME
             && patterns
                 .iter()
                 .any(|pattern| matches_pattern(pattern, &name))
         {
-            expire_cookie(&name);
+            for path in paths {
+                expire_cookie(&name, path);
+            }
         }
     }
 }
@@ -77,10 +90,10 @@ pub fn clear_local_storage(patterns: &[String]) {
     }
 }
 
-fn expire_cookie(name: &str) {
+fn expire_cookie(name: &str, path: &str) {
     let document = html_document();
     let hostname = window().location().hostname().unwrap_or_default();
-    let expired = format!("{name}=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+    let expired = format!("{name}=; Path={path}; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
     let _ = document.set_cookie(&expired);
     for domain in cookie_domains(&hostname) {
         let _ = document.set_cookie(&format!("{expired}; Domain={domain}"));

@@ -1,10 +1,11 @@
-//! Vendor integrations: Google Consent Mode v2 (`gtag('consent', ...)`) and the GTM
-//! `dataLayer`. Which signal each category stands for is decided in
-//! `kelisim_core::consent_mode`; this module only makes the calls.
+//! Vendor integrations: Google Consent Mode v2 (`gtag('consent', ...)`), Yandex Metrika (which
+//! has no consent mode: `disableYaCounter<ID>`), and Meta Pixel (`fbq('consent', ...)`). Which
+//! Consent Mode signal each category stands for is decided in `kelisim_core::consent_mode`;
+//! this module only makes the calls.
 
 use crate::browser::{window, window_property};
 use kelisim_core::consent_mode::consent_mode_signals;
-use kelisim_core::{Config, Consent};
+use kelisim_core::{Config, Consent, Vendor};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -39,5 +40,29 @@ pub fn send_consent_mode(kind: &str, config: &Config, consent: Option<&Consent>)
             let _ = gtag.apply(&window(), &args);
         }
         Err(_) => gtag_push(&args),
+    }
+}
+
+/// Tells the vendors that have a consent API what the visitor chose: Meta Pixel gets
+/// `fbq('consent', 'grant' | 'revoke')` when it is on the page, and a Yandex Metrika counter
+/// that is not granted gets `window.disableYaCounter<ID> = true`, which stops it collecting.
+pub fn tell_vendors(config: &Config, consent: &Consent) {
+    for service in config.services() {
+        let granted = consent.service_granted(&service.id);
+        match service.vendor {
+            Some(Vendor::MetaPixel) => {
+                if let Ok(fbq) = window_property("fbq").dyn_into::<js_sys::Function>() {
+                    let state = if granted { "grant" } else { "revoke" };
+                    let _ = fbq.call2(&JsValue::NULL, &"consent".into(), &JsValue::from_str(state));
+                }
+            }
+            Some(Vendor::YandexMetrika) => {
+                if let Some(counter) = &service.vendor_id {
+                    let flag = JsValue::from_str(&format!("disableYaCounter{counter}"));
+                    let _ = js_sys::Reflect::set(&window(), &flag, &JsValue::from_bool(!granted));
+                }
+            }
+            _ => {}
+        }
     }
 }

@@ -321,3 +321,53 @@ fn js(ids: &[&str]) -> JsValue {
         .collect::<js_sys::Array>()
         .into()
 }
+
+#[wasm_bindgen_test]
+async fn vendors_hear_every_choice() {
+    reset("kk");
+    let window = web_sys::window().unwrap();
+    // A Meta Pixel already on the page: record what it is told.
+    let calls = js_sys::Array::new();
+    let fbq = Closure::<dyn Fn(JsValue, JsValue)>::new({
+        let calls = calls.clone();
+        move |command: JsValue, state: JsValue| {
+            calls.push(&JsValue::from_str(&format!(
+                "{}:{}",
+                command.as_string().unwrap_or_default(),
+                state.as_string().unwrap_or_default()
+            )));
+        }
+    })
+    .into_js_value();
+    js_sys::Reflect::set(&window, &"fbq".into(), &fbq).unwrap();
+    init(&demo_config());
+    kelisim::accept_all();
+    kelisim::accept(js(&["analytics"]), JsValue::UNDEFINED);
+    let seen: Vec<String> = calls.iter().filter_map(|c| c.as_string()).collect();
+    assert_eq!(seen, ["consent:grant", "consent:revoke"]);
+    // Yandex Metrika has no consent API: a refused counter is disabled by its flag.
+    let flag = js_sys::Reflect::get(&window, &"disableYaCounter99999999".into()).unwrap();
+    assert_eq!(
+        flag.as_bool(),
+        Some(false),
+        "Metrika is granted with analytics"
+    );
+    kelisim::reject_all();
+    let flag = js_sys::Reflect::get(&window, &"disableYaCounter99999999".into()).unwrap();
+    assert_eq!(flag.as_bool(), Some(true));
+    js_sys::Reflect::delete_property(&window, &"fbq".into()).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn cookies_written_again_after_revoking_are_cleared_again() {
+    reset("kk");
+    init(&demo_config());
+    kelisim::accept_all();
+    kelisim::reject_all();
+    // A vendor timer writes its cookie again just after the refusal.
+    set_cookie("_ga", "GA1.1.late");
+    set_cookie("_ym_uid", "late");
+    wait(1_800).await;
+    assert!(cookie("_ga").is_none(), "_ga came back and stayed");
+    assert!(cookie("_ym_uid").is_none(), "_ym_uid came back and stayed");
+}

@@ -50,6 +50,7 @@ pub struct RawConfig {
     pub gpc: Option<bool>,
     pub ui: Option<RawUi>,
     pub texts: Vec<(String, TextOverrides)>,
+    pub cookie_domain: Option<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -86,6 +87,8 @@ pub struct RawService {
     pub data: Vec<String>,
     pub country: String,
     pub vendor: Option<String>,
+    pub vendor_id: Option<String>,
+    pub cookie_paths: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -116,6 +119,7 @@ impl RawConfig {
                 "gpc",
                 "ui",
                 "texts",
+                "cookie_domain",
             ],
         )?;
         let operator = config
@@ -155,6 +159,8 @@ impl RawConfig {
                         "data",
                         "country",
                         "vendor",
+                        "vendor_id",
+                        "cookie_paths",
                     ],
                 )?;
                 services.push(RawService {
@@ -165,6 +171,8 @@ impl RawConfig {
                     data: service.strings("data")?,
                     country: service.string("country")?,
                     vendor: service.optional_string("vendor")?,
+                    vendor_id: service.optional_string("vendor_id")?,
+                    cookie_paths: service.strings("cookie_paths")?,
                 });
             }
             categories.push(RawCategory {
@@ -227,6 +235,7 @@ impl RawConfig {
                 .transpose()?,
             ui,
             texts,
+            cookie_domain: config.optional_string("cookie_domain")?,
         })
     }
 }
@@ -271,6 +280,9 @@ pub struct Config {
     pub endpoint: Option<String>,
     pub gpc: bool,
     pub ui: Ui,
+    /// Domain of the `kelisim` cookie (`example.kz` shares one choice between shop.example.kz
+    /// and pay.example.kz); `None`: the current host only.
+    pub cookie_domain: Option<String>,
     policy_urls: PerLanguage<String>,
     texts: PerLanguage<Texts>,
 }
@@ -309,6 +321,10 @@ pub struct Service {
     /// ISO 3166-1 alpha-2 code of the country of processing.
     pub country: String,
     pub vendor: Option<Vendor>,
+    /// The vendor's own id where its API needs one (the Yandex Metrika counter number).
+    pub vendor_id: Option<String>,
+    /// Paths the service's cookies may be set on (default `/`), all cleared on revoke.
+    pub cookie_paths: Vec<String>,
 }
 
 impl Service {
@@ -328,6 +344,16 @@ pub enum Vendor {
 }
 
 impl Vendor {
+    /// Cookie and localStorage patterns the vendor's script is known to write on the site.
+    pub fn known_storage(self) -> (&'static [&'static str], &'static [&'static str]) {
+        match self {
+            Vendor::GoogleConsentMode => (&["_ga", "_ga_*", "_gid", "_gat*"], &[]),
+            Vendor::YandexMetrika => (&["_ym*"], &["_ym*"]),
+            Vendor::MetaPixel => (&["_fbp", "_fbc"], &[]),
+            Vendor::Gtm => (&[], &[]),
+        }
+    }
+
     const ALL: [(&'static str, Vendor); 4] = [
         ("google-consent-mode", Vendor::GoogleConsentMode),
         ("yandex-metrika", Vendor::YandexMetrika),
@@ -552,6 +578,25 @@ impl TryFrom<RawConfig> for Config {
 
         let ui = validate_ui(raw.ui.unwrap_or_default())?;
 
+        let cookie_domain = match raw.cookie_domain {
+            None => None,
+            Some(domain) => {
+                let domain = domain.trim_start_matches('.').to_owned();
+                let ok = domain.contains('.')
+                    && !domain.starts_with('-')
+                    && domain.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.'
+                    });
+                if !ok {
+                    return Err(ConfigError::new(
+                        "cookie_domain",
+                        format!("\"{domain}\" must be a domain in lowercase, e.g. \"example.kz\""),
+                    ));
+                }
+                Some(domain)
+            }
+        };
+
         let mut texts = PerLanguage::default();
         for language in &languages {
             texts.set(*language, builtin_texts(*language));
@@ -584,6 +629,7 @@ impl TryFrom<RawConfig> for Config {
             endpoint: raw.endpoint,
             gpc: raw.gpc.unwrap_or(true),
             ui,
+            cookie_domain,
             policy_urls,
             texts,
         })
@@ -802,14 +848,69 @@ fn validate_service(field: &str, raw: RawService) -> Result<Service, ConfigError
                 })?,
         ),
     };
+    if let Some(id) = &raw.vendor_id {
+        if id.is_empty()
+            || id.len() > 32
+            || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return Err(ConfigError::new(
+                format!("{field}.vendor_id"),
+                format!("\"{id}\" must be the vendor's id, e.g. the Metrika counter number"),
+            ));
+        }
+    }
+    if vendor == Some(Vendor::YandexMetrika)
+        && raw
+            .vendor_id
+            .as_ref()
+            .is_some_and(|id| !id.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(ConfigError::new(
+            format!("{field}.vendor_id"),
+            "a Yandex Metrika counter number is digits only",
+        ));
+    }
+    for (index, path) in raw.cookie_paths.iter().enumerate() {
+        if !path.starts_with('/')
+            || path
+                .bytes()
+                .any(|b| b == b';' || b == b',' || b.is_ascii_whitespace())
+        {
+            return Err(ConfigError::new(
+                format!("{field}.cookie_paths[{index}]"),
+                format!("\"{path}\" must be a path starting with /"),
+            ));
+        }
+    }
+    // What a vendor is known to store is cleared (and listed) even if the config forgot it.
+    let (vendor_cookies, vendor_storage) = vendor.map(Vendor::known_storage).unwrap_or((&[], &[]));
+    let mut cookies = raw.cookies;
+    for pattern in vendor_cookies {
+        if !cookies.iter().any(|c| c == pattern) {
+            cookies.push((*pattern).to_owned());
+        }
+    }
+    let mut local_storage = raw.local_storage;
+    for pattern in vendor_storage {
+        if !local_storage.iter().any(|k| k == pattern) {
+            local_storage.push((*pattern).to_owned());
+        }
+    }
+    let cookie_paths = if raw.cookie_paths.is_empty() {
+        vec!["/".to_owned()]
+    } else {
+        raw.cookie_paths
+    };
     Ok(Service {
         id: raw.id,
         name: raw.name,
-        cookies: raw.cookies,
-        local_storage: raw.local_storage,
+        cookies,
+        local_storage,
         data: raw.data,
         country: raw.country,
         vendor,
+        vendor_id: raw.vendor_id,
+        cookie_paths,
     })
 }
 

@@ -333,3 +333,49 @@ fn texts_fingerprint_covers_what_is_shown() {
     value["texts"] = json!({"kk": {"reject_all": "Жоқ"}});
     assert_ne!(parse(&value).unwrap().texts_fingerprint(Language::Kk), kk);
 }
+
+#[test]
+fn vendors_add_what_they_are_known_to_store() {
+    let config = parse(&demo_config_json()).unwrap();
+    let (_, metrika) = config.service("yandex-metrika").unwrap();
+    assert_eq!(metrika.vendor_id.as_deref(), Some("99999999"));
+    assert!(metrika.local_storage.contains(&"_ym*".to_owned()));
+    let (_, ga) = config.service("google-analytics").unwrap();
+    assert!(
+        ga.cookies.contains(&"_gat*".to_owned()),
+        "GA's known cookies are added"
+    );
+    assert_eq!(
+        ga.cookies.iter().filter(|c| *c == "_ga").count(),
+        1,
+        "no duplicates"
+    );
+    assert_eq!(ga.cookie_paths, ["/"]);
+}
+
+#[test]
+fn cookie_domain_vendor_id_and_paths() {
+    let mut value = demo_config_json();
+    value["cookie_domain"] = json!(".glazik.kz");
+    value["categories"][1]["services"][0]["cookie_paths"] = json!(["/", "/shop"]);
+    let config = parse(&value).unwrap();
+    assert_eq!(config.cookie_domain.as_deref(), Some("glazik.kz"));
+    assert_eq!(
+        config.service("google-analytics").unwrap().1.cookie_paths,
+        ["/", "/shop"]
+    );
+    check_bad(|v| v["cookie_domain"] = json!("localhost"), "cookie_domain");
+    check_bad(|v| v["cookie_domain"] = json!("Glazik.KZ"), "cookie_domain");
+    check_bad(
+        |v| v["categories"][1]["services"][1]["vendor_id"] = json!("abc"),
+        "categories[1].services[1].vendor_id",
+    );
+    check_bad(
+        |v| v["categories"][1]["services"][0]["vendor_id"] = json!("G X"),
+        "categories[1].services[0].vendor_id",
+    );
+    check_bad(
+        |v| v["categories"][1]["services"][0]["cookie_paths"] = json!(["shop"]),
+        "categories[1].services[0].cookie_paths[0]",
+    );
+}
