@@ -116,11 +116,25 @@ pub fn activate(config: &Config, consent: &Consent, elements: Vec<Element>) {
     });
 }
 
+/// Activates one element now, whatever the consent ("load once" on an embed placeholder).
+pub fn activate_now(element: &Element) {
+    if element.has_attribute(ACTIVATED_ATTRIBUTE) {
+        return;
+    }
+    let _ = element.set_attribute(ACTIVATED_ATTRIBUTE, "");
+    if let Some(loading) = activate_one(element) {
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = loading.await;
+        });
+    }
+}
+
 /// Activates one element; returns a future that settles when a `src` script has loaded.
 fn activate_one(element: &Element) -> Option<JsFuture> {
     if element.tag_name().eq_ignore_ascii_case("script") {
         return activate_script(element);
     }
+    crate::embeds::remove_placeholder(element);
     if let Some(source) = element.get_attribute("data-src") {
         let _ = element.set_attribute("src", &source);
     }

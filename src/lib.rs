@@ -12,6 +12,7 @@
 
 pub mod boundary;
 pub mod browser;
+pub mod embeds;
 pub mod events;
 pub mod gating;
 pub mod receipts;

@@ -10,6 +10,7 @@ use crate::boundary::consent_to_js;
 use crate::browser::{
     console_warn, document, is_automated_browser, navigator_languages, now_seconds, random_uuid,
 };
+use crate::embeds::{self, EmbedAction};
 use crate::events;
 use crate::gating::{self, GateObserver};
 use crate::receipts;
@@ -103,6 +104,15 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
                 if let Some(sdk) = current() {
                     sdk.show_preferences();
                 }
+                return;
+            }
+            // The same listener serves the buttons of embed placeholders.
+            let embed_action = event
+                .target()
+                .and_then(|target| target.dyn_into::<Element>().ok())
+                .and_then(|target| embeds::action_of(&target));
+            if let (Some(action), Some(sdk)) = (embed_action, current()) {
+                sdk.on_embed_action(action);
             }
         },
     );
@@ -166,8 +176,11 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
                 sdk.show();
             }
         }
-        None if automated_hidden => {}
-        None => sdk.show(),
+        None if automated_hidden => sdk.activate(gating::gated_elements()),
+        None => {
+            sdk.activate(gating::gated_elements());
+            sdk.show();
+        }
     }
     Ok(())
 }
@@ -485,8 +498,48 @@ impl Sdk {
     }
 
     fn activate(&self, elements: Vec<Element>) {
-        if let Some(consent) = self.consent() {
+        let consent = self.consent();
+        embeds::sync(
+            &self.config,
+            consent.as_ref(),
+            self.language.get(),
+            &elements,
+        );
+        if let Some(consent) = consent {
             gating::activate(&self.config, &consent, elements);
+        }
+    }
+
+    /// "Load once" activates one embed for this page view; "always allow" grants its service
+    /// on top of what the visitor already granted.
+    fn on_embed_action(&self, action: EmbedAction) {
+        match action {
+            EmbedAction::LoadOnce(iframe) => gating::activate_now(&iframe),
+            EmbedAction::AlwaysAllow(service) => {
+                let (categories, mut services) = match self.consent() {
+                    Some(consent) => (
+                        consent
+                            .granted_categories
+                            .iter()
+                            .map(str::to_owned)
+                            .collect(),
+                        consent
+                            .granted_services
+                            .iter()
+                            .map(str::to_owned)
+                            .collect::<Vec<_>>(),
+                    ),
+                    None => (Vec::new(), Vec::new()),
+                };
+                services.push(service);
+                let choice = Choice::Custom {
+                    categories,
+                    services,
+                };
+                if let Err(message) = self.decide(choice, "button:embed-allow") {
+                    crate::browser::console_error(&message);
+                }
+            }
         }
     }
 

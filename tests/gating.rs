@@ -371,3 +371,53 @@ async fn cookies_written_again_after_revoking_are_cleared_again() {
     assert!(cookie("_ga").is_none(), "_ga came back and stayed");
     assert!(cookie("_ym_uid").is_none(), "_ym_uid came back and stayed");
 }
+
+#[wasm_bindgen_test]
+async fn blocked_embeds_show_a_placeholder_with_load_once_and_always_allow() {
+    reset("ru");
+    fixture(
+        r#"<iframe id="map" data-category="functional" data-service="2gis" data-src="about:blank#map" width="400" height="300"></iframe>
+           <iframe id="map2" data-category="functional" data-service="2gis" data-src="about:blank#map2"></iframe>"#,
+    );
+    init(&demo_config());
+    let placeholders = query_all(".kelisim-embed");
+    assert_eq!(placeholders.len(), 2, "one placeholder per blocked embed");
+    let notice = placeholders[0].text_content().unwrap();
+    assert!(
+        notice.contains("2ГИС") && notice.contains("Россия"),
+        "{notice}"
+    );
+    assert!(query("#map")
+        .unwrap()
+        .unchecked_into::<web_sys::HtmlElement>()
+        .hidden());
+
+    // Load once: this embed only, no consent recorded.
+    placeholders[0]
+        .query_selector("[data-kelisim-embed-action=load-once]")
+        .unwrap()
+        .unwrap()
+        .unchecked_into::<web_sys::HtmlElement>()
+        .click();
+    assert_eq!(
+        query("#map").unwrap().get_attribute("src").as_deref(),
+        Some("about:blank#map")
+    );
+    assert!(!query("#map")
+        .unwrap()
+        .unchecked_into::<web_sys::HtmlElement>()
+        .hidden());
+    assert_eq!(query_all(".kelisim-embed").len(), 1);
+    assert!(cookie("kelisim").is_none(), "load once is not consent");
+
+    // Always allow: grants the service, loads its other embeds.
+    click(".kelisim-embed [data-kelisim-embed-action=always-allow]");
+    wait(20).await;
+    assert!(kelisim::accepted_service("2gis"));
+    assert!(!kelisim::accepted("analytics"), "nothing else is granted");
+    assert_eq!(
+        query("#map2").unwrap().get_attribute("src").as_deref(),
+        Some("about:blank#map2")
+    );
+    assert!(query_all(".kelisim-embed").is_empty());
+}

@@ -239,6 +239,24 @@ interface_texts! {
         "Ваш браузер передал сигнал Global Privacy Control (GPC): мы его учли, используются только необходимые файлы cookie. Изменить выбор можно ниже.",
         "Your browser sent a Global Privacy Control (GPC) signal: we honoured it, and only necessary cookies are used. You can change your choice below.",
     ],
+    /// Placeholder of a blocked embed (map, video); `{service}` and `{country}` are filled in.
+    embed_notice => [
+        "Бұл мазмұн {service} қызметінен жүктеледі, деректер мына елде өңделеді: {country}. Көру үшін рұқсат беріңіз.",
+        "Этот контент загружается с сервиса {service}, данные обрабатываются в стране: {country}. Чтобы увидеть его, разрешите загрузку.",
+        "This content is loaded from {service}, and data is processed in {country}. Allow it to see the content.",
+    ],
+    /// Placeholder button: load this one embed now, without changing the choice.
+    load_once => [
+        "Бір рет жүктеу",
+        "Загрузить один раз",
+        "Load once",
+    ],
+    /// Placeholder button: grant the embed's service from now on.
+    always_allow => [
+        "Әрқашан рұқсат ету",
+        "Всегда разрешать",
+        "Always allow",
+    ],
     /// Heading of the "your consent" part of the preferences.
     your_consent => [
         "Сіздің келісіміңіз",
@@ -491,6 +509,11 @@ mod tests {
         for language in Language::ALL {
             let texts = builtin_texts(language);
             assert!(texts.expiry().contains("{days}"), "{language} expiry");
+            assert!(
+                texts.embed_notice().contains("{service}")
+                    && texts.embed_notice().contains("{country}"),
+                "{language} embed_notice"
+            );
             assert!(
                 texts.cross_border_notice().contains("{countries}"),
                 "{language} cross_border_notice"

@@ -1,0 +1,150 @@
+//! Placeholders for blocked embeds: an `<iframe data-category data-service data-src>` (a 2GIS
+//! or Yandex map, a YouTube video) that may not load yet is hidden behind a placeholder in the
+//! visitor's language naming the service and its country of processing, with "load once" (this
+//! embed, this page view, no change of consent) and "always allow" (grant the service).
+//!
+//! Owns the placeholder nodes, which live beside their iframe in the store's page (not under
+//! `#kelisim`). `gating` removes a placeholder when its iframe is activated.
+
+use crate::browser::document;
+use kelisim_core::texts::country_name;
+use kelisim_core::{Config, Consent, GateRule, Language};
+use wasm_bindgen::JsCast;
+use web_sys::{Element, HtmlElement};
+
+const PLACEHOLDER_CLASS: &str = "kelisim-embed";
+/// On a placeholder: the `data-kelisim-embed` id of the iframe it stands for.
+const FOR_ATTRIBUTE: &str = "data-kelisim-embed-for";
+/// On an iframe that has a placeholder.
+const ID_ATTRIBUTE: &str = "data-kelisim-embed";
+
+/// What a placeholder button asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EmbedAction {
+    LoadOnce(Element),
+    AlwaysAllow(String),
+}
+
+/// Puts a placeholder in front of every gated iframe that may not load under `consent`
+/// (all of them before a choice), and removes those whose iframe may now load.
+pub fn sync(config: &Config, consent: Option<&Consent>, language: Language, elements: &[Element]) {
+    for element in elements {
+        if !element.tag_name().eq_ignore_ascii_case("iframe")
+            || element.has_attribute("data-kelisim-activated")
+        {
+            continue;
+        }
+        let category = element.get_attribute("data-category").unwrap_or_default();
+        let service_id = element.get_attribute("data-service");
+        let Some(rule) = GateRule::parse(&category, service_id.as_deref()) else {
+            continue;
+        };
+        let allowed = consent.is_some_and(|consent| rule.allows(consent));
+        if allowed || element.has_attribute(ID_ATTRIBUTE) || rule.category_negated {
+            continue;
+        }
+        let Some((_, service)) = service_id.as_deref().and_then(|id| config.service(id)) else {
+            continue;
+        };
+        if let Some(placeholder) = render(
+            config,
+            language,
+            element,
+            &service.id,
+            &service.name,
+            &service.country,
+        ) {
+            let _ = element.before_with_node_1(&placeholder);
+            element.unchecked_ref::<HtmlElement>().set_hidden(true);
+        }
+    }
+}
+
+/// Removes the placeholder of `iframe` (it is being activated) and shows the iframe.
+pub fn remove_placeholder(iframe: &Element) {
+    let Some(id) = iframe.get_attribute(ID_ATTRIBUTE) else {
+        return;
+    };
+    if let Ok(Some(placeholder)) = document().query_selector(&format!("[{FOR_ATTRIBUTE}=\"{id}\"]"))
+    {
+        placeholder.remove();
+    }
+    iframe.unchecked_ref::<HtmlElement>().set_hidden(false);
+}
+
+/// The placeholder action of a click on `target`, if it hit a placeholder button.
+pub fn action_of(target: &Element) -> Option<EmbedAction> {
+    let button = target.closest("[data-kelisim-embed-action]").ok()??;
+    let placeholder = button.closest(&format!(".{PLACEHOLDER_CLASS}")).ok()??;
+    let id = placeholder.get_attribute(FOR_ATTRIBUTE)?;
+    let iframe = document()
+        .query_selector(&format!("[{ID_ATTRIBUTE}=\"{id}\"]"))
+        .ok()??;
+    match button.get_attribute("data-kelisim-embed-action")?.as_str() {
+        "load-once" => Some(EmbedAction::LoadOnce(iframe)),
+        "always-allow" => Some(EmbedAction::AlwaysAllow(
+            iframe.get_attribute("data-service")?,
+        )),
+        _ => None,
+    }
+}
+
+fn render(
+    config: &Config,
+    language: Language,
+    iframe: &Element,
+    service_id: &str,
+    name: &str,
+    country: &str,
+) -> Option<Element> {
+    thread_local! {
+        static NEXT_ID: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
+    }
+    let id = NEXT_ID
+        .with(|next| next.replace(next.get() + 1))
+        .to_string();
+    iframe.set_attribute(ID_ATTRIBUTE, &id).ok()?;
+    let texts = config.texts(language);
+    let document = document();
+    let placeholder = document.create_element("div").ok()?;
+    placeholder.set_class_name(PLACEHOLDER_CLASS);
+    placeholder.set_attribute(FOR_ATTRIBUTE, &id).ok()?;
+    placeholder.set_attribute("lang", language.code()).ok()?;
+    placeholder
+        .set_attribute("data-kelisim-service", service_id)
+        .ok()?;
+    // Keep the iframe's box so the page does not jump when the embed loads.
+    let style = placeholder.unchecked_ref::<HtmlElement>().style();
+    for (attribute, property) in [("width", "width"), ("height", "min-height")] {
+        if let Some(value) = iframe.get_attribute(attribute) {
+            let value = if value.bytes().all(|b| b.is_ascii_digit()) {
+                format!("{value}px")
+            } else {
+                value
+            };
+            let _ = style.set_property(property, &value);
+        }
+    }
+    let notice = document.create_element("p").ok()?;
+    let country = country_name(country, language);
+    notice.set_text_content(Some(
+        &texts
+            .embed_notice()
+            .replace("{service}", name)
+            .replace("{country}", &country),
+    ));
+    placeholder.append_child(&notice).ok()?;
+    for (action, label) in [
+        ("load-once", texts.load_once()),
+        ("always-allow", texts.always_allow()),
+    ] {
+        let button = document.create_element("button").ok()?;
+        button.set_attribute("type", "button").ok()?;
+        button
+            .set_attribute("data-kelisim-embed-action", action)
+            .ok()?;
+        button.set_text_content(Some(label));
+        placeholder.append_child(&button).ok()?;
+    }
+    Some(placeholder)
+}
