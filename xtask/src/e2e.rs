@@ -9,6 +9,7 @@ use crate::tools::CHROMIUM;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The CSP the README tells stores they can use.
@@ -84,6 +85,7 @@ pub fn run(root: &Path) -> Result<()> {
     let address = PAGES;
     let mut mounts = serve::mounts(root);
     mounts.insert(0, ("/e2e/".into(), root.join("tests/e2e")));
+    mounts.insert(0, ("/store/".into(), store_pages(root)?));
     mounts.insert(0, ("/vendor/".into(), root.join(".tools/node_modules")));
     let csp = vec![("Content-Security-Policy".to_owned(), STRICT_CSP.to_owned())];
     let rules = vec![("/e2e/".to_owned(), csp.clone()), ("/sdk/".to_owned(), csp)];
@@ -108,6 +110,9 @@ pub fn run(root: &Path) -> Result<()> {
         );
     }
     for (name, result) in receipts_flow(root)? {
+        tally(&name, result);
+    }
+    for (name, result) in tracker_flow(root)? {
         tally(&name, result);
     }
     println!("e2e: {passed} passed, {failed} failed");
@@ -238,6 +243,181 @@ fn receipts_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
     Ok(results)
 }
 
+/// Hosts of the trackers the demo store embeds; the fake tracker server answers for them.
+const TRACKER_HOSTS: [&str; 6] = [
+    "www.googletagmanager.com",
+    "www.google-analytics.com",
+    "mc.yandex.ru",
+    "connect.facebook.net",
+    "www.facebook.com",
+    "widgets.2gis.com",
+];
+const TRACKER_PORT: u16 = 18741;
+
+/// The store pages of the tracker checks, served without a CSP (the demo has inline tags):
+/// the demo store exactly as it is with the driver script added, and a page written in
+/// vanilla-cookieconsent markup.
+fn store_pages(root: &Path) -> Result<PathBuf> {
+    let dir = root.join("target/e2e-pages");
+    std::fs::create_dir_all(&dir)?;
+    let demo = std::fs::read_to_string(root.join("www/index.html"))?;
+    let demo = demo.replace(
+        "</body>",
+        "<script src=\"/e2e/tracker-driver.js\"></script>\n</body>",
+    );
+    std::fs::write(dir.join("demo-store.html"), demo)?;
+    std::fs::copy(
+        root.join("tests/e2e/vanilla-markup.html"),
+        dir.join("vanilla-markup.html"),
+    )?;
+    Ok(dir)
+}
+
+/// Proof that no tracker fires before consent: every tracker host resolves to a fake tracker
+/// on loopback that records each request in order, between phase markers the page sends.
+fn tracker_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
+    let log: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    // Several tracker hosts are on Chromium's HSTS preload list, so the fake trackers speak TLS
+    // (self-signed; Chromium runs with --ignore-certificate-errors for these pages only).
+    let names: Vec<String> = TRACKER_HOSTS
+        .iter()
+        .map(|h| h.to_string())
+        .chain(["phase.kelisim.test".to_owned()])
+        .collect();
+    let certified = rcgen::generate_simple_self_signed(names)?;
+    let ssl = tiny_http::SslConfig {
+        certificate: certified.cert.pem().into_bytes(),
+        private_key: certified.signing_key.serialize_pem().into_bytes(),
+    };
+    let server = tiny_http::Server::https(("127.0.0.1", TRACKER_PORT), ssl)
+        .map_err(|e| anyhow::anyhow!("fake trackers: {e}"))?;
+    let server = Arc::new(server);
+    {
+        let (server, log) = (server.clone(), log.clone());
+        std::thread::spawn(move || {
+            for request in server.incoming_requests() {
+                let host = request
+                    .headers()
+                    .iter()
+                    .find(|h| h.field.equiv("Host"))
+                    .map(|h| h.value.as_str().split(':').next().unwrap_or("").to_owned())
+                    .unwrap_or_default();
+                let path = request.url().to_owned();
+                let body = fake_tracker_script(&host, &path);
+                log.lock().unwrap().push((host, path));
+                let header = tiny_http::Header::from_bytes("Content-Type", "text/javascript")
+                    .expect("valid header");
+                let _ = request.respond(tiny_http::Response::from_string(body).with_header(header));
+            }
+        });
+    }
+    let rules = format!("--host-resolver-rules=MAP * 127.0.0.1:{TRACKER_PORT}, EXCLUDE 127.0.0.1");
+    let args = [rules.as_str(), "--ignore-certificate-errors"];
+    let mut results = Vec::new();
+    for page in ["demo-store.html", "vanilla-markup.html"] {
+        log.lock().unwrap().clear();
+        let url = format!("http://{PAGES}/store/{page}");
+        let in_page = run_check_with(&url, &PASS, &fresh_profile(root, "trackers"), &args);
+        results.push((format!("trackers {page}: in-page checks"), in_page));
+        let entries = log.lock().unwrap().clone();
+        results.push((
+            format!("trackers {page}: requests per phase"),
+            check_tracker_log(&entries),
+        ));
+    }
+    server.unblock();
+    Ok(results)
+}
+
+/// What a fake tracker answers: scripts that set the vendor's first-party cookies (and
+/// storage) and send a hit, as the real ones do.
+fn fake_tracker_script(host: &str, path: &str) -> String {
+    match host {
+        "www.googletagmanager.com" => "document.cookie='_ga=GA1.1.1; path=/'; document.cookie='_ga_DEMO=GS1.1; path=/'; \
+             new Image().src='https://www.google-analytics.com/g/collect?v=2';"
+            .into(),
+        "mc.yandex.ru" if path.ends_with(".js") => "document.cookie='_ym_uid=1; path=/'; document.cookie='_ym_d=1; path=/'; \
+             localStorage.setItem('_ym_retryReqs', '{}'); new Image().src='https://mc.yandex.ru/watch/99999999';"
+            .into(),
+        "connect.facebook.net" => "document.cookie='_fbp=fb.1.1; path=/'; new Image().src='https://www.facebook.com/tr?id=1&ev=PageView';".into(),
+        _ => String::new(),
+    }
+}
+
+/// Splits the request log at the page's phase markers and checks which trackers were hit in
+/// each phase.
+fn check_tracker_log(entries: &[(String, String)]) -> Result<()> {
+    let mut phases: Vec<(String, Vec<String>)> = vec![("start".into(), Vec::new())];
+    for (host, path) in entries {
+        if host == "phase.kelisim.test" {
+            phases.push((path.trim_start_matches('/').to_owned(), Vec::new()));
+        } else if TRACKER_HOSTS.contains(&host.as_str()) {
+            phases
+                .last_mut()
+                .expect("starts with one")
+                .1
+                .push(host.clone());
+        }
+    }
+    let names: Vec<&str> = phases.iter().map(|(name, _)| name.as_str()).collect();
+    if names
+        != [
+            "start",
+            "before",
+            "analytics",
+            "rejected",
+            "accepted",
+            "withdrawn",
+        ]
+    {
+        bail!("phases seen: {names:?}; log: {entries:?}");
+    }
+    let hosts = |index: usize| -> &Vec<String> { &phases[index].1 };
+    // The log entry of a marker starts the phase *after* it; the hits before `before` are in "start".
+    let expect_none = |index: usize, what: &str| -> Result<()> {
+        if hosts(index).is_empty() {
+            Ok(())
+        } else {
+            bail!("{what}: trackers were hit: {:?}", hosts(index))
+        }
+    };
+    expect_none(0, "before any choice")?;
+    let analytics = hosts(1);
+    for needed in ["www.googletagmanager.com", "mc.yandex.ru"] {
+        if !analytics.iter().any(|h| h == needed) {
+            bail!("after granting analytics, {needed} was not loaded: {analytics:?}");
+        }
+    }
+    if let Some(other) = analytics.iter().find(|h| {
+        ![
+            "www.googletagmanager.com",
+            "www.google-analytics.com",
+            "mc.yandex.ru",
+        ]
+        .contains(&h.as_str())
+    }) {
+        bail!("with only analytics granted, {other} was hit: {analytics:?}");
+    }
+    expect_none(2, "after reject all")?;
+    let accepted = hosts(3);
+    for needed in [
+        "connect.facebook.net",
+        "www.facebook.com",
+        "widgets.2gis.com",
+    ] {
+        if !accepted.iter().any(|h| h == needed) {
+            bail!("after accept all, {needed} was not loaded: {accepted:?}; log: {entries:?}");
+        }
+    }
+    if accepted
+        .iter()
+        .any(|h| h == "www.googletagmanager.com" || h == "mc.yandex.ru")
+    {
+        bail!("a tag that already ran was run again: {accepted:?}");
+    }
+    expect_none(4, "after withdrawal")
+}
+
 fn count_is(rows: &[String], expected: usize) -> Result<()> {
     if rows.len() == expected {
         Ok(())
@@ -261,6 +441,10 @@ impl Drop for ServerProcess {
 }
 
 fn run_check(url: &str, check: &Check, profile: &Path) -> Result<()> {
+    run_check_with(url, check, profile, &[])
+}
+
+fn run_check_with(url: &str, check: &Check, profile: &Path, extra_args: &[&str]) -> Result<()> {
     let output = Command::new(CHROMIUM)
         .args([
             "--headless",
@@ -273,10 +457,11 @@ fn run_check(url: &str, check: &Check, profile: &Path) -> Result<()> {
             "--disable-sync",
             "--enable-logging=stderr",
             "--v=0",
-            "--virtual-time-budget=15000",
+            "--virtual-time-budget=30000",
             "--window-size=360,740",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
+        .args(extra_args)
         .arg("--dump-dom")
         .arg(url)
         .output()

@@ -1,0 +1,52 @@
+// Drives a store page through the choices a visitor makes and checks, in the page, what the
+// trackers left behind. Phase markers go to https://phase.kelisim.test/<name>, which the fake
+// tracker host records in order with every tracker request (cargo xtask e2e checks that log).
+(function () {
+  var failures = [];
+  function expect(condition, message) { if (!condition) failures.push(message); }
+  function marker(name) { return fetch('https://phase.kelisim.test/' + name, { mode: 'no-cors' }).catch(function () {}); }
+  function sleep(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
+  function cookie(name) { return document.cookie.split('; ').some(function (c) { return c.indexOf(name + '=') === 0; }); }
+  function click(selector) { var el = document.querySelector(selector); if (!el) throw new Error('no ' + selector); el.click(); }
+  function consentCommands() {
+    return (window.dataLayer || []).filter(function (e) { return e && e[0] === 'consent'; }).map(function (e) {
+      return e[1] + ':' + e[2].analytics_storage + '/' + e[2].ad_storage;
+    });
+  }
+  var TRACKERS = ['_ga', '_ga_DEMO', '_ym_uid', '_fbp'];
+
+  async function run() {
+    await sleep(1500);
+    expect(TRACKERS.every(function (c) { return !cookie(c); }), 'tracker cookies before a choice: ' + document.cookie);
+    await marker('before');
+    // Only analytics, through the preferences layer.
+    click('[data-kelisim-action=preferences]');
+    click('input[data-kelisim-category=analytics]');
+    click('.kelisim-preferences [data-kelisim-action=save]');
+    await sleep(1500);
+    expect(cookie('_ga') && cookie('_ym_uid'), 'analytics trackers did not run: ' + document.cookie);
+    expect(!cookie('_fbp'), 'marketing ran with only analytics granted');
+    await marker('analytics');
+    // Reject all: analytics cookies and storage go, nothing new runs.
+    window.kelisim.showPreferences();
+    click('.kelisim-preferences [data-kelisim-action=reject-all]');
+    await sleep(2000);
+    expect(!cookie('_ga') && !cookie('_ga_DEMO') && !cookie('_ym_uid'), 'analytics cookies survived reject: ' + document.cookie);
+    expect(localStorage.getItem('_ym_retryReqs') === null, 'Metrika localStorage survived reject');
+    await marker('rejected');
+    // Accept all, then withdraw.
+    window.kelisim.acceptAll();
+    await sleep(1500);
+    expect(cookie('_fbp'), 'marketing did not run after accept all');
+    await marker('accepted');
+    window.kelisim.withdraw();
+    await sleep(2000);
+    expect(TRACKERS.every(function (c) { return !cookie(c); }), 'tracker cookies survived withdrawal: ' + document.cookie);
+    await marker('withdrawn');
+    var commands = consentCommands().join(' ');
+    expect(commands === 'default:denied/denied update:granted/denied update:denied/denied update:granted/granted update:denied/denied',
+      'gtag consent commands: ' + commands);
+    document.body.setAttribute('data-e2e-result', failures.length ? 'fail: ' + failures.join('; ') : 'pass');
+  }
+  window.addEventListener('load', function () { run().catch(function (e) { document.body.setAttribute('data-e2e-result', 'fail: ' + e); }); });
+})();
