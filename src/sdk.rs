@@ -53,6 +53,7 @@ pub struct Sdk {
     gpc_honoured: Cell<bool>,
     _open_links: EventListener,
     _pagehide: EventListener,
+    _popstate: EventListener,
 }
 
 /// The running SDK, if `init` succeeded. The `Rc` is cloned out so no borrow of the slot
@@ -124,6 +125,14 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
         }
     });
 
+    // Single-page apps: a history navigation may bring gated markup back without a DOM
+    // insertion the observer sees (restored from the back/forward cache); look again.
+    let popstate = EventListener::new(&crate::browser::window(), "popstate", |_| {
+        if let Some(sdk) = current() {
+            sdk.activate(gating::gated_elements());
+        }
+    });
+
     let sdk = Rc::new(Sdk {
         config,
         consent: RefCell::new(consent.clone()),
@@ -135,6 +144,7 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
         gpc_honoured: Cell::new(false),
         _open_links: open_links,
         _pagehide: pagehide,
+        _popstate: popstate,
     });
     SDK.with_borrow_mut(|slot| *slot = Some(sdk.clone()));
 
