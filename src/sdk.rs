@@ -172,11 +172,10 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
     // `ready` comes first, so a site hears it before `shown` or any tag activation.
     events::emit("ready", &detail(&[("consent", sdk.consent_js())]));
     let automated_hidden = sdk.config.ui.hide_from_bots && is_automated_browser();
+    // A pixel already on the page (not gated) hears "revoke" before it can track anything.
+    tell_vendors(&sdk.config, consent.as_ref());
     match &consent {
-        Some(consent) => {
-            tell_vendors(&sdk.config, consent);
-            sdk.activate(gating::gated_elements());
-        }
+        Some(_) => sdk.activate(gating::gated_elements()),
         // Global Privacy Control with no choice yet: refuse every optional category, record it
         // once (cookie and a `gpc` receipt), and tell the visitor, who may still choose otherwise.
         None if sdk.config.gpc && global_privacy_control() => {
@@ -450,7 +449,7 @@ impl Sdk {
         if self.config.uses_vendor(Vendor::GoogleConsentMode) {
             send_consent_mode("update", &self.config, Some(&consent));
         }
-        tell_vendors(&self.config, &consent);
+        tell_vendors(&self.config, Some(&consent));
         self.activate(gating::gated_elements());
         receipts::record(&self.config, &consent, action, method);
 

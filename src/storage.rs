@@ -5,7 +5,7 @@
 //! `kelisim_core::cleanup`. This module only talks to `document.cookie` and `localStorage`.
 
 use crate::browser::{console_warn, html_document, window};
-use kelisim_core::cleanup::{cookie_domains, matches_pattern};
+use kelisim_core::cleanup::{consent_cookie_domain, cookie_domains, matches_pattern};
 use kelisim_core::COOKIE_NAME;
 
 /// Value of the named cookie, if the page has it.
@@ -35,17 +35,15 @@ pub fn write_consent_cookie(value: &str, expiry_days: u32, domain: Option<&str>)
     let max_age = u64::from(expiry_days) * 86_400;
     let secure = if is_https() { "; Secure" } else { "" };
     let hostname = window().location().hostname().unwrap_or_default();
-    let domain = match domain {
-        Some(domain) if hostname == domain || hostname.ends_with(&format!(".{domain}")) => {
-            format!("; Domain={domain}")
-        }
-        Some(domain) => {
+    let domain = match (domain, consent_cookie_domain(&hostname, domain)) {
+        (_, Some(domain)) => format!("; Domain={domain}"),
+        (Some(domain), None) => {
             console_warn(&format!(
                 "cookie_domain \"{domain}\" does not contain this page's host {hostname}; the choice is stored for {hostname} only"
             ));
             String::new()
         }
-        None => String::new(),
+        (None, None) => String::new(),
     };
     let cookie =
         format!("{COOKIE_NAME}={value}; Path=/; Max-Age={max_age}; SameSite=Lax{domain}{secure}");

@@ -43,12 +43,13 @@ pub fn send_consent_mode(kind: &str, config: &Config, consent: Option<&Consent>)
     }
 }
 
-/// Tells the vendors that have a consent API what the visitor chose: Meta Pixel gets
-/// `fbq('consent', 'grant' | 'revoke')` when it is on the page, and a Yandex Metrika counter
-/// that is not granted gets `window.disableYaCounter<ID> = true`, which stops it collecting.
-pub fn tell_vendors(config: &Config, consent: &Consent) {
+/// Tells the vendors that have a consent API what the visitor chose (no choice yet counts as
+/// refused): Meta Pixel gets `fbq('consent', 'grant' | 'revoke')` when it is on the page, and a
+/// Yandex Metrika counter that is not granted gets `window.disableYaCounter<ID> = true`, which
+/// stops it collecting.
+pub fn tell_vendors(config: &Config, consent: Option<&Consent>) {
     for service in config.services() {
-        let granted = consent.service_granted(&service.id);
+        let granted = consent.is_some_and(|consent| consent.service_granted(&service.id));
         match service.vendor {
             Some(Vendor::MetaPixel) => {
                 if let Ok(fbq) = window_property("fbq").dyn_into::<js_sys::Function>() {

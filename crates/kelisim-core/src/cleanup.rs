@@ -44,6 +44,14 @@ pub fn cookie_domains(hostname: &str) -> Vec<String> {
         .collect()
 }
 
+/// The `Domain=` of the consent cookie: the configured domain when the page's host is it or
+/// one of its subdomains, `None` (host-only) otherwise.
+pub fn consent_cookie_domain<'a>(hostname: &str, configured: Option<&'a str>) -> Option<&'a str> {
+    let domain = configured?;
+    let host = hostname.trim_end_matches('.').to_ascii_lowercase();
+    (host == domain || host.ends_with(&format!(".{domain}"))).then_some(domain)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,6 +78,28 @@ mod tests {
         check("a*b*c", "a-x-b-y-c", true);
         check("a*b*c", "a-x-c", false);
         check("tmr_*", "tmr_lvid", true);
+    }
+
+    #[test]
+    fn consent_cookie_domain_only_for_its_own_subdomains() {
+        assert_eq!(
+            consent_cookie_domain("shop.example.kz", Some("example.kz")),
+            Some("example.kz")
+        );
+        assert_eq!(
+            consent_cookie_domain("example.kz", Some("example.kz")),
+            Some("example.kz")
+        );
+        assert_eq!(
+            consent_cookie_domain("PAY.Example.kz.", Some("example.kz")),
+            Some("example.kz")
+        );
+        assert_eq!(
+            consent_cookie_domain("badexample.kz", Some("example.kz")),
+            None
+        );
+        assert_eq!(consent_cookie_domain("127.0.0.1", Some("example.kz")), None);
+        assert_eq!(consent_cookie_domain("shop.example.kz", None), None);
     }
 
     #[test]
