@@ -51,6 +51,26 @@ pub struct RawConfig {
     pub ui: Option<RawUi>,
     pub texts: Vec<(String, TextOverrides)>,
     pub cookie_domain: Option<String>,
+    pub forms: Vec<RawForm>,
+}
+
+/// A purpose set for consent in forms (`forms[]`).
+#[derive(Clone, Debug, Default)]
+pub struct RawForm {
+    pub id: String,
+    pub purposes: Vec<RawPurpose>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RawPurpose {
+    pub id: String,
+    pub required: bool,
+    pub title: Option<LocalizedText>,
+    pub data: Vec<String>,
+    pub recipients: Vec<String>,
+    pub countries: Vec<String>,
+    pub term_days: Option<u32>,
+    pub publication: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -120,6 +140,7 @@ impl RawConfig {
                 "ui",
                 "texts",
                 "cookie_domain",
+                "forms",
             ],
         )?;
         let operator = config
@@ -198,6 +219,41 @@ impl RawConfig {
                 hide_from_bots: ui.bool_or("hide_from_bots", false)?,
             }),
         };
+        let mut forms = Vec::new();
+        for (path, item) in config.array("forms")? {
+            let form = Fields::new(item, &path, &["id", "purposes"])?;
+            let mut purposes = Vec::new();
+            for (path, item) in form.array("purposes")? {
+                let purpose = Fields::new(
+                    item,
+                    &path,
+                    &[
+                        "id",
+                        "required",
+                        "title",
+                        "data",
+                        "recipients",
+                        "countries",
+                        "term_days",
+                        "publication",
+                    ],
+                )?;
+                purposes.push(RawPurpose {
+                    id: purpose.string("id")?,
+                    required: purpose.bool_or("required", false)?,
+                    title: purpose.string_map("title")?,
+                    data: purpose.strings("data")?,
+                    recipients: purpose.strings("recipients")?,
+                    countries: purpose.strings("countries")?,
+                    term_days: purpose.optional_u32("term_days")?,
+                    publication: purpose.bool_or("publication", false)?,
+                });
+            }
+            forms.push(RawForm {
+                id: form.string("id")?,
+                purposes,
+            });
+        }
         let mut texts = Vec::new();
         for (path, value) in config.entries("texts")? {
             let language = path.rsplit('.').next().unwrap_or_default().to_owned();
@@ -236,6 +292,7 @@ impl RawConfig {
             ui,
             texts,
             cookie_domain: config.optional_string("cookie_domain")?,
+            forms,
         })
     }
 }
@@ -280,6 +337,8 @@ pub struct Config {
     pub endpoint: Option<String>,
     pub gpc: bool,
     pub ui: Ui,
+    /// Purpose sets for consent in forms (sign-up, checkout, loyalty).
+    pub forms: Vec<Form>,
     /// Domain of the `kelisim` cookie (`example.kz` shares one choice between shop.example.kz
     /// and pay.example.kz); `None`: the current host only.
     pub cookie_domain: Option<String>,
@@ -331,6 +390,74 @@ impl Service {
     /// Processing outside Kazakhstan is a cross-border transfer under Law 94-V.
     pub fn is_cross_border(&self) -> bool {
         self.country != "KZ"
+    }
+}
+
+/// A purpose set for a form: what a `data-kelisim-form="<id>"` form asks consent for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Form {
+    pub id: String,
+    pub purposes: Vec<Purpose>,
+}
+
+/// One purpose of processing, with every item Law 94-V Art. 8 p.4 wants a consent to state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Purpose {
+    pub id: String,
+    /// The form cannot be sent without it (the processing the form exists for).
+    pub required: bool,
+    pub title: PerLanguage<String>,
+    /// Kinds of data, each one of [`DATA_KINDS`].
+    pub data: Vec<String>,
+    /// Third parties the data is transferred to.
+    pub recipients: Vec<String>,
+    /// Countries of processing; anything but `KZ` is a cross-border transfer.
+    pub countries: Vec<String>,
+    /// How long the data is kept.
+    pub term_days: u32,
+    /// Whether the data is published in public sources.
+    pub publication: bool,
+}
+
+impl Form {
+    pub fn purpose(&self, id: &str) -> Option<&Purpose> {
+        self.purposes.iter().find(|purpose| purpose.id == id)
+    }
+}
+
+impl Config {
+    pub fn form(&self, id: &str) -> Option<&Form> {
+        self.forms.iter().find(|form| form.id == id)
+    }
+
+    /// Every text a form's consent shows in `language` (the statement, each purpose with its
+    /// Art. 8 p.4 items, the operator): what a `form` receipt's `texts_hash` is the SHA-256 of.
+    pub fn form_fingerprint(&self, form: &Form, language: Language) -> String {
+        let texts = self.texts(language);
+        let mut out = format!("language={}\nform={}\n", language.code(), form.id);
+        for (name, value) in [
+            ("operator", self.operator.name.as_str()),
+            ("bin", self.operator.bin.as_str()),
+            ("policy_url", self.policy_url(language)),
+            ("form_consent", texts.form_consent()),
+            ("form_details", texts.form_details()),
+        ] {
+            out.push_str(&format!("{name}={}\n", value.replace('\n', "\\n")));
+        }
+        for purpose in &form.purposes {
+            out.push_str(&format!(
+                "purpose={}\nrequired={}\ntitle={}\ndata={}\nrecipients={}\ncountries={}\nterm_days={}\npublication={}\n",
+                purpose.id,
+                purpose.required,
+                purpose.title.get(language).map_or("", String::as_str).replace('\n', "\\n"),
+                purpose.data.join(","),
+                purpose.recipients.join(";").replace('\n', "\\n"),
+                purpose.countries.join(","),
+                purpose.term_days,
+                purpose.publication,
+            ));
+        }
+        out
     }
 }
 
@@ -577,6 +704,7 @@ impl TryFrom<RawConfig> for Config {
         }
 
         let ui = validate_ui(raw.ui.unwrap_or_default())?;
+        let forms = validate_forms(raw.forms, &languages)?;
 
         let cookie_domain = match raw.cookie_domain {
             None => None,
@@ -629,6 +757,7 @@ impl TryFrom<RawConfig> for Config {
             endpoint: raw.endpoint,
             gpc: raw.gpc.unwrap_or(true),
             ui,
+            forms,
             cookie_domain,
             policy_urls,
             texts,
@@ -912,6 +1041,120 @@ fn validate_service(field: &str, raw: RawService) -> Result<Service, ConfigError
         vendor_id: raw.vendor_id,
         cookie_paths,
     })
+}
+
+fn validate_forms(raw: Vec<RawForm>, languages: &[Language]) -> Result<Vec<Form>, ConfigError> {
+    let mut forms: Vec<Form> = Vec::new();
+    for (index, raw_form) in raw.into_iter().enumerate() {
+        let field = format!("forms[{index}]");
+        check_id(&format!("{field}.id"), &raw_form.id, MAX_ID_LENGTH, false)?;
+        if forms.iter().any(|form| form.id == raw_form.id) {
+            return Err(ConfigError::new(
+                format!("{field}.id"),
+                format!("`{}` is used by another form", raw_form.id),
+            ));
+        }
+        if !raw_form.purposes.iter().any(|purpose| purpose.required) {
+            return Err(ConfigError::new(
+                format!("{field}.purposes"),
+                "must include one required purpose: the processing the form exists for",
+            ));
+        }
+        let mut purposes: Vec<Purpose> = Vec::new();
+        for (purpose_index, raw_purpose) in raw_form.purposes.into_iter().enumerate() {
+            let field = format!("{field}.purposes[{purpose_index}]");
+            check_id(
+                &format!("{field}.id"),
+                &raw_purpose.id,
+                MAX_ID_LENGTH,
+                false,
+            )?;
+            if purposes.iter().any(|purpose| purpose.id == raw_purpose.id) {
+                return Err(ConfigError::new(
+                    format!("{field}.id"),
+                    format!("`{}` is used twice", raw_purpose.id),
+                ));
+            }
+            let mut title = PerLanguage::default();
+            for &language in languages {
+                let text = raw_purpose
+                    .title
+                    .iter()
+                    .flatten()
+                    .find(|(code, _)| code == language.code())
+                    .map(|(_, text)| text.clone())
+                    .filter(|text| !text.trim().is_empty())
+                    .ok_or_else(|| {
+                        ConfigError::new(format!("{field}.title.{language}"), "is missing")
+                    })?;
+                title.set(language, text);
+            }
+            for (code, _) in raw_purpose.title.iter().flatten() {
+                parse_language(&format!("{field}.title.{code}"), code)?;
+            }
+            for (data_index, kind) in raw_purpose.data.iter().enumerate() {
+                if !DATA_KINDS.contains(&kind.as_str()) {
+                    return Err(ConfigError::new(
+                        format!("{field}.data[{data_index}]"),
+                        format!("`{kind}` is unknown; use one of {}", DATA_KINDS.join(", ")),
+                    ));
+                }
+            }
+            if raw_purpose.data.is_empty() {
+                return Err(ConfigError::new(
+                    format!("{field}.data"),
+                    "must list the data collected",
+                ));
+            }
+            for (recipient_index, recipient) in raw_purpose.recipients.iter().enumerate() {
+                if recipient.trim().is_empty() {
+                    return Err(ConfigError::new(
+                        format!("{field}.recipients[{recipient_index}]"),
+                        "must not be empty",
+                    ));
+                }
+            }
+            for (country_index, country) in raw_purpose.countries.iter().enumerate() {
+                if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+                    return Err(ConfigError::new(
+                        format!("{field}.countries[{country_index}]"),
+                        format!("\"{country}\" must be an ISO 3166-1 alpha-2 code in capitals"),
+                    ));
+                }
+            }
+            let term_days = raw_purpose.term_days.ok_or_else(|| {
+                ConfigError::new(
+                    format!("{field}.term_days"),
+                    "is missing: the consent must state how long data is kept",
+                )
+            })?;
+            if term_days == 0 {
+                return Err(ConfigError::new(
+                    format!("{field}.term_days"),
+                    "must be at least 1",
+                ));
+            }
+            purposes.push(Purpose {
+                id: raw_purpose.id,
+                required: raw_purpose.required,
+                title,
+                data: raw_purpose.data,
+                recipients: raw_purpose.recipients,
+                countries: if raw_purpose.countries.is_empty() {
+                    vec!["KZ".to_owned()]
+                } else {
+                    raw_purpose.countries
+                },
+                term_days,
+                publication: raw_purpose.publication,
+            });
+        }
+        forms.push(Form {
+            id: raw_form.id,
+            purposes,
+        });
+    }
+    Ok(forms)
 }
 
 fn validate_ui(raw: RawUi) -> Result<Ui, ConfigError> {

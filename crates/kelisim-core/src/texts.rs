@@ -257,6 +257,60 @@ interface_texts! {
         "Всегда разрешать",
         "Always allow",
     ],
+    /// Label of a form consent checkbox; `{purpose}` is the purpose's title.
+    form_consent => [
+        "Мен «{purpose}» мақсатында дербес деректерімді өңдеуге келісім беремін",
+        "Я даю согласие на обработку моих персональных данных для цели «{purpose}»",
+        "I consent to the processing of my personal data for: {purpose}",
+    ],
+    /// Summary of the details of a form consent (Law 94-V Art. 8 p.4 items).
+    form_details => [
+        "Келісім туралы толығырақ",
+        "Подробнее о согласии",
+        "About this consent",
+    ],
+    /// Error when a required form consent is not given.
+    form_required_error => [
+        "Жалғастыру үшін дербес деректерді өңдеуге келісім беріңіз.",
+        "Чтобы продолжить, дайте согласие на обработку персональных данных.",
+        "To continue, give your consent to the processing of personal data.",
+    ],
+    /// Details label: the purpose.
+    purpose_label => [
+        "Мақсаты",
+        "Цель",
+        "Purpose",
+    ],
+    /// Details label: how long the data is kept; `{days}` as in `expiry`.
+    term_label => [
+        "Сақтау мерзімі",
+        "Срок хранения",
+        "Storage term",
+    ],
+    /// Details label: transfer to third parties.
+    recipients_label => [
+        "Үшінші тұлғаларға беру",
+        "Передача третьим лицам",
+        "Transfer to third parties",
+    ],
+    /// Details label: publication in public sources.
+    publication_label => [
+        "Жалпыға қолжетімді көздерде жариялау",
+        "Публикация в общедоступных источниках",
+        "Publication in public sources",
+    ],
+    /// "yes" in the details.
+    yes => [
+        "иә",
+        "да",
+        "yes",
+    ],
+    /// "no" / "none" in the details.
+    no => [
+        "жоқ",
+        "нет",
+        "no",
+    ],
     /// Heading of the "your consent" part of the preferences.
     your_consent => [
         "Сіздің келісіміңіз",
@@ -409,7 +463,13 @@ pub struct CategoryTexts {
 }
 
 /// Kinds of data a service may collect, as written in a service's `data` list.
-pub const DATA_KINDS: [&str; 9] = [
+pub const DATA_KINDS: [&str; 15] = [
+    "name",
+    "phone",
+    "email",
+    "address",
+    "birth_date",
+    "iin",
     "ip",
     "cookie_ids",
     "device",
@@ -424,6 +484,16 @@ pub const DATA_KINDS: [&str; 9] = [
 /// The name of a data kind from [`DATA_KINDS`] in `language`.
 pub fn data_kind_name(kind: &str, language: Language) -> Option<&'static str> {
     let [kk, ru, en] = match kind {
+        "name" => ["аты-жөні", "ФИО", "full name"],
+        "phone" => ["телефон нөмірі", "номер телефона", "phone number"],
+        "email" => [
+            "электрондық пошта мекенжайы",
+            "адрес электронной почты",
+            "e-mail address",
+        ],
+        "address" => ["жеткізу мекенжайы", "адрес доставки", "delivery address"],
+        "birth_date" => ["туған күні", "дата рождения", "date of birth"],
+        "iin" => ["ЖСН", "ИИН", "IIN (individual identification number)"],
         "ip" => ["IP-мекенжай", "IP-адрес", "IP address"],
         "cookie_ids" => [
             "cookie идентификаторлары",

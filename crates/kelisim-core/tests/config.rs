@@ -379,3 +379,67 @@ fn cookie_domain_vendor_id_and_paths() {
         "categories[1].services[0].cookie_paths[0]",
     );
 }
+
+#[test]
+fn form_purpose_sets() {
+    let config = parse(&demo_config_json()).unwrap();
+    let signup = config.form("signup").expect("demo signup form");
+    let account = signup.purpose("account").unwrap();
+    assert!(account.required && account.term_days == 1826);
+    assert_eq!(
+        account.title.get(Language::Ru).unwrap(),
+        "создание личного кабинета, оформление и доставка заказов"
+    );
+    let sms = signup.purpose("sms").unwrap();
+    assert!(!sms.required);
+    assert_eq!(sms.countries, ["KZ"], "countries default to Kazakhstan");
+    let fingerprint = config.form_fingerprint(signup, Language::Kk);
+    assert!(fingerprint.contains("purpose=telegram") && fingerprint.contains("countries=AE"));
+
+    check_bad(
+        |v| v["forms"][0]["purposes"][0]["required"] = json!(false),
+        "forms[0].purposes",
+    );
+    check_bad(
+        |v| {
+            drop(
+                v["forms"][0]["purposes"][1]["title"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("en"),
+            )
+        },
+        "forms[0].purposes[1].title.en",
+    );
+    check_bad(
+        |v| v["forms"][0]["purposes"][1]["data"] = json!(["password"]),
+        "forms[0].purposes[1].data[0]",
+    );
+    check_bad(
+        |v| v["forms"][0]["purposes"][1]["data"] = json!([]),
+        "forms[0].purposes[1].data",
+    );
+    check_bad(
+        |v| {
+            drop(
+                v["forms"][0]["purposes"][1]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("term_days"),
+            )
+        },
+        "forms[0].purposes[1].term_days",
+    );
+    check_bad(
+        |v| v["forms"][0]["purposes"][3]["countries"] = json!(["uae"]),
+        "forms[0].purposes[3].countries[0]",
+    );
+    check_bad(
+        |v| v["forms"][0]["purposes"][2]["id"] = json!("sms"),
+        "forms[0].purposes[2].id",
+    );
+    check_bad(
+        |v| v["forms"][0]["purposes"][0]["consent"] = json!(true),
+        "forms[0].purposes[0].consent",
+    );
+}
