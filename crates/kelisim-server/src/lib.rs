@@ -105,6 +105,10 @@ pub fn app(state: AppState) -> Router {
     let admin = Router::new()
         .route("/v1/receipts/{id}", get(get_receipt))
         .route("/v1/consents/{consent_id}", get(get_consent_history))
+        .route(
+            "/v1/consents/{consent_id}/withdraw",
+            post(post_staff_withdrawal),
+        )
         .route("/v1/export.csv", get(export_csv));
     let mut router = public
         .merge(admin)
@@ -261,6 +265,78 @@ async fn get_consent_history(
         return Err(AppError::NotFound);
     }
     Ok(Json(json!({ "consent_id": consent_id, "receipts": history })).into_response())
+}
+
+/// A withdrawal the store's staff record (an e-mail, a letter, a call), as the stores'
+/// policies describe.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StaffWithdrawal {
+    /// How the person withdrew: `email`, `letter`, `phone`, `in_person`.
+    method: String,
+    /// Purposes withdrawn (form consents); absent: all of them.
+    #[serde(default)]
+    purposes: Option<Vec<String>>,
+}
+
+/// Records a withdrawal as a `withdraw` receipt in the same chain, based on the consent's last
+/// receipt: everything it granted (or the named purposes) becomes refused.
+async fn post_staff_withdrawal(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(consent_id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    authorize(&state, &headers)?;
+    let request: StaffWithdrawal = receipt::parse_json(&body_bytes(body)?)?;
+    if !["email", "letter", "phone", "in_person"].contains(&request.method.as_str()) {
+        return Err(AppError::bad(
+            "method",
+            "must be email, letter, phone or in_person",
+        ));
+    }
+    let history = state.0.store.consent_history(&consent_id).await?;
+    let last = history.last().ok_or(AppError::NotFound)?;
+    let now = OffsetDateTime::now_utc();
+    let mut withdrawal = last.stored.receipt.clone();
+    let withdrawn: Vec<String> = match &request.purposes {
+        Some(purposes) => {
+            for (index, purpose) in purposes.iter().enumerate() {
+                if !withdrawal.granted_purposes.contains(purpose) {
+                    return Err(AppError::bad(
+                        format!("purposes[{index}]"),
+                        format!("`{purpose}` is not granted in this consent"),
+                    ));
+                }
+            }
+            purposes.clone()
+        }
+        None => withdrawal.granted_purposes.clone(),
+    };
+    withdrawal
+        .granted_purposes
+        .retain(|purpose| !withdrawn.contains(purpose));
+    withdrawal.denied_purposes.extend(withdrawn);
+    if request.purposes.is_none() {
+        let granted_categories = std::mem::take(&mut withdrawal.granted_categories);
+        withdrawal.denied_categories.extend(granted_categories);
+        let granted_services = std::mem::take(&mut withdrawal.granted_services);
+        withdrawal.denied_services.extend(granted_services);
+        withdrawal.countries.clear();
+    }
+    withdrawal.receipt_id = receipt::random_uuid();
+    withdrawal.action = "withdraw".into();
+    withdrawal.method = format!("staff:{}", request.method);
+    withdrawal.client_time = receipt::format_time(now);
+    withdrawal.expires_at = receipt::format_time(now + time::Duration::days(3650));
+    withdrawal.page_url = "urn:kelisim:staff".into();
+    withdrawal.user_agent = "kelisim-server (recorded by staff)".into();
+    let (record, _) = state
+        .0
+        .store
+        .insert_receipt(withdrawal, None, &state.0.signer, now)
+        .await?;
+    Ok((StatusCode::CREATED, Json(record)).into_response())
 }
 
 async fn export_csv(

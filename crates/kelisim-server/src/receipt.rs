@@ -54,6 +54,14 @@ pub struct ReceiptInput {
     pub user_agent: String,
     /// The browser's clock at the choice (RFC 3339).
     pub client_time: String,
+    /// Action `form`: the purpose set (`forms[].id` of the config) the form asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form_id: Option<String>,
+    /// Action `form` (and a staff-recorded `withdraw` of one): purposes granted and refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub granted_purposes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub denied_purposes: Vec<String>,
 }
 
 /// What the server stores and hashes: the input plus what only the server knows.
@@ -138,6 +146,22 @@ fn validate(receipt: &mut ReceiptInput, now: OffsetDateTime) -> Result<(), AppEr
         for (index, id) in ids.iter().enumerate() {
             check_id(&format!("{field}[{index}]"), id, 40, false)?;
         }
+    }
+    for (field, ids) in [
+        ("granted_purposes", &receipt.granted_purposes),
+        ("denied_purposes", &receipt.denied_purposes),
+    ] {
+        if ids.len() > MAX_IDS {
+            return Err(AppError::bad(field, format!("has more than {MAX_IDS} ids")));
+        }
+        for (index, id) in ids.iter().enumerate() {
+            check_id(&format!("{field}[{index}]"), id, 40, false)?;
+        }
+    }
+    match (&receipt.form_id, receipt.action.as_str()) {
+        (Some(form_id), _) => check_id("form_id", form_id, 40, false)?,
+        (None, "form") => return Err(AppError::bad("form_id", "is required with action `form`")),
+        (None, _) => {}
     }
     if receipt.countries.len() > MAX_IDS {
         return Err(AppError::bad(
@@ -230,6 +254,24 @@ pub fn ip_prefix(address: std::net::IpAddr) -> String {
             format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
         }
     }
+}
+
+/// A random version-4 UUID (receipt ids the server itself creates).
+pub fn random_uuid() -> String {
+    use rand_core::RngCore;
+    let mut bytes = [0u8; 16];
+    rand_core::OsRng.fill_bytes(&mut bytes);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex = hex::encode(bytes);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 /// Now, as stored: RFC 3339 in UTC.

@@ -183,6 +183,107 @@ async fn bad_input_gets_a_4xx_naming_the_field_and_stores_nothing() {
 }
 
 #[tokio::test]
+async fn form_receipts_carry_their_purposes() {
+    let (app, _) = test_app(&sqlite_url()).await;
+    let mut form = receipt(1);
+    form["action"] = json!("form");
+    form["granted_purposes"] = json!(["account", "sms"]);
+    form["denied_purposes"] = json!(["telegram"]);
+    let (status, _) = post_receipt(&app, &form).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "action form without form_id"
+    );
+    form["form_id"] = json!("signup");
+    let (status, stored) = post_receipt(&app, &form).await;
+    assert_eq!(status, StatusCode::CREATED, "{stored}");
+    assert_eq!(
+        stored["receipt"]["granted_purposes"],
+        json!(["account", "sms"])
+    );
+    // Cookie-banner receipts do not carry empty form fields.
+    let (_, banner) = post_receipt(&app, &receipt(2)).await;
+    assert!(
+        banner["receipt"].get("form_id").is_none()
+            && banner["receipt"].get("granted_purposes").is_none()
+    );
+}
+
+#[tokio::test]
+async fn staff_record_a_withdrawal_in_the_same_chain() {
+    let (app, state) = test_app(&sqlite_url()).await;
+    let mut form = receipt(1);
+    form["action"] = json!("form");
+    form["form_id"] = json!("signup");
+    form["granted_purposes"] = json!(["account", "sms", "telegram"]);
+    let (_, stored) = post_receipt(&app, &form).await;
+    let consent_id = stored["receipt"]["consent_id"].as_str().unwrap().to_owned();
+    let withdraw = |body: Value| {
+        Request::post(format!("/v1/consents/{consent_id}/withdraw"))
+            .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let unauthenticated = Request::post(format!("/v1/consents/{consent_id}/withdraw"))
+        .body(Body::from("{}"))
+        .unwrap();
+    assert_eq!(
+        send(&app, unauthenticated).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, _, answer) = send(&app, withdraw(json!({"method": "pigeon"}))).await;
+    assert_eq!(
+        (status, answer["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("method"))
+    );
+    let (status, _, answer) = send(
+        &app,
+        withdraw(json!({"method": "email", "purposes": ["newsletter"]})),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("purposes[0]"))
+    );
+
+    let (status, _, recorded) = send(
+        &app,
+        withdraw(json!({"method": "email", "purposes": ["sms", "telegram"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{recorded}");
+    assert_eq!(recorded["receipt"]["action"], "withdraw");
+    assert_eq!(recorded["receipt"]["method"], "staff:email");
+    assert_eq!(recorded["receipt"]["granted_purposes"], json!(["account"]));
+    assert_eq!(
+        recorded["receipt"]["denied_purposes"],
+        json!(["sms", "telegram"])
+    );
+    assert_eq!(recorded["prev_hash"], stored["hash"], "same chain");
+    let (_, _, history) = send(&app, admin_get(&format!("/v1/consents/{consent_id}"))).await;
+    let actions: Vec<&str> = history["receipts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["receipt"]["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["form", "withdraw"]);
+    assert!(
+        kelisim_server::verify::verify(state.store(), signer().public_key())
+            .await
+            .unwrap()
+            .problems
+            .is_empty()
+    );
+    let unknown = Request::post("/v1/consents/11111111-1111-4111-8111-999999999999/withdraw")
+        .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
+        .body(Body::from(json!({"method": "letter"}).to_string()))
+        .unwrap();
+    assert_eq!(send(&app, unknown).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn a_foreign_origin_is_refused() {
     let (app, state) = test_app(&sqlite_url()).await;
     let request = Request::post("/v1/receipts")
@@ -330,7 +431,10 @@ async fn rate_limit_answers_429() {
 fn published_schema_matches_the_server() {
     let schema: Value =
         serde_json::from_str(include_str!("../../../pkg-template/receipt.schema.json")).unwrap();
-    let sample = receipt(1);
+    let mut sample = receipt(1);
+    sample["form_id"] = json!("signup");
+    sample["granted_purposes"] = json!(["account"]);
+    sample["denied_purposes"] = json!(["sms"]);
     let mut schema_fields: Vec<&str> = schema["properties"]
         .as_object()
         .unwrap()
@@ -353,7 +457,7 @@ fn published_schema_matches_the_server() {
         .map(|v| v.as_str().unwrap())
         .collect();
     for field in &sample_fields {
-        // Every field but `variant` is required by the server (serde has no default for them).
+        // A field is required exactly when the server refuses the receipt without it.
         let mut without = sample.clone();
         without.as_object_mut().unwrap().remove(*field);
         let accepted = kelisim_server::receipt::parse_receipt(
