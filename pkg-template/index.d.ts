@@ -3,6 +3,7 @@
 export type KelisimLanguage = 'kk' | 'ru' | 'en';
 export type KelisimLocalized = Partial<Record<KelisimLanguage, string>>;
 export type KelisimDataKind =
+  | 'name' | 'phone' | 'email' | 'address' | 'birth_date' | 'iin'
   | 'ip' | 'cookie_ids' | 'device' | 'pages' | 'clicks' | 'geolocation' | 'purchases' | 'contacts'
   | 'session_recording';
 export type KelisimVendor = 'google-consent-mode' | 'yandex-metrika' | 'meta-pixel' | 'gtm';
@@ -18,6 +19,8 @@ export interface KelisimService {
   /** ISO 3166-1 alpha-2 country of processing; anything but "KZ" is shown as a cross-border transfer. */
   country: string;
   vendor?: KelisimVendor;
+  vendor_id?: string;
+  cookie_paths?: string[];
 }
 
 export interface KelisimCategory {
@@ -58,6 +61,20 @@ export interface KelisimConfig {
     hide_from_bots?: boolean;
   };
   texts?: Partial<Record<KelisimLanguage, KelisimTexts>>;
+  cookie_domain?: string;
+  forms?: Array<{
+    id: string;
+    purposes: Array<{
+      id: string;
+      required?: boolean;
+      title: KelisimLocalized;
+      data: KelisimDataKind[];
+      recipients?: string[];
+      countries?: string[];
+      term_days: number;
+      publication?: boolean;
+    }>;
+  }>;
 }
 
 export interface KelisimConsent {
@@ -103,6 +120,10 @@ export interface KelisimApi {
   on<E extends KelisimEvent>(event: E, listener: (detail: KelisimEventDetails[E]) => void): void;
   off<E extends KelisimEvent>(event: E, listener: (detail: KelisimEventDetails[E]) => void): void;
   destroy(): void;
+  /** Adds the consent block of purpose set `options.set` (the config's `forms[].id`) to a form:
+   *  one unticked checkbox per purpose (the required one blocks submission), the Art. 8 p.4
+   *  details, and a hidden `kelisim_receipt_id` field filled on submit. */
+  formConsent(form: HTMLFormElement | string, options: { set: string }): boolean | undefined;
   /** Sends Google Consent Mode v2 defaults (all denied but security) now; the npm package's
    *  equivalent of the script tag's `data-google-consent-mode`. Call it before Google tags. */
   consentModeDefaults(): void;

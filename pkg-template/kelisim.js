@@ -30,7 +30,7 @@
   if (script && script.hasAttribute('data-google-consent-mode')) sendConsentModeDefaults();
 
   var COMMANDS = ['init', 'show', 'showPreferences', 'hide', 'acceptAll', 'rejectAll', 'accept',
-    'withdraw', 'setLanguage', 'on', 'off', 'destroy'];
+    'withdraw', 'setLanguage', 'on', 'off', 'destroy', 'formConsent'];
   // A site may have queued commands as arrays before the loader ran: window.kelisim = [['on', ...]].
   var queue = Array.isArray(existing) ? existing.slice() : [];
   var sdk = null;

@@ -14,6 +14,7 @@ pub mod boundary;
 pub mod browser;
 pub mod embeds;
 pub mod events;
+pub mod forms;
 pub mod gating;
 pub mod receipts;
 pub mod sdk;
@@ -157,6 +158,35 @@ pub fn off(event: &str, listener: JsValue) {
             "off: the listener for `{event}` must be a function"
         )),
     }
+}
+
+/// `kelisim.formConsent(form, {set})`: adds a consent block for the config's purpose set `set`
+/// to `form` (an element or a CSS selector). `false` with a console error when it cannot.
+#[wasm_bindgen(js_name = formConsent)]
+pub fn form_consent(form: JsValue, options: JsValue) -> bool {
+    let form = match form.as_string() {
+        Some(selector) => browser::document()
+            .query_selector(&selector)
+            .ok()
+            .flatten()
+            .map(JsValue::from),
+        None => Some(form),
+    }
+    .and_then(|value| value.dyn_into::<web_sys::HtmlFormElement>().ok());
+    let Some(form) = form else {
+        console_error(
+            "formConsent: the first argument must be a <form> element or a selector that finds one",
+        );
+        return false;
+    };
+    let set = js_sys::Reflect::get(&options, &"set".into())
+        .ok()
+        .and_then(|v| v.as_string());
+    let Some(set) = set else {
+        console_error("formConsent: options.set must name a purpose set of the config, e.g. {set: \"signup\"}");
+        return false;
+    };
+    with_sdk("formConsent", |sdk| report(sdk.attach_form(form, &set))).unwrap_or(false)
 }
 
 /// `kelisim.destroy()`: removes the interface, listeners and observer (for SPA frameworks and

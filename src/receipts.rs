@@ -10,6 +10,7 @@
 //! receipt is still sent once from memory, and the banner works as before.
 
 use crate::browser::{console_warn, now_seconds, random_uuid, window};
+use kelisim_core::config::{Form, Purpose};
 use kelisim_core::{Action, Config, Consent, Language};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -38,8 +39,126 @@ pub fn record(config: &Config, consent: &Consent, action: Action, method: &str) 
     let Some(endpoint) = config.endpoint.clone() else {
         return;
     };
-    let receipt = receipt_object(config, consent, action, method);
-    let fingerprint = config.texts_fingerprint(consent.language);
+    let receipt = base_receipt(
+        config,
+        &Common {
+            receipt_id: &random_uuid(),
+            consent_id: &consent.consent_id,
+            language: consent.language,
+            action: action.as_str(),
+            method,
+            client_time: consent.decided_at,
+            expires_at: consent.decided_at + u64::from(config.expiry_days) * 86_400,
+        },
+    );
+    let mut countries: Vec<&str> = config
+        .services()
+        .filter(|service| consent.service_granted(&service.id))
+        .map(|service| service.country.as_str())
+        .collect();
+    countries.sort_unstable();
+    countries.dedup();
+    set(
+        &receipt,
+        "granted_categories",
+        list(consent.granted_categories.iter()),
+    );
+    set(
+        &receipt,
+        "denied_categories",
+        list(consent.denied_categories(config).into_iter()),
+    );
+    set(
+        &receipt,
+        "granted_services",
+        list(consent.granted_services.iter()),
+    );
+    set(
+        &receipt,
+        "denied_services",
+        list(consent.denied_services(config).into_iter()),
+    );
+    set(&receipt, "countries", list(countries.into_iter()));
+    send(
+        endpoint,
+        receipt,
+        config.texts_fingerprint(consent.language),
+    );
+}
+
+/// A consent given in a form: purposes granted and refused, for the form's purpose set.
+pub struct FormConsent<'a> {
+    pub form: &'a Form,
+    pub receipt_id: &'a str,
+    pub consent_id: &'a str,
+    pub language: Language,
+    pub granted: Vec<&'a str>,
+    pub denied: Vec<&'a str>,
+}
+
+/// Builds the `form` receipt of a submitted form and sends it. No form field value is in it.
+pub fn record_form(config: &Config, consent: &FormConsent) {
+    let Some(endpoint) = config.endpoint.clone() else {
+        return;
+    };
+    let now = now_seconds();
+    let granted: Vec<&Purpose> = consent
+        .form
+        .purposes
+        .iter()
+        .filter(|p| consent.granted.contains(&p.id.as_str()))
+        .collect();
+    // The consent lasts as long as the longest term of what was granted (10 years at most).
+    let term_days = granted
+        .iter()
+        .map(|p| p.term_days)
+        .max()
+        .unwrap_or(1)
+        .min(3_650);
+    let receipt = base_receipt(
+        config,
+        &Common {
+            receipt_id: consent.receipt_id,
+            consent_id: consent.consent_id,
+            language: consent.language,
+            action: "form",
+            method: "form:submit",
+            client_time: now,
+            expires_at: now + u64::from(term_days) * 86_400,
+        },
+    );
+    let mut countries: Vec<&str> = granted
+        .iter()
+        .flat_map(|p| p.countries.iter().map(String::as_str))
+        .collect();
+    countries.sort_unstable();
+    countries.dedup();
+    let none = || list(std::iter::empty());
+    set(&receipt, "granted_categories", none());
+    set(&receipt, "denied_categories", none());
+    set(&receipt, "granted_services", none());
+    set(&receipt, "denied_services", none());
+    set(&receipt, "countries", list(countries.into_iter()));
+    set(&receipt, "form_id", JsValue::from_str(&consent.form.id));
+    set(
+        &receipt,
+        "granted_purposes",
+        list(consent.granted.iter().copied()),
+    );
+    set(
+        &receipt,
+        "denied_purposes",
+        list(consent.denied.iter().copied()),
+    );
+    send(
+        endpoint,
+        receipt,
+        config.form_fingerprint(consent.form, consent.language),
+    );
+}
+
+/// Hashes the texts shown into the receipt, then queues it in the outbox and sends it.
+fn send(endpoint: String, receipt: js_sys::Object, fingerprint: String) {
     wasm_bindgen_futures::spawn_local(async move {
         let hash = sha256_hex(&fingerprint).await.unwrap_or_default();
         set(&receipt, "texts_hash", JsValue::from_str(&hash));
@@ -47,8 +166,7 @@ pub fn record(config: &Config, consent: &Consent, action: Action, method: &str) 
             .ok()
             .and_then(|t| t.as_string())
             .unwrap_or_default();
-        let stored = push_outbox(&text);
-        if stored {
+        if push_outbox(&text) {
             flush(endpoint).await;
         } else if let Some(answer) = post(&endpoint, &text).await {
             remember_answer(&answer);
@@ -134,70 +252,44 @@ pub fn last_receipt(consent_id: &str) -> Option<LastReceipt> {
     (last.consent_id == consent_id).then_some(last)
 }
 
-fn receipt_object(
-    config: &Config,
-    consent: &Consent,
-    action: Action,
-    method: &str,
-) -> js_sys::Object {
+/// What every receipt (banner or form) states besides its choice.
+struct Common<'a> {
+    receipt_id: &'a str,
+    consent_id: &'a str,
+    language: Language,
+    action: &'a str,
+    method: &'a str,
+    /// Unix seconds.
+    client_time: u64,
+    expires_at: u64,
+}
+
+fn base_receipt(config: &Config, common: &Common) -> js_sys::Object {
     let receipt = js_sys::Object::new();
     let text = |value: &str| JsValue::from_str(value);
-    let list = |ids: &mut dyn Iterator<Item = &str>| -> JsValue {
-        ids.map(JsValue::from_str).collect::<js_sys::Array>().into()
-    };
     let location = window().location();
     let page_url = format!(
         "{}{}",
         location.origin().unwrap_or_default(),
         location.pathname().unwrap_or_default()
     );
-    let policy_url = web_sys::Url::new_with_base(
-        config.policy_url(consent.language),
-        &location.href().unwrap_or_default(),
-    )
-    .map(|url| url.href())
-    .unwrap_or_else(|_| config.policy_url(consent.language).to_owned());
-    let mut countries: Vec<&str> = config
-        .services()
-        .filter(|service| consent.service_granted(&service.id))
-        .map(|service| service.country.as_str())
-        .collect();
-    countries.sort_unstable();
-    countries.dedup();
+    let policy = config.policy_url(common.language);
+    let policy_url = web_sys::Url::new_with_base(policy, &location.href().unwrap_or_default())
+        .map(|url| url.href())
+        .unwrap_or_else(|_| policy.to_owned());
     let iso = |seconds: u64| -> JsValue {
         js_sys::Date::new(&JsValue::from_f64(seconds as f64 * 1000.0))
             .to_iso_string()
             .into()
     };
-    set(&receipt, "receipt_id", text(&random_uuid()));
-    set(&receipt, "consent_id", text(&consent.consent_id));
+    set(&receipt, "receipt_id", text(common.receipt_id));
+    set(&receipt, "consent_id", text(common.consent_id));
     set(&receipt, "site", text(&config.site));
     set(&receipt, "policy_version", text(&config.policy_version));
     set(&receipt, "policy_url", text(&policy_url));
-    set(&receipt, "revision", JsValue::from(consent.revision));
-    set(&receipt, "language", text(consent.language.code()));
-    set(&receipt, "action", text(action.as_str()));
-    set(
-        &receipt,
-        "granted_categories",
-        list(&mut consent.granted_categories.iter()),
-    );
-    set(
-        &receipt,
-        "denied_categories",
-        list(&mut consent.denied_categories(config).into_iter()),
-    );
-    set(
-        &receipt,
-        "granted_services",
-        list(&mut consent.granted_services.iter()),
-    );
-    set(
-        &receipt,
-        "denied_services",
-        list(&mut consent.denied_services(config).into_iter()),
-    );
-    set(&receipt, "countries", list(&mut countries.into_iter()));
+    set(&receipt, "revision", JsValue::from(config.revision));
+    set(&receipt, "language", text(common.language.code()));
+    set(&receipt, "action", text(common.action));
     set(
         &receipt,
         "variant",
@@ -205,20 +297,20 @@ fn receipt_object(
     );
     set(&receipt, "operator", text(&config.operator.name));
     set(&receipt, "bin", text(&config.operator.bin));
-    set(
-        &receipt,
-        "expires_at",
-        iso(consent.decided_at + u64::from(config.expiry_days) * 86_400),
-    );
-    set(&receipt, "method", text(method));
+    set(&receipt, "expires_at", iso(common.expires_at));
+    set(&receipt, "method", text(common.method));
     set(&receipt, "page_url", text(&page_url));
     set(
         &receipt,
         "user_agent",
         text(&window().navigator().user_agent().unwrap_or_default()),
     );
-    set(&receipt, "client_time", iso(consent.decided_at));
+    set(&receipt, "client_time", iso(common.client_time));
     receipt
+}
+
+fn list<'a>(ids: impl Iterator<Item = &'a str>) -> JsValue {
+    ids.map(JsValue::from_str).collect::<js_sys::Array>().into()
 }
 
 /// Sends the outbox oldest first; stops at the first failure and schedules a retry.

@@ -54,6 +54,8 @@ pub struct Sdk {
     _open_links: EventListener,
     _pagehide: EventListener,
     _popstate: EventListener,
+    /// Consent blocks added to forms.
+    forms: RefCell<Vec<crate::forms::FormHandle>>,
 }
 
 /// The running SDK, if `init` succeeded. The `Rc` is cloned out so no borrow of the slot
@@ -145,6 +147,7 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
         _open_links: open_links,
         _pagehide: pagehide,
         _popstate: popstate,
+        forms: RefCell::new(Vec::new()),
     });
     SDK.with_borrow_mut(|slot| *slot = Some(sdk.clone()));
 
@@ -165,8 +168,10 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
     let observer = GateObserver::start(|elements| {
         if let Some(sdk) = current() {
             sdk.activate(elements);
+            sdk.attach_declared_forms();
         }
     });
+    sdk.attach_declared_forms();
     *sdk.observer.borrow_mut() = observer;
 
     // `ready` comes first, so a site hears it before `shown` or any tag activation.
@@ -218,6 +223,7 @@ pub fn destroy() {
     if let Some(sdk) = sdk {
         sdk.ui.borrow_mut().take();
         sdk.observer.borrow_mut().take();
+        sdk.forms.borrow_mut().clear();
     }
     events::reset_ready();
 }
@@ -477,6 +483,28 @@ impl Sdk {
             &detail(&[("action", action.as_str().into()), ("consent", consent_js)]),
         );
         Ok(())
+    }
+
+    /// Adds the consent block of purpose set `set` to `form` (`kelisim.formConsent`).
+    pub fn attach_form(&self, form: web_sys::HtmlFormElement, set: &str) -> Result<(), String> {
+        let consent_id = self
+            .consent()
+            .map(|c| c.consent_id)
+            .or_else(|| self.earlier_consent_id.clone());
+        let handle =
+            crate::forms::attach(&self.config, form, set, self.language.get(), consent_id)?;
+        self.forms.borrow_mut().push(handle);
+        Ok(())
+    }
+
+    /// Handles every `<form data-kelisim-form>` not handled yet (at start and as pages change).
+    fn attach_declared_forms(&self) {
+        // The observer also sees the consent blocks kelisim inserts; only new forms matter.
+        for (form, set) in crate::forms::declared_forms() {
+            if let Err(message) = self.attach_form(form, &set) {
+                crate::browser::console_error(&message);
+            }
+        }
     }
 
     /// Deletes the cookies and storage of services that are still revoked.

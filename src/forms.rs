@@ -1,0 +1,319 @@
+//! Consent in forms (sign-up, checkout, loyalty): `kelisim.formConsent(form, {set})` and
+//! `<form data-kelisim-form="<set>">` add, in the visitor's language, one unticked checkbox per
+//! purpose of the config's purpose set (the required one blocks submission with an accessible
+//! error), a "details" view with every Law 94-V Art. 8 p.4 item, and a hidden
+//! `kelisim_receipt_id` field. On submit a `form` receipt records the purposes granted and
+//! refused (never a form value), and the store's backend links its record to that receipt id.
+//!
+//! A `FormHandle` owns the inserted nodes and the submit listener; dropping it removes both.
+
+use crate::browser::{document, random_uuid};
+use crate::receipts::{record_form, FormConsent};
+use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
+use kelisim_core::config::Form;
+use kelisim_core::texts::{country_name, data_kind_name, format_days};
+use kelisim_core::{Config, Language};
+use std::cell::Cell;
+use wasm_bindgen::JsCast;
+use web_sys::{Element, HtmlElement, HtmlFormElement, HtmlInputElement};
+
+/// Marks a form kelisim already handles.
+const ATTACHED_ATTRIBUTE: &str = "data-kelisim-form-attached";
+/// The hidden field the store's backend reads.
+pub const RECEIPT_FIELD: &str = "kelisim_receipt_id";
+/// The checkboxes' name: the granted purposes reach the backend too.
+pub const PURPOSES_FIELD: &str = "kelisim_purposes";
+
+thread_local! {
+    static NEXT_ID: Cell<u32> = const { Cell::new(1) };
+}
+
+/// The consent block of one form and its submit listener.
+pub struct FormHandle {
+    block: Element,
+    form: HtmlFormElement,
+    _submit: EventListener,
+}
+
+impl Drop for FormHandle {
+    fn drop(&mut self) {
+        self.block.remove();
+        let _ = self.form.remove_attribute(ATTACHED_ATTRIBUTE);
+    }
+}
+
+/// Adds the consent block for purpose set `set` to `form`. `consent_id` is the browser's
+/// consent id when it has one (so the form consent joins its history).
+pub fn attach(
+    config: &Config,
+    form: HtmlFormElement,
+    set: &str,
+    language: Language,
+    consent_id: Option<String>,
+) -> Result<FormHandle, String> {
+    let Some(purpose_set) = config.form(set) else {
+        let known: Vec<&str> = config.forms.iter().map(|f| f.id.as_str()).collect();
+        return Err(format!(
+            "formConsent: `{set}` is not a purpose set of the config (forms: {})",
+            known.join(", ")
+        ));
+    };
+    if form.has_attribute(ATTACHED_ATTRIBUTE) {
+        return Err("formConsent: this form already has a consent block".into());
+    }
+    let number = NEXT_ID.with(|next| next.replace(next.get() + 1));
+    let block = render(config, purpose_set, language, number)
+        .ok_or("formConsent: could not build the consent block")?;
+    // Before the submit button, so the person reads it before sending; at the end otherwise.
+    let submit = form
+        .query_selector("[type=submit], button:not([type])")
+        .ok()
+        .flatten();
+    match &submit {
+        Some(button) => button
+            .before_with_node_1(&block)
+            .map_err(|_| "formConsent: could not insert")?,
+        None => form
+            .append_child(&block)
+            .map(|_| ())
+            .map_err(|_| "formConsent: could not insert")?,
+    }
+    let _ = form.set_attribute(ATTACHED_ATTRIBUTE, set);
+
+    let config = config.clone();
+    let set = set.to_owned();
+    let block_for_submit = block.clone();
+    // Capture phase and preventDefault: a submission without the required consent stops here,
+    // before the store's own handlers.
+    let options = EventListenerOptions {
+        phase: EventListenerPhase::Capture,
+        passive: false,
+    };
+    let submit_listener = EventListener::new_with_options(&form, "submit", options, move |event| {
+        let boxes = checkboxes(&block_for_submit);
+        let missing = boxes
+            .iter()
+            .find(|input| input.has_attribute("data-kelisim-required") && !input.checked());
+        let error: Option<HtmlElement> = block_for_submit
+            .query_selector(".kelisim-form-error")
+            .ok()
+            .flatten()
+            .and_then(|e| e.dyn_into().ok());
+        if let Some(missing) = missing {
+            event.prevent_default();
+            event.stop_immediate_propagation();
+            let _ = missing.set_attribute("aria-invalid", "true");
+            if let Some(error) = &error {
+                error.set_hidden(false);
+            }
+            let _ = missing.focus();
+            return;
+        }
+        if let Some(error) = &error {
+            error.set_hidden(true);
+        }
+        for input in &boxes {
+            let _ = input.remove_attribute("aria-invalid");
+        }
+        let Some(purpose_set) = config.form(&set) else {
+            return;
+        };
+        let granted: Vec<String> = boxes
+            .iter()
+            .filter(|i| i.checked())
+            .map(|i| i.value())
+            .collect();
+        let denied: Vec<String> = boxes
+            .iter()
+            .filter(|i| !i.checked())
+            .map(|i| i.value())
+            .collect();
+        let receipt_id = random_uuid();
+        if let Ok(Some(field)) =
+            block_for_submit.query_selector(&format!("input[name={RECEIPT_FIELD}]"))
+        {
+            field
+                .unchecked_ref::<HtmlInputElement>()
+                .set_value(&receipt_id);
+        }
+        let consent_id = consent_id.clone().unwrap_or_else(random_uuid);
+        record_form(
+            &config,
+            &FormConsent {
+                form: purpose_set,
+                receipt_id: &receipt_id,
+                consent_id: &consent_id,
+                language,
+                granted: granted.iter().map(String::as_str).collect(),
+                denied: denied.iter().map(String::as_str).collect(),
+            },
+        );
+    });
+    Ok(FormHandle {
+        block,
+        form,
+        _submit: submit_listener,
+    })
+}
+
+/// Forms marked `data-kelisim-form` that are not handled yet.
+pub fn declared_forms() -> Vec<(HtmlFormElement, String)> {
+    crate::browser::nodes_of::<HtmlFormElement>(document().query_selector_all(&format!(
+        "form[data-kelisim-form]:not([{ATTACHED_ATTRIBUTE}])"
+    )))
+    .into_iter()
+    .filter_map(|form| {
+        let set = form.get_attribute("data-kelisim-form")?;
+        Some((form, set))
+    })
+    .collect()
+}
+
+fn checkboxes(block: &Element) -> Vec<HtmlInputElement> {
+    crate::browser::nodes_of(block.query_selector_all(&format!("input[name={PURPOSES_FIELD}]")))
+}
+
+fn render(config: &Config, form: &Form, language: Language, number: u32) -> Option<Element> {
+    let texts = config.texts(language);
+    let document = document();
+    let element = |tag: &str, class: &str, text: Option<&str>| -> Option<Element> {
+        let element = document.create_element(tag).ok()?;
+        if !class.is_empty() {
+            element.set_class_name(class);
+        }
+        if let Some(text) = text {
+            element.set_text_content(Some(text));
+        }
+        Some(element)
+    };
+    let block = element("div", "kelisim-form-consent", None)?;
+    block.set_attribute("role", "group").ok()?;
+    block.set_attribute("lang", language.code()).ok()?;
+    let statement_id = format!("kelisim-form-{number}-operator");
+    block
+        .set_attribute("aria-describedby", &statement_id)
+        .ok()?;
+    let operator = &config.operator;
+    let statement = element(
+        "p",
+        "kelisim-form-operator",
+        Some(&format!(
+            "{}: {}, {} {}.",
+            texts.operator_label(),
+            operator.name,
+            texts.bin_label(),
+            operator.bin
+        )),
+    )?;
+    statement.set_id(&statement_id);
+    block.append_child(&statement).ok()?;
+
+    let error_id = format!("kelisim-form-{number}-error");
+    for purpose in &form.purposes {
+        let label = element("label", "kelisim-form-purpose", None)?;
+        let input: HtmlInputElement = document.create_element("input").ok()?.unchecked_into();
+        input.set_type("checkbox");
+        input.set_name(PURPOSES_FIELD);
+        input.set_value(&purpose.id);
+        if purpose.required {
+            input.set_attribute("data-kelisim-required", "").ok()?;
+            input.set_attribute("aria-required", "true").ok()?;
+            input.set_attribute("aria-describedby", &error_id).ok()?;
+        }
+        label.append_child(&input).ok()?;
+        let title = purpose.title.get(language).map_or("", String::as_str);
+        label
+            .append_with_str_1(&format!(
+                " {}",
+                texts.form_consent().replace("{purpose}", title)
+            ))
+            .ok()?;
+        block.append_child(&label).ok()?;
+        if purpose.required {
+            let error = element("p", "kelisim-form-error", Some(texts.form_required_error()))?;
+            error.set_id(&error_id);
+            error.set_attribute("role", "alert").ok()?;
+            error.unchecked_ref::<HtmlElement>().set_hidden(true);
+            block.append_child(&error).ok()?;
+        }
+    }
+
+    let details = element("details", "kelisim-form-details", None)?;
+    let summary = element("summary", "", Some(texts.form_details()))?;
+    details.append_child(&summary).ok()?;
+    for purpose in &form.purposes {
+        let facts = element("dl", "", None)?;
+        let data: Vec<&str> = purpose
+            .data
+            .iter()
+            .filter_map(|kind| data_kind_name(kind, language))
+            .collect();
+        let abroad: Vec<String> = purpose
+            .countries
+            .iter()
+            .filter(|country| *country != "KZ")
+            .map(|country| country_name(country, language))
+            .collect();
+        let recipients = if purpose.recipients.is_empty() {
+            texts.no().to_owned()
+        } else {
+            purpose.recipients.join("; ")
+        };
+        let cross_border = if abroad.is_empty() {
+            texts.no().to_owned()
+        } else {
+            abroad.join(", ")
+        };
+        let title = purpose.title.get(language).map_or("", String::as_str);
+        for (label, value) in [
+            (texts.purpose_label(), title.to_owned()),
+            (texts.data_label(), data.join(", ")),
+            (texts.term_label(), format_days(language, purpose.term_days)),
+            (texts.recipients_label(), recipients),
+            (texts.cross_border_badge(), cross_border),
+            (
+                texts.publication_label(),
+                if purpose.publication {
+                    texts.yes()
+                } else {
+                    texts.no()
+                }
+                .to_owned(),
+            ),
+        ] {
+            let term = element("dt", "", Some(label))?;
+            let definition = element("dd", "", Some(&value))?;
+            facts.append_child(&term).ok()?;
+            facts.append_child(&definition).ok()?;
+        }
+        details.append_child(&facts).ok()?;
+    }
+    let operator_line = element(
+        "p",
+        "",
+        Some(&format!(
+            "{}: {}, {} {}, {}, {}",
+            texts.operator_label(),
+            operator.name,
+            texts.bin_label(),
+            operator.bin,
+            operator.address,
+            operator.email
+        )),
+    )?;
+    details.append_child(&operator_line).ok()?;
+    let policy = element("a", "", Some(texts.policy_link()))?;
+    policy
+        .set_attribute("href", config.policy_url(language))
+        .ok()?;
+    policy.set_attribute("target", "_blank").ok()?;
+    policy.set_attribute("rel", "noopener").ok()?;
+    details.append_child(&policy).ok()?;
+    block.append_child(&details).ok()?;
+
+    let hidden: HtmlInputElement = document.create_element("input").ok()?.unchecked_into();
+    hidden.set_type("hidden");
+    hidden.set_name(RECEIPT_FIELD);
+    block.append_child(&hidden).ok()?;
+    Some(block)
+}

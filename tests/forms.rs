@@ -1,0 +1,214 @@
+//! Browser tests of consent in forms: the block in the visitor's language with the Art. 8 p.4
+//! details, the required checkbox blocking submission accessibly, optional purposes, the hidden
+//! receipt field, and the `form` receipt that carries purposes but no form value.
+
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use common::*;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web_sys::{HtmlElement, HtmlFormElement, HtmlInputElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const FORM: &str = r#"
+<form id="signup" data-kelisim-form="signup" action="/never">
+  <input name="phone" value="+7 701 555 12 34">
+  <button type="submit">Тіркелу</button>
+</form>"#;
+
+/// A config whose receipts go to an endpoint that does not answer, so they stay in the outbox.
+fn config_with_endpoint() -> JsValue {
+    let config = demo_config();
+    set(
+        &config,
+        &["endpoint"],
+        JsValue::from_str("http://127.0.0.1:9/v1/receipts"),
+    );
+    config
+}
+
+fn form() -> HtmlFormElement {
+    query("#signup").unwrap().unchecked_into()
+}
+
+fn purpose(id: &str) -> HtmlInputElement {
+    query(&format!("input[name=kelisim_purposes][value=\"{id}\"]"))
+        .unwrap()
+        .unchecked_into()
+}
+
+/// Submits like a person pressing the button, and tells whether the store's own handler ran.
+fn submit() -> bool {
+    let reached = std::rc::Rc::new(std::cell::Cell::new(false));
+    let handler = Closure::<dyn Fn(web_sys::Event)>::new({
+        let reached = reached.clone();
+        move |event: web_sys::Event| {
+            // The store sends the form itself (fetch): keep the test page where it is.
+            event.prevent_default();
+            reached.set(true);
+        }
+    });
+    form()
+        .add_event_listener_with_callback("submit", handler.as_ref().unchecked_ref())
+        .unwrap();
+    form().request_submit().unwrap();
+    form()
+        .remove_event_listener_with_callback("submit", handler.as_ref().unchecked_ref())
+        .unwrap();
+    reached.get()
+}
+
+#[wasm_bindgen_test]
+fn the_block_states_everything_article_8_asks_for() {
+    reset("kk");
+    fixture(FORM);
+    init(&demo_config());
+    let block = text(".kelisim-form-consent");
+    assert!(
+        block.contains("ТОО «Глазик Демо», БСН 180540012345"),
+        "{block}"
+    );
+    let boxes = query_all("input[name=kelisim_purposes]");
+    assert_eq!(boxes.len(), 4);
+    assert!(
+        boxes
+            .iter()
+            .all(|b| !b.unchecked_ref::<HtmlInputElement>().checked()),
+        "a box is pre-ticked"
+    );
+    assert_eq!(
+        purpose("account").get_attribute("aria-required").as_deref(),
+        Some("true")
+    );
+    assert!(
+        block.contains("«жеке кабинет ашу, тапсырыстарды рәсімдеу және жеткізу» мақсатында"),
+        "{block}"
+    );
+    let details = text(".kelisim-form-details");
+    for needle in [
+        "аты-жөні",
+        "телефон нөмірі",
+        "1826 күн",
+        "ТОО «Курьер Экспресс»",
+        "БАӘ",
+        "Telegram Messenger Inc.",
+        "Жалпыға қолжетімді көздерде жариялау",
+    ] {
+        assert!(
+            details.contains(needle),
+            "details lack {needle:?}: {details}"
+        );
+    }
+    // Inserted before the submit button, with an empty hidden receipt field.
+    let hidden: HtmlInputElement = query("input[name=kelisim_receipt_id]")
+        .unwrap()
+        .unchecked_into();
+    assert_eq!(hidden.value(), "");
+    assert!(query("#signup .kelisim-form-consent + button[type=submit]").is_some());
+}
+
+#[wasm_bindgen_test]
+fn the_form_cannot_be_sent_without_the_required_consent() {
+    reset("ru");
+    fixture(FORM);
+    init(&config_with_endpoint());
+    assert!(!submit(), "the store's handler ran without consent");
+    let error: HtmlElement = query(".kelisim-form-error").unwrap().unchecked_into();
+    assert!(!error.hidden());
+    assert_eq!(error.get_attribute("role").as_deref(), Some("alert"));
+    assert_eq!(
+        text(".kelisim-form-error"),
+        "Чтобы продолжить, дайте согласие на обработку персональных данных."
+    );
+    let account = purpose("account");
+    assert_eq!(
+        account.get_attribute("aria-invalid").as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        active_element().as_ref(),
+        Some(account.unchecked_ref()),
+        "focus goes to the checkbox"
+    );
+    assert!(
+        outbox().is_empty(),
+        "no receipt for a form that was not sent"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn the_form_receipt_is_queued_with_purposes_granted_and_refused() {
+    reset("ru");
+    fixture(FORM);
+    init(&config_with_endpoint());
+    purpose("account").click();
+    purpose("sms").click();
+    assert!(
+        submit(),
+        "the store's handler did not run with consent given"
+    );
+    assert!(query(".kelisim-form-error")
+        .unwrap()
+        .unchecked_into::<HtmlElement>()
+        .hidden());
+    // The receipt is queued after the texts are hashed (a promise).
+    wait(200).await;
+    let receipt_id = query("input[name=kelisim_receipt_id]")
+        .unwrap()
+        .unchecked_into::<HtmlInputElement>()
+        .value();
+    let queued = outbox();
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    let receipt = js_sys::JSON::parse(&queued[0]).unwrap();
+    let field = |name: &str| js_sys::Reflect::get(&receipt, &name.into()).unwrap();
+    assert_eq!(field("action").as_string().as_deref(), Some("form"));
+    assert_eq!(field("form_id").as_string().as_deref(), Some("signup"));
+    assert_eq!(field("receipt_id").as_string(), Some(receipt_id));
+    assert_eq!(strings(&field("granted_purposes")), ["account", "sms"]);
+    assert_eq!(
+        strings(&field("denied_purposes")),
+        ["email-news", "telegram"]
+    );
+    assert_eq!(field("texts_hash").as_string().unwrap().len(), 64);
+    assert!(
+        !queued[0].contains("555 12 34"),
+        "a form value leaked into the receipt"
+    );
+}
+
+#[wasm_bindgen_test]
+fn form_consent_api_checks_its_arguments() {
+    reset("ru");
+    fixture(r#"<form id="plain"><button>OK</button></form>"#);
+    init(&demo_config());
+    let options = js_sys::JSON::parse("{\"set\":\"signup\"}").unwrap();
+    assert!(!kelisim::form_consent(
+        JsValue::from_str("#missing"),
+        options.clone()
+    ));
+    assert!(!kelisim::form_consent(
+        JsValue::from_str("#plain"),
+        js_sys::JSON::parse("{\"set\":\"loyalty\"}").unwrap()
+    ));
+    assert!(kelisim::form_consent(
+        JsValue::from_str("#plain"),
+        options.clone()
+    ));
+    assert!(
+        !kelisim::form_consent(JsValue::from_str("#plain"), options),
+        "a second block on the same form"
+    );
+    assert_eq!(query_all("#plain .kelisim-form-consent").len(), 1);
+}
+
+fn outbox() -> Vec<String> {
+    let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    match storage.get_item("kelisim:outbox").unwrap() {
+        Some(text) => strings(&js_sys::JSON::parse(&text).unwrap()),
+        None => Vec::new(),
+    }
+}
