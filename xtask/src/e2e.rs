@@ -223,6 +223,16 @@ fn receipts_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
         "receipts: still exactly one row per choice".to_owned(),
         count_is(&rows, 2),
     ));
+    let form = run_check(
+        &format!("http://{PAGES}/e2e/form.html"),
+        &PASS,
+        &fresh_profile(root, "form"),
+    );
+    results.push(("receipts: a sent form is acknowledged".to_owned(), form));
+    results.push((
+        "receipts: exactly one form receipt with its purposes".to_owned(),
+        check_form_receipt(&stored()?),
+    ));
     drop(server);
     let verified = Command::new(&binary)
         .args(["verify", "--db", &db])
@@ -416,6 +426,34 @@ fn check_tracker_log(entries: &[(String, String)]) -> Result<()> {
         bail!("a tag that already ran was run again: {accepted:?}");
     }
     expect_none(4, "after withdrawal")
+}
+
+/// Exactly one `form` receipt, granting the required purpose and SMS, refusing the others,
+/// with no value typed into the form.
+fn check_form_receipt(rows: &[String]) -> Result<()> {
+    let forms: Vec<&String> = rows
+        .iter()
+        .filter(|row| row.contains("\"action\":\"form\""))
+        .collect();
+    let [row] = forms[..] else {
+        bail!(
+            "expected one form receipt, found {}: {forms:?}",
+            forms.len()
+        );
+    };
+    for needle in [
+        "\"form_id\":\"signup\"",
+        "\"granted_purposes\":[\"account\",\"sms\"]",
+        "\"denied_purposes\":[\"email-news\",\"telegram\"]",
+    ] {
+        if !row.contains(needle) {
+            bail!("the form receipt lacks {needle}: {row}");
+        }
+    }
+    if row.contains("555 12 34") || row.contains("Айгерім") {
+        bail!("a form value is in the receipt: {row}");
+    }
+    Ok(())
 }
 
 fn count_is(rows: &[String], expected: usize) -> Result<()> {
