@@ -66,6 +66,17 @@ mod tests {
     }
 
     #[test]
+    fn typescript_types_name_every_overridable_text() {
+        let types = std::fs::read_to_string(root().join("pkg-template/index.d.ts")).unwrap();
+        for name in kelisim_core::texts::TEXT_NAMES {
+            assert!(
+                types.contains(&format!("{name}?: string")),
+                "index.d.ts KelisimTexts lacks `{name}`"
+            );
+        }
+    }
+
+    #[test]
     fn readme_shows_the_ci_test_command() {
         let ci = std::fs::read_to_string(root().join(".ci/run")).unwrap();
         let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
