@@ -128,6 +128,10 @@ pub fn attach(
             .filter(|i| !i.checked())
             .map(|i| i.value())
             .collect();
+        // Without a receipts endpoint no receipt exists, so the backend gets no id to keep.
+        if config.endpoint.is_none() {
+            return;
+        }
         let receipt_id = random_uuid();
         if let Ok(Some(field)) =
             block_for_submit.query_selector(&format!("input[name={RECEIPT_FIELD}]"))
@@ -193,17 +197,10 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Opti
     block
         .set_attribute("aria-describedby", &statement_id)
         .ok()?;
-    let operator = &config.operator;
     let statement = element(
         "p",
         "kelisim-form-operator",
-        Some(&format!(
-            "{}: {}, {} {}.",
-            texts.operator_label(),
-            operator.name,
-            texts.bin_label(),
-            operator.bin
-        )),
+        Some(&config.operator_line(language, false)),
     )?;
     statement.set_id(&statement_id);
     block.append_child(&statement).ok()?;
@@ -288,19 +285,7 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Opti
         }
         details.append_child(&facts).ok()?;
     }
-    let operator_line = element(
-        "p",
-        "",
-        Some(&format!(
-            "{}: {}, {} {}, {}, {}",
-            texts.operator_label(),
-            operator.name,
-            texts.bin_label(),
-            operator.bin,
-            operator.address,
-            operator.email
-        )),
-    )?;
+    let operator_line = element("p", "", Some(&config.operator_line(language, true)))?;
     details.append_child(&operator_line).ok()?;
     let policy = element("a", "", Some(texts.policy_link()))?;
     policy

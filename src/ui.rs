@@ -371,18 +371,11 @@ fn render_banner(root: &HtmlElement, view: &View) -> Option<HtmlElement> {
                 .replace("{countries}", &names.join(", ")),
         )?;
     }
-    let operator = &view.config.operator;
     append_text(
         &notes,
         "p",
         "kelisim-operator",
-        &format!(
-            "{}: {}, {} {}.",
-            texts.operator_label(),
-            operator.name,
-            texts.bin_label(),
-            operator.bin
-        ),
+        &view.config.operator_line(view.language, false),
     )?;
 
     let actions = append(&inner, "div", "kelisim-actions")?;
@@ -429,20 +422,11 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
             .expiry()
             .replace("{days}", &format_days(language, config.expiry_days)),
     )?;
-    let operator = &config.operator;
     append_text(
         &body,
         "p",
         "kelisim-operator",
-        &format!(
-            "{}: {}, {} {}, {}, {}",
-            texts.operator_label(),
-            operator.name,
-            texts.bin_label(),
-            operator.bin,
-            operator.address,
-            operator.email
-        ),
+        &config.operator_line(language, true),
     )?;
 
     for category in &config.categories {

@@ -426,6 +426,26 @@ impl Form {
 }
 
 impl Config {
+    /// "Оператор: ТОО «…», БИН …" and, when `full`, the address and e-mail: how the consent
+    /// names the operator (Law 94-V Art. 8 p.4) in the banner, preferences and forms.
+    pub fn operator_line(&self, language: Language, full: bool) -> String {
+        let texts = self.texts(language);
+        let operator = &self.operator;
+        let mut line = format!(
+            "{}: {}, {} {}",
+            texts.operator_label(),
+            operator.name,
+            texts.bin_label(),
+            operator.bin
+        );
+        if full {
+            line.push_str(&format!(", {}, {}", operator.address, operator.email));
+        } else {
+            line.push('.');
+        }
+        line
+    }
+
     pub fn form(&self, id: &str) -> Option<&Form> {
         self.forms.iter().find(|form| form.id == id)
     }

@@ -19,6 +19,23 @@ pub fn is_valid_id(id: &str, max_length: usize, allow_dot: bool) -> bool {
         })
 }
 
+/// A version-4 UUID (`xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`, lowercase) from 16 random bytes:
+/// consent and receipt ids, made by the browser SDK and the server alike.
+pub fn uuid_v4(mut bytes: [u8; 16]) -> String {
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(36);
+    for (index, byte) in bytes.iter().enumerate() {
+        if matches!(index, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(HEX[usize::from(byte >> 4)] as char);
+        out.push(HEX[usize::from(byte & 0x0f)] as char);
+    }
+    out
+}
+
 /// A sorted set of ids without duplicates.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IdSet(Vec<String>);
@@ -87,6 +104,14 @@ impl<'a> FromIterator<&'a str> for IdSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uuids_are_version_4() {
+        let id = uuid_v4([0xff; 16]);
+        assert_eq!(id, "ffffffff-ffff-4fff-bfff-ffffffffffff");
+        assert!(crate::cookie::is_consent_id(&id));
+        assert!(crate::cookie::is_consent_id(&uuid_v4([0; 16])));
+    }
 
     #[test]
     fn sorted_without_duplicates() {
