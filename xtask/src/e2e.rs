@@ -147,7 +147,28 @@ fn receipts_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
     std::fs::create_dir_all(&data)?;
     std::fs::write(
         data.join("sites.json"),
-        format!("{{\"sites\": [{{\"id\": \"glazik-demo\", \"origins\": [\"http://{PAGES}\"]}}]}}"),
+        format!(
+            "{{\"sites\": [{{\"id\": \"glazik-demo\", \"origins\": [\"http://{PAGES}\", \"http://127.0.0.1:{RECEIPTS_PORT}\"]}}]}}"
+        ),
+    )?;
+    // The demo store as the server serves it, with a driver that presses "accept all".
+    let www = data.join("www");
+    for entry in std::fs::read_dir(root.join("www"))? {
+        let entry = entry?;
+        std::fs::create_dir_all(&www)?;
+        std::fs::copy(entry.path(), www.join(entry.file_name()))?;
+    }
+    let index = std::fs::read_to_string(www.join("index.html"))?;
+    std::fs::write(
+        www.join("index.html"),
+        index.replace(
+            "</body>",
+            "<script src=\"/demo-accept.js\"></script>\n</body>",
+        ),
+    )?;
+    std::fs::copy(
+        root.join("tests/e2e/demo-accept.js"),
+        www.join("demo-accept.js"),
     )?;
     let db = format!("sqlite://{}", data.join("kelisim.db").display());
     let start = || -> Result<ServerProcess> {
@@ -163,6 +184,10 @@ fn receipts_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
             .arg(data.join("sites.json"))
             .arg("--key")
             .arg(data.join("signing.key"))
+            .arg("--www")
+            .arg(&www)
+            .arg("--sdk")
+            .arg(root.join("pkg"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;
@@ -195,8 +220,12 @@ fn receipts_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
 
     let server = start()?;
     results.push((
-        "receipts: a choice is acknowledged".to_owned(),
-        page("accept", &fresh_profile(root, "online")),
+        "receipts: accept all on the demo store is acknowledged".to_owned(),
+        run_check(
+            &format!("http://127.0.0.1:{RECEIPTS_PORT}/"),
+            &PASS,
+            &fresh_profile(root, "online"),
+        ),
     ));
     results.push((
         "receipts: exactly one row stored".to_owned(),
