@@ -7,8 +7,10 @@
 //! call does nothing (`init` and `accept` return `false`).
 //!
 //! Code map: `sdk` (state and the effects of a choice), `ui` (the two layers), `gating`
-//! (activating tags), `storage` (cookie, clean-up), `events` (listeners, CustomEvents,
-//! dataLayer), `vendors` (Google Consent Mode), `browser` (checked access to window/document).
+//! (activating tags), `embeds` (placeholders of blocked iframes), `forms` (consent in forms),
+//! `receipts` (outbox, sending, impressions), `storage` (cookie, clean-up), `events` (listeners,
+//! CustomEvents, dataLayer), `vendors` (Consent Mode, Meta Pixel, Metrika), `browser` (checked
+//! access to window/document).
 
 pub mod boundary;
 pub mod browser;
