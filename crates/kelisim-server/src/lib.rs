@@ -137,8 +137,7 @@ async fn post_receipt(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
-    let body = body_bytes(body)?;
-    rate_limit(&state, client.as_deref())?;
+    let body = public_body(&state, client.as_deref(), body)?;
     let now = OffsetDateTime::now_utc();
     let receipt = parse_receipt(&body, now)?;
     let origin = site_origin(&state, &receipt.site, &headers)?;
@@ -176,8 +175,7 @@ async fn post_impression(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
-    let body = body_bytes(body)?;
-    rate_limit(&state, client.as_deref())?;
+    let body = public_body(&state, client.as_deref(), body)?;
     let impression: Impression = receipt::parse_json(&body)?;
     let origin = site_origin(&state, &impression.site, &headers)?;
     if !["kk", "ru", "en"].contains(&impression.language.as_str()) {
@@ -380,6 +378,17 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientNetwork {
                 .map(|ConnectInfo(address)| ip_prefix(address.ip())),
         ))
     }
+}
+
+/// The body of a request to a public endpoint, after the client's rate limit.
+fn public_body(
+    state: &AppState,
+    client: Option<&str>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Bytes, AppError> {
+    let body = body_bytes(body)?;
+    rate_limit(state, client)?;
+    Ok(body)
 }
 
 /// The body, or a JSON error: 413 past the body limit, 400 otherwise.
