@@ -39,13 +39,24 @@ struct Key {
 
 #[derive(clap::Args)]
 struct SitesFile {
-    /// The sites file: site ids, allowed origins, retention.
-    #[arg(
-        long = "sites",
-        env = "KELISIM_SITES",
-        default_value = "kelisim-sites.json"
-    )]
-    path: PathBuf,
+    /// The sites file: site ids, allowed origins, retention [default: kelisim-sites.json when
+    /// it exists; without one, `serve` starts but refuses every receipt until one is given].
+    #[arg(long = "sites", env = "KELISIM_SITES")]
+    path: Option<PathBuf>,
+}
+
+impl SitesFile {
+    fn load(&self) -> Result<Sites> {
+        let default = PathBuf::from("kelisim-sites.json");
+        match &self.path {
+            Some(path) => Sites::load(path),
+            None if default.exists() => Sites::load(&default),
+            None => {
+                tracing::warn!("no sites file (--sites, KELISIM_SITES or ./kelisim-sites.json): every receipt will be refused");
+                Ok(Sites::default())
+            }
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -131,7 +142,7 @@ async fn main() -> Result<()> {
             www,
             sdk,
         } => {
-            let sites = Sites::load(&sites.path)?;
+            let sites = sites.load()?;
             let signer = Signer::load_or_create(&key.key)?;
             let store = Store::open(&database.db).await?;
             let admin_token = admin_token.unwrap_or_else(random_token);
@@ -211,7 +222,7 @@ async fn main() -> Result<()> {
             sites,
             before,
         } => {
-            let sites = Sites::load(&sites.path)?;
+            let sites = sites.load()?;
             let before = parse_date(&before)?;
             let now = OffsetDateTime::now_utc();
             let signer = Signer::load_or_create(&key.key)?;

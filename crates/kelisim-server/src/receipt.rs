@@ -103,13 +103,19 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppE
     let deserializer = &mut serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
+        let message = error.inner().to_string();
+        // serde reports a missing field at the object holding it; name the field itself.
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next());
         // serde_path_to_error says "." for the top level and "?" before any key was read.
-        let field = if path == "." || path == "?" {
-            "body".to_owned()
-        } else {
-            path
+        let field = match (path.as_str(), missing) {
+            ("." | "?", Some(name)) => name.to_owned(),
+            ("." | "?", None) => "body".to_owned(),
+            (path, Some(name)) => format!("{path}.{name}"),
+            (path, None) => path.to_owned(),
         };
-        AppError::bad(field, error.inner().to_string())
+        AppError::bad(field, message)
     })
 }
 

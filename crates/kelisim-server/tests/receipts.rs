@@ -106,7 +106,7 @@ async fn bad_input_gets_a_4xx_naming_the_field_and_stores_nothing() {
     check_rejected(
         with(|v| drop(v.as_object_mut().unwrap().remove("consent_id"))),
         bad,
-        Some("body"),
+        Some("consent_id"),
     )
     .await;
     check_rejected(
