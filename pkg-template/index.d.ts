@@ -132,6 +132,8 @@ export interface KelisimApi {
   /** Sends Google Consent Mode v2 defaults (all denied but security) now; the npm package's
    *  equivalent of the script tag's `data-google-consent-mode`. Call it before Google tags. */
   consentModeDefaults(): void;
+  /** True once the WebAssembly module has started; before that, calls are queued. */
+  readonly loaded: boolean;
   /** Command-queue form: `kelisim.push(['acceptAll'])`. */
   push(command: [string, ...unknown[]]): unknown;
 }

@@ -54,8 +54,11 @@
     // For the npm package (no script tag): send the Consent Mode defaults now, before tags.
     consentModeDefaults: sendConsentModeDefaults,
     // Called once with the instantiated wasm-bindgen module; replays the queue in order.
+    // True once the module has started (calls run at once instead of being queued).
+    loaded: false,
     __attach: function (module) {
       sdk = module;
+      api.loaded = true;
       var pending = queue;
       queue = [];
       for (var i = 0; i < pending.length; i++) run(pending[i]);

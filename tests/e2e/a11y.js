@@ -9,10 +9,14 @@
       });
     });
   }
-  window.kelisim.on('shown', function (detail) {
-    if (detail.layer !== 'banner') return;
-    // Let the layer render and the stylesheet apply before auditing.
-    setTimeout(function () {
+  // `ready` is replayed to late subscribers; then wait for the banner to be on the page.
+  window.kelisim.on('ready', function () {
+    var deadline = Date.now() + 5000;
+    (function waitForBanner() {
+      if (!document.querySelector('#kelisim .kelisim-banner')) {
+        if (Date.now() > deadline) return document.body.setAttribute('data-e2e-result', 'fail: no banner');
+        return setTimeout(waitForBanner, 50);
+      }
       audit('banner')
         .then(function () { window.kelisim.showPreferences(); return audit('preferences'); })
         .then(function () { window.kelisim.setLanguage('ru'); return audit('preferences (ru)'); })
@@ -20,6 +24,6 @@
           document.body.setAttribute('data-e2e-result', found.length ? 'fail: ' + found.join('; ') : 'pass');
         })
         .catch(function (error) { document.body.setAttribute('data-e2e-result', 'fail: axe error ' + error); });
-    }, 50);
+    })();
   });
 })();
