@@ -13,6 +13,7 @@ pub mod error;
 pub mod export;
 pub mod receipt;
 pub mod sites;
+pub mod stats;
 pub mod store;
 pub mod verify;
 
@@ -109,7 +110,8 @@ pub fn app(state: AppState) -> Router {
             "/v1/consents/{consent_id}/withdraw",
             post(post_staff_withdrawal),
         )
-        .route("/v1/export.csv", get(export_csv));
+        .route("/v1/export.csv", get(export_csv))
+        .route("/v1/stats", get(get_stats));
     let mut router = public
         .merge(admin)
         .route("/dashboard", get(dashboard))
@@ -335,6 +337,60 @@ async fn post_staff_withdrawal(
         .insert_receipt(withdrawal, None, &state.0.signer, now)
         .await?;
     Ok((StatusCode::CREATED, Json(record)).into_response())
+}
+
+/// `GET /v1/stats?site=&from=&to=&by=day|language|category|variant|page` (admin): opt-in
+/// numbers as defined in `stats`. Dates are days (`YYYY-MM-DD`, inclusive); the default range is
+/// the last 30 days.
+async fn get_stats(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, AppError> {
+    authorize(&state, &headers)?;
+    if let Some(unknown) = query
+        .keys()
+        .find(|key| !["site", "from", "to", "by"].contains(&key.as_str()))
+    {
+        return Err(AppError::bad(
+            unknown.clone(),
+            "is not a stats parameter; use site, from, to, by",
+        ));
+    }
+    let site = query
+        .get("site")
+        .ok_or_else(|| AppError::bad("site", "is required"))?;
+    if state.0.sites.get(site).is_none() {
+        return Err(AppError::bad(
+            "site",
+            format!("`{site}` is not a site of this server"),
+        ));
+    }
+    let day = |name: &str, default: time::Date| -> Result<String, AppError> {
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        match query.get(name) {
+            None => Ok(default.format(format).expect("dates format")),
+            Some(text) => time::Date::parse(text, format)
+                .map(|_| text.clone())
+                .map_err(|_| AppError::bad(name, "must be a day, YYYY-MM-DD")),
+        }
+    };
+    let today = OffsetDateTime::now_utc().date();
+    let to = day("to", today)?;
+    let from = day("from", today - time::Duration::days(29))?;
+    if from > to {
+        return Err(AppError::bad("from", "is after `to`"));
+    }
+    let by_text = query.get("by").map_or("day", String::as_str);
+    let by = stats::GroupBy::parse(by_text)
+        .ok_or_else(|| AppError::bad("by", "must be day, language, category, variant or page"))?;
+    let receipts = state.0.store.site_receipts(site).await?;
+    let impressions = state.0.store.impressions(site, &from, &to).await?;
+    let rows = stats::compute(&receipts, &impressions, &from, &to, by);
+    Ok(
+        Json(json!({ "site": site, "from": from, "to": to, "by": by_text, "rows": rows }))
+            .into_response(),
+    )
 }
 
 async fn export_csv(

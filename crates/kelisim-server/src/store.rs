@@ -42,6 +42,16 @@ pub struct ChainRow {
     pub signature: String,
 }
 
+/// One row of the impressions table.
+#[derive(Clone, Debug)]
+pub struct ImpressionCount {
+    pub day: String,
+    pub language: String,
+    pub variant: String,
+    pub page: String,
+    pub count: i64,
+}
+
 /// Where a purge cut a site's chain.
 #[derive(Clone, Debug)]
 pub struct Checkpoint {
@@ -298,6 +308,45 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(row.try_get::<i64, _>(0)?)
+    }
+
+    /// Impression counts of a site between two days (inclusive, `YYYY-MM-DD`).
+    pub async fn impressions(
+        &self,
+        site: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<ImpressionCount>> {
+        let rows = sqlx::query(
+            "SELECT day, language, variant, page, count FROM impressions WHERE site = $1 AND day >= $2 AND day <= $3",
+        )
+        .bind(site)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ImpressionCount {
+                    day: row.try_get(0)?,
+                    language: row.try_get(1)?,
+                    variant: row.try_get(2)?,
+                    page: row.try_get(3)?,
+                    count: row.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The stored receipts of one site in chain order (the stats read their bodies).
+    pub async fn site_receipts(&self, site: &str) -> Result<Vec<StoredReceipt>> {
+        let rows = sqlx::query("SELECT body FROM receipts WHERE site = $1 ORDER BY seq")
+            .bind(site)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| Ok(serde_json::from_str(&row.try_get::<String, _>(0)?)?))
+            .collect()
     }
 
     /// Deletes a site's receipts stored before `before` and records a signed checkpoint at

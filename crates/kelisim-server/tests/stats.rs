@@ -1,0 +1,219 @@
+//! `GET /v1/stats` on seeded data, checked against numbers worked out by hand. Three visitors:
+//! A sees the banner on three pages and then accepts all (three impressions, one decision);
+//! B rejects all; C, on the next day and in Kazakh, grants analytics only, later accepts all
+//! (a change) and then withdraws. A form receipt must not count.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::*;
+use kelisim_server::receipt::ReceiptInput;
+use serde_json::{json, Value};
+use time::macros::datetime;
+
+const A: &str = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
+const B: &str = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb";
+const C: &str = "cccccccc-cccc-4ccc-8ccc-cccccccccccc";
+
+/// `context`: the language, banner variant and page of the choice.
+fn choice(
+    n: u32,
+    consent: &str,
+    action: &str,
+    granted: &[&str],
+    denied: &[&str],
+    context: (&str, &str, &str),
+) -> ReceiptInput {
+    let (language, variant, page) = context;
+    let mut value = receipt(n);
+    value["consent_id"] = json!(consent);
+    value["action"] = json!(action);
+    value["granted_categories"] = json!(granted);
+    value["denied_categories"] = json!(denied);
+    value["language"] = json!(language);
+    value["variant"] = json!(variant);
+    value["page_url"] = json!(format!("https://glazik.kz{page}"));
+    if action == "form" {
+        value["form_id"] = json!("signup");
+        value["granted_purposes"] = json!(["account"]);
+    }
+    serde_json::from_value(value).unwrap()
+}
+
+async fn seeded() -> (axum::Router, kelisim_server::AppState) {
+    let (app, state) = test_app(&sqlite_url()).await;
+    let store = state.store();
+    for (page, language, variant) in [
+        ("/", "ru", "a"),
+        ("/catalog", "ru", "a"),
+        ("/cart", "ru", "a"),
+        ("/", "ru", "a"),
+    ] {
+        store
+            .add_impression("glazik-kz", "2026-03-01", language, variant, page)
+            .await
+            .unwrap();
+    }
+    store
+        .add_impression("glazik-kz", "2026-03-02", "kk", "b", "/")
+        .await
+        .unwrap();
+    let all = ["analytics", "marketing", "necessary"];
+    let day1 = datetime!(2026-03-01 10:00 UTC);
+    let day2 = datetime!(2026-03-02 10:00 UTC);
+    let receipts = [
+        (
+            choice(1, A, "accept_all", &all, &[], ("ru", "a", "/cart")),
+            day1,
+        ),
+        (
+            choice(
+                2,
+                B,
+                "reject_all",
+                &["necessary"],
+                &["analytics", "marketing"],
+                ("ru", "a", "/"),
+            ),
+            day1,
+        ),
+        (
+            choice(
+                3,
+                C,
+                "custom",
+                &["analytics", "necessary"],
+                &["marketing"],
+                ("kk", "b", "/"),
+            ),
+            day2,
+        ),
+        (
+            choice(4, C, "accept_all", &all, &[], ("kk", "b", "/")),
+            day2,
+        ),
+        (
+            choice(
+                5,
+                C,
+                "withdraw",
+                &["necessary"],
+                &["analytics", "marketing"],
+                ("kk", "b", "/"),
+            ),
+            day2,
+        ),
+        (choice(6, A, "form", &[], &[], ("ru", "a", "/signup")), day2),
+    ];
+    for (receipt, when) in receipts {
+        store
+            .insert_receipt(receipt, None, &signer(), when)
+            .await
+            .unwrap();
+    }
+    (app, state)
+}
+
+async fn stats(app: &axum::Router, query: &str) -> (StatusCode, Value) {
+    let (status, _, body) = send(
+        app,
+        admin_get(&format!(
+            "/v1/stats?site=glazik-kz&from=2026-03-01&to=2026-03-02&{query}"
+        )),
+    )
+    .await;
+    (status, body)
+}
+
+fn row<'a>(body: &'a Value, key: &str) -> &'a Value {
+    body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["key"] == key)
+        .unwrap_or_else(|| panic!("no row {key}: {body}"))
+}
+
+#[tokio::test]
+async fn by_day() {
+    let (app, _) = seeded().await;
+    let (status, body) = stats(&app, "by=day").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let first = row(&body, "2026-03-01");
+    assert_eq!(first["impressions"], 4);
+    assert_eq!(
+        first["decisions"], 2,
+        "A's three impressions are one decision"
+    );
+    assert_eq!(first["decision_rate"], 0.5);
+    assert_eq!(
+        (first["accept_all"].as_i64(), first["reject_all"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(first["opt_in"]["analytics"], 0.5);
+    assert_eq!(first["opt_in"]["necessary"], 1.0);
+    let second = row(&body, "2026-03-02");
+    assert_eq!(second["impressions"], 1);
+    assert_eq!(second["decisions"], 1);
+    assert_eq!(second["custom"], 1);
+    assert_eq!(second["changes"], 1);
+    assert_eq!(second["withdrawals"], 1);
+    assert_eq!(second["opt_in"]["analytics"], 1.0);
+    assert_eq!(second["opt_in"]["marketing"], 0.0);
+}
+
+#[tokio::test]
+async fn by_language_variant_page_and_category() {
+    let (app, _) = seeded().await;
+    let (_, body) = stats(&app, "by=language").await;
+    assert_eq!(
+        (
+            row(&body, "ru")["impressions"].as_i64(),
+            row(&body, "ru")["decisions"].as_i64()
+        ),
+        (Some(4), Some(2))
+    );
+    assert_eq!(
+        (
+            row(&body, "kk")["impressions"].as_i64(),
+            row(&body, "kk")["decisions"].as_i64()
+        ),
+        (Some(1), Some(1))
+    );
+    let (_, body) = stats(&app, "by=variant").await;
+    assert_eq!(row(&body, "b")["opt_in"]["analytics"], 1.0);
+    let (_, body) = stats(&app, "by=page").await;
+    assert_eq!(row(&body, "/cart")["impressions"], 1);
+    assert_eq!(row(&body, "/cart")["decisions"], 1, "A decided on /cart");
+    assert_eq!(row(&body, "/")["impressions"], 3);
+    let (_, body) = stats(&app, "by=category").await;
+    let analytics = row(&body, "analytics");
+    assert_eq!(analytics["decisions"], 3);
+    let rate = analytics["opt_in"]["analytics"].as_f64().unwrap();
+    assert!((rate - 2.0 / 3.0).abs() < 1e-9, "{rate}");
+    assert_eq!(analytics["impressions"], 5);
+}
+
+#[tokio::test]
+async fn bad_queries_are_4xx_and_admin_only() {
+    let (app, _) = seeded().await;
+    for (query, field) in [
+        ("by=week", "by"),
+        ("from=yesterday", "from"),
+        ("from=2026-04-01", "from"),
+        ("colour=red", "colour"),
+    ] {
+        let (status, body) = stats(&app, query).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert_eq!(body["field"], field, "{query}: {body}");
+    }
+    let (status, _, body) = send(&app, admin_get("/v1/stats?site=other")).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("site"))
+    );
+    let anonymous = axum::http::Request::get("/v1/stats?site=glazik-kz")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    assert_eq!(send(&app, anonymous).await.0, StatusCode::UNAUTHORIZED);
+}
