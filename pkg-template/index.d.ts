@@ -63,6 +63,12 @@ export interface KelisimConfig {
     position?: 'bottom' | 'top' | 'bottom-left' | 'bottom-right';
     theme?: Partial<Record<'background' | 'text' | 'accent' | 'accent_text' | 'border', string>>;
     variant?: string;
+    variants?: Array<{
+      id: string;
+      weight?: number;
+      layout?: 'bar' | 'box' | 'modal';
+      texts?: Partial<Record<KelisimLanguage, KelisimTexts>>;
+    }>;
     hide_from_bots?: boolean;
   };
   texts?: Partial<Record<KelisimLanguage, KelisimTexts>>;

@@ -73,6 +73,7 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
                 .into(),
         );
     }
+    let config = with_banner_variant(config);
     let stored = storage::read_cookie(COOKIE_NAME).and_then(|value| decode_cookie(&value).ok());
     let now = now_seconds();
     let (consent, earlier_consent_id) = match stored {
@@ -197,6 +198,32 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// With an A/B test (`ui.variants`), the variant this browser sees: the one it saw before
+/// (kept in localStorage so every page and every receipt agree), or one picked by weight.
+fn with_banner_variant(config: Config) -> Config {
+    const KEY: &str = "kelisim:variant";
+    if config.ui.variants.is_empty() {
+        return config;
+    }
+    let storage = crate::browser::window().local_storage().ok().flatten();
+    let kept = storage
+        .as_ref()
+        .and_then(|s| s.get_item(KEY).ok().flatten());
+    if let Some(chosen) = kept.and_then(|id| config.with_variant(&id)) {
+        return chosen;
+    }
+    let Some(picked) = config
+        .pick_variant(js_sys::Math::random())
+        .map(|v| v.id.clone())
+    else {
+        return config;
+    };
+    if let Some(storage) = &storage {
+        let _ = storage.set_item(KEY, &picked);
+    }
+    config.with_variant(&picked).unwrap_or(config)
 }
 
 /// Runs `task` once after `delay_ms` milliseconds.

@@ -583,3 +583,37 @@ fn global_privacy_control_can_be_ignored_by_config() {
     assert!(query("#kelisim .kelisim-gpc").is_none());
     set_global_privacy_control(false);
 }
+
+#[wasm_bindgen_test]
+fn a_browser_keeps_its_banner_variant() {
+    reset("ru");
+    let config = demo_config();
+    let variants = js_sys::JSON::parse(
+        r#"[{"id": "a", "weight": 1}, {"id": "b", "weight": 1, "texts": {"ru": {"title": "Вариант Б"}}}]"#,
+    )
+    .unwrap();
+    set(&config, &["ui"], js_sys::JSON::parse("{}").unwrap());
+    set(&config, &["ui", "variants"], variants);
+    init(&config);
+    let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    let picked = storage
+        .get_item("kelisim:variant")
+        .unwrap()
+        .expect("the variant is kept");
+    let expected_title = if picked == "b" {
+        "Вариант Б"
+    } else {
+        "Мы используем файлы cookie"
+    };
+    assert_eq!(text("#kelisim-title"), expected_title);
+    // Every later page view shows the same variant.
+    for _ in 0..5 {
+        kelisim::destroy();
+        init(&config);
+        assert_eq!(text("#kelisim-title"), expected_title);
+    }
+    storage.set_item("kelisim:variant", "b").unwrap();
+    kelisim::destroy();
+    init(&config);
+    assert_eq!(text("#kelisim-title"), "Вариант Б");
+}

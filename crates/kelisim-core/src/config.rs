@@ -118,6 +118,16 @@ pub struct RawUi {
     pub theme: Option<Vec<(String, String)>>,
     pub variant: Option<String>,
     pub hide_from_bots: bool,
+    pub variants: Vec<RawVariant>,
+}
+
+/// A banner variant of an A/B test (`ui.variants[]`).
+#[derive(Clone, Debug, Default)]
+pub struct RawVariant {
+    pub id: String,
+    pub weight: Option<u32>,
+    pub layout: Option<String>,
+    pub texts: Vec<(String, TextOverrides)>,
 }
 
 impl RawConfig {
@@ -208,7 +218,14 @@ impl RawConfig {
         }
         let ui = match config.object(
             "ui",
-            &["layout", "position", "theme", "variant", "hide_from_bots"],
+            &[
+                "layout",
+                "position",
+                "theme",
+                "variant",
+                "hide_from_bots",
+                "variants",
+            ],
         )? {
             None => None,
             Some(ui) => Some(RawUi {
@@ -217,6 +234,27 @@ impl RawConfig {
                 theme: ui.string_map("theme")?,
                 variant: ui.optional_string("variant")?,
                 hide_from_bots: ui.bool_or("hide_from_bots", false)?,
+                variants: ui
+                    .array("variants")?
+                    .into_iter()
+                    .map(|(path, item)| {
+                        let variant =
+                            Fields::new(item, &path, &["id", "weight", "layout", "texts"])?;
+                        let mut texts = Vec::new();
+                        for (text_path, value) in variant.entries("texts")? {
+                            let language =
+                                text_path.rsplit('.').next().unwrap_or_default().to_owned();
+                            let fields = Fields::new(value, &text_path, crate::texts::TEXT_NAMES)?;
+                            texts.push((language, TextOverrides::from_fields(&fields)?));
+                        }
+                        Ok(RawVariant {
+                            id: variant.string("id")?,
+                            weight: variant.optional_u32("weight")?,
+                            layout: variant.optional_string("layout")?,
+                            texts,
+                        })
+                    })
+                    .collect::<Result<_, ConfigError>>()?,
             }),
         };
         let mut forms = Vec::new();
@@ -426,6 +464,36 @@ impl Form {
 }
 
 impl Config {
+    /// The variant a browser gets for `random` in `[0, 1)`, by weight; `None` without a test.
+    pub fn pick_variant(&self, random: f64) -> Option<&Variant> {
+        let total: u64 = self.ui.variants.iter().map(|v| u64::from(v.weight)).sum();
+        let mut point = (random.clamp(0.0, 0.999_999) * total as f64) as u64;
+        for variant in &self.ui.variants {
+            if point < u64::from(variant.weight) {
+                return Some(variant);
+            }
+            point -= u64::from(variant.weight);
+        }
+        self.ui.variants.last()
+    }
+
+    /// This config as variant `id` shows it: its layout and texts applied, `ui.variant` set.
+    /// `None` when there is no such variant.
+    pub fn with_variant(&self, id: &str) -> Option<Config> {
+        let variant = self.ui.variants.iter().find(|v| v.id == id)?.clone();
+        let mut config = self.clone();
+        if let Some(layout) = variant.layout {
+            config.ui.layout = layout;
+        }
+        for (language, overrides) in &variant.texts {
+            if let Some(texts) = config.texts.get_mut(*language) {
+                texts.apply(overrides);
+            }
+        }
+        config.ui.variant = Some(variant.id);
+        Some(config)
+    }
+
     /// "Оператор: ТОО «…», БИН …" and, when `full`, the address and e-mail: how the consent
     /// names the operator (Law 94-V Art. 8 p.4) in the banner, preferences and forms.
     pub fn operator_line(&self, language: Language, full: bool) -> String {
@@ -515,8 +583,20 @@ pub struct Ui {
     pub position: Position,
     /// CSS custom properties (`--kelisim-background`, ...) with validated hex colours.
     pub theme: Vec<(String, String)>,
+    /// The banner variant shown (set from `ui.variant`, or picked from `variants`).
     pub variant: Option<String>,
     pub hide_from_bots: bool,
+    /// A/B test variants with their weights; empty when there is no test.
+    pub variants: Vec<Variant>,
+}
+
+/// One banner variant: its weight and what it changes (layout, texts per language).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Variant {
+    pub id: String,
+    pub weight: u32,
+    pub layout: Option<Layout>,
+    pub texts: Vec<(Language, TextOverrides)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1246,6 +1326,60 @@ fn validate_ui(raw: RawUi) -> Result<Ui, ConfigError> {
     }
     if let Some(variant) = &raw.variant {
         check_id("ui.variant", variant, 32, true)?;
+        if !raw.variants.is_empty() {
+            return Err(ConfigError::new(
+                "ui.variant",
+                "cannot be set together with `ui.variants` (the variant is then picked per browser)",
+            ));
+        }
+    }
+    let mut variants: Vec<Variant> = Vec::new();
+    for (index, raw_variant) in raw.variants.into_iter().enumerate() {
+        let field = format!("ui.variants[{index}]");
+        check_id(&format!("{field}.id"), &raw_variant.id, 32, true)?;
+        if variants.iter().any(|v| v.id == raw_variant.id) {
+            return Err(ConfigError::new(
+                format!("{field}.id"),
+                format!("`{}` is used twice", raw_variant.id),
+            ));
+        }
+        let weight = raw_variant.weight.unwrap_or(1);
+        if weight == 0 {
+            return Err(ConfigError::new(
+                format!("{field}.weight"),
+                "must be at least 1",
+            ));
+        }
+        let layout = match raw_variant.layout.as_deref() {
+            None => None,
+            Some("bar") => Some(Layout::Bar),
+            Some("box") => Some(Layout::Box),
+            Some("modal") => Some(Layout::Modal),
+            Some(other) => {
+                return Err(ConfigError::new(
+                    format!("{field}.layout"),
+                    format!("`{other}` is unknown; use bar, box or modal"),
+                ))
+            }
+        };
+        let mut texts = Vec::new();
+        for (code, overrides) in raw_variant.texts {
+            let text_field = format!("{field}.texts.{code}");
+            let language = parse_language(&text_field, &code)?;
+            if let Some((name, _)) = overrides.entries().find(|(_, text)| text.trim().is_empty()) {
+                return Err(ConfigError::new(
+                    format!("{text_field}.{name}"),
+                    "must not be empty",
+                ));
+            }
+            texts.push((language, overrides));
+        }
+        variants.push(Variant {
+            id: raw_variant.id,
+            weight,
+            layout,
+            texts,
+        });
     }
     Ok(Ui {
         layout,
@@ -1256,6 +1390,7 @@ fn validate_ui(raw: RawUi) -> Result<Ui, ConfigError> {
             .collect(),
         variant: raw.variant,
         hide_from_bots: raw.hide_from_bots,
+        variants,
     })
 }
 

@@ -443,3 +443,52 @@ fn form_purpose_sets() {
         "forms[0].purposes[0].consent",
     );
 }
+
+#[test]
+fn banner_variants_by_weight() {
+    let mut value = demo_config_json();
+    value["ui"] = json!({"variants": [
+        {"id": "a", "weight": 3},
+        {"id": "b", "weight": 1, "layout": "box", "texts": {"ru": {"title": "Печеньки?"}}}
+    ]});
+    let config = parse(&value).unwrap();
+    let picks: Vec<&str> = [0.0, 0.5, 0.74, 0.75, 0.99]
+        .iter()
+        .map(|r| config.pick_variant(*r).unwrap().id.as_str())
+        .collect();
+    assert_eq!(picks, ["a", "a", "a", "b", "b"], "weights 3:1");
+    let b = config.with_variant("b").unwrap();
+    assert_eq!(b.ui.variant.as_deref(), Some("b"));
+    assert_eq!(b.ui.layout, kelisim_core::Layout::Box);
+    assert_eq!(b.texts(Language::Ru).title(), "Печеньки?");
+    assert_eq!(
+        b.texts(Language::Kk).title(),
+        config.texts(Language::Kk).title()
+    );
+    assert!(config.with_variant("c").is_none());
+    assert!(parse(&demo_config_json())
+        .unwrap()
+        .pick_variant(0.3)
+        .is_none());
+
+    check_bad(
+        |v| v["ui"] = json!({"variant": "a", "variants": [{"id": "a"}]}),
+        "ui.variant",
+    );
+    check_bad(
+        |v| v["ui"] = json!({"variants": [{"id": "a"}, {"id": "a"}]}),
+        "ui.variants[1].id",
+    );
+    check_bad(
+        |v| v["ui"] = json!({"variants": [{"id": "a", "weight": 0}]}),
+        "ui.variants[0].weight",
+    );
+    check_bad(
+        |v| v["ui"] = json!({"variants": [{"id": "a", "layout": "popup"}]}),
+        "ui.variants[0].layout",
+    );
+    check_bad(
+        |v| v["ui"] = json!({"variants": [{"id": "a", "texts": {"ru": {"titel": "x"}}}]}),
+        "ui.variants[0].texts.ru.titel",
+    );
+}
