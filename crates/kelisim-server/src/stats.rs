@@ -56,6 +56,9 @@ pub struct Row {
     pub withdrawals: i64,
     /// Category id → decisions granting it / decisions.
     pub opt_in: BTreeMap<String, f64>,
+    /// Category id → 95% Wilson score interval `[low, high]` of that rate: two variants whose
+    /// intervals overlap are not yet shown to differ.
+    pub opt_in_interval: BTreeMap<String, [f64; 2]>,
     #[serde(skip)]
     granted: BTreeMap<String, i64>,
 }
@@ -148,10 +151,31 @@ pub fn compute(
                     .filter(|(category, _)| by != GroupBy::Category || **category == row.key)
                     .map(|(category, n)| (category.clone(), *n as f64 / decisions))
                     .collect();
+                row.opt_in_interval = row
+                    .opt_in
+                    .keys()
+                    .map(|category| {
+                        (
+                            category.clone(),
+                            wilson_interval(row.granted[category], row.decisions),
+                        )
+                    })
+                    .collect();
             }
             row
         })
         .collect()
+}
+
+/// The 95% Wilson score interval of `successes` out of `trials` (trials > 0).
+pub fn wilson_interval(successes: i64, trials: i64) -> [f64; 2] {
+    const Z: f64 = 1.959_963_984_540_054;
+    let n = trials as f64;
+    let p = successes as f64 / n;
+    let denominator = 1.0 + Z * Z / n;
+    let centre = (p + Z * Z / (2.0 * n)) / denominator;
+    let margin = Z * ((p * (1.0 - p) / n) + Z * Z / (4.0 * n * n)).sqrt() / denominator;
+    [(centre - margin).max(0.0), (centre + margin).min(1.0)]
 }
 
 /// The row of `key`, created empty on first use.
@@ -168,4 +192,26 @@ fn page_path(url: &str) -> &str {
     after_scheme
         .find('/')
         .map_or("/", |slash| &after_scheme[slash..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wilson_interval;
+
+    fn check(successes: i64, trials: i64, expected: [f64; 2]) {
+        let [low, high] = wilson_interval(successes, trials);
+        assert!(
+            (low - expected[0]).abs() < 5e-4 && (high - expected[1]).abs() < 5e-4,
+            "{successes}/{trials}: {low} {high}"
+        );
+    }
+
+    #[test]
+    fn wilson_intervals_match_published_values() {
+        // Reference values computed with the textbook formula (z = 1.96).
+        check(50, 100, [0.4038, 0.5962]);
+        check(0, 10, [0.0, 0.2775]);
+        check(10, 10, [0.7225, 1.0]);
+        check(2, 3, [0.2077, 0.9385]);
+    }
 }

@@ -191,6 +191,12 @@ async fn by_language_variant_page_and_category() {
     assert_eq!(analytics["decisions"], 3);
     let rate = analytics["opt_in"]["analytics"].as_f64().unwrap();
     assert!((rate - 2.0 / 3.0).abs() < 1e-9, "{rate}");
+    let interval = &analytics["opt_in_interval"]["analytics"];
+    let (low, high) = (interval[0].as_f64().unwrap(), interval[1].as_f64().unwrap());
+    assert!(
+        low < rate && rate < high && (low - 0.2077).abs() < 1e-3,
+        "{interval}"
+    );
     assert_eq!(analytics["impressions"], 5);
 }
 
