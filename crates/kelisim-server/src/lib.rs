@@ -9,6 +9,7 @@
 //! store's Rust backend can read the `kelisim` cookie.
 
 pub mod chain;
+pub mod dashboard;
 pub mod error;
 pub mod export;
 pub mod receipt;
@@ -35,6 +36,7 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use sites::Sites;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
@@ -58,6 +60,8 @@ struct Inner {
     limiter: DefaultKeyedRateLimiter<String>,
     www_dir: Option<PathBuf>,
     sdk_dir: Option<PathBuf>,
+    /// Dashboard sessions: random id → expiry.
+    sessions: std::sync::Mutex<HashMap<String, OffsetDateTime>>,
 }
 
 /// How an `AppState` is made.
@@ -87,6 +91,7 @@ impl AppState {
             limiter: RateLimiter::keyed(Quota::per_minute(rate)),
             www_dir: settings.www_dir,
             sdk_dir: settings.sdk_dir,
+            sessions: std::sync::Mutex::new(HashMap::new()),
         }))
     }
 
@@ -114,7 +119,9 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/stats", get(get_stats));
     let mut router = public
         .merge(admin)
-        .route("/dashboard", get(dashboard))
+        .route("/dashboard", get(dashboard_page))
+        .route("/dashboard/login", post(dashboard_login))
+        .route("/dashboard/logout", post(dashboard_logout))
         .with_state(state.clone());
     if let Some(sdk) = &state.0.sdk_dir {
         // The SDK is fetched on every page of the store: compress it and let browsers cache it
@@ -412,8 +419,156 @@ async fn export_csv(
         .into_response())
 }
 
-async fn dashboard() -> Html<&'static str> {
-    Html(include_str!("dashboard.html"))
+const SESSION_COOKIE: &str = "kelisim_session";
+const SESSION_HOURS: i64 = 8;
+
+use axum::extract::Query;
+
+type QueryMap = Query<HashMap<String, String>>;
+
+/// The dashboard, or the login page without a valid session.
+async fn dashboard_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): QueryMap,
+) -> Result<Response, AppError> {
+    let lang = dashboard::Lang::parse(query.get("lang").map(String::as_str));
+    if !has_session(&state, &headers) {
+        return Ok(Html(dashboard::login_page(lang, false)).into_response());
+    }
+    let sites: Vec<String> = state
+        .0
+        .sites
+        .all()
+        .iter()
+        .map(|site| site.id.clone())
+        .collect();
+    let site = query
+        .get("site")
+        .cloned()
+        .or_else(|| sites.first().cloned())
+        .unwrap_or_default();
+    if !sites.contains(&site) {
+        return Err(AppError::bad(
+            "site",
+            format!("`{site}` is not a site of this server"),
+        ));
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let day = |name: &str, default: time::Date| -> Result<String, AppError> {
+        match query.get(name).filter(|v| !v.is_empty()) {
+            None => Ok(default.format(format).expect("dates format")),
+            Some(text) => time::Date::parse(text, format)
+                .map(|_| text.clone())
+                .map_err(|_| AppError::bad(name, "must be a day, YYYY-MM-DD")),
+        }
+    };
+    let today = OffsetDateTime::now_utc().date();
+    let filters = dashboard::Filters {
+        site: site.clone(),
+        to: day("to", today)?,
+        from: day("from", today - time::Duration::days(29))?,
+        language: query.get("language").filter(|v| !v.is_empty()).cloned(),
+        variant: query.get("variant").filter(|v| !v.is_empty()).cloned(),
+    };
+    let receipts = state.0.store.site_receipts(&site).await?;
+    let impressions = state
+        .0
+        .store
+        .impressions(&site, &filters.from, &filters.to)
+        .await?;
+    Ok(Html(dashboard::dashboard_page(
+        lang,
+        &sites,
+        &filters,
+        &receipts,
+        &impressions,
+    ))
+    .into_response())
+}
+
+/// Signs in with the admin token: an HttpOnly, SameSite=Strict session cookie for 8 hours
+/// (`Secure` when the request came over https through a proxy that says so).
+async fn dashboard_login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): QueryMap,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Response {
+    let lang = dashboard::Lang::parse(query.get("lang").map(String::as_str));
+    let token = form.get("token").map(String::as_str).unwrap_or_default();
+    let given: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    if given != state.0.admin_token_hash {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Html(dashboard::login_page(lang, true)),
+        )
+            .into_response();
+    }
+    let id = receipt::random_uuid().replace('-', "") + &receipt::random_uuid().replace('-', "");
+    let expires = OffsetDateTime::now_utc() + time::Duration::hours(SESSION_HOURS);
+    if let Ok(mut sessions) = state.0.sessions.lock() {
+        let now = OffsetDateTime::now_utc();
+        sessions.retain(|_, expiry| *expiry > now);
+        sessions.insert(id.clone(), expires);
+    }
+    let https = headers
+        .get("x-forwarded-proto")
+        .is_some_and(|v| v == "https");
+    let cookie = format!(
+        "{SESSION_COOKIE}={id}; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        SESSION_HOURS * 3600,
+        if https { "; Secure" } else { "" }
+    );
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, format!("/dashboard?lang={}", lang.code())),
+            (header::SET_COOKIE, cookie),
+        ],
+    )
+        .into_response()
+}
+
+async fn dashboard_logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let (Some(id), Ok(mut sessions)) = (session_id(&headers), state.0.sessions.lock()) {
+        sessions.remove(&id);
+    }
+    let cookie =
+        format!("{SESSION_COOKIE}=; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age=0");
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, "/dashboard".to_owned()),
+            (header::SET_COOKIE, cookie),
+        ],
+    )
+        .into_response()
+}
+
+fn session_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|cookies| {
+            cookies.split(';').find_map(|pair| {
+                let (name, value) = pair.trim().split_once('=')?;
+                (name == SESSION_COOKIE).then(|| value.to_owned())
+            })
+        })
+}
+
+fn has_session(state: &AppState, headers: &HeaderMap) -> bool {
+    let Some(id) = session_id(headers) else {
+        return false;
+    };
+    let now = OffsetDateTime::now_utc();
+    state
+        .0
+        .sessions
+        .lock()
+        .is_ok_and(|sessions| sessions.get(&id).is_some_and(|expiry| *expiry > now))
 }
 
 /// The client's network (address truncated by [`ip_prefix`]), when the server runs with

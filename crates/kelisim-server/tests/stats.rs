@@ -223,3 +223,126 @@ async fn bad_queries_are_4xx_and_admin_only() {
         .unwrap();
     assert_eq!(send(&app, anonymous).await.0, StatusCode::UNAUTHORIZED);
 }
+
+fn form_login(token: &str, forwarded_https: bool) -> axum::http::Request<axum::body::Body> {
+    let mut request = axum::http::Request::post("/dashboard/login?lang=ru")
+        .header("content-type", "application/x-www-form-urlencoded");
+    if forwarded_https {
+        request = request.header("x-forwarded-proto", "https");
+    }
+    request
+        .body(axum::body::Body::from(format!("token={token}")))
+        .unwrap()
+}
+
+fn dashboard_get(path: &str, cookie: Option<&str>) -> axum::http::Request<axum::body::Body> {
+    let mut request = axum::http::Request::get(path);
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    request.body(axum::body::Body::empty()).unwrap()
+}
+
+#[tokio::test]
+async fn dashboard_login_session_and_numbers() {
+    let (app, _) = seeded().await;
+    // Without a session: the login page, in the visitor's chosen language.
+    let (status, _, page) = send(&app, dashboard_get("/dashboard?lang=ru", None)).await;
+    assert_eq!(status, StatusCode::OK);
+    let page = page.as_str().unwrap();
+    assert!(
+        page.contains("type=\"password\"") && page.contains("Войти"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("data-total"),
+        "numbers shown without a session"
+    );
+
+    let (status, _, page) = send(&app, form_login("wrong", false)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(page.as_str().unwrap().contains("role=\"alert\""));
+
+    let (status, headers, _) = send(&app, form_login(ADMIN_TOKEN, false)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let cookie = headers
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/dashboard"] {
+        assert!(cookie.contains(flag), "{cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain http gets no Secure flag");
+    let (_, https_headers, _) = send(&app, form_login(ADMIN_TOKEN, true)).await;
+    assert!(https_headers
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .contains("; Secure"));
+
+    // With the session: the numbers are the API's.
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let (status, _, page) = send(
+        &app,
+        dashboard_get(
+            "/dashboard?lang=en&site=glazik-kz&from=2026-03-01&to=2026-03-02",
+            Some(&session),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let page = page.as_str().unwrap();
+    assert!(page.contains("<html lang=\"en\""));
+    assert!(
+        page.contains("data-total=\"Impressions\">Impressions<b>5</b>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("data-total=\"Decisions\">Decisions<b>3</b>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("data-opt-in=\"analytics\">Opt-in (analytics)<b>66.7%</b>"),
+        "{page}"
+    );
+    assert!(page.contains("<svg"), "no chart");
+    let (_, api) = stats(&app, "by=day").await;
+    let decisions: i64 = api["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["decisions"].as_i64().unwrap())
+        .sum();
+    assert_eq!(decisions, 3, "the dashboard and the API agree");
+    // Filters: only Kazakh.
+    let (_, _, kk) = send(
+        &app,
+        dashboard_get(
+            "/dashboard?lang=kk&site=glazik-kz&from=2026-03-01&to=2026-03-02&language=kk",
+            Some(&session),
+        ),
+    )
+    .await;
+    assert!(kk.as_str().unwrap().contains("Шешімдер<b>1</b>"), "{kk}");
+
+    // Signing out ends the session.
+    let logout = axum::http::Request::post("/dashboard/logout")
+        .header("cookie", &session)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    assert_eq!(send(&app, logout).await.0, StatusCode::SEE_OTHER);
+    let (_, _, page) = send(&app, dashboard_get("/dashboard", Some(&session))).await;
+    assert!(page.as_str().unwrap().contains("type=\"password\""));
+    let (_, _, page) = send(
+        &app,
+        dashboard_get("/dashboard", Some("kelisim_session=forged")),
+    )
+    .await;
+    assert!(
+        page.as_str().unwrap().contains("type=\"password\""),
+        "a forged session was accepted"
+    );
+}
