@@ -373,21 +373,7 @@ async fn get_stats(
             format!("`{site}` is not a site of this server"),
         ));
     }
-    let day = |name: &str, default: time::Date| -> Result<String, AppError> {
-        let format = time::macros::format_description!("[year]-[month]-[day]");
-        match query.get(name) {
-            None => Ok(default.format(format).expect("dates format")),
-            Some(text) => time::Date::parse(text, format)
-                .map(|_| text.clone())
-                .map_err(|_| AppError::bad(name, "must be a day, YYYY-MM-DD")),
-        }
-    };
-    let today = OffsetDateTime::now_utc().date();
-    let to = day("to", today)?;
-    let from = day("from", today - time::Duration::days(29))?;
-    if from > to {
-        return Err(AppError::bad("from", "is after `to`"));
-    }
+    let (from, to) = day_range(&query)?;
     let by_text = query.get("by").map_or("day", String::as_str);
     let by = stats::GroupBy::parse(by_text)
         .ok_or_else(|| AppError::bad("by", "must be day, language, category, variant or page"))?;
@@ -417,6 +403,27 @@ async fn export_csv(
         csv,
     )
         .into_response())
+}
+
+/// The `from` and `to` days of a stats query (`YYYY-MM-DD`, inclusive; empty counts as absent),
+/// by default the last 30 days.
+fn day_range(query: &HashMap<String, String>) -> Result<(String, String), AppError> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let day = |name: &str, default: time::Date| -> Result<String, AppError> {
+        match query.get(name).filter(|v| !v.is_empty()) {
+            None => Ok(default.format(format).expect("dates format")),
+            Some(text) => time::Date::parse(text, format)
+                .map(|_| text.clone())
+                .map_err(|_| AppError::bad(name, "must be a day, YYYY-MM-DD")),
+        }
+    };
+    let today = OffsetDateTime::now_utc().date();
+    let to = day("to", today)?;
+    let from = day("from", today - time::Duration::days(29))?;
+    if from > to {
+        return Err(AppError::bad("from", "is after `to`"));
+    }
+    Ok((from, to))
 }
 
 const SESSION_COOKIE: &str = "kelisim_session";
@@ -454,20 +461,11 @@ async fn dashboard_page(
             format!("`{site}` is not a site of this server"),
         ));
     }
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    let day = |name: &str, default: time::Date| -> Result<String, AppError> {
-        match query.get(name).filter(|v| !v.is_empty()) {
-            None => Ok(default.format(format).expect("dates format")),
-            Some(text) => time::Date::parse(text, format)
-                .map(|_| text.clone())
-                .map_err(|_| AppError::bad(name, "must be a day, YYYY-MM-DD")),
-        }
-    };
-    let today = OffsetDateTime::now_utc().date();
+    let (from, to) = day_range(&query)?;
     let filters = dashboard::Filters {
         site: site.clone(),
-        to: day("to", today)?,
-        from: day("from", today - time::Duration::days(29))?,
+        from,
+        to,
         language: query.get("language").filter(|v| !v.is_empty()).cloned(),
         variant: query.get("variant").filter(|v| !v.is_empty()).cloned(),
     };
