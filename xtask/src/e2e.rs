@@ -188,6 +188,7 @@ fn receipts_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
             .arg(&www)
             .arg("--sdk")
             .arg(root.join("pkg"))
+            .args(["--admin-token", DASHBOARD_TOKEN])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;
@@ -261,6 +262,11 @@ fn receipts_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
     results.push((
         "receipts: exactly one form receipt with its purposes".to_owned(),
         check_form_receipt(&stored()?),
+    ));
+    results.push((
+        "dashboard: a person signs in and sees the API's numbers (screenshots at 1280 and 390 px)"
+            .to_owned(),
+        dashboard_check(root),
     ));
     drop(server);
     let verified = Command::new(&binary)
@@ -455,6 +461,40 @@ fn check_tracker_log(entries: &[(String, String)]) -> Result<()> {
         bail!("a tag that already ran was run again: {accepted:?}");
     }
     expect_none(4, "after withdrawal")
+}
+
+const DASHBOARD_TOKEN: &str = "e2e-dashboard-token";
+
+/// Signs in to the dashboard in Chromium as a person would (type the token, press the
+/// button), checks the totals against `GET /v1/stats`, and saves screenshots.
+fn dashboard_check(root: &Path) -> Result<()> {
+    let browser = crate::webdriver::Browser::start(crate::tools::CHROMEDRIVER, 18750)?;
+    let base = format!("http://127.0.0.1:{RECEIPTS_PORT}");
+    browser.goto(&format!("{base}/dashboard?lang=ru"))?;
+    browser.type_into("input[name=token]", DASHBOARD_TOKEN)?;
+    browser.click("button[type=submit]")?;
+    let page = browser.source()?;
+    let api: serde_json::Value = ureq::get(&format!("{base}/v1/stats?site=glazik-demo&by=day"))
+        .set("authorization", &format!("Bearer {DASHBOARD_TOKEN}"))
+        .call()?
+        .into_json()?;
+    let decisions: i64 = api["rows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| r["decisions"].as_i64().unwrap_or(0))
+        .sum();
+    let shown = format!("data-total=\"Решения\">Решения<b>{decisions}</b>");
+    if !page.contains(&shown) {
+        bail!("the dashboard does not show {decisions} decisions as the API does");
+    }
+    if decisions == 0 {
+        bail!("no decisions recorded before the dashboard check");
+    }
+    let shots = root.join("target/e2e-screenshots");
+    browser.screenshot(1280, 900, &shots.join("dashboard-1280.png"))?;
+    browser.screenshot(390, 844, &shots.join("dashboard-390.png"))?;
+    Ok(())
 }
 
 /// Exactly one `form` receipt, granting the required purpose and SMS, refusing the others,

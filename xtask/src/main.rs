@@ -13,6 +13,7 @@ mod e2e;
 mod serve;
 mod tidy;
 mod tools;
+mod webdriver;
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};

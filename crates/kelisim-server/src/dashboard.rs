@@ -66,7 +66,7 @@ button{background:#0b57a4;color:#fff;border:0;border-radius:.3rem;cursor:pointer
 .totals{display:flex;flex-wrap:wrap;gap:.75rem}.total{background:#fff;border-radius:.5rem;padding:.75rem 1rem;min-width:9rem}\
 .total b{display:block;font-size:1.4rem}table{border-collapse:collapse;background:#fff;width:100%;margin-top:.5rem}\
 th,td{border:1px solid #d0d0d8;padding:.35rem .5rem;text-align:right}th:first-child,td:first-child{text-align:left}\
-.note{color:#5a3a00}svg{background:#fff;border-radius:.5rem;max-width:100%;height:auto}\
+.note{color:#5a3a00}.scroll{overflow-x:auto;max-width:100%}svg{background:#fff;border-radius:.5rem;max-width:100%;height:auto}\
 a{color:#0b57a4}.langs a{margin-right:.5rem}:focus-visible{outline:3px solid #1b1b1f;outline-offset:2px}";
 
 fn page(lang: Lang, title: &str, body: &str) -> String {
@@ -325,7 +325,8 @@ fn table(lang: Lang, key_label: &str, rows: &[Row]) -> String {
         all
     };
     let mut out = format!(
-        "<table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th>",
+        "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"{}\"><table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th>",
+        escape(key_label),
         escape(key_label),
         lang.t("Көрсетілімдер", "Показы", "Impressions"),
         lang.t("Шешімдер", "Решения", "Decisions"),
@@ -368,7 +369,7 @@ fn table(lang: Lang, key_label: &str, rows: &[Row]) -> String {
         }
         out.push_str("</tr>");
     }
-    out.push_str("</tbody></table>");
+    out.push_str("</tbody></table></div>");
     out
 }
 

@@ -1,0 +1,137 @@
+//! Just enough of the W3C WebDriver protocol (over chromedriver) for end-to-end checks that
+//! need a person's actions: type into a field, click, read the page, take a screenshot.
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A chromedriver process and one browser session, both ended on drop.
+pub struct Browser {
+    driver: Child,
+    base: String,
+    session: String,
+}
+
+impl Browser {
+    pub fn start(chromedriver: &str, port: u16) -> Result<Browser> {
+        let driver = Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting chromedriver")?;
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while ureq::get(&format!("{base}/status")).call().is_err() {
+            if Instant::now() > deadline {
+                bail!("chromedriver did not start");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let capabilities = json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
+            "binary": crate::tools::CHROMIUM,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"]
+        }}}});
+        let answer: Value = ureq::post(&format!("{base}/session"))
+            .send_json(capabilities)?
+            .into_json()?;
+        let session = answer["value"]["sessionId"]
+            .as_str()
+            .context("no WebDriver session id")?
+            .to_owned();
+        Ok(Browser {
+            driver,
+            base,
+            session,
+        })
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value> {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let request = ureq::request(method, &url);
+        let response = match body {
+            Some(body) => request.send_json(body),
+            None => request.call(),
+        };
+        let value: Value = match response {
+            Ok(response) => response.into_json()?,
+            Err(ureq::Error::Status(code, response)) => bail!(
+                "WebDriver {method} {path}: {code} {}",
+                response.into_string()?
+            ),
+            Err(error) => return Err(error.into()),
+        };
+        Ok(value["value"].clone())
+    }
+
+    pub fn goto(&self, url: &str) -> Result<()> {
+        self.call("POST", "/url", Some(json!({ "url": url })))
+            .map(drop)
+    }
+
+    fn element(&self, css: &str) -> Result<String> {
+        let found = self.call(
+            "POST",
+            "/element",
+            Some(json!({"using": "css selector", "value": css})),
+        )?;
+        found
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .with_context(|| format!("no element {css}"))
+    }
+
+    pub fn type_into(&self, css: &str, text: &str) -> Result<()> {
+        let id = self.element(css)?;
+        self.call(
+            "POST",
+            &format!("/element/{id}/value"),
+            Some(json!({ "text": text })),
+        )
+        .map(drop)
+    }
+
+    pub fn click(&self, css: &str) -> Result<()> {
+        let id = self.element(css)?;
+        self.call("POST", &format!("/element/{id}/click"), Some(json!({})))
+            .map(drop)
+    }
+
+    pub fn source(&self) -> Result<String> {
+        Ok(self
+            .call("GET", "/source", None)?
+            .as_str()
+            .unwrap_or_default()
+            .to_owned())
+    }
+
+    /// Resizes the window and saves a PNG screenshot.
+    pub fn screenshot(&self, width: u32, height: u32, path: &std::path::Path) -> Result<()> {
+        self.call(
+            "POST",
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
+        )?;
+        let encoded = self.call("GET", "/screenshot", None)?;
+        use base64::Engine;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(encoded.as_str().unwrap_or_default())?;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(path, png)?;
+        Ok(())
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = ureq::delete(&format!("{}/session/{}", self.base, self.session)).call();
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
