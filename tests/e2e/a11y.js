@@ -2,6 +2,7 @@
 (function () {
   var options = { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] };
   var found = [];
+  // Run with prefers-reduced-motion (cargo xtask sets it), so no fade is caught half-way.
   function audit(layer) {
     return window.axe.run({ include: [['#kelisim']] }, options).then(function (results) {
       results.violations.forEach(function (violation) {
