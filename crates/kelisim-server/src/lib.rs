@@ -367,12 +367,7 @@ async fn get_stats(
     let site = query
         .get("site")
         .ok_or_else(|| AppError::bad("site", "is required"))?;
-    if state.0.sites.get(site).is_none() {
-        return Err(AppError::bad(
-            "site",
-            format!("`{site}` is not a site of this server"),
-        ));
-    }
+    known_site(&state, site)?;
     let (from, to) = day_range(&query)?;
     let by_text = query.get("by").map_or("day", String::as_str);
     let by = stats::GroupBy::parse(by_text)
@@ -455,12 +450,7 @@ async fn dashboard_page(
         .cloned()
         .or_else(|| sites.first().cloned())
         .unwrap_or_default();
-    if !sites.contains(&site) {
-        return Err(AppError::bad(
-            "site",
-            format!("`{site}` is not a site of this server"),
-        ));
-    }
+    known_site(&state, &site)?;
     let (from, to) = day_range(&query)?;
     let filters = dashboard::Filters {
         site: site.clone(),
@@ -626,11 +616,17 @@ fn site_origin(
     site: &str,
     headers: &HeaderMap,
 ) -> Result<Option<HeaderValue>, AppError> {
-    let site =
-        state.0.sites.get(site).ok_or_else(|| {
-            AppError::bad("site", format!("`{site}` is not a site of this server"))
-        })?;
+    let site = known_site(state, site)?;
     allowed_origin(headers, |origin| site.allows(origin))
+}
+
+/// The site `id` from the sites file, or a 400 naming the `site` field.
+fn known_site<'a>(state: &'a AppState, id: &str) -> Result<&'a sites::Site, AppError> {
+    state
+        .0
+        .sites
+        .get(id)
+        .ok_or_else(|| AppError::bad("site", format!("`{id}` is not a site of this server")))
 }
 
 /// The request's `Origin`, if `allowed` accepts it; requests without one (server to server)
