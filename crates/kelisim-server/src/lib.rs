@@ -12,6 +12,7 @@ pub mod chain;
 pub mod dashboard;
 pub mod error;
 pub mod export;
+pub mod group_commit;
 pub mod receipt;
 pub mod sites;
 pub mod stats;
@@ -31,6 +32,7 @@ use axum::{Json, Router};
 use chain::{PublicKey, Signer};
 use error::AppError;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use group_commit::ReceiptWriter;
 use receipt::{ip_prefix, parse_receipt, MAX_RECEIPT_BYTES};
 use serde::Deserialize;
 use serde_json::json;
@@ -41,7 +43,7 @@ use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::Arc;
-use store::Store;
+use store::{NewReceipt, Store};
 use time::OffsetDateTime;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
@@ -53,7 +55,8 @@ pub struct AppState(Arc<Inner>);
 
 struct Inner {
     store: Store,
-    signer: Signer,
+    /// Stores receipts in group commits; see `group_commit`.
+    writer: ReceiptWriter,
     public_key: PublicKey,
     sites: Sites,
     admin_token_hash: [u8; 32],
@@ -79,13 +82,16 @@ pub struct Settings {
 }
 
 impl AppState {
+    /// Builds the state and starts the receipt writer task, so it must be called inside a
+    /// tokio runtime.
     pub fn new(settings: Settings) -> AppState {
         let rate = NonZeroU32::new(settings.rate_per_minute.max(1)).expect("at least 1");
         let public_key = settings.signer.public_key();
+        let signer = Arc::new(settings.signer);
         AppState(Arc::new(Inner {
+            writer: ReceiptWriter::spawn(settings.store.clone(), signer.clone()),
             store: settings.store,
             public_key,
-            signer: settings.signer,
             sites: settings.sites,
             admin_token_hash: Sha256::digest(settings.admin_token.as_bytes()).into(),
             limiter: RateLimiter::keyed(Quota::per_minute(rate)),
@@ -152,8 +158,12 @@ async fn post_receipt(
     let origin = site_origin(&state, &receipt.site, &headers)?;
     let (record, replayed) = state
         .0
-        .store
-        .insert_receipt(receipt, client, &state.0.signer, now)
+        .writer
+        .insert(NewReceipt {
+            receipt,
+            ip_prefix: client,
+            now,
+        })
         .await?;
     let mut response = (StatusCode::CREATED, Json(record)).into_response();
     if replayed {
@@ -340,8 +350,12 @@ async fn post_staff_withdrawal(
     withdrawal.user_agent = "kelisim-server (recorded by staff)".into();
     let (record, _) = state
         .0
-        .store
-        .insert_receipt(withdrawal, None, &state.0.signer, now)
+        .writer
+        .insert(NewReceipt {
+            receipt: withdrawal,
+            ip_prefix: None,
+            now,
+        })
         .await?;
     Ok((StatusCode::CREATED, Json(record)).into_response())
 }

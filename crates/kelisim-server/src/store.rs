@@ -15,6 +15,8 @@ use crate::receipt::{format_time, ReceiptInput, ReceiptRecord, StoredReceipt};
 use anyhow::{bail, Context, Result};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
+use std::collections::HashMap;
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,11 +25,13 @@ pub enum Backend {
     Postgres,
 }
 
+/// Cheap to clone: clones share one pool and one write lock.
+#[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
     /// SQLite has one writer; taking this lock first avoids SQLITE_BUSY on lock upgrades.
-    write_lock: tokio::sync::Mutex<()>,
+    write_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// One row of a chain, as `verify` and `export` read it.
@@ -68,6 +72,20 @@ impl Checkpoint {
         format!("kelisim-checkpoint\n{site}\n{seq}\n{hash}\n{purged_before}")
     }
 }
+
+/// A receipt to store, with what the server adds to it.
+#[derive(Debug)]
+pub struct NewReceipt {
+    pub receipt: ReceiptInput,
+    /// The client's network (see `receipt::ip_prefix`), when known.
+    pub ip_prefix: Option<String>,
+    /// The server time recorded in the receipt.
+    pub now: OffsetDateTime,
+}
+
+/// Rows per multi-row statement: 100 rows × 10 columns stays far below both databases' limits
+/// on bound parameters (SQLite 32,766; PostgreSQL 65,535).
+const INSERT_CHUNK: usize = 100;
 
 impl Store {
     /// Opens (creating a SQLite file on first run) and migrates the database.
@@ -114,7 +132,7 @@ impl Store {
         Ok(Store {
             pool,
             backend,
-            write_lock: tokio::sync::Mutex::new(()),
+            write_lock: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
 
@@ -131,80 +149,152 @@ impl Store {
         signer: &Signer,
         now: OffsetDateTime,
     ) -> Result<(ReceiptRecord, bool)> {
-        if let Some(existing) = self.receipt(&receipt.receipt_id).await? {
-            return Ok((existing, true));
-        }
+        let mut stored = self
+            .insert_receipts(
+                &[NewReceipt {
+                    receipt,
+                    ip_prefix,
+                    now,
+                }],
+                signer,
+            )
+            .await?;
+        Ok(stored.remove(0))
+    }
+
+    /// Stores many receipts in one transaction (group commit: one fsync for the whole batch),
+    /// in the order given, and answers one `(record, already_stored)` per receipt in that order.
+    /// A receipt id already stored, or repeated within the batch, is answered with the stored
+    /// record and not stored again. Either the whole batch commits or none of it does.
+    pub async fn insert_receipts(
+        &self,
+        batch: &[NewReceipt],
+        signer: &Signer,
+    ) -> Result<Vec<(ReceiptRecord, bool)>> {
         let _guard = match self.backend {
             Backend::Sqlite => Some(self.write_lock.lock().await),
             Backend::Postgres => None,
         };
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO chain_heads (site, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (site) DO NOTHING")
-            .bind(&receipt.site)
-            .bind(GENESIS_HASH)
-            .execute(&mut *tx)
-            .await?;
-        let head_sql = match self.backend {
-            Backend::Sqlite => "SELECT seq, hash FROM chain_heads WHERE site = $1",
-            Backend::Postgres => "SELECT seq, hash FROM chain_heads WHERE site = $1 FOR UPDATE",
-        };
-        let head = sqlx::query(head_sql)
-            .bind(&receipt.site)
-            .fetch_one(&mut *tx)
-            .await?;
-        let (head_seq, head_hash): (i64, String) = (head.try_get(0)?, head.try_get(1)?);
-        // Another instance may have stored the same id while this one waited for the head lock.
-        let again = sqlx::query(
-            "SELECT body, prev_hash, hash, signature FROM receipts WHERE receipt_id = $1",
-        )
-        .bind(&receipt.receipt_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(row) = again {
-            tx.rollback().await?;
-            return Ok((record_from_row(&row)?, true));
+        // Lock every head this batch extends, in one order (sorted), so that two instances
+        // writing to one PostgreSQL never wait on each other in a cycle.
+        let mut sites: Vec<&str> = batch.iter().map(|new| new.receipt.site.as_str()).collect();
+        sites.sort_unstable();
+        sites.dedup();
+        let mut heads: HashMap<String, (i64, String)> = HashMap::new();
+        for site in sites {
+            sqlx::query("INSERT INTO chain_heads (site, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (site) DO NOTHING")
+                .bind(site)
+                .bind(GENESIS_HASH)
+                .execute(&mut *tx)
+                .await?;
+            let head_sql = match self.backend {
+                Backend::Sqlite => "SELECT seq, hash FROM chain_heads WHERE site = $1",
+                Backend::Postgres => "SELECT seq, hash FROM chain_heads WHERE site = $1 FOR UPDATE",
+            };
+            let head = sqlx::query(head_sql).bind(site).fetch_one(&mut *tx).await?;
+            heads.insert(site.to_owned(), (head.try_get(0)?, head.try_get(1)?));
         }
-        let stored = StoredReceipt {
-            seq: head_seq + 1,
-            server_time: format_time(now),
-            ip_prefix,
-            receipt,
-        };
-        let body = serde_json::to_string(&stored)?;
-        let hash = link_hash(&head_hash, &body);
-        let signature = signer.sign(&hash);
-        sqlx::query(
-            "INSERT INTO receipts (site, seq, receipt_id, consent_id, server_time, action, body, prev_hash, hash, signature) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&stored.receipt.site)
-        .bind(stored.seq)
-        .bind(&stored.receipt.receipt_id)
-        .bind(&stored.receipt.consent_id)
-        .bind(&stored.server_time)
-        .bind(&stored.receipt.action)
-        .bind(&body)
-        .bind(&head_hash)
-        .bind(&hash)
-        .bind(&signature)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE chain_heads SET seq = $2, hash = $3 WHERE site = $1")
-            .bind(&stored.receipt.site)
-            .bind(stored.seq)
-            .bind(&hash)
-            .execute(&mut *tx)
-            .await?;
+        // Ids stored before (by this or another instance) are answered from the database.
+        let mut stored_before: HashMap<String, ReceiptRecord> = HashMap::new();
+        for chunk in batch.chunks(INSERT_CHUNK) {
+            let placeholders = (1..=chunk.len())
+                .map(|n| format!("${n}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT body, prev_hash, hash, signature, receipt_id FROM receipts WHERE receipt_id IN ({placeholders})"
+            );
+            let mut query = sqlx::query(&sql);
+            for new in chunk {
+                query = query.bind(&new.receipt.receipt_id);
+            }
+            for row in query.fetch_all(&mut *tx).await? {
+                stored_before.insert(row.try_get(4)?, record_from_row(&row)?);
+            }
+        }
+        let mut answers: Vec<(ReceiptRecord, bool)> = Vec::with_capacity(batch.len());
+        // Receipts new in this batch: index into `answers`, and the exact body text hashed.
+        let mut fresh: Vec<(usize, String)> = Vec::new();
+        let mut fresh_by_id: HashMap<String, usize> = HashMap::new();
+        for new in batch {
+            let id = &new.receipt.receipt_id;
+            if let Some(record) = stored_before.get(id) {
+                answers.push((record.clone(), true));
+                continue;
+            }
+            if let Some(&earlier) = fresh_by_id.get(id) {
+                answers.push((answers[earlier].0.clone(), true));
+                continue;
+            }
+            let (head_seq, head_hash) = heads
+                .get_mut(&new.receipt.site)
+                .context("every site of the batch has a head")?;
+            let stored = StoredReceipt {
+                seq: *head_seq + 1,
+                server_time: format_time(new.now),
+                ip_prefix: new.ip_prefix.clone(),
+                receipt: new.receipt.clone(),
+            };
+            let body = serde_json::to_string(&stored)?;
+            let hash = link_hash(head_hash, &body);
+            let signature = signer.sign(&hash);
+            *head_seq = stored.seq;
+            let prev_hash = std::mem::replace(head_hash, hash.clone());
+            fresh_by_id.insert(stored.receipt.receipt_id.clone(), answers.len());
+            fresh.push((answers.len(), body));
+            answers.push((
+                ReceiptRecord {
+                    stored,
+                    prev_hash,
+                    hash,
+                    signature,
+                },
+                false,
+            ));
+        }
+        for chunk in fresh.chunks(INSERT_CHUNK) {
+            let rows = (0..chunk.len())
+                .map(|row| {
+                    let first = row * 10;
+                    let columns = (first + 1..=first + 10)
+                        .map(|n| format!("${n}"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    format!("({columns})")
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "INSERT INTO receipts (site, seq, receipt_id, consent_id, server_time, action, body, prev_hash, hash, signature) VALUES {rows}"
+            );
+            let mut query = sqlx::query(&sql);
+            for (index, body) in chunk {
+                let record = &answers[*index].0;
+                query = query
+                    .bind(&record.stored.receipt.site)
+                    .bind(record.stored.seq)
+                    .bind(&record.stored.receipt.receipt_id)
+                    .bind(&record.stored.receipt.consent_id)
+                    .bind(&record.stored.server_time)
+                    .bind(&record.stored.receipt.action)
+                    .bind(body)
+                    .bind(&record.prev_hash)
+                    .bind(&record.hash)
+                    .bind(&record.signature);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        for (site, (seq, hash)) in &heads {
+            sqlx::query("UPDATE chain_heads SET seq = $2, hash = $3 WHERE site = $1")
+                .bind(site)
+                .bind(seq)
+                .bind(hash)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
-        Ok((
-            ReceiptRecord {
-                stored,
-                prev_hash: head_hash,
-                hash,
-                signature,
-            },
-            false,
-        ))
+        Ok(answers)
     }
 
     pub async fn receipt(&self, receipt_id: &str) -> Result<Option<ReceiptRecord>> {

@@ -473,3 +473,89 @@ fn published_schema_matches_the_server() {
     }
     assert_eq!(schema["additionalProperties"], false);
 }
+
+#[tokio::test]
+async fn a_batch_is_stored_in_order_and_repeated_ids_are_answered_once() {
+    use kelisim_server::store::NewReceipt;
+    let (_, state) = test_app(&sqlite_url()).await;
+    let new = |n: u32| NewReceipt {
+        receipt: serde_json::from_value(receipt(n)).unwrap(),
+        ip_prefix: None,
+        now: time::OffsetDateTime::now_utc(),
+    };
+    let (first, replayed) = state
+        .store()
+        .insert_receipt(
+            new(1).receipt,
+            None,
+            &signer(),
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap();
+    assert!(!replayed);
+    // 2, 1 (stored before), 3, 2 (repeated within the batch), 4.
+    let batch = [new(2), new(1), new(3), new(2), new(4)];
+    let answers = state
+        .store()
+        .insert_receipts(&batch, &signer())
+        .await
+        .unwrap();
+    let seqs: Vec<(i64, bool)> = answers
+        .iter()
+        .map(|(record, replayed)| (record.stored.seq, *replayed))
+        .collect();
+    assert_eq!(
+        seqs,
+        [(2, false), (1, true), (3, false), (2, true), (4, false)]
+    );
+    assert_eq!(
+        answers[1].0, first,
+        "a stored id is answered with its stored record"
+    );
+    assert_eq!(answers[0].0, answers[3].0);
+    assert_eq!(
+        answers[2].0.prev_hash, answers[0].0.hash,
+        "the batch chains in order"
+    );
+    assert_eq!(row_count(&state).await, 4);
+    let report = kelisim_server::verify::verify(state.store(), signer().public_key())
+        .await
+        .unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_posts_are_group_committed_into_one_valid_chain() {
+    let (app, state) = test_app(&sqlite_url()).await;
+    let mut tasks = Vec::new();
+    // 300 receipts at once, every fifth sent twice: the writer takes them in batches.
+    for n in 0..300u32 {
+        for _ in 0..(1 + u32::from(n % 5 == 0)) {
+            let app = app.clone();
+            tasks.push(tokio::spawn(async move {
+                let (status, body) = post_receipt(&app, &receipt(n)).await;
+                (n, status, body)
+            }));
+        }
+    }
+    let mut by_id = std::collections::HashMap::new();
+    for task in tasks {
+        let (n, status, body) = task.await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "receipt {n}: {body}");
+        if let Some(earlier) = by_id.insert(n, body.clone()) {
+            assert_eq!(
+                earlier, body,
+                "both answers for receipt {n} are the stored record"
+            );
+        }
+    }
+    let rows = state.store().chain_rows().await.unwrap();
+    assert_eq!(rows.len(), 300, "each id stored exactly once");
+    let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
+    assert_eq!(seqs, (1..=300).collect::<Vec<i64>>());
+    let report = kelisim_server::verify::verify(state.store(), signer().public_key())
+        .await
+        .unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}

@@ -1,0 +1,92 @@
+//! Group commit: receipts posted at about the same time are stored in one transaction, so one
+//! fsync acknowledges many of them. Handlers hand each receipt to [`ReceiptWriter::insert`] and
+//! wait for the answer; one writer task takes everything waiting (up to [`MAX_BATCH`]), stores
+//! it with [`Store::insert_receipts`] and answers each request only after the commit, so every
+//! `201` is still durable. Under light load a batch is one receipt and nothing waits longer
+//! than its own commit; under heavy load the batch grows while the previous one commits.
+//!
+//! If a batch fails, each of its receipts is retried in a transaction of its own, so one bad
+//! receipt never fails the others and each request gets its own error.
+
+use crate::chain::Signer;
+use crate::receipt::ReceiptRecord;
+use crate::store::{NewReceipt, Store};
+use anyhow::{anyhow, Result};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// The most receipts stored in one transaction.
+pub const MAX_BATCH: usize = 512;
+
+/// Requests waiting for the writer before new ones wait for room (back-pressure).
+const QUEUE_LENGTH: usize = 4096;
+
+type Answer = Result<(ReceiptRecord, bool)>;
+
+struct Job {
+    receipt: NewReceipt,
+    reply: oneshot::Sender<Answer>,
+}
+
+/// The handle handlers use; the writer task ends when the last handle is dropped, after
+/// storing what was already handed to it.
+#[derive(Clone)]
+pub struct ReceiptWriter {
+    sender: mpsc::Sender<Job>,
+}
+
+impl ReceiptWriter {
+    /// Starts the writer task on the current tokio runtime.
+    pub fn spawn(store: Store, signer: Arc<Signer>) -> ReceiptWriter {
+        let (sender, receiver) = mpsc::channel(QUEUE_LENGTH);
+        tokio::spawn(run(store, signer, receiver));
+        ReceiptWriter { sender }
+    }
+
+    /// Stores one receipt (see [`Store::insert_receipts`]) and answers after its commit.
+    pub async fn insert(&self, receipt: NewReceipt) -> Answer {
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .send(Job { receipt, reply })
+            .await
+            .map_err(|_| anyhow!("the receipt writer has stopped"))?;
+        answer
+            .await
+            .map_err(|_| anyhow!("the receipt writer stopped before answering"))?
+    }
+}
+
+async fn run(store: Store, signer: Arc<Signer>, mut receiver: mpsc::Receiver<Job>) {
+    let mut jobs = Vec::with_capacity(MAX_BATCH);
+    while receiver.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+        let (receipts, replies): (Vec<NewReceipt>, Vec<oneshot::Sender<Answer>>) =
+            jobs.drain(..).map(|job| (job.receipt, job.reply)).unzip();
+        match store.insert_receipts(&receipts, &signer).await {
+            Ok(answers) => {
+                for (reply, answer) in replies.into_iter().zip(answers) {
+                    // The request may have gone away (client disconnected): the receipt is
+                    // stored all the same, and a retry with its id is answered from the store.
+                    let _ = reply.send(Ok(answer));
+                }
+            }
+            Err(error) if receipts.len() == 1 => {
+                if let Some(reply) = replies.into_iter().next() {
+                    let _ = reply.send(Err(error));
+                }
+            }
+            Err(error) => {
+                tracing::warn!(
+                    "a batch of {} receipts failed ({error:#}); storing them one by one",
+                    receipts.len()
+                );
+                for (receipt, reply) in receipts.into_iter().zip(replies) {
+                    let answer = store
+                        .insert_receipts(std::slice::from_ref(&receipt), &signer)
+                        .await
+                        .map(|mut answers| answers.remove(0));
+                    let _ = reply.send(answer);
+                }
+            }
+        }
+    }
+}
