@@ -1,10 +1,10 @@
 //! The marketers' dashboard at `/dashboard`: a login with the admin token that opens an
 //! HttpOnly session, then server-rendered pages (no script, so no CSP exception) in kk/ru/en
-//! with filters (site, dates, language, variant), totals, opt-in per category, an SVG chart of
+//! with filters (site, dates, language, variant, device), totals, opt-in per category, an SVG chart of
 //! the daily opt-in rates, and the splits by language and by variant with Wilson intervals.
-//! The numbers are exactly `GET /v1/stats`'s (`stats::compute`).
+//! The numbers are exactly `GET /v1/stats`'s (`stats::compute` over the same rollups).
 
-use crate::stats::{self, GroupBy, Row};
+use crate::stats::{Filter, Row};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
@@ -120,57 +120,37 @@ pub fn login_page(lang: Lang, failed: bool) -> String {
     page(lang, title, &body)
 }
 
-/// What the filters ask for.
-pub struct Filters {
-    pub site: String,
-    pub from: String,
-    pub to: String,
-    pub language: Option<String>,
-    pub variant: Option<String>,
+/// The numbers a dashboard page shows, each grouping read from the rollups for the filter.
+#[derive(Debug, Default)]
+pub struct Sections {
+    pub by_day: Vec<Row>,
+    pub by_category: Vec<Row>,
+    pub by_language: Vec<Row>,
+    pub by_variant: Vec<Row>,
+    pub by_device: Vec<Row>,
 }
 
-/// The dashboard for a site's receipts and its impressions between the filters' days.
+/// The dashboard of `site` for a filter (days, language, variant, device).
 pub fn dashboard_page(
     lang: Lang,
     sites: &[String],
-    filters: &Filters,
-    receipts: &[crate::receipt::StoredReceipt],
-    impressions: &[crate::store::ImpressionCount],
+    site: &str,
+    filter: &Filter,
+    sections: &Sections,
 ) -> String {
-    let keep_receipt = |r: &&crate::receipt::StoredReceipt| {
-        filters
-            .language
-            .as_deref()
-            .is_none_or(|l| r.receipt.language == l)
-            && filters
-                .variant
-                .as_deref()
-                .is_none_or(|v| r.receipt.variant.as_deref().unwrap_or("") == v)
-    };
-    let keep_impression = |i: &&crate::store::ImpressionCount| {
-        filters.language.as_deref().is_none_or(|l| i.language == l)
-            && filters.variant.as_deref().is_none_or(|v| i.variant == v)
-    };
-    let receipts: Vec<_> = receipts.iter().filter(keep_receipt).cloned().collect();
-    let impressions: Vec<_> = impressions
-        .iter()
-        .filter(keep_impression)
-        .cloned()
-        .collect();
-    let rows = |by| stats::compute(&receipts, &impressions, &filters.from, &filters.to, by);
-    let by_day = rows(GroupBy::Day);
-    let by_category = rows(GroupBy::Category);
-    let by_language = rows(GroupBy::Language);
-    let by_variant = rows(GroupBy::Variant);
-    // `impressions` were read for the filters' days already.
-    let impressions_total: i64 = impressions.iter().map(|i| i.count).sum();
+    let Sections {
+        by_day,
+        by_category,
+        by_language,
+        by_variant,
+        by_device,
+    } = sections;
+    // Every impression has a day: the daily rows hold them all.
+    let impressions_total: i64 = by_day.iter().map(|r| r.impressions).sum();
     let decisions_total: i64 = by_day.iter().map(|r| r.decisions).sum();
 
     let mut body = String::new();
-    let query = format!(
-        "site={}&from={}&to={}&",
-        filters.site, filters.from, filters.to
-    );
+    let query = format!("site={site}&from={}&to={}&", filter.from, filter.to);
     body.push_str(&language_links(lang, &query));
     let _ = write!(
         body,
@@ -188,18 +168,14 @@ pub fn dashboard_page(
         "<label>{}<select name=\"site\">",
         lang.t("Сайт", "Сайт", "Site")
     );
-    for site in sites {
-        let selected = if *site == filters.site {
-            " selected"
-        } else {
-            ""
-        };
-        let _ = write!(body, "<option{selected}>{}</option>", escape(site));
+    for option in sites {
+        let selected = if site == option { " selected" } else { "" };
+        let _ = write!(body, "<option{selected}>{}</option>", escape(option));
     }
     body.push_str("</select></label>");
     for (name, label, value) in [
-        ("from", lang.t("Басы", "С", "From"), &filters.from),
-        ("to", lang.t("Соңы", "По", "To"), &filters.to),
+        ("from", lang.t("Басы", "С", "From"), &filter.from),
+        ("to", lang.t("Соңы", "По", "To"), &filter.to),
     ] {
         let _ = write!(
             body,
@@ -211,12 +187,17 @@ pub fn dashboard_page(
         (
             "language",
             lang.t("Тіл", "Язык", "Language"),
-            &filters.language,
+            &filter.language,
         ),
         (
             "variant",
             lang.t("Нұсқа", "Вариант", "Variant"),
-            &filters.variant,
+            &filter.variant,
+        ),
+        (
+            "device",
+            lang.t("Құрылғы", "Устройство", "Device"),
+            &filter.device,
         ),
     ] {
         let _ = write!(
@@ -261,7 +242,7 @@ pub fn dashboard_page(
             escape(&value)
         );
     }
-    for row in &by_category {
+    for row in by_category {
         let value = row
             .opt_in
             .get(&row.key)
@@ -283,18 +264,14 @@ pub fn dashboard_page(
         "<h2>{}</h2>",
         lang.t("Күн бойынша", "По дням", "By day")
     );
-    body.push_str(&chart(&by_day, lang));
-    body.push_str(&table(lang, lang.t("Күн", "День", "Day"), &by_day));
+    body.push_str(&chart(by_day, lang));
+    body.push_str(&table(lang, lang.t("Күн", "День", "Day"), by_day));
     let _ = write!(
         body,
         "<h2>{}</h2>",
         lang.t("Тіл бойынша", "По языкам", "By language")
     );
-    body.push_str(&table(
-        lang,
-        lang.t("Тіл", "Язык", "Language"),
-        &by_language,
-    ));
+    body.push_str(&table(lang, lang.t("Тіл", "Язык", "Language"), by_language));
     let _ = write!(
         body,
         "<h2>{}</h2>",
@@ -307,9 +284,19 @@ pub fn dashboard_page(
     body.push_str(&table(
         lang,
         lang.t("Нұсқа", "Вариант", "Variant"),
-        &by_variant,
+        by_variant,
     ));
-    body.push_str(&significance_note(lang, &by_variant));
+    body.push_str(&significance_note(lang, by_variant));
+    let _ = write!(
+        body,
+        "<h2>{}</h2>",
+        lang.t("Құрылғы бойынша", "По устройствам", "By device")
+    );
+    body.push_str(&table(
+        lang,
+        lang.t("Құрылғы", "Устройство", "Device"),
+        by_device,
+    ));
     let _ = write!(body, "<form method=\"post\" action=\"/dashboard/logout\"><button type=\"submit\">{}</button></form>", lang.t("Шығу", "Выйти", "Sign out"));
     page(lang, "kelisim", &body)
 }

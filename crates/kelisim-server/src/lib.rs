@@ -219,10 +219,22 @@ async fn post_impression(
         ));
     }
     let day = receipt::format_time(OffsetDateTime::now_utc())[..10].to_owned();
+    // Only the class of device is kept, never the user agent itself.
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
     state
         .0
         .store
-        .add_impression(&impression.site, &day, &impression.language, &variant, page)
+        .add_impression(
+            &impression.site,
+            &day,
+            &impression.language,
+            &variant,
+            page,
+            stats::device_class(user_agent),
+        )
         .await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     add_cors(&mut response, origin);
@@ -369,30 +381,97 @@ async fn get_stats(
     axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, AppError> {
     authorize(&state, &headers)?;
-    if let Some(unknown) = query
-        .keys()
-        .find(|key| !["site", "from", "to", "by"].contains(&key.as_str()))
-    {
+    if let Some(unknown) = query.keys().find(|key| {
+        !["site", "from", "to", "by", "language", "variant", "device"].contains(&key.as_str())
+    }) {
         return Err(AppError::bad(
             unknown.clone(),
-            "is not a stats parameter; use site, from, to, by",
+            "is not a stats parameter; use site, from, to, by, language, variant, device",
         ));
     }
     let site = query
         .get("site")
         .ok_or_else(|| AppError::bad("site", "is required"))?;
     known_site(&state, site)?;
-    let (from, to) = day_range(&query)?;
+    let filter = stats_filter(&query)?;
     let by_text = query.get("by").map_or("day", String::as_str);
-    let by = stats::GroupBy::parse(by_text)
-        .ok_or_else(|| AppError::bad("by", "must be day, language, category, variant or page"))?;
-    let receipts = state.0.store.site_receipts(site).await?;
-    let impressions = state.0.store.impressions(site, &from, &to).await?;
-    let rows = stats::compute(&receipts, &impressions, &from, &to, by);
-    Ok(
-        Json(json!({ "site": site, "from": from, "to": to, "by": by_text, "rows": rows }))
-            .into_response(),
-    )
+    let by = stats::GroupBy::parse(by_text).ok_or_else(|| {
+        AppError::bad(
+            "by",
+            "must be day, language, variant, device, page or category",
+        )
+    })?;
+    if by == stats::GroupBy::Page && filter.narrows() {
+        return Err(AppError::bad(
+            "by",
+            "page counts cannot be narrowed by language, variant or device",
+        ));
+    }
+    let rows = stats_rows(&state, site, &filter, by).await?;
+    Ok(Json(json!({
+        "site": site,
+        "from": filter.from,
+        "to": filter.to,
+        "language": filter.language,
+        "variant": filter.variant,
+        "device": filter.device,
+        "by": by_text,
+        "rows": rows,
+    }))
+    .into_response())
+}
+
+/// The rows of one grouping, read from the rollups.
+async fn stats_rows(
+    state: &AppState,
+    site: &str,
+    filter: &stats::Filter,
+    by: stats::GroupBy,
+) -> Result<Vec<stats::Row>, AppError> {
+    let decisions = state.0.store.decision_counts(site, filter, by).await?;
+    let impressions = state.0.store.impression_counts(site, filter, by).await?;
+    Ok(stats::compute(&decisions, &impressions, by))
+}
+
+/// The days and narrowing filters of a stats query or dashboard view (empty counts as absent).
+fn stats_filter(query: &HashMap<String, String>) -> Result<stats::Filter, AppError> {
+    let (from, to) = day_range(query)?;
+    let value = |name: &str| query.get(name).filter(|v| !v.is_empty()).cloned();
+    let language = value("language");
+    if language
+        .as_deref()
+        .is_some_and(|l| !["kk", "ru", "en"].contains(&l))
+    {
+        return Err(AppError::bad("language", "must be kk, ru or en"));
+    }
+    let variant = value("variant");
+    if variant.as_deref().is_some_and(|v| {
+        v.len() > 32
+            || v.chars()
+                .any(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+    }) {
+        return Err(AppError::bad(
+            "variant",
+            "must be at most 32 characters of a-z, 0-9, '-', '_'",
+        ));
+    }
+    let device = value("device");
+    if device
+        .as_deref()
+        .is_some_and(|d| !["mobile", "tablet", "desktop", "unknown"].contains(&d))
+    {
+        return Err(AppError::bad(
+            "device",
+            "must be mobile, tablet, desktop or unknown",
+        ));
+    }
+    Ok(stats::Filter {
+        from,
+        to,
+        language,
+        variant,
+        device,
+    })
 }
 
 async fn export_csv(
@@ -465,26 +544,19 @@ async fn dashboard_page(
         .or_else(|| sites.first().cloned())
         .unwrap_or_default();
     known_site(&state, &site)?;
-    let (from, to) = day_range(&query)?;
-    let filters = dashboard::Filters {
-        site: site.clone(),
-        from,
-        to,
-        language: query.get("language").filter(|v| !v.is_empty()).cloned(),
-        variant: query.get("variant").filter(|v| !v.is_empty()).cloned(),
-    };
-    let receipts = state.0.store.site_receipts(&site).await?;
-    let impressions = state
-        .0
-        .store
-        .impressions(&site, &filters.from, &filters.to)
-        .await?;
+    let filter = stats_filter(&query)?;
+    let mut sections = dashboard::Sections::default();
+    for (by, rows) in [
+        (stats::GroupBy::Day, &mut sections.by_day),
+        (stats::GroupBy::Category, &mut sections.by_category),
+        (stats::GroupBy::Language, &mut sections.by_language),
+        (stats::GroupBy::Variant, &mut sections.by_variant),
+        (stats::GroupBy::Device, &mut sections.by_device),
+    ] {
+        *rows = stats_rows(&state, &site, &filter, by).await?;
+    }
     Ok(Html(dashboard::dashboard_page(
-        lang,
-        &sites,
-        &filters,
-        &receipts,
-        &impressions,
+        lang, &sites, &site, &filter, &sections,
     ))
     .into_response())
 }

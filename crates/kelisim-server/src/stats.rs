@@ -11,11 +11,16 @@
 //! - changes (later choices of a consent id) and withdrawals are counted apart.
 //!
 //! Form receipts (consent in forms) are not banner decisions and are left out.
+//!
+//! Speed: the numbers are read from daily rollups (`decision_counts`, `page_decision_counts`
+//! and the `impressions` counts), never from the receipts. [`Rollup`] turns stored receipts into
+//! the increments `Store::insert_receipts` adds in the same transaction as the receipts, so the
+//! rollups are always exactly the receipts' numbers. They are anonymous aggregates and are kept
+//! when a purge deletes old receipts.
 
 use crate::receipt::StoredReceipt;
-use crate::store::ImpressionCount;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 /// How rows are grouped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,6 +28,7 @@ pub enum GroupBy {
     Day,
     Language,
     Variant,
+    Device,
     Page,
     Category,
 }
@@ -33,11 +39,50 @@ impl GroupBy {
             "day" => GroupBy::Day,
             "language" => GroupBy::Language,
             "variant" => GroupBy::Variant,
+            "device" => GroupBy::Device,
             "page" => GroupBy::Page,
             "category" => GroupBy::Category,
             _ => return None,
         })
     }
+}
+
+/// Which days and which visitors a stats query counts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// First and last day counted (`YYYY-MM-DD`, inclusive).
+    pub from: String,
+    pub to: String,
+    pub language: Option<String>,
+    pub variant: Option<String>,
+    pub device: Option<String>,
+}
+
+impl Filter {
+    /// Whether it narrows by language, variant or device (pages are not split that way).
+    pub fn narrows(&self) -> bool {
+        self.language.is_some() || self.variant.is_some() || self.device.is_some()
+    }
+}
+
+/// Rolled-up decisions of one group, as a stats query reads them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecisionCount {
+    /// The group (a day, language, variant, device or page; empty when grouping by category).
+    pub key: String,
+    /// `accept_all`, `reject_all`, `custom`, `gpc` (first decisions), `change` or `withdraw`.
+    pub kind: String,
+    /// Granted and denied category ids, space-separated.
+    pub granted: String,
+    pub denied: String,
+    pub count: i64,
+}
+
+/// Impressions of one group (empty key when grouping by category).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImpressionCount {
+    pub key: String,
+    pub count: i64,
 }
 
 /// One group's numbers.
@@ -63,75 +108,160 @@ pub struct Row {
     granted: BTreeMap<String, i64>,
 }
 
-const DECISIONS: [&str; 4] = ["accept_all", "reject_all", "custom", "gpc"];
+/// Actions that are banner decisions (the first one of a consent id is "the" decision).
+pub const DECISIONS: [&str; 4] = ["accept_all", "reject_all", "custom", "gpc"];
 
-/// Computes the rows for receipts (all of the site's, in chain order) and impressions between
-/// `from` and `to` (days, inclusive).
+/// The rollup kind of a receipt, or `None` for form receipts (not banner decisions). `first`
+/// says whether it is its consent id's first decision.
+pub fn kind(action: &str, first: bool) -> Option<&'static str> {
+    match action {
+        "withdraw" => Some("withdraw"),
+        "form" => None,
+        _ if !first => Some("change"),
+        "accept_all" => Some("accept_all"),
+        "reject_all" => Some("reject_all"),
+        "gpc" => Some("gpc"),
+        _ => Some("custom"),
+    }
+}
+
+/// The device class of a user agent: `mobile`, `tablet`, `desktop`, or `unknown` without one.
+/// iPads that announce themselves as desktop Safari (the iPadOS default) count as desktop.
+pub fn device_class(user_agent: &str) -> &'static str {
+    let android = user_agent.contains("Android");
+    if user_agent.trim().is_empty() {
+        "unknown"
+    } else if user_agent.contains("iPad")
+        || user_agent.contains("Tablet")
+        || (android && !user_agent.contains("Mobile"))
+    {
+        "tablet"
+    } else if user_agent.contains("Mobi") || user_agent.contains("iPhone") || android {
+        "mobile"
+    } else {
+        "desktop"
+    }
+}
+
+/// Key of a `decision_counts` row.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct DecisionKey {
+    pub site: String,
+    pub day: String,
+    pub language: String,
+    pub variant: String,
+    pub device: String,
+    pub kind: &'static str,
+    pub granted: String,
+    pub denied: String,
+}
+
+/// Key of a `page_decision_counts` row.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PageKey {
+    pub site: String,
+    pub day: String,
+    pub page: String,
+    pub kind: &'static str,
+    pub granted: String,
+    pub denied: String,
+}
+
+/// Increments of the rollup tables for a set of receipts.
+#[derive(Debug, Default)]
+pub struct Rollup {
+    pub decisions: HashMap<DecisionKey, i64>,
+    pub pages: HashMap<PageKey, i64>,
+}
+
+impl Rollup {
+    /// Counts one stored receipt; `first` says whether it is its consent id's first decision.
+    pub fn add(&mut self, stored: &StoredReceipt, first: bool) {
+        let receipt = &stored.receipt;
+        let Some(kind) = kind(&receipt.action, first) else {
+            return;
+        };
+        let day = stored.server_time.get(..10).unwrap_or_default().to_owned();
+        let granted = sorted_ids(&receipt.granted_categories);
+        let denied = sorted_ids(&receipt.denied_categories);
+        *self
+            .pages
+            .entry(PageKey {
+                site: receipt.site.clone(),
+                day: day.clone(),
+                page: page_path(&receipt.page_url).to_owned(),
+                kind,
+                granted: granted.clone(),
+                denied: denied.clone(),
+            })
+            .or_default() += 1;
+        *self
+            .decisions
+            .entry(DecisionKey {
+                site: receipt.site.clone(),
+                day,
+                language: receipt.language.clone(),
+                variant: receipt.variant.clone().unwrap_or_default(),
+                device: device_class(&receipt.user_agent).to_owned(),
+                kind,
+                granted,
+                denied,
+            })
+            .or_default() += 1;
+    }
+}
+
+fn sorted_ids(ids: &[String]) -> String {
+    let mut ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.join(" ")
+}
+
+/// Computes the rows of one grouping from the rolled-up counts of the query's days.
 pub fn compute(
-    receipts: &[StoredReceipt],
+    decisions: &[DecisionCount],
     impressions: &[ImpressionCount],
-    from: &str,
-    to: &str,
     by: GroupBy,
 ) -> Vec<Row> {
     let mut rows: BTreeMap<String, Row> = BTreeMap::new();
-    for impression in impressions {
-        let key = match by {
-            GroupBy::Day => impression.day.clone(),
-            GroupBy::Language => impression.language.clone(),
-            GroupBy::Variant => impression.variant.clone(),
-            GroupBy::Page => impression.page.clone(),
-            // Impressions have no category: they count toward the site total below.
-            GroupBy::Category => continue,
-        };
-        row(&mut rows, &key).impressions += impression.count;
+    if by != GroupBy::Category {
+        for impression in impressions {
+            row(&mut rows, &impression.key).impressions += impression.count;
+        }
     }
-    let mut decided: HashSet<&str> = HashSet::new();
-    for stored in receipts {
-        let receipt = &stored.receipt;
-        if receipt.action == "form" {
-            continue;
-        }
-        let day = stored.server_time.get(..10).unwrap_or_default();
-        let first = DECISIONS.contains(&receipt.action.as_str())
-            && decided.insert(receipt.consent_id.as_str());
-        if day < from || day > to {
-            continue;
-        }
-        let page = page_path(&receipt.page_url);
-        let keys: Vec<String> = match by {
-            GroupBy::Day => vec![day.to_owned()],
-            GroupBy::Language => vec![receipt.language.clone()],
-            GroupBy::Variant => vec![receipt.variant.clone().unwrap_or_default()],
-            GroupBy::Page => vec![page.to_owned()],
-            GroupBy::Category => receipt
-                .granted_categories
-                .iter()
-                .chain(&receipt.denied_categories)
-                .cloned()
+    for counted in decisions {
+        let keys: Vec<&str> = match by {
+            GroupBy::Category => counted
+                .granted
+                .split(' ')
+                .chain(counted.denied.split(' '))
+                .filter(|id| !id.is_empty())
                 .collect(),
+            _ => vec![counted.key.as_str()],
         };
+        let n = counted.count;
         for key in keys {
-            let row = row(&mut rows, &key);
-            if first {
-                row.decisions += 1;
-                match receipt.action.as_str() {
-                    "accept_all" => row.accept_all += 1,
-                    "reject_all" => row.reject_all += 1,
-                    "custom" => row.custom += 1,
-                    _ => row.gpc += 1,
+            let row = row(&mut rows, key);
+            match counted.kind.as_str() {
+                "withdraw" => row.withdrawals += n,
+                "change" => row.changes += n,
+                first => {
+                    row.decisions += n;
+                    match first {
+                        "accept_all" => row.accept_all += n,
+                        "reject_all" => row.reject_all += n,
+                        "gpc" => row.gpc += n,
+                        _ => row.custom += n,
+                    }
+                    for category in counted.granted.split(' ').filter(|id| !id.is_empty()) {
+                        *row.granted.entry(category.to_owned()).or_default() += n;
+                    }
+                    // A category only ever refused still gets its rate (0).
+                    for category in counted.denied.split(' ').filter(|id| !id.is_empty()) {
+                        row.granted.entry(category.to_owned()).or_default();
+                    }
                 }
-                for category in &receipt.granted_categories {
-                    *row.granted.entry(category.clone()).or_default() += 1;
-                }
-                // A category only ever refused still gets its rate (0).
-                for category in &receipt.denied_categories {
-                    row.granted.entry(category.clone()).or_default();
-                }
-            } else if receipt.action == "withdraw" {
-                row.withdrawals += 1;
-            } else {
-                row.changes += 1;
             }
         }
     }
@@ -196,7 +326,31 @@ fn page_path(url: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::wilson_interval;
+    use super::{device_class, kind, wilson_interval};
+
+    #[test]
+    fn device_classes() {
+        let android_phone = "Mozilla/5.0 (Linux; Android 14; SM-A546E) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36";
+        let android_tablet = "Mozilla/5.0 (Linux; Android 13; SM-X200) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36";
+        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
+        let ipad = "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+        let windows = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36";
+        assert_eq!(device_class(android_phone), "mobile");
+        assert_eq!(device_class(iphone), "mobile");
+        assert_eq!(device_class(android_tablet), "tablet");
+        assert_eq!(device_class(ipad), "tablet");
+        assert_eq!(device_class(windows), "desktop");
+        assert_eq!(device_class(" "), "unknown");
+    }
+
+    #[test]
+    fn kinds() {
+        assert_eq!(kind("accept_all", true), Some("accept_all"));
+        assert_eq!(kind("accept_all", false), Some("change"));
+        assert_eq!(kind("withdraw", false), Some("withdraw"));
+        assert_eq!(kind("form", true), None);
+        assert_eq!(kind("custom", true), Some("custom"));
+    }
 
     fn check(successes: i64, trials: i64, expected: [f64; 2]) {
         let [low, high] = wilson_interval(successes, trials);

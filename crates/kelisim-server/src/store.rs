@@ -12,10 +12,12 @@
 
 use crate::chain::{link_hash, Signer, GENESIS_HASH};
 use crate::receipt::{format_time, ReceiptInput, ReceiptRecord, StoredReceipt};
+use crate::stats::{self, DecisionCount, Filter, GroupBy, ImpressionCount, Rollup};
 use anyhow::{bail, Context, Result};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -44,16 +46,6 @@ pub struct ChainRow {
     pub prev_hash: String,
     pub hash: String,
     pub signature: String,
-}
-
-/// One row of the impressions table.
-#[derive(Clone, Debug)]
-pub struct ImpressionCount {
-    pub day: String,
-    pub language: String,
-    pub variant: String,
-    pub page: String,
-    pub count: i64,
 }
 
 /// Where a purge cut a site's chain.
@@ -129,11 +121,13 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
-        Ok(Store {
+        let store = Store {
             pool,
             backend,
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
-        })
+        };
+        store.build_rollups_once().await?;
+        Ok(store)
     }
 
     pub fn backend(&self) -> Backend {
@@ -198,12 +192,9 @@ impl Store {
         // Ids stored before (by this or another instance) are answered from the database.
         let mut stored_before: HashMap<String, ReceiptRecord> = HashMap::new();
         for chunk in batch.chunks(INSERT_CHUNK) {
-            let placeholders = (1..=chunk.len())
-                .map(|n| format!("${n}"))
-                .collect::<Vec<_>>()
-                .join(", ");
             let sql = format!(
-                "SELECT body, prev_hash, hash, signature, receipt_id FROM receipts WHERE receipt_id IN ({placeholders})"
+                "SELECT body, prev_hash, hash, signature, receipt_id FROM receipts WHERE receipt_id IN ({})",
+                placeholders(1, chunk.len())
             );
             let mut query = sqlx::query(&sql);
             for new in chunk {
@@ -253,20 +244,17 @@ impl Store {
                 false,
             ));
         }
+        // Which new receipts are first decisions is asked before they are inserted.
+        let firsts = self.first_decisions(&mut tx, &answers, &fresh).await?;
+        let mut rollup = Rollup::default();
+        for ((index, _), first) in fresh.iter().zip(firsts) {
+            rollup.add(&answers[*index].0.stored, first);
+        }
+        add_rollup(&mut tx, &rollup).await?;
         for chunk in fresh.chunks(INSERT_CHUNK) {
-            let rows = (0..chunk.len())
-                .map(|row| {
-                    let first = row * 10;
-                    let columns = (first + 1..=first + 10)
-                        .map(|n| format!("${n}"))
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    format!("({columns})")
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
             let sql = format!(
-                "INSERT INTO receipts (site, seq, receipt_id, consent_id, server_time, action, body, prev_hash, hash, signature) VALUES {rows}"
+                "INSERT INTO receipts (site, seq, receipt_id, consent_id, server_time, action, body, prev_hash, hash, signature) VALUES {}",
+                value_rows(chunk.len(), 10)
             );
             let mut query = sqlx::query(&sql);
             for (index, body) in chunk {
@@ -295,6 +283,191 @@ impl Store {
         }
         tx.commit().await?;
         Ok(answers)
+    }
+
+    /// For each new receipt (`fresh`, in chain order), whether it is its consent id's first
+    /// banner decision: no decision stored before, none earlier in the batch.
+    async fn first_decisions(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        answers: &[(ReceiptRecord, bool)],
+        fresh: &[(usize, String)],
+    ) -> Result<Vec<bool>> {
+        let receipts: Vec<&ReceiptInput> = fresh
+            .iter()
+            .map(|(index, _)| &answers[*index].0.stored.receipt)
+            .collect();
+        let deciding: Vec<&str> = receipts
+            .iter()
+            .filter(|receipt| stats::DECISIONS.contains(&receipt.action.as_str()))
+            .map(|receipt| receipt.consent_id.as_str())
+            .collect();
+        let mut decided: HashSet<(String, String)> = HashSet::new();
+        for chunk in deciding.chunks(INSERT_CHUNK * 5) {
+            let sql = format!(
+                "SELECT DISTINCT site, consent_id FROM receipts WHERE consent_id IN ({}) \
+                 AND action IN ('accept_all', 'reject_all', 'custom', 'gpc')",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for consent_id in chunk {
+                query = query.bind(*consent_id);
+            }
+            for row in query.fetch_all(&mut **tx).await? {
+                decided.insert((row.try_get(0)?, row.try_get(1)?));
+            }
+        }
+        Ok(receipts
+            .iter()
+            .map(|receipt| {
+                stats::DECISIONS.contains(&receipt.action.as_str())
+                    && decided.insert((receipt.site.clone(), receipt.consent_id.clone()))
+            })
+            .collect())
+    }
+
+    /// Builds the stats rollups from the receipts stored before they existed (once, at the
+    /// first start of a version with rollups); later receipts add to them as they are stored.
+    async fn build_rollups_once(&self) -> Result<()> {
+        let _guard = self.write_lock.lock().await;
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            // Two instances starting at once: the second waits here, then finds the marker.
+            sqlx::query("LOCK TABLE rollups_built IN EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let built = sqlx::query("SELECT version FROM rollups_built")
+            .fetch_optional(&mut *tx)
+            .await?;
+        if built.is_some() {
+            return Ok(());
+        }
+        let mut decided: HashSet<(String, String)> = HashSet::new();
+        let (mut after_site, mut after_seq) = (String::new(), 0_i64);
+        let mut built_from = 0_usize;
+        loop {
+            // Pages in chain order (keyset pagination, so memory stays bounded).
+            let rows = sqlx::query(
+                "SELECT site, seq, body FROM receipts WHERE site > $1 OR (site = $1 AND seq > $2) \
+                 ORDER BY site, seq LIMIT 5000",
+            )
+            .bind(&after_site)
+            .bind(after_seq)
+            .fetch_all(&mut *tx)
+            .await?;
+            let Some(last) = rows.last() else { break };
+            (after_site, after_seq) = (last.try_get(0)?, last.try_get(1)?);
+            let mut rollup = Rollup::default();
+            for row in &rows {
+                let stored: StoredReceipt = serde_json::from_str(&row.try_get::<String, _>(2)?)
+                    .context("a stored receipt body is not valid JSON")?;
+                let receipt = &stored.receipt;
+                let first = stats::DECISIONS.contains(&receipt.action.as_str())
+                    && decided.insert((receipt.site.clone(), receipt.consent_id.clone()));
+                rollup.add(&stored, first);
+            }
+            built_from += rows.len();
+            add_rollup(&mut tx, &rollup).await?;
+        }
+        sqlx::query("INSERT INTO rollups_built (version) VALUES (1)")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        if built_from > 0 {
+            tracing::info!("built the stats rollups from {built_from} stored receipts");
+        }
+        Ok(())
+    }
+
+    /// Rolled-up decisions of `site` for a stats query, one row per group, kind and categories.
+    /// Page groups cannot be narrowed by language, variant or device (see `stats`).
+    pub async fn decision_counts(
+        &self,
+        site: &str,
+        filter: &Filter,
+        by: GroupBy,
+    ) -> Result<Vec<DecisionCount>> {
+        let (table, key) = match by {
+            GroupBy::Page => ("page_decision_counts", "page"),
+            GroupBy::Category => ("decision_counts", "''"),
+            other => ("decision_counts", group_column(other)),
+        };
+        if by == GroupBy::Page && filter.narrows() {
+            bail!("page counts are not split by language, variant or device");
+        }
+        let (conditions, values) = filter_conditions(filter);
+        // PostgreSQL refuses a constant in GROUP BY: the category grouping's empty key is not.
+        let groups = if by == GroupBy::Category {
+            "kind, granted, denied".to_owned()
+        } else {
+            format!("{key}, kind, granted, denied")
+        };
+        let sql = format!(
+            "SELECT {key}, kind, granted, denied, CAST(SUM(count) AS BIGINT) FROM {table} \
+             WHERE site = $1 AND day >= $2 AND day <= $3{conditions} GROUP BY {groups}"
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(site)
+            .bind(&filter.from)
+            .bind(&filter.to);
+        for value in values {
+            query = query.bind(value);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DecisionCount {
+                    key: row.try_get(0)?,
+                    kind: row.try_get(1)?,
+                    granted: row.try_get(2)?,
+                    denied: row.try_get(3)?,
+                    count: row.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Impressions of `site` for a stats query, one row per group (one row, empty key, when
+    /// grouping by category).
+    pub async fn impression_counts(
+        &self,
+        site: &str,
+        filter: &Filter,
+        by: GroupBy,
+    ) -> Result<Vec<ImpressionCount>> {
+        let key = match by {
+            GroupBy::Page => "page",
+            GroupBy::Category => "''",
+            other => group_column(other),
+        };
+        let (conditions, values) = filter_conditions(filter);
+        // By category, one total row (an aggregate without GROUP BY; COALESCE for no rows).
+        let groups = if by == GroupBy::Category {
+            String::new()
+        } else {
+            format!(" GROUP BY {key}")
+        };
+        let sql = format!(
+            "SELECT {key}, CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM impressions \
+             WHERE site = $1 AND day >= $2 AND day <= $3{conditions}{groups}"
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(site)
+            .bind(&filter.from)
+            .bind(&filter.to);
+        for value in values {
+            query = query.bind(value);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ImpressionCount {
+                    key: row.try_get(0)?,
+                    count: row.try_get(1)?,
+                })
+            })
+            .collect()
     }
 
     pub async fn receipt(&self, receipt_id: &str) -> Result<Option<ReceiptRecord>> {
@@ -377,16 +550,18 @@ impl Store {
         language: &str,
         variant: &str,
         page: &str,
+        device: &str,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO impressions (site, day, language, variant, page, count) VALUES ($1, $2, $3, $4, $5, 1) \
-             ON CONFLICT (site, day, language, variant, page) DO UPDATE SET count = impressions.count + 1",
+            "INSERT INTO impressions (site, day, language, variant, page, device, count) VALUES ($1, $2, $3, $4, $5, $6, 1) \
+             ON CONFLICT (site, day, language, variant, page, device) DO UPDATE SET count = impressions.count + 1",
         )
         .bind(site)
         .bind(day)
         .bind(language)
         .bind(variant)
         .bind(page)
+        .bind(device)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -400,48 +575,9 @@ impl Store {
         Ok(row.try_get::<i64, _>(0)?)
     }
 
-    /// Impression counts of a site between two days (inclusive, `YYYY-MM-DD`).
-    pub async fn impressions(
-        &self,
-        site: &str,
-        from: &str,
-        to: &str,
-    ) -> Result<Vec<ImpressionCount>> {
-        let rows = sqlx::query(
-            "SELECT day, language, variant, page, count FROM impressions WHERE site = $1 AND day >= $2 AND day <= $3",
-        )
-        .bind(site)
-        .bind(from)
-        .bind(to)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(ImpressionCount {
-                    day: row.try_get(0)?,
-                    language: row.try_get(1)?,
-                    variant: row.try_get(2)?,
-                    page: row.try_get(3)?,
-                    count: row.try_get(4)?,
-                })
-            })
-            .collect()
-    }
-
-    /// The stored receipts of one site in chain order (the stats read their bodies).
-    pub async fn site_receipts(&self, site: &str) -> Result<Vec<StoredReceipt>> {
-        let rows = sqlx::query("SELECT body FROM receipts WHERE site = $1 ORDER BY seq")
-            .bind(site)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| Ok(serde_json::from_str(&row.try_get::<String, _>(0)?)?))
-            .collect()
-    }
-
     /// Deletes a site's receipts stored before `before` and records a signed checkpoint at
     /// the last deleted link, so the rest of the chain still verifies. Returns how many rows
-    /// were deleted.
+    /// were deleted. The stats rollups are anonymous aggregates and keep counting them.
     pub async fn purge(&self, site: &str, before: &str, signer: &Signer) -> Result<u64> {
         let _guard = match self.backend {
             Backend::Sqlite => Some(self.write_lock.lock().await),
@@ -516,4 +652,99 @@ fn redact(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+/// `$first, $first+1, ...` for `count` bound values.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `($1, ..., $c), ($c+1, ...), ...` for a multi-row insert of `rows` rows of `columns` values.
+fn value_rows(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|row| format!("({})", placeholders(row * columns + 1, columns)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The column of a grouping that is one (not page, not category).
+fn group_column(by: GroupBy) -> &'static str {
+    match by {
+        GroupBy::Day => "day",
+        GroupBy::Language => "language",
+        GroupBy::Variant => "variant",
+        GroupBy::Device => "device",
+        GroupBy::Page => "page",
+        GroupBy::Category => "''",
+    }
+}
+
+/// The extra `AND column = $n` conditions of a filter (after `$1..$3`: site, from, to), and
+/// their values in order.
+fn filter_conditions(filter: &Filter) -> (String, Vec<&str>) {
+    let mut conditions = String::new();
+    let mut values = Vec::new();
+    for (column, value) in [
+        ("language", &filter.language),
+        ("variant", &filter.variant),
+        ("device", &filter.device),
+    ] {
+        if let Some(value) = value {
+            values.push(value.as_str());
+            conditions.push_str(&format!(" AND {column} = ${}", values.len() + 3));
+        }
+    }
+    (conditions, values)
+}
+
+/// Adds rollup increments (within the caller's transaction).
+async fn add_rollup(tx: &mut sqlx::Transaction<'_, sqlx::Any>, rollup: &Rollup) -> Result<()> {
+    let decisions: Vec<_> = rollup.decisions.iter().collect();
+    for chunk in decisions.chunks(INSERT_CHUNK) {
+        let sql = format!(
+            "INSERT INTO decision_counts (site, day, language, variant, device, kind, granted, denied, count) VALUES {} \
+             ON CONFLICT (site, day, language, variant, device, kind, granted, denied) \
+             DO UPDATE SET count = decision_counts.count + excluded.count",
+            value_rows(chunk.len(), 9)
+        );
+        let mut query = sqlx::query(&sql);
+        for (key, count) in chunk {
+            query = query
+                .bind(&key.site)
+                .bind(&key.day)
+                .bind(&key.language)
+                .bind(&key.variant)
+                .bind(&key.device)
+                .bind(key.kind)
+                .bind(&key.granted)
+                .bind(&key.denied)
+                .bind(**count);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    let pages: Vec<_> = rollup.pages.iter().collect();
+    for chunk in pages.chunks(INSERT_CHUNK) {
+        let sql = format!(
+            "INSERT INTO page_decision_counts (site, day, page, kind, granted, denied, count) VALUES {} \
+             ON CONFLICT (site, day, page, kind, granted, denied) \
+             DO UPDATE SET count = page_decision_counts.count + excluded.count",
+            value_rows(chunk.len(), 7)
+        );
+        let mut query = sqlx::query(&sql);
+        for (key, count) in chunk {
+            query = query
+                .bind(&key.site)
+                .bind(&key.day)
+                .bind(&key.page)
+                .bind(key.kind)
+                .bind(&key.granted)
+                .bind(&key.denied)
+                .bind(**count);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
 }

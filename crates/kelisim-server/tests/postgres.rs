@@ -37,6 +37,35 @@ async fn receipts_chain_and_replay_on_postgres() {
     assert_eq!(row_count(&state).await, 2);
     let (status, _, _) = send(&app, post("/v1/receipts", "{\"receipt_id\": 1}")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // The rollups and their queries on PostgreSQL: receipts 1 and 2 are two consent ids' first
+    // choices; a third choice of receipt 1's consent id is a change.
+    let (status, _) = post_receipt(&app, &receipt(4)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    for by in ["day", "category", "device", "page", "language", "variant"] {
+        let (status, _, body) = send(
+            &app,
+            admin_get(&format!(
+                "/v1/stats?site=glazik-kz&from=2000-01-01&to=2099-12-31&by={by}"
+            )),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{by}: {body}");
+        let rows = body["rows"].as_array().unwrap();
+        let total = |field: &str| {
+            rows.iter()
+                .map(|row| row[field].as_i64().unwrap())
+                .sum::<i64>()
+        };
+        if by == "category" {
+            assert_eq!(rows.len(), 3, "{body}");
+        } else {
+            assert_eq!(
+                (total("decisions"), total("changes")),
+                (2, 1),
+                "{by}: {body}"
+            );
+        }
+    }
     assert!(verify(state.store(), signer().public_key())
         .await
         .unwrap()

@@ -1,7 +1,8 @@
 //! `GET /v1/stats` on seeded data, checked against numbers worked out by hand. Three visitors:
 //! A sees the banner on three pages and then accepts all (three impressions, one decision);
 //! B rejects all; C, on the next day and in Kazakh, grants analytics only, later accepts all
-//! (a change) and then withdraws. A form receipt must not count.
+//! (a change) and then withdraws. A form receipt must not count. A chooses on a phone, B on a
+//! desktop, C on a tablet.
 
 mod common;
 
@@ -14,6 +15,9 @@ use time::macros::datetime;
 const A: &str = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
 const B: &str = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb";
 const C: &str = "cccccccc-cccc-4ccc-8ccc-cccccccccccc";
+const PHONE: &str = "Mozilla/5.0 (Linux; Android 14; SM-A546E) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36";
+const DESKTOP: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36";
+const TABLET: &str = "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
 
 /// `context`: the language, banner variant and page of the choice.
 fn choice(
@@ -33,6 +37,11 @@ fn choice(
     value["language"] = json!(language);
     value["variant"] = json!(variant);
     value["page_url"] = json!(format!("https://glazik.kz{page}"));
+    value["user_agent"] = json!(match consent {
+        A => PHONE,
+        B => DESKTOP,
+        _ => TABLET,
+    });
     if action == "form" {
         value["form_id"] = json!("signup");
         value["granted_purposes"] = json!(["account"]);
@@ -50,12 +59,12 @@ async fn seeded() -> (axum::Router, kelisim_server::AppState) {
         ("/", "ru", "a"),
     ] {
         store
-            .add_impression("glazik-kz", "2026-03-01", language, variant, page)
+            .add_impression("glazik-kz", "2026-03-01", language, variant, page, "mobile")
             .await
             .unwrap();
     }
     store
-        .add_impression("glazik-kz", "2026-03-02", "kk", "b", "/")
+        .add_impression("glazik-kz", "2026-03-02", "kk", "b", "/", "tablet")
         .await
         .unwrap();
     let all = ["analytics", "marketing", "necessary"];
@@ -201,6 +210,75 @@ async fn by_language_variant_page_and_category() {
 }
 
 #[tokio::test]
+async fn by_device_and_narrowed_by_language() {
+    let (app, _) = seeded().await;
+    let (_, body) = stats(&app, "by=device").await;
+    let pairs = |key| {
+        let row = row(&body, key);
+        (row["impressions"].as_i64(), row["decisions"].as_i64())
+    };
+    assert_eq!(pairs("mobile"), (Some(4), Some(1)));
+    assert_eq!(pairs("desktop"), (Some(0), Some(1)));
+    assert_eq!(pairs("tablet"), (Some(1), Some(1)));
+    assert_eq!(row(&body, "tablet")["changes"], 1);
+    // Only the Kazakh banner: C's day.
+    let (status, body) = stats(&app, "by=day&language=kk").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["rows"].as_array().unwrap().len(), 1, "{body}");
+    let day = row(&body, "2026-03-02");
+    assert_eq!(
+        (day["impressions"].as_i64(), day["decisions"].as_i64()),
+        (Some(1), Some(1))
+    );
+    let (_, body) = stats(&app, "by=category&device=mobile").await;
+    assert_eq!(
+        row(&body, "marketing")["opt_in"]["marketing"],
+        1.0,
+        "A accepted all"
+    );
+    assert_eq!(row(&body, "marketing")["impressions"], 4);
+}
+
+#[tokio::test]
+async fn rollups_are_built_from_receipts_stored_before_them() {
+    let url = sqlite_url();
+    let (app, state) = test_app(&url).await;
+    let store = state.store();
+    for (n, consent, action) in [(1, A, "accept_all"), (2, A, "reject_all"), (3, B, "custom")] {
+        let mut receipt = choice(
+            n,
+            consent,
+            action,
+            &["necessary"],
+            &["analytics"],
+            ("ru", "a", "/"),
+        );
+        receipt.user_agent = DESKTOP.into();
+        store
+            .insert_receipt(receipt, None, &signer(), datetime!(2026-03-01 10:00 UTC))
+            .await
+            .unwrap();
+    }
+    let (_, before) = stats(&app, "by=day").await;
+    // A database of the version before rollups: counts and marker absent.
+    store
+        .execute_raw("DELETE FROM decision_counts; DELETE FROM page_decision_counts; DELETE FROM rollups_built")
+        .await
+        .unwrap();
+    let (_, emptied) = stats(&app, "by=day").await;
+    assert_eq!(emptied["rows"], json!([]));
+    drop((app, state));
+    let (app, _) = test_app(&url).await;
+    let (_, after) = stats(&app, "by=day").await;
+    assert_eq!(after, before);
+    let day = row(&after, "2026-03-01");
+    assert_eq!(
+        (day["decisions"].as_i64(), day["changes"].as_i64()),
+        (Some(2), Some(1))
+    );
+}
+
+#[tokio::test]
 async fn bad_queries_are_4xx_and_admin_only() {
     let (app, _) = seeded().await;
     for (query, field) in [
@@ -208,6 +286,10 @@ async fn bad_queries_are_4xx_and_admin_only() {
         ("from=yesterday", "from"),
         ("from=2026-04-01", "from"),
         ("colour=red", "colour"),
+        ("language=de", "language"),
+        ("device=fridge", "device"),
+        ("variant=a%20b", "variant"),
+        ("by=page&language=ru", "by"),
     ] {
         let (status, body) = stats(&app, query).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
