@@ -297,21 +297,31 @@ impl Store {
             .iter()
             .map(|(index, _)| &answers[*index].0.stored.receipt)
             .collect();
-        let deciding: Vec<&str> = receipts
+        let mut deciding: Vec<(&str, &str)> = receipts
             .iter()
             .filter(|receipt| stats::DECISIONS.contains(&receipt.action.as_str()))
-            .map(|receipt| receipt.consent_id.as_str())
+            .map(|receipt| (receipt.site.as_str(), receipt.consent_id.as_str()))
             .collect();
+        deciding.sort_unstable();
+        deciding.dedup();
+        // One probe of the (consent_id, site, seq) index per consent id, stopping at its first
+        // decision: cheap however many receipts one consent id has.
         let mut decided: HashSet<(String, String)> = HashSet::new();
-        for chunk in deciding.chunks(INSERT_CHUNK * 5) {
-            let sql = format!(
-                "SELECT DISTINCT site, consent_id FROM receipts WHERE consent_id IN ({}) \
-                 AND action IN ('accept_all', 'reject_all', 'custom', 'gpc')",
-                placeholders(1, chunk.len())
-            );
+        for chunk in deciding.chunks(INSERT_CHUNK) {
+            let sql = (0..chunk.len())
+                .map(|n| {
+                    format!(
+                        "SELECT * FROM (SELECT site, consent_id FROM receipts WHERE site = ${} AND consent_id = ${} \
+                         AND action IN ('accept_all', 'reject_all', 'custom', 'gpc') LIMIT 1) AS probe{n}",
+                        2 * n + 1,
+                        2 * n + 2
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" UNION ALL ");
             let mut query = sqlx::query(&sql);
-            for consent_id in chunk {
-                query = query.bind(*consent_id);
+            for (site, consent_id) in chunk {
+                query = query.bind(*site).bind(*consent_id);
             }
             for row in query.fetch_all(&mut **tx).await? {
                 decided.insert((row.try_get(0)?, row.try_get(1)?));
