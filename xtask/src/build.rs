@@ -145,13 +145,13 @@ fn workspace_version(root: &Path) -> Result<String> {
         .context("no version in the workspace Cargo.toml")
 }
 
-fn gzip_size(bytes: &[u8]) -> Result<usize> {
+pub fn gzip_size(bytes: &[u8]) -> Result<usize> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     encoder.write_all(bytes)?;
     Ok(encoder.finish()?.len())
 }
 
-fn brotli_size(bytes: &[u8]) -> Result<usize> {
+pub fn brotli_size(bytes: &[u8]) -> Result<usize> {
     let mut out = Vec::new();
     {
         let mut writer = brotli::CompressorWriter::new(&mut out, 4096, 11, 22);

@@ -5,9 +5,12 @@
 //!   `/sdk/` and the dashboard, with SQLite in `data/`.
 //! - `test`: install what is missing, then run every check and test (CI runs this).
 //! - `e2e`: build, then only the end-to-end checks through a real script tag.
+//! - `bench`: kelisim beside vanilla-cookieconsent and Klaro, and the server's throughput and
+//!   stats queries, written to `bench/RESULTS.md`.
 //!
 //! Each step prints what it runs, so a failure names the command that failed.
 
+mod bench;
 mod build;
 mod e2e;
 mod serve;
@@ -36,6 +39,22 @@ fn main() -> Result<()> {
             serve::demo(&root, port.parse().context("--port must be a number")?)
         }
         Some("test") => test(&root),
+        Some("bench") => {
+            let number = |name: &str, default: u64| -> Result<u64> {
+                option_value(&args, name)
+                    .map_or(Ok(default), |text| text.parse())
+                    .with_context(|| format!("{name} must be a number"))
+            };
+            let options = bench::Options {
+                runs: number("--runs", 20)? as usize,
+                receipts: number("--receipts", 1_000_000)?,
+                impressions: number("--impressions", 3_000_000)?,
+                only: option_value(&args, "--only")
+                    .map(|list| list.split(',').map(str::to_owned).collect())
+                    .unwrap_or_default(),
+            };
+            bench::run_bench(&root, &options)
+        }
         Some("postgres") => {
             println!("{}", tools::ensure_postgres()?);
             Ok(())
@@ -50,7 +69,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  build          build pkg/ (wasm, glue, loader, types) and print its sizes\n  demo [--port N] build, then run the receipts server with the demo store on http://127.0.0.1:8080/\n  test           install what is missing, then run every check and test\n  e2e            build, then only the end-to-end checks (a quick loop while developing)\n  postgres       start (installing if needed) a local PostgreSQL and print a URL for KELISIM_TEST_POSTGRES"
+                "usage: cargo xtask <command>\n\n  build          build pkg/ (wasm, glue, loader, types) and print its sizes\n  demo [--port N] build, then run the receipts server with the demo store on http://127.0.0.1:8080/\n  test           install what is missing, then run every check and test\n  e2e            build, then only the end-to-end checks (a quick loop while developing)\n  bench [--runs 20] [--receipts 1000000] [--impressions 3000000] [--only bytes,browser,server,stats]\n                 kelisim beside vanilla-cookieconsent and Klaro, server throughput, stats queries: bench/RESULTS.md\n  postgres       start (installing if needed) a local PostgreSQL and print a URL for KELISIM_TEST_POSTGRES"
             );
             bail!("unknown or missing command: {:?}", args.first());
         }

@@ -1,5 +1,6 @@
 //! Just enough of the W3C WebDriver protocol (over chromedriver) for end-to-end checks that
-//! need a person's actions: type into a field, click, read the page, take a screenshot.
+//! need a person's actions: type into a field, click, read the page, take a screenshot; and for
+//! the benchmark, scripts, cookies and fresh browsers.
 
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
@@ -29,23 +30,43 @@ impl Browser {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        let capabilities = json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
-            "binary": crate::tools::CHROMIUM,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"]
-        }}}});
-        let answer: Value = ureq::post(&format!("{base}/session"))
-            .send_json(capabilities)?
-            .into_json()?;
-        let session = answer["value"]["sessionId"]
-            .as_str()
-            .context("no WebDriver session id")?
-            .to_owned();
+        let session = new_session(&base)?;
         Ok(Browser {
             driver,
             base,
             session,
         })
+    }
+
+    /// Ends the browser and starts a fresh one (empty cache, cookies and storage): a cold load.
+    pub fn restart(&mut self) -> Result<()> {
+        let _ = ureq::delete(&format!("{}/session/{}", self.base, self.session)).call();
+        self.session = new_session(&self.base)?;
+        Ok(())
+    }
+
+    /// Runs a script in the page (`return ...;` gives its value).
+    pub fn execute(&self, script: &str) -> Result<Value> {
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+    }
+
+    /// The current page's cookies, as WebDriver cookie objects.
+    pub fn cookies(&self) -> Result<Vec<Value>> {
+        Ok(self
+            .call("GET", "/cookie", None)?
+            .as_array()
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// Sets a cookie (a WebDriver cookie object) for the current page's origin.
+    pub fn add_cookie(&self, cookie: &Value) -> Result<()> {
+        self.call("POST", "/cookie", Some(json!({ "cookie": cookie })))
+            .map(drop)
     }
 
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value> {
@@ -126,6 +147,21 @@ impl Browser {
         std::fs::write(path, png)?;
         Ok(())
     }
+}
+
+fn new_session(base: &str) -> Result<String> {
+    let capabilities = json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
+        "binary": crate::tools::CHROMIUM,
+        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"]
+    }}}});
+    let answer: Value = ureq::post(&format!("{base}/session"))
+        .send_json(capabilities)?
+        .into_json()?;
+    Ok(answer["value"]["sessionId"]
+        .as_str()
+        .context("no WebDriver session id")?
+        .to_owned())
 }
 
 impl Drop for Browser {

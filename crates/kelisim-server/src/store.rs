@@ -75,9 +75,27 @@ pub struct NewReceipt {
     pub now: OffsetDateTime,
 }
 
-/// Rows per multi-row statement: 100 rows × 10 columns stays far below both databases' limits
-/// on bound parameters (SQLite 32,766; PostgreSQL 65,535).
-const INSERT_CHUNK: usize = 100;
+/// Rows per multi-row statement. Only these sizes are used, so that a handful of statement
+/// texts repeat and stay in sqlx's prepared-statement cache: preparing a fresh 500-row statement
+/// for every batch size cost more than running it. 64 rows × 10 columns stays far below both
+/// databases' limits on bound parameters (SQLite 32,766; PostgreSQL 65,535).
+const CHUNK_SIZES: [usize; 4] = [64, 16, 4, 1];
+
+/// `items` cut greedily into chunks of `CHUNK_SIZES` (100 → 64, 16, 16, 4).
+fn statement_chunks<T>(items: &[T]) -> Vec<&[T]> {
+    let mut chunks = Vec::new();
+    let mut rest = items;
+    while !rest.is_empty() {
+        let size = CHUNK_SIZES
+            .into_iter()
+            .find(|size| *size <= rest.len())
+            .unwrap_or(1);
+        let (chunk, after) = rest.split_at(size);
+        chunks.push(chunk);
+        rest = after;
+    }
+    chunks
+}
 
 impl Store {
     /// Opens (creating a SQLite file on first run) and migrates the database.
@@ -191,7 +209,7 @@ impl Store {
         }
         // Ids stored before (by this or another instance) are answered from the database.
         let mut stored_before: HashMap<String, ReceiptRecord> = HashMap::new();
-        for chunk in batch.chunks(INSERT_CHUNK) {
+        for chunk in statement_chunks(batch) {
             let sql = format!(
                 "SELECT body, prev_hash, hash, signature, receipt_id FROM receipts WHERE receipt_id IN ({})",
                 placeholders(1, chunk.len())
@@ -251,7 +269,7 @@ impl Store {
             rollup.add(&answers[*index].0.stored, first);
         }
         add_rollup(&mut tx, &rollup).await?;
-        for chunk in fresh.chunks(INSERT_CHUNK) {
+        for chunk in statement_chunks(&fresh) {
             let sql = format!(
                 "INSERT INTO receipts (site, seq, receipt_id, consent_id, server_time, action, body, prev_hash, hash, signature) VALUES {}",
                 value_rows(chunk.len(), 10)
@@ -286,7 +304,8 @@ impl Store {
     }
 
     /// For each new receipt (`fresh`, in chain order), whether it is its consent id's first
-    /// banner decision: no decision stored before, none earlier in the batch.
+    /// banner decision: not in `decided_consents` (one index probe each, however many receipts
+    /// a consent id has), not earlier in the batch. Records the new first deciders.
     async fn first_decisions(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
@@ -300,40 +319,41 @@ impl Store {
         let mut deciding: Vec<(&str, &str)> = receipts
             .iter()
             .filter(|receipt| stats::DECISIONS.contains(&receipt.action.as_str()))
-            .map(|receipt| (receipt.site.as_str(), receipt.consent_id.as_str()))
+            .map(|receipt| (receipt.consent_id.as_str(), receipt.site.as_str()))
             .collect();
         deciding.sort_unstable();
         deciding.dedup();
-        // One probe of the (consent_id, site, seq) index per consent id, stopping at its first
-        // decision: cheap however many receipts one consent id has.
         let mut decided: HashSet<(String, String)> = HashSet::new();
-        for chunk in deciding.chunks(INSERT_CHUNK) {
-            let sql = (0..chunk.len())
-                .map(|n| {
-                    format!(
-                        "SELECT * FROM (SELECT site, consent_id FROM receipts WHERE site = ${} AND consent_id = ${} \
-                         AND action IN ('accept_all', 'reject_all', 'custom', 'gpc') LIMIT 1) AS probe{n}",
-                        2 * n + 1,
-                        2 * n + 2
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(" UNION ALL ");
+        for chunk in statement_chunks(&deciding) {
+            // By consent id only (an index probe each on both databases); sites are compared
+            // below, in the set.
+            let sql = format!(
+                "SELECT site, consent_id FROM decided_consents WHERE consent_id IN ({})",
+                placeholders(1, chunk.len())
+            );
             let mut query = sqlx::query(&sql);
-            for (site, consent_id) in chunk {
-                query = query.bind(*site).bind(*consent_id);
+            for (consent_id, _) in chunk {
+                query = query.bind(*consent_id);
             }
             for row in query.fetch_all(&mut **tx).await? {
                 decided.insert((row.try_get(0)?, row.try_get(1)?));
             }
         }
-        Ok(receipts
+        let firsts: Vec<bool> = receipts
             .iter()
             .map(|receipt| {
                 stats::DECISIONS.contains(&receipt.action.as_str())
                     && decided.insert((receipt.site.clone(), receipt.consent_id.clone()))
             })
-            .collect())
+            .collect();
+        let new_ids: Vec<(&str, &str)> = receipts
+            .iter()
+            .zip(&firsts)
+            .filter(|(_, first)| **first)
+            .map(|(receipt, _)| (receipt.consent_id.as_str(), receipt.site.as_str()))
+            .collect();
+        add_decided_consents(tx, &new_ids).await?;
+        Ok(firsts)
     }
 
     /// Builds the stats rollups from the receipts stored before they existed (once, at the
@@ -379,6 +399,14 @@ impl Store {
             }
             built_from += rows.len();
             add_rollup(&mut tx, &rollup).await?;
+        }
+        let decided: Vec<(String, String)> = decided.into_iter().collect();
+        let decided: Vec<(&str, &str)> = decided
+            .iter()
+            .map(|(site, consent_id)| (consent_id.as_str(), site.as_str()))
+            .collect();
+        for chunk in decided.chunks(4096) {
+            add_decided_consents(&mut tx, chunk).await?;
         }
         sqlx::query("INSERT INTO rollups_built (version) VALUES (1)")
             .execute(&mut *tx)
@@ -630,6 +658,14 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        // Consent ids with no receipt left are not kept for the stats either.
+        sqlx::query(
+            "DELETE FROM decided_consents WHERE site = $1 AND NOT EXISTS \
+             (SELECT 1 FROM receipts WHERE receipts.consent_id = decided_consents.consent_id AND receipts.site = $1)",
+        )
+        .bind(site)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(deleted)
     }
@@ -710,10 +746,29 @@ fn filter_conditions(filter: &Filter) -> (String, Vec<&str>) {
     (conditions, values)
 }
 
+/// Records consent ids (with their sites) as having decided.
+async fn add_decided_consents(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    ids: &[(&str, &str)],
+) -> Result<()> {
+    for chunk in statement_chunks(ids) {
+        let sql = format!(
+            "INSERT INTO decided_consents (consent_id, site) VALUES {} ON CONFLICT DO NOTHING",
+            value_rows(chunk.len(), 2)
+        );
+        let mut query = sqlx::query(&sql);
+        for (consent_id, site) in chunk {
+            query = query.bind(*consent_id).bind(*site);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 /// Adds rollup increments (within the caller's transaction).
 async fn add_rollup(tx: &mut sqlx::Transaction<'_, sqlx::Any>, rollup: &Rollup) -> Result<()> {
     let decisions: Vec<_> = rollup.decisions.iter().collect();
-    for chunk in decisions.chunks(INSERT_CHUNK) {
+    for chunk in statement_chunks(&decisions) {
         let sql = format!(
             "INSERT INTO decision_counts (site, day, language, variant, device, kind, granted, denied, count) VALUES {} \
              ON CONFLICT (site, day, language, variant, device, kind, granted, denied) \
@@ -736,7 +791,7 @@ async fn add_rollup(tx: &mut sqlx::Transaction<'_, sqlx::Any>, rollup: &Rollup) 
         query.execute(&mut **tx).await?;
     }
     let pages: Vec<_> = rollup.pages.iter().collect();
-    for chunk in pages.chunks(INSERT_CHUNK) {
+    for chunk in statement_chunks(&pages) {
         let sql = format!(
             "INSERT INTO page_decision_counts (site, day, page, kind, granted, denied, count) VALUES {} \
              ON CONFLICT (site, day, page, kind, granted, denied) \

@@ -1,6 +1,6 @@
 //! `verify` on a real database: a clean chain passes; an edited row, a deleted row, a deleted
 //! last row, a swapped pair and a re-signed row are each caught at the right sequence number;
-//! a purge leaves a chain that still verifies.
+//! a purge leaves a chain that still verifies, and forgets consent ids left without receipts.
 
 mod common;
 
@@ -121,6 +121,20 @@ async fn a_purged_chain_still_verifies_from_its_checkpoint() {
     let report = report(&store).await;
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert_eq!(report.checked["glazik-kz"], 3);
+    // Receipts 3 and 4 too: of the three consent ids (receipt n has consent n % 3), only
+    // receipt 5's keeps a row among the consent ids the stats remember.
+    store
+        .purge("glazik-kz", "2026-01-05T12:00:00Z", &signer())
+        .await
+        .unwrap();
+    assert!(report_is_clean(&store).await);
+    assert_eq!(
+        store
+            .execute_raw("DELETE FROM decided_consents")
+            .await
+            .unwrap(),
+        1
+    );
     // The checkpoint is signed: editing it is caught.
     store
         .execute_raw("UPDATE checkpoints SET seq = 1")

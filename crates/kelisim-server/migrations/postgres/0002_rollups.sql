@@ -28,6 +28,14 @@ CREATE TABLE page_decision_counts (
     PRIMARY KEY (site, day, page, kind, granted, denied)
 );
 
+-- The consent ids that made their first banner decision: what tells a first decision from a
+-- later change, in one index probe. Rows go when a purge deletes a consent id's last receipt.
+CREATE TABLE decided_consents (
+    consent_id TEXT NOT NULL,
+    site TEXT NOT NULL,
+    PRIMARY KEY (consent_id, site)
+);
+
 -- One row once the counts above were built from the receipts stored before this migration.
 CREATE TABLE rollups_built (
     version INTEGER PRIMARY KEY

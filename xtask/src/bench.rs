@@ -1,0 +1,681 @@
+//! `cargo xtask bench`: kelisim beside vanilla-cookieconsent 3.1.0 and Klaro 0.7.22 (installed
+//! from npm into a temporary folder), all measured in one run on this machine, written to
+//! `bench/RESULTS.md` as medians and ratios:
+//!
+//! 1. bytes a site loads (raw, gzip -9, brotli -11), first visit and returning visitor;
+//! 2. headless Chromium over loopback, cold loads (a fresh browser each, files served
+//!    `no-store`): banner visible, interactive, total blocking time; returning visitor: time
+//!    until the granted tags ran, and whether any banner appeared;
+//! 3. click on "accept all" → tags ran and banner gone;
+//! 4. the receipts server: receipts/s, p50 and p99 at fixed concurrency for a bounded time, on
+//!    SQLite and PostgreSQL, beside each database's own durable insert rate in the same run;
+//! 5. stats queries (90 days) over 1,000,000 receipts and 3,000,000 impressions in SQLite.
+//!
+//! Pages and configs are in `bench/pages/`; the in-page probe (`probe.js`) defines each time.
+//! Nothing here asserts a time: machines are noisy, so the table reports medians and ratios
+//! against baselines measured in the same run. Everything targets 127.0.0.1 and stops by itself.
+
+use crate::build::{brotli_size, gzip_size};
+use crate::tools::{self, run};
+use crate::webdriver::Browser;
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const VANILLA: &str = "vanilla-cookieconsent@3.1.0";
+const KLARO: &str = "klaro@0.7.22";
+const PAGES_PORT: u16 = 18760;
+const DRIVER_PORT: u16 = 18761;
+const SERVER_PORT: u16 = 18762;
+/// Connections of the receipts load test, and how long it runs.
+const CONCURRENCY: usize = 64;
+const LOAD_SECONDS: u64 = 10;
+
+/// What `cargo xtask bench` was asked for.
+pub struct Options {
+    /// Cold loads per banner (at least 20 for the published table).
+    pub runs: usize,
+    /// Receipts and impressions seeded for the stats queries.
+    pub receipts: u64,
+    pub impressions: u64,
+    /// Only these sections (`bytes`, `browser`, `server`, `stats`); all when empty.
+    pub only: Vec<String>,
+}
+
+impl Options {
+    fn wants(&self, section: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|s| s == section)
+    }
+}
+
+/// One banner under test: its page, the selector of its "accept all" button, the files a site
+/// loads for it (relative to the served root), and its consent cookie.
+struct Banner {
+    name: &'static str,
+    page: &'static str,
+    accept: &'static str,
+    files: Vec<&'static str>,
+}
+
+pub fn run_bench(root: &Path, options: &Options) -> Result<()> {
+    tools::ensure_build_tools(root)?;
+    tools::ensure_browser()?;
+    let postgres = tools::ensure_postgres()?;
+    let sizes = crate::build::build(root)?;
+    crate::build::print_sizes(&sizes);
+    let work = root.join("target/bench");
+    std::fs::create_dir_all(&work)?;
+    let npm = std::env::temp_dir().join(format!("kelisim-bench-npm-{}", std::process::id()));
+    std::fs::create_dir_all(&npm)?;
+    run(
+        &npm,
+        "npm",
+        &[
+            "install",
+            "--prefix",
+            ".",
+            "--no-audit",
+            "--no-fund",
+            "--ignore-scripts",
+            VANILLA,
+            KLARO,
+        ],
+        &[],
+    )?;
+    let banners = [
+        Banner {
+            name: "kelisim",
+            page: "/kelisim.html",
+            accept: ".kelisim-banner [data-kelisim-action=\"accept-all\"]",
+            files: crate::build::LOADED_FILES
+                .iter()
+                .copied()
+                .chain(["snippets"])
+                .collect(),
+        },
+        Banner {
+            name: "vanilla-cookieconsent 3.1.0",
+            page: "/vanilla.html",
+            accept: "#cc-main .cm__btn[data-role=\"all\"]",
+            files: vec![
+                "npm/vanilla-cookieconsent/dist/cookieconsent.umd.js",
+                "npm/vanilla-cookieconsent/dist/cookieconsent.css",
+            ],
+        },
+        Banner {
+            name: "Klaro 0.7.22",
+            page: "/klaro.html",
+            accept: ".klaro .cookie-notice .cm-btn-success",
+            files: vec!["npm/klaro/dist/klaro.js"],
+        },
+    ];
+    let mut report = header(root)?;
+
+    // 1. Bytes.
+    let pkg = root.join("pkg");
+    let node_modules = npm.join("node_modules");
+    let mut byte_rows = Vec::new();
+    for banner in &banners {
+        let mut total = [0_usize; 3];
+        for file in &banner.files {
+            let paths = if banner.name == "kelisim" {
+                let path = pkg.join(file);
+                if path.is_dir() {
+                    crate::build::walk(&path)?
+                } else {
+                    vec![path]
+                }
+            } else {
+                vec![node_modules.join(file.trim_start_matches("npm/"))]
+            };
+            for path in paths {
+                let bytes =
+                    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                total[0] += bytes.len();
+                total[1] += gzip_size(&bytes)?;
+                total[2] += brotli_size(&bytes)?;
+            }
+        }
+        byte_rows.push((banner.name, total));
+    }
+    let vanilla_gzip = byte_rows[1].1[1] as f64;
+    report.push_str("\n## 1. Bytes a site loads\n\nJS + CSS + translations as each package ships them (site configs not counted). A returning visitor loads the same files for all three (cached by the browser after the first visit).\n\n| banner | raw | gzip | brotli | gzip vs vanilla-cookieconsent |\n|---|---:|---:|---:|---:|\n");
+    for (name, [raw, gzip, brotli]) in &byte_rows {
+        let _ = writeln!(
+            report,
+            "| {name} | {raw} | {gzip} | {brotli} | {:.2}× |",
+            *gzip as f64 / vanilla_gzip
+        );
+    }
+
+    // 2, 3. Browser timings.
+    if options.wants("browser") {
+        browser_section(root, &mut report, &banners, &node_modules, options)?;
+    }
+
+    // 4. Receipts server.
+    if options.wants("server") || options.wants("stats") {
+        crate::tools::run(
+            root,
+            "cargo",
+            &[
+                "build",
+                "--release",
+                "-p",
+                "kelisim-server",
+                "--bin",
+                "kelisim-server",
+                "--example",
+                "bench_storage",
+            ],
+            &[],
+        )?;
+    }
+    if options.wants("server") {
+        server_section(root, &mut report, &work, &postgres)?;
+    }
+    if options.wants("stats") {
+        stats_section(root, &mut report, &work, options)?;
+    }
+
+    let results = root.join("bench/RESULTS.md");
+    std::fs::write(&results, &report)?;
+    println!("{report}\nwritten to {}", results.display());
+    let _ = std::fs::remove_dir_all(&npm);
+    Ok(())
+}
+
+fn browser_section(
+    root: &Path,
+    report: &mut String,
+    banners: &[Banner],
+    node_modules: &Path,
+    options: &Options,
+) -> Result<()> {
+    let pkg = root.join("pkg");
+    let pages = root.join("bench/pages");
+    let _server = crate::serve::start(
+        &format!("127.0.0.1:{PAGES_PORT}"),
+        vec![
+            ("/sdk/".into(), pkg.clone()),
+            ("/npm/".into(), node_modules.to_path_buf()),
+            ("/".into(), pages),
+        ],
+        vec![(
+            "/".into(),
+            vec![("Cache-Control".into(), "no-store".into())],
+        )],
+    )?;
+    let mut browser = Browser::start(tools::CHROMEDRIVER, DRIVER_PORT)?;
+    let origin = format!("http://127.0.0.1:{PAGES_PORT}");
+    let floor = measure_floor(&mut browser, &origin, options.runs)?;
+    report.push_str(&format!(
+        "\n## 2–3. In headless Chromium, cold loads over loopback (median of {} each)\n\nTimes in ms from navigation start, as `bench/pages/probe.js` defines them. The floor is a page whose banner text is plain HTML ({:.1} ms to visible). Interaction: click on \"accept all\" until the analytics tags ran and the banner is gone.\n\n| banner | visible | × floor | interactive | total blocking time | accept click → done | returning: tags ran | returning: banner shown |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
+        options.runs, floor
+    ));
+    let mut kelisim_visible = 0.0;
+    let mut vanilla_visible = 0.0;
+    for banner in banners {
+        eprintln!("bench: {} × {} cold loads", banner.name, options.runs);
+        let timings = measure_banner(&mut browser, &origin, banner, options.runs)?;
+        if banner.name == "kelisim" {
+            kelisim_visible = timings.visible;
+        } else if banner.name.starts_with("vanilla") {
+            vanilla_visible = timings.visible;
+        }
+        let _ = writeln!(
+            report,
+            "| {} | {:.1} | {:.2}× | {:.1} | {:.1} | {:.1} | {:.1} | {} of {} |",
+            banner.name,
+            timings.visible,
+            timings.visible / floor,
+            timings.interactive,
+            timings.blocking,
+            timings.interaction,
+            timings.returning_tags,
+            timings.returning_banner_shown,
+            options.runs
+        );
+    }
+    drop(browser);
+    let _ = writeln!(
+        report,
+        "\nkelisim's time to banner visible is {:.2}× vanilla-cookieconsent's in this run.",
+        kelisim_visible / vanilla_visible
+    );
+    Ok(())
+}
+
+fn server_section(root: &Path, report: &mut String, work: &Path, postgres: &str) -> Result<()> {
+    let server_binary = root.join("target/release/kelisim-server");
+    let storage_binary = root.join("target/release/examples/bench_storage");
+    report.push_str(&format!("\n## 4. Receipts server (release build, {CONCURRENCY} connections for {LOAD_SECONDS} s over loopback)\n\nEach `201` is durable (answered after its commit; group commit shares one commit among the receipts that arrive together). The database's own rate is measured in the same run with ~1 KB rows: one row per commit, and 100 rows per commit.\n\n| database | receipts/s | p50 ms | p99 ms | errors | DB: 1 row per commit /s | DB: 100 rows per commit /s | receipts/s ÷ batched rate |\n|---|---:|---:|---:|---:|---:|---:|---:|\n"));
+    let sqlite_dir = work.join("sqlite");
+    let _ = std::fs::remove_dir_all(&sqlite_dir);
+    std::fs::create_dir_all(&sqlite_dir)?;
+    let sqlite_url = |name: &str| format!("sqlite://{}", sqlite_dir.join(name).display());
+    let raw_pg = output_of(
+        &storage_binary,
+        &["fresh-postgres", postgres, "kelisim_bench_raw"],
+    )?;
+    let load_pg = output_of(
+        &storage_binary,
+        &["fresh-postgres", postgres, "kelisim_bench_load"],
+    )?;
+    for (name, raw_url, load_url) in [
+        (
+            "SQLite (WAL, synchronous=FULL)",
+            format!("{}?mode=rwc", sqlite_url("raw.db")),
+            sqlite_url("load.db"),
+        ),
+        ("PostgreSQL 15 (local socket)", raw_pg, load_pg),
+    ] {
+        eprintln!("bench: {name}");
+        let raw: Value =
+            serde_json::from_str(&output_of(&storage_binary, &["raw", &raw_url, "3"])?)?;
+        let load = load_server(&server_binary, work, &load_url)?;
+        let batched = raw["batched_per_s"].as_f64().unwrap_or(f64::NAN);
+        let _ = writeln!(
+            report,
+            "| {name} | {:.0} | {:.1} | {:.1} | {} | {} | {} | {:.2} |",
+            load.per_second,
+            load.p50,
+            load.p99,
+            load.errors,
+            raw["single_per_s"],
+            raw["batched_per_s"],
+            load.per_second / batched
+        );
+    }
+
+    Ok(())
+}
+
+fn stats_section(root: &Path, report: &mut String, work: &Path, options: &Options) -> Result<()> {
+    let server_binary = root.join("target/release/kelisim-server");
+    let storage_binary = root.join("target/release/examples/bench_storage");
+    let stats_db = work.join(format!(
+        "stats-{}-{}.db",
+        options.receipts, options.impressions
+    ));
+    let stats_url = format!("sqlite://{}", stats_db.display());
+    if !stats_db.exists() {
+        eprintln!(
+            "bench: seeding {} receipts and {} impressions (kept in {} for later runs)",
+            options.receipts,
+            options.impressions,
+            stats_db.display()
+        );
+        let partial = work.join("stats-seeding.db");
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", partial.display()));
+        }
+        output_of(
+            &storage_binary,
+            &[
+                "seed",
+                &format!("sqlite://{}", partial.display()),
+                &options.receipts.to_string(),
+                &options.impressions.to_string(),
+                "90",
+            ],
+        )?;
+        std::fs::rename(&partial, &stats_db)?;
+    }
+    let timings = stats_queries(&server_binary, work, &stats_url)?;
+    let _ = write!(report, "\n## 5. Stats queries over {} receipts and {} impressions (SQLite, 90 days, median of 10, over HTTP)\n\n| query | ms |\n|---|---:|\n", options.receipts, options.impressions);
+    for (query, ms) in timings {
+        let _ = writeln!(report, "| `{query}` | {ms:.1} |");
+    }
+    Ok(())
+}
+
+/// Date, machine and browser, for the top of RESULTS.md.
+fn header(root: &Path) -> Result<String> {
+    let date = command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split(':').nth(1))
+                .map(|name| name.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let chromium = command_output(tools::CHROMIUM, &["--version"]);
+    let commit = command_output(
+        "git",
+        &[
+            "-C",
+            &root.display().to_string(),
+            "rev-parse",
+            "--short",
+            "HEAD",
+        ],
+    );
+    Ok(format!(
+        "# Benchmark results\n\nWritten by `cargo xtask bench` on {date}: {cores} cores, {cpu}; {chromium}; kelisim at commit {commit}. Medians and ratios measured in one run on one machine; rerun to compare.\n"
+    ))
+}
+
+fn command_output(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .filter(|text| !text.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Runs a program and returns its standard output (trimmed), failing with its error output.
+fn output_of(program: &Path, args: &[&str]) -> Result<String> {
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .with_context(|| format!("starting {}", program.display()))?;
+    if !output.status.success() {
+        bail!(
+            "{} {} failed: {}",
+            program.display(),
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    let middle = values.len() / 2;
+    if values.len().is_multiple_of(2) {
+        (values[middle - 1] + values[middle]) / 2.0
+    } else {
+        values[middle]
+    }
+}
+
+/// Polls the page's `__bench` until `done` says so (or 15 s pass).
+fn wait_for(browser: &Browser, done: impl Fn(&Value) -> bool) -> Result<Value> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let value = browser.execute("return window.__bench || null;")?;
+        if done(&value) {
+            return Ok(value);
+        }
+        if Instant::now() > deadline {
+            bail!("the page did not get there in 15 s: {value}");
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+fn number(value: &Value, field: &str) -> f64 {
+    value[field].as_f64().unwrap_or(f64::NAN)
+}
+
+fn measure_floor(browser: &mut Browser, origin: &str, runs: usize) -> Result<f64> {
+    let mut visible = Vec::new();
+    for _ in 0..runs {
+        browser.restart()?;
+        browser.goto(&format!("{origin}/floor.html"))?;
+        let value = wait_for(browser, |v| v["interactive"].is_number())?;
+        visible.push(number(&value, "visible"));
+    }
+    Ok(median(visible))
+}
+
+struct Timings {
+    visible: f64,
+    interactive: f64,
+    blocking: f64,
+    interaction: f64,
+    returning_tags: f64,
+    returning_banner_shown: usize,
+}
+
+fn measure_banner(
+    browser: &mut Browser,
+    origin: &str,
+    banner: &Banner,
+    runs: usize,
+) -> Result<Timings> {
+    let (mut visible, mut interactive, mut blocking, mut interaction, mut returning) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut returning_banner_shown = 0;
+    let page = format!("{origin}{}", banner.page);
+    for _ in 0..runs {
+        // First visit.
+        browser.restart()?;
+        browser.goto(&page)?;
+        let first = wait_for(browser, |v| v["interactive"].is_number())
+            .with_context(|| format!("{}: banner", banner.name))?;
+        if first["tag"].is_number() {
+            bail!("{}: a tag ran before any choice", banner.name);
+        }
+        visible.push(number(&first, "visible"));
+        interactive.push(number(&first, "interactive"));
+        blocking.push(number(&first, "blocking"));
+        browser.click(banner.accept)?;
+        let after = wait_for(browser, |v| v["gone"].is_number() && v["tag"].is_number())
+            .with_context(|| format!("{}: accept all", banner.name))?;
+        interaction
+            .push(number(&after, "gone").max(number(&after, "tag")) - number(&after, "click"));
+        // Returning visitor: a fresh browser with only the consent cookies.
+        let cookies = browser.cookies()?;
+        browser.restart()?;
+        browser.goto(&format!("{origin}/blank.html"))?;
+        for cookie in &cookies {
+            let mut cookie = cookie.clone();
+            if let Some(object) = cookie.as_object_mut() {
+                object.remove("domain");
+            }
+            browser.add_cookie(&cookie)?;
+        }
+        browser.goto(&page)?;
+        let again = wait_for(browser, |v| v["tag"].is_number())
+            .with_context(|| format!("{}: returning visitor", banner.name))?;
+        returning.push(number(&again, "tag"));
+        std::thread::sleep(Duration::from_millis(200));
+        let settled = browser.execute("return window.__bench;")?;
+        if settled["visible"].is_number() {
+            returning_banner_shown += 1;
+        }
+    }
+    Ok(Timings {
+        visible: median(visible),
+        interactive: median(interactive),
+        blocking: median(blocking),
+        interaction: median(interaction),
+        returning_tags: median(returning),
+        returning_banner_shown,
+    })
+}
+
+/// A `kelisim-server serve` on loopback for the benchmark, stopped on drop.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_server(binary: &Path, work: &Path, db: &str) -> Result<Server> {
+    let sites = work.join("sites.json");
+    std::fs::write(
+        &sites,
+        "{\"sites\": [{\"id\": \"bench-kz\", \"origins\": [\"https://bench.kz\"]}]}\n",
+    )?;
+    let child = Command::new(binary)
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{SERVER_PORT}"),
+            "--db",
+            db,
+            "--key",
+            &work.join("signing.key").display().to_string(),
+            "--sites",
+            &sites.display().to_string(),
+            "--admin-token",
+            "bench",
+            "--rate-per-minute",
+            "1000000000",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting kelisim-server")?;
+    let server = Server(child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while ureq::get(&format!("http://127.0.0.1:{SERVER_PORT}/v1/public-key"))
+        .call()
+        .is_err()
+    {
+        if Instant::now() > deadline {
+            bail!("kelisim-server did not start on {db}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(server)
+}
+
+struct Load {
+    per_second: f64,
+    p50: f64,
+    p99: f64,
+    errors: usize,
+}
+
+/// `CONCURRENCY` keep-alive connections posting distinct receipts for `LOAD_SECONDS`, each
+/// waiting for its answer before the next (a closed loop), on one thread of async I/O so the
+/// load generator takes little of the CPU the server needs.
+fn load_server(binary: &Path, work: &Path, db: &str) -> Result<Load> {
+    let _server = start_server(binary, work, db)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(LOAD_SECONDS);
+    let results = runtime.block_on(async move {
+        let workers: Vec<_> = (0..CONCURRENCY)
+            .map(|worker| tokio::spawn(post_receipts(worker as u64, deadline)))
+            .collect();
+        let mut results = Vec::new();
+        for worker in workers {
+            results.push(worker.await);
+        }
+        results
+    });
+    let (mut latencies, mut errors) = (Vec::new(), 0);
+    for result in results {
+        let (mine, failed) = result.context("a load worker panicked")??;
+        latencies.extend(mine);
+        errors += failed;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    let percentile = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    Ok(Load {
+        per_second: latencies.len() as f64 / elapsed,
+        p50: percentile(0.50),
+        p99: percentile(0.99),
+        errors,
+    })
+}
+
+/// One connection's loop: latencies (ms) of the `201`s, and how many answers were not `201`.
+async fn post_receipts(worker: u64, deadline: Instant) -> Result<(Vec<f64>, usize)> {
+    use http_body_util::{BodyExt, Full};
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", SERVER_PORT)).await?;
+    // Without it, Nagle's algorithm holds a body written after its headers for an ACK.
+    stream.set_nodelay(true)?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    let (mut latencies, mut errors) = (Vec::new(), 0_usize);
+    let mut n = 0_u64;
+    while Instant::now() < deadline {
+        n += 1;
+        let request = hyper::Request::post("/v1/receipts")
+            .header("host", format!("127.0.0.1:{SERVER_PORT}"))
+            .header("content-type", "application/json")
+            .header("origin", "https://bench.kz")
+            .body(Full::new(bytes::Bytes::from(receipt_body(worker, n))))?;
+        let sent = Instant::now();
+        sender.ready().await?;
+        let response = sender.send_request(request).await?;
+        let status = response.status();
+        response.into_body().collect().await?;
+        if status == 201 {
+            latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+        } else {
+            errors += 1;
+        }
+    }
+    Ok((latencies, errors))
+}
+
+/// A valid receipt: worker and counter make the ids unique; one consent id per two receipts.
+fn receipt_body(worker: u64, n: u64) -> String {
+    let consent = n / 2;
+    format!(
+        r#"{{"receipt_id":"00000000-0000-4{worker:03x}-8000-{n:012x}","consent_id":"11111111-1111-4{worker:03x}-8111-{consent:012x}","site":"bench-kz","policy_version":"2026-11-01","policy_url":"https://bench.kz/ru/privacy","revision":1,"language":"ru","action":"{}","granted_categories":["analytics","necessary"],"denied_categories":["marketing"],"granted_services":["google-analytics","yandex-metrika"],"denied_services":["meta-pixel","vk-ads"],"countries":["US","RU"],"variant":"a","texts_hash":"{}","operator":"ТОО «Бенч»","bin":"180540012345","expires_at":"2027-11-22T08:00:00Z","method":"button:save","page_url":"https://bench.kz/catalog/lenses","user_agent":"Mozilla/5.0 (Linux; Android 14; SM-A546E) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36","client_time":"2026-11-22T08:00:00Z"}}"#,
+        if n % 2 == 1 { "custom" } else { "accept_all" },
+        "a".repeat(64)
+    )
+}
+
+/// Median times of stats queries over the last 90 days, through the real endpoint.
+fn stats_queries(binary: &Path, work: &Path, db: &str) -> Result<Vec<(String, f64)>> {
+    let _server = start_server(binary, work, db)?;
+    let today = time_today();
+    let mut timings = Vec::new();
+    for query in [
+        "by=day",
+        "by=category",
+        "by=variant",
+        "by=device&language=ru",
+        "by=page",
+    ] {
+        let path = format!(
+            "/v1/stats?site=bench-kz&from={}&to={}&{query}",
+            today.0, today.1
+        );
+        let mut times = Vec::new();
+        for _ in 0..10 {
+            let started = Instant::now();
+            let response = ureq::get(&format!("http://127.0.0.1:{SERVER_PORT}{path}"))
+                .set("Authorization", "Bearer bench")
+                .call()
+                .with_context(|| format!("GET {path}"))?;
+            let body: Value = response.into_json()?;
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+            if body["rows"].as_array().is_none_or(Vec::is_empty) {
+                bail!("GET {path} answered no rows: {body}");
+            }
+        }
+        timings.push((path, median(times)));
+    }
+    Ok(timings)
+}
+
+/// The first and last day of the last 90 days (UTC), `YYYY-MM-DD`.
+fn time_today() -> (String, String) {
+    let day = |offset: &str| command_output("date", &["-u", "-d", offset, "+%Y-%m-%d"]);
+    (day("89 days ago"), day("today"))
+}
