@@ -239,6 +239,19 @@ pub fn ensure_browser() -> Result<()> {
     if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
         return Ok(());
     }
+    apt_install(&["chromium", "chromium-driver"])
+}
+
+/// wrk, the HTTP load generator of `cargo xtask bench`.
+pub fn ensure_wrk() -> Result<()> {
+    if output("wrk", &["--version"]).is_some() || Path::new("/usr/bin/wrk").exists() {
+        return Ok(());
+    }
+    apt_install(&["wrk"])
+}
+
+/// Installs Debian packages (with sudo when not root).
+fn apt_install(packages: &[&str]) -> Result<()> {
     let sudo = output("id", &["-u"]).is_some_and(|uid| uid.trim() != "0");
     let apt = |args: &[&str]| -> Result<()> {
         let env = [("DEBIAN_FRONTEND", "noninteractive")];
@@ -251,7 +264,9 @@ pub fn ensure_browser() -> Result<()> {
         }
     };
     apt(&["update"])?;
-    apt(&["install", "-y", "chromium", "chromium-driver"])
+    let mut install = vec!["install", "-y"];
+    install.extend_from_slice(packages);
+    apt(&install)
 }
 
 pub fn wasm_opt(root: &Path) -> PathBuf {

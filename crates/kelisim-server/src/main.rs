@@ -162,6 +162,10 @@ async fn main() -> Result<()> {
             println!(
                 "  demo store /   SDK /sdk/   dashboard /dashboard   receipts POST /v1/receipts"
             );
+            // Answers are small: send them at once rather than wait to coalesce (Nagle).
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             axum::serve(
                 listener,
                 app(state).into_make_service_with_connect_info::<SocketAddr>(),

@@ -130,6 +130,18 @@ impl Store {
                     Ok(())
                 })
             });
+        } else {
+            options = options.after_connect(|connection, _| {
+                Box::pin(async move {
+                    // Plan each statement with its values: a generic plan cached while a table
+                    // was still small keeps scanning it sequentially once it has grown (the
+                    // IN-list lookups of a batch went from 0.3 ms to 8 ms that way).
+                    connection
+                        .execute("SET plan_cache_mode = force_custom_plan")
+                        .await?;
+                    Ok(())
+                })
+            });
         }
         let pool = options
             .connect(&url)
@@ -226,6 +238,8 @@ impl Store {
         // Receipts new in this batch: index into `answers`, and the exact body text hashed.
         let mut fresh: Vec<(usize, String)> = Vec::new();
         let mut fresh_by_id: HashMap<String, usize> = HashMap::new();
+        // Ids repeated within the batch: (index of the repeat, index of the first).
+        let mut repeats: Vec<(usize, usize)> = Vec::new();
         for new in batch {
             let id = &new.receipt.receipt_id;
             if let Some(record) = stored_before.get(id) {
@@ -233,6 +247,8 @@ impl Store {
                 continue;
             }
             if let Some(&earlier) = fresh_by_id.get(id) {
+                // Copied again once the earlier one is signed.
+                repeats.push((answers.len(), earlier));
                 answers.push((answers[earlier].0.clone(), true));
                 continue;
             }
@@ -247,7 +263,6 @@ impl Store {
             };
             let body = serde_json::to_string(&stored)?;
             let hash = link_hash(head_hash, &body);
-            let signature = signer.sign(&hash);
             *head_seq = stored.seq;
             let prev_hash = std::mem::replace(head_hash, hash.clone());
             fresh_by_id.insert(stored.receipt.receipt_id.clone(), answers.len());
@@ -257,10 +272,22 @@ impl Store {
                     stored,
                     prev_hash,
                     hash,
-                    signature,
+                    // Signed below, all at once.
+                    signature: String::new(),
                 },
                 false,
             ));
+        }
+        let hashes: Vec<&str> = fresh
+            .iter()
+            .map(|(index, _)| answers[*index].0.hash.as_str())
+            .collect();
+        let signatures = signer.sign_all(&hashes);
+        for ((index, _), signature) in fresh.iter().zip(signatures) {
+            answers[*index].0.signature = signature;
+        }
+        for (repeat, first) in repeats {
+            answers[repeat].0 = answers[first].0.clone();
         }
         // Which new receipts are first decisions is asked before they are inserted.
         let firsts = self.first_decisions(&mut tx, &answers, &fresh).await?;
