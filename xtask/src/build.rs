@@ -1,6 +1,6 @@
 //! `cargo xtask build`: release wasm -> wasm-bindgen (names and producers stripped) ->
-//! wasm-opt -Oz -> `pkg/` assembled from `pkg-template/`, then the size of every file a site
-//! loads, raw, gzip and brotli.
+//! wasm-opt -Oz -> `pkg/` assembled from `pkg-template/`, the loader and glue minified with
+//! esbuild, then the size of every file a site loads, raw, gzip and brotli.
 
 use crate::tools::{run, wasm_opt};
 use anyhow::{Context, Result};
@@ -79,6 +79,11 @@ pub fn build(root: &Path) -> Result<Vec<FileSize>> {
     )?;
     copy_dir(&bindgen_dir, &pkg, &["kelisim_sdk_bg.wasm"])?;
     copy_dir(&root.join("pkg-template"), &pkg, &[])?;
+    // The scripts every page loads, minified: the glue carries wasm-bindgen's doc comments and
+    // long helper names (52 KB raw, 8.9 KB gzip before; 23 KB, 6.8 KB after).
+    for script in ["kelisim_sdk.js", "kelisim.js"] {
+        minify(root, &pkg.join(script))?;
+    }
 
     // The npm package carries the workspace version.
     let package_json = pkg.join("package.json");
@@ -134,6 +139,26 @@ pub fn print_sizes(sizes: &[FileSize]) {
         "total (CSS and kk/ru/en texts are inside the wasm)", raw, gzip, brotli
     );
     println!("  for comparison: vanilla-cookieconsent 3.1.0 15,513 gzip (JS + CSS, no translations); Klaro 0.7.22 68,892 gzip\n");
+}
+
+/// Minifies a script in place with esbuild (comments out, local names shortened, syntax kept).
+fn minify(root: &Path, script: &Path) -> Result<()> {
+    let minified = script.with_extension("min.js");
+    run(
+        root,
+        crate::tools::esbuild(root)
+            .to_str()
+            .context("esbuild path is not UTF-8")?,
+        &[
+            script.to_str().context("path is not UTF-8")?,
+            "--minify",
+            "--log-level=warning",
+            &format!("--outfile={}", minified.display()),
+        ],
+        &[],
+    )?;
+    std::fs::rename(&minified, script)?;
+    Ok(())
 }
 
 fn workspace_version(root: &Path) -> Result<String> {

@@ -1,6 +1,7 @@
 //! Installs what the project needs on a fresh machine, each only when missing: the wasm32
 //! target, the wasm-bindgen CLI matching Cargo.lock, wasm-opt from npm's `binaryen` (Debian's
-//! is too old), and Debian's chromium and chromium-driver. Also the `run` helper.
+//! is too old), esbuild from npm, and Debian's chromium and chromium-driver. Also the `run`
+//! helper.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -12,6 +13,8 @@ pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const BINARYEN_VERSION: &str = "132.0.0";
 /// axe-core for the accessibility audit of the end-to-end checks.
 const AXE_VERSION: &str = "4.14.1";
+/// esbuild, to minify the loader and the wasm-bindgen glue.
+const ESBUILD_VERSION: &str = "0.28.2";
 /// TypeScript, to type-check a store's use of `index.d.ts`.
 const TYPESCRIPT_VERSION: &str = "5.9.3";
 
@@ -74,7 +77,8 @@ pub fn ensure_build_tools(root: &Path) -> Result<()> {
         root,
         ".bin/wasm-opt",
         &format!("binaryen@{BINARYEN_VERSION}"),
-    )
+    )?;
+    ensure_npm_package(root, ".bin/esbuild", &format!("esbuild@{ESBUILD_VERSION}"))
 }
 
 /// axe-core (injected into the accessibility audit page) and TypeScript, from npm.
@@ -267,6 +271,10 @@ fn apt_install(packages: &[&str]) -> Result<()> {
     let mut install = vec!["install", "-y"];
     install.extend_from_slice(packages);
     apt(&install)
+}
+
+pub fn esbuild(root: &Path) -> PathBuf {
+    root.join(".tools/node_modules/.bin/esbuild")
 }
 
 pub fn wasm_opt(root: &Path) -> PathBuf {
