@@ -1,5 +1,9 @@
 //! `AppError`: every failure a handler can return, mapped to a status and a JSON body
 //! `{"error": "...", "field": "..."}`. Database details are logged, never sent.
+//!
+//! A database that cannot be reached, is shutting down, is full or is read-only is
+//! `503 Service Unavailable` with `Retry-After`, not a 500: nothing was stored, and the SDK keeps
+//! the receipt in its outbox and sends it again later.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -24,9 +28,75 @@ pub enum AppError {
     TooManyRequests,
     #[error("the request body is larger than {0} bytes")]
     TooLarge(usize),
+    #[error("the request took too long to arrive; send it again")]
+    RequestTimeout,
+    /// The database is unreachable or cannot write now; see the module comment.
+    #[error("the receipt store is unavailable; nothing was stored, retry later")]
+    Unavailable(anyhow::Error),
     /// Anything else: logged with its cause, answered with a generic message.
     #[error("internal error")]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+/// Seconds a client is asked to wait after a `503`.
+pub const RETRY_AFTER_SECONDS: u32 = 5;
+
+/// Marks an error as "the database is unavailable" where the original `sqlx::Error` is gone
+/// (the group-commit writer answers every receipt of a failed batch with one of these).
+#[derive(Debug, thiserror::Error)]
+#[error("the database is unavailable: {0}")]
+pub struct StoreUnavailable(pub String);
+
+/// Whether an error means the database cannot be reached or cannot write right now (as opposed
+/// to a bug or bad data): connection and pool failures, PostgreSQL's connection-exception (08),
+/// operator-intervention (57P) and insufficient-resources (53) classes, and SQLite's busy,
+/// locked, read-only, I/O, full and cannot-open codes.
+pub fn is_unavailable(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        if cause.downcast_ref::<StoreUnavailable>().is_some() {
+            return true;
+        }
+        let Some(error) = cause.downcast_ref::<sqlx::Error>() else {
+            return false;
+        };
+        match error {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(database) => {
+                let code = database.code().unwrap_or_default();
+                if database
+                    .try_downcast_ref::<sqlx::sqlite::SqliteError>()
+                    .is_some()
+                {
+                    // Primary result code: BUSY 5, LOCKED 6, READONLY 8, IOERR 10, FULL 13,
+                    // CANTOPEN 14.
+                    code.parse::<i32>()
+                        .is_ok_and(|code| matches!(code & 0xff, 5 | 6 | 8 | 10 | 13 | 14))
+                } else {
+                    // PostgreSQL's SQLSTATE.
+                    code.starts_with("08")
+                        || code.starts_with("57P")
+                        || code.starts_with("53")
+                        // "database is not currently accepting connections"
+                        || code == "55000"
+                }
+            }
+            _ => false,
+        }
+    })
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(error: anyhow::Error) -> AppError {
+        if is_unavailable(&error) {
+            AppError::Unavailable(error)
+        } else {
+            AppError::Internal(error)
+        }
+    }
 }
 
 impl AppError {
@@ -40,7 +110,7 @@ impl AppError {
 
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> AppError {
-        AppError::Internal(error.into())
+        anyhow::Error::from(error).into()
     }
 }
 
@@ -53,6 +123,11 @@ impl IntoResponse for AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            AppError::Unavailable(cause) => {
+                tracing::warn!("storage unavailable: {cause:#}");
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Internal(cause) => {
                 tracing::error!("internal error: {cause:#}");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -66,6 +141,13 @@ impl IntoResponse for AppError {
         if let Some(field) = field {
             body["field"] = json!(field);
         }
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(RETRY_AFTER_SECONDS),
+            );
+        }
+        response
     }
 }

@@ -6,9 +6,11 @@
 //! than its own commit; under heavy load the batch grows while the previous one commits.
 //!
 //! If a batch fails, each of its receipts is retried in a transaction of its own, so one bad
-//! receipt never fails the others and each request gets its own error.
+//! receipt never fails the others and each request gets its own error; when the database is
+//! unavailable, every request of the batch is answered at once (`503` with `Retry-After`).
 
 use crate::chain::Signer;
+use crate::error::StoreUnavailable;
 use crate::receipt::ReceiptRecord;
 use crate::store::{NewReceipt, Store};
 use anyhow::{anyhow, Result};
@@ -72,6 +74,13 @@ async fn run(store: Store, signer: Arc<Signer>, mut receiver: mpsc::Receiver<Job
             Err(error) if receipts.len() == 1 => {
                 if let Some(reply) = replies.into_iter().next() {
                     let _ = reply.send(Err(error));
+                }
+            }
+            Err(error) if crate::error::is_unavailable(&error) => {
+                // Retrying one by one would only wait for the database again per receipt.
+                let cause = format!("{error:#}");
+                for reply in replies {
+                    let _ = reply.send(Err(StoreUnavailable(cause.clone()).into()));
                 }
             }
             Err(error) => {

@@ -63,6 +63,7 @@ struct Inner {
     limiter: DefaultKeyedRateLimiter<String>,
     www_dir: Option<PathBuf>,
     sdk_dir: Option<PathBuf>,
+    client_timeout: std::time::Duration,
     /// Dashboard sessions: random id → expiry.
     sessions: std::sync::Mutex<HashMap<String, OffsetDateTime>>,
 }
@@ -79,6 +80,8 @@ pub struct Settings {
     pub www_dir: Option<PathBuf>,
     /// The built SDK (`pkg/`), served at `/sdk/`.
     pub sdk_dir: Option<PathBuf>,
+    /// How long a receipt or impression may take to arrive whole (then `408`).
+    pub client_timeout: std::time::Duration,
 }
 
 impl AppState {
@@ -97,6 +100,7 @@ impl AppState {
             limiter: RateLimiter::keyed(Quota::per_minute(rate)),
             www_dir: settings.www_dir,
             sdk_dir: settings.sdk_dir,
+            client_timeout: settings.client_timeout,
             sessions: std::sync::Mutex::new(HashMap::new()),
         }))
     }
@@ -113,7 +117,11 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/receipts", post(post_receipt).options(preflight))
         .route("/v1/impressions", post(post_impression).options(preflight))
         .route("/v1/public-key", get(public_key))
-        .layer(DefaultBodyLimit::max(MAX_RECEIPT_BYTES));
+        .layer(DefaultBodyLimit::max(MAX_RECEIPT_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            client_deadline,
+        ));
     let admin = Router::new()
         .route("/v1/receipts/{id}", get(get_receipt))
         .route("/v1/consents/{consent_id}", get(get_consent_history))
@@ -144,6 +152,19 @@ pub fn app(state: AppState) -> Router {
         router = router.fallback_service(ServeDir::new(www));
     }
     router.layer(CompressionLayer::new())
+}
+
+/// Cuts off a public request that takes longer than the client timeout (a client sending its
+/// body slowly would otherwise hold a connection and a task): `408` with a JSON message.
+async fn client_deadline(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(state.0.client_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => AppError::RequestTimeout.into_response(),
+    }
 }
 
 async fn post_receipt(

@@ -9,6 +9,7 @@ use kelisim_server::store::Store;
 use kelisim_server::{app, export, verify, AppState, Settings};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -84,6 +85,11 @@ enum Command {
         /// Folder served at `/sdk/` (the built `pkg/`).
         #[arg(long, env = "KELISIM_SDK")]
         sdk: Option<PathBuf>,
+        /// Seconds a client gets to send a request's headers, and a receipt or impression
+        /// whole; slower clients are cut off (408, or the connection closed) so they cannot hold
+        /// connections open.
+        #[arg(long, env = "KELISIM_CLIENT_TIMEOUT_SECONDS", default_value_t = 10)]
+        client_timeout_seconds: u64,
     },
     /// Check every hash and signature of every chain; exit 1 at the first bad receipt.
     Verify {
@@ -141,7 +147,9 @@ async fn main() -> Result<()> {
             rate_per_minute,
             www,
             sdk,
+            client_timeout_seconds,
         } => {
+            let client_timeout = Duration::from_secs(client_timeout_seconds.max(1));
             let sites = sites.load()?;
             let signer = Signer::load_or_create(&key.key)?;
             let store = Store::open(&database.db).await?;
@@ -154,6 +162,7 @@ async fn main() -> Result<()> {
                 rate_per_minute,
                 www_dir: www,
                 sdk_dir: sdk,
+                client_timeout,
             });
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
@@ -162,18 +171,7 @@ async fn main() -> Result<()> {
             println!(
                 "  demo store /   SDK /sdk/   dashboard /dashboard   receipts POST /v1/receipts"
             );
-            // Answers are small: send them at once rather than wait to coalesce (Nagle).
-            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            axum::serve(
-                listener,
-                app(state).into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+            serve(listener, app(state), client_timeout).await?;
             Ok(())
         }
         Command::Verify {
@@ -273,4 +271,54 @@ fn random_token() -> String {
     let mut bytes = [0u8; 24];
     rand_core::OsRng.fill_bytes(&mut bytes);
     hex::encode(bytes)
+}
+
+/// Serves `router` until Ctrl+C, then lets open requests finish (up to 10 s). Each connection
+/// speaks HTTP/1.1 with `TCP_NODELAY` (answers are small: send them at once) and a deadline for
+/// the request headers (a client that trickles them is disconnected; hyper enforces it).
+async fn serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    header_timeout: Duration,
+) -> Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::Service;
+    let mut make_service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait rather than spin.
+                    tracing::warn!("accepting a connection failed: {error}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut ctrl_c => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let Ok(service) = make_service.call(remote).await;
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .serve_connection(
+                TokioIo::new(stream),
+                hyper_util::service::TowerToHyperService::new(service),
+            );
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            // A client that goes away or times out is not an error worth logging.
+            let _ = connection.await;
+        });
+    }
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(Duration::from_secs(10)) => {
+            tracing::warn!("some connections were still open after 10 s; closing them");
+        }
+    }
+    Ok(())
 }

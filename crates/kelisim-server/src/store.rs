@@ -115,8 +115,11 @@ impl Store {
             }
             _ => url.to_owned(),
         };
-        let mut options =
-            AnyPoolOptions::new().max_connections(if backend == Backend::Sqlite { 4 } else { 8 });
+        let mut options = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+            // With the database down, answer 503 after a few seconds rather than hold the
+            // request for sqlx's default 30 s.
+            .acquire_timeout(std::time::Duration::from_secs(3));
         if backend == Backend::Sqlite {
             options = options.after_connect(|connection, _| {
                 Box::pin(async move {

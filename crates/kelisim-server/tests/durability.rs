@@ -1,6 +1,7 @@
 //! The server binary over real HTTP on loopback: every receipt answered `201` survives a
 //! `kill -9` mid-stream, the restarted server keeps the chain, and `verify` passes; then a
-//! tampered database makes `verify` exit 1 naming the first bad sequence number.
+//! tampered database makes `verify` exit 1 naming the first bad sequence number. Slow clients
+//! are cut off.
 
 mod common;
 
@@ -35,6 +36,10 @@ fn free_port() -> u16 {
 }
 
 fn start(dir: &Path, port: u16) -> Server {
+    start_with(dir, port, &[])
+}
+
+fn start_with(dir: &Path, port: u16, extra: &[&str]) -> Server {
     let child = Command::new(BINARY)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .arg("--db")
@@ -44,6 +49,7 @@ fn start(dir: &Path, port: u16) -> Server {
         .arg("--key")
         .arg(dir.join("signing.key"))
         .args(["--admin-token", TOKEN, "--rate-per-minute", "1000000"])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -181,4 +187,46 @@ async fn verify_exits_1_and_names_the_first_bad_receipt() {
         "{printed}"
     );
     println!("verify on a tampered database printed:\n{printed}");
+}
+
+#[test]
+fn slow_clients_are_cut_off() {
+    use std::io::{Read, Write};
+    let dir = temp_dir("slow");
+    let port = free_port();
+    let server = start_with(&dir, port, &["--client-timeout-seconds", "1"]);
+    let read_all = |stream: &mut std::net::TcpStream| {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let started = Instant::now();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        (
+            String::from_utf8_lossy(&answer).into_owned(),
+            started.elapsed(),
+        )
+    };
+    // Headers that never end: the connection is closed.
+    let mut trickle = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    trickle
+        .write_all(b"POST /v1/receipts HTTP/1.1\r\nHost: x\r\nOrigin: https://glazik.kz\r\n")
+        .unwrap();
+    let (answer, waited) = read_all(&mut trickle);
+    assert!(
+        waited < Duration::from_secs(5),
+        "held for {waited:?}: {answer}"
+    );
+    // A body that never arrives whole: 408 with a JSON message.
+    let mut slow = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    slow.write_all(
+        b"POST /v1/receipts HTTP/1.1\r\nHost: x\r\nOrigin: https://glazik.kz\r\nContent-Type: application/json\r\nContent-Length: 500\r\nConnection: close\r\n\r\n{\"receipt_id\":",
+    )
+    .unwrap();
+    let (answer, waited) = read_all(&mut slow);
+    assert!(waited < Duration::from_secs(5), "held for {waited:?}");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("too long"), "{answer}");
+    // Meanwhile and afterwards, normal clients are served.
+    assert!(post(&server.base, 1));
 }

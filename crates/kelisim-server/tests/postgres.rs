@@ -135,3 +135,56 @@ async fn two_instances_writing_at_once_keep_one_valid_chain() {
         .unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_goes_away_answers_503_then_recovers() {
+    use sqlx::Connection;
+    let url = postgres_or_skip!();
+    let name = url
+        .split('?')
+        .next()
+        .and_then(|before_query| before_query.rsplit('/').next())
+        .unwrap()
+        .to_owned();
+    let admin_url = std::env::var("KELISIM_TEST_POSTGRES").unwrap();
+    let mut admin = sqlx::AnyConnection::connect(&admin_url).await.unwrap();
+    let (app, state) = test_app(&url).await;
+    let (status, _) = post_receipt(&app, &receipt(1)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    // The database stops taking connections and drops the server's.
+    for statement in [
+        format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"),
+        format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"),
+    ] {
+        sqlx::query(&statement).execute(&mut admin).await.unwrap();
+    }
+    let started = std::time::Instant::now();
+    let (status, headers, body) = send(&app, post("/v1/receipts", receipt(2).to_string())).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(headers.get("retry-after").unwrap(), "5");
+    assert!(
+        body["error"].as_str().unwrap().contains("unavailable"),
+        "{body}"
+    );
+    assert!(
+        !body.to_string().contains("pg_"),
+        "no database details: {body}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "answered in bounded time"
+    );
+    // Back again: the retried receipt (what the SDK's outbox does) is stored once.
+    sqlx::query(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let (status, body) = post_receipt(&app, &receipt(2)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(row_count(&state).await, 2);
+    assert!(verify(state.store(), signer().public_key())
+        .await
+        .unwrap()
+        .problems
+        .is_empty());
+}

@@ -413,6 +413,7 @@ async fn rate_limit_answers_429() {
         rate_per_minute: 2,
         www_dir: None,
         sdk_dir: None,
+        client_timeout: std::time::Duration::from_secs(10),
     });
     let app = kelisim_server::app(state);
     let mut statuses = Vec::new();

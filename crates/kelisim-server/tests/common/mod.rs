@@ -76,6 +76,7 @@ pub async fn test_app(url: &str) -> (axum::Router, AppState) {
         rate_per_minute: 10_000,
         www_dir: None,
         sdk_dir: None,
+        client_timeout: std::time::Duration::from_secs(10),
     });
     (app(state.clone()), state)
 }
