@@ -5,6 +5,7 @@
 //!   `/sdk/` and the dashboard, with SQLite in `data/`.
 //! - `test`: install what is missing, then run every check and test (CI runs this).
 //! - `e2e`: build, then only the end-to-end checks through a real script tag.
+//! - `fuzz [--time S]`: every fuzz target for S seconds (60 by default).
 //! - `bench`: kelisim beside vanilla-cookieconsent and Klaro, and the server's throughput and
 //!   stats queries, written to `bench/RESULTS.md`.
 //!
@@ -13,6 +14,7 @@
 mod bench;
 mod build;
 mod e2e;
+mod fuzz;
 mod serve;
 mod tidy;
 mod tools;
@@ -55,6 +57,12 @@ fn main() -> Result<()> {
             };
             bench::run_bench(&root, &options)
         }
+        Some("fuzz") => {
+            let seconds = option_value(&args, "--time")
+                .map_or(Ok(60), |text| text.parse())
+                .context("--time must be a number of seconds")?;
+            fuzz::fuzz(&root, seconds)
+        }
         Some("postgres") => {
             println!("{}", tools::ensure_postgres()?);
             Ok(())
@@ -69,7 +77,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  build          build pkg/ (wasm, glue, loader, types) and print its sizes\n  demo [--port N] build, then run the receipts server with the demo store on http://127.0.0.1:8080/\n  test           install what is missing, then run every check and test\n  e2e            build, then only the end-to-end checks (a quick loop while developing)\n  bench [--runs 20] [--receipts 1000000] [--impressions 3000000] [--only bytes,browser,server,stats]\n                 kelisim beside vanilla-cookieconsent and Klaro, server throughput, stats queries: bench/RESULTS.md\n  postgres       start (installing if needed) a local PostgreSQL and print a URL for KELISIM_TEST_POSTGRES"
+                "usage: cargo xtask <command>\n\n  build          build pkg/ (wasm, glue, loader, types) and print its sizes\n  demo [--port N] build, then run the receipts server with the demo store on http://127.0.0.1:8080/\n  test           install what is missing, then run every check and test\n  e2e            build, then only the end-to-end checks (a quick loop while developing)\n  bench [--runs 20] [--receipts 1000000] [--impressions 3000000] [--only bytes,browser,server,stats]\n                 kelisim beside vanilla-cookieconsent and Klaro, server throughput, stats queries: bench/RESULTS.md\n  fuzz [--time 60]  run every fuzz target (config, cookie, receipt, CSV export) for that many seconds\n  postgres       start (installing if needed) a local PostgreSQL and print a URL for KELISIM_TEST_POSTGRES"
             );
             bail!("unknown or missing command: {:?}", args.first());
         }
@@ -132,7 +140,9 @@ fn test(root: &Path) -> Result<()> {
     let sizes = build::build(root)?;
     build::print_sizes(&sizes);
     tools::check_types(root)?;
-    e2e::run(root)
+    e2e::run(root)?;
+    // A short fuzzing pass from the committed corpora; `cargo xtask fuzz` runs longer.
+    fuzz::fuzz(root, 10)
 }
 
 fn project_root() -> PathBuf {

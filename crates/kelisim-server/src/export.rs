@@ -3,7 +3,7 @@
 //! return at the start) are prefixed with `'`, so an exported `page_url` cannot become a formula.
 
 use crate::receipt::StoredReceipt;
-use crate::store::Store;
+use crate::store::{ChainRow, Store};
 use anyhow::Result;
 
 const COLUMNS: [&str; 19] = [
@@ -29,9 +29,15 @@ const COLUMNS: [&str; 19] = [
 ];
 
 pub async fn csv(store: &Store) -> Result<String> {
+    csv_from_rows(&store.chain_rows().await?)
+}
+
+/// The CSV text of chain rows (a header, then one record per row): every cell goes through
+/// [`defuse_formula`]. Pure, so the fuzzer can drive it.
+pub fn csv_from_rows(rows: &[ChainRow]) -> Result<String> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(COLUMNS)?;
-    for row in store.chain_rows().await? {
+    for row in rows {
         let stored: StoredReceipt = serde_json::from_str(&row.body)?;
         let r = &stored.receipt;
         let cells = [

@@ -1,0 +1,88 @@
+//! `cargo xtask fuzz [--time SECONDS]`: runs every cargo-fuzz (libFuzzer) target in `fuzz/` for
+//! a bounded time each, starting from its committed corpus (`fuzz/corpus/<target>/`). Installs
+//! what it needs when missing: a nightly toolchain (cargo-fuzz needs it) and cargo-fuzz.
+//! New inputs go to `target/fuzz-corpus/` so the committed corpus only changes on purpose
+//! (`cargo +nightly fuzz cmin` to fold them in). A crash fails the run and leaves its input in
+//! `fuzz/artifacts/<target>/`: make it a regression test next to the code it broke.
+
+use crate::tools::run;
+use anyhow::{bail, Result};
+use std::path::Path;
+use std::process::Command;
+
+pub const TARGETS: [&str; 4] = ["config", "cookie", "receipt", "csv_export"];
+const CARGO_FUZZ_VERSION: &str = "0.13.1";
+
+pub fn fuzz(root: &Path, seconds: u64) -> Result<()> {
+    ensure_fuzz_tools(root)?;
+    let fuzz_dir = root.join("fuzz");
+    let mut crashed = Vec::new();
+    for target in TARGETS {
+        let scratch = root.join("target/fuzz-corpus").join(target);
+        std::fs::create_dir_all(&scratch)?;
+        let committed = fuzz_dir.join("corpus").join(target);
+        let status = Command::new("cargo")
+            .current_dir(&fuzz_dir)
+            .args(["+nightly", "fuzz", "run", "-O", target])
+            .arg(&scratch)
+            .arg(&committed)
+            .arg("--")
+            .arg(format!("-max_total_time={seconds}"))
+            .status()?;
+        eprintln!(
+            "fuzz {target}: {}",
+            if status.success() {
+                "no crash"
+            } else {
+                "CRASHED"
+            }
+        );
+        if !status.success() {
+            crashed.push(target);
+        }
+    }
+    if !crashed.is_empty() {
+        bail!(
+            "fuzzing found crashes in {}: the inputs are in fuzz/artifacts/",
+            crashed.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn ensure_fuzz_tools(root: &Path) -> Result<()> {
+    let has = |program: &str, args: &[&str]| {
+        Command::new(program)
+            .args(args)
+            .output()
+            .is_ok_and(|output| output.status.success())
+    };
+    if !has("cargo", &["+nightly", "--version"]) {
+        run(
+            root,
+            "rustup",
+            &["toolchain", "install", "nightly", "--profile", "minimal"],
+            &[],
+        )?;
+    }
+    let version = Command::new("cargo")
+        .args(["fuzz", "--version"])
+        .output()
+        .map(|output| String::from_utf8_lossy(&output.stdout).into_owned())
+        .unwrap_or_default();
+    if !version.contains(CARGO_FUZZ_VERSION) {
+        run(
+            root,
+            "cargo",
+            &[
+                "install",
+                "cargo-fuzz",
+                "--version",
+                CARGO_FUZZ_VERSION,
+                "--force",
+            ],
+            &[],
+        )?;
+    }
+    Ok(())
+}
