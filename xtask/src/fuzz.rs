@@ -21,6 +21,15 @@ pub fn fuzz(root: &Path, seconds: u64) -> Result<()> {
         let scratch = root.join("target/fuzz-corpus").join(target);
         std::fs::create_dir_all(&scratch)?;
         let committed = fuzz_dir.join("corpus").join(target);
+        // libFuzzer reports every new input; its log goes to a file, and only the summary (or,
+        // after a crash, the end of the log) to the console.
+        let log_path = root.join("target/fuzz-logs").join(format!("{target}.log"));
+        std::fs::create_dir_all(log_path.parent().expect("a logs folder"))?;
+        let log = std::fs::File::create(&log_path)?;
+        eprintln!(
+            "$ cargo +nightly fuzz run -O {target} (log: {})",
+            log_path.display()
+        );
         let status = Command::new("cargo")
             .current_dir(&fuzz_dir)
             .args(["+nightly", "fuzz", "run", "-O", target])
@@ -28,16 +37,23 @@ pub fn fuzz(root: &Path, seconds: u64) -> Result<()> {
             .arg(&committed)
             .arg("--")
             .arg(format!("-max_total_time={seconds}"))
+            .stdout(log.try_clone()?)
+            .stderr(log)
             .status()?;
-        eprintln!(
-            "fuzz {target}: {}",
-            if status.success() {
-                "no crash"
-            } else {
-                "CRASHED"
-            }
-        );
-        if !status.success() {
+        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+        if status.success() {
+            let summary = text
+                .lines()
+                .rev()
+                .find(|line| line.starts_with("Done "))
+                .unwrap_or("done");
+            eprintln!("fuzz {target}: no crash ({summary})");
+        } else {
+            let lines: Vec<&str> = text.lines().collect();
+            eprintln!(
+                "fuzz {target}: CRASHED\n{}",
+                lines[lines.len().saturating_sub(60)..].join("\n")
+            );
             crashed.push(target);
         }
     }
