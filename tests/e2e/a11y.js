@@ -1,10 +1,11 @@
-// Audits both layers with axe-core (WCAG 2.0/2.1 A and AA) and records the verdict.
+// Audits both layers and the embed placeholder with axe-core (WCAG 2.0/2.1 A and AA) and records
+// the verdict.
 (function () {
   var options = { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] };
   var found = [];
   // Run with prefers-reduced-motion (cargo xtask sets it), so no fade is caught half-way.
   function audit(layer) {
-    return window.axe.run({ include: [['#kelisim']] }, options).then(function (results) {
+    return window.axe.run({ include: [['#kelisim'], ['.kelisim-embed']] }, options).then(function (results) {
       results.violations.forEach(function (violation) {
         found.push(layer + ': ' + violation.id + ' (' + violation.nodes.map(function (n) { return n.target.join(' '); }).join(', ') + ')');
       });
@@ -14,8 +15,8 @@
   window.kelisim.on('ready', function () {
     var deadline = Date.now() + 5000;
     (function waitForBanner() {
-      if (!document.querySelector('#kelisim .kelisim-banner')) {
-        if (Date.now() > deadline) return document.body.setAttribute('data-e2e-result', 'fail: no banner');
+      if (!document.querySelector('#kelisim .kelisim-banner') || !document.querySelector('.kelisim-embed')) {
+        if (Date.now() > deadline) return document.body.setAttribute('data-e2e-result', 'fail: no banner or no embed placeholder');
         return setTimeout(waitForBanner, 50);
       }
       audit('banner')

@@ -478,6 +478,7 @@ fn dashboard_check(root: &Path) -> Result<()> {
     let browser = crate::webdriver::Browser::start(crate::tools::CHROMEDRIVER, 18750)?;
     let base = format!("http://127.0.0.1:{RECEIPTS_PORT}");
     browser.goto(&format!("{base}/dashboard?lang=ru"))?;
+    axe_audit(root, &browser, "the dashboard's login page")?;
     browser.type_into("input[name=token]", DASHBOARD_TOKEN)?;
     browser.click("button[type=submit]")?;
     // The click starts a navigation; wait until the dashboard itself is on screen.
@@ -506,10 +507,36 @@ fn dashboard_check(root: &Path) -> Result<()> {
     if decisions == 0 {
         bail!("no decisions recorded before the dashboard check");
     }
+    axe_audit(root, &browser, "the dashboard")?;
     let shots = root.join("target/e2e-screenshots");
     browser.screenshot(1280, 900, &shots.join("dashboard-1280.png"))?;
     browser.screenshot(390, 844, &shots.join("dashboard-390.png"))?;
     Ok(())
+}
+
+/// Runs axe-core (WCAG 2.1 A and AA) on the browser's current page and fails on any violation.
+/// The dashboard is server-rendered without scripts, so axe is injected through WebDriver.
+fn axe_audit(root: &Path, browser: &crate::webdriver::Browser, what: &str) -> Result<()> {
+    let axe = std::fs::read_to_string(root.join(".tools/node_modules/axe-core/axe.min.js"))?;
+    browser.execute(&format!(
+        "{axe}\nwindow.__axe = null; axe.run(document, {{runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})\
+         .then(function (r) {{ window.__axe = r.violations.map(function (v) {{ return v.id + ' (' + v.nodes.map(function (n) {{ return n.target.join(' '); }}).join(', ') + ')'; }}); }})\
+         .catch(function (e) {{ window.__axe = ['axe error: ' + e]; }});"
+    ))?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let found = browser.execute("return window.__axe;")?;
+        if let Some(violations) = found.as_array() {
+            if violations.is_empty() {
+                return Ok(());
+            }
+            bail!("axe-core found WCAG 2.1 AA violations on {what}: {found}");
+        }
+        if Instant::now() > deadline {
+            bail!("axe-core did not finish on {what}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// Exactly one `form` receipt, granting the required purpose and SMS, refusing the others,
