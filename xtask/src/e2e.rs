@@ -122,6 +122,10 @@ pub fn run(root: &Path) -> Result<()> {
     for (name, result) in tracker_flow(root)? {
         tally(&name, result);
     }
+    tally(
+        "keyboard only: accept all, a custom choice, reject all, Escape",
+        keyboard_check(),
+    );
     println!("e2e: {passed} passed, {failed} failed");
     if failed > 0 {
         bail!("{failed} end-to-end check(s) failed");
@@ -511,6 +515,112 @@ fn dashboard_check(root: &Path) -> Result<()> {
     let shots = root.join("target/e2e-screenshots");
     browser.screenshot(1280, 900, &shots.join("dashboard-1280.png"))?;
     browser.screenshot(390, 844, &shots.join("dashboard-390.png"))?;
+    Ok(())
+}
+
+const TAB: &str = "\u{E004}";
+const ENTER: &str = "\u{E007}";
+const ESCAPE: &str = "\u{E00C}";
+
+/// Every choice made with the keyboard alone, in a real browser through WebDriver: Tab to the
+/// banner's "accept all" and Enter; Tab to the page's "cookie settings" button and Enter, Tab
+/// to the analytics switch and Space, Tab to "save" and Enter; open again and "reject all";
+/// open again and Escape, which returns the focus to the button that opened the layer.
+fn keyboard_check() -> Result<()> {
+    let browser = crate::webdriver::Browser::start(crate::tools::CHROMEDRIVER, 18751)?;
+    browser.goto(&format!("http://{PAGES}/e2e/keyboard.html"))?;
+    wait_until(
+        &browser,
+        "return !!document.querySelector('.kelisim-banner');",
+    )?;
+    let consent = |field: &str| -> Result<serde_json::Value> {
+        browser.execute(&format!(
+            "var c = window.kelisim.getConsent(); return c && c.{field};"
+        ))
+    };
+    tab_to(&browser, "[data-kelisim-action=\"accept-all\"]")?;
+    browser.press(ENTER)?;
+    if consent("deniedCategories")? != serde_json::json!([]) {
+        bail!(
+            "Enter on \"accept all\" did not grant everything: {}",
+            consent("deniedCategories")?
+        );
+    }
+    tab_to(&browser, "[data-kelisim=\"open\"]")?;
+    browser.press(ENTER)?;
+    wait_until(
+        &browser,
+        "return !!document.querySelector('.kelisim-preferences');",
+    )?;
+    tab_to(&browser, "input[data-kelisim-category=\"analytics\"]")?;
+    browser.press(" ")?;
+    tab_to(
+        &browser,
+        ".kelisim-preferences [data-kelisim-action=\"save\"]",
+    )?;
+    browser.press(ENTER)?;
+    let denied = consent("deniedCategories")?;
+    if denied != serde_json::json!(["analytics"]) {
+        bail!("Space on the analytics switch and Enter on \"save\" gave denied = {denied}");
+    }
+    tab_to(&browser, "[data-kelisim=\"open\"]")?;
+    browser.press(ENTER)?;
+    wait_until(
+        &browser,
+        "return !!document.querySelector('.kelisim-preferences');",
+    )?;
+    tab_to(
+        &browser,
+        ".kelisim-preferences [data-kelisim-action=\"reject-all\"]",
+    )?;
+    browser.press(ENTER)?;
+    let granted = consent("grantedCategories")?;
+    if granted != serde_json::json!(["necessary"]) {
+        bail!("Enter on \"reject all\" left granted = {granted}");
+    }
+    tab_to(&browser, "[data-kelisim=\"open\"]")?;
+    browser.press(ENTER)?;
+    wait_until(
+        &browser,
+        "return !!document.querySelector('.kelisim-preferences');",
+    )?;
+    browser.press(ESCAPE)?;
+    wait_until(
+        &browser,
+        "return !document.querySelector('.kelisim-preferences');",
+    )?;
+    let back =
+        browser.execute("return document.activeElement.matches('[data-kelisim=\"open\"]');")?;
+    if back != serde_json::json!(true) {
+        bail!("Escape did not return the focus to the button that opened the layer");
+    }
+    Ok(())
+}
+
+/// Presses Tab until the focused element matches `css` (at most 60 times).
+fn tab_to(browser: &crate::webdriver::Browser, css: &str) -> Result<()> {
+    let script = format!(
+        "return !!document.activeElement && document.activeElement.matches({});",
+        serde_json::to_string(css)?
+    );
+    for _ in 0..60 {
+        if browser.execute(&script)? == serde_json::json!(true) {
+            return Ok(());
+        }
+        browser.press(TAB)?;
+    }
+    bail!("Tab never reached {css}")
+}
+
+/// Polls a script until it returns `true` (at most 10 s).
+fn wait_until(browser: &crate::webdriver::Browser, script: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while browser.execute(script)? != serde_json::json!(true) {
+        if Instant::now() > deadline {
+            bail!("timed out waiting for: {script}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
     Ok(())
 }
 

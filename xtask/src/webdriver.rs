@@ -54,6 +54,27 @@ impl Browser {
         )
     }
 
+    /// Presses keys (WebDriver key codes: "\u{E004}" Tab, "\u{E007}" Enter, "\u{E00C}"
+    /// Escape, " " Space), each down and up, on whatever has the focus.
+    pub fn press(&self, keys: &str) -> Result<()> {
+        let actions: Vec<Value> = keys
+            .chars()
+            .flat_map(|key| {
+                let key = key.to_string();
+                [
+                    json!({"type": "keyDown", "value": key}),
+                    json!({"type": "keyUp", "value": key}),
+                ]
+            })
+            .collect();
+        self.call(
+            "POST",
+            "/actions",
+            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})),
+        )
+        .map(drop)
+    }
+
     /// The current page's cookies, as WebDriver cookie objects.
     pub fn cookies(&self) -> Result<Vec<Value>> {
         Ok(self
