@@ -64,6 +64,7 @@ struct Inner {
     www_dir: Option<PathBuf>,
     sdk_dir: Option<PathBuf>,
     client_timeout: std::time::Duration,
+    trusted_proxies: Vec<std::net::IpAddr>,
     /// Dashboard sessions: random id → expiry.
     sessions: std::sync::Mutex<HashMap<String, OffsetDateTime>>,
 }
@@ -82,6 +83,8 @@ pub struct Settings {
     pub sdk_dir: Option<PathBuf>,
     /// How long a receipt or impression may take to arrive whole (then `408`).
     pub client_timeout: std::time::Duration,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (see [`client_address`]).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl AppState {
@@ -101,6 +104,7 @@ impl AppState {
             www_dir: settings.www_dir,
             sdk_dir: settings.sdk_dir,
             client_timeout: settings.client_timeout,
+            trusted_proxies: settings.trusted_proxies,
             sessions: std::sync::Mutex::new(HashMap::new()),
         }))
     }
@@ -667,23 +671,59 @@ fn has_session(state: &AppState, headers: &HeaderMap) -> bool {
 }
 
 /// The client's network (address truncated by [`ip_prefix`]), when the server runs with
-/// connection info; `None` in handler tests without a socket.
+/// connection info; `None` in handler tests without a socket. Behind a trusted reverse proxy
+/// (`--trusted-proxy`), the visitor's address comes from `X-Forwarded-For`.
 struct ClientNetwork(Option<String>);
 
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientNetwork {
+impl axum::extract::FromRequestParts<AppState> for ClientNetwork {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        _: &S,
+        state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let forwarded: Vec<&str> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .collect();
         Ok(ClientNetwork(
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(address)| ip_prefix(address.ip())),
+                .map(|ConnectInfo(peer)| {
+                    ip_prefix(client_address(
+                        peer.ip(),
+                        &forwarded.join(","),
+                        &state.0.trusted_proxies,
+                    ))
+                }),
         ))
     }
+}
+
+/// The visitor's address: the peer's, unless the peer is a trusted proxy; then the nearest
+/// address in `X-Forwarded-For` (read from the right, the end the proxies append to) that is
+/// not itself a trusted proxy. Entries a client wrote itself sit further left and are never
+/// reached past an untrusted hop, so a visitor cannot pick its own rate-limit bucket.
+pub fn client_address(
+    peer: std::net::IpAddr,
+    forwarded_for: &str,
+    trusted: &[std::net::IpAddr],
+) -> std::net::IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let mut nearest = peer;
+    for hop in forwarded_for.rsplit(',') {
+        match hop.trim().parse::<std::net::IpAddr>() {
+            Ok(address) if trusted.contains(&address) => nearest = address,
+            Ok(address) => return address,
+            Err(_) => break,
+        }
+    }
+    nearest
 }
 
 /// The body of a request to a public endpoint, after the client's rate limit.

@@ -90,6 +90,15 @@ enum Command {
         /// connections open.
         #[arg(long, env = "KELISIM_CLIENT_TIMEOUT_SECONDS", default_value_t = 10)]
         client_timeout_seconds: u64,
+        /// Address of a reverse proxy in front of the server (repeat for several): its
+        /// `X-Forwarded-For` then gives the visitor's address for the rate limit and the stored
+        /// network. Without one, the header is ignored.
+        #[arg(
+            long = "trusted-proxy",
+            env = "KELISIM_TRUSTED_PROXIES",
+            value_delimiter = ','
+        )]
+        trusted_proxies: Vec<std::net::IpAddr>,
     },
     /// Check every hash and signature of every chain; exit 1 at the first bad receipt.
     Verify {
@@ -148,6 +157,7 @@ async fn main() -> Result<()> {
             www,
             sdk,
             client_timeout_seconds,
+            trusted_proxies,
         } => {
             let client_timeout = Duration::from_secs(client_timeout_seconds.max(1));
             let sites = sites.load()?;
@@ -163,6 +173,7 @@ async fn main() -> Result<()> {
                 www_dir: www,
                 sdk_dir: sdk,
                 client_timeout,
+                trusted_proxies,
             });
             let listener = tokio::net::TcpListener::bind(listen)
                 .await

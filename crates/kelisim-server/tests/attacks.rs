@@ -235,6 +235,7 @@ async fn static_files_cannot_be_escaped() {
         www_dir: Some(base.join("www")),
         sdk_dir: Some(base.join("sdk")),
         client_timeout: std::time::Duration::from_secs(10),
+        trusted_proxies: Vec::new(),
     }));
     let (status, _, page) = send(&app, Request::get("/").body(Body::empty()).unwrap()).await;
     assert_eq!(
@@ -263,5 +264,81 @@ async fn static_files_cannot_be_escaped() {
             "{path} leaked a file outside the served folders ({status})"
         );
         assert!(!status.is_server_error(), "{path}: {status}");
+    }
+}
+
+#[test]
+fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+    use kelisim_server::client_address;
+    let ip = |text: &str| text.parse::<std::net::IpAddr>().unwrap();
+    let proxy = [ip("10.0.0.2")];
+    // No trusted proxy: the header is ignored, whatever it says.
+    assert_eq!(
+        client_address(ip("198.51.100.9"), "203.0.113.7", &[]),
+        ip("198.51.100.9")
+    );
+    // From the proxy: the address it appended.
+    assert_eq!(
+        client_address(ip("10.0.0.2"), "203.0.113.7", &proxy),
+        ip("203.0.113.7")
+    );
+    // A visitor's own forged entries sit to the left of what the proxy appended.
+    assert_eq!(
+        client_address(ip("10.0.0.2"), "1.2.3.4, 203.0.113.7", &proxy),
+        ip("203.0.113.7")
+    );
+    // Chained trusted proxies are skipped; garbage stops the walk.
+    let proxies = [ip("10.0.0.2"), ip("10.0.0.3")];
+    assert_eq!(
+        client_address(ip("10.0.0.2"), "203.0.113.7, 10.0.0.3", &proxies),
+        ip("203.0.113.7")
+    );
+    assert_eq!(
+        client_address(ip("10.0.0.2"), "not-an-ip", &proxy),
+        ip("10.0.0.2")
+    );
+    // A direct client that is not the proxy cannot use the header.
+    assert_eq!(
+        client_address(ip("198.51.100.9"), "203.0.113.7", &proxy),
+        ip("198.51.100.9")
+    );
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_visitor_network_is_stored() {
+    use axum::extract::ConnectInfo;
+    let store = kelisim_server::store::Store::open(&sqlite_url())
+        .await
+        .unwrap();
+    let app = kelisim_server::app(kelisim_server::AppState::new(kelisim_server::Settings {
+        store,
+        signer: signer(),
+        sites: sites(),
+        admin_token: ADMIN_TOKEN.into(),
+        rate_per_minute: 10_000,
+        www_dir: None,
+        sdk_dir: None,
+        client_timeout: std::time::Duration::from_secs(10),
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+    }));
+    for (n, peer, forwarded, expected) in [
+        (
+            1,
+            "127.0.0.1:5000",
+            "1.2.3.4, 203.0.113.7",
+            "203.0.113.0/24",
+        ),
+        (2, "198.51.100.9:5000", "203.0.113.7", "198.51.100.0/24"),
+    ] {
+        let mut request = post("/v1/receipts", receipt(n).to_string());
+        request
+            .headers_mut()
+            .insert("x-forwarded-for", forwarded.parse().unwrap());
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(peer.parse::<std::net::SocketAddr>().unwrap()));
+        let (status, _, stored) = send(&app, request).await;
+        assert_eq!(status, StatusCode::CREATED, "{stored}");
+        assert_eq!(stored["ip_prefix"], expected, "peer {peer}");
     }
 }

@@ -414,6 +414,7 @@ async fn rate_limit_answers_429() {
         www_dir: None,
         sdk_dir: None,
         client_timeout: std::time::Duration::from_secs(10),
+        trusted_proxies: Vec::new(),
     });
     let app = kelisim_server::app(state);
     let mut statuses = Vec::new();

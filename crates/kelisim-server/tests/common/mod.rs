@@ -77,6 +77,7 @@ pub async fn test_app(url: &str) -> (axum::Router, AppState) {
         www_dir: None,
         sdk_dir: None,
         client_timeout: std::time::Duration::from_secs(10),
+        trusted_proxies: Vec::new(),
     });
     (app(state.clone()), state)
 }
