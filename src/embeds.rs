@@ -7,7 +7,7 @@
 //! `#kelisim`). `gating` removes a placeholder when its iframe is activated.
 
 use crate::browser::document;
-use kelisim_core::texts::country_name;
+use kelisim_core::texts::{country_name, fill};
 use kelisim_core::{Config, Consent, GateRule, Language};
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement};
@@ -127,12 +127,11 @@ fn render(
     }
     let notice = document.create_element("p").ok()?;
     let country = country_name(country, language);
-    notice.set_text_content(Some(
-        &texts
-            .embed_notice()
-            .replace("{service}", name)
-            .replace("{country}", &country),
-    ));
+    notice.set_text_content(Some(&fill(
+        &fill(texts.embed_notice(), "service", name),
+        "country",
+        &country,
+    )));
     placeholder.append_child(&notice).ok()?;
     for (action, label) in [
         ("load-once", texts.load_once()),

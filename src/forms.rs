@@ -11,7 +11,7 @@ use crate::browser::{document, random_uuid};
 use crate::receipts::{record_form, FormConsent};
 use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
 use kelisim_core::config::Form;
-use kelisim_core::texts::{country_name, data_kind_name, format_days};
+use kelisim_core::texts::{country_name, data_kind_name, fill, format_days};
 use kelisim_core::{Config, Language};
 use std::cell::Cell;
 use wasm_bindgen::JsCast;
@@ -222,7 +222,7 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Opti
         label
             .append_with_str_1(&format!(
                 " {}",
-                texts.form_consent().replace("{purpose}", title)
+                fill(texts.form_consent(), "purpose", title)
             ))
             .ok()?;
         block.append_child(&label).ok()?;

@@ -11,7 +11,7 @@ mod dom;
 use crate::browser::{document, nodes_of};
 use dom::{append, append_text, button};
 use gloo_events::{EventListener, EventListenerOptions};
-use kelisim_core::texts::{country_name, data_kind_name, format_days};
+use kelisim_core::texts::{country_name, data_kind_name, fill, format_days};
 use kelisim_core::{Config, Consent, IdSet, Language, Layout};
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement, HtmlInputElement, KeyboardEvent};
@@ -366,9 +366,7 @@ fn render_banner(root: &HtmlElement, view: &View) -> Option<HtmlElement> {
             &notes,
             "p",
             "kelisim-cross-border",
-            &texts
-                .cross_border_notice()
-                .replace("{countries}", &names.join(", ")),
+            &fill(texts.cross_border_notice(), "countries", &names.join(", ")),
         )?;
     }
     append_text(
@@ -418,9 +416,11 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
         &body,
         "p",
         "kelisim-expiry",
-        &texts
-            .expiry()
-            .replace("{days}", &format_days(language, config.expiry_days)),
+        &fill(
+            texts.expiry(),
+            "days",
+            &format_days(language, config.expiry_days),
+        ),
     )?;
     append_text(
         &body,

@@ -16,8 +16,13 @@ pub fn matches_pattern(pattern: &str, name: &str) -> bool {
         return rest.is_empty();
     };
     for part in middle {
-        match rest.find(part) {
-            Some(index) => rest = &rest[index + part.len()..],
+        // The first place `part` starts (by hand rather than `str::find`, whose string
+        // searcher is large in the wasm module).
+        let found = rest
+            .char_indices()
+            .find_map(|(index, _)| rest.get(index..)?.strip_prefix(part));
+        match found {
+            Some(after) => rest = after,
             None => return false,
         }
     }

@@ -366,6 +366,32 @@ pub fn builtin_texts(language: Language) -> Texts {
 }
 
 /// "365 күн", "365 дней", "1 day": the expiry period with the right plural form.
+/// `template` with every `{name}` replaced by `value`. Written out instead of `str::replace`
+/// because a `&str` pattern pulls the two-way string searcher and its panic paths into the wasm
+/// module; this one looks for a `{` and compares what follows.
+pub fn fill(template: &str, name: &str, value: &str) -> String {
+    let mut out = String::with_capacity(template.len() + value.len());
+    let mut rest = template;
+    while let Some((before, after_brace)) = rest.split_once('{') {
+        out.push_str(before);
+        match after_brace
+            .strip_prefix(name)
+            .and_then(|after| after.strip_prefix('}'))
+        {
+            Some(after) => {
+                out.push_str(value);
+                rest = after;
+            }
+            None => {
+                out.push('{');
+                rest = after_brace;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 pub fn format_days(language: Language, days: u32) -> String {
     let word = match language {
         // Kazakh nouns do not take a plural after a numeral.
@@ -559,6 +585,21 @@ pub fn country_name(code: &str, language: Language) -> String {
         Language::En => en,
     }
     .to_owned()
+}
+
+#[cfg(test)]
+mod fill_tests {
+    use super::fill;
+
+    #[test]
+    fn fills_every_placeholder_and_leaves_other_braces() {
+        assert_eq!(fill("{a} and {a}", "a", "x"), "x and x");
+        assert_eq!(fill("{b} {a", "a", "x"), "{b} {a");
+        assert_eq!(fill("{ab}", "a", "x"), "{ab}");
+        assert_eq!(fill("", "a", "x"), "");
+        assert_eq!(fill("Қазақ {a}!", "a", "тілі"), "Қазақ тілі!");
+        assert_eq!(fill("{{a}}", "a", "x"), "{x}");
+    }
 }
 
 #[cfg(test)]
