@@ -16,7 +16,7 @@
 //! against baselines measured in the same run. Everything targets 127.0.0.1 and stops by itself.
 
 use crate::build::{brotli_size, gzip_size};
-use crate::tools::{self, run};
+use crate::tools;
 use crate::webdriver::Browser;
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
@@ -70,22 +70,7 @@ pub fn run_bench(root: &Path, options: &Options) -> Result<()> {
     let work = root.join("target/bench");
     std::fs::create_dir_all(&work)?;
     let npm = std::env::temp_dir().join(format!("kelisim-bench-npm-{}", std::process::id()));
-    std::fs::create_dir_all(&npm)?;
-    run(
-        &npm,
-        "npm",
-        &[
-            "install",
-            "--prefix",
-            ".",
-            "--no-audit",
-            "--no-fund",
-            "--ignore-scripts",
-            VANILLA,
-            KLARO,
-        ],
-        &[],
-    )?;
+    tools::npm_install(&npm, &[VANILLA, KLARO])?;
     let banners = [
         Banner {
             name: "kelisim",

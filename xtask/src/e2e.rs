@@ -546,12 +546,7 @@ fn keyboard_check() -> Result<()> {
             consent("deniedCategories")?
         );
     }
-    tab_to(&browser, "[data-kelisim=\"open\"]")?;
-    browser.press(ENTER)?;
-    wait_until(
-        &browser,
-        "return !!document.querySelector('.kelisim-preferences');",
-    )?;
+    open_preferences(&browser)?;
     tab_to(&browser, "input[data-kelisim-category=\"analytics\"]")?;
     browser.press(" ")?;
     tab_to(
@@ -563,12 +558,7 @@ fn keyboard_check() -> Result<()> {
     if denied != serde_json::json!(["analytics"]) {
         bail!("Space on the analytics switch and Enter on \"save\" gave denied = {denied}");
     }
-    tab_to(&browser, "[data-kelisim=\"open\"]")?;
-    browser.press(ENTER)?;
-    wait_until(
-        &browser,
-        "return !!document.querySelector('.kelisim-preferences');",
-    )?;
+    open_preferences(&browser)?;
     tab_to(
         &browser,
         ".kelisim-preferences [data-kelisim-action=\"reject-all\"]",
@@ -578,12 +568,7 @@ fn keyboard_check() -> Result<()> {
     if granted != serde_json::json!(["necessary"]) {
         bail!("Enter on \"reject all\" left granted = {granted}");
     }
-    tab_to(&browser, "[data-kelisim=\"open\"]")?;
-    browser.press(ENTER)?;
-    wait_until(
-        &browser,
-        "return !!document.querySelector('.kelisim-preferences');",
-    )?;
+    open_preferences(&browser)?;
     browser.press(ESCAPE)?;
     wait_until(
         &browser,
@@ -595,6 +580,16 @@ fn keyboard_check() -> Result<()> {
         bail!("Escape did not return the focus to the button that opened the layer");
     }
     Ok(())
+}
+
+/// Tab to the page's "cookie settings" button, Enter, and wait for the preferences layer.
+fn open_preferences(browser: &crate::webdriver::Browser) -> Result<()> {
+    tab_to(browser, "[data-kelisim=\"open\"]")?;
+    browser.press(ENTER)?;
+    wait_until(
+        browser,
+        "return !!document.querySelector('.kelisim-preferences');",
+    )
 }
 
 /// Presses Tab until the focused element matches `css` (at most 60 times).

@@ -1,8 +1,8 @@
 //! `cargo xtask fuzz [--time SECONDS]`: runs every cargo-fuzz (libFuzzer) target in `fuzz/` for
 //! a bounded time each, starting from its committed corpus (`fuzz/corpus/<target>/`). Installs
-//! what it needs when missing: a nightly toolchain (cargo-fuzz needs it) and cargo-fuzz.
+//! what it needs when missing: a pinned nightly toolchain (cargo-fuzz needs one) and cargo-fuzz.
 //! New inputs go to `target/fuzz-corpus/` so the committed corpus only changes on purpose
-//! (`cargo +nightly fuzz cmin` to fold them in). A crash fails the run and leaves its input in
+//! (`cargo +nightly-2026-10-30 fuzz cmin` to fold them in). A crash fails the run and leaves its input in
 //! `fuzz/artifacts/<target>/`: make it a regression test next to the code it broke.
 
 use crate::tools::run;
@@ -12,6 +12,8 @@ use std::process::Command;
 
 pub const TARGETS: [&str; 4] = ["config", "cookie", "receipt", "csv_export"];
 const CARGO_FUZZ_VERSION: &str = "0.13.1";
+/// A fixed nightly (cargo-fuzz needs one), so a broken new nightly cannot turn CI red.
+const NIGHTLY: &str = "nightly-2026-10-30";
 
 pub fn fuzz(root: &Path, seconds: u64) -> Result<()> {
     ensure_fuzz_tools(root)?;
@@ -27,12 +29,13 @@ pub fn fuzz(root: &Path, seconds: u64) -> Result<()> {
         std::fs::create_dir_all(log_path.parent().expect("a logs folder"))?;
         let log = std::fs::File::create(&log_path)?;
         eprintln!(
-            "$ cargo +nightly fuzz run -O {target} (log: {})",
+            "$ cargo +{NIGHTLY} fuzz run -O {target} (log: {})",
             log_path.display()
         );
         let status = Command::new("cargo")
             .current_dir(&fuzz_dir)
-            .args(["+nightly", "fuzz", "run", "-O", target])
+            .arg(format!("+{NIGHTLY}"))
+            .args(["fuzz", "run", "-O", target])
             .arg(&scratch)
             .arg(&committed)
             .arg("--")
@@ -73,11 +76,11 @@ fn ensure_fuzz_tools(root: &Path) -> Result<()> {
             .output()
             .is_ok_and(|output| output.status.success())
     };
-    if !has("cargo", &["+nightly", "--version"]) {
+    if !has("cargo", &[&format!("+{NIGHTLY}"), "--version"]) {
         run(
             root,
             "rustup",
-            &["toolchain", "install", "nightly", "--profile", "minimal"],
+            &["toolchain", "install", NIGHTLY, "--profile", "minimal"],
             &[],
         )?;
     }

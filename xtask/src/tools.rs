@@ -101,20 +101,15 @@ fn ensure_npm_package(root: &Path, marker: &str, package: &str) -> Result<()> {
     if tools.join("node_modules").join(marker).exists() {
         return Ok(());
     }
-    std::fs::create_dir_all(&tools)?;
-    run(
-        &tools,
-        "npm",
-        &[
-            "install",
-            "--prefix",
-            ".",
-            "--no-audit",
-            "--no-fund",
-            package,
-        ],
-        &[],
-    )
+    npm_install(&tools, &[package])
+}
+
+/// `npm install` of exact package versions into `dir/node_modules`.
+pub fn npm_install(dir: &Path, packages: &[&str]) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut args = vec!["install", "--prefix", ".", "--no-audit", "--no-fund"];
+    args.extend_from_slice(packages);
+    run(dir, "npm", &args, &[])
 }
 
 /// A running PostgreSQL server for the server's storage tests: installs Debian's `postgresql`

@@ -464,7 +464,7 @@ impl Store {
         if by == GroupBy::Page && filter.narrows() {
             bail!("page counts are not split by language, variant or device");
         }
-        let (conditions, values) = filter_conditions(filter);
+        let conditions = filter_conditions(filter).0;
         // PostgreSQL refuses a constant in GROUP BY: the category grouping's empty key is not.
         let groups = if by == GroupBy::Category {
             "kind, granted, denied".to_owned()
@@ -475,14 +475,9 @@ impl Store {
             "SELECT {key}, kind, granted, denied, CAST(SUM(count) AS BIGINT) FROM {table} \
              WHERE site = $1 AND day >= $2 AND day <= $3{conditions} GROUP BY {groups}"
         );
-        let mut query = sqlx::query(&sql)
-            .bind(site)
-            .bind(&filter.from)
-            .bind(&filter.to);
-        for value in values {
-            query = query.bind(value);
-        }
-        let rows = query.fetch_all(&self.pool).await?;
+        let rows = filtered_query(&sql, site, filter)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|row| {
                 Ok(DecisionCount {
@@ -509,7 +504,7 @@ impl Store {
             GroupBy::Category => "''",
             other => group_column(other),
         };
-        let (conditions, values) = filter_conditions(filter);
+        let conditions = filter_conditions(filter).0;
         // By category, one total row (an aggregate without GROUP BY; COALESCE for no rows).
         let groups = if by == GroupBy::Category {
             String::new()
@@ -520,14 +515,9 @@ impl Store {
             "SELECT {key}, CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM impressions \
              WHERE site = $1 AND day >= $2 AND day <= $3{conditions}{groups}"
         );
-        let mut query = sqlx::query(&sql)
-            .bind(site)
-            .bind(&filter.from)
-            .bind(&filter.to);
-        for value in values {
-            query = query.bind(value);
-        }
-        let rows = query.fetch_all(&self.pool).await?;
+        let rows = filtered_query(&sql, site, filter)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|row| {
                 Ok(ImpressionCount {
@@ -793,6 +783,23 @@ async fn add_decided_consents(
         query.execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// A stats statement with its values bound: `$1` site, `$2`/`$3` the days, then the filter's
+/// (in the order of `filter_conditions`).
+fn filtered_query<'q>(
+    sql: &'q str,
+    site: &'q str,
+    filter: &'q Filter,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let mut query = sqlx::query(sql)
+        .bind(site)
+        .bind(&filter.from)
+        .bind(&filter.to);
+    for value in filter_conditions(filter).1 {
+        query = query.bind(value);
+    }
+    query
 }
 
 /// Adds rollup increments (within the caller's transaction).

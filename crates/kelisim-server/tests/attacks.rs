@@ -227,15 +227,9 @@ async fn static_files_cannot_be_escaped() {
         .await
         .unwrap();
     let app = kelisim_server::app(kelisim_server::AppState::new(kelisim_server::Settings {
-        store,
-        signer: signer(),
-        sites: sites(),
-        admin_token: ADMIN_TOKEN.into(),
-        rate_per_minute: 10_000,
         www_dir: Some(base.join("www")),
         sdk_dir: Some(base.join("sdk")),
-        client_timeout: std::time::Duration::from_secs(10),
-        trusted_proxies: Vec::new(),
+        ..settings(store)
     }));
     let (status, _, page) = send(&app, Request::get("/").body(Body::empty()).unwrap()).await;
     assert_eq!(
@@ -311,15 +305,8 @@ async fn behind_a_trusted_proxy_the_visitor_network_is_stored() {
         .await
         .unwrap();
     let app = kelisim_server::app(kelisim_server::AppState::new(kelisim_server::Settings {
-        store,
-        signer: signer(),
-        sites: sites(),
-        admin_token: ADMIN_TOKEN.into(),
-        rate_per_minute: 10_000,
-        www_dir: None,
-        sdk_dir: None,
-        client_timeout: std::time::Duration::from_secs(10),
         trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..settings(store)
     }));
     for (n, peer, forwarded, expected) in [
         (

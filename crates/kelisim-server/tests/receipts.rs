@@ -406,15 +406,8 @@ async fn rate_limit_answers_429() {
         .await
         .unwrap();
     let state = kelisim_server::AppState::new(kelisim_server::Settings {
-        store,
-        signer: signer(),
-        sites: sites(),
-        admin_token: ADMIN_TOKEN.into(),
         rate_per_minute: 2,
-        www_dir: None,
-        sdk_dir: None,
-        client_timeout: std::time::Duration::from_secs(10),
-        trusted_proxies: Vec::new(),
+        ..settings(store)
     });
     let app = kelisim_server::app(state);
     let mut statuses = Vec::new();

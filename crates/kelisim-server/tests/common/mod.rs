@@ -66,9 +66,10 @@ pub fn sites() -> Sites {
     }])
 }
 
-pub async fn test_app(url: &str) -> (axum::Router, AppState) {
-    let store = Store::open(url).await.expect("database opens");
-    let state = AppState::new(Settings {
+/// The settings of the test app around `store`; tests change what they need with
+/// `Settings { field, ..settings(store) }`.
+pub fn settings(store: Store) -> Settings {
+    Settings {
         store,
         signer: signer(),
         sites: sites(),
@@ -78,7 +79,12 @@ pub async fn test_app(url: &str) -> (axum::Router, AppState) {
         sdk_dir: None,
         client_timeout: std::time::Duration::from_secs(10),
         trusted_proxies: Vec::new(),
-    });
+    }
+}
+
+pub async fn test_app(url: &str) -> (axum::Router, AppState) {
+    let store = Store::open(url).await.expect("database opens");
+    let state = AppState::new(settings(store));
     (app(state.clone()), state)
 }
 
