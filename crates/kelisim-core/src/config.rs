@@ -1438,19 +1438,15 @@ fn check_url(field: &str, url: &str) -> Result<(), ConfigError> {
 
 fn parse_hex_colour(value: &str) -> Option<[f64; 3]> {
     let hex = value.strip_prefix('#')?;
-    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let digits: Vec<u8> = match hex.len() {
-        3 => hex.bytes().flat_map(|b| [b, b]).collect(),
-        6 => hex.bytes().collect(),
+    let digits: Vec<u32> = hex.chars().map(|c| c.to_digit(16)).collect::<Option<_>>()?;
+    let digits: Vec<u32> = match digits.len() {
+        3 => digits.iter().flat_map(|d| [*d, *d]).collect(),
+        6 => digits,
         _ => return None,
     };
-    let channel = |i: usize| {
-        let pair = std::str::from_utf8(&digits[i * 2..i * 2 + 2]).ok()?;
-        u8::from_str_radix(pair, 16)
-            .ok()
-            .map(|v| f64::from(v) / 255.0)
+    let channel = |i: usize| -> Option<f64> {
+        let pair = digits.get(i * 2..i * 2 + 2)?;
+        Some(f64::from(pair[0] * 16 + pair[1]) / 255.0)
     };
     Some([channel(0)?, channel(1)?, channel(2)?])
 }

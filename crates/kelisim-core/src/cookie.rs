@@ -111,17 +111,16 @@ fn is_id(id: &str) -> bool {
 }
 
 fn to_base36(mut value: u64) -> String {
-    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    let mut out = Vec::new();
+    // Digits are pushed as `char`s, so no UTF-8 check (and its error's `Debug`) is needed.
+    let mut digits = Vec::new();
     loop {
-        out.push(DIGITS[(value % 36) as usize]);
+        digits.push(char::from_digit((value % 36) as u32, 36).unwrap_or('0'));
         value /= 36;
         if value == 0 {
             break;
         }
     }
-    out.reverse();
-    String::from_utf8(out).expect("base36 digits are ASCII")
+    digits.iter().rev().collect()
 }
 
 fn from_base36(text: &str) -> Option<u64> {
