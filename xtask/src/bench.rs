@@ -62,9 +62,10 @@ struct Banner {
 
 pub fn run_bench(root: &Path, options: &Options) -> Result<()> {
     tools::ensure_build_tools(root)?;
-    tools::ensure_browser()?;
-    tools::ensure_wrk()?;
-    let postgres = tools::ensure_postgres()?;
+    // Only what the chosen sections need.
+    if options.wants("browser") {
+        tools::ensure_browser()?;
+    }
     let sizes = crate::build::build(root)?;
     crate::build::print_sizes(&sizes);
     let work = root.join("target/bench");
@@ -161,6 +162,8 @@ pub fn run_bench(root: &Path, options: &Options) -> Result<()> {
         )?;
     }
     if options.wants("server") {
+        tools::ensure_wrk()?;
+        let postgres = tools::ensure_postgres()?;
         server_section(root, &mut report, &work, &postgres)?;
     }
     if options.wants("stats") {
