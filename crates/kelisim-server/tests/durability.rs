@@ -1,7 +1,7 @@
 //! The server binary over real HTTP on loopback: every receipt answered `201` survives a
 //! `kill -9` mid-stream, the restarted server keeps the chain, and `verify` passes; then a
 //! tampered database makes `verify` exit 1 naming the first bad sequence number. Slow clients
-//! are cut off.
+//! are cut off. A full disk answers 503 and corrupts nothing.
 
 mod common;
 
@@ -229,4 +229,84 @@ fn slow_clients_are_cut_off() {
     assert!(answer.contains("too long"), "{answer}");
     // Meanwhile and afterwards, normal clients are served.
     assert!(post(&server.base, 1));
+}
+
+#[test]
+fn a_full_disk_answers_503_and_corrupts_nothing() {
+    let dir = temp_dir("full");
+    let port = free_port();
+    // The server runs with its files capped at about a megabyte (RLIMIT_FSIZE) and SIGXFSZ
+    // ignored, so a write past the cap fails with EFBIG: SQLite reports "database or disk is
+    // full", as on a full disk.
+    let script = format!(
+        "trap '' XFSZ; ulimit -f 2048; exec '{BINARY}' serve --listen 127.0.0.1:{port} \
+         --db 'sqlite://{db}' --sites '{sites}' --key '{key}' --admin-token {TOKEN} \
+         --rate-per-minute 1000000",
+        db = dir.join("kelisim.db").display(),
+        sites = dir.join("sites.json").display(),
+        key = dir.join("signing.key").display(),
+    );
+    let child = Command::new("sh")
+        .args(["-c", &script])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sh starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ureq::get(&format!("{base}/v1/public-key")).call().is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the capped server did not come up"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let server = Server { child, base };
+    let mut acknowledged = Vec::new();
+    let mut full = None;
+    for n in 1..=20_000u32 {
+        let answer = ureq::post(&format!("{}/v1/receipts", server.base))
+            .set("content-type", "text/plain")
+            .set("origin", "https://glazik.kz")
+            .send_string(&receipt(n).to_string());
+        match answer {
+            Ok(response) if response.status() == 201 => acknowledged.push(n),
+            Err(ureq::Error::Status(status, response)) => {
+                let retry_after = response.header("retry-after").map(str::to_owned);
+                full = Some((status, retry_after, response.into_string().unwrap()));
+                break;
+            }
+            other => panic!("receipt {n}: unexpected answer {other:?}"),
+        }
+    }
+    let (status, retry_after, body) = full.expect("the capped disk filled up");
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(retry_after.as_deref(), Some("5"));
+    assert!(body.contains("unavailable"), "{body}");
+    assert!(
+        acknowledged.len() > 10,
+        "only {} stored before",
+        acknowledged.len()
+    );
+    println!(
+        "{} receipts stored before the disk was full; then {status}: {body}",
+        acknowledged.len()
+    );
+    drop(server);
+    // With room again: everything acknowledged is there, and the chain verifies.
+    let server = start(&dir, port);
+    for n in [acknowledged[0], *acknowledged.last().unwrap()] {
+        let id = receipt(n)["receipt_id"].as_str().unwrap().to_owned();
+        assert!(
+            ureq::get(&format!("{}/v1/receipts/{id}", server.base))
+                .set("authorization", &format!("Bearer {TOKEN}"))
+                .call()
+                .is_ok(),
+            "receipt {n} was acknowledged but is gone"
+        );
+    }
+    assert!(post(&server.base, 999_999), "the server stores again");
+    drop(server);
+    let (ok, printed) = verify(&dir);
+    assert!(ok, "verify failed after the disk filled up:\n{printed}");
 }
