@@ -329,3 +329,58 @@ async fn behind_a_trusted_proxy_the_visitor_network_is_stored() {
         assert_eq!(stored["ip_prefix"], expected, "peer {peer}");
     }
 }
+
+#[tokio::test]
+async fn one_site_cannot_write_or_read_another_sites_numbers() {
+    use kelisim_server::sites::{Site, Sites};
+    let store = kelisim_server::store::Store::open(&sqlite_url())
+        .await
+        .unwrap();
+    let two_sites = Sites::new(vec![
+        Site {
+            id: "glazik-kz".into(),
+            origins: vec![ORIGIN.into()],
+            retention_days: 30,
+        },
+        Site {
+            id: "nlg-kz".into(),
+            origins: vec!["https://nlg.kz".into()],
+            retention_days: 30,
+        },
+    ]);
+    let state = kelisim_server::AppState::new(kelisim_server::Settings {
+        sites: two_sites,
+        ..settings(store)
+    });
+    let app = kelisim_server::app(state.clone());
+    // glazik.kz's page posts a receipt and an impression claiming to be nlg-kz: refused.
+    let mut forged = receipt(1);
+    forged["site"] = json!("nlg-kz");
+    let (status, _, answer) = send(&app, post("/v1/receipts", forged.to_string())).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    let impression = json!({"site": "nlg-kz", "language": "ru", "page": "/"});
+    let (status, _, _) = send(&app, post("/v1/impressions", impression.to_string())).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(row_count(&state).await, 0);
+    // Its own receipt is stored, and counts only for itself.
+    let (status, _) = post_receipt(&app, &receipt(2)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, _, theirs) = send(
+        &app,
+        admin_get("/v1/stats?site=nlg-kz&from=2000-01-01&to=2099-12-31&by=category"),
+    )
+    .await;
+    assert_eq!(theirs["rows"], json!([]), "{theirs}");
+    let (_, _, ours) = send(
+        &app,
+        admin_get("/v1/stats?site=glazik-kz&from=2000-01-01&to=2099-12-31&by=day"),
+    )
+    .await;
+    let decisions: i64 = ours["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["decisions"].as_i64().unwrap())
+        .sum();
+    assert_eq!(decisions, 1, "{ours}");
+}
