@@ -46,6 +46,9 @@
     var commands = consentCommands().join(' ');
     expect(commands === 'default:denied/denied update:granted/denied update:denied/denied update:granted/granted update:denied/denied',
       'gtag consent commands: ' + commands);
+    if (window.__cspViolations) {
+      expect(window.__cspViolations.length === 0, 'CSP violations: ' + window.__cspViolations.join('; '));
+    }
     document.body.setAttribute('data-e2e-result', failures.length ? 'fail: ' + failures.join('; ') : 'pass');
   }
   window.addEventListener('load', function () { run().catch(function (e) { document.body.setAttribute('data-e2e-result', 'fail: ' + e); }); });

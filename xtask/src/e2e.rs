@@ -88,7 +88,15 @@ pub fn run(root: &Path) -> Result<()> {
     mounts.insert(0, ("/store/".into(), store_pages(root)?));
     mounts.insert(0, ("/vendor/".into(), root.join(".tools/node_modules")));
     let csp = vec![("Content-Security-Policy".to_owned(), STRICT_CSP.to_owned())];
-    let rules = vec![("/e2e/".to_owned(), csp.clone()), ("/sdk/".to_owned(), csp)];
+    let demo_csp = vec![(
+        "Content-Security-Policy".to_owned(),
+        demo_store_csp(&std::fs::read_to_string(root.join("www/index.html"))?),
+    )];
+    let rules = vec![
+        ("/e2e/".to_owned(), csp.clone()),
+        ("/sdk/".to_owned(), csp),
+        ("/store/demo-store-csp.html".to_owned(), demo_csp),
+    ];
     let _server = serve::start(address, mounts, rules)?;
 
     let (mut passed, mut failed) = (0, 0);
@@ -321,6 +329,14 @@ fn store_pages(root: &Path) -> Result<PathBuf> {
         "</body>",
         "<script src=\"/e2e/tracker-driver.js\"></script>\n</body>",
     );
+    // The same under a strict CSP (served with `demo_store_csp`), with a listener for
+    // `securitypolicyviolation` first in <head>; the driver fails the page on any violation.
+    let with_listener = demo.replacen(
+        "<head>",
+        "<head>\n<script src=\"/e2e/csp-listener.js\"></script>",
+        1,
+    );
+    std::fs::write(dir.join("demo-store-csp.html"), with_listener)?;
     std::fs::write(dir.join("demo-store.html"), demo)?;
     std::fs::copy(
         root.join("tests/e2e/vanilla-markup.html"),
@@ -370,7 +386,11 @@ fn tracker_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
     let rules = format!("--host-resolver-rules=MAP * 127.0.0.1:{TRACKER_PORT}, EXCLUDE 127.0.0.1");
     let args = [rules.as_str(), "--ignore-certificate-errors"];
     let mut results = Vec::new();
-    for page in ["demo-store.html", "vanilla-markup.html"] {
+    for page in [
+        "demo-store.html",
+        "demo-store-csp.html",
+        "vanilla-markup.html",
+    ] {
         log.lock().unwrap().clear();
         let url = format!("http://{PAGES}/store/{page}");
         let in_page = run_check_with(&url, &PASS, &fresh_profile(root, "trackers"), &args);
@@ -398,6 +418,36 @@ fn fake_tracker_script(host: &str, path: &str) -> String {
         "connect.facebook.net" => "document.cookie='_fbp=fb.1.1; path=/'; new Image().src='https://www.facebook.com/tr?id=1&ev=PageView';".into(),
         _ => String::new(),
     }
+}
+
+/// The CSP a store could serve the demo page with: scripts from itself and the tag hosts, the
+/// inline tags allowed by their SHA-256 (the SDK runs a gated inline tag with exactly its text,
+/// so its hash still matches; no nonce, no 'unsafe-inline'), wasm, and the tags' beacons.
+fn demo_store_csp(page: &str) -> String {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let mut hashes = String::new();
+    for block in page.split("<script").skip(1) {
+        let Some((attributes, rest)) = block.split_once('>') else {
+            continue;
+        };
+        if attributes.contains(" src=") {
+            continue;
+        }
+        let text = rest.split("</script>").next().unwrap_or_default();
+        let digest = Sha256::digest(text.as_bytes());
+        hashes.push_str(&format!(
+            " 'sha256-{}'",
+            base64::engine::general_purpose::STANDARD.encode(digest)
+        ));
+    }
+    format!(
+        "default-src 'self'; \
+         script-src 'self' 'wasm-unsafe-eval'{hashes} https://www.googletagmanager.com https://mc.yandex.ru https://connect.facebook.net; \
+         connect-src 'self' https://phase.kelisim.test https://www.google-analytics.com https://mc.yandex.ru https://www.facebook.com; \
+         img-src 'self' data: https://www.google-analytics.com https://mc.yandex.ru https://www.facebook.com; \
+         frame-src https://widgets.2gis.com; object-src 'none'; base-uri 'none'"
+    )
 }
 
 /// Splits the request log at the page's phase markers and checks which trackers were hit in
