@@ -203,95 +203,9 @@ impl Store {
             Backend::Postgres => None,
         };
         let mut tx = self.pool.begin().await?;
-        // Lock every head this batch extends, in one order (sorted), so that two instances
-        // writing to one PostgreSQL never wait on each other in a cycle.
-        let mut sites: Vec<&str> = batch.iter().map(|new| new.receipt.site.as_str()).collect();
-        sites.sort_unstable();
-        sites.dedup();
-        let mut heads: HashMap<String, (i64, String)> = HashMap::new();
-        for site in sites {
-            sqlx::query("INSERT INTO chain_heads (site, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (site) DO NOTHING")
-                .bind(site)
-                .bind(GENESIS_HASH)
-                .execute(&mut *tx)
-                .await?;
-            let head_sql = match self.backend {
-                Backend::Sqlite => "SELECT seq, hash FROM chain_heads WHERE site = $1",
-                Backend::Postgres => "SELECT seq, hash FROM chain_heads WHERE site = $1 FOR UPDATE",
-            };
-            let head = sqlx::query(head_sql).bind(site).fetch_one(&mut *tx).await?;
-            heads.insert(site.to_owned(), (head.try_get(0)?, head.try_get(1)?));
-        }
-        // Ids stored before (by this or another instance) are answered from the database.
-        let mut stored_before: HashMap<String, ReceiptRecord> = HashMap::new();
-        for chunk in statement_chunks(batch) {
-            let sql = format!(
-                "SELECT body, prev_hash, hash, signature, receipt_id FROM receipts WHERE receipt_id IN ({})",
-                placeholders(1, chunk.len())
-            );
-            let mut query = sqlx::query(&sql);
-            for new in chunk {
-                query = query.bind(&new.receipt.receipt_id);
-            }
-            for row in query.fetch_all(&mut *tx).await? {
-                stored_before.insert(row.try_get(4)?, record_from_row(&row)?);
-            }
-        }
-        let mut answers: Vec<(ReceiptRecord, bool)> = Vec::with_capacity(batch.len());
-        // Receipts new in this batch: index into `answers`, and the exact body text hashed.
-        let mut fresh: Vec<(usize, String)> = Vec::new();
-        let mut fresh_by_id: HashMap<String, usize> = HashMap::new();
-        // Ids repeated within the batch: (index of the repeat, index of the first).
-        let mut repeats: Vec<(usize, usize)> = Vec::new();
-        for new in batch {
-            let id = &new.receipt.receipt_id;
-            if let Some(record) = stored_before.get(id) {
-                answers.push((record.clone(), true));
-                continue;
-            }
-            if let Some(&earlier) = fresh_by_id.get(id) {
-                // Copied again once the earlier one is signed.
-                repeats.push((answers.len(), earlier));
-                answers.push((answers[earlier].0.clone(), true));
-                continue;
-            }
-            let (head_seq, head_hash) = heads
-                .get_mut(&new.receipt.site)
-                .context("every site of the batch has a head")?;
-            let stored = StoredReceipt {
-                seq: *head_seq + 1,
-                server_time: format_time(new.now),
-                ip_prefix: new.ip_prefix.clone(),
-                receipt: new.receipt.clone(),
-            };
-            let body = serde_json::to_string(&stored)?;
-            let hash = link_hash(head_hash, &body);
-            *head_seq = stored.seq;
-            let prev_hash = std::mem::replace(head_hash, hash.clone());
-            fresh_by_id.insert(stored.receipt.receipt_id.clone(), answers.len());
-            fresh.push((answers.len(), body));
-            answers.push((
-                ReceiptRecord {
-                    stored,
-                    prev_hash,
-                    hash,
-                    // Signed below, all at once.
-                    signature: String::new(),
-                },
-                false,
-            ));
-        }
-        let hashes: Vec<&str> = fresh
-            .iter()
-            .map(|(index, _)| answers[*index].0.hash.as_str())
-            .collect();
-        let signatures = signer.sign_all(&hashes);
-        for ((index, _), signature) in fresh.iter().zip(signatures) {
-            answers[*index].0.signature = signature;
-        }
-        for (repeat, first) in repeats {
-            answers[repeat].0 = answers[first].0.clone();
-        }
+        let mut heads = self.lock_heads(&mut tx, batch).await?;
+        let stored_before = stored_before(&mut tx, batch).await?;
+        let Links { answers, fresh } = chain_links(batch, &mut heads, &stored_before, signer)?;
         // Which new receipts are first decisions is asked before they are inserted.
         let firsts = self.first_decisions(&mut tx, &answers, &fresh).await?;
         let mut rollup = Rollup::default();
@@ -299,28 +213,7 @@ impl Store {
             rollup.add(&answers[*index].0.stored, first);
         }
         add_rollup(&mut tx, &rollup).await?;
-        for chunk in statement_chunks(&fresh) {
-            let sql = format!(
-                "INSERT INTO receipts (site, seq, receipt_id, consent_id, server_time, action, body, prev_hash, hash, signature) VALUES {}",
-                value_rows(chunk.len(), 10)
-            );
-            let mut query = sqlx::query(&sql);
-            for (index, body) in chunk {
-                let record = &answers[*index].0;
-                query = query
-                    .bind(&record.stored.receipt.site)
-                    .bind(record.stored.seq)
-                    .bind(&record.stored.receipt.receipt_id)
-                    .bind(&record.stored.receipt.consent_id)
-                    .bind(&record.stored.server_time)
-                    .bind(&record.stored.receipt.action)
-                    .bind(body)
-                    .bind(&record.prev_hash)
-                    .bind(&record.hash)
-                    .bind(&record.signature);
-            }
-            query.execute(&mut *tx).await?;
-        }
+        insert_links(&mut tx, &answers, &fresh).await?;
         for (site, (seq, hash)) in &heads {
             sqlx::query("UPDATE chain_heads SET seq = $2, hash = $3 WHERE site = $1")
                 .bind(site)
@@ -331,6 +224,37 @@ impl Store {
         }
         tx.commit().await?;
         Ok(answers)
+    }
+
+    /// The head (last seq and hash) of every site the batch extends, created when missing and,
+    /// on PostgreSQL, locked. Sites are locked in one order (sorted), so that two instances
+    /// writing to one PostgreSQL never wait on each other in a cycle.
+    async fn lock_heads(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        batch: &[NewReceipt],
+    ) -> Result<HashMap<String, (i64, String)>> {
+        let mut sites: Vec<&str> = batch.iter().map(|new| new.receipt.site.as_str()).collect();
+        sites.sort_unstable();
+        sites.dedup();
+        let head_sql = match self.backend {
+            Backend::Sqlite => "SELECT seq, hash FROM chain_heads WHERE site = $1",
+            Backend::Postgres => "SELECT seq, hash FROM chain_heads WHERE site = $1 FOR UPDATE",
+        };
+        let mut heads = HashMap::new();
+        for site in sites {
+            sqlx::query("INSERT INTO chain_heads (site, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (site) DO NOTHING")
+                .bind(site)
+                .bind(GENESIS_HASH)
+                .execute(&mut **tx)
+                .await?;
+            let head = sqlx::query(head_sql)
+                .bind(site)
+                .fetch_one(&mut **tx)
+                .await?;
+            heads.insert(site.to_owned(), (head.try_get(0)?, head.try_get(1)?));
+        }
+        Ok(heads)
     }
 
     /// For each new receipt (`fresh`, in chain order), whether it is its consent id's first
@@ -718,6 +642,134 @@ fn redact(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+/// The stored records of the batch's receipt ids that are already in the database (stored
+/// earlier by this or another instance), by id.
+async fn stored_before(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    batch: &[NewReceipt],
+) -> Result<HashMap<String, ReceiptRecord>> {
+    let mut stored = HashMap::new();
+    for chunk in statement_chunks(batch) {
+        let sql = format!(
+            "SELECT body, prev_hash, hash, signature, receipt_id FROM receipts WHERE receipt_id IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for new in chunk {
+            query = query.bind(&new.receipt.receipt_id);
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            stored.insert(row.try_get(4)?, record_from_row(&row)?);
+        }
+    }
+    Ok(stored)
+}
+
+/// The answers of a batch, and which of them are new links.
+struct Links {
+    /// One `(record, already_stored)` per receipt of the batch, in its order.
+    answers: Vec<(ReceiptRecord, bool)>,
+    /// The new links: index into `answers`, and the exact body text their hash covers.
+    fresh: Vec<(usize, String)>,
+}
+
+/// Chains the batch's new receipts onto `heads` (moving them), in order: a receipt id stored
+/// before is answered with its record, one repeated within the batch with the first's. Hashes
+/// are made one after the other (each covers the previous); the signatures then all at once.
+fn chain_links(
+    batch: &[NewReceipt],
+    heads: &mut HashMap<String, (i64, String)>,
+    stored_before: &HashMap<String, ReceiptRecord>,
+    signer: &Signer,
+) -> Result<Links> {
+    let mut answers: Vec<(ReceiptRecord, bool)> = Vec::with_capacity(batch.len());
+    let mut fresh: Vec<(usize, String)> = Vec::new();
+    let mut fresh_by_id: HashMap<&str, usize> = HashMap::new();
+    // Ids repeated within the batch: (index of the repeat, index of the first).
+    let mut repeats: Vec<(usize, usize)> = Vec::new();
+    for new in batch {
+        let id = new.receipt.receipt_id.as_str();
+        if let Some(record) = stored_before.get(id) {
+            answers.push((record.clone(), true));
+            continue;
+        }
+        if let Some(&earlier) = fresh_by_id.get(id) {
+            // Copied again once the earlier one is signed.
+            repeats.push((answers.len(), earlier));
+            answers.push((answers[earlier].0.clone(), true));
+            continue;
+        }
+        let (head_seq, head_hash) = heads
+            .get_mut(&new.receipt.site)
+            .context("every site of the batch has a head")?;
+        let stored = StoredReceipt {
+            seq: *head_seq + 1,
+            server_time: format_time(new.now),
+            ip_prefix: new.ip_prefix.clone(),
+            receipt: new.receipt.clone(),
+        };
+        let body = serde_json::to_string(&stored)?;
+        let hash = link_hash(head_hash, &body);
+        *head_seq = stored.seq;
+        let prev_hash = std::mem::replace(head_hash, hash.clone());
+        fresh_by_id.insert(id, answers.len());
+        fresh.push((answers.len(), body));
+        answers.push((
+            ReceiptRecord {
+                stored,
+                prev_hash,
+                hash,
+                // Signed below, all at once.
+                signature: String::new(),
+            },
+            false,
+        ));
+    }
+    let hashes: Vec<&str> = fresh
+        .iter()
+        .map(|(index, _)| answers[*index].0.hash.as_str())
+        .collect();
+    let signatures = signer.sign_all(&hashes);
+    for ((index, _), signature) in fresh.iter().zip(signatures) {
+        answers[*index].0.signature = signature;
+    }
+    for (repeat, first) in repeats {
+        answers[repeat].0 = answers[first].0.clone();
+    }
+    Ok(Links { answers, fresh })
+}
+
+/// Inserts the new links with multi-row statements.
+async fn insert_links(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    answers: &[(ReceiptRecord, bool)],
+    fresh: &[(usize, String)],
+) -> Result<()> {
+    for chunk in statement_chunks(fresh) {
+        let sql = format!(
+            "INSERT INTO receipts (site, seq, receipt_id, consent_id, server_time, action, body, prev_hash, hash, signature) VALUES {}",
+            value_rows(chunk.len(), 10)
+        );
+        let mut query = sqlx::query(&sql);
+        for (index, body) in chunk {
+            let record = &answers[*index].0;
+            query = query
+                .bind(&record.stored.receipt.site)
+                .bind(record.stored.seq)
+                .bind(&record.stored.receipt.receipt_id)
+                .bind(&record.stored.receipt.consent_id)
+                .bind(&record.stored.server_time)
+                .bind(&record.stored.receipt.action)
+                .bind(body)
+                .bind(&record.prev_hash)
+                .bind(&record.hash)
+                .bind(&record.signature);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// `$first, $first+1, ...` for `count` bound values.
