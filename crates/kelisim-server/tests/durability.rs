@@ -54,6 +54,11 @@ fn start_with(dir: &Path, port: u16, extra: &[&str]) -> Server {
         .stderr(Stdio::null())
         .spawn()
         .expect("server starts");
+    up(child, port)
+}
+
+/// Waits until the server started as `child` answers on `port`.
+fn up(child: Child, port: u16) -> Server {
     let base = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(20);
     while ureq::get(&format!("{base}/v1/public-key")).call().is_err() {
@@ -252,16 +257,7 @@ fn a_full_disk_answers_503_and_corrupts_nothing() {
         .stderr(Stdio::null())
         .spawn()
         .expect("sh starts");
-    let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while ureq::get(&format!("{base}/v1/public-key")).call().is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the capped server did not come up"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let server = Server { child, base };
+    let server = up(child, port);
     let mut acknowledged = Vec::new();
     let mut full = None;
     for n in 1..=20_000u32 {
