@@ -88,11 +88,10 @@ async fn run(store: Store, signer: Arc<Signer>, mut receiver: mpsc::Receiver<Job
                     "a batch of {} receipts failed ({error:#}); storing them one by one",
                     receipts.len()
                 );
-                for (receipt, reply) in receipts.into_iter().zip(replies) {
+                for (new, reply) in receipts.into_iter().zip(replies) {
                     let answer = store
-                        .insert_receipts(std::slice::from_ref(&receipt), &signer)
-                        .await
-                        .map(|mut answers| answers.remove(0));
+                        .insert_receipt(new.receipt, new.ip_prefix, &signer, new.now)
+                        .await;
                     let _ = reply.send(answer);
                 }
             }

@@ -222,20 +222,9 @@ async fn post_impression(
     let body = public_body(&state, client.as_deref(), body)?;
     let impression: Impression = receipt::parse_json(&body)?;
     let origin = site_origin(&state, &impression.site, &headers)?;
-    if !["kk", "ru", "en"].contains(&impression.language.as_str()) {
-        return Err(AppError::bad("language", "must be kk, ru or en"));
-    }
+    receipt::check_language(&impression.language)?;
     let variant = impression.variant.unwrap_or_default();
-    if variant.len() > 32
-        || variant
-            .chars()
-            .any(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-    {
-        return Err(AppError::bad(
-            "variant",
-            "must be at most 32 characters of a-z, 0-9, '-', '_'",
-        ));
-    }
+    receipt::check_variant(&variant)?;
     let page = impression.page.split(['?', '#']).next().unwrap_or_default();
     if !page.starts_with('/') || page.len() > 512 || page.chars().any(char::is_control) {
         return Err(AppError::bad(
@@ -463,22 +452,12 @@ fn stats_filter(query: &HashMap<String, String>) -> Result<stats::Filter, AppErr
     let (from, to) = day_range(query)?;
     let value = |name: &str| query.get(name).filter(|v| !v.is_empty()).cloned();
     let language = value("language");
-    if language
-        .as_deref()
-        .is_some_and(|l| !["kk", "ru", "en"].contains(&l))
-    {
-        return Err(AppError::bad("language", "must be kk, ru or en"));
+    if let Some(language) = &language {
+        receipt::check_language(language)?;
     }
     let variant = value("variant");
-    if variant.as_deref().is_some_and(|v| {
-        v.len() > 32
-            || v.chars()
-                .any(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-    }) {
-        return Err(AppError::bad(
-            "variant",
-            "must be at most 32 characters of a-z, 0-9, '-', '_'",
-        ));
+    if let Some(variant) = &variant {
+        receipt::check_variant(variant)?;
     }
     let device = value("device");
     if device
@@ -682,22 +661,25 @@ impl axum::extract::FromRequestParts<AppState> for ClientNetwork {
         parts: &mut axum::http::request::Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let forwarded: Vec<&str> = parts
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .collect();
+        let trusted = &state.0.trusted_proxies;
         Ok(ClientNetwork(
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|ConnectInfo(peer)| {
-                    ip_prefix(client_address(
-                        peer.ip(),
-                        &forwarded.join(","),
-                        &state.0.trusted_proxies,
-                    ))
+                    // The header is read only from a trusted proxy (most servers have none).
+                    let forwarded = if trusted.contains(&peer.ip()) {
+                        parts
+                            .headers
+                            .get_all("x-forwarded-for")
+                            .iter()
+                            .filter_map(|value| value.to_str().ok())
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    } else {
+                        String::new()
+                    };
+                    ip_prefix(client_address(peer.ip(), &forwarded, trusted))
                 }),
         ))
     }

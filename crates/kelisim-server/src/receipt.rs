@@ -131,9 +131,7 @@ fn validate(receipt: &mut ReceiptInput, now: OffsetDateTime) -> Result<(), AppEr
     check_id("site", &receipt.site, 64, true)?;
     check_text("policy_version", &receipt.policy_version, 64)?;
     check_text("policy_url", &receipt.policy_url, 2048)?;
-    if !["kk", "ru", "en"].contains(&receipt.language.as_str()) {
-        return Err(AppError::bad("language", "must be kk, ru or en"));
-    }
+    check_language(&receipt.language)?;
     if !ACTIONS.contains(&receipt.action.as_str()) {
         return Err(AppError::bad(
             "action",
@@ -232,6 +230,30 @@ fn check_text(field: &str, text: &str, max: usize) -> Result<(), AppError> {
         return Err(AppError::bad(
             field,
             format!("must be 1 to {max} bytes of text without control characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// A banner language: kk, ru or en (receipts, impressions and stats filters).
+pub fn check_language(language: &str) -> Result<(), AppError> {
+    if ["kk", "ru", "en"].contains(&language) {
+        Ok(())
+    } else {
+        Err(AppError::bad("language", "must be kk, ru or en"))
+    }
+}
+
+/// A banner variant as impressions carry it and stats filter by it (empty: no variant).
+pub fn check_variant(variant: &str) -> Result<(), AppError> {
+    if variant.len() > 32
+        || variant
+            .chars()
+            .any(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+    {
+        return Err(AppError::bad(
+            "variant",
+            "must be at most 32 characters of a-z, 0-9, '-', '_'",
         ));
     }
     Ok(())

@@ -295,10 +295,7 @@ impl Store {
         }
         let firsts: Vec<bool> = receipts
             .iter()
-            .map(|receipt| {
-                stats::DECISIONS.contains(&receipt.action.as_str())
-                    && decided.insert((receipt.site.clone(), receipt.consent_id.clone()))
-            })
+            .map(|receipt| first_decision(&mut decided, receipt))
             .collect();
         let new_ids: Vec<(&str, &str)> = receipts
             .iter()
@@ -346,9 +343,7 @@ impl Store {
             for row in &rows {
                 let stored: StoredReceipt = serde_json::from_str(&row.try_get::<String, _>(2)?)
                     .context("a stored receipt body is not valid JSON")?;
-                let receipt = &stored.receipt;
-                let first = stats::DECISIONS.contains(&receipt.action.as_str())
-                    && decided.insert((receipt.site.clone(), receipt.consent_id.clone()));
+                let first = first_decision(&mut decided, &stored.receipt);
                 rollup.add(&stored, first);
             }
             built_from += rows.len();
@@ -642,6 +637,13 @@ fn redact(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+/// Whether `receipt` is its consent id's first banner decision, given the (site, consent id)
+/// pairs that decided before it; records it when it is.
+fn first_decision(decided: &mut HashSet<(String, String)>, receipt: &ReceiptInput) -> bool {
+    stats::DECISIONS.contains(&receipt.action.as_str())
+        && decided.insert((receipt.site.clone(), receipt.consent_id.clone()))
 }
 
 /// The stored records of the batch's receipt ids that are already in the database (stored
