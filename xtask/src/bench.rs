@@ -352,11 +352,8 @@ fn header(root: &Path) -> Result<String> {
 }
 
 fn command_output(program: &str, args: &[&str]) -> String {
-    Command::new(program)
-        .args(args)
-        .output()
-        .ok()
-        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    tools::output(program, args)
+        .map(|text| text.trim().to_owned())
         .filter(|text| !text.is_empty())
         .unwrap_or_else(|| "unknown".into())
 }
@@ -393,17 +390,11 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 /// Polls the page's `__bench` until `done` says so (or 15 s pass).
 fn wait_for(browser: &Browser, done: impl Fn(&Value) -> bool) -> Result<Value> {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let value = browser.execute("return window.__bench || null;")?;
-        if done(&value) {
-            return Ok(value);
-        }
-        if Instant::now() > deadline {
-            bail!("the page did not get there in 15 s: {value}");
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
+    browser.poll(
+        "return window.__bench || null;",
+        Duration::from_secs(15),
+        done,
+    )
 }
 
 fn number(value: &Value, field: &str) -> f64 {

@@ -659,14 +659,11 @@ fn tab_to(browser: &crate::webdriver::Browser, css: &str) -> Result<()> {
 
 /// Polls a script until it returns `true` (at most 10 s).
 fn wait_until(browser: &crate::webdriver::Browser, script: &str) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while browser.execute(script)? != serde_json::json!(true) {
-        if Instant::now() > deadline {
-            bail!("timed out waiting for: {script}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(())
+    browser
+        .poll(script, Duration::from_secs(10), |value| {
+            *value == serde_json::json!(true)
+        })
+        .map(drop)
 }
 
 /// Runs axe-core (WCAG 2.1 A and AA) on the browser's current page and fails on any violation.
@@ -678,20 +675,20 @@ fn axe_audit(root: &Path, browser: &crate::webdriver::Browser, what: &str) -> Re
          .then(function (r) {{ window.__axe = r.violations.map(function (v) {{ return v.id + ' (' + v.nodes.map(function (n) {{ return n.target.join(' '); }}).join(', ') + ')'; }}); }})\
          .catch(function (e) {{ window.__axe = ['axe error: ' + e]; }});"
     ))?;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let found = browser.execute("return window.__axe;")?;
-        if let Some(violations) = found.as_array() {
-            if violations.is_empty() {
-                return Ok(());
-            }
-            bail!("axe-core found WCAG 2.1 AA violations on {what}: {found}");
-        }
-        if Instant::now() > deadline {
-            bail!("axe-core did not finish on {what}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
+    let found = browser
+        .poll(
+            "return window.__axe;",
+            Duration::from_secs(20),
+            serde_json::Value::is_array,
+        )
+        .with_context(|| format!("axe-core did not finish on {what}"))?;
+    if found
+        .as_array()
+        .is_some_and(|violations| !violations.is_empty())
+    {
+        bail!("axe-core found WCAG 2.1 AA violations on {what}: {found}");
     }
+    Ok(())
 }
 
 /// Exactly one `form` receipt, granting the required purpose and SMS, refusing the others,

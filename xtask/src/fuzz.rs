@@ -70,13 +70,7 @@ pub fn fuzz(root: &Path, seconds: u64) -> Result<()> {
 }
 
 fn ensure_fuzz_tools(root: &Path) -> Result<()> {
-    let has = |program: &str, args: &[&str]| {
-        Command::new(program)
-            .args(args)
-            .output()
-            .is_ok_and(|output| output.status.success())
-    };
-    if !has("cargo", &[&format!("+{NIGHTLY}"), "--version"]) {
+    if crate::tools::output("cargo", &[&format!("+{NIGHTLY}"), "--version"]).is_none() {
         run(
             root,
             "rustup",
@@ -84,11 +78,7 @@ fn ensure_fuzz_tools(root: &Path) -> Result<()> {
             &[],
         )?;
     }
-    let version = Command::new("cargo")
-        .args(["fuzz", "--version"])
-        .output()
-        .map(|output| String::from_utf8_lossy(&output.stdout).into_owned())
-        .unwrap_or_default();
+    let version = crate::tools::output("cargo", &["fuzz", "--version"]).unwrap_or_default();
     if !version.contains(CARGO_FUZZ_VERSION) {
         run(
             root,

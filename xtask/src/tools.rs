@@ -33,7 +33,8 @@ pub fn run(dir: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) -> Re
     Ok(())
 }
 
-fn output(program: &str, args: &[&str]) -> Option<String> {
+/// A program's standard output when it ran and succeeded.
+pub fn output(program: &str, args: &[&str]) -> Option<String> {
     let output = Command::new(program).args(args).output().ok()?;
     output
         .status

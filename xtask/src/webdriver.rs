@@ -75,6 +75,27 @@ impl Browser {
         .map(drop)
     }
 
+    /// Runs `script` every 25 ms until `done` accepts its value, and returns that value; fails
+    /// after `timeout` with the last value.
+    pub fn poll(
+        &self,
+        script: &str,
+        timeout: Duration,
+        done: impl Fn(&Value) -> bool,
+    ) -> Result<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let value = self.execute(script)?;
+            if done(&value) {
+                return Ok(value);
+            }
+            if Instant::now() > deadline {
+                bail!("after {timeout:?}, `{script}` still gave {value}");
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
     /// The current page's cookies, as WebDriver cookie objects.
     pub fn cookies(&self) -> Result<Vec<Value>> {
         Ok(self
