@@ -309,7 +309,8 @@ fn install_styles() {
     }
     STYLES_INSTALLED.set(true);
     let document = document();
-    let css = include_str!("ui/kelisim.css");
+    // Minified from `ui/kelisim.css` by the build script.
+    let css = include_str!(concat!(env!("OUT_DIR"), "/kelisim.min.css"));
     // A constructed stylesheet is not subject to a page's `style-src` CSP, so stores with a
     // strict policy need no exception for kelisim. Browsers without it get a <style> element.
     let adopted = web_sys::CssStyleSheet::new().ok().and_then(|sheet| {

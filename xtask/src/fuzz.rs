@@ -5,15 +5,13 @@
 //! (`cargo +nightly-2026-10-30 fuzz cmin` to fold them in). A crash fails the run and leaves its input in
 //! `fuzz/artifacts/<target>/`: make it a regression test next to the code it broke.
 
-use crate::tools::run;
+use crate::tools::{run, NIGHTLY};
 use anyhow::{bail, Result};
 use std::path::Path;
 use std::process::Command;
 
 pub const TARGETS: [&str; 4] = ["config", "cookie", "receipt", "csv_export"];
 const CARGO_FUZZ_VERSION: &str = "0.13.1";
-/// A fixed nightly (cargo-fuzz needs one), so a broken new nightly cannot turn CI red.
-const NIGHTLY: &str = "nightly-2026-10-30";
 
 pub fn fuzz(root: &Path, seconds: u64) -> Result<()> {
     ensure_fuzz_tools(root)?;

@@ -17,6 +17,10 @@ const AXE_VERSION: &str = "4.14.1";
 const ESBUILD_VERSION: &str = "0.28.2";
 /// TypeScript, to type-check a store's use of `index.d.ts`.
 const TYPESCRIPT_VERSION: &str = "5.9.3";
+/// A fixed nightly, so a broken new nightly cannot turn CI red. The release wasm is built with
+/// it (`-Z build-std` with immediate-abort panics: 7 KB gzip less than stable's prebuilt std)
+/// and cargo-fuzz needs one.
+pub const NIGHTLY: &str = "nightly-2026-10-30";
 
 /// Runs a command in `dir`, echoing it, and fails with the command's name if it fails.
 pub fn run(dir: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<()> {
@@ -42,8 +46,49 @@ pub fn output(program: &str, args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-/// The wasm target, the matching wasm-bindgen CLI and wasm-opt.
+/// The pinned nightly with the standard library's source (for `-Z build-std`) and the wasm
+/// target. `rustup toolchain install` adds only what is missing.
+pub fn ensure_nightly(root: &Path) -> Result<()> {
+    let have_src = output("rustc", &[&format!("+{NIGHTLY}"), "--print", "sysroot"])
+        .map(|sysroot| {
+            Path::new(sysroot.trim())
+                .join("lib/rustlib/src/rust/library")
+                .exists()
+        })
+        .unwrap_or(false);
+    let have_target = output(
+        "rustup",
+        &["target", "list", "--installed", "--toolchain", NIGHTLY],
+    )
+    .is_some_and(|list| {
+        list.lines()
+            .any(|line| line.trim() == "wasm32-unknown-unknown")
+    });
+    if have_src && have_target {
+        return Ok(());
+    }
+    run(
+        root,
+        "rustup",
+        &[
+            "toolchain",
+            "install",
+            NIGHTLY,
+            "--profile",
+            "minimal",
+            "--component",
+            "rust-src",
+            "--target",
+            "wasm32-unknown-unknown",
+        ],
+        &[],
+    )
+}
+
+/// The wasm target (stable for tests, the pinned nightly for the release build), the matching
+/// wasm-bindgen CLI and wasm-opt.
 pub fn ensure_build_tools(root: &Path) -> Result<()> {
+    ensure_nightly(root)?;
     let installed = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
     if !installed
         .lines()
