@@ -12,6 +12,11 @@
 //! CustomEvents, dataLayer), `vendors` (Consent Mode, Meta Pixel, Metrika), `browser` (checked
 //! access to window/document).
 
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
+    lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
+
 pub mod boundary;
 pub mod browser;
 pub mod embeds;

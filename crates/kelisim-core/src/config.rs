@@ -23,6 +23,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
+    #[inline(never)]
     pub(crate) fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         ConfigError {
             field: field.into(),
