@@ -14,6 +14,7 @@ use kelisim_core::config::Form;
 use kelisim_core::texts::{country_name, data_kind_name, fill, format_days};
 use kelisim_core::{Config, Language};
 use std::cell::Cell;
+use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement, HtmlFormElement, HtmlInputElement};
 
@@ -45,7 +46,7 @@ impl Drop for FormHandle {
 /// Adds the consent block for purpose set `set` to `form`. `consent_id` is the browser's
 /// consent id when it has one (so the form consent joins its history).
 pub fn attach(
-    config: &Config,
+    config: &Rc<Config>,
     form: HtmlFormElement,
     set: &str,
     language: Language,
@@ -80,7 +81,7 @@ pub fn attach(
     }
     let _ = form.set_attribute(ATTACHED_ATTRIBUTE, set);
 
-    let config = config.clone();
+    let config = Rc::clone(config);
     let set = set.to_owned();
     let block_for_submit = block.clone();
     // Capture phase and preventDefault: a submission without the required consent stops here,

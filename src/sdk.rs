@@ -40,7 +40,8 @@ pub struct InitOptions {
 }
 
 pub struct Sdk {
-    pub config: Config,
+    /// Shared with the forms' submit listeners, which outlive no `Sdk` but run after it starts.
+    pub config: Rc<Config>,
     consent: RefCell<Option<Consent>>,
     /// The consent id of an expired or outdated choice: reused so one browser keeps one id.
     earlier_consent_id: Option<String>,
@@ -137,7 +138,7 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
     });
 
     let sdk = Rc::new(Sdk {
-        config,
+        config: Rc::new(config),
         consent: RefCell::new(consent.clone()),
         earlier_consent_id,
         language: Cell::new(language),
@@ -202,7 +203,7 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
 
 /// With an A/B test (`ui.variants`), the variant this browser sees: the one it saw before
 /// (kept in localStorage so every page and every receipt agree), or one picked by weight.
-fn with_banner_variant(config: Config) -> Config {
+fn with_banner_variant(mut config: Config) -> Config {
     const KEY: &str = "kelisim:variant";
     if config.ui.variants.is_empty() {
         return config;
@@ -211,8 +212,8 @@ fn with_banner_variant(config: Config) -> Config {
     let kept = storage
         .as_ref()
         .and_then(|s| s.get_item(KEY).ok().flatten());
-    if let Some(chosen) = kept.and_then(|id| config.with_variant(&id)) {
-        return chosen;
+    if kept.is_some_and(|id| config.apply_variant(&id)) {
+        return config;
     }
     let Some(picked) = config
         .pick_variant(js_sys::Math::random())
@@ -223,7 +224,8 @@ fn with_banner_variant(config: Config) -> Config {
     if let Some(storage) = &storage {
         let _ = storage.set_item(KEY, &picked);
     }
-    config.with_variant(&picked).unwrap_or(config)
+    config.apply_variant(&picked);
+    config
 }
 
 /// Runs `task` once after `delay_ms` milliseconds.

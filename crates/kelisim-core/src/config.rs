@@ -10,7 +10,7 @@ use crate::language::Language;
 use crate::texts::{
     builtin_category_texts, builtin_texts, CategoryTexts, TextOverrides, Texts, DATA_KINDS,
 };
-use crate::value::{Fields, Value};
+use crate::value::{decimal, index_path, Fields, Problems, Value};
 
 /// One invalid field of a config: `field` is a path such as `categories[1].services[0].country`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -132,8 +132,9 @@ pub struct RawVariant {
 }
 
 impl RawConfig {
-    /// Reads the config's shape (types, required and unknown fields) from a value tree.
-    pub fn from_value(value: &Value) -> Result<RawConfig, ConfigError> {
+    /// Reads the config's shape (types, required and unknown fields) from a value tree. The
+    /// first problem is reported to `problems`; what could not be read is left empty.
+    pub fn read(value: &Value, problems: &Problems) -> RawConfig {
         let config = Fields::new(
             value,
             "",
@@ -153,18 +154,15 @@ impl RawConfig {
                 "cookie_domain",
                 "forms",
             ],
-        )?;
-        let operator = config
-            .object("operator", &["name", "bin", "email", "address"])?
-            .ok_or_else(|| ConfigError::new("operator", "is missing"))?;
-        let policy = config
-            .object("policy", &["version", "url"])?
-            .ok_or_else(|| ConfigError::new("policy", "is missing"))?;
+            problems,
+        );
+        let operator = required_object(&config, "operator", &["name", "bin", "email", "address"]);
+        let policy = required_object(&config, "policy", &["version", "url"]);
         if config.get("categories").is_none() {
-            return Err(ConfigError::new("categories", "is missing"));
+            problems.report(ConfigError::new("categories", "is missing"));
         }
         let mut categories = Vec::new();
-        for (path, item) in config.array("categories")? {
+        for (path, item) in config.array("categories") {
             let category = Fields::new(
                 item,
                 &path,
@@ -177,9 +175,10 @@ impl RawConfig {
                     "refusal",
                     "services",
                 ],
-            )?;
+                problems,
+            );
             let mut services = Vec::new();
-            for (path, item) in category.array("services")? {
+            for (path, item) in category.array("services") {
                 let service = Fields::new(
                     item,
                     &path,
@@ -194,75 +193,68 @@ impl RawConfig {
                         "vendor_id",
                         "cookie_paths",
                     ],
-                )?;
+                    problems,
+                );
                 services.push(RawService {
-                    id: service.string("id")?,
-                    name: service.string("name")?,
-                    cookies: service.strings("cookies")?,
-                    local_storage: service.strings("local_storage")?,
-                    data: service.strings("data")?,
-                    country: service.string("country")?,
-                    vendor: service.optional_string("vendor")?,
-                    vendor_id: service.optional_string("vendor_id")?,
-                    cookie_paths: service.strings("cookie_paths")?,
+                    id: service.string("id"),
+                    name: service.string("name"),
+                    cookies: service.strings("cookies"),
+                    local_storage: service.strings("local_storage"),
+                    data: service.strings("data"),
+                    country: service.string("country"),
+                    vendor: service.optional_string("vendor"),
+                    vendor_id: service.optional_string("vendor_id"),
+                    cookie_paths: service.strings("cookie_paths"),
                 });
             }
             categories.push(RawCategory {
-                id: category.string("id")?,
-                required: category.bool_or("required", false)?,
-                default: category.bool_or("default", false)?,
-                title: category.string_map("title")?,
-                description: category.string_map("description")?,
-                refusal: category.string_map("refusal")?,
+                id: category.string("id"),
+                required: category.bool_or("required", false),
+                default: category.bool_or("default", false),
+                title: category.string_map("title"),
+                description: category.string_map("description"),
+                refusal: category.string_map("refusal"),
                 services,
             });
         }
-        let ui = match config.object(
-            "ui",
-            &[
-                "layout",
-                "position",
-                "theme",
-                "variant",
-                "hide_from_bots",
-                "variants",
-            ],
-        )? {
-            None => None,
-            Some(ui) => Some(RawUi {
-                layout: ui.optional_string("layout")?,
-                position: ui.optional_string("position")?,
-                theme: ui.string_map("theme")?,
-                variant: ui.optional_string("variant")?,
-                hide_from_bots: ui.bool_or("hide_from_bots", false)?,
-                variants: ui
-                    .array("variants")?
-                    .into_iter()
-                    .map(|(path, item)| {
-                        let variant =
-                            Fields::new(item, &path, &["id", "weight", "layout", "texts"])?;
-                        let mut texts = Vec::new();
-                        for (text_path, value) in variant.entries("texts")? {
-                            let language =
-                                text_path.rsplit('.').next().unwrap_or_default().to_owned();
-                            let fields = Fields::new(value, &text_path, crate::texts::TEXT_NAMES)?;
-                            texts.push((language, TextOverrides::from_fields(&fields)?));
-                        }
-                        Ok(RawVariant {
-                            id: variant.string("id")?,
-                            weight: variant.optional_u32("weight")?,
-                            layout: variant.optional_string("layout")?,
-                            texts,
-                        })
-                    })
-                    .collect::<Result<_, ConfigError>>()?,
-            }),
-        };
+        let ui = config
+            .object(
+                "ui",
+                &[
+                    "layout",
+                    "position",
+                    "theme",
+                    "variant",
+                    "hide_from_bots",
+                    "variants",
+                ],
+            )
+            .map(|ui| {
+                let mut variants = Vec::new();
+                for (path, item) in ui.array("variants") {
+                    let variant =
+                        Fields::new(item, &path, &["id", "weight", "layout", "texts"], problems);
+                    variants.push(RawVariant {
+                        id: variant.string("id"),
+                        weight: variant.optional_u32("weight"),
+                        layout: variant.optional_string("layout"),
+                        texts: text_overrides(&variant),
+                    });
+                }
+                RawUi {
+                    layout: ui.optional_string("layout"),
+                    position: ui.optional_string("position"),
+                    theme: ui.string_map("theme"),
+                    variant: ui.optional_string("variant"),
+                    hide_from_bots: ui.bool_or("hide_from_bots", false),
+                    variants,
+                }
+            });
         let mut forms = Vec::new();
-        for (path, item) in config.array("forms")? {
-            let form = Fields::new(item, &path, &["id", "purposes"])?;
+        for (path, item) in config.array("forms") {
+            let form = Fields::new(item, &path, &["id", "purposes"], problems);
             let mut purposes = Vec::new();
-            for (path, item) in form.array("purposes")? {
+            for (path, item) in form.array("purposes") {
                 let purpose = Fields::new(
                     item,
                     &path,
@@ -276,64 +268,80 @@ impl RawConfig {
                         "term_days",
                         "publication",
                     ],
-                )?;
+                    problems,
+                );
                 purposes.push(RawPurpose {
-                    id: purpose.string("id")?,
-                    required: purpose.bool_or("required", false)?,
-                    title: purpose.string_map("title")?,
-                    data: purpose.strings("data")?,
-                    recipients: purpose.strings("recipients")?,
-                    countries: purpose.strings("countries")?,
-                    term_days: purpose.optional_u32("term_days")?,
-                    publication: purpose.bool_or("publication", false)?,
+                    id: purpose.string("id"),
+                    required: purpose.bool_or("required", false),
+                    title: purpose.string_map("title"),
+                    data: purpose.strings("data"),
+                    recipients: purpose.strings("recipients"),
+                    countries: purpose.strings("countries"),
+                    term_days: purpose.optional_u32("term_days"),
+                    publication: purpose.bool_or("publication", false),
                 });
             }
             forms.push(RawForm {
-                id: form.string("id")?,
+                id: form.string("id"),
                 purposes,
             });
         }
-        let mut texts = Vec::new();
-        for (path, value) in config.entries("texts")? {
-            let language = path.rsplit('.').next().unwrap_or_default().to_owned();
-            texts.push((
-                language,
-                TextOverrides::from_fields(&Fields::new(value, &path, crate::texts::TEXT_NAMES)?)?,
-            ));
-        }
-        Ok(RawConfig {
-            site: config.string("site")?,
+        let texts = text_overrides(&config);
+        RawConfig {
+            site: config.string("site"),
             operator: RawOperator {
-                name: operator.string("name")?,
-                bin: operator.string("bin")?,
-                email: operator.string("email")?,
-                address: operator.string("address")?,
+                name: operator.string("name"),
+                bin: operator.string("bin"),
+                email: operator.string("email"),
+                address: operator.string("address"),
             },
             policy: RawPolicy {
-                version: policy.string("version")?,
-                url: policy
-                    .string_map("url")?
-                    .ok_or_else(|| ConfigError::new("policy.url", "is missing"))?,
+                version: policy.string("version"),
+                url: policy.string_map("url").unwrap_or_else(|| {
+                    problems.report(ConfigError::new("policy.url", "is missing"));
+                    Vec::new()
+                }),
             },
-            revision: config.optional_u32("revision")?.unwrap_or(0),
-            expiry_days: config.optional_u32("expiry_days")?,
-            languages: config
-                .get("languages")
-                .map(|_| config.strings("languages"))
-                .transpose()?,
-            default_language: config.optional_string("default_language")?,
+            revision: config.optional_u32("revision").unwrap_or(0),
+            expiry_days: config.optional_u32("expiry_days"),
+            languages: config.get("languages").map(|_| config.strings("languages")),
+            default_language: config.optional_string("default_language"),
             categories,
-            endpoint: config.optional_string("endpoint")?,
-            gpc: config
-                .get("gpc")
-                .map(|_| config.bool_or("gpc", true))
-                .transpose()?,
+            endpoint: config.optional_string("endpoint"),
+            gpc: config.get("gpc").map(|_| config.bool_or("gpc", true)),
             ui,
             texts,
-            cookie_domain: config.optional_string("cookie_domain")?,
+            cookie_domain: config.optional_string("cookie_domain"),
             forms,
-        })
+        }
     }
+
+    /// Reads the config's shape; the first problem found is the error.
+    pub fn from_value(value: &Value) -> Result<RawConfig, ConfigError> {
+        let problems = Problems::default();
+        let raw = RawConfig::read(value, &problems);
+        problems.into_result(raw)
+    }
+}
+
+/// A required nested object; reported missing (and read as empty) when absent.
+fn required_object<'a>(parent: &Fields<'a>, name: &str, allowed: &[&str]) -> Fields<'a> {
+    parent.object(name, allowed).unwrap_or_else(|| {
+        parent
+            .problems()
+            .report(ConfigError::new(name, "is missing"));
+        Fields::empty(name, parent.problems())
+    })
+}
+
+/// The `texts` object of the config or of a variant: overrides per language code.
+fn text_overrides(parent: &Fields) -> Vec<(String, TextOverrides)> {
+    let mut texts = Vec::new();
+    for (path, language, value) in parent.entries("texts").unwrap_or_default() {
+        let fields = Fields::new(value, &path, crate::texts::TEXT_NAMES, parent.problems());
+        texts.push((language.to_owned(), TextOverrides::from_fields(&fields)));
+    }
+    texts
 }
 
 /// One value per built-in language: the config's per-language texts and URLs, without the
@@ -478,21 +486,23 @@ impl Config {
         self.ui.variants.last()
     }
 
-    /// This config as variant `id` shows it: its layout and texts applied, `ui.variant` set.
-    /// `None` when there is no such variant.
-    pub fn with_variant(&self, id: &str) -> Option<Config> {
-        let variant = self.ui.variants.iter().find(|v| v.id == id)?.clone();
-        let mut config = self.clone();
+    /// Makes this config show variant `id`: its layout and texts applied, `ui.variant` set.
+    /// `false` (and nothing changed) when there is no such variant. In place: a copy of the
+    /// whole config would bring every config type's `Clone` into the browser module.
+    pub fn apply_variant(&mut self, id: &str) -> bool {
+        let Some(variant) = self.ui.variants.iter().find(|v| v.id == id) else {
+            return false;
+        };
         if let Some(layout) = variant.layout {
-            config.ui.layout = layout;
+            self.ui.layout = layout;
         }
         for (language, overrides) in &variant.texts {
-            if let Some(texts) = config.texts.get_mut(*language) {
+            if let Some(texts) = self.texts.get_mut(*language) {
                 texts.apply(overrides);
             }
         }
-        config.ui.variant = Some(variant.id);
-        Some(config)
+        self.ui.variant = Some(variant.id.clone());
+        true
     }
 
     /// "Оператор: ТОО «…», БИН …" and, when `full`, the address and e-mail: how the consent
@@ -729,25 +739,36 @@ impl TryFrom<RawConfig> for Config {
     type Error = ConfigError;
 
     fn try_from(raw: RawConfig) -> Result<Config, ConfigError> {
-        check_id("site", &raw.site, 64, true)?;
-        let operator = validate_operator(raw.operator)?;
+        let problems = Problems::default();
+        let config = Config::validate(raw, &problems);
+        problems.into_result(config)
+    }
+}
+
+impl Config {
+    /// Validates `raw`, reporting the first problem to `problems`. The config it returns is
+    /// only meaningful when no problem was found.
+    pub fn validate(raw: RawConfig, problems: &Problems) -> Config {
+        check_id(problems, "site", &raw.site, 64, true);
+        validate_operator(&raw.operator, problems);
 
         let languages = match &raw.languages {
             None => Language::ALL.to_vec(),
             Some(codes) => {
                 if codes.is_empty() {
-                    return Err(ConfigError::new(
+                    problems.report(ConfigError::new(
                         "languages",
                         "must name at least one language: kk, ru or en",
                     ));
                 }
                 let mut languages = Vec::new();
                 for (index, code) in codes.iter().enumerate() {
-                    let language = parse_language(&format!("languages[{index}]"), code)?;
+                    let field = index_path("languages", index);
+                    let language = parse_language(problems, &field, code);
                     if languages.contains(&language) {
-                        return Err(ConfigError::new(
-                            format!("languages[{index}]"),
-                            format!("names `{code}` twice"),
+                        problems.report(ConfigError::new(
+                            field,
+                            ["names `", code, "` twice"].concat(),
                         ));
                     }
                     languages.push(language);
@@ -757,98 +778,98 @@ impl TryFrom<RawConfig> for Config {
         };
         let default_language = match &raw.default_language {
             Some(code) => {
-                let language = parse_language("default_language", code)?;
+                let language = parse_language(problems, "default_language", code);
                 if !languages.contains(&language) {
-                    return Err(ConfigError::new(
+                    problems.report(ConfigError::new(
                         "default_language",
-                        format!("`{code}` is not in `languages`"),
+                        ["`", code, "` is not in `languages`"].concat(),
                     ));
                 }
                 language
             }
             None if languages.contains(&Language::Kk) => Language::Kk,
-            None => languages[0],
+            None => languages.first().copied().unwrap_or(Language::Kk),
         };
 
         if raw.policy.version.trim().is_empty() || raw.policy.version.len() > 64 {
-            return Err(ConfigError::new(
+            problems.report(ConfigError::new(
                 "policy.version",
                 "must be a non-empty version label of at most 64 characters, e.g. \"2026-11-01\"",
             ));
         }
         let mut policy_urls = PerLanguage::default();
         for (code, url) in &raw.policy.url {
-            let field = format!("policy.url.{code}");
-            let language = parse_language(&field, code)?;
-            check_url(&field, url)?;
+            let field = ["policy.url.", code].concat();
+            let language = parse_language(problems, &field, code);
+            check_url(problems, &field, url);
             policy_urls.set(language, url.clone());
         }
         if policy_urls.get(default_language).is_none() {
-            return Err(ConfigError::new(
-                format!("policy.url.{default_language}"),
+            problems.report(ConfigError::new(
+                ["policy.url.", default_language.code()].concat(),
                 "is missing: the policy must be linked at least in the default language",
             ));
         }
 
         let expiry_days = raw.expiry_days.unwrap_or(365);
         if !(1..=3650).contains(&expiry_days) {
-            return Err(ConfigError::new(
+            problems.report(ConfigError::new(
                 "expiry_days",
-                format!("is {expiry_days}; must be between 1 and 3650"),
+                [
+                    "is ",
+                    &decimal(expiry_days.into()),
+                    "; must be between 1 and 3650",
+                ]
+                .concat(),
             ));
         }
 
-        let categories = validate_categories(raw.categories, &languages)?;
+        let categories = validate_categories(raw.categories, &languages, problems);
 
         if let Some(endpoint) = &raw.endpoint {
-            check_url("endpoint", endpoint)?;
+            check_url(problems, "endpoint", endpoint);
         }
 
-        let ui = validate_ui(raw.ui.unwrap_or_default())?;
-        let forms = validate_forms(raw.forms, &languages)?;
+        let ui = validate_ui(raw.ui.unwrap_or_default(), problems);
+        let forms = validate_forms(raw.forms, &languages, problems);
 
-        let cookie_domain = match raw.cookie_domain {
-            None => None,
-            Some(domain) => {
-                let domain = domain.trim_start_matches('.').to_owned();
-                let ok = domain.contains('.')
-                    && !domain.starts_with('-')
-                    && domain.bytes().all(|b| {
-                        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.'
-                    });
-                if !ok {
-                    return Err(ConfigError::new(
-                        "cookie_domain",
-                        format!("\"{domain}\" must be a domain in lowercase, e.g. \"example.kz\""),
-                    ));
-                }
-                Some(domain)
+        let cookie_domain = raw.cookie_domain.map(|domain| {
+            let domain = domain.trim_start_matches('.').to_owned();
+            let ok = domain.contains('.')
+                && !domain.starts_with('-')
+                && domain.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.'
+                });
+            if !ok {
+                problems.report(ConfigError::new(
+                    "cookie_domain",
+                    [
+                        "\"",
+                        &domain,
+                        "\" must be a domain in lowercase, e.g. \"example.kz\"",
+                    ]
+                    .concat(),
+                ));
             }
-        };
+            domain
+        });
 
         let mut texts = PerLanguage::default();
         for language in &languages {
             texts.set(*language, builtin_texts(*language));
         }
         for (code, overrides) in &raw.texts {
-            let field = format!("texts.{code}");
-            let language = parse_language(&field, code)?;
-            for (name, text) in overrides.entries() {
-                if text.trim().is_empty() {
-                    return Err(ConfigError::new(
-                        format!("{field}.{name}"),
-                        "must not be empty",
-                    ));
-                }
-            }
+            let field = ["texts.", code].concat();
+            let language = parse_language(problems, &field, code);
+            check_overrides(problems, &field, overrides);
             if let Some(language_texts) = texts.get_mut(language) {
                 language_texts.apply(overrides);
             }
         }
 
-        Ok(Config {
+        Config {
             site: raw.site,
-            operator,
+            operator: raw.operator.into(),
             policy_version: raw.policy.version,
             revision: raw.revision,
             expiry_days,
@@ -862,52 +883,68 @@ impl TryFrom<RawConfig> for Config {
             cookie_domain,
             policy_urls,
             texts,
-        })
+        }
     }
 }
 
-fn validate_operator(raw: RawOperator) -> Result<Operator, ConfigError> {
+/// Override texts must not be empty: a blank button is worse than the built-in text.
+fn check_overrides(problems: &Problems, field: &str, overrides: &TextOverrides) {
+    if let Some((name, _)) = overrides.entries().find(|(_, text)| text.trim().is_empty()) {
+        problems.report(ConfigError::new(
+            [field, ".", name].concat(),
+            "must not be empty",
+        ));
+    }
+}
+
+impl From<RawOperator> for Operator {
+    fn from(raw: RawOperator) -> Operator {
+        Operator {
+            name: raw.name,
+            bin: raw.bin,
+            email: raw.email,
+            address: raw.address,
+        }
+    }
+}
+
+fn validate_operator(raw: &RawOperator, problems: &Problems) {
     if raw.name.trim().is_empty() {
-        return Err(ConfigError::new(
+        problems.report(ConfigError::new(
             "operator.name",
             "must be the operator's legal name, e.g. \"ТОО «Глазик»\"",
         ));
     }
     if raw.bin.len() != 12 || !raw.bin.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ConfigError::new(
+        problems.report(ConfigError::new(
             "operator.bin",
-            format!("is \"{}\"; a BIN is exactly 12 digits", raw.bin),
+            ["is \"", &raw.bin, "\"; a BIN is exactly 12 digits"].concat(),
         ));
     }
     let email_ok = raw.email.split_once('@').is_some_and(|(local, domain)| {
         !local.is_empty() && domain.contains('.') && !raw.email.contains(char::is_whitespace)
     });
     if !email_ok {
-        return Err(ConfigError::new(
+        problems.report(ConfigError::new(
             "operator.email",
-            format!("is \"{}\"; must be a contact e-mail address", raw.email),
+            ["is \"", &raw.email, "\"; must be a contact e-mail address"].concat(),
         ));
     }
     if raw.address.trim().is_empty() {
-        return Err(ConfigError::new(
+        problems.report(ConfigError::new(
             "operator.address",
             "must be the operator's postal address",
         ));
     }
-    Ok(Operator {
-        name: raw.name,
-        bin: raw.bin,
-        email: raw.email,
-        address: raw.address,
-    })
 }
 
 fn validate_categories(
     raw: Vec<RawCategory>,
     languages: &[Language],
-) -> Result<Vec<Category>, ConfigError> {
+    problems: &Problems,
+) -> Vec<Category> {
     if raw.is_empty() {
-        return Err(ConfigError::new(
+        problems.report(ConfigError::new(
             "categories",
             "must list at least one category",
         ));
@@ -916,32 +953,30 @@ fn validate_categories(
     let mut service_ids: Vec<String> = Vec::new();
     let mut categories = Vec::new();
     for (index, raw_category) in raw.into_iter().enumerate() {
-        let field = format!("categories[{index}]");
-        check_id(
-            &format!("{field}.id"),
-            &raw_category.id,
-            MAX_ID_LENGTH,
-            false,
-        )?;
+        let field = index_path("categories", index);
+        let id_field = [&field, ".id"].concat();
+        check_id(problems, &id_field, &raw_category.id, MAX_ID_LENGTH, false);
         if category_ids.contains(&raw_category.id) {
-            return Err(ConfigError::new(
-                format!("{field}.id"),
-                format!("`{}` is used by another category", raw_category.id),
+            problems.report(ConfigError::new(
+                id_field,
+                ["`", &raw_category.id, "` is used by another category"].concat(),
             ));
         }
         category_ids.push(raw_category.id.clone());
-        let texts = category_texts(&field, &raw_category, languages)?;
+        let texts = category_texts(&field, &raw_category, languages, problems);
         let mut services = Vec::new();
         for (service_index, raw_service) in raw_category.services.into_iter().enumerate() {
-            let service_field = format!("{field}.services[{service_index}]");
-            let service = validate_service(&service_field, raw_service)?;
+            let service_field = index_path(&[&field, ".services"].concat(), service_index);
+            let service = validate_service(&service_field, raw_service, problems);
             if category_ids.contains(&service.id) || service_ids.contains(&service.id) {
-                return Err(ConfigError::new(
-                    format!("{service_field}.id"),
-                    format!(
-                        "`{}` is used by another service or category; ids must be unique",
-                        service.id
-                    ),
+                problems.report(ConfigError::new(
+                    [&service_field, ".id"].concat(),
+                    [
+                        "`",
+                        &service.id,
+                        "` is used by another service or category; ids must be unique",
+                    ]
+                    .concat(),
                 ));
             }
             service_ids.push(service.id.clone());
@@ -960,29 +995,35 @@ fn validate_categories(
         .map(|c| &c.id)
         .find(|id| service_ids.contains(id))
     {
-        return Err(ConfigError::new(
+        problems.report(ConfigError::new(
             "categories",
-            format!("`{id}` is both a category and a service id; ids must be unique"),
+            [
+                "`",
+                id,
+                "` is both a category and a service id; ids must be unique",
+            ]
+            .concat(),
         ));
     }
-    Ok(categories)
+    categories
 }
 
 fn category_texts(
     field: &str,
     raw: &RawCategory,
     languages: &[Language],
-) -> Result<PerLanguage<CategoryTexts>, ConfigError> {
+    problems: &Problems,
+) -> PerLanguage<CategoryTexts> {
     for (name, localized) in [
         ("title", &raw.title),
         ("description", &raw.description),
         ("refusal", &raw.refusal),
     ] {
         for (code, text) in localized.iter().flatten() {
-            let text_field = format!("{field}.{name}.{code}");
-            parse_language(&text_field, code)?;
+            let text_field = [field, ".", name, ".", code].concat();
+            parse_language(problems, &text_field, code);
             if text.trim().is_empty() {
-                return Err(ConfigError::new(text_field, "must not be empty"));
+                problems.report(ConfigError::new(text_field, "must not be empty"));
             }
         }
     }
@@ -1000,29 +1041,74 @@ fn category_texts(
             .or_else(|| builtin.as_ref().map(|b| b.description.clone()));
         let refusal =
             configured(&raw.refusal).or_else(|| builtin.as_ref().and_then(|b| b.refusal.clone()));
-        let missing = |name: &str| {
-            ConfigError::new(
-                format!("{field}.{name}.{language}"),
-                format!("is missing: `{}` has no built-in texts, so every language in `languages` needs one", raw.id),
-            )
+        let present = |name: &str, text: Option<String>| {
+            text.unwrap_or_else(|| {
+                problems.report(ConfigError::new(
+                    [field, ".", name, ".", language.code()].concat(),
+                    [
+                        "is missing: `",
+                        &raw.id,
+                        "` has no built-in texts, so every language in `languages` needs one",
+                    ]
+                    .concat(),
+                ));
+                String::new()
+            })
         };
+        let title = present("title", title);
+        let description = present("description", description);
         texts.set(
             language,
             CategoryTexts {
-                title: title.ok_or_else(|| missing("title"))?,
-                description: description.ok_or_else(|| missing("description"))?,
+                title,
+                description,
                 refusal: if raw.required { None } else { refusal },
             },
         );
     }
-    Ok(texts)
+    texts
 }
 
-fn validate_service(field: &str, raw: RawService) -> Result<Service, ConfigError> {
-    check_id(&format!("{field}.id"), &raw.id, MAX_ID_LENGTH, false)?;
+/// `code` as a language; reported (and read as Kazakh) when kelisim has no such language.
+fn parse_language(problems: &Problems, field: &str, code: &str) -> Language {
+    code.parse().unwrap_or_else(|()| {
+        problems.report(ConfigError::new(
+            field,
+            ["`", code, "` is not a supported language; use kk, ru or en"].concat(),
+        ));
+        Language::Kk
+    })
+}
+
+/// A two-letter country code in capitals (`KZ`, `US`).
+fn is_country_code(code: &str) -> bool {
+    code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase())
+}
+
+/// Every kind of data must be one kelisim can name in three languages.
+fn check_data_kinds(problems: &Problems, field: &str, kinds: &[String]) {
+    for (index, kind) in kinds.iter().enumerate() {
+        if !DATA_KINDS.contains(&kind.as_str()) {
+            problems.report(ConfigError::new(
+                index_path(&[field, ".data"].concat(), index),
+                [
+                    "`",
+                    kind,
+                    "` is unknown; use one of ",
+                    &DATA_KINDS.join(", "),
+                ]
+                .concat(),
+            ));
+        }
+    }
+}
+
+fn validate_service(field: &str, raw: RawService, problems: &Problems) -> Service {
+    let sub = |name: &str| [field, ".", name].concat();
+    check_id(problems, &sub("id"), &raw.id, MAX_ID_LENGTH, false);
     if raw.name.trim().is_empty() {
-        return Err(ConfigError::new(
-            format!("{field}.name"),
+        problems.report(ConfigError::new(
+            sub("name"),
             "must be the service's name as visitors know it",
         ));
     }
@@ -1032,60 +1118,63 @@ fn validate_service(field: &str, raw: RawService) -> Result<Service, ConfigError
                 .bytes()
                 .all(|b| b.is_ascii_graphic() && !b"=;,\"\\".contains(&b));
         if !ok {
-            return Err(ConfigError::new(
-                format!("{field}.cookies[{index}]"),
-                format!("\"{pattern}\" is not a cookie name or `*` pattern"),
+            problems.report(ConfigError::new(
+                index_path(&sub("cookies"), index),
+                ["\"", pattern, "\" is not a cookie name or `*` pattern"].concat(),
             ));
         }
     }
     for (index, key) in raw.local_storage.iter().enumerate() {
         if key.is_empty() {
-            return Err(ConfigError::new(
-                format!("{field}.local_storage[{index}]"),
+            problems.report(ConfigError::new(
+                index_path(&sub("local_storage"), index),
                 "must not be empty",
             ));
         }
     }
-    for (index, kind) in raw.data.iter().enumerate() {
-        if !DATA_KINDS.contains(&kind.as_str()) {
-            return Err(ConfigError::new(
-                format!("{field}.data[{index}]"),
-                format!("`{kind}` is unknown; use one of {}", DATA_KINDS.join(", ")),
-            ));
-        }
-    }
-    if raw.country.len() != 2 || !raw.country.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(ConfigError::new(
-            format!("{field}.country"),
-            format!(
-                "\"{}\" must be an ISO 3166-1 alpha-2 code in capitals, e.g. \"KZ\" or \"US\"",
-                raw.country
-            ),
+    check_data_kinds(problems, field, &raw.data);
+    if !is_country_code(&raw.country) {
+        problems.report(ConfigError::new(
+            sub("country"),
+            [
+                "\"",
+                &raw.country,
+                "\" must be an ISO 3166-1 alpha-2 code in capitals, e.g. \"KZ\" or \"US\"",
+            ]
+            .concat(),
         ));
     }
-    let vendor = match &raw.vendor {
-        None => None,
-        Some(name) => Some(
-            Vendor::ALL
-                .iter()
-                .find(|(known, _)| known == name)
-                .map(|(_, vendor)| *vendor)
-                .ok_or_else(|| {
-                    ConfigError::new(
-                        format!("{field}.vendor"),
-                        format!("`{name}` is unknown; use one of google-consent-mode, yandex-metrika, meta-pixel, gtm"),
-                    )
-                })?,
-        ),
-    };
+    let vendor = raw.vendor.as_ref().and_then(|name| {
+        let vendor = Vendor::ALL
+            .iter()
+            .find(|(known, _)| known == name)
+            .map(|(_, vendor)| *vendor);
+        if vendor.is_none() {
+            problems.report(ConfigError::new(
+                sub("vendor"),
+                [
+                    "`",
+                    name,
+                    "` is unknown; use one of google-consent-mode, yandex-metrika, meta-pixel, gtm",
+                ]
+                .concat(),
+            ));
+        }
+        vendor
+    });
     if let Some(id) = &raw.vendor_id {
         if id.is_empty()
             || id.len() > 32
             || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         {
-            return Err(ConfigError::new(
-                format!("{field}.vendor_id"),
-                format!("\"{id}\" must be the vendor's id, e.g. the Metrika counter number"),
+            problems.report(ConfigError::new(
+                sub("vendor_id"),
+                [
+                    "\"",
+                    id,
+                    "\" must be the vendor's id, e.g. the Metrika counter number",
+                ]
+                .concat(),
             ));
         }
     }
@@ -1095,8 +1184,8 @@ fn validate_service(field: &str, raw: RawService) -> Result<Service, ConfigError
             .as_ref()
             .is_some_and(|id| !id.bytes().all(|b| b.is_ascii_digit()))
     {
-        return Err(ConfigError::new(
-            format!("{field}.vendor_id"),
+        problems.report(ConfigError::new(
+            sub("vendor_id"),
             "a Yandex Metrika counter number is digits only",
         ));
     }
@@ -1106,9 +1195,9 @@ fn validate_service(field: &str, raw: RawService) -> Result<Service, ConfigError
                 .bytes()
                 .any(|b| b == b';' || b == b',' || b.is_ascii_whitespace())
         {
-            return Err(ConfigError::new(
-                format!("{field}.cookie_paths[{index}]"),
-                format!("\"{path}\" must be a path starting with /"),
+            problems.report(ConfigError::new(
+                index_path(&sub("cookie_paths"), index),
+                ["\"", path, "\" must be a path starting with /"].concat(),
             ));
         }
     }
@@ -1131,7 +1220,7 @@ fn validate_service(field: &str, raw: RawService) -> Result<Service, ConfigError
     } else {
         raw.cookie_paths
     };
-    Ok(Service {
+    Service {
         id: raw.id,
         name: raw.name,
         cookies,
@@ -1141,39 +1230,36 @@ fn validate_service(field: &str, raw: RawService) -> Result<Service, ConfigError
         vendor,
         vendor_id: raw.vendor_id,
         cookie_paths,
-    })
+    }
 }
 
-fn validate_forms(raw: Vec<RawForm>, languages: &[Language]) -> Result<Vec<Form>, ConfigError> {
+fn validate_forms(raw: Vec<RawForm>, languages: &[Language], problems: &Problems) -> Vec<Form> {
     let mut forms: Vec<Form> = Vec::new();
     for (index, raw_form) in raw.into_iter().enumerate() {
-        let field = format!("forms[{index}]");
-        check_id(&format!("{field}.id"), &raw_form.id, MAX_ID_LENGTH, false)?;
+        let field = index_path("forms", index);
+        let id_field = [&field, ".id"].concat();
+        check_id(problems, &id_field, &raw_form.id, MAX_ID_LENGTH, false);
         if forms.iter().any(|form| form.id == raw_form.id) {
-            return Err(ConfigError::new(
-                format!("{field}.id"),
-                format!("`{}` is used by another form", raw_form.id),
+            problems.report(ConfigError::new(
+                id_field,
+                ["`", &raw_form.id, "` is used by another form"].concat(),
             ));
         }
         if !raw_form.purposes.iter().any(|purpose| purpose.required) {
-            return Err(ConfigError::new(
-                format!("{field}.purposes"),
+            problems.report(ConfigError::new(
+                [&field, ".purposes"].concat(),
                 "must include one required purpose: the processing the form exists for",
             ));
         }
         let mut purposes: Vec<Purpose> = Vec::new();
         for (purpose_index, raw_purpose) in raw_form.purposes.into_iter().enumerate() {
-            let field = format!("{field}.purposes[{purpose_index}]");
-            check_id(
-                &format!("{field}.id"),
-                &raw_purpose.id,
-                MAX_ID_LENGTH,
-                false,
-            )?;
+            let field = index_path(&[&field, ".purposes"].concat(), purpose_index);
+            let sub = |name: &str| [&field, ".", name].concat();
+            check_id(problems, &sub("id"), &raw_purpose.id, MAX_ID_LENGTH, false);
             if purposes.iter().any(|purpose| purpose.id == raw_purpose.id) {
-                return Err(ConfigError::new(
-                    format!("{field}.id"),
-                    format!("`{}` is used twice", raw_purpose.id),
+                problems.report(ConfigError::new(
+                    sub("id"),
+                    ["`", &raw_purpose.id, "` is used twice"].concat(),
                 ));
             }
             let mut title = PerLanguage::default();
@@ -1185,56 +1271,60 @@ fn validate_forms(raw: Vec<RawForm>, languages: &[Language]) -> Result<Vec<Form>
                     .find(|(code, _)| code == language.code())
                     .map(|(_, text)| text.clone())
                     .filter(|text| !text.trim().is_empty())
-                    .ok_or_else(|| {
-                        ConfigError::new(format!("{field}.title.{language}"), "is missing")
-                    })?;
+                    .unwrap_or_else(|| {
+                        problems.report(ConfigError::new(
+                            [&field, ".title.", language.code()].concat(),
+                            "is missing",
+                        ));
+                        String::new()
+                    });
                 title.set(language, text);
             }
             for (code, _) in raw_purpose.title.iter().flatten() {
-                parse_language(&format!("{field}.title.{code}"), code)?;
+                parse_language(problems, &[&field, ".title.", code].concat(), code);
             }
-            for (data_index, kind) in raw_purpose.data.iter().enumerate() {
-                if !DATA_KINDS.contains(&kind.as_str()) {
-                    return Err(ConfigError::new(
-                        format!("{field}.data[{data_index}]"),
-                        format!("`{kind}` is unknown; use one of {}", DATA_KINDS.join(", ")),
-                    ));
-                }
-            }
+            check_data_kinds(problems, &field, &raw_purpose.data);
             if raw_purpose.data.is_empty() {
-                return Err(ConfigError::new(
-                    format!("{field}.data"),
+                problems.report(ConfigError::new(
+                    sub("data"),
                     "must list the data collected",
                 ));
             }
             for (recipient_index, recipient) in raw_purpose.recipients.iter().enumerate() {
                 if recipient.trim().is_empty() {
-                    return Err(ConfigError::new(
-                        format!("{field}.recipients[{recipient_index}]"),
+                    problems.report(ConfigError::new(
+                        index_path(&sub("recipients"), recipient_index),
                         "must not be empty",
                     ));
                 }
             }
             for (country_index, country) in raw_purpose.countries.iter().enumerate() {
-                if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
-                    return Err(ConfigError::new(
-                        format!("{field}.countries[{country_index}]"),
-                        format!("\"{country}\" must be an ISO 3166-1 alpha-2 code in capitals"),
+                if !is_country_code(country) {
+                    problems.report(ConfigError::new(
+                        index_path(&sub("countries"), country_index),
+                        [
+                            "\"",
+                            country,
+                            "\" must be an ISO 3166-1 alpha-2 code in capitals",
+                        ]
+                        .concat(),
                     ));
                 }
             }
-            let term_days = raw_purpose.term_days.ok_or_else(|| {
-                ConfigError::new(
-                    format!("{field}.term_days"),
-                    "is missing: the consent must state how long data is kept",
-                )
-            })?;
-            if term_days == 0 {
-                return Err(ConfigError::new(
-                    format!("{field}.term_days"),
-                    "must be at least 1",
-                ));
-            }
+            let term_days = match raw_purpose.term_days {
+                None => {
+                    problems.report(ConfigError::new(
+                        sub("term_days"),
+                        "is missing: the consent must state how long data is kept",
+                    ));
+                    0
+                }
+                Some(0) => {
+                    problems.report(ConfigError::new(sub("term_days"), "must be at least 1"));
+                    0
+                }
+                Some(days) => days,
+            };
             purposes.push(Purpose {
                 id: raw_purpose.id,
                 required: raw_purpose.required,
@@ -1255,21 +1345,29 @@ fn validate_forms(raw: Vec<RawForm>, languages: &[Language]) -> Result<Vec<Form>
             purposes,
         });
     }
-    Ok(forms)
+    forms
 }
 
-fn validate_ui(raw: RawUi) -> Result<Ui, ConfigError> {
-    let layout = match raw.layout.as_deref() {
-        None | Some("bar") => Layout::Bar,
-        Some("box") => Layout::Box,
-        Some("modal") => Layout::Modal,
-        Some(other) => {
-            return Err(ConfigError::new(
-                "ui.layout",
-                format!("`{other}` is unknown; use bar, box or modal"),
-            ))
+/// `bar`, `box` or `modal`; reported (and read as the bar) otherwise.
+fn parse_layout(problems: &Problems, field: &str, name: &str) -> Layout {
+    match name {
+        "box" => Layout::Box,
+        "modal" => Layout::Modal,
+        "bar" => Layout::Bar,
+        other => {
+            problems.report(ConfigError::new(
+                field,
+                ["`", other, "` is unknown; use bar, box or modal"].concat(),
+            ));
+            Layout::Bar
         }
-    };
+    }
+}
+
+fn validate_ui(raw: RawUi, problems: &Problems) -> Ui {
+    let layout = raw.layout.as_deref().map_or(Layout::Bar, |name| {
+        parse_layout(problems, "ui.layout", name)
+    });
     let position = match raw.position.as_deref() {
         None if layout == Layout::Box => Position::BottomRight,
         None | Some("bottom") => Position::Bottom,
@@ -1277,30 +1375,38 @@ fn validate_ui(raw: RawUi) -> Result<Ui, ConfigError> {
         Some("bottom-left") => Position::BottomLeft,
         Some("bottom-right") => Position::BottomRight,
         Some(other) => {
-            return Err(ConfigError::new(
+            problems.report(ConfigError::new(
                 "ui.position",
-                format!("`{other}` is unknown; use bottom, top, bottom-left or bottom-right"),
-            ))
+                [
+                    "`",
+                    other,
+                    "` is unknown; use bottom, top, bottom-left or bottom-right",
+                ]
+                .concat(),
+            ));
+            Position::Bottom
         }
     };
-    let mut colours: Vec<(&str, String)> = THEME_DEFAULTS
-        .iter()
-        .map(|(k, v)| (*k, v.to_string()))
-        .collect();
+    let mut colours: Vec<(&str, String)> = Vec::new();
+    for (name, value) in THEME_DEFAULTS {
+        colours.push((name, value.to_owned()));
+    }
     for (key, value) in raw.theme.iter().flatten() {
-        let field = format!("ui.theme.{key}");
+        let field = ["ui.theme.", key].concat();
         let Some((_, slot)) = colours.iter_mut().find(|(name, _)| name == key) else {
             let known: Vec<&str> = THEME_DEFAULTS.iter().map(|(k, _)| *k).collect();
-            return Err(ConfigError::new(
+            problems.report(ConfigError::new(
                 field,
-                format!("is unknown; use one of {}", known.join(", ")),
+                ["is unknown; use one of ", &known.join(", ")].concat(),
             ));
+            continue;
         };
         if parse_hex_colour(value).is_none() {
-            return Err(ConfigError::new(
+            problems.report(ConfigError::new(
                 field,
-                format!("\"{value}\" must be a hex colour such as \"#0b57a4\""),
+                ["\"", value, "\" must be a hex colour such as \"#0b57a4\""].concat(),
             ));
+            continue;
         }
         *slot = value.clone();
     }
@@ -1314,21 +1420,26 @@ fn validate_ui(raw: RawUi) -> Result<Ui, ConfigError> {
         let ratio = contrast_ratio(colour(foreground), colour(background));
         if ratio < 4.5 {
             // Tenths as integers: float formatting would add kilobytes to the browser module.
-            let tenths = (ratio * 10.0) as u32;
-            return Err(ConfigError::new(
-                format!("ui.theme.{foreground}"),
-                format!(
-                    "has a contrast of {}.{}:1 with `{background}`; WCAG AA needs at least 4.5:1",
-                    tenths / 10,
-                    tenths % 10
-                ),
+            let tenths = (ratio * 10.0) as u64;
+            problems.report(ConfigError::new(
+                ["ui.theme.", foreground].concat(),
+                [
+                    "has a contrast of ",
+                    &decimal(tenths / 10),
+                    ".",
+                    &decimal(tenths % 10),
+                    ":1 with `",
+                    background,
+                    "`; WCAG AA needs at least 4.5:1",
+                ]
+                .concat(),
             ));
         }
     }
     if let Some(variant) = &raw.variant {
-        check_id("ui.variant", variant, 32, true)?;
+        check_id(problems, "ui.variant", variant, 32, true);
         if !raw.variants.is_empty() {
-            return Err(ConfigError::new(
+            problems.report(ConfigError::new(
                 "ui.variant",
                 "cannot be set together with `ui.variants` (the variant is then picked per browser)",
             ));
@@ -1336,43 +1447,28 @@ fn validate_ui(raw: RawUi) -> Result<Ui, ConfigError> {
     }
     let mut variants: Vec<Variant> = Vec::new();
     for (index, raw_variant) in raw.variants.into_iter().enumerate() {
-        let field = format!("ui.variants[{index}]");
-        check_id(&format!("{field}.id"), &raw_variant.id, 32, true)?;
+        let field = index_path("ui.variants", index);
+        let sub = |name: &str| [&field, ".", name].concat();
+        check_id(problems, &sub("id"), &raw_variant.id, 32, true);
         if variants.iter().any(|v| v.id == raw_variant.id) {
-            return Err(ConfigError::new(
-                format!("{field}.id"),
-                format!("`{}` is used twice", raw_variant.id),
+            problems.report(ConfigError::new(
+                sub("id"),
+                ["`", &raw_variant.id, "` is used twice"].concat(),
             ));
         }
         let weight = raw_variant.weight.unwrap_or(1);
         if weight == 0 {
-            return Err(ConfigError::new(
-                format!("{field}.weight"),
-                "must be at least 1",
-            ));
+            problems.report(ConfigError::new(sub("weight"), "must be at least 1"));
         }
-        let layout = match raw_variant.layout.as_deref() {
-            None => None,
-            Some("bar") => Some(Layout::Bar),
-            Some("box") => Some(Layout::Box),
-            Some("modal") => Some(Layout::Modal),
-            Some(other) => {
-                return Err(ConfigError::new(
-                    format!("{field}.layout"),
-                    format!("`{other}` is unknown; use bar, box or modal"),
-                ))
-            }
-        };
+        let layout = raw_variant
+            .layout
+            .as_deref()
+            .map(|name| parse_layout(problems, &sub("layout"), name));
         let mut texts = Vec::new();
         for (code, overrides) in raw_variant.texts {
-            let text_field = format!("{field}.texts.{code}");
-            let language = parse_language(&text_field, &code)?;
-            if let Some((name, _)) = overrides.entries().find(|(_, text)| text.trim().is_empty()) {
-                return Err(ConfigError::new(
-                    format!("{text_field}.{name}"),
-                    "must not be empty",
-                ));
-            }
+            let text_field = [&field, ".texts.", &code].concat();
+            let language = parse_language(problems, &text_field, &code);
+            check_overrides(problems, &text_field, &overrides);
             texts.push((language, overrides));
         }
         variants.push(Variant {
@@ -1382,58 +1478,59 @@ fn validate_ui(raw: RawUi) -> Result<Ui, ConfigError> {
             texts,
         });
     }
-    Ok(Ui {
+    let mut theme = Vec::new();
+    for (key, value) in colours {
+        theme.push((["--kelisim-", &key.replace('_', "-")].concat(), value));
+    }
+    Ui {
         layout,
         position,
-        theme: colours
-            .into_iter()
-            .map(|(key, value)| (format!("--kelisim-{}", key.replace('_', "-")), value))
-            .collect(),
+        theme,
         variant: raw.variant,
         hide_from_bots: raw.hide_from_bots,
         variants,
-    })
-}
-
-fn parse_language(field: &str, code: &str) -> Result<Language, ConfigError> {
-    code.parse().map_err(|()| {
-        ConfigError::new(
-            field,
-            format!("`{code}` is not a supported language; use kk, ru or en"),
-        )
-    })
+    }
 }
 
 /// Ids appear in cookies, markup and receipts: keep them to lowercase letters, digits, `-`, `_`
 /// (and `.` for site ids, which are often domain names).
-fn check_id(field: &str, id: &str, max_length: usize, allow_dot: bool) -> Result<(), ConfigError> {
-    if crate::ids::is_valid_id(id, max_length, allow_dot) {
-        Ok(())
-    } else {
+fn check_id(problems: &Problems, field: &str, id: &str, max_length: usize, allow_dot: bool) {
+    if !crate::ids::is_valid_id(id, max_length, allow_dot) {
         let allowed = if allow_dot {
             "a-z, 0-9, '.', '-', '_'"
         } else {
             "a-z, 0-9, '-', '_'"
         };
-        Err(ConfigError::new(
+        problems.report(ConfigError::new(
             field,
-            format!("\"{id}\" must be 1 to {max_length} characters of {allowed}"),
-        ))
+            [
+                "\"",
+                id,
+                "\" must be 1 to ",
+                &decimal(max_length as u64),
+                " characters of ",
+                allowed,
+            ]
+            .concat(),
+        ));
     }
 }
 
 /// Only `https://`, `http://` or a site-relative path: never `javascript:` or `data:`.
-fn check_url(field: &str, url: &str) -> Result<(), ConfigError> {
+fn check_url(problems: &Problems, field: &str, url: &str) {
     let lower = url.to_ascii_lowercase();
     let absolute = lower.starts_with("https://") || lower.starts_with("http://");
     let relative = url.starts_with('/') && !url.starts_with("//");
-    if (absolute || relative) && !url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        Ok(())
-    } else {
-        Err(ConfigError::new(
+    if !(absolute || relative) || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        problems.report(ConfigError::new(
             field,
-            format!("\"{url}\" must be an https:// or http:// URL or a path starting with /"),
-        ))
+            [
+                "\"",
+                url,
+                "\" must be an https:// or http:// URL or a path starting with /",
+            ]
+            .concat(),
+        ));
     }
 }
 

@@ -6,7 +6,6 @@
 //! `../shared/GLOSSARY.md` so the banner speaks the same language as the store's policy.
 //! Knows nothing about the DOM: the SDK inserts these strings as text, never as HTML.
 
-use crate::config::ConfigError;
 use crate::language::Language;
 use crate::value::Fields;
 
@@ -71,12 +70,12 @@ impl Texts {
 
 impl TextOverrides {
     /// Reads the overrides from a `texts.<lang>` object (unknown names were rejected).
-    pub fn from_fields(fields: &Fields) -> Result<TextOverrides, ConfigError> {
-        let values = TEXT_NAMES
-            .iter()
-            .map(|name| fields.optional_string(name))
-            .collect::<Result<_, _>>()?;
-        Ok(TextOverrides(values))
+    pub fn from_fields(fields: &Fields) -> TextOverrides {
+        let mut values = Vec::new();
+        for name in TEXT_NAMES {
+            values.push(fields.optional_string(name));
+        }
+        TextOverrides(values)
     }
 
     /// Sets one override by name; `false` for a name that is not an interface text.

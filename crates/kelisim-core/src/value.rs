@@ -7,6 +7,7 @@
 //! object; native code (tests, the server) builds it with serde through the `serde` feature.
 
 use crate::config::ConfigError;
+use std::cell::RefCell;
 
 /// A JSON value. Objects keep their fields in order.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,51 +33,117 @@ impl Value {
     }
 }
 
-/// An object being read: knows its path and which fields it may have.
+/// The first problem found while reading and validating one config.
+///
+/// Reading goes on after a problem, with empty values in place of the bad ones, and only the
+/// first problem is kept: a config still yields exactly one error naming one field, but no
+/// check has to return early and unwind half-built values. In the browser module those early
+/// returns (a `?` per field, each dropping whatever was built so far) were most of the config
+/// reader's code.
+#[derive(Debug, Default)]
+pub struct Problems(RefCell<Option<ConfigError>>);
+
+impl Problems {
+    /// Keeps `error` unless an earlier problem was found.
+    #[inline(never)]
+    pub fn report(&self, error: ConfigError) {
+        let mut first = self.0.borrow_mut();
+        if first.is_none() {
+            *first = Some(error);
+        }
+    }
+
+    pub fn found(&self) -> bool {
+        self.0.borrow().is_some()
+    }
+
+    /// `value`, or the first problem when there was one.
+    pub fn into_result<T>(self, value: T) -> Result<T, ConfigError> {
+        match self.0.into_inner() {
+            None => Ok(value),
+            Some(error) => Err(error),
+        }
+    }
+}
+
+/// An object being read: knows its path and which fields it may have, and reports what is
+/// wrong to the config's [`Problems`].
 pub struct Fields<'a> {
     path: String,
     fields: &'a [(String, Value)],
+    problems: &'a Problems,
 }
 
+#[inline(never)]
 fn join(path: &str, name: &str) -> String {
     if path.is_empty() {
         name.to_owned()
     } else {
-        format!("{path}.{name}")
+        [path, ".", name].concat()
     }
 }
 
+#[inline(never)]
 fn wrong_type(path: &str, expected: &str, value: &Value) -> ConfigError {
     let field = if path.is_empty() { "config" } else { path };
-    ConfigError::new(field, format!("must be {expected}, not {}", value.kind()))
+    ConfigError::new(
+        field,
+        ["must be ", expected, ", not ", value.kind()].concat(),
+    )
 }
 
 impl<'a> Fields<'a> {
-    /// Reads `value` as an object at `path` whose fields must all be in `allowed`.
-    pub fn new(value: &'a Value, path: &str, allowed: &[&str]) -> Result<Fields<'a>, ConfigError> {
-        let Value::Object(fields) = value else {
-            return Err(wrong_type(path, "an object", value));
+    /// Reads `value` as an object at `path` whose fields must all be in `allowed`. Anything
+    /// else is reported and read as an object without fields.
+    pub fn new(
+        value: &'a Value,
+        path: &str,
+        allowed: &[&str],
+        problems: &'a Problems,
+    ) -> Fields<'a> {
+        let fields: &'a [(String, Value)] = match value {
+            Value::Object(fields) => fields,
+            other => {
+                problems.report(wrong_type(path, "an object", other));
+                &[]
+            }
         };
         if let Some((name, _)) = fields
             .iter()
             .find(|(name, _)| !allowed.contains(&name.as_str()))
         {
-            return Err(ConfigError::new(
+            problems.report(ConfigError::new(
                 join(path, name),
-                format!(
-                    "is not a known field; the fields here are: {}",
-                    allowed.join(", ")
-                ),
+                [
+                    "is not a known field; the fields here are: ",
+                    &allowed.join(", "),
+                ]
+                .concat(),
             ));
         }
-        Ok(Fields {
+        Fields {
             path: path.to_owned(),
             fields,
-        })
+            problems,
+        }
+    }
+
+    /// An object without fields at `path` (stands in for a missing one).
+    pub fn empty(path: &str, problems: &'a Problems) -> Fields<'a> {
+        Fields {
+            path: path.to_owned(),
+            fields: &[],
+            problems,
+        }
     }
 
     pub fn path(&self, name: &str) -> String {
         join(&self.path, name)
+    }
+
+    /// The config's problems, for checks made while reading.
+    pub fn problems(&self) -> &'a Problems {
+        self.problems
     }
 
     /// A field's value; `null` counts as absent.
@@ -88,106 +155,146 @@ impl<'a> Fields<'a> {
             .filter(|value| **value != Value::Null)
     }
 
-    fn required(&self, name: &str) -> Result<&'a Value, ConfigError> {
-        self.get(name)
-            .ok_or_else(|| ConfigError::new(self.path(name), "is missing"))
-    }
-
-    pub fn string(&self, name: &str) -> Result<String, ConfigError> {
-        as_string(&self.path(name), self.required(name)?)
-    }
-
-    pub fn optional_string(&self, name: &str) -> Result<Option<String>, ConfigError> {
-        self.get(name)
-            .map(|value| as_string(&self.path(name), value))
-            .transpose()
-    }
-
-    pub fn bool_or(&self, name: &str, default: bool) -> Result<bool, ConfigError> {
+    /// A required string; reports it missing and reads `""` when absent.
+    pub fn string(&self, name: &str) -> String {
         match self.get(name) {
-            None => Ok(default),
-            Some(Value::Bool(value)) => Ok(*value),
-            Some(other) => Err(wrong_type(&self.path(name), "true or false", other)),
+            Some(value) => self.as_string(&self.path(name), value),
+            None => {
+                self.problems
+                    .report(ConfigError::new(self.path(name), "is missing"));
+                String::new()
+            }
         }
     }
 
-    pub fn optional_u32(&self, name: &str) -> Result<Option<u32>, ConfigError> {
+    pub fn optional_string(&self, name: &str) -> Option<String> {
+        self.get(name)
+            .map(|value| self.as_string(&self.path(name), value))
+    }
+
+    pub fn bool_or(&self, name: &str, default: bool) -> bool {
         match self.get(name) {
-            None => Ok(None),
+            None => default,
+            Some(Value::Bool(value)) => *value,
+            Some(other) => {
+                self.problems
+                    .report(wrong_type(&self.path(name), "true or false", other));
+                default
+            }
+        }
+    }
+
+    pub fn optional_u32(&self, name: &str) -> Option<u32> {
+        match self.get(name) {
+            None => None,
             Some(Value::Number(number))
                 if number.fract() == 0.0 && (0.0..=4_294_967_295.0).contains(number) =>
             {
-                Ok(Some(*number as u32))
+                Some(*number as u32)
             }
-            Some(other) => Err(wrong_type(
-                &self.path(name),
-                "a whole number from 0 to 4294967295",
-                other,
-            )),
+            Some(other) => {
+                self.problems.report(wrong_type(
+                    &self.path(name),
+                    "a whole number from 0 to 4294967295",
+                    other,
+                ));
+                None
+            }
         }
     }
 
     /// An array field, each item with its own path (`name[i]`); absent means empty.
-    pub fn array(&self, name: &str) -> Result<Vec<(String, &'a Value)>, ConfigError> {
+    pub fn array(&self, name: &str) -> Vec<(String, &'a Value)> {
+        let mut items = Vec::new();
         match self.get(name) {
-            None => Ok(Vec::new()),
-            Some(Value::Array(items)) => Ok(items
-                .iter()
-                .enumerate()
-                .map(|(index, item)| (format!("{}[{index}]", self.path(name)), item))
-                .collect()),
-            Some(other) => Err(wrong_type(&self.path(name), "an array", other)),
+            None => {}
+            Some(Value::Array(values)) => {
+                let path = self.path(name);
+                for (index, item) in values.iter().enumerate() {
+                    items.push((index_path(&path, index), item));
+                }
+            }
+            Some(other) => self
+                .problems
+                .report(wrong_type(&self.path(name), "an array", other)),
         }
+        items
     }
 
     /// An array of strings; absent means empty.
-    pub fn strings(&self, name: &str) -> Result<Vec<String>, ConfigError> {
-        self.array(name)?
-            .into_iter()
-            .map(|(path, item)| as_string(&path, item))
-            .collect()
+    pub fn strings(&self, name: &str) -> Vec<String> {
+        let mut strings = Vec::new();
+        for (path, item) in self.array(name) {
+            strings.push(self.as_string(&path, item));
+        }
+        strings
     }
 
     /// An object of strings keyed by anything (`{"kk": "...", "ru": "..."}`), in order.
-    pub fn string_map(&self, name: &str) -> Result<Option<Vec<(String, String)>>, ConfigError> {
-        let Some(value) = self.get(name) else {
-            return Ok(None);
-        };
-        let Value::Object(entries) = value else {
-            return Err(wrong_type(&self.path(name), "an object", value));
-        };
-        entries
-            .iter()
-            .map(|(key, item)| Ok((key.clone(), as_string(&join(&self.path(name), key), item)?)))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some)
+    pub fn string_map(&self, name: &str) -> Option<Vec<(String, String)>> {
+        let entries = self.entries(name)?;
+        let mut map = Vec::new();
+        for (path, key, item) in entries {
+            map.push((key.to_owned(), self.as_string(&path, item)));
+        }
+        Some(map)
     }
 
     /// A nested object with its own allowed fields, if present.
-    pub fn object(&self, name: &str, allowed: &[&str]) -> Result<Option<Fields<'a>>, ConfigError> {
+    pub fn object(&self, name: &str, allowed: &[&str]) -> Option<Fields<'a>> {
         self.get(name)
-            .map(|value| Fields::new(value, &self.path(name), allowed))
-            .transpose()
+            .map(|value| Fields::new(value, &self.path(name), allowed, self.problems))
     }
 
-    /// The entries of a nested object whose keys are free (e.g. `texts.<lang>`).
-    pub fn entries(&self, name: &str) -> Result<Vec<(String, &'a Value)>, ConfigError> {
-        match self.get(name) {
-            None => Ok(Vec::new()),
-            Some(Value::Object(entries)) => Ok(entries
-                .iter()
-                .map(|(key, value)| (join(&self.path(name), key), value))
-                .collect()),
-            Some(other) => Err(wrong_type(&self.path(name), "an object", other)),
+    /// The entries of a nested object whose keys are free (e.g. `texts.<lang>`): path, key
+    /// and value of each; `None` when absent.
+    pub fn entries(&self, name: &str) -> Option<Vec<(String, &'a str, &'a Value)>> {
+        let value = self.get(name)?;
+        let path = self.path(name);
+        let mut entries = Vec::new();
+        match value {
+            Value::Object(fields) => {
+                for (key, value) in fields {
+                    entries.push((join(&path, key), key.as_str(), value));
+                }
+            }
+            other => self.problems.report(wrong_type(&path, "an object", other)),
+        }
+        Some(entries)
+    }
+
+    fn as_string(&self, path: &str, value: &Value) -> String {
+        match value {
+            Value::String(text) => text.clone(),
+            other => {
+                self.problems.report(wrong_type(path, "a string", other));
+                String::new()
+            }
         }
     }
 }
 
-fn as_string(path: &str, value: &Value) -> Result<String, ConfigError> {
-    match value {
-        Value::String(text) => Ok(text.clone()),
-        other => Err(wrong_type(path, "a string", other)),
+/// `path[index]`, without `format!`'s machinery in the browser module.
+#[inline(never)]
+pub fn index_path(path: &str, index: usize) -> String {
+    [path, "[", &decimal(index as u64), "]"].concat()
+}
+
+/// The decimal digits of `number`.
+pub fn decimal(mut number: u64) -> String {
+    let mut digits = Vec::new();
+    loop {
+        digits.push(b'0' + (number % 10) as u8);
+        number /= 10;
+        if number == 0 {
+            break;
+        }
     }
+    digits
+        .iter()
+        .rev()
+        .map(|&digit| char::from(digit))
+        .collect()
 }
 
 #[cfg(feature = "serde")]

@@ -457,7 +457,8 @@ fn banner_variants_by_weight() {
         .map(|r| config.pick_variant(*r).unwrap().id.as_str())
         .collect();
     assert_eq!(picks, ["a", "a", "a", "b", "b"], "weights 3:1");
-    let b = config.with_variant("b").unwrap();
+    let mut b = config.clone();
+    assert!(b.apply_variant("b"));
     assert_eq!(b.ui.variant.as_deref(), Some("b"));
     assert_eq!(b.ui.layout, kelisim_core::Layout::Box);
     assert_eq!(b.texts(Language::Ru).title(), "Печеньки?");
@@ -465,7 +466,9 @@ fn banner_variants_by_weight() {
         b.texts(Language::Kk).title(),
         config.texts(Language::Kk).title()
     );
-    assert!(config.with_variant("c").is_none());
+    let mut unchanged = config.clone();
+    assert!(!unchanged.apply_variant("c"));
+    assert_eq!(unchanged, config);
     assert!(parse(&demo_config_json())
         .unwrap()
         .pick_variant(0.3)
