@@ -3,6 +3,7 @@
 //! `getConsent()` returns.
 
 use crate::sdk::InitOptions;
+use kelisim_core::value::index_path;
 use kelisim_core::{Config, ConfigError, Consent, Value};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -26,9 +27,12 @@ pub fn config_from_js(value: &JsValue) -> Result<Config, ConfigError> {
 fn value_from_js(value: &JsValue, path: &str, depth: usize) -> Result<Value, ConfigError> {
     let unsupported = |what: &str| ConfigError {
         field: path.to_owned(),
-        message: format!(
-            "is {what}; a config holds only strings, numbers, booleans, arrays and objects"
-        ),
+        message: [
+            "is ",
+            what,
+            "; a config holds only strings, numbers, booleans, arrays and objects",
+        ]
+        .concat(),
     };
     if depth > MAX_DEPTH {
         return Err(unsupported("nested too deeply"));
@@ -52,7 +56,7 @@ fn value_from_js(value: &JsValue, path: &str, depth: usize) -> Result<Value, Con
         let items = js_sys::Array::from(value)
             .iter()
             .enumerate()
-            .map(|(index, item)| value_from_js(&item, &format!("{path}[{index}]"), depth + 1))
+            .map(|(index, item)| value_from_js(&item, &index_path(path, index), depth + 1))
             .collect::<Result<_, _>>()?;
         return Ok(Value::Array(items));
     }
@@ -64,7 +68,7 @@ fn value_from_js(value: &JsValue, path: &str, depth: usize) -> Result<Value, Con
             let child_path = if depth == 0 {
                 key.clone()
             } else {
-                format!("{path}.{key}")
+                [path, ".", &key].concat()
             };
             fields.push((key, value_from_js(&entry.get(1), &child_path, depth + 1)?));
         }
@@ -90,16 +94,20 @@ pub fn string_list(value: &JsValue, argument: &str) -> Result<Vec<String>, Strin
         return Ok(vec![single]);
     }
     if !js_sys::Array::is_array(value) {
-        return Err(format!(
-            "`{argument}` must be an array of ids, e.g. [\"analytics\"]"
-        ));
+        return Err([
+            "`",
+            argument,
+            "` must be an array of ids, e.g. [\"analytics\"]",
+        ]
+        .concat());
     }
     js_sys::Array::from(value)
         .iter()
         .enumerate()
         .map(|(index, item)| {
-            item.as_string()
-                .ok_or_else(|| format!("`{argument}[{index}]` must be a string id"))
+            item.as_string().ok_or_else(|| {
+                ["`", &index_path(argument, index), "` must be a string id"].concat()
+            })
         })
         .collect()
 }

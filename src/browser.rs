@@ -40,11 +40,11 @@ pub fn random_uuid() -> String {
 }
 
 pub fn console_error(message: &str) {
-    web_sys::console::error_1(&JsValue::from_str(&format!("kelisim: {message}")));
+    web_sys::console::error_1(&JsValue::from_str(&["kelisim: ", message].concat()));
 }
 
 pub fn console_warn(message: &str) {
-    web_sys::console::warn_1(&JsValue::from_str(&format!("kelisim: {message}")));
+    web_sys::console::warn_1(&JsValue::from_str(&["kelisim: ", message].concat()));
 }
 
 /// A property of `window` (e.g. `gtag`, `dataLayer`), or `undefined`.

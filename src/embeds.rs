@@ -7,7 +7,7 @@
 //! `#kelisim`). `gating` removes a placeholder when its iframe is activated.
 
 use crate::browser::document;
-use kelisim_core::texts::{country_name, fill};
+use kelisim_core::texts::{country_name, decimal, fill};
 use kelisim_core::{Config, Consent, GateRule, Language};
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement};
@@ -65,7 +65,8 @@ pub fn remove_placeholder(iframe: &Element) {
     let Some(id) = iframe.get_attribute(ID_ATTRIBUTE) else {
         return;
     };
-    if let Ok(Some(placeholder)) = document().query_selector(&format!("[{FOR_ATTRIBUTE}=\"{id}\"]"))
+    if let Ok(Some(placeholder)) =
+        document().query_selector(&["[", FOR_ATTRIBUTE, "=\"", &id, "\"]"].concat())
     {
         placeholder.remove();
     }
@@ -75,10 +76,10 @@ pub fn remove_placeholder(iframe: &Element) {
 /// The placeholder action of a click on `target`, if it hit a placeholder button.
 pub fn action_of(target: &Element) -> Option<EmbedAction> {
     let button = target.closest("[data-kelisim-embed-action]").ok()??;
-    let placeholder = button.closest(&format!(".{PLACEHOLDER_CLASS}")).ok()??;
+    let placeholder = button.closest(&[".", PLACEHOLDER_CLASS].concat()).ok()??;
     let id = placeholder.get_attribute(FOR_ATTRIBUTE)?;
     let iframe = document()
-        .query_selector(&format!("[{ID_ATTRIBUTE}=\"{id}\"]"))
+        .query_selector(&["[", ID_ATTRIBUTE, "=\"", &id, "\"]"].concat())
         .ok()??;
     match button.get_attribute("data-kelisim-embed-action")?.as_str() {
         "load-once" => Some(EmbedAction::LoadOnce(iframe)),
@@ -100,9 +101,7 @@ fn render(
     thread_local! {
         static NEXT_ID: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
     }
-    let id = NEXT_ID
-        .with(|next| next.replace(next.get() + 1))
-        .to_string();
+    let id = decimal(NEXT_ID.with(|next| next.replace(next.get() + 1)).into());
     iframe.set_attribute(ID_ATTRIBUTE, &id).ok()?;
     let texts = config.texts(language);
     let document = document();
@@ -118,7 +117,7 @@ fn render(
     for (attribute, property) in [("width", "width"), ("height", "min-height")] {
         if let Some(value) = iframe.get_attribute(attribute) {
             let value = if value.bytes().all(|b| b.is_ascii_digit()) {
-                format!("{value}px")
+                value + "px"
             } else {
                 value
             };

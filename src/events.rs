@@ -63,7 +63,7 @@ pub fn emit(event: &str, detail: &JsValue) {
     let init = web_sys::CustomEventInit::new();
     init.set_detail(detail);
     if let Ok(custom_event) =
-        web_sys::CustomEvent::new_with_event_init_dict(&format!("kelisim:{event}"), &init)
+        web_sys::CustomEvent::new_with_event_init_dict(&["kelisim:", event].concat(), &init)
     {
         let _ = window().dispatch_event(&custom_event);
     }
@@ -80,7 +80,7 @@ pub fn push_data_layer(event: &str, fields: &[(&str, JsValue)]) {
     let _ = js_sys::Reflect::set(
         &entry,
         &"event".into(),
-        &JsValue::from_str(&format!("kelisim_{event}")),
+        &JsValue::from_str(&["kelisim_", event].concat()),
     );
     for (key, value) in fields {
         let _ = js_sys::Reflect::set(&entry, &JsValue::from_str(key), value);
@@ -102,7 +102,7 @@ pub fn reset_ready() {
 
 fn call_listener(event: &str, listener: &js_sys::Function, detail: &JsValue) {
     if let Err(error) = listener.call1(&JsValue::NULL, detail) {
-        console_error(&format!("a `{event}` listener threw: {}", describe(&error)));
+        console_error(&["a `", event, "` listener threw: ", &describe(&error)].concat());
     }
 }
 
@@ -110,10 +110,13 @@ fn check_event_name(event: &str) -> Result<(), String> {
     if EVENT_NAMES.contains(&event) {
         Ok(())
     } else {
-        Err(format!(
-            "unknown event `{event}`; use one of {}",
-            EVENT_NAMES.join(", ")
-        ))
+        Err([
+            "unknown event `",
+            event,
+            "`; use one of ",
+            &EVENT_NAMES.join(", "),
+        ]
+        .concat())
     }
 }
 

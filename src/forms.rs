@@ -11,7 +11,7 @@ use crate::browser::{document, random_uuid};
 use crate::receipts::{record_form, FormConsent};
 use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
 use kelisim_core::config::Form;
-use kelisim_core::texts::{country_name, data_kind_name, fill, format_days};
+use kelisim_core::texts::{country_name, data_kind_name, decimal, fill, format_days};
 use kelisim_core::{Config, Language};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -54,10 +54,14 @@ pub fn attach(
 ) -> Result<FormHandle, String> {
     let Some(purpose_set) = config.form(set) else {
         let known: Vec<&str> = config.forms.iter().map(|f| f.id.as_str()).collect();
-        return Err(format!(
-            "formConsent: `{set}` is not a purpose set of the config (forms: {})",
-            known.join(", ")
-        ));
+        return Err([
+            "formConsent: `",
+            set,
+            "` is not a purpose set of the config (forms: ",
+            &known.join(", "),
+            ")",
+        ]
+        .concat());
     };
     if form.has_attribute(ATTACHED_ATTRIBUTE) {
         return Err("formConsent: this form already has a consent block".into());
@@ -135,7 +139,7 @@ pub fn attach(
         }
         let receipt_id = random_uuid();
         if let Ok(Some(field)) =
-            block_for_submit.query_selector(&format!("input[name={RECEIPT_FIELD}]"))
+            block_for_submit.query_selector(&["input[name=", RECEIPT_FIELD, "]"].concat())
         {
             field
                 .unchecked_ref::<HtmlInputElement>()
@@ -163,9 +167,11 @@ pub fn attach(
 
 /// Forms marked `data-kelisim-form` that are not handled yet.
 pub fn declared_forms() -> Vec<(HtmlFormElement, String)> {
-    crate::browser::nodes_of::<HtmlFormElement>(document().query_selector_all(&format!(
-        "form[data-kelisim-form]:not([{ATTACHED_ATTRIBUTE}])"
-    )))
+    crate::browser::nodes_of::<HtmlFormElement>(
+        document().query_selector_all(
+            &["form[data-kelisim-form]:not([", ATTACHED_ATTRIBUTE, "])"].concat(),
+        ),
+    )
     .into_iter()
     .filter_map(|form| {
         let set = form.get_attribute("data-kelisim-form")?;
@@ -175,7 +181,9 @@ pub fn declared_forms() -> Vec<(HtmlFormElement, String)> {
 }
 
 fn checkboxes(block: &Element) -> Vec<HtmlInputElement> {
-    crate::browser::nodes_of(block.query_selector_all(&format!("input[name={PURPOSES_FIELD}]")))
+    crate::browser::nodes_of(
+        block.query_selector_all(&["input[name=", PURPOSES_FIELD, "]"].concat()),
+    )
 }
 
 fn render(config: &Config, form: &Form, language: Language, number: u32) -> Option<Element> {
@@ -194,7 +202,8 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Opti
     let block = element("div", "kelisim-form-consent", None)?;
     block.set_attribute("role", "group").ok()?;
     block.set_attribute("lang", language.code()).ok()?;
-    let statement_id = format!("kelisim-form-{number}-operator");
+    let number = decimal(number.into());
+    let statement_id = ["kelisim-form-", &number, "-operator"].concat();
     block
         .set_attribute("aria-describedby", &statement_id)
         .ok()?;
@@ -206,7 +215,7 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Opti
     statement.set_id(&statement_id);
     block.append_child(&statement).ok()?;
 
-    let error_id = format!("kelisim-form-{number}-error");
+    let error_id = ["kelisim-form-", &number, "-error"].concat();
     for purpose in &form.purposes {
         let label = element("label", "kelisim-form-purpose", None)?;
         let input: HtmlInputElement = document.create_element("input").ok()?.unchecked_into();
@@ -221,10 +230,7 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Opti
         label.append_child(&input).ok()?;
         let title = purpose.title.get(language).map_or("", String::as_str);
         label
-            .append_with_str_1(&format!(
-                " {}",
-                fill(texts.form_consent(), "purpose", title)
-            ))
+            .append_with_str_1(&[" ", &fill(texts.form_consent(), "purpose", title)].concat())
             .ok()?;
         block.append_child(&label).ok()?;
         if purpose.required {

@@ -190,11 +190,11 @@ fn activate_script(old: &Element) -> Option<JsFuture> {
 fn warn_unknown(config: &Config, rule: &GateRule) {
     let mut unknown = Vec::new();
     if config.category(&rule.category).is_none() {
-        unknown.push(format!("data-category=\"{}\"", rule.category));
+        unknown.push(["data-category=\"", &rule.category, "\""].concat());
     }
     if let Some(service) = &rule.service {
         if config.service(service).is_none() {
-            unknown.push(format!("data-service=\"{service}\""));
+            unknown.push(["data-service=\"", service, "\""].concat());
         }
     }
     for markup in unknown {
@@ -206,9 +206,13 @@ fn warn_unknown(config: &Config, rule: &GateRule) {
             new
         });
         if first_time {
-            console_warn(&format!(
-                "{markup} is not in the config, so elements marked with it never run"
-            ));
+            console_warn(
+                &[
+                    &markup,
+                    " is not in the config, so elements marked with it never run",
+                ]
+                .concat(),
+            );
         }
     }
 }

@@ -40,9 +40,13 @@ pub fn init(config: JsValue, options: JsValue) -> bool {
     let config = match boundary::config_from_js(&config) {
         Ok(config) => config,
         Err(error) => {
-            console_error(&format!(
-                "{error}. Nothing is shown until the config is fixed."
-            ));
+            console_error(
+                &[
+                    &error.describe(),
+                    ". Nothing is shown until the config is fixed.",
+                ]
+                .concat(),
+            );
             return false;
         }
     };
@@ -102,7 +106,7 @@ pub fn accept(categories: JsValue, services: JsValue) -> bool {
     let choice = match choice {
         Ok(choice) => choice,
         Err(message) => {
-            console_error(&format!("accept: {message}"));
+            console_error(&["accept: ", &message].concat());
             return false;
         }
     };
@@ -146,11 +150,11 @@ pub fn set_language(code: &str) {
 pub fn on(event: &str, listener: JsValue) {
     match listener.dyn_into::<js_sys::Function>() {
         Ok(listener) => {
-            report(events::on(event, listener).map_err(|m| format!("on: {m}")));
+            report(events::on(event, listener).map_err(|m| ["on: ", &m].concat()));
         }
-        Err(_) => console_error(&format!(
-            "on: the listener for `{event}` must be a function"
-        )),
+        Err(_) => {
+            console_error(&["on: the listener for `", event, "` must be a function"].concat())
+        }
     }
 }
 
@@ -159,11 +163,11 @@ pub fn on(event: &str, listener: JsValue) {
 pub fn off(event: &str, listener: JsValue) {
     match listener.dyn_into::<js_sys::Function>() {
         Ok(listener) => {
-            report(events::off(event, &listener).map_err(|m| format!("off: {m}")));
+            report(events::off(event, &listener).map_err(|m| ["off: ", &m].concat()));
         }
-        Err(_) => console_error(&format!(
-            "off: the listener for `{event}` must be a function"
-        )),
+        Err(_) => {
+            console_error(&["off: the listener for `", event, "` must be a function"].concat())
+        }
     }
 }
 
@@ -207,9 +211,13 @@ fn with_sdk<T>(call: &str, f: impl FnOnce(&sdk::Sdk) -> T) -> Option<T> {
     match sdk::current() {
         Some(sdk) => Some(f(&sdk)),
         None => {
-            console_error(&format!(
-                "{call}() was called before init() succeeded; it did nothing"
-            ));
+            console_error(
+                &[
+                    call,
+                    "() was called before init() succeeded; it did nothing",
+                ]
+                .concat(),
+            );
             None
         }
     }

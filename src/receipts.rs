@@ -11,6 +11,7 @@
 
 use crate::browser::{console_warn, now_seconds, random_uuid, window};
 use kelisim_core::config::{Form, Purpose};
+use kelisim_core::texts::decimal;
 use kelisim_core::{Action, Config, Consent, Language};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -207,7 +208,7 @@ pub fn impression(config: &Config, language: Language) {
     };
     // The impressions endpoint sits beside the receipts endpoint: …/v1/receipts → …/v1/impressions.
     let url = match endpoint.strip_suffix("/receipts") {
-        Some(base) => format!("{base}/impressions"),
+        Some(base) => [base, "/impressions"].concat(),
         None => return,
     };
     let body = js_sys::Object::new();
@@ -268,11 +269,7 @@ fn base_receipt(config: &Config, common: &Common) -> js_sys::Object {
     let receipt = js_sys::Object::new();
     let text = |value: &str| JsValue::from_str(value);
     let location = window().location();
-    let page_url = format!(
-        "{}{}",
-        location.origin().unwrap_or_default(),
-        location.pathname().unwrap_or_default()
-    );
+    let page_url = location.origin().unwrap_or_default() + &location.pathname().unwrap_or_default();
     let policy = config.policy_url(common.language);
     let policy_url = web_sys::Url::new_with_base(policy, &location.href().unwrap_or_default())
         .map(|url| url.href())
@@ -327,8 +324,8 @@ async fn flush(endpoint: String) {
                     .unwrap_or(0)
                     + 1;
                 let delay = (30u64 << attempts.min(7)).min(3_600);
-                set_item(ATTEMPTS_KEY, &attempts.to_string());
-                set_item(RETRY_AT_KEY, &(now_seconds() + delay).to_string());
+                set_item(ATTEMPTS_KEY, &decimal(attempts.into()));
+                set_item(RETRY_AT_KEY, &decimal(now_seconds() + delay));
                 return;
             }
         }
@@ -368,9 +365,15 @@ async fn post(endpoint: &str, text: &str) -> Option<String> {
     match status {
         200..=299 => Some(body),
         400 | 413 | 422 => {
-            console_warn(&format!(
-                "the receipts server refused a receipt ({status}): {body}"
-            ));
+            console_warn(
+                &[
+                    "the receipts server refused a receipt (",
+                    &decimal(status.into()),
+                    "): ",
+                    &body,
+                ]
+                .concat(),
+            );
             Some(String::new())
         }
         _ => None,
@@ -390,7 +393,7 @@ async fn sha256_hex(text: &str) -> Option<String> {
         .await
         .ok()?;
     let digest = js_sys::Uint8Array::new(&digest).to_vec();
-    Some(digest.iter().map(|b| format!("{b:02x}")).collect())
+    Some(kelisim_core::ids::hex(&digest))
 }
 
 fn outbox() -> Vec<String> {

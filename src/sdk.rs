@@ -381,10 +381,14 @@ impl Sdk {
             .filter(|language| self.config.languages.contains(language))
             .ok_or_else(|| {
                 let enabled: Vec<&str> = self.config.languages.iter().map(|l| l.code()).collect();
-                format!(
-                    "setLanguage: `{code}` is not one of this site's languages ({})",
-                    enabled.join(", ")
-                )
+                [
+                    "setLanguage: `",
+                    code,
+                    "` is not one of this site's languages (",
+                    &enabled.join(", "),
+                    ")",
+                ]
+                .concat()
             })?;
         self.language.set(language);
         let consent = self.consent.borrow();
@@ -437,7 +441,7 @@ impl Sdk {
         let grants = self
             .config
             .grants_for(&choice)
-            .map_err(|error| error.to_string())?;
+            .map_err(|error| error.describe())?;
         let previous = self.consent();
         let consent_id = previous
             .as_ref()
@@ -557,7 +561,7 @@ impl Sdk {
         };
         if let Some(last) = receipts::last_receipt(&consent.consent_id) {
             crate::ui::download(
-                &format!("kelisim-receipt-{}.json", last.receipt_id),
+                &["kelisim-receipt-", &last.receipt_id, ".json"].concat(),
                 &last.json,
             );
         }

@@ -6,6 +6,7 @@
 
 use crate::browser::{console_warn, html_document, window};
 use kelisim_core::cleanup::{consent_cookie_domain, cookie_domains, matches_pattern};
+use kelisim_core::texts::decimal;
 use kelisim_core::COOKIE_NAME;
 
 /// Value of the named cookie, if the page has it.
@@ -36,17 +37,35 @@ pub fn write_consent_cookie(value: &str, expiry_days: u32, domain: Option<&str>)
     let secure = if is_https() { "; Secure" } else { "" };
     let hostname = window().location().hostname().unwrap_or_default();
     let domain = match (domain, consent_cookie_domain(&hostname, domain)) {
-        (_, Some(domain)) => format!("; Domain={domain}"),
+        (_, Some(domain)) => ["; Domain=", domain].concat(),
         (Some(domain), None) => {
-            console_warn(&format!(
-                "cookie_domain \"{domain}\" does not contain this page's host {hostname}; the choice is stored for {hostname} only"
-            ));
+            console_warn(
+                &[
+                    "cookie_domain \"",
+                    domain,
+                    "\" does not contain this page's host ",
+                    &hostname,
+                    "; the choice is stored for ",
+                    &hostname,
+                    " only",
+                ]
+                .concat(),
+            );
             String::new()
         }
         (None, None) => String::new(),
     };
-    let cookie =
-        format!("{COOKIE_NAME}={value}; Path=/; Max-Age={max_age}; SameSite=Lax{domain}{secure}");
+    let cookie = [
+        COOKIE_NAME,
+        "=",
+        value,
+        "; Path=/; Max-Age=",
+        &decimal(max_age),
+        "; SameSite=Lax",
+        &domain,
+        secure,
+    ]
+    .concat();
     // Setting document.cookie cannot fail in a normal page; in a sandboxed frame it throws and
     // the choice simply lasts for this page view.
     let _ = html_document().set_cookie(&cookie);
@@ -91,10 +110,16 @@ pub fn clear_local_storage(patterns: &[String]) {
 fn expire_cookie(name: &str, path: &str) {
     let document = html_document();
     let hostname = window().location().hostname().unwrap_or_default();
-    let expired = format!("{name}=; Path={path}; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+    let expired = [
+        name,
+        "=; Path=",
+        path,
+        "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+    ]
+    .concat();
     let _ = document.set_cookie(&expired);
     for domain in cookie_domains(&hostname) {
-        let _ = document.set_cookie(&format!("{expired}; Domain={domain}"));
+        let _ = document.set_cookie(&[&expired, "; Domain=", &domain].concat());
     }
 }
 

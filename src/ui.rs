@@ -11,7 +11,7 @@ mod dom;
 use crate::browser::{document, nodes_of};
 use dom::{append, append_text, button};
 use gloo_events::{EventListener, EventListenerOptions};
-use kelisim_core::texts::{country_name, data_kind_name, fill, format_days};
+use kelisim_core::texts::{country_name, data_kind_name, decimal, fill, format_days};
 use kelisim_core::{Config, Consent, IdSet, Language, Layout};
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement, HtmlInputElement, KeyboardEvent};
@@ -77,11 +77,13 @@ impl Ui {
         let body = document.body()?;
         let root: HtmlElement = document.create_element("div").ok()?.unchecked_into();
         root.set_id("kelisim");
-        let classes = format!(
-            "kelisim--{} kelisim--{}",
+        let classes = [
+            "kelisim--",
             config.ui.layout.as_str(),
-            config.ui.position.as_str()
-        );
+            " kelisim--",
+            config.ui.position.as_str(),
+        ]
+        .concat();
         root.set_class_name(&classes);
         for (property, value) in &config.ui.theme {
             let _ = root.style().set_property(property, value);
@@ -221,10 +223,12 @@ impl Ui {
             }
         }
         self.root.set_attribute("lang", view.language.code()).ok();
-        let selector = format!(
-            ".kelisim-languages [data-kelisim-language=\"{}\"]",
-            view.language.code()
-        );
+        let selector = [
+            ".kelisim-languages [data-kelisim-language=\"",
+            view.language.code(),
+            "\"]",
+        ]
+        .concat();
         let visible_layer = self.preferences.as_ref().or(self.banner.as_ref());
         if let Some(button) =
             visible_layer.and_then(|layer| layer.query_selector(&selector).ok().flatten())
@@ -350,7 +354,7 @@ fn render_banner(root: &HtmlElement, view: &View) -> Option<HtmlElement> {
 
     let description = append(&inner, "p", "kelisim-description")?;
     description.set_id("kelisim-description");
-    description.set_text_content(Some(&format!("{} ", texts.description())));
+    description.set_text_content(Some(&[texts.description(), " "].concat()));
     policy_link(&description, view)?;
 
     let notes = append(&inner, "div", "kelisim-notes")?;
@@ -411,7 +415,7 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
 
     let body = append(&dialog, "div", "kelisim-preferences__body")?;
     let intro = append(&body, "p", "")?;
-    intro.set_text_content(Some(&format!("{} ", texts.preferences_description())));
+    intro.set_text_content(Some(&[texts.preferences_description(), " "].concat()));
     policy_link(&intro, view)?;
     append_text(
         &body,
@@ -433,7 +437,7 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
     for category in &config.categories {
         let category_texts = category.texts(language);
         let section = append(&body, "section", "kelisim-category")?;
-        let heading_id = format!("kelisim-category-{}", category.id);
+        let heading_id = ["kelisim-category-", &category.id].concat();
         section.set_attribute("aria-labelledby", &heading_id).ok()?;
         let category_head = append(&section, "div", "kelisim-category__head")?;
         append_text(&category_head, "h3", "", &category_texts.title)?.set_id(&heading_id);
@@ -461,7 +465,7 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
                 &paragraph,
                 "strong",
                 "",
-                &format!("{}: ", texts.refusal_label()),
+                &[texts.refusal_label(), ": "].concat(),
             )?;
             paragraph.append_with_str_1(refusal).ok()?;
         }
@@ -473,13 +477,19 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
             &details,
             "summary",
             "",
-            &format!("{} ({})", texts.services_label(), category.services.len()),
+            &[
+                texts.services_label(),
+                " (",
+                &decimal(category.services.len() as u64),
+                ")",
+            ]
+            .concat(),
         )?;
         let list = append(&details, "ul", "")?;
         for service in &category.services {
             let item = append(&list, "li", "kelisim-service")?;
             let service_head = append(&item, "div", "kelisim-service__head")?;
-            let name_id = format!("kelisim-service-{}", service.id);
+            let name_id = ["kelisim-service-", &service.id].concat();
             let name = append(&service_head, "span", "")?;
             append_text(&name, "span", "kelisim-service__name", &service.name)?.set_id(&name_id);
             if service.is_cross_border() {
@@ -701,20 +711,20 @@ fn sync_switches(input: &HtmlInputElement) {
     if let Some(category) = input.get_attribute("data-kelisim-category") {
         for service in inputs(
             &dialog,
-            &format!("input[data-kelisim-service-category=\"{category}\"]"),
+            &["input[data-kelisim-service-category=\"", &category, "\"]"].concat(),
         ) {
             service.set_checked(input.checked());
         }
     } else if let Some(category) = input.get_attribute("data-kelisim-service-category") {
         let any_on = inputs(
             &dialog,
-            &format!("input[data-kelisim-service-category=\"{category}\"]"),
+            &["input[data-kelisim-service-category=\"", &category, "\"]"].concat(),
         )
         .iter()
         .any(HtmlInputElement::checked);
         if let Some(category_switch) = inputs(
             &dialog,
-            &format!("input[data-kelisim-category=\"{category}\"]"),
+            &["input[data-kelisim-category=\"", &category, "\"]"].concat(),
         )
         .first()
         {

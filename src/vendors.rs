@@ -59,7 +59,7 @@ pub fn tell_vendors(config: &Config, consent: Option<&Consent>) {
             }
             Some(Vendor::YandexMetrika) => {
                 if let Some(counter) = &service.vendor_id {
-                    let flag = JsValue::from_str(&format!("disableYaCounter{counter}"));
+                    let flag = JsValue::from_str(&["disableYaCounter", counter].concat());
                     let _ = js_sys::Reflect::set(&window(), &flag, &JsValue::from_bool(!granted));
                 }
             }

@@ -54,7 +54,7 @@ pub fn cookie_domains(hostname: &str) -> Vec<String> {
 pub fn consent_cookie_domain<'a>(hostname: &str, configured: Option<&'a str>) -> Option<&'a str> {
     let domain = configured?;
     let host = hostname.trim_end_matches('.').to_ascii_lowercase();
-    (host == domain || host.ends_with(&format!(".{domain}"))).then_some(domain)
+    (host == domain || host.ends_with(&[".", domain].concat())).then_some(domain)
 }
 
 #[cfg(test)]

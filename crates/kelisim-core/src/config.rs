@@ -8,13 +8,12 @@
 
 use crate::language::Language;
 use crate::texts::{
-    builtin_category_texts, builtin_texts, CategoryTexts, TextOverrides, Texts, DATA_KINDS,
+    builtin_category_texts, builtin_texts, decimal, CategoryTexts, TextOverrides, Texts, DATA_KINDS,
 };
-use crate::value::{decimal, index_path, Fields, Problems, Value};
+use crate::value::{index_path, Fields, Problems, Value};
 
 /// One invalid field of a config: `field` is a path such as `categories[1].services[0].country`.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("kelisim config: `{field}` {message}")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigError {
     /// Path of the field, in the config's own names.
     pub field: String,
@@ -30,7 +29,21 @@ impl ConfigError {
             message: message.into(),
         }
     }
+
+    /// "kelisim config: `field` message", the text of `Display`, built without the formatting
+    /// machinery so the browser module can log it without carrying `core::fmt`.
+    pub fn describe(&self) -> String {
+        ["kelisim config: `", &self.field, "` ", &self.message].concat()
+    }
 }
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl std::error::Error for ConfigError {}
 
 /// Texts per language as written in the config: `{"kk": "...", "ru": "..."}`, in order.
 pub type LocalizedText = Vec<(String, String)>;
@@ -510,15 +523,18 @@ impl Config {
     pub fn operator_line(&self, language: Language, full: bool) -> String {
         let texts = self.texts(language);
         let operator = &self.operator;
-        let mut line = format!(
-            "{}: {}, {} {}",
+        let mut line = [
             texts.operator_label(),
-            operator.name,
+            ": ",
+            &operator.name,
+            ", ",
             texts.bin_label(),
-            operator.bin
-        );
+            " ",
+            &operator.bin,
+        ]
+        .concat();
         if full {
-            line.push_str(&format!(", {}, {}", operator.address, operator.email));
+            line.push_str(&[", ", &operator.address, ", ", &operator.email].concat());
         } else {
             line.push('.');
         }
@@ -533,7 +549,7 @@ impl Config {
     /// Art. 8 p.4 items, the operator): what a `form` receipt's `texts_hash` is the SHA-256 of.
     pub fn form_fingerprint(&self, form: &Form, language: Language) -> String {
         let texts = self.texts(language);
-        let mut out = format!("language={}\nform={}\n", language.code(), form.id);
+        let mut out = ["language=", language.code(), "\nform=", &form.id, "\n"].concat();
         for (name, value) in [
             ("operator", self.operator.name.as_str()),
             ("bin", self.operator.bin.as_str()),
@@ -541,20 +557,32 @@ impl Config {
             ("form_consent", texts.form_consent()),
             ("form_details", texts.form_details()),
         ] {
-            out.push_str(&format!("{name}={}\n", value.replace('\n', "\\n")));
+            out.push_str(&[name, "=", &value.replace('\n', "\\n"), "\n"].concat());
         }
         for purpose in &form.purposes {
-            out.push_str(&format!(
-                "purpose={}\nrequired={}\ntitle={}\ndata={}\nrecipients={}\ncountries={}\nterm_days={}\npublication={}\n",
-                purpose.id,
-                purpose.required,
-                purpose.title.get(language).map_or("", String::as_str).replace('\n', "\\n"),
-                purpose.data.join(","),
-                purpose.recipients.join(";").replace('\n', "\\n"),
-                purpose.countries.join(","),
-                purpose.term_days,
-                purpose.publication,
-            ));
+            let title = purpose.title.get(language).map_or("", String::as_str);
+            out.push_str(
+                &[
+                    "purpose=",
+                    &purpose.id,
+                    "\nrequired=",
+                    yes_no(purpose.required),
+                    "\ntitle=",
+                    &title.replace('\n', "\\n"),
+                    "\ndata=",
+                    &purpose.data.join(","),
+                    "\nrecipients=",
+                    &purpose.recipients.join(";").replace('\n', "\\n"),
+                    "\ncountries=",
+                    &purpose.countries.join(","),
+                    "\nterm_days=",
+                    &decimal(purpose.term_days.into()),
+                    "\npublication=",
+                    yes_no(purpose.publication),
+                    "\n",
+                ]
+                .concat(),
+            );
         }
         out
     }
@@ -1348,6 +1376,15 @@ fn validate_forms(raw: Vec<RawForm>, languages: &[Language], problems: &Problems
     forms
 }
 
+/// `true` or `false`, as the fingerprints have always spelled booleans.
+fn yes_no(value: bool) -> &'static str {
+    if value {
+        "true"
+    } else {
+        "false"
+    }
+}
+
 /// `bar`, `box` or `modal`; reported (and read as the bar) otherwise.
 fn parse_layout(problems: &Problems, field: &str, name: &str) -> Layout {
     match name {
@@ -1588,7 +1625,7 @@ impl Config {
     /// what a receipt's `texts_hash` is the SHA-256 of, so a receipt proves the exact wording
     /// shown (interface texts, categories, services, operator, policy link, expiry).
     pub fn texts_fingerprint(&self, language: Language) -> String {
-        let mut out = format!("language={}\n", language.code());
+        let mut out = ["language=", language.code(), "\n"].concat();
         let mut line = |name: &str, value: &str| {
             out.push_str(name);
             out.push('=');
@@ -1605,7 +1642,7 @@ impl Config {
         line("email", &self.operator.email);
         line("policy_url", self.policy_url(language));
         line("policy_version", &self.policy_version);
-        line("expiry_days", &self.expiry_days.to_string());
+        line("expiry_days", &decimal(self.expiry_days.into()));
         for category in &self.categories {
             let texts = category.texts(language);
             line("category", &category.id);

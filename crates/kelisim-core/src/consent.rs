@@ -71,13 +71,42 @@ impl Choice {
 }
 
 /// A choice named an id the config does not have.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChoiceError {
-    #[error("unknown category `{0}`; the config's categories are: {1}")]
+    /// The unknown id and the config's categories.
     UnknownCategory(String, String),
-    #[error("unknown service `{0}`; the config's services are: {1}")]
+    /// The unknown id and the config's services.
     UnknownService(String, String),
 }
+
+impl ChoiceError {
+    /// The text of `Display`, built without the formatting machinery (see `ConfigError`).
+    pub fn describe(&self) -> String {
+        let (kind, id, known) = match self {
+            ChoiceError::UnknownCategory(id, known) => ("category", id, known),
+            ChoiceError::UnknownService(id, known) => ("service", id, known),
+        };
+        [
+            "unknown ",
+            kind,
+            " `",
+            id,
+            "`; the config's ",
+            kind,
+            "s are: ",
+            known,
+        ]
+        .concat()
+    }
+}
+
+impl std::fmt::Display for ChoiceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl std::error::Error for ChoiceError {}
 
 /// Granted categories and services resulting from a choice.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

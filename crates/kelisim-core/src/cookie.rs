@@ -12,6 +12,7 @@
 
 use crate::consent::Consent;
 use crate::ids::IdSet;
+use crate::texts::decimal;
 
 /// Name of the first-party cookie.
 pub const COOKIE_NAME: &str = "kelisim";
@@ -38,15 +39,22 @@ pub enum CookieError {
 /// Encodes a consent as the cookie value.
 pub fn encode_cookie(consent: &Consent) -> String {
     let join = |ids: &IdSet| ids.iter().collect::<Vec<_>>().join("~");
-    format!(
-        "{COOKIE_VERSION}.{}.{}.{}.{}.{}.{}",
-        consent.consent_id,
-        consent.revision,
-        to_base36(consent.decided_at),
+    [
+        COOKIE_VERSION,
+        ".",
+        &consent.consent_id,
+        ".",
+        &decimal(consent.revision.into()),
+        ".",
+        &to_base36(consent.decided_at),
+        ".",
         consent.language.code(),
-        join(&consent.granted_categories),
-        join(&consent.granted_services),
-    )
+        ".",
+        &join(&consent.granted_categories),
+        ".",
+        &join(&consent.granted_services),
+    ]
+    .concat()
 }
 
 /// Decodes a cookie value written by [`encode_cookie`].
@@ -176,6 +184,11 @@ mod tests {
         assert!(decoded.category_granted("analytics"));
         assert!(decoded.service_granted("yandex-metrika"));
         assert_eq!(to_base36(decoded.decided_at), "t4b2k0");
+        // And the encoder writes exactly the documented form back.
+        assert_eq!(
+            encode_cookie(&decoded),
+            "1.3f2a9c1e-7d4b-4e8a-9a51-0c6b2d8e4f10.3.t4b2k0.ru.analytics~necessary.yandex-metrika"
+        );
     }
 
     #[test]

@@ -391,6 +391,24 @@ pub fn fill(template: &str, name: &str, value: &str) -> String {
     out
 }
 
+/// The decimal digits of `number`: `to_string` and `format!` would bring the formatting
+/// machinery (several kilobytes) into the browser module.
+pub fn decimal(mut number: u64) -> String {
+    let mut digits = Vec::new();
+    loop {
+        digits.push(b'0' + (number % 10) as u8);
+        number /= 10;
+        if number == 0 {
+            break;
+        }
+    }
+    digits
+        .iter()
+        .rev()
+        .map(|&digit| char::from(digit))
+        .collect()
+}
+
 pub fn format_days(language: Language, days: u32) -> String {
     let word = match language {
         // Kazakh nouns do not take a plural after a numeral.
@@ -408,7 +426,7 @@ pub fn format_days(language: Language, days: u32) -> String {
         Language::En if days == 1 => "day",
         Language::En => "days",
     };
-    format!("{days} {word}")
+    [&decimal(days.into()), " ", word].concat()
 }
 
 /// Built-in title, description and refusal consequence of a well-known category id, so a
@@ -669,6 +687,13 @@ mod tests {
                     "{kind} {language}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn decimal_writes_every_digit() {
+        for number in [0, 7, 10, 365, 1_000_001, u64::from(u32::MAX), u64::MAX] {
+            assert_eq!(decimal(number), number.to_string());
         }
     }
 

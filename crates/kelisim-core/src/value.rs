@@ -7,6 +7,7 @@
 //! object; native code (tests, the server) builds it with serde through the `serde` feature.
 
 use crate::config::ConfigError;
+use crate::texts::decimal;
 use std::cell::RefCell;
 
 /// A JSON value. Objects keep their fields in order.
@@ -278,23 +279,6 @@ impl<'a> Fields<'a> {
 #[inline(never)]
 pub fn index_path(path: &str, index: usize) -> String {
     [path, "[", &decimal(index as u64), "]"].concat()
-}
-
-/// The decimal digits of `number`.
-pub fn decimal(mut number: u64) -> String {
-    let mut digits = Vec::new();
-    loop {
-        digits.push(b'0' + (number % 10) as u8);
-        number /= 10;
-        if number == 0 {
-            break;
-        }
-    }
-    digits
-        .iter()
-        .rev()
-        .map(|&digit| char::from(digit))
-        .collect()
 }
 
 #[cfg(feature = "serde")]

@@ -495,3 +495,32 @@ fn banner_variants_by_weight() {
         "ui.variants[0].texts.ru.titel",
     );
 }
+
+/// The fingerprints are what receipts hash: their exact bytes must not change with the code
+/// that writes them (the SHA-256 of the demo config's texts, as written before `format!` left
+/// the browser module).
+#[test]
+fn fingerprints_keep_their_exact_text() {
+    let config = parse(&demo_config_json()).unwrap();
+    let signup = config.form("signup").unwrap();
+    assert_eq!(
+        sha256_hex(&config.form_fingerprint(signup, Language::Ru)),
+        "32d2ae4356e1724161cf68dbb52918766091b4b965f46c7dc04e89a062d9c6ea"
+    );
+    assert_eq!(
+        sha256_hex(&config.texts_fingerprint(Language::Kk)),
+        "0d0e2e928708feaf215e937d9c3d78fcab320c215c5aeb02f730db18a9353a15"
+    );
+    assert_eq!(
+        config.operator_line(Language::Ru, true),
+        "Оператор: ТОО «Глазик Демо», БИН 180540012345, г. Алматы, пр. Абая, 10, 050000, privacy@glazik-demo.kz"
+    );
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
