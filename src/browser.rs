@@ -2,7 +2,7 @@
 //! console. Everything else in the SDK goes through these rather than unwrapping on its own.
 
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Document, HtmlDocument, NodeList, Window};
+use web_sys::{Document, Element, HtmlDocument, NodeList, Window};
 
 pub fn window() -> Window {
     web_sys::window().expect("kelisim runs in a browser window")
@@ -69,11 +69,17 @@ pub fn navigator_languages() -> Vec<String> {
         .collect()
 }
 
-/// The nodes of a `querySelectorAll` result that are of type `T`, in document order (an
-/// invalid selector gives none).
-pub fn nodes_of<T: JsCast>(list: Result<NodeList, JsValue>) -> Vec<T> {
-    let Ok(list) = list else { return Vec::new() };
-    (0..list.length())
-        .filter_map(|index| list.item(index)?.dyn_into::<T>().ok())
-        .collect()
+/// The elements of a `querySelectorAll` result, in document order (an invalid selector gives
+/// none). Not generic: one copy in the wasm, and a caller whose selector names the tag casts.
+pub fn nodes_of(list: Result<NodeList, JsValue>) -> Vec<Element> {
+    let mut elements = Vec::new();
+    if let Ok(list) = list {
+        for index in 0..list.length() {
+            if let Some(node) = list.item(index) {
+                // querySelectorAll matches elements only.
+                elements.push(node.unchecked_into());
+            }
+        }
+    }
+    elements
 }

@@ -167,23 +167,27 @@ pub fn attach(
 
 /// Forms marked `data-kelisim-form` that are not handled yet.
 pub fn declared_forms() -> Vec<(HtmlFormElement, String)> {
-    crate::browser::nodes_of::<HtmlFormElement>(
-        document().query_selector_all(
+    let mut forms = Vec::new();
+    for form in
+        crate::browser::nodes_of(document().query_selector_all(
             &["form[data-kelisim-form]:not([", ATTACHED_ATTRIBUTE, "])"].concat(),
-        ),
-    )
-    .into_iter()
-    .filter_map(|form| {
-        let set = form.get_attribute("data-kelisim-form")?;
-        Some((form, set))
-    })
-    .collect()
+        ))
+    {
+        if let Some(set) = form.get_attribute("data-kelisim-form") {
+            forms.push((form.unchecked_into(), set));
+        }
+    }
+    forms
 }
 
 fn checkboxes(block: &Element) -> Vec<HtmlInputElement> {
-    crate::browser::nodes_of(
+    let mut boxes = Vec::new();
+    for element in crate::browser::nodes_of(
         block.query_selector_all(&["input[name=", PURPOSES_FIELD, "]"].concat()),
-    )
+    ) {
+        boxes.push(element.unchecked_into());
+    }
+    boxes
 }
 
 fn render(config: &Config, form: &Form, language: Language, number: u32) -> Option<Element> {

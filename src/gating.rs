@@ -78,9 +78,7 @@ fn collect_gated(element: &Element, found: &mut Vec<Element>) {
     if element.matches(GATED_SELECTOR).unwrap_or(false) {
         found.push(element.clone());
     }
-    found.extend(nodes_of::<Element>(
-        element.query_selector_all(GATED_SELECTOR),
-    ));
+    found.extend(nodes_of(element.query_selector_all(GATED_SELECTOR)));
 }
 
 /// Activates those of `elements` that `consent` allows, in order. Each is marked first, so a

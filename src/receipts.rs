@@ -54,6 +54,7 @@ pub fn record(config: &Config, consent: &Consent, action: Action, method: &str) 
     );
     let mut countries: Vec<&str> = config
         .services()
+        .into_iter()
         .filter(|service| consent.service_granted(&service.id))
         .map(|service| service.country.as_str())
         .collect();

@@ -733,19 +733,27 @@ fn sync_switches(input: &HtmlInputElement) {
     }
 }
 
+/// The `input` elements `selector` (which names the tag) matches under `parent`.
 fn inputs(parent: &Element, selector: &str) -> Vec<HtmlInputElement> {
-    nodes_of(parent.query_selector_all(selector))
+    let mut inputs = Vec::new();
+    for element in nodes_of(parent.query_selector_all(selector)) {
+        inputs.push(element.unchecked_into());
+    }
+    inputs
 }
 
 /// Keeps Tab and Shift+Tab inside `dialog`.
 fn trap_focus(dialog: &Element, event: &KeyboardEvent) {
     let selector = "button:not([disabled]), [href], input:not([disabled]), summary, [tabindex]:not([tabindex=\"-1\"])";
-    let focusable: Vec<HtmlElement> = nodes_of::<HtmlElement>(dialog.query_selector_all(selector))
-        .into_iter()
-        .filter(|element| {
-            element.offset_parent().is_some() || element.get_client_rects().length() > 0
-        })
-        .collect();
+    let mut focusable: Vec<HtmlElement> = Vec::new();
+    for element in nodes_of(dialog.query_selector_all(selector)) {
+        let Ok(element) = element.dyn_into::<HtmlElement>() else {
+            continue;
+        };
+        if element.offset_parent().is_some() || element.get_client_rects().length() > 0 {
+            focusable.push(element);
+        }
+    }
     let (Some(first), Some(last)) = (focusable.first(), focusable.last()) else {
         return;
     };

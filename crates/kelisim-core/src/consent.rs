@@ -154,7 +154,8 @@ impl Config {
                 let mut categories_with_named_services: Vec<&str> = Vec::new();
                 for id in services {
                     let Some((category, _)) = self.service(id) else {
-                        let known: Vec<&str> = self.services().map(|s| s.id.as_str()).collect();
+                        let known: Vec<&str> =
+                            self.services().iter().map(|s| s.id.as_str()).collect();
                         return Err(ChoiceError::UnknownService(id.clone(), known.join(", ")));
                     };
                     named_services.push(id);
@@ -231,6 +232,7 @@ impl Consent {
     pub fn denied_services<'a>(&self, config: &'a Config) -> Vec<&'a str> {
         config
             .services()
+            .into_iter()
             .map(|s| s.id.as_str())
             .filter(|id| !self.service_granted(id))
             .collect()
@@ -253,6 +255,7 @@ pub fn revoked_services<'a>(
     };
     config
         .services()
+        .into_iter()
         .filter(|s| before.service_granted(&s.id) && !after.service_granted(&s.id))
         .collect()
 }
