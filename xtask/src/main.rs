@@ -139,6 +139,7 @@ fn test(root: &Path) -> Result<()> {
     )?;
     let sizes = build::build(root)?;
     build::print_sizes(&sizes);
+    build::check_size_ceiling(&sizes)?;
     tools::check_types(root)?;
     e2e::run(root)?;
     // A short fuzzing pass from the committed corpora; `cargo xtask fuzz` runs longer.
