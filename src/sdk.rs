@@ -40,7 +40,7 @@ pub struct InitOptions {
 }
 
 pub struct Sdk {
-    /// Shared with the forms' submit listeners, which outlive no `Sdk` but run after it starts.
+    /// Shared with the forms' submit listeners rather than copied into each of them.
     pub config: Rc<Config>,
     consent: RefCell<Option<Consent>>,
     /// The consent id of an expired or outdated choice: reused so one browser keeps one id.

@@ -147,7 +147,7 @@ pub struct RawVariant {
 impl RawConfig {
     /// Reads the config's shape (types, required and unknown fields) from a value tree. The
     /// first problem is reported to `problems`; what could not be read is left empty.
-    pub fn read(value: &Value, problems: &Problems) -> RawConfig {
+    fn read(value: &Value, problems: &Problems) -> RawConfig {
         let config = Fields::new(
             value,
             "",
@@ -783,7 +783,7 @@ impl TryFrom<RawConfig> for Config {
 impl Config {
     /// Validates `raw`, reporting the first problem to `problems`. The config it returns is
     /// only meaningful when no problem was found.
-    pub fn validate(raw: RawConfig, problems: &Problems) -> Config {
+    fn validate(raw: RawConfig, problems: &Problems) -> Config {
         check_id(problems, "site", &raw.site, 64, true);
         validate_operator(&raw.operator, problems);
 

@@ -153,7 +153,7 @@ impl<'a> Fields<'a> {
             .iter()
             .find(|(field, _)| field == name)
             .map(|(_, value)| value)
-            .filter(|value| **value != Value::Null)
+            .filter(|value| !matches!(value, Value::Null))
     }
 
     /// A required string; reports it missing and reads `""` when absent.
