@@ -11,7 +11,7 @@ use crate::browser::{document, random_uuid};
 use crate::receipts::{record_form, FormConsent};
 use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
 use kelisim_core::config::Form;
-use kelisim_core::texts::{country_name, data_kind_name, decimal, fill, format_days};
+use kelisim_core::texts::{country_name, data_kind_name, decimal, fill, format_days, join};
 use kelisim_core::{Config, Language};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -265,12 +265,12 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Opti
         let recipients = if purpose.recipients.is_empty() {
             texts.no().to_owned()
         } else {
-            purpose.recipients.join("; ")
+            join(&purpose.recipients, "; ")
         };
         let cross_border = if abroad.is_empty() {
             texts.no().to_owned()
         } else {
-            abroad.join(", ")
+            join(&abroad, ", ")
         };
         let title = purpose.title.get(language).map_or("", String::as_str);
         for (label, value) in [

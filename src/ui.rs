@@ -11,7 +11,7 @@ mod dom;
 use crate::browser::{document, nodes_of};
 use dom::{append, append_text, button};
 use gloo_events::{EventListener, EventListenerOptions};
-use kelisim_core::texts::{country_name, data_kind_name, decimal, fill, format_days};
+use kelisim_core::texts::{country_name, data_kind_name, decimal, fill, format_days, join};
 use kelisim_core::{Config, Consent, IdSet, Language, Layout};
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement, HtmlInputElement, KeyboardEvent};
@@ -371,7 +371,11 @@ fn render_banner(root: &HtmlElement, view: &View) -> Option<HtmlElement> {
             &notes,
             "p",
             "kelisim-cross-border",
-            &fill(texts.cross_border_notice(), "countries", &names.join(", ")),
+            &fill(
+                texts.cross_border_notice(),
+                "countries",
+                &join(&names, ", "),
+            ),
         )?;
     }
     append_text(
@@ -519,7 +523,7 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
                 rows.push((texts.data_label(), kinds.join(", ")));
             }
             if !service.cookies.is_empty() {
-                rows.push((texts.cookies_label(), service.cookies.join(", ")));
+                rows.push((texts.cookies_label(), join(&service.cookies, ", ")));
             }
             for (label, value) in rows {
                 append_text(&facts, "dt", "", label)?;

@@ -8,7 +8,8 @@
 
 use crate::language::Language;
 use crate::texts::{
-    builtin_category_texts, builtin_texts, decimal, CategoryTexts, TextOverrides, Texts, DATA_KINDS,
+    builtin_category_texts, builtin_texts, decimal, join, CategoryTexts, TextOverrides, Texts,
+    DATA_KINDS,
 };
 use crate::value::{index_path, Fields, Problems, Value};
 
@@ -570,11 +571,11 @@ impl Config {
                     "\ntitle=",
                     &title.replace('\n', "\\n"),
                     "\ndata=",
-                    &purpose.data.join(","),
+                    &join(&purpose.data, ","),
                     "\nrecipients=",
-                    &purpose.recipients.join(";").replace('\n', "\\n"),
+                    &join(&purpose.recipients, ";").replace('\n', "\\n"),
                     "\ncountries=",
-                    &purpose.countries.join(","),
+                    &join(&purpose.countries, ","),
                     "\nterm_days=",
                     &decimal(purpose.term_days.into()),
                     "\npublication=",
@@ -1660,8 +1661,8 @@ impl Config {
                 line("service", &service.id);
                 line("name", &service.name);
                 line("country", &service.country);
-                line("data", &service.data.join(","));
-                line("cookies", &service.cookies.join(","));
+                line("data", &join(&service.data, ","));
+                line("cookies", &join(&service.cookies, ","));
             }
         }
         out
