@@ -17,8 +17,14 @@ macro_rules! interface_texts {
         /// The names a `texts.<lang>` object may use, in table order.
         pub const TEXT_NAMES: &[&str] = &[$(stringify!($name),)*];
 
-        /// Built-in wording, one row per text, columns in `Language::ALL` order.
-        const BUILTIN_TEXTS: &[[&str; 3]] = &[$([$kk, $ru, $en],)*];
+        /// Built-in wording, one string per language in `Language::ALL` order, each text
+        /// ended by a unit separator: one string instead of a table of 3 × N string pointers,
+        /// which compress badly in the browser module.
+        const BUILTIN_TEXTS: [&str; 3] = [
+            concat!($($kk, "\u{1f}",)*),
+            concat!($($ru, "\u{1f}",)*),
+            concat!($($en, "\u{1f}",)*),
+        ];
 
         #[allow(non_camel_case_types)]
         #[derive(Clone, Copy)]
@@ -356,12 +362,11 @@ interface_texts! {
 
 /// The built-in texts for `language`.
 pub fn builtin_texts(language: Language) -> Texts {
-    Texts(
-        BUILTIN_TEXTS
-            .iter()
-            .map(|row| row[language.index()].to_owned())
-            .collect(),
-    )
+    let mut texts = Vec::new();
+    for text in BUILTIN_TEXTS[language.index()].split_terminator('\u{1f}') {
+        texts.push(text.to_owned());
+    }
+    Texts(texts)
 }
 
 /// "365 күн", "365 дней", "1 day": the expiry period with the right plural form.
@@ -442,6 +447,26 @@ pub fn format_days(language: Language, days: u32) -> String {
     [&decimal(days.into()), " ", word].concat()
 }
 
+/// Declares a table of names keyed by id, each in kk/ru/en, written as rows but stored as one
+/// key list and one string per language (texts ended by a unit separator): a match over the
+/// keys, or a table of string pointers, is several times the bytes in the browser module.
+macro_rules! named_in_three_languages {
+    ($(#[doc = $doc:literal])* $keys:ident, $names:ident; $($key:literal => [$kk:literal, $ru:literal, $en:literal],)*) => {
+        $(#[doc = $doc])*
+        pub const $keys: &[&str] = &[$($key,)*];
+        const $names: [&str; 3] = [
+            concat!($($kk, "\u{1f}",)*),
+            concat!($($ru, "\u{1f}",)*),
+            concat!($($en, "\u{1f}",)*),
+        ];
+    };
+}
+
+/// The `index`th name in a packed string of `named_in_three_languages!`.
+fn packed_text(packed: &'static str, index: usize) -> Option<&'static str> {
+    packed.split_terminator('\u{1f}').nth(index)
+}
+
 /// Built-in title, description and refusal consequence of a well-known category id, so a
 /// config may name `analytics` without writing its texts three times.
 pub fn builtin_category_texts(id: &str, language: Language) -> Option<CategoryTexts> {
@@ -518,103 +543,72 @@ pub struct CategoryTexts {
     pub refusal: Option<String>,
 }
 
-/// Kinds of data a service may collect, as written in a service's `data` list.
-pub const DATA_KINDS: [&str; 15] = [
-    "name",
-    "phone",
-    "email",
-    "address",
-    "birth_date",
-    "iin",
-    "ip",
-    "cookie_ids",
-    "device",
-    "pages",
-    "clicks",
-    "geolocation",
-    "purchases",
-    "contacts",
-    "session_recording",
-];
+named_in_three_languages! {
+    /// Kinds of data a service may collect, as written in a service's `data` list.
+    DATA_KINDS, DATA_KIND_NAMES;
+    "name" => ["аты-жөні", "ФИО", "full name"],
+    "phone" => ["телефон нөмірі", "номер телефона", "phone number"],
+    "email" => ["электрондық пошта мекенжайы", "адрес электронной почты", "e-mail address"],
+    "address" => ["жеткізу мекенжайы", "адрес доставки", "delivery address"],
+    "birth_date" => ["туған күні", "дата рождения", "date of birth"],
+    "iin" => ["ЖСН", "ИИН", "IIN (individual identification number)"],
+    "ip" => ["IP-мекенжай", "IP-адрес", "IP address"],
+    "cookie_ids" => ["cookie идентификаторлары", "идентификаторы cookie", "cookie identifiers"],
+    "device" => [
+        "құрылғы мен браузер туралы деректер",
+        "данные об устройстве и браузере",
+        "device and browser data"
+    ],
+    "pages" => ["қаралған беттер", "просмотренные страницы", "pages viewed"],
+    "clicks" => [
+        "басулар мен сайттағы әрекеттер",
+        "клики и действия на сайте",
+        "clicks and actions on the site"
+    ],
+    "geolocation" => ["геолокациялық деректер", "геолокационные данные", "geolocation data"],
+    "purchases" => ["сатып алулар", "покупки", "purchases"],
+    "contacts" => ["байланыс деректері", "контактные данные", "contact details"],
+    "session_recording" => [
+        "сеанс жазбасы (Вебвизор)",
+        "запись сеанса (Вебвизор)",
+        "session recording"
+    ],
+}
 
 /// The name of a data kind from [`DATA_KINDS`] in `language`.
 pub fn data_kind_name(kind: &str, language: Language) -> Option<&'static str> {
-    let [kk, ru, en] = match kind {
-        "name" => ["аты-жөні", "ФИО", "full name"],
-        "phone" => ["телефон нөмірі", "номер телефона", "phone number"],
-        "email" => [
-            "электрондық пошта мекенжайы",
-            "адрес электронной почты",
-            "e-mail address",
-        ],
-        "address" => ["жеткізу мекенжайы", "адрес доставки", "delivery address"],
-        "birth_date" => ["туған күні", "дата рождения", "date of birth"],
-        "iin" => ["ЖСН", "ИИН", "IIN (individual identification number)"],
-        "ip" => ["IP-мекенжай", "IP-адрес", "IP address"],
-        "cookie_ids" => [
-            "cookie идентификаторлары",
-            "идентификаторы cookie",
-            "cookie identifiers",
-        ],
-        "device" => [
-            "құрылғы мен браузер туралы деректер",
-            "данные об устройстве и браузере",
-            "device and browser data",
-        ],
-        "pages" => ["қаралған беттер", "просмотренные страницы", "pages viewed"],
-        "clicks" => [
-            "басулар мен сайттағы әрекеттер",
-            "клики и действия на сайте",
-            "clicks and actions on the site",
-        ],
-        "geolocation" => [
-            "геолокациялық деректер",
-            "геолокационные данные",
-            "geolocation data",
-        ],
-        "purchases" => ["сатып алулар", "покупки", "purchases"],
-        "contacts" => ["байланыс деректері", "контактные данные", "contact details"],
-        "session_recording" => [
-            "сеанс жазбасы (Вебвизор)",
-            "запись сеанса (Вебвизор)",
-            "session recording",
-        ],
-        _ => return None,
-    };
-    Some(match language {
-        Language::Kk => kk,
-        Language::Ru => ru,
-        Language::En => en,
-    })
+    let index = DATA_KINDS.iter().position(|known| *known == kind)?;
+    packed_text(DATA_KIND_NAMES[language.index()], index)
+}
+
+named_in_three_languages! {
+    /// Countries of processing kelisim names in words; other codes are shown as the code.
+    COUNTRY_CODES, COUNTRY_NAMES;
+    "KZ" => ["Қазақстан", "Казахстан", "Kazakhstan"],
+    "RU" => ["Ресей", "Россия", "Russia"],
+    "US" => ["АҚШ", "США", "United States"],
+    "IE" => ["Ирландия", "Ирландия", "Ireland"],
+    "NL" => ["Нидерланды", "Нидерланды", "Netherlands"],
+    "DE" => ["Германия", "Германия", "Germany"],
+    "FI" => ["Финляндия", "Финляндия", "Finland"],
+    "GB" => ["Ұлыбритания", "Великобритания", "United Kingdom"],
+    "FR" => ["Франция", "Франция", "France"],
+    "CN" => ["Қытай", "Китай", "China"],
+    "KG" => ["Қырғызстан", "Киргизия", "Kyrgyzstan"],
+    "UZ" => ["Өзбекстан", "Узбекистан", "Uzbekistan"],
+    "SG" => ["Сингапур", "Сингапур", "Singapore"],
+    "TR" => ["Түркия", "Турция", "Türkiye"],
+    "AE" => ["БАӘ", "ОАЭ", "United Arab Emirates"],
 }
 
 /// The name of a country of processing in `language`; unknown codes are shown as the code.
 pub fn country_name(code: &str, language: Language) -> String {
-    let names = match code {
-        "KZ" => ["Қазақстан", "Казахстан", "Kazakhstan"],
-        "RU" => ["Ресей", "Россия", "Russia"],
-        "US" => ["АҚШ", "США", "United States"],
-        "IE" => ["Ирландия", "Ирландия", "Ireland"],
-        "NL" => ["Нидерланды", "Нидерланды", "Netherlands"],
-        "DE" => ["Германия", "Германия", "Germany"],
-        "FI" => ["Финляндия", "Финляндия", "Finland"],
-        "GB" => ["Ұлыбритания", "Великобритания", "United Kingdom"],
-        "FR" => ["Франция", "Франция", "France"],
-        "CN" => ["Қытай", "Китай", "China"],
-        "KG" => ["Қырғызстан", "Киргизия", "Kyrgyzstan"],
-        "UZ" => ["Өзбекстан", "Узбекистан", "Uzbekistan"],
-        "SG" => ["Сингапур", "Сингапур", "Singapore"],
-        "TR" => ["Түркия", "Турция", "Türkiye"],
-        "AE" => ["БАӘ", "ОАЭ", "United Arab Emirates"],
-        _ => return code.to_owned(),
-    };
-    let [kk, ru, en] = names;
-    match language {
-        Language::Kk => kk,
-        Language::Ru => ru,
-        Language::En => en,
-    }
-    .to_owned()
+    COUNTRY_CODES
+        .iter()
+        .position(|known| *known == code)
+        .and_then(|index| packed_text(COUNTRY_NAMES[language.index()], index))
+        .unwrap_or(code)
+        .to_owned()
 }
 
 #[cfg(test)]
@@ -635,6 +629,39 @@ mod fill_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_language_has_every_text_in_table_order() {
+        for language in Language::ALL {
+            let texts = builtin_texts(language);
+            assert_eq!(texts.0.len(), TEXT_NAMES.len(), "{language:?}");
+        }
+        // Spot checks that the rows did not shift: the first, a middle and the last text.
+        assert_eq!(builtin_texts(Language::En).title(), "We use cookies");
+        assert_eq!(builtin_texts(Language::Ru).accept_all(), "Принять все");
+        assert_eq!(builtin_texts(Language::En).services_label(), "Services");
+        assert_eq!(builtin_texts(Language::Kk).services_label(), "Қызметтер");
+    }
+
+    #[test]
+    fn every_key_has_a_name_in_every_language() {
+        for language in Language::ALL {
+            let names = |packed: &str| packed.split_terminator('\u{1f}').count();
+            assert_eq!(names(DATA_KIND_NAMES[language.index()]), DATA_KINDS.len());
+            assert_eq!(names(COUNTRY_NAMES[language.index()]), COUNTRY_CODES.len());
+        }
+        assert_eq!(
+            data_kind_name("session_recording", Language::En),
+            Some("session recording")
+        );
+        assert_eq!(country_name("AE", Language::Ru), "ОАЭ");
+        let necessary = builtin_category_texts("necessary", Language::Kk).unwrap();
+        assert_eq!(necessary.title, "Қажетті");
+        assert_eq!(necessary.refusal, None);
+        let marketing = builtin_category_texts("marketing", Language::En).unwrap();
+        assert!(marketing.refusal.is_some_and(|r| !r.is_empty()));
+        assert_eq!(builtin_category_texts("unknown", Language::En), None);
+    }
 
     #[test]
     fn no_builtin_text_is_empty() {
