@@ -1580,18 +1580,19 @@ fn check_url(problems: &Problems, field: &str, url: &str) {
 }
 
 fn parse_hex_colour(value: &str) -> Option<[f64; 3]> {
-    let hex = value.strip_prefix('#')?;
-    let digits: Vec<u32> = hex.chars().map(|c| c.to_digit(16)).collect::<Option<_>>()?;
-    let digits: Vec<u32> = match digits.len() {
-        3 => digits.iter().flat_map(|d| [*d, *d]).collect(),
-        6 => digits,
-        _ => return None,
-    };
-    let channel = |i: usize| -> Option<f64> {
-        let pair = digits.get(i * 2..i * 2 + 2)?;
-        Some(f64::from(pair[0] * 16 + pair[1]) / 255.0)
-    };
-    Some([channel(0)?, channel(1)?, channel(2)?])
+    let hex = value.strip_prefix('#')?.as_bytes();
+    let digit = |i: usize| char::from(*hex.get(i)?).to_digit(16);
+    let mut channels = [0.0; 3];
+    for (index, channel) in channels.iter_mut().enumerate() {
+        // #rgb doubles each digit (#0af is #00aaff); #rrggbb has two per channel.
+        let (high, low) = match hex.len() {
+            3 => (digit(index)?, digit(index)?),
+            6 => (digit(index * 2)?, digit(index * 2 + 1)?),
+            _ => return None,
+        };
+        *channel = f64::from(high * 16 + low) / 255.0;
+    }
+    Some(channels)
 }
 
 /// `x^2.4` for `x` in 0..=1 with square roots only: `x^2.4 = x^2 · x^0.4`, and 0.4 is
@@ -1671,6 +1672,29 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn hex_colours() {
+        use super::parse_hex_colour;
+        assert_eq!(parse_hex_colour("#ffffff"), Some([1.0, 1.0, 1.0]));
+        assert_eq!(parse_hex_colour("#0af"), parse_hex_colour("#00aaff"));
+        assert_eq!(
+            parse_hex_colour("#0B57a4"),
+            Some([11.0 / 255.0, 87.0 / 255.0, 164.0 / 255.0])
+        );
+        for bad in [
+            "0b57a4",
+            "#",
+            "#12",
+            "#1234",
+            "#12345g",
+            "#ggg",
+            "#ффф",
+            "#0b57a4ff",
+        ] {
+            assert_eq!(parse_hex_colour(bad), None, "{bad}");
+        }
+    }
+
     #[test]
     fn pow_2_4_matches_powf() {
         // The inputs of the sRGB curve: (c + 0.055) / 1.055 for c above 0.04045.
