@@ -53,11 +53,10 @@ fn value_from_js(value: &JsValue, path: &str, depth: usize) -> Result<Value, Con
         return Err(unsupported("a function"));
     }
     if js_sys::Array::is_array(value) {
-        let items = js_sys::Array::from(value)
-            .iter()
-            .enumerate()
-            .map(|(index, item)| value_from_js(&item, &index_path(path, index), depth + 1))
-            .collect::<Result<_, _>>()?;
+        let mut items = Vec::new();
+        for (index, item) in js_sys::Array::from(value).iter().enumerate() {
+            items.push(value_from_js(&item, &index_path(path, index), depth + 1)?);
+        }
         return Ok(Value::Array(items));
     }
     if let Some(object) = value.dyn_ref::<js_sys::Object>() {
@@ -101,15 +100,16 @@ pub fn string_list(value: &JsValue, argument: &str) -> Result<Vec<String>, Strin
         ]
         .concat());
     }
-    js_sys::Array::from(value)
-        .iter()
-        .enumerate()
-        .map(|(index, item)| {
-            item.as_string().ok_or_else(|| {
-                ["`", &index_path(argument, index), "` must be a string id"].concat()
-            })
-        })
-        .collect()
+    let mut ids = Vec::new();
+    for (index, item) in js_sys::Array::from(value).iter().enumerate() {
+        match item.as_string() {
+            Some(id) => ids.push(id),
+            None => {
+                return Err(["`", &index_path(argument, index), "` must be a string id"].concat())
+            }
+        }
+    }
+    Ok(ids)
 }
 
 /// The `getConsent()` object. Field names are part of the JS API (README, `index.d.ts`);

@@ -61,12 +61,13 @@ pub fn is_automated_browser() -> bool {
 
 /// `navigator.languages` as strings.
 pub fn navigator_languages() -> Vec<String> {
-    window()
-        .navigator()
-        .languages()
-        .iter()
-        .filter_map(|value| value.as_string())
-        .collect()
+    let mut languages = Vec::new();
+    for value in window().navigator().languages().iter() {
+        if let Some(language) = value.as_string() {
+            languages.push(language);
+        }
+    }
+    languages
 }
 
 /// The elements of a `querySelectorAll` result, in document order (an invalid selector gives

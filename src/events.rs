@@ -50,12 +50,13 @@ pub fn emit(event: &str, detail: &JsValue) {
         READY.set(true);
         READY_DETAIL.with_borrow_mut(|ready| *ready = Some(detail.clone()));
     }
-    let listeners: Vec<js_sys::Function> = LISTENERS.with_borrow(|listeners| {
-        listeners
-            .iter()
-            .filter(|(name, _)| name == event)
-            .map(|(_, f)| f.clone())
-            .collect()
+    let mut listeners: Vec<js_sys::Function> = Vec::new();
+    LISTENERS.with_borrow(|all| {
+        for (name, listener) in all {
+            if name == event {
+                listeners.push(listener.clone());
+            }
+        }
     });
     for listener in &listeners {
         call_listener(event, listener, detail);

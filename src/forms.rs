@@ -11,7 +11,7 @@ use crate::browser::{document, random_uuid};
 use crate::receipts::{record_form, FormConsent};
 use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
 use kelisim_core::config::Form;
-use kelisim_core::texts::{country_name, data_kind_name, decimal, fill, format_days, join};
+use kelisim_core::texts::{country_name, data_kind_names, decimal, fill, format_days, join};
 use kelisim_core::{Config, Language};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -123,16 +123,16 @@ pub fn attach(
         let Some(purpose_set) = config.form(&set) else {
             return;
         };
-        let granted: Vec<String> = boxes
-            .iter()
-            .filter(|i| i.checked())
-            .map(|i| i.value())
-            .collect();
-        let denied: Vec<String> = boxes
-            .iter()
-            .filter(|i| !i.checked())
-            .map(|i| i.value())
-            .collect();
+        let mut granted: Vec<String> = Vec::new();
+        let mut denied: Vec<String> = Vec::new();
+        for input in &boxes {
+            let purposes = if input.checked() {
+                &mut granted
+            } else {
+                &mut denied
+            };
+            purposes.push(input.value());
+        }
         // Without a receipts endpoint no receipt exists, so the backend gets no id to keep.
         if config.endpoint.is_none() {
             return;
@@ -251,17 +251,13 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Opti
     details.append_child(&summary).ok()?;
     for purpose in &form.purposes {
         let facts = element("dl", "", None)?;
-        let data: Vec<&str> = purpose
-            .data
-            .iter()
-            .filter_map(|kind| data_kind_name(kind, language))
-            .collect();
-        let abroad: Vec<String> = purpose
-            .countries
-            .iter()
-            .filter(|country| *country != "KZ")
-            .map(|country| country_name(country, language))
-            .collect();
+        let data = data_kind_names(&purpose.data, language);
+        let mut abroad: Vec<String> = Vec::new();
+        for country in &purpose.countries {
+            if country != "KZ" {
+                abroad.push(country_name(country, language));
+            }
+        }
         let recipients = if purpose.recipients.is_empty() {
             texts.no().to_owned()
         } else {
@@ -275,7 +271,7 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Opti
         let title = purpose.title.get(language).map_or("", String::as_str);
         for (label, value) in [
             (texts.purpose_label(), title.to_owned()),
-            (texts.data_label(), data.join(", ")),
+            (texts.data_label(), data),
             (texts.term_label(), format_days(language, purpose.term_days)),
             (texts.recipients_label(), recipients),
             (texts.cross_border_badge(), cross_border),

@@ -52,12 +52,12 @@ pub fn record(config: &Config, consent: &Consent, action: Action, method: &str) 
             expires_at: consent.decided_at + u64::from(config.expiry_days) * 86_400,
         },
     );
-    let mut countries: Vec<&str> = config
-        .services()
-        .into_iter()
-        .filter(|service| consent.service_granted(&service.id))
-        .map(|service| service.country.as_str())
-        .collect();
+    let mut countries: Vec<&str> = Vec::new();
+    for service in config.services() {
+        if consent.service_granted(&service.id) {
+            countries.push(&service.country);
+        }
+    }
     countries.sort_unstable();
     countries.dedup();
     set(
@@ -104,12 +104,12 @@ pub fn record_form(config: &Config, consent: &FormConsent) {
         return;
     };
     let now = now_seconds();
-    let granted: Vec<&Purpose> = consent
-        .form
-        .purposes
-        .iter()
-        .filter(|p| consent.granted.contains(&p.id.as_str()))
-        .collect();
+    let mut granted: Vec<&Purpose> = Vec::new();
+    for purpose in &consent.form.purposes {
+        if consent.granted.contains(&purpose.id.as_str()) {
+            granted.push(purpose);
+        }
+    }
     // The consent lasts as long as the longest term of what was granted (10 years at most).
     let term_days = granted
         .iter()
@@ -129,10 +129,12 @@ pub fn record_form(config: &Config, consent: &FormConsent) {
             expires_at: now + u64::from(term_days) * 86_400,
         },
     );
-    let mut countries: Vec<&str> = granted
-        .iter()
-        .flat_map(|p| p.countries.iter().map(String::as_str))
-        .collect();
+    let mut countries: Vec<&str> = Vec::new();
+    for purpose in &granted {
+        for country in &purpose.countries {
+            countries.push(country);
+        }
+    }
     countries.sort_unstable();
     countries.dedup();
     let none = || list(std::iter::empty());
@@ -402,10 +404,15 @@ fn outbox() -> Vec<String> {
         return Vec::new();
     };
     match js_sys::JSON::parse(&text) {
-        Ok(value) if js_sys::Array::is_array(&value) => js_sys::Array::from(&value)
-            .iter()
-            .filter_map(|v| v.as_string())
-            .collect(),
+        Ok(value) if js_sys::Array::is_array(&value) => {
+            let mut items = Vec::new();
+            for item in js_sys::Array::from(&value).iter() {
+                if let Some(text) = item.as_string() {
+                    items.push(text);
+                }
+            }
+            items
+        }
         _ => Vec::new(),
     }
 }

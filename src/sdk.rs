@@ -462,10 +462,10 @@ impl Sdk {
         );
         *self.consent.borrow_mut() = Some(consent.clone());
         // After the new consent is stored: `clear_revoked` skips whatever it still grants.
-        let revoked: Vec<String> = revoked_services(&self.config, previous.as_ref(), &consent)
-            .into_iter()
-            .map(|service| service.id.clone())
-            .collect();
+        let mut revoked: Vec<String> = Vec::new();
+        for service in revoked_services(&self.config, previous.as_ref(), &consent) {
+            revoked.push(service.id.clone());
+        }
         self.clear_revoked(&revoked);
         if !revoked.is_empty() {
             // Some vendors write their cookies again from timers or late callbacks: look again
@@ -586,21 +586,12 @@ impl Sdk {
         match action {
             EmbedAction::LoadOnce(iframe) => gating::activate_now(&iframe),
             EmbedAction::AlwaysAllow(service) => {
-                let (categories, mut services) = match self.consent() {
-                    Some(consent) => (
-                        consent
-                            .granted_categories
-                            .iter()
-                            .map(str::to_owned)
-                            .collect(),
-                        consent
-                            .granted_services
-                            .iter()
-                            .map(str::to_owned)
-                            .collect::<Vec<_>>(),
-                    ),
-                    None => (Vec::new(), Vec::new()),
-                };
+                let mut categories = Vec::new();
+                let mut services = Vec::new();
+                if let Some(consent) = self.consent() {
+                    categories.extend(consent.granted_categories.iter().map(str::to_owned));
+                    services.extend(consent.granted_services.iter().map(str::to_owned));
+                }
                 services.push(service);
                 let choice = Choice::Custom {
                     categories,

@@ -21,12 +21,14 @@ pub fn read_cookie(name: &str) -> Option<String> {
 /// Names of all cookies visible to the page.
 pub fn cookie_names() -> Vec<String> {
     let cookies = html_document().cookie().unwrap_or_default();
-    cookies
-        .split(';')
-        .filter_map(|pair| pair.trim().split('=').next())
-        .filter(|name| !name.is_empty())
-        .map(str::to_owned)
-        .collect()
+    let mut names = Vec::new();
+    for pair in cookies.split(';') {
+        let name = pair.trim().split('=').next().unwrap_or_default();
+        if !name.is_empty() {
+            names.push(name.to_owned());
+        }
+    }
+    names
 }
 
 /// Writes the consent cookie: first-party, `Path=/`, `SameSite=Lax`, `Secure` on https,
@@ -94,9 +96,12 @@ pub fn clear_local_storage(patterns: &[String]) {
         return;
     };
     let length = storage.length().unwrap_or(0);
-    let keys: Vec<String> = (0..length)
-        .filter_map(|index| storage.key(index).ok().flatten())
-        .collect();
+    let mut keys: Vec<String> = Vec::new();
+    for index in 0..length {
+        if let Ok(Some(key)) = storage.key(index) {
+            keys.push(key);
+        }
+    }
     for key in keys {
         if patterns
             .iter()

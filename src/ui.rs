@@ -11,7 +11,7 @@ mod dom;
 use crate::browser::{document, nodes_of};
 use dom::{append, append_text, button};
 use gloo_events::{EventListener, EventListenerOptions};
-use kelisim_core::texts::{country_name, data_kind_name, decimal, fill, format_days, join};
+use kelisim_core::texts::{country_name, data_kind_names, decimal, fill, format_days, join};
 use kelisim_core::{Config, Consent, IdSet, Language, Layout};
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement, HtmlInputElement, KeyboardEvent};
@@ -363,10 +363,10 @@ fn render_banner(root: &HtmlElement, view: &View) -> Option<HtmlElement> {
     }
     let countries = view.config.cross_border_countries();
     if !countries.is_empty() {
-        let names: Vec<String> = countries
-            .iter()
-            .map(|code| country_name(code, view.language))
-            .collect();
+        let mut names: Vec<String> = Vec::new();
+        for code in countries {
+            names.push(country_name(code, view.language));
+        }
         append_text(
             &notes,
             "p",
@@ -515,12 +515,8 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
             let country = country_name(&service.country, language);
             let mut rows = vec![(texts.country_label(), country)];
             if !service.data.is_empty() {
-                let kinds: Vec<&str> = service
-                    .data
-                    .iter()
-                    .filter_map(|kind| data_kind_name(kind, language))
-                    .collect();
-                rows.push((texts.data_label(), kinds.join(", ")));
+                let kinds = data_kind_names(&service.data, language);
+                rows.push((texts.data_label(), kinds));
             }
             if !service.cookies.is_empty() {
                 rows.push((texts.cookies_label(), join(&service.cookies, ", ")));
@@ -565,13 +561,12 @@ fn render_your_consent(parent: &Element, view: &View, consent: &Consent) -> Opti
     let decided_text: String = decided
         .to_locale_string(locale, &wasm_bindgen::JsValue::UNDEFINED)
         .into();
-    let granted: Vec<&str> = view
-        .config
-        .categories
-        .iter()
-        .filter(|category| consent.category_granted(&category.id))
-        .map(|category| category.texts(view.language).title.as_str())
-        .collect();
+    let mut granted: Vec<&str> = Vec::new();
+    for category in &view.config.categories {
+        if consent.category_granted(&category.id) {
+            granted.push(&category.texts(view.language).title);
+        }
+    }
     let receipt = match &view.last_receipt {
         Some(last) => last.receipt_id.clone(),
         None => texts.receipt_pending().to_owned(),
@@ -690,11 +685,13 @@ fn action_of(target: &Element) -> Option<UiAction> {
         "save" => {
             let preferences = button.closest(".kelisim-preferences").ok()??;
             let checked = |selector: &str, attribute: &str| -> Vec<String> {
-                inputs(&preferences, selector)
-                    .into_iter()
-                    .filter(|input| input.checked() && !input.disabled())
-                    .filter_map(|input| input.get_attribute(attribute))
-                    .collect()
+                let mut ids = Vec::new();
+                for input in inputs(&preferences, selector) {
+                    if input.checked() && !input.disabled() {
+                        ids.extend(input.get_attribute(attribute));
+                    }
+                }
+                ids
             };
             UiAction::Save {
                 categories: checked("input[data-kelisim-category]", "data-kelisim-category"),

@@ -220,22 +220,24 @@ impl Consent {
 
     /// Categories of the config this consent does not grant.
     pub fn denied_categories<'a>(&self, config: &'a Config) -> Vec<&'a str> {
-        config
-            .categories
-            .iter()
-            .map(|c| c.id.as_str())
-            .filter(|id| !self.category_granted(id))
-            .collect()
+        let mut denied = Vec::new();
+        for category in &config.categories {
+            if !self.category_granted(&category.id) {
+                denied.push(category.id.as_str());
+            }
+        }
+        denied
     }
 
     /// Services of the config this consent does not grant.
     pub fn denied_services<'a>(&self, config: &'a Config) -> Vec<&'a str> {
-        config
-            .services()
-            .into_iter()
-            .map(|s| s.id.as_str())
-            .filter(|id| !self.service_granted(id))
-            .collect()
+        let mut denied = Vec::new();
+        for service in config.services() {
+            if !self.service_granted(&service.id) {
+                denied.push(service.id.as_str());
+            }
+        }
+        denied
     }
 
     /// Whether every optional category is granted (the switch "accept all" would leave).
@@ -253,9 +255,11 @@ pub fn revoked_services<'a>(
     let Some(before) = before else {
         return Vec::new();
     };
-    config
-        .services()
-        .into_iter()
-        .filter(|s| before.service_granted(&s.id) && !after.service_granted(&s.id))
-        .collect()
+    let mut revoked = Vec::new();
+    for service in config.services() {
+        if before.service_granted(&service.id) && !after.service_granted(&service.id) {
+            revoked.push(service);
+        }
+    }
+    revoked
 }

@@ -601,6 +601,22 @@ named_in_three_languages! {
     "AE" => ["БАӘ", "ОАЭ", "United Arab Emirates"],
 }
 
+/// The names of `kinds` in `language`, joined by ", " (unknown kinds are left out; validation
+/// refuses them anyway).
+pub fn data_kind_names(kinds: &[String], language: Language) -> String {
+    let mut names = String::new();
+    for name in kinds
+        .iter()
+        .filter_map(|kind| data_kind_name(kind, language))
+    {
+        if !names.is_empty() {
+            names.push_str(", ");
+        }
+        names.push_str(name);
+    }
+    names
+}
+
 /// The name of a country of processing in `language`; unknown codes are shown as the code.
 pub fn country_name(code: &str, language: Language) -> String {
     COUNTRY_CODES
