@@ -153,8 +153,8 @@ pub fn attach(
                 receipt_id: &receipt_id,
                 consent_id: &consent_id,
                 language,
-                granted: granted.iter().map(String::as_str).collect(),
-                denied: denied.iter().map(String::as_str).collect(),
+                granted: &granted,
+                denied: &denied,
             },
         );
     });

@@ -63,24 +63,24 @@ pub fn record(config: &Config, consent: &Consent, action: Action, method: &str) 
     set(
         &receipt,
         "granted_categories",
-        list(consent.granted_categories.iter()),
+        list(&mut consent.granted_categories.iter()),
     );
     set(
         &receipt,
         "denied_categories",
-        list(consent.denied_categories(config).into_iter()),
+        list(&mut consent.denied_categories(config).into_iter()),
     );
     set(
         &receipt,
         "granted_services",
-        list(consent.granted_services.iter()),
+        list(&mut consent.granted_services.iter()),
     );
     set(
         &receipt,
         "denied_services",
-        list(consent.denied_services(config).into_iter()),
+        list(&mut consent.denied_services(config).into_iter()),
     );
-    set(&receipt, "countries", list(countries.into_iter()));
+    set(&receipt, "countries", list(&mut countries.into_iter()));
     send(
         endpoint,
         receipt,
@@ -94,8 +94,8 @@ pub struct FormConsent<'a> {
     pub receipt_id: &'a str,
     pub consent_id: &'a str,
     pub language: Language,
-    pub granted: Vec<&'a str>,
-    pub denied: Vec<&'a str>,
+    pub granted: &'a [String],
+    pub denied: &'a [String],
 }
 
 /// Builds the `form` receipt of a submitted form and sends it. No form field value is in it.
@@ -106,7 +106,7 @@ pub fn record_form(config: &Config, consent: &FormConsent) {
     let now = now_seconds();
     let mut granted: Vec<&Purpose> = Vec::new();
     for purpose in &consent.form.purposes {
-        if consent.granted.contains(&purpose.id.as_str()) {
+        if consent.granted.contains(&purpose.id) {
             granted.push(purpose);
         }
     }
@@ -137,22 +137,22 @@ pub fn record_form(config: &Config, consent: &FormConsent) {
     }
     countries.sort_unstable();
     countries.dedup();
-    let none = || list(std::iter::empty());
+    let none = || list(&mut std::iter::empty());
     set(&receipt, "granted_categories", none());
     set(&receipt, "denied_categories", none());
     set(&receipt, "granted_services", none());
     set(&receipt, "denied_services", none());
-    set(&receipt, "countries", list(countries.into_iter()));
+    set(&receipt, "countries", list(&mut countries.into_iter()));
     set(&receipt, "form_id", JsValue::from_str(&consent.form.id));
     set(
         &receipt,
         "granted_purposes",
-        list(consent.granted.iter().copied()),
+        list(&mut consent.granted.iter().map(String::as_str)),
     );
     set(
         &receipt,
         "denied_purposes",
-        list(consent.denied.iter().copied()),
+        list(&mut consent.denied.iter().map(String::as_str)),
     );
     send(
         endpoint,
@@ -309,8 +309,13 @@ fn base_receipt(config: &Config, common: &Common) -> js_sys::Object {
     receipt
 }
 
-fn list<'a>(ids: impl Iterator<Item = &'a str>) -> JsValue {
-    ids.map(JsValue::from_str).collect::<js_sys::Array>().into()
+/// A JS array of ids. Takes `dyn Iterator` so that every caller shares one copy of it.
+fn list(ids: &mut dyn Iterator<Item = &str>) -> JsValue {
+    let array = js_sys::Array::new();
+    for id in ids {
+        array.push(&JsValue::from_str(id));
+    }
+    array.into()
 }
 
 /// Sends the outbox oldest first; stops at the first failure and schedules a retry.
@@ -429,7 +434,8 @@ fn push_outbox(text: &str) -> bool {
 }
 
 fn remove_from_outbox(text: &str) {
-    let items: Vec<String> = outbox().into_iter().filter(|item| item != text).collect();
+    let mut items = outbox();
+    items.retain(|item| item != text);
     save_outbox(&items);
 }
 
@@ -438,7 +444,10 @@ fn save_outbox(items: &[String]) -> bool {
         remove_item(OUTBOX_KEY);
         return true;
     }
-    let array: js_sys::Array = items.iter().map(|item| JsValue::from_str(item)).collect();
+    let array = js_sys::Array::new();
+    for item in items {
+        array.push(&JsValue::from_str(item));
+    }
     let text = js_sys::JSON::stringify(&array)
         .ok()
         .and_then(|t| t.as_string())

@@ -39,17 +39,16 @@ pub fn consent_mode_signals(
     config: &Config,
     consent: Option<&Consent>,
 ) -> Vec<(&'static str, bool)> {
-    SIGNALS
-        .iter()
-        .map(|&signal| {
-            let granted = signal == "security_storage"
-                || consent.is_some_and(|consent| {
-                    config.categories.iter().any(|category| {
-                        consent.category_granted(&category.id)
-                            && signals_of_category(&category.id).contains(&signal)
-                    })
-                });
-            (signal, granted)
-        })
-        .collect()
+    let mut signals = Vec::new();
+    for signal in SIGNALS {
+        let granted = signal == "security_storage"
+            || consent.is_some_and(|consent| {
+                config.categories.iter().any(|category| {
+                    consent.category_granted(&category.id)
+                        && signals_of_category(&category.id).contains(&signal)
+                })
+            });
+        signals.push((signal, granted));
+    }
+    signals
 }

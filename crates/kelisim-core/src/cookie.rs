@@ -38,7 +38,16 @@ pub enum CookieError {
 
 /// Encodes a consent as the cookie value.
 pub fn encode_cookie(consent: &Consent) -> String {
-    let join = |ids: &IdSet| ids.iter().collect::<Vec<_>>().join("~");
+    let join = |ids: &IdSet| {
+        let mut joined = String::new();
+        for id in ids.iter() {
+            if !joined.is_empty() {
+                joined.push('~');
+            }
+            joined.push_str(id);
+        }
+        joined
+    };
     [
         COOKIE_VERSION,
         ".",
@@ -85,15 +94,14 @@ pub fn decode_cookie(value: &str) -> Result<Consent, CookieError> {
         if list.is_empty() {
             return Ok(IdSet::new());
         }
-        list.split('~')
-            .map(|id| {
-                if is_id(id) {
-                    Ok(id.to_owned())
-                } else {
-                    Err(CookieError::Field(name))
-                }
-            })
-            .collect()
+        let mut set = IdSet::new();
+        for id in list.split('~') {
+            if !is_id(id) {
+                return Err(CookieError::Field(name));
+            }
+            set.insert(id.to_owned());
+        }
+        Ok(set)
     };
     Ok(Consent {
         consent_id: consent_id.to_owned(),
