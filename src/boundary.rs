@@ -112,15 +112,22 @@ pub fn string_list(value: &JsValue, argument: &str) -> Result<Vec<String>, Strin
     Ok(ids)
 }
 
+/// A JS array of ids (for `getConsent()` and receipts). Takes `dyn Iterator` so that every
+/// caller shares one copy of it.
+pub fn list(ids: &mut dyn Iterator<Item = &str>) -> JsValue {
+    let array = js_sys::Array::new();
+    for id in ids {
+        array.push(&JsValue::from_str(id));
+    }
+    array.into()
+}
+
 /// The `getConsent()` object. Field names are part of the JS API (README, `index.d.ts`);
 /// `receiptId` is the last receipt of this consent the receipts server acknowledged.
 pub fn consent_to_js(config: &Config, consent: &Consent) -> JsValue {
     let object = js_sys::Object::new();
     let set = |key: &str, value: JsValue| {
         let _ = js_sys::Reflect::set(&object, &JsValue::from_str(key), &value);
-    };
-    let list = |ids: &mut dyn Iterator<Item = &str>| -> JsValue {
-        ids.map(JsValue::from_str).collect::<js_sys::Array>().into()
     };
     let millis = consent.decided_at as f64 * 1000.0;
     set("consentId", JsValue::from_str(&consent.consent_id));

@@ -9,6 +9,7 @@
 //! treats a repeated receipt id as the same receipt. Without localStorage (full, disabled) the
 //! receipt is still sent once from memory, and the banner works as before.
 
+use crate::boundary::list;
 use crate::browser::{console_warn, now_seconds, random_uuid, window};
 use kelisim_core::config::{Form, Purpose};
 use kelisim_core::texts::decimal;
@@ -307,15 +308,6 @@ fn base_receipt(config: &Config, common: &Common) -> js_sys::Object {
     );
     set(&receipt, "client_time", iso(common.client_time));
     receipt
-}
-
-/// A JS array of ids. Takes `dyn Iterator` so that every caller shares one copy of it.
-fn list(ids: &mut dyn Iterator<Item = &str>) -> JsValue {
-    let array = js_sys::Array::new();
-    for id in ids {
-        array.push(&JsValue::from_str(id));
-    }
-    array.into()
 }
 
 /// Sends the outbox oldest first; stops at the first failure and schedules a retry.

@@ -44,9 +44,11 @@ pub fn cookie_domains(hostname: &str) -> Vec<String> {
     if is_ip || labels.len() < 2 {
         return Vec::new();
     }
-    (0..=labels.len() - 2)
-        .map(|start| labels[start..].join("."))
-        .collect()
+    let mut domains = Vec::new();
+    for start in 0..=labels.len() - 2 {
+        domains.push(labels[start..].join("."));
+    }
+    domains
 }
 
 /// The `Domain=` of the consent cookie: the configured domain when the page's host is it or
