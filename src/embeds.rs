@@ -7,6 +7,7 @@
 //! `#kelisim`). `gating` removes a placeholder when its iframe is activated.
 
 use crate::browser::document;
+use crate::ui::dom::set_attr;
 use kelisim_core::texts::{country_name, decimal, fill};
 use kelisim_core::{Config, Consent, GateRule, Language};
 use wasm_bindgen::JsCast;
@@ -102,16 +103,14 @@ fn render(
         static NEXT_ID: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
     }
     let id = decimal(NEXT_ID.with(|next| next.replace(next.get() + 1)).into());
-    iframe.set_attribute(ID_ATTRIBUTE, &id).ok()?;
+    set_attr(iframe, ID_ATTRIBUTE, &id);
     let texts = config.texts(language);
     let document = document();
     let placeholder = document.create_element("div").ok()?;
     placeholder.set_class_name(PLACEHOLDER_CLASS);
-    placeholder.set_attribute(FOR_ATTRIBUTE, &id).ok()?;
-    placeholder.set_attribute("lang", language.code()).ok()?;
-    placeholder
-        .set_attribute("data-kelisim-service", service_id)
-        .ok()?;
+    set_attr(&placeholder, FOR_ATTRIBUTE, &id);
+    set_attr(&placeholder, "lang", language.code());
+    set_attr(&placeholder, "data-kelisim-service", service_id);
     // Keep the iframe's box so the page does not jump when the embed loads.
     let style = placeholder.unchecked_ref::<HtmlElement>().style();
     for (attribute, property) in [("width", "width"), ("height", "min-height")] {
@@ -137,10 +136,8 @@ fn render(
         ("always-allow", texts.always_allow()),
     ] {
         let button = document.create_element("button").ok()?;
-        button.set_attribute("type", "button").ok()?;
-        button
-            .set_attribute("data-kelisim-embed-action", action)
-            .ok()?;
+        set_attr(&button, "type", "button");
+        set_attr(&button, "data-kelisim-embed-action", action);
         button.set_text_content(Some(label));
         placeholder.append_child(&button).ok()?;
     }

@@ -9,6 +9,7 @@
 
 use crate::browser::{document, random_uuid};
 use crate::receipts::{record_form, FormConsent};
+use crate::ui::dom::set_attr;
 use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
 use kelisim_core::config::Form;
 use kelisim_core::texts::{country_name, data_kind_names, decimal, fill, format_days, join};
@@ -83,7 +84,7 @@ pub fn attach(
             .map(|_| ())
             .map_err(|_| "formConsent: could not insert")?,
     }
-    let _ = form.set_attribute(ATTACHED_ATTRIBUTE, set);
+    set_attr(&form, ATTACHED_ATTRIBUTE, set);
 
     let config = Rc::clone(config);
     let set = set.to_owned();
@@ -107,7 +108,7 @@ pub fn attach(
         if let Some(missing) = missing {
             event.prevent_default();
             event.stop_immediate_propagation();
-            let _ = missing.set_attribute("aria-invalid", "true");
+            set_attr(missing, "aria-invalid", "true");
             if let Some(error) = &error {
                 error.set_hidden(false);
             }
@@ -204,13 +205,11 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Opti
         Some(element)
     };
     let block = element("div", "kelisim-form-consent", None)?;
-    block.set_attribute("role", "group").ok()?;
-    block.set_attribute("lang", language.code()).ok()?;
+    set_attr(&block, "role", "group");
+    set_attr(&block, "lang", language.code());
     let number = decimal(number.into());
     let statement_id = ["kelisim-form-", &number, "-operator"].concat();
-    block
-        .set_attribute("aria-describedby", &statement_id)
-        .ok()?;
+    set_attr(&block, "aria-describedby", &statement_id);
     let statement = element(
         "p",
         "kelisim-form-operator",
@@ -227,9 +226,9 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Opti
         input.set_name(PURPOSES_FIELD);
         input.set_value(&purpose.id);
         if purpose.required {
-            input.set_attribute("data-kelisim-required", "").ok()?;
-            input.set_attribute("aria-required", "true").ok()?;
-            input.set_attribute("aria-describedby", &error_id).ok()?;
+            set_attr(&input, "data-kelisim-required", "");
+            set_attr(&input, "aria-required", "true");
+            set_attr(&input, "aria-describedby", &error_id);
         }
         label.append_child(&input).ok()?;
         let title = purpose.title.get(language).map_or("", String::as_str);
@@ -240,7 +239,7 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Opti
         if purpose.required {
             let error = element("p", "kelisim-form-error", Some(texts.form_required_error()))?;
             error.set_id(&error_id);
-            error.set_attribute("role", "alert").ok()?;
+            set_attr(&error, "role", "alert");
             error.unchecked_ref::<HtmlElement>().set_hidden(true);
             block.append_child(&error).ok()?;
         }
@@ -295,11 +294,9 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Opti
     let operator_line = element("p", "", Some(&config.operator_line(language, true)))?;
     details.append_child(&operator_line).ok()?;
     let policy = element("a", "", Some(texts.policy_link()))?;
-    policy
-        .set_attribute("href", config.policy_url(language))
-        .ok()?;
-    policy.set_attribute("target", "_blank").ok()?;
-    policy.set_attribute("rel", "noopener").ok()?;
+    set_attr(&policy, "href", config.policy_url(language));
+    set_attr(&policy, "target", "_blank");
+    set_attr(&policy, "rel", "noopener");
     details.append_child(&policy).ok()?;
     block.append_child(&details).ok()?;
 

@@ -7,6 +7,7 @@
 //! nothing here ever runs while the visitor has made no choice.
 
 use crate::browser::{console_warn, document, nodes_of};
+use crate::ui::dom::set_attr;
 use kelisim_core::{Config, Consent, GateRule};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
@@ -97,7 +98,7 @@ pub fn activate(config: &Config, consent: &Consent, elements: Vec<Element>) {
         };
         warn_unknown(config, &rule);
         if rule.allows(consent) {
-            let _ = element.set_attribute(ACTIVATED_ATTRIBUTE, "");
+            set_attr(&element, ACTIVATED_ATTRIBUTE, "");
             allowed.push(element);
         }
     }
@@ -119,7 +120,7 @@ pub fn activate_now(element: &Element) {
     if element.has_attribute(ACTIVATED_ATTRIBUTE) {
         return;
     }
-    let _ = element.set_attribute(ACTIVATED_ATTRIBUTE, "");
+    set_attr(element, ACTIVATED_ATTRIBUTE, "");
     if let Some(loading) = activate_one(element) {
         wasm_bindgen_futures::spawn_local(async move {
             let _ = loading.await;
@@ -134,11 +135,11 @@ fn activate_one(element: &Element) -> Option<JsFuture> {
     }
     crate::embeds::remove_placeholder(element);
     if let Some(source) = element.get_attribute("data-src") {
-        let _ = element.set_attribute("src", &source);
+        set_attr(element, "src", &source);
     }
     for (from, to) in [("data-srcset", "srcset"), ("data-href", "href")] {
         if let Some(value) = element.get_attribute(from) {
-            let _ = element.set_attribute(to, &value);
+            set_attr(element, to, &value);
         }
     }
     None
@@ -154,7 +155,7 @@ fn activate_script(old: &Element) -> Option<JsFuture> {
         };
         let name = attribute.name();
         if name != "type" && name != "data-type" && name != "data-src" {
-            let _ = script.set_attribute(&name, &attribute.value());
+            set_attr(&script, &name, &attribute.value());
         }
     }
     // `nonce` reads back empty from getAttribute once parsed; copy the property instead so a

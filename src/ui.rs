@@ -6,10 +6,10 @@
 //! `textContent` only, never as HTML. What a click means is decided by `crate::sdk`; this
 //! module reports `UiAction`s and reads the switches back.
 
-mod dom;
+pub(crate) mod dom;
 
 use crate::browser::{document, nodes_of};
-use dom::{append, append_text, button};
+use dom::{append, append_text, button, set_attr};
 use gloo_events::{EventListener, EventListenerOptions};
 use kelisim_core::texts::{country_name, data_kind_names, decimal, fill, format_days, join};
 use kelisim_core::{Config, Consent, IdSet, Language, Layout};
@@ -168,7 +168,7 @@ impl Ui {
         if let Some(banner) = &self.banner {
             banner.set_hidden(false);
         }
-        self.root.set_attribute("lang", view.language.code()).ok();
+        set_attr(&self.root, "lang", view.language.code());
     }
 
     /// Opens the preferences dialog over the page and moves focus into it.
@@ -183,7 +183,7 @@ impl Ui {
             banner.set_hidden(true);
         }
         self.preferences = render_preferences(&self.root, view, switches);
-        self.root.set_attribute("lang", view.language.code()).ok();
+        set_attr(&self.root, "lang", view.language.code());
         if let Some(dialog) = self.dialog() {
             let _ = dialog.focus();
         }
@@ -222,7 +222,7 @@ impl Ui {
                 let _ = old.replace_with_with_node_1(preferences);
             }
         }
-        self.root.set_attribute("lang", view.language.code()).ok();
+        set_attr(&self.root, "lang", view.language.code());
         let selector = [
             ".kelisim-languages [data-kelisim-language=\"",
             view.language.code(),
@@ -337,16 +337,10 @@ fn render_banner(root: &HtmlElement, view: &View) -> Option<HtmlElement> {
     let texts = view.config.texts(view.language);
     let banner: HtmlElement = dom::element("div", "kelisim-banner")?.unchecked_into();
     let modal = view.config.ui.layout == Layout::Modal;
-    banner.set_attribute("role", "dialog").ok()?;
-    banner
-        .set_attribute("aria-modal", if modal { "true" } else { "false" })
-        .ok()?;
-    banner
-        .set_attribute("aria-labelledby", "kelisim-title")
-        .ok()?;
-    banner
-        .set_attribute("aria-describedby", "kelisim-description")
-        .ok()?;
+    set_attr(&banner, "role", "dialog");
+    set_attr(&banner, "aria-modal", if modal { "true" } else { "false" });
+    set_attr(&banner, "aria-labelledby", "kelisim-title");
+    set_attr(&banner, "aria-describedby", "kelisim-description");
     let inner = append(&banner, "div", "kelisim-banner__inner")?;
     let head = append(&inner, "div", "kelisim-head")?;
     append_text(&head, "h2", "kelisim-title", texts.title())?.set_id("kelisim-title");
@@ -404,18 +398,16 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
     let texts = config.texts(language);
     let overlay: HtmlElement = dom::element("div", "kelisim-overlay")?.unchecked_into();
     let dialog = append(&overlay, "div", "kelisim-preferences")?;
-    dialog.set_attribute("role", "dialog").ok()?;
-    dialog.set_attribute("aria-modal", "true").ok()?;
-    dialog
-        .set_attribute("aria-labelledby", "kelisim-preferences-title")
-        .ok()?;
-    dialog.set_attribute("tabindex", "-1").ok()?;
+    set_attr(&dialog, "role", "dialog");
+    set_attr(&dialog, "aria-modal", "true");
+    set_attr(&dialog, "aria-labelledby", "kelisim-preferences-title");
+    set_attr(&dialog, "tabindex", "-1");
 
     let head = append(&dialog, "div", "kelisim-preferences__head kelisim-head")?;
     append_text(&head, "h2", "", texts.preferences_title())?.set_id("kelisim-preferences-title");
     render_language_switch(&head, view)?;
     let close = button(&head, "kelisim-close", "close", "×")?;
-    close.set_attribute("aria-label", texts.close()).ok()?;
+    set_attr(&close, "aria-label", texts.close());
 
     let body = append(&dialog, "div", "kelisim-preferences__body")?;
     let intro = append(&body, "p", "")?;
@@ -442,7 +434,7 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
         let category_texts = category.texts(language);
         let section = append(&body, "section", "kelisim-category")?;
         let heading_id = ["kelisim-category-", &category.id].concat();
-        section.set_attribute("aria-labelledby", &heading_id).ok()?;
+        set_attr(&section, "aria-labelledby", &heading_id);
         let category_head = append(&section, "div", "kelisim-category__head")?;
         append_text(&category_head, "h3", "", &category_texts.title)?.set_id(&heading_id);
         if category.required {
@@ -458,10 +450,8 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
             switches.categories.contains(&category.id) || category.required,
             category.required,
         )?;
-        switch
-            .set_attribute("data-kelisim-category", &category.id)
-            .ok()?;
-        switch.set_attribute("aria-labelledby", &heading_id).ok()?;
+        set_attr(&switch, "data-kelisim-category", &category.id);
+        set_attr(&switch, "aria-labelledby", &heading_id);
         append_text(&section, "p", "", &category_texts.description)?;
         if let Some(refusal) = &category_texts.refusal {
             let paragraph = append(&section, "p", "kelisim-refusal")?;
@@ -501,15 +491,13 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
             }
             let on = switches.services.contains(&service.id) || category.required;
             let service_switch = dom::switch(&service_head, on, category.required)?;
-            service_switch
-                .set_attribute("data-kelisim-service", &service.id)
-                .ok()?;
-            service_switch
-                .set_attribute("data-kelisim-service-category", &category.id)
-                .ok()?;
-            service_switch
-                .set_attribute("aria-labelledby", &name_id)
-                .ok()?;
+            set_attr(&service_switch, "data-kelisim-service", &service.id);
+            set_attr(
+                &service_switch,
+                "data-kelisim-service-category",
+                &category.id,
+            );
+            set_attr(&service_switch, "aria-labelledby", &name_id);
 
             let facts = append(&item, "dl", "")?;
             let country = country_name(&service.country, language);
@@ -545,9 +533,7 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
 fn render_your_consent(parent: &Element, view: &View, consent: &Consent) -> Option<()> {
     let texts = view.config.texts(view.language);
     let section = append(parent, "section", "kelisim-your-consent")?;
-    section
-        .set_attribute("aria-labelledby", "kelisim-your-consent")
-        .ok()?;
+    set_attr(&section, "aria-labelledby", "kelisim-your-consent");
     append_text(&section, "h3", "", texts.your_consent())?.set_id("kelisim-your-consent");
     let facts = append(&section, "dl", "")?;
     let decided = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
@@ -608,8 +594,8 @@ pub fn download(file_name: &str, text: &str) {
         return;
     };
     if let Some(link) = dom::element("a", "") {
-        let _ = link.set_attribute("href", &url);
-        let _ = link.set_attribute("download", file_name);
+        set_attr(&link, "href", &url);
+        set_attr(&link, "download", file_name);
         link.unchecked_ref::<HtmlElement>().click();
     }
     let _ = web_sys::Url::revoke_object_url(&url);
@@ -620,13 +606,12 @@ fn render_language_switch(parent: &Element, view: &View) -> Option<()> {
         return Some(());
     }
     let group = append(parent, "div", "kelisim-languages")?;
-    group.set_attribute("role", "group").ok()?;
-    group
-        .set_attribute(
-            "aria-label",
-            view.config.texts(view.language).language_label(),
-        )
-        .ok()?;
+    set_attr(&group, "role", "group");
+    set_attr(
+        &group,
+        "aria-label",
+        view.config.texts(view.language).language_label(),
+    );
     for &language in &view.config.languages {
         let choice = button(
             &group,
@@ -634,20 +619,17 @@ fn render_language_switch(parent: &Element, view: &View) -> Option<()> {
             "language",
             language.native_name(),
         )?;
-        choice
-            .set_attribute("data-kelisim-language", language.code())
-            .ok()?;
-        choice.set_attribute("lang", language.code()).ok()?;
-        choice
-            .set_attribute(
-                "aria-pressed",
-                if language == view.language {
-                    "true"
-                } else {
-                    "false"
-                },
-            )
-            .ok()?;
+        set_attr(&choice, "data-kelisim-language", language.code());
+        set_attr(&choice, "lang", language.code());
+        set_attr(
+            &choice,
+            "aria-pressed",
+            if language == view.language {
+                "true"
+            } else {
+                "false"
+            },
+        );
     }
     Some(())
 }
@@ -660,10 +642,9 @@ fn policy_link(parent: &Element, view: &View) -> Option<()> {
         view.config.texts(view.language).policy_link(),
     )?;
     // The URL was validated as http(s) or site-relative when the config was read.
-    link.set_attribute("href", view.config.policy_url(view.language))
-        .ok()?;
-    link.set_attribute("target", "_blank").ok()?;
-    link.set_attribute("rel", "noopener").ok()?;
+    set_attr(&link, "href", view.config.policy_url(view.language));
+    set_attr(&link, "target", "_blank");
+    set_attr(&link, "rel", "noopener");
     Some(())
 }
 

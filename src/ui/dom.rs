@@ -6,6 +6,14 @@ use crate::browser::document;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlInputElement};
 
+/// Sets an attribute. Its name is a constant of ours or one the element already had, so it
+/// cannot be invalid and there is no error to handle; one out-of-line copy keeps every call
+/// site a plain call.
+#[inline(never)]
+pub fn set_attr(element: &Element, name: &str, value: &str) {
+    let _ = element.set_attribute(name, value);
+}
+
 pub fn element(tag: &str, class: &str) -> Option<Element> {
     let element = document().create_element(tag).ok()?;
     if !class.is_empty() {
@@ -28,8 +36,8 @@ pub fn append_text(parent: &Element, tag: &str, class: &str, text: &str) -> Opti
 
 pub fn button(parent: &Element, class: &str, action: &str, text: &str) -> Option<Element> {
     let button = append_text(parent, "button", class, text)?;
-    button.set_attribute("type", "button").ok()?;
-    button.set_attribute("data-kelisim-action", action).ok()?;
+    set_attr(&button, "type", "button");
+    set_attr(&button, "data-kelisim-action", action);
     Some(button)
 }
 
@@ -37,7 +45,7 @@ pub fn button(parent: &Element, class: &str, action: &str, text: &str) -> Option
 pub fn switch(parent: &Element, checked: bool, locked: bool) -> Option<HtmlInputElement> {
     let input: HtmlInputElement = append(parent, "input", "kelisim-switch")?.unchecked_into();
     input.set_type("checkbox");
-    input.set_attribute("role", "switch").ok()?;
+    set_attr(&input, "role", "switch");
     input.set_checked(checked);
     input.set_disabled(locked);
     Some(input)
