@@ -9,7 +9,7 @@
 
 use crate::browser::{document, random_uuid};
 use crate::receipts::{record_form, FormConsent};
-use crate::ui::dom::set_attr;
+use crate::ui::dom::{append, append_text, element, set_attr};
 use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
 use kelisim_core::config::Form;
 use kelisim_core::texts::{country_name, data_kind_names, decimal, fill, format_days, join};
@@ -193,35 +193,19 @@ fn checkboxes(block: &Element) -> Vec<HtmlInputElement> {
 
 fn render(config: &Config, form: &Form, language: Language, number: u32) -> Option<Element> {
     let texts = config.texts(language);
-    let document = document();
-    let element = |tag: &str, class: &str, text: Option<&str>| -> Option<Element> {
-        let element = document.create_element(tag).ok()?;
-        if !class.is_empty() {
-            element.set_class_name(class);
-        }
-        if let Some(text) = text {
-            element.set_text_content(Some(text));
-        }
-        Some(element)
-    };
-    let block = element("div", "kelisim-form-consent", None)?;
+    let block = element("div", "kelisim-form-consent")?;
     set_attr(&block, "role", "group");
     set_attr(&block, "lang", language.code());
     let number = decimal(number.into());
     let statement_id = ["kelisim-form-", &number, "-operator"].concat();
     set_attr(&block, "aria-describedby", &statement_id);
-    let statement = element(
-        "p",
-        "kelisim-form-operator",
-        Some(&config.operator_line(language, false)),
-    )?;
-    statement.set_id(&statement_id);
-    block.append_child(&statement).ok()?;
+    let operator_line = config.operator_line(language, false);
+    append_text(&block, "p", "kelisim-form-operator", &operator_line)?.set_id(&statement_id);
 
     let error_id = ["kelisim-form-", &number, "-error"].concat();
     for purpose in &form.purposes {
-        let label = element("label", "kelisim-form-purpose", None)?;
-        let input: HtmlInputElement = document.create_element("input").ok()?.unchecked_into();
+        let label = append(&block, "label", "kelisim-form-purpose")?;
+        let input: HtmlInputElement = append(&label, "input", "")?.unchecked_into();
         input.set_type("checkbox");
         input.set_name(PURPOSES_FIELD);
         input.set_value(&purpose.id);
@@ -230,26 +214,27 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Opti
             set_attr(&input, "aria-required", "true");
             set_attr(&input, "aria-describedby", &error_id);
         }
-        label.append_child(&input).ok()?;
         let title = purpose.title.get(language).map_or("", String::as_str);
         label
             .append_with_str_1(&[" ", &fill(texts.form_consent(), "purpose", title)].concat())
             .ok()?;
-        block.append_child(&label).ok()?;
         if purpose.required {
-            let error = element("p", "kelisim-form-error", Some(texts.form_required_error()))?;
+            let error = append_text(
+                &block,
+                "p",
+                "kelisim-form-error",
+                texts.form_required_error(),
+            )?;
             error.set_id(&error_id);
             set_attr(&error, "role", "alert");
             error.unchecked_ref::<HtmlElement>().set_hidden(true);
-            block.append_child(&error).ok()?;
         }
     }
 
-    let details = element("details", "kelisim-form-details", None)?;
-    let summary = element("summary", "", Some(texts.form_details()))?;
-    details.append_child(&summary).ok()?;
+    let details = append(&block, "details", "kelisim-form-details")?;
+    append_text(&details, "summary", "", texts.form_details())?;
     for purpose in &form.purposes {
-        let facts = element("dl", "", None)?;
+        let facts = append(&details, "dl", "")?;
         let data = data_kind_names(&purpose.data, language);
         let mut abroad: Vec<String> = Vec::new();
         for country in &purpose.countries {
@@ -284,25 +269,18 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Opti
                 .to_owned(),
             ),
         ] {
-            let term = element("dt", "", Some(label))?;
-            let definition = element("dd", "", Some(&value))?;
-            facts.append_child(&term).ok()?;
-            facts.append_child(&definition).ok()?;
+            append_text(&facts, "dt", "", label)?;
+            append_text(&facts, "dd", "", &value)?;
         }
-        details.append_child(&facts).ok()?;
     }
-    let operator_line = element("p", "", Some(&config.operator_line(language, true)))?;
-    details.append_child(&operator_line).ok()?;
-    let policy = element("a", "", Some(texts.policy_link()))?;
+    append_text(&details, "p", "", &config.operator_line(language, true))?;
+    let policy = append_text(&details, "a", "", texts.policy_link())?;
     set_attr(&policy, "href", config.policy_url(language));
     set_attr(&policy, "target", "_blank");
     set_attr(&policy, "rel", "noopener");
-    details.append_child(&policy).ok()?;
-    block.append_child(&details).ok()?;
 
-    let hidden: HtmlInputElement = document.create_element("input").ok()?.unchecked_into();
+    let hidden: HtmlInputElement = append(&block, "input", "")?.unchecked_into();
     hidden.set_type("hidden");
     hidden.set_name(RECEIPT_FIELD);
-    block.append_child(&hidden).ok()?;
     Some(block)
 }
