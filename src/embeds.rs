@@ -7,7 +7,7 @@
 //! `#kelisim`). `gating` removes a placeholder when its iframe is activated.
 
 use crate::browser::document;
-use crate::ui::dom::set_attr;
+use crate::ui::dom::{append_text, element, set_attr};
 use kelisim_core::texts::{country_name, decimal, fill};
 use kelisim_core::{Config, Consent, GateRule, Language};
 use wasm_bindgen::JsCast;
@@ -105,9 +105,7 @@ fn render(
     let id = decimal(NEXT_ID.with(|next| next.replace(next.get() + 1)).into());
     set_attr(iframe, ID_ATTRIBUTE, &id);
     let texts = config.texts(language);
-    let document = document();
-    let placeholder = document.create_element("div").ok()?;
-    placeholder.set_class_name(PLACEHOLDER_CLASS);
+    let placeholder = element("div", PLACEHOLDER_CLASS)?;
     set_attr(&placeholder, FOR_ATTRIBUTE, &id);
     set_attr(&placeholder, "lang", language.code());
     set_attr(&placeholder, "data-kelisim-service", service_id);
@@ -123,23 +121,20 @@ fn render(
             let _ = style.set_property(property, &value);
         }
     }
-    let notice = document.create_element("p").ok()?;
     let country = country_name(country, language);
-    notice.set_text_content(Some(&fill(
+    let notice = fill(
         &fill(texts.embed_notice(), "service", name),
         "country",
         &country,
-    )));
-    placeholder.append_child(&notice).ok()?;
+    );
+    append_text(&placeholder, "p", "", &notice)?;
     for (action, label) in [
         ("load-once", texts.load_once()),
         ("always-allow", texts.always_allow()),
     ] {
-        let button = document.create_element("button").ok()?;
+        let button = append_text(&placeholder, "button", "", label)?;
         set_attr(&button, "type", "button");
         set_attr(&button, "data-kelisim-embed-action", action);
-        button.set_text_content(Some(label));
-        placeholder.append_child(&button).ok()?;
     }
     Some(placeholder)
 }
