@@ -462,9 +462,17 @@ macro_rules! named_in_three_languages {
     };
 }
 
-/// The `index`th name in a packed string of `named_in_three_languages!`.
-fn packed_text(packed: &'static str, index: usize) -> Option<&'static str> {
-    packed.split_terminator('\u{1f}').nth(index)
+/// The name of `key` in `language` from a table of `named_in_three_languages!`.
+fn name_in(
+    keys: &[&str],
+    names: [&'static str; 3],
+    key: &str,
+    language: Language,
+) -> Option<&'static str> {
+    let index = keys.iter().position(|known| *known == key)?;
+    names[language.index()]
+        .split_terminator('\u{1f}')
+        .nth(index)
 }
 
 /// Built-in title, description and refusal consequence of a well-known category id, so a
@@ -577,8 +585,7 @@ named_in_three_languages! {
 
 /// The name of a data kind from [`DATA_KINDS`] in `language`.
 pub fn data_kind_name(kind: &str, language: Language) -> Option<&'static str> {
-    let index = DATA_KINDS.iter().position(|known| *known == kind)?;
-    packed_text(DATA_KIND_NAMES[language.index()], index)
+    name_in(DATA_KINDS, DATA_KIND_NAMES, kind, language)
 }
 
 named_in_three_languages! {
@@ -619,10 +626,7 @@ pub fn data_kind_names(kinds: &[String], language: Language) -> String {
 
 /// The name of a country of processing in `language`; unknown codes are shown as the code.
 pub fn country_name(code: &str, language: Language) -> String {
-    COUNTRY_CODES
-        .iter()
-        .position(|known| *known == code)
-        .and_then(|index| packed_text(COUNTRY_NAMES[language.index()], index))
+    name_in(COUNTRY_CODES, COUNTRY_NAMES, code, language)
         .unwrap_or(code)
         .to_owned()
 }
