@@ -208,19 +208,24 @@ pub fn destroy() {
 }
 
 fn with_sdk<T>(call: &str, f: impl FnOnce(&sdk::Sdk) -> T) -> Option<T> {
-    match sdk::current() {
-        Some(sdk) => Some(f(&sdk)),
-        None => {
-            console_error(
-                &[
-                    call,
-                    "() was called before init() succeeded; it did nothing",
-                ]
-                .concat(),
-            );
-            None
-        }
+    running_sdk(call).map(|sdk| f(&sdk))
+}
+
+/// The running SDK, or a console error naming `call`. Out of line: `with_sdk` is copied for
+/// every export that uses it, this part is not.
+#[inline(never)]
+fn running_sdk(call: &str) -> Option<std::rc::Rc<sdk::Sdk>> {
+    let sdk = sdk::current();
+    if sdk.is_none() {
+        console_error(
+            &[
+                call,
+                "() was called before init() succeeded; it did nothing",
+            ]
+            .concat(),
+        );
     }
+    sdk
 }
 
 fn report(result: Result<(), String>) -> bool {

@@ -144,7 +144,7 @@ pub fn record_form(config: &Config, consent: &FormConsent) {
     set(&receipt, "granted_services", none());
     set(&receipt, "denied_services", none());
     set(&receipt, "countries", list(&mut countries.into_iter()));
-    set(&receipt, "form_id", JsValue::from_str(&consent.form.id));
+    set_text(&receipt, "form_id", &consent.form.id);
     set(
         &receipt,
         "granted_purposes",
@@ -166,7 +166,7 @@ pub fn record_form(config: &Config, consent: &FormConsent) {
 fn send(endpoint: String, receipt: js_sys::Object, fingerprint: String) {
     wasm_bindgen_futures::spawn_local(async move {
         let hash = sha256_hex(&fingerprint).await.unwrap_or_default();
-        set(&receipt, "texts_hash", JsValue::from_str(&hash));
+        set_text(&receipt, "texts_hash", &hash);
         let text = js_sys::JSON::stringify(&receipt)
             .ok()
             .and_then(|t| t.as_string())
@@ -216,8 +216,8 @@ pub fn impression(config: &Config, language: Language) {
         None => return,
     };
     let body = js_sys::Object::new();
-    set(&body, "site", JsValue::from_str(&config.site));
-    set(&body, "language", JsValue::from_str(language.code()));
+    set_text(&body, "site", &config.site);
+    set_text(&body, "language", language.code());
     set(
         &body,
         "variant",
@@ -271,7 +271,6 @@ struct Common<'a> {
 
 fn base_receipt(config: &Config, common: &Common) -> js_sys::Object {
     let receipt = js_sys::Object::new();
-    let text = |value: &str| JsValue::from_str(value);
     let location = window().location();
     let page_url = location.origin().unwrap_or_default() + &location.pathname().unwrap_or_default();
     let policy = config.policy_url(common.language);
@@ -283,29 +282,30 @@ fn base_receipt(config: &Config, common: &Common) -> js_sys::Object {
             .to_iso_string()
             .into()
     };
-    set(&receipt, "receipt_id", text(common.receipt_id));
-    set(&receipt, "consent_id", text(common.consent_id));
-    set(&receipt, "site", text(&config.site));
-    set(&receipt, "policy_version", text(&config.policy_version));
-    set(&receipt, "policy_url", text(&policy_url));
+    set_text(&receipt, "receipt_id", common.receipt_id);
+    set_text(&receipt, "consent_id", common.consent_id);
+    set_text(&receipt, "site", &config.site);
+    set_text(&receipt, "policy_version", &config.policy_version);
+    set_text(&receipt, "policy_url", &policy_url);
     set(&receipt, "revision", JsValue::from(config.revision));
-    set(&receipt, "language", text(common.language.code()));
-    set(&receipt, "action", text(common.action));
+    set_text(&receipt, "language", common.language.code());
+    set_text(&receipt, "action", common.action);
     set(
         &receipt,
         "variant",
-        config.ui.variant.as_deref().map_or(JsValue::NULL, text),
+        config
+            .ui
+            .variant
+            .as_deref()
+            .map_or(JsValue::NULL, JsValue::from_str),
     );
-    set(&receipt, "operator", text(&config.operator.name));
-    set(&receipt, "bin", text(&config.operator.bin));
+    set_text(&receipt, "operator", &config.operator.name);
+    set_text(&receipt, "bin", &config.operator.bin);
     set(&receipt, "expires_at", iso(common.expires_at));
-    set(&receipt, "method", text(common.method));
-    set(&receipt, "page_url", text(&page_url));
-    set(
-        &receipt,
-        "user_agent",
-        text(&window().navigator().user_agent().unwrap_or_default()),
-    );
+    set_text(&receipt, "method", common.method);
+    set_text(&receipt, "page_url", &page_url);
+    let user_agent = window().navigator().user_agent().unwrap_or_default();
+    set_text(&receipt, "user_agent", &user_agent);
     set(&receipt, "client_time", iso(common.client_time));
     receipt
 }
@@ -464,6 +464,12 @@ fn remove_item(key: &str) {
     if let Some(storage) = storage() {
         let _ = storage.remove_item(key);
     }
+}
+
+/// `set` for a string value, out of line: most fields of a receipt are strings.
+#[inline(never)]
+fn set_text(object: &js_sys::Object, key: &str, value: &str) {
+    set(object, key, JsValue::from_str(value));
 }
 
 fn set(object: &js_sys::Object, key: &str, value: JsValue) {
