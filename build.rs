@@ -2,16 +2,18 @@
 //! `OUT_DIR` for `ui.rs` to embed. Every byte of the stylesheet is in the wasm every visitor
 //! loads, and the readable source is two fifths comments and indentation.
 //!
-//! The minifier is deliberately conservative: it drops comments, collapses whitespace, and
-//! removes spaces only where CSS never needs them (around `{`, `}`, `;`, `,` and after `:`),
-//! copying quoted strings untouched. It never touches `+`, `-`, `>` or `~`, whose spaces matter
-//! inside `calc()`.
+//! The minifier is in `build/minify_css.rs` (tested by the tidy tests in `xtask`).
 
 use std::path::Path;
+
+#[path = "build/minify_css.rs"]
+mod minify_css;
+use minify_css::minify_css;
 
 fn main() {
     let source = "src/ui/kelisim.css";
     println!("cargo:rerun-if-changed={source}");
+    println!("cargo:rerun-if-changed=build/minify_css.rs");
     let css = std::fs::read_to_string(source).expect("src/ui/kelisim.css is readable");
     let out_dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
     std::fs::write(
@@ -19,74 +21,4 @@ fn main() {
         minify_css(&css),
     )
     .expect("OUT_DIR is writable");
-}
-
-fn minify_css(css: &str) -> String {
-    let mut out = String::with_capacity(css.len());
-    let mut chars = css.chars().peekable();
-    // A whitespace run waiting to be written as one space, unless the next or the previous
-    // character makes it unnecessary.
-    let mut pending_space = false;
-    while let Some(c) = chars.next() {
-        match c {
-            '/' if chars.peek() == Some(&'*') => {
-                chars.next();
-                let mut previous = ' ';
-                for c in chars.by_ref() {
-                    if previous == '*' && c == '/' {
-                        break;
-                    }
-                    previous = c;
-                }
-                pending_space = true;
-            }
-            c if c.is_whitespace() => pending_space = true,
-            '"' | '\'' => {
-                flush_space(&mut out, &mut pending_space);
-                out.push(c);
-                for inner in chars.by_ref() {
-                    out.push(inner);
-                    if inner == c {
-                        break;
-                    }
-                }
-            }
-            '}' => {
-                pending_space = false;
-                if out.ends_with(';') {
-                    out.pop();
-                }
-                out.push(c);
-            }
-            '{' | ';' | ',' => {
-                pending_space = false;
-                out.push(c);
-                skip_whitespace(&mut chars);
-            }
-            ':' => {
-                flush_space(&mut out, &mut pending_space);
-                out.push(c);
-                // `color: red` -> `color:red`; a selector never has a space after its colon.
-                skip_whitespace(&mut chars);
-            }
-            c => {
-                flush_space(&mut out, &mut pending_space);
-                out.push(c);
-            }
-        }
-    }
-    out.trim().to_owned()
-}
-
-fn flush_space(out: &mut String, pending_space: &mut bool) {
-    let previous = out.chars().last();
-    if std::mem::take(pending_space) && !matches!(previous, None | Some('{' | '}' | ';' | ',')) {
-        out.push(' ');
-    }
-}
-
-fn skip_whitespace(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-    while chars.peek().is_some_and(|c| c.is_whitespace()) {
-        chars.next();
-    }
 }
