@@ -12,6 +12,7 @@
 use crate::boundary::list;
 use crate::browser::{console_warn, now_seconds, random_uuid, window};
 use kelisim_core::config::{Form, Purpose};
+use kelisim_core::ids::insert_sorted;
 use kelisim_core::texts::decimal;
 use kelisim_core::{Action, Config, Consent, Language};
 use wasm_bindgen::prelude::*;
@@ -56,11 +57,9 @@ pub fn record(config: &Config, consent: &Consent, action: Action, method: &str) 
     let mut countries: Vec<&str> = Vec::new();
     for service in config.services() {
         if consent.service_granted(&service.id) {
-            countries.push(&service.country);
+            insert_sorted(&mut countries, &service.country);
         }
     }
-    countries.sort_unstable();
-    countries.dedup();
     set(
         &receipt,
         "granted_categories",
@@ -133,11 +132,9 @@ pub fn record_form(config: &Config, consent: &FormConsent) {
     let mut countries: Vec<&str> = Vec::new();
     for purpose in &granted {
         for country in &purpose.countries {
-            countries.push(country);
+            insert_sorted(&mut countries, country);
         }
     }
-    countries.sort_unstable();
-    countries.dedup();
     let none = || list(&mut std::iter::empty());
     set(&receipt, "granted_categories", none());
     set(&receipt, "denied_categories", none());

@@ -742,11 +742,9 @@ impl Config {
         let mut countries: Vec<&str> = Vec::new();
         for service in self.services() {
             if service.is_cross_border() {
-                countries.push(&service.country);
+                crate::ids::insert_sorted(&mut countries, &service.country);
             }
         }
-        countries.sort_unstable();
-        countries.dedup();
         countries
     }
 

@@ -49,6 +49,14 @@ fn push_hex(out: &mut String, byte: u8) {
     out.push(HEX[usize::from(byte & 0x0f)] as char);
 }
 
+/// Inserts `item` into the sorted `list` unless it is there: lists of country codes and the
+/// like, sorted and each once, without a sort and a dedup pass over a `Vec` each time.
+pub fn insert_sorted<'a>(list: &mut Vec<&'a str>, item: &'a str) {
+    if let Err(position) = list.binary_search(&item) {
+        list.insert(position, item);
+    }
+}
+
 /// A sorted set of ids without duplicates.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IdSet(Vec<String>);
@@ -124,6 +132,15 @@ mod tests {
         assert_eq!(id, "ffffffff-ffff-4fff-bfff-ffffffffffff");
         assert!(crate::cookie::is_consent_id(&id));
         assert!(crate::cookie::is_consent_id(&uuid_v4([0; 16])));
+    }
+
+    #[test]
+    fn insert_sorted_keeps_order_and_drops_repeats() {
+        let mut countries = Vec::new();
+        for code in ["US", "IE", "US", "AE", "IE"] {
+            insert_sorted(&mut countries, code);
+        }
+        assert_eq!(countries, ["AE", "IE", "US"]);
     }
 
     #[test]
