@@ -558,7 +558,7 @@ impl Config {
             ("form_consent", texts.form_consent()),
             ("form_details", texts.form_details()),
         ] {
-            out.push_str(&[name, "=", &value.replace('\n', "\\n"), "\n"].concat());
+            out.push_str(&[name, "=", &one_line(value), "\n"].concat());
         }
         for purpose in &form.purposes {
             let title = purpose.title.get(language).map_or("", String::as_str);
@@ -569,11 +569,11 @@ impl Config {
                     "\nrequired=",
                     yes_no(purpose.required),
                     "\ntitle=",
-                    &title.replace('\n', "\\n"),
+                    &one_line(title),
                     "\ndata=",
                     &join(&purpose.data, ","),
                     "\nrecipients=",
-                    &join(&purpose.recipients, ";").replace('\n', "\\n"),
+                    &one_line(&join(&purpose.recipients, ";")),
                     "\ncountries=",
                     &join(&purpose.countries, ","),
                     "\nterm_days=",
@@ -1382,6 +1382,19 @@ fn validate_forms(raw: Vec<RawForm>, languages: &[Language], problems: &Problems
     forms
 }
 
+/// `value` with each newline written as `\n`, so that two texts can never hash like one.
+fn one_line(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if c == '\n' {
+            out.push_str("\\n");
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// `true` or `false`, as the fingerprints have always spelled booleans.
 fn yes_no(value: bool) -> &'static str {
     if value {
@@ -1523,7 +1536,12 @@ fn validate_ui(raw: RawUi, problems: &Problems) -> Ui {
     }
     let mut theme = Vec::new();
     for (key, value) in colours {
-        theme.push((["--kelisim-", &key.replace('_', "-")].concat(), value));
+        // `accent_text` is the custom property `--kelisim-accent-text`.
+        let property: String = key
+            .chars()
+            .map(|c| if c == '_' { '-' } else { c })
+            .collect();
+        theme.push((["--kelisim-", &property].concat(), value));
     }
     Ui {
         layout,
@@ -1637,7 +1655,7 @@ impl Config {
             out.push_str(name);
             out.push('=');
             // Newlines inside a value would make two texts hash like one.
-            out.push_str(&value.replace('\n', "\\n"));
+            out.push_str(&one_line(value));
             out.push('\n');
         };
         for (name, value) in self.texts(language).entries() {
@@ -1670,6 +1688,12 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn one_line_escapes_every_newline() {
+        assert_eq!(super::one_line("a\nb\n"), "a\\nb\\n");
+        assert_eq!(super::one_line("Қазақстан"), "Қазақстан");
+    }
+
     #[test]
     fn hex_colours() {
         use super::parse_hex_colour;
