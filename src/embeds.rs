@@ -105,7 +105,7 @@ fn render(
     let id = decimal(NEXT_ID.with(|next| next.replace(next.get() + 1)).into());
     set_attr(iframe, ID_ATTRIBUTE, &id);
     let texts = config.texts(language);
-    let placeholder = element("div", PLACEHOLDER_CLASS)?;
+    let placeholder = element("div", PLACEHOLDER_CLASS);
     set_attr(&placeholder, FOR_ATTRIBUTE, &id);
     set_attr(&placeholder, "lang", language.code());
     set_attr(&placeholder, "data-kelisim-service", service_id);
@@ -127,12 +127,12 @@ fn render(
         "country",
         &country,
     );
-    append_text(&placeholder, "p", "", &notice)?;
+    append_text(&placeholder, "p", "", &notice);
     for (action, label) in [
         ("load-once", texts.load_once()),
         ("always-allow", texts.always_allow()),
     ] {
-        let button = append_text(&placeholder, "button", "", label)?;
+        let button = append_text(&placeholder, "button", "", label);
         set_attr(&button, "type", "button");
         set_attr(&button, "data-kelisim-embed-action", action);
     }

@@ -193,19 +193,19 @@ fn checkboxes(block: &Element) -> Vec<HtmlInputElement> {
 
 fn render(config: &Config, form: &Form, language: Language, number: u32) -> Option<Element> {
     let texts = config.texts(language);
-    let block = element("div", "kelisim-form-consent")?;
+    let block = element("div", "kelisim-form-consent");
     set_attr(&block, "role", "group");
     set_attr(&block, "lang", language.code());
     let number = decimal(number.into());
     let statement_id = ["kelisim-form-", &number, "-operator"].concat();
     set_attr(&block, "aria-describedby", &statement_id);
     let operator_line = config.operator_line(language, false);
-    append_text(&block, "p", "kelisim-form-operator", &operator_line)?.set_id(&statement_id);
+    append_text(&block, "p", "kelisim-form-operator", &operator_line).set_id(&statement_id);
 
     let error_id = ["kelisim-form-", &number, "-error"].concat();
     for purpose in &form.purposes {
-        let label = append(&block, "label", "kelisim-form-purpose")?;
-        let input: HtmlInputElement = append(&label, "input", "")?.unchecked_into();
+        let label = append(&block, "label", "kelisim-form-purpose");
+        let input: HtmlInputElement = append(&label, "input", "").unchecked_into();
         input.set_type("checkbox");
         input.set_name(PURPOSES_FIELD);
         input.set_value(&purpose.id);
@@ -224,17 +224,17 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Opti
                 "p",
                 "kelisim-form-error",
                 texts.form_required_error(),
-            )?;
+            );
             error.set_id(&error_id);
             set_attr(&error, "role", "alert");
             error.unchecked_ref::<HtmlElement>().set_hidden(true);
         }
     }
 
-    let details = append(&block, "details", "kelisim-form-details")?;
-    append_text(&details, "summary", "", texts.form_details())?;
+    let details = append(&block, "details", "kelisim-form-details");
+    append_text(&details, "summary", "", texts.form_details());
     for purpose in &form.purposes {
-        let facts = append(&details, "dl", "")?;
+        let facts = append(&details, "dl", "");
         let data = data_kind_names(&purpose.data, language);
         let mut abroad: Vec<String> = Vec::new();
         for country in &purpose.countries {
@@ -269,17 +269,17 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Opti
                 .to_owned(),
             ),
         ] {
-            append_text(&facts, "dt", "", label)?;
-            append_text(&facts, "dd", "", &value)?;
+            append_text(&facts, "dt", "", label);
+            append_text(&facts, "dd", "", &value);
         }
     }
-    append_text(&details, "p", "", &config.operator_line(language, true))?;
-    let policy = append_text(&details, "a", "", texts.policy_link())?;
+    append_text(&details, "p", "", &config.operator_line(language, true));
+    let policy = append_text(&details, "a", "", texts.policy_link());
     set_attr(&policy, "href", config.policy_url(language));
     set_attr(&policy, "target", "_blank");
     set_attr(&policy, "rel", "noopener");
 
-    let hidden: HtmlInputElement = append(&block, "input", "")?.unchecked_into();
+    let hidden: HtmlInputElement = append(&block, "input", "").unchecked_into();
     hidden.set_type("hidden");
     hidden.set_name(RECEIPT_FIELD);
     Some(block)

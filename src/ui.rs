@@ -335,25 +335,25 @@ fn install_styles() {
 
 fn render_banner(root: &HtmlElement, view: &View) -> Option<HtmlElement> {
     let texts = view.config.texts(view.language);
-    let banner: HtmlElement = dom::element("div", "kelisim-banner")?.unchecked_into();
+    let banner: HtmlElement = dom::element("div", "kelisim-banner").unchecked_into();
     let modal = view.config.ui.layout == Layout::Modal;
     set_attr(&banner, "role", "dialog");
     set_attr(&banner, "aria-modal", if modal { "true" } else { "false" });
     set_attr(&banner, "aria-labelledby", "kelisim-title");
     set_attr(&banner, "aria-describedby", "kelisim-description");
-    let inner = append(&banner, "div", "kelisim-banner__inner")?;
-    let head = append(&inner, "div", "kelisim-head")?;
-    append_text(&head, "h2", "kelisim-title", texts.title())?.set_id("kelisim-title");
+    let inner = append(&banner, "div", "kelisim-banner__inner");
+    let head = append(&inner, "div", "kelisim-head");
+    append_text(&head, "h2", "kelisim-title", texts.title()).set_id("kelisim-title");
     render_language_switch(&head, view)?;
 
-    let description = append(&inner, "p", "kelisim-description")?;
+    let description = append(&inner, "p", "kelisim-description");
     description.set_id("kelisim-description");
     description.set_text_content(Some(&[texts.description(), " "].concat()));
     policy_link(&description, view)?;
 
-    let notes = append(&inner, "div", "kelisim-notes")?;
+    let notes = append(&inner, "div", "kelisim-notes");
     if view.gpc_honoured {
-        append_text(&notes, "p", "kelisim-gpc", texts.gpc_notice())?;
+        append_text(&notes, "p", "kelisim-gpc", texts.gpc_notice());
     }
     let countries = view.config.cross_border_countries();
     if !countries.is_empty() {
@@ -370,24 +370,24 @@ fn render_banner(root: &HtmlElement, view: &View) -> Option<HtmlElement> {
                 "countries",
                 &join(&names, ", "),
             ),
-        )?;
+        );
     }
     append_text(
         &notes,
         "p",
         "kelisim-operator",
         &view.config.operator_line(view.language, false),
-    )?;
+    );
 
-    let actions = append(&inner, "div", "kelisim-actions")?;
-    button(&actions, "kelisim-button", "accept-all", texts.accept_all())?;
-    button(&actions, "kelisim-button", "reject-all", texts.reject_all())?;
+    let actions = append(&inner, "div", "kelisim-actions");
+    button(&actions, "kelisim-button", "accept-all", texts.accept_all());
+    button(&actions, "kelisim-button", "reject-all", texts.reject_all());
     button(
         &actions,
         "kelisim-button",
         "preferences",
         texts.preferences(),
-    )?;
+    );
     root.append_child(&banner).ok()?;
     Some(banner)
 }
@@ -396,21 +396,21 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
     let config = view.config;
     let language = view.language;
     let texts = config.texts(language);
-    let overlay: HtmlElement = dom::element("div", "kelisim-overlay")?.unchecked_into();
-    let dialog = append(&overlay, "div", "kelisim-preferences")?;
+    let overlay: HtmlElement = dom::element("div", "kelisim-overlay").unchecked_into();
+    let dialog = append(&overlay, "div", "kelisim-preferences");
     set_attr(&dialog, "role", "dialog");
     set_attr(&dialog, "aria-modal", "true");
     set_attr(&dialog, "aria-labelledby", "kelisim-preferences-title");
     set_attr(&dialog, "tabindex", "-1");
 
-    let head = append(&dialog, "div", "kelisim-preferences__head kelisim-head")?;
-    append_text(&head, "h2", "", texts.preferences_title())?.set_id("kelisim-preferences-title");
+    let head = append(&dialog, "div", "kelisim-preferences__head kelisim-head");
+    append_text(&head, "h2", "", texts.preferences_title()).set_id("kelisim-preferences-title");
     render_language_switch(&head, view)?;
-    let close = button(&head, "kelisim-close", "close", "×")?;
+    let close = button(&head, "kelisim-close", "close", "×");
     set_attr(&close, "aria-label", texts.close());
 
-    let body = append(&dialog, "div", "kelisim-preferences__body")?;
-    let intro = append(&body, "p", "")?;
+    let body = append(&dialog, "div", "kelisim-preferences__body");
+    let intro = append(&body, "p", "");
     intro.set_text_content(Some(&[texts.preferences_description(), " "].concat()));
     policy_link(&intro, view)?;
     append_text(
@@ -422,51 +422,51 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
             "days",
             &format_days(language, config.expiry_days),
         ),
-    )?;
+    );
     append_text(
         &body,
         "p",
         "kelisim-operator",
         &config.operator_line(language, true),
-    )?;
+    );
 
     for category in &config.categories {
         let category_texts = category.texts(language);
-        let section = append(&body, "section", "kelisim-category")?;
+        let section = append(&body, "section", "kelisim-category");
         let heading_id = ["kelisim-category-", &category.id].concat();
         set_attr(&section, "aria-labelledby", &heading_id);
-        let category_head = append(&section, "div", "kelisim-category__head")?;
-        append_text(&category_head, "h3", "", &category_texts.title)?.set_id(&heading_id);
+        let category_head = append(&section, "div", "kelisim-category__head");
+        append_text(&category_head, "h3", "", &category_texts.title).set_id(&heading_id);
         if category.required {
             append_text(
                 &category_head,
                 "span",
                 "kelisim-always-on",
                 texts.always_on(),
-            )?;
+            );
         }
         let switch = dom::switch(
             &category_head,
             switches.categories.contains(&category.id) || category.required,
             category.required,
-        )?;
+        );
         set_attr(&switch, "data-kelisim-category", &category.id);
         set_attr(&switch, "aria-labelledby", &heading_id);
-        append_text(&section, "p", "", &category_texts.description)?;
+        append_text(&section, "p", "", &category_texts.description);
         if let Some(refusal) = &category_texts.refusal {
-            let paragraph = append(&section, "p", "kelisim-refusal")?;
+            let paragraph = append(&section, "p", "kelisim-refusal");
             append_text(
                 &paragraph,
                 "strong",
                 "",
                 &[texts.refusal_label(), ": "].concat(),
-            )?;
+            );
             paragraph.append_with_str_1(refusal).ok()?;
         }
         if category.services.is_empty() {
             continue;
         }
-        let details = append(&section, "details", "kelisim-services")?;
+        let details = append(&section, "details", "kelisim-services");
         append_text(
             &details,
             "summary",
@@ -478,19 +478,19 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
                 ")",
             ]
             .concat(),
-        )?;
-        let list = append(&details, "ul", "")?;
+        );
+        let list = append(&details, "ul", "");
         for service in &category.services {
-            let item = append(&list, "li", "kelisim-service")?;
-            let service_head = append(&item, "div", "kelisim-service__head")?;
+            let item = append(&list, "li", "kelisim-service");
+            let service_head = append(&item, "div", "kelisim-service__head");
             let name_id = ["kelisim-service-", &service.id].concat();
-            let name = append(&service_head, "span", "")?;
-            append_text(&name, "span", "kelisim-service__name", &service.name)?.set_id(&name_id);
+            let name = append(&service_head, "span", "");
+            append_text(&name, "span", "kelisim-service__name", &service.name).set_id(&name_id);
             if service.is_cross_border() {
-                append_text(&name, "span", "kelisim-badge", texts.cross_border_badge())?;
+                append_text(&name, "span", "kelisim-badge", texts.cross_border_badge());
             }
             let on = switches.services.contains(&service.id) || category.required;
-            let service_switch = dom::switch(&service_head, on, category.required)?;
+            let service_switch = dom::switch(&service_head, on, category.required);
             set_attr(&service_switch, "data-kelisim-service", &service.id);
             set_attr(
                 &service_switch,
@@ -499,7 +499,7 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
             );
             set_attr(&service_switch, "aria-labelledby", &name_id);
 
-            let facts = append(&item, "dl", "")?;
+            let facts = append(&item, "dl", "");
             let country = country_name(&service.country, language);
             let mut rows = vec![(texts.country_label(), country)];
             if !service.data.is_empty() {
@@ -510,8 +510,8 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
                 rows.push((texts.cookies_label(), join(&service.cookies, ", ")));
             }
             for (label, value) in rows {
-                append_text(&facts, "dt", "", label)?;
-                append_text(&facts, "dd", "", &value)?;
+                append_text(&facts, "dt", "", label);
+                append_text(&facts, "dd", "", &value);
             }
         }
     }
@@ -519,11 +519,11 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
         render_your_consent(&body, view, consent)?;
     }
 
-    let foot = append(&dialog, "div", "kelisim-preferences__foot")?;
-    let actions = append(&foot, "div", "kelisim-actions")?;
-    button(&actions, "kelisim-button", "reject-all", texts.reject_all())?;
-    button(&actions, "kelisim-button", "save", texts.save())?;
-    button(&actions, "kelisim-button", "accept-all", texts.accept_all())?;
+    let foot = append(&dialog, "div", "kelisim-preferences__foot");
+    let actions = append(&foot, "div", "kelisim-actions");
+    button(&actions, "kelisim-button", "reject-all", texts.reject_all());
+    button(&actions, "kelisim-button", "save", texts.save());
+    button(&actions, "kelisim-button", "accept-all", texts.accept_all());
     root.append_child(&overlay).ok()?;
     Some(overlay)
 }
@@ -532,10 +532,10 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
 /// ways to download the receipt or withdraw.
 fn render_your_consent(parent: &Element, view: &View, consent: &Consent) -> Option<()> {
     let texts = view.config.texts(view.language);
-    let section = append(parent, "section", "kelisim-your-consent")?;
+    let section = append(parent, "section", "kelisim-your-consent");
     set_attr(&section, "aria-labelledby", "kelisim-your-consent");
-    append_text(&section, "h3", "", texts.your_consent())?.set_id("kelisim-your-consent");
-    let facts = append(&section, "dl", "")?;
+    append_text(&section, "h3", "", texts.your_consent()).set_id("kelisim-your-consent");
+    let facts = append(&section, "dl", "");
     let decided = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
         consent.decided_at as f64 * 1000.0,
     ));
@@ -562,8 +562,8 @@ fn render_your_consent(parent: &Element, view: &View, consent: &Consent) -> Opti
         (texts.granted_label(), &granted.join(", ")),
         (texts.receipt_label(), &receipt),
     ] {
-        append_text(&facts, "dt", "", label)?;
-        append_text(&facts, "dd", "", value)?;
+        append_text(&facts, "dt", "", label);
+        append_text(&facts, "dd", "", value);
     }
     if view.last_receipt.is_some() {
         button(
@@ -571,14 +571,14 @@ fn render_your_consent(parent: &Element, view: &View, consent: &Consent) -> Opti
             "kelisim-link-button",
             "download-receipt",
             texts.download_receipt(),
-        )?;
+        );
     }
     button(
         &section,
         "kelisim-link-button",
         "withdraw",
         texts.withdraw(),
-    )?;
+    );
     Some(())
 }
 
@@ -593,11 +593,10 @@ pub fn download(file_name: &str, text: &str) {
     let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
         return;
     };
-    if let Some(link) = dom::element("a", "") {
-        set_attr(&link, "href", &url);
-        set_attr(&link, "download", file_name);
-        link.unchecked_ref::<HtmlElement>().click();
-    }
+    let link = dom::element("a", "");
+    set_attr(&link, "href", &url);
+    set_attr(&link, "download", file_name);
+    link.unchecked_ref::<HtmlElement>().click();
     let _ = web_sys::Url::revoke_object_url(&url);
 }
 
@@ -605,7 +604,7 @@ fn render_language_switch(parent: &Element, view: &View) -> Option<()> {
     if view.config.languages.len() < 2 {
         return Some(());
     }
-    let group = append(parent, "div", "kelisim-languages")?;
+    let group = append(parent, "div", "kelisim-languages");
     set_attr(&group, "role", "group");
     set_attr(
         &group,
@@ -618,7 +617,7 @@ fn render_language_switch(parent: &Element, view: &View) -> Option<()> {
             "kelisim-language",
             "language",
             language.native_name(),
-        )?;
+        );
         set_attr(&choice, "data-kelisim-language", language.code());
         set_attr(&choice, "lang", language.code());
         set_attr(
@@ -640,7 +639,7 @@ fn policy_link(parent: &Element, view: &View) -> Option<()> {
         "a",
         "kelisim-policy",
         view.config.texts(view.language).policy_link(),
-    )?;
+    );
     // The URL was validated as http(s) or site-relative when the config was read.
     set_attr(&link, "href", view.config.policy_url(view.language));
     set_attr(&link, "target", "_blank");
