@@ -68,8 +68,7 @@ pub fn attach(
         return Err("formConsent: this form already has a consent block".into());
     }
     let number = NEXT_ID.with(|next| next.replace(next.get() + 1));
-    let block = render(config, purpose_set, language, number)
-        .ok_or("formConsent: could not build the consent block")?;
+    let block = render(config, purpose_set, language, number);
     // Before the submit button, so the person reads it before sending; at the end otherwise.
     let submit = form
         .query_selector("[type=submit], button:not([type])")
@@ -191,7 +190,7 @@ fn checkboxes(block: &Element) -> Vec<HtmlInputElement> {
     boxes
 }
 
-fn render(config: &Config, form: &Form, language: Language, number: u32) -> Option<Element> {
+fn render(config: &Config, form: &Form, language: Language, number: u32) -> Element {
     let texts = config.texts(language);
     let block = element("div", "kelisim-form-consent");
     set_attr(&block, "role", "group");
@@ -215,9 +214,8 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Opti
             set_attr(&input, "aria-describedby", &error_id);
         }
         let title = purpose.title.get(language).map_or("", String::as_str);
-        label
-            .append_with_str_1(&[" ", &fill(texts.form_consent(), "purpose", title)].concat())
-            .ok()?;
+        let _ =
+            label.append_with_str_1(&[" ", &fill(texts.form_consent(), "purpose", title)].concat());
         if purpose.required {
             let error = append_text(
                 &block,
@@ -282,5 +280,5 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Opti
     let hidden: HtmlInputElement = append(&block, "input", "").unchecked_into();
     hidden.set_type("hidden");
     hidden.set_name(RECEIPT_FIELD);
-    Some(block)
+    block
 }

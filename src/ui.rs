@@ -163,7 +163,7 @@ impl Ui {
     /// Shows the first layer (rendering it if needed).
     pub fn show_banner(&mut self, view: &View) {
         if self.banner.is_none() {
-            self.banner = render_banner(&self.root, view);
+            self.banner = Some(render_banner(&self.root, view));
         }
         if let Some(banner) = &self.banner {
             banner.set_hidden(false);
@@ -182,7 +182,7 @@ impl Ui {
         if let Some(banner) = &self.banner {
             banner.set_hidden(true);
         }
-        self.preferences = render_preferences(&self.root, view, switches);
+        self.preferences = Some(render_preferences(&self.root, view, switches));
         set_attr(&self.root, "lang", view.language.code());
         if let Some(dialog) = self.dialog() {
             let _ = dialog.focus();
@@ -210,14 +210,18 @@ impl Ui {
         let switches = self.switches();
         let banner_hidden = self.banner.as_ref().map(|banner| banner.hidden());
         if let Some(old) = self.banner.take() {
-            self.banner = render_banner(&self.root, view);
+            self.banner = Some(render_banner(&self.root, view));
             if let Some(banner) = &self.banner {
                 let _ = old.replace_with_with_node_1(banner);
                 banner.set_hidden(banner_hidden.unwrap_or(false));
             }
         }
         if let Some(old) = self.preferences.take() {
-            self.preferences = render_preferences(&self.root, view, &switches.unwrap_or_default());
+            self.preferences = Some(render_preferences(
+                &self.root,
+                view,
+                &switches.unwrap_or_default(),
+            ));
             if let Some(preferences) = &self.preferences {
                 let _ = old.replace_with_with_node_1(preferences);
             }
@@ -333,7 +337,7 @@ fn install_styles() {
     }
 }
 
-fn render_banner(root: &HtmlElement, view: &View) -> Option<HtmlElement> {
+fn render_banner(root: &HtmlElement, view: &View) -> HtmlElement {
     let texts = view.config.texts(view.language);
     let banner: HtmlElement = dom::element("div", "kelisim-banner").unchecked_into();
     let modal = view.config.ui.layout == Layout::Modal;
@@ -344,12 +348,12 @@ fn render_banner(root: &HtmlElement, view: &View) -> Option<HtmlElement> {
     let inner = append(&banner, "div", "kelisim-banner__inner");
     let head = append(&inner, "div", "kelisim-head");
     append_text(&head, "h2", "kelisim-title", texts.title()).set_id("kelisim-title");
-    render_language_switch(&head, view)?;
+    render_language_switch(&head, view);
 
     let description = append(&inner, "p", "kelisim-description");
     description.set_id("kelisim-description");
     description.set_text_content(Some(&[texts.description(), " "].concat()));
-    policy_link(&description, view)?;
+    policy_link(&description, view);
 
     let notes = append(&inner, "div", "kelisim-notes");
     if view.gpc_honoured {
@@ -388,11 +392,11 @@ fn render_banner(root: &HtmlElement, view: &View) -> Option<HtmlElement> {
         "preferences",
         texts.preferences(),
     );
-    root.append_child(&banner).ok()?;
-    Some(banner)
+    let _ = root.append_child(&banner);
+    banner
 }
 
-fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> Option<HtmlElement> {
+fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> HtmlElement {
     let config = view.config;
     let language = view.language;
     let texts = config.texts(language);
@@ -405,14 +409,14 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
 
     let head = append(&dialog, "div", "kelisim-preferences__head kelisim-head");
     append_text(&head, "h2", "", texts.preferences_title()).set_id("kelisim-preferences-title");
-    render_language_switch(&head, view)?;
+    render_language_switch(&head, view);
     let close = button(&head, "kelisim-close", "close", "×");
     set_attr(&close, "aria-label", texts.close());
 
     let body = append(&dialog, "div", "kelisim-preferences__body");
     let intro = append(&body, "p", "");
     intro.set_text_content(Some(&[texts.preferences_description(), " "].concat()));
-    policy_link(&intro, view)?;
+    policy_link(&intro, view);
     append_text(
         &body,
         "p",
@@ -461,7 +465,7 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
                 "",
                 &[texts.refusal_label(), ": "].concat(),
             );
-            paragraph.append_with_str_1(refusal).ok()?;
+            let _ = paragraph.append_with_str_1(refusal);
         }
         if category.services.is_empty() {
             continue;
@@ -516,7 +520,7 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
         }
     }
     if let Some(consent) = view.consent {
-        render_your_consent(&body, view, consent)?;
+        render_your_consent(&body, view, consent);
     }
 
     let foot = append(&dialog, "div", "kelisim-preferences__foot");
@@ -524,13 +528,13 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> O
     button(&actions, "kelisim-button", "reject-all", texts.reject_all());
     button(&actions, "kelisim-button", "save", texts.save());
     button(&actions, "kelisim-button", "accept-all", texts.accept_all());
-    root.append_child(&overlay).ok()?;
-    Some(overlay)
+    let _ = root.append_child(&overlay);
+    overlay
 }
 
 /// "Your consent": when the standing choice was made, what it grants, its receipt, and the
 /// ways to download the receipt or withdraw.
-fn render_your_consent(parent: &Element, view: &View, consent: &Consent) -> Option<()> {
+fn render_your_consent(parent: &Element, view: &View, consent: &Consent) {
     let texts = view.config.texts(view.language);
     let section = append(parent, "section", "kelisim-your-consent");
     set_attr(&section, "aria-labelledby", "kelisim-your-consent");
@@ -579,7 +583,6 @@ fn render_your_consent(parent: &Element, view: &View, consent: &Consent) -> Opti
         "withdraw",
         texts.withdraw(),
     );
-    Some(())
 }
 
 /// Offers `text` as a file download (the visitor's copy of their receipt).
@@ -600,9 +603,9 @@ pub fn download(file_name: &str, text: &str) {
     let _ = web_sys::Url::revoke_object_url(&url);
 }
 
-fn render_language_switch(parent: &Element, view: &View) -> Option<()> {
+fn render_language_switch(parent: &Element, view: &View) {
     if view.config.languages.len() < 2 {
-        return Some(());
+        return;
     }
     let group = append(parent, "div", "kelisim-languages");
     set_attr(&group, "role", "group");
@@ -630,10 +633,9 @@ fn render_language_switch(parent: &Element, view: &View) -> Option<()> {
             },
         );
     }
-    Some(())
 }
 
-fn policy_link(parent: &Element, view: &View) -> Option<()> {
+fn policy_link(parent: &Element, view: &View) {
     let link = append_text(
         parent,
         "a",
@@ -644,7 +646,6 @@ fn policy_link(parent: &Element, view: &View) -> Option<()> {
     set_attr(&link, "href", view.config.policy_url(view.language));
     set_attr(&link, "target", "_blank");
     set_attr(&link, "rel", "noopener");
-    Some(())
 }
 
 fn action_of(target: &Element) -> Option<UiAction> {
