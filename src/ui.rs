@@ -162,12 +162,10 @@ impl Ui {
 
     /// Shows the first layer (rendering it if needed).
     pub fn show_banner(&mut self, view: &View) {
-        if self.banner.is_none() {
-            self.banner = Some(render_banner(&self.root, view));
-        }
-        if let Some(banner) = &self.banner {
-            banner.set_hidden(false);
-        }
+        let root = &self.root;
+        self.banner
+            .get_or_insert_with(|| render_banner(root, view))
+            .set_hidden(false);
         set_attr(&self.root, "lang", view.language.code());
     }
 
@@ -210,21 +208,15 @@ impl Ui {
         let switches = self.switches();
         let banner_hidden = self.banner.as_ref().map(|banner| banner.hidden());
         if let Some(old) = self.banner.take() {
-            self.banner = Some(render_banner(&self.root, view));
-            if let Some(banner) = &self.banner {
-                let _ = old.replace_with_with_node_1(banner);
-                banner.set_hidden(banner_hidden.unwrap_or(false));
-            }
+            let banner = render_banner(&self.root, view);
+            let _ = old.replace_with_with_node_1(&banner);
+            banner.set_hidden(banner_hidden.unwrap_or(false));
+            self.banner = Some(banner);
         }
         if let Some(old) = self.preferences.take() {
-            self.preferences = Some(render_preferences(
-                &self.root,
-                view,
-                &switches.unwrap_or_default(),
-            ));
-            if let Some(preferences) = &self.preferences {
-                let _ = old.replace_with_with_node_1(preferences);
-            }
+            let preferences = render_preferences(&self.root, view, &switches.unwrap_or_default());
+            let _ = old.replace_with_with_node_1(&preferences);
+            self.preferences = Some(preferences);
         }
         set_attr(&self.root, "lang", view.language.code());
         let selector = [
