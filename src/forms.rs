@@ -9,7 +9,7 @@
 
 use crate::browser::{document, random_uuid};
 use crate::receipts::{record_form, FormConsent};
-use crate::ui::dom::{append, append_text, element, set_attr};
+use crate::ui::dom::{append, append_text, element, inputs, set_attr};
 use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
 use kelisim_core::config::Form;
 use kelisim_core::texts::{country_name, data_kind_names, decimal, fill, format_days, join};
@@ -181,13 +181,7 @@ pub fn declared_forms() -> Vec<(HtmlFormElement, String)> {
 }
 
 fn checkboxes(block: &Element) -> Vec<HtmlInputElement> {
-    let mut boxes = Vec::new();
-    for element in crate::browser::nodes_of(
-        block.query_selector_all(&["input[name=", PURPOSES_FIELD, "]"].concat()),
-    ) {
-        boxes.push(element.unchecked_into());
-    }
-    boxes
+    inputs(block, &["input[name=", PURPOSES_FIELD, "]"].concat())
 }
 
 fn render(config: &Config, form: &Form, language: Language, number: u32) -> Element {

@@ -9,7 +9,7 @@
 pub(crate) mod dom;
 
 use crate::browser::{document, nodes_of};
-use dom::{append, append_text, button, set_attr};
+use dom::{append, append_text, button, inputs, set_attr};
 use gloo_events::{EventListener, EventListenerOptions};
 use kelisim_core::texts::{country_name, data_kind_names, decimal, fill, format_days, join};
 use kelisim_core::{Config, Consent, IdSet, Language, Layout};
@@ -705,15 +705,6 @@ fn sync_switches(input: &HtmlInputElement) {
             category_switch.set_checked(any_on);
         }
     }
-}
-
-/// The `input` elements `selector` (which names the tag) matches under `parent`.
-fn inputs(parent: &Element, selector: &str) -> Vec<HtmlInputElement> {
-    let mut inputs = Vec::new();
-    for element in nodes_of(parent.query_selector_all(selector)) {
-        inputs.push(element.unchecked_into());
-    }
-    inputs
 }
 
 /// Keeps Tab and Shift+Tab inside `dialog`.

@@ -2,7 +2,7 @@
 //! make a button that carries a `data-kelisim-action`, make a switch. Text is always set with
 //! `textContent`, so config texts can never become markup.
 
-use crate::browser::document;
+use crate::browser::{document, nodes_of};
 use wasm_bindgen::{JsCast, UnwrapThrowExt};
 use web_sys::{Element, HtmlInputElement};
 
@@ -44,6 +44,15 @@ pub fn button(parent: &Element, class: &str, action: &str, text: &str) -> Elemen
     set_attr(&button, "type", "button");
     set_attr(&button, "data-kelisim-action", action);
     button
+}
+
+/// The `input` elements `selector` (which names the tag) matches under `parent`.
+pub fn inputs(parent: &Element, selector: &str) -> Vec<HtmlInputElement> {
+    let mut inputs = Vec::new();
+    for element in nodes_of(parent.query_selector_all(selector)) {
+        inputs.push(element.unchecked_into());
+    }
+    inputs
 }
 
 /// A checkbox with `role="switch"`: native keyboard and screen-reader support, styled as a switch.
