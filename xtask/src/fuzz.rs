@@ -68,14 +68,7 @@ pub fn fuzz(root: &Path, seconds: u64) -> Result<()> {
 }
 
 fn ensure_fuzz_tools(root: &Path) -> Result<()> {
-    if crate::tools::output("cargo", &[&format!("+{NIGHTLY}"), "--version"]).is_none() {
-        run(
-            root,
-            "rustup",
-            &["toolchain", "install", NIGHTLY, "--profile", "minimal"],
-            &[],
-        )?;
-    }
+    crate::tools::ensure_nightly(root)?;
     let version = crate::tools::output("cargo", &["fuzz", "--version"]).unwrap_or_default();
     if !version.contains(CARGO_FUZZ_VERSION) {
         run(
