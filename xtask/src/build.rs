@@ -1,6 +1,7 @@
-//! `cargo xtask build`: release wasm -> wasm-bindgen (names and producers stripped) ->
-//! wasm-opt -Oz -> `pkg/` assembled from `pkg-template/`, the loader and glue minified with
-//! esbuild, then the size of every file a site loads, raw, gzip and brotli.
+//! `cargo xtask build`: release wasm (pinned nightly, `-Z build-std`) -> wasm-bindgen (names and
+//! producers stripped) -> import/export names minified, glue rewritten to match -> wasm-opt -Oz
+//! -> `pkg/` assembled from `pkg-template/`, the loader and glue minified with esbuild, then the
+//! size of every file a site loads, raw, gzip and brotli (and the ceiling the tests hold it to).
 
 use crate::tools::{run, wasm_opt, NIGHTLY};
 use anyhow::{Context, Result};
@@ -181,10 +182,10 @@ pub fn print_sizes(sizes: &[FileSize]) {
 }
 
 /// Renames the wasm module's imports and exports to one or two characters (and its import
-/// module to `a`) and the glue's uses of them to match. wasm-bindgen names every import after its JS method plus a 16-digit
-/// hash (`__wbg_setAttribute_d31332438b4f2366`), and each of ~190 names is written twice (the
-/// module's import section and the glue's import object); hashes do not compress, so this
-/// saves about 3.5 KB of gzip in the wasm and 0.5 KB in the glue. wasm-opt does the renaming and
+/// module to `a`) and the glue's uses of them to match. wasm-bindgen names every import after
+/// its JS method plus a 16-digit hash (`__wbg_setAttribute_d31332438b4f2366`), and each of ~190
+/// names is written twice (the module's import section and the glue's import object); hashes
+/// do not compress, so this saves about 3.5 KB of gzip in the wasm and 2.5 KB in the glue. wasm-opt does the renaming and
 /// prints the mapping as JSON; the glue refers to exports only as `wasm.<name>` and to imports
 /// only as keys of its import object, which is what gets rewritten.
 fn minify_wasm_names(root: &Path, wasm: &Path, glue: &Path) -> Result<()> {
@@ -252,7 +253,7 @@ fn minify_wasm_names(root: &Path, wasm: &Path, glue: &Path) -> Result<()> {
     for (at, _) in text.match_indices("wasm.") {
         let name: String = text[at + 5..]
             .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '$')
+            .take_while(|c| is_identifier_char(*c))
             .collect();
         anyhow::ensure!(
             exports.iter().any(|(_, new)| *new == name),
@@ -270,16 +271,18 @@ fn replace_word(text: &str, from: &str, to: &str) -> String {
     let mut rest = text;
     while let Some(at) = rest.find(from) {
         let after = &rest[at + from.len()..];
-        let whole = !after
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$');
+        let whole = !after.chars().next().is_some_and(is_identifier_char);
         out.push_str(&rest[..at]);
         out.push_str(if whole { to } else { from });
         rest = after;
     }
     out.push_str(rest);
     out
+}
+
+/// Whether `c` can continue a JS identifier (enough for the glue's ASCII names).
+fn is_identifier_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '$'
 }
 
 /// Minifies a script in place with esbuild (comments out, local names shortened, syntax kept).
