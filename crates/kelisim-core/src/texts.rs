@@ -611,17 +611,11 @@ named_in_three_languages! {
 /// The names of `kinds` in `language`, joined by ", " (unknown kinds are left out; validation
 /// refuses them anyway).
 pub fn data_kind_names(kinds: &[String], language: Language) -> String {
-    let mut names = String::new();
-    for name in kinds
-        .iter()
-        .filter_map(|kind| data_kind_name(kind, language))
-    {
-        if !names.is_empty() {
-            names.push_str(", ");
-        }
-        names.push_str(name);
+    let mut names: Vec<&str> = Vec::new();
+    for kind in kinds {
+        names.extend(data_kind_name(kind, language));
     }
-    names
+    names.join(", ")
 }
 
 /// The name of a country of processing in `language`; unknown codes are shown as the code.
@@ -675,6 +669,11 @@ mod tests {
             Some("session recording")
         );
         assert_eq!(country_name("AE", Language::Ru), "ОАЭ");
+        let kinds = ["phone".to_owned(), "unknown".to_owned(), "email".to_owned()];
+        assert_eq!(
+            data_kind_names(&kinds, Language::En),
+            "phone number, e-mail address"
+        );
         let necessary = builtin_category_texts("necessary", Language::Kk).unwrap();
         assert_eq!(necessary.title, "Қажетті");
         assert_eq!(necessary.refusal, None);
