@@ -3,7 +3,7 @@
 //! MutationObserver that does the same for elements added later.
 //!
 //! Which element may run is decided by `kelisim_core::GateRule`; this module owns the DOM
-//! work. Invariant: an element is activated at most once (it is marked before any await), and
+//! work. Invariant: an element is activated at most once (it is marked before anything waits), and
 //! nothing here ever runs while the visitor has made no choice.
 
 use crate::browser::{console_warn, document, nodes_of};
@@ -12,7 +12,6 @@ use kelisim_core::{Config, Consent, GateRule};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{Element, HtmlScriptElement, MutationObserver, MutationObserverInit, MutationRecord};
 
 /// Elements kelisim gates: anything with `data-category` that has not been activated yet.
@@ -102,17 +101,24 @@ pub fn activate(config: &Config, consent: &Consent, elements: Vec<Element>) {
             allowed.push(element);
         }
     }
-    if allowed.is_empty() {
-        return;
-    }
-    wasm_bindgen_futures::spawn_local(async move {
-        for element in allowed {
-            if let Some(loading) = activate_one(&element) {
-                // A failed load still lets the next tag run, as it would without kelisim.
-                let _ = loading.await;
-            }
+    activate_in_order(allowed, 0);
+}
+
+/// Activates `elements[next..]` in order. After a script with `src` it goes on only once that
+/// script has loaded, from its `load` (or `error`) event: a failed load still lets the next tag
+/// run, as it would without kelisim.
+fn activate_in_order(elements: Vec<Element>, next: usize) {
+    let mut index = next;
+    while let Some(element) = elements.get(index) {
+        index += 1;
+        if let Some(loading) = activate_one(element) {
+            // Called once: a script fires `load` or `error`, never both.
+            let resume = Closure::once_into_js(move || activate_in_order(elements, index));
+            loading.set_onload(Some(resume.unchecked_ref()));
+            loading.set_onerror(Some(resume.unchecked_ref()));
+            return;
         }
-    });
+    }
 }
 
 /// Activates one element now, whatever the consent ("load once" on an embed placeholder).
@@ -121,15 +127,12 @@ pub fn activate_now(element: &Element) {
         return;
     }
     set_attr(element, ACTIVATED_ATTRIBUTE, "");
-    if let Some(loading) = activate_one(element) {
-        wasm_bindgen_futures::spawn_local(async move {
-            let _ = loading.await;
-        });
-    }
+    activate_one(element);
 }
 
-/// Activates one element; returns a future that settles when a `src` script has loaded.
-fn activate_one(element: &Element) -> Option<JsFuture> {
+/// Activates one element; returns the new script when it loads a `src` (the caller waits for
+/// it before the next one).
+fn activate_one(element: &Element) -> Option<HtmlScriptElement> {
     if element.tag_name().eq_ignore_ascii_case("script") {
         return activate_script(element);
     }
@@ -145,7 +148,7 @@ fn activate_one(element: &Element) -> Option<JsFuture> {
     None
 }
 
-fn activate_script(old: &Element) -> Option<JsFuture> {
+fn activate_script(old: &Element) -> Option<HtmlScriptElement> {
     let document = document();
     let script: HtmlScriptElement = document.create_element("script").ok()?.unchecked_into();
     let attributes = old.attributes();
@@ -168,21 +171,16 @@ fn activate_script(old: &Element) -> Option<JsFuture> {
     let source = old
         .get_attribute("data-src")
         .or_else(|| old.get_attribute("src"));
-    let loading = source.as_ref().map(|source| {
-        let promise = js_sys::Promise::new(&mut |resolve, _reject| {
-            script.set_onload(Some(&resolve));
-            script.set_onerror(Some(&resolve));
-        });
+    if let Some(source) = &source {
         script.set_src(source);
-        JsFuture::from(promise)
-    });
+    }
     if source.is_none() {
         script
             .set_text(&old.text_content().unwrap_or_default())
             .ok()?;
     }
     old.replace_with_with_node_1(&script).ok()?;
-    loading
+    source.map(|_| script)
 }
 
 /// A typo in `data-category` would silently never run: say so once per unknown id.

@@ -23,6 +23,7 @@ pub mod embeds;
 pub mod events;
 pub mod forms;
 pub mod gating;
+pub mod helpers;
 pub mod receipts;
 pub mod sdk;
 pub mod storage;

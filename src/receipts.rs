@@ -11,13 +11,13 @@
 
 use crate::boundary::list;
 use crate::browser::{console_warn, now_seconds, random_uuid, window};
+use crate::helpers::{post_text, sha256_hex};
 use kelisim_core::config::{Form, Purpose};
 use kelisim_core::ids::insert_sorted;
 use kelisim_core::texts::decimal;
 use kelisim_core::{Action, Config, Consent, Language};
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 
 const OUTBOX_KEY: &str = "kelisim:outbox";
 const RETRY_AT_KEY: &str = "kelisim:outbox-retry-at";
@@ -161,19 +161,23 @@ pub fn record_form(config: &Config, consent: &FormConsent) {
 
 /// Hashes the texts shown into the receipt, then queues it in the outbox and sends it.
 fn send(endpoint: String, receipt: js_sys::Object, fingerprint: String) {
-    wasm_bindgen_futures::spawn_local(async move {
-        let hash = sha256_hex(&fingerprint).await.unwrap_or_default();
+    let hashed = Closure::once_into_js(move |hash: String| {
         set_text(&receipt, "texts_hash", &hash);
         let text = js_sys::JSON::stringify(&receipt)
             .ok()
             .and_then(|t| t.as_string())
             .unwrap_or_default();
         if push_outbox(&text) {
-            flush(endpoint).await;
-        } else if let Some(answer) = post(&endpoint, &text).await {
-            remember_answer(&answer);
+            flush(endpoint);
+        } else {
+            post(&endpoint, &text, |answer| {
+                if let Some(answer) = answer {
+                    remember_answer(&answer);
+                }
+            });
         }
     });
+    sha256_hex(&fingerprint, &hashed);
 }
 
 /// Sends what earlier page views could not, unless a back-off is still running.
@@ -187,7 +191,7 @@ pub fn retry_pending(config: &Config) {
     if outbox().is_empty() || now_seconds() < retry_at {
         return;
     }
-    wasm_bindgen_futures::spawn_local(flush(endpoint));
+    flush(endpoint);
 }
 
 /// Hands every pending receipt to `sendBeacon` (called on `pagehide`). They stay in the outbox:
@@ -307,13 +311,24 @@ fn base_receipt(config: &Config, common: &Common) -> js_sys::Object {
     receipt
 }
 
-/// Sends the outbox oldest first; stops at the first failure and schedules a retry.
-async fn flush(endpoint: String) {
-    for text in outbox() {
-        match post(&endpoint, &text).await {
+/// Sends the outbox oldest first, one receipt after the other; stops at the first failure and
+/// schedules a retry. Each step reads the outbox again, so a receipt another step (or tab)
+/// already sent is not sent twice from here; a step that cannot remove what it sent stops.
+fn flush(endpoint: String) {
+    let Some(text) = outbox().into_iter().next() else {
+        remove_item(ATTEMPTS_KEY);
+        remove_item(RETRY_AT_KEY);
+        return;
+    };
+    post(
+        &endpoint.clone(),
+        &text.clone(),
+        move |answer| match answer {
             Some(answer) => {
                 remember_answer(&answer);
-                remove_from_outbox(&text);
+                if remove_from_outbox(&text) {
+                    flush(endpoint);
+                }
             }
             None => {
                 let attempts = get_item(ATTEMPTS_KEY)
@@ -323,74 +338,42 @@ async fn flush(endpoint: String) {
                 let delay = (30u64 << attempts.min(7)).min(3_600);
                 set_item(ATTEMPTS_KEY, &decimal(attempts.into()));
                 set_item(RETRY_AT_KEY, &decimal(now_seconds() + delay));
-                return;
             }
-        }
-    }
-    remove_item(ATTEMPTS_KEY);
-    remove_item(RETRY_AT_KEY);
+        },
+    );
 }
 
-/// POSTs one receipt. `Some(answer)` when it is settled: stored (2xx, the server's answer), or
-/// refused for good because the body itself is bad (400, 413, 422: sending it again cannot
-/// succeed, so it is dropped with a warning). `None` when it should be retried: network errors,
-/// 5xx, 429, and also 401/403/404, which a fixed server configuration (origins, site) cures.
-async fn post(endpoint: &str, text: &str) -> Option<String> {
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&JsValue::from_str(text));
-    // keepalive lets the request finish if the page is closing (not in web-sys yet).
-    let _ = js_sys::Reflect::set(&init, &"keepalive".into(), &JsValue::TRUE);
-    // text/plain keeps this a "simple" CORS request: no preflight round trip.
-    let headers = web_sys::Headers::new().ok()?;
-    headers
-        .set("content-type", "text/plain;charset=UTF-8")
-        .ok()?;
-    init.set_headers(&headers);
-    let response: web_sys::Response =
-        JsFuture::from(window().fetch_with_str_and_init(endpoint, &init))
-            .await
-            .ok()?
-            .dyn_into()
-            .ok()?;
-    let status = response.status();
-    let body = JsFuture::from(response.text().ok()?)
-        .await
-        .ok()?
-        .as_string()
-        .unwrap_or_default();
-    match status {
-        200..=299 => Some(body),
-        400 | 413 | 422 => {
-            console_warn(
-                &[
-                    "the receipts server refused a receipt (",
-                    &decimal(status.into()),
-                    "): ",
-                    &body,
-                ]
-                .concat(),
-            );
-            Some(String::new())
-        }
-        _ => None,
-    }
+/// POSTs one receipt and calls `settled` with the outcome. `Some(answer)` when it is settled:
+/// stored (2xx, the server's answer), or refused for good because the body itself is bad (400,
+/// 413, 422: sending it again cannot succeed, so it is dropped with a warning). `None` when it
+/// should be retried: network errors, 5xx, 429, and also 401/403/404, which a fixed server
+/// configuration (origins, site) cures.
+fn post(endpoint: &str, text: &str, settled: impl FnOnce(Option<String>) + 'static) {
+    let done = Closure::once_into_js(move |status: u16, body: String| {
+        settled(match status {
+            200..=299 => Some(body),
+            400 | 413 | 422 => {
+                console_warn(
+                    &[
+                        "the receipts server refused a receipt (",
+                        &decimal(status.into()),
+                        "): ",
+                        &body,
+                    ]
+                    .concat(),
+                );
+                Some(String::new())
+            }
+            _ => None,
+        })
+    });
+    post_text(endpoint, text, &done);
 }
 
 fn remember_answer(answer: &str) {
     if !answer.is_empty() {
         set_item(LAST_RECEIPT_KEY, answer);
     }
-}
-
-async fn sha256_hex(text: &str) -> Option<String> {
-    let subtle = window().crypto().ok()?.subtle();
-    let bytes = text.as_bytes();
-    let digest = JsFuture::from(subtle.digest_with_str_and_u8_array("SHA-256", bytes).ok()?)
-        .await
-        .ok()?;
-    let digest = js_sys::Uint8Array::new(&digest).to_vec();
-    Some(kelisim_core::ids::hex(&digest))
 }
 
 fn outbox() -> Vec<String> {
@@ -422,10 +405,11 @@ fn push_outbox(text: &str) -> bool {
     save_outbox(&items) && outbox().last().is_some_and(|last| last == text)
 }
 
-fn remove_from_outbox(text: &str) {
+/// `false` when localStorage refused the shorter outbox.
+fn remove_from_outbox(text: &str) -> bool {
     let mut items = outbox();
     items.retain(|item| item != text);
-    save_outbox(&items);
+    save_outbox(&items)
 }
 
 fn save_outbox(items: &[String]) -> bool {

@@ -4,20 +4,11 @@
 //! this module only makes the calls.
 
 use crate::browser::{window, window_property};
+use crate::helpers::gtag_push;
 use kelisim_core::consent_mode::consent_mode_signals;
 use kelisim_core::{Config, Consent, Vendor};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-
-#[wasm_bindgen(
-    inline_js = "export function gtag_push() { (window.dataLayer = window.dataLayer || []).push(arguments); }"
-)]
-extern "C" {
-    /// Google's own `gtag` stub: it must push the `arguments` object, not an array, or
-    /// Google tags ignore the command. Shipped as a module snippet so no eval is needed (CSP).
-    #[wasm_bindgen(variadic)]
-    fn gtag_push(args: &js_sys::Array);
-}
 
 /// Sends `gtag('consent', kind, {...signals})` with `kind` `default` or `update`.
 pub fn send_consent_mode(kind: &str, config: &Config, consent: Option<&Consent>) {

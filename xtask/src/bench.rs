@@ -77,11 +77,7 @@ pub fn run_bench(root: &Path, options: &Options) -> Result<()> {
             name: "kelisim",
             page: "/kelisim.html",
             accept: ".kelisim-banner [data-kelisim-action=\"accept-all\"]",
-            files: crate::build::LOADED_FILES
-                .iter()
-                .copied()
-                .chain(["snippets"])
-                .collect(),
+            files: crate::build::LOADED_FILES.to_vec(),
         },
         Banner {
             name: "vanilla-cookieconsent 3.1.0",

@@ -106,9 +106,14 @@ pub fn build(root: &Path) -> Result<Vec<FileSize>> {
     copy_dir(&bindgen_dir, &pkg, &["kelisim_sdk_bg.wasm"])?;
     copy_dir(&root.join("pkg-template"), &pkg, &[])?;
     // The scripts every page loads, minified: the glue carries wasm-bindgen's doc comments and
-    // long helper names (52 KB raw, 8.9 KB gzip before; 23 KB, 6.8 KB after).
-    for script in ["kelisim_sdk.js", "kelisim.js"] {
-        minify(root, &pkg.join(script))?;
+    // long helper names (52 KB raw, 8.9 KB gzip before; 23 KB, 6.8 KB after). The glue is
+    // also bundled with the snippet it imports (src/helpers.js), so a page makes one request
+    // for both and the snippet folder is not shipped.
+    minify(root, &pkg.join("kelisim_sdk.js"), true)?;
+    minify(root, &pkg.join("kelisim.js"), false)?;
+    let snippets = pkg.join("snippets");
+    if snippets.exists() {
+        std::fs::remove_dir_all(&snippets)?;
     }
 
     // The npm package carries the workspace version.
@@ -124,21 +129,13 @@ pub fn build(root: &Path) -> Result<Vec<FileSize>> {
     )?;
 
     let mut sizes = Vec::new();
-    let mut loaded: Vec<String> = LOADED_FILES.iter().map(|s| s.to_string()).collect();
-    let snippets = pkg.join("snippets");
-    if snippets.exists() {
-        for path in walk(&snippets)? {
-            loaded.push(path.strip_prefix(&pkg)?.to_string_lossy().into_owned());
-        }
-    }
-    for name in loaded {
-        let bytes =
-            std::fs::read(pkg.join(&name)).with_context(|| format!("reading pkg/{name}"))?;
+    for name in LOADED_FILES {
+        let bytes = std::fs::read(pkg.join(name)).with_context(|| format!("reading pkg/{name}"))?;
         sizes.push(FileSize {
             raw: bytes.len(),
             gzip: gzip_size(&bytes)?,
             brotli: brotli_size(&bytes)?,
-            name,
+            name: name.to_owned(),
         });
     }
     Ok(sizes)
@@ -289,20 +286,26 @@ fn is_identifier_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_' || c == '$'
 }
 
-/// Minifies a script in place with esbuild (comments out, local names shortened, syntax kept).
-fn minify(root: &Path, script: &Path) -> Result<()> {
+/// Minifies a script in place with esbuild (comments out, local names shortened, syntax kept);
+/// `bundle` also inlines the modules it imports, keeping it an ES module.
+fn minify(root: &Path, script: &Path, bundle: bool) -> Result<()> {
     let minified = script.with_extension("min.js");
+    let outfile = format!("--outfile={}", minified.display());
+    let mut args = vec![
+        script.to_str().context("path is not UTF-8")?,
+        "--minify",
+        "--log-level=warning",
+        &outfile,
+    ];
+    if bundle {
+        args.extend(["--bundle", "--format=esm"]);
+    }
     run(
         root,
         crate::tools::esbuild(root)
             .to_str()
             .context("esbuild path is not UTF-8")?,
-        &[
-            script.to_str().context("path is not UTF-8")?,
-            "--minify",
-            "--log-level=warning",
-            &format!("--outfile={}", minified.display()),
-        ],
+        &args,
         &[],
     )?;
     std::fs::rename(&minified, script)?;
