@@ -1121,19 +1121,34 @@ fn is_country_code(code: &str) -> bool {
 
 /// Every kind of data must be one kelisim can name in three languages.
 fn check_data_kinds(problems: &Problems, field: &str, kinds: &[String]) {
-    for (index, kind) in kinds.iter().enumerate() {
-        if !DATA_KINDS.contains(&kind.as_str()) {
-            problems.report(ConfigError::new(
-                index_path(&[field, ".data"].concat(), index),
-                [
-                    "`",
-                    kind,
-                    "` is unknown; use one of ",
-                    &DATA_KINDS.join(", "),
-                ]
-                .concat(),
-            ));
-        }
+    check_each(
+        problems,
+        &[field, ".data"].concat(),
+        kinds,
+        |kind| DATA_KINDS.contains(&kind),
+        "`",
+        &["` is unknown; use one of ", &DATA_KINDS.join(", ")].concat(),
+    );
+}
+
+/// Reports the first item of the list at `field` that `ok` rejects, as `field[index]`. A
+/// non-empty `quote` opens the rejected value, which `message` then follows (and closes).
+/// One function for every list of the config: each loop of its own was its own code in the
+/// browser module.
+fn check_each(
+    problems: &Problems,
+    field: &str,
+    items: &[String],
+    ok: fn(&str) -> bool,
+    quote: &str,
+    message: &str,
+) {
+    if let Some(index) = items.iter().position(|item| !ok(item)) {
+        let value = if quote.is_empty() { "" } else { &items[index] };
+        problems.report(ConfigError::new(
+            index_path(field, index),
+            [quote, value, message].concat(),
+        ));
     }
 }
 
@@ -1146,26 +1161,27 @@ fn validate_service(field: &str, raw: RawService, problems: &Problems) -> Servic
             "must be the service's name as visitors know it",
         ));
     }
-    for (index, pattern) in raw.cookies.iter().enumerate() {
-        let ok = !pattern.is_empty()
-            && pattern
-                .bytes()
-                .all(|b| b.is_ascii_graphic() && !b"=;,\"\\".contains(&b));
-        if !ok {
-            problems.report(ConfigError::new(
-                index_path(&sub("cookies"), index),
-                ["\"", pattern, "\" is not a cookie name or `*` pattern"].concat(),
-            ));
-        }
-    }
-    for (index, key) in raw.local_storage.iter().enumerate() {
-        if key.is_empty() {
-            problems.report(ConfigError::new(
-                index_path(&sub("local_storage"), index),
-                "must not be empty",
-            ));
-        }
-    }
+    check_each(
+        problems,
+        &sub("cookies"),
+        &raw.cookies,
+        |pattern| {
+            !pattern.is_empty()
+                && pattern
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() && !b"=;,\"\\".contains(&b))
+        },
+        "\"",
+        "\" is not a cookie name or `*` pattern",
+    );
+    check_each(
+        problems,
+        &sub("local_storage"),
+        &raw.local_storage,
+        |key| !key.is_empty(),
+        "",
+        "must not be empty",
+    );
     check_data_kinds(problems, field, &raw.data);
     if !is_country_code(&raw.country) {
         problems.report(ConfigError::new(
@@ -1223,18 +1239,19 @@ fn validate_service(field: &str, raw: RawService, problems: &Problems) -> Servic
             "a Yandex Metrika counter number is digits only",
         ));
     }
-    for (index, path) in raw.cookie_paths.iter().enumerate() {
-        if !path.starts_with('/')
-            || path
-                .bytes()
-                .any(|b| b == b';' || b == b',' || b.is_ascii_whitespace())
-        {
-            problems.report(ConfigError::new(
-                index_path(&sub("cookie_paths"), index),
-                ["\"", path, "\" must be a path starting with /"].concat(),
-            ));
-        }
-    }
+    check_each(
+        problems,
+        &sub("cookie_paths"),
+        &raw.cookie_paths,
+        |path| {
+            path.starts_with('/')
+                && !path
+                    .bytes()
+                    .any(|b| b == b';' || b == b',' || b.is_ascii_whitespace())
+        },
+        "\"",
+        "\" must be a path starting with /",
+    );
     // What a vendor is known to store is cleared (and listed) even if the config forgot it.
     let (vendor_cookies, vendor_storage) = vendor.map(Vendor::known_storage).unwrap_or((&[], &[]));
     let mut cookies = raw.cookies;
@@ -1324,27 +1341,22 @@ fn validate_forms(raw: Vec<RawForm>, languages: &[Language], problems: &Problems
                     "must list the data collected",
                 ));
             }
-            for (recipient_index, recipient) in raw_purpose.recipients.iter().enumerate() {
-                if recipient.trim().is_empty() {
-                    problems.report(ConfigError::new(
-                        index_path(&sub("recipients"), recipient_index),
-                        "must not be empty",
-                    ));
-                }
-            }
-            for (country_index, country) in raw_purpose.countries.iter().enumerate() {
-                if !is_country_code(country) {
-                    problems.report(ConfigError::new(
-                        index_path(&sub("countries"), country_index),
-                        [
-                            "\"",
-                            country,
-                            "\" must be an ISO 3166-1 alpha-2 code in capitals",
-                        ]
-                        .concat(),
-                    ));
-                }
-            }
+            check_each(
+                problems,
+                &sub("recipients"),
+                &raw_purpose.recipients,
+                |recipient| !recipient.trim().is_empty(),
+                "",
+                "must not be empty",
+            );
+            check_each(
+                problems,
+                &sub("countries"),
+                &raw_purpose.countries,
+                is_country_code,
+                "\"",
+                "\" must be an ISO 3166-1 alpha-2 code in capitals",
+            );
             let term_days = match raw_purpose.term_days {
                 None => {
                     problems.report(ConfigError::new(
