@@ -3,7 +3,7 @@
 //! `getConsent()` returns.
 
 use crate::sdk::InitOptions;
-use kelisim_core::value::index_path;
+use kelisim_core::value::{index_path, Problems};
 use kelisim_core::{Config, ConfigError, Consent, Value};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -19,45 +19,60 @@ pub fn config_from_js(value: &JsValue) -> Result<Config, ConfigError> {
         })?,
         None => value.clone(),
     };
-    Config::from_value(&value_from_js(&value, "config", 0)?)
+    let problems = Problems::default();
+    let tree = value_from_js(&value, "config", 0, &problems);
+    Config::from_value(&problems.into_result(tree)?)
 }
 
-/// Copies a JS value into a `Value` tree. Functions, symbols and the like are errors naming
-/// where they are: a config is plain data.
-fn value_from_js(value: &JsValue, path: &str, depth: usize) -> Result<Value, ConfigError> {
-    let unsupported = |what: &str| ConfigError {
-        field: path.to_owned(),
-        message: [
-            "is ",
-            what,
-            "; a config holds only strings, numbers, booleans, arrays and objects",
-        ]
-        .concat(),
+/// Copies a JS value into a `Value` tree. Functions, symbols and the like are reported to
+/// `problems` naming where they are (a config is plain data), and read as `null`. After the
+/// first problem nothing more is read, so a cyclic or huge object is not walked any further.
+/// No early returns through `?`: each would drop the items read so far (see `Problems`).
+fn value_from_js(value: &JsValue, path: &str, depth: usize, problems: &Problems) -> Value {
+    let unsupported = |what: &str| {
+        problems.report(ConfigError {
+            field: path.to_owned(),
+            message: [
+                "is ",
+                what,
+                "; a config holds only strings, numbers, booleans, arrays and objects",
+            ]
+            .concat(),
+        });
+        Value::Null
     };
+    if problems.found() {
+        return Value::Null;
+    }
     if depth > MAX_DEPTH {
-        return Err(unsupported("nested too deeply"));
+        return unsupported("nested too deeply");
     }
     if value.is_null() || value.is_undefined() {
-        return Ok(Value::Null);
+        return Value::Null;
     }
     if let Some(boolean) = value.as_bool() {
-        return Ok(Value::Bool(boolean));
+        return Value::Bool(boolean);
     }
     if let Some(number) = value.as_f64() {
-        return Ok(Value::Number(number));
+        return Value::Number(number);
     }
     if let Some(text) = value.as_string() {
-        return Ok(Value::String(text));
+        return Value::String(text);
     }
     if value.is_function() {
-        return Err(unsupported("a function"));
+        return unsupported("a function");
     }
     if js_sys::Array::is_array(value) {
         let mut items = Vec::new();
         for (index, item) in js_sys::Array::from(value).iter().enumerate() {
-            items.push(value_from_js(&item, &index_path(path, index), depth + 1)?);
+            items.push(value_from_js(
+                &item,
+                &index_path(path, index),
+                depth + 1,
+                problems,
+            ));
         }
-        return Ok(Value::Array(items));
+        return Value::Array(items);
     }
     if let Some(object) = value.dyn_ref::<js_sys::Object>() {
         let mut fields = Vec::new();
@@ -69,11 +84,14 @@ fn value_from_js(value: &JsValue, path: &str, depth: usize) -> Result<Value, Con
             } else {
                 [path, ".", &key].concat()
             };
-            fields.push((key, value_from_js(&entry.get(1), &child_path, depth + 1)?));
+            fields.push((
+                key,
+                value_from_js(&entry.get(1), &child_path, depth + 1, problems),
+            ));
         }
-        return Ok(Value::Object(fields));
+        return Value::Object(fields);
     }
-    Err(unsupported("not plain data"))
+    unsupported("not plain data")
 }
 
 /// `{consentModeDefaults: true}` from the loader; anything else means defaults not sent.

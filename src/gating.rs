@@ -83,7 +83,7 @@ fn collect_gated(element: &Element, found: &mut Vec<Element>) {
 
 /// Activates those of `elements` that `consent` allows, in order. Each is marked first, so a
 /// second call (a mutation, a consent change) never activates it again. Scripts with `src` are
-/// awaited one by one so that a later inline script sees what an earlier one defined.
+/// waited for one by one so that a later inline script sees what an earlier one defined.
 pub fn activate(config: &Config, consent: &Consent, elements: Vec<Element>) {
     let mut allowed = Vec::new();
     for element in elements {

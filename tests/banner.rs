@@ -569,6 +569,54 @@ fn global_privacy_control_is_honoured_until_the_visitor_chooses() {
     set_global_privacy_control(false);
 }
 
+/// Runs `f` with `console.error` recording its first argument; returns what was recorded.
+fn console_errors(f: impl FnOnce()) -> Vec<String> {
+    let console = js_sys::Reflect::get(&web_sys::window().unwrap(), &"console".into()).unwrap();
+    let original = js_sys::Reflect::get(&console, &"error".into()).unwrap();
+    let recorder = js_sys::Function::new_with_args(
+        "message",
+        "(window.testErrors = window.testErrors || []).push(String(message))",
+    );
+    js_sys::Reflect::set(&console, &"error".into(), &recorder).unwrap();
+    f();
+    js_sys::Reflect::set(&console, &"error".into(), &original).unwrap();
+    let window = web_sys::window().unwrap();
+    let recorded = js_sys::Reflect::get(&window, &"testErrors".into()).unwrap();
+    let _ = js_sys::Reflect::delete_property(&window, &"testErrors".into());
+    strings(&recorded)
+}
+
+#[wasm_bindgen_test]
+fn config_that_is_not_plain_data_names_the_field() {
+    reset("kk");
+    let errors = console_errors(|| {
+        let with_function = demo_config();
+        set(
+            &with_function,
+            &["operator", "name"],
+            js_sys::Function::new_no_args("").into(),
+        );
+        assert!(!init(&with_function), "a function accepted as a name");
+        // A cyclic object stops at the depth limit (and at its first problem) instead of
+        // being walked for ever.
+        let cyclic = demo_config();
+        set(&cyclic, &["ui"], cyclic.clone());
+        assert!(!init(&cyclic), "a cyclic config accepted");
+    });
+    assert_eq!(errors.len(), 2, "one error per config: {errors:?}");
+    assert!(
+        errors[0].contains("`operator.name` is a function"),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[1].contains("`ui.ui.ui.") && errors[1].contains("` is nested too deeply"),
+        "{}",
+        errors[1]
+    );
+    assert!(query("#kelisim").is_none());
+}
+
 #[wasm_bindgen_test]
 fn global_privacy_control_can_be_ignored_by_config() {
     reset("ru");

@@ -17,6 +17,9 @@ macro_rules! interface_texts {
         /// The names a `texts.<lang>` object may use, in table order.
         pub const TEXT_NAMES: &[&str] = &[$(stringify!($name),)*];
 
+        /// How many interface texts there are.
+        const TEXT_COUNT: usize = TEXT_NAMES.len();
+
         /// Built-in wording, one string per language in `Language::ALL` order, each text
         /// ended by a unit separator: one string instead of a table of 3 × N string pointers,
         /// which compress badly in the browser module.
@@ -40,9 +43,10 @@ macro_rules! interface_texts {
     };
 }
 
-/// Every interface text for one language.
+/// Every interface text for one language. An array, not a vector: each accessor indexes it
+/// with a constant, so no call site carries a bounds check.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Texts(Vec<String>);
+pub struct Texts(Box<[String; TEXT_COUNT]>);
 
 /// Per-language overrides from the config's `texts.<lang>` object.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -362,11 +366,10 @@ interface_texts! {
 
 /// The built-in texts for `language`.
 pub fn builtin_texts(language: Language) -> Texts {
-    let mut texts = Vec::new();
-    for text in BUILTIN_TEXTS[language.index()].split_terminator('\u{1f}') {
-        texts.push(text.to_owned());
-    }
-    Texts(texts)
+    let mut texts = BUILTIN_TEXTS[language.index()].split_terminator('\u{1f}');
+    Texts(Box::new(std::array::from_fn(|_| {
+        texts.next().unwrap_or_default().to_owned()
+    })))
 }
 
 /// "365 күн", "365 дней", "1 day": the expiry period with the right plural form.
@@ -647,8 +650,12 @@ mod tests {
     #[test]
     fn every_language_has_every_text_in_table_order() {
         for language in Language::ALL {
-            let texts = builtin_texts(language);
-            assert_eq!(texts.0.len(), TEXT_NAMES.len(), "{language:?}");
+            let packed = BUILTIN_TEXTS[language.index()];
+            assert_eq!(
+                packed.split_terminator('\u{1f}').count(),
+                TEXT_NAMES.len(),
+                "{language:?}"
+            );
         }
         // Spot checks that the rows did not shift: the first, a middle and the last text.
         assert_eq!(builtin_texts(Language::En).title(), "We use cookies");

@@ -54,6 +54,11 @@ impl Problems {
         }
     }
 
+    /// Whether a problem was found already (a reader may stop early: the error is settled).
+    pub fn found(&self) -> bool {
+        self.0.borrow().is_some()
+    }
+
     /// `value`, or the first problem when there was one.
     pub fn into_result<T>(self, value: T) -> Result<T, ConfigError> {
         match self.0.into_inner() {
