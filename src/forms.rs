@@ -141,9 +141,8 @@ pub fn attach(
         if let Ok(Some(field)) =
             block_for_submit.query_selector(&["input[name=", RECEIPT_FIELD, "]"].concat())
         {
-            field
-                .unchecked_ref::<HtmlInputElement>()
-                .set_value(&receipt_id);
+            // A hidden input's value is its `value` attribute.
+            set_attr(&field, "value", &receipt_id);
         }
         let consent_id = consent_id.clone().unwrap_or_else(random_uuid);
         record_form(
@@ -198,10 +197,10 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Elem
     let error_id = ["kelisim-form-", &number, "-error"].concat();
     for purpose in &form.purposes {
         let label = append(&block, "label", "kelisim-form-purpose");
-        let input: HtmlInputElement = append(&label, "input", "").unchecked_into();
-        input.set_type("checkbox");
-        input.set_name(PURPOSES_FIELD);
-        input.set_value(&purpose.id);
+        let input = append(&label, "input", "");
+        set_attr(&input, "type", "checkbox");
+        set_attr(&input, "name", PURPOSES_FIELD);
+        set_attr(&input, "value", &purpose.id);
         if purpose.required {
             set_attr(&input, "data-kelisim-required", "");
             set_attr(&input, "aria-required", "true");
@@ -271,8 +270,8 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Elem
     set_attr(&policy, "target", "_blank");
     set_attr(&policy, "rel", "noopener");
 
-    let hidden: HtmlInputElement = append(&block, "input", "").unchecked_into();
-    hidden.set_type("hidden");
-    hidden.set_name(RECEIPT_FIELD);
+    let hidden = append(&block, "input", "");
+    set_attr(&hidden, "type", "hidden");
+    set_attr(&hidden, "name", RECEIPT_FIELD);
     block
 }

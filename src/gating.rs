@@ -166,7 +166,7 @@ fn activate_script(old: &Element) -> Option<HtmlScriptElement> {
     let old_html: &web_sys::HtmlElement = old.unchecked_ref();
     script.set_nonce(&old_html.nonce());
     if let Some(original_type) = old.get_attribute("data-type") {
-        script.set_type(&original_type);
+        set_attr(&script, "type", &original_type);
     }
     let source = old
         .get_attribute("data-src")

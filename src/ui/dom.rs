@@ -58,7 +58,7 @@ pub fn inputs(parent: &Element, selector: &str) -> Vec<HtmlInputElement> {
 /// A checkbox with `role="switch"`: native keyboard and screen-reader support, styled as a switch.
 pub fn switch(parent: &Element, checked: bool, locked: bool) -> HtmlInputElement {
     let input: HtmlInputElement = append(parent, "input", "kelisim-switch").unchecked_into();
-    input.set_type("checkbox");
+    set_attr(&input, "type", "checkbox");
     set_attr(&input, "role", "switch");
     input.set_checked(checked);
     input.set_disabled(locked);
