@@ -75,11 +75,11 @@ pub fn navigator_languages() -> Vec<String> {
 pub fn nodes_of(list: Result<NodeList, JsValue>) -> Vec<Element> {
     let mut elements = Vec::new();
     if let Ok(list) = list {
-        for index in 0..list.length() {
-            if let Some(node) = list.item(index) {
-                // querySelectorAll matches elements only.
-                elements.push(node.unchecked_into());
-            }
+        // Through an array: `Array.from` and the array accessors are imported anyway, the
+        // NodeList's own `length` and `item` would be two more imports.
+        for node in js_sys::Array::from(&list).iter() {
+            // querySelectorAll matches elements only.
+            elements.push(node.unchecked_into());
         }
     }
     elements

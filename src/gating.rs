@@ -36,12 +36,8 @@ impl GateObserver {
             let mut found = Vec::new();
             for record in records.iter() {
                 let record: MutationRecord = record.unchecked_into();
-                let added = record.added_nodes();
-                for index in 0..added.length() {
-                    if let Some(element) = added
-                        .item(index)
-                        .and_then(|node| node.dyn_into::<Element>().ok())
-                    {
+                for node in js_sys::Array::from(&record.added_nodes()).iter() {
+                    if let Ok(element) = node.dyn_into::<Element>() {
                         collect_gated(&element, &mut found);
                     }
                 }
@@ -151,14 +147,12 @@ fn activate_one(element: &Element) -> Option<HtmlScriptElement> {
 fn activate_script(old: &Element) -> Option<HtmlScriptElement> {
     let document = document();
     let script: HtmlScriptElement = document.create_element("script").ok()?.unchecked_into();
-    let attributes = old.attributes();
-    for index in 0..attributes.length() {
-        let Some(attribute) = attributes.item(index) else {
-            continue;
-        };
-        let name = attribute.name();
+    for name in old.get_attribute_names().iter() {
+        let name = name.as_string().unwrap_or_default();
         if name != "type" && name != "data-type" && name != "data-src" {
-            set_attr(&script, &name, &attribute.value());
+            if let Some(value) = old.get_attribute(&name) {
+                set_attr(&script, &name, &value);
+            }
         }
     }
     // `nonce` reads back empty from getAttribute once parsed; copy the property instead so a
