@@ -1,11 +1,21 @@
 //! Small, checked accessors for the browser environment: window, document, clock, randomness,
 //! console. Everything else in the SDK goes through these rather than unwrapping on its own.
 
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlDocument, NodeList, Window};
 
+#[wasm_bindgen]
+extern "C" {
+    /// The page's `window`, bound directly: `web_sys::window()` finds the global object by
+    /// trying `globalThis`, `self`, `window` and `global` and then checks it is a `Window`,
+    /// five imports for what kelisim (which runs in pages only) knows already.
+    #[wasm_bindgen(thread_local_v2, js_name = window)]
+    static WINDOW: Window;
+}
+
 pub fn window() -> Window {
-    web_sys::window().expect("kelisim runs in a browser window")
+    WINDOW.with(Window::clone)
 }
 
 pub fn document() -> Document {
