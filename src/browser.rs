@@ -22,6 +22,14 @@ pub fn document() -> Document {
     window().document().expect("the window has a document")
 }
 
+/// The `<html>` element. Whole-page queries start here rather than at the document, so only
+/// `Element`'s `querySelector`/`querySelectorAll` are imported, not `Document`'s as well.
+pub fn root() -> Element {
+    document()
+        .document_element()
+        .expect("the document has a root element")
+}
+
 /// The document as an `HtmlDocument`, for `document.cookie`.
 pub fn html_document() -> HtmlDocument {
     document().unchecked_into()

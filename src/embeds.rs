@@ -6,7 +6,7 @@
 //! Owns the placeholder nodes, which live beside their iframe in the store's page (not under
 //! `#kelisim`). `gating` removes a placeholder when its iframe is activated.
 
-use crate::browser::document;
+use crate::browser::{document, root};
 use crate::ui::dom::{append_text, element, set_attr};
 use kelisim_core::texts::{country_name, decimal, fill};
 use kelisim_core::{Config, Consent, GateRule, Language};
@@ -67,7 +67,7 @@ pub fn remove_placeholder(iframe: &Element) {
         return;
     };
     if let Ok(Some(placeholder)) =
-        document().query_selector(&["[", FOR_ATTRIBUTE, "=\"", &id, "\"]"].concat())
+        root().query_selector(&["[", FOR_ATTRIBUTE, "=\"", &id, "\"]"].concat())
     {
         placeholder.remove();
     }

@@ -7,7 +7,7 @@
 //!
 //! A `FormHandle` owns the inserted nodes and the submit listener; dropping it removes both.
 
-use crate::browser::{document, random_uuid};
+use crate::browser::{random_uuid, root};
 use crate::receipts::{record_form, FormConsent};
 use crate::ui::dom::{append, append_text, element, inputs, set_attr};
 use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
@@ -168,7 +168,7 @@ pub fn attach(
 pub fn declared_forms() -> Vec<(HtmlFormElement, String)> {
     let mut forms = Vec::new();
     for form in
-        crate::browser::nodes_of(document().query_selector_all(
+        crate::browser::nodes_of(root().query_selector_all(
             &["form[data-kelisim-form]:not([", ATTACHED_ATTRIBUTE, "])"].concat(),
         ))
     {

@@ -6,7 +6,7 @@
 //! work. Invariant: an element is activated at most once (it is marked before anything waits), and
 //! nothing here ever runs while the visitor has made no choice.
 
-use crate::browser::{console_warn, document, nodes_of};
+use crate::browser::{console_warn, document, nodes_of, root};
 use crate::ui::dom::set_attr;
 use kelisim_core::{Config, Consent, GateRule};
 use std::cell::RefCell;
@@ -50,7 +50,7 @@ impl GateObserver {
         let options = MutationObserverInit::new();
         options.set_child_list(true);
         options.set_subtree(true);
-        let root = document().document_element()?;
+        let root = crate::browser::root();
         observer.observe_with_options(&root, &options).ok()?;
         Some(GateObserver {
             observer,
@@ -67,7 +67,7 @@ impl Drop for GateObserver {
 
 /// Every gated element of the document not yet handled, in document order.
 pub fn gated_elements() -> Vec<Element> {
-    nodes_of(document().query_selector_all(GATED_SELECTOR))
+    nodes_of(root().query_selector_all(GATED_SELECTOR))
 }
 
 fn collect_gated(element: &Element, found: &mut Vec<Element>) {

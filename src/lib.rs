@@ -177,7 +177,7 @@ pub fn off(event: &str, listener: JsValue) {
 #[wasm_bindgen(js_name = formConsent)]
 pub fn form_consent(form: JsValue, options: JsValue) -> bool {
     let form = match form.as_string() {
-        Some(selector) => browser::document()
+        Some(selector) => browser::root()
             .query_selector(&selector)
             .ok()
             .flatten()

@@ -82,9 +82,7 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
         Some(outdated) => (None, Some(outdated.consent_id)),
         None => (None, None),
     };
-    let html_lang = document()
-        .document_element()
-        .and_then(|root| root.get_attribute("lang"));
+    let html_lang = crate::browser::root().get_attribute("lang");
     let language = choose_language(
         consent.as_ref().map(|c| c.language),
         html_lang.as_deref(),
