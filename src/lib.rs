@@ -149,27 +149,29 @@ pub fn set_language(code: &str) {
 /// `kelisim.on(event, listener)`.
 #[wasm_bindgen(js_name = on)]
 pub fn on(event: &str, listener: JsValue) {
-    match listener.dyn_into::<js_sys::Function>() {
-        Ok(listener) => {
-            report(events::on(event, listener).map_err(|m| ["on: ", &m].concat()));
-        }
-        Err(_) => {
-            console_error(&["on: the listener for `", event, "` must be a function"].concat())
-        }
-    }
+    listen("on", event, listener);
 }
 
 /// `kelisim.off(event, listener)`.
 #[wasm_bindgen(js_name = off)]
 pub fn off(event: &str, listener: JsValue) {
-    match listener.dyn_into::<js_sys::Function>() {
-        Ok(listener) => {
-            report(events::off(event, &listener).map_err(|m| ["off: ", &m].concat()));
-        }
-        Err(_) => {
-            console_error(&["off: the listener for `", event, "` must be a function"].concat())
-        }
-    }
+    listen("off", event, listener);
+}
+
+/// `on` and `off` in one body (`call` is which): checks the listener, then subscribes or
+/// unsubscribes it.
+#[inline(never)]
+fn listen(call: &str, event: &str, listener: JsValue) {
+    let Ok(listener) = listener.dyn_into::<js_sys::Function>() else {
+        console_error(&[call, ": the listener for `", event, "` must be a function"].concat());
+        return;
+    };
+    let result = if call == "on" {
+        events::on(event, listener)
+    } else {
+        events::off(event, &listener)
+    };
+    report(result.map_err(|m| [call, ": ", &m].concat()));
 }
 
 /// `kelisim.formConsent(form, {set})`: adds a consent block for the config's purpose set `set`
