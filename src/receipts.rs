@@ -170,11 +170,15 @@ fn send(endpoint: String, receipt: js_sys::Object, fingerprint: String) {
         if push_outbox(&text) {
             flush(endpoint);
         } else {
-            post(&endpoint, &text, |answer| {
-                if let Some(answer) = answer {
-                    remember_answer(&answer);
-                }
-            });
+            post(
+                &endpoint,
+                &text,
+                Box::new(|answer| {
+                    if let Some(answer) = answer {
+                        remember_answer(&answer);
+                    }
+                }),
+            );
         }
     });
     sha256_hex(&fingerprint, &hashed);
@@ -323,7 +327,7 @@ fn flush(endpoint: String) {
     post(
         &endpoint.clone(),
         &text.clone(),
-        move |answer| match answer {
+        Box::new(move |answer| match answer {
             Some(answer) => {
                 remember_answer(&answer);
                 if remove_from_outbox(&text) {
@@ -339,7 +343,7 @@ fn flush(endpoint: String) {
                 set_item(ATTEMPTS_KEY, &decimal(attempts.into()));
                 set_item(RETRY_AT_KEY, &decimal(now_seconds() + delay));
             }
-        },
+        }),
     );
 }
 
@@ -347,8 +351,9 @@ fn flush(endpoint: String) {
 /// stored (2xx, the server's answer), or refused for good because the body itself is bad (400,
 /// 413, 422: sending it again cannot succeed, so it is dropped with a warning). `None` when it
 /// should be retried: network errors, 5xx, 429, and also 401/403/404, which a fixed server
-/// configuration (origins, site) cures.
-fn post(endpoint: &str, text: &str, settled: impl FnOnce(Option<String>) + 'static) {
+/// configuration (origins, site) cures. `settled` is boxed so both callers share one copy of
+/// this function and of its callback.
+fn post(endpoint: &str, text: &str, settled: Box<dyn FnOnce(Option<String>)>) {
     let done = Closure::once_into_js(move |status: u16, body: String| {
         settled(match status {
             200..=299 => Some(body),
