@@ -685,6 +685,19 @@ pub const THEME_DEFAULTS: [(&str, &str); 5] = [
     ("border", "#6b6b75"),
 ];
 
+/// The CSS custom property of each theme key, in [`THEME_DEFAULTS`] order.
+const THEME_PROPERTIES: [&str; 5] = [
+    "--kelisim-background",
+    "--kelisim-text",
+    "--kelisim-accent",
+    "--kelisim-accent-text",
+    "--kelisim-border",
+];
+
+/// Text and the background it is read on, as indexes into [`THEME_DEFAULTS`]: each pair must
+/// reach WCAG AA contrast.
+const THEME_CONTRAST_PAIRS: [(usize, usize); 2] = [(1, 0), (3, 2)];
+
 const MAX_ID_LENGTH: usize = 40;
 
 impl Config {
@@ -1455,17 +1468,17 @@ fn validate_ui(raw: RawUi, problems: &Problems) -> Ui {
             Position::Bottom
         }
     };
-    let mut colours: Vec<(&str, String)> = Vec::new();
-    for (name, value) in THEME_DEFAULTS {
-        colours.push((name, value.to_owned()));
+    // Indexed like THEME_DEFAULTS.
+    let mut colours: Vec<&str> = Vec::new();
+    for (_, value) in THEME_DEFAULTS {
+        colours.push(value);
     }
     for (key, value) in raw.theme.iter().flatten() {
         let field = ["ui.theme.", key].concat();
-        let Some((_, slot)) = colours.iter_mut().find(|(name, _)| name == key) else {
-            let known: Vec<&str> = THEME_DEFAULTS.iter().map(|(k, _)| *k).collect();
+        let Some(index) = THEME_DEFAULTS.iter().position(|(name, _)| name == key) else {
             problems.report(ConfigError::new(
                 field,
-                ["is unknown; use one of ", &known.join(", ")].concat(),
+                "is unknown; use one of background, text, accent, accent_text, border",
             ));
             continue;
         };
@@ -1476,28 +1489,22 @@ fn validate_ui(raw: RawUi, problems: &Problems) -> Ui {
             ));
             continue;
         }
-        *slot = value.clone();
+        colours[index] = value;
     }
-    for (foreground, background) in [("text", "background"), ("accent_text", "accent")] {
-        let colour = |name: &str| {
-            colours
-                .iter()
-                .find(|(key, _)| *key == name)
-                .map_or("", |(_, v)| v.as_str())
-        };
-        let ratio = contrast_ratio(colour(foreground), colour(background));
+    for (foreground, background) in THEME_CONTRAST_PAIRS {
+        let ratio = contrast_ratio(colours[foreground], colours[background]);
         if ratio < 4.5 {
             // Tenths as integers: float formatting would add kilobytes to the browser module.
             let tenths = (ratio * 10.0) as u64;
             problems.report(ConfigError::new(
-                ["ui.theme.", foreground].concat(),
+                ["ui.theme.", THEME_DEFAULTS[foreground].0].concat(),
                 [
                     "has a contrast of ",
                     &decimal(tenths / 10),
                     ".",
                     &decimal(tenths % 10),
                     ":1 with `",
-                    background,
+                    THEME_DEFAULTS[background].0,
                     "`; WCAG AA needs at least 4.5:1",
                 ]
                 .concat(),
@@ -1547,13 +1554,8 @@ fn validate_ui(raw: RawUi, problems: &Problems) -> Ui {
         });
     }
     let mut theme = Vec::new();
-    for (key, value) in colours {
-        // `accent_text` is the custom property `--kelisim-accent-text`.
-        let property: String = key
-            .chars()
-            .map(|c| if c == '_' { '-' } else { c })
-            .collect();
-        theme.push((["--kelisim-", &property].concat(), value));
+    for (property, value) in THEME_PROPERTIES.into_iter().zip(colours) {
+        theme.push((property.to_owned(), value.to_owned()));
     }
     Ui {
         layout,

@@ -262,10 +262,22 @@ fn ui_and_theme() {
     value["ui"] = json!({"layout": "box", "theme": {"accent": "#1a5e20"}});
     let config = parse(&value).expect("theme");
     assert_eq!(config.ui.position, kelisim_core::Position::BottomRight);
-    assert!(config
+    let theme: Vec<(&str, &str)> = config
         .ui
         .theme
-        .contains(&("--kelisim-accent".to_owned(), "#1a5e20".to_owned())));
+        .iter()
+        .map(|(property, value)| (property.as_str(), value.as_str()))
+        .collect();
+    assert_eq!(
+        theme,
+        [
+            ("--kelisim-background", "#ffffff"),
+            ("--kelisim-text", "#1b1b1f"),
+            ("--kelisim-accent", "#1a5e20"),
+            ("--kelisim-accent-text", "#ffffff"),
+            ("--kelisim-border", "#6b6b75"),
+        ]
+    );
 }
 
 #[test]
