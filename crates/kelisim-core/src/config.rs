@@ -8,8 +8,8 @@
 
 use crate::language::Language;
 use crate::texts::{
-    builtin_category_texts, builtin_texts, decimal, join, CategoryTexts, TextOverrides, Texts,
-    DATA_KINDS,
+    builtin_category_texts, builtin_texts, decimal, fill, join, CategoryTexts, TextOverrides,
+    Texts, DATA_KINDS,
 };
 use crate::value::{index_path, Fields, Problems, Value};
 
@@ -813,10 +813,7 @@ impl Config {
                     let field = index_path("languages", index);
                     let language = parse_language(problems, &field, code);
                     if languages.contains(&language) {
-                        problems.report(ConfigError::new(
-                            field,
-                            ["names `", code, "` twice"].concat(),
-                        ));
+                        reject(problems, field, "names `{}` twice", code);
                     }
                     languages.push(language);
                 }
@@ -827,10 +824,12 @@ impl Config {
             Some(code) => {
                 let language = parse_language(problems, "default_language", code);
                 if !languages.contains(&language) {
-                    problems.report(ConfigError::new(
+                    reject(
+                        problems,
                         "default_language",
-                        ["`", code, "` is not in `languages`"].concat(),
-                    ));
+                        "`{}` is not in `languages`",
+                        code,
+                    );
                 }
                 language
             }
@@ -860,15 +859,12 @@ impl Config {
 
         let expiry_days = raw.expiry_days.unwrap_or(365);
         if !(1..=3650).contains(&expiry_days) {
-            problems.report(ConfigError::new(
+            reject(
+                problems,
                 "expiry_days",
-                [
-                    "is ",
-                    &decimal(expiry_days.into()),
-                    "; must be between 1 and 3650",
-                ]
-                .concat(),
-            ));
+                "is {}; must be between 1 and 3650",
+                &decimal(expiry_days.into()),
+            );
         }
 
         let categories = validate_categories(raw.categories, &languages, problems);
@@ -888,15 +884,12 @@ impl Config {
                     b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.'
                 });
             if !ok {
-                problems.report(ConfigError::new(
+                reject(
+                    problems,
                     "cookie_domain",
-                    [
-                        "\"",
-                        &domain,
-                        "\" must be a domain in lowercase, e.g. \"example.kz\"",
-                    ]
-                    .concat(),
-                ));
+                    "\"{}\" must be a domain in lowercase, e.g. \"example.kz\"",
+                    &domain,
+                );
             }
             domain
         });
@@ -963,19 +956,23 @@ fn validate_operator(raw: &RawOperator, problems: &Problems) {
         ));
     }
     if raw.bin.len() != 12 || !raw.bin.bytes().all(|b| b.is_ascii_digit()) {
-        problems.report(ConfigError::new(
+        reject(
+            problems,
             "operator.bin",
-            ["is \"", &raw.bin, "\"; a BIN is exactly 12 digits"].concat(),
-        ));
+            "is \"{}\"; a BIN is exactly 12 digits",
+            &raw.bin,
+        );
     }
     let email_ok = raw.email.split_once('@').is_some_and(|(local, domain)| {
         !local.is_empty() && domain.contains('.') && !raw.email.contains(char::is_whitespace)
     });
     if !email_ok {
-        problems.report(ConfigError::new(
+        reject(
+            problems,
             "operator.email",
-            ["is \"", &raw.email, "\"; must be a contact e-mail address"].concat(),
-        ));
+            "is \"{}\"; must be a contact e-mail address",
+            &raw.email,
+        );
     }
     if raw.address.trim().is_empty() {
         problems.report(ConfigError::new(
@@ -1004,10 +1001,12 @@ fn validate_categories(
         let id_field = [&field, ".id"].concat();
         check_id(problems, &id_field, &raw_category.id, MAX_ID_LENGTH, false);
         if category_ids.contains(&raw_category.id) {
-            problems.report(ConfigError::new(
+            reject(
+                problems,
                 id_field,
-                ["`", &raw_category.id, "` is used by another category"].concat(),
-            ));
+                "`{}` is used by another category",
+                &raw_category.id,
+            );
         }
         category_ids.push(raw_category.id.clone());
         let texts = category_texts(&field, &raw_category, languages, problems);
@@ -1016,15 +1015,12 @@ fn validate_categories(
             let service_field = index_path(&[&field, ".services"].concat(), service_index);
             let service = validate_service(&service_field, raw_service, problems);
             if category_ids.contains(&service.id) || service_ids.contains(&service.id) {
-                problems.report(ConfigError::new(
+                reject(
+                    problems,
                     [&service_field, ".id"].concat(),
-                    [
-                        "`",
-                        &service.id,
-                        "` is used by another service or category; ids must be unique",
-                    ]
-                    .concat(),
-                ));
+                    "`{}` is used by another service or category; ids must be unique",
+                    &service.id,
+                );
             }
             service_ids.push(service.id.clone());
             services.push(service);
@@ -1042,15 +1038,12 @@ fn validate_categories(
         .map(|c| &c.id)
         .find(|id| service_ids.contains(id))
     {
-        problems.report(ConfigError::new(
+        reject(
+            problems,
             "categories",
-            [
-                "`",
-                id,
-                "` is both a category and a service id; ids must be unique",
-            ]
-            .concat(),
-        ));
+            "`{}` is both a category and a service id; ids must be unique",
+            id,
+        );
     }
     categories
 }
@@ -1090,15 +1083,7 @@ fn category_texts(
             configured(&raw.refusal).or_else(|| builtin.as_ref().and_then(|b| b.refusal.clone()));
         let present = |name: &str, text: Option<String>| {
             text.unwrap_or_else(|| {
-                problems.report(ConfigError::new(
-                    [field, ".", name, ".", language.code()].concat(),
-                    [
-                        "is missing: `",
-                        &raw.id,
-                        "` has no built-in texts, so every language in `languages` needs one",
-                    ]
-                    .concat(),
-                ));
+                reject(problems, [field, ".", name, ".", language.code()].concat(), "is missing: `{}` has no built-in texts, so every language in `languages` needs one", &raw.id);
                 String::new()
             })
         };
@@ -1116,13 +1101,23 @@ fn category_texts(
     texts
 }
 
+/// Reports `field` with `message`, its `{}` replaced by `value`: one out-of-line call per check
+/// instead of a message assembled from pieces at each (the pieces were most of the checks'
+/// code in the browser module).
+#[inline(never)]
+fn reject(problems: &Problems, field: impl Into<String>, message: &str, value: &str) {
+    problems.report(ConfigError::new(field, fill(message, "", value)));
+}
+
 /// `code` as a language; reported (and read as Kazakh) when kelisim has no such language.
 fn parse_language(problems: &Problems, field: &str, code: &str) -> Language {
     code.parse().unwrap_or_else(|()| {
-        problems.report(ConfigError::new(
+        reject(
+            problems,
             field,
-            ["`", code, "` is not a supported language; use kk, ru or en"].concat(),
-        ));
+            "`{}` is not a supported language; use kk, ru or en",
+            code,
+        );
         Language::Kk
     })
 }
@@ -1197,15 +1192,12 @@ fn validate_service(field: &str, raw: RawService, problems: &Problems) -> Servic
     );
     check_data_kinds(problems, field, &raw.data);
     if !is_country_code(&raw.country) {
-        problems.report(ConfigError::new(
+        reject(
+            problems,
             sub("country"),
-            [
-                "\"",
-                &raw.country,
-                "\" must be an ISO 3166-1 alpha-2 code in capitals, e.g. \"KZ\" or \"US\"",
-            ]
-            .concat(),
-        ));
+            "\"{}\" must be an ISO 3166-1 alpha-2 code in capitals, e.g. \"KZ\" or \"US\"",
+            &raw.country,
+        );
     }
     let vendor = raw.vendor.as_ref().and_then(|name| {
         let vendor = Vendor::ALL
@@ -1213,15 +1205,12 @@ fn validate_service(field: &str, raw: RawService, problems: &Problems) -> Servic
             .find(|(known, _)| known == name)
             .map(|(_, vendor)| *vendor);
         if vendor.is_none() {
-            problems.report(ConfigError::new(
+            reject(
+                problems,
                 sub("vendor"),
-                [
-                    "`",
-                    name,
-                    "` is unknown; use one of google-consent-mode, yandex-metrika, meta-pixel, gtm",
-                ]
-                .concat(),
-            ));
+                "`{}` is unknown; use one of google-consent-mode, yandex-metrika, meta-pixel, gtm",
+                name,
+            );
         }
         vendor
     });
@@ -1230,15 +1219,12 @@ fn validate_service(field: &str, raw: RawService, problems: &Problems) -> Servic
             || id.len() > 32
             || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         {
-            problems.report(ConfigError::new(
+            reject(
+                problems,
                 sub("vendor_id"),
-                [
-                    "\"",
-                    id,
-                    "\" must be the vendor's id, e.g. the Metrika counter number",
-                ]
-                .concat(),
-            ));
+                "\"{}\" must be the vendor's id, e.g. the Metrika counter number",
+                id,
+            );
         }
     }
     if vendor == Some(Vendor::YandexMetrika)
@@ -1304,10 +1290,12 @@ fn validate_forms(raw: Vec<RawForm>, languages: &[Language], problems: &Problems
         let id_field = [&field, ".id"].concat();
         check_id(problems, &id_field, &raw_form.id, MAX_ID_LENGTH, false);
         if forms.iter().any(|form| form.id == raw_form.id) {
-            problems.report(ConfigError::new(
+            reject(
+                problems,
                 id_field,
-                ["`", &raw_form.id, "` is used by another form"].concat(),
-            ));
+                "`{}` is used by another form",
+                &raw_form.id,
+            );
         }
         if !raw_form.purposes.iter().any(|purpose| purpose.required) {
             problems.report(ConfigError::new(
@@ -1321,10 +1309,7 @@ fn validate_forms(raw: Vec<RawForm>, languages: &[Language], problems: &Problems
             let sub = |name: &str| [&field, ".", name].concat();
             check_id(problems, &sub("id"), &raw_purpose.id, MAX_ID_LENGTH, false);
             if purposes.iter().any(|purpose| purpose.id == raw_purpose.id) {
-                problems.report(ConfigError::new(
-                    sub("id"),
-                    ["`", &raw_purpose.id, "` is used twice"].concat(),
-                ));
+                reject(problems, sub("id"), "`{}` is used twice", &raw_purpose.id);
             }
             let mut title = PerLanguage::default();
             for &language in languages {
@@ -1436,10 +1421,12 @@ fn parse_layout(problems: &Problems, field: &str, name: &str) -> Layout {
         "modal" => Layout::Modal,
         "bar" => Layout::Bar,
         other => {
-            problems.report(ConfigError::new(
+            reject(
+                problems,
                 field,
-                ["`", other, "` is unknown; use bar, box or modal"].concat(),
-            ));
+                "`{}` is unknown; use bar, box or modal",
+                other,
+            );
             Layout::Bar
         }
     }
@@ -1456,15 +1443,12 @@ fn validate_ui(raw: RawUi, problems: &Problems) -> Ui {
         Some("bottom-left") => Position::BottomLeft,
         Some("bottom-right") => Position::BottomRight,
         Some(other) => {
-            problems.report(ConfigError::new(
+            reject(
+                problems,
                 "ui.position",
-                [
-                    "`",
-                    other,
-                    "` is unknown; use bottom, top, bottom-left or bottom-right",
-                ]
-                .concat(),
-            ));
+                "`{}` is unknown; use bottom, top, bottom-left or bottom-right",
+                other,
+            );
             Position::Bottom
         }
     };
@@ -1483,10 +1467,12 @@ fn validate_ui(raw: RawUi, problems: &Problems) -> Ui {
             continue;
         };
         if parse_hex_colour(value).is_none() {
-            problems.report(ConfigError::new(
+            reject(
+                problems,
                 field,
-                ["\"", value, "\" must be a hex colour such as \"#0b57a4\""].concat(),
-            ));
+                "\"{}\" must be a hex colour such as \"#0b57a4\"",
+                value,
+            );
             continue;
         }
         colours[index] = value;
@@ -1526,10 +1512,7 @@ fn validate_ui(raw: RawUi, problems: &Problems) -> Ui {
         let sub = |name: &str| [&field, ".", name].concat();
         check_id(problems, &sub("id"), &raw_variant.id, 32, true);
         if variants.iter().any(|v| v.id == raw_variant.id) {
-            problems.report(ConfigError::new(
-                sub("id"),
-                ["`", &raw_variant.id, "` is used twice"].concat(),
-            ));
+            reject(problems, sub("id"), "`{}` is used twice", &raw_variant.id);
         }
         let weight = raw_variant.weight.unwrap_or(1);
         if weight == 0 {
@@ -1597,15 +1580,12 @@ fn check_url(problems: &Problems, field: &str, url: &str) {
     let absolute = lower.starts_with("https://") || lower.starts_with("http://");
     let relative = url.starts_with('/') && !url.starts_with("//");
     if !(absolute || relative) || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        problems.report(ConfigError::new(
+        reject(
+            problems,
             field,
-            [
-                "\"",
-                url,
-                "\" must be an https:// or http:// URL or a path starting with /",
-            ]
-            .concat(),
-        ));
+            "\"{}\" must be an https:// or http:// URL or a path starting with /",
+            url,
+        );
     }
 }
 
@@ -1702,6 +1682,20 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn reject_puts_the_value_into_the_message_as_given() {
+        let problems = super::Problems::default();
+        super::reject(
+            &problems,
+            "operator.bin",
+            "is \"{}\"; a BIN is exactly 12 digits",
+            "{}12",
+        );
+        let error = problems.into_result(()).unwrap_err();
+        assert_eq!(error.field, "operator.bin");
+        assert_eq!(error.message, "is \"{}12\"; a BIN is exactly 12 digits");
+    }
+
     #[test]
     fn one_line_escapes_every_newline() {
         assert_eq!(super::one_line("a\nb\n"), "a\\nb\\n");
