@@ -1134,29 +1134,22 @@ fn check_data_kinds(problems: &Problems, field: &str, kinds: &[String]) {
         &[field, ".data"].concat(),
         kinds,
         |kind| DATA_KINDS.contains(&kind),
-        "`",
-        &["` is unknown; use one of ", &DATA_KINDS.join(", ")].concat(),
+        &["`{}` is unknown; use one of ", &DATA_KINDS.join(", ")].concat(),
     );
 }
 
-/// Reports the first item of the list at `field` that `ok` rejects, as `field[index]`. A
-/// non-empty `quote` opens the rejected value, which `message` then follows (and closes).
-/// One function for every list of the config: each loop of its own was its own code in the
-/// browser module.
+/// Reports the first item of the list at `field` that `ok` rejects, as `field[index]`, with
+/// `message` (where `{}` stands for the item, as in [`reject`]). One function for every list
+/// of the config: each loop of its own was its own code in the browser module.
 fn check_each(
     problems: &Problems,
     field: &str,
     items: &[String],
     ok: fn(&str) -> bool,
-    quote: &str,
     message: &str,
 ) {
     if let Some(index) = items.iter().position(|item| !ok(item)) {
-        let value = if quote.is_empty() { "" } else { &items[index] };
-        problems.report(ConfigError::new(
-            index_path(field, index),
-            [quote, value, message].concat(),
-        ));
+        reject(problems, index_path(field, index), message, &items[index]);
     }
 }
 
@@ -1179,15 +1172,13 @@ fn validate_service(field: &str, raw: RawService, problems: &Problems) -> Servic
                     .bytes()
                     .all(|b| b.is_ascii_graphic() && !b"=;,\"\\".contains(&b))
         },
-        "\"",
-        "\" is not a cookie name or `*` pattern",
+        "\"{}\" is not a cookie name or `*` pattern",
     );
     check_each(
         problems,
         &sub("local_storage"),
         &raw.local_storage,
         |key| !key.is_empty(),
-        "",
         "must not be empty",
     );
     check_data_kinds(problems, field, &raw.data);
@@ -1248,8 +1239,7 @@ fn validate_service(field: &str, raw: RawService, problems: &Problems) -> Servic
                     .bytes()
                     .any(|b| b == b';' || b == b',' || b.is_ascii_whitespace())
         },
-        "\"",
-        "\" must be a path starting with /",
+        "\"{}\" must be a path starting with /",
     );
     // What a vendor is known to store is cleared (and listed) even if the config forgot it.
     let (vendor_cookies, vendor_storage) = vendor.map(Vendor::known_storage).unwrap_or((&[], &[]));
@@ -1344,7 +1334,6 @@ fn validate_forms(raw: Vec<RawForm>, languages: &[Language], problems: &Problems
                 &sub("recipients"),
                 &raw_purpose.recipients,
                 |recipient| !recipient.trim().is_empty(),
-                "",
                 "must not be empty",
             );
             check_each(
@@ -1352,8 +1341,7 @@ fn validate_forms(raw: Vec<RawForm>, languages: &[Language], problems: &Problems
                 &sub("countries"),
                 &raw_purpose.countries,
                 is_country_code,
-                "\"",
-                "\" must be an ISO 3166-1 alpha-2 code in capitals",
+                "\"{}\" must be an ISO 3166-1 alpha-2 code in capitals",
             );
             let term_days = match raw_purpose.term_days {
                 None => {
