@@ -9,7 +9,7 @@
 
 use crate::browser::{random_uuid, root};
 use crate::receipts::{record_form, FormConsent};
-use crate::ui::dom::{append, append_text, element, inputs, set_attr};
+use crate::ui::dom::{append, append_text, element, facts, inputs, set_attr};
 use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
 use kelisim_core::config::Form;
 use kelisim_core::texts::{country_name, data_kind_names, decimal, fill, format_days, join};
@@ -225,7 +225,6 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Elem
     let details = append(&block, "details", "kelisim-form-details");
     append_text(&details, "summary", "", texts.form_details());
     for purpose in &form.purposes {
-        let facts = append(&details, "dl", "");
         let data = data_kind_names(&purpose.data, language);
         let mut abroad: Vec<String> = Vec::new();
         for country in &purpose.countries {
@@ -244,25 +243,25 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Elem
             join(&abroad, ", ")
         };
         let title = purpose.title.get(language).map_or("", String::as_str);
-        for (label, value) in [
-            (texts.purpose_label(), title.to_owned()),
-            (texts.data_label(), data),
-            (texts.term_label(), format_days(language, purpose.term_days)),
-            (texts.recipients_label(), recipients),
-            (texts.cross_border_badge(), cross_border),
-            (
-                texts.publication_label(),
-                if purpose.publication {
-                    texts.yes()
-                } else {
-                    texts.no()
-                }
-                .to_owned(),
-            ),
-        ] {
-            append_text(&facts, "dt", "", label);
-            append_text(&facts, "dd", "", &value);
-        }
+        let publication = if purpose.publication {
+            texts.yes()
+        } else {
+            texts.no()
+        };
+        facts(
+            &details,
+            &[
+                (texts.purpose_label(), title),
+                (texts.data_label(), &data),
+                (
+                    texts.term_label(),
+                    &format_days(language, purpose.term_days),
+                ),
+                (texts.recipients_label(), &recipients),
+                (texts.cross_border_badge(), &cross_border),
+                (texts.publication_label(), publication),
+            ],
+        );
     }
     append_text(&details, "p", "", &config.operator_line(language, true));
     let policy = append_text(&details, "a", "", texts.policy_link());

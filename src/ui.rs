@@ -495,20 +495,17 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> H
             );
             set_attr(&service_switch, "aria-labelledby", &name_id);
 
-            let facts = append(&item, "dl", "");
             let country = country_name(&service.country, language);
-            let mut rows = vec![(texts.country_label(), country)];
+            let kinds = data_kind_names(&service.data, language);
+            let cookies = join(&service.cookies, ", ");
+            let mut rows = vec![(texts.country_label(), country.as_str())];
             if !service.data.is_empty() {
-                let kinds = data_kind_names(&service.data, language);
-                rows.push((texts.data_label(), kinds));
+                rows.push((texts.data_label(), &kinds));
             }
             if !service.cookies.is_empty() {
-                rows.push((texts.cookies_label(), join(&service.cookies, ", ")));
+                rows.push((texts.cookies_label(), &cookies));
             }
-            for (label, value) in rows {
-                append_text(&facts, "dt", "", label);
-                append_text(&facts, "dd", "", &value);
-            }
+            dom::facts(&item, &rows);
         }
     }
     if let Some(consent) = view.consent {
@@ -531,7 +528,6 @@ fn render_your_consent(parent: &Element, view: &View, consent: &Consent) {
     let section = append(parent, "section", "kelisim-your-consent");
     set_attr(&section, "aria-labelledby", "kelisim-your-consent");
     append_text(&section, "h3", "", texts.your_consent()).set_id("kelisim-your-consent");
-    let facts = append(&section, "dl", "");
     let decided = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
         consent.decided_at as f64 * 1000.0,
     ));
@@ -553,14 +549,14 @@ fn render_your_consent(parent: &Element, view: &View, consent: &Consent) {
         Some(last) => last.receipt_id.clone(),
         None => texts.receipt_pending().to_owned(),
     };
-    for (label, value) in [
-        (texts.decided_label(), decided_text.as_str()),
-        (texts.granted_label(), &granted.join(", ")),
-        (texts.receipt_label(), &receipt),
-    ] {
-        append_text(&facts, "dt", "", label);
-        append_text(&facts, "dd", "", value);
-    }
+    dom::facts(
+        &section,
+        &[
+            (texts.decided_label(), &decided_text),
+            (texts.granted_label(), &granted.join(", ")),
+            (texts.receipt_label(), &receipt),
+        ],
+    );
     if view.last_receipt.is_some() {
         button(
             &section,

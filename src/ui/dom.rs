@@ -46,6 +46,16 @@ pub fn button(parent: &Element, class: &str, action: &str, text: &str) -> Elemen
     button
 }
 
+/// A `<dl>` of label and value pairs under `parent` (service facts, the consent's details, a
+/// form's Art. 8 p.4 items).
+pub fn facts(parent: &Element, rows: &[(&str, &str)]) {
+    let list = append(parent, "dl", "");
+    for (label, value) in rows {
+        append_text(&list, "dt", "", label);
+        append_text(&list, "dd", "", value);
+    }
+}
+
 /// The `input` elements `selector` (which names the tag) matches under `parent`.
 pub fn inputs(parent: &Element, selector: &str) -> Vec<HtmlInputElement> {
     let mut inputs = Vec::new();
