@@ -550,40 +550,29 @@ impl Config {
     /// Art. 8 p.4 items, the operator): what a `form` receipt's `texts_hash` is the SHA-256 of.
     pub fn form_fingerprint(&self, form: &Form, language: Language) -> String {
         let texts = self.texts(language);
-        let mut out = ["language=", language.code(), "\nform=", &form.id, "\n"].concat();
-        for (name, value) in [
-            ("operator", self.operator.name.as_str()),
-            ("bin", self.operator.bin.as_str()),
-            ("policy_url", self.policy_url(language)),
-            ("form_consent", texts.form_consent()),
-            ("form_details", texts.form_details()),
-        ] {
-            out.push_str(&[name, "=", &one_line(value), "\n"].concat());
-        }
+        let mut out = String::new();
+        // Ids, data kinds, countries and numbers cannot hold a newline, so escaping every
+        // value (as push_line does) writes the same bytes as before.
+        let mut line = |name: &str, value: &str| push_line(&mut out, name, value);
+        line("language", language.code());
+        line("form", &form.id);
+        line("operator", &self.operator.name);
+        line("bin", &self.operator.bin);
+        line("policy_url", self.policy_url(language));
+        line("form_consent", texts.form_consent());
+        line("form_details", texts.form_details());
         for purpose in &form.purposes {
-            let title = purpose.title.get(language).map_or("", String::as_str);
-            out.push_str(
-                &[
-                    "purpose=",
-                    &purpose.id,
-                    "\nrequired=",
-                    yes_no(purpose.required),
-                    "\ntitle=",
-                    &one_line(title),
-                    "\ndata=",
-                    &join(&purpose.data, ","),
-                    "\nrecipients=",
-                    &one_line(&join(&purpose.recipients, ";")),
-                    "\ncountries=",
-                    &join(&purpose.countries, ","),
-                    "\nterm_days=",
-                    &decimal(purpose.term_days.into()),
-                    "\npublication=",
-                    yes_no(purpose.publication),
-                    "\n",
-                ]
-                .concat(),
+            line("purpose", &purpose.id);
+            line("required", yes_no(purpose.required));
+            line(
+                "title",
+                purpose.title.get(language).map_or("", String::as_str),
             );
+            line("data", &join(&purpose.data, ","));
+            line("recipients", &join(&purpose.recipients, ";"));
+            line("countries", &join(&purpose.countries, ","));
+            line("term_days", &decimal(purpose.term_days.into()));
+            line("publication", yes_no(purpose.publication));
         }
         out
     }
@@ -1380,6 +1369,15 @@ fn validate_forms(raw: Vec<RawForm>, languages: &[Language], problems: &Problems
     forms
 }
 
+/// Appends one `name=value` line to a fingerprint, newlines inside `value` written as `\n`:
+/// two texts must never hash like one.
+fn push_line(out: &mut String, name: &str, value: &str) {
+    out.push_str(name);
+    out.push('=');
+    out.push_str(&one_line(value));
+    out.push('\n');
+}
+
 /// `value` with each newline written as `\n`, so that two texts can never hash like one.
 fn one_line(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -1632,14 +1630,9 @@ impl Config {
     /// what a receipt's `texts_hash` is the SHA-256 of, so a receipt proves the exact wording
     /// shown (interface texts, categories, services, operator, policy link, expiry).
     pub fn texts_fingerprint(&self, language: Language) -> String {
-        let mut out = ["language=", language.code(), "\n"].concat();
-        let mut line = |name: &str, value: &str| {
-            out.push_str(name);
-            out.push('=');
-            // Newlines inside a value would make two texts hash like one.
-            out.push_str(&one_line(value));
-            out.push('\n');
-        };
+        let mut out = String::new();
+        let mut line = |name: &str, value: &str| push_line(&mut out, name, value);
+        line("language", language.code());
         for (name, value) in self.texts(language).entries() {
             line(name, value);
         }
