@@ -11,7 +11,7 @@ use crate::texts::{
     builtin_category_texts, builtin_texts, decimal, fill, join, CategoryTexts, TextOverrides,
     Texts, DATA_KINDS,
 };
-use crate::value::{index_path, Fields, Problems, Value};
+use crate::value::{field_path, index_path, Fields, Problems, Value};
 
 /// One invalid field of a config: `field` is a path such as `categories[1].services[0].country`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -987,7 +987,7 @@ fn validate_categories(
     let mut categories = Vec::new();
     for (index, raw_category) in raw.into_iter().enumerate() {
         let field = index_path("categories", index);
-        let id_field = [&field, ".id"].concat();
+        let id_field = field_path(&field, "id");
         check_id(problems, &id_field, &raw_category.id, MAX_ID_LENGTH, false);
         if category_ids.contains(&raw_category.id) {
             reject(
@@ -1001,12 +1001,12 @@ fn validate_categories(
         let texts = category_texts(&field, &raw_category, languages, problems);
         let mut services = Vec::new();
         for (service_index, raw_service) in raw_category.services.into_iter().enumerate() {
-            let service_field = index_path(&[&field, ".services"].concat(), service_index);
+            let service_field = index_path(&field_path(&field, "services"), service_index);
             let service = validate_service(&service_field, raw_service, problems);
             if category_ids.contains(&service.id) || service_ids.contains(&service.id) {
                 reject(
                     problems,
-                    [&service_field, ".id"].concat(),
+                    field_path(&service_field, "id"),
                     "`{}` is used by another service or category; ids must be unique",
                     &service.id,
                 );
@@ -1072,7 +1072,13 @@ fn category_texts(
             configured(&raw.refusal).or_else(|| builtin.as_ref().and_then(|b| b.refusal.clone()));
         let present = |name: &str, text: Option<String>| {
             text.unwrap_or_else(|| {
-                reject(problems, [field, ".", name, ".", language.code()].concat(), "is missing: `{}` has no built-in texts, so every language in `languages` needs one", &raw.id);
+                reject(
+                    problems,
+                    [field, ".", name, ".", language.code()].concat(),
+                    "is missing: `{}` has no built-in texts, so every language in \
+                     `languages` needs one",
+                    &raw.id,
+                );
                 String::new()
             })
         };
@@ -1143,7 +1149,7 @@ fn check_each(
 }
 
 fn validate_service(field: &str, raw: RawService, problems: &Problems) -> Service {
-    let sub = |name: &str| [field, ".", name].concat();
+    let sub = |name: &str| field_path(field, name);
     check_id(problems, &sub("id"), &raw.id, MAX_ID_LENGTH, false);
     if raw.name.trim().is_empty() {
         problems.report(ConfigError::new(
@@ -1266,7 +1272,7 @@ fn validate_forms(raw: Vec<RawForm>, languages: &[Language], problems: &Problems
     let mut forms: Vec<Form> = Vec::new();
     for (index, raw_form) in raw.into_iter().enumerate() {
         let field = index_path("forms", index);
-        let id_field = [&field, ".id"].concat();
+        let id_field = field_path(&field, "id");
         check_id(problems, &id_field, &raw_form.id, MAX_ID_LENGTH, false);
         if forms.iter().any(|form| form.id == raw_form.id) {
             reject(
@@ -1278,14 +1284,14 @@ fn validate_forms(raw: Vec<RawForm>, languages: &[Language], problems: &Problems
         }
         if !raw_form.purposes.iter().any(|purpose| purpose.required) {
             problems.report(ConfigError::new(
-                [&field, ".purposes"].concat(),
+                field_path(&field, "purposes"),
                 "must include one required purpose: the processing the form exists for",
             ));
         }
         let mut purposes: Vec<Purpose> = Vec::new();
         for (purpose_index, raw_purpose) in raw_form.purposes.into_iter().enumerate() {
-            let field = index_path(&[&field, ".purposes"].concat(), purpose_index);
-            let sub = |name: &str| [&field, ".", name].concat();
+            let field = index_path(&field_path(&field, "purposes"), purpose_index);
+            let sub = |name: &str| field_path(&field, name);
             check_id(problems, &sub("id"), &raw_purpose.id, MAX_ID_LENGTH, false);
             if purposes.iter().any(|purpose| purpose.id == raw_purpose.id) {
                 reject(problems, sub("id"), "`{}` is used twice", &raw_purpose.id);
@@ -1495,7 +1501,7 @@ fn validate_ui(raw: RawUi, problems: &Problems) -> Ui {
     let mut variants: Vec<Variant> = Vec::new();
     for (index, raw_variant) in raw.variants.into_iter().enumerate() {
         let field = index_path("ui.variants", index);
-        let sub = |name: &str| [&field, ".", name].concat();
+        let sub = |name: &str| field_path(&field, name);
         check_id(problems, &sub("id"), &raw_variant.id, 32, true);
         if variants.iter().any(|v| v.id == raw_variant.id) {
             reject(problems, sub("id"), "`{}` is used twice", &raw_variant.id);

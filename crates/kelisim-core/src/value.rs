@@ -76,8 +76,9 @@ pub struct Fields<'a> {
     problems: &'a Problems,
 }
 
+/// The path of field `name` inside the object at `path` (`categories[1]` + `id`).
 #[inline(never)]
-fn join(path: &str, name: &str) -> String {
+pub fn field_path(path: &str, name: &str) -> String {
     if path.is_empty() {
         name.to_owned()
     } else {
@@ -115,7 +116,7 @@ impl<'a> Fields<'a> {
             .find(|(name, _)| !allowed.contains(&name.as_str()))
         {
             problems.report(ConfigError::new(
-                join(path, name),
+                field_path(path, name),
                 [
                     "is not a known field; the fields here are: ",
                     &allowed.join(", "),
@@ -140,7 +141,7 @@ impl<'a> Fields<'a> {
     }
 
     pub fn path(&self, name: &str) -> String {
-        join(&self.path, name)
+        field_path(&self.path, name)
     }
 
     /// The config's problems, for checks made while reading.
@@ -257,7 +258,7 @@ impl<'a> Fields<'a> {
         match value {
             Value::Object(fields) => {
                 for (key, value) in fields {
-                    entries.push((join(&path, key), key.as_str(), value));
+                    entries.push((field_path(&path, key), key.as_str(), value));
                 }
             }
             other => self.problems.report(wrong_type(&path, "an object", other)),
