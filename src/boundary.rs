@@ -145,7 +145,7 @@ pub fn list(ids: &mut dyn Iterator<Item = &str>) -> JsValue {
 pub fn consent_to_js(config: &Config, consent: &Consent) -> JsValue {
     let object = js_sys::Object::new();
     let set = |key: &str, value: JsValue| {
-        let _ = js_sys::Reflect::set(&object, &JsValue::from_str(key), &value);
+        crate::browser::set_property(&object, key, &value);
     };
     let millis = consent.decided_at as f64 * 1000.0;
     set("consentId", JsValue::from_str(&consent.consent_id));

@@ -30,6 +30,13 @@ pub fn root() -> Element {
         .expect("the document has a root element")
 }
 
+/// `object[key] = value`. Setting a property of a plain object kelisim made cannot fail; one
+/// out-of-line copy serves receipts, events, `getConsent()` and vendor calls.
+#[inline(never)]
+pub fn set_property(object: &JsValue, key: &str, value: &JsValue) {
+    let _ = js_sys::Reflect::set(object, &JsValue::from_str(key), value);
+}
+
 /// The document as an `HtmlDocument`, for `document.cookie`.
 pub fn html_document() -> HtmlDocument {
     document().unchecked_into()

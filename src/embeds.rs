@@ -6,8 +6,8 @@
 //! Owns the placeholder nodes, which live beside their iframe in the store's page (not under
 //! `#kelisim`). `gating` removes a placeholder when its iframe is activated.
 
-use crate::browser::{document, root};
-use crate::ui::dom::{append_text, element, set_attr};
+use crate::browser::root;
+use crate::ui::dom::{append_text, element, find, set_attr};
 use kelisim_core::texts::{country_name, decimal, fill};
 use kelisim_core::{Config, Consent, GateRule, Language};
 use wasm_bindgen::JsCast;
@@ -66,9 +66,7 @@ pub fn remove_placeholder(iframe: &Element) {
     let Some(id) = iframe.get_attribute(ID_ATTRIBUTE) else {
         return;
     };
-    if let Ok(Some(placeholder)) =
-        root().query_selector(&["[", FOR_ATTRIBUTE, "=\"", &id, "\"]"].concat())
-    {
+    if let Some(placeholder) = find(&root(), &["[", FOR_ATTRIBUTE, "=\"", &id, "\"]"].concat()) {
         placeholder.remove();
     }
     iframe.unchecked_ref::<HtmlElement>().set_hidden(false);
@@ -79,9 +77,7 @@ pub fn action_of(target: &Element) -> Option<EmbedAction> {
     let button = target.closest("[data-kelisim-embed-action]").ok()??;
     let placeholder = button.closest(&[".", PLACEHOLDER_CLASS].concat()).ok()??;
     let id = placeholder.get_attribute(FOR_ATTRIBUTE)?;
-    let iframe = document()
-        .query_selector(&["[", ID_ATTRIBUTE, "=\"", &id, "\"]"].concat())
-        .ok()??;
+    let iframe = find(&root(), &["[", ID_ATTRIBUTE, "=\"", &id, "\"]"].concat())?;
     match button.get_attribute("data-kelisim-embed-action")?.as_str() {
         "load-once" => Some(EmbedAction::LoadOnce(iframe)),
         "always-allow" => Some(EmbedAction::AlwaysAllow(

@@ -5,7 +5,7 @@
 //! queue) before `init`. A listener is called with no SDK state borrowed, so it may call back
 //! into the API; one that throws is reported and the others still run.
 
-use crate::browser::{console_error, window, window_property};
+use crate::browser::{console_error, set_property, window, window_property};
 use std::cell::{Cell, RefCell};
 use wasm_bindgen::JsValue;
 
@@ -75,16 +75,16 @@ pub fn push_data_layer(event: &str, fields: &[(&str, JsValue)]) {
     let mut data_layer = window_property("dataLayer");
     if !js_sys::Array::is_array(&data_layer) {
         data_layer = js_sys::Array::new().into();
-        let _ = js_sys::Reflect::set(&window(), &JsValue::from_str("dataLayer"), &data_layer);
+        set_property(&window(), "dataLayer", &data_layer);
     }
     let entry = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(
+    set_property(
         &entry,
-        &"event".into(),
+        "event",
         &JsValue::from_str(&["kelisim_", event].concat()),
     );
     for (key, value) in fields {
-        let _ = js_sys::Reflect::set(&entry, &JsValue::from_str(key), value);
+        set_property(&entry, key, value);
     }
     js_sys::Array::from(&data_layer).push(&entry);
 }

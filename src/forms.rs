@@ -9,7 +9,7 @@
 
 use crate::browser::{random_uuid, root};
 use crate::receipts::{record_form, FormConsent};
-use crate::ui::dom::{append, append_text, element, facts, inputs, set_attr};
+use crate::ui::dom::{append, append_text, element, facts, find, inputs, set_attr};
 use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
 use kelisim_core::config::Form;
 use kelisim_core::texts::{country_name, data_kind_names, decimal, fill, format_days, join};
@@ -70,10 +70,7 @@ pub fn attach(
     let number = NEXT_ID.with(|next| next.replace(next.get() + 1));
     let block = render(config, purpose_set, language, number);
     // Before the submit button, so the person reads it before sending; at the end otherwise.
-    let submit = form
-        .query_selector("[type=submit], button:not([type])")
-        .ok()
-        .flatten();
+    let submit = find(&form, "[type=submit], button:not([type])");
     match &submit {
         Some(button) => button
             .before_with_node_1(&block)
@@ -99,11 +96,8 @@ pub fn attach(
         let missing = boxes
             .iter()
             .find(|input| input.has_attribute("data-kelisim-required") && !input.checked());
-        let error: Option<HtmlElement> = block_for_submit
-            .query_selector(".kelisim-form-error")
-            .ok()
-            .flatten()
-            .and_then(|e| e.dyn_into().ok());
+        let error: Option<HtmlElement> =
+            find(&block_for_submit, ".kelisim-form-error").and_then(|e| e.dyn_into().ok());
         if let Some(missing) = missing {
             event.prevent_default();
             event.stop_immediate_propagation();
@@ -138,9 +132,10 @@ pub fn attach(
             return;
         }
         let receipt_id = random_uuid();
-        if let Ok(Some(field)) =
-            block_for_submit.query_selector(&["input[name=", RECEIPT_FIELD, "]"].concat())
-        {
+        if let Some(field) = find(
+            &block_for_submit,
+            &["input[name=", RECEIPT_FIELD, "]"].concat(),
+        ) {
             // A hidden input's value is its `value` attribute.
             set_attr(&field, "value", &receipt_id);
         }

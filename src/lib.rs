@@ -179,11 +179,8 @@ fn listen(call: &str, event: &str, listener: JsValue) {
 #[wasm_bindgen(js_name = formConsent)]
 pub fn form_consent(form: JsValue, options: JsValue) -> bool {
     let form = match form.as_string() {
-        Some(selector) => browser::root()
-            .query_selector(&selector)
-            .ok()
-            .flatten()
-            .map(JsValue::from),
+        // An invalid selector finds nothing, and gets the error below.
+        Some(selector) => crate::ui::dom::find(&browser::root(), &selector).map(JsValue::from),
         None => Some(form),
     }
     .and_then(|value| value.dyn_into::<web_sys::HtmlFormElement>().ok());

@@ -459,5 +459,5 @@ fn set_text(object: &js_sys::Object, key: &str, value: &str) {
 }
 
 fn set(object: &js_sys::Object, key: &str, value: JsValue) {
-    let _ = js_sys::Reflect::set(object, &JsValue::from_str(key), &value);
+    crate::browser::set_property(object, key, &value);
 }

@@ -617,7 +617,7 @@ impl Sdk {
 fn detail(fields: &[(&str, JsValue)]) -> JsValue {
     let object = js_sys::Object::new();
     for (key, value) in fields {
-        let _ = js_sys::Reflect::set(&object, &JsValue::from_str(key), value);
+        crate::browser::set_property(&object, key, value);
     }
     object.into()
 }

@@ -117,20 +117,12 @@ impl Ui {
                 let Some(event) = event.dyn_ref::<KeyboardEvent>() else {
                     return;
                 };
-                let open_dialog = root_for_keys
-                    .query_selector(
-                        ".kelisim-preferences, .kelisim--modal .kelisim-banner:not([hidden])",
-                    )
-                    .ok()
-                    .flatten();
+                let open_dialog = dom::find(
+                    &root_for_keys,
+                    ".kelisim-preferences, .kelisim--modal .kelisim-banner:not([hidden])",
+                );
                 match event.key().as_str() {
-                    "Escape"
-                        if root_for_keys
-                            .query_selector(".kelisim-preferences")
-                            .ok()
-                            .flatten()
-                            .is_some() =>
-                    {
+                    "Escape" if dom::find(&root_for_keys, ".kelisim-preferences").is_some() => {
                         event.prevent_default();
                         on_action(UiAction::Close);
                     }
@@ -226,9 +218,7 @@ impl Ui {
         ]
         .concat();
         let visible_layer = self.preferences.as_ref().or(self.banner.as_ref());
-        if let Some(button) =
-            visible_layer.and_then(|layer| layer.query_selector(&selector).ok().flatten())
-        {
+        if let Some(button) = visible_layer.and_then(|layer| dom::find(layer, &selector)) {
             let _ = button.unchecked_ref::<HtmlElement>().focus();
         }
     }
@@ -259,11 +249,7 @@ impl Ui {
     }
 
     fn dialog(&self) -> Option<HtmlElement> {
-        let dialog = self
-            .preferences
-            .as_ref()?
-            .query_selector(".kelisim-preferences")
-            .ok()??;
+        let dialog = dom::find(self.preferences.as_ref()?, ".kelisim-preferences")?;
         dialog.dyn_into().ok()
     }
 }

@@ -3,7 +3,7 @@
 //! Consent Mode signal each category stands for is decided in `kelisim_core::consent_mode`;
 //! this module only makes the calls.
 
-use crate::browser::{window, window_property};
+use crate::browser::{set_property, window, window_property};
 use crate::helpers::gtag_push;
 use kelisim_core::consent_mode::consent_mode_signals;
 use kelisim_core::{Config, Consent, Vendor};
@@ -15,15 +15,11 @@ pub fn send_consent_mode(kind: &str, config: &Config, consent: Option<&Consent>)
     let signals = js_sys::Object::new();
     for (signal, granted) in consent_mode_signals(config, consent) {
         let value = if granted { "granted" } else { "denied" };
-        let _ = js_sys::Reflect::set(
-            &signals,
-            &JsValue::from_str(signal),
-            &JsValue::from_str(value),
-        );
+        set_property(&signals, signal, &JsValue::from_str(value));
     }
     if kind == "default" {
         // Tags that load before the SDK finishes wait this long for the update.
-        let _ = js_sys::Reflect::set(&signals, &"wait_for_update".into(), &JsValue::from(500));
+        set_property(&signals, "wait_for_update", &JsValue::from(500));
     }
     let args = js_sys::Array::of3(&"consent".into(), &JsValue::from_str(kind), &signals);
     match window_property("gtag").dyn_into::<js_sys::Function>() {
@@ -50,8 +46,8 @@ pub fn tell_vendors(config: &Config, consent: Option<&Consent>) {
             }
             Some(Vendor::YandexMetrika) => {
                 if let Some(counter) = &service.vendor_id {
-                    let flag = JsValue::from_str(&["disableYaCounter", counter].concat());
-                    let _ = js_sys::Reflect::set(&window(), &flag, &JsValue::from_bool(!granted));
+                    let flag = ["disableYaCounter", counter].concat();
+                    set_property(&window(), &flag, &JsValue::from_bool(!granted));
                 }
             }
             _ => {}

@@ -14,6 +14,13 @@ pub fn set_attr(element: &Element, name: &str, value: &str) {
     let _ = element.set_attribute(name, value);
 }
 
+/// The first element under `parent` that `selector` matches. Out of line, like `set_attr`:
+/// the selectors are ours, so the only failure is "none", and no call site handles a `Result`.
+#[inline(never)]
+pub fn find(parent: &Element, selector: &str) -> Option<Element> {
+    parent.query_selector(selector).ok().flatten()
+}
+
 /// A new element. Infallible for the builders' callers: `createElement` only fails for an
 /// invalid tag name, and every tag here is a constant (were one wrong, the JS exception names
 /// it). Returning `Option` instead made every node of a layer an early-return path that drops
