@@ -14,8 +14,13 @@ extern "C" {
     static WINDOW: Window;
 }
 
-pub fn window() -> Window {
-    WINDOW.with(Window::clone)
+/// The window, borrowed for the whole page life: a reference to one leaked handle instead of
+/// a new handle (and its release) at each of the two dozen places that use it.
+pub fn window() -> &'static Window {
+    thread_local! {
+        static LEAKED: &'static Window = Box::leak(Box::new(WINDOW.with(Window::clone)));
+    }
+    LEAKED.with(|window| *window)
 }
 
 pub fn document() -> Document {
@@ -74,7 +79,7 @@ pub fn console_warn(message: &str) {
 
 /// A property of `window` (e.g. `gtag`, `dataLayer`), or `undefined`.
 pub fn window_property(name: &str) -> JsValue {
-    js_sys::Reflect::get(&window(), &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+    js_sys::Reflect::get(window(), &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
 }
 
 /// `navigator.webdriver`: true in automated browsers (used only when `ui.hide_from_bots`).

@@ -75,7 +75,7 @@ pub fn push_data_layer(event: &str, fields: &[(&str, JsValue)]) {
     let mut data_layer = window_property("dataLayer");
     if !js_sys::Array::is_array(&data_layer) {
         data_layer = js_sys::Array::new().into();
-        set_property(&window(), "dataLayer", &data_layer);
+        set_property(window(), "dataLayer", &data_layer);
     }
     let entry = js_sys::Object::new();
     set_property(

@@ -121,7 +121,7 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
     );
 
     // Receipts still in the outbox get one more chance as the page goes away.
-    let pagehide = EventListener::new(&crate::browser::window(), "pagehide", |_| {
+    let pagehide = EventListener::new(crate::browser::window(), "pagehide", |_| {
         if let Some(sdk) = current() {
             receipts::beacon_pending(&sdk.config);
         }
@@ -129,7 +129,7 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
 
     // Single-page apps: a history navigation may bring gated markup back without a DOM
     // insertion the observer sees (restored from the back/forward cache); look again.
-    let popstate = EventListener::new(&crate::browser::window(), "popstate", |_| {
+    let popstate = EventListener::new(crate::browser::window(), "popstate", |_| {
         if let Some(sdk) = current() {
             sdk.activate(gating::gated_elements());
         }

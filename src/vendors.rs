@@ -24,7 +24,7 @@ pub fn send_consent_mode(kind: &str, config: &Config, consent: Option<&Consent>)
     let args = js_sys::Array::of3(&"consent".into(), &JsValue::from_str(kind), &signals);
     match window_property("gtag").dyn_into::<js_sys::Function>() {
         Ok(gtag) => {
-            let _ = gtag.apply(&window(), &args);
+            let _ = gtag.apply(window(), &args);
         }
         Err(_) => gtag_push(&args),
     }
@@ -47,7 +47,7 @@ pub fn tell_vendors(config: &Config, consent: Option<&Consent>) {
             Some(Vendor::YandexMetrika) => {
                 if let Some(counter) = &service.vendor_id {
                     let flag = ["disableYaCounter", counter].concat();
-                    set_property(&window(), &flag, &JsValue::from_bool(!granted));
+                    set_property(window(), &flag, &JsValue::from_bool(!granted));
                 }
             }
             _ => {}
