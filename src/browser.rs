@@ -23,8 +23,13 @@ pub fn window() -> &'static Window {
     LEAKED.with(|window| *window)
 }
 
-pub fn document() -> Document {
-    window().document().expect("the window has a document")
+/// The document, lent for the whole page life like the window.
+pub fn document() -> &'static Document {
+    thread_local! {
+        static LEAKED: &'static Document =
+            Box::leak(Box::new(window().document().expect("the window has a document")));
+    }
+    LEAKED.with(|document| *document)
 }
 
 /// The `<html>` element. Whole-page queries start here rather than at the document, so only
@@ -43,8 +48,8 @@ pub fn set_property(object: &JsValue, key: &str, value: &JsValue) {
 }
 
 /// The document as an `HtmlDocument`, for `document.cookie`.
-pub fn html_document() -> HtmlDocument {
-    document().unchecked_into()
+pub fn html_document() -> &'static HtmlDocument {
+    document().unchecked_ref()
 }
 
 /// Unix time in seconds.

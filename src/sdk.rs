@@ -94,7 +94,7 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
     // One listener on the document serves every `data-kelisim="open"` element, present or
     // added later.
     let open_links = EventListener::new_with_options(
-        &document(),
+        document(),
         "click",
         EventListenerOptions::enable_prevent_default(),
         |event| {
