@@ -103,18 +103,13 @@ pub fn build(root: &Path) -> Result<Vec<FileSize>> {
         ],
         &[],
     )?;
-    copy_dir(&bindgen_dir, &pkg, &["kelisim_sdk_bg.wasm"])?;
     copy_dir(&root.join("pkg-template"), &pkg, &[])?;
     // The scripts every page loads, minified: the glue carries wasm-bindgen's doc comments and
     // long helper names (52 KB raw, 8.9 KB gzip before; 23 KB, 6.8 KB after). The glue is
     // also bundled with the snippet it imports (src/helpers.js), so a page makes one request
-    // for both and the snippet folder is not shipped.
-    minify(root, &pkg.join("kelisim_sdk.js"), true)?;
-    minify(root, &pkg.join("kelisim.js"), false)?;
-    let snippets = pkg.join("snippets");
-    if snippets.exists() {
-        std::fs::remove_dir_all(&snippets)?;
-    }
+    // for both, and only what the loader uses is kept.
+    bundle_glue(root, &bindgen_dir, &pkg.join("kelisim_sdk.js"))?;
+    minify(root, &pkg.join("kelisim.js"))?;
 
     // The npm package carries the workspace version.
     let package_json = pkg.join("package.json");
@@ -286,20 +281,48 @@ fn is_identifier_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_' || c == '$'
 }
 
-/// Minifies a script in place with esbuild (comments out, local names shortened, syntax kept);
-/// `bundle` also inlines the modules it imports, keeping it an ES module.
-fn minify(root: &Path, script: &Path, bundle: bool) -> Result<()> {
+/// Minifies a script in place with esbuild (comments out, local names shortened, syntax kept).
+fn minify(root: &Path, script: &Path) -> Result<()> {
     let minified = script.with_extension("min.js");
-    let outfile = format!("--outfile={}", minified.display());
+    esbuild(root, script, &minified, &[])?;
+    std::fs::rename(&minified, script)?;
+    Ok(())
+}
+
+/// Writes the glue to `out` as one minified ES module: the snippets it imports inlined, and
+/// only the exports the loader and `index.js` use (the API functions and the default
+/// initialiser), so wasm-bindgen's `initSync` and what only it needs are left out.
+fn bundle_glue(root: &Path, bindgen_dir: &Path, out: &Path) -> Result<()> {
+    let glue = std::fs::read_to_string(bindgen_dir.join("kelisim_sdk.js"))?;
+    let api: Vec<&str> = glue
+        .lines()
+        .filter_map(|line| line.strip_prefix("export function "))
+        .filter_map(|rest| rest.split('(').next())
+        .collect();
+    anyhow::ensure!(
+        api.contains(&"init") && api.contains(&"accept"),
+        "found no API functions in the glue (exports: {api:?}); has wasm-bindgen's output changed?"
+    );
+    let entry = bindgen_dir.join("entry.js");
+    std::fs::write(
+        &entry,
+        format!(
+            "export {{ default, {} }} from './kelisim_sdk.js';\n",
+            api.join(", ")
+        ),
+    )?;
+    esbuild(root, &entry, out, &["--bundle", "--format=esm"])
+}
+
+fn esbuild(root: &Path, input: &Path, output: &Path, extra: &[&str]) -> Result<()> {
+    let outfile = format!("--outfile={}", output.display());
     let mut args = vec![
-        script.to_str().context("path is not UTF-8")?,
+        input.to_str().context("path is not UTF-8")?,
         "--minify",
         "--log-level=warning",
         &outfile,
     ];
-    if bundle {
-        args.extend(["--bundle", "--format=esm"]);
-    }
+    args.extend(extra);
     run(
         root,
         crate::tools::esbuild(root)
@@ -307,9 +330,7 @@ fn minify(root: &Path, script: &Path, bundle: bool) -> Result<()> {
             .context("esbuild path is not UTF-8")?,
         &args,
         &[],
-    )?;
-    std::fs::rename(&minified, script)?;
-    Ok(())
+    )
 }
 
 fn workspace_version(root: &Path) -> Result<String> {
