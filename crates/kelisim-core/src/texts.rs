@@ -9,6 +9,92 @@
 use crate::language::Language;
 use crate::value::Fields;
 
+/// Characters of the built-in texts beyond ASCII and the Russian alphabet А..я, stored as byte
+/// `0xC0 + index` (see [`pack`]). A built-in text with any other character fails to compile.
+const PACKED_EXTRA: [char; 32] = [
+    'Ё', 'ё', 'Ә', 'ә', 'Ғ', 'ғ', 'Қ', 'қ', 'Ң', 'ң', 'Ө', 'ө', 'Ұ', 'ұ', 'Ү', 'ү', 'Һ', 'һ', 'І',
+    'і', '«', '»', '“', '”', '„', '—', '–', '…', '’', '№', 'ü', '\u{a0}',
+];
+
+/// How many characters `text` has: the length of its packed form.
+pub(crate) const fn packed_len(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let (mut count, mut index) = (0, 0);
+    while index < bytes.len() {
+        // Every byte but a UTF-8 continuation byte starts a character.
+        if bytes[index] & 0xC0 != 0x80 {
+            count += 1;
+        }
+        index += 1;
+    }
+    count
+}
+
+/// `text` one byte per character, at compile time: ASCII as itself, А..я (U+0410..U+044F) as
+/// `0x80..=0xBF`, [`PACKED_EXTRA`] as `0xC0 + index`. UTF-8 spends two bytes on every Cyrillic
+/// letter; the packed kk/ru texts compress about a tenth smaller in the browser module.
+pub(crate) const fn pack<const N: usize>(text: &str) -> [u8; N] {
+    let bytes = text.as_bytes();
+    let mut packed = [0u8; N];
+    let (mut index, mut out) = (0, 0);
+    while index < bytes.len() {
+        let lead = bytes[index] as u32;
+        let (code, width) = if lead < 0x80 {
+            (lead, 1)
+        } else if lead < 0xE0 {
+            (((lead & 0x1F) << 6) | (bytes[index + 1] as u32 & 0x3F), 2)
+        } else {
+            (
+                ((lead & 0x0F) << 12)
+                    | ((bytes[index + 1] as u32 & 0x3F) << 6)
+                    | (bytes[index + 2] as u32 & 0x3F),
+                3,
+            )
+        };
+        packed[out] = if code < 0x80 {
+            code as u8
+        } else if code >= 0x410 && code <= 0x44F {
+            (0x80 + code - 0x410) as u8
+        } else {
+            let mut extra = 0;
+            while extra < PACKED_EXTRA.len() && PACKED_EXTRA[extra] as u32 != code {
+                extra += 1;
+            }
+            assert!(
+                extra < PACKED_EXTRA.len(),
+                "a built-in text uses a character missing from PACKED_EXTRA"
+            );
+            (0xC0 + extra) as u8
+        };
+        index += width;
+        out += 1;
+    }
+    packed
+}
+
+/// The text [`pack`] packed.
+pub(crate) fn unpack(packed: &[u8]) -> String {
+    let mut text = String::with_capacity(packed.len() * 2);
+    for &byte in packed {
+        text.push(match byte {
+            0..=0x7F => char::from(byte),
+            0x80..=0xBF => char::from_u32(0x410 + u32::from(byte - 0x80)).unwrap_or('?'),
+            _ => PACKED_EXTRA
+                .get(usize::from(byte - 0xC0))
+                .copied()
+                .unwrap_or('?'),
+        });
+    }
+    text
+}
+
+/// A built-in text, packed at compile time (a `&'static [u8]`; [`unpack`] gives it back).
+macro_rules! packed {
+    ($text:expr) => {
+        const { &pack::<{ packed_len($text) }>($text) as &'static [u8] }
+    };
+}
+
 /// Declares the interface texts once, as one table: the names (config keys and accessor
 /// methods) and the built-in kk/ru/en wording. `Texts` and `TextOverrides` are vectors indexed
 /// by position in that table, which keeps the browser module small (no per-field code).
@@ -23,10 +109,10 @@ macro_rules! interface_texts {
         /// Built-in wording, one string per language in `Language::ALL` order, each text
         /// ended by a unit separator: one string instead of a table of 3 × N string pointers,
         /// which compress badly in the browser module.
-        const BUILTIN_TEXTS: [&str; 3] = [
-            concat!($($kk, "\u{1f}",)*),
-            concat!($($ru, "\u{1f}",)*),
-            concat!($($en, "\u{1f}",)*),
+        const BUILTIN_TEXTS: [&[u8]; 3] = [
+            packed!(concat!($($kk, "\u{1f}",)*)),
+            packed!(concat!($($ru, "\u{1f}",)*)),
+            packed!(concat!($($en, "\u{1f}",)*)),
         ];
 
         #[allow(non_camel_case_types)]
@@ -366,7 +452,8 @@ interface_texts! {
 
 /// The built-in texts for `language`.
 pub fn builtin_texts(language: Language) -> Texts {
-    let mut texts = BUILTIN_TEXTS[language.index()].split_terminator('\u{1f}');
+    let all = unpack(BUILTIN_TEXTS[language.index()]);
+    let mut texts = all.split_terminator('\u{1f}');
     Texts(Box::new(std::array::from_fn(|_| {
         texts.next().unwrap_or_default().to_owned()
     })))
@@ -457,85 +544,80 @@ macro_rules! named_in_three_languages {
     ($(#[doc = $doc:literal])* $keys:ident, $names:ident; $($key:literal => [$kk:literal, $ru:literal, $en:literal],)*) => {
         $(#[doc = $doc])*
         pub const $keys: &[&str] = &[$($key,)*];
-        const $names: [&str; 3] = [
-            concat!($($kk, "\u{1f}",)*),
-            concat!($($ru, "\u{1f}",)*),
-            concat!($($en, "\u{1f}",)*),
+        const $names: [&[u8]; 3] = [
+            packed!(concat!($($kk, "\u{1f}",)*)),
+            packed!(concat!($($ru, "\u{1f}",)*)),
+            packed!(concat!($($en, "\u{1f}",)*)),
         ];
     };
 }
 
 /// The name of `key` in `language` from a table of `named_in_three_languages!`.
-fn name_in(
-    keys: &[&str],
-    names: [&'static str; 3],
-    key: &str,
-    language: Language,
-) -> Option<&'static str> {
+fn name_in(keys: &[&str], names: [&[u8]; 3], key: &str, language: Language) -> Option<String> {
     let index = keys.iter().position(|known| *known == key)?;
-    names[language.index()]
+    unpack(names[language.index()])
         .split_terminator('\u{1f}')
         .nth(index)
+        .map(str::to_owned)
 }
 
 /// Built-in title, description and refusal consequence of a well-known category id, so a
 /// config may name `analytics` without writing its texts three times.
 pub fn builtin_category_texts(id: &str, language: Language) -> Option<CategoryTexts> {
-    let t = |kk: &str, ru: &str, en: &str| {
-        match language {
+    let t = |kk: &[u8], ru: &[u8], en: &[u8]| {
+        unpack(match language {
             Language::Kk => kk,
             Language::Ru => ru,
             Language::En => en,
-        }
-        .to_owned()
+        })
     };
     let texts = match id {
         "necessary" => CategoryTexts {
-            title: t("Қажетті", "Необходимые", "Necessary"),
+            title: t(packed!("Қажетті"), packed!("Необходимые"), packed!("Necessary")),
             description: t(
-                "Сайттың негізгі жұмысына қажет: себет, жеке кабинетке кіру, қауіпсіздік және cookie таңдауыңызды сақтау.",
-                "Нужны для работы сайта: корзина, вход в личный кабинет, безопасность и сохранение вашего выбора cookie.",
-                "Needed for the site to work: the cart, signing in, security and remembering your cookie choice.",
+                packed!("Сайттың негізгі жұмысына қажет: себет, жеке кабинетке кіру, қауіпсіздік және cookie таңдауыңызды сақтау."),
+                packed!("Нужны для работы сайта: корзина, вход в личный кабинет, безопасность и сохранение вашего выбора cookie."),
+                packed!("Needed for the site to work: the cart, signing in, security and remembering your cookie choice."),
             ),
             refusal: None,
         },
         "analytics" => CategoryTexts {
-            title: t("Аналитика", "Аналитика", "Analytics"),
+            title: t(packed!("Аналитика"), packed!("Аналитика"), packed!("Analytics")),
             description: t(
-                "Сайтқа кірулер статистикасын жинауға көмектеседі: қай беттер қаралатынын және сайттың қалай жұмыс істейтінін көреміз.",
-                "Помогают собирать статистику посещений: какие страницы смотрят и как работает сайт.",
-                "Help us count visits and see which pages are viewed and how the site performs.",
+                packed!("Сайтқа кірулер статистикасын жинауға көмектеседі: қай беттер қаралатынын және сайттың қалай жұмыс істейтінін көреміз."),
+                packed!("Помогают собирать статистику посещений: какие страницы смотрят и как работает сайт."),
+                packed!("Help us count visits and see which pages are viewed and how the site performs."),
             ),
             refusal: Some(t(
-                "сайт толық жұмыс істейді, бірақ біз оны жақсартуға қажетті статистиканы көрмейміз.",
-                "сайт будет работать полностью, но мы не увидим статистику, которая помогает его улучшать.",
-                "the site works fully, but we will not see the statistics we use to improve it.",
+                packed!("сайт толық жұмыс істейді, бірақ біз оны жақсартуға қажетті статистиканы көрмейміз."),
+                packed!("сайт будет работать полностью, но мы не увидим статистику, которая помогает его улучшать."),
+                packed!("the site works fully, but we will not see the statistics we use to improve it."),
             )),
         },
         "marketing" => CategoryTexts {
-            title: t("Маркетинг", "Маркетинг", "Marketing"),
+            title: t(packed!("Маркетинг"), packed!("Маркетинг"), packed!("Marketing")),
             description: t(
-                "Сізге лайықты жарнама көрсетуге және жарнамалық науқандардың тиімділігін өлшеуге қолданылады.",
-                "Используются, чтобы показывать подходящую вам рекламу и оценивать эффективность рекламных кампаний.",
-                "Used to show you relevant ads and to measure how well our ad campaigns work.",
+                packed!("Сізге лайықты жарнама көрсетуге және жарнамалық науқандардың тиімділігін өлшеуге қолданылады."),
+                packed!("Используются, чтобы показывать подходящую вам рекламу и оценивать эффективность рекламных кампаний."),
+                packed!("Used to show you relevant ads and to measure how well our ad campaigns work."),
             ),
             refusal: Some(t(
-                "жарнама бәрібір көрсетілуі мүмкін, бірақ ол қызығушылықтарыңызға сай болмайды.",
-                "реклама может показываться, но не будет учитывать ваши интересы.",
-                "you may still see ads, but they will not be based on your interests.",
+                packed!("жарнама бәрібір көрсетілуі мүмкін, бірақ ол қызығушылықтарыңызға сай болмайды."),
+                packed!("реклама может показываться, но не будет учитывать ваши интересы."),
+                packed!("you may still see ads, but they will not be based on your interests."),
             )),
         },
         "functional" => CategoryTexts {
-            title: t("Функционалдық", "Функциональные", "Functional"),
+            title: t(packed!("Функционалдық"), packed!("Функциональные"), packed!("Functional")),
             description: t(
-                "Карталар, онлайн-чат және бейнелер сияқты қосымша мүмкіндіктерді қосады.",
-                "Включают дополнительные возможности: карты, онлайн-чат и видео.",
-                "Turn on extra features such as maps, online chat and videos.",
+                packed!("Карталар, онлайн-чат және бейнелер сияқты қосымша мүмкіндіктерді қосады."),
+                packed!("Включают дополнительные возможности: карты, онлайн-чат и видео."),
+                packed!("Turn on extra features such as maps, online chat and videos."),
             ),
             refusal: Some(t(
-                "карталар, чат және бейнелер жүктелмейді.",
-                "карты, чат и видео не будут загружаться.",
-                "maps, chat and videos will not load.",
+                packed!("карталар, чат және бейнелер жүктелмейді."),
+                packed!("карты, чат и видео не будут загружаться."),
+                packed!("maps, chat and videos will not load."),
             )),
         },
         _ => return None,
@@ -587,7 +669,7 @@ named_in_three_languages! {
 }
 
 /// The name of a data kind from [`DATA_KINDS`] in `language`.
-pub fn data_kind_name(kind: &str, language: Language) -> Option<&'static str> {
+pub fn data_kind_name(kind: &str, language: Language) -> Option<String> {
     name_in(DATA_KINDS, DATA_KIND_NAMES, kind, language)
 }
 
@@ -614,18 +696,16 @@ named_in_three_languages! {
 /// The names of `kinds` in `language`, joined by ", " (unknown kinds are left out; validation
 /// refuses them anyway).
 pub fn data_kind_names(kinds: &[String], language: Language) -> String {
-    let mut names: Vec<&str> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
     for kind in kinds {
         names.extend(data_kind_name(kind, language));
     }
-    names.join(", ")
+    join(&names, ", ")
 }
 
 /// The name of a country of processing in `language`; unknown codes are shown as the code.
 pub fn country_name(code: &str, language: Language) -> String {
-    name_in(COUNTRY_CODES, COUNTRY_NAMES, code, language)
-        .unwrap_or(code)
-        .to_owned()
+    name_in(COUNTRY_CODES, COUNTRY_NAMES, code, language).unwrap_or_else(|| code.to_owned())
 }
 
 #[cfg(test)]
@@ -650,7 +730,7 @@ mod tests {
     #[test]
     fn every_language_has_every_text_in_table_order() {
         for language in Language::ALL {
-            let packed = BUILTIN_TEXTS[language.index()];
+            let packed = unpack(BUILTIN_TEXTS[language.index()]);
             assert_eq!(
                 packed.split_terminator('\u{1f}').count(),
                 TEXT_NAMES.len(),
@@ -665,15 +745,24 @@ mod tests {
     }
 
     #[test]
+    fn packing_round_trips_every_character_it_knows() {
+        const SAMPLE: &str = "Ёё ӘәҒғҚқҢңӨөҰұҮүҺһІі «»“”„—–…’№ü\u{a0} АБВабвЯя ASCII ~\u{1f}";
+        assert_eq!(unpack(packed!(SAMPLE)), SAMPLE);
+        assert_eq!(packed!(SAMPLE).len(), SAMPLE.chars().count());
+        assert_eq!(packed!("Қ"), [0xC6]);
+        assert_eq!(packed!("Ая"), [0x80, 0xBF]);
+    }
+
+    #[test]
     fn every_key_has_a_name_in_every_language() {
         for language in Language::ALL {
-            let names = |packed: &str| packed.split_terminator('\u{1f}').count();
+            let names = |packed: &[u8]| unpack(packed).split_terminator('\u{1f}').count();
             assert_eq!(names(DATA_KIND_NAMES[language.index()]), DATA_KINDS.len());
             assert_eq!(names(COUNTRY_NAMES[language.index()]), COUNTRY_CODES.len());
         }
         assert_eq!(
             data_kind_name("session_recording", Language::En),
-            Some("session recording")
+            Some("session recording".to_owned())
         );
         assert_eq!(country_name("AE", Language::Ru), "ОАЭ");
         let kinds = ["phone".to_owned(), "unknown".to_owned(), "email".to_owned()];
