@@ -54,7 +54,10 @@ pub fn attach(
     consent_id: Option<String>,
 ) -> Result<FormHandle, String> {
     let Some(purpose_set) = config.form(set) else {
-        let known: Vec<&str> = config.forms.iter().map(|f| f.id.as_str()).collect();
+        let mut known: Vec<&str> = Vec::new();
+        for form in &config.forms {
+            known.push(&form.id);
+        }
         return Err([
             "formConsent: `",
             set,

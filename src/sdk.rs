@@ -378,7 +378,10 @@ impl Sdk {
             .ok()
             .filter(|language| self.config.languages.contains(language))
             .ok_or_else(|| {
-                let enabled: Vec<&str> = self.config.languages.iter().map(|l| l.code()).collect();
+                let mut enabled: Vec<&str> = Vec::new();
+                for language in &self.config.languages {
+                    enabled.push(language.code());
+                }
                 [
                     "setLanguage: `",
                     code,

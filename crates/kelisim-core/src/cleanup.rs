@@ -40,13 +40,17 @@ pub fn cookie_domains(hostname: &str) -> Vec<String> {
     let is_ip = host.bytes().all(|b| b.is_ascii_digit() || b == b'.')
         || host.contains(':')
         || host.starts_with('[');
-    let labels: Vec<&str> = host.split('.').collect();
-    if is_ip || labels.len() < 2 {
+    if is_ip || !host.contains('.') {
         return Vec::new();
     }
-    let mut domains = Vec::new();
-    for start in 0..=labels.len() - 2 {
-        domains.push(labels[start..].join("."));
+    // The host, then each parent that still has a dot: a.b.example.kz, b.example.kz, example.kz.
+    let mut domains = vec![host.clone()];
+    let mut rest = host.as_str();
+    while let Some((_, parent)) = rest.split_once('.') {
+        if parent.contains('.') {
+            domains.push(parent.to_owned());
+        }
+        rest = parent;
     }
     domains
 }

@@ -145,8 +145,10 @@ impl Config {
             } => {
                 for id in categories {
                     if self.category(id).is_none() {
-                        let known: Vec<&str> =
-                            self.categories.iter().map(|c| c.id.as_str()).collect();
+                        let mut known: Vec<&str> = Vec::new();
+                        for category in &self.categories {
+                            known.push(&category.id);
+                        }
                         return Err(ChoiceError::UnknownCategory(id.clone(), known.join(", ")));
                     }
                 }
@@ -154,8 +156,10 @@ impl Config {
                 let mut categories_with_named_services: Vec<&str> = Vec::new();
                 for id in services {
                     let Some((category, _)) = self.service(id) else {
-                        let known: Vec<&str> =
-                            self.services().iter().map(|s| s.id.as_str()).collect();
+                        let mut known: Vec<&str> = Vec::new();
+                        for service in self.services() {
+                            known.push(&service.id);
+                        }
                         return Err(ChoiceError::UnknownService(id.clone(), known.join(", ")));
                     };
                     named_services.push(id);
