@@ -9,7 +9,7 @@
 use crate::browser::root;
 use crate::ui::dom::{append_text, element, find, set_attr};
 use kelisim_core::texts::{country_name, decimal, fill};
-use kelisim_core::{Config, Consent, GateRule, Language};
+use kelisim_core::{Config, Consent, Language};
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement};
 
@@ -35,16 +35,19 @@ pub fn sync(config: &Config, consent: Option<&Consent>, language: Language, elem
         {
             continue;
         }
-        let category = element.get_attribute("data-category").unwrap_or_default();
-        let service_id = element.get_attribute("data-service");
-        let Some(rule) = GateRule::parse(&category, service_id.as_deref()) else {
+        let Some(rule) = crate::gating::rule_of(element) else {
             continue;
         };
         let allowed = consent.is_some_and(|consent| rule.allows(consent));
-        if allowed || element.has_attribute(ID_ATTRIBUTE) || rule.category_negated {
+        // A `!` rule is a fallback shown when something is denied: it needs no placeholder.
+        if allowed
+            || element.has_attribute(ID_ATTRIBUTE)
+            || rule.category_negated
+            || rule.service_negated
+        {
             continue;
         }
-        let Some((_, service)) = service_id.as_deref().and_then(|id| config.service(id)) else {
+        let Some((_, service)) = rule.service.as_deref().and_then(|id| config.service(id)) else {
             continue;
         };
         if let Some(placeholder) = render(

@@ -86,9 +86,7 @@ pub fn activate(config: &Config, consent: &Consent, elements: Vec<Element>) {
         if element.has_attribute(ACTIVATED_ATTRIBUTE) {
             continue;
         }
-        let category = element.get_attribute("data-category").unwrap_or_default();
-        let service = element.get_attribute("data-service");
-        let Some(rule) = GateRule::parse(&category, service.as_deref()) else {
+        let Some(rule) = rule_of(&element) else {
             continue;
         };
         warn_unknown(config, &rule);
@@ -98,6 +96,15 @@ pub fn activate(config: &Config, consent: &Consent, elements: Vec<Element>) {
         }
     }
     activate_in_order(allowed, 0);
+}
+
+/// The rule of a gated element, from its `data-category` and `data-service`; `None` when it has
+/// no category (it is then left alone).
+#[inline(never)]
+pub fn rule_of(element: &Element) -> Option<GateRule> {
+    let category = element.get_attribute("data-category").unwrap_or_default();
+    let service = element.get_attribute("data-service");
+    GateRule::parse(&category, service.as_deref())
 }
 
 /// Activates `elements[next..]` in order. After a script with `src` it goes on only once that
