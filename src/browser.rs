@@ -47,6 +47,15 @@ pub fn set_property(object: &JsValue, key: &str, value: &JsValue) {
     let _ = js_sys::Reflect::set(object, &JsValue::from_str(key), value);
 }
 
+/// A JS function that runs `callback` once with its first argument, then frees it. Every
+/// one-shot callback of the SDK (timers, script loads, receipt requests and hashes) goes
+/// through this one boxed type, so wasm-bindgen's closure machinery is in the module once
+/// instead of once per closure.
+pub fn once(callback: impl FnOnce(JsValue) + 'static) -> JsValue {
+    let callback: Box<dyn FnOnce(JsValue)> = Box::new(callback);
+    Closure::once_into_js(callback)
+}
+
 /// The document as an `HtmlDocument`, for `document.cookie`.
 pub fn html_document() -> &'static HtmlDocument {
     document().unchecked_ref()

@@ -116,7 +116,7 @@ fn activate_in_order(elements: Vec<Element>, next: usize) {
         index += 1;
         if let Some(loading) = activate_one(element) {
             // Called once: a script fires `load` or `error`, never both.
-            let resume = Closure::once_into_js(move || activate_in_order(elements, index));
+            let resume = crate::browser::once(move |_| activate_in_order(elements, index));
             loading.set_onload(Some(resume.unchecked_ref()));
             loading.set_onerror(Some(resume.unchecked_ref()));
             return;

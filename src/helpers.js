@@ -10,8 +10,8 @@ export function gtag_push() {
 }
 
 // POSTs `body` as text/plain (a "simple" CORS request: no preflight round trip), with
-// keepalive so it can finish while the page closes. Calls `done(status, text)` exactly once;
-// status 0 when the request did not get an answer.
+// keepalive so it can finish while the page closes. Calls `done([status, text])` exactly
+// once; status 0 when the request did not get an answer.
 export function post_text(url, body, done) {
   fetch(url, {
     method: "POST",
@@ -21,7 +21,7 @@ export function post_text(url, body, done) {
   })
     .then((response) => response.text().then((text) => [response.status, text]))
     .catch(() => [0, ""])
-    .then(([status, text]) => done(status, text));
+    .then(done);
 }
 
 // Calls `done` once with the SHA-256 of `text` in lowercase hex, or with "" where the browser

@@ -11,8 +11,8 @@ extern "C" {
     #[wasm_bindgen(variadic)]
     pub fn gtag_push(args: &js_sys::Array);
 
-    /// POSTs `body` to `url` as text/plain with keepalive; `done(status, text)` is called once,
-    /// with status 0 when no answer came.
+    /// POSTs `body` to `url` as text/plain with keepalive; `done([status, text])` is called
+    /// once, with status 0 when no answer came.
     pub fn post_text(url: &str, body: &str, done: &JsValue);
 
     /// Calls `done` once with the SHA-256 of `text` in lowercase hex ("" where the browser

@@ -10,13 +10,12 @@
 //! receipt is still sent once from memory, and the banner works as before.
 
 use crate::boundary::list;
-use crate::browser::{console_warn, now_seconds, random_uuid, window};
+use crate::browser::{console_warn, now_seconds, once, random_uuid, window};
 use crate::helpers::{post_text, sha256_hex};
 use kelisim_core::config::{Form, Purpose};
 use kelisim_core::ids::insert_sorted;
 use kelisim_core::texts::decimal;
 use kelisim_core::{Action, Config, Consent, Language};
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 
 const OUTBOX_KEY: &str = "kelisim:outbox";
@@ -161,7 +160,8 @@ pub fn record_form(config: &Config, consent: &FormConsent) {
 
 /// Hashes the texts shown into the receipt, then queues it in the outbox and sends it.
 fn send(endpoint: String, receipt: js_sys::Object, fingerprint: String) {
-    let hashed = Closure::once_into_js(move |hash: String| {
+    let hashed = once(move |hash| {
+        let hash = hash.as_string().unwrap_or_default();
         set_text(&receipt, "texts_hash", &hash);
         let text = js_sys::JSON::stringify(&receipt)
             .ok()
@@ -354,7 +354,11 @@ fn flush(endpoint: String) {
 /// configuration (origins, site) cures. `settled` is boxed so both callers share one copy of
 /// this function and of its callback.
 fn post(endpoint: &str, text: &str, settled: Box<dyn FnOnce(Option<String>)>) {
-    let done = Closure::once_into_js(move |status: u16, body: String| {
+    let done = once(move |answer| {
+        // `[status, text]` from post_text.
+        let answer = js_sys::Array::from(&answer);
+        let status = answer.get(0).as_f64().unwrap_or(0.0) as u16;
+        let body = answer.get(1).as_string().unwrap_or_default();
         settled(match status {
             200..=299 => Some(body),
             400 | 413 | 422 => {

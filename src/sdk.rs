@@ -228,8 +228,7 @@ fn with_banner_variant(mut config: Config) -> Config {
 
 /// Runs `task` once after `delay_ms` milliseconds.
 fn schedule(delay_ms: i32, task: impl FnOnce() + 'static) {
-    // The closure frees itself after its one call (`once_into_js`).
-    let callback = wasm_bindgen::closure::Closure::once_into_js(task);
+    let callback = crate::browser::once(move |_| task());
     let _ = crate::browser::window()
         .set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), delay_ms);
 }
