@@ -130,12 +130,13 @@ pub fn string_list(value: &JsValue, argument: &str) -> Result<Vec<String>, Strin
     Ok(ids)
 }
 
-/// A JS array of ids (for `getConsent()` and receipts). Takes `dyn Iterator` so that every
-/// caller shares one copy of it.
-pub fn list(ids: &mut dyn Iterator<Item = &str>) -> JsValue {
+/// A JS array of ids (for `getConsent()` and receipts). Takes a slice, of `String`s or of
+/// `&str`s: two small copies, where a `dyn Iterator` brought a vtable of four iterator methods
+/// for every kind of iterator passed.
+pub fn list<Id: AsRef<str>>(ids: &[Id]) -> JsValue {
     let array = js_sys::Array::new();
     for id in ids {
-        array.push(&JsValue::from_str(id));
+        array.push(&JsValue::from_str(id.as_ref()));
     }
     array.into()
 }
@@ -159,20 +160,11 @@ pub fn consent_to_js(config: &Config, consent: &Consent) -> JsValue {
     set("language", JsValue::from_str(consent.language.code()));
     set(
         "grantedCategories",
-        list(&mut consent.granted_categories.iter()),
+        list(consent.granted_categories.as_slice()),
     );
-    set(
-        "deniedCategories",
-        list(&mut consent.denied_categories(config).into_iter()),
-    );
-    set(
-        "grantedServices",
-        list(&mut consent.granted_services.iter()),
-    );
-    set(
-        "deniedServices",
-        list(&mut consent.denied_services(config).into_iter()),
-    );
+    set("deniedCategories", list(&consent.denied_categories(config)));
+    set("grantedServices", list(consent.granted_services.as_slice()));
+    set("deniedServices", list(&consent.denied_services(config)));
     let receipt_id = crate::receipts::last_receipt(&consent.consent_id).map(|last| last.receipt_id);
     set(
         "receiptId",

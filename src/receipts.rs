@@ -62,24 +62,24 @@ pub fn record(config: &Config, consent: &Consent, action: Action, method: &str) 
     set(
         &receipt,
         "granted_categories",
-        list(&mut consent.granted_categories.iter()),
+        list(consent.granted_categories.as_slice()),
     );
     set(
         &receipt,
         "denied_categories",
-        list(&mut consent.denied_categories(config).into_iter()),
+        list(&consent.denied_categories(config)),
     );
     set(
         &receipt,
         "granted_services",
-        list(&mut consent.granted_services.iter()),
+        list(consent.granted_services.as_slice()),
     );
     set(
         &receipt,
         "denied_services",
-        list(&mut consent.denied_services(config).into_iter()),
+        list(&consent.denied_services(config)),
     );
-    set(&receipt, "countries", list(&mut countries.into_iter()));
+    set(&receipt, "countries", list(&countries));
     send(
         endpoint,
         receipt,
@@ -134,23 +134,15 @@ pub fn record_form(config: &Config, consent: &FormConsent) {
             insert_sorted(&mut countries, country);
         }
     }
-    let none = || list(&mut std::iter::empty());
+    let none = || list::<&str>(&[]);
     set(&receipt, "granted_categories", none());
     set(&receipt, "denied_categories", none());
     set(&receipt, "granted_services", none());
     set(&receipt, "denied_services", none());
-    set(&receipt, "countries", list(&mut countries.into_iter()));
+    set(&receipt, "countries", list(&countries));
     set_text(&receipt, "form_id", &consent.form.id);
-    set(
-        &receipt,
-        "granted_purposes",
-        list(&mut consent.granted.iter().map(String::as_str)),
-    );
-    set(
-        &receipt,
-        "denied_purposes",
-        list(&mut consent.denied.iter().map(String::as_str)),
-    );
+    set(&receipt, "granted_purposes", list(consent.granted));
+    set(&receipt, "denied_purposes", list(consent.denied));
     send(
         endpoint,
         receipt,

@@ -81,6 +81,11 @@ impl IdSet {
         self.position(id).is_ok()
     }
 
+    /// The ids in sorted order, as a slice.
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+
     /// The ids in sorted order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(String::as_str)
