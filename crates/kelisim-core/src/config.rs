@@ -1058,20 +1058,27 @@ fn category_texts(
     }
     let mut texts = PerLanguage::default();
     for &language in languages {
-        let builtin = builtin_category_texts(&raw.id, language);
-        let configured = |localized: &Option<LocalizedText>| {
-            localized
-                .as_ref()
-                .and_then(|entries| entries.iter().find(|(code, _)| code == language.code()))
-                .map(|(_, text)| text.clone())
-        };
-        let title = configured(&raw.title).or_else(|| builtin.as_ref().map(|b| b.title.clone()));
-        let description = configured(&raw.description)
-            .or_else(|| builtin.as_ref().map(|b| b.description.clone()));
-        let refusal =
-            configured(&raw.refusal).or_else(|| builtin.as_ref().and_then(|b| b.refusal.clone()));
-        let present = |name: &str, text: Option<String>| {
-            text.unwrap_or_else(|| {
+        // The built-in texts of a well-known id (none for others), each replaced by the
+        // config's own where it has one.
+        let mut category = builtin_category_texts(&raw.id, language).unwrap_or_default();
+        if let Some(title) = localized_text(&raw.title, language) {
+            category.title = title;
+        }
+        if let Some(description) = localized_text(&raw.description, language) {
+            category.description = description;
+        }
+        if let Some(refusal) = localized_text(&raw.refusal, language) {
+            category.refusal = Some(refusal);
+        }
+        if raw.required {
+            category.refusal = None;
+        }
+        // An empty text the config gave was reported above; an empty one here is missing.
+        for (name, text) in [
+            ("title", &category.title),
+            ("description", &category.description),
+        ] {
+            if text.is_empty() {
                 reject(
                     problems,
                     [field, ".", name, ".", language.code()].concat(),
@@ -1079,21 +1086,20 @@ fn category_texts(
                      `languages` needs one",
                     &raw.id,
                 );
-                String::new()
-            })
-        };
-        let title = present("title", title);
-        let description = present("description", description);
-        texts.set(
-            language,
-            CategoryTexts {
-                title,
-                description,
-                refusal: if raw.required { None } else { refusal },
-            },
-        );
+            }
+        }
+        texts.set(language, category);
     }
     texts
+}
+
+/// The config's text in `language` from a `{"kk": "...", "ru": "..."}` object, if it has one.
+fn localized_text(localized: &Option<LocalizedText>, language: Language) -> Option<String> {
+    localized
+        .iter()
+        .flatten()
+        .find(|(code, _)| code == language.code())
+        .map(|(_, text)| text.clone())
 }
 
 /// Reports `field` with `message`, its `{}` replaced by `value`: one out-of-line call per check
@@ -1298,12 +1304,7 @@ fn validate_forms(raw: Vec<RawForm>, languages: &[Language], problems: &Problems
             }
             let mut title = PerLanguage::default();
             for &language in languages {
-                let text = raw_purpose
-                    .title
-                    .iter()
-                    .flatten()
-                    .find(|(code, _)| code == language.code())
-                    .map(|(_, text)| text.clone())
+                let text = localized_text(&raw_purpose.title, language)
                     .filter(|text| !text.trim().is_empty())
                     .unwrap_or_else(|| {
                         problems.report(ConfigError::new(

@@ -626,7 +626,7 @@ pub fn builtin_category_texts(id: &str, language: Language) -> Option<CategoryTe
 }
 
 /// The texts of one category in one language.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CategoryTexts {
     /// Heading, e.g. "Аналитика".
     pub title: String,
