@@ -1245,22 +1245,13 @@ fn validate_service(field: &str, raw: RawService, problems: &Problems) -> Servic
     // What a vendor is known to store is cleared (and listed) even if the config forgot it.
     let (vendor_cookies, vendor_storage) = vendor.map(Vendor::known_storage).unwrap_or((&[], &[]));
     let mut cookies = raw.cookies;
-    for pattern in vendor_cookies {
-        if !cookies.iter().any(|c| c == pattern) {
-            cookies.push((*pattern).to_owned());
-        }
-    }
+    add_missing(&mut cookies, vendor_cookies);
     let mut local_storage = raw.local_storage;
-    for pattern in vendor_storage {
-        if !local_storage.iter().any(|k| k == pattern) {
-            local_storage.push((*pattern).to_owned());
-        }
+    add_missing(&mut local_storage, vendor_storage);
+    let mut cookie_paths = raw.cookie_paths;
+    if cookie_paths.is_empty() {
+        add_missing(&mut cookie_paths, &["/"]);
     }
-    let cookie_paths = if raw.cookie_paths.is_empty() {
-        vec!["/".to_owned()]
-    } else {
-        raw.cookie_paths
-    };
     Service {
         id: raw.id,
         name: raw.name,
@@ -1271,6 +1262,15 @@ fn validate_service(field: &str, raw: RawService, problems: &Problems) -> Servic
         vendor,
         vendor_id: raw.vendor_id,
         cookie_paths,
+    }
+}
+
+/// Appends each of `patterns` that `list` does not have yet.
+fn add_missing(list: &mut Vec<String>, patterns: &[&str]) {
+    for pattern in patterns {
+        if !list.iter().any(|item| item == pattern) {
+            list.push((*pattern).to_owned());
+        }
     }
 }
 
@@ -1359,10 +1359,12 @@ fn validate_forms(raw: Vec<RawForm>, languages: &[Language], problems: &Problems
                 title,
                 data: raw_purpose.data,
                 recipients: raw_purpose.recipients,
-                countries: if raw_purpose.countries.is_empty() {
-                    vec!["KZ".to_owned()]
-                } else {
-                    raw_purpose.countries
+                countries: {
+                    let mut countries = raw_purpose.countries;
+                    if countries.is_empty() {
+                        add_missing(&mut countries, &["KZ"]);
+                    }
+                    countries
                 },
                 term_days,
                 publication: raw_purpose.publication,
