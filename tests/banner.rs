@@ -518,6 +518,27 @@ fn preferences_show_your_consent_and_its_receipt() {
         consent_field("receiptId").as_string().as_deref(),
         Some("00000000-0000-4000-8000-000000000001")
     );
+
+    // The download is a click on a link whose data: URL holds the server's answer as it is.
+    let prototype = js_sys::eval("HTMLAnchorElement.prototype").unwrap();
+    let original = js_sys::Reflect::get(&prototype, &"click".into()).unwrap();
+    let recorder = js_sys::Function::new_no_args(
+        "window.testDownload = [this.getAttribute('download'), this.getAttribute('href')]",
+    );
+    js_sys::Reflect::set(&prototype, &"click".into(), &recorder).unwrap();
+    click("[data-kelisim-action=download-receipt]");
+    js_sys::Reflect::set(&prototype, &"click".into(), &original).unwrap();
+    let recorded = strings(
+        &js_sys::Reflect::get(&web_sys::window().unwrap(), &"testDownload".into()).unwrap(),
+    );
+    assert_eq!(
+        recorded[0],
+        "kelisim-receipt-00000000-0000-4000-8000-000000000001.json"
+    );
+    let prefix = "data:application/json;charset=utf-8,";
+    assert!(recorded[1].starts_with(prefix), "{}", recorded[1]);
+    let decoded = js_sys::decode_uri_component(&recorded[1][prefix.len()..]).unwrap();
+    assert_eq!(String::from(decoded), answer);
 }
 
 fn click_open_preferences() {
