@@ -3,7 +3,7 @@
 //! `getConsent()` returns.
 
 use crate::sdk::InitOptions;
-use kelisim_core::value::{index_path, Problems};
+use kelisim_core::value::{field_path, index_path, Problems};
 use kelisim_core::{Config, ConfigError, Consent, Value};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -74,15 +74,17 @@ fn value_from_js(value: &JsValue, path: &str, depth: usize, problems: &Problems)
         }
         return Value::Array(items);
     }
-    if let Some(object) = value.dyn_ref::<js_sys::Object>() {
+    // Any object, whatever its prototype (an `instanceof Object` test would be one more
+    // import, and would refuse `Object.create(null)`).
+    if value.is_object() {
         let mut fields = Vec::new();
-        for entry in js_sys::Object::entries(object).iter() {
+        for entry in js_sys::Object::entries(value.unchecked_ref()).iter() {
             let entry = js_sys::Array::from(&entry);
             let key = entry.get(0).as_string().unwrap_or_default();
             let child_path = if depth == 0 {
                 key.clone()
             } else {
-                [path, ".", &key].concat()
+                field_path(path, &key)
             };
             fields.push((
                 key,
