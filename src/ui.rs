@@ -114,9 +114,8 @@ impl Ui {
             "keydown",
             EventListenerOptions::enable_prevent_default(),
             move |event| {
-                let Some(event) = event.dyn_ref::<KeyboardEvent>() else {
-                    return;
-                };
+                // A `keydown` listener only ever gets keyboard events.
+                let event: &KeyboardEvent = event.unchecked_ref();
                 let open_dialog = dom::find(
                     &root_for_keys,
                     ".kelisim-preferences, .kelisim--modal .kelisim-banner:not([hidden])",
