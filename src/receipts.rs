@@ -12,6 +12,7 @@
 use crate::boundary::list;
 use crate::browser::{console_warn, now_seconds, once, random_uuid, window};
 use crate::helpers::{post_text, sha256_hex};
+use crate::storage::{get_item, remove_item, set_item};
 use kelisim_core::config::{Form, Purpose};
 use kelisim_core::ids::insert_sorted;
 use kelisim_core::texts::decimal;
@@ -427,25 +428,6 @@ fn save_outbox(items: &[String]) -> bool {
         .and_then(|t| t.as_string())
         .unwrap_or_default();
     set_item(OUTBOX_KEY, &text)
-}
-
-fn storage() -> Option<web_sys::Storage> {
-    window().local_storage().ok().flatten()
-}
-
-fn get_item(key: &str) -> Option<String> {
-    storage()?.get_item(key).ok().flatten()
-}
-
-/// `false` when the write failed (quota exceeded, storage disabled).
-fn set_item(key: &str, value: &str) -> bool {
-    storage().is_some_and(|storage| storage.set_item(key, value).is_ok())
-}
-
-fn remove_item(key: &str) {
-    if let Some(storage) = storage() {
-        let _ = storage.remove_item(key);
-    }
 }
 
 /// `set` for a string value, out of line: most fields of a receipt are strings.

@@ -206,11 +206,7 @@ fn with_banner_variant(mut config: Config) -> Config {
     if config.ui.variants.is_empty() {
         return config;
     }
-    let storage = crate::browser::window().local_storage().ok().flatten();
-    let kept = storage
-        .as_ref()
-        .and_then(|s| s.get_item(KEY).ok().flatten());
-    if kept.is_some_and(|id| config.apply_variant(&id)) {
+    if storage::get_item(KEY).is_some_and(|id| config.apply_variant(&id)) {
         return config;
     }
     let Some(picked) = config
@@ -219,9 +215,7 @@ fn with_banner_variant(mut config: Config) -> Config {
     else {
         return config;
     };
-    if let Some(storage) = &storage {
-        let _ = storage.set_item(KEY, &picked);
-    }
+    storage::set_item(KEY, &picked);
     config.apply_variant(&picked);
     config
 }

@@ -1,5 +1,6 @@
-//! The browser side of storage: reading and writing the `kelisim` cookie, and deleting the
-//! cookies and localStorage keys of revoked services.
+//! The browser side of storage: reading and writing the `kelisim` cookie, localStorage reads
+//! and writes that tolerate a disabled or full storage, and deleting the cookies and
+//! localStorage keys of revoked services.
 //!
 //! The encoding itself lives in `kelisim_core::cookie`; the matching rules in
 //! `kelisim_core::cleanup`. This module only talks to `document.cookie` and `localStorage`.
@@ -90,9 +91,30 @@ pub fn clear_cookies(patterns: &[String], paths: &[String]) {
     }
 }
 
+/// The page's localStorage; `None` where it is disabled or blocked.
+fn local_storage() -> Option<web_sys::Storage> {
+    window().local_storage().ok().flatten()
+}
+
+/// A localStorage value; `None` when absent or when there is no storage.
+pub fn get_item(key: &str) -> Option<String> {
+    local_storage()?.get_item(key).ok().flatten()
+}
+
+/// `false` when the write failed (quota exceeded, storage disabled).
+pub fn set_item(key: &str, value: &str) -> bool {
+    local_storage().is_some_and(|storage| storage.set_item(key, value).is_ok())
+}
+
+pub fn remove_item(key: &str) {
+    if let Some(storage) = local_storage() {
+        let _ = storage.remove_item(key);
+    }
+}
+
 /// Removes every localStorage key that matches one of `patterns`.
 pub fn clear_local_storage(patterns: &[String]) {
-    let Ok(Some(storage)) = window().local_storage() else {
+    let Some(storage) = local_storage() else {
         return;
     };
     let length = storage.length().unwrap_or(0);
