@@ -6,7 +6,7 @@
 //! into the API; one that throws is reported and the others still run.
 
 use crate::browser::{console_error, set_property, window, window_property};
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use wasm_bindgen::JsValue;
 
 /// The events of the SPEC, in the order a visitor usually meets them.
@@ -14,20 +14,19 @@ pub const EVENT_NAMES: [&str; 5] = ["ready", "shown", "consent", "change", "with
 
 thread_local! {
     static LISTENERS: RefCell<Vec<(String, js_sys::Function)>> = const { RefCell::new(Vec::new()) };
-    /// The last `ready` detail: a listener added after `ready` fired is called at once with it,
-    /// so `on("ready", fn)` never misses the event however late it is registered.
+    /// The last `ready` detail, `None` until `ready` fired: a listener added after `ready` is
+    /// called at once with it, so `on("ready", fn)` never misses the event however late it is
+    /// registered.
     static READY_DETAIL: RefCell<Option<JsValue>> = const { RefCell::new(None) };
-    static READY: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Subscribes `listener` to `event`; an unknown event name is an error naming the valid ones.
 pub fn on(event: &str, listener: js_sys::Function) -> Result<(), String> {
     check_event_name(event)?;
-    if event == "ready" && READY.get() {
-        let detail = READY_DETAIL
-            .with_borrow(Clone::clone)
-            .unwrap_or(JsValue::NULL);
-        call_listener(event, &listener, &detail);
+    if event == "ready" {
+        if let Some(detail) = READY_DETAIL.with_borrow(Clone::clone) {
+            call_listener(event, &listener, &detail);
+        }
     }
     LISTENERS.with_borrow_mut(|listeners| listeners.push((event.to_owned(), listener)));
     Ok(())
@@ -47,7 +46,6 @@ pub fn off(event: &str, listener: &js_sys::Function) -> Result<(), String> {
 /// Calls the listeners of `event`, then dispatches `kelisim:<event>` on `window`.
 pub fn emit(event: &str, detail: &JsValue) {
     if event == "ready" {
-        READY.set(true);
         READY_DETAIL.with_borrow_mut(|ready| *ready = Some(detail.clone()));
     }
     let mut listeners: Vec<js_sys::Function> = Vec::new();
@@ -92,13 +90,12 @@ pub fn push_data_layer(event: &str, fields: &[(&str, JsValue)]) {
 /// Forgets every listener and the `ready` state (used by `destroy`).
 pub fn reset() {
     LISTENERS.with_borrow_mut(Vec::clear);
-    READY.set(false);
-    READY_DETAIL.with_borrow_mut(|ready| *ready = None);
+    reset_ready();
 }
 
 /// Forgets only the `ready` state, keeping listeners (a re-`init` after `destroy`).
 pub fn reset_ready() {
-    READY.set(false);
+    READY_DETAIL.with_borrow_mut(|ready| *ready = None);
 }
 
 fn call_listener(event: &str, listener: &js_sys::Function, detail: &JsValue) {
