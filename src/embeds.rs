@@ -7,7 +7,7 @@
 //! `#kelisim`). `gating` removes a placeholder when its iframe is activated.
 
 use crate::browser::root;
-use crate::ui::dom::{append_text, element, find, set_attr};
+use crate::ui::dom::{append_text, element, find, next_number, set_attr};
 use kelisim_core::texts::{country_name, decimal, fill};
 use kelisim_core::{Config, Consent, Language};
 use wasm_bindgen::JsCast;
@@ -98,10 +98,7 @@ fn render(
     name: &str,
     country: &str,
 ) -> Option<Element> {
-    thread_local! {
-        static NEXT_ID: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
-    }
-    let id = decimal(NEXT_ID.with(|next| next.replace(next.get() + 1)).into());
+    let id = decimal(next_number().into());
     set_attr(iframe, ID_ATTRIBUTE, &id);
     let texts = config.texts(language);
     let placeholder = element("div", PLACEHOLDER_CLASS);

@@ -9,12 +9,11 @@
 
 use crate::browser::{random_uuid, root};
 use crate::receipts::{record_form, FormConsent};
-use crate::ui::dom::{append, append_text, element, facts, find, inputs, set_attr};
+use crate::ui::dom::{append, append_text, element, facts, find, inputs, next_number, set_attr};
 use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
 use kelisim_core::config::Form;
 use kelisim_core::texts::{country_name, data_kind_names, decimal, fill, format_days, join};
 use kelisim_core::{Config, Language};
-use std::cell::Cell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement, HtmlFormElement, HtmlInputElement};
@@ -25,10 +24,6 @@ const ATTACHED_ATTRIBUTE: &str = "data-kelisim-form-attached";
 pub const RECEIPT_FIELD: &str = "kelisim_receipt_id";
 /// The checkboxes' name: the granted purposes reach the backend too.
 pub const PURPOSES_FIELD: &str = "kelisim_purposes";
-
-thread_local! {
-    static NEXT_ID: Cell<u32> = const { Cell::new(1) };
-}
 
 /// The consent block of one form and its submit listener.
 pub struct FormHandle {
@@ -70,7 +65,7 @@ pub fn attach(
     if form.has_attribute(ATTACHED_ATTRIBUTE) {
         return Err("formConsent: this form already has a consent block".into());
     }
-    let number = NEXT_ID.with(|next| next.replace(next.get() + 1));
+    let number = next_number();
     let block = render(config, purpose_set, language, number);
     // Before the submit button, so the person reads it before sending; at the end otherwise.
     let submit = find(&form, "[type=submit], button:not([type])");

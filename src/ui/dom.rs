@@ -14,6 +14,15 @@ pub fn set_attr(element: &Element, name: &str, value: &str) {
     let _ = element.set_attribute(name, value);
 }
 
+/// A number not handed out before on this page (1, 2, 3, ...): makes the ids of the nodes
+/// kelisim inserts in the store's page (form blocks, embed placeholders) unique.
+pub fn next_number() -> u32 {
+    thread_local! {
+        static NEXT: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
+    }
+    NEXT.with(|next| next.replace(next.get() + 1))
+}
+
 /// The first element under `parent` that `selector` matches. Out of line, like `set_attr`:
 /// the selectors are ours, so the only failure is "none", and no call site handles a `Result`.
 #[inline(never)]
