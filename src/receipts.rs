@@ -407,10 +407,13 @@ fn push_outbox(text: &str) -> bool {
     save_outbox(&items) && outbox().last().is_some_and(|last| last == text)
 }
 
-/// `false` when localStorage refused the shorter outbox.
+/// `false` when localStorage refused the shorter outbox. Receipts are unique (each has its
+/// own id), so removing the first match removes it.
 fn remove_from_outbox(text: &str) -> bool {
     let mut items = outbox();
-    items.retain(|item| item != text);
+    if let Some(index) = items.iter().position(|item| item == text) {
+        items.remove(index);
+    }
     save_outbox(&items)
 }
 
