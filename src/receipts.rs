@@ -270,11 +270,16 @@ struct Common<'a> {
 fn base_receipt(config: &Config, common: &Common) -> js_sys::Object {
     let receipt = js_sys::Object::new();
     let location = window().location();
-    let page_url = location.origin().unwrap_or_default() + &location.pathname().unwrap_or_default();
+    let origin = location.origin().unwrap_or_default();
+    let page_url = [origin.as_str(), &location.pathname().unwrap_or_default()].concat();
+    // Validation allows only http(s) URLs and site paths ("/privacy"), so a path only needs the
+    // page's origin in front to be absolute.
     let policy = config.policy_url(common.language);
-    let policy_url = web_sys::Url::new_with_base(policy, &location.href().unwrap_or_default())
-        .map(|url| url.href())
-        .unwrap_or_else(|_| policy.to_owned());
+    let policy_url = if policy.starts_with('/') {
+        [&origin, policy].concat()
+    } else {
+        policy.to_owned()
+    };
     let iso = |seconds: u64| -> JsValue {
         js_sys::Date::new(&JsValue::from_f64(seconds as f64 * 1000.0))
             .to_iso_string()

@@ -153,6 +153,6 @@ fn expire_cookie(name: &str, path: &str) {
 fn is_https() -> bool {
     window()
         .location()
-        .protocol()
-        .is_ok_and(|protocol| protocol == "https:")
+        .origin()
+        .is_ok_and(|origin| origin.starts_with("https:"))
 }
