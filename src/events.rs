@@ -99,7 +99,10 @@ pub fn reset_ready() {
 }
 
 fn call_listener(event: &str, listener: &js_sys::Function, detail: &JsValue) {
-    if let Err(error) = listener.call1(&JsValue::NULL, detail) {
+    // `apply` with an argument array: the SDK's one way of calling a page function.
+    let arguments = js_sys::Array::new();
+    arguments.push(detail);
+    if let Err(error) = listener.apply(&JsValue::NULL, &arguments) {
         console_error(&["a `", event, "` listener threw: ", &describe(&error)].concat());
     }
 }

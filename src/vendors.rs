@@ -41,7 +41,10 @@ pub fn tell_vendors(config: &Config, consent: Option<&Consent>) {
             Some(Vendor::MetaPixel) => {
                 if let Ok(fbq) = window_property("fbq").dyn_into::<js_sys::Function>() {
                     let state = if granted { "grant" } else { "revoke" };
-                    let _ = fbq.call2(&JsValue::NULL, &"consent".into(), &JsValue::from_str(state));
+                    let arguments = js_sys::Array::new();
+                    arguments.push(&"consent".into());
+                    arguments.push(&JsValue::from_str(state));
+                    let _ = fbq.apply(&JsValue::NULL, &arguments);
                 }
             }
             Some(Vendor::YandexMetrika) => {
