@@ -117,14 +117,10 @@ pub fn clear_local_storage(patterns: &[String]) {
     let Some(storage) = local_storage() else {
         return;
     };
-    let length = storage.length().unwrap_or(0);
-    let mut keys: Vec<String> = Vec::new();
-    for index in 0..length {
-        if let Ok(Some(key)) = storage.key(index) {
-            keys.push(key);
-        }
-    }
-    for key in keys {
+    // The keys as an array taken first (`Object.keys` of a Storage lists its keys), so removing
+    // some while going through them skips none.
+    for key in js_sys::Object::keys(&storage).iter() {
+        let key = key.as_string().unwrap_or_default();
         if patterns
             .iter()
             .any(|pattern| matches_pattern(pattern, &key))
