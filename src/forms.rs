@@ -200,8 +200,12 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Elem
             set_attr(&input, "aria-describedby", &error_id);
         }
         let title = purpose.title.get(language).map_or("", String::as_str);
-        let _ =
-            label.append_with_str_1(&[" ", &fill(texts.form_consent(), "purpose", title)].concat());
+        append_text(
+            &label,
+            "span",
+            "",
+            &[" ", &fill(texts.form_consent(), "purpose", title)].concat(),
+        );
         if purpose.required {
             let error = append_text(
                 &block,

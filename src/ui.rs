@@ -442,7 +442,7 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> H
                 "",
                 &[texts.refusal_label(), ": "].concat(),
             );
-            let _ = paragraph.append_with_str_1(refusal);
+            append_text(&paragraph, "span", "", refusal);
         }
         if category.services.is_empty() {
             continue;
