@@ -492,14 +492,13 @@ impl Sdk {
             (_, Some(_)) => "change",
         };
         if self.config.uses_vendor(Vendor::Gtm) {
-            let granted = js_sys::Array::new();
-            for category in consent.granted_categories.iter() {
-                granted.push(&JsValue::from_str(category));
-            }
             events::push_data_layer(
                 event,
                 &[
-                    ("kelisim_categories", granted.into()),
+                    (
+                        "kelisim_categories",
+                        crate::boundary::list(consent.granted_categories.as_slice()),
+                    ),
                     ("kelisim_action", action.as_str().into()),
                 ],
             );
