@@ -427,11 +427,7 @@ fn save_outbox(items: &[String]) -> bool {
         remove_item(OUTBOX_KEY);
         return true;
     }
-    let array = js_sys::Array::new();
-    for item in items {
-        array.push(&JsValue::from_str(item));
-    }
-    let text = js_sys::JSON::stringify(&array)
+    let text = js_sys::JSON::stringify(&list(items))
         .ok()
         .and_then(|t| t.as_string())
         .unwrap_or_default();

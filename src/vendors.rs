@@ -41,10 +41,8 @@ pub fn tell_vendors(config: &Config, consent: Option<&Consent>) {
             Some(Vendor::MetaPixel) => {
                 if let Ok(fbq) = window_property("fbq").dyn_into::<js_sys::Function>() {
                     let state = if granted { "grant" } else { "revoke" };
-                    let arguments = js_sys::Array::new();
-                    arguments.push(&"consent".into());
-                    arguments.push(&JsValue::from_str(state));
-                    let _ = fbq.apply(&JsValue::NULL, &arguments);
+                    let arguments = crate::boundary::list(&["consent", state]);
+                    let _ = fbq.apply(&JsValue::NULL, arguments.unchecked_ref());
                 }
             }
             Some(Vendor::YandexMetrika) => {
