@@ -156,10 +156,7 @@ fn send(endpoint: String, receipt: js_sys::Object, fingerprint: String) {
     let hashed = once(move |hash| {
         let hash = hash.as_string().unwrap_or_default();
         set_text(&receipt, "texts_hash", &hash);
-        let text = js_sys::JSON::stringify(&receipt)
-            .ok()
-            .and_then(|t| t.as_string())
-            .unwrap_or_default();
+        let text = json_text(&receipt);
         if push_outbox(&text) {
             flush(endpoint);
         } else {
@@ -230,10 +227,7 @@ pub fn impression(config: &Config, language: Language) {
         "page",
         JsValue::from_str(&window().location().pathname().unwrap_or_default()),
     );
-    let text = js_sys::JSON::stringify(&body)
-        .ok()
-        .and_then(|t| t.as_string())
-        .unwrap_or_default();
+    let text = json_text(&body);
     let _ = window()
         .navigator()
         .send_beacon_with_opt_str(&url, Some(&text));
@@ -427,11 +421,17 @@ fn save_outbox(items: &[String]) -> bool {
         remove_item(OUTBOX_KEY);
         return true;
     }
-    let text = js_sys::JSON::stringify(&list(items))
-        .ok()
-        .and_then(|t| t.as_string())
-        .unwrap_or_default();
+    let text = json_text(&list(items));
     set_item(OUTBOX_KEY, &text)
+}
+
+/// `value` as JSON text (receipts, impressions and the outbox are plain data, so this cannot
+/// fail; "" if it ever did).
+fn json_text(value: &JsValue) -> String {
+    js_sys::JSON::stringify(value)
+        .ok()
+        .and_then(|text| text.as_string())
+        .unwrap_or_default()
 }
 
 /// `set` for a string value, out of line: most fields of a receipt are strings.
