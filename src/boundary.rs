@@ -98,9 +98,9 @@ fn value_from_js(value: &JsValue, path: &str, depth: usize, problems: &Problems)
 
 /// `{consentModeDefaults: true}` from the loader; anything else means defaults not sent.
 pub fn init_options_from_js(value: &JsValue) -> InitOptions {
-    let sent = js_sys::Reflect::get(value, &"consentModeDefaults".into()).map(|v| v.is_truthy());
     InitOptions {
-        consent_mode_defaults_sent: value.is_object() && sent.unwrap_or(false),
+        consent_mode_defaults_sent: value.is_object()
+            && crate::browser::property(value, "consentModeDefaults").is_truthy(),
     }
 }
 

@@ -91,16 +91,21 @@ pub fn console_warn(message: &str) {
     web_sys::console::warn_1(&JsValue::from_str(&["kelisim: ", message].concat()));
 }
 
+/// `object[key]`, or `undefined` when reading it throws (a getter, a revoked proxy). One
+/// out-of-line copy for every property the SDK reads by name.
+#[inline(never)]
+pub fn property(object: &JsValue, key: &str) -> JsValue {
+    js_sys::Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
 /// A property of `window` (e.g. `gtag`, `dataLayer`), or `undefined`.
 pub fn window_property(name: &str) -> JsValue {
-    js_sys::Reflect::get(window(), &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+    property(window(), name)
 }
 
 /// `navigator.webdriver`: true in automated browsers (used only when `ui.hide_from_bots`).
 pub fn is_automated_browser() -> bool {
-    js_sys::Reflect::get(&window().navigator(), &JsValue::from_str("webdriver"))
-        .map(|value| value.is_truthy())
-        .unwrap_or(false)
+    property(&window().navigator(), "webdriver").is_truthy()
 }
 
 /// `navigator.languages` as strings.

@@ -124,10 +124,6 @@ fn check_event_name(event: &str) -> Result<(), String> {
 fn describe(error: &JsValue) -> String {
     error
         .as_string()
-        .or_else(|| {
-            js_sys::Reflect::get(error, &"message".into())
-                .ok()
-                .and_then(|m| m.as_string())
-        })
+        .or_else(|| crate::browser::property(error, "message").as_string())
         .unwrap_or_else(|| "a non-Error value".to_owned())
 }

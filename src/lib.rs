@@ -190,9 +190,7 @@ pub fn form_consent(form: JsValue, options: JsValue) -> bool {
         );
         return false;
     };
-    let set = js_sys::Reflect::get(&options, &"set".into())
-        .ok()
-        .and_then(|v| v.as_string());
+    let set = browser::property(&options, "set").as_string();
     let Some(set) = set else {
         console_error("formConsent: options.set must name a purpose set of the config, e.g. {set: \"signup\"}");
         return false;

@@ -237,9 +237,8 @@ pub fn impression(config: &Config, language: Language) {
 pub fn last_receipt(consent_id: &str) -> Option<LastReceipt> {
     let json = get_item(LAST_RECEIPT_KEY)?;
     let answer = js_sys::JSON::parse(&json).ok()?;
-    let receipt = js_sys::Reflect::get(&answer, &"receipt".into()).ok()?;
-    let field =
-        |object: &JsValue, name: &str| js_sys::Reflect::get(object, &name.into()).ok()?.as_string();
+    let receipt = crate::browser::property(&answer, "receipt");
+    let field = |object: &JsValue, name: &str| crate::browser::property(object, name).as_string();
     let last = LastReceipt {
         receipt_id: field(&receipt, "receipt_id")?,
         consent_id: field(&receipt, "consent_id")?,

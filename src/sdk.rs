@@ -229,11 +229,12 @@ fn schedule(delay_ms: i32, task: impl FnOnce() + 'static) {
 
 /// `navigator.globalPrivacyControl === true`.
 fn global_privacy_control() -> bool {
-    js_sys::Reflect::get(
+    crate::browser::property(
         &crate::browser::window().navigator(),
-        &"globalPrivacyControl".into(),
+        "globalPrivacyControl",
     )
-    .is_ok_and(|value| value.as_bool() == Some(true))
+    .as_bool()
+        == Some(true)
 }
 
 /// Stops the SDK: removes the interface and every listener and observer. Tags already run
