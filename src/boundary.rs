@@ -150,15 +150,9 @@ pub fn consent_to_js(config: &Config, consent: &Consent) -> JsValue {
     let set = |key: &str, value: JsValue| {
         crate::browser::set_property(&object, key, &value);
     };
-    let millis = consent.decided_at as f64 * 1000.0;
     set("consentId", JsValue::from_str(&consent.consent_id));
     set("revision", JsValue::from(consent.revision));
-    set(
-        "timestamp",
-        js_sys::Date::new(&JsValue::from_f64(millis))
-            .to_iso_string()
-            .into(),
-    );
+    set("timestamp", crate::browser::iso_time(consent.decided_at));
     set("language", JsValue::from_str(consent.language.code()));
     set(
         "grantedCategories",

@@ -61,6 +61,13 @@ pub fn html_document() -> &'static HtmlDocument {
     document().unchecked_ref()
 }
 
+/// Unix time `seconds` as an ISO 8601 string (`2026-11-22T08:00:00.000Z`), as JSON dates go.
+pub fn iso_time(seconds: u64) -> JsValue {
+    js_sys::Date::new(&JsValue::from_f64(seconds as f64 * 1000.0))
+        .to_iso_string()
+        .into()
+}
+
 /// Unix time in seconds.
 pub fn now_seconds() -> u64 {
     (js_sys::Date::now() / 1000.0) as u64

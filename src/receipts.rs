@@ -273,11 +273,7 @@ fn base_receipt(config: &Config, common: &Common) -> js_sys::Object {
     } else {
         policy.to_owned()
     };
-    let iso = |seconds: u64| -> JsValue {
-        js_sys::Date::new(&JsValue::from_f64(seconds as f64 * 1000.0))
-            .to_iso_string()
-            .into()
-    };
+    let iso = crate::browser::iso_time;
     set_text(&receipt, "receipt_id", common.receipt_id);
     set_text(&receipt, "consent_id", common.consent_id);
     set_text(&receipt, "site", &config.site);
