@@ -47,13 +47,19 @@ impl Language {
     /// Parses a BCP 47 tag loosely: `ru-RU`, `kk_KZ`, `EN` and the common mistake `kz` all
     /// map to a language; anything else is `None`.
     pub fn from_tag(tag: &str) -> Option<Language> {
-        let primary = tag.trim().split(['-', '_']).next().unwrap_or("");
-        match primary.to_ascii_lowercase().as_str() {
-            "kk" | "kz" => Some(Language::Kk),
-            "ru" => Some(Language::Ru),
-            "en" => Some(Language::En),
-            _ => None,
+        let tag = tag.trim();
+        let end = tag
+            .bytes()
+            .position(|b| b == b'-' || b == b'_')
+            .unwrap_or(tag.len());
+        // The primary subtag, compared without a lowercased copy.
+        let primary = tag.get(..end)?;
+        if primary.eq_ignore_ascii_case("kz") {
+            return Some(Language::Kk);
         }
+        Language::ALL
+            .into_iter()
+            .find(|language| primary.eq_ignore_ascii_case(language.code()))
     }
 }
 
