@@ -152,6 +152,27 @@ mod tests {
     }
 
     #[test]
+    fn tags_are_read_loosely() {
+        for (tag, expected) in [
+            ("kk", Some(Kk)),
+            ("KK-kz", Some(Kk)),
+            (" kz ", Some(Kk)),
+            ("kk_KZ", Some(Kk)),
+            ("ru-RU", Some(Ru)),
+            ("RU", Some(Ru)),
+            ("en-GB", Some(En)),
+            ("EN_us", Some(En)),
+            ("ky", None),
+            ("kkk", None),
+            ("", None),
+            ("-ru", None),
+            ("қаз", None),
+        ] {
+            assert_eq!(Language::from_tag(tag), expected, "{tag:?}");
+        }
+    }
+
+    #[test]
     fn strict_codes() {
         assert_eq!("kk".parse(), Ok(Kk));
         assert_eq!("KK".parse::<Language>(), Err(()));
