@@ -701,15 +701,14 @@ fn trap_focus(dialog: &Element, event: &KeyboardEvent) {
         return;
     };
     let active = document().active_element();
-    let active_is = |element: &HtmlElement| {
+    // Compared as JS values (`===`), the one equality the SDK imports.
+    let active_is = |element: &wasm_bindgen::JsValue| {
         active
             .as_ref()
-            .is_some_and(|a| a == element.unchecked_ref::<Element>())
+            .is_some_and(|a| AsRef::<wasm_bindgen::JsValue>::as_ref(a) == element)
     };
     let outside = active.as_ref().is_none_or(|a| !dialog.contains(Some(a)));
-    if event.shift_key()
-        && (active_is(first) || outside || active.as_ref().is_some_and(|a| a == dialog))
-    {
+    if event.shift_key() && (active_is(first) || outside || active_is(dialog)) {
         event.prevent_default();
         let _ = last.focus();
     } else if !event.shift_key() && (active_is(last) || outside) {
