@@ -100,7 +100,7 @@ fn value_from_js(value: &JsValue, path: &str, depth: usize, problems: &Problems)
 pub fn init_options_from_js(value: &JsValue) -> InitOptions {
     InitOptions {
         consent_mode_defaults_sent: value.is_object()
-            && crate::browser::property(value, "consentModeDefaults").is_truthy(),
+            && crate::browser::property(value, "consentModeDefaults").as_bool() == Some(true),
     }
 }
 

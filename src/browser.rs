@@ -112,7 +112,7 @@ pub fn window_property(name: &str) -> JsValue {
 
 /// `navigator.webdriver`: true in automated browsers (used only when `ui.hide_from_bots`).
 pub fn is_automated_browser() -> bool {
-    property(&window().navigator(), "webdriver").is_truthy()
+    property(&window().navigator(), "webdriver").as_bool() == Some(true)
 }
 
 /// `navigator.languages` as strings.
