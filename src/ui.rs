@@ -249,7 +249,8 @@ impl Ui {
 
     fn dialog(&self) -> Option<HtmlElement> {
         let dialog = dom::find(self.preferences.as_ref()?, ".kelisim-preferences")?;
-        dialog.dyn_into().ok()
+        // Our own `div`.
+        Some(dialog.unchecked_into())
     }
 }
 
@@ -690,9 +691,8 @@ fn trap_focus(dialog: &Element, event: &KeyboardEvent) {
     let selector = "button:not([disabled]), [href], input:not([disabled]), summary, [tabindex]:not([tabindex=\"-1\"])";
     let mut focusable: Vec<HtmlElement> = Vec::new();
     for element in nodes_of(dialog.query_selector_all(selector)) {
-        let Ok(element) = element.dyn_into::<HtmlElement>() else {
-            continue;
-        };
+        // The dialog holds only kelisim's own HTML elements.
+        let element: HtmlElement = element.unchecked_into();
         if element.offset_parent().is_some() || element.get_client_rects().length() > 0 {
             focusable.push(element);
         }
