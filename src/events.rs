@@ -9,7 +9,8 @@ use crate::browser::{console_error, set_property, window, window_property};
 use std::cell::RefCell;
 use wasm_bindgen::JsValue;
 
-/// The events of the SPEC, in the order a visitor usually meets them.
+/// The events of the SPEC, in the order a visitor usually meets them (`check_event_name`'s
+/// message lists them too).
 pub const EVENT_NAMES: [&str; 5] = ["ready", "shown", "consent", "change", "withdraw"];
 
 thread_local! {
@@ -114,8 +115,7 @@ fn check_event_name(event: &str) -> Result<(), String> {
         Err([
             "unknown event `",
             event,
-            "`; use one of ",
-            &EVENT_NAMES.join(", "),
+            "`; use one of ready, shown, consent, change, withdraw",
         ]
         .concat())
     }

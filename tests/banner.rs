@@ -639,6 +639,19 @@ fn config_that_is_not_plain_data_names_the_field() {
 }
 
 #[wasm_bindgen_test]
+fn an_unknown_event_name_is_an_error_listing_the_events() {
+    let errors = console_errors(|| {
+        kelisim::on("consented", js_sys::Function::new_no_args("").into());
+    });
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].ends_with(&kelisim::events::EVENT_NAMES.join(", ")),
+        "{}",
+        errors[0]
+    );
+}
+
+#[wasm_bindgen_test]
 fn global_privacy_control_can_be_ignored_by_config() {
     reset("ru");
     set_global_privacy_control(true);
