@@ -7,7 +7,7 @@
 //! `#kelisim`). `gating` removes a placeholder when its iframe is activated.
 
 use crate::browser::root;
-use crate::ui::dom::{append_text, element, find, next_number, set_attr};
+use crate::ui::dom::{append_text, element, find, next_number, set_attr, set_hidden};
 use kelisim_core::texts::{country_name, decimal, fill};
 use kelisim_core::{Config, Consent, Language};
 use wasm_bindgen::JsCast;
@@ -59,7 +59,7 @@ pub fn sync(config: &Config, consent: Option<&Consent>, language: Language, elem
             &service.country,
         ) {
             let _ = element.before_with_node_1(&placeholder);
-            element.unchecked_ref::<HtmlElement>().set_hidden(true);
+            set_hidden(element, true);
         }
     }
 }
@@ -72,7 +72,7 @@ pub fn remove_placeholder(iframe: &Element) {
     if let Some(placeholder) = find(&root(), &["[", FOR_ATTRIBUTE, "=\"", &id, "\"]"].concat()) {
         placeholder.remove();
     }
-    iframe.unchecked_ref::<HtmlElement>().set_hidden(false);
+    set_hidden(iframe, false);
 }
 
 /// The placeholder action of a click on `target`, if it hit a placeholder button.

@@ -9,7 +9,9 @@
 
 use crate::browser::{random_uuid, root};
 use crate::receipts::{record_form, FormConsent};
-use crate::ui::dom::{append, append_text, element, facts, find, inputs, next_number, set_attr};
+use crate::ui::dom::{
+    append, append_text, element, facts, find, inputs, next_number, set_attr, set_hidden,
+};
 use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
 use kelisim_core::config::Form;
 use kelisim_core::texts::{country_name, data_kind_names, decimal, fill, format_days, join};
@@ -101,13 +103,13 @@ pub fn attach(
             event.stop_immediate_propagation();
             set_attr(missing, "aria-invalid", "true");
             if let Some(error) = &error {
-                error.set_hidden(false);
+                set_hidden(error, false);
             }
             let _ = missing.focus();
             return;
         }
         if let Some(error) = &error {
-            error.set_hidden(true);
+            set_hidden(error, true);
         }
         for input in &boxes {
             let _ = input.remove_attribute("aria-invalid");
@@ -123,7 +125,8 @@ pub fn attach(
             } else {
                 &mut denied
             };
-            purposes.push(input.value());
+            // Our checkbox: its value is the `value` attribute set when it was made.
+            purposes.push(input.get_attribute("value").unwrap_or_default());
         }
         // Without a receipts endpoint no receipt exists, so the backend gets no id to keep.
         if config.endpoint.is_none() {
@@ -215,7 +218,7 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Elem
             );
             error.set_id(&error_id);
             set_attr(&error, "role", "alert");
-            error.unchecked_ref::<HtmlElement>().set_hidden(true);
+            set_hidden(&error, true);
         }
     }
 

@@ -172,13 +172,9 @@ fn activate_script(old: &Element) -> Option<HtmlScriptElement> {
     let source = old
         .get_attribute("data-src")
         .or_else(|| old.get_attribute("src"));
-    if let Some(source) = &source {
-        script.set_src(source);
-    }
-    if source.is_none() {
-        script
-            .set_text(&old.text_content().unwrap_or_default())
-            .ok()?;
+    match &source {
+        Some(source) => set_attr(&script, "src", source),
+        None => script.set_text_content(old.text_content().as_deref()),
     }
     old.replace_with_with_node_1(&script).ok()?;
     source.map(|_| script)

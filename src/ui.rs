@@ -84,7 +84,7 @@ impl Ui {
             config.ui.position.as_str(),
         ]
         .concat();
-        root.set_class_name(&classes);
+        set_attr(&root, "class", &classes);
         for (property, value) in &config.ui.theme {
             let _ = root.style().set_property(property, value);
         }
@@ -144,7 +144,9 @@ impl Ui {
     }
 
     pub fn banner_shown(&self) -> bool {
-        self.banner.as_ref().is_some_and(|banner| !banner.hidden())
+        self.banner
+            .as_ref()
+            .is_some_and(|banner| !banner.has_attribute("hidden"))
     }
 
     pub fn preferences_shown(&self) -> bool {
@@ -154,9 +156,8 @@ impl Ui {
     /// Shows the first layer (rendering it if needed).
     pub fn show_banner(&mut self, view: &View) {
         let root = &self.root;
-        self.banner
-            .get_or_insert_with(|| render_banner(root, view))
-            .set_hidden(false);
+        let banner = self.banner.get_or_insert_with(|| render_banner(root, view));
+        dom::set_hidden(banner, false);
         set_attr(&self.root, "lang", view.language.code());
     }
 
@@ -169,7 +170,7 @@ impl Ui {
             .active_element()
             .and_then(|e| e.dyn_into::<HtmlElement>().ok());
         if let Some(banner) = &self.banner {
-            banner.set_hidden(true);
+            dom::set_hidden(banner, true);
         }
         self.preferences = Some(render_preferences(&self.root, view, switches));
         set_attr(&self.root, "lang", view.language.code());
@@ -184,7 +185,7 @@ impl Ui {
             preferences.remove();
         }
         if let Some(banner) = &self.banner {
-            banner.set_hidden(false);
+            dom::set_hidden(banner, false);
         }
         if let Some(element) = self.return_focus.take() {
             if element.is_connected() {
@@ -197,11 +198,14 @@ impl Ui {
     /// focus back on the language button that was pressed.
     pub fn rerender(&mut self, view: &View) {
         let switches = self.switches();
-        let banner_hidden = self.banner.as_ref().map(|banner| banner.hidden());
+        let banner_hidden = self
+            .banner
+            .as_ref()
+            .map(|banner| banner.has_attribute("hidden"));
         if let Some(old) = self.banner.take() {
             let banner = render_banner(&self.root, view);
             let _ = old.replace_with_with_node_1(&banner);
-            banner.set_hidden(banner_hidden.unwrap_or(false));
+            dom::set_hidden(&banner, banner_hidden.unwrap_or(false));
             self.banner = Some(banner);
         }
         if let Some(old) = self.preferences.take() {

@@ -23,6 +23,16 @@ pub fn next_number() -> u32 {
     NEXT.with(|next| next.replace(next.get() + 1))
 }
 
+/// Shows or hides `element` through its `hidden` attribute (what the `hidden` property
+/// reflects), so no property binding is needed beside `set_attr`.
+pub fn set_hidden(element: &Element, hidden: bool) {
+    if hidden {
+        set_attr(element, "hidden", "");
+    } else {
+        let _ = element.remove_attribute("hidden");
+    }
+}
+
 /// The first element under `parent` that `selector` matches. Out of line, like `set_attr`:
 /// the selectors are ours, so the only failure is "none", and no call site handles a `Result`.
 #[inline(never)]
@@ -37,7 +47,7 @@ pub fn find(parent: &Element, selector: &str) -> Option<Element> {
 pub fn element(tag: &str, class: &str) -> Element {
     let element = document().create_element(tag).unwrap_throw();
     if !class.is_empty() {
-        element.set_class_name(class);
+        set_attr(&element, "class", class);
     }
     element
 }
