@@ -188,7 +188,11 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Elem
     let statement_id = ["kelisim-form-", &number, "-operator"].concat();
     set_attr(&block, "aria-describedby", &statement_id);
     let operator_line = config.operator_line(language, false);
-    append_text(&block, "p", "kelisim-form-operator", &operator_line).set_id(&statement_id);
+    set_attr(
+        &append_text(&block, "p", "kelisim-form-operator", &operator_line),
+        "id",
+        &statement_id,
+    );
 
     let error_id = ["kelisim-form-", &number, "-error"].concat();
     for purpose in &form.purposes {
@@ -216,7 +220,7 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Elem
                 "kelisim-form-error",
                 texts.form_required_error(),
             );
-            error.set_id(&error_id);
+            set_attr(&error, "id", &error_id);
             set_attr(&error, "role", "alert");
             set_hidden(&error, true);
         }

@@ -76,7 +76,7 @@ impl Ui {
         let document = document();
         let body = document.body()?;
         let root: HtmlElement = document.create_element("div").ok()?.unchecked_into();
-        root.set_id("kelisim");
+        set_attr(&root, "id", "kelisim");
         let classes = [
             "kelisim--",
             config.ui.layout.as_str(),
@@ -312,7 +312,7 @@ fn install_styles() {
     });
     if adopted.is_none() {
         if let (Ok(style), Some(head)) = (document.create_element("style"), document.head()) {
-            style.set_id(STYLE_ID);
+            set_attr(&style, "id", STYLE_ID);
             style.set_text_content(Some(css));
             let _ = head.append_child(&style);
         }
@@ -329,11 +329,15 @@ fn render_banner(root: &HtmlElement, view: &View) -> HtmlElement {
     set_attr(&banner, "aria-describedby", "kelisim-description");
     let inner = append(&banner, "div", "kelisim-banner__inner");
     let head = append(&inner, "div", "kelisim-head");
-    append_text(&head, "h2", "kelisim-title", texts.title()).set_id("kelisim-title");
+    set_attr(
+        &append_text(&head, "h2", "kelisim-title", texts.title()),
+        "id",
+        "kelisim-title",
+    );
     render_language_switch(&head, view);
 
     let description = append(&inner, "p", "kelisim-description");
-    description.set_id("kelisim-description");
+    set_attr(&description, "id", "kelisim-description");
     description.set_text_content(Some(&[texts.description(), " "].concat()));
     policy_link(&description, view);
 
@@ -390,7 +394,11 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> H
     set_attr(&dialog, "tabindex", "-1");
 
     let head = append(&dialog, "div", "kelisim-preferences__head kelisim-head");
-    append_text(&head, "h2", "", texts.preferences_title()).set_id("kelisim-preferences-title");
+    set_attr(
+        &append_text(&head, "h2", "", texts.preferences_title()),
+        "id",
+        "kelisim-preferences-title",
+    );
     render_language_switch(&head, view);
     let close = button(&head, "kelisim-close", "close", "×");
     set_attr(&close, "aria-label", texts.close());
@@ -422,7 +430,11 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> H
         let heading_id = ["kelisim-category-", &category.id].concat();
         set_attr(&section, "aria-labelledby", &heading_id);
         let category_head = append(&section, "div", "kelisim-category__head");
-        append_text(&category_head, "h3", "", &category_texts.title).set_id(&heading_id);
+        set_attr(
+            &append_text(&category_head, "h3", "", &category_texts.title),
+            "id",
+            &heading_id,
+        );
         if category.required {
             append_text(
                 &category_head,
@@ -471,7 +483,11 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> H
             let service_head = append(&item, "div", "kelisim-service__head");
             let name_id = ["kelisim-service-", &service.id].concat();
             let name = append(&service_head, "span", "");
-            append_text(&name, "span", "kelisim-service__name", &service.name).set_id(&name_id);
+            set_attr(
+                &append_text(&name, "span", "kelisim-service__name", &service.name),
+                "id",
+                &name_id,
+            );
             if service.is_cross_border() {
                 append_text(&name, "span", "kelisim-badge", texts.cross_border_badge());
             }
@@ -517,7 +533,11 @@ fn render_your_consent(parent: &Element, view: &View, consent: &Consent) {
     let texts = view.config.texts(view.language);
     let section = append(parent, "section", "kelisim-your-consent");
     set_attr(&section, "aria-labelledby", "kelisim-your-consent");
-    append_text(&section, "h3", "", texts.your_consent()).set_id("kelisim-your-consent");
+    set_attr(
+        &append_text(&section, "h3", "", texts.your_consent()),
+        "id",
+        "kelisim-your-consent",
+    );
     let decided = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
         consent.decided_at as f64 * 1000.0,
     ));
