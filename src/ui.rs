@@ -663,7 +663,7 @@ fn action_of(target: &Element) -> Option<UiAction> {
             let checked = |selector: &str, attribute: &str| -> Vec<String> {
                 let mut ids = Vec::new();
                 for input in inputs(&preferences, selector) {
-                    if input.checked() && !input.disabled() {
+                    if input.checked() && !input.has_attribute("disabled") {
                         ids.extend(input.get_attribute(attribute));
                     }
                 }

@@ -97,6 +97,9 @@ pub fn switch(parent: &Element, checked: bool, locked: bool) -> HtmlInputElement
     set_attr(&input, "type", "checkbox");
     set_attr(&input, "role", "switch");
     input.set_checked(checked);
-    input.set_disabled(locked);
+    if locked {
+        // `disabled` is a reflected attribute: the same as the property, without its binding.
+        set_attr(&input, "disabled", "");
+    }
     input
 }
