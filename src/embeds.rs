@@ -30,7 +30,7 @@ pub enum EmbedAction {
 /// (all of them before a choice), and removes those whose iframe may now load.
 pub fn sync(config: &Config, consent: Option<&Consent>, language: Language, elements: &[Element]) {
     for element in elements {
-        if !element.tag_name().eq_ignore_ascii_case("iframe")
+        if !element.matches("iframe").unwrap_or(false)
             || element.has_attribute("data-kelisim-activated")
         {
             continue;

@@ -136,7 +136,7 @@ pub fn activate_now(element: &Element) {
 /// Activates one element; returns the new script when it loads a `src` (the caller waits for
 /// it before the next one).
 fn activate_one(element: &Element) -> Option<HtmlScriptElement> {
-    if element.tag_name().eq_ignore_ascii_case("script") {
+    if element.matches("script").unwrap_or(false) {
         return activate_script(element);
     }
     crate::embeds::remove_placeholder(element);
