@@ -717,7 +717,8 @@ fn trap_focus(dialog: &Element, event: &KeyboardEvent) {
     for element in nodes_of(dialog.query_selector_all(selector)) {
         // The dialog holds only kelisim's own HTML elements.
         let element: HtmlElement = element.unchecked_into();
-        if element.offset_parent().is_some() || element.get_client_rects().length() > 0 {
+        // Rendered (not inside a closed <details>, not display:none): it has a layout box.
+        if element.get_client_rects().length() > 0 {
             focusable.push(element);
         }
     }
