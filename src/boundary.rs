@@ -78,18 +78,16 @@ fn value_from_js(value: &JsValue, path: &str, depth: usize, problems: &Problems)
     // import, and would refuse `Object.create(null)`).
     if value.is_object() {
         let mut fields = Vec::new();
-        for entry in js_sys::Object::entries(value.unchecked_ref()).iter() {
-            let entry = js_sys::Array::from(&entry);
-            let key = entry.get(0).as_string().unwrap_or_default();
+        // Own enumerable string keys, as JSON.stringify would see them.
+        for key in js_sys::Object::keys(value.unchecked_ref::<js_sys::Object>()).iter() {
+            let key = key.as_string().unwrap_or_default();
             let child_path = if depth == 0 {
                 key.clone()
             } else {
                 field_path(path, &key)
             };
-            fields.push((
-                key,
-                value_from_js(&entry.get(1), &child_path, depth + 1, problems),
-            ));
+            let child = crate::browser::property(value, &key);
+            fields.push((key, value_from_js(&child, &child_path, depth + 1, problems)));
         }
         return Value::Object(fields);
     }
