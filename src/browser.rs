@@ -47,6 +47,15 @@ pub fn set_property(object: &JsValue, key: &str, value: &JsValue) {
     let _ = js_sys::Reflect::set(object, &JsValue::from_str(key), value);
 }
 
+/// Sets each `(key, value)` of `fields` on `object`, in order (event details, dataLayer
+/// entries). Inlined: at its two call sites the loop is smaller than a call.
+#[inline(always)]
+pub fn set_properties(object: &JsValue, fields: &[(&str, JsValue)]) {
+    for (key, value) in fields {
+        set_property(object, key, value);
+    }
+}
+
 /// A JS function that runs `callback` once with its first argument, then frees it. Every
 /// one-shot callback of the SDK (timers, script loads, receipt requests and hashes) goes
 /// through this one boxed type, so wasm-bindgen's closure machinery is in the module once

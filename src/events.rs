@@ -82,9 +82,7 @@ pub fn push_data_layer(event: &str, fields: &[(&str, JsValue)]) {
         "event",
         &JsValue::from_str(&["kelisim_", event].concat()),
     );
-    for (key, value) in fields {
-        set_property(&entry, key, value);
-    }
+    crate::browser::set_properties(&entry, fields);
     js_sys::Array::from(&data_layer).push(&entry);
 }
 

@@ -612,8 +612,6 @@ impl Sdk {
 /// An event detail object from key/value pairs.
 fn detail(fields: &[(&str, JsValue)]) -> JsValue {
     let object = js_sys::Object::new();
-    for (key, value) in fields {
-        crate::browser::set_property(&object, key, value);
-    }
+    crate::browser::set_properties(&object, fields);
     object.into()
 }
