@@ -12,6 +12,21 @@ extern "C" {
     /// five imports for what kelisim (which runs in pages only) knows already.
     #[wasm_bindgen(thread_local_v2, js_name = window)]
     static WINDOW: Window;
+
+    // Global functions of the window that cannot throw as kelisim calls them, bound without
+    // web-sys's `catch` (a wrapper in the wasm, a `try` in the glue, a `Result` at each call).
+    // Called without a receiver, a window operation applies to the global object.
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &JsValue, delay_ms: i32);
+    #[wasm_bindgen(js_name = dispatchEvent)]
+    fn dispatch_event(event: &JsValue);
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
+    fn get_random_values(bytes: &mut [u8]);
+    /// `new CustomEvent(name, init)`.
+    #[wasm_bindgen(js_name = CustomEvent)]
+    type CustomEvent;
+    #[wasm_bindgen(constructor, js_class = CustomEvent)]
+    fn new(name: &str, init: &JsValue) -> CustomEvent;
 }
 
 /// The window, borrowed for the whole page life: a reference to one leaked handle instead of
@@ -83,20 +98,31 @@ pub fn now_seconds() -> u64 {
 }
 
 /// A random version-4 UUID from `crypto.getRandomValues` (a consent id must not be guessable).
+/// Every browser that runs WebAssembly has it, in insecure contexts too.
 pub fn random_uuid() -> String {
     let mut bytes = [0u8; 16];
-    let filled = window().crypto().and_then(|crypto| {
-        crypto
-            .get_random_values_with_u8_array(&mut bytes)
-            .map(|_| ())
-    });
-    if filled.is_err() {
-        // Only very old browsers lack crypto; Math.random still gives a unique-enough id.
-        for byte in bytes.iter_mut() {
-            *byte = (js_sys::Math::random() * 256.0) as u8;
-        }
-    }
+    get_random_values(&mut bytes);
     kelisim_core::ids::uuid_v4(bytes)
+}
+
+/// Runs `callback` (a JS function) once after `delay_ms` milliseconds.
+pub fn schedule(delay_ms: i32, callback: &JsValue) {
+    set_timeout(callback, delay_ms);
+}
+
+/// Dispatches `CustomEvent(name, {detail})` on the window.
+pub fn dispatch_custom_event(name: &str, detail: &JsValue) {
+    let init = js_sys::Object::new();
+    set_property(&init, "detail", detail);
+    dispatch_event(&CustomEvent::new(name, &init));
+}
+
+/// A part of the page's address (`origin`, `hostname`, `pathname`), read by name: one
+/// property read instead of a binding per part.
+pub fn location(part: &str) -> String {
+    property(&window_property("location"), part)
+        .as_string()
+        .unwrap_or_default()
 }
 
 pub fn console_error(message: &str) {

@@ -7,11 +7,13 @@
 //! `#kelisim`). `gating` removes a placeholder when its iframe is activated.
 
 use crate::browser::root;
-use crate::ui::dom::{append_text, element, find, next_number, set_attr, set_hidden};
+use crate::ui::dom::{
+    append_text, closest, element, find, insert_before, matches, next_number, set_attr, set_hidden,
+    set_style,
+};
 use kelisim_core::texts::{country_name, decimal, fill};
 use kelisim_core::{Config, Consent, Language};
-use wasm_bindgen::JsCast;
-use web_sys::{Element, HtmlElement};
+use web_sys::Element;
 
 const PLACEHOLDER_CLASS: &str = "kelisim-embed";
 /// On a placeholder: the `data-kelisim-embed` id of the iframe it stands for.
@@ -30,9 +32,7 @@ pub enum EmbedAction {
 /// (all of them before a choice), and removes those whose iframe may now load.
 pub fn sync(config: &Config, consent: Option<&Consent>, language: Language, elements: &[Element]) {
     for element in elements {
-        if !element.matches("iframe").unwrap_or(false)
-            || element.has_attribute("data-kelisim-activated")
-        {
+        if !matches(element, "iframe") || element.has_attribute("data-kelisim-activated") {
             continue;
         }
         let Some(rule) = crate::gating::rule_of(element) else {
@@ -58,7 +58,7 @@ pub fn sync(config: &Config, consent: Option<&Consent>, language: Language, elem
             &service.name,
             &service.country,
         ) {
-            let _ = element.before_with_node_1(&placeholder);
+            insert_before(element, &placeholder);
             set_hidden(element, true);
         }
     }
@@ -77,8 +77,8 @@ pub fn remove_placeholder(iframe: &Element) {
 
 /// The placeholder action of a click on `target`, if it hit a placeholder button.
 pub fn action_of(target: &Element) -> Option<EmbedAction> {
-    let button = target.closest("[data-kelisim-embed-action]").ok()??;
-    let placeholder = button.closest(&[".", PLACEHOLDER_CLASS].concat()).ok()??;
+    let button = closest(target, "[data-kelisim-embed-action]")?;
+    let placeholder = closest(&button, &[".", PLACEHOLDER_CLASS].concat())?;
     let id = placeholder.get_attribute(FOR_ATTRIBUTE)?;
     let iframe = find(&root(), &["[", ID_ATTRIBUTE, "=\"", &id, "\"]"].concat())?;
     match button.get_attribute("data-kelisim-embed-action")?.as_str() {
@@ -106,7 +106,6 @@ fn render(
     set_attr(&placeholder, "lang", language.code());
     set_attr(&placeholder, "data-kelisim-service", service_id);
     // Keep the iframe's box so the page does not jump when the embed loads.
-    let style = placeholder.unchecked_ref::<HtmlElement>().style();
     for (attribute, property) in [("width", "width"), ("height", "min-height")] {
         if let Some(value) = iframe.get_attribute(attribute) {
             let value = if value.bytes().all(|b| b.is_ascii_digit()) {
@@ -114,7 +113,7 @@ fn render(
             } else {
                 value
             };
-            let _ = style.set_property(property, &value);
+            set_style(&placeholder, property, &value);
         }
     }
     let country = country_name(country, language);

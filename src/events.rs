@@ -60,13 +60,7 @@ pub fn emit(event: &str, detail: &JsValue) {
     for listener in &listeners {
         call_listener(event, listener, detail);
     }
-    let init = web_sys::CustomEventInit::new();
-    init.set_detail(detail);
-    if let Ok(custom_event) =
-        web_sys::CustomEvent::new_with_event_init_dict(&["kelisim:", event].concat(), &init)
-    {
-        let _ = window().dispatch_event(&custom_event);
-    }
+    crate::browser::dispatch_custom_event(&["kelisim:", event].concat(), detail);
 }
 
 /// Pushes `{event: "kelisim_<event>", ...fields}` to `window.dataLayer`, creating it if needed.

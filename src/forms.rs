@@ -10,7 +10,8 @@
 use crate::browser::{random_uuid, root};
 use crate::receipts::{record_form, FormConsent};
 use crate::ui::dom::{
-    append, append_text, element, facts, find, inputs, next_number, set_attr, set_hidden,
+    append, append_node, append_text, element, facts, find, focus, inputs, insert_before,
+    next_number, remove_attr, set_attr, set_hidden,
 };
 use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
 use kelisim_core::config::Form;
@@ -37,7 +38,7 @@ pub struct FormHandle {
 impl Drop for FormHandle {
     fn drop(&mut self) {
         self.block.remove();
-        let _ = self.form.remove_attribute(ATTACHED_ATTRIBUTE);
+        remove_attr(&self.form, ATTACHED_ATTRIBUTE);
     }
 }
 
@@ -72,13 +73,8 @@ pub fn attach(
     // Before the submit button, so the person reads it before sending; at the end otherwise.
     let submit = find(&form, "[type=submit], button:not([type])");
     match &submit {
-        Some(button) => button
-            .before_with_node_1(&block)
-            .map_err(|_| "formConsent: could not insert")?,
-        None => form
-            .append_child(&block)
-            .map(|_| ())
-            .map_err(|_| "formConsent: could not insert")?,
+        Some(button) => insert_before(button, &block),
+        None => append_node(&form, &block),
     }
     set_attr(&form, ATTACHED_ATTRIBUTE, set);
 
@@ -105,14 +101,14 @@ pub fn attach(
             if let Some(error) = &error {
                 set_hidden(error, false);
             }
-            let _ = missing.focus();
+            focus(missing);
             return;
         }
         if let Some(error) = &error {
             set_hidden(error, true);
         }
         for input in &boxes {
-            let _ = input.remove_attribute("aria-invalid");
+            remove_attr(input, "aria-invalid");
         }
         let Some(purpose_set) = config.form(&set) else {
             return;

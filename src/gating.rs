@@ -6,13 +6,13 @@
 //! work. Invariant: an element is activated at most once (it is marked before anything waits), and
 //! nothing here ever runs while the visitor has made no choice.
 
-use crate::browser::{console_warn, document, nodes_of, root};
-use crate::ui::dom::set_attr;
+use crate::browser::{console_warn, nodes_of, property, root, set_property};
+use crate::ui::dom::{self, set_attr};
 use kelisim_core::{Config, Consent, GateRule};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{Element, HtmlScriptElement, MutationObserver, MutationObserverInit, MutationRecord};
+use web_sys::{Element, HtmlScriptElement};
 
 /// Elements kelisim gates: anything with `data-category` that has not been activated yet.
 const GATED_SELECTOR: &str = "[data-category]:not([data-kelisim-activated])";
@@ -23,9 +23,23 @@ thread_local! {
     static WARNED_CATEGORIES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// `MutationObserver`, bound without web-sys's `catch`: with a function and valid options
+    /// neither the constructor nor `observe` can throw.
+    #[wasm_bindgen(js_name = MutationObserver)]
+    type Observer;
+    #[wasm_bindgen(constructor, js_class = MutationObserver)]
+    fn new(callback: &JsValue) -> Observer;
+    #[wasm_bindgen(method)]
+    fn observe(this: &Observer, target: &Element, options: &JsValue);
+    #[wasm_bindgen(method)]
+    fn disconnect(this: &Observer);
+}
+
 /// Watches the document for gated elements added after start-up. Dropping it disconnects.
 pub struct GateObserver {
-    observer: MutationObserver,
+    observer: Observer,
     _callback: Closure<dyn FnMut(js_sys::Array)>,
 }
 
@@ -35,8 +49,7 @@ impl GateObserver {
         let callback = Closure::<dyn FnMut(js_sys::Array)>::new(move |records: js_sys::Array| {
             let mut found = Vec::new();
             for record in records.iter() {
-                let record: MutationRecord = record.unchecked_into();
-                for node in js_sys::Array::from(&record.added_nodes()).iter() {
+                for node in js_sys::Array::from(&property(&record, "addedNodes")).iter() {
                     if let Ok(element) = node.dyn_into::<Element>() {
                         collect_gated(&element, &mut found);
                     }
@@ -46,12 +59,11 @@ impl GateObserver {
                 on_added(found);
             }
         });
-        let observer = MutationObserver::new(callback.as_ref().unchecked_ref()).ok()?;
-        let options = MutationObserverInit::new();
-        options.set_child_list(true);
-        options.set_subtree(true);
-        let root = crate::browser::root();
-        observer.observe_with_options(&root, &options).ok()?;
+        let observer = Observer::new(callback.as_ref());
+        let options = js_sys::Object::new();
+        set_property(&options, "childList", &JsValue::TRUE);
+        set_property(&options, "subtree", &JsValue::TRUE);
+        observer.observe(&root(), &options);
         Some(GateObserver {
             observer,
             _callback: callback,
@@ -71,7 +83,7 @@ pub fn gated_elements() -> Vec<Element> {
 }
 
 fn collect_gated(element: &Element, found: &mut Vec<Element>) {
-    if element.matches(GATED_SELECTOR).unwrap_or(false) {
+    if dom::matches(element, GATED_SELECTOR) {
         found.push(element.clone());
     }
     found.extend(nodes_of(element.query_selector_all(GATED_SELECTOR)));
@@ -136,7 +148,7 @@ pub fn activate_now(element: &Element) {
 /// Activates one element; returns the new script when it loads a `src` (the caller waits for
 /// it before the next one).
 fn activate_one(element: &Element) -> Option<HtmlScriptElement> {
-    if element.matches("script").unwrap_or(false) {
+    if dom::matches(element, "script") {
         return activate_script(element);
     }
     crate::embeds::remove_placeholder(element);
@@ -152,8 +164,7 @@ fn activate_one(element: &Element) -> Option<HtmlScriptElement> {
 }
 
 fn activate_script(old: &Element) -> Option<HtmlScriptElement> {
-    let document = document();
-    let script: HtmlScriptElement = document.create_element("script").ok()?.unchecked_into();
+    let script: HtmlScriptElement = dom::element("script", "").unchecked_into();
     for name in old.get_attribute_names().iter() {
         let name = name.as_string().unwrap_or_default();
         if name != "type" && name != "data-type" && name != "data-src" {
@@ -176,7 +187,7 @@ fn activate_script(old: &Element) -> Option<HtmlScriptElement> {
         Some(source) => set_attr(&script, "src", source),
         None => script.set_text_content(old.text_content().as_deref()),
     }
-    old.replace_with_with_node_1(&script).ok()?;
+    dom::replace(old, &script);
     source.map(|_| script)
 }
 

@@ -10,7 +10,9 @@
 //! receipt is still sent once from memory, and the banner works as before.
 
 use crate::boundary::list;
-use crate::browser::{console_warn, now_seconds, once, random_uuid, window};
+use crate::browser::{
+    console_warn, location, now_seconds, once, property, random_uuid, window, window_property,
+};
 use crate::helpers::{post_text, sha256_hex};
 use crate::storage::{get_item, remove_item, set_item};
 use kelisim_core::config::{Form, Purpose};
@@ -222,11 +224,7 @@ pub fn impression(config: &Config, language: Language) {
             .as_deref()
             .map_or(JsValue::NULL, JsValue::from_str),
     );
-    set(
-        &body,
-        "page",
-        JsValue::from_str(&window().location().pathname().unwrap_or_default()),
-    );
+    set(&body, "page", JsValue::from_str(&location("pathname")));
     let text = json_text(&body);
     let _ = window()
         .navigator()
@@ -262,9 +260,8 @@ struct Common<'a> {
 
 fn base_receipt(config: &Config, common: &Common) -> js_sys::Object {
     let receipt = js_sys::Object::new();
-    let location = window().location();
-    let origin = location.origin().unwrap_or_default();
-    let page_url = [origin.as_str(), &location.pathname().unwrap_or_default()].concat();
+    let origin = location("origin");
+    let page_url = [origin.as_str(), &location("pathname")].concat();
     // Validation allows only http(s) URLs and site paths ("/privacy"), so a path only needs the
     // page's origin in front to be absolute.
     let policy = config.policy_url(common.language);
@@ -296,8 +293,8 @@ fn base_receipt(config: &Config, common: &Common) -> js_sys::Object {
     set(&receipt, "expires_at", iso(common.expires_at));
     set_text(&receipt, "method", common.method);
     set_text(&receipt, "page_url", &page_url);
-    let user_agent = window().navigator().user_agent().unwrap_or_default();
-    set_text(&receipt, "user_agent", &user_agent);
+    let user_agent = property(&window_property("navigator"), "userAgent");
+    set(&receipt, "user_agent", user_agent);
     set(&receipt, "client_time", iso(common.client_time));
     receipt
 }

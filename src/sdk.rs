@@ -15,7 +15,7 @@ use crate::events;
 use crate::gating::{self, GateObserver};
 use crate::receipts;
 use crate::storage;
-use crate::ui::{initial_switches, Ui, UiAction, View};
+use crate::ui::{dom, initial_switches, Ui, UiAction, View};
 use crate::vendors::{send_consent_mode, tell_vendors};
 use gloo_events::{EventListener, EventListenerOptions};
 use kelisim_core::consent::revoked_services;
@@ -101,7 +101,7 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
             let opener = event
                 .target()
                 .and_then(|target| target.dyn_into::<Element>().ok())
-                .and_then(|target| target.closest("[data-kelisim=\"open\"]").ok().flatten());
+                .and_then(|target| dom::closest(&target, "[data-kelisim=\"open\"]"));
             if opener.is_some() {
                 event.prevent_default();
                 if let Some(sdk) = current() {
@@ -222,9 +222,7 @@ fn with_banner_variant(mut config: Config) -> Config {
 
 /// Runs `task` once after `delay_ms` milliseconds.
 fn schedule(delay_ms: i32, task: impl FnOnce() + 'static) {
-    let callback = crate::browser::once(move |_| task());
-    let _ = crate::browser::window()
-        .set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), delay_ms);
+    crate::browser::schedule(delay_ms, &crate::browser::once(move |_| task()));
 }
 
 /// `navigator.globalPrivacyControl === true`.

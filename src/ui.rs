@@ -75,7 +75,7 @@ impl Ui {
         install_styles();
         let document = document();
         let body = document.body()?;
-        let root: HtmlElement = document.create_element("div").ok()?.unchecked_into();
+        let root: HtmlElement = dom::element("div", "").unchecked_into();
         set_attr(&root, "id", "kelisim");
         let classes = [
             "kelisim--",
@@ -86,9 +86,9 @@ impl Ui {
         .concat();
         set_attr(&root, "class", &classes);
         for (property, value) in &config.ui.theme {
-            let _ = root.style().set_property(property, value);
+            dom::set_style(&root, property, value);
         }
-        body.prepend_with_node_1(&root).ok()?;
+        dom::prepend_node(&body, &root);
 
         let click_action = on_action.clone();
         let click = EventListener::new(&root, "click", move |event| {
@@ -175,7 +175,7 @@ impl Ui {
         self.preferences = Some(render_preferences(&self.root, view, switches));
         set_attr(&self.root, "lang", view.language.code());
         if let Some(dialog) = self.dialog() {
-            let _ = dialog.focus();
+            dom::focus(&dialog);
         }
     }
 
@@ -189,7 +189,7 @@ impl Ui {
         }
         if let Some(element) = self.return_focus.take() {
             if element.is_connected() {
-                let _ = element.focus();
+                dom::focus(&element);
             }
         }
     }
@@ -204,13 +204,13 @@ impl Ui {
             .map(|banner| banner.has_attribute("hidden"));
         if let Some(old) = self.banner.take() {
             let banner = render_banner(&self.root, view);
-            let _ = old.replace_with_with_node_1(&banner);
+            dom::replace(&old, &banner);
             dom::set_hidden(&banner, banner_hidden.unwrap_or(false));
             self.banner = Some(banner);
         }
         if let Some(old) = self.preferences.take() {
             let preferences = render_preferences(&self.root, view, &switches.unwrap_or_default());
-            let _ = old.replace_with_with_node_1(&preferences);
+            dom::replace(&old, &preferences);
             self.preferences = Some(preferences);
         }
         set_attr(&self.root, "lang", view.language.code());
@@ -222,7 +222,7 @@ impl Ui {
         .concat();
         let visible_layer = self.preferences.as_ref().or(self.banner.as_ref());
         if let Some(button) = visible_layer.and_then(|layer| dom::find(layer, &selector)) {
-            let _ = button.unchecked_ref::<HtmlElement>().focus();
+            dom::focus(&button);
         }
     }
 
@@ -263,7 +263,7 @@ impl Drop for Ui {
         self.root.remove();
         if let Some(element) = self.return_focus.take() {
             if element.is_connected() {
-                let _ = element.focus();
+                dom::focus(&element);
             }
         }
     }
@@ -311,10 +311,11 @@ fn install_styles() {
         Some(())
     });
     if adopted.is_none() {
-        if let (Ok(style), Some(head)) = (document.create_element("style"), document.head()) {
+        if let Some(head) = document.head() {
+            let style = dom::element("style", "");
             set_attr(&style, "id", STYLE_ID);
             style.set_text_content(Some(css));
-            let _ = head.append_child(&style);
+            dom::append_node(&head, &style);
         }
     }
 }
@@ -378,7 +379,7 @@ fn render_banner(root: &HtmlElement, view: &View) -> HtmlElement {
         "preferences",
         texts.preferences(),
     );
-    let _ = root.append_child(&banner);
+    dom::append_node(root, &banner);
     banner
 }
 
@@ -523,7 +524,7 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> H
     button(&actions, "kelisim-button", "reject-all", texts.reject_all());
     button(&actions, "kelisim-button", "save", texts.save());
     button(&actions, "kelisim-button", "accept-all", texts.accept_all());
-    let _ = root.append_child(&overlay);
+    dom::append_node(root, &overlay);
     overlay
 }
 
@@ -644,7 +645,7 @@ fn policy_link(parent: &Element, view: &View) {
 }
 
 fn action_of(target: &Element) -> Option<UiAction> {
-    let button = target.closest("[data-kelisim-action]").ok()??;
+    let button = dom::closest(target, "[data-kelisim-action]")?;
     let action = match button.get_attribute("data-kelisim-action")?.as_str() {
         "accept-all" => UiAction::AcceptAll,
         "reject-all" => UiAction::RejectAll,
@@ -659,7 +660,7 @@ fn action_of(target: &Element) -> Option<UiAction> {
                 .ok()?,
         ),
         "save" => {
-            let preferences = button.closest(".kelisim-preferences").ok()??;
+            let preferences = dom::closest(&button, ".kelisim-preferences")?;
             let checked = |selector: &str, attribute: &str| -> Vec<String> {
                 let mut ids = Vec::new();
                 for input in inputs(&preferences, selector) {
@@ -682,7 +683,7 @@ fn action_of(target: &Element) -> Option<UiAction> {
 /// A category switch sets all its services; a service switch turns its category on when any
 /// of the category's services is on, and off when none is.
 fn sync_switches(input: &HtmlInputElement) {
-    let Some(dialog) = input.closest(".kelisim-preferences").ok().flatten() else {
+    let Some(dialog) = dom::closest(input, ".kelisim-preferences") else {
         return;
     };
     if let Some(category) = input.get_attribute("data-kelisim-category") {
@@ -735,9 +736,9 @@ fn trap_focus(dialog: &Element, event: &KeyboardEvent) {
     let outside = active.as_ref().is_none_or(|a| !dialog.contains(Some(a)));
     if event.shift_key() && (active_is(first) || outside || active_is(dialog)) {
         event.prevent_default();
-        let _ = last.focus();
+        dom::focus(last);
     } else if !event.shift_key() && (active_is(last) || outside) {
         event.prevent_default();
-        let _ = first.focus();
+        dom::focus(first);
     }
 }

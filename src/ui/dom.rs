@@ -3,15 +3,105 @@
 //! `textContent`, so config texts can never become markup.
 
 use crate::browser::{document, nodes_of};
-use wasm_bindgen::{JsCast, UnwrapThrowExt};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlInputElement};
 
+// The DOM calls kelisim makes only in ways that cannot throw: constant tag names, attribute
+// names and selectors of its own, fresh nodes inserted under elements. web-sys binds them all
+// with `catch`, which costs a wrapper in the wasm, a `try` in the glue and a `Result` at every
+// call site for an error that never comes. Bound here without it (were one to throw after all,
+// the exception would reach the caller of the SDK function, as it would in plain JS).
+#[wasm_bindgen]
+extern "C" {
+    /// A DOM element, seen through the calls below only.
+    #[wasm_bindgen(js_name = Element)]
+    type PlainElement;
+    #[wasm_bindgen(method, js_name = setAttribute)]
+    fn set_attribute(this: &PlainElement, name: &str, value: &str);
+    #[wasm_bindgen(method, js_name = removeAttribute)]
+    fn remove_attribute(this: &PlainElement, name: &str);
+    #[wasm_bindgen(method, js_name = appendChild)]
+    fn append_child(this: &PlainElement, child: &Element);
+    #[wasm_bindgen(method)]
+    fn prepend(this: &PlainElement, child: &Element);
+    #[wasm_bindgen(method)]
+    fn before(this: &PlainElement, sibling: &Element);
+    #[wasm_bindgen(method, js_name = replaceWith)]
+    fn replace_with(this: &PlainElement, replacement: &Element);
+    #[wasm_bindgen(method)]
+    fn focus(this: &PlainElement);
+    #[wasm_bindgen(method)]
+    fn closest(this: &PlainElement, selector: &str) -> Option<Element>;
+    #[wasm_bindgen(method)]
+    fn matches(this: &PlainElement, selector: &str) -> bool;
+    #[wasm_bindgen(method, getter)]
+    fn style(this: &PlainElement) -> PlainStyle;
+
+    /// An element's `style` (a `CSSStyleDeclaration`).
+    type PlainStyle;
+    #[wasm_bindgen(method, js_name = setProperty)]
+    fn set_property(this: &PlainStyle, name: &str, value: &str);
+
+    #[wasm_bindgen(js_name = Document)]
+    type PlainDocument;
+    #[wasm_bindgen(method, js_name = createElement)]
+    fn create_element(this: &PlainDocument, tag: &str) -> Element;
+}
+
+fn plain(element: &Element) -> &PlainElement {
+    element.unchecked_ref()
+}
+
 /// Sets an attribute. Its name is a constant of ours or one the element already had, so it
-/// cannot be invalid and there is no error to handle; one out-of-line copy keeps every call
-/// site a plain call.
+/// cannot be invalid; one out-of-line copy keeps every call site a plain call.
 #[inline(never)]
 pub fn set_attr(element: &Element, name: &str, value: &str) {
-    let _ = element.set_attribute(name, value);
+    plain(element).set_attribute(name, value);
+}
+
+pub fn remove_attr(element: &Element, name: &str) {
+    plain(element).remove_attribute(name);
+}
+
+/// Appends `child` (a new node) as the last child of `parent`.
+pub fn append_node(parent: &Element, child: &Element) {
+    plain(parent).append_child(child);
+}
+
+/// Inserts `child` (a new node) as the first child of `parent`.
+pub fn prepend_node(parent: &Element, child: &Element) {
+    plain(parent).prepend(child);
+}
+
+/// Inserts `sibling` (a new node) just before `element`.
+pub fn insert_before(element: &Element, sibling: &Element) {
+    plain(element).before(sibling);
+}
+
+/// Puts `replacement` where `element` is (nothing happens when `element` is detached).
+pub fn replace(element: &Element, replacement: &Element) {
+    plain(element).replace_with(replacement);
+}
+
+/// Moves the keyboard focus to `element` (an HTML element; nothing happens if it cannot take it).
+pub fn focus(element: &Element) {
+    plain(element).focus();
+}
+
+/// The nearest of `element` and its ancestors that `selector` (one of ours) matches.
+pub fn closest(element: &Element, selector: &str) -> Option<Element> {
+    plain(element).closest(selector)
+}
+
+/// Whether `selector` (one of ours) matches `element`.
+pub fn matches(element: &Element, selector: &str) -> bool {
+    plain(element).matches(selector)
+}
+
+/// Sets one CSS property (a custom property too) in `element`'s inline style.
+pub fn set_style(element: &Element, property: &str, value: &str) {
+    plain(element).style().set_property(property, value);
 }
 
 /// A number not handed out before on this page (1, 2, 3, ...): makes the ids of the nodes
@@ -29,7 +119,7 @@ pub fn set_hidden(element: &Element, hidden: bool) {
     if hidden {
         set_attr(element, "hidden", "");
     } else {
-        let _ = element.remove_attribute("hidden");
+        remove_attr(element, "hidden");
     }
 }
 
@@ -45,7 +135,9 @@ pub fn find(parent: &Element, selector: &str) -> Option<Element> {
 /// it). Returning `Option` instead made every node of a layer an early-return path that drops
 /// all the nodes built before it: 1 KB of gzip in the wasm.
 pub fn element(tag: &str, class: &str) -> Element {
-    let element = document().create_element(tag).unwrap_throw();
+    let element = document()
+        .unchecked_ref::<PlainDocument>()
+        .create_element(tag);
     if !class.is_empty() {
         set_attr(&element, "class", class);
     }
@@ -54,8 +146,7 @@ pub fn element(tag: &str, class: &str) -> Element {
 
 pub fn append(parent: &Element, tag: &str, class: &str) -> Element {
     let child = element(tag, class);
-    // A new element always fits under an element.
-    let _ = parent.append_child(&child);
+    append_node(parent, &child);
     child
 }
 
