@@ -19,7 +19,7 @@ use kelisim_core::texts::{country_name, data_kind_names, decimal, fill, format_d
 use kelisim_core::{Config, Language};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
-use web_sys::{Element, HtmlElement, HtmlFormElement, HtmlInputElement};
+use web_sys::{Element, HtmlFormElement, HtmlInputElement};
 
 /// Marks a form kelisim already handles.
 const ATTACHED_ATTRIBUTE: &str = "data-kelisim-form-attached";
@@ -92,8 +92,7 @@ pub fn attach(
         let missing = boxes
             .iter()
             .find(|input| input.has_attribute("data-kelisim-required") && !input.checked());
-        let error: Option<HtmlElement> =
-            find(&block_for_submit, ".kelisim-form-error").and_then(|e| e.dyn_into().ok());
+        let error = find(&block_for_submit, ".kelisim-form-error");
         if let Some(missing) = missing {
             event.prevent_default();
             event.stop_immediate_propagation();

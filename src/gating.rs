@@ -175,8 +175,7 @@ fn activate_script(old: &Element) -> Option<HtmlScriptElement> {
     }
     // `nonce` reads back empty from getAttribute once parsed; copy the property instead so a
     // CSP with nonces keeps working.
-    let old_html: &web_sys::HtmlElement = old.unchecked_ref();
-    script.set_nonce(&old_html.nonce());
+    set_property(&script, "nonce", &property(old, "nonce"));
     if let Some(original_type) = old.get_attribute("data-type") {
         set_attr(&script, "type", &original_type);
     }

@@ -183,7 +183,9 @@ pub fn form_consent(form: JsValue, options: JsValue) -> bool {
         Some(selector) => crate::ui::dom::find(&browser::root(), &selector).map(JsValue::from),
         None => Some(form),
     }
-    .and_then(|value| value.dyn_into::<web_sys::HtmlFormElement>().ok());
+    .and_then(|value| value.dyn_into::<web_sys::Element>().ok())
+    .filter(|element| crate::ui::dom::matches(element, "form"))
+    .map(|element| element.unchecked_into::<web_sys::HtmlFormElement>());
     let Some(form) = form else {
         console_error(
             "formConsent: the first argument must be a <form> element or a selector that finds one",

@@ -58,7 +58,7 @@ pub struct Ui {
     root: HtmlElement,
     banner: Option<HtmlElement>,
     preferences: Option<HtmlElement>,
-    return_focus: Option<HtmlElement>,
+    return_focus: Option<Element>,
     _listeners: Vec<EventListener>,
 }
 
@@ -101,11 +101,9 @@ impl Ui {
             click_action(action);
         });
         let change = EventListener::new(&root, "change", move |event| {
-            if let Some(input) = event
-                .target()
-                .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
-            {
-                sync_switches(&input);
+            // Only the layer's switches (checkboxes) send `change` under the root.
+            if let Some(input) = event.target() {
+                sync_switches(input.unchecked_ref());
             }
         });
         let root_for_keys = root.clone();
@@ -166,9 +164,7 @@ impl Ui {
         if self.preferences.is_some() {
             return;
         }
-        self.return_focus = document()
-            .active_element()
-            .and_then(|e| e.dyn_into::<HtmlElement>().ok());
+        self.return_focus = document().active_element();
         if let Some(banner) = &self.banner {
             dom::set_hidden(banner, true);
         }
@@ -719,7 +715,7 @@ fn trap_focus(dialog: &Element, event: &KeyboardEvent) {
         // The dialog holds only kelisim's own HTML elements.
         let element: HtmlElement = element.unchecked_into();
         // Rendered (not inside a closed <details>, not display:none): it has a layout box.
-        if element.get_client_rects().length() > 0 {
+        if js_sys::Array::from(&element.get_client_rects()).length() > 0 {
             focusable.push(element);
         }
     }
