@@ -265,7 +265,7 @@ fn base_receipt(config: &Config, common: &Common) -> js_sys::Object {
     // Validation allows only http(s) URLs and site paths ("/privacy"), so a path only needs the
     // page's origin in front to be absolute.
     let policy = config.policy_url(common.language);
-    let policy_url = if policy.starts_with('/') {
+    let policy_url = if policy.starts_with("/") {
         [&origin, policy].concat()
     } else {
         policy.to_owned()

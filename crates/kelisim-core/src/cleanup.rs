@@ -39,7 +39,7 @@ pub fn cookie_domains(hostname: &str) -> Vec<String> {
     // An IPv4 address is all digits and dots; an IPv6 one has colons (or brackets).
     let is_ip = host.bytes().all(|b| b.is_ascii_digit() || b == b'.')
         || host.contains(':')
-        || host.starts_with('[');
+        || host.starts_with("[");
     if is_ip || !host.contains('.') {
         return Vec::new();
     }

@@ -868,7 +868,7 @@ impl Config {
         let cookie_domain = raw.cookie_domain.map(|domain| {
             let domain = domain.trim_start_matches('.').to_owned();
             let ok = domain.contains('.')
-                && !domain.starts_with('-')
+                && !domain.starts_with("-")
                 && domain.bytes().all(|b| {
                     b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.'
                 });
@@ -1235,7 +1235,7 @@ fn validate_service(field: &str, raw: RawService, problems: &Problems) -> Servic
         &sub("cookie_paths"),
         &raw.cookie_paths,
         |path| {
-            path.starts_with('/')
+            path.starts_with("/")
                 && !path
                     .bytes()
                     .any(|b| b == b';' || b == b',' || b.is_ascii_whitespace())
@@ -1573,7 +1573,7 @@ fn check_id(problems: &Problems, field: &str, id: &str, max_length: usize, allow
 fn check_url(problems: &Problems, field: &str, url: &str) {
     let lower = url.to_ascii_lowercase();
     let absolute = lower.starts_with("https://") || lower.starts_with("http://");
-    let relative = url.starts_with('/') && !url.starts_with("//");
+    let relative = url.starts_with("/") && !url.starts_with("//");
     if !(absolute || relative) || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         reject(
             problems,
@@ -1585,7 +1585,7 @@ fn check_url(problems: &Problems, field: &str, url: &str) {
 }
 
 fn parse_hex_colour(value: &str) -> Option<[f64; 3]> {
-    let hex = value.strip_prefix('#')?.as_bytes();
+    let hex = value.strip_prefix("#")?.as_bytes();
     let digit = |i: usize| char::from(*hex.get(i)?).to_digit(16);
     let mut channels = [0.0; 3];
     for (index, channel) in channels.iter_mut().enumerate() {

@@ -55,7 +55,7 @@ impl GateRule {
 }
 
 fn split_negation(value: &str) -> (bool, &str) {
-    match value.strip_prefix('!') {
+    match value.strip_prefix("!") {
         Some(rest) => (true, rest.trim()),
         None => (false, value),
     }

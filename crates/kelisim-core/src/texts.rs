@@ -470,7 +470,7 @@ pub fn fill(template: &str, name: &str, value: &str) -> String {
         out.push_str(before);
         match after_brace
             .strip_prefix(name)
-            .and_then(|after| after.strip_prefix('}'))
+            .and_then(|after| after.strip_prefix("}"))
         {
             Some(after) => {
                 out.push_str(value);
