@@ -3,6 +3,7 @@
 //! `getConsent()` returns.
 
 use crate::sdk::InitOptions;
+use kelisim_core::texts::concat;
 use kelisim_core::value::{field_path, index_path, Problems};
 use kelisim_core::{Config, ConfigError, Consent, Value};
 use wasm_bindgen::{JsCast, JsValue};
@@ -32,12 +33,11 @@ fn value_from_js(value: &JsValue, path: &str, depth: usize, problems: &Problems)
     let unsupported = |what: &str| {
         problems.report(ConfigError {
             field: path.to_owned(),
-            message: [
+            message: concat(&[
                 "is ",
                 what,
                 "; a config holds only strings, numbers, booleans, arrays and objects",
-            ]
-            .concat(),
+            ]),
         });
         Value::Null
     };
@@ -111,19 +111,22 @@ pub fn string_list(value: &JsValue, argument: &str) -> Result<Vec<String>, Strin
         return Ok(vec![single]);
     }
     if !js_sys::Array::is_array(value) {
-        return Err([
+        return Err(concat(&[
             "`",
             argument,
             "` must be an array of ids, e.g. [\"analytics\"]",
-        ]
-        .concat());
+        ]));
     }
     let mut ids = Vec::new();
     for (index, item) in js_sys::Array::from(value).iter().enumerate() {
         match item.as_string() {
             Some(id) => ids.push(id),
             None => {
-                return Err(["`", &index_path(argument, index), "` must be a string id"].concat())
+                return Err(concat(&[
+                    "`",
+                    &index_path(argument, index),
+                    "` must be a string id",
+                ]))
             }
         }
     }

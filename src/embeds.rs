@@ -11,6 +11,7 @@ use crate::ui::dom::{
     append_text, closest, element, find, insert_before, matches, next_number, set_attr, set_hidden,
     set_style,
 };
+use kelisim_core::texts::concat;
 use kelisim_core::texts::{country_name, decimal, fill};
 use kelisim_core::{Config, Consent, Language};
 use web_sys::Element;
@@ -69,7 +70,7 @@ pub fn remove_placeholder(iframe: &Element) {
     let Some(id) = iframe.get_attribute(ID_ATTRIBUTE) else {
         return;
     };
-    if let Some(placeholder) = find(&root(), &["[", FOR_ATTRIBUTE, "=\"", &id, "\"]"].concat()) {
+    if let Some(placeholder) = find(&root(), &concat(&["[", FOR_ATTRIBUTE, "=\"", &id, "\"]"])) {
         placeholder.remove();
     }
     set_hidden(iframe, false);
@@ -78,9 +79,9 @@ pub fn remove_placeholder(iframe: &Element) {
 /// The placeholder action of a click on `target`, if it hit a placeholder button.
 pub fn action_of(target: &Element) -> Option<EmbedAction> {
     let button = closest(target, "[data-kelisim-embed-action]")?;
-    let placeholder = closest(&button, &[".", PLACEHOLDER_CLASS].concat())?;
+    let placeholder = closest(&button, &concat(&[".", PLACEHOLDER_CLASS]))?;
     let id = placeholder.get_attribute(FOR_ATTRIBUTE)?;
-    let iframe = find(&root(), &["[", ID_ATTRIBUTE, "=\"", &id, "\"]"].concat())?;
+    let iframe = find(&root(), &concat(&["[", ID_ATTRIBUTE, "=\"", &id, "\"]"]))?;
     match button.get_attribute("data-kelisim-embed-action")?.as_str() {
         "load-once" => Some(EmbedAction::LoadOnce(iframe)),
         "always-allow" => Some(EmbedAction::AlwaysAllow(

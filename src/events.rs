@@ -6,6 +6,7 @@
 //! into the API; one that throws is reported and the others still run.
 
 use crate::browser::{console_error, set_property, window, window_property};
+use kelisim_core::texts::concat;
 use std::cell::RefCell;
 use wasm_bindgen::JsValue;
 
@@ -60,7 +61,7 @@ pub fn emit(event: &str, detail: &JsValue) {
     for listener in &listeners {
         call_listener(event, listener, detail);
     }
-    crate::browser::dispatch_custom_event(&["kelisim:", event].concat(), detail);
+    crate::browser::dispatch_custom_event(&concat(&["kelisim:", event]), detail);
 }
 
 /// Pushes `{event: "kelisim_<event>", ...fields}` to `window.dataLayer`, creating it if needed.
@@ -74,7 +75,7 @@ pub fn push_data_layer(event: &str, fields: &[(&str, JsValue)]) {
     set_property(
         &entry,
         "event",
-        &JsValue::from_str(&["kelisim_", event].concat()),
+        &JsValue::from_str(&concat(&["kelisim_", event])),
     );
     crate::browser::set_properties(&entry, fields);
     js_sys::Array::from(&data_layer).push(&entry);
@@ -96,7 +97,12 @@ fn call_listener(event: &str, listener: &js_sys::Function, detail: &JsValue) {
     let arguments = js_sys::Array::new();
     arguments.push(detail);
     if let Err(error) = listener.apply(&JsValue::NULL, &arguments) {
-        console_error(&["a `", event, "` listener threw: ", &describe(&error)].concat());
+        console_error(&concat(&[
+            "a `",
+            event,
+            "` listener threw: ",
+            &describe(&error),
+        ]));
     }
 }
 
@@ -104,12 +110,11 @@ fn check_event_name(event: &str) -> Result<(), String> {
     if EVENT_NAMES.contains(&event) {
         Ok(())
     } else {
-        Err([
+        Err(concat(&[
             "unknown event `",
             event,
             "`; use one of ready, shown, consent, change, withdraw",
-        ]
-        .concat())
+        ]))
     }
 }
 

@@ -15,6 +15,7 @@ use crate::ui::dom::{
 };
 use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
 use kelisim_core::config::Form;
+use kelisim_core::texts::concat;
 use kelisim_core::texts::{country_name, data_kind_names, decimal, fill, format_days, join};
 use kelisim_core::{Config, Language};
 use std::rc::Rc;
@@ -56,14 +57,13 @@ pub fn attach(
         for form in &config.forms {
             known.push(&form.id);
         }
-        return Err([
+        return Err(concat(&[
             "formConsent: `",
             set,
             "` is not a purpose set of the config (forms: ",
-            &known.join(", "),
+            &join(&known, ", "),
             ")",
-        ]
-        .concat());
+        ]));
     };
     if form.has_attribute(ATTACHED_ATTRIBUTE) {
         return Err("formConsent: this form already has a consent block".into());
@@ -130,7 +130,7 @@ pub fn attach(
         let receipt_id = random_uuid();
         if let Some(field) = find(
             &block_for_submit,
-            &["input[name=", RECEIPT_FIELD, "]"].concat(),
+            &concat(&["input[name=", RECEIPT_FIELD, "]"]),
         ) {
             // A hidden input's value is its `value` attribute.
             set_attr(&field, "value", &receipt_id);
@@ -158,11 +158,11 @@ pub fn attach(
 /// Forms marked `data-kelisim-form` that are not handled yet.
 pub fn declared_forms() -> Vec<(HtmlFormElement, String)> {
     let mut forms = Vec::new();
-    for form in
-        crate::browser::nodes_of(root().query_selector_all(
-            &["form[data-kelisim-form]:not([", ATTACHED_ATTRIBUTE, "])"].concat(),
-        ))
-    {
+    for form in crate::browser::nodes_of(root().query_selector_all(&concat(&[
+        "form[data-kelisim-form]:not([",
+        ATTACHED_ATTRIBUTE,
+        "])",
+    ]))) {
         if let Some(set) = form.get_attribute("data-kelisim-form") {
             forms.push((form.unchecked_into(), set));
         }
@@ -171,7 +171,7 @@ pub fn declared_forms() -> Vec<(HtmlFormElement, String)> {
 }
 
 fn checkboxes(block: &Element) -> Vec<HtmlInputElement> {
-    inputs(block, &["input[name=", PURPOSES_FIELD, "]"].concat())
+    inputs(block, &concat(&["input[name=", PURPOSES_FIELD, "]"]))
 }
 
 fn render(config: &Config, form: &Form, language: Language, number: u32) -> Element {
@@ -180,7 +180,7 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Elem
     set_attr(&block, "role", "group");
     set_attr(&block, "lang", language.code());
     let number = decimal(number.into());
-    let statement_id = ["kelisim-form-", &number, "-operator"].concat();
+    let statement_id = concat(&["kelisim-form-", &number, "-operator"]);
     set_attr(&block, "aria-describedby", &statement_id);
     let operator_line = config.operator_line(language, false);
     set_attr(
@@ -189,7 +189,7 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Elem
         &statement_id,
     );
 
-    let error_id = ["kelisim-form-", &number, "-error"].concat();
+    let error_id = concat(&["kelisim-form-", &number, "-error"]);
     for purpose in &form.purposes {
         let label = append(&block, "label", "kelisim-form-purpose");
         let input = append(&label, "input", "");
@@ -206,7 +206,7 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Elem
             &label,
             "span",
             "",
-            &[" ", &fill(texts.form_consent(), "purpose", title)].concat(),
+            &concat(&[" ", &fill(texts.form_consent(), "purpose", title)]),
         );
         if purpose.required {
             let error = append_text(

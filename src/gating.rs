@@ -8,6 +8,7 @@
 
 use crate::browser::{console_warn, nodes_of, property, root, set_property};
 use crate::ui::dom::{self, set_attr};
+use kelisim_core::texts::concat;
 use kelisim_core::{Config, Consent, GateRule};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
@@ -194,11 +195,11 @@ fn activate_script(old: &Element) -> Option<HtmlScriptElement> {
 fn warn_unknown(config: &Config, rule: &GateRule) {
     let mut unknown = Vec::new();
     if config.category(&rule.category).is_none() {
-        unknown.push(["data-category=\"", &rule.category, "\""].concat());
+        unknown.push(concat(&["data-category=\"", &rule.category, "\""]));
     }
     if let Some(service) = &rule.service {
         if config.service(service).is_none() {
-            unknown.push(["data-service=\"", service, "\""].concat());
+            unknown.push(concat(&["data-service=\"", service, "\""]));
         }
     }
     for markup in unknown {
@@ -210,13 +211,10 @@ fn warn_unknown(config: &Config, rule: &GateRule) {
             new
         });
         if first_time {
-            console_warn(
-                &[
-                    &markup,
-                    " is not in the config, so elements marked with it never run",
-                ]
-                .concat(),
-            );
+            console_warn(&concat(&[
+                &markup,
+                " is not in the config, so elements marked with it never run",
+            ]));
         }
     }
 }

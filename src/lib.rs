@@ -31,6 +31,7 @@ pub mod ui;
 pub mod vendors;
 
 use browser::{console_error, console_warn};
+use kelisim_core::texts::concat;
 use kelisim_core::Choice;
 use wasm_bindgen::prelude::*;
 
@@ -41,13 +42,10 @@ pub fn init(config: JsValue, options: JsValue) -> bool {
     let config = match boundary::config_from_js(&config) {
         Ok(config) => config,
         Err(error) => {
-            console_error(
-                &[
-                    &error.describe(),
-                    ". Nothing is shown until the config is fixed.",
-                ]
-                .concat(),
-            );
+            console_error(&concat(&[
+                &error.describe(),
+                ". Nothing is shown until the config is fixed.",
+            ]));
             return false;
         }
     };
@@ -107,7 +105,7 @@ pub fn accept(categories: JsValue, services: JsValue) -> bool {
     let choice = match choice {
         Ok(choice) => choice,
         Err(message) => {
-            console_error(&["accept: ", &message].concat());
+            console_error(&concat(&["accept: ", &message]));
             return false;
         }
     };
@@ -163,7 +161,12 @@ pub fn off(event: &str, listener: JsValue) {
 #[inline(never)]
 fn listen(call: &str, event: &str, listener: JsValue) {
     let Ok(listener) = listener.dyn_into::<js_sys::Function>() else {
-        console_error(&[call, ": the listener for `", event, "` must be a function"].concat());
+        console_error(&concat(&[
+            call,
+            ": the listener for `",
+            event,
+            "` must be a function",
+        ]));
         return;
     };
     let result = if call == "on" {
@@ -171,7 +174,7 @@ fn listen(call: &str, event: &str, listener: JsValue) {
     } else {
         events::off(event, &listener)
     };
-    report(result.map_err(|m| [call, ": ", &m].concat()));
+    report(result.map_err(|m| concat(&[call, ": ", &m])));
 }
 
 /// `kelisim.formConsent(form, {set})`: adds a consent block for the config's purpose set `set`
@@ -217,13 +220,10 @@ fn with_sdk<T>(call: &str, f: impl FnOnce(&sdk::Sdk) -> T) -> Option<T> {
 fn running_sdk(call: &str) -> Option<std::rc::Rc<sdk::Sdk>> {
     let sdk = sdk::current();
     if sdk.is_none() {
-        console_error(
-            &[
-                call,
-                "() was called before init() succeeded; it did nothing",
-            ]
-            .concat(),
-        );
+        console_error(&concat(&[
+            call,
+            "() was called before init() succeeded; it did nothing",
+        ]));
     }
     sdk
 }

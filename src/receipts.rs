@@ -17,6 +17,7 @@ use crate::helpers::{post_text, sha256_hex};
 use crate::storage::{get_item, remove_item, set_item};
 use kelisim_core::config::{Form, Purpose};
 use kelisim_core::ids::insert_sorted;
+use kelisim_core::texts::concat;
 use kelisim_core::texts::decimal;
 use kelisim_core::{Action, Config, Consent, Language};
 use wasm_bindgen::prelude::*;
@@ -209,7 +210,7 @@ pub fn impression(config: &Config, language: Language) {
     };
     // The impressions endpoint sits beside the receipts endpoint: …/v1/receipts → …/v1/impressions.
     let url = match endpoint.strip_suffix("/receipts") {
-        Some(base) => [base, "/impressions"].concat(),
+        Some(base) => concat(&[base, "/impressions"]),
         None => return,
     };
     let body = js_sys::Object::new();
@@ -261,12 +262,12 @@ struct Common<'a> {
 fn base_receipt(config: &Config, common: &Common) -> js_sys::Object {
     let receipt = js_sys::Object::new();
     let origin = location("origin");
-    let page_url = [origin.as_str(), &location("pathname")].concat();
+    let page_url = concat(&[origin.as_str(), &location("pathname")]);
     // Validation allows only http(s) URLs and site paths ("/privacy"), so a path only needs the
     // page's origin in front to be absolute.
     let policy = config.policy_url(common.language);
     let policy_url = if policy.starts_with("/") {
-        [&origin, policy].concat()
+        concat(&[&origin, policy])
     } else {
         policy.to_owned()
     };
@@ -346,15 +347,12 @@ fn post(endpoint: &str, text: &str, settled: Box<dyn FnOnce(Option<String>)>) {
         settled(match status {
             200..=299 => Some(body),
             400 | 413 | 422 => {
-                console_warn(
-                    &[
-                        "the receipts server refused a receipt (",
-                        &decimal(status.into()),
-                        "): ",
-                        &body,
-                    ]
-                    .concat(),
-                );
+                console_warn(&concat(&[
+                    "the receipts server refused a receipt (",
+                    &decimal(status.into()),
+                    "): ",
+                    &body,
+                ]));
                 Some(String::new())
             }
             _ => None,

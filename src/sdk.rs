@@ -19,6 +19,7 @@ use crate::ui::{dom, initial_switches, Ui, UiAction, View};
 use crate::vendors::{send_consent_mode, tell_vendors};
 use gloo_events::{EventListener, EventListenerOptions};
 use kelisim_core::consent::revoked_services;
+use kelisim_core::texts::concat;
 use kelisim_core::{
     choose_language, decode_cookie, encode_cookie, Action, Choice, Config, Consent, Language,
     Vendor, COOKIE_NAME,
@@ -374,14 +375,13 @@ impl Sdk {
                 for language in &self.config.languages {
                     enabled.push(language.code());
                 }
-                [
+                concat(&[
                     "setLanguage: `",
                     code,
                     "` is not one of this site's languages (",
-                    &enabled.join(", "),
+                    &kelisim_core::texts::join(&enabled, ", "),
                     ")",
-                ]
-                .concat()
+                ])
             })?;
         self.language.set(language);
         let consent = self.consent.borrow();
@@ -553,7 +553,7 @@ impl Sdk {
         };
         if let Some(last) = receipts::last_receipt(&consent.consent_id) {
             crate::ui::download(
-                &["kelisim-receipt-", &last.receipt_id, ".json"].concat(),
+                &concat(&["kelisim-receipt-", &last.receipt_id, ".json"]),
                 &last.json,
             );
         }

@@ -7,6 +7,7 @@
 
 use crate::browser::{console_warn, html_document, location, window};
 use kelisim_core::cleanup::{consent_cookie_domain, cookie_domains, matches_pattern};
+use kelisim_core::texts::concat;
 use kelisim_core::texts::decimal;
 use kelisim_core::COOKIE_NAME;
 
@@ -40,25 +41,22 @@ pub fn write_consent_cookie(value: &str, expiry_days: u32, domain: Option<&str>)
     let secure = if is_https() { "; Secure" } else { "" };
     let hostname = location("hostname");
     let domain = match (domain, consent_cookie_domain(&hostname, domain)) {
-        (_, Some(domain)) => ["; Domain=", domain].concat(),
+        (_, Some(domain)) => concat(&["; Domain=", domain]),
         (Some(domain), None) => {
-            console_warn(
-                &[
-                    "cookie_domain \"",
-                    domain,
-                    "\" does not contain this page's host ",
-                    &hostname,
-                    "; the choice is stored for ",
-                    &hostname,
-                    " only",
-                ]
-                .concat(),
-            );
+            console_warn(&concat(&[
+                "cookie_domain \"",
+                domain,
+                "\" does not contain this page's host ",
+                &hostname,
+                "; the choice is stored for ",
+                &hostname,
+                " only",
+            ]));
             String::new()
         }
         (None, None) => String::new(),
     };
-    let cookie = [
+    let cookie = concat(&[
         COOKIE_NAME,
         "=",
         value,
@@ -67,8 +65,7 @@ pub fn write_consent_cookie(value: &str, expiry_days: u32, domain: Option<&str>)
         "; SameSite=Lax",
         &domain,
         secure,
-    ]
-    .concat();
+    ]);
     // Setting document.cookie cannot fail in a normal page; in a sandboxed frame it throws and
     // the choice simply lasts for this page view.
     let _ = html_document().set_cookie(&cookie);
@@ -133,16 +130,15 @@ pub fn clear_local_storage(patterns: &[String]) {
 fn expire_cookie(name: &str, path: &str) {
     let document = html_document();
     let hostname = location("hostname");
-    let expired = [
+    let expired = concat(&[
         name,
         "=; Path=",
         path,
         "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
-    ]
-    .concat();
+    ]);
     let _ = document.set_cookie(&expired);
     for domain in cookie_domains(&hostname) {
-        let _ = document.set_cookie(&[&expired, "; Domain=", &domain].concat());
+        let _ = document.set_cookie(&concat(&[&expired, "; Domain=", &domain]));
     }
 }
 

@@ -11,6 +11,7 @@ pub(crate) mod dom;
 use crate::browser::{document, nodes_of};
 use dom::{append, append_text, button, inputs, set_attr};
 use gloo_events::{EventListener, EventListenerOptions};
+use kelisim_core::texts::concat;
 use kelisim_core::texts::{country_name, data_kind_names, decimal, fill, format_days, join};
 use kelisim_core::{Config, Consent, IdSet, Language, Layout};
 use wasm_bindgen::JsCast;
@@ -77,13 +78,12 @@ impl Ui {
         let body = document.body()?;
         let root: HtmlElement = dom::element("div", "").unchecked_into();
         set_attr(&root, "id", "kelisim");
-        let classes = [
+        let classes = concat(&[
             "kelisim--",
             config.ui.layout.as_str(),
             " kelisim--",
             config.ui.position.as_str(),
-        ]
-        .concat();
+        ]);
         set_attr(&root, "class", &classes);
         for (property, value) in &config.ui.theme {
             dom::set_style(&root, property, value);
@@ -210,12 +210,11 @@ impl Ui {
             self.preferences = Some(preferences);
         }
         set_attr(&self.root, "lang", view.language.code());
-        let selector = [
+        let selector = concat(&[
             ".kelisim-languages [data-kelisim-language=\"",
             view.language.code(),
             "\"]",
-        ]
-        .concat();
+        ]);
         let visible_layer = self.preferences.as_ref().or(self.banner.as_ref());
         if let Some(button) = visible_layer.and_then(|layer| dom::find(layer, &selector)) {
             dom::focus(&button);
@@ -335,7 +334,7 @@ fn render_banner(root: &HtmlElement, view: &View) -> HtmlElement {
 
     let description = append(&inner, "p", "kelisim-description");
     set_attr(&description, "id", "kelisim-description");
-    description.set_text_content(Some(&[texts.description(), " "].concat()));
+    description.set_text_content(Some(&concat(&[texts.description(), " "])));
     policy_link(&description, view);
 
     let notes = append(&inner, "div", "kelisim-notes");
@@ -402,7 +401,7 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> H
 
     let body = append(&dialog, "div", "kelisim-preferences__body");
     let intro = append(&body, "p", "");
-    intro.set_text_content(Some(&[texts.preferences_description(), " "].concat()));
+    intro.set_text_content(Some(&concat(&[texts.preferences_description(), " "])));
     policy_link(&intro, view);
     append_text(
         &body,
@@ -424,7 +423,7 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> H
     for category in &config.categories {
         let category_texts = category.texts(language);
         let section = append(&body, "section", "kelisim-category");
-        let heading_id = ["kelisim-category-", &category.id].concat();
+        let heading_id = concat(&["kelisim-category-", &category.id]);
         set_attr(&section, "aria-labelledby", &heading_id);
         let category_head = append(&section, "div", "kelisim-category__head");
         set_attr(
@@ -454,7 +453,7 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> H
                 &paragraph,
                 "strong",
                 "",
-                &[texts.refusal_label(), ": "].concat(),
+                &concat(&[texts.refusal_label(), ": "]),
             );
             append_text(&paragraph, "span", "", refusal);
         }
@@ -466,19 +465,18 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> H
             &details,
             "summary",
             "",
-            &[
+            &concat(&[
                 texts.services_label(),
                 " (",
                 &decimal(category.services.len() as u64),
                 ")",
-            ]
-            .concat(),
+            ]),
         );
         let list = append(&details, "ul", "");
         for service in &category.services {
             let item = append(&list, "li", "kelisim-service");
             let service_head = append(&item, "div", "kelisim-service__head");
-            let name_id = ["kelisim-service-", &service.id].concat();
+            let name_id = concat(&["kelisim-service-", &service.id]);
             let name = append(&service_head, "span", "");
             set_attr(
                 &append_text(&name, "span", "kelisim-service__name", &service.name),
@@ -560,7 +558,7 @@ fn render_your_consent(parent: &Element, view: &View, consent: &Consent) {
         &section,
         &[
             (texts.decided_label(), &decided_text),
-            (texts.granted_label(), &granted.join(", ")),
+            (texts.granted_label(), &join(&granted, ", ")),
             (texts.receipt_label(), &receipt),
         ],
     );
@@ -589,7 +587,7 @@ pub fn download(file_name: &str, text: &str) {
     set_attr(
         &link,
         "href",
-        &["data:application/json;charset=utf-8,", &encoded].concat(),
+        &concat(&["data:application/json;charset=utf-8,", &encoded]),
     );
     set_attr(&link, "download", file_name);
     link.unchecked_ref::<HtmlElement>().click();
@@ -685,20 +683,20 @@ fn sync_switches(input: &HtmlInputElement) {
     if let Some(category) = input.get_attribute("data-kelisim-category") {
         for service in inputs(
             &dialog,
-            &["input[data-kelisim-service-category=\"", &category, "\"]"].concat(),
+            &concat(&["input[data-kelisim-service-category=\"", &category, "\"]"]),
         ) {
             service.set_checked(input.checked());
         }
     } else if let Some(category) = input.get_attribute("data-kelisim-service-category") {
         let any_on = inputs(
             &dialog,
-            &["input[data-kelisim-service-category=\"", &category, "\"]"].concat(),
+            &concat(&["input[data-kelisim-service-category=\"", &category, "\"]"]),
         )
         .iter()
         .any(HtmlInputElement::checked);
         if let Some(category_switch) = inputs(
             &dialog,
-            &["input[data-kelisim-category=\"", &category, "\"]"].concat(),
+            &concat(&["input[data-kelisim-category=\"", &category, "\"]"]),
         )
         .first()
         {

@@ -6,6 +6,7 @@
 use crate::browser::{set_property, window, window_property};
 use crate::helpers::gtag_push;
 use kelisim_core::consent_mode::consent_mode_signals;
+use kelisim_core::texts::concat;
 use kelisim_core::{Config, Consent, Vendor};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -47,7 +48,7 @@ pub fn tell_vendors(config: &Config, consent: Option<&Consent>) {
             }
             Some(Vendor::YandexMetrika) => {
                 if let Some(counter) = &service.vendor_id {
-                    let flag = ["disableYaCounter", counter].concat();
+                    let flag = concat(&["disableYaCounter", counter]);
                     set_property(window(), &flag, &JsValue::from_bool(!granted));
                 }
             }

@@ -3,6 +3,8 @@
 //!
 //! Pure string logic; the SDK reads `document.cookie` and writes the expiring cookies.
 
+use crate::texts::concat;
+
 /// Whether `name` matches `pattern`, where `*` stands for any run of characters
 /// (`_ga_*` matches `_ga_X1Y2`, `*` matches everything, `_ym_uid` only itself).
 pub fn matches_pattern(pattern: &str, name: &str) -> bool {
@@ -60,7 +62,7 @@ pub fn cookie_domains(hostname: &str) -> Vec<String> {
 pub fn consent_cookie_domain<'a>(hostname: &str, configured: Option<&'a str>) -> Option<&'a str> {
     let domain = configured?;
     let host = hostname.trim_end_matches('.').to_ascii_lowercase();
-    (host == domain || host.ends_with(&[".", domain].concat())).then_some(domain)
+    (host == domain || host.ends_with(&concat(&[".", domain]))).then_some(domain)
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@
 
 use crate::language::Language;
 use crate::texts::{
-    builtin_category_texts, builtin_texts, decimal, fill, join, CategoryTexts, TextOverrides,
-    Texts, DATA_KINDS,
+    builtin_category_texts, builtin_texts, concat, decimal, fill, join, CategoryTexts,
+    TextOverrides, Texts, DATA_KINDS,
 };
 use crate::value::{field_path, index_path, Fields, Problems, Value};
 
@@ -34,7 +34,7 @@ impl ConfigError {
     /// "kelisim config: `field` message", the text of `Display`, built without the formatting
     /// machinery so the browser module can log it without carrying `core::fmt`.
     pub fn describe(&self) -> String {
-        ["kelisim config: `", &self.field, "` ", &self.message].concat()
+        concat(&["kelisim config: `", &self.field, "` ", &self.message])
     }
 }
 
@@ -524,7 +524,7 @@ impl Config {
     pub fn operator_line(&self, language: Language, full: bool) -> String {
         let texts = self.texts(language);
         let operator = &self.operator;
-        let mut line = [
+        let mut line = concat(&[
             texts.operator_label(),
             ": ",
             &operator.name,
@@ -532,10 +532,9 @@ impl Config {
             texts.bin_label(),
             " ",
             &operator.bin,
-        ]
-        .concat();
+        ]);
         if full {
-            line.push_str(&[", ", &operator.address, ", ", &operator.email].concat());
+            line.push_str(&concat(&[", ", &operator.address, ", ", &operator.email]));
         } else {
             line.push('.');
         }
@@ -834,14 +833,14 @@ impl Config {
         }
         let mut policy_urls = PerLanguage::default();
         for (code, url) in &raw.policy.url {
-            let field = ["policy.url.", code].concat();
+            let field = concat(&["policy.url.", code]);
             let language = parse_language(problems, &field, code);
             check_url(problems, &field, url);
             policy_urls.set(language, url.clone());
         }
         if policy_urls.get(default_language).is_none() {
             problems.report(ConfigError::new(
-                ["policy.url.", default_language.code()].concat(),
+                concat(&["policy.url.", default_language.code()]),
                 "is missing: the policy must be linked at least in the default language",
             ));
         }
@@ -888,7 +887,7 @@ impl Config {
             texts.set(*language, builtin_texts(*language));
         }
         for (code, overrides) in &raw.texts {
-            let field = ["texts.", code].concat();
+            let field = concat(&["texts.", code]);
             let language = parse_language(problems, &field, code);
             check_overrides(problems, &field, overrides);
             if let Some(language_texts) = texts.get_mut(language) {
@@ -920,7 +919,7 @@ impl Config {
 fn check_overrides(problems: &Problems, field: &str, overrides: &TextOverrides) {
     if let Some((name, _)) = overrides.entries().find(|(_, text)| text.trim().is_empty()) {
         problems.report(ConfigError::new(
-            [field, ".", name].concat(),
+            concat(&[field, ".", name]),
             "must not be empty",
         ));
     }
@@ -1049,7 +1048,7 @@ fn category_texts(
         ("refusal", &raw.refusal),
     ] {
         for (code, text) in localized.iter().flatten() {
-            let text_field = [field, ".", name, ".", code].concat();
+            let text_field = concat(&[field, ".", name, ".", code]);
             parse_language(problems, &text_field, code);
             if text.trim().is_empty() {
                 problems.report(ConfigError::new(text_field, "must not be empty"));
@@ -1081,7 +1080,7 @@ fn category_texts(
             if text.is_empty() {
                 reject(
                     problems,
-                    [field, ".", name, ".", language.code()].concat(),
+                    concat(&[field, ".", name, ".", language.code()]),
                     "is missing: `{}` has no built-in texts, so every language in \
                      `languages` needs one",
                     &raw.id,
@@ -1132,10 +1131,10 @@ fn is_country_code(code: &str) -> bool {
 fn check_data_kinds(problems: &Problems, field: &str, kinds: &[String]) {
     check_each(
         problems,
-        &[field, ".data"].concat(),
+        &concat(&[field, ".data"]),
         kinds,
         |kind| DATA_KINDS.contains(&kind),
-        &["`{}` is unknown; use one of ", &DATA_KINDS.join(", ")].concat(),
+        &concat(&["`{}` is unknown; use one of ", &join(DATA_KINDS, ", ")]),
     );
 }
 
@@ -1308,7 +1307,7 @@ fn validate_forms(raw: Vec<RawForm>, languages: &[Language], problems: &Problems
                     .filter(|text| !text.trim().is_empty())
                     .unwrap_or_else(|| {
                         problems.report(ConfigError::new(
-                            [&field, ".title.", language.code()].concat(),
+                            concat(&[&field, ".title.", language.code()]),
                             "is missing",
                         ));
                         String::new()
@@ -1316,7 +1315,7 @@ fn validate_forms(raw: Vec<RawForm>, languages: &[Language], problems: &Problems
                 title.set(language, text);
             }
             for (code, _) in raw_purpose.title.iter().flatten() {
-                parse_language(problems, &[&field, ".title.", code].concat(), code);
+                parse_language(problems, &concat(&[&field, ".title.", code]), code);
             }
             check_data_kinds(problems, &field, &raw_purpose.data);
             if raw_purpose.data.is_empty() {
@@ -1453,7 +1452,7 @@ fn validate_ui(raw: RawUi, problems: &Problems) -> Ui {
         colours.push(value);
     }
     for (key, value) in raw.theme.iter().flatten() {
-        let field = ["ui.theme.", key].concat();
+        let field = concat(&["ui.theme.", key]);
         let Some(index) = THEME_DEFAULTS.iter().position(|(name, _)| name == key) else {
             problems.report(ConfigError::new(
                 field,
@@ -1478,8 +1477,8 @@ fn validate_ui(raw: RawUi, problems: &Problems) -> Ui {
             // Tenths as integers: float formatting would add kilobytes to the browser module.
             let tenths = (ratio * 10.0) as u64;
             problems.report(ConfigError::new(
-                ["ui.theme.", THEME_DEFAULTS[foreground].0].concat(),
-                [
+                concat(&["ui.theme.", THEME_DEFAULTS[foreground].0]),
+                concat(&[
                     "has a contrast of ",
                     &decimal(tenths / 10),
                     ".",
@@ -1487,8 +1486,7 @@ fn validate_ui(raw: RawUi, problems: &Problems) -> Ui {
                     ":1 with `",
                     THEME_DEFAULTS[background].0,
                     "`; WCAG AA needs at least 4.5:1",
-                ]
-                .concat(),
+                ]),
             ));
         }
     }
@@ -1519,7 +1517,7 @@ fn validate_ui(raw: RawUi, problems: &Problems) -> Ui {
             .map(|name| parse_layout(problems, &sub("layout"), name));
         let mut texts = Vec::new();
         for (code, overrides) in raw_variant.texts {
-            let text_field = [&field, ".texts.", &code].concat();
+            let text_field = concat(&[&field, ".texts.", &code]);
             let language = parse_language(problems, &text_field, &code);
             check_overrides(problems, &text_field, &overrides);
             texts.push((language, overrides));
@@ -1556,15 +1554,14 @@ fn check_id(problems: &Problems, field: &str, id: &str, max_length: usize, allow
         };
         problems.report(ConfigError::new(
             field,
-            [
+            concat(&[
                 "\"",
                 id,
                 "\" must be 1 to ",
                 &decimal(max_length as u64),
                 " characters of ",
                 allowed,
-            ]
-            .concat(),
+            ]),
         ));
     }
 }

@@ -7,6 +7,7 @@
 use crate::config::Config;
 use crate::ids::IdSet;
 use crate::language::Language;
+use crate::texts::concat;
 
 /// A visitor's standing choice for one site.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,7 +87,7 @@ impl ChoiceError {
             ChoiceError::UnknownCategory(id, known) => ("category", id, known),
             ChoiceError::UnknownService(id, known) => ("service", id, known),
         };
-        [
+        concat(&[
             "unknown ",
             kind,
             " `",
@@ -95,8 +96,7 @@ impl ChoiceError {
             kind,
             "s are: ",
             known,
-        ]
-        .concat()
+        ])
     }
 }
 
@@ -149,7 +149,10 @@ impl Config {
                         for category in &self.categories {
                             known.push(&category.id);
                         }
-                        return Err(ChoiceError::UnknownCategory(id.clone(), known.join(", ")));
+                        return Err(ChoiceError::UnknownCategory(
+                            id.clone(),
+                            crate::texts::join(&known, ", "),
+                        ));
                     }
                 }
                 let mut named_services: Vec<&str> = Vec::new();
@@ -160,7 +163,10 @@ impl Config {
                         for service in self.services() {
                             known.push(&service.id);
                         }
-                        return Err(ChoiceError::UnknownService(id.clone(), known.join(", ")));
+                        return Err(ChoiceError::UnknownService(
+                            id.clone(),
+                            crate::texts::join(&known, ", "),
+                        ));
                     };
                     named_services.push(id);
                     categories_with_named_services.push(&category.id);

@@ -12,6 +12,7 @@
 
 use crate::consent::Consent;
 use crate::ids::IdSet;
+use crate::texts::concat;
 use crate::texts::decimal;
 
 /// Name of the first-party cookie.
@@ -48,7 +49,7 @@ pub fn encode_cookie(consent: &Consent) -> String {
         }
         joined
     };
-    [
+    concat(&[
         COOKIE_VERSION,
         ".",
         &consent.consent_id,
@@ -62,8 +63,7 @@ pub fn encode_cookie(consent: &Consent) -> String {
         &join(&consent.granted_categories),
         ".",
         &join(&consent.granted_services),
-    ]
-    .concat()
+    ])
 }
 
 /// Decodes a cookie value written by [`encode_cookie`].

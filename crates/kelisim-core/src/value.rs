@@ -7,6 +7,7 @@
 //! object; native code (tests, the server) builds it with serde through the `serde` feature.
 
 use crate::config::ConfigError;
+use crate::texts::concat;
 use crate::texts::decimal;
 use std::cell::RefCell;
 
@@ -82,7 +83,7 @@ pub fn field_path(path: &str, name: &str) -> String {
     if path.is_empty() {
         name.to_owned()
     } else {
-        [path, ".", name].concat()
+        concat(&[path, ".", name])
     }
 }
 
@@ -91,7 +92,7 @@ fn wrong_type(path: &str, expected: &str, value: &Value) -> ConfigError {
     let field = if path.is_empty() { "config" } else { path };
     ConfigError::new(
         field,
-        ["must be ", expected, ", not ", value.kind()].concat(),
+        concat(&["must be ", expected, ", not ", value.kind()]),
     )
 }
 
@@ -117,11 +118,10 @@ impl<'a> Fields<'a> {
         {
             problems.report(ConfigError::new(
                 field_path(path, name),
-                [
+                concat(&[
                     "is not a known field; the fields here are: ",
-                    &allowed.join(", "),
-                ]
-                .concat(),
+                    &crate::texts::join(allowed, ", "),
+                ]),
             ));
         }
         Fields {
@@ -280,7 +280,7 @@ impl<'a> Fields<'a> {
 /// `path[index]`, without `format!`'s machinery in the browser module.
 #[inline(never)]
 pub fn index_path(path: &str, index: usize) -> String {
-    [path, "[", &decimal(index as u64), "]"].concat()
+    concat(&[path, "[", &decimal(index as u64), "]"])
 }
 
 #[cfg(feature = "serde")]
