@@ -95,6 +95,11 @@ pub fn build(root: &Path) -> Result<Vec<FileSize>> {
             "-Oz",
             // Repeats the passes while they still shrink the module (0.6 KB gzip).
             "--converge",
+            // Inline a function that has one caller only when it is tiny. By default -Oz inlines
+            // every one-caller function: fewer bytes raw, but one huge body per entry point with
+            // its locals renumbered, where separate functions repeat the same local numbering
+            // and compress better (1.2 KB less gzip; 15 to 20 is the sweet spot, measured).
+            "--one-caller-inline-max-function-size=20",
             "--strip-producers",
             "--strip-target-features",
             wasm_in.to_str().context("path is not UTF-8")?,
