@@ -24,10 +24,10 @@ pub struct ConfigError {
 
 impl ConfigError {
     #[inline(never)]
-    pub(crate) fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(field: &str, message: &str) -> Self {
         ConfigError {
-            field: field.into(),
-            message: message.into(),
+            field: field.to_owned(),
+            message: message.to_owned(),
         }
     }
 
@@ -173,7 +173,7 @@ impl RawConfig {
         let operator = required_object(&config, "operator", &["name", "bin", "email", "address"]);
         let policy = required_object(&config, "policy", &["version", "url"]);
         if config.get("categories").is_none() {
-            problems.report(ConfigError::new("categories", "is missing"));
+            problems.at("categories", "is missing");
         }
         let mut categories = Vec::new();
         for (path, item) in config.array("categories") {
@@ -312,7 +312,7 @@ impl RawConfig {
             policy: RawPolicy {
                 version: policy.string("version"),
                 url: policy.string_map("url").unwrap_or_else(|| {
-                    problems.report(ConfigError::new("policy.url", "is missing"));
+                    problems.at("policy.url", "is missing");
                     Vec::new()
                 }),
             },
@@ -341,9 +341,7 @@ impl RawConfig {
 /// A required nested object; reported missing (and read as empty) when absent.
 fn required_object<'a>(parent: &Fields<'a>, name: &str, allowed: &[&str]) -> Fields<'a> {
     parent.object(name, allowed).unwrap_or_else(|| {
-        parent
-            .problems()
-            .report(ConfigError::new(name, "is missing"));
+        parent.problems().at(name, "is missing");
         Fields::empty(name, parent.problems())
     })
 }
@@ -791,17 +789,14 @@ impl Config {
             None => Language::ALL.to_vec(),
             Some(codes) => {
                 if codes.is_empty() {
-                    problems.report(ConfigError::new(
-                        "languages",
-                        "must name at least one language: kk, ru or en",
-                    ));
+                    problems.at("languages", "must name at least one language: kk, ru or en");
                 }
                 let mut languages = Vec::new();
                 for (index, code) in codes.iter().enumerate() {
                     let field = index_path("languages", index);
                     let language = parse_language(problems, &field, code);
                     if languages.contains(&language) {
-                        reject(problems, field, "names `{}` twice", code);
+                        reject(problems, &field, "names `{}` twice", code);
                     }
                     languages.push(language);
                 }
@@ -826,10 +821,10 @@ impl Config {
         };
 
         if raw.policy.version.trim().is_empty() || raw.policy.version.len() > 64 {
-            problems.report(ConfigError::new(
+            problems.at(
                 "policy.version",
                 "must be a non-empty version label of at most 64 characters, e.g. \"2026-11-01\"",
-            ));
+            );
         }
         let mut policy_urls = PerLanguage::default();
         for (code, url) in &raw.policy.url {
@@ -839,10 +834,10 @@ impl Config {
             policy_urls.set(language, url.clone());
         }
         if policy_urls.get(default_language).is_none() {
-            problems.report(ConfigError::new(
-                concat(&["policy.url.", default_language.code()]),
+            problems.at(
+                &concat(&["policy.url.", default_language.code()]),
                 "is missing: the policy must be linked at least in the default language",
-            ));
+            );
         }
 
         let expiry_days = raw.expiry_days.unwrap_or(365);
@@ -918,10 +913,7 @@ impl Config {
 /// Override texts must not be empty: a blank button is worse than the built-in text.
 fn check_overrides(problems: &Problems, field: &str, overrides: &TextOverrides) {
     if let Some((name, _)) = overrides.entries().find(|(_, text)| text.trim().is_empty()) {
-        problems.report(ConfigError::new(
-            concat(&[field, ".", name]),
-            "must not be empty",
-        ));
+        problems.at(&concat(&[field, ".", name]), "must not be empty");
     }
 }
 
@@ -938,10 +930,10 @@ impl From<RawOperator> for Operator {
 
 fn validate_operator(raw: &RawOperator, problems: &Problems) {
     if raw.name.trim().is_empty() {
-        problems.report(ConfigError::new(
+        problems.at(
             "operator.name",
             "must be the operator's legal name, e.g. \"ТОО «Глазик»\"",
-        ));
+        );
     }
     if raw.bin.len() != 12 || !raw.bin.bytes().all(|b| b.is_ascii_digit()) {
         reject(
@@ -963,10 +955,7 @@ fn validate_operator(raw: &RawOperator, problems: &Problems) {
         );
     }
     if raw.address.trim().is_empty() {
-        problems.report(ConfigError::new(
-            "operator.address",
-            "must be the operator's postal address",
-        ));
+        problems.at("operator.address", "must be the operator's postal address");
     }
 }
 
@@ -976,10 +965,7 @@ fn validate_categories(
     problems: &Problems,
 ) -> Vec<Category> {
     if raw.is_empty() {
-        problems.report(ConfigError::new(
-            "categories",
-            "must list at least one category",
-        ));
+        problems.at("categories", "must list at least one category");
     }
     let mut category_ids: Vec<String> = Vec::new();
     let mut service_ids: Vec<String> = Vec::new();
@@ -991,7 +977,7 @@ fn validate_categories(
         if category_ids.contains(&raw_category.id) {
             reject(
                 problems,
-                id_field,
+                &id_field,
                 "`{}` is used by another category",
                 &raw_category.id,
             );
@@ -1005,7 +991,7 @@ fn validate_categories(
             if category_ids.contains(&service.id) || service_ids.contains(&service.id) {
                 reject(
                     problems,
-                    field_path(&service_field, "id"),
+                    &field_path(&service_field, "id"),
                     "`{}` is used by another service or category; ids must be unique",
                     &service.id,
                 );
@@ -1051,7 +1037,7 @@ fn category_texts(
             let text_field = concat(&[field, ".", name, ".", code]);
             parse_language(problems, &text_field, code);
             if text.trim().is_empty() {
-                problems.report(ConfigError::new(text_field, "must not be empty"));
+                problems.at(&text_field, "must not be empty");
             }
         }
     }
@@ -1080,7 +1066,7 @@ fn category_texts(
             if text.is_empty() {
                 reject(
                     problems,
-                    concat(&[field, ".", name, ".", language.code()]),
+                    &concat(&[field, ".", name, ".", language.code()]),
                     "is missing: `{}` has no built-in texts, so every language in \
                      `languages` needs one",
                     &raw.id,
@@ -1105,8 +1091,8 @@ fn localized_text(localized: &Option<LocalizedText>, language: Language) -> Opti
 /// instead of a message assembled from pieces at each (the pieces were most of the checks'
 /// code in the browser module).
 #[inline(never)]
-fn reject(problems: &Problems, field: impl Into<String>, message: &str, value: &str) {
-    problems.report(ConfigError::new(field, fill(message, "", value)));
+fn reject(problems: &Problems, field: &str, message: &str, value: &str) {
+    problems.at(field, &fill(message, "", value));
 }
 
 /// `code` as a language; reported (and read as Kazakh) when kelisim has no such language.
@@ -1149,7 +1135,7 @@ fn check_each(
     message: &str,
 ) {
     if let Some(index) = items.iter().position(|item| !ok(item)) {
-        reject(problems, index_path(field, index), message, &items[index]);
+        reject(problems, &index_path(field, index), message, &items[index]);
     }
 }
 
@@ -1157,10 +1143,10 @@ fn validate_service(field: &str, raw: RawService, problems: &Problems) -> Servic
     let sub = |name: &str| field_path(field, name);
     check_id(problems, &sub("id"), &raw.id, MAX_ID_LENGTH, false);
     if raw.name.trim().is_empty() {
-        problems.report(ConfigError::new(
-            sub("name"),
+        problems.at(
+            &sub("name"),
             "must be the service's name as visitors know it",
-        ));
+        );
     }
     check_each(
         problems,
@@ -1185,7 +1171,7 @@ fn validate_service(field: &str, raw: RawService, problems: &Problems) -> Servic
     if !is_country_code(&raw.country) {
         reject(
             problems,
-            sub("country"),
+            &sub("country"),
             "\"{}\" must be an ISO 3166-1 alpha-2 code in capitals, e.g. \"KZ\" or \"US\"",
             &raw.country,
         );
@@ -1198,7 +1184,7 @@ fn validate_service(field: &str, raw: RawService, problems: &Problems) -> Servic
         if vendor.is_none() {
             reject(
                 problems,
-                sub("vendor"),
+                &sub("vendor"),
                 "`{}` is unknown; use one of google-consent-mode, yandex-metrika, meta-pixel, gtm",
                 name,
             );
@@ -1212,7 +1198,7 @@ fn validate_service(field: &str, raw: RawService, problems: &Problems) -> Servic
         {
             reject(
                 problems,
-                sub("vendor_id"),
+                &sub("vendor_id"),
                 "\"{}\" must be the vendor's id, e.g. the Metrika counter number",
                 id,
             );
@@ -1224,10 +1210,10 @@ fn validate_service(field: &str, raw: RawService, problems: &Problems) -> Servic
             .as_ref()
             .is_some_and(|id| !id.bytes().all(|b| b.is_ascii_digit()))
     {
-        problems.report(ConfigError::new(
-            sub("vendor_id"),
+        problems.at(
+            &sub("vendor_id"),
             "a Yandex Metrika counter number is digits only",
-        ));
+        );
     }
     check_each(
         problems,
@@ -1282,16 +1268,16 @@ fn validate_forms(raw: Vec<RawForm>, languages: &[Language], problems: &Problems
         if forms.iter().any(|form| form.id == raw_form.id) {
             reject(
                 problems,
-                id_field,
+                &id_field,
                 "`{}` is used by another form",
                 &raw_form.id,
             );
         }
         if !raw_form.purposes.iter().any(|purpose| purpose.required) {
-            problems.report(ConfigError::new(
-                field_path(&field, "purposes"),
+            problems.at(
+                &field_path(&field, "purposes"),
                 "must include one required purpose: the processing the form exists for",
-            ));
+            );
         }
         let mut purposes: Vec<Purpose> = Vec::new();
         for (purpose_index, raw_purpose) in raw_form.purposes.into_iter().enumerate() {
@@ -1299,17 +1285,14 @@ fn validate_forms(raw: Vec<RawForm>, languages: &[Language], problems: &Problems
             let sub = |name: &str| field_path(&field, name);
             check_id(problems, &sub("id"), &raw_purpose.id, MAX_ID_LENGTH, false);
             if purposes.iter().any(|purpose| purpose.id == raw_purpose.id) {
-                reject(problems, sub("id"), "`{}` is used twice", &raw_purpose.id);
+                reject(problems, &sub("id"), "`{}` is used twice", &raw_purpose.id);
             }
             let mut title = PerLanguage::default();
             for &language in languages {
                 let text = localized_text(&raw_purpose.title, language)
                     .filter(|text| !text.trim().is_empty())
                     .unwrap_or_else(|| {
-                        problems.report(ConfigError::new(
-                            concat(&[&field, ".title.", language.code()]),
-                            "is missing",
-                        ));
+                        problems.at(&concat(&[&field, ".title.", language.code()]), "is missing");
                         String::new()
                     });
                 title.set(language, text);
@@ -1319,10 +1302,7 @@ fn validate_forms(raw: Vec<RawForm>, languages: &[Language], problems: &Problems
             }
             check_data_kinds(problems, &field, &raw_purpose.data);
             if raw_purpose.data.is_empty() {
-                problems.report(ConfigError::new(
-                    sub("data"),
-                    "must list the data collected",
-                ));
+                problems.at(&sub("data"), "must list the data collected");
             }
             check_each(
                 problems,
@@ -1340,14 +1320,14 @@ fn validate_forms(raw: Vec<RawForm>, languages: &[Language], problems: &Problems
             );
             let term_days = match raw_purpose.term_days {
                 None => {
-                    problems.report(ConfigError::new(
-                        sub("term_days"),
+                    problems.at(
+                        &sub("term_days"),
                         "is missing: the consent must state how long data is kept",
-                    ));
+                    );
                     0
                 }
                 Some(0) => {
-                    problems.report(ConfigError::new(sub("term_days"), "must be at least 1"));
+                    problems.at(&sub("term_days"), "must be at least 1");
                     0
                 }
                 Some(days) => days,
@@ -1454,16 +1434,16 @@ fn validate_ui(raw: RawUi, problems: &Problems) -> Ui {
     for (key, value) in raw.theme.iter().flatten() {
         let field = concat(&["ui.theme.", key]);
         let Some(index) = THEME_DEFAULTS.iter().position(|(name, _)| name == key) else {
-            problems.report(ConfigError::new(
-                field,
+            problems.at(
+                &field,
                 "is unknown; use one of background, text, accent, accent_text, border",
-            ));
+            );
             continue;
         };
         if parse_hex_colour(value).is_none() {
             reject(
                 problems,
-                field,
+                &field,
                 "\"{}\" must be a hex colour such as \"#0b57a4\"",
                 value,
             );
@@ -1476,9 +1456,9 @@ fn validate_ui(raw: RawUi, problems: &Problems) -> Ui {
         if ratio < 4.5 {
             // Tenths as integers: float formatting would add kilobytes to the browser module.
             let tenths = (ratio * 10.0) as u64;
-            problems.report(ConfigError::new(
-                concat(&["ui.theme.", THEME_DEFAULTS[foreground].0]),
-                concat(&[
+            problems.at(
+                &concat(&["ui.theme.", THEME_DEFAULTS[foreground].0]),
+                &concat(&[
                     "has a contrast of ",
                     &decimal(tenths / 10),
                     ".",
@@ -1487,16 +1467,13 @@ fn validate_ui(raw: RawUi, problems: &Problems) -> Ui {
                     THEME_DEFAULTS[background].0,
                     "`; WCAG AA needs at least 4.5:1",
                 ]),
-            ));
+            );
         }
     }
     if let Some(variant) = &raw.variant {
         check_id(problems, "ui.variant", variant, 32, true);
         if !raw.variants.is_empty() {
-            problems.report(ConfigError::new(
-                "ui.variant",
-                "cannot be set together with `ui.variants` (the variant is then picked per browser)",
-            ));
+            problems.at("ui.variant", "cannot be set together with `ui.variants` (the variant is then picked per browser)");
         }
     }
     let mut variants: Vec<Variant> = Vec::new();
@@ -1505,11 +1482,11 @@ fn validate_ui(raw: RawUi, problems: &Problems) -> Ui {
         let sub = |name: &str| field_path(&field, name);
         check_id(problems, &sub("id"), &raw_variant.id, 32, true);
         if variants.iter().any(|v| v.id == raw_variant.id) {
-            reject(problems, sub("id"), "`{}` is used twice", &raw_variant.id);
+            reject(problems, &sub("id"), "`{}` is used twice", &raw_variant.id);
         }
         let weight = raw_variant.weight.unwrap_or(1);
         if weight == 0 {
-            problems.report(ConfigError::new(sub("weight"), "must be at least 1"));
+            problems.at(&sub("weight"), "must be at least 1");
         }
         let layout = raw_variant
             .layout
@@ -1552,9 +1529,9 @@ fn check_id(problems: &Problems, field: &str, id: &str, max_length: usize, allow
         } else {
             "a-z, 0-9, '-', '_'"
         };
-        problems.report(ConfigError::new(
+        problems.at(
             field,
-            concat(&[
+            &concat(&[
                 "\"",
                 id,
                 "\" must be 1 to ",
@@ -1562,7 +1539,7 @@ fn check_id(problems: &Problems, field: &str, id: &str, max_length: usize, allow
                 " characters of ",
                 allowed,
             ]),
-        ));
+        );
     }
 }
 
