@@ -35,22 +35,19 @@
   var queue = Array.isArray(existing) ? existing.slice() : [];
   var sdk = null;
 
+  // The module has one export, command(name, args); it reports unknown names itself.
   function run(command) {
     var name = command[0], args = command.slice(1);
-    if (name === 'init') return sdk.init(args[0], { consentModeDefaults: consentModeDefaults });
-    if (typeof sdk[name] !== 'function') {
-      console.error('kelisim: unknown command `' + name + '`; use one of ' + COMMANDS.join(', '));
-      return undefined;
-    }
-    return sdk[name].apply(null, args);
+    if (name === 'init') args = [args[0], { consentModeDefaults: consentModeDefaults }];
+    return sdk.command(name, args);
   }
 
   var api = {
     __kelisimLoader: true,
     // Queries answer "nothing granted" until the module is ready: no tag may run before then.
-    accepted: function (category) { return sdk ? sdk.accepted(category) : false; },
-    acceptedService: function (id) { return sdk ? sdk.acceptedService(id) : false; },
-    getConsent: function () { return sdk ? sdk.getConsent() : null; },
+    accepted: function (category) { return sdk ? run(['accepted', category]) : false; },
+    acceptedService: function (id) { return sdk ? run(['acceptedService', id]) : false; },
+    getConsent: function () { return sdk ? run(['getConsent']) : null; },
     // For the npm package (no script tag): send the Consent Mode defaults now, before tags.
     consentModeDefaults: sendConsentModeDefaults,
     // Called once with the instantiated wasm-bindgen module; replays the queue in order.

@@ -1,10 +1,12 @@
 //! kelisim browser SDK: a bilingual consent banner that keeps a store's tags inert until the
 //! visitor grants their category.
 //!
-//! This file is the JS API boundary: every `#[wasm_bindgen]` export is here, takes `JsValue`s,
-//! converts them once (`boundary`) and calls the typed SDK (`sdk`). Exports never throw: bad
-//! input is reported with one `console.error` that names the argument or config field, and the
-//! call does nothing (`init` and `accept` return `false`).
+//! This file is the JS API boundary. The module exports one function, [`command`], which the
+//! loader and the npm entry call as `command(name, args)`; it hands the arguments to the API
+//! function of that name, which converts them once (`boundary`) and calls the typed SDK
+//! (`sdk`). API functions never throw: bad input is reported with one `console.error` that
+//! names the argument or config field, and the call does nothing (`init` and `accept` return
+//! `false`).
 //!
 //! Code map: `sdk` (state and the effects of a choice), `ui` (the two layers), `gating`
 //! (activating tags), `embeds` (placeholders of blocked iframes), `forms` (consent in forms),
@@ -35,9 +37,62 @@ use kelisim_core::texts::concat;
 use kelisim_core::Choice;
 use wasm_bindgen::prelude::*;
 
+/// Every API call `command` knows, in the order the README lists them.
+pub const COMMANDS: [&str; 16] = [
+    "init",
+    "show",
+    "showPreferences",
+    "hide",
+    "acceptAll",
+    "rejectAll",
+    "accept",
+    "withdraw",
+    "accepted",
+    "acceptedService",
+    "getConsent",
+    "setLanguage",
+    "on",
+    "off",
+    "formConsent",
+    "destroy",
+];
+
+/// The module's one export: runs API call `name` (`kelisim.<name>(...)`) with the arguments
+/// in `args` and returns its result (`undefined` for calls without one). One export instead of
+/// one per call: each export is a wrapper in the module and another in the glue.
+#[wasm_bindgen]
+pub fn command(name: &str, args: js_sys::Array) -> JsValue {
+    let arg = |index| args.get(index);
+    let text = |index| arg(index).as_string().unwrap_or_default();
+    match name {
+        "init" => return init(arg(0), arg(1)).into(),
+        "accept" => return accept(arg(0), arg(1)).into(),
+        "accepted" => return accepted(&text(0)).into(),
+        "acceptedService" => return accepted_service(&text(0)).into(),
+        "getConsent" => return get_consent(),
+        "formConsent" => return form_consent(arg(0), arg(1)).into(),
+        "show" => show(),
+        "showPreferences" => show_preferences(),
+        "hide" => hide(),
+        "acceptAll" => accept_all(),
+        "rejectAll" => reject_all(),
+        "withdraw" => withdraw(),
+        "setLanguage" => set_language(&text(0)),
+        "on" => on(&text(0), arg(1)),
+        "off" => off(&text(0), arg(1)),
+        "destroy" => destroy(),
+        _ => console_error(&concat(&[
+            "unknown command `",
+            name,
+            "`; use one of ",
+            &kelisim_core::texts::join(&COMMANDS, ", "),
+        ])),
+    }
+    JsValue::UNDEFINED
+}
+
 /// `kelisim.init(config)`: validates the config and starts. An invalid config logs one error
 /// naming the field and shows nothing. `options` is for the loader (`consentModeDefaults`).
-#[wasm_bindgen(js_name = init)]
 pub fn init(config: JsValue, options: JsValue) -> bool {
     let config = match boundary::config_from_js(&config) {
         Ok(config) => config,
@@ -59,25 +114,21 @@ pub fn init(config: JsValue, options: JsValue) -> bool {
 }
 
 /// `kelisim.show()`: shows the first layer, even when a choice exists.
-#[wasm_bindgen(js_name = show)]
 pub fn show() {
     with_sdk("show", |sdk| sdk.show());
 }
 
 /// `kelisim.showPreferences()`: opens the preferences dialog.
-#[wasm_bindgen(js_name = showPreferences)]
 pub fn show_preferences() {
     with_sdk("showPreferences", |sdk| sdk.show_preferences());
 }
 
 /// `kelisim.hide()`: removes the banner and dialog without choosing.
-#[wasm_bindgen(js_name = hide)]
 pub fn hide() {
     with_sdk("hide", |sdk| sdk.hide());
 }
 
 /// `kelisim.acceptAll()`.
-#[wasm_bindgen(js_name = acceptAll)]
 pub fn accept_all() {
     with_sdk("acceptAll", |sdk| {
         report(sdk.decide(Choice::AcceptAll, "api:acceptAll"))
@@ -85,7 +136,6 @@ pub fn accept_all() {
 }
 
 /// `kelisim.rejectAll()`.
-#[wasm_bindgen(js_name = rejectAll)]
 pub fn reject_all() {
     with_sdk("rejectAll", |sdk| {
         report(sdk.decide(Choice::RejectAll, "api:rejectAll"))
@@ -94,7 +144,6 @@ pub fn reject_all() {
 
 /// `kelisim.accept(categories, services?)`: grants exactly these categories (required ones
 /// always); `services`, when it names services of a category, narrows that category to them.
-#[wasm_bindgen(js_name = accept)]
 pub fn accept(categories: JsValue, services: JsValue) -> bool {
     let choice = boundary::string_list(&categories, "categories").and_then(|categories| {
         Ok(Choice::Custom {
@@ -113,25 +162,21 @@ pub fn accept(categories: JsValue, services: JsValue) -> bool {
 }
 
 /// `kelisim.withdraw()`: withdraws consent; every optional category is refused.
-#[wasm_bindgen(js_name = withdraw)]
 pub fn withdraw() {
     with_sdk("withdraw", |sdk| report(sdk.withdraw("api:withdraw")));
 }
 
 /// `kelisim.accepted(category)`: `false` before `init` and before any choice.
-#[wasm_bindgen(js_name = accepted)]
 pub fn accepted(category: &str) -> bool {
     sdk::current().is_some_and(|sdk| sdk.accepted(category))
 }
 
 /// `kelisim.acceptedService(id)`.
-#[wasm_bindgen(js_name = acceptedService)]
 pub fn accepted_service(service: &str) -> bool {
     sdk::current().is_some_and(|sdk| sdk.accepted_service(service))
 }
 
 /// `kelisim.getConsent()`: the standing choice as a plain object, or `null`.
-#[wasm_bindgen(js_name = getConsent)]
 pub fn get_consent() -> JsValue {
     sdk::current()
         .map(|sdk| sdk.consent_js())
@@ -139,19 +184,16 @@ pub fn get_consent() -> JsValue {
 }
 
 /// `kelisim.setLanguage(code)`.
-#[wasm_bindgen(js_name = setLanguage)]
 pub fn set_language(code: &str) {
     with_sdk("setLanguage", |sdk| report(sdk.set_language(code)));
 }
 
 /// `kelisim.on(event, listener)`.
-#[wasm_bindgen(js_name = on)]
 pub fn on(event: &str, listener: JsValue) {
     listen("on", event, listener);
 }
 
 /// `kelisim.off(event, listener)`.
-#[wasm_bindgen(js_name = off)]
 pub fn off(event: &str, listener: JsValue) {
     listen("off", event, listener);
 }
@@ -179,7 +221,6 @@ fn listen(call: &str, event: &str, listener: JsValue) {
 
 /// `kelisim.formConsent(form, {set})`: adds a consent block for the config's purpose set `set`
 /// to `form` (an element or a CSS selector). `false` with a console error when it cannot.
-#[wasm_bindgen(js_name = formConsent)]
 pub fn form_consent(form: JsValue, options: JsValue) -> bool {
     let form = match form.as_string() {
         // An invalid selector finds nothing, and gets the error below.
@@ -205,7 +246,6 @@ pub fn form_consent(form: JsValue, options: JsValue) -> bool {
 
 /// `kelisim.destroy()`: removes the interface, listeners and observer (for SPA frameworks and
 /// tests); `init` may be called again afterwards.
-#[wasm_bindgen(js_name = destroy)]
 pub fn destroy() {
     sdk::destroy();
 }

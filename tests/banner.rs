@@ -699,3 +699,46 @@ fn a_browser_keeps_its_banner_variant() {
     init(&config);
     assert_eq!(text("#kelisim-title"), "Вариант Б");
 }
+
+#[wasm_bindgen_test]
+fn the_one_export_runs_every_command_by_name() {
+    reset("kk");
+    let args = |values: &[JsValue]| values.iter().collect::<js_sys::Array>();
+    let config = demo_config();
+    assert_eq!(
+        kelisim::command("init", args(&[config])),
+        JsValue::TRUE,
+        "init answers whether it started"
+    );
+    assert!(query("#kelisim .kelisim-banner").is_some());
+    assert_eq!(
+        kelisim::command("accept", args(&[args(&["analytics".into()]).into()])),
+        JsValue::TRUE
+    );
+    assert_eq!(
+        kelisim::command("accepted", args(&["analytics".into()])),
+        JsValue::TRUE
+    );
+    assert_eq!(
+        kelisim::command("acceptedService", args(&["meta-pixel".into()])),
+        JsValue::FALSE
+    );
+    assert!(kelisim::command("getConsent", args(&[])).is_object());
+    assert!(kelisim::command("withdraw", args(&[])).is_undefined());
+    assert_eq!(
+        kelisim::command("accepted", args(&["analytics".into()])),
+        JsValue::FALSE
+    );
+    let errors = console_errors(|| {
+        assert!(kelisim::command("acceptEverything", args(&[])).is_undefined());
+    });
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("unknown command `acceptEverything`")
+            && errors[0].ends_with(&kelisim::COMMANDS.join(", ")),
+        "{}",
+        errors[0]
+    );
+    kelisim::command("destroy", args(&[]));
+    assert!(query("#kelisim").is_none());
+}

@@ -295,8 +295,8 @@ fn minify(root: &Path, script: &Path) -> Result<()> {
 }
 
 /// Writes the glue to `out` as one minified ES module: the snippets it imports inlined, and
-/// only the exports the loader and `index.js` use (the API functions and the default
-/// initialiser), so wasm-bindgen's `initSync` and what only it needs are left out.
+/// only the exports the loader and `index.js` use (`command` and the default initialiser), so
+/// wasm-bindgen's `initSync` and what only it needs are left out.
 fn bundle_glue(root: &Path, bindgen_dir: &Path, out: &Path) -> Result<()> {
     let glue = std::fs::read_to_string(bindgen_dir.join("kelisim_sdk.js"))?;
     let api: Vec<&str> = glue
@@ -305,8 +305,8 @@ fn bundle_glue(root: &Path, bindgen_dir: &Path, out: &Path) -> Result<()> {
         .filter_map(|rest| rest.split('(').next())
         .collect();
     anyhow::ensure!(
-        api.contains(&"init") && api.contains(&"accept"),
-        "found no API functions in the glue (exports: {api:?}); has wasm-bindgen's output changed?"
+        api == ["command"],
+        "expected the one export `command` in the glue (exports: {api:?}); has wasm-bindgen's output changed?"
     );
     let entry = bindgen_dir.join("entry.js");
     std::fs::write(
