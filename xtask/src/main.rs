@@ -15,6 +15,7 @@ mod bench;
 mod build;
 mod e2e;
 mod fuzz;
+mod order;
 mod serve;
 mod tidy;
 mod tools;
