@@ -8,14 +8,14 @@
 use crate::browser::{console_warn, html_document, location, window};
 use kelisim_core::cleanup::{consent_cookie_domain, cookie_domains, matches_pattern};
 use kelisim_core::texts::concat;
-use kelisim_core::texts::decimal;
+use kelisim_core::texts::{decimal, split_at, split_once_at};
 use kelisim_core::COOKIE_NAME;
 
 /// Value of the named cookie, if the page has it.
 pub fn read_cookie(name: &str) -> Option<String> {
     let cookies = html_document().cookie().ok()?;
-    cookies.split(';').find_map(|pair| {
-        let (key, value) = pair.trim().split_once('=')?;
+    split_at(&cookies, b';').into_iter().find_map(|pair| {
+        let (key, value) = split_once_at(pair.trim(), b'=')?;
         (key == name).then(|| value.to_owned())
     })
 }
@@ -24,8 +24,8 @@ pub fn read_cookie(name: &str) -> Option<String> {
 pub fn cookie_names() -> Vec<String> {
     let cookies = html_document().cookie().unwrap_or_default();
     let mut names = Vec::new();
-    for pair in cookies.split(';') {
-        let name = pair.trim().split('=').next().unwrap_or_default();
+    for pair in split_at(&cookies, b';') {
+        let name = split_at(pair.trim(), b'=')[0];
         if !name.is_empty() {
             names.push(name.to_owned());
         }

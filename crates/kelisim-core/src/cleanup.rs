@@ -3,18 +3,16 @@
 //!
 //! Pure string logic; the SDK reads `document.cookie` and writes the expiring cookies.
 
-use crate::texts::concat;
+use crate::texts::{concat, has_byte, split_at, split_once_at};
 
 /// Whether `name` matches `pattern`, where `*` stands for any run of characters
 /// (`_ga_*` matches `_ga_X1Y2`, `*` matches everything, `_ym_uid` only itself).
 pub fn matches_pattern(pattern: &str, name: &str) -> bool {
-    let mut parts = pattern.split('*');
-    let first = parts.next().unwrap_or("");
-    let Some(mut rest) = name.strip_prefix(first) else {
+    let parts = split_at(pattern, b'*');
+    let Some(mut rest) = name.strip_prefix(parts[0]) else {
         return false;
     };
-    let parts: Vec<&str> = parts.collect();
-    let Some((last, middle)) = parts.split_last() else {
+    let Some((last, middle)) = parts[1..].split_last() else {
         return rest.is_empty();
     };
     for part in middle {
@@ -40,16 +38,16 @@ pub fn cookie_domains(hostname: &str) -> Vec<String> {
     let host = hostname.trim_end_matches('.').to_ascii_lowercase();
     // An IPv4 address is all digits and dots; an IPv6 one has colons (or brackets).
     let is_ip = host.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        || host.contains(':')
+        || has_byte(&host, b':')
         || host.starts_with("[");
-    if is_ip || !host.contains('.') {
+    if is_ip || !has_byte(&host, b'.') {
         return Vec::new();
     }
     // The host, then each parent that still has a dot: a.b.example.kz, b.example.kz, example.kz.
     let mut domains = vec![host.clone()];
     let mut rest = host.as_str();
-    while let Some((_, parent)) = rest.split_once('.') {
-        if parent.contains('.') {
+    while let Some((_, parent)) = split_once_at(rest, b'.') {
+        if has_byte(parent, b'.') {
             domains.push(parent.to_owned());
         }
         rest = parent;

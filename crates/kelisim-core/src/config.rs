@@ -8,8 +8,8 @@
 
 use crate::language::Language;
 use crate::texts::{
-    builtin_category_texts, builtin_texts, concat, decimal, fill, join, CategoryTexts,
-    TextOverrides, Texts, DATA_KINDS,
+    builtin_category_texts, builtin_texts, concat, decimal, fill, has_byte, join, split_once_at,
+    CategoryTexts, TextOverrides, Texts, DATA_KINDS,
 };
 use crate::value::{field_path, index_path, Fields, Problems, Value};
 
@@ -861,7 +861,7 @@ impl Config {
 
         let cookie_domain = raw.cookie_domain.map(|domain| {
             let domain = domain.trim_start_matches('.').to_owned();
-            let ok = domain.contains('.')
+            let ok = has_byte(&domain, b'.')
                 && !domain.starts_with("-")
                 && domain.bytes().all(|b| {
                     b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.'
@@ -943,8 +943,8 @@ fn validate_operator(raw: &RawOperator, problems: &Problems) {
             &raw.bin,
         );
     }
-    let email_ok = raw.email.split_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty() && domain.contains('.') && !raw.email.contains(char::is_whitespace)
+    let email_ok = split_once_at(&raw.email, b'@').is_some_and(|(local, domain)| {
+        !local.is_empty() && has_byte(domain, b'.') && !raw.email.chars().any(char::is_whitespace)
     });
     if !email_ok {
         reject(

@@ -13,7 +13,7 @@
 use crate::consent::Consent;
 use crate::ids::IdSet;
 use crate::texts::concat;
-use crate::texts::decimal;
+use crate::texts::{decimal, split_at};
 
 /// Name of the first-party cookie.
 pub const COOKIE_NAME: &str = "kelisim";
@@ -71,7 +71,7 @@ pub fn decode_cookie(value: &str) -> Result<Consent, CookieError> {
     if value.len() > MAX_COOKIE_LENGTH {
         return Err(CookieError::TooLong);
     }
-    let fields: Vec<&str> = value.split('.').collect();
+    let fields = split_at(value, b'.');
     if fields.first() != Some(&COOKIE_VERSION) {
         return Err(CookieError::Version(
             fields.first().unwrap_or(&"").chars().take(8).collect(),
@@ -95,7 +95,7 @@ pub fn decode_cookie(value: &str) -> Result<Consent, CookieError> {
             return Ok(IdSet::new());
         }
         let mut set = IdSet::new();
-        for id in list.split('~') {
+        for id in split_at(list, b'~') {
             if !is_id(id) {
                 return Err(CookieError::Field(name));
             }

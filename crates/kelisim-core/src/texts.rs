@@ -453,9 +453,9 @@ interface_texts! {
 /// The built-in texts for `language`.
 pub fn builtin_texts(language: Language) -> Texts {
     let all = unpack(BUILTIN_TEXTS[language.index()]);
-    let mut texts = all.split_terminator('\u{1f}');
-    Texts(Box::new(std::array::from_fn(|_| {
-        texts.next().unwrap_or_default().to_owned()
+    let texts = split_at(&all, 0x1f);
+    Texts(Box::new(std::array::from_fn(|index| {
+        texts.get(index).copied().unwrap_or_default().to_owned()
     })))
 }
 
@@ -466,7 +466,7 @@ pub fn builtin_texts(language: Language) -> Texts {
 pub fn fill(template: &str, name: &str, value: &str) -> String {
     let mut out = String::with_capacity(template.len() + value.len());
     let mut rest = template;
-    while let Some((before, after_brace)) = rest.split_once('{') {
+    while let Some((before, after_brace)) = split_once_at(rest, b'{') {
         out.push_str(before);
         match after_brace
             .strip_prefix(name)
@@ -484,6 +484,36 @@ pub fn fill(template: &str, name: &str, value: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// `text` cut at every `separator`, an ASCII character (`"a;b;"` gives `a`, `b` and `""`).
+/// Cookies, cookie patterns and domains are split at one-byte separators; `str::split` with a
+/// `char` would bring the standard library's character searcher (UTF-8 encoding, `memchr`,
+/// the `Split` iterator: about 1 KB of the browser module) for them.
+pub fn split_at(text: &str, separator: u8) -> Vec<&str> {
+    debug_assert!(separator.is_ascii());
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for (index, byte) in text.bytes().enumerate() {
+        if byte == separator {
+            parts.push(&text[start..index]);
+            start = index + 1;
+        }
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
+/// `text` before and after its first `separator` (an ASCII character), if it has one.
+pub fn split_once_at(text: &str, separator: u8) -> Option<(&str, &str)> {
+    debug_assert!(separator.is_ascii());
+    let index = text.bytes().position(|byte| byte == separator)?;
+    Some((&text[..index], &text[index + 1..]))
+}
+
+/// Whether `text` contains the ASCII character `byte`.
+pub fn has_byte(text: &str, byte: u8) -> bool {
+    text.bytes().any(|b| b == byte)
 }
 
 /// `parts` one after the other. `[&str]::concat` is the standard library's generic join
@@ -564,10 +594,10 @@ macro_rules! named_in_three_languages {
 /// The name of `key` in `language` from a table of `named_in_three_languages!`.
 fn name_in(keys: &[&str], names: [&[u8]; 3], key: &str, language: Language) -> Option<String> {
     let index = keys.iter().position(|known| *known == key)?;
-    unpack(names[language.index()])
-        .split_terminator('\u{1f}')
-        .nth(index)
-        .map(str::to_owned)
+    let names = unpack(names[language.index()]);
+    split_at(&names, 0x1f)
+        .get(index)
+        .map(|name| (*name).to_owned())
 }
 
 /// Built-in title, description and refusal consequence of a well-known category id, so a
@@ -735,6 +765,25 @@ mod fill_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_splits_match_the_standard_library() {
+        for text in ["", ";", "a", "a;b", ";a;;b;", "ключ=значение; b=2", "_ga_*"] {
+            for separator in [b';', b'=', b'*'] {
+                let expected: Vec<&str> = text.split(char::from(separator)).collect();
+                assert_eq!(split_at(text, separator), expected, "{text:?}");
+                assert_eq!(
+                    split_once_at(text, separator),
+                    text.split_once(char::from(separator)),
+                    "{text:?}"
+                );
+                assert_eq!(
+                    has_byte(text, separator),
+                    text.contains(char::from(separator))
+                );
+            }
+        }
+    }
 
     #[test]
     fn concat_and_join_match_the_standard_library() {
