@@ -8,8 +8,8 @@
 
 use crate::language::Language;
 use crate::texts::{
-    builtin_category_texts, builtin_texts, concat, decimal, fill, has_byte, join, split_once_at,
-    CategoryTexts, TextOverrides, Texts, DATA_KINDS,
+    builtin_category_texts, builtin_texts, concat, decimal, fill, has_byte, join, split_at,
+    split_once_at, CategoryTexts, TextOverrides, Texts, DATA_KINDS,
 };
 use crate::value::{field_path, index_path, Fields, Problems, Value};
 
@@ -1368,15 +1368,7 @@ fn push_line(out: &mut String, name: &str, value: &str) {
 
 /// `value` with each newline written as `\n`, so that two texts can never hash like one.
 fn one_line(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        if c == '\n' {
-            out.push_str("\\n");
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    join(&split_at(value, b'\n'), "\\n")
 }
 
 /// `true` or `false`, as the fingerprints have always spelled booleans.

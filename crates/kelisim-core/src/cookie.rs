@@ -73,9 +73,13 @@ pub fn decode_cookie(value: &str) -> Result<Consent, CookieError> {
     }
     let fields = split_at(value, b'.');
     if fields.first() != Some(&COOKIE_VERSION) {
-        return Err(CookieError::Version(
-            fields.first().unwrap_or(&"").chars().take(8).collect(),
-        ));
+        // At most the first 8 bytes, cut at a character boundary, for the message.
+        let version = fields[0];
+        let end = (0..=version.len().min(8))
+            .rev()
+            .find(|&end| version.is_char_boundary(end))
+            .unwrap_or(0);
+        return Err(CookieError::Version(version[..end].to_owned()));
     }
     let [_, consent_id, revision, decided_at, language, categories, services] = fields[..] else {
         return Err(CookieError::FieldCount(fields.len()));
@@ -126,17 +130,8 @@ fn is_id(id: &str) -> bool {
     crate::ids::is_valid_id(id, 40, false)
 }
 
-fn to_base36(mut value: u64) -> String {
-    // Digits are pushed as `char`s, so no UTF-8 check (and its error's `Debug`) is needed.
-    let mut digits = Vec::new();
-    loop {
-        digits.push(char::from_digit((value % 36) as u32, 36).unwrap_or('0'));
-        value /= 36;
-        if value == 0 {
-            break;
-        }
-    }
-    digits.iter().rev().collect()
+fn to_base36(value: u64) -> String {
+    crate::texts::digits(value, 36)
 }
 
 fn from_base36(text: &str) -> Option<u64> {

@@ -44,9 +44,11 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 fn push_hex(out: &mut String, byte: u8) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push(HEX[usize::from(byte >> 4)] as char);
-    out.push(HEX[usize::from(byte & 0x0f)] as char);
+    // Slices of a constant string: no `char` encoded at run time.
+    const HEX: &str = "0123456789abcdef";
+    for nibble in [usize::from(byte >> 4), usize::from(byte & 0x0f)] {
+        out.push_str(&HEX[nibble..nibble + 1]);
+    }
 }
 
 /// Inserts `item` into the sorted `list` unless it is there: lists of country codes and the

@@ -540,20 +540,26 @@ pub fn join<S: AsRef<str>>(items: &[S], separator: &str) -> String {
 
 /// The decimal digits of `number`: `to_string` and `format!` would bring the formatting
 /// machinery (several kilobytes) into the browser module.
-pub fn decimal(mut number: u64) -> String {
-    let mut digits = Vec::new();
+pub fn decimal(number: u64) -> String {
+    digits(number, 10)
+}
+
+/// `number` written in `base` (2 to 36) with the digits `0`-`9` and `a`-`z`. The digits are
+/// slices of one constant string, so no `char` is encoded at run time.
+pub fn digits(mut number: u64, base: u64) -> String {
+    const DIGITS: &str = "0123456789abcdefghijklmnopqrstuvwxyz";
+    debug_assert!((2..=36).contains(&base));
+    let mut reversed = Vec::new();
     loop {
-        digits.push(b'0' + (number % 10) as u8);
-        number /= 10;
+        let digit = (number % base) as usize;
+        reversed.push(&DIGITS[digit..digit + 1]);
+        number /= base;
         if number == 0 {
             break;
         }
     }
-    digits
-        .iter()
-        .rev()
-        .map(|&digit| char::from(digit))
-        .collect()
+    reversed.reverse();
+    concat(&reversed)
 }
 
 pub fn format_days(language: Language, days: u32) -> String {
@@ -765,6 +771,15 @@ mod fill_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digits_in_base_10_and_36() {
+        for number in [0u64, 7, 10, 35, 36, 1_799_999_999, u64::MAX] {
+            assert_eq!(decimal(number), number.to_string());
+            assert_eq!(u64::from_str_radix(&digits(number, 36), 36), Ok(number));
+        }
+        assert_eq!(digits(35, 36), "z");
+    }
 
     #[test]
     fn byte_splits_match_the_standard_library() {
