@@ -208,6 +208,22 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_version_is_named_in_at_most_eight_bytes() {
+        assert_eq!(
+            decode_cookie("2.x"),
+            Err(CookieError::Version("2".to_owned()))
+        );
+        assert_eq!(
+            decode_cookie("ёёёёёё.x"),
+            Err(CookieError::Version("ёёёё".to_owned()))
+        );
+        assert_eq!(
+            decode_cookie("abcdefghij"),
+            Err(CookieError::Version("abcdefgh".to_owned()))
+        );
+    }
+
+    #[test]
     fn garbage_is_an_error_not_a_panic() {
         let good = encode_cookie(&consent(&["necessary"], &["x"]));
         for value in [
