@@ -680,20 +680,18 @@ fn sync_switches(input: &HtmlInputElement) {
     let Some(dialog) = dom::closest(input, ".kelisim-preferences") else {
         return;
     };
-    if let Some(category) = input.get_attribute("data-kelisim-category") {
-        for service in inputs(
+    let services_of = |category: &str| {
+        inputs(
             &dialog,
-            &concat(&["input[data-kelisim-service-category=\"", &category, "\"]"]),
-        ) {
+            &concat(&["input[data-kelisim-service-category=\"", category, "\"]"]),
+        )
+    };
+    if let Some(category) = input.get_attribute("data-kelisim-category") {
+        for service in services_of(&category) {
             service.set_checked(input.checked());
         }
     } else if let Some(category) = input.get_attribute("data-kelisim-service-category") {
-        let any_on = inputs(
-            &dialog,
-            &concat(&["input[data-kelisim-service-category=\"", &category, "\"]"]),
-        )
-        .iter()
-        .any(HtmlInputElement::checked);
+        let any_on = services_of(&category).iter().any(HtmlInputElement::checked);
         if let Some(category_switch) = inputs(
             &dialog,
             &concat(&["input[data-kelisim-category=\"", &category, "\"]"]),
