@@ -15,7 +15,7 @@ use kelisim_core::COOKIE_NAME;
 pub fn read_cookie(name: &str) -> Option<String> {
     let cookies = html_document().cookie().ok()?;
     split_at(&cookies, b';').into_iter().find_map(|pair| {
-        let (key, value) = split_once_at(pair.trim(), b'=')?;
+        let (key, value) = split_once_at(pair.trim_ascii(), b'=')?;
         (key == name).then(|| value.to_owned())
     })
 }
@@ -25,7 +25,7 @@ pub fn cookie_names() -> Vec<String> {
     let cookies = html_document().cookie().unwrap_or_default();
     let mut names = Vec::new();
     for pair in split_at(&cookies, b';') {
-        let name = split_at(pair.trim(), b'=')[0];
+        let name = split_at(pair.trim_ascii(), b'=')[0];
         if !name.is_empty() {
             names.push(name.to_owned());
         }

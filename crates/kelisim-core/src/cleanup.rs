@@ -29,13 +29,23 @@ pub fn matches_pattern(pattern: &str, name: &str) -> bool {
     rest.ends_with(last)
 }
 
+/// `hostname` in lowercase without the trailing dot of a fully qualified name (`Shop.kz.`).
+/// Stripped by a loop of string suffixes: a `char` pattern would bring the character searcher.
+fn normal_host(hostname: &str) -> String {
+    let mut host = hostname;
+    while let Some(rest) = host.strip_suffix(".") {
+        host = rest;
+    }
+    host.to_ascii_lowercase()
+}
+
 /// The `Domain=` values a cookie of this page may carry: the host itself and each parent
 /// domain with at least two labels (`www.shop.kz` gives `www.shop.kz`, `shop.kz`). Vendors such
 /// as Google Analytics set their cookies on the parent domain, so clearing only the host would
 /// leave them behind. IP addresses and single-label hosts (`localhost`) have none: their
 /// cookies are host-only and are cleared without a `Domain`.
 pub fn cookie_domains(hostname: &str) -> Vec<String> {
-    let host = hostname.trim_end_matches('.').to_ascii_lowercase();
+    let host = normal_host(hostname);
     // An IPv4 address is all digits and dots; an IPv6 one has colons (or brackets).
     let is_ip = host.bytes().all(|b| b.is_ascii_digit() || b == b'.')
         || has_byte(&host, b':')
@@ -59,7 +69,7 @@ pub fn cookie_domains(hostname: &str) -> Vec<String> {
 /// one of its subdomains, `None` (host-only) otherwise.
 pub fn consent_cookie_domain<'a>(hostname: &str, configured: Option<&'a str>) -> Option<&'a str> {
     let domain = configured?;
-    let host = hostname.trim_end_matches('.').to_ascii_lowercase();
+    let host = normal_host(hostname);
     (host == domain || host.ends_with(&concat(&[".", domain]))).then_some(domain)
 }
 

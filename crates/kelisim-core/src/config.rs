@@ -8,8 +8,8 @@
 
 use crate::language::Language;
 use crate::texts::{
-    builtin_category_texts, builtin_texts, concat, decimal, fill, has_byte, join, split_at,
-    split_once_at, CategoryTexts, TextOverrides, Texts, DATA_KINDS,
+    builtin_category_texts, builtin_texts, concat, decimal, fill, has_byte, is_blank, join,
+    split_at, split_once_at, CategoryTexts, TextOverrides, Texts, DATA_KINDS,
 };
 use crate::value::{field_path, index_path, Fields, Problems, Value};
 
@@ -820,7 +820,7 @@ impl Config {
             None => languages.first().copied().unwrap_or(Language::Kk),
         };
 
-        if raw.policy.version.trim().is_empty() || raw.policy.version.len() > 64 {
+        if is_blank(&raw.policy.version) || raw.policy.version.len() > 64 {
             problems.at(
                 "policy.version",
                 "must be a non-empty version label of at most 64 characters, e.g. \"2026-11-01\"",
@@ -860,7 +860,11 @@ impl Config {
         let forms = validate_forms(raw.forms, &languages, problems);
 
         let cookie_domain = raw.cookie_domain.map(|domain| {
-            let domain = domain.trim_start_matches('.').to_owned();
+            let mut domain = domain.as_str();
+            while let Some(rest) = domain.strip_prefix(".") {
+                domain = rest;
+            }
+            let domain = domain.to_owned();
             let ok = has_byte(&domain, b'.')
                 && !domain.starts_with("-")
                 && domain.bytes().all(|b| {
@@ -912,7 +916,7 @@ impl Config {
 
 /// Override texts must not be empty: a blank button is worse than the built-in text.
 fn check_overrides(problems: &Problems, field: &str, overrides: &TextOverrides) {
-    if let Some((name, _)) = overrides.entries().find(|(_, text)| text.trim().is_empty()) {
+    if let Some((name, _)) = overrides.entries().find(|(_, text)| is_blank(text)) {
         problems.at(&concat(&[field, ".", name]), "must not be empty");
     }
 }
@@ -929,7 +933,7 @@ impl From<RawOperator> for Operator {
 }
 
 fn validate_operator(raw: &RawOperator, problems: &Problems) {
-    if raw.name.trim().is_empty() {
+    if is_blank(&raw.name) {
         problems.at(
             "operator.name",
             "must be the operator's legal name, e.g. \"ТОО «Глазик»\"",
@@ -954,7 +958,7 @@ fn validate_operator(raw: &RawOperator, problems: &Problems) {
             &raw.email,
         );
     }
-    if raw.address.trim().is_empty() {
+    if is_blank(&raw.address) {
         problems.at("operator.address", "must be the operator's postal address");
     }
 }
@@ -1036,7 +1040,7 @@ fn category_texts(
         for (code, text) in localized.iter().flatten() {
             let text_field = concat(&[field, ".", name, ".", code]);
             parse_language(problems, &text_field, code);
-            if text.trim().is_empty() {
+            if is_blank(text) {
                 problems.at(&text_field, "must not be empty");
             }
         }
@@ -1142,7 +1146,7 @@ fn check_each(
 fn validate_service(field: &str, raw: RawService, problems: &Problems) -> Service {
     let sub = |name: &str| field_path(field, name);
     check_id(problems, &sub("id"), &raw.id, MAX_ID_LENGTH, false);
-    if raw.name.trim().is_empty() {
+    if is_blank(&raw.name) {
         problems.at(
             &sub("name"),
             "must be the service's name as visitors know it",
@@ -1290,7 +1294,7 @@ fn validate_forms(raw: Vec<RawForm>, languages: &[Language], problems: &Problems
             let mut title = PerLanguage::default();
             for &language in languages {
                 let text = localized_text(&raw_purpose.title, language)
-                    .filter(|text| !text.trim().is_empty())
+                    .filter(|text| !is_blank(text))
                     .unwrap_or_else(|| {
                         problems.at(&concat(&[&field, ".title.", language.code()]), "is missing");
                         String::new()
@@ -1308,7 +1312,7 @@ fn validate_forms(raw: Vec<RawForm>, languages: &[Language], problems: &Problems
                 problems,
                 &sub("recipients"),
                 &raw_purpose.recipients,
-                |recipient| !recipient.trim().is_empty(),
+                |recipient| !is_blank(recipient),
                 "must not be empty",
             );
             check_each(

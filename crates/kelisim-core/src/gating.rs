@@ -19,11 +19,11 @@ pub struct GateRule {
 impl GateRule {
     /// Parses the attribute values; `None` for an empty category (such an element is ignored).
     pub fn parse(category_attribute: &str, service_attribute: Option<&str>) -> Option<GateRule> {
-        let (category_negated, category) = split_negation(category_attribute.trim());
+        let (category_negated, category) = split_negation(category_attribute.trim_ascii());
         if category.is_empty() {
             return None;
         }
-        let (service_negated, service) = match service_attribute.map(str::trim) {
+        let (service_negated, service) = match service_attribute.map(str::trim_ascii) {
             Some(value) if !split_negation(value).1.is_empty() => {
                 let (negated, service) = split_negation(value);
                 (negated, Some(service.to_owned()))
@@ -56,7 +56,7 @@ impl GateRule {
 
 fn split_negation(value: &str) -> (bool, &str) {
     match value.strip_prefix("!") {
-        Some(rest) => (true, rest.trim()),
+        Some(rest) => (true, rest.trim_ascii()),
         None => (false, value),
     }
 }

@@ -47,7 +47,7 @@ impl Language {
     /// Parses a BCP 47 tag loosely: `ru-RU`, `kk_KZ`, `EN` and the common mistake `kz` all
     /// map to a language; anything else is `None`.
     pub fn from_tag(tag: &str) -> Option<Language> {
-        let tag = tag.trim();
+        let tag = tag.trim_ascii();
         let end = tag
             .bytes()
             .position(|b| b == b'-' || b == b'_')

@@ -511,6 +511,12 @@ pub fn split_once_at(text: &str, separator: u8) -> Option<(&str, &str)> {
     Some((&text[..index], &text[index + 1..]))
 }
 
+/// Whether `text` is empty or only whitespace (what `text.trim().is_empty()` says, without
+/// the trimming machinery, which the browser module otherwise needs nowhere).
+pub fn is_blank(text: &str) -> bool {
+    text.chars().all(char::is_whitespace)
+}
+
 /// Whether `text` contains the ASCII character `byte`.
 pub fn has_byte(text: &str, byte: u8) -> bool {
     text.bytes().any(|b| b == byte)
