@@ -779,6 +779,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn blank_is_what_trim_leaves_empty() {
+        for text in ["", " ", "\t\n", "\u{a0}\u{3000}", " a ", "ә", "\u{200b}"] {
+            assert_eq!(is_blank(text), text.trim().is_empty(), "{text:?}");
+        }
+    }
+
+    #[test]
     fn digits_in_base_10_and_36() {
         for number in [0u64, 7, 10, 35, 36, 1_799_999_999, u64::MAX] {
             assert_eq!(decimal(number), number.to_string());
