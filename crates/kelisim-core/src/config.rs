@@ -690,7 +690,12 @@ impl Config {
     /// Reads and validates in one step: the first problem found becomes a `ConfigError`
     /// naming its field.
     pub fn from_value(value: &Value) -> Result<Config, ConfigError> {
-        Config::try_from(RawConfig::from_value(value)?)
+        let problems = Problems::default();
+        // One pass with one problem slot: a problem found while reading stays the first one
+        // (validating what could be read, with missing parts read as empty, reports only after
+        // it), and the module carries one `into_result` instead of one per stage.
+        let config = Config::validate(RawConfig::read(value, &problems), &problems);
+        problems.into_result(config)
     }
 
     /// Texts of the first and preferences layers in `language` (built-in plus overrides).
