@@ -298,17 +298,16 @@ impl Sdk {
         let shown = {
             let consent = self.consent.borrow();
             let view = self.view(consent.as_ref());
-            let mut ui = self.ui.borrow_mut();
-            if ui.is_none() {
-                *ui = Ui::mount(&self.config, on_ui_action);
-            }
-            ui.as_mut().map(|ui| ui.show_banner(&view)).is_some()
+            self.mounted_ui()
+                .as_mut()
+                .map(|ui| ui.show_banner(&view))
+                .is_some()
         };
         if shown {
             if !self.impression_sent.replace(true) {
                 receipts::impression(&self.config, self.language.get());
             }
-            events::emit("shown", &detail(&[("layer", "banner".into())]));
+            emit_shown("banner");
         }
     }
 
@@ -318,11 +317,7 @@ impl Sdk {
             let consent = self.consent.borrow();
             let view = self.view(consent.as_ref());
             let switches = initial_switches(&self.config, consent.as_ref());
-            let mut ui = self.ui.borrow_mut();
-            if ui.is_none() {
-                *ui = Ui::mount(&self.config, on_ui_action);
-            }
-            match ui.as_mut() {
+            match self.mounted_ui().as_mut() {
                 Some(ui) if !ui.preferences_shown() => {
                     ui.open_preferences(&view, &switches);
                     true
@@ -331,8 +326,17 @@ impl Sdk {
             }
         };
         if shown {
-            events::emit("shown", &detail(&[("layer", "preferences".into())]));
+            emit_shown("preferences");
         }
+    }
+
+    /// The interface, mounted on first use.
+    fn mounted_ui(&self) -> std::cell::RefMut<'_, Option<Ui>> {
+        let mut ui = self.ui.borrow_mut();
+        if ui.is_none() {
+            *ui = Ui::mount(&self.config, on_ui_action);
+        }
+        ui
     }
 
     /// Removes the interface (the choice, if any, stands).
@@ -605,6 +609,11 @@ impl Sdk {
             gpc_honoured: self.gpc_honoured.get(),
         }
     }
+}
+
+/// The `shown` event for `layer` (`banner` or `preferences`).
+fn emit_shown(layer: &str) {
+    events::emit("shown", &detail(&[("layer", layer.into())]));
 }
 
 /// An event detail object from key/value pairs.
