@@ -170,7 +170,10 @@ fn activate_script(old: &Element) -> Option<HtmlScriptElement> {
         let name = name.as_string().unwrap_or_default();
         if name != "type" && name != "data-type" && name != "data-src" {
             if let Some(value) = old.get_attribute(&name) {
-                set_attr(&script, &name, &value);
+                // The page's own attribute names: the HTML parser accepts some that
+                // `setAttribute` refuses (`@click`), so this call keeps its `catch` and skips
+                // such an attribute instead of throwing out of the activation.
+                let _ = script.set_attribute(&name, &value);
             }
         }
     }

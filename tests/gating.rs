@@ -14,7 +14,7 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 const TAGS: &str = r#"
-<script type="text/plain" data-category="analytics">testLog.push('inline-1')</script>
+<script type="text/plain" data-category="analytics" @ready="framework" :key="1">testLog.push('inline-1')</script>
 <script type="text/plain" data-category="analytics" src="data:text/javascript,window.fromSrc='loaded';testLog.push('src-2')"></script>
 <script type="text/plain" data-category="analytics">testLog.push('inline-3:' + window.fromSrc)</script>
 <script type="text/plain" data-category="analytics" data-service="google-analytics">testLog.push('ga')</script>

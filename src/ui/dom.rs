@@ -53,8 +53,9 @@ fn plain(element: &Element) -> &PlainElement {
     element.unchecked_ref()
 }
 
-/// Sets an attribute. Its name is a constant of ours or one the element already had, so it
-/// cannot be invalid; one out-of-line copy keeps every call site a plain call.
+/// Sets an attribute whose name is one of kelisim's constants, so it cannot be invalid (names
+/// taken from a page's markup go through web-sys's checked `set_attribute` instead); one
+/// out-of-line copy keeps every call site a plain call.
 #[inline(never)]
 pub fn set_attr(element: &Element, name: &str, value: &str) {
     plain(element).set_attribute(name, value);
