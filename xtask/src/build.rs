@@ -86,6 +86,9 @@ pub fn build(root: &Path) -> Result<Vec<FileSize>> {
     let wasm_out = pkg.join("kelisim_sdk_bg.wasm");
     // Names first, while the module still says which wasm features it uses.
     minify_wasm_names(root, &wasm_in, &bindgen_dir.join("kelisim_sdk.js"))?;
+    // Optimized once to learn the final function bodies, then again with the functions in the
+    // order that compresses best (`order.rs`): names carry the order, and
+    // `--reorder-functions-by-name` applies it before the same optimizations run again.
     let optimized = bindgen_dir.join("optimized.wasm");
     let wasm_opt = wasm_opt(root);
     let wasm_opt = wasm_opt.to_str().context("wasm-opt path is not UTF-8")?;
@@ -96,7 +99,6 @@ pub fn build(root: &Path) -> Result<Vec<FileSize>> {
     let (input, output) = (path(&wasm_in)?, path(&optimized)?);
     first.extend([input.as_str(), "-o", output.as_str()]);
     run(root, wasm_opt, &first, &[])?;
-    // Then again, with the functions in the order that compresses best (`order.rs`).
     let named = bindgen_dir.join("named.wasm");
     std::fs::write(
         &named,
