@@ -3,7 +3,7 @@
 //! `getConsent()` returns.
 
 use crate::sdk::InitOptions;
-use kelisim_core::texts::concat;
+use kelisim_core::strings::concat;
 use kelisim_core::value::{field_path, index_path, Problems};
 use kelisim_core::{Config, ConfigError, Consent, Value};
 use wasm_bindgen::{JsCast, JsValue};

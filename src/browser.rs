@@ -1,7 +1,7 @@
 //! Small, checked accessors for the browser environment: window, document, clock, randomness,
 //! console. Everything else in the SDK goes through these rather than unwrapping on its own.
 
-use kelisim_core::texts::concat;
+use kelisim_core::strings::concat;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlDocument, NodeList, Window};

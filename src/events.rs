@@ -6,7 +6,7 @@
 //! into the API; one that throws is reported and the others still run.
 
 use crate::browser::{console_error, set_property, window, window_property};
-use kelisim_core::texts::concat;
+use kelisim_core::strings::concat;
 use std::cell::RefCell;
 use wasm_bindgen::JsValue;
 

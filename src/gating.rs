@@ -8,7 +8,7 @@
 
 use crate::browser::{console_warn, nodes_of, property, root, set_property};
 use crate::ui::dom::{self, set_attr};
-use kelisim_core::texts::concat;
+use kelisim_core::strings::concat;
 use kelisim_core::{Config, Consent, GateRule};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;

@@ -33,7 +33,7 @@ pub mod ui;
 pub mod vendors;
 
 use browser::{console_error, console_warn};
-use kelisim_core::texts::concat;
+use kelisim_core::strings::concat;
 use kelisim_core::Choice;
 use wasm_bindgen::prelude::*;
 
@@ -85,7 +85,7 @@ pub fn command(name: &str, args: js_sys::Array) -> JsValue {
             "unknown command `",
             name,
             "`; use one of ",
-            &kelisim_core::texts::join(&COMMANDS, ", "),
+            &kelisim_core::strings::join(&COMMANDS, ", "),
         ])),
     }
     JsValue::UNDEFINED

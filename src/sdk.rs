@@ -19,7 +19,7 @@ use crate::ui::{dom, initial_switches, Ui, UiAction, View};
 use crate::vendors::{send_consent_mode, tell_vendors};
 use gloo_events::{EventListener, EventListenerOptions};
 use kelisim_core::consent::revoked_services;
-use kelisim_core::texts::concat;
+use kelisim_core::strings::concat;
 use kelisim_core::{
     choose_language, decode_cookie, encode_cookie, Action, Choice, Config, Consent, Language,
     Vendor, COOKIE_NAME,
@@ -383,7 +383,7 @@ impl Sdk {
                     "setLanguage: `",
                     code,
                     "` is not one of this site's languages (",
-                    &kelisim_core::texts::join(&enabled, ", "),
+                    &kelisim_core::strings::join(&enabled, ", "),
                     ")",
                 ])
             })?;

@@ -6,7 +6,7 @@
 use crate::browser::{set_property, window, window_property};
 use crate::helpers::gtag_push;
 use kelisim_core::consent_mode::consent_mode_signals;
-use kelisim_core::texts::concat;
+use kelisim_core::strings::concat;
 use kelisim_core::{Config, Consent, Vendor};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;

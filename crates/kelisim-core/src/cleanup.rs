@@ -3,7 +3,7 @@
 //!
 //! Pure string logic; the SDK reads `document.cookie` and writes the expiring cookies.
 
-use crate::texts::{concat, has_byte, split_at, split_once_at};
+use crate::strings::{concat, has_byte, split_at, split_once_at};
 
 /// Whether `name` matches `pattern`, where `*` stands for any run of characters
 /// (`_ga_*` matches `_ga_X1Y2`, `*` matches everything, `_ym_uid` only itself).

@@ -7,9 +7,9 @@
 //! came from (fetch, `kelisim.init`, a test).
 
 use crate::language::Language;
+use crate::strings::{concat, decimal, has_byte, is_blank, join, split_at, split_once_at};
 use crate::texts::{
-    builtin_category_texts, builtin_texts, concat, decimal, fill, has_byte, is_blank, join,
-    split_at, split_once_at, CategoryTexts, TextOverrides, Texts, DATA_KINDS,
+    builtin_category_texts, builtin_texts, fill, CategoryTexts, TextOverrides, Texts, DATA_KINDS,
 };
 use crate::value::{field_path, index_path, Fields, Problems, Value};
 

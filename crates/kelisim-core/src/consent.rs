@@ -7,7 +7,7 @@
 use crate::config::Config;
 use crate::ids::IdSet;
 use crate::language::Language;
-use crate::texts::concat;
+use crate::strings::concat;
 
 /// A visitor's standing choice for one site.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -151,7 +151,7 @@ impl Config {
                         }
                         return Err(ChoiceError::UnknownCategory(
                             id.clone(),
-                            crate::texts::join(&known, ", "),
+                            crate::strings::join(&known, ", "),
                         ));
                     }
                 }
@@ -165,7 +165,7 @@ impl Config {
                         }
                         return Err(ChoiceError::UnknownService(
                             id.clone(),
-                            crate::texts::join(&known, ", "),
+                            crate::strings::join(&known, ", "),
                         ));
                     };
                     named_services.push(id);

@@ -12,8 +12,8 @@
 
 use crate::consent::Consent;
 use crate::ids::IdSet;
-use crate::texts::concat;
-use crate::texts::{decimal, split_at};
+use crate::strings::concat;
+use crate::strings::{decimal, split_at};
 
 /// Name of the first-party cookie.
 pub const COOKIE_NAME: &str = "kelisim";
@@ -131,7 +131,7 @@ fn is_id(id: &str) -> bool {
 }
 
 fn to_base36(value: u64) -> String {
-    crate::texts::digits(value, 36)
+    crate::strings::digits(value, 36)
 }
 
 fn from_base36(text: &str) -> Option<u64> {

@@ -14,6 +14,7 @@ pub mod cookie;
 pub mod gating;
 pub mod ids;
 pub mod language;
+pub mod strings;
 pub mod texts;
 pub mod value;
 

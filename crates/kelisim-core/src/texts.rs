@@ -7,6 +7,7 @@
 //! Knows nothing about the DOM: the SDK inserts these strings as text, never as HTML.
 
 use crate::language::Language;
+use crate::strings::{concat, decimal, join, split_at, split_once_at};
 use crate::value::Fields;
 
 /// Characters of the built-in texts beyond ASCII and the Russian alphabet А..я, stored as byte
@@ -486,88 +487,6 @@ pub fn fill(template: &str, name: &str, value: &str) -> String {
     out
 }
 
-/// `text` cut at every `separator`, an ASCII character (`"a;b;"` gives `a`, `b` and `""`).
-/// Cookies, cookie patterns and domains are split at one-byte separators; `str::split` with a
-/// `char` would bring the standard library's character searcher (UTF-8 encoding, `memchr`,
-/// the `Split` iterator: about 1 KB of the browser module) for them.
-pub fn split_at(text: &str, separator: u8) -> Vec<&str> {
-    debug_assert!(separator.is_ascii());
-    let mut parts = Vec::new();
-    let mut start = 0;
-    for (index, byte) in text.bytes().enumerate() {
-        if byte == separator {
-            parts.push(&text[start..index]);
-            start = index + 1;
-        }
-    }
-    parts.push(&text[start..]);
-    parts
-}
-
-/// `text` before and after its first `separator` (an ASCII character), if it has one.
-pub fn split_once_at(text: &str, separator: u8) -> Option<(&str, &str)> {
-    debug_assert!(separator.is_ascii());
-    let index = text.bytes().position(|byte| byte == separator)?;
-    Some((&text[..index], &text[index + 1..]))
-}
-
-/// Whether `text` is empty or only whitespace (what `text.trim().is_empty()` says, without
-/// the trimming machinery, which the browser module otherwise needs nowhere).
-pub fn is_blank(text: &str) -> bool {
-    text.chars().all(char::is_whitespace)
-}
-
-/// Whether `text` contains the ASCII character `byte`.
-pub fn has_byte(text: &str, byte: u8) -> bool {
-    text.bytes().any(|b| b == byte)
-}
-
-/// `parts` one after the other. `[&str]::concat` is the standard library's generic join
-/// routine (about 800 bytes of the browser module); this loop is a fraction of it, and the
-/// SDK and core build every message and attribute value with it.
-#[inline(never)]
-pub fn concat(parts: &[&str]) -> String {
-    join(parts, "")
-}
-
-/// `items` joined by `separator`. The standard `join` is a generic copy routine several times
-/// the size of this loop (and the browser module needs only this one, for `String` and `&str`
-/// lists alike).
-pub fn join<S: AsRef<str>>(items: &[S], separator: &str) -> String {
-    let mut out = String::new();
-    for (index, item) in items.iter().enumerate() {
-        if index > 0 {
-            out.push_str(separator);
-        }
-        out.push_str(item.as_ref());
-    }
-    out
-}
-
-/// The decimal digits of `number`: `to_string` and `format!` would bring the formatting
-/// machinery (several kilobytes) into the browser module.
-pub fn decimal(number: u64) -> String {
-    digits(number, 10)
-}
-
-/// `number` written in `base` (2 to 36) with the digits `0`-`9` and `a`-`z`. The digits are
-/// slices of one constant string, so no `char` is encoded at run time.
-pub fn digits(mut number: u64, base: u64) -> String {
-    const DIGITS: &str = "0123456789abcdefghijklmnopqrstuvwxyz";
-    debug_assert!((2..=36).contains(&base));
-    let mut reversed = Vec::new();
-    loop {
-        let digit = (number % base) as usize;
-        reversed.push(&DIGITS[digit..digit + 1]);
-        number /= base;
-        if number == 0 {
-            break;
-        }
-    }
-    reversed.reverse();
-    concat(&reversed)
-}
-
 pub fn format_days(language: Language, days: u32) -> String {
     let word = match language {
         // Kazakh nouns do not take a plural after a numeral.
@@ -777,51 +696,6 @@ mod fill_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn blank_is_what_trim_leaves_empty() {
-        for text in ["", " ", "\t\n", "\u{a0}\u{3000}", " a ", "ә", "\u{200b}"] {
-            assert_eq!(is_blank(text), text.trim().is_empty(), "{text:?}");
-        }
-    }
-
-    #[test]
-    fn digits_in_base_10_and_36() {
-        for number in [0u64, 7, 10, 35, 36, 1_799_999_999, u64::MAX] {
-            assert_eq!(decimal(number), number.to_string());
-            assert_eq!(u64::from_str_radix(&digits(number, 36), 36), Ok(number));
-        }
-        assert_eq!(digits(35, 36), "z");
-    }
-
-    #[test]
-    fn byte_splits_match_the_standard_library() {
-        for text in ["", ";", "a", "a;b", ";a;;b;", "ключ=значение; b=2", "_ga_*"] {
-            for separator in [b';', b'=', b'*'] {
-                let expected: Vec<&str> = text.split(char::from(separator)).collect();
-                assert_eq!(split_at(text, separator), expected, "{text:?}");
-                assert_eq!(
-                    split_once_at(text, separator),
-                    text.split_once(char::from(separator)),
-                    "{text:?}"
-                );
-                assert_eq!(
-                    has_byte(text, separator),
-                    text.contains(char::from(separator))
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn concat_and_join_match_the_standard_library() {
-        assert_eq!(concat(&["a", "", "bc", "д"]), ["a", "", "bc", "д"].concat());
-        assert_eq!(concat(&[]), "");
-        let owned = vec!["kk".to_owned(), "ru".to_owned()];
-        assert_eq!(join(&owned, ", "), owned.join(", "));
-        assert_eq!(join(&["x"], ", "), "x");
-        assert_eq!(join::<&str>(&[], ", "), "");
-    }
 
     #[test]
     fn every_language_has_every_text_in_table_order() {

@@ -7,8 +7,8 @@
 //! object; native code (tests, the server) builds it with serde through the `serde` feature.
 
 use crate::config::ConfigError;
-use crate::texts::concat;
-use crate::texts::decimal;
+use crate::strings::concat;
+use crate::strings::decimal;
 use std::cell::RefCell;
 
 /// A JSON value. Objects keep their fields in order.
@@ -127,7 +127,7 @@ impl<'a> Fields<'a> {
                 &field_path(path, name),
                 &concat(&[
                     "is not a known field; the fields here are: ",
-                    &crate::texts::join(allowed, ", "),
+                    &crate::strings::join(allowed, ", "),
                 ]),
             );
         }
