@@ -116,6 +116,63 @@ mod tests {
     }
 
     #[test]
+    fn defined_functions_are_named_by_rank_after_the_imports() {
+        use wasm_encoder::{
+            CodeSection, EntityType, Function, FunctionSection, Instruction, Module, TypeSection,
+        };
+        let mut types = TypeSection::new();
+        types.ty().function([], []);
+        let mut imports = wasm_encoder::ImportSection::new();
+        imports.import("env", "a", EntityType::Function(0));
+        imports.import("env", "b", EntityType::Function(0));
+        let mut functions = FunctionSection::new();
+        let mut code = CodeSection::new();
+        for constant in [7, 1, 7] {
+            functions.function(0);
+            let mut body = Function::new([]);
+            for _ in 0..4 {
+                body.instruction(&Instruction::I32Const(constant));
+                body.instruction(&Instruction::Drop);
+            }
+            body.instruction(&Instruction::End);
+            code.function(&body);
+        }
+        let mut module = Module::new();
+        module
+            .section(&types)
+            .section(&imports)
+            .section(&functions)
+            .section(&code);
+        let named = name_by_rank(&module.finish()).unwrap();
+        let mut names = Vec::new();
+        for payload in Parser::new(0).parse_all(&named) {
+            if let Payload::CustomSection(section) = payload.unwrap() {
+                if let wasmparser::KnownCustom::Name(reader) = section.as_known() {
+                    for name in reader {
+                        if let wasmparser::Name::Function(map) = name.unwrap() {
+                            for naming in map {
+                                let naming = naming.unwrap();
+                                names.push((naming.index, naming.name.to_owned()));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // The two bodies that push 7 go next to each other: 2 and 4 first, then 3.
+        assert_eq!(
+            names,
+            [
+                (0, "i00000".to_owned()),
+                (1, "i00001".to_owned()),
+                (2, "f00000".to_owned()),
+                (3, "f00002".to_owned()),
+                (4, "f00001".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
     fn every_function_is_placed_once() {
         let bodies: Vec<Vec<u8>> = (0u8..50).map(|i| vec![i % 7; 5 + usize::from(i)]).collect();
         let slices: Vec<&[u8]> = bodies.iter().map(Vec::as_slice).collect();
