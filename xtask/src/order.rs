@@ -19,7 +19,8 @@ use std::collections::HashSet;
 use wasm_encoder::{NameMap, NameSection, Section};
 use wasmparser::{Parser, Payload, TypeRef};
 
-/// How many of the last placed functions the next one is compared with.
+/// How many of the last placed functions the next one is compared with (4, 8, 12 and 16 gave
+/// 20 to 170 gzip bytes more than 6, measured).
 const WINDOW: usize = 6;
 
 /// `wasm` with a name section naming every defined function by its place in the chain
