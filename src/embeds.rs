@@ -11,8 +11,7 @@ use crate::ui::dom::{
     append_text, closest, element, find, insert_before, matches, next_number, set_attr, set_hidden,
     set_style,
 };
-use kelisim_core::strings::concat;
-use kelisim_core::strings::decimal;
+use kelisim_core::strings::{concat, decimal};
 use kelisim_core::texts::{country_name, fill};
 use kelisim_core::{Config, Consent, Language};
 use web_sys::Element;

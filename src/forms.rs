@@ -15,8 +15,7 @@ use crate::ui::dom::{
 };
 use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
 use kelisim_core::config::Form;
-use kelisim_core::strings::concat;
-use kelisim_core::strings::{decimal, join};
+use kelisim_core::strings::{concat, decimal, join};
 use kelisim_core::texts::{country_name, data_kind_names, fill, format_days};
 use kelisim_core::{Config, Language};
 use std::rc::Rc;

@@ -17,8 +17,7 @@ use crate::helpers::{post_text, sha256_hex};
 use crate::storage::{get_item, remove_item, set_item};
 use kelisim_core::config::{Form, Purpose};
 use kelisim_core::ids::insert_sorted;
-use kelisim_core::strings::concat;
-use kelisim_core::strings::decimal;
+use kelisim_core::strings::{concat, decimal};
 use kelisim_core::{Action, Config, Consent, Language};
 use wasm_bindgen::prelude::*;
 

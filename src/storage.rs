@@ -7,8 +7,7 @@
 
 use crate::browser::{console_warn, html_document, location, window};
 use kelisim_core::cleanup::{consent_cookie_domain, cookie_domains, matches_pattern};
-use kelisim_core::strings::concat;
-use kelisim_core::strings::{decimal, split_at, split_once_at};
+use kelisim_core::strings::{concat, decimal, split_at, split_once_at};
 use kelisim_core::COOKIE_NAME;
 
 /// Value of the named cookie, if the page has it.

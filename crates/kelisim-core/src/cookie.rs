@@ -12,8 +12,7 @@
 
 use crate::consent::Consent;
 use crate::ids::IdSet;
-use crate::strings::concat;
-use crate::strings::{decimal, split_at};
+use crate::strings::{concat, decimal, split_at};
 
 /// Name of the first-party cookie.
 pub const COOKIE_NAME: &str = "kelisim";

@@ -7,8 +7,7 @@
 //! object; native code (tests, the server) builds it with serde through the `serde` feature.
 
 use crate::config::ConfigError;
-use crate::strings::concat;
-use crate::strings::decimal;
+use crate::strings::{concat, decimal};
 use std::cell::RefCell;
 
 /// A JSON value. Objects keep their fields in order.
