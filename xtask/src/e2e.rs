@@ -32,7 +32,7 @@ struct Check {
     console_errors_allowed: bool,
 }
 
-const CHECKS: [Check; 6] = [
+const CHECKS: [Check; 7] = [
     Check {
         page: "/e2e/loader.html",
         dom_contains: &["data-e2e-result=\"pass\""],
@@ -42,6 +42,15 @@ const CHECKS: [Check; 6] = [
     },
     Check {
         page: "/e2e/loader-sync.html",
+        dom_contains: &["data-e2e-result=\"pass\""],
+        dom_lacks: &[],
+        console_contains: &[],
+        console_errors_allowed: false,
+    },
+    Check {
+        // The same page with the SDK from a server that sends .wasm as
+        // application/octet-stream: the loader compiles it from the bytes instead.
+        page: "/e2e/loader-untyped.html",
         dom_contains: &["data-e2e-result=\"pass\""],
         dom_lacks: &[],
         console_contains: &[],
@@ -87,13 +96,19 @@ pub fn run(root: &Path) -> Result<()> {
     mounts.insert(0, ("/e2e/".into(), root.join("tests/e2e")));
     mounts.insert(0, ("/store/".into(), store_pages(root)?));
     mounts.insert(0, ("/vendor/".into(), root.join(".tools/node_modules")));
+    mounts.insert(0, ("/sdk-untyped/".into(), root.join("pkg")));
     let csp = vec![("Content-Security-Policy".to_owned(), STRICT_CSP.to_owned())];
     let demo_csp = vec![(
         "Content-Security-Policy".to_owned(),
         demo_store_csp(&std::fs::read_to_string(root.join("www/index.html"))?),
     )];
+    let untyped = vec![(
+        "Content-Type".to_owned(),
+        "application/octet-stream".to_owned(),
+    )];
     let rules = vec![
         ("/e2e/".to_owned(), csp.clone()),
+        ("/sdk-untyped/".to_owned(), [csp.clone(), untyped].concat()),
         ("/sdk/".to_owned(), csp),
         ("/store/demo-store-csp.html".to_owned(), demo_csp),
     ];

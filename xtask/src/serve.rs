@@ -105,7 +105,7 @@ fn respond(
     let Some(bytes) = file.as_ref().and_then(|file| std::fs::read(file).ok()) else {
         return tiny_http::Response::from_data(b"not found\n".to_vec()).with_status_code(404);
     };
-    let content_type = match file
+    let mut content_type = match file
         .as_ref()
         .and_then(|f| f.extension())
         .and_then(|e| e.to_str())
@@ -119,15 +119,25 @@ fn respond(
         Some("png") => "image/png",
         _ => "application/octet-stream",
     };
-    let mut response =
-        tiny_http::Response::from_data(bytes).with_header(header("Content-Type", content_type));
-    response.add_header(header("Cache-Control", "no-cache"));
+    // A rule may set `Content-Type` (to serve a file as a misconfigured server would); other
+    // headers of the rules are added.
+    let mut extra = Vec::new();
     for (prefix, headers) in header_rules {
         if path.starts_with(prefix.as_str()) {
             for (name, value) in headers {
-                response.add_header(header(name, value));
+                if name.eq_ignore_ascii_case("Content-Type") {
+                    content_type = value;
+                } else {
+                    extra.push(header(name, value));
+                }
             }
         }
+    }
+    let mut response =
+        tiny_http::Response::from_data(bytes).with_header(header("Content-Type", content_type));
+    response.add_header(header("Cache-Control", "no-cache"));
+    for header in extra {
+        response.add_header(header);
     }
     response
 }

@@ -1,11 +1,20 @@
 /*! kelisim loader | https://github.com/kelisim/kelisim | MIT OR Apache-2.0 */
-// The one script a store embeds. Synchronously, before anything else, it
+// The one script a store embeds (`pkg/kelisim.js`: this file with the wasm-bindgen glue bundled
+// in by `cargo xtask build`, so a page fetches one script and the .wasm). Synchronously,
+// before anything else, it
 //   1. sends Google Consent Mode v2 defaults (`denied`) when the tag has data-google-consent-mode,
 //   2. installs `window.kelisim` as a command queue, so calls made before the module is ready
 //      are kept and replayed in order,
 // then loads the WebAssembly module and the config (data-config) in parallel.
-// It finds kelisim_sdk.js and the .wasm next to its own URL, so pkg/ can be copied anywhere.
-// Imported as an ES module (the npm package's index.js), it only installs the queue.
+// It finds kelisim_sdk_bg.wasm next to its own URL, so pkg/ can be copied anywhere.
+// Imported as an ES module (the npm package's index.js), it only installs the queue, and
+// index.js calls `__load` with the module's URL.
+import {
+  command as moduleCommand,
+  __wbg_get_imports as moduleImports,
+  __wbg_finalize_init as startModule
+} from './kelisim_sdk.js';
+
 (function () {
   'use strict';
   var w = window;
@@ -33,13 +42,31 @@
     'withdraw', 'setLanguage', 'on', 'off', 'destroy', 'formConsent'];
   // A site may have queued commands as arrays before the loader ran: window.kelisim = [['on', ...]].
   var queue = Array.isArray(existing) ? existing.slice() : [];
+  // The module's one export, command(name, args), once the module has started.
   var sdk = null;
 
-  // The module has one export, command(name, args); it reports unknown names itself.
+  // The module reports unknown command names itself.
   function run(command) {
     var name = command[0], args = command.slice(1);
     if (name === 'init') args = [args[0], { consentModeDefaults: consentModeDefaults }];
-    return sdk.command(name, args);
+    return sdk(name, args);
+  }
+
+  // Fetches and instantiates the module from `wasmUrl`; resolves once it has started.
+  // Compiled while it downloads; a server that sends .wasm without the application/wasm type
+  // makes instantiateStreaming refuse before reading the body, so the bytes are compiled then.
+  function load(wasmUrl) {
+    var imports = moduleImports();
+    return fetch(wasmUrl).then(function (response) {
+      if (!response.ok) throw new Error('HTTP ' + response.status);
+      return WebAssembly.instantiateStreaming(response, imports).catch(function () {
+        return response.arrayBuffer().then(function (bytes) {
+          return WebAssembly.instantiate(bytes, imports);
+        });
+      });
+    }).then(function (result) {
+      startModule(result.instance, result.module);
+    });
   }
 
   var api = {
@@ -50,17 +77,24 @@
     getConsent: function () { return sdk ? run(['getConsent']) : null; },
     // For the npm package (no script tag): send the Consent Mode defaults now, before tags.
     consentModeDefaults: sendConsentModeDefaults,
-    // Called once with the instantiated wasm-bindgen module; replays the queue in order.
     // True once the module has started (calls run at once instead of being queued).
     loaded: false,
-    __attach: function (module) {
-      sdk = module;
-      api.loaded = true;
-      var pending = queue;
-      queue = [];
-      for (var i = 0; i < pending.length; i++) run(pending[i]);
+    // For index.js: loads the module from `wasmUrl`, then replays the queue; resolves to the API.
+    __load: function (wasmUrl) {
+      return load(wasmUrl).then(function () {
+        attach();
+        return api;
+      });
     }
   };
+  // Called once the module has started; replays the queue in order.
+  function attach() {
+    sdk = moduleCommand;
+    api.loaded = true;
+    var pending = queue;
+    queue = [];
+    for (var i = 0; i < pending.length; i++) run(pending[i]);
+  }
   COMMANDS.forEach(function (name) {
     api[name] = function () {
       var command = [name].concat(Array.prototype.slice.call(arguments));
@@ -76,7 +110,7 @@
   };
   w.kelisim = api;
 
-  if (!script || !script.src) return; // imported as a module: index.js attaches the SDK.
+  if (!script || !script.src) return; // imported as a module: index.js calls __load.
 
   var base = script.src;
   var configUrl = script.getAttribute('data-config');
@@ -91,15 +125,14 @@
       })
     : Promise.resolve(null);
 
-  import(new URL('kelisim_sdk.js', base).href)
-    .then(function (module) { return module.default().then(function () { return module; }); })
-    .then(function (module) {
+  load(new URL('kelisim_sdk_bg.wasm', base))
+    .then(function () {
       return config.then(function (loaded) {
         // Listeners first, so a queued on('shown') hears the banner that init shows.
         var listeners = queue.filter(function (c) { return c[0] === 'on' || c[0] === 'off'; });
         var rest = queue.filter(function (c) { return c[0] !== 'on' && c[0] !== 'off'; });
         queue = listeners.concat(loaded ? [['init', loaded]] : [], rest);
-        api.__attach(module);
+        attach();
       });
     })
     .catch(function (error) {
