@@ -118,7 +118,7 @@ pub fn run_bench(root: &Path, options: &Options) -> Result<()> {
                 let bytes =
                     std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
                 total[0] += bytes.len();
-                total[1] += gzip_size(&bytes)?;
+                total[1] += gzip_size(&path)?;
                 total[2] += brotli_size(&bytes)?;
             }
         }

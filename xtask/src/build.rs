@@ -138,10 +138,11 @@ pub fn build(root: &Path) -> Result<Vec<FileSize>> {
 
     let mut sizes = Vec::new();
     for name in LOADED_FILES {
-        let bytes = std::fs::read(pkg.join(name)).with_context(|| format!("reading pkg/{name}"))?;
+        let path = pkg.join(name);
+        let bytes = std::fs::read(&path).with_context(|| format!("reading pkg/{name}"))?;
         sizes.push(FileSize {
             raw: bytes.len(),
-            gzip: gzip_size(&bytes)?,
+            gzip: gzip_size(&path)?,
             brotli: brotli_size(&bytes)?,
             name: name.to_owned(),
         });
@@ -164,7 +165,7 @@ const WASM_OPT_PASSES: [&str; 3] = [
 /// The most gzip bytes a site may load: a ratchet, not the goal (issue 2's budget is 60 KB).
 /// It sits just above today's size so a change that adds bytes fails the test command and has
 /// to say so here; a change that saves bytes lowers it.
-pub const GZIP_CEILING: usize = 62_850;
+pub const GZIP_CEILING: usize = 63_050;
 
 /// Fails when everything a site loads weighs more than [`GZIP_CEILING`] gzip bytes.
 pub fn check_size_ceiling(sizes: &[FileSize]) -> Result<()> {
@@ -369,10 +370,25 @@ fn workspace_version(root: &Path) -> Result<String> {
         .context("no version in the workspace Cargo.toml")
 }
 
-pub fn gzip_size(bytes: &[u8]) -> Result<usize> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    encoder.write_all(bytes)?;
-    Ok(encoder.finish()?.len())
+/// Bytes of `gzip -9 -c <file>`: the tool, level and header the issues' anchors were measured
+/// with (vanilla-cookieconsent 3.1.0's 15,513 bytes and Klaro 0.7.22's 68,892, both reproduced
+/// exactly by the bench). Other deflate encoders at their best level differ by a few hundred
+/// bytes either way (flate2's miniz_oxide put kelisim 198 bytes lower and vanilla-cookieconsent
+/// 23 lower), so every size in this project is measured this one way.
+pub fn gzip_size(file: &Path) -> Result<usize> {
+    let output = std::process::Command::new("gzip")
+        .arg("-9")
+        .arg("-c")
+        .arg(file)
+        .output()
+        .context("could not run `gzip` (Debian's gzip package) to measure sizes")?;
+    anyhow::ensure!(
+        output.status.success(),
+        "gzip -9 -c {} failed: {}",
+        file.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(output.stdout.len())
 }
 
 pub fn brotli_size(bytes: &[u8]) -> Result<usize> {
