@@ -151,7 +151,7 @@ pub fn build(root: &Path) -> Result<Vec<FileSize>> {
 }
 
 /// The wasm-opt optimizations of the browser module.
-const WASM_OPT_PASSES: [&str; 3] = [
+const WASM_OPT_PASSES: [&str; 4] = [
     "-Oz",
     // Repeats the passes while they still shrink the module (0.6 KB gzip).
     "--converge",
@@ -160,12 +160,17 @@ const WASM_OPT_PASSES: [&str; 3] = [
     // its locals renumbered, where separate functions repeat the same local numbering
     // and compress better (1.2 KB less gzip; 15 to 20 is the sweet spot, measured).
     "--one-caller-inline-max-function-size=20",
+    // Nothing lives in the first 1 KB of memory: the linker puts the stack there, growing down
+    // from 1 MB toward 0, and the data and heap above 1 MB. So `load(pointer + constant)` may
+    // become a load at an offset, which only differs when the sum wraps into that first KB
+    // (0.3 KB less gzip). Emscripten assumes the same for its optimized builds.
+    "--low-memory-unused",
 ];
 
 /// The most gzip bytes a site may load: a ratchet, not the goal (issue 2's budget is 60 KB).
 /// It sits just above today's size so a change that adds bytes fails the test command and has
 /// to say so here; a change that saves bytes lowers it.
-pub const GZIP_CEILING: usize = 63_050;
+pub const GZIP_CEILING: usize = 62_800;
 
 /// Fails when everything a site loads weighs more than [`GZIP_CEILING`] gzip bytes.
 pub fn check_size_ceiling(sizes: &[FileSize]) -> Result<()> {
