@@ -106,6 +106,14 @@ pub fn random_uuid() -> String {
     kelisim_core::ids::uuid_v4(bytes)
 }
 
+/// A random number in [0, 1) from `crypto.getRandomValues` (the one source of randomness the
+/// module imports; picks a banner variant).
+pub fn random_fraction() -> f64 {
+    let mut bytes = [0u8; 4];
+    get_random_values(&mut bytes);
+    f64::from(u32::from_le_bytes(bytes)) / 4_294_967_296.0
+}
+
 /// Runs `callback` (a JS function) once after `delay_ms` milliseconds.
 pub fn schedule(delay_ms: i32, callback: &JsValue) {
     set_timeout(callback, delay_ms);

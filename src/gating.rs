@@ -46,7 +46,7 @@ pub struct GateObserver {
 
 impl GateObserver {
     /// Starts observing; `on_added` receives the gated elements found in each added subtree.
-    pub fn start(on_added: impl Fn(Vec<Element>) + 'static) -> Option<GateObserver> {
+    pub fn start(on_added: impl Fn(Vec<Element>) + 'static) -> GateObserver {
         let callback = Closure::<dyn FnMut(js_sys::Array)>::new(move |records: js_sys::Array| {
             let mut found = Vec::new();
             for record in records.iter() {
@@ -65,10 +65,10 @@ impl GateObserver {
         set_property(&options, "childList", &JsValue::TRUE);
         set_property(&options, "subtree", &JsValue::TRUE);
         observer.observe(&root(), &options);
-        Some(GateObserver {
+        GateObserver {
             observer,
             _callback: callback,
-        })
+        }
     }
 }
 

@@ -173,7 +173,7 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
         }
     });
     sdk.attach_declared_forms();
-    *sdk.observer.borrow_mut() = observer;
+    *sdk.observer.borrow_mut() = Some(observer);
 
     // `ready` comes first, so a site hears it before `shown` or any tag activation.
     events::emit("ready", &detail(&[("consent", sdk.consent_js())]));
@@ -211,7 +211,7 @@ fn with_banner_variant(mut config: Config) -> Config {
         return config;
     }
     let Some(picked) = config
-        .pick_variant(js_sys::Math::random())
+        .pick_variant(crate::browser::random_fraction())
         .map(|v| v.id.clone())
     else {
         return config;

@@ -44,10 +44,8 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 fn push_hex(out: &mut String, byte: u8) {
-    // Slices of a constant string: no `char` encoded at run time.
-    const HEX: &str = "0123456789abcdef";
-    for nibble in [usize::from(byte >> 4), usize::from(byte & 0x0f)] {
-        out.push_str(&HEX[nibble..nibble + 1]);
+    for nibble in [byte >> 4, byte & 0x0f] {
+        out.push_str(crate::strings::digit(usize::from(nibble)));
     }
 }
 

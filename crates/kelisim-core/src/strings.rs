@@ -73,12 +73,10 @@ pub fn decimal(number: u64) -> String {
 /// `number` written in `base` (2 to 36) with the digits `0`-`9` and `a`-`z`. The digits are
 /// slices of one constant string, so no `char` is encoded at run time.
 pub fn digits(mut number: u64, base: u64) -> String {
-    const DIGITS: &str = "0123456789abcdefghijklmnopqrstuvwxyz";
     debug_assert!((2..=36).contains(&base));
     let mut reversed = Vec::new();
     loop {
-        let digit = (number % base) as usize;
-        reversed.push(&DIGITS[digit..digit + 1]);
+        reversed.push(digit((number % base) as usize));
         number /= base;
         if number == 0 {
             break;
@@ -86,6 +84,13 @@ pub fn digits(mut number: u64, base: u64) -> String {
     }
     reversed.reverse();
     concat(&reversed)
+}
+
+/// The digit for `value` (0 to 35): `0`-`9`, then `a`-`z`. A slice of one constant string,
+/// shared by every number kelisim writes (decimal, base 36, hex).
+pub fn digit(value: usize) -> &'static str {
+    const DIGITS: &str = "0123456789abcdefghijklmnopqrstuvwxyz";
+    &DIGITS[value..value + 1]
 }
 
 #[cfg(test)]
