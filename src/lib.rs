@@ -38,7 +38,7 @@ use kelisim_core::Choice;
 use wasm_bindgen::prelude::*;
 
 /// Every API call `command` knows, in the order the README lists them.
-pub const COMMANDS: [&str; 16] = [
+pub const COMMANDS: [&str; 14] = [
     "init",
     "show",
     "showPreferences",
@@ -51,8 +51,6 @@ pub const COMMANDS: [&str; 16] = [
     "acceptedService",
     "getConsent",
     "setLanguage",
-    "on",
-    "off",
     "formConsent",
     "destroy",
 ];
@@ -78,8 +76,6 @@ pub fn command(name: &str, args: js_sys::Array) -> JsValue {
         "rejectAll" => reject_all(),
         "withdraw" => withdraw(),
         "setLanguage" => set_language(&text(0)),
-        "on" => on(&text(0), arg(1)),
-        "off" => off(&text(0), arg(1)),
         "destroy" => destroy(),
         _ => console_error(&concat(&[
             "unknown command `",
@@ -186,37 +182,6 @@ pub fn get_consent() -> JsValue {
 /// `kelisim.setLanguage(code)`.
 pub fn set_language(code: &str) {
     with_sdk("setLanguage", |sdk| report(sdk.set_language(code)));
-}
-
-/// `kelisim.on(event, listener)`.
-pub fn on(event: &str, listener: JsValue) {
-    listen("on", event, listener);
-}
-
-/// `kelisim.off(event, listener)`.
-pub fn off(event: &str, listener: JsValue) {
-    listen("off", event, listener);
-}
-
-/// `on` and `off` in one body (`call` is which): checks the listener, then subscribes or
-/// unsubscribes it.
-#[inline(never)]
-fn listen(call: &str, event: &str, listener: JsValue) {
-    let Ok(listener) = listener.dyn_into::<js_sys::Function>() else {
-        console_error(&concat(&[
-            call,
-            ": the listener for `",
-            event,
-            "` must be a function",
-        ]));
-        return;
-    };
-    let result = if call == "on" {
-        events::on(event, listener)
-    } else {
-        events::off(event, &listener)
-    };
-    report(result.map_err(|m| concat(&[call, ": ", &m])));
 }
 
 /// `kelisim.formConsent(form, {set})`: adds a consent block for the config's purpose set `set`

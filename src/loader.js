@@ -9,6 +9,9 @@
 // It finds kelisim_sdk_bg.wasm next to its own URL, so pkg/ can be copied anywhere.
 // Imported as an ES module (the npm package's index.js), it only installs the queue, and
 // index.js calls `__load` with the module's URL.
+// `on`/`off` live here, not in the module: the module announces each event as a
+// `kelisim:<event>` CustomEvent on window (SPEC), and a listener added with `on` is a window
+// listener for it, so it works before the module has loaded and needs no queue.
 import {
   command as moduleCommand,
   __wbg_get_imports as moduleImports,
@@ -39,17 +42,67 @@ import {
   if (script && script.hasAttribute('data-google-consent-mode')) sendConsentModeDefaults();
 
   var COMMANDS = ['init', 'show', 'showPreferences', 'hide', 'acceptAll', 'rejectAll', 'accept',
-    'withdraw', 'setLanguage', 'on', 'off', 'destroy', 'formConsent'];
-  // A site may have queued commands as arrays before the loader ran: window.kelisim = [['on', ...]].
-  var queue = Array.isArray(existing) ? existing.slice() : [];
+    'withdraw', 'setLanguage', 'destroy', 'formConsent'];
+  var EVENTS = ['ready', 'shown', 'consent', 'change', 'withdraw'];
+  var queue = [];
   // The module's one export, command(name, args), once the module has started.
   var sdk = null;
+  // [event, listener, the window listener that calls it] for each `on`.
+  var subscriptions = [];
+  // The detail of the last `ready`: a listener added later still hears it, at once.
+  var readyDetail;
+  w.addEventListener('kelisim:ready', function (event) { readyDetail = event.detail; });
+
+  function tell(event, listener, detail) {
+    try {
+      listener(detail);
+    } catch (error) {
+      console.error('kelisim: a `' + event + '` listener threw: ' + ((error && error.message) || error));
+    }
+  }
+
+  // Whether `on`/`off` (`method`) got a known event and a function; a console error if not.
+  function subscribable(method, event, listener) {
+    var problem = EVENTS.indexOf(event) < 0
+      ? 'unknown event `' + event + '`; use one of ' + EVENTS.join(', ')
+      : typeof listener !== 'function' ? 'the listener for `' + event + '` must be a function' : '';
+    if (problem) console.error('kelisim: ' + method + ': ' + problem);
+    return !problem;
+  }
+
+  function on(event, listener) {
+    if (!subscribable('on', event, listener)) return;
+    var relay = function (dispatched) { tell(event, listener, dispatched.detail); };
+    subscriptions.push([event, listener, relay]);
+    w.addEventListener('kelisim:' + event, relay);
+    if (event === 'ready' && readyDetail !== undefined) tell(event, listener, readyDetail);
+  }
+
+  function off(event, listener) {
+    if (!subscribable('off', event, listener)) return;
+    subscriptions = subscriptions.filter(function (subscription) {
+      var match = subscription[0] === event && subscription[1] === listener;
+      if (match) w.removeEventListener('kelisim:' + event, subscription[2]);
+      return !match;
+    });
+  }
 
   // The module reports unknown command names itself.
   function run(command) {
     var name = command[0], args = command.slice(1);
+    if (name === 'on') return on(args[0], args[1]);
+    if (name === 'off') return off(args[0], args[1]);
     if (name === 'init') args = [args[0], { consentModeDefaults: consentModeDefaults }];
+    // After destroy() a late `on('ready')` waits for the next init's `ready`.
+    if (name === 'destroy') readyDetail = undefined;
     return sdk(name, args);
+  }
+
+  // Queues a command until the module has started; `on` and `off` run at once.
+  function runOrQueue(command) {
+    if (sdk || command[0] === 'on' || command[0] === 'off') return run(command);
+    queue.push(command);
+    return undefined;
   }
 
   // Fetches and instantiates the module from `wasmUrl`; resolves once it has started.
@@ -97,17 +150,15 @@ import {
   }
   COMMANDS.forEach(function (name) {
     api[name] = function () {
-      var command = [name].concat(Array.prototype.slice.call(arguments));
-      if (sdk) return run(command);
-      queue.push(command);
-      return undefined;
+      return runOrQueue([name].concat(Array.prototype.slice.call(arguments)));
     };
   });
-  api.push = function (command) {
-    if (sdk) return run(command);
-    queue.push(command);
-    return undefined;
-  };
+  api.on = on;
+  api.off = off;
+  api.push = runOrQueue;
+  // A site may have queued commands as arrays before the loader ran:
+  // window.kelisim = [['on', 'consent', fn], ['acceptAll']]. Listeners subscribe now.
+  if (Array.isArray(existing)) existing.forEach(runOrQueue);
   w.kelisim = api;
 
   if (!script || !script.src) return; // imported as a module: index.js calls __load.
@@ -128,10 +179,8 @@ import {
   load(new URL('kelisim_sdk_bg.wasm', base))
     .then(function () {
       return config.then(function (loaded) {
-        // Listeners first, so a queued on('shown') hears the banner that init shows.
-        var listeners = queue.filter(function (c) { return c[0] === 'on' || c[0] === 'off'; });
-        var rest = queue.filter(function (c) { return c[0] !== 'on' && c[0] !== 'off'; });
-        queue = listeners.concat(loaded ? [['init', loaded]] : [], rest);
+        // The config first: commands queued meanwhile act on the running SDK.
+        if (loaded) queue.unshift(['init', loaded]);
         attach();
       });
     })

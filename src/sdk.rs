@@ -245,7 +245,6 @@ pub fn destroy() {
         sdk.observer.borrow_mut().take();
         sdk.forms.borrow_mut().clear();
     }
-    events::reset_ready();
 }
 
 /// Carries out a visitor's action from the interface.

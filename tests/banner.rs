@@ -558,16 +558,7 @@ fn set_global_privacy_control(on: bool) {
 fn global_privacy_control_is_honoured_until_the_visitor_chooses() {
     reset("ru");
     set_global_privacy_control(true);
-    let actions = js_sys::Array::new();
-    let recorder = {
-        let actions = actions.clone();
-        wasm_bindgen::closure::Closure::<dyn Fn(JsValue)>::new(move |detail: JsValue| {
-            actions.push(&js_sys::Reflect::get(&detail, &"action".into()).unwrap());
-        })
-        .into_js_value()
-    };
-    kelisim::on("consent", recorder.clone());
-    kelisim::on("change", recorder.clone());
+    let recorder = EventRecorder::new(&["consent", "change"]);
     init(&demo_config());
     // Refused and recorded once, and the visitor is told.
     assert!(!kelisim::accepted("analytics"));
@@ -583,10 +574,7 @@ fn global_privacy_control_is_honoured_until_the_visitor_chooses() {
     // An explicit choice by the visitor wins.
     kelisim::accept_all();
     assert!(kelisim::accepted("analytics"));
-    let seen: Vec<String> = actions.iter().filter_map(|a| a.as_string()).collect();
-    assert_eq!(seen, ["gpc", "accept_all"]);
-    kelisim::off("consent", recorder.clone());
-    kelisim::off("change", recorder);
+    assert_eq!(recorder.seen(), ["consent:gpc", "change:accept_all"]);
     set_global_privacy_control(false);
 }
 
@@ -636,19 +624,6 @@ fn config_that_is_not_plain_data_names_the_field() {
         errors[1]
     );
     assert!(query("#kelisim").is_none());
-}
-
-#[wasm_bindgen_test]
-fn an_unknown_event_name_is_an_error_listing_the_events() {
-    let errors = console_errors(|| {
-        kelisim::on("consented", js_sys::Function::new_no_args("").into());
-    });
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(
-        errors[0].ends_with(&kelisim::events::EVENT_NAMES.join(", ")),
-        "{}",
-        errors[0]
-    );
 }
 
 #[wasm_bindgen_test]

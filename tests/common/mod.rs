@@ -157,3 +157,56 @@ pub fn strings(value: &JsValue) -> Vec<String> {
 pub fn active_element() -> Option<Element> {
     document().active_element()
 }
+
+/// A window listener for a CustomEvent, kept alive by the recorder.
+type EventListenerClosure = wasm_bindgen::closure::Closure<dyn Fn(web_sys::CustomEvent)>;
+
+/// Records the `kelisim:<event>` CustomEvents of `events` (what the loader's `on` listens
+/// to) while it lives: `event:action` for each, `action` from the detail when it has one.
+pub struct EventRecorder {
+    seen: js_sys::Array,
+    listeners: Vec<(String, EventListenerClosure)>,
+}
+
+impl EventRecorder {
+    pub fn new(events: &[&str]) -> EventRecorder {
+        let seen = js_sys::Array::new();
+        let mut listeners = Vec::new();
+        for &event in events {
+            let listener = EventListenerClosure::new({
+                let seen = seen.clone();
+                let event = event.to_owned();
+                move |dispatched: web_sys::CustomEvent| {
+                    let action = js_sys::Reflect::get(&dispatched.detail(), &"action".into())
+                        .ok()
+                        .and_then(|a| a.as_string())
+                        .unwrap_or_default();
+                    seen.push(&JsValue::from_str(&format!("{event}:{action}")));
+                }
+            });
+            let name = format!("kelisim:{event}");
+            web_sys::window()
+                .unwrap()
+                .add_event_listener_with_callback(&name, listener.as_ref().unchecked_ref())
+                .unwrap();
+            listeners.push((name, listener));
+        }
+        EventRecorder { seen, listeners }
+    }
+
+    /// What was recorded so far, in order.
+    pub fn seen(&self) -> Vec<String> {
+        strings(&self.seen)
+    }
+}
+
+impl Drop for EventRecorder {
+    fn drop(&mut self) {
+        for (name, listener) in &self.listeners {
+            web_sys::window()
+                .unwrap()
+                .remove_event_listener_with_callback(name, listener.as_ref().unchecked_ref())
+                .unwrap();
+        }
+    }
+}

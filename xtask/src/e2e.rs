@@ -32,7 +32,7 @@ struct Check {
     console_errors_allowed: bool,
 }
 
-const CHECKS: [Check; 7] = [
+const CHECKS: [Check; 8] = [
     Check {
         page: "/e2e/loader.html",
         dom_contains: &["data-e2e-result=\"pass\""],
@@ -51,6 +51,13 @@ const CHECKS: [Check; 7] = [
         // The same page with the SDK from a server that sends .wasm as
         // application/octet-stream: the loader compiles it from the bytes instead.
         page: "/e2e/loader-untyped.html",
+        dom_contains: &["data-e2e-result=\"pass\""],
+        dom_lacks: &[],
+        console_contains: &[],
+        console_errors_allowed: false,
+    },
+    Check {
+        page: "/e2e/events.html",
         dom_contains: &["data-e2e-result=\"pass\""],
         dom_lacks: &[],
         console_contains: &[],
