@@ -60,7 +60,9 @@ pub const COMMANDS: [&str; 14] = [
 /// one per call: each export is a wrapper in the module and another in the glue.
 #[wasm_bindgen]
 pub fn command(name: &str, args: js_sys::Array) -> JsValue {
-    let arg = |index| args.get(index);
+    // `get_unchecked` is JS's `args[index]` (`undefined` past the end), the accessor
+    // js-sys's array iterator imports too.
+    let arg = |index| args.get_unchecked(index);
     let text = |index| arg(index).as_string().unwrap_or_default();
     match name {
         "init" => return init(arg(0), arg(1)).into(),

@@ -341,8 +341,8 @@ fn post(endpoint: &str, text: &str, settled: Box<dyn FnOnce(Option<String>)>) {
     let done = once(move |answer| {
         // `[status, text]` from post_text.
         let answer = js_sys::Array::from(&answer);
-        let status = answer.get(0).as_f64().unwrap_or(0.0) as u16;
-        let body = answer.get(1).as_string().unwrap_or_default();
+        let status = answer.get_unchecked(0).as_f64().unwrap_or(0.0) as u16;
+        let body = answer.get_unchecked(1).as_string().unwrap_or_default();
         settled(match status {
             200..=299 => Some(body),
             400 | 413 | 422 => {

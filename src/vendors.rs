@@ -22,7 +22,8 @@ pub fn send_consent_mode(kind: &str, config: &Config, consent: Option<&Consent>)
         // Tags that load before the SDK finishes wait this long for the update.
         set_property(&signals, "wait_for_update", &JsValue::from(500));
     }
-    let args = js_sys::Array::of3(&"consent".into(), &JsValue::from_str(kind), &signals);
+    let args: js_sys::Array = crate::boundary::list(&["consent", kind]).unchecked_into();
+    args.push(&signals);
     match window_property("gtag").dyn_into::<js_sys::Function>() {
         Ok(gtag) => {
             let _ = gtag.apply(window(), &args);
