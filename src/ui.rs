@@ -8,7 +8,7 @@
 
 pub(crate) mod dom;
 
-use crate::browser::{document, nodes_of};
+use crate::browser::document;
 use dom::{append, append_text, button, inputs, set_attr};
 use gloo_events::{EventListener, EventListenerOptions};
 use kelisim_core::strings::{concat, decimal, join};
@@ -703,21 +703,18 @@ fn sync_switches(input: &HtmlInputElement) {
     }
 }
 
-/// Keeps Tab and Shift+Tab inside `dialog`.
+/// Keeps Tab and Shift+Tab inside `dialog`. Its first and last focusable elements are known
+/// from kelisim's own markup, so nothing is measured: the first in document order is always
+/// a button of its head (a language or the close button), the last is the last button of
+/// its actions row (neither can be hidden inside a closed `<details>` or be disabled).
 fn trap_focus(dialog: &Element, event: &KeyboardEvent) {
-    let selector = "button:not([disabled]), [href], input:not([disabled]), summary, [tabindex]:not([tabindex=\"-1\"])";
-    let mut focusable: Vec<HtmlElement> = Vec::new();
-    for element in nodes_of(dialog.query_selector_all(selector)) {
-        // The dialog holds only kelisim's own HTML elements.
-        let element: HtmlElement = element.unchecked_into();
-        // Rendered (not inside a closed <details>, not display:none): it has a layout box.
-        if js_sys::Array::from(&element.get_client_rects()).length() > 0 {
-            focusable.push(element);
-        }
-    }
-    let (Some(first), Some(last)) = (focusable.first(), focusable.last()) else {
+    let (Some(first), Some(last)) = (
+        dom::find(dialog, "button, [href]"),
+        dom::find(dialog, ".kelisim-actions button:last-child"),
+    ) else {
         return;
     };
+    let (first, last) = (&first, &last);
     let active = document().active_element();
     // Compared as JS values (`===`), the one equality the SDK imports.
     let active_is = |element: &wasm_bindgen::JsValue| {

@@ -302,6 +302,36 @@ fn keyboard_escape_focus_trap_and_focus_return() {
     assert!(cookie("kelisim").is_none(), "closing is not a choice");
 }
 
+#[wasm_bindgen_test]
+fn the_modal_banner_keeps_focus_inside() {
+    reset("kk");
+    let config = demo_config();
+    set(&config, &["ui"], js_sys::Object::new().into());
+    set(&config, &["ui", "layout"], "modal".into());
+    init(&config);
+    // The first focusable control is the first language button, the last the last choice.
+    let first = query(".kelisim-banner button")
+        .unwrap()
+        .unchecked_into::<HtmlElement>();
+    assert!(first.has_attribute("data-kelisim-language"));
+    let last = query(".kelisim-banner .kelisim-actions button:last-child")
+        .unwrap()
+        .unchecked_into::<HtmlElement>();
+    last.focus().unwrap();
+    press(&last, "Tab", false);
+    assert_eq!(
+        active_element().as_ref(),
+        Some(first.unchecked_ref()),
+        "Tab did not wrap"
+    );
+    press(&first, "Tab", true);
+    assert_eq!(
+        active_element().as_ref(),
+        Some(last.unchecked_ref()),
+        "Shift+Tab did not wrap"
+    );
+}
+
 fn press(target: &HtmlElement, key: &str, shift: bool) {
     let init = web_sys::KeyboardEventInit::new();
     init.set_key(key);
