@@ -263,10 +263,7 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Elem
         );
     }
     append_text(&details, "p", "", &config.operator_line(language, true));
-    let policy = append_text(&details, "a", "", texts.policy_link());
-    set_attr(&policy, "href", config.policy_url(language));
-    set_attr(&policy, "target", "_blank");
-    set_attr(&policy, "rel", "noopener");
+    crate::ui::dom::policy_link(&details, config, language);
 
     let hidden = append(&block, "input", "");
     set_attr(&hidden, "type", "hidden");

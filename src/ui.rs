@@ -335,7 +335,7 @@ fn render_banner(root: &HtmlElement, view: &View) -> HtmlElement {
     let description = append(&inner, "p", "kelisim-description");
     set_attr(&description, "id", "kelisim-description");
     description.set_text_content(Some(&concat(&[texts.description(), " "])));
-    policy_link(&description, view);
+    dom::policy_link(&description, view.config, view.language);
 
     let notes = append(&inner, "div", "kelisim-notes");
     if view.gpc_honoured {
@@ -402,7 +402,7 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> H
     let body = append(&dialog, "div", "kelisim-preferences__body");
     let intro = append(&body, "p", "");
     intro.set_text_content(Some(&concat(&[texts.preferences_description(), " "])));
-    policy_link(&intro, view);
+    dom::policy_link(&intro, view.config, view.language);
     append_text(
         &body,
         "p",
@@ -623,19 +623,6 @@ fn render_language_switch(parent: &Element, view: &View) {
             },
         );
     }
-}
-
-fn policy_link(parent: &Element, view: &View) {
-    let link = append_text(
-        parent,
-        "a",
-        "kelisim-policy",
-        view.config.texts(view.language).policy_link(),
-    );
-    // The URL was validated as http(s) or site-relative when the config was read.
-    set_attr(&link, "href", view.config.policy_url(view.language));
-    set_attr(&link, "target", "_blank");
-    set_attr(&link, "rel", "noopener");
 }
 
 fn action_of(target: &Element) -> Option<UiAction> {

@@ -174,6 +174,25 @@ pub fn facts(parent: &Element, rows: &[(&str, &str)]) {
     }
 }
 
+/// The link to the operator's personal data policy in `language`, opening in a new tab (the
+/// layers, a form's details). The URL was validated as http(s) or site-relative when the
+/// config was read.
+pub fn policy_link(
+    parent: &Element,
+    config: &kelisim_core::Config,
+    language: kelisim_core::Language,
+) {
+    let link = append_text(
+        parent,
+        "a",
+        "kelisim-policy",
+        config.texts(language).policy_link(),
+    );
+    set_attr(&link, "href", config.policy_url(language));
+    set_attr(&link, "target", "_blank");
+    set_attr(&link, "rel", "noopener");
+}
+
 /// The `input` elements `selector` (which names the tag) matches under `parent`.
 pub fn inputs(parent: &Element, selector: &str) -> Vec<HtmlInputElement> {
     let mut inputs = Vec::new();
