@@ -183,10 +183,9 @@ impl Ui {
         if let Some(banner) = &self.banner {
             dom::set_hidden(banner, false);
         }
+        // Focusing an element that has left the page meanwhile does nothing.
         if let Some(element) = self.return_focus.take() {
-            if element.is_connected() {
-                dom::focus(&element);
-            }
+            dom::focus(&element);
         }
     }
 
@@ -256,10 +255,9 @@ impl Ui {
 impl Drop for Ui {
     fn drop(&mut self) {
         self.root.remove();
+        // Focusing an element that has left the page meanwhile does nothing.
         if let Some(element) = self.return_focus.take() {
-            if element.is_connected() {
-                dom::focus(&element);
-            }
+            dom::focus(&element);
         }
     }
 }
@@ -701,20 +699,14 @@ fn trap_focus(dialog: &Element, event: &KeyboardEvent) {
     ) else {
         return;
     };
-    let (first, last) = (&first, &last);
-    let active = document().active_element();
-    // Compared as JS values (`===`), the one equality the SDK imports.
-    let active_is = |element: &wasm_bindgen::JsValue| {
-        active
-            .as_ref()
-            .is_some_and(|a| AsRef::<wasm_bindgen::JsValue>::as_ref(a) == element)
-    };
-    let outside = active.as_ref().is_none_or(|a| !dialog.contains(Some(a)));
-    if event.shift_key() && (active_is(first) || outside || active_is(dialog)) {
+    // Where the focus is, asked of the elements themselves (`:focus`, `:focus-within`).
+    let focused = |element: &Element| dom::matches(element, ":focus");
+    let outside = !dom::matches(dialog, ":focus-within");
+    if event.shift_key() && (focused(&first) || outside || focused(dialog)) {
         event.prevent_default();
-        dom::focus(last);
-    } else if !event.shift_key() && (active_is(last) || outside) {
+        dom::focus(&last);
+    } else if !event.shift_key() && (focused(&last) || outside) {
         event.prevent_default();
-        dom::focus(first);
+        dom::focus(&first);
     }
 }
