@@ -17,7 +17,7 @@ use crate::helpers::{post_text, sha256_hex};
 use crate::storage::{get_item, remove_item, set_item};
 use kelisim_core::config::{Form, Purpose};
 use kelisim_core::ids::insert_sorted;
-use kelisim_core::strings::{concat, decimal};
+use kelisim_core::strings::{concat, decimal, parse_digits};
 use kelisim_core::{Action, Config, Consent, Language};
 use wasm_bindgen::prelude::*;
 
@@ -182,7 +182,7 @@ pub fn retry_pending(config: &Config) {
         return;
     };
     let retry_at = get_item(RETRY_AT_KEY)
-        .and_then(|t| t.parse::<u64>().ok())
+        .and_then(|t| parse_digits(&t, 10))
         .unwrap_or(0);
     if outbox().is_empty() || now_seconds() < retry_at {
         return;
@@ -320,11 +320,11 @@ fn flush(endpoint: String) {
             }
             None => {
                 let attempts = get_item(ATTEMPTS_KEY)
-                    .and_then(|t| t.parse::<u32>().ok())
+                    .and_then(|t| parse_digits(&t, 10))
                     .unwrap_or(0)
                     + 1;
                 let delay = (30u64 << attempts.min(7)).min(3_600);
-                set_item(ATTEMPTS_KEY, &decimal(attempts.into()));
+                set_item(ATTEMPTS_KEY, &decimal(attempts));
                 set_item(RETRY_AT_KEY, &decimal(now_seconds() + delay));
             }
         }),

@@ -12,7 +12,7 @@
 
 use crate::consent::Consent;
 use crate::ids::IdSet;
-use crate::strings::{concat, decimal, split_at};
+use crate::strings::{concat, decimal, parse_digits, split_at};
 
 /// Name of the first-party cookie.
 pub const COOKIE_NAME: &str = "kelisim";
@@ -86,9 +86,9 @@ pub fn decode_cookie(value: &str) -> Result<Consent, CookieError> {
     if !is_consent_id(consent_id) {
         return Err(CookieError::Field("consent id"));
     }
-    let revision = revision
-        .parse()
-        .map_err(|_| CookieError::Field("revision"))?;
+    let revision = parse_digits(revision, 10)
+        .and_then(|revision| u32::try_from(revision).ok())
+        .ok_or(CookieError::Field("revision"))?;
     let decided_at = from_base36(decided_at).ok_or(CookieError::Field("time"))?;
     let language = language
         .parse()
@@ -134,16 +134,11 @@ fn to_base36(value: u64) -> String {
 }
 
 fn from_base36(text: &str) -> Option<u64> {
-    // `from_str_radix` accepts a leading `+` and uppercase; the format has neither.
-    if text.is_empty()
-        || text.len() > 13
-        || !text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
-    {
+    // At most 13 digits: the longest `u64` in base 36.
+    if text.len() > 13 {
         return None;
     }
-    u64::from_str_radix(text, 36).ok()
+    parse_digits(text, 36)
 }
 
 #[cfg(test)]

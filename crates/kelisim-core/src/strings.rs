@@ -86,6 +86,30 @@ pub fn digits(mut number: u64, base: u64) -> String {
     concat(&reversed)
 }
 
+/// The number `text` writes in `base` (2 to 36) with the digits of [`digits`] (`0`-`9`, then
+/// lowercase `a`-`z`): `None` for an empty text, any other character (no sign, no capitals) or
+/// a value past `u64`. One small loop for every number kelisim reads back (cookie fields,
+/// outbox counters) instead of a copy of the standard library's generic parser per type.
+pub fn parse_digits(text: &str, base: u64) -> Option<u64> {
+    debug_assert!((2..=36).contains(&base));
+    if text.is_empty() {
+        return None;
+    }
+    let mut value: u64 = 0;
+    for byte in text.bytes() {
+        let digit = match byte {
+            b'0'..=b'9' => byte - b'0',
+            b'a'..=b'z' => byte - b'a' + 10,
+            _ => return None,
+        };
+        if u64::from(digit) >= base {
+            return None;
+        }
+        value = value.checked_mul(base)?.checked_add(u64::from(digit))?;
+    }
+    Some(value)
+}
+
 /// The digit for `value` (0 to 35): `0`-`9`, then `a`-`z`. A slice of one constant string,
 /// shared by every number kelisim writes (decimal, base 36, hex).
 pub fn digit(value: usize) -> &'static str {
@@ -111,6 +135,46 @@ mod tests {
             assert_eq!(u64::from_str_radix(&digits(number, 36), 36), Ok(number));
         }
         assert_eq!(digits(35, 36), "z");
+    }
+
+    #[test]
+    fn parsed_digits_match_the_standard_library() {
+        for text in [
+            "0",
+            "7",
+            "10",
+            "z",
+            "zz",
+            "4294967295",
+            "18446744073709551615",
+            "3w5e11264sgsf",
+        ] {
+            for base in [10, 36] {
+                assert_eq!(
+                    parse_digits(text, base),
+                    u64::from_str_radix(text, base as u32).ok(),
+                    "{text:?} in base {base}"
+                );
+            }
+        }
+        for bad in [
+            "",
+            "+1",
+            "-1",
+            " 1",
+            "1 ",
+            "A",
+            "1.5",
+            "18446744073709551616",
+            "ё",
+        ] {
+            assert_eq!(parse_digits(bad, 10), None, "{bad:?}");
+        }
+        assert_eq!(parse_digits("3w5e11264sgsg", 36), None, "past u64::MAX");
+        assert_eq!(
+            parse_digits(&digits(1_799_999_999, 36), 36),
+            Some(1_799_999_999)
+        );
     }
 
     #[test]
