@@ -18,9 +18,8 @@ pub fn matches_pattern(pattern: &str, name: &str) -> bool {
     for part in middle {
         // The first place `part` starts (by hand rather than `str::find`, whose string
         // searcher is large in the wasm module).
-        let found = rest
-            .char_indices()
-            .find_map(|(index, _)| rest.get(index..)?.strip_prefix(part));
+        // (`get` is `None` inside a character, so only character boundaries are tried.)
+        let found = (0..rest.len()).find_map(|index| rest.get(index..)?.strip_prefix(part));
         match found {
             Some(after) => rest = after,
             None => return false,

@@ -1546,8 +1546,11 @@ fn check_id(problems: &Problems, field: &str, id: &str, max_length: usize, allow
 
 /// Only `https://`, `http://` or a site-relative path: never `javascript:` or `data:`.
 fn check_url(problems: &Problems, field: &str, url: &str) {
-    let lower = url.to_ascii_lowercase();
-    let absolute = lower.starts_with("https://") || lower.starts_with("http://");
+    let scheme = |prefix: &str| {
+        url.get(..prefix.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
+    };
+    let absolute = scheme("https://") || scheme("http://");
     let relative = url.starts_with("/") && !url.starts_with("//");
     if !(absolute || relative) || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         reject(

@@ -119,9 +119,9 @@ pub fn decode_cookie(value: &str) -> Result<Consent, CookieError> {
 /// A consent id is a UUID in lowercase hex with hyphens (36 characters).
 pub fn is_consent_id(id: &str) -> bool {
     id.len() == 36
-        && id.char_indices().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => c == '-',
-            _ => c.is_ascii_digit() || ('a'..='f').contains(&c),
+        && id.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
         })
 }
 
