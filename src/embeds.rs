@@ -107,7 +107,7 @@ fn render(
     set_attr(&placeholder, "lang", language.code());
     set_attr(&placeholder, "data-kelisim-service", service_id);
     // Keep the iframe's box so the page does not jump when the embed loads.
-    for (attribute, property) in [("width", "width"), ("height", "min-height")] {
+    for &(attribute, property) in &[("width", "width"), ("height", "min-height")] {
         if let Some(value) = iframe.get_attribute(attribute) {
             let value = if value.bytes().all(|b| b.is_ascii_digit()) {
                 value + "px"
@@ -124,7 +124,7 @@ fn render(
         &country,
     );
     append_text(&placeholder, "p", "", &notice);
-    for (action, label) in [
+    for &(action, label) in &[
         ("load-once", texts.load_once()),
         ("always-allow", texts.always_allow()),
     ] {

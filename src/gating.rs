@@ -156,7 +156,7 @@ fn activate_one(element: &Element) -> Option<HtmlScriptElement> {
     if let Some(source) = element.get_attribute("data-src") {
         set_attr(element, "src", &source);
     }
-    for (from, to) in [("data-srcset", "srcset"), ("data-href", "href")] {
+    for &(from, to) in &[("data-srcset", "srcset"), ("data-href", "href")] {
         if let Some(value) = element.get_attribute(from) {
             set_attr(element, to, &value);
         }

@@ -584,8 +584,12 @@ impl Sdk {
                 let mut categories = Vec::new();
                 let mut services = Vec::new();
                 if let Some(consent) = self.consent() {
-                    categories.extend(consent.granted_categories.iter().map(str::to_owned));
-                    services.extend(consent.granted_services.iter().map(str::to_owned));
+                    for id in consent.granted_categories.iter() {
+                        categories.push(id.to_owned());
+                    }
+                    for id in consent.granted_services.iter() {
+                        services.push(id.to_owned());
+                    }
                 }
                 services.push(service);
                 let choice = Choice::Custom {

@@ -644,7 +644,9 @@ fn action_of(target: &Element) -> Option<UiAction> {
                 let mut ids = Vec::new();
                 for input in inputs(&preferences, selector) {
                     if input.checked() && !input.has_attribute("disabled") {
-                        ids.extend(input.get_attribute(attribute));
+                        if let Some(id) = input.get_attribute(attribute) {
+                            ids.push(id);
+                        }
                     }
                 }
                 ids

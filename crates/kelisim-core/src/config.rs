@@ -534,7 +534,7 @@ impl Config {
         if full {
             line.push_str(&concat(&[", ", &operator.address, ", ", &operator.email]));
         } else {
-            line.push('.');
+            line.push_str(".");
         }
         line
     }
@@ -1042,7 +1042,7 @@ fn category_texts(
         ("description", &raw.description),
         ("refusal", &raw.refusal),
     ] {
-        for (code, text) in localized.iter().flatten() {
+        for (code, text) in pairs(localized) {
             let text_field = concat(&[field, ".", name, ".", code]);
             parse_language(problems, &text_field, code);
             if is_blank(text) {
@@ -1089,11 +1089,16 @@ fn category_texts(
 
 /// The config's text in `language` from a `{"kk": "...", "ru": "..."}` object, if it has one.
 fn localized_text(localized: &Option<LocalizedText>, language: Language) -> Option<String> {
-    localized
+    pairs(localized)
         .iter()
-        .flatten()
         .find(|(code, _)| code == language.code())
         .map(|(_, text)| text.clone())
+}
+
+/// The key/value pairs of an optional object of strings (none when it is absent): a plain
+/// slice, where `iter().flatten()` brought the flattening adapters into the browser module.
+fn pairs(object: &Option<Vec<(String, String)>>) -> &[(String, String)] {
+    object.as_deref().unwrap_or_default()
 }
 
 /// Reports `field` with `message`, its `{}` replaced by `value`: one out-of-line call per check
@@ -1306,7 +1311,7 @@ fn validate_forms(raw: Vec<RawForm>, languages: &[Language], problems: &Problems
                     });
                 title.set(language, text);
             }
-            for (code, _) in raw_purpose.title.iter().flatten() {
+            for (code, _) in pairs(&raw_purpose.title) {
                 parse_language(problems, &concat(&[&field, ".title.", code]), code);
             }
             check_data_kinds(problems, &field, &raw_purpose.data);
@@ -1370,9 +1375,9 @@ fn validate_forms(raw: Vec<RawForm>, languages: &[Language], problems: &Problems
 /// two texts must never hash like one.
 fn push_line(out: &mut String, name: &str, value: &str) {
     out.push_str(name);
-    out.push('=');
+    out.push_str("=");
     out.push_str(&one_line(value));
-    out.push('\n');
+    out.push_str("\n");
 }
 
 /// `value` with each newline written as `\n`, so that two texts can never hash like one.
@@ -1432,7 +1437,7 @@ fn validate_ui(raw: RawUi, problems: &Problems) -> Ui {
     for (_, value) in THEME_DEFAULTS {
         colours.push(value);
     }
-    for (key, value) in raw.theme.iter().flatten() {
+    for (key, value) in pairs(&raw.theme) {
         let field = concat(&["ui.theme.", key]);
         let Some(index) = THEME_DEFAULTS.iter().position(|(name, _)| name == key) else {
             problems.at(

@@ -42,7 +42,7 @@ pub fn encode_cookie(consent: &Consent) -> String {
         let mut joined = String::new();
         for id in ids.iter() {
             if !joined.is_empty() {
-                joined.push('~');
+                joined.push_str("~");
             }
             joined.push_str(id);
         }

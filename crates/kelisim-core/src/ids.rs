@@ -27,7 +27,7 @@ pub fn uuid_v4(mut bytes: [u8; 16]) -> String {
     let mut out = String::with_capacity(36);
     for (index, byte) in bytes.iter().enumerate() {
         if matches!(index, 4 | 6 | 8 | 10) {
-            out.push('-');
+            out.push_str("-");
         }
         push_hex(&mut out, *byte);
     }

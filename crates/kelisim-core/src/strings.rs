@@ -102,10 +102,13 @@ pub fn parse_digits(text: &str, base: u64) -> Option<u64> {
             b'a'..=b'z' => byte - b'a' + 10,
             _ => return None,
         };
-        if u64::from(digit) >= base {
+        let digit = u64::from(digit);
+        // `value * base + digit` would pass `u64::MAX`: tested by division, because an
+        // overflow-checked multiplication is a 128-bit multiply routine in the browser module.
+        if digit >= base || value > (u64::MAX - digit) / base {
             return None;
         }
-        value = value.checked_mul(base)?.checked_add(u64::from(digit))?;
+        value = value * base + digit;
     }
     Some(value)
 }

@@ -478,7 +478,7 @@ pub fn fill(template: &str, name: &str, value: &str) -> String {
                 rest = after;
             }
             None => {
-                out.push('{');
+                out.push_str("{");
                 rest = after_brace;
             }
         }
@@ -668,7 +668,9 @@ named_in_three_languages! {
 pub fn data_kind_names(kinds: &[String], language: Language) -> String {
     let mut names: Vec<String> = Vec::new();
     for kind in kinds {
-        names.extend(data_kind_name(kind, language));
+        if let Some(name) = data_kind_name(kind, language) {
+            names.push(name);
+        }
     }
     join(&names, ", ")
 }
