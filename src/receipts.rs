@@ -57,7 +57,7 @@ pub fn record(config: &Config, consent: &Consent, action: Action, method: &str) 
         },
     );
     let mut countries: Vec<&str> = Vec::new();
-    for service in config.services() {
+    for service in &config.services() {
         if consent.service_granted(&service.id) {
             insert_sorted(&mut countries, &service.country);
         }
@@ -197,8 +197,8 @@ pub fn beacon_pending(config: &Config) {
         return;
     };
     let navigator = window().navigator();
-    for text in outbox() {
-        let _ = navigator.send_beacon_with_opt_str(endpoint, Some(&text));
+    for text in &outbox() {
+        let _ = navigator.send_beacon_with_opt_str(endpoint, Some(text));
     }
 }
 

@@ -528,8 +528,8 @@ impl Sdk {
     /// Handles every `<form data-kelisim-form>` not handled yet (at start and as pages change).
     fn attach_declared_forms(&self) {
         // The observer also sees the consent blocks kelisim inserts; only new forms matter.
-        for (form, set) in crate::forms::declared_forms() {
-            if let Err(message) = self.attach_form(form, &set) {
+        for (form, set) in &crate::forms::declared_forms() {
+            if let Err(message) = self.attach_form(form.clone(), set) {
                 crate::browser::console_error(&message);
             }
         }

@@ -74,14 +74,14 @@ pub fn write_consent_cookie(value: &str, expiry_days: u32, domain: Option<&str>)
 /// and every parent domain (see `cookie_domains`): a cookie is only deleted by a write with the
 /// same domain and path it was set with. The `kelisim` cookie itself is never deleted here.
 pub fn clear_cookies(patterns: &[String], paths: &[String]) {
-    for name in cookie_names() {
+    for name in &cookie_names() {
         if name != COOKIE_NAME
             && patterns
                 .iter()
-                .any(|pattern| matches_pattern(pattern, &name))
+                .any(|pattern| matches_pattern(pattern, name))
         {
             for path in paths {
-                expire_cookie(&name, path);
+                expire_cookie(name, path);
             }
         }
     }

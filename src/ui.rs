@@ -224,7 +224,7 @@ impl Ui {
     pub fn switches(&self) -> Option<Switches> {
         let preferences = self.preferences.as_ref()?;
         let mut switches = Switches::default();
-        for input in inputs(preferences, "input[data-kelisim-category]") {
+        for input in &inputs(preferences, "input[data-kelisim-category]") {
             if input.checked() {
                 switches.categories.insert(
                     input
@@ -233,7 +233,7 @@ impl Ui {
                 );
             }
         }
-        for input in inputs(preferences, "input[data-kelisim-service]") {
+        for input in &inputs(preferences, "input[data-kelisim-service]") {
             if input.checked() {
                 switches.services.insert(
                     input
@@ -342,7 +342,7 @@ fn render_banner(root: &HtmlElement, view: &View) -> HtmlElement {
     let countries = view.config.cross_border_countries();
     if !countries.is_empty() {
         let mut names: Vec<String> = Vec::new();
-        for code in countries {
+        for code in &countries {
             names.push(country_name(code, view.language));
         }
         append_text(

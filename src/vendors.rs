@@ -14,7 +14,7 @@ use wasm_bindgen::JsCast;
 /// Sends `gtag('consent', kind, {...signals})` with `kind` `default` or `update`.
 pub fn send_consent_mode(kind: &str, config: &Config, consent: Option<&Consent>) {
     let signals = js_sys::Object::new();
-    for (signal, granted) in consent_mode_signals(config, consent) {
+    for &(signal, granted) in &consent_mode_signals(config, consent) {
         let value = if granted { "granted" } else { "denied" };
         set_property(&signals, signal, &JsValue::from_str(value));
     }
@@ -37,7 +37,7 @@ pub fn send_consent_mode(kind: &str, config: &Config, consent: Option<&Consent>)
 /// Yandex Metrika counter that is not granted gets `window.disableYaCounter<ID> = true`, which
 /// stops it collecting.
 pub fn tell_vendors(config: &Config, consent: Option<&Consent>) {
-    for service in config.services() {
+    for service in &config.services() {
         let granted = consent.is_some_and(|consent| consent.service_granted(&service.id));
         match service.vendor {
             Some(Vendor::MetaPixel) => {

@@ -196,8 +196,8 @@ pub fn policy_link(
 /// The `input` elements `selector` (which names the tag) matches under `parent`.
 pub fn inputs(parent: &Element, selector: &str) -> Vec<HtmlInputElement> {
     let mut inputs = Vec::new();
-    for element in nodes_of(parent.query_selector_all(selector)) {
-        inputs.push(element.unchecked_into());
+    for element in &nodes_of(parent.query_selector_all(selector)) {
+        inputs.push(element.clone().unchecked_into());
     }
     inputs
 }

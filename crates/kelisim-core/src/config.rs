@@ -176,10 +176,10 @@ impl RawConfig {
             problems.at("categories", "is missing");
         }
         let mut categories = Vec::new();
-        for (path, item) in config.array("categories") {
+        for (path, item) in &config.array("categories") {
             let category = Fields::new(
                 item,
-                &path,
+                path,
                 &[
                     "id",
                     "required",
@@ -192,10 +192,10 @@ impl RawConfig {
                 problems,
             );
             let mut services = Vec::new();
-            for (path, item) in category.array("services") {
+            for (path, item) in &category.array("services") {
                 let service = Fields::new(
                     item,
-                    &path,
+                    path,
                     &[
                         "id",
                         "name",
@@ -245,9 +245,9 @@ impl RawConfig {
             )
             .map(|ui| {
                 let mut variants = Vec::new();
-                for (path, item) in ui.array("variants") {
+                for (path, item) in &ui.array("variants") {
                     let variant =
-                        Fields::new(item, &path, &["id", "weight", "layout", "texts"], problems);
+                        Fields::new(item, path, &["id", "weight", "layout", "texts"], problems);
                     variants.push(RawVariant {
                         id: variant.string("id"),
                         weight: variant.optional_u32("weight"),
@@ -265,13 +265,13 @@ impl RawConfig {
                 }
             });
         let mut forms = Vec::new();
-        for (path, item) in config.array("forms") {
-            let form = Fields::new(item, &path, &["id", "purposes"], problems);
+        for (path, item) in &config.array("forms") {
+            let form = Fields::new(item, path, &["id", "purposes"], problems);
             let mut purposes = Vec::new();
-            for (path, item) in form.array("purposes") {
+            for (path, item) in &form.array("purposes") {
                 let purpose = Fields::new(
                     item,
-                    &path,
+                    path,
                     &[
                         "id",
                         "required",
@@ -349,9 +349,9 @@ fn required_object<'a>(parent: &Fields<'a>, name: &str, allowed: &[&str]) -> Fie
 /// The `texts` object of the config or of a variant: overrides per language code.
 fn text_overrides(parent: &Fields) -> Vec<(String, TextOverrides)> {
     let mut texts = Vec::new();
-    for (path, language, value) in parent.entries("texts").unwrap_or_default() {
-        let fields = Fields::new(value, &path, crate::texts::TEXT_NAMES, parent.problems());
-        texts.push((language.to_owned(), TextOverrides::from_fields(&fields)));
+    for (path, language, value) in &parent.entries("texts").unwrap_or_default() {
+        let fields = Fields::new(value, path, crate::texts::TEXT_NAMES, parent.problems());
+        texts.push(((*language).to_owned(), TextOverrides::from_fields(&fields)));
     }
     texts
 }
@@ -744,7 +744,7 @@ impl Config {
     /// Countries outside Kazakhstan where some service processes data, sorted, each once.
     pub fn cross_border_countries(&self) -> Vec<&str> {
         let mut countries: Vec<&str> = Vec::new();
-        for service in self.services() {
+        for service in &self.services() {
             if service.is_cross_border() {
                 crate::ids::insert_sorted(&mut countries, &service.country);
             }
@@ -969,7 +969,7 @@ fn validate_operator(raw: &RawOperator, problems: &Problems) {
 }
 
 fn validate_categories(
-    raw: Vec<RawCategory>,
+    mut raw: Vec<RawCategory>,
     languages: &[Language],
     problems: &Problems,
 ) -> Vec<Category> {
@@ -979,7 +979,10 @@ fn validate_categories(
     let mut category_ids: Vec<String> = Vec::new();
     let mut service_ids: Vec<String> = Vec::new();
     let mut categories = Vec::new();
-    for (index, raw_category) in raw.into_iter().enumerate() {
+    // Each item taken out of the list in place (`mem::take`) rather than by consuming the
+    // list: a consuming loop is a drop routine per item type in the browser module.
+    for (index, raw_category) in raw.iter_mut().enumerate() {
+        let mut raw_category = std::mem::take(raw_category);
         let field = index_path("categories", index);
         let id_field = field_path(&field, "id");
         check_id(problems, &id_field, &raw_category.id, MAX_ID_LENGTH, false);
@@ -994,7 +997,8 @@ fn validate_categories(
         category_ids.push(raw_category.id.clone());
         let texts = category_texts(&field, &raw_category, languages, problems);
         let mut services = Vec::new();
-        for (service_index, raw_service) in raw_category.services.into_iter().enumerate() {
+        for (service_index, raw_service) in raw_category.services.iter_mut().enumerate() {
+            let raw_service = std::mem::take(raw_service);
             let service_field = index_path(&field_path(&field, "services"), service_index);
             let service = validate_service(&service_field, raw_service, problems);
             if category_ids.contains(&service.id) || service_ids.contains(&service.id) {
@@ -1273,9 +1277,10 @@ fn add_missing(list: &mut Vec<String>, patterns: &[&str]) {
     }
 }
 
-fn validate_forms(raw: Vec<RawForm>, languages: &[Language], problems: &Problems) -> Vec<Form> {
+fn validate_forms(mut raw: Vec<RawForm>, languages: &[Language], problems: &Problems) -> Vec<Form> {
     let mut forms: Vec<Form> = Vec::new();
-    for (index, raw_form) in raw.into_iter().enumerate() {
+    for (index, raw_form) in raw.iter_mut().enumerate() {
+        let mut raw_form = std::mem::take(raw_form);
         let field = index_path("forms", index);
         let id_field = field_path(&field, "id");
         check_id(problems, &id_field, &raw_form.id, MAX_ID_LENGTH, false);
@@ -1294,7 +1299,8 @@ fn validate_forms(raw: Vec<RawForm>, languages: &[Language], problems: &Problems
             );
         }
         let mut purposes: Vec<Purpose> = Vec::new();
-        for (purpose_index, raw_purpose) in raw_form.purposes.into_iter().enumerate() {
+        for (purpose_index, raw_purpose) in raw_form.purposes.iter_mut().enumerate() {
+            let raw_purpose = std::mem::take(raw_purpose);
             let field = index_path(&field_path(&field, "purposes"), purpose_index);
             let sub = |name: &str| field_path(&field, name);
             check_id(problems, &sub("id"), &raw_purpose.id, MAX_ID_LENGTH, false);
@@ -1412,7 +1418,7 @@ fn parse_layout(problems: &Problems, field: &str, name: &str) -> Layout {
     }
 }
 
-fn validate_ui(raw: RawUi, problems: &Problems) -> Ui {
+fn validate_ui(mut raw: RawUi, problems: &Problems) -> Ui {
     let layout = raw.layout.as_deref().map_or(Layout::Bar, |name| {
         parse_layout(problems, "ui.layout", name)
     });
@@ -1483,7 +1489,8 @@ fn validate_ui(raw: RawUi, problems: &Problems) -> Ui {
         }
     }
     let mut variants: Vec<Variant> = Vec::new();
-    for (index, raw_variant) in raw.variants.into_iter().enumerate() {
+    for (index, raw_variant) in raw.variants.iter_mut().enumerate() {
+        let raw_variant = std::mem::take(raw_variant);
         let field = index_path("ui.variants", index);
         let sub = |name: &str| field_path(&field, name);
         check_id(problems, &sub("id"), &raw_variant.id, 32, true);

@@ -232,8 +232,8 @@ impl<'a> Fields<'a> {
     /// An array of strings; absent means empty.
     pub fn strings(&self, name: &str) -> Vec<String> {
         let mut strings = Vec::new();
-        for (path, item) in self.array(name) {
-            strings.push(self.as_string(&path, item));
+        for (path, item) in &self.array(name) {
+            strings.push(self.as_string(path, item));
         }
         strings
     }
@@ -242,8 +242,8 @@ impl<'a> Fields<'a> {
     pub fn string_map(&self, name: &str) -> Option<Vec<(String, String)>> {
         let entries = self.entries(name)?;
         let mut map = Vec::new();
-        for (path, key, item) in entries {
-            map.push((key.to_owned(), self.as_string(&path, item)));
+        for (path, key, item) in &entries {
+            map.push(((*key).to_owned(), self.as_string(path, item)));
         }
         Some(map)
     }
