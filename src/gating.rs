@@ -205,9 +205,9 @@ fn warn_unknown(config: &Config, rule: &GateRule) {
             unknown.push(concat(&["data-service=\"", service, "\""]));
         }
     }
-    for markup in unknown {
+    for markup in &unknown {
         let first_time = WARNED_CATEGORIES.with_borrow_mut(|warned| {
-            let new = !warned.contains(&markup);
+            let new = !warned.contains(markup);
             if new {
                 warned.push(markup.clone());
             }
@@ -215,7 +215,7 @@ fn warn_unknown(config: &Config, rule: &GateRule) {
         });
         if first_time {
             console_warn(&concat(&[
-                &markup,
+                markup,
                 " is not in the config, so elements marked with it never run",
             ]));
         }

@@ -303,7 +303,7 @@ fn base_receipt(config: &Config, common: &Common) -> js_sys::Object {
 /// schedules a retry. Each step reads the outbox again, so a receipt another step (or tab)
 /// already sent is not sent twice from here; a step that cannot remove what it sent stops.
 fn flush(endpoint: String) {
-    let Some(text) = outbox().into_iter().next() else {
+    let Some(text) = outbox().first().cloned() else {
         remove_item(ATTEMPTS_KEY);
         remove_item(RETRY_AT_KEY);
         return;

@@ -468,7 +468,7 @@ impl Sdk {
             // after the page's own scripts had their turn.
             // Only this SDK instance: after destroy() and a new init the timers do nothing.
             let this: *const Sdk = self;
-            for delay in [1_500, 5_000] {
+            for &delay in &[1_500, 5_000] {
                 let revoked = revoked.clone();
                 schedule(delay, move || {
                     if let Some(sdk) = current().filter(|sdk| std::ptr::eq(Rc::as_ptr(sdk), this)) {

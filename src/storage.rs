@@ -13,7 +13,7 @@ use kelisim_core::COOKIE_NAME;
 /// Value of the named cookie, if the page has it.
 pub fn read_cookie(name: &str) -> Option<String> {
     let cookies = html_document().cookie().ok()?;
-    split_at(&cookies, b';').into_iter().find_map(|pair| {
+    split_at(&cookies, b';').iter().find_map(|pair| {
         let (key, value) = split_once_at(pair.trim_ascii(), b'=')?;
         (key == name).then(|| value.to_owned())
     })

@@ -642,7 +642,7 @@ fn action_of(target: &Element) -> Option<UiAction> {
             let preferences = dom::closest(&button, ".kelisim-preferences")?;
             let checked = |selector: &str, attribute: &str| -> Vec<String> {
                 let mut ids = Vec::new();
-                for input in inputs(&preferences, selector) {
+                for input in &inputs(&preferences, selector) {
                     if input.checked() && !input.has_attribute("disabled") {
                         if let Some(id) = input.get_attribute(attribute) {
                             ids.push(id);
@@ -674,7 +674,7 @@ fn sync_switches(input: &HtmlInputElement) {
         )
     };
     if let Some(category) = input.get_attribute("data-kelisim-category") {
-        for service in services_of(&category) {
+        for service in &services_of(&category) {
             service.set_checked(input.checked());
         }
     } else if let Some(category) = input.get_attribute("data-kelisim-service-category") {

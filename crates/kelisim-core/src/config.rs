@@ -763,8 +763,8 @@ impl Category {
     /// This category's texts in `language` (falls back to the first language it has).
     pub fn texts(&self, language: Language) -> &CategoryTexts {
         Language::ALL
-            .into_iter()
-            .find_map(|fallback| {
+            .iter()
+            .find_map(|&fallback| {
                 self.texts
                     .get(language)
                     .or_else(|| self.texts.get(fallback))
@@ -1041,7 +1041,7 @@ fn category_texts(
     languages: &[Language],
     problems: &Problems,
 ) -> PerLanguage<CategoryTexts> {
-    for (name, localized) in [
+    for &(name, localized) in &[
         ("title", &raw.title),
         ("description", &raw.description),
         ("refusal", &raw.refusal),
@@ -1072,7 +1072,7 @@ fn category_texts(
             category.refusal = None;
         }
         // An empty text the config gave was reported above; an empty one here is missing.
-        for (name, text) in [
+        for &(name, text) in &[
             ("title", &category.title),
             ("description", &category.description),
         ] {
@@ -1440,7 +1440,7 @@ fn validate_ui(mut raw: RawUi, problems: &Problems) -> Ui {
     };
     // Indexed like THEME_DEFAULTS.
     let mut colours: Vec<&str> = Vec::new();
-    for (_, value) in THEME_DEFAULTS {
+    for &(_, value) in &THEME_DEFAULTS {
         colours.push(value);
     }
     for (key, value) in pairs(&raw.theme) {
@@ -1463,7 +1463,7 @@ fn validate_ui(mut raw: RawUi, problems: &Problems) -> Ui {
         }
         colours[index] = value;
     }
-    for (foreground, background) in THEME_CONTRAST_PAIRS {
+    for &(foreground, background) in &THEME_CONTRAST_PAIRS {
         let ratio = contrast_ratio(colours[foreground], colours[background]);
         if ratio < 4.5 {
             // Tenths as integers: float formatting would add kilobytes to the browser module.

@@ -160,7 +160,7 @@ impl Config {
                 for id in services {
                     let Some((category, _)) = self.service(id) else {
                         let mut known: Vec<&str> = Vec::new();
-                        for service in self.services() {
+                        for service in &self.services() {
                             known.push(&service.id);
                         }
                         return Err(ChoiceError::UnknownService(
@@ -242,7 +242,7 @@ impl Consent {
     /// Services of the config this consent does not grant.
     pub fn denied_services<'a>(&self, config: &'a Config) -> Vec<&'a str> {
         let mut denied = Vec::new();
-        for service in config.services() {
+        for service in &config.services() {
             if !self.service_granted(&service.id) {
                 denied.push(service.id.as_str());
             }
@@ -266,9 +266,9 @@ pub fn revoked_services<'a>(
         return Vec::new();
     };
     let mut revoked = Vec::new();
-    for service in config.services() {
+    for service in &config.services() {
         if before.service_granted(&service.id) && !after.service_granted(&service.id) {
-            revoked.push(service);
+            revoked.push(*service);
         }
     }
     revoked

@@ -40,7 +40,7 @@ pub fn consent_mode_signals(
     consent: Option<&Consent>,
 ) -> Vec<(&'static str, bool)> {
     let mut signals = Vec::new();
-    for signal in SIGNALS {
+    for &signal in &SIGNALS {
         let granted = signal == "security_storage"
             || consent.is_some_and(|consent| {
                 config.categories.iter().any(|category| {

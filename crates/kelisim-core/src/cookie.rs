@@ -98,11 +98,11 @@ pub fn decode_cookie(value: &str) -> Result<Consent, CookieError> {
             return Ok(IdSet::new());
         }
         let mut set = IdSet::new();
-        for id in split_at(list, b'~') {
+        for id in &split_at(list, b'~') {
             if !is_id(id) {
                 return Err(CookieError::Field(name));
             }
-            set.insert(id.to_owned());
+            set.insert((*id).to_owned());
         }
         Ok(set)
     };

@@ -58,7 +58,8 @@ impl Language {
             return Some(Language::Kk);
         }
         Language::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|language| primary.eq_ignore_ascii_case(language.code()))
     }
 }
@@ -75,7 +76,8 @@ impl FromStr for Language {
     /// Strict parse of the exact codes `kk`, `ru`, `en` (configs and cookies use these).
     fn from_str(code: &str) -> Result<Self, Self::Err> {
         Language::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|language| language.code() == code)
             .ok_or(())
     }
