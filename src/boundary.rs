@@ -64,10 +64,11 @@ fn value_from_js(value: &JsValue, path: &str, depth: usize, problems: &Problems)
     }
     if js_sys::Array::is_array(value) {
         let mut items = Vec::new();
-        for (index, item) in js_sys::Array::from(value).iter().enumerate() {
+        let array = js_sys::Array::from(value);
+        for index in 0..array.length() {
             items.push(value_from_js(
-                &item,
-                &index_path(path, index),
+                &array.get_unchecked(index),
+                &index_path(path, index as usize),
                 depth + 1,
                 problems,
             ));
@@ -118,13 +119,14 @@ pub fn string_list(value: &JsValue, argument: &str) -> Result<Vec<String>, Strin
         ]));
     }
     let mut ids = Vec::new();
-    for (index, item) in js_sys::Array::from(value).iter().enumerate() {
-        match item.as_string() {
+    let array = js_sys::Array::from(value);
+    for index in 0..array.length() {
+        match array.get_unchecked(index).as_string() {
             Some(id) => ids.push(id),
             None => {
                 return Err(concat(&[
                     "`",
-                    &index_path(argument, index),
+                    &index_path(argument, index as usize),
                     "` must be a string id",
                 ]))
             }

@@ -87,7 +87,7 @@ fn collect_gated(element: &Element, found: &mut Vec<Element>) {
     if dom::matches(element, GATED_SELECTOR) {
         found.push(element.clone());
     }
-    found.extend(nodes_of(element.query_selector_all(GATED_SELECTOR)));
+    found.append(&mut nodes_of(element.query_selector_all(GATED_SELECTOR)));
 }
 
 /// Activates those of `elements` that `consent` allows, in order. Each is marked first, so a

@@ -487,7 +487,10 @@ impl Form {
 impl Config {
     /// The variant a browser gets for `random` in `[0, 1)`, by weight; `None` without a test.
     pub fn pick_variant(&self, random: f64) -> Option<&Variant> {
-        let total: u64 = self.ui.variants.iter().map(|v| u64::from(v.weight)).sum();
+        let mut total: u64 = 0;
+        for variant in &self.ui.variants {
+            total += u64::from(variant.weight);
+        }
         let mut point = (random.clamp(0.0, 0.999_999) * total as f64) as u64;
         for variant in &self.ui.variants {
             if point < u64::from(variant.weight) {
@@ -1520,8 +1523,8 @@ fn validate_ui(mut raw: RawUi, problems: &Problems) -> Ui {
         });
     }
     let mut theme = Vec::new();
-    for (property, value) in THEME_PROPERTIES.into_iter().zip(colours) {
-        theme.push((property.to_owned(), value.to_owned()));
+    for (index, property) in THEME_PROPERTIES.iter().enumerate() {
+        theme.push(((*property).to_owned(), colours[index].to_owned()));
     }
     Ui {
         layout,

@@ -182,10 +182,12 @@ impl Config {
                     grant_category(&mut grants, id, only);
                 }
                 // Required services stay granted even when `services` did not name them.
-                for category in self.categories.iter().filter(|c| c.required) {
-                    grants
-                        .services
-                        .extend(category.services.iter().map(|s| s.id.clone()));
+                for category in &self.categories {
+                    if category.required {
+                        for service in &category.services {
+                            grants.services.insert(service.id.clone());
+                        }
+                    }
                 }
             }
         }
