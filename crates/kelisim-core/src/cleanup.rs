@@ -28,14 +28,16 @@ pub fn matches_pattern(pattern: &str, name: &str) -> bool {
     rest.ends_with(last)
 }
 
-/// `hostname` in lowercase without the trailing dot of a fully qualified name (`Shop.kz.`).
-/// Stripped by a loop of string suffixes: a `char` pattern would bring the character searcher.
-fn normal_host(hostname: &str) -> String {
+/// `hostname` without the trailing dot of a fully qualified name (`shop.kz.`). Stripped by a
+/// loop of string suffixes: a `char` pattern would bring the character searcher. Not
+/// lowercased: `location.hostname` is lowercase already, cookie domains compare without case,
+/// and [`consent_cookie_domain`] compares so too.
+fn normal_host(hostname: &str) -> &str {
     let mut host = hostname;
     while let Some(rest) = host.strip_suffix(".") {
         host = rest;
     }
-    host.to_ascii_lowercase()
+    host
 }
 
 /// The `Domain=` values a cookie of this page may carry: the host itself and each parent
@@ -47,14 +49,14 @@ pub fn cookie_domains(hostname: &str) -> Vec<String> {
     let host = normal_host(hostname);
     // An IPv4 address is all digits and dots; an IPv6 one has colons (or brackets).
     let is_ip = host.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        || has_byte(&host, b':')
+        || has_byte(host, b':')
         || host.starts_with("[");
-    if is_ip || !has_byte(&host, b'.') {
+    if is_ip || !has_byte(host, b'.') {
         return Vec::new();
     }
     // The host, then each parent that still has a dot: a.b.example.kz, b.example.kz, example.kz.
-    let mut domains = vec![host.clone()];
-    let mut rest = host.as_str();
+    let mut domains = vec![host.to_owned()];
+    let mut rest = host;
     while let Some((_, parent)) = split_once_at(rest, b'.') {
         if has_byte(parent, b'.') {
             domains.push(parent.to_owned());
@@ -69,7 +71,13 @@ pub fn cookie_domains(hostname: &str) -> Vec<String> {
 pub fn consent_cookie_domain<'a>(hostname: &str, configured: Option<&'a str>) -> Option<&'a str> {
     let domain = configured?;
     let host = normal_host(hostname);
-    (host == domain || host.ends_with(&concat(&[".", domain]))).then_some(domain)
+    // The host is the domain, or ends with "." and the domain (ASCII case ignored).
+    let subdomain = host
+        .len()
+        .checked_sub(domain.len() + 1)
+        .and_then(|start| host.get(start..))
+        .is_some_and(|tail| tail.eq_ignore_ascii_case(&concat(&[".", domain])));
+    (host.eq_ignore_ascii_case(domain) || subdomain).then_some(domain)
 }
 
 #[cfg(test)]
