@@ -48,9 +48,9 @@ const CHECKS: [Check; 8] = [
         console_errors_allowed: false,
     },
     Check {
-        // The same page with the SDK from a server that sends .wasm as
+        // loader.html with the SDK from a server that sends .wasm as
         // application/octet-stream: the loader compiles it from the bytes instead.
-        page: "/e2e/loader-untyped.html",
+        page: "/store/loader-untyped.html",
         dom_contains: &["data-e2e-result=\"pass\""],
         dom_lacks: &[],
         console_contains: &[],
@@ -116,6 +116,7 @@ pub fn run(root: &Path) -> Result<()> {
     let rules = vec![
         ("/e2e/".to_owned(), csp.clone()),
         ("/sdk-untyped/".to_owned(), [csp.clone(), untyped].concat()),
+        ("/store/loader-untyped.html".to_owned(), csp.clone()),
         ("/sdk/".to_owned(), csp),
         ("/store/demo-store-csp.html".to_owned(), demo_csp),
     ];
@@ -359,6 +360,16 @@ fn store_pages(root: &Path) -> Result<PathBuf> {
         1,
     );
     std::fs::write(dir.join("demo-store-csp.html"), with_listener)?;
+    // loader.html with the SDK from the mount that serves .wasm with the wrong type.
+    let loader = std::fs::read_to_string(root.join("tests/e2e/loader.html"))?;
+    anyhow::ensure!(
+        loader.contains("src=\"/sdk/kelisim.js\""),
+        "tests/e2e/loader.html no longer loads /sdk/kelisim.js"
+    );
+    std::fs::write(
+        dir.join("loader-untyped.html"),
+        loader.replace("src=\"/sdk/kelisim.js\"", "src=\"/sdk-untyped/kelisim.js\""),
+    )?;
     std::fs::write(dir.join("demo-store.html"), demo)?;
     std::fs::copy(
         root.join("tests/e2e/vanilla-markup.html"),
