@@ -108,11 +108,13 @@ import {
   // Fetches and instantiates the module from `wasmUrl`; resolves once it has started.
   // Compiled while it downloads; a server that sends .wasm without the application/wasm type
   // makes instantiateStreaming refuse before reading the body, so the bytes are compiled then.
+  // Any other failure has read the body already and is reported as it is.
   function load(wasmUrl) {
     var imports = moduleImports();
     return fetch(wasmUrl).then(function (response) {
       if (!response.ok) throw new Error('HTTP ' + response.status);
-      return WebAssembly.instantiateStreaming(response, imports).catch(function () {
+      return WebAssembly.instantiateStreaming(response, imports).catch(function (error) {
+        if (response.bodyUsed) throw error;
         return response.arrayBuffer().then(function (bytes) {
           return WebAssembly.instantiate(bytes, imports);
         });
