@@ -93,19 +93,19 @@ fn collect_gated(element: &Element, found: &mut Vec<Element>) {
 /// Activates those of `elements` that `consent` allows, in order. Each is marked first, so a
 /// second call (a mutation, a consent change) never activates it again. Scripts with `src` are
 /// waited for one by one so that a later inline script sees what an earlier one defined.
-pub fn activate(config: &Config, consent: &Consent, elements: Vec<Element>) {
+pub fn activate(config: &Config, consent: &Consent, elements: &[Element]) {
     let mut allowed = Vec::new();
     for element in elements {
         if element.has_attribute(ACTIVATED_ATTRIBUTE) {
             continue;
         }
-        let Some(rule) = rule_of(&element) else {
+        let Some(rule) = rule_of(element) else {
             continue;
         };
         warn_unknown(config, &rule);
         if rule.allows(consent) {
-            set_attr(&element, ACTIVATED_ATTRIBUTE, "");
-            allowed.push(element);
+            set_attr(element, ACTIVATED_ATTRIBUTE, "");
+            allowed.push(element.clone());
         }
     }
     activate_in_order(allowed, 0);

@@ -571,7 +571,7 @@ impl Sdk {
             &elements,
         );
         if let Some(consent) = consent {
-            gating::activate(&self.config, &consent, elements);
+            gating::activate(&self.config, &consent, &elements);
         }
     }
 

@@ -136,8 +136,8 @@ fn expire_cookie(name: &str, path: &str) {
         "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
     ]);
     let _ = document.set_cookie(&expired);
-    for domain in cookie_domains(&hostname) {
-        let _ = document.set_cookie(&concat(&[&expired, "; Domain=", &domain]));
+    for domain in &cookie_domains(&hostname) {
+        let _ = document.set_cookie(&concat(&[&expired, "; Domain=", domain]));
     }
 }
 
