@@ -167,9 +167,7 @@ pub fn consent_to_js(config: &Config, consent: &Consent) -> JsValue {
     let receipt_id = crate::receipts::last_receipt(&consent.consent_id).map(|last| last.receipt_id);
     set(
         "receiptId",
-        receipt_id
-            .as_deref()
-            .map_or(JsValue::NULL, JsValue::from_str),
+        crate::browser::text_or_null(receipt_id.as_deref()),
     );
     object.into()
 }

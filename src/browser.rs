@@ -184,3 +184,19 @@ pub fn nodes_of(list: Result<NodeList, JsValue>) -> Vec<Element> {
     }
     elements
 }
+
+/// `text` as a JS string, or `null` (optional receipt and consent fields).
+pub fn text_or_null(text: Option<&str>) -> JsValue {
+    match text {
+        Some(text) => JsValue::from_str(text),
+        None => JsValue::NULL,
+    }
+}
+
+/// The element an event happened on, if its target is an element. One out-of-line copy for
+/// the click listeners.
+#[inline(never)]
+pub fn event_element(event: &web_sys::Event) -> Option<web_sys::Element> {
+    use wasm_bindgen::JsCast;
+    event.target()?.dyn_into::<web_sys::Element>().ok()
+}

@@ -218,11 +218,7 @@ pub fn impression(config: &Config, language: Language) {
     set(
         &body,
         "variant",
-        config
-            .ui
-            .variant
-            .as_deref()
-            .map_or(JsValue::NULL, JsValue::from_str),
+        crate::browser::text_or_null(config.ui.variant.as_deref()),
     );
     set(&body, "page", JsValue::from_str(&location("pathname")));
     let text = json_text(&body);
@@ -282,11 +278,7 @@ fn base_receipt(config: &Config, common: &Common) -> js_sys::Object {
     set(
         &receipt,
         "variant",
-        config
-            .ui
-            .variant
-            .as_deref()
-            .map_or(JsValue::NULL, JsValue::from_str),
+        crate::browser::text_or_null(config.ui.variant.as_deref()),
     );
     set_text(&receipt, "operator", &config.operator.name);
     set_text(&receipt, "bin", &config.operator.bin);

@@ -26,7 +26,7 @@ use kelisim_core::{
 };
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 use web_sys::Element;
 
 thread_local! {
@@ -99,10 +99,10 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
         "click",
         EventListenerOptions::enable_prevent_default(),
         |event| {
-            let opener = event
-                .target()
-                .and_then(|target| target.dyn_into::<Element>().ok())
-                .and_then(|target| dom::closest(&target, "[data-kelisim=\"open\"]"));
+            let target = crate::browser::event_element(event);
+            let opener = target
+                .as_ref()
+                .and_then(|target| dom::closest(target, "[data-kelisim=\"open\"]"));
             if opener.is_some() {
                 event.prevent_default();
                 if let Some(sdk) = current() {
@@ -111,10 +111,7 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
                 return;
             }
             // The same listener serves the buttons of embed placeholders.
-            let embed_action = event
-                .target()
-                .and_then(|target| target.dyn_into::<Element>().ok())
-                .and_then(|target| embeds::action_of(&target));
+            let embed_action = target.as_ref().and_then(embeds::action_of);
             if let (Some(action), Some(sdk)) = (embed_action, current()) {
                 sdk.on_embed_action(action);
             }

@@ -92,7 +92,7 @@ impl Ui {
 
         let click_action = on_action.clone();
         let click = EventListener::new(&root, "click", move |event| {
-            let Some(target) = event.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
+            let Some(target) = crate::browser::event_element(event) else {
                 return;
             };
             let Some(action) = action_of(&target) else {
