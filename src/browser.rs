@@ -197,6 +197,5 @@ pub fn text_or_null(text: Option<&str>) -> JsValue {
 /// the click listeners.
 #[inline(never)]
 pub fn event_element(event: &web_sys::Event) -> Option<web_sys::Element> {
-    use wasm_bindgen::JsCast;
     event.target()?.dyn_into::<web_sys::Element>().ok()
 }

@@ -679,13 +679,14 @@ fn sync_switches(input: &HtmlInputElement) {
         }
     } else if let Some(category) = input.get_attribute("data-kelisim-service-category") {
         let any_on = services_of(&category).iter().any(HtmlInputElement::checked);
-        if let Some(category_switch) = inputs(
+        if let Some(category_switch) = dom::find(
             &dialog,
             &concat(&["input[data-kelisim-category=\"", &category, "\"]"]),
-        )
-        .first()
-        {
-            category_switch.set_checked(any_on);
+        ) {
+            // The selector names an input.
+            category_switch
+                .unchecked_ref::<HtmlInputElement>()
+                .set_checked(any_on);
         }
     }
 }

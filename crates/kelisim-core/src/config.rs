@@ -1104,7 +1104,7 @@ fn localized_text(localized: &Option<LocalizedText>, language: Language) -> Opti
 
 /// The key/value pairs of an optional object of strings (none when it is absent): a plain
 /// slice, where `iter().flatten()` brought the flattening adapters into the browser module.
-fn pairs(object: &Option<Vec<(String, String)>>) -> &[(String, String)] {
+fn pairs(object: &Option<LocalizedText>) -> &[(String, String)] {
     object.as_deref().unwrap_or_default()
 }
 
