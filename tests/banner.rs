@@ -268,21 +268,13 @@ fn keyboard_escape_focus_trap_and_focus_return() {
         "focus moves into the dialog"
     );
 
-    // Tab from the last control wraps to the first; Shift+Tab from the first wraps to the last.
-    let buttons = query_all(".kelisim-preferences button");
+    let first = query(".kelisim-preferences button")
+        .unwrap()
+        .unchecked_into::<HtmlElement>();
     let last = query(".kelisim-preferences__foot button:last-child")
         .unwrap()
         .unchecked_into::<HtmlElement>();
-    last.focus().unwrap();
-    press(&last, "Tab", false);
-    let first = buttons.first().unwrap();
-    assert_eq!(active_element().as_ref(), Some(first), "Tab did not wrap");
-    press(first.unchecked_ref(), "Tab", true);
-    assert_eq!(
-        active_element().as_ref(),
-        Some(last.unchecked_ref()),
-        "Shift+Tab did not wrap"
-    );
+    assert_tab_wraps(&first, &last);
 
     // Escape closes the dialog; before a choice the banner comes back, focus returns.
     press(&last, "Escape", false);
@@ -317,14 +309,19 @@ fn the_modal_banner_keeps_focus_inside() {
     let last = query(".kelisim-banner .kelisim-actions button:last-child")
         .unwrap()
         .unchecked_into::<HtmlElement>();
+    assert_tab_wraps(&first, &last);
+}
+
+/// Tab from `last` wraps to `first`; Shift+Tab from `first` wraps to `last`.
+fn assert_tab_wraps(first: &HtmlElement, last: &HtmlElement) {
     last.focus().unwrap();
-    press(&last, "Tab", false);
+    press(last, "Tab", false);
     assert_eq!(
         active_element().as_ref(),
         Some(first.unchecked_ref()),
         "Tab did not wrap"
     );
-    press(&first, "Tab", true);
+    press(first, "Tab", true);
     assert_eq!(
         active_element().as_ref(),
         Some(last.unchecked_ref()),
