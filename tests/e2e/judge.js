@@ -35,6 +35,11 @@ window.e2e = {
     expect(commands.length === 2, 'consent commands in dataLayer: ' + commands.length);
     expect(commands[0] && commands[0][1] === 'default' && commands[0][2].analytics_storage === 'denied', 'first consent command is not the denied default');
     expect(commands[1] && commands[1][1] === 'update' && commands[1][2].analytics_storage === 'granted' && commands[1][2].ad_storage === 'denied', 'second consent command is not the update');
+    // A preloaded module or config must be the response the loader used, not a second download.
+    Array.prototype.forEach.call(document.querySelectorAll('link[rel=preload]'), function (link) {
+      var fetched = performance.getEntriesByName(link.href).length;
+      expect(fetched === 1, link.href + ' was fetched ' + fetched + ' times: the loader did not take the preload');
+    });
     document.body.setAttribute('data-e2e-result', e2e.failures.length ? 'fail: ' + e2e.failures.join('; ') : 'pass');
   }
 };

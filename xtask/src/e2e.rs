@@ -368,7 +368,9 @@ fn store_pages(root: &Path) -> Result<PathBuf> {
     );
     std::fs::write(
         dir.join("loader-untyped.html"),
-        loader.replace("src=\"/sdk/kelisim.js\"", "src=\"/sdk-untyped/kelisim.js\""),
+        // Every /sdk/ URL, the preloaded module's too: the loader must take that preload
+        // and still fall back to compiling the bytes.
+        loader.replace("\"/sdk/", "\"/sdk-untyped/"),
     )?;
     std::fs::write(dir.join("demo-store.html"), demo)?;
     std::fs::copy(
