@@ -28,6 +28,12 @@ use std::time::{Duration, Instant};
 const VANILLA: &str = "vanilla-cookieconsent@3.1.0";
 const KLARO: &str = "klaro@0.7.22";
 const PAGES_PORT: u16 = 18760;
+/// The same pages, gzip-compressed, for the emulated mobile connection.
+const MOBILE_PAGES_PORT: u16 = 18763;
+/// The emulated mobile connection: Lighthouse's "slow 4G" figures (150 ms round trip,
+/// 1.6 Mbit/s down), applied by Chromium's network emulation to every request.
+const MOBILE_LATENCY_MS: u32 = 150;
+const MOBILE_BYTES_PER_SECOND: u32 = 200_000;
 const DRIVER_PORT: u16 = 18761;
 const SERVER_PORT: u16 = 18762;
 /// Connections of the receipts load test, and how long it runs.
@@ -182,21 +188,55 @@ fn browser_section(
 ) -> Result<()> {
     let pkg = root.join("pkg");
     let pages = root.join("bench/pages");
+    // kelisim.html with the preload hints the README advises for slow connections.
+    let generated = root.join("target/bench/pages");
+    std::fs::create_dir_all(&generated)?;
+    let kelisim_page = std::fs::read_to_string(pages.join("kelisim.html"))?;
+    let loader_tag = "<script src=\"/sdk/kelisim.js\"";
+    anyhow::ensure!(
+        kelisim_page.contains(loader_tag),
+        "bench/pages/kelisim.html no longer loads /sdk/kelisim.js"
+    );
+    std::fs::write(
+        generated.join("kelisim-preload.html"),
+        kelisim_page.replacen(
+            loader_tag,
+            &format!(
+                "<link rel=\"preload\" href=\"/sdk/kelisim_sdk_bg.wasm\" as=\"fetch\" crossorigin>\n\
+                 <link rel=\"preload\" href=\"/kelisim.json\" as=\"fetch\" crossorigin>\n{loader_tag}"
+            ),
+            1,
+        ),
+    )?;
+    let mounts = vec![
+        ("/sdk/".into(), pkg.clone()),
+        ("/npm/".into(), node_modules.to_path_buf()),
+        ("/generated/".into(), generated),
+        ("/".into(), pages),
+    ];
+    let no_store = vec![(
+        "/".to_owned(),
+        vec![("Cache-Control".to_owned(), "no-store".to_owned())],
+    )];
     let _server = crate::serve::start(
         &format!("127.0.0.1:{PAGES_PORT}"),
-        vec![
-            ("/sdk/".into(), pkg.clone()),
-            ("/npm/".into(), node_modules.to_path_buf()),
-            ("/".into(), pages),
-        ],
-        vec![(
-            "/".into(),
-            vec![("Cache-Control".into(), "no-store".into())],
-        )],
+        mounts.clone(),
+        no_store.clone(),
+    )?;
+    let _mobile_server = crate::serve::start_with(
+        &format!("127.0.0.1:{MOBILE_PAGES_PORT}"),
+        mounts,
+        no_store,
+        crate::serve::Encoding::Gzip,
     )?;
     let mut browser = Browser::start(tools::CHROMEDRIVER, DRIVER_PORT)?;
     let origin = format!("http://127.0.0.1:{PAGES_PORT}");
-    let floor = measure_floor(&mut browser, &origin, options.runs)?;
+    let floor = measure_visible(
+        &mut browser,
+        &format!("{origin}/floor.html"),
+        options.runs,
+        None,
+    )?;
     report.push_str(&format!(
         "\n## 2–3. In headless Chromium, cold loads over loopback (median of {} each)\n\nTimes in ms from navigation start, as `bench/pages/probe.js` defines them. The floor is a page whose banner text is plain HTML ({:.1} ms to visible). Interaction: click on \"accept all\" until the analytics tags ran and the banner is gone.\n\n| banner | visible | × floor | interactive | total blocking time | accept click → done | returning: tags ran | returning: banner shown |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
         options.runs, floor
@@ -225,12 +265,55 @@ fn browser_section(
             options.runs
         );
     }
-    drop(browser);
     let _ = writeln!(
         report,
         "\nkelisim's time to banner visible is {:.2}× vanilla-cookieconsent's in this run.",
         kelisim_visible / vanilla_visible
     );
+    mobile_section(report, &mut browser, banners, options)?;
+    Ok(())
+}
+
+/// Time to banner visible over an emulated mobile connection, where the bytes and the round
+/// trips a banner needs show, beside the same page with the README's preload hints.
+fn mobile_section(
+    report: &mut String,
+    browser: &mut Browser,
+    banners: &[Banner],
+    options: &Options,
+) -> Result<()> {
+    let runs = (options.runs / 4).max(5);
+    let origin = format!("http://127.0.0.1:{MOBILE_PAGES_PORT}");
+    let network = Some((MOBILE_LATENCY_MS, MOBILE_BYTES_PER_SECOND));
+    let mut pages = vec![("floor (banner text as plain HTML)", "/floor.html")];
+    for banner in banners {
+        pages.push((banner.name, banner.page));
+        if banner.name == "kelisim" {
+            pages.push((
+                "kelisim with the preload hints",
+                "/generated/kelisim-preload.html",
+            ));
+        }
+    }
+    let _ = write!(
+        report,
+        "\n## 2b. Over an emulated mobile connection (median of {runs} cold loads each)\n\nChromium's network emulation adds {MOBILE_LATENCY_MS} ms to every request and limits the connection to {} Mbit/s down and half that up (Lighthouse's \"slow 4G\" figures); every file is served gzip -9 compressed. Time in ms from navigation start to banner visible.\n\n| page | visible | × floor |\n|---|---:|---:|\n",
+        f64::from(MOBILE_BYTES_PER_SECOND) * 8.0 / 1e6
+    );
+    let mut floor = f64::NAN;
+    for (name, page) in pages {
+        eprintln!("bench: {name} × {runs} cold loads over the emulated mobile connection");
+        let visible = measure_visible(browser, &format!("{origin}{page}"), runs, network)
+            .with_context(|| format!("{name} over the emulated mobile connection"))?;
+        if page == "/floor.html" {
+            floor = visible;
+        }
+        let _ = writeln!(
+            report,
+            "| {name} | {visible:.0} | {:.2}× |",
+            visible / floor
+        );
+    }
     Ok(())
 }
 
@@ -397,11 +480,21 @@ fn number(value: &Value, field: &str) -> f64 {
     value[field].as_f64().unwrap_or(f64::NAN)
 }
 
-fn measure_floor(browser: &mut Browser, origin: &str, runs: usize) -> Result<f64> {
+/// Median time to banner visible of `runs` cold loads of `url`, over the emulated network
+/// `(latency ms, bytes per second)` when one is given.
+fn measure_visible(
+    browser: &mut Browser,
+    url: &str,
+    runs: usize,
+    network: Option<(u32, u32)>,
+) -> Result<f64> {
     let mut visible = Vec::new();
     for _ in 0..runs {
         browser.restart()?;
-        browser.goto(&format!("{origin}/floor.html"))?;
+        if let Some((latency_ms, bytes_per_second)) = network {
+            browser.emulate_network(latency_ms, bytes_per_second)?;
+        }
+        browser.goto(url)?;
         let value = wait_for(browser, |v| v["interactive"].is_number())?;
         visible.push(number(&value, "visible"));
     }

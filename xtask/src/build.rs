@@ -392,6 +392,12 @@ fn workspace_version(root: &Path) -> Result<String> {
 /// bytes either way (flate2's miniz_oxide put kelisim 198 bytes lower and vanilla-cookieconsent
 /// 23 lower), so every size in this project is measured this one way.
 pub fn gzip_size(file: &Path) -> Result<usize> {
+    Ok(gzip(file)?.len())
+}
+
+/// `file` compressed by `gzip -9`: the measure of the issues' anchors, and what the
+/// benchmark's emulated mobile connection is served.
+pub fn gzip(file: &Path) -> Result<Vec<u8>> {
     let output = std::process::Command::new("gzip")
         .arg("-9")
         .arg("-c")
@@ -404,7 +410,7 @@ pub fn gzip_size(file: &Path) -> Result<usize> {
         file.display(),
         String::from_utf8_lossy(&output.stderr)
     );
-    Ok(output.stdout.len())
+    Ok(output.stdout)
 }
 
 pub fn brotli_size(bytes: &[u8]) -> Result<usize> {

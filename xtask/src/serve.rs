@@ -63,11 +63,31 @@ pub fn mounts(root: &Path) -> Vec<(String, PathBuf)> {
     ]
 }
 
+/// Whether the server compresses what it sends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// Every body as it is on disk (loopback: compressing would only cost time).
+    Identity,
+    /// `gzip -9` for text, JSON and wasm when the browser accepts it, as a store's server
+    /// would over a mobile connection.
+    Gzip,
+}
+
 /// Starts serving on a thread; returns its handle.
 pub fn start(
     address: &str,
     mounts: Vec<(String, PathBuf)>,
     header_rules: Vec<HeaderRule>,
+) -> Result<std::thread::JoinHandle<()>> {
+    start_with(address, mounts, header_rules, Encoding::Identity)
+}
+
+/// [`start`], with a choice of [`Encoding`].
+pub fn start_with(
+    address: &str,
+    mounts: Vec<(String, PathBuf)>,
+    header_rules: Vec<HeaderRule>,
+    encoding: Encoding,
 ) -> Result<std::thread::JoinHandle<()>> {
     let server = Arc::new(
         tiny_http::Server::http(address)
@@ -75,7 +95,12 @@ pub fn start(
     );
     let handle = std::thread::spawn(move || {
         for request in server.incoming_requests() {
-            let response = respond(&mounts, &header_rules, request.url());
+            let accepts_gzip = encoding == Encoding::Gzip
+                && request
+                    .headers()
+                    .iter()
+                    .any(|h| h.field.equiv("Accept-Encoding") && h.value.as_str().contains("gzip"));
+            let response = respond(&mounts, &header_rules, request.url(), accepts_gzip);
             // A browser that drops a connection early is not an error worth stopping for.
             let _ = request.respond(response);
         }
@@ -87,6 +112,7 @@ fn respond(
     mounts: &[(String, PathBuf)],
     header_rules: &[HeaderRule],
     url: &str,
+    gzip: bool,
 ) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
     let path = url.split(['?', '#']).next().unwrap_or("/");
     let file = mounts.iter().find_map(|(prefix, dir)| {
@@ -133,8 +159,17 @@ fn respond(
             }
         }
     }
-    let mut response =
-        tiny_http::Response::from_data(bytes).with_header(header("Content-Type", content_type));
+    let compressible = !matches!(content_type, "image/png" | "application/octet-stream");
+    let compressed = match file.as_ref() {
+        Some(file) if gzip && compressible => crate::build::gzip(file).ok(),
+        _ => None,
+    };
+    let mut response = match compressed {
+        Some(compressed) => tiny_http::Response::from_data(compressed)
+            .with_header(header("Content-Encoding", "gzip")),
+        None => tiny_http::Response::from_data(bytes),
+    }
+    .with_header(header("Content-Type", content_type));
     response.add_header(header("Cache-Control", "no-cache"));
     for header in extra {
         response.add_header(header);

@@ -45,6 +45,23 @@ impl Browser {
         Ok(())
     }
 
+    /// Emulates a slower network for this browser (Chromium's network conditions, as in
+    /// DevTools): `latency_ms` added to each round trip, `bytes_per_second` down and half
+    /// that up. Lasts until `restart`.
+    pub fn emulate_network(&self, latency_ms: u32, bytes_per_second: u32) -> Result<()> {
+        let conditions = json!({
+            "latency": latency_ms,
+            "download_throughput": bytes_per_second,
+            "upload_throughput": bytes_per_second / 2,
+        });
+        self.call(
+            "POST",
+            "/chromium/network_conditions",
+            Some(json!({ "network_conditions": conditions })),
+        )
+        .map(drop)
+    }
+
     /// Runs a script in the page (`return ...;` gives its value).
     pub fn execute(&self, script: &str) -> Result<Value> {
         self.call(
