@@ -94,13 +94,17 @@ pub fn start_with(
             .map_err(|error| anyhow!("cannot listen on {address}: {error}"))?,
     );
     let handle = std::thread::spawn(move || {
+        // Compressed once per file, as a server with precompressed files would: the time a
+        // request takes must not depend on how large the file is to compress.
+        let mut compressed = Compressed::new();
         for request in server.incoming_requests() {
             let accepts_gzip = encoding == Encoding::Gzip
                 && request
                     .headers()
                     .iter()
                     .any(|h| h.field.equiv("Accept-Encoding") && h.value.as_str().contains("gzip"));
-            let response = respond(&mounts, &header_rules, request.url(), accepts_gzip);
+            let gzip = accepts_gzip.then_some(&mut compressed);
+            let response = respond(&mounts, &header_rules, request.url(), gzip);
             // A browser that drops a connection early is not an error worth stopping for.
             let _ = request.respond(response);
         }
@@ -108,11 +112,16 @@ pub fn start_with(
     Ok(handle)
 }
 
+/// Files already compressed by `gzip -9`, by path.
+type Compressed = std::collections::HashMap<PathBuf, Vec<u8>>;
+
+/// The response for `url`; gzip-encoded (through the `gzip` cache) when that is given and
+/// the file compresses.
 fn respond(
     mounts: &[(String, PathBuf)],
     header_rules: &[HeaderRule],
     url: &str,
-    gzip: bool,
+    gzip: Option<&mut Compressed>,
 ) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
     let path = url.split(['?', '#']).next().unwrap_or("/");
     let file = mounts.iter().find_map(|(prefix, dir)| {
@@ -160,8 +169,13 @@ fn respond(
         }
     }
     let compressible = !matches!(content_type, "image/png" | "application/octet-stream");
-    let compressed = match file.as_ref() {
-        Some(file) if gzip && compressible => crate::build::gzip(file).ok(),
+    let compressed = match (file, gzip) {
+        (Some(file), Some(cache)) if compressible => match cache.get(&file) {
+            Some(body) => Some(body.clone()),
+            None => crate::build::gzip(&file).ok().inspect(|body| {
+                cache.insert(file, body.clone());
+            }),
+        },
         _ => None,
     };
     let mut response = match compressed {
