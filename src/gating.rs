@@ -38,25 +38,30 @@ extern "C" {
     fn disconnect(this: &Observer);
 }
 
-/// Watches the document for gated elements added after start-up. Dropping it disconnects.
+/// Watches the document for elements added after start-up (by the parser still reading the
+/// page, or by scripts). Dropping it disconnects.
 pub struct GateObserver {
     observer: Observer,
     _callback: Closure<dyn FnMut(js_sys::Array)>,
 }
 
 impl GateObserver {
-    /// Starts observing; `on_added` receives the gated elements found in each added subtree.
+    /// Starts observing; after each batch of mutations that added an element, `on_added`
+    /// receives the gated elements found in the added subtrees (perhaps none: forms and the
+    /// page's `<body>` matter too).
     pub fn start(on_added: impl Fn(Vec<Element>) + 'static) -> GateObserver {
         let callback = Closure::<dyn FnMut(js_sys::Array)>::new(move |records: js_sys::Array| {
             let mut found = Vec::new();
+            let mut added = false;
             for record in records.iter() {
                 for node in js_sys::Array::from(&property(&record, "addedNodes")).iter() {
                     if let Ok(element) = node.dyn_into::<Element>() {
+                        added = true;
                         collect_gated(&element, &mut found);
                     }
                 }
             }
-            if !found.is_empty() {
+            if added {
                 on_added(found);
             }
         });

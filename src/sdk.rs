@@ -58,6 +58,16 @@ pub struct Sdk {
     _popstate: EventListener,
     /// Consent blocks added to forms.
     forms: RefCell<Vec<crate::forms::FormHandle>>,
+    /// A layer asked for while the page had no `<body>` yet, shown once the parser adds it
+    /// (see `wait_for_body`); a choice or `hide()` in between cancels it.
+    waiting_for_body: Cell<Option<Layer>>,
+}
+
+/// The two layers the SDK can be asked to show.
+#[derive(Clone, Copy)]
+enum Layer {
+    Banner,
+    Preferences,
 }
 
 /// The running SDK, if `init` succeeded. The `Rc` is cloned out so no borrow of the slot
@@ -146,6 +156,7 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
         _pagehide: pagehide,
         _popstate: popstate,
         forms: RefCell::new(Vec::new()),
+        waiting_for_body: Cell::new(None),
     });
     SDK.with_borrow_mut(|slot| *slot = Some(sdk.clone()));
 
@@ -163,10 +174,15 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
 
     receipts::retry_pending(&sdk.config);
 
+    // Elements added later: gated ones, declared forms, and the page's <body> when the SDK
+    // started before the parser reached it.
     let observer = GateObserver::start(|elements| {
         if let Some(sdk) = current() {
-            sdk.activate(elements);
+            if !elements.is_empty() {
+                sdk.activate(elements);
+            }
             sdk.attach_declared_forms();
+            sdk.show_waiting_layer();
         }
     });
     sdk.attach_declared_forms();
@@ -291,6 +307,9 @@ impl Sdk {
 
     /// Shows the first layer.
     pub fn show(&self) {
+        if self.wait_for_body(Layer::Banner) {
+            return;
+        }
         let shown = {
             let consent = self.consent.borrow();
             let view = self.view(consent.as_ref());
@@ -309,6 +328,9 @@ impl Sdk {
 
     /// Opens the preferences dialog, switches set from the standing consent.
     pub fn show_preferences(&self) {
+        if self.wait_for_body(Layer::Preferences) {
+            return;
+        }
         let shown = {
             let consent = self.consent.borrow();
             let view = self.view(consent.as_ref());
@@ -337,8 +359,35 @@ impl Sdk {
 
     /// Removes the interface (the choice, if any, stands).
     pub fn hide(&self) {
+        self.waiting_for_body.set(None);
         let ui = self.ui.borrow_mut().take();
         drop(ui);
+    }
+
+    /// Whether `layer` has to wait for the page's `<body>`, which is then remembered and
+    /// shown by `show_waiting_layer` once the document observer sees the body added. The
+    /// module can be ready while the parser is still in `<head>` (its files cached or
+    /// preloaded, a slow script before `<body>`); the interface is mounted in the body, and a
+    /// banner asked for then must still appear. Asking again while waiting replaces the
+    /// layer; a choice or `hide()` in between cancels it.
+    fn wait_for_body(&self, layer: Layer) -> bool {
+        if document().body().is_some() {
+            return false;
+        }
+        self.waiting_for_body.set(Some(layer));
+        true
+    }
+
+    /// Shows the layer that was waiting for the page's `<body>`, if any and the body exists.
+    fn show_waiting_layer(&self) {
+        if document().body().is_none() {
+            return;
+        }
+        match self.waiting_for_body.take() {
+            Some(Layer::Banner) => self.show(),
+            Some(Layer::Preferences) => self.show_preferences(),
+            None => {}
+        }
     }
 
     /// Closing the preferences before any choice returns to the first layer: the visitor

@@ -744,3 +744,52 @@ fn the_one_export_runs_every_command_by_name() {
     kelisim::command("destroy", args(&[]));
     assert!(query("#kelisim").is_none());
 }
+
+/// Regression: a module ready while the parser was still in `<head>` (its files cached or
+/// preloaded) found no `<body>` to mount in and never showed the banner. It now shows it as
+/// soon as the body is added, unless a choice came first. The body is put back before any
+/// assertion, and nothing may log while it is away: the test runner reports (and captures the
+/// console) through elements in the body. So the loader's Consent Mode defaults count as sent.
+#[wasm_bindgen_test]
+async fn a_banner_asked_for_before_the_body_exists_is_shown_when_it_is_added() {
+    let html = document().document_element().unwrap();
+    let start = || {
+        let options = js_sys::Object::new();
+        set(&options, &["consentModeDefaults"], JsValue::TRUE);
+        kelisim::init(demo_config(), options.into())
+    };
+    reset("ru");
+    let recorder = EventRecorder::new(&["shown"]);
+    let body = document().body().unwrap();
+    body.remove();
+    let started = start();
+    let mounted_early = query("#kelisim").is_some();
+    let shown_early = recorder.seen();
+    html.append_child(&body).unwrap();
+    assert!(started);
+    assert!(!mounted_early, "mounted without a body");
+    assert!(
+        shown_early.is_empty(),
+        "shown without a banner: {shown_early:?}"
+    );
+    wait(0).await;
+    assert!(
+        query("#kelisim .kelisim-banner").is_some(),
+        "no banner once the body was added"
+    );
+    assert_eq!(recorder.seen(), ["shown:"]);
+    fixture("<p>more of the page</p>");
+    wait(0).await;
+    assert_eq!(query_all("#kelisim").len(), 1, "shown twice");
+
+    // A choice made before the body exists cancels the banner that was waiting.
+    reset("ru");
+    body.remove();
+    let started = start();
+    kelisim::accept_all();
+    html.append_child(&body).unwrap();
+    assert!(started);
+    wait(0).await;
+    assert!(query("#kelisim").is_none(), "banner shown after a choice");
+    assert!(kelisim::accepted("analytics"));
+}

@@ -212,3 +212,17 @@ fn outbox() -> Vec<String> {
         None => Vec::new(),
     }
 }
+
+/// Regression: the document observer reported only batches with gated elements, so a declared
+/// form added later on its own (a single-page app's route, or the parser reaching it after the
+/// SDK started) got no consent block.
+#[wasm_bindgen_test]
+async fn a_declared_form_added_later_on_its_own_gets_its_block() {
+    reset("ru");
+    init(&demo_config());
+    assert!(query(".kelisim-form-consent").is_none());
+    fixture(FORM);
+    wait(0).await;
+    assert_eq!(query_all(".kelisim-form-consent").len(), 1);
+    assert_eq!(query_all("input[name=kelisim_purposes]").len(), 4);
+}

@@ -181,7 +181,7 @@ const WASM_OPT_PASSES: [&str; 4] = [
 /// The most gzip bytes a site may load: a ratchet, not the goal (issue 2's budget is 60 KB).
 /// It sits just above today's size so a change that adds bytes fails the test command and has
 /// to say so here; a change that saves bytes lowers it.
-pub const GZIP_CEILING: usize = 59_400;
+pub const GZIP_CEILING: usize = 59_550;
 
 /// Fails when everything a site loads weighs more than [`GZIP_CEILING`] gzip bytes.
 pub fn check_size_ceiling(sizes: &[FileSize]) -> Result<()> {
