@@ -1,7 +1,8 @@
 //! `cargo xtask demo` (the receipts server over the demo store), and a small static file
 //! server on loopback for the end-to-end pages that need their own headers (a strict CSP):
 //! `www/` at `/`, `pkg/` at `/sdk/`, with the right content types (`application/wasm` for
-//! streaming compilation). Paths with `..` are refused.
+//! streaming compilation). Paths with `..` are refused. The benchmark serves its pages with
+//! it too, gzip-compressed for its emulated mobile connection (`Encoding::Gzip`).
 
 use anyhow::{anyhow, Context, Result};
 use std::path::{Component, Path, PathBuf};
@@ -172,9 +173,17 @@ fn respond(
     let compressed = match (file, gzip) {
         (Some(file), Some(cache)) if compressible => match cache.get(&file) {
             Some(body) => Some(body.clone()),
-            None => crate::build::gzip(&file).ok().inspect(|body| {
-                cache.insert(file, body.clone());
-            }),
+            None => match crate::build::gzip(&file) {
+                Ok(body) => {
+                    cache.insert(file, body.clone());
+                    Some(body)
+                }
+                // Said out loud: an uncompressed body would skew what the bench measures.
+                Err(error) => {
+                    eprintln!("serve: sending {} uncompressed: {error:#}", file.display());
+                    None
+                }
+            },
         },
         _ => None,
     };

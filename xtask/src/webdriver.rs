@@ -46,7 +46,7 @@ impl Browser {
     }
 
     /// Emulates a slower network for this browser (Chromium's network conditions, as in
-    /// DevTools): `latency_ms` added to each round trip, `bytes_per_second` down and half
+    /// DevTools): `latency_ms` added to each request, `bytes_per_second` down and half
     /// that up. Lasts until `restart`.
     pub fn emulate_network(&self, latency_ms: u32, bytes_per_second: u32) -> Result<()> {
         let conditions = json!({
