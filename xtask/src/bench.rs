@@ -188,7 +188,8 @@ fn browser_section(
 ) -> Result<()> {
     let pkg = root.join("pkg");
     let pages = root.join("bench/pages");
-    // kelisim.html with the preload hints the README advises for slow connections.
+    // kelisim.html with preload hints for the module and config: what the round trip costs
+    // (measured, not yet advised: ARCHITECTURE.md, "Time to banner").
     let generated = root.join("target/bench/pages");
     std::fs::create_dir_all(&generated)?;
     let kelisim_page = std::fs::read_to_string(pages.join("kelisim.html"))?;
@@ -275,7 +276,7 @@ fn browser_section(
 }
 
 /// Time to banner visible over an emulated mobile connection, where the bytes and the round
-/// trips a banner needs show, beside the same page with the README's preload hints.
+/// trips a banner needs show, beside the same page with preload hints for the module and config.
 fn mobile_section(
     report: &mut String,
     browser: &mut Browser,
