@@ -209,11 +209,15 @@ impl Browser {
 }
 
 fn new_session(base: &str) -> Result<String> {
-    let capabilities = json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
-        "binary": crate::tools::CHROMIUM,
-        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"]
-    }}}});
+    // A page that never finishes loading fails `goto` after a minute, not WebDriver's five.
+    let capabilities = json!({"capabilities": {"alwaysMatch": {
+        "timeouts": {"pageLoad": 60_000},
+        "goog:chromeOptions": {
+            "binary": crate::tools::CHROMIUM,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"]
+        }
+    }}});
     let answer: Value = ureq::post(&format!("{base}/session"))
         .send_json(capabilities)?
         .into_json()?;
