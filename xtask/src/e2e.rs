@@ -368,7 +368,9 @@ fn store_pages(root: &Path) -> Result<PathBuf> {
     );
     std::fs::write(
         dir.join("loader-untyped.html"),
-        loader.replace("src=\"/sdk/kelisim.js\"", "src=\"/sdk-untyped/kelisim.js\""),
+        // Every /sdk/ URL, the preloaded module's too: the loader must take that preload
+        // and still fall back to compiling the bytes.
+        loader.replace("\"/sdk/", "\"/sdk-untyped/"),
     )?;
     std::fs::write(dir.join("demo-store.html"), demo)?;
     std::fs::copy(
@@ -390,32 +392,38 @@ fn tracker_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
         .chain(["phase.kelisim.test".to_owned()])
         .collect();
     let certified = rcgen::generate_simple_self_signed(names)?;
-    let ssl = tiny_http::SslConfig {
-        certificate: certified.cert.pem().into_bytes(),
-        private_key: certified.signing_key.serialize_pem().into_bytes(),
+    let acceptor = serve::tls_acceptor(
+        certified.cert.der().to_vec(),
+        certified.signing_key.serialize_der(),
+    )?;
+    let tracker = {
+        let log = log.clone();
+        axum::Router::new().fallback(move |request: axum::extract::Request| {
+            let host = request
+                .headers()
+                .get(axum::http::header::HOST)
+                .and_then(|value| value.to_str().ok())
+                .map(|value| value.split(':').next().unwrap_or("").to_owned())
+                .unwrap_or_default();
+            let path = request
+                .uri()
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_owned();
+            let body = fake_tracker_script(&host, &path);
+            log.lock().unwrap().push((host, path));
+            std::future::ready((
+                [(axum::http::header::CONTENT_TYPE, "text/javascript")],
+                body,
+            ))
+        })
     };
-    let server = tiny_http::Server::https(("127.0.0.1", TRACKER_PORT), ssl)
-        .map_err(|e| anyhow::anyhow!("fake trackers: {e}"))?;
-    let server = Arc::new(server);
-    {
-        let (server, log) = (server.clone(), log.clone());
-        std::thread::spawn(move || {
-            for request in server.incoming_requests() {
-                let host = request
-                    .headers()
-                    .iter()
-                    .find(|h| h.field.equiv("Host"))
-                    .map(|h| h.value.as_str().split(':').next().unwrap_or("").to_owned())
-                    .unwrap_or_default();
-                let path = request.url().to_owned();
-                let body = fake_tracker_script(&host, &path);
-                log.lock().unwrap().push((host, path));
-                let header = tiny_http::Header::from_bytes("Content-Type", "text/javascript")
-                    .expect("valid header");
-                let _ = request.respond(tiny_http::Response::from_string(body).with_header(header));
-            }
-        });
-    }
+    let server = serve::spawn(
+        &format!("127.0.0.1:{TRACKER_PORT}"),
+        tracker,
+        Some(acceptor),
+    )
+    .context("fake trackers")?;
     let rules = format!("--host-resolver-rules=MAP * 127.0.0.1:{TRACKER_PORT}, EXCLUDE 127.0.0.1");
     let args = [rules.as_str(), "--ignore-certificate-errors"];
     let mut results = Vec::new();
@@ -434,7 +442,7 @@ fn tracker_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
             check_tracker_log(&entries),
         ));
     }
-    server.unblock();
+    drop(server);
     Ok(results)
 }
 
