@@ -23,8 +23,12 @@ window.e2e = {
   onShown: function () { window.e2e.events.push('shown'); },
   onConsent: function (detail) {
     window.e2e.events.push('consent:' + detail.action);
-    // Give the gated src script time to load and run, then judge.
-    setTimeout(window.e2e.judge, 300);
+    // Judged once the page has loaded (with preloaded files the choice can be made while the
+    // parser is still in <head>, before <body> exists), then after the gated src script has
+    // had time to load and run.
+    var judgeSoon = function () { setTimeout(window.e2e.judge, 300); };
+    if (document.readyState === 'complete') judgeSoon();
+    else window.addEventListener('load', judgeSoon);
   },
   judge: function () {
     var e2e = window.e2e, k = window.kelisim, expect = e2e.expect;
@@ -42,6 +46,11 @@ window.e2e = {
     expect(commands.length === 2, 'consent commands in dataLayer: ' + commands.length);
     expect(commands[0] && commands[0][1] === 'default' && commands[0][2].analytics_storage === 'denied', 'first consent command is not the denied default');
     expect(commands[1] && commands[1][1] === 'update' && commands[1][2].analytics_storage === 'granted' && commands[1][2].ad_storage === 'denied', 'second consent command is not the update');
+    // A preloaded module or config must be the response the loader used, not a second download.
+    Array.prototype.forEach.call(document.querySelectorAll('link[rel=preload]'), function (link) {
+      var fetched = performance.getEntriesByName(link.href).length;
+      expect(fetched === 1, link.href + ' was fetched ' + fetched + ' times: the loader did not take the preload');
+    });
     document.body.setAttribute('data-e2e-result', e2e.failures.length ? 'fail: ' + e2e.failures.join('; ') : 'pass');
   }
 };
