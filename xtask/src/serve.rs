@@ -131,12 +131,13 @@ pub fn spawn(
         .enable_all()
         .build()
         .context("starting the server's runtime")?;
+    let listener = {
+        let _inside = runtime.enter();
+        tokio::net::TcpListener::from_std(listener).context("registering the listener")?
+    };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::spawn(move || {
         runtime.block_on(async move {
-            let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-                return;
-            };
             let serving = async move {
                 match tls {
                     None => {
@@ -167,8 +168,13 @@ async fn serve_tls(
     acceptor: tokio_rustls::TlsAcceptor,
 ) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            // Out of file descriptors, say: wait instead of spinning, as axum::serve does.
+            Err(_) => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
         };
         let (acceptor, router) = (acceptor.clone(), router.clone());
         tokio::spawn(async move {
