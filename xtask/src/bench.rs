@@ -34,6 +34,8 @@ const MOBILE_PAGES_PORT: u16 = 18763;
 /// 1.6 Mbit/s down), applied by Chromium's network emulation to every request.
 const MOBILE_LATENCY_MS: u32 = 150;
 const MOBILE_BYTES_PER_SECOND: u32 = 200_000;
+/// Lighthouse's mobile preset also runs the page on a CPU 4× slower than the desktop's.
+const MOBILE_CPU_SLOWDOWN: u32 = 4;
 const DRIVER_PORT: u16 = 18761;
 const SERVER_PORT: u16 = 18762;
 /// Connections of the receipts load test, and how long it runs.
@@ -285,7 +287,15 @@ fn mobile_section(
 ) -> Result<()> {
     let runs = (options.runs / 4).max(5);
     let origin = format!("http://127.0.0.1:{MOBILE_PAGES_PORT}");
-    let network = Some((MOBILE_LATENCY_MS, MOBILE_BYTES_PER_SECOND));
+    let slow_4g = Emulation {
+        latency_ms: MOBILE_LATENCY_MS,
+        bytes_per_second: MOBILE_BYTES_PER_SECOND,
+        cpu_slowdown: 1,
+    };
+    let slow_4g_slow_cpu = Emulation {
+        cpu_slowdown: MOBILE_CPU_SLOWDOWN,
+        ..slow_4g
+    };
     let mut pages = vec![("floor (banner text as plain HTML)", "/floor.html")];
     for banner in banners {
         pages.push((banner.name, banner.page));
@@ -298,21 +308,26 @@ fn mobile_section(
     }
     let _ = write!(
         report,
-        "\n## 2b. Over an emulated mobile connection (median of {runs} cold loads each)\n\nChromium's network emulation adds {MOBILE_LATENCY_MS} ms to every request and limits the connection to {} Mbit/s down and half that up (Lighthouse's \"slow 4G\" figures); every file is served gzip -9 compressed. Time in ms from navigation start to banner visible.\n\n| page | visible | × floor |\n|---|---:|---:|\n",
+        "\n## 2b. Over an emulated mobile connection (median of {runs} cold loads each)\n\nChromium's network emulation adds {MOBILE_LATENCY_MS} ms to every request and limits the connection to {} Mbit/s down and half that up (Lighthouse's \"slow 4G\" figures); every file is served gzip -9 compressed. The second column also slows the CPU down {MOBILE_CPU_SLOWDOWN}× (DevTools' CPU throttling; Lighthouse's mobile preset), where compiling and running the banner's code shows. Time in ms from navigation start to banner visible.\n\n| page | slow 4G | × floor | slow 4G, CPU {MOBILE_CPU_SLOWDOWN}× slower | × floor |\n|---|---:|---:|---:|---:|\n",
         f64::from(MOBILE_BYTES_PER_SECOND) * 8.0 / 1e6
     );
-    let mut floor = f64::NAN;
+    let (mut floor, mut floor_slow_cpu) = (f64::NAN, f64::NAN);
     for (name, page) in pages {
+        let url = format!("{origin}{page}");
         eprintln!("bench: {name} × {runs} cold loads over the emulated mobile connection");
-        let visible = measure_visible(browser, &format!("{origin}{page}"), runs, network)
+        let visible = measure_visible(browser, &url, runs, Some(slow_4g))
             .with_context(|| format!("{name} over the emulated mobile connection"))?;
+        eprintln!("bench: {name} × {runs} cold loads, and a {MOBILE_CPU_SLOWDOWN}× slower CPU");
+        let visible_slow_cpu = measure_visible(browser, &url, runs, Some(slow_4g_slow_cpu))
+            .with_context(|| format!("{name} over the emulated mobile connection, slow CPU"))?;
         if page == "/floor.html" {
-            floor = visible;
+            (floor, floor_slow_cpu) = (visible, visible_slow_cpu);
         }
         let _ = writeln!(
             report,
-            "| {name} | {visible:.0} | {:.2}× |",
-            visible / floor
+            "| {name} | {visible:.0} | {:.2}× | {visible_slow_cpu:.0} | {:.2}× |",
+            visible / floor,
+            visible_slow_cpu / floor_slow_cpu
         );
     }
     Ok(())
@@ -483,17 +498,29 @@ fn number(value: &Value, field: &str) -> f64 {
 
 /// Median time to banner visible of `runs` cold loads of `url`, over the emulated network
 /// `(latency ms, bytes per second)` when one is given.
+/// How a mobile visitor's browser is emulated: network latency and bytes per second, and how
+/// many times slower the CPU is (1: this machine's).
+#[derive(Clone, Copy)]
+struct Emulation {
+    latency_ms: u32,
+    bytes_per_second: u32,
+    cpu_slowdown: u32,
+}
+
 fn measure_visible(
     browser: &mut Browser,
     url: &str,
     runs: usize,
-    network: Option<(u32, u32)>,
+    emulation: Option<Emulation>,
 ) -> Result<f64> {
     let mut visible = Vec::new();
     for _ in 0..runs {
         browser.restart()?;
-        if let Some((latency_ms, bytes_per_second)) = network {
-            browser.emulate_network(latency_ms, bytes_per_second)?;
+        if let Some(emulation) = emulation {
+            browser.emulate_network(emulation.latency_ms, emulation.bytes_per_second)?;
+            if emulation.cpu_slowdown > 1 {
+                browser.emulate_cpu_slowdown(emulation.cpu_slowdown)?;
+            }
         }
         browser.goto(url)?;
         let value = wait_for(browser, |v| v["interactive"].is_number())?;

@@ -62,6 +62,17 @@ impl Browser {
         .map(drop)
     }
 
+    /// Emulates a CPU `rate` times slower than this machine's (DevTools' CPU throttling,
+    /// through chromedriver's CDP endpoint). Lasts until `restart`.
+    pub fn emulate_cpu_slowdown(&self, rate: u32) -> Result<()> {
+        self.call(
+            "POST",
+            "/goog/cdp/execute",
+            Some(json!({ "cmd": "Emulation.setCPUThrottlingRate", "params": { "rate": rate } })),
+        )
+        .map(drop)
+    }
+
     /// Runs a script in the page (`return ...;` gives its value).
     pub fn execute(&self, script: &str) -> Result<Value> {
         self.call(
