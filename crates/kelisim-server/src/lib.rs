@@ -143,13 +143,17 @@ pub fn app(state: AppState) -> Router {
         .with_state(state.clone());
     if let Some(sdk) = &state.0.sdk_dir {
         // The SDK is fetched on every page of the store: compress it and let browsers cache it
-        // briefly (file names are not content-hashed, so not for long).
-        let sdk = Router::new().fallback_service(ServeDir::new(sdk)).layer(
-            SetResponseHeaderLayer::overriding(
+        // briefly (file names are not content-hashed, so not for long). `cargo xtask build`
+        // writes `.br` (brotli 11) and `.gz` (gzip -9) next to each file a site loads; those
+        // are sent when the browser accepts them, smaller than compressing per request, and
+        // the compression layer below leaves an encoded response alone.
+        let files = ServeDir::new(sdk).precompressed_br().precompressed_gzip();
+        let sdk = Router::new()
+            .fallback_service(files)
+            .layer(SetResponseHeaderLayer::overriding(
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("public, max-age=300"),
-            ),
-        );
+            ));
         router = router.nest_service("/sdk", sdk);
     }
     if let Some(www) = &state.0.www_dir {
