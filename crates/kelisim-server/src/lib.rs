@@ -146,13 +146,20 @@ pub fn app(state: AppState) -> Router {
         // briefly (file names are not content-hashed, so not for long). `cargo xtask build`
         // writes `.br` (brotli 11) and `.gz` (gzip -9) next to each file a site loads; those
         // are sent when the browser accepts them, smaller than compressing per request, and
-        // the compression layer below leaves an encoded response alone.
+        // the compression layer below leaves an encoded response alone. That layer says
+        // `Vary: Accept-Encoding` only for what it compresses itself; a shared cache must
+        // hear it for the precompressed forms too, or it could hand brotli to a browser that
+        // asked for gzip.
         let files = ServeDir::new(sdk).precompressed_br().precompressed_gzip();
         let sdk = Router::new()
             .fallback_service(files)
             .layer(SetResponseHeaderLayer::overriding(
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("public, max-age=300"),
+            ))
+            .layer(SetResponseHeaderLayer::if_not_present(
+                header::VARY,
+                HeaderValue::from_static("accept-encoding"),
             ));
         router = router.nest_service("/sdk", sdk);
     }

@@ -1,6 +1,6 @@
 //! The SDK as `kelisim-server` serves it under `/sdk/`: the precompressed `.br` and `.gz`
 //! files that `cargo xtask build` writes are sent to browsers that accept them, with the
-//! original file's type, and the plain file to the others.
+//! original file's type and `Vary: Accept-Encoding`, and the plain file to the others.
 
 mod common;
 
@@ -51,6 +51,9 @@ async fn the_sdk_is_sent_in_the_precompressed_form_the_browser_accepts() {
         // Streaming compilation needs the wasm type, whichever form is sent.
         assert_eq!(headers[header::CONTENT_TYPE], "application/wasm");
         assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=300");
+        // Shared caches keep one copy per encoding.
+        let vary: Vec<_> = headers.get_all(header::VARY).iter().collect();
+        assert_eq!(vary, ["accept-encoding"], "Accept-Encoding: {accepted}");
     }
     std::fs::remove_dir_all(&base).unwrap();
 }
