@@ -496,8 +496,6 @@ fn number(value: &Value, field: &str) -> f64 {
     value[field].as_f64().unwrap_or(f64::NAN)
 }
 
-/// Median time to banner visible of `runs` cold loads of `url`, over the emulated network
-/// `(latency ms, bytes per second)` when one is given.
 /// How a mobile visitor's browser is emulated: network latency and bytes per second, and how
 /// many times slower the CPU is (1: this machine's).
 #[derive(Clone, Copy)]
@@ -507,6 +505,8 @@ struct Emulation {
     cpu_slowdown: u32,
 }
 
+/// Median time to banner visible of `runs` cold loads of `url`, under `emulation` when one
+/// is given.
 fn measure_visible(
     browser: &mut Browser,
     url: &str,
