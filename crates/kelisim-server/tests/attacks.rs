@@ -223,14 +223,7 @@ async fn static_files_cannot_be_escaped() {
     std::fs::write(base.join("sdk/kelisim.js"), "// sdk").unwrap();
     std::fs::write(base.join("secret.txt"), "TOP-SECRET").unwrap();
     std::fs::write(base.join("www/.env"), "TOP-SECRET").unwrap_or_default();
-    let store = kelisim_server::store::Store::open(&sqlite_url())
-        .await
-        .unwrap();
-    let app = kelisim_server::app(kelisim_server::AppState::new(kelisim_server::Settings {
-        www_dir: Some(base.join("www")),
-        sdk_dir: Some(base.join("sdk")),
-        ..settings(store)
-    }));
+    let app = app_serving(Some(base.join("www")), Some(base.join("sdk"))).await;
     let (status, _, page) = send(&app, Request::get("/").body(Body::empty()).unwrap()).await;
     assert_eq!(
         (status, page),

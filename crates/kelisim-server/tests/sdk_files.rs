@@ -18,13 +18,7 @@ async fn the_sdk_is_sent_in_the_precompressed_form_the_browser_accepts() {
     std::fs::write(base.join("kelisim_sdk_bg.wasm"), "plain").unwrap();
     std::fs::write(base.join("kelisim_sdk_bg.wasm.br"), "brotli form").unwrap();
     std::fs::write(base.join("kelisim_sdk_bg.wasm.gz"), "gzip form").unwrap();
-    let store = kelisim_server::store::Store::open(&sqlite_url())
-        .await
-        .unwrap();
-    let app = kelisim_server::app(kelisim_server::AppState::new(kelisim_server::Settings {
-        sdk_dir: Some(base.clone()),
-        ..settings(store)
-    }));
+    let app = app_serving(None, Some(base.clone())).await;
     for (accepted, encoding, body) in [
         ("br", Some("br"), "brotli form"),
         ("gzip", Some("gzip"), "gzip form"),

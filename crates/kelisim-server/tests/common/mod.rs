@@ -82,6 +82,20 @@ pub fn settings(store: Store) -> Settings {
     }
 }
 
+/// The test app on a fresh SQLite database, serving the demo store from `www` and the SDK
+/// from `sdk` (each when given).
+pub async fn app_serving(
+    www: Option<std::path::PathBuf>,
+    sdk: Option<std::path::PathBuf>,
+) -> axum::Router {
+    let store = Store::open(&sqlite_url()).await.expect("database opens");
+    app(AppState::new(Settings {
+        www_dir: www,
+        sdk_dir: sdk,
+        ..settings(store)
+    }))
+}
+
 pub async fn test_app(url: &str) -> (axum::Router, AppState) {
     let store = Store::open(url).await.expect("database opens");
     let state = AppState::new(settings(store));
