@@ -46,6 +46,11 @@
     var commands = consentCommands().join(' ');
     expect(commands === 'default:denied/denied update:granted/denied update:denied/denied update:granted/granted update:denied/denied',
       'gtag consent commands: ' + commands);
+    // The demo store's preload hints: the loader took the preloaded module and config.
+    Array.prototype.forEach.call(document.querySelectorAll('link[rel=preload]'), function (link) {
+      var fetched = performance.getEntriesByName(link.href).length;
+      expect(fetched === 1, link.href + ' was fetched ' + fetched + ' times');
+    });
     if (window.__cspViolations) {
       expect(window.__cspViolations.length === 0, 'CSP violations: ' + window.__cspViolations.join('; '));
     }
