@@ -105,22 +105,49 @@ import {
     return undefined;
   }
 
-  // Fetches and instantiates the module from `wasmUrl`; resolves once it has started.
+  // The build this script's glue belongs to; `cargo xtask build` writes it here and into the
+  // module's `kelisim` custom section. The glue binds the module's imports by short names
+  // that every build assigns anew, so a module of another build would run with the wrong
+  // browser functions, silently. Caches keep the two files apart (a store copies a new pkg/
+  // over the old one; the browser or a CDN may serve one file stale): such a module is fetched
+  // once more past the caches, and refused if the server itself has another build.
+  var BUILD = '@KELISIM_BUILD@';
+
+  // Fetches and compiles the module from `wasmUrl` (`init`: fetch options).
   // Compiled while it downloads; a server that sends .wasm without the application/wasm type
-  // makes instantiateStreaming refuse before reading the body, so the bytes are compiled then.
+  // makes compileStreaming refuse before reading the body, so the bytes are compiled then.
   // Any other failure has read the body already and is reported as it is.
-  function load(wasmUrl) {
-    var imports = moduleImports();
-    return fetch(wasmUrl).then(function (response) {
+  function compile(wasmUrl, init) {
+    return fetch(wasmUrl, init).then(function (response) {
       if (!response.ok) throw new Error('HTTP ' + response.status);
-      return WebAssembly.instantiateStreaming(response, imports).catch(function (error) {
+      return WebAssembly.compileStreaming(response).catch(function (error) {
         if (response.bodyUsed) throw error;
         return response.arrayBuffer().then(function (bytes) {
-          return WebAssembly.instantiate(bytes, imports);
+          return WebAssembly.compile(bytes);
         });
       });
-    }).then(function (result) {
-      startModule(result.instance, result.module);
+    });
+  }
+
+  function buildOf(module) {
+    var section = WebAssembly.Module.customSections(module, 'kelisim')[0];
+    return section ? new TextDecoder().decode(section) : 'unknown';
+  }
+
+  // Fetches, checks and instantiates the module; resolves once it has started.
+  function load(wasmUrl) {
+    return compile(wasmUrl).then(function (module) {
+      return buildOf(module) === BUILD ? module : compile(wasmUrl, { cache: 'reload' }).then(function (fresh) {
+        if (buildOf(fresh) !== BUILD) {
+          throw new Error('kelisim_sdk_bg.wasm is of build ' + buildOf(fresh) + ' and this kelisim.js of build ' +
+            BUILD + '; serve the two files of one pkg/ together');
+        }
+        return fresh;
+      });
+    }).then(function (module) {
+      return WebAssembly.instantiate(module, moduleImports()).then(function (instance) {
+        startModule(instance, module);
+      });
     });
   }
 

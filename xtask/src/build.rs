@@ -127,13 +127,14 @@ pub fn build(root: &Path) -> Result<Vec<FileSize>> {
         output.as_str(),
     ]);
     run(root, wasm_opt, &second, &[])?;
+    let build_id = mark_build(&wasm_out, &bindgen_dir.join("kelisim_sdk.js"))?;
     copy_dir(&root.join("pkg-template"), &pkg, &[])?;
     // The one script a page loads: the loader with the glue and the snippet the glue imports
     // (src/helpers.js) bundled in and minified. The glue carries wasm-bindgen's doc comments
     // and long helper names (52 KB raw, 8.9 KB gzip before minifying; 23 KB, 6.8 KB after);
     // one script instead of the loader importing the glue saves a request before the wasm
     // can be fetched, and 170 bytes of gzip (one stream instead of two).
-    bundle_loader(root, &bindgen_dir, &pkg.join("kelisim.js"))?;
+    bundle_loader(root, &bindgen_dir, &pkg.join("kelisim.js"), &build_id)?;
 
     // The npm package carries the workspace version.
     let package_json = pkg.join("package.json");
@@ -188,8 +189,10 @@ const WASM_OPT_PASSES: [&str; 4] = [
 
 /// The most gzip bytes a site may load: a ratchet, not the goal (issue 2's budget is 60 KB).
 /// It sits just above today's size so a change that adds bytes fails the test command and has
-/// to say so here; a change that saves bytes lowers it.
-pub const GZIP_CEILING: usize = 59_550;
+/// to say so here; a change that saves bytes lowers it. Raised from 59,550 for the build id
+/// (the loader's check that the module is of its own build, and the module's section: 194
+/// bytes).
+pub const GZIP_CEILING: usize = 59_750;
 
 /// Fails when everything a site loads weighs more than [`GZIP_CEILING`] gzip bytes.
 pub fn check_size_ceiling(sizes: &[FileSize]) -> Result<()> {
@@ -334,7 +337,38 @@ fn is_identifier_char(c: char) -> bool {
 /// Writes `pkg/kelisim.js`: `src/loader.js` with the glue it imports bundled in, as one
 /// minified classic script (a store embeds it with a plain `<script>` tag). Only what the
 /// loader uses of the glue is kept (`command`, the import object and the start step).
-fn bundle_loader(root: &Path, bindgen_dir: &Path, out: &Path) -> Result<()> {
+/// What the loader compares with the module's `kelisim` custom section, in place of
+/// `src/loader.js`'s placeholder.
+const BUILD_ID_PLACEHOLDER: &str = "@KELISIM_BUILD@";
+
+/// Names the build of the finished module `wasm` and its glue: the first 16 hex digits of
+/// SHA-256 over both, appended to the module as a custom section `kelisim` and returned for
+/// the loader. The glue binds the module's imports by minified names (`a`, `b`, ... in the
+/// order wasm-opt met them), so the glue of one build with the module of another would call
+/// the wrong browser functions without any error: each file is cached on its own (browser,
+/// CDN, `stale-while-revalidate`), and a store copies a new `pkg/` over the old one. The loader
+/// refuses a module whose section names another build.
+fn mark_build(wasm: &Path, glue: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    use wasm_encoder::Section;
+    let mut module = std::fs::read(wasm)?;
+    let mut hash = Sha256::new();
+    hash.update(&module);
+    hash.update(std::fs::read(glue)?);
+    let build_id: String = hash.finalize()[..8]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    wasm_encoder::CustomSection {
+        name: "kelisim".into(),
+        data: build_id.as_bytes().into(),
+    }
+    .append_to(&mut module);
+    std::fs::write(wasm, module)?;
+    Ok(build_id)
+}
+
+fn bundle_loader(root: &Path, bindgen_dir: &Path, out: &Path, build_id: &str) -> Result<()> {
     let glue = std::fs::read_to_string(bindgen_dir.join("kelisim_sdk.js"))?;
     let api: Vec<&str> = glue
         .lines()
@@ -362,7 +396,12 @@ fn bundle_loader(root: &Path, bindgen_dir: &Path, out: &Path) -> Result<()> {
     std::fs::write(bindgen_dir.join("kelisim_sdk.js"), glue)?;
     // Beside the glue, so the loader's `import … from './kelisim_sdk.js'` finds it.
     let entry = bindgen_dir.join("loader.js");
-    std::fs::copy(root.join("src/loader.js"), &entry)?;
+    let loader = std::fs::read_to_string(root.join("src/loader.js"))?;
+    anyhow::ensure!(
+        loader.matches(BUILD_ID_PLACEHOLDER).count() == 1,
+        "src/loader.js must hold the build id placeholder {BUILD_ID_PLACEHOLDER} once"
+    );
+    std::fs::write(&entry, loader.replace(BUILD_ID_PLACEHOLDER, build_id))?;
     esbuild(root, &entry, out, &["--bundle", "--format=iife"])
 }
 

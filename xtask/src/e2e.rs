@@ -104,6 +104,8 @@ pub fn run(root: &Path) -> Result<()> {
     mounts.insert(0, ("/store/".into(), store_pages(root)?));
     mounts.insert(0, ("/vendor/".into(), root.join(".tools/node_modules")));
     mounts.insert(0, ("/sdk-untyped/".into(), root.join("pkg")));
+    let pair_dir = root.join("target/e2e-sdk-pair");
+    mounts.insert(0, ("/sdk-pair/".into(), pair_dir.clone()));
     let csp = vec![("Content-Security-Policy".to_owned(), STRICT_CSP.to_owned())];
     let demo_csp = vec![(
         "Content-Security-Policy".to_owned(),
@@ -118,6 +120,10 @@ pub fn run(root: &Path) -> Result<()> {
         ("/sdk-untyped/".to_owned(), [csp.clone(), untyped].concat()),
         ("/store/loader-untyped.html".to_owned(), csp.clone()),
         ("/sdk/".to_owned(), csp),
+        (
+            "/sdk-pair/".to_owned(),
+            vec![("Cache-Control".to_owned(), "public, max-age=600".to_owned())],
+        ),
         ("/store/demo-store-csp.html".to_owned(), demo_csp),
     ];
     let _server = serve::start(address, mounts, rules)?;
@@ -146,6 +152,9 @@ pub fn run(root: &Path) -> Result<()> {
             check.page,
             run_check_with(&url, check, &fresh_profile(root, "page"), args),
         );
+    }
+    for (name, result) in build_pair_flow(root, &pair_dir)? {
+        tally(&name, result);
     }
     for (name, result) in receipts_flow(root)? {
         tally(&name, result);
@@ -178,6 +187,57 @@ const PASS: Check = Check {
     console_contains: &[],
     console_errors_allowed: false,
 };
+
+/// `kelisim.js` with a module of another build, served and then cached (`build-pair.html`):
+/// first the server itself has the wrong module, and the loader refuses it; then the server
+/// has the right one while the browser's cache still holds the wrong one, and the loader
+/// fetches it past the cache and starts.
+fn build_pair_flow(root: &Path, pair_dir: &Path) -> Result<Vec<(String, Result<()>)>> {
+    const REFUSED: Check = Check {
+        page: "",
+        dom_contains: &["data-e2e-result=\"pass\""],
+        dom_lacks: &["id=\"kelisim\""],
+        console_contains: &["serve the two files of one pkg/ together"],
+        console_errors_allowed: true,
+    };
+    let pkg = root.join("pkg");
+    let _ = std::fs::remove_dir_all(pair_dir);
+    std::fs::create_dir_all(pair_dir)?;
+    std::fs::copy(pkg.join("kelisim.js"), pair_dir.join("kelisim.js"))?;
+    let wasm = std::fs::read(pkg.join("kelisim_sdk_bg.wasm"))?;
+    std::fs::write(pair_dir.join("kelisim_sdk_bg.wasm"), other_build(&wasm)?)?;
+    let profile = fresh_profile(root, "build-pair");
+    let url = format!("http://{PAGES}/e2e/build-pair.html");
+    let refused = run_check(&format!("{url}?step=refused"), &REFUSED, &profile);
+    std::fs::write(pair_dir.join("kelisim_sdk_bg.wasm"), &wasm)?;
+    let recovered = run_check(&format!("{url}?step=recovered"), &PASS, &profile);
+    Ok(vec![
+        (
+            "build pair: a module of another build is refused".to_owned(),
+            refused,
+        ),
+        (
+            "build pair: a cached module of another build is fetched again".to_owned(),
+            recovered,
+        ),
+    ])
+}
+
+/// `wasm` with another build id: the id is the payload of the custom section `kelisim` that
+/// `cargo xtask build` appends last, 16 hex digits.
+fn other_build(wasm: &[u8]) -> Result<Vec<u8>> {
+    let (module, id) = wasm.split_at(wasm.len().saturating_sub(16));
+    anyhow::ensure!(
+        module.ends_with(b"kelisim") && id.iter().all(u8::is_ascii_hexdigit),
+        "pkg/kelisim_sdk_bg.wasm does not end with its build id"
+    );
+    let other: &[u8] = if id == b"0123456789abcdef" {
+        b"fedcba9876543210"
+    } else {
+        b"0123456789abcdef"
+    };
+    Ok([module, other].concat())
+}
 
 /// Receipts through a real `kelisim-server` on another origin (CORS): a choice becomes exactly
 /// one stored receipt; with the server down the receipt waits in the browser; after a restart
