@@ -49,6 +49,10 @@ use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+/// How browsers and shared caches may keep the SDK's files (`/sdk/`): 5 minutes fresh, then a
+/// week in which the cached copy is used at once and refreshed in the background.
+pub const SDK_CACHE_CONTROL: &str = "public, max-age=300, stale-while-revalidate=604800";
+
 /// Everything the handlers share.
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -143,7 +147,12 @@ pub fn app(state: AppState) -> Router {
         .with_state(state.clone());
     if let Some(sdk) = &state.0.sdk_dir {
         // The SDK is fetched on every page of the store: compress it and let browsers cache it
-        // briefly (file names are not content-hashed, so not for long). `cargo xtask build`
+        // briefly (file names are not content-hashed, so not for long), then for a week use
+        // the cached copy at once while they fetch the current one in the background
+        // (`stale-while-revalidate`): a returning visitor's page does not wait for two
+        // revalidations in a row (kelisim.js, then the .wasm) before any tag may run. The
+        // loader refuses a cached module of another build than its own (ARCHITECTURE.md,
+        // "Invariants"), so the two files may go stale separately. `cargo xtask build`
         // writes `.br` (brotli 11) and `.gz` (gzip -9) next to each file a site loads; those
         // are sent when the browser accepts them, smaller than compressing per request, and
         // the compression layer below leaves an encoded response alone. That layer says
@@ -155,7 +164,7 @@ pub fn app(state: AppState) -> Router {
             .fallback_service(files)
             .layer(SetResponseHeaderLayer::overriding(
                 header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=300"),
+                HeaderValue::from_static(SDK_CACHE_CONTROL),
             ))
             .layer(SetResponseHeaderLayer::if_not_present(
                 header::VARY,

@@ -44,7 +44,11 @@ async fn the_sdk_is_sent_in_the_precompressed_form_the_browser_accepts() {
         );
         // Streaming compilation needs the wasm type, whichever form is sent.
         assert_eq!(headers[header::CONTENT_TYPE], "application/wasm");
-        assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=300");
+        // Fresh for 5 minutes, then used at once for a week while it is fetched again.
+        assert_eq!(
+            headers[header::CACHE_CONTROL],
+            "public, max-age=300, stale-while-revalidate=604800"
+        );
         // Shared caches keep one copy per encoding.
         let vary: Vec<_> = headers.get_all(header::VARY).iter().collect();
         assert_eq!(vary, ["accept-encoding"], "Accept-Encoding: {accepted}");
