@@ -6,6 +6,9 @@
 //! 2. headless Chromium over loopback, cold loads (a fresh browser each, files served
 //!    `no-store`): banner visible, interactive, total blocking time; returning visitor: time
 //!    until the granted tags ran, and whether any banner appeared;
+//!    2b. the same over an emulated slow 4G connection (also with a 4× slower CPU), and a
+//!    returning visitor there whose cached files have expired: revalidated first, or served
+//!    with `stale-while-revalidate`;
 //! 3. click on "accept all" → tags ran and banner gone;
 //! 4. the receipts server: receipts/s, p50 and p99 at fixed concurrency for a bounded time, on
 //!    SQLite and PostgreSQL, beside each database's own durable insert rate in the same run;

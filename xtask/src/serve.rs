@@ -1,7 +1,8 @@
 //! `cargo xtask demo` (the receipts server over the demo store), and a small static file
 //! server on loopback for the end-to-end pages that need their own headers (a strict CSP):
 //! `www/` at `/`, `pkg/` at `/sdk/`, with the right content types (`application/wasm` for
-//! streaming compilation). Paths with `..` are refused. The benchmark serves its pages with
+//! streaming compilation) and an ETag per file (a revalidation gets `304`). Paths with `..`
+//! are refused. The benchmark serves its pages with
 //! it too, gzip-compressed for its emulated mobile connection (`Encoding::Gzip`), and the
 //! e2e checks' fake trackers run on [`spawn`] over TLS. Every server is axum on a tokio
 //! runtime of its own thread, owned by a [`Running`] handle.
