@@ -1,6 +1,6 @@
 //! `cargo xtask build`: release wasm (pinned nightly, `-Z build-std`) -> wasm-bindgen (names and
 //! producers stripped) -> import/export names minified, glue rewritten to match -> wasm-opt -Oz
-//! -> `pkg/` assembled from `pkg-template/`, the loader (`src/loader.js`) bundled with the glue by esbuild, then the
+//! -> the build id appended to the module (a custom section the loader checks) -> `pkg/` assembled from `pkg-template/`, the loader (`src/loader.js`) bundled with the glue by esbuild, then the
 //! size of every file a site loads, raw, gzip and brotli (and the ceiling the tests hold it to).
 
 use crate::tools::{run, wasm_opt, NIGHTLY};
@@ -334,9 +334,6 @@ fn is_identifier_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_' || c == '$'
 }
 
-/// Writes `pkg/kelisim.js`: `src/loader.js` with the glue it imports bundled in, as one
-/// minified classic script (a store embeds it with a plain `<script>` tag). Only what the
-/// loader uses of the glue is kept (`command`, the import object and the start step).
 /// What the loader compares with the module's `kelisim` custom section, in place of
 /// `src/loader.js`'s placeholder.
 const BUILD_ID_PLACEHOLDER: &str = "@KELISIM_BUILD@";
@@ -368,6 +365,10 @@ fn mark_build(wasm: &Path, glue: &Path) -> Result<String> {
     Ok(build_id)
 }
 
+/// Writes `pkg/kelisim.js`: `src/loader.js` with the glue it imports bundled in, as one
+/// minified classic script (a store embeds it with a plain `<script>` tag). Only what the
+/// loader uses of the glue is kept (`command`, the import object and the start step), with
+/// `build_id` in place of the loader's placeholder.
 fn bundle_loader(root: &Path, bindgen_dir: &Path, out: &Path, build_id: &str) -> Result<()> {
     let glue = std::fs::read_to_string(bindgen_dir.join("kelisim_sdk.js"))?;
     let api: Vec<&str> = glue
