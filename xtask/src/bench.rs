@@ -313,11 +313,10 @@ fn browser_section(
     );
     // Most page views of a store are the later pages of a visit: the choice is made and the
     // files are in the browser's cache.
-    let (policy, _) = CACHED[0];
+    let (policy, cache_control) = CACHED[0];
     let _ = write!(
         report,
-        "\nA later page of the same visit: the choice made, everything the page loads but the page itself in the browser's cache and fresh (`{}`): time in ms until the granted tags ran (median of {}; one visit to accept, then the page again in the same browser).\n\n| banner | tags ran |\n|---|---:|\n",
-        CACHED[0].1,
+        "\nA later page of the same visit: the choice made, everything the page loads but the page itself in the browser's cache and fresh (`{cache_control}`): time in ms until the granted tags ran (median of {}; one visit to accept, then the page again in the same browser).\n\n| banner | tags ran |\n|---|---:|\n",
         options.runs
     );
     for banner in returning_banners(banners) {
@@ -458,7 +457,7 @@ fn measure_returning(
     for _ in 0..runs {
         browser.restart()?;
         if let Some(emulation) = emulation {
-            browser.emulate_network(emulation.latency_ms, emulation.bytes_per_second)?;
+            emulation.apply(browser)?;
         }
         browser.goto(&url)?;
         wait_for(browser, |v| v["interactive"].is_number())?;
@@ -644,6 +643,17 @@ struct Emulation {
     cpu_slowdown: u32,
 }
 
+impl Emulation {
+    /// Sets the network, and the CPU when it is slowed down, for the browser's next loads.
+    fn apply(self, browser: &Browser) -> Result<()> {
+        browser.emulate_network(self.latency_ms, self.bytes_per_second)?;
+        if self.cpu_slowdown > 1 {
+            browser.emulate_cpu_slowdown(self.cpu_slowdown)?;
+        }
+        Ok(())
+    }
+}
+
 /// Median time to banner visible of `runs` cold loads of `url`, under `emulation` when one
 /// is given.
 fn measure_visible(
@@ -656,10 +666,7 @@ fn measure_visible(
     for _ in 0..runs {
         browser.restart()?;
         if let Some(emulation) = emulation {
-            browser.emulate_network(emulation.latency_ms, emulation.bytes_per_second)?;
-            if emulation.cpu_slowdown > 1 {
-                browser.emulate_cpu_slowdown(emulation.cpu_slowdown)?;
-            }
+            emulation.apply(browser)?;
         }
         browser.goto(url)?;
         let value = wait_for(browser, |v| v["interactive"].is_number())?;

@@ -346,16 +346,9 @@ const BUILD_ID_PLACEHOLDER: &str = "@KELISIM_BUILD@";
 /// CDN, `stale-while-revalidate`), and a store copies a new `pkg/` over the old one. The loader
 /// refuses a module whose section names another build.
 fn mark_build(wasm: &Path, glue: &Path) -> Result<String> {
-    use sha2::{Digest, Sha256};
     use wasm_encoder::Section;
     let mut module = std::fs::read(wasm)?;
-    let mut hash = Sha256::new();
-    hash.update(&module);
-    hash.update(std::fs::read(glue)?);
-    let build_id: String = hash.finalize()[..8]
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
+    let build_id = short_digest(&[&module, &std::fs::read(glue)?]);
     wasm_encoder::CustomSection {
         name: "kelisim".into(),
         data: build_id.as_bytes().into(),
@@ -363,6 +356,20 @@ fn mark_build(wasm: &Path, glue: &Path) -> Result<String> {
     .append_to(&mut module);
     std::fs::write(wasm, module)?;
     Ok(build_id)
+}
+
+/// The first 16 hex digits of SHA-256 over `parts`, one after the other: the build id, and
+/// the static server's ETags.
+pub fn short_digest(parts: &[&[u8]]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update(part);
+    }
+    hash.finalize()[..8]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// Writes `pkg/kelisim.js`: `src/loader.js` with the glue it imports bundled in, as one

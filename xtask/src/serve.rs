@@ -304,12 +304,9 @@ impl Files {
         // A validator, so a browser revalidating a cached file gets `304 Not Modified`, as
         // from a real server (the benchmark's returning visitor with expired files). Weak: the
         // gzip and plain forms share it.
-        let etag = {
-            use sha2::{Digest, Sha256};
-            let digest = Sha256::digest(&bytes);
-            let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-            HeaderValue::from_str(&format!("W/\"{hex}\"")).expect("hex digits are a header value")
-        };
+        let digest = crate::build::short_digest(&[&bytes]);
+        let etag = HeaderValue::from_str(&format!("W/\"{digest}\""))
+            .expect("hex digits are a header value");
         headers.insert(header::ETAG, etag.clone());
         if request
             .headers()
