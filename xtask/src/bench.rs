@@ -769,8 +769,6 @@ fn start_server(binary: &Path, work: &Path, db: &str) -> Result<Server> {
             &work.join("signing.key").display().to_string(),
             "--sites",
             &sites.display().to_string(),
-            "--admin-token",
-            "bench",
             "--rate-per-minute",
             "1000000000",
         ])

@@ -290,7 +290,7 @@ fn receipts_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
             .arg(&www)
             .arg("--sdk")
             .arg(root.join("pkg"))
-            .args(["--admin-token", DASHBOARD_TOKEN])
+            .env("KELISIM_ADMIN_TOKEN", DASHBOARD_TOKEN)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;

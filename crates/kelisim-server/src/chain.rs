@@ -27,18 +27,23 @@ pub struct Signer {
 }
 
 impl Signer {
+    /// Loads the key from `path`, which must exist.
+    pub fn load(path: &Path) -> Result<Signer> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the signing key {}", path.display()))?;
+        let bytes = hex::decode(text.trim()).context("the signing key file is not hex")?;
+        let seed: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("the signing key must be 32 bytes"))?;
+        Ok(Signer {
+            key: SigningKey::from_bytes(&seed),
+        })
+    }
+
     /// Loads the key from `path`, or creates it (readable by the owner only) on first run.
     pub fn load_or_create(path: &Path) -> Result<Signer> {
         if path.exists() {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading the signing key {}", path.display()))?;
-            let bytes = hex::decode(text.trim()).context("the signing key file is not hex")?;
-            let seed: [u8; 32] = bytes
-                .try_into()
-                .map_err(|_| anyhow::anyhow!("the signing key must be 32 bytes"))?;
-            return Ok(Signer {
-                key: SigningKey::from_bytes(&seed),
-            });
+            return Signer::load(path);
         }
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
@@ -124,8 +129,9 @@ impl PublicKey {
     }
 }
 
+/// Writes a new secret file readable by its owner only; fails if the file exists.
 #[cfg(unix)]
-fn write_private(path: &Path, text: &str) -> Result<()> {
+pub fn write_private(path: &Path, text: &str) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()
@@ -139,7 +145,7 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
 }
 
 #[cfg(not(unix))]
-fn write_private(path: &Path, text: &str) -> Result<()> {
+pub fn write_private(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text)?;
     Ok(())
 }

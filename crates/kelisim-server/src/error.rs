@@ -24,8 +24,14 @@ pub enum AppError {
     Forbidden(String),
     #[error("not found")]
     NotFound,
+    /// Past the client network's rate limit; the number is the seconds until the next request
+    /// would be accepted (sent as `Retry-After`).
     #[error("too many requests; slow down")]
-    TooManyRequests,
+    TooManyRequests(u64),
+    /// The receipt id is stored already, for another site or with other contents. The answer
+    /// says nothing of the stored receipt.
+    #[error("receipt id {0} is already stored with other contents; a new receipt needs a new id")]
+    Conflict(String),
     #[error("the request body is larger than {0} bytes")]
     TooLarge(usize),
     #[error("the request took too long to arrive; send it again")]
@@ -121,7 +127,8 @@ impl IntoResponse for AppError {
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             AppError::Unavailable(cause) => {
@@ -141,11 +148,16 @@ impl IntoResponse for AppError {
         if let Some(field) = field {
             body["field"] = json!(field);
         }
+        let retry_after = match &self {
+            AppError::Unavailable(_) => Some(u64::from(RETRY_AFTER_SECONDS)),
+            AppError::TooManyRequests(seconds) => Some(*seconds),
+            _ => None,
+        };
         let mut response = (status, Json(body)).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(seconds) = retry_after {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(RETRY_AFTER_SECONDS),
+                axum::http::HeaderValue::from(seconds),
             );
         }
         response

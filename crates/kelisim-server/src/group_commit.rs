@@ -5,12 +5,17 @@
 //! `201` is still durable. Under light load a batch is one receipt and nothing waits longer
 //! than its own commit; under heavy load the batch grows while the previous one commits.
 //!
+//! After each commit the writer notes the new chain heads in the head log (`heads`), which
+//! signs and appends them at most once per [`crate::heads::HEAD_INTERVAL`], and once more when
+//! the writer stops.
+//!
 //! If a batch fails, each of its receipts is retried in a transaction of its own, so one bad
 //! receipt never fails the others and each request gets its own error; when the database is
 //! unavailable, every request of the batch is answered at once (`503` with `Retry-After`).
 
 use crate::chain::Signer;
 use crate::error::StoreUnavailable;
+use crate::heads::HeadLog;
 use crate::receipt::ReceiptRecord;
 use crate::store::{NewReceipt, Store};
 use anyhow::{anyhow, Result};
@@ -39,10 +44,17 @@ pub struct ReceiptWriter {
 
 impl ReceiptWriter {
     /// Starts the writer task on the current tokio runtime.
-    pub fn spawn(store: Store, signer: Arc<Signer>) -> ReceiptWriter {
+    /// Starts the writer task on the current tokio runtime; `heads` (when given) receives
+    /// every committed chain head. The returned handle finishes once the writer has stored
+    /// everything handed to it and written the last heads, after every `ReceiptWriter` is gone.
+    pub fn spawn(
+        store: Store,
+        signer: Arc<Signer>,
+        heads: Option<HeadLog>,
+    ) -> (ReceiptWriter, tokio::task::JoinHandle<()>) {
         let (sender, receiver) = mpsc::channel(QUEUE_LENGTH);
-        tokio::spawn(run(store, signer, receiver));
-        ReceiptWriter { sender }
+        let task = tokio::spawn(run(store, signer, receiver, heads));
+        (ReceiptWriter { sender }, task)
     }
 
     /// Stores one receipt (see [`Store::insert_receipts`]) and answers after its commit.
@@ -58,42 +70,99 @@ impl ReceiptWriter {
     }
 }
 
-async fn run(store: Store, signer: Arc<Signer>, mut receiver: mpsc::Receiver<Job>) {
+async fn run(
+    store: Store,
+    signer: Arc<Signer>,
+    mut receiver: mpsc::Receiver<Job>,
+    mut heads: Option<HeadLog>,
+) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
-    while receiver.recv_many(&mut jobs, MAX_BATCH).await > 0 {
-        let (receipts, replies): (Vec<NewReceipt>, Vec<oneshot::Sender<Answer>>) =
-            jobs.drain(..).map(|job| (job.receipt, job.reply)).unzip();
-        match store.insert_receipts(&receipts, &signer).await {
-            Ok(answers) => {
-                for (reply, answer) in replies.into_iter().zip(answers) {
-                    // The request may have gone away (client disconnected): the receipt is
-                    // stored all the same, and a retry with its id is answered from the store.
-                    let _ = reply.send(Ok(answer));
+    loop {
+        let due = heads.as_ref().and_then(HeadLog::due_at);
+        let received = match due {
+            Some(due) => {
+                let wait =
+                    tokio::time::timeout_at(due.into(), receiver.recv_many(&mut jobs, MAX_BATCH));
+                wait.await.ok()
+            }
+            None => Some(receiver.recv_many(&mut jobs, MAX_BATCH).await),
+        };
+        match received {
+            // The heads are due and nothing came meanwhile.
+            None => write_heads(&mut heads, &signer),
+            Some(0) => break,
+            Some(_) => {
+                store_batch(&store, &signer, &mut jobs, &mut heads).await;
+                if heads
+                    .as_ref()
+                    .and_then(HeadLog::due_at)
+                    .is_some_and(|due| due <= std::time::Instant::now())
+                {
+                    write_heads(&mut heads, &signer);
                 }
             }
-            Err(error) if receipts.len() == 1 => {
-                if let Some(reply) = replies.into_iter().next() {
-                    let _ = reply.send(Err(error));
-                }
+        }
+    }
+    write_heads(&mut heads, &signer);
+}
+
+/// Signs and appends the pending heads. A failure to write them is logged, not fatal: the
+/// receipts are stored and signed, and the log only lags (verify then checks less far).
+fn write_heads(heads: &mut Option<HeadLog>, signer: &Signer) {
+    if let Some(log) = heads {
+        if let Err(error) = log.write(signer) {
+            tracing::error!("could not write the head log: {error:#}");
+        }
+    }
+}
+
+/// Stores one batch and answers each of its requests.
+async fn store_batch(
+    store: &Store,
+    signer: &Signer,
+    jobs: &mut Vec<Job>,
+    heads: &mut Option<HeadLog>,
+) {
+    let (receipts, replies): (Vec<NewReceipt>, Vec<oneshot::Sender<Answer>>) =
+        jobs.drain(..).map(|job| (job.receipt, job.reply)).unzip();
+    let mut note = |answer: &Answer| {
+        if let (Some(log), Ok((record, false))) = (heads.as_mut(), answer) {
+            log.note(&record.stored.receipt.site, record.stored.seq, &record.hash);
+        }
+    };
+    match store.insert_receipts(&receipts, signer).await {
+        Ok(answers) => {
+            for (reply, answer) in replies.into_iter().zip(answers) {
+                let answer = Ok(answer);
+                note(&answer);
+                // The request may have gone away (client disconnected): the receipt is
+                // stored all the same, and a retry with its id is answered from the store.
+                let _ = reply.send(answer);
             }
-            Err(error) if crate::error::is_unavailable(&error) => {
-                // Retrying one by one would only wait for the database again per receipt.
-                let cause = format!("{error:#}");
-                for reply in replies {
-                    let _ = reply.send(Err(StoreUnavailable(cause.clone()).into()));
-                }
+        }
+        Err(error) if receipts.len() == 1 => {
+            if let Some(reply) = replies.into_iter().next() {
+                let _ = reply.send(Err(error));
             }
-            Err(error) => {
-                tracing::warn!(
-                    "a batch of {} receipts failed ({error:#}); storing them one by one",
-                    receipts.len()
-                );
-                for (new, reply) in receipts.into_iter().zip(replies) {
-                    let answer = store
-                        .insert_receipt(new.receipt, new.ip_prefix, &signer, new.now)
-                        .await;
-                    let _ = reply.send(answer);
-                }
+        }
+        Err(error) if crate::error::is_unavailable(&error) => {
+            // Retrying one by one would only wait for the database again per receipt.
+            let cause = format!("{error:#}");
+            for reply in replies {
+                let _ = reply.send(Err(StoreUnavailable(cause.clone()).into()));
+            }
+        }
+        Err(error) => {
+            tracing::warn!(
+                "a batch of {} receipts failed ({error:#}); storing them one by one",
+                receipts.len()
+            );
+            for (new, reply) in receipts.into_iter().zip(replies) {
+                let answer = store
+                    .insert_receipt(new.receipt, new.ip_prefix, signer, new.now)
+                    .await;
+                note(&answer);
+                let _ = reply.send(answer);
             }
         }
     }

@@ -13,10 +13,13 @@ pub mod dashboard;
 pub mod error;
 pub mod export;
 pub mod group_commit;
+pub mod heads;
 pub mod receipt;
 pub mod sites;
+pub mod startup;
 pub mod stats;
 pub mod store;
+pub mod user_agent;
 pub mod verify;
 
 pub use kelisim_core::{decode_cookie, Consent};
@@ -71,6 +74,10 @@ struct Inner {
     trusted_proxies: Vec<std::net::IpAddr>,
     /// Dashboard sessions: random id → expiry.
     sessions: std::sync::Mutex<HashMap<String, OffsetDateTime>>,
+    /// The latest signed head of each chain (`GET /v1/chain-heads`); empty without a head log.
+    published_heads: heads::Published,
+    /// The receipt writer's task, until `writer_task` takes it.
+    writer_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// How an `AppState` is made.
@@ -89,22 +96,32 @@ pub struct Settings {
     pub client_timeout: std::time::Duration,
     /// Reverse proxies whose `X-Forwarded-For` is believed (see [`client_address`]).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Where the writer appends signed chain heads (see `heads`); `None` keeps no log (handler
+    /// tests). `serve` always keeps one.
+    pub head_log: Option<heads::HeadLog>,
 }
 
 impl AppState {
     /// Builds the state and starts the receipt writer task, so it must be called inside a
     /// tokio runtime.
     pub fn new(settings: Settings) -> AppState {
-        let rate = NonZeroU32::new(settings.rate_per_minute.max(1)).expect("at least 1");
         let public_key = settings.signer.public_key();
         let signer = Arc::new(settings.signer);
+        let published_heads = settings
+            .head_log
+            .as_ref()
+            .map_or_else(Default::default, heads::HeadLog::published);
+        let (writer, writer_task) =
+            ReceiptWriter::spawn(settings.store.clone(), signer.clone(), settings.head_log);
         AppState(Arc::new(Inner {
-            writer: ReceiptWriter::spawn(settings.store.clone(), signer.clone()),
+            writer,
+            published_heads,
+            writer_task: std::sync::Mutex::new(Some(writer_task)),
             store: settings.store,
             public_key,
             sites: settings.sites,
             admin_token_hash: Sha256::digest(settings.admin_token.as_bytes()).into(),
-            limiter: RateLimiter::keyed(Quota::per_minute(rate)),
+            limiter: RateLimiter::keyed(rate_quota(settings.rate_per_minute)),
             www_dir: settings.www_dir,
             sdk_dir: settings.sdk_dir,
             client_timeout: settings.client_timeout,
@@ -115,6 +132,13 @@ impl AppState {
 
     pub fn store(&self) -> &Store {
         &self.0.store
+    }
+
+    /// The receipt writer's task (once): it ends after every clone of this state is dropped
+    /// and it has stored what was queued and written the last chain heads. `serve` waits
+    /// for it, so a graceful stop loses nothing.
+    pub fn writer_task(&self) -> Option<tokio::task::JoinHandle<()>> {
+        self.0.writer_task.lock().ok()?.take()
     }
 }
 
@@ -139,11 +163,17 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/v1/export.csv", get(export_csv))
         .route("/v1/stats", get(get_stats));
-    let mut router = public
-        .merge(admin)
+    let signed_in = admin
         .route("/dashboard", get(dashboard_page))
         .route("/dashboard/login", post(dashboard_login))
         .route("/dashboard/logout", post(dashboard_logout))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            body_deadline,
+        ));
+    let mut router = public
+        .merge(signed_in)
+        .route("/v1/chain-heads", get(chain_heads))
         .with_state(state.clone());
     if let Some(sdk) = &state.0.sdk_dir {
         // The SDK is fetched on every page of the store: compress it and let browsers cache it
@@ -191,6 +221,27 @@ async fn client_deadline(
     }
 }
 
+/// Reads the whole body of an admin or dashboard request within the client timeout (and at
+/// most [`MAX_RECEIPT_BYTES`]) before the handler runs: a client trickling a login form or a
+/// staff withdrawal is cut off with `408` like a slow receipt, and holds no connection longer.
+/// The handler itself is not timed (an export of a large database may take a while).
+async fn body_deadline(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let read = axum::body::to_bytes(body, MAX_RECEIPT_BYTES);
+    match tokio::time::timeout(state.0.client_timeout, read).await {
+        Ok(Ok(bytes)) => {
+            next.run(axum::extract::Request::from_parts(parts, bytes.into()))
+                .await
+        }
+        Ok(Err(_)) => AppError::TooLarge(MAX_RECEIPT_BYTES).into_response(),
+        Err(_) => AppError::RequestTimeout.into_response(),
+    }
+}
+
 async fn post_receipt(
     State(state): State<AppState>,
     ClientNetwork(client): ClientNetwork,
@@ -199,17 +250,26 @@ async fn post_receipt(
 ) -> Result<Response, AppError> {
     let body = public_body(&state, client.as_deref(), body)?;
     let now = OffsetDateTime::now_utc();
-    let receipt = parse_receipt(&body, now)?;
+    let mut receipt = parse_receipt(&body, now)?;
     let origin = site_origin(&state, &receipt.site, &headers)?;
+    if !known_site(&state, &receipt.site)?.full_user_agent {
+        receipt.user_agent = user_agent::reduce(&receipt.user_agent);
+    }
     let (record, replayed) = state
         .0
         .writer
         .insert(NewReceipt {
-            receipt,
+            receipt: receipt.clone(),
             ip_prefix: client,
             now,
         })
         .await?;
+    // A known id is answered with the stored record only when this is the same receipt sent
+    // again (the SDK's retries are byte for byte the same). Anything else under that id, for
+    // this site or another, learns nothing of what is stored: receipt ids sit in form fields.
+    if replayed && record.stored.receipt != receipt {
+        return Err(AppError::Conflict(receipt.receipt_id));
+    }
     let mut response = (StatusCode::CREATED, Json(record)).into_response();
     if replayed {
         response.headers_mut().insert(
@@ -245,7 +305,8 @@ async fn post_impression(
     receipt::check_language(&impression.language)?;
     let variant = impression.variant.unwrap_or_default();
     receipt::check_variant(&variant)?;
-    let page = impression.page.split(['?', '#']).next().unwrap_or_default();
+    let page = receipt::clean_page_url(&impression.page);
+    let page = page.as_str();
     if !page.starts_with('/') || page.len() > 512 || page.chars().any(char::is_control) {
         return Err(AppError::bad(
             "page",
@@ -296,6 +357,32 @@ async fn preflight(
     );
     add_cors(&mut response, origin);
     Ok(response)
+}
+
+/// The latest signed head of each chain, one JSON object per line: what monitoring fetches and
+/// keeps (`curl -s …/v1/chain-heads >> heads.jsonl`), so that `verify --heads` can prove later
+/// that no receipt was cut from the end of a chain. Public, like the key: it tells how many
+/// receipts each site has, nothing about any of them.
+async fn chain_heads(State(state): State<AppState>) -> Response {
+    let heads: Vec<heads::SignedHead> = state
+        .0
+        .published_heads
+        .lock()
+        .map(|heads| heads.values().cloned().collect())
+        .unwrap_or_default();
+    let mut text = String::new();
+    for head in &heads {
+        text.push_str(&serde_json::to_string(head).unwrap_or_default());
+        text.push('\n');
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "application/x-ndjson"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        text,
+    )
+        .into_response()
 }
 
 async fn public_key(State(state): State<AppState>) -> Json<serde_json::Value> {
@@ -594,6 +681,9 @@ async fn dashboard_login(
     axum::Form(form): axum::Form<HashMap<String, String>>,
 ) -> Response {
     let lang = dashboard::Lang::parse(query.get("lang").map(String::as_str));
+    if let Err(refused) = same_origin(&headers) {
+        return refused.into_response();
+    }
     let token = form.get("token").map(String::as_str).unwrap_or_default();
     let given: [u8; 32] = Sha256::digest(token.as_bytes()).into();
     if given != state.0.admin_token_hash {
@@ -628,7 +718,13 @@ async fn dashboard_login(
         .into_response()
 }
 
+/// Signs out. Only a request from the dashboard's own pages does anything: a form on another
+/// site could otherwise post here and clear the session cookie (the answer's `Set-Cookie`
+/// applies whatever the cookie's `SameSite`).
 async fn dashboard_logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(refused) = same_origin(&headers) {
+        return refused.into_response();
+    }
     if let (Some(id), Ok(mut sessions)) = (session_id(&headers), state.0.sessions.lock()) {
         sessions.remove(&id);
     }
@@ -642,6 +738,34 @@ async fn dashboard_logout(State(state): State<AppState>, headers: HeaderMap) -> 
         ],
     )
         .into_response()
+}
+
+/// Refuses a state-changing dashboard request that a browser says came from another site:
+/// `Sec-Fetch-Site` other than `same-origin` (or `none`, typed by the user), or an `Origin`
+/// whose host is not the one asked. Clients that send neither header (scripts, curl) pass:
+/// cross-site forgery needs a browser, and browsers send them.
+fn same_origin(headers: &HeaderMap) -> Result<(), AppError> {
+    let text = |name: HeaderName| {
+        headers
+            .get(name)
+            .map(|value| value.to_str().unwrap_or("?").to_owned())
+    };
+    if let Some(site) = text(HeaderName::from_static("sec-fetch-site")) {
+        if site != "same-origin" && site != "none" {
+            return Err(AppError::Forbidden(format!(
+                "a {site} request may not change the dashboard's session"
+            )));
+        }
+    }
+    if let (Some(origin), Some(host)) = (text(header::ORIGIN), text(header::HOST)) {
+        let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest);
+        if origin_host != host {
+            return Err(AppError::Forbidden(format!(
+                "origin {origin} may not change the dashboard's session"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn session_id(headers: &HeaderMap) -> Option<String> {
@@ -688,7 +812,10 @@ impl axum::extract::FromRequestParts<AppState> for ClientNetwork {
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|ConnectInfo(peer)| {
                     // The header is read only from a trusted proxy (most servers have none).
-                    let forwarded = if trusted.contains(&peer.ip()) {
+                    let peer_is_proxy = trusted
+                        .iter()
+                        .any(|proxy| proxy.to_canonical() == peer.ip().to_canonical());
+                    let forwarded = if peer_is_proxy {
                         parts
                             .headers
                             .get_all("x-forwarded-for")
@@ -709,18 +836,32 @@ impl axum::extract::FromRequestParts<AppState> for ClientNetwork {
 /// address in `X-Forwarded-For` (read from the right, the end the proxies append to) that is
 /// not itself a trusted proxy. Entries a client wrote itself sit further left and are never
 /// reached past an untrusted hop, so a visitor cannot pick its own rate-limit bucket.
+///
+/// Every address is taken in its canonical form first: a dual-stack listener (`[::]:…`) sees an
+/// IPv4 visitor as `::ffff:a.b.c.d`, which is the IPv4 address for the rate limit, the stored
+/// network and the trusted proxies alike.
 pub fn client_address(
     peer: std::net::IpAddr,
     forwarded_for: &str,
     trusted: &[std::net::IpAddr],
 ) -> std::net::IpAddr {
-    if !trusted.contains(&peer) {
+    let is_trusted = |address: std::net::IpAddr| {
+        trusted
+            .iter()
+            .any(|proxy| proxy.to_canonical() == address.to_canonical())
+    };
+    let peer = peer.to_canonical();
+    if !is_trusted(peer) {
         return peer;
     }
     let mut nearest = peer;
     for hop in forwarded_for.rsplit(',') {
-        match hop.trim().parse::<std::net::IpAddr>() {
-            Ok(address) if trusted.contains(&address) => nearest = address,
+        match hop
+            .trim()
+            .parse::<std::net::IpAddr>()
+            .map(|a| a.to_canonical())
+        {
+            Ok(address) if is_trusted(address) => nearest = address,
             Ok(address) => return address,
             Err(_) => break,
         }
@@ -751,12 +892,28 @@ fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, AppError> {
 }
 
 fn rate_limit(state: &AppState, client: Option<&str>) -> Result<(), AppError> {
+    use governor::clock::Clock as _;
     let key = client.unwrap_or("unknown").to_owned();
-    state
-        .0
-        .limiter
-        .check_key(&key)
-        .map_err(|_| AppError::TooManyRequests)
+    state.0.limiter.check_key(&key).map_err(|not_until| {
+        let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+        // Whole seconds, rounded up: a client that waits that long is let in.
+        AppError::TooManyRequests(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
+    })
+}
+
+/// The rate limit's quota: at most `per_minute` requests in any window of a minute. A
+/// generic-cell limiter admits its burst at once and then one request per replenish interval,
+/// so a quota of `n` per minute with a burst of `n` lets through about `2n` in the first
+/// minute. Here a tenth of the allowance is the burst and the rest is spread over the minute:
+/// burst + 60 s / interval = `per_minute`.
+pub fn rate_quota(per_minute: u32) -> Quota {
+    let per_minute = per_minute.max(1);
+    let burst = (per_minute / 10).max(1);
+    let spread = (per_minute - burst).max(1);
+    let interval = std::time::Duration::from_secs(60) / spread;
+    Quota::with_period(interval)
+        .expect("a minute divided by at most u32::MAX is not zero")
+        .allow_burst(NonZeroU32::new(burst).expect("at least 1"))
 }
 
 /// Checks that `site` is served here and that the request's `Origin` may post to it.

@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use kelisim_server::chain::{PublicKey, Signer};
 use kelisim_server::sites::Sites;
 use kelisim_server::store::Store;
-use kelisim_server::{app, export, verify, AppState, Settings};
+use kelisim_server::{app, export, heads, startup, verify, AppState, Settings};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -38,6 +38,16 @@ struct Key {
     key: PathBuf,
 }
 
+impl Key {
+    /// The head log's default place: beside the key, so that it is kept (and backed up) with it.
+    fn default_heads(&self) -> PathBuf {
+        self.key
+            .parent()
+            .unwrap_or(std::path::Path::new(""))
+            .join(heads::DEFAULT_FILE_NAME)
+    }
+}
+
 #[derive(clap::Args)]
 struct SitesFile {
     /// The sites file: site ids, allowed origins, retention [default: kelisim-sites.json when
@@ -47,6 +57,19 @@ struct SitesFile {
 }
 
 impl SitesFile {
+    /// The sites file for `purge`, which must know every site's retention: one is required.
+    fn load_required(&self) -> Result<Sites> {
+        let default = PathBuf::from("kelisim-sites.json");
+        match &self.path {
+            Some(path) => Sites::load(path),
+            None if default.exists() => Sites::load(&default),
+            None => bail!(
+                "purge needs the sites file (--sites, KELISIM_SITES or ./kelisim-sites.json): \
+                 it holds each site's retention, and nothing is purged without it"
+            ),
+        }
+    }
+
     fn load(&self) -> Result<Sites> {
         let default = PathBuf::from("kelisim-sites.json");
         match &self.path {
@@ -72,9 +95,16 @@ enum Command {
         key: Key,
         #[command(flatten)]
         sites: SitesFile,
-        /// Bearer token of the admin API; a random one is made and printed when absent.
-        #[arg(long, env = "KELISIM_ADMIN_TOKEN", hide_env_values = true)]
-        admin_token: Option<String>,
+        /// A file holding the bearer token of the admin API and the dashboard (at least 16
+        /// characters). The token may also come from `KELISIM_ADMIN_TOKEN`; never from the
+        /// command line, where `ps` would show it. With neither, a random token is made once
+        /// and kept in `kelisim-admin.token` beside the signing key.
+        #[arg(long, env = "KELISIM_ADMIN_TOKEN_FILE")]
+        admin_token_file: Option<PathBuf>,
+        /// The head log: signed chain heads, appended beside the signing key unless given
+        /// (see `verify --heads`).
+        #[arg(long, env = "KELISIM_HEADS")]
+        heads: Option<PathBuf>,
         /// Requests per minute per client network (/24, /48) on the public endpoints. Mobile
         /// carriers put many visitors behind one network, so this is generous.
         #[arg(long, env = "KELISIM_RATE_PER_MINUTE", default_value_t = 600)]
@@ -100,7 +130,8 @@ enum Command {
         )]
         trusted_proxies: Vec<std::net::IpAddr>,
     },
-    /// Check every hash and signature of every chain; exit 1 at the first bad receipt.
+    /// Check every hash and signature of every chain, and where each chain ends against the
+    /// signed heads; exit 1 on any problem, naming the first bad receipt of each site.
     Verify {
         #[command(flatten)]
         database: Database,
@@ -109,6 +140,14 @@ enum Command {
         /// Verify with this public key (hex) instead of the key file.
         #[arg(long)]
         public_key: Option<String>,
+        /// Signed chain heads to check the ends of the chains against: the server's head log,
+        /// or lines fetched from `/v1/chain-heads` and kept elsewhere (repeat for several)
+        /// [default: the head log beside the key].
+        #[arg(long = "heads")]
+        heads: Vec<PathBuf>,
+        /// Check without signed heads: receipts cut from the end of a chain then go unseen.
+        #[arg(long, conflicts_with = "heads")]
+        without_heads: bool,
     },
     /// Write every receipt to standard output.
     Export {
@@ -152,7 +191,8 @@ async fn main() -> Result<()> {
             database,
             key,
             sites,
-            admin_token,
+            admin_token_file,
+            heads,
             rate_per_minute,
             www,
             sdk,
@@ -161,34 +201,69 @@ async fn main() -> Result<()> {
         } => {
             let client_timeout = Duration::from_secs(client_timeout_seconds.max(1));
             let sites = sites.load()?;
-            let signer = Signer::load_or_create(&key.key)?;
+            let (admin_token, token_source) = admin_token(admin_token_file, &key)?;
             let store = Store::open(&database.db).await?;
-            let admin_token = admin_token.unwrap_or_else(random_token);
+            if !key.key.exists() && store.heads().await?.iter().any(|(_, seq, _)| *seq > 0) {
+                bail!(
+                    "the database holds receipts but there is no signing key at {}: restore the key \
+                     that signed them (it is kept beside the database, and in every backup) and pass \
+                     it with --key; a new key would sign receipts the old ones cannot be checked with",
+                    key.key.display()
+                );
+            }
+            let signer = Signer::load_or_create(&key.key)?;
+            let heads_path = heads.unwrap_or_else(|| key.default_heads());
+            let head_log = heads::HeadLog::open(&heads_path)?;
+            startup::check_database(&store, signer.public_key(), &head_log.latest(), &heads_path)
+                .await?;
+            let served = [
+                ("demo store /", www.is_some()),
+                ("SDK /sdk/", sdk.is_some()),
+                ("dashboard /dashboard", true),
+                ("receipts POST /v1/receipts", true),
+            ];
             let state = AppState::new(Settings {
                 store,
                 signer,
                 sites,
-                admin_token: admin_token.clone(),
+                admin_token,
                 rate_per_minute,
                 www_dir: www,
                 sdk_dir: sdk,
                 client_timeout,
                 trusted_proxies,
+                head_log: Some(head_log),
             });
+            let writer_task = state.writer_task();
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("listening on {listen}"))?;
-            println!("kelisim-server on http://{listen}/  (admin token: {admin_token})");
-            println!(
-                "  demo store /   SDK /sdk/   dashboard /dashboard   receipts POST /v1/receipts"
-            );
+            println!("kelisim-server on http://{listen}/  (admin token {token_source})");
+            let served: Vec<&str> = served
+                .iter()
+                .filter(|(_, on)| *on)
+                .map(|(what, _)| *what)
+                .collect();
+            println!("  {}", served.join("   "));
             serve(listener, app(state), client_timeout).await?;
+            // Every handle of the state is gone with the router: the writer stores what is
+            // queued, writes the last chain heads and ends.
+            if let Some(task) = writer_task {
+                if tokio::time::timeout(Duration::from_secs(10), task)
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!("the receipt writer did not finish within 10 s");
+                }
+            }
             Ok(())
         }
         Command::Verify {
             database,
             key,
             public_key,
+            heads: heads_files,
+            without_heads,
         } => {
             let public = match public_key {
                 Some(hex) => PublicKey::from_hex(&hex).context("--public-key")?,
@@ -199,13 +274,40 @@ async fn main() -> Result<()> {
                             key.key.display()
                         );
                     }
-                    Signer::load_or_create(&key.key)?.public_key()
+                    Signer::load(&key.key)?.public_key()
                 }
             };
-            let store = Store::open(&database.db).await?;
-            let report = verify::verify(&store, public).await?;
+            let heads_files = if without_heads {
+                Vec::new()
+            } else if heads_files.is_empty() {
+                let beside_key = key.default_heads();
+                if !beside_key.exists() {
+                    bail!(
+                        "no signed chain heads at {}: without them, receipts cut from the end of a chain go unseen. \
+                         Pass --heads FILE (the server's head log, or a copy of /v1/chain-heads), or --without-heads",
+                        beside_key.display()
+                    );
+                }
+                vec![beside_key]
+            } else {
+                heads_files
+            };
+            let mut signed_heads = Vec::new();
+            for file in &heads_files {
+                signed_heads.extend(heads::read(file)?);
+            }
+            let store = Store::open_existing(&database.db).await?;
+            let report = verify::verify(&store, public, &signed_heads).await?;
             for (site, count) in &report.checked {
-                println!("site {site}: {count} receipts verified");
+                match report.signed_heads.get(site) {
+                    Some(last) => println!(
+                        "site {site}: {count} receipts verified; the signed heads vouch for receipts up to {last}"
+                    ),
+                    None => println!("site {site}: {count} receipts verified; no signed head"),
+                }
+            }
+            if without_heads {
+                println!("not checked: whether receipts were cut from the end of a chain (--without-heads)");
             }
             if let Some(first) = report.problems.first() {
                 for problem in &report.problems {
@@ -221,7 +323,7 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Export { database, format } => {
-            let store = Store::open(&database.db).await?;
+            let store = Store::open_existing(&database.db).await?;
             let text = match format {
                 Format::Jsonl => export::json_lines(&store).await?,
                 Format::Csv => export::csv(&store).await?,
@@ -235,11 +337,12 @@ async fn main() -> Result<()> {
             sites,
             before,
         } => {
-            let sites = sites.load()?;
+            let sites = sites.load_required()?;
             let before = parse_date(&before)?;
             let now = OffsetDateTime::now_utc();
-            let signer = Signer::load_or_create(&key.key)?;
-            let store = Store::open(&database.db).await?;
+            // A purge signs a checkpoint: with the key that signed the chain, never a new one.
+            let signer = Signer::load(&key.key)?;
+            let store = Store::open_existing(&database.db).await?;
             for site in sites.all() {
                 let retention_end = now - time::Duration::days(i64::from(site.retention_days));
                 if before > retention_end {
@@ -255,10 +358,17 @@ async fn main() -> Result<()> {
             let before_text = before.format(&Rfc3339)?;
             for site in sites.all() {
                 let deleted = store.purge(&site.id, &before_text, &signer).await?;
-                println!(
-                    "site {}: purged {deleted} receipts stored before {before_text}",
-                    site.id
-                );
+                if deleted == 0 {
+                    println!(
+                        "site {}: nothing to purge (no receipt was stored before {before_text})",
+                        site.id
+                    );
+                } else {
+                    println!(
+                        "site {}: purged {deleted} receipts stored before {before_text}",
+                        site.id
+                    );
+                }
             }
             Ok(())
         }
@@ -277,11 +387,50 @@ fn parse_date(text: &str) -> Result<OffsetDateTime> {
     Ok(date.midnight().assume_utc())
 }
 
-fn random_token() -> String {
-    use rand_core::RngCore;
-    let mut bytes = [0u8; 24];
-    rand_core::OsRng.fill_bytes(&mut bytes);
-    hex::encode(bytes)
+/// The shortest admin token accepted.
+const MIN_TOKEN_CHARS: usize = 16;
+
+/// The admin token, and where it came from (for the start-up line, which never shows the token
+/// itself): the file given, `KELISIM_ADMIN_TOKEN`, or a token made once and kept beside the key.
+fn admin_token(file: Option<PathBuf>, key: &Key) -> Result<(String, String)> {
+    let (token, source) = if let Some(file) = file {
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("reading the admin token file {}", file.display()))?;
+        (text.trim().to_owned(), format!("from {}", file.display()))
+    } else if let Ok(token) = std::env::var("KELISIM_ADMIN_TOKEN") {
+        (
+            token.trim().to_owned(),
+            "from KELISIM_ADMIN_TOKEN".to_owned(),
+        )
+    } else {
+        let file = key
+            .key
+            .parent()
+            .unwrap_or(std::path::Path::new(""))
+            .join("kelisim-admin.token");
+        if !file.exists() {
+            use rand_core::RngCore;
+            let mut bytes = [0u8; 24];
+            rand_core::OsRng.fill_bytes(&mut bytes);
+            kelisim_server::chain::write_private(&file, &hex::encode(bytes))
+                .with_context(|| format!("writing a new admin token to {}", file.display()))?;
+        }
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("reading the admin token file {}", file.display()))?;
+        (text.trim().to_owned(), format!("in {}", file.display()))
+    };
+    if token.chars().count() < MIN_TOKEN_CHARS {
+        bail!(
+            "the admin token {source} is {}: it must be at least {MIN_TOKEN_CHARS} characters \
+             (make one with `openssl rand -hex 24`)",
+            if token.is_empty() {
+                "empty".to_owned()
+            } else {
+                format!("only {} characters", token.chars().count())
+            }
+        );
+    }
+    Ok((token, source))
 }
 
 /// Serves `router` until Ctrl+C, then lets open requests finish (up to 10 s). Each connection

@@ -100,8 +100,8 @@ pub fn parse_receipt(body: &[u8], now: OffsetDateTime) -> Result<ReceiptInput, A
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     let text = std::str::from_utf8(body)
         .map_err(|_| AppError::bad("body", "the body is not valid UTF-8"))?;
-    let deserializer = &mut serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
         let message = error.inner().to_string();
         // serde reports a missing field at the object holding it; name the field itself.
@@ -116,7 +116,13 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppE
             (path, None) => path.to_owned(),
         };
         AppError::bad(field, message)
-    })
+    })?;
+    // One JSON value and nothing after it but white space: `{…}{…}` or `{…}GARBAGE` is not a
+    // receipt, whatever its first part says.
+    deserializer
+        .end()
+        .map_err(|_| AppError::bad("body", "has data after the JSON object"))?;
+    Ok(value)
 }
 
 fn validate(receipt: &mut ReceiptInput, now: OffsetDateTime) -> Result<(), AppError> {
@@ -198,10 +204,7 @@ fn validate(receipt: &mut ReceiptInput, now: OffsetDateTime) -> Result<(), AppEr
     check_text("method", &receipt.method, 64)?;
     check_text("page_url", &receipt.page_url, 2048)?;
     check_text("user_agent", &receipt.user_agent, 512)?;
-    // The query and fragment may carry personal data (e-mail in a link, order ids): never keep them.
-    if let Some(end) = receipt.page_url.find(['?', '#']) {
-        receipt.page_url.truncate(end);
-    }
+    receipt.page_url = clean_page_url(&receipt.page_url);
     let client_time = parse_time("client_time", &receipt.client_time)?;
     let earliest = time::macros::datetime!(2020-01-01 0:00 UTC);
     if client_time < earliest || client_time > now + time::Duration::days(1) {
@@ -218,6 +221,29 @@ fn validate(receipt: &mut ReceiptInput, now: OffsetDateTime) -> Result<(), AppEr
         ));
     }
     Ok(())
+}
+
+/// A page URL as a receipt keeps it. The query and fragment may carry personal data (e-mail in
+/// a link, order ids), credentials (`https://user:pass@…`) and path parameters
+/// (`;jsessionid=…`) may carry secrets: none of them is kept.
+pub fn clean_page_url(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or_default();
+    let (scheme, rest) = match url.find("://") {
+        Some(at) => url.split_at(at + 3),
+        None => ("", url),
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(at) if !scheme.is_empty() => rest.split_at(at),
+        _ if !scheme.is_empty() => (rest, ""),
+        _ => ("", rest),
+    };
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    let host = host.split(';').next().unwrap_or_default();
+    let path: Vec<&str> = path
+        .split('/')
+        .map(|segment| segment.split(';').next().unwrap_or_default())
+        .collect();
+    format!("{scheme}{host}{}", path.join("/"))
 }
 
 fn parse_time(field: &str, text: &str) -> Result<OffsetDateTime, AppError> {
@@ -270,9 +296,10 @@ fn check_id(field: &str, id: &str, max: usize, allow_dot: bool) -> Result<(), Ap
     }
 }
 
-/// The client's address truncated to its network: /24 for IPv4, /48 for IPv6.
+/// The client's address truncated to its network: /24 for IPv4, /48 for IPv6. An IPv4-mapped
+/// IPv6 address (`::ffff:a.b.c.d`, as a dual-stack listener sees IPv4 visitors) is IPv4.
 pub fn ip_prefix(address: std::net::IpAddr) -> String {
-    match address {
+    match address.to_canonical() {
         std::net::IpAddr::V4(v4) => {
             let [a, b, c, _] = v4.octets();
             format!("{a}.{b}.{c}.0/24")
@@ -295,4 +322,55 @@ pub fn random_uuid() -> String {
 /// Now, as stored: RFC 3339 in UTC.
 pub fn format_time(time: OffsetDateTime) -> String {
     time.format(&Rfc3339).expect("UTC times always format")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_urls_lose_queries_fragments_credentials_and_path_parameters() {
+        for (given, kept) in [
+            (
+                "https://glazik.kz/catalog?email=a@b.kz#top",
+                "https://glazik.kz/catalog",
+            ),
+            (
+                "https://user:secret@glazik.kz/cart",
+                "https://glazik.kz/cart",
+            ),
+            (
+                "https://glazik.kz/cart;jsessionid=ABC123/step;x=1",
+                "https://glazik.kz/cart/step",
+            ),
+            ("https://glazik.kz", "https://glazik.kz"),
+            ("/catalog;jsessionid=1", "/catalog"),
+            ("https://a@b@glazik.kz/p", "https://glazik.kz/p"),
+        ] {
+            assert_eq!(clean_page_url(given), kept, "{given}");
+        }
+    }
+
+    #[test]
+    fn trailing_data_after_the_json_is_refused() {
+        #[derive(serde::Deserialize, Debug)]
+        struct Small {
+            #[allow(dead_code)]
+            x: u32,
+        }
+        assert!(parse_json::<Small>(br#"{"x":1}"#).is_ok());
+        assert!(parse_json::<Small>(b"{\"x\":1}\n ").is_ok());
+        for body in [
+            &br#"{"x":1}}{"x":1}"#[..],
+            br#"{"x":1}GARBAGE"#,
+            br#"{"x":1} 2"#,
+        ] {
+            match parse_json::<Small>(body) {
+                Err(AppError::BadRequest { field, .. }) => {
+                    assert_eq!(field.as_deref(), Some("body"))
+                }
+                other => panic!("{other:?} for {}", String::from_utf8_lossy(body)),
+            }
+        }
+    }
 }

@@ -27,6 +27,10 @@ pub struct Site {
     pub origins: Vec<String>,
     #[serde(default = "default_retention")]
     pub retention_days: u32,
+    /// Keep each receipt's full user agent instead of the browser, system and device class
+    /// (`user_agent::reduce`). Off unless a site's DPO needs more.
+    #[serde(default)]
+    pub full_user_agent: bool,
 }
 
 fn default_retention() -> u32 {

@@ -42,6 +42,9 @@ pub struct ChainRow {
     pub site: String,
     pub seq: i64,
     pub receipt_id: String,
+    pub consent_id: String,
+    pub server_time: String,
+    pub action: String,
     pub body: String,
     pub prev_hash: String,
     pub hash: String,
@@ -100,6 +103,16 @@ fn statement_chunks<T>(items: &[T]) -> Vec<&[T]> {
 impl Store {
     /// Opens (creating a SQLite file on first run) and migrates the database.
     pub async fn open(url: &str) -> Result<Store> {
+        Store::connect(url, true).await
+    }
+
+    /// Opens a database that must exist already (`verify`, `export`, `purge`): a mistyped
+    /// SQLite path is an error, not a new empty database that verifies.
+    pub async fn open_existing(url: &str) -> Result<Store> {
+        Store::connect(url, false).await
+    }
+
+    async fn connect(url: &str, create: bool) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -111,10 +124,22 @@ impl Store {
         let url = match backend {
             Backend::Sqlite if !url.contains("mode=") => {
                 let separator = if url.contains('?') { '&' } else { '?' };
-                format!("{url}{separator}mode=rwc")
+                let mode = if create { "rwc" } else { "rw" };
+                format!("{url}{separator}mode={mode}")
             }
             _ => url.to_owned(),
         };
+        if backend == Backend::Sqlite && !create {
+            let path = url
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:")
+                .split('?')
+                .next()
+                .unwrap_or_default();
+            if !std::path::Path::new(path).exists() {
+                bail!("no database at {path}: check --db (nothing was created)");
+            }
+        }
         let mut options = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
             // With the database down, answer 503 after a few seconds rather than hold the
@@ -470,24 +495,27 @@ impl Store {
 
     /// Every stored receipt in chain order (site, then seq).
     pub async fn chain_rows(&self) -> Result<Vec<ChainRow>> {
-        let rows = sqlx::query(
-            "SELECT site, seq, receipt_id, body, prev_hash, hash, signature FROM receipts ORDER BY site, seq",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(ChainRow {
-                    site: row.try_get(0)?,
-                    seq: row.try_get(1)?,
-                    receipt_id: row.try_get(2)?,
-                    body: row.try_get(3)?,
-                    prev_hash: row.try_get(4)?,
-                    hash: row.try_get(5)?,
-                    signature: row.try_get(6)?,
-                })
-            })
-            .collect()
+        let sql = format!("SELECT {CHAIN_COLUMNS} FROM receipts ORDER BY site, seq");
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        rows.iter().map(chain_row).collect()
+    }
+
+    /// One site's receipts in chain order.
+    pub async fn site_chain_rows(&self, site: &str) -> Result<Vec<ChainRow>> {
+        let sql = format!("SELECT {CHAIN_COLUMNS} FROM receipts WHERE site = $1 ORDER BY seq");
+        let rows = sqlx::query(&sql).bind(site).fetch_all(&self.pool).await?;
+        rows.iter().map(chain_row).collect()
+    }
+
+    /// The hash and signature of `site`'s receipt `seq`, if stored.
+    pub async fn link_at(&self, site: &str, seq: i64) -> Result<Option<(String, String)>> {
+        let row = sqlx::query("SELECT hash, signature FROM receipts WHERE site = $1 AND seq = $2")
+            .bind(site)
+            .bind(seq)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .transpose()
     }
 
     /// The head (last seq and hash) of every site's chain.
@@ -552,33 +580,72 @@ impl Store {
         Ok(row.try_get::<i64, _>(0)?)
     }
 
-    /// Deletes a site's receipts stored before `before` and records a signed checkpoint at
-    /// the last deleted link, so the rest of the chain still verifies. Returns how many rows
-    /// were deleted. The stats rollups are anonymous aggregates and keep counting them.
+    /// Deletes a site's receipts stored before `before` (RFC 3339) and records a signed
+    /// checkpoint at the last deleted link, so the rest of the chain still verifies. Returns
+    /// how many rows were deleted. The stats rollups are anonymous aggregates and keep
+    /// counting them.
+    ///
+    /// A purge signs what it leaves, so it first verifies the site's whole chain and refuses
+    /// to go on over any problem (it would otherwise sign a checkpoint over a loss), and it
+    /// decides by the signed time of storage: it deletes the receipts from the start of the
+    /// chain up to the first one signed at or after `before`.
     pub async fn purge(&self, site: &str, before: &str, signer: &Signer) -> Result<u64> {
+        let before_time =
+            OffsetDateTime::parse(before, &time::format_description::well_known::Rfc3339)
+                .with_context(|| format!("\"{before}\" is not an RFC 3339 time"))?;
         let _guard = match self.backend {
             Backend::Sqlite => Some(self.write_lock.lock().await),
             Backend::Postgres => None,
         };
         let mut tx = self.pool.begin().await?;
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT seq FROM chain_heads WHERE site = $1 FOR UPDATE")
-                .bind(site)
-                .fetch_optional(&mut *tx)
-                .await?;
-        }
-        let last = sqlx::query(
-            "SELECT seq, hash FROM receipts WHERE site = $1 AND server_time < $2 ORDER BY seq DESC LIMIT 1",
-        )
+        let head = sqlx::query(match self.backend {
+            Backend::Sqlite => "SELECT seq, hash FROM chain_heads WHERE site = $1",
+            Backend::Postgres => "SELECT seq, hash FROM chain_heads WHERE site = $1 FOR UPDATE",
+        })
         .bind(site)
-        .bind(before)
         .fetch_optional(&mut *tx)
         .await?;
+        let heads: Vec<(String, i64, String)> = match head {
+            Some(head) => vec![(site.to_owned(), head.try_get(0)?, head.try_get(1)?)],
+            None => Vec::new(),
+        };
+        let sql = format!("SELECT {CHAIN_COLUMNS} FROM receipts WHERE site = $1 ORDER BY seq");
+        let rows: Vec<ChainRow> = sqlx::query(&sql)
+            .bind(site)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(chain_row)
+            .collect::<Result<_>>()?;
+        let checkpoints: Vec<Checkpoint> = self
+            .checkpoints()
+            .await?
+            .into_iter()
+            .filter(|c| c.site == site)
+            .collect();
+        let report =
+            crate::verify::verify_rows(&rows, &checkpoints, &heads, &[], signer.public_key());
+        if let Some(problem) = report.problems.first() {
+            bail!("refusing to purge: {problem}; run `kelisim-server verify` and restore the database from a backup");
+        }
+        // Verified above: every server_time column equals its signed time.
+        let mut last = None;
+        for row in &rows {
+            let stored = OffsetDateTime::parse(
+                &row.server_time,
+                &time::format_description::well_known::Rfc3339,
+            )
+            .with_context(|| format!("receipt {} of site {site}: its server time", row.seq))?;
+            if stored >= before_time {
+                break;
+            }
+            last = Some(row);
+        }
         let Some(last) = last else {
             tx.rollback().await?;
             return Ok(0);
         };
-        let (seq, hash): (i64, String) = (last.try_get(0)?, last.try_get(1)?);
+        let (seq, hash) = (last.seq, last.hash.clone());
         let signature = signer.sign(&Checkpoint::signed_text(site, seq, &hash, before));
         sqlx::query(
             "INSERT INTO checkpoints (site, seq, hash, purged_before, signature) VALUES ($1, $2, $3, $4, $5) \
@@ -617,6 +684,25 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The columns of a [`ChainRow`], in the order [`chain_row`] reads them.
+const CHAIN_COLUMNS: &str =
+    "site, seq, receipt_id, consent_id, server_time, action, body, prev_hash, hash, signature";
+
+fn chain_row(row: &AnyRow) -> Result<ChainRow> {
+    Ok(ChainRow {
+        site: row.try_get(0)?,
+        seq: row.try_get(1)?,
+        receipt_id: row.try_get(2)?,
+        consent_id: row.try_get(3)?,
+        server_time: row.try_get(4)?,
+        action: row.try_get(5)?,
+        body: row.try_get(6)?,
+        prev_hash: row.try_get(7)?,
+        hash: row.try_get(8)?,
+        signature: row.try_get(9)?,
+    })
 }
 
 fn record_from_row(row: &AnyRow) -> Result<ReceiptRecord> {

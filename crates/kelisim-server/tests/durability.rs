@@ -48,7 +48,8 @@ fn start_with(dir: &Path, port: u16, extra: &[&str]) -> Server {
         .arg(dir.join("sites.json"))
         .arg("--key")
         .arg(dir.join("signing.key"))
-        .args(["--admin-token", TOKEN, "--rate-per-minute", "1000000"])
+        .env("KELISIM_ADMIN_TOKEN", TOKEN)
+        .args(["--rate-per-minute", "1000000"])
         .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -245,13 +246,14 @@ fn a_full_disk_answers_503_and_corrupts_nothing() {
     // full", as on a full disk.
     let script = format!(
         "trap '' XFSZ; ulimit -f 2048; exec '{BINARY}' serve --listen 127.0.0.1:{port} \
-         --db 'sqlite://{db}' --sites '{sites}' --key '{key}' --admin-token {TOKEN} \
+         --db 'sqlite://{db}' --sites '{sites}' --key '{key}' \
          --rate-per-minute 1000000",
         db = dir.join("kelisim.db").display(),
         sites = dir.join("sites.json").display(),
         key = dir.join("signing.key").display(),
     );
     let child = Command::new("sh")
+        .env("KELISIM_ADMIN_TOKEN", TOKEN)
         .args(["-c", &script])
         .stdout(Stdio::null())
         .stderr(Stdio::null())

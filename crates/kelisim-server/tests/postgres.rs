@@ -66,7 +66,7 @@ async fn receipts_chain_and_replay_on_postgres() {
             );
         }
     }
-    assert!(verify(state.store(), signer().public_key())
+    assert!(verify(state.store(), signer().public_key(), &[])
         .await
         .unwrap()
         .problems
@@ -90,7 +90,7 @@ async fn verify_catches_an_edit_on_postgres() {
         )
         .await
         .unwrap();
-    let report = verify(&store, signer().public_key()).await.unwrap();
+    let report = verify(&store, signer().public_key(), &[]).await.unwrap();
     assert_eq!(report.problems.first().map(|p| p.seq), Some(2));
 }
 
@@ -130,7 +130,7 @@ async fn two_instances_writing_at_once_keep_one_valid_chain() {
     assert_eq!(rows.len(), 120, "each id stored exactly once");
     let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
     assert_eq!(seqs, (1..=120).collect::<Vec<i64>>());
-    let report = verify(state_a.store(), signer().public_key())
+    let report = verify(state_a.store(), signer().public_key(), &[])
         .await
         .unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
@@ -182,7 +182,7 @@ async fn a_database_that_goes_away_answers_503_then_recovers() {
     let (status, body) = post_receipt(&app, &receipt(2)).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(row_count(&state).await, 2);
-    assert!(verify(state.store(), signer().public_key())
+    assert!(verify(state.store(), signer().public_key(), &[])
         .await
         .unwrap()
         .problems

@@ -270,7 +270,7 @@ async fn staff_record_a_withdrawal_in_the_same_chain() {
         .collect();
     assert_eq!(actions, ["form", "withdraw"]);
     assert!(
-        kelisim_server::verify::verify(state.store(), signer().public_key())
+        kelisim_server::verify::verify(state.store(), signer().public_key(), &[])
             .await
             .unwrap()
             .problems
@@ -405,20 +405,46 @@ async fn rate_limit_answers_429() {
     let store = kelisim_server::store::Store::open(&sqlite_url())
         .await
         .unwrap();
+    // 20 a minute: a burst of 2, then one every 3.3 s.
     let state = kelisim_server::AppState::new(kelisim_server::Settings {
-        rate_per_minute: 2,
+        rate_per_minute: 20,
         ..settings(store)
     });
     let app = kelisim_server::app(state);
-    let mut statuses = Vec::new();
+    let mut answers = Vec::new();
     for n in 0..4 {
-        statuses.push(post_receipt(&app, &receipt(n)).await.0);
+        answers.push(send(&app, post("/v1/receipts", receipt(n).to_string())).await);
     }
+    let statuses: Vec<StatusCode> = answers.iter().map(|(status, _, _)| *status).collect();
     assert_eq!(statuses[..2], [StatusCode::CREATED, StatusCode::CREATED]);
-    assert!(
-        statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
-        "{statuses:?}"
-    );
+    let (status, headers, body) = &answers[2];
+    assert_eq!(*status, StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
+    let retry_after: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=4).contains(&retry_after), "Retry-After: {retry_after}");
+    assert!(body["error"].as_str().unwrap().contains("too many"));
+}
+
+/// The limit is what the README says: at most N requests in any minute, however they are
+/// spread (a clock the test moves, so the count is exact).
+#[test]
+fn the_rate_limit_admits_at_most_its_number_per_minute() {
+    use governor::clock::FakeRelativeClock;
+    for per_minute in [600, 60, 7] {
+        let clock = FakeRelativeClock::default();
+        let limiter = governor::RateLimiter::direct_with_clock(
+            kelisim_server::rate_quota(per_minute),
+            clock.clone(),
+        );
+        // 1,300 requests spread evenly over a minute, then a burst at its end.
+        let mut accepted = 0;
+        for _ in 0..1_300 {
+            accepted += u32::from(limiter.check().is_ok());
+            clock.advance(std::time::Duration::from_secs(60) / 1_300);
+        }
+        assert!(accepted <= per_minute, "{accepted} > {per_minute}");
+        // The last replenishment falls at the minute's very end, just after the last request.
+        assert!(accepted + 1 >= per_minute, "{accepted} of {per_minute}");
+    }
 }
 
 /// The JSON Schema published in the npm package describes exactly what the server accepts.
@@ -514,7 +540,7 @@ async fn a_batch_is_stored_in_order_and_repeated_ids_are_answered_once() {
         "the batch chains in order"
     );
     assert_eq!(row_count(&state).await, 4);
-    let report = kelisim_server::verify::verify(state.store(), signer().public_key())
+    let report = kelisim_server::verify::verify(state.store(), signer().public_key(), &[])
         .await
         .unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
@@ -549,7 +575,7 @@ async fn concurrent_posts_are_group_committed_into_one_valid_chain() {
     assert_eq!(rows.len(), 300, "each id stored exactly once");
     let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
     assert_eq!(seqs, (1..=300).collect::<Vec<i64>>());
-    let report = kelisim_server::verify::verify(state.store(), signer().public_key())
+    let report = kelisim_server::verify::verify(state.store(), signer().public_key(), &[])
         .await
         .unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);

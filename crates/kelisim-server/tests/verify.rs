@@ -26,7 +26,7 @@ async fn store_with(n: u32) -> Store {
 }
 
 async fn report(store: &Store) -> Report {
-    verify(store, signer().public_key()).await.unwrap()
+    verify(store, signer().public_key(), &[]).await.unwrap()
 }
 
 async fn check_caught(tamper: &str, seq: i64, words: &str) {

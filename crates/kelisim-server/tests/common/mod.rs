@@ -63,6 +63,7 @@ pub fn sites() -> Sites {
         id: "glazik-kz".into(),
         origins: vec![ORIGIN.into()],
         retention_days: 30,
+        full_user_agent: false,
     }])
 }
 
@@ -79,6 +80,7 @@ pub fn settings(store: Store) -> Settings {
         sdk_dir: None,
         client_timeout: std::time::Duration::from_secs(10),
         trusted_proxies: Vec::new(),
+        head_log: None,
     }
 }
 
