@@ -315,7 +315,8 @@ impl SiteChain<'_> {
     /// The chain, which verified from `first_seq` to `last_seq`, against the signed heads.
     fn check_signed_heads(&self, first_seq: i64, last_seq: i64) -> Option<Problem> {
         let mut heads: Vec<&SignedHead> = self.signed_heads.to_vec();
-        heads.sort_by_key(|head| head.seq);
+        // The latest head first: a cut is reported with the last receipt the server signed.
+        heads.sort_by_key(|head| std::cmp::Reverse(head.seq));
         for head in heads {
             let known_hash = if head.seq == first_seq - 1 {
                 // The purge checkpoint's receipt (or the genesis).

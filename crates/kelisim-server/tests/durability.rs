@@ -5,105 +5,12 @@
 
 mod common;
 
+use common::binary::*;
 use common::receipt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-const BINARY: &str = env!("CARGO_BIN_EXE_kelisim-server");
-const TOKEN: &str = "durability-token";
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start(dir: &Path, port: u16) -> Server {
-    start_with(dir, port, &[])
-}
-
-fn start_with(dir: &Path, port: u16, extra: &[&str]) -> Server {
-    let child = Command::new(BINARY)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--db")
-        .arg(format!("sqlite://{}", dir.join("kelisim.db").display()))
-        .arg("--sites")
-        .arg(dir.join("sites.json"))
-        .arg("--key")
-        .arg(dir.join("signing.key"))
-        .env("KELISIM_ADMIN_TOKEN", TOKEN)
-        .args(["--rate-per-minute", "1000000"])
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("server starts");
-    up(child, port)
-}
-
-/// Waits until the server started as `child` answers on `port`.
-fn up(child: Child, port: u16) -> Server {
-    let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while ureq::get(&format!("{base}/v1/public-key")).call().is_err() {
-        assert!(Instant::now() < deadline, "the server did not come up");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Server { child, base }
-}
-
-fn post(base: &str, n: u32) -> bool {
-    ureq::post(&format!("{base}/v1/receipts"))
-        .set("content-type", "text/plain")
-        .set("origin", "https://glazik.kz")
-        .timeout(Duration::from_secs(5))
-        .send_string(&receipt(n).to_string())
-        .is_ok_and(|response| response.status() == 201)
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("kelisim-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("sites.json"),
-        r#"{"sites": [{"id": "glazik-kz", "origins": ["https://glazik.kz"]}]}"#,
-    )
-    .unwrap();
-    dir
-}
-
-fn verify(dir: &Path) -> (bool, String) {
-    let output = Command::new(BINARY)
-        .arg("verify")
-        .arg("--db")
-        .arg(format!("sqlite://{}", dir.join("kelisim.db").display()))
-        .arg("--key")
-        .arg(dir.join("signing.key"))
-        .output()
-        .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-    )
-}
 
 #[test]
 fn acknowledged_receipts_survive_kill_9() {

@@ -1,0 +1,236 @@
+//! Whoever holds the database, against the real binaries: receipts stored over HTTP by
+//! `kelisim-server serve`, the SQLite file then edited as an attacker would, and `verify`,
+//! `purge` and `serve` run on it. Each kind of tampering is caught and named; nothing is
+//! purged or signed over it.
+
+mod common;
+
+use common::binary::*;
+
+const RECEIPTS: u32 = 12;
+
+/// A folder with `RECEIPTS` receipts of glazik-kz stored by a server that then stopped as an
+/// operator stops it (its head log written).
+fn stored(name: &str) -> std::path::PathBuf {
+    let dir = temp_dir(name);
+    let server = start(&dir, free_port());
+    for n in 1..=RECEIPTS {
+        assert!(post(&server.base, n), "receipt {n} stored");
+    }
+    server.stop();
+    assert!(
+        dir.join("kelisim-heads.jsonl").exists(),
+        "the head log is kept beside the key"
+    );
+    dir
+}
+
+async fn tamper(dir: &std::path::Path, statements: &[&str]) {
+    let store = kelisim_server::store::Store::open_existing(&db_url(dir))
+        .await
+        .unwrap();
+    for statement in statements {
+        assert!(
+            store.execute_raw(statement).await.unwrap() > 0,
+            "tampering changed nothing: {statement}"
+        );
+    }
+    store.close().await;
+}
+
+fn verify_args(dir: &std::path::Path) -> Vec<String> {
+    vec![
+        "verify".into(),
+        "--db".into(),
+        db_url(dir),
+        "--key".into(),
+        dir.join("signing.key").display().to_string(),
+    ]
+}
+
+fn verify_dir(dir: &std::path::Path, extra: &[&str]) -> (bool, String) {
+    let mut args = verify_args(dir);
+    args.extend(extra.iter().map(|a| a.to_string()));
+    run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// `verify` fails, naming the kind of tampering and the first bad receipt.
+fn assert_caught(dir: &std::path::Path, kind: &str, words: &[&str]) {
+    let (ok, printed) = verify_dir(dir, &[]);
+    assert!(!ok, "verify passed a tampered database:\n{printed}");
+    assert!(printed.contains(&format!("[{kind}]")), "{printed}");
+    for word in words {
+        assert!(printed.contains(word), "no {word:?} in:\n{printed}");
+    }
+}
+
+#[test]
+fn a_clean_database_verifies_against_its_head_log() {
+    let dir = stored("clean");
+    let (ok, printed) = verify_dir(&dir, &[]);
+    assert!(ok, "{printed}");
+    assert!(
+        printed.contains(
+            "site glazik-kz: 12 receipts verified; the signed heads vouch for receipts up to 12"
+        ),
+        "{printed}"
+    );
+}
+
+#[tokio::test]
+async fn cutting_the_newest_receipts_and_moving_the_head_back_is_caught() {
+    let dir = stored("truncated");
+    tamper(
+        &dir,
+        &[
+            "DELETE FROM receipts WHERE seq > 9",
+            "UPDATE chain_heads SET seq = 9, hash = (SELECT hash FROM receipts WHERE seq = 9)",
+        ],
+    )
+    .await;
+    assert_caught(
+        &dir,
+        "truncated",
+        &[
+            "receipt 10",
+            "receipts 10 to 12 deleted",
+            "first bad sequence number: 10",
+        ],
+    );
+    // Nor will the server extend the cut chain and sign over the gap.
+    let (started, printed) = run(&[
+        "serve",
+        "--listen",
+        &format!("127.0.0.1:{}", free_port()),
+        "--db",
+        &db_url(&dir),
+        "--key",
+        &dir.join("signing.key").display().to_string(),
+        "--sites",
+        &dir.join("sites.json").display().to_string(),
+    ]);
+    assert!(!started, "serve started on a cut database:\n{printed}");
+    assert!(
+        printed.contains("does not hold receipt 12 of site glazik-kz"),
+        "{printed}"
+    );
+}
+
+#[tokio::test]
+async fn deleting_the_last_receipt_with_its_head_row_is_caught() {
+    let dir = stored("last-and-head");
+    tamper(
+        &dir,
+        &[
+            "DELETE FROM receipts WHERE seq = 12",
+            "DELETE FROM chain_heads",
+        ],
+    )
+    .await;
+    assert_caught(&dir, "truncated", &["receipt 12"]);
+}
+
+#[tokio::test]
+async fn deleting_a_whole_site_is_caught() {
+    let dir = stored("whole-site");
+    tamper(&dir, &["DELETE FROM receipts", "DELETE FROM chain_heads"]).await;
+    assert_caught(
+        &dir,
+        "truncated",
+        &["site glazik-kz", "receipts 1 to 12 deleted"],
+    );
+}
+
+#[tokio::test]
+async fn an_edited_consent_id_column_is_caught() {
+    let dir = stored("consent-column");
+    // Hides receipt 12 from its consent's history (look-ups go by the column).
+    tamper(
+        &dir,
+        &["UPDATE receipts SET consent_id = '99999999-9999-4999-8999-999999999999' WHERE seq = 12"],
+    )
+    .await;
+    assert_caught(&dir, "column edited", &["receipt 12", "consent_id column"]);
+}
+
+#[tokio::test]
+async fn an_edited_server_time_is_caught_and_purge_refuses_to_delete() {
+    let dir = stored("server-time");
+    tamper(
+        &dir,
+        &["UPDATE receipts SET server_time = '2020-06-01T00:00:00Z'"],
+    )
+    .await;
+    assert_caught(&dir, "column edited", &["receipt 1", "server_time column"]);
+    let (purged, printed) = run(&[
+        "purge",
+        "--db",
+        &db_url(&dir),
+        "--key",
+        &dir.join("signing.key").display().to_string(),
+        "--sites",
+        &dir.join("sites.json").display().to_string(),
+        "--before",
+        "2021-01-01",
+    ]);
+    assert!(!purged, "purge went on:\n{printed}");
+    assert!(printed.contains("refusing to purge"), "{printed}");
+    let store = kelisim_server::store::Store::open_existing(&db_url(&dir))
+        .await
+        .unwrap();
+    assert_eq!(store.chain_rows().await.unwrap().len(), RECEIPTS as usize);
+    assert!(
+        store.checkpoints().await.unwrap().is_empty(),
+        "no checkpoint signed"
+    );
+}
+
+#[test]
+fn an_edited_head_log_is_caught() {
+    let dir = stored("edited-log");
+    let log = dir.join("kelisim-heads.jsonl");
+    let text = std::fs::read_to_string(&log).unwrap();
+    std::fs::write(&log, text.replace("\"seq\":12", "\"seq\":20")).unwrap();
+    assert_caught(
+        &dir,
+        "signed head mismatch",
+        &["does not verify with this key"],
+    );
+}
+
+#[test]
+fn verify_without_signed_heads_refuses_unless_told() {
+    let dir = stored("no-heads");
+    std::fs::remove_file(dir.join("kelisim-heads.jsonl")).unwrap();
+    let (ok, printed) = verify_dir(&dir, &[]);
+    assert!(!ok, "{printed}");
+    assert!(printed.contains("no signed chain heads"), "{printed}");
+    let (ok, printed) = verify_dir(&dir, &["--without-heads"]);
+    assert!(ok, "{printed}");
+    assert!(printed.contains("not checked"), "{printed}");
+}
+
+#[test]
+fn verify_export_and_purge_refuse_a_database_that_does_not_exist() {
+    let dir = temp_dir("typo");
+    let typo = format!("sqlite://{}", dir.join("kelisim-typo.db").display());
+    let key = dir.join("signing.key").display().to_string();
+    let sites = dir.join("sites.json").display().to_string();
+    for args in [
+        vec!["verify", "--db", &typo, "--key", &key, "--without-heads"],
+        vec!["export", "--db", &typo],
+        vec![
+            "purge",
+            "--db",
+            &typo,
+            "--sites",
+            &sites,
+            "--before",
+            "2020-01-01",
+        ],
+    ] {
+        let (ok, printed) = run(&args);
+        assert!(!ok, "{args:?}:\n{printed}");
+        assert!(!dir.join("kelisim-typo.db").exists(), "{args:?} created it");
+    }
+}
