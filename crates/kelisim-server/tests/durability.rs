@@ -130,16 +130,30 @@ fn slow_clients_are_cut_off() {
         waited < Duration::from_secs(5),
         "held for {waited:?}: {answer}"
     );
-    // A body that never arrives whole: 408 with a JSON message.
-    let mut slow = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    slow.write_all(
-        b"POST /v1/receipts HTTP/1.1\r\nHost: x\r\nOrigin: https://glazik.kz\r\nContent-Type: application/json\r\nContent-Length: 500\r\nConnection: close\r\n\r\n{\"receipt_id\":",
-    )
-    .unwrap();
-    let (answer, waited) = read_all(&mut slow);
-    assert!(waited < Duration::from_secs(5), "held for {waited:?}");
-    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
-    assert!(answer.contains("too long"), "{answer}");
+    // A body that never arrives whole, on every route that reads one (the login form and a
+    // staff withdrawal need no credential to hold a connection): 408 with a JSON message.
+    for (path, content_type) in [
+        ("/v1/receipts", "application/json"),
+        ("/v1/impressions", "application/json"),
+        ("/dashboard/login", "application/x-www-form-urlencoded"),
+        (
+            "/v1/consents/11111111-1111-4111-8111-000000000001/withdraw",
+            "application/json",
+        ),
+    ] {
+        let mut slow = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nOrigin: https://glazik.kz\r\nContent-Type: {content_type}\r\nContent-Length: 500\r\nConnection: close\r\n\r\n{{\"a\":"
+        );
+        slow.write_all(head.as_bytes()).unwrap();
+        let (answer, waited) = read_all(&mut slow);
+        assert!(
+            waited < Duration::from_secs(5),
+            "{path} held for {waited:?}"
+        );
+        assert!(answer.starts_with("HTTP/1.1 408"), "{path}: {answer}");
+        assert!(answer.contains("too long"), "{path}: {answer}");
+    }
     // Meanwhile and afterwards, normal clients are served.
     assert!(post(&server.base, 1));
 }

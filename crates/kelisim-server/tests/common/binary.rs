@@ -34,8 +34,13 @@ pub fn start(dir: &Path, port: u16) -> Server {
 }
 
 pub fn start_with(dir: &Path, port: u16, extra: &[&str]) -> Server {
+    start_on(dir, &format!("127.0.0.1:{port}"), port, extra)
+}
+
+/// The server listening on `listen` (whose port is `port`), reached over 127.0.0.1.
+pub fn start_on(dir: &Path, listen: &str, port: u16, extra: &[&str]) -> Server {
     let child = Command::new(BINARY)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["serve", "--listen", listen])
         .arg("--db")
         .arg(format!("sqlite://{}", dir.join("kelisim.db").display()))
         .arg("--sites")
@@ -43,7 +48,8 @@ pub fn start_with(dir: &Path, port: u16, extra: &[&str]) -> Server {
         .arg("--key")
         .arg(dir.join("signing.key"))
         .env("KELISIM_ADMIN_TOKEN", TOKEN)
-        .args(["--rate-per-minute", "1000000"])
+        // Unlimited unless the test sets a rate of its own.
+        .env("KELISIM_RATE_PER_MINUTE", "1000000")
         .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -100,6 +106,19 @@ pub fn verify(dir: &Path) -> (bool, String) {
 }
 
 impl Server {
+    /// Stops the server as `stop` does and hands `check` everything it printed (it must have
+    /// been started with piped standard output and error).
+    pub fn stop_and_read(mut self, check: impl FnOnce(&str)) {
+        use std::io::Read;
+        let mut stdout = self.child.stdout.take().expect("piped stdout");
+        let mut stderr = self.child.stderr.take().expect("piped stderr");
+        self.stop();
+        let mut printed = String::new();
+        let _ = stdout.read_to_string(&mut printed);
+        let _ = stderr.read_to_string(&mut printed);
+        check(&printed);
+    }
+
     /// Stops the server as Ctrl+C would (SIGINT), so it stores what is queued and writes its
     /// last chain heads, and waits for it to exit.
     pub fn stop(mut self) {
