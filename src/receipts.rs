@@ -11,11 +11,13 @@
 
 use crate::boundary::list;
 use crate::browser::{
-    console_warn, location, now_seconds, once, property, random_uuid, window, window_property,
+    console_error, console_warn, location, now_seconds, once, property, random_uuid, window,
+    window_property,
 };
 use crate::helpers::{post_text, sha256_hex};
 use crate::storage::{get_item, remove_item, set_item};
 use kelisim_core::config::{Form, Purpose};
+use kelisim_core::consent::MAX_RECEIPT_BYTES;
 use kelisim_core::ids::insert_sorted;
 use kelisim_core::strings::{concat, decimal, parse_digits};
 use kelisim_core::{Action, Config, Consent, Language};
@@ -25,7 +27,7 @@ const OUTBOX_KEY: &str = "kelisim:outbox";
 const RETRY_AT_KEY: &str = "kelisim:outbox-retry-at";
 const ATTEMPTS_KEY: &str = "kelisim:outbox-attempts";
 /// A browser keeps at most this many unsent receipts (a server down for weeks must not fill
-/// the store's localStorage); past it the oldest is dropped with a warning.
+/// the store's localStorage); past it the oldest are dropped with a warning.
 const MAX_OUTBOX: usize = 100;
 /// The last acknowledged receipt (the server's answer), shown to the visitor.
 pub const LAST_RECEIPT_KEY: &str = "kelisim:receipt";
@@ -159,6 +161,16 @@ fn send(endpoint: String, receipt: js_sys::Object, fingerprint: String) {
         let hash = hash.as_string().unwrap_or_default();
         set_text(&receipt, "texts_hash", &hash);
         let text = json_text(&receipt);
+        if text.len() > MAX_RECEIPT_BYTES {
+            // The server refuses it, and a keepalive request could not carry it: queued, it
+            // would be retried for ever ahead of every later receipt.
+            console_error(&concat(&[
+                "a receipt of ",
+                &decimal(text.len() as u64),
+                " bytes is larger than the receipts server accepts; it was not sent (check the config's texts and ids)",
+            ]));
+            return;
+        }
         if push_outbox(&text) {
             flush(endpoint);
         } else {
@@ -358,22 +370,54 @@ fn remember_answer(answer: &str) {
     }
 }
 
+/// The receipts waiting to be sent, oldest first. The outbox lives in the store's own
+/// localStorage, where any script of the origin can write: anything in it that is not a
+/// receipt this SDK could send (not a string, too large, not a JSON object with a
+/// `receipt_id`) is dropped with a warning, and so are the oldest receipts past
+/// [`MAX_OUTBOX`], so that nothing put there blocks a real receipt for ever.
 fn outbox() -> Vec<String> {
     let Some(text) = get_item(OUTBOX_KEY) else {
         return Vec::new();
     };
-    match js_sys::JSON::parse(&text) {
-        Ok(value) if js_sys::Array::is_array(&value) => {
-            let mut items = Vec::new();
-            for item in js_sys::Array::from(&value).iter() {
-                if let Some(text) = item.as_string() {
-                    items.push(text);
-                }
-            }
-            items
-        }
-        _ => Vec::new(),
+    let parsed = js_sys::JSON::parse(&text)
+        .ok()
+        .filter(js_sys::Array::is_array)
+        .map(|value| js_sys::Array::from(&value));
+    let Some(array) = parsed else {
+        console_warn("the receipts outbox was not a list; it was dropped");
+        remove_item(OUTBOX_KEY);
+        return Vec::new();
+    };
+    let total = array.length() as usize;
+    let mut items: Vec<String> = array
+        .iter()
+        .filter_map(|item| item.as_string())
+        .filter(|text| is_sendable_receipt(text))
+        .collect();
+    let junk = total - items.len();
+    let excess = items.len().saturating_sub(MAX_OUTBOX);
+    items.drain(..excess);
+    if junk > 0 || excess > 0 {
+        console_warn(&concat(&[
+            "the receipts outbox held ",
+            &decimal(junk as u64),
+            " items that are not receipts and ",
+            &decimal(excess as u64),
+            " receipts past the 100 kept; they were dropped",
+        ]));
+        save_outbox(&items);
     }
+    items
+}
+
+/// Whether `text` is a receipt this SDK would send: small enough for the server and a
+/// keepalive request, and a JSON object with a string `receipt_id`.
+fn is_sendable_receipt(text: &str) -> bool {
+    text.len() <= MAX_RECEIPT_BYTES
+        && js_sys::JSON::parse(text)
+            .ok()
+            .filter(|value| value.is_object())
+            .is_some_and(|value| property(&value, "receipt_id").is_string())
 }
 
 /// Adds a receipt to the outbox; `false` when localStorage cannot hold it.

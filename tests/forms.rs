@@ -226,3 +226,36 @@ async fn a_declared_form_added_later_on_its_own_gets_its_block() {
     assert_eq!(query_all(".kelisim-form-consent").len(), 1);
     assert_eq!(query_all("input[name=kelisim_purposes]").len(), 4);
 }
+
+/// Whatever another script of the store's origin puts in the outbox (an item too large for
+/// any request, thousands of non-receipts, a receipt among them) is dropped or kept so that a
+/// real receipt is queued and sent, never buried behind it.
+#[wasm_bindgen_test]
+async fn junk_in_the_outbox_never_blocks_a_real_receipt() {
+    reset("ru");
+    let junk = js_sys::Array::new();
+    junk.push(&JsValue::from_str(&format!(
+        "{{\"receipt_id\":\"{}\"}}",
+        "x".repeat(3_000_000)
+    )));
+    for n in 0..100_000 {
+        junk.push(&JsValue::from_f64(f64::from(n)));
+    }
+    junk.push(&JsValue::from_str("not json"));
+    let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    storage
+        .set_item(
+            "kelisim:outbox",
+            &js_sys::JSON::stringify(&junk).unwrap().as_string().unwrap(),
+        )
+        .unwrap();
+    init(&config_with_endpoint());
+    click("[data-kelisim-action=accept-all]");
+    // The receipt is queued after the texts are hashed (a promise).
+    wait(200).await;
+    let queued = outbox();
+    assert_eq!(queued.len(), 1, "junk left beside the receipt");
+    let receipt = js_sys::JSON::parse(&queued[0]).unwrap();
+    let action = js_sys::Reflect::get(&receipt, &"action".into()).unwrap();
+    assert_eq!(action.as_string().as_deref(), Some("accept_all"));
+}

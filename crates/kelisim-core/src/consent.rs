@@ -39,6 +39,10 @@ pub enum Choice {
     },
 }
 
+/// The largest receipt (its JSON text, in bytes) the receipts server accepts, and so the
+/// largest the SDK queues and sends: a bigger one could never be stored.
+pub const MAX_RECEIPT_BYTES: usize = 16 * 1024;
+
 /// How a choice came about; recorded in events and receipts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {

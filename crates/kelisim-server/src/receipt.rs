@@ -9,8 +9,7 @@ use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-/// Largest receipt body accepted, in bytes.
-pub const MAX_RECEIPT_BYTES: usize = 16 * 1024;
+pub use kelisim_core::consent::MAX_RECEIPT_BYTES;
 const MAX_IDS: usize = 64;
 const ACTIONS: [&str; 6] = [
     "accept_all",
