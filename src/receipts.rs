@@ -11,8 +11,7 @@
 
 use crate::boundary::list;
 use crate::browser::{
-    console_error, console_warn, location, now_seconds, once, property, random_uuid, window,
-    window_property,
+    console_warn, location, now_seconds, once, property, random_uuid, window, window_property,
 };
 use crate::helpers::{post_text, sha256_hex};
 use crate::storage::{get_item, remove_item, set_item};
@@ -29,6 +28,9 @@ const ATTEMPTS_KEY: &str = "kelisim:outbox-attempts";
 /// A browser keeps at most this many unsent receipts (a server down for weeks must not fill
 /// the store's localStorage); past it the oldest are dropped with a warning.
 const MAX_OUTBOX: usize = 100;
+/// Said when the outbox drops what it cannot send: one text for both causes.
+const OUTBOX_DROPPED: &str =
+    "receipts outbox: items that are not receipts, or the oldest past 100 unsent, were dropped";
 /// The last acknowledged receipt (the server's answer), shown to the visitor.
 pub const LAST_RECEIPT_KEY: &str = "kelisim:receipt";
 
@@ -161,16 +163,6 @@ fn send(endpoint: String, receipt: js_sys::Object, fingerprint: String) {
         let hash = hash.as_string().unwrap_or_default();
         set_text(&receipt, "texts_hash", &hash);
         let text = json_text(&receipt);
-        if text.len() > MAX_RECEIPT_BYTES {
-            // The server refuses it, and a keepalive request could not carry it: queued, it
-            // would be retried for ever ahead of every later receipt.
-            console_error(&concat(&[
-                "a receipt of ",
-                &decimal(text.len() as u64),
-                " bytes is larger than the receipts server accepts; it was not sent (check the config's texts and ids)",
-            ]));
-            return;
-        }
         if push_outbox(&text) {
             flush(endpoint);
         } else {
@@ -372,52 +364,39 @@ fn remember_answer(answer: &str) {
 
 /// The receipts waiting to be sent, oldest first. The outbox lives in the store's own
 /// localStorage, where any script of the origin can write: anything in it that is not a
-/// receipt this SDK could send (not a string, too large, not a JSON object with a
-/// `receipt_id`) is dropped with a warning, and so are the oldest receipts past
-/// [`MAX_OUTBOX`], so that nothing put there blocks a real receipt for ever.
+/// receipt this SDK could send (not a string, larger than the server accepts or a keepalive
+/// request carries, not a receipt as `base_receipt` starts one) is dropped with a warning, and
+/// so are the oldest receipts past [`MAX_OUTBOX`], so that nothing put there blocks a real
+/// receipt for ever. A receipt too large is thus never queued: `send` posts it once from
+/// memory, and the server's refusal is logged.
 fn outbox() -> Vec<String> {
     let Some(text) = get_item(OUTBOX_KEY) else {
         return Vec::new();
     };
-    let parsed = js_sys::JSON::parse(&text)
-        .ok()
-        .filter(js_sys::Array::is_array)
-        .map(|value| js_sys::Array::from(&value));
-    let Some(array) = parsed else {
-        console_warn("the receipts outbox was not a list; it was dropped");
-        remove_item(OUTBOX_KEY);
-        return Vec::new();
-    };
-    let total = array.length() as usize;
-    let mut items: Vec<String> = array
-        .iter()
-        .filter_map(|item| item.as_string())
-        .filter(|text| is_sendable_receipt(text))
-        .collect();
-    let junk = total - items.len();
-    let excess = items.len().saturating_sub(MAX_OUTBOX);
-    items.drain(..excess);
-    if junk > 0 || excess > 0 {
-        console_warn(&concat(&[
-            "the receipts outbox held ",
-            &decimal(junk as u64),
-            " items that are not receipts and ",
-            &decimal(excess as u64),
-            " receipts past the 100 kept; they were dropped",
-        ]));
+    let mut items = Vec::new();
+    let mut dropped = false;
+    if let Ok(value) = js_sys::JSON::parse(&text) {
+        for item in js_sys::Array::from(&value).iter() {
+            match item.as_string() {
+                Some(text)
+                    if text.len() <= MAX_RECEIPT_BYTES
+                        && text.starts_with("{\"receipt_id\":\"") =>
+                {
+                    items.push(text)
+                }
+                _ => dropped = true,
+            }
+        }
+    }
+    while items.len() > MAX_OUTBOX {
+        items.remove(0);
+        dropped = true;
+    }
+    if dropped {
+        console_warn(OUTBOX_DROPPED);
         save_outbox(&items);
     }
     items
-}
-
-/// Whether `text` is a receipt this SDK would send: small enough for the server and a
-/// keepalive request, and a JSON object with a string `receipt_id`.
-fn is_sendable_receipt(text: &str) -> bool {
-    text.len() <= MAX_RECEIPT_BYTES
-        && js_sys::JSON::parse(text)
-            .ok()
-            .filter(|value| value.is_object())
-            .is_some_and(|value| property(&value, "receipt_id").is_string())
 }
 
 /// Adds a receipt to the outbox; `false` when localStorage cannot hold it.
@@ -425,7 +404,7 @@ fn push_outbox(text: &str) -> bool {
     let mut items = outbox();
     items.push(text.to_owned());
     if items.len() > MAX_OUTBOX {
-        console_warn("more than 100 receipts could not be sent; the oldest is dropped");
+        console_warn(OUTBOX_DROPPED);
         items.remove(0);
     }
     save_outbox(&items) && outbox().last().is_some_and(|last| last == text)
