@@ -53,7 +53,7 @@ pub struct Options {
     /// Receipts and impressions seeded for the stats queries.
     pub receipts: u64,
     pub impressions: u64,
-    /// Only these sections (`bytes`, `browser`, `server`, `stats`); all when empty.
+    /// Only these sections (`bytes`, `browser`, `server`, `stats`, `verify`); all when empty.
     pub only: Vec<String>,
 }
 
@@ -152,7 +152,7 @@ pub fn run_bench(root: &Path, options: &Options) -> Result<()> {
     }
 
     // 4. Receipts server.
-    if options.wants("server") || options.wants("stats") {
+    if options.wants("server") || options.wants("stats") || options.wants("verify") {
         crate::tools::run(
             root,
             "cargo",
@@ -176,6 +176,9 @@ pub fn run_bench(root: &Path, options: &Options) -> Result<()> {
     }
     if options.wants("stats") {
         stats_section(root, &mut report, &work, options)?;
+    }
+    if options.wants("verify") {
+        verify_section(root, &mut report, &work)?;
     }
 
     let results = root.join("bench/RESULTS.md");
@@ -555,6 +558,63 @@ fn stats_section(root: &Path, report: &mut String, work: &Path, options: &Option
     Ok(())
 }
 
+/// Receipts `verify` checks in section 6.
+const VERIFY_RECEIPTS: u64 = 100_000;
+
+/// 6. `kelisim-server verify` over a database of [`VERIFY_RECEIPTS`] receipts (the real
+/// binary, release build, every hash, signature and column checked; median of 3 runs).
+fn verify_section(root: &Path, report: &mut String, work: &Path) -> Result<()> {
+    let server_binary = root.join("target/release/kelisim-server");
+    let storage_binary = root.join("target/release/examples/bench_storage");
+    let db = work.join(format!("verify-{VERIFY_RECEIPTS}.db"));
+    if !db.exists() {
+        eprintln!("bench: seeding {VERIFY_RECEIPTS} receipts for verify");
+        let partial = work.join("verify-seeding.db");
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", partial.display()));
+        }
+        output_of(
+            &storage_binary,
+            &[
+                "seed",
+                &format!("sqlite://{}", partial.display()),
+                &VERIFY_RECEIPTS.to_string(),
+                "0",
+                "90",
+            ],
+        )?;
+        std::fs::rename(&partial, &db)?;
+    }
+    let public_key = output_of(&storage_binary, &["public-key"])?;
+    let url = format!("sqlite://{}", db.display());
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let printed = output_of(
+            &server_binary,
+            &[
+                "verify",
+                "--db",
+                &url,
+                "--public-key",
+                public_key.trim(),
+                "--without-heads",
+            ],
+        )?;
+        times.push(started.elapsed().as_secs_f64());
+        if !printed.contains(&format!("{VERIFY_RECEIPTS} receipts verified")) {
+            bail!("verify did not check every receipt:\n{printed}");
+        }
+    }
+    let seconds = median(times);
+    let _ = write!(
+        report,
+        "\n## 6. `kelisim-server verify` over {VERIFY_RECEIPTS} receipts (SQLite, release build, median of 3)\n\n| receipts | seconds | µs per receipt |\n|---:|---:|---:|\n| {VERIFY_RECEIPTS} | {seconds:.2} | {:.1} |\n",
+        seconds * 1e6 / VERIFY_RECEIPTS as f64
+    );
+    Ok(())
+}
+
 /// Date, machine and browser, for the top of RESULTS.md.
 fn header(root: &Path) -> Result<String> {
     let date = command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
@@ -752,6 +812,9 @@ impl Drop for Server {
     }
 }
 
+/// The admin token of the benchmark's server.
+const BENCH_TOKEN: &str = "bench-admin-token-not-secret";
+
 fn start_server(binary: &Path, work: &Path, db: &str) -> Result<Server> {
     let sites = work.join("sites.json");
     std::fs::write(
@@ -772,6 +835,7 @@ fn start_server(binary: &Path, work: &Path, db: &str) -> Result<Server> {
             "--rate-per-minute",
             "1000000000",
         ])
+        .env("KELISIM_ADMIN_TOKEN", BENCH_TOKEN)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -882,7 +946,7 @@ fn stats_queries(binary: &Path, work: &Path, db: &str) -> Result<Vec<(String, f6
         for _ in 0..10 {
             let started = Instant::now();
             let response = ureq::get(&format!("http://127.0.0.1:{SERVER_PORT}{path}"))
-                .set("Authorization", "Bearer bench")
+                .set("Authorization", &format!("Bearer {BENCH_TOKEN}"))
                 .call()
                 .with_context(|| format!("GET {path}"))?;
             let body: Value = response.into_json()?;

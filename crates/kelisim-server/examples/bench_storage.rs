@@ -9,6 +9,8 @@
 //!   traffic spread over the last `days` days (today included), and the impression counts to
 //!   go with it.
 //!
+//! - `public-key`: the public key (hex) of the key `seed` signs with, for `verify --public-key`.
+//!
 //! Everything it writes is synthetic; it never touches a database it did not create.
 
 use anyhow::{bail, Context, Result};
@@ -39,8 +41,17 @@ async fn main() -> Result<()> {
             )
             .await
         }
-        other => bail!("unknown command {other:?}: raw, fresh-postgres or seed"),
+        "public-key" => {
+            println!("{}", seed_signer().public_key().to_hex());
+            Ok(())
+        }
+        other => bail!("unknown command {other:?}: raw, fresh-postgres, seed or public-key"),
     }
+}
+
+/// The key `seed` signs with (synthetic data, so a fixed key).
+fn seed_signer() -> Signer {
+    Signer::from_seed([9; 32])
 }
 
 /// A ~1 KB row, like a stored receipt.
@@ -191,7 +202,7 @@ fn synthetic_receipt(random: &mut Random, consent_id: &str, first: bool) -> Rece
 
 async fn seed(url: &str, receipts: u64, impressions: u64, days: u64) -> Result<()> {
     let store = Store::open(url).await?;
-    let signer = Signer::from_seed([9; 32]);
+    let signer = seed_signer();
     let mut random = Random(0x9e37_79b9_7f4a_7c15);
     let today = OffsetDateTime::now_utc().replace_time(time::Time::MIDNIGHT);
     let per_day = receipts.div_ceil(days);
