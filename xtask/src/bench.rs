@@ -561,8 +561,8 @@ fn stats_section(root: &Path, report: &mut String, work: &Path, options: &Option
 /// Receipts `verify` checks in section 6.
 const VERIFY_RECEIPTS: u64 = 100_000;
 
-/// 6. `kelisim-server verify` over a database of [`VERIFY_RECEIPTS`] receipts (the real
-/// binary, release build, every hash, signature and column checked; median of 3 runs).
+/// Section 6: `kelisim-server verify` over a database of [`VERIFY_RECEIPTS`] receipts (the
+/// real binary, release build, every hash, signature and column checked; median of 3 runs).
 fn verify_section(root: &Path, report: &mut String, work: &Path) -> Result<()> {
     let server_binary = root.join("target/release/kelisim-server");
     let storage_binary = root.join("target/release/examples/bench_storage");
