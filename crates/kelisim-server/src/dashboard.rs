@@ -4,6 +4,7 @@
 //! the daily opt-in rates, and the splits by language and by variant with Wilson intervals.
 //! The numbers are exactly `GET /v1/stats`'s (`stats::compute` over the same rollups).
 
+use crate::receipt::ReceiptRecord;
 use crate::stats::{Filter, Row};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -114,10 +115,112 @@ pub fn login_page(lang: Lang, failed: bool) -> String {
         language_links(lang, ""),
         lang.t("Келісім көрсеткіштері", "Показатели согласия", "Consent opt-in rates"),
         lang.code(),
-        lang.t("Әкімші токені", "Токен администратора", "Admin token"),
+        lang.t("Кіру токені", "Токен доступа", "Access token"),
         lang.t("Кіру", "Войти", "Sign in"),
     );
     page(lang, title, &body)
+}
+
+/// What a role without a dashboard (`monitor`) sees after signing in.
+pub fn nothing_to_see_page(lang: Lang, role: crate::access::Role) -> String {
+    let body = format!(
+        "{}<h1>{}</h1><p>{} <code>{}</code></p>{}",
+        language_links(lang, ""),
+        lang.t(
+            "Бұл рөлге панель жоқ",
+            "Для этой роли панели нет",
+            "No dashboard for this role"
+        ),
+        lang.t("Рөл:", "Роль:", "Role:"),
+        role.name(),
+        logout_form(lang),
+    );
+    page(lang, "kelisim", &body)
+}
+
+fn logout_form(lang: Lang) -> String {
+    format!(
+        "<form method=\"post\" action=\"/dashboard/logout\"><button type=\"submit\">{}</button></form>",
+        lang.t("Шығу", "Выйти", "Sign out")
+    )
+}
+
+/// The data-protection officer's page: a form for a consent id or receipt id, and the
+/// receipts of the consent found (oldest first), or a note that there are none.
+pub fn dpo_page(lang: Lang, asked: Option<&str>, history: Option<&[ReceiptRecord]>) -> String {
+    let mut body = language_links(lang, "");
+    let _ = write!(
+        body,
+        "<h1>{}</h1><form class=\"filters\" method=\"get\" action=\"/dashboard\">\
+         <input type=\"hidden\" name=\"lang\" value=\"{}\">\
+         <label>{}<input name=\"id\" value=\"{}\" size=\"38\" required></label>\
+         <button type=\"submit\">{}</button></form>",
+        lang.t("Келісім тарихы", "История согласия", "Consent history"),
+        lang.code(),
+        lang.t(
+            "Келісім немесе түбіртек идентификаторы",
+            "Идентификатор согласия или квитанции",
+            "Consent id or receipt id"
+        ),
+        escape(asked.unwrap_or_default()),
+        lang.t("Іздеу", "Найти", "Look up"),
+    );
+    match history {
+        None => {}
+        Some([]) => {
+            let _ = write!(
+                body,
+                "<p role=\"status\" class=\"note\">{}</p>",
+                lang.t(
+                    "Бұл идентификатормен түбіртек жоқ.",
+                    "Квитанций с этим идентификатором нет.",
+                    "No receipt has this id."
+                )
+            );
+        }
+        Some(records) => {
+            let _ = write!(
+                body,
+                "<div class=\"scroll\"><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+                lang.t("Уақыты", "Время", "Time"),
+                lang.t("Әрекет", "Действие", "Action"),
+                lang.t("Рұқсат етілді", "Разрешено", "Granted"),
+                lang.t("Бас тартылды", "Отказано", "Refused"),
+                lang.t("Тәсілі", "Способ", "Method"),
+                lang.t("Сайт", "Сайт", "Site"),
+                lang.t("Түбіртек", "Квитанция", "Receipt"),
+            );
+            for record in records {
+                let receipt = &record.stored.receipt;
+                let granted = [
+                    &receipt.granted_categories[..],
+                    &receipt.granted_services[..],
+                    &receipt.granted_purposes[..],
+                ]
+                .concat();
+                let denied = [
+                    &receipt.denied_categories[..],
+                    &receipt.denied_services[..],
+                    &receipt.denied_purposes[..],
+                ]
+                .concat();
+                let _ = write!(
+                    body,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+                    escape(&record.stored.server_time),
+                    escape(&receipt.action),
+                    escape(&granted.join(", ")),
+                    escape(&denied.join(", ")),
+                    escape(&receipt.method),
+                    escape(&receipt.site),
+                    escape(&receipt.receipt_id),
+                );
+            }
+            body.push_str("</tbody></table></div>");
+        }
+    }
+    body.push_str(&logout_form(lang));
+    page(lang, "kelisim — DPO", &body)
 }
 
 /// The numbers a dashboard page shows, each grouping read from the rollups for the filter.
@@ -297,7 +400,7 @@ pub fn dashboard_page(
         lang.t("Құрылғы", "Устройство", "Device"),
         by_device,
     ));
-    let _ = write!(body, "<form method=\"post\" action=\"/dashboard/logout\"><button type=\"submit\">{}</button></form>", lang.t("Шығу", "Выйти", "Sign out"));
+    body.push_str(&logout_form(lang));
     page(lang, "kelisim", &body)
 }
 

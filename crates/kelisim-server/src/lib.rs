@@ -8,6 +8,7 @@
 //! [`verify::verify`] checks a database end to end. [`decode_cookie`] is re-exported so a
 //! store's Rust backend can read the `kelisim` cookie.
 
+pub mod access;
 pub mod chain;
 pub mod dashboard;
 pub mod error;
@@ -24,6 +25,7 @@ pub mod verify;
 
 pub use kelisim_core::{decode_cookie, Consent};
 
+use access::Permission;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
@@ -39,7 +41,6 @@ use group_commit::ReceiptWriter;
 use receipt::{ip_prefix, parse_receipt, MAX_RECEIPT_BYTES};
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use sites::Sites;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -65,15 +66,16 @@ struct Inner {
     /// Stores receipts in group commits; see `group_commit`.
     writer: ReceiptWriter,
     public_key: PublicKey,
-    sites: Sites,
-    admin_token_hash: [u8; 32],
+    /// The sites file's contents; replaced whole on `SIGHUP` (see [`AppState::reload`]).
+    sites: std::sync::RwLock<Arc<Sites>>,
+    /// The admin token, kept to rebuild `credentials` on a reload.
+    admin_token: String,
+    credentials: std::sync::RwLock<Arc<access::Credentials>>,
     limiter: DefaultKeyedRateLimiter<String>,
     www_dir: Option<PathBuf>,
     sdk_dir: Option<PathBuf>,
     client_timeout: std::time::Duration,
     trusted_proxies: Vec<std::net::IpAddr>,
-    /// Dashboard sessions: random id → expiry.
-    sessions: std::sync::Mutex<HashMap<String, OffsetDateTime>>,
     /// The latest signed head of each chain (`GET /v1/chain-heads`); empty without a head log.
     published_heads: heads::Published,
     /// The receipt writer's task, until `writer_task` takes it.
@@ -86,6 +88,8 @@ pub struct Settings {
     pub signer: Signer,
     pub sites: Sites,
     pub admin_token: String,
+    /// The other roles' credentials (the credentials file).
+    pub credentials: access::CredentialsFile,
     /// Requests per minute per client network on the public endpoints.
     pub rate_per_minute: u32,
     /// The demo store, served at `/` (none: not served).
@@ -119,19 +123,46 @@ impl AppState {
             writer_task: std::sync::Mutex::new(Some(writer_task)),
             store: settings.store,
             public_key,
-            sites: settings.sites,
-            admin_token_hash: Sha256::digest(settings.admin_token.as_bytes()).into(),
+            sites: std::sync::RwLock::new(Arc::new(settings.sites)),
+            credentials: std::sync::RwLock::new(Arc::new(access::Credentials::new(
+                &settings.admin_token,
+                &settings.credentials,
+            ))),
+            admin_token: settings.admin_token,
             limiter: RateLimiter::keyed(rate_quota(settings.rate_per_minute)),
             www_dir: settings.www_dir,
             sdk_dir: settings.sdk_dir,
             client_timeout: settings.client_timeout,
             trusted_proxies: settings.trusted_proxies,
-            sessions: std::sync::Mutex::new(HashMap::new()),
         }))
     }
 
     pub fn store(&self) -> &Store {
         &self.0.store
+    }
+
+    /// Takes a new sites file and credentials file (`SIGHUP`): requests already running keep
+    /// what they started with, later ones see the new files.
+    pub fn reload(&self, sites: Sites, credentials: &access::CredentialsFile) {
+        if let Ok(mut current) = self.0.sites.write() {
+            *current = Arc::new(sites);
+        }
+        if let Ok(mut current) = self.0.credentials.write() {
+            *current = Arc::new(access::Credentials::new(&self.0.admin_token, credentials));
+        }
+    }
+
+    /// The sites as they are now.
+    pub fn sites(&self) -> Arc<Sites> {
+        self.0.sites.read().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    fn credentials(&self) -> Arc<access::Credentials> {
+        self.0
+            .credentials
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_default()
     }
 
     /// The receipt writer's task (once): it ends after every clone of this state is dropped
@@ -174,6 +205,8 @@ pub fn app(state: AppState) -> Router {
     let mut router = public
         .merge(signed_in)
         .route("/v1/chain-heads", get(chain_heads))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .with_state(state.clone());
     if let Some(sdk) = &state.0.sdk_dir {
         // The SDK is fetched on every page of the store: compress it and let browsers cache it
@@ -205,7 +238,47 @@ pub fn app(state: AppState) -> Router {
     if let Some(www) = &state.0.www_dir {
         router = router.fallback_service(ServeDir::new(www));
     }
-    router.layer(CompressionLayer::new())
+    router
+        .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(request_log))
+}
+
+/// One log line per request, for the operator: method, path (no query: it may carry ids),
+/// status, milliseconds. Never the address, a header or a token.
+async fn request_log(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    tracing::info!(
+        target: "kelisim::request",
+        method = %method,
+        path = %path,
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_secs_f64() * 1000.0,
+    );
+    response
+}
+
+/// Liveness: the process answers.
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Readiness: the database is reachable and takes a write (one row, committed). `503` with
+/// the reason's kind, not its details, when it does not.
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.0.store.check_writable().await {
+        Ok(()) => "ready\n".into_response(),
+        Err(error) => {
+            tracing::warn!("readiness check failed: {error:#}");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "error": "the database does not take writes" })),
+            )
+                .into_response()
+        }
+    }
 }
 
 /// Cuts off a public request that takes longer than the client timeout (a client sending its
@@ -340,7 +413,8 @@ async fn preflight(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let origin = allowed_origin(&headers, |origin| state.0.sites.any_allows(origin))?;
+    let sites = state.sites();
+    let origin = allowed_origin(&headers, |origin| sites.any_allows(origin))?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     let response_headers = response.headers_mut();
     response_headers.insert(
@@ -394,7 +468,7 @@ async fn get_receipt(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    authorize(&state, &headers)?;
+    authorize(&state, &headers, Permission::ReadReceipts)?;
     let record = state
         .0
         .store
@@ -409,7 +483,7 @@ async fn get_consent_history(
     headers: HeaderMap,
     Path(consent_id): Path<String>,
 ) -> Result<Response, AppError> {
-    authorize(&state, &headers)?;
+    authorize(&state, &headers, Permission::ReadReceipts)?;
     let history = state.0.store.consent_history(&consent_id).await?;
     if history.is_empty() {
         return Err(AppError::NotFound);
@@ -437,7 +511,7 @@ async fn post_staff_withdrawal(
     Path(consent_id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
-    authorize(&state, &headers)?;
+    authorize(&state, &headers, Permission::RecordWithdrawal)?;
     let request: StaffWithdrawal = receipt::parse_json(&body_bytes(body)?)?;
     if !["email", "letter", "phone", "in_person"].contains(&request.method.as_str()) {
         return Err(AppError::bad(
@@ -501,7 +575,7 @@ async fn get_stats(
     headers: HeaderMap,
     axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, AppError> {
-    authorize(&state, &headers)?;
+    authorize(&state, &headers, Permission::ReadStats)?;
     if let Some(unknown) = query.keys().find(|key| {
         !["site", "from", "to", "by", "language", "variant", "device"].contains(&key.as_str())
     }) {
@@ -589,7 +663,7 @@ async fn export_csv(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    authorize(&state, &headers)?;
+    authorize(&state, &headers, Permission::ReadReceipts)?;
     let csv = export::csv(&state.0.store).await?;
     Ok((
         [
@@ -639,12 +713,21 @@ async fn dashboard_page(
     Query(query): QueryMap,
 ) -> Result<Response, AppError> {
     let lang = dashboard::Lang::parse(query.get("lang").map(String::as_str));
-    if !has_session(&state, &headers) {
+    let Some(identity) = session_identity(&state, &headers).await? else {
         return Ok(Html(dashboard::login_page(lang, false)).into_response());
+    };
+    if !identity.role.may(Permission::ReadStats) {
+        if identity.role.may(Permission::ReadReceipts) {
+            return dpo_page(&state, lang, &query).await;
+        }
+        return Ok((
+            StatusCode::FORBIDDEN,
+            Html(dashboard::nothing_to_see_page(lang, identity.role)),
+        )
+            .into_response());
     }
     let sites: Vec<String> = state
-        .0
-        .sites
+        .sites()
         .all()
         .iter()
         .map(|site| site.id.clone())
@@ -672,34 +755,79 @@ async fn dashboard_page(
     .into_response())
 }
 
-/// Signs in with the admin token: an HttpOnly, SameSite=Strict session cookie for 8 hours
-/// (`Secure` when the request came over https through a proxy that says so).
+/// The data-protection officer's dashboard: a consent id or receipt id looked up, with every
+/// receipt of that consent (no numbers: the role is for answering people, not marketing).
+async fn dpo_page(
+    state: &AppState,
+    lang: dashboard::Lang,
+    query: &HashMap<String, String>,
+) -> Result<Response, AppError> {
+    let asked = query
+        .get("id")
+        .map(|id| id.trim().to_lowercase())
+        .filter(|id| !id.is_empty());
+    let history = match &asked {
+        None => None,
+        Some(id) if kelisim_core::cookie::is_consent_id(id) => {
+            let mut history = state.0.store.consent_history(id).await?;
+            if history.is_empty() {
+                // A receipt id: show the whole history of its consent.
+                if let Some(record) = state.0.store.receipt(id).await? {
+                    history = state
+                        .0
+                        .store
+                        .consent_history(&record.stored.receipt.consent_id)
+                        .await?;
+                }
+            }
+            Some(history)
+        }
+        Some(_) => {
+            return Err(AppError::bad(
+                "id",
+                "must be a consent id or a receipt id (a lowercase UUID)",
+            ))
+        }
+    };
+    Ok(Html(dashboard::dpo_page(
+        lang,
+        asked.as_deref(),
+        history.as_deref(),
+    ))
+    .into_response())
+}
+
+/// Signs in with any role's token: an HttpOnly, SameSite=Strict session cookie for 8 hours
+/// (`Secure` when the request came over https through a proxy that says so). The session is
+/// kept in the database (by the SHA-256 of its id), so a restart signs no one out.
 async fn dashboard_login(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(query): QueryMap,
     axum::Form(form): axum::Form<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, AppError> {
     let lang = dashboard::Lang::parse(query.get("lang").map(String::as_str));
-    if let Err(refused) = same_origin(&headers) {
-        return refused.into_response();
-    }
+    same_origin(&headers)?;
     let token = form.get("token").map(String::as_str).unwrap_or_default();
-    let given: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-    if given != state.0.admin_token_hash {
-        return (
+    let Some(identity) = state.credentials().identify(token) else {
+        return Ok((
             StatusCode::UNAUTHORIZED,
             Html(dashboard::login_page(lang, true)),
         )
-            .into_response();
-    }
-    let id = receipt::random_uuid().replace('-', "") + &receipt::random_uuid().replace('-', "");
+            .into_response());
+    };
+    let id = access::new_token() + &access::new_token();
     let expires = OffsetDateTime::now_utc() + time::Duration::hours(SESSION_HOURS);
-    if let Ok(mut sessions) = state.0.sessions.lock() {
-        let now = OffsetDateTime::now_utc();
-        sessions.retain(|_, expiry| *expiry > now);
-        sessions.insert(id.clone(), expires);
-    }
+    state
+        .0
+        .store
+        .create_session(
+            &hex::encode(access::digest(&id)),
+            identity.role.name(),
+            &identity.name,
+            &session_time(expires),
+        )
+        .await?;
     let https = headers
         .get("x-forwarded-proto")
         .is_some_and(|v| v == "https");
@@ -708,36 +836,41 @@ async fn dashboard_login(
         SESSION_HOURS * 3600,
         if https { "; Secure" } else { "" }
     );
-    (
+    Ok((
         StatusCode::SEE_OTHER,
         [
             (header::LOCATION, format!("/dashboard?lang={}", lang.code())),
             (header::SET_COOKIE, cookie),
         ],
     )
-        .into_response()
+        .into_response())
 }
 
 /// Signs out. Only a request from the dashboard's own pages does anything: a form on another
 /// site could otherwise post here and clear the session cookie (the answer's `Set-Cookie`
 /// applies whatever the cookie's `SameSite`).
-async fn dashboard_logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(refused) = same_origin(&headers) {
-        return refused.into_response();
-    }
-    if let (Some(id), Ok(mut sessions)) = (session_id(&headers), state.0.sessions.lock()) {
-        sessions.remove(&id);
+async fn dashboard_logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    same_origin(&headers)?;
+    if let Some(id) = session_id(&headers) {
+        state
+            .0
+            .store
+            .delete_session(&hex::encode(access::digest(&id)))
+            .await?;
     }
     let cookie =
         format!("{SESSION_COOKIE}=; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age=0");
-    (
+    Ok((
         StatusCode::SEE_OTHER,
         [
             (header::LOCATION, "/dashboard".to_owned()),
             (header::SET_COOKIE, cookie),
         ],
     )
-        .into_response()
+        .into_response())
 }
 
 /// Refuses a state-changing dashboard request that a browser says came from another site:
@@ -781,16 +914,31 @@ fn session_id(headers: &HeaderMap) -> Option<String> {
         })
 }
 
-fn has_session(state: &AppState, headers: &HeaderMap) -> bool {
+/// A session's times in whole seconds, so that they compare as text.
+fn session_time(time: OffsetDateTime) -> String {
+    receipt::format_time(time.replace_nanosecond(0).unwrap_or(time))
+}
+
+/// Who the request's dashboard session belongs to, if it has a live one.
+async fn session_identity(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<access::Identity>, AppError> {
     let Some(id) = session_id(headers) else {
-        return false;
+        return Ok(None);
     };
-    let now = OffsetDateTime::now_utc();
-    state
+    let now = session_time(OffsetDateTime::now_utc());
+    let session = state
         .0
-        .sessions
-        .lock()
-        .is_ok_and(|sessions| sessions.get(&id).is_some_and(|expiry| *expiry > now))
+        .store
+        .session(&hex::encode(access::digest(&id)), &now)
+        .await?;
+    Ok(session.and_then(|(role, name)| {
+        Some(access::Identity {
+            name,
+            role: access::Role::parse(&role)?,
+        })
+    }))
 }
 
 /// The client's network (address truncated by [`ip_prefix`]), when the server runs with
@@ -927,11 +1075,11 @@ fn site_origin(
 }
 
 /// The site `id` from the sites file, or a 400 naming the `site` field.
-fn known_site<'a>(state: &'a AppState, id: &str) -> Result<&'a sites::Site, AppError> {
+fn known_site(state: &AppState, id: &str) -> Result<sites::Site, AppError> {
     state
-        .0
-        .sites
+        .sites()
         .get(id)
+        .cloned()
         .ok_or_else(|| AppError::bad("site", format!("`{id}` is not a site of this server")))
 }
 
@@ -964,17 +1112,35 @@ fn add_cors(response: &mut Response, origin: Option<HeaderValue>) {
     }
 }
 
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
+/// The holder of the request's bearer token, if their role has `permission`: `401` without a
+/// valid token, `403` naming the role when it lacks the permission.
+fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    permission: Permission,
+) -> Result<access::Identity, AppError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
         .ok_or(AppError::Unauthorized)?;
-    // Comparing digests keeps the comparison time independent of where the tokens differ.
-    let given: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-    if given == state.0.admin_token_hash {
-        Ok(())
+    let identity = state
+        .credentials()
+        .identify(token)
+        .ok_or(AppError::Unauthorized)?;
+    permitted(identity, permission)
+}
+
+fn permitted(
+    identity: access::Identity,
+    permission: Permission,
+) -> Result<access::Identity, AppError> {
+    if identity.role.may(permission) {
+        Ok(identity)
     } else {
-        Err(AppError::Unauthorized)
+        Err(AppError::Forbidden(format!(
+            "the {} role may not do this ({permission:?})",
+            identity.role.name()
+        )))
     }
 }

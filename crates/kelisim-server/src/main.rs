@@ -3,6 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
+use kelisim_server::access::{self, Credential, CredentialsFile, Role};
 use kelisim_server::chain::{PublicKey, Signer};
 use kelisim_server::sites::Sites;
 use kelisim_server::store::Store;
@@ -83,6 +84,56 @@ impl SitesFile {
     }
 }
 
+#[derive(clap::Args)]
+struct CredentialsPath {
+    /// The credentials file of the dpo, marketer and monitor roles (digests only; written by
+    /// `kelisim-server credential add`) [default: kelisim-credentials.json beside the key,
+    /// when it exists].
+    #[arg(long = "credentials", env = "KELISIM_CREDENTIALS")]
+    credentials_file: Option<PathBuf>,
+}
+
+impl CredentialsPath {
+    /// The file and whether it may be missing (only the default may).
+    fn resolve(&self, key: &Key) -> (PathBuf, bool) {
+        match &self.credentials_file {
+            Some(path) => (path.clone(), false),
+            None => (
+                key.key
+                    .parent()
+                    .unwrap_or(std::path::Path::new(""))
+                    .join("kelisim-credentials.json"),
+                true,
+            ),
+        }
+    }
+
+    fn load(&self, key: &Key) -> Result<CredentialsFile> {
+        let (path, may_be_missing) = self.resolve(key);
+        CredentialsFile::load(&path, may_be_missing)
+    }
+}
+
+#[derive(Subcommand)]
+enum CredentialCommand {
+    /// Make a token for a person or system with a role; the token is printed once, only its
+    /// SHA-256 is kept. A running server takes it on `SIGHUP`.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// admin, dpo, marketer or monitor
+        #[arg(long)]
+        role: String,
+    },
+    /// Remove a name's credential (its dashboard sessions end at their expiry).
+    Remove {
+        #[arg(long)]
+        name: String,
+    },
+    /// List names and roles.
+    List,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve receipts, impressions, the admin API, the dashboard, the SDK and the demo store.
@@ -105,6 +156,8 @@ enum Command {
         /// (see `verify --heads`).
         #[arg(long, env = "KELISIM_HEADS")]
         heads: Option<PathBuf>,
+        #[command(flatten)]
+        credentials: CredentialsPath,
         /// Requests per minute per client network (/24, /48) on the public endpoints. Mobile
         /// carriers put many visitors behind one network, so this is generous.
         #[arg(long, env = "KELISIM_RATE_PER_MINUTE", default_value_t = 600)]
@@ -129,6 +182,15 @@ enum Command {
             value_delimiter = ','
         )]
         trusted_proxies: Vec<std::net::IpAddr>,
+    },
+    /// Manage the dpo, marketer and monitor credentials (the credentials file).
+    Credential {
+        #[command(flatten)]
+        key: Key,
+        #[command(flatten)]
+        credentials: CredentialsPath,
+        #[command(subcommand)]
+        command: CredentialCommand,
     },
     /// Check every hash and signature of every chain, and where each chain ends against the
     /// signed heads; exit 1 on any problem, naming the first bad receipt of each site.
@@ -193,6 +255,7 @@ async fn main() -> Result<()> {
             sites,
             admin_token_file,
             heads,
+            credentials,
             rate_per_minute,
             www,
             sdk,
@@ -200,8 +263,9 @@ async fn main() -> Result<()> {
             trusted_proxies,
         } => {
             let client_timeout = Duration::from_secs(client_timeout_seconds.max(1));
-            let sites = sites.load()?;
+            let sites_now = sites.load()?;
             let (admin_token, token_source) = admin_token(admin_token_file, &key)?;
+            let credentials_file = credentials.load(&key)?;
             let store = Store::open(&database.db).await?;
             if !key.key.exists() && store.heads().await?.iter().any(|(_, seq, _)| *seq > 0) {
                 bail!(
@@ -225,8 +289,9 @@ async fn main() -> Result<()> {
             let state = AppState::new(Settings {
                 store,
                 signer,
-                sites,
+                sites: sites_now,
                 admin_token,
+                credentials: credentials_file,
                 rate_per_minute,
                 www_dir: www,
                 sdk_dir: sdk,
@@ -235,6 +300,14 @@ async fn main() -> Result<()> {
                 head_log: Some(head_log),
             });
             let writer_task = state.writer_task();
+            let reloader = tokio::spawn(reload_on_hangup(
+                state.clone(),
+                sites,
+                credentials,
+                Key {
+                    key: key.key.clone(),
+                },
+            ));
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("listening on {listen}"))?;
@@ -246,8 +319,10 @@ async fn main() -> Result<()> {
                 .collect();
             println!("  {}", served.join("   "));
             serve(listener, app(state), client_timeout).await?;
-            // Every handle of the state is gone with the router: the writer stores what is
-            // queued, writes the last chain heads and ends.
+            reloader.abort();
+            let _ = reloader.await;
+            // Every handle of the state is gone with the router and the reloader: the writer
+            // stores what is queued, writes the last chain heads and ends.
             if let Some(task) = writer_task {
                 if tokio::time::timeout(Duration::from_secs(10), task)
                     .await
@@ -258,6 +333,11 @@ async fn main() -> Result<()> {
             }
             Ok(())
         }
+        Command::Credential {
+            key,
+            credentials,
+            command,
+        } => credential(&key, &credentials, command),
         Command::Verify {
             database,
             key,
@@ -375,6 +455,90 @@ async fn main() -> Result<()> {
     }
 }
 
+/// `kelisim-server credential …`.
+fn credential(key: &Key, path: &CredentialsPath, command: CredentialCommand) -> Result<()> {
+    let (file_path, _) = path.resolve(key);
+    let mut file = path.load(key)?;
+    match command {
+        CredentialCommand::Add { name, role } => {
+            let role = Role::parse(&role).with_context(|| {
+                format!("--role \"{role}\" must be admin, dpo, marketer or monitor")
+            })?;
+            if name.trim().is_empty() {
+                bail!("--name must not be empty");
+            }
+            if file.credentials.iter().any(|c| c.name == name) {
+                bail!(
+                    "{} already has a credential in {}; remove it first",
+                    name,
+                    file_path.display()
+                );
+            }
+            let token = access::new_token();
+            file.credentials.push(Credential {
+                name: name.clone(),
+                role,
+                token_sha256: hex::encode(access::digest(&token)),
+            });
+            file.save(&file_path)?;
+            eprintln!(
+                "added {name} ({}) to {}; the token, shown this once:",
+                role.name(),
+                file_path.display()
+            );
+            println!("{token}");
+        }
+        CredentialCommand::Remove { name } => {
+            let before = file.credentials.len();
+            file.credentials.retain(|c| c.name != name);
+            if file.credentials.len() == before {
+                bail!("{name} has no credential in {}", file_path.display());
+            }
+            file.save(&file_path)?;
+            println!("removed {name} from {}", file_path.display());
+        }
+        CredentialCommand::List => {
+            if file.credentials.is_empty() {
+                println!("no credentials in {}", file_path.display());
+            }
+            for credential in &file.credentials {
+                println!("{}\t{}", credential.name, credential.role.name());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reloads the sites file and the credentials file on every `SIGHUP`. A file that does not
+/// load is reported and the server keeps what it had.
+async fn reload_on_hangup(
+    state: AppState,
+    sites: SitesFile,
+    credentials: CredentialsPath,
+    key: Key,
+) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP; a changed sites file needs a restart");
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        match (sites.load(), credentials.load(&key)) {
+            (Ok(new_sites), Ok(new_credentials)) => {
+                let count = new_sites.all().len();
+                state.reload(new_sites, &new_credentials);
+                tracing::info!(
+                    "reloaded: {count} sites, {} credentials",
+                    new_credentials.credentials.len()
+                );
+            }
+            (Err(error), _) | (_, Err(error)) => {
+                tracing::error!("reload refused, keeping the files loaded before: {error:#}");
+            }
+        }
+    }
+}
+
 fn parse_date(text: &str) -> Result<OffsetDateTime> {
     if let Ok(time) = OffsetDateTime::parse(text, &Rfc3339) {
         return Ok(time);
@@ -433,7 +597,24 @@ fn admin_token(file: Option<PathBuf>, key: &Key) -> Result<(String, String)> {
     Ok((token, source))
 }
 
-/// Serves `router` until Ctrl+C, then lets open requests finish (up to 10 s). Each connection
+/// Ctrl+C (`SIGINT`) or `SIGTERM` (what systemd and container engines send).
+async fn stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+    tracing::info!("stopping: answering the requests already received");
+}
+
+/// Serves `router` until `SIGINT` or `SIGTERM`, then lets open requests finish (up to 10 s). Each connection
 /// speaks HTTP/1.1 with `TCP_NODELAY` (answers are small: send them at once) and a deadline for
 /// the request headers (a client that trickles them is disconnected; hyper enforces it).
 async fn serve(
@@ -445,7 +626,7 @@ async fn serve(
     use tower::Service;
     let mut make_service = router.into_make_service_with_connect_info::<SocketAddr>();
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+    let mut stop = std::pin::pin!(stop_signal());
     loop {
         let (stream, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -457,7 +638,7 @@ async fn serve(
                     continue;
                 }
             },
-            _ = &mut ctrl_c => break,
+            _ = &mut stop => break,
         };
         let _ = stream.set_nodelay(true);
         let Ok(service) = make_service.call(remote).await;
@@ -481,4 +662,13 @@ async fn serve(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

@@ -676,6 +676,66 @@ impl Store {
         Ok(deleted)
     }
 
+    /// Records a dashboard session (by the SHA-256 of its id) and forgets the sessions that
+    /// expired before it was made (times in whole seconds, RFC 3339, so they compare as text).
+    pub async fn create_session(
+        &self,
+        id_sha256: &str,
+        role: &str,
+        name: &str,
+        expires_at: &str,
+    ) -> Result<()> {
+        let now = OffsetDateTime::now_utc();
+        let now = crate::receipt::format_time(now.replace_nanosecond(0).unwrap_or(now));
+        sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+            .bind(&now)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query(
+            "INSERT INTO sessions (id_sha256, role, name, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id_sha256)
+        .bind(role)
+        .bind(name)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The role and name of a session that expires after `now`.
+    pub async fn session(&self, id_sha256: &str, now: &str) -> Result<Option<(String, String)>> {
+        let row =
+            sqlx::query("SELECT role, name FROM sessions WHERE id_sha256 = $1 AND expires_at > $2")
+                .bind(id_sha256)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .transpose()
+    }
+
+    pub async fn delete_session(&self, id_sha256: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_sha256 = $1")
+            .bind(id_sha256)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Writes and commits one row: whether the database takes writes now (`/readyz`).
+    pub async fn check_writable(&self) -> Result<()> {
+        let now = crate::receipt::format_time(OffsetDateTime::now_utc());
+        sqlx::query(
+            "INSERT INTO readiness (id, checked_at) VALUES (1, $1) \
+             ON CONFLICT (id) DO UPDATE SET checked_at = $1",
+        )
+        .bind(&now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Raw SQL for tests that tamper with the database to prove `verify` notices.
     pub async fn execute_raw(&self, sql: &str) -> Result<u64> {
         Ok(sqlx::query(sql).execute(&self.pool).await?.rows_affected())

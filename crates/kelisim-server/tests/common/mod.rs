@@ -77,6 +77,7 @@ pub fn settings(store: Store) -> Settings {
         signer: signer(),
         sites: sites(),
         admin_token: ADMIN_TOKEN.into(),
+        credentials: Default::default(),
         rate_per_minute: 10_000,
         www_dir: None,
         sdk_dir: None,
