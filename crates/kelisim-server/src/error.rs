@@ -106,6 +106,22 @@ impl From<anyhow::Error> for AppError {
 }
 
 impl AppError {
+    /// A short name of the kind of error, for the metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            AppError::BadRequest { .. } => "bad_request",
+            AppError::Unauthorized => "unauthorized",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NotFound => "not_found",
+            AppError::TooManyRequests(_) => "rate_limited",
+            AppError::Conflict(_) => "conflict",
+            AppError::TooLarge(_) => "too_large",
+            AppError::RequestTimeout => "timeout",
+            AppError::Unavailable(_) => "unavailable",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
     pub fn bad(field: impl Into<String>, message: impl Into<String>) -> AppError {
         AppError::BadRequest {
             message: message.into(),

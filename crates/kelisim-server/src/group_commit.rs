@@ -64,6 +64,8 @@ impl ReceiptWriter {
             .send(Job { receipt, reply })
             .await
             .map_err(|_| anyhow!("the receipt writer has stopped"))?;
+        let waiting = self.sender.max_capacity() - self.sender.capacity();
+        metrics::gauge!(crate::telemetry::QUEUE_DEPTH).set(waiting as f64);
         answer
             .await
             .map_err(|_| anyhow!("the receipt writer stopped before answering"))?
@@ -125,12 +127,20 @@ async fn store_batch(
 ) {
     let (receipts, replies): (Vec<NewReceipt>, Vec<oneshot::Sender<Answer>>) =
         jobs.drain(..).map(|job| (job.receipt, job.reply)).unzip();
-    let mut note = |answer: &Answer| {
-        if let (Some(log), Ok((record, false))) = (heads.as_mut(), answer) {
-            log.note(&record.stored.receipt.site, record.stored.seq, &record.hash);
+    let mut note = |answer: &Answer| match answer {
+        Ok((record, false)) => {
+            metrics::counter!(crate::telemetry::RECEIPTS_STORED).increment(1);
+            if let Some(log) = heads.as_mut() {
+                log.note(&record.stored.receipt.site, record.stored.seq, &record.hash);
+            }
         }
+        Ok((_, true)) => metrics::counter!(crate::telemetry::RECEIPTS_REPLAYED).increment(1),
+        Err(_) => {}
     };
-    match store.insert_receipts(&receipts, signer).await {
+    let started = std::time::Instant::now();
+    let stored = store.insert_receipts(&receipts, signer).await;
+    metrics::histogram!(crate::telemetry::COMMIT_SECONDS).record(started.elapsed().as_secs_f64());
+    match stored {
         Ok(answers) => {
             for (reply, answer) in replies.into_iter().zip(answers) {
                 let answer = Ok(answer);

@@ -20,6 +20,7 @@ pub mod sites;
 pub mod startup;
 pub mod stats;
 pub mod store;
+pub mod telemetry;
 pub mod user_agent;
 pub mod verify;
 
@@ -109,6 +110,7 @@ impl AppState {
     /// Builds the state and starts the receipt writer task, so it must be called inside a
     /// tokio runtime.
     pub fn new(settings: Settings) -> AppState {
+        telemetry::handle();
         let public_key = settings.signer.public_key();
         let signer = Arc::new(settings.signer);
         let published_heads = settings
@@ -206,6 +208,7 @@ pub fn app(state: AppState) -> Router {
         .merge(signed_in)
         .route("/v1/chain-heads", get(chain_heads))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_text))
         .route("/readyz", get(readyz))
         .with_state(state.clone());
     if let Some(sdk) = &state.0.sdk_dir {
@@ -258,6 +261,19 @@ async fn request_log(request: axum::extract::Request, next: axum::middleware::Ne
         ms = started.elapsed().as_secs_f64() * 1000.0,
     );
     response
+}
+
+/// The Prometheus metrics (`telemetry`), for the monitor and admin roles.
+async fn metrics_text(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    authorize(&state, &headers, Permission::ReadMetrics)?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        telemetry::render(),
+    )
+        .into_response())
 }
 
 /// Liveness: the process answers.
@@ -318,6 +334,19 @@ async fn body_deadline(
 async fn post_receipt(
     State(state): State<AppState>,
     ClientNetwork(client): ClientNetwork,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let answer = store_receipt(state, client, headers, body).await;
+    if let Err(error) = &answer {
+        metrics::counter!(telemetry::RECEIPTS_REFUSED, "reason" => error.reason()).increment(1);
+    }
+    answer
+}
+
+async fn store_receipt(
+    state: AppState,
+    client: Option<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
@@ -404,6 +433,7 @@ async fn post_impression(
             stats::device_class(user_agent),
         )
         .await?;
+    metrics::counter!(telemetry::IMPRESSIONS).increment(1);
     let mut response = StatusCode::NO_CONTENT.into_response();
     add_cors(&mut response, origin);
     Ok(response)
