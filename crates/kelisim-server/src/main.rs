@@ -211,6 +211,20 @@ enum Command {
         #[arg(long, conflicts_with = "heads")]
         without_heads: bool,
     },
+    /// Copy a SQLite database while the server runs, with the head log beside it
+    /// (`FILE.heads.jsonl`); the signing key is not copied: keep it with every backup.
+    Backup {
+        #[command(flatten)]
+        database: Database,
+        #[command(flatten)]
+        key: Key,
+        /// The head log to copy [default: beside the key].
+        #[arg(long, env = "KELISIM_HEADS")]
+        heads: Option<PathBuf>,
+        /// The new file (never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Write every receipt to standard output.
     Export {
         #[command(flatten)]
@@ -400,6 +414,43 @@ async fn main() -> Result<()> {
                 std::process::exit(1);
             }
             println!("ok: every hash and signature matches");
+            Ok(())
+        }
+        Command::Backup {
+            database,
+            key,
+            heads,
+            out,
+        } => {
+            let store = Store::open_existing(&database.db).await?;
+            let heads = heads.unwrap_or_else(|| key.default_heads());
+            let heads_copy = PathBuf::from(format!("{}.heads.jsonl", out.display()));
+            if heads_copy.exists() {
+                bail!(
+                    "{} exists already; a backup never overwrites a file",
+                    heads_copy.display()
+                );
+            }
+            // The heads first: the database copy, taken after, holds at least every receipt
+            // they vouch for, so the pair restores and verifies.
+            let copied_heads = if heads.exists() {
+                std::fs::copy(&heads, &heads_copy)
+                    .with_context(|| format!("copying the head log {}", heads.display()))?;
+                true
+            } else {
+                false
+            };
+            store.backup_sqlite(&out).await?;
+            println!("backup written: {}", out.display());
+            if copied_heads {
+                println!("head log copied: {}", heads_copy.display());
+            } else {
+                println!("no head log at {} (nothing to copy)", heads.display());
+            }
+            println!(
+                "keep the signing key {} with it: without the key a restored database cannot be extended",
+                key.key.display()
+            );
             Ok(())
         }
         Command::Export { database, format } => {

@@ -736,6 +736,30 @@ impl Store {
         Ok(())
     }
 
+    /// Writes a consistent copy of a SQLite database to `out` while the server goes on
+    /// writing (`VACUUM INTO` reads one snapshot and writes a compact new file). PostgreSQL has
+    /// its own tool for this, `pg_dump`.
+    pub async fn backup_sqlite(&self, out: &std::path::Path) -> Result<()> {
+        if self.backend != Backend::Sqlite {
+            bail!("backup copies SQLite databases; back up PostgreSQL with pg_dump (README, \"Backup and restore\")");
+        }
+        if out.exists() {
+            bail!(
+                "{} exists already; a backup never overwrites a file",
+                out.display()
+            );
+        }
+        let target = out
+            .to_str()
+            .context("the backup's path must be valid UTF-8")?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(&self.pool)
+            .await
+            .with_context(|| format!("writing the backup {}", out.display()))?;
+        Ok(())
+    }
+
     /// Raw SQL for tests that tamper with the database to prove `verify` notices.
     pub async fn execute_raw(&self, sql: &str) -> Result<u64> {
         Ok(sqlx::query(sql).execute(&self.pool).await?.rows_affected())

@@ -181,3 +181,108 @@ fn sigterm_under_load_answers_what_it_received_and_writes_the_last_heads() {
         "{rows} stored:\n{printed}"
     );
 }
+
+#[test]
+fn a_backup_taken_under_load_restores_and_verifies_with_every_acknowledged_receipt() {
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    use std::sync::{Arc, Mutex};
+    let dir = temp_dir("backup");
+    let server = start(&dir, free_port());
+    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let (next, stop) = (
+        Arc::new(AtomicU32::new(1)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let clients: Vec<_> = (0..3)
+        .map(|_| {
+            let (base, acknowledged) = (server.base.clone(), acknowledged.clone());
+            let (next, stop) = (next.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    let n = next.fetch_add(1, Ordering::SeqCst);
+                    if post_to(&base, "glazik-kz", "https://glazik.kz", n) == 201 {
+                        acknowledged.lock().unwrap().push(n);
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    // Everything answered before the backup starts must be in it.
+    let before_backup = acknowledged.lock().unwrap().clone();
+    let out = dir.join("backup.db");
+    let key = dir.join("signing.key").display().to_string();
+    let (ok, printed) = run(&[
+        "backup",
+        "--db",
+        &db_url(&dir),
+        "--key",
+        &key,
+        "--out",
+        &out.display().to_string(),
+    ]);
+    assert!(ok, "{printed}");
+    assert!(printed.contains("keep the signing key"), "{printed}");
+    std::thread::sleep(Duration::from_millis(1500));
+    stop.store(true, Ordering::SeqCst);
+    for client in clients {
+        client.join().unwrap();
+    }
+    server.stop();
+    assert!(
+        before_backup.len() > 10,
+        "too little load: {}",
+        before_backup.len()
+    );
+    // A second backup to the same file is refused.
+    let (ok, _) = run(&[
+        "backup",
+        "--db",
+        &db_url(&dir),
+        "--key",
+        &key,
+        "--out",
+        &out.display().to_string(),
+    ]);
+    assert!(!ok, "a backup overwrote a file");
+    // Restore into a fresh folder: the database, its head log, and the key kept with them.
+    let restored = temp_dir("restored");
+    std::fs::copy(&out, restored.join("kelisim.db")).unwrap();
+    std::fs::copy(
+        dir.join("backup.db.heads.jsonl"),
+        restored.join("kelisim-heads.jsonl"),
+    )
+    .unwrap();
+    std::fs::copy(dir.join("signing.key"), restored.join("signing.key")).unwrap();
+    let (ok, printed) = run(&[
+        "verify",
+        "--db",
+        &db_url(&restored),
+        "--key",
+        &restored.join("signing.key").display().to_string(),
+    ]);
+    assert!(ok, "the restored backup does not verify:\n{printed}");
+    let (ok, exported) = run(&["export", "--db", &db_url(&restored)]);
+    assert!(ok);
+    for n in &before_backup {
+        let id = receipt(*n)["receipt_id"].as_str().unwrap().to_owned();
+        assert!(
+            exported.contains(&id),
+            "receipt {n}, acknowledged before the backup, is missing"
+        );
+    }
+    // With the live server's newer head log, the older copy is recognised for what it is.
+    std::fs::copy(
+        dir.join("kelisim-heads.jsonl"),
+        restored.join("kelisim-heads.jsonl"),
+    )
+    .unwrap();
+    let (ok, printed) = run(&[
+        "verify",
+        "--db",
+        &db_url(&restored),
+        "--key",
+        &restored.join("signing.key").display().to_string(),
+    ]);
+    assert!(!ok && printed.contains("[truncated]"), "{printed}");
+}
