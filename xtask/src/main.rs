@@ -13,6 +13,7 @@
 
 mod bench;
 mod build;
+mod deploy;
 mod e2e;
 mod fuzz;
 mod order;
@@ -64,6 +65,7 @@ fn main() -> Result<()> {
                 .context("--time must be a number of seconds")?;
             fuzz::fuzz(&root, seconds)
         }
+        Some("deploy") => deploy::check(&root),
         Some("postgres") => {
             println!("{}", tools::ensure_postgres()?);
             Ok(())
@@ -138,6 +140,7 @@ fn test(root: &Path) -> Result<()> {
             ("WASM_BINDGEN_TEST_TIMEOUT", "120"),
         ],
     )?;
+    deploy::check(root)?;
     let sizes = build::build(root)?;
     build::print_sizes(&sizes);
     build::check_size_ceiling(&sizes)?;

@@ -296,7 +296,7 @@ pub fn ensure_wrk() -> Result<()> {
 }
 
 /// Installs Debian packages (with sudo when not root).
-fn apt_install(packages: &[&str]) -> Result<()> {
+pub fn apt_install(packages: &[&str]) -> Result<()> {
     let sudo = output("id", &["-u"]).is_some_and(|uid| uid.trim() != "0");
     let apt = |args: &[&str]| -> Result<()> {
         let env = [("DEBIAN_FRONTEND", "noninteractive")];
