@@ -98,7 +98,7 @@ impl Signer {
 }
 
 /// The public half, served at `/v1/public-key` so anyone can verify receipts.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct PublicKey(VerifyingKey);
 
 impl PublicKey {

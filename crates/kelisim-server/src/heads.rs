@@ -64,6 +64,14 @@ impl SignedHead {
         format!("kelisim-head\n{site}\n{seq}\n{hash}\n{signed_at}")
     }
 
+    /// Whether a key of the ring signed it (heads signed before a key rotation stay valid).
+    pub fn verify_with(&self, ring: &crate::keys::KeyRing) -> bool {
+        ring.verify_any(
+            &Self::signed_text(&self.site, self.seq, &self.hash, &self.signed_at),
+            &self.signature,
+        )
+    }
+
     pub fn verify(&self, key: PublicKey) -> Result<()> {
         key.verify(
             &Self::signed_text(&self.site, self.seq, &self.hash, &self.signed_at),

@@ -15,6 +15,7 @@ pub mod error;
 pub mod export;
 pub mod group_commit;
 pub mod heads;
+pub mod keys;
 pub mod receipt;
 pub mod sites;
 pub mod startup;

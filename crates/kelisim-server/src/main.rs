@@ -211,6 +211,19 @@ enum Command {
         #[arg(long, conflicts_with = "heads")]
         without_heads: bool,
     },
+    /// Replace the signing key, with every server of the database stopped: a new key is made
+    /// at --new-key and the rotation, signed by both keys, is recorded in the database, so
+    /// `verify` (trusting the new key) still checks every receipt the old key signed. Then
+    /// start `serve` with `--key` set to the new key, and destroy the old one.
+    RotateKey {
+        #[command(flatten)]
+        database: Database,
+        #[command(flatten)]
+        key: Key,
+        /// Where to create the new key (must not exist).
+        #[arg(long)]
+        new_key: PathBuf,
+    },
     /// Copy a SQLite database while the server runs, with the head log beside it
     /// (`FILE.heads.jsonl`); the signing key is not copied: keep it with every backup.
     Backup {
@@ -414,6 +427,53 @@ async fn main() -> Result<()> {
                 std::process::exit(1);
             }
             println!("ok: every hash and signature matches");
+            Ok(())
+        }
+        Command::RotateKey {
+            database,
+            key,
+            new_key,
+        } => {
+            if new_key.exists() {
+                bail!(
+                    "{} exists already; --new-key names a file to create",
+                    new_key.display()
+                );
+            }
+            let old = Signer::load(&key.key)?;
+            let store = Store::open_existing(&database.db).await?;
+            // The old key must be the one the database's chains end with.
+            let ring =
+                kelisim_server::keys::KeyRing::build(old.public_key(), &store.rotations().await?)?;
+            for (site, seq, _) in store.heads().await? {
+                if let Some((hash, signature)) = store.link_at(&site, seq).await? {
+                    if ring.key_for(&site, seq).verify(&hash, &signature).is_err() {
+                        bail!(
+                            "site {site}: its last receipt was not signed by {}: rotate with the key that signs this database",
+                            key.key.display()
+                        );
+                    }
+                }
+            }
+            let new = Signer::load_or_create(&new_key)?;
+            let rotation = store.rotate_key(&old, &new).await?;
+            println!(
+                "rotated on {}: the new key {} (public {}) signs from {}",
+                rotation.rotated_at,
+                new_key.display(),
+                rotation.to_public,
+                rotation
+                    .starts
+                    .iter()
+                    .map(|(site, seq)| format!("receipt {seq} of {site}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            println!(
+                "start serve with --key {}; then destroy {} (verify needs only the new public key)",
+                new_key.display(),
+                key.key.display()
+            );
             Ok(())
         }
         Command::Backup {

@@ -17,6 +17,7 @@ pub async fn check_database(
     signed_heads: &BTreeMap<String, SignedHead>,
     heads_path: &Path,
 ) -> Result<()> {
+    let ring = crate::keys::KeyRing::build(key, &store.rotations().await?)?;
     let heads = store.heads().await?;
     let checkpoints = store.checkpoints().await?;
     for (site, seq, hash) in &heads {
@@ -24,11 +25,13 @@ pub async fn check_database(
             continue;
         }
         if let Some((stored_hash, signature)) = store.link_at(site, *seq).await? {
-            if stored_hash != *hash || key.verify(&stored_hash, &signature).is_err() {
+            let signer = ring.key_for(site, *seq);
+            if stored_hash != *hash || signer.verify(&stored_hash, &signature).is_err() {
                 bail!(
                     "the last receipt of site {site} (receipt {seq}) was not signed by this signing key \
-                     (public key {}): start with the key that signed this database (restore it from the \
-                     backup the database came from), and run `kelisim-server verify`",
+                     (public key {}) nor by a key it took over from (`rotate-key`): start with the key \
+                     that signed this database (restore it from the backup the database came from), \
+                     or rotate to a new key with the old one, and run `kelisim-server verify`",
                     key.to_hex()
                 );
             }
@@ -36,7 +39,7 @@ pub async fn check_database(
     }
     for head in signed_heads.values() {
         let site = &head.site;
-        if head.verify(key).is_err() {
+        if !head.verify_with(&ring) {
             bail!(
                 "the head log {} holds a head of site {site} that this signing key did not sign: \
                  the log and the key are from different servers",

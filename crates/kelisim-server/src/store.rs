@@ -623,8 +623,8 @@ impl Store {
             .into_iter()
             .filter(|c| c.site == site)
             .collect();
-        let report =
-            crate::verify::verify_rows(&rows, &checkpoints, &heads, &[], signer.public_key());
+        let ring = crate::keys::KeyRing::build(signer.public_key(), &self.rotations().await?)?;
+        let report = crate::verify::verify_rows(&rows, &checkpoints, &heads, &[], &ring);
         if let Some(problem) = report.problems.first() {
             bail!("refusing to purge: {problem}; run `kelisim-server verify` and restore the database from a backup");
         }
@@ -758,6 +758,65 @@ impl Store {
             .await
             .with_context(|| format!("writing the backup {}", out.display()))?;
         Ok(())
+    }
+
+    /// Every recorded signing-key rotation.
+    pub async fn rotations(&self) -> Result<Vec<crate::keys::Rotation>> {
+        let rows = sqlx::query(
+            "SELECT rotated_at, from_public, to_public, starts, from_signature, to_signature \
+             FROM key_rotations ORDER BY rotated_at",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let starts: String = row.try_get(3)?;
+                Ok(crate::keys::Rotation {
+                    rotated_at: row.try_get(0)?,
+                    from_public: row.try_get(1)?,
+                    to_public: row.try_get(2)?,
+                    starts: serde_json::from_str(&starts)
+                        .context("a key rotation's starts are not JSON")?,
+                    from_signature: row.try_get(4)?,
+                    to_signature: row.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records a rotation from `from` to `to`: the new key signs each site's receipts from the
+    /// one after its current head. Everything in one transaction, under the chains' locks, so
+    /// that no receipt lands between reading the heads and recording the rotation.
+    pub async fn rotate_key(&self, from: &Signer, to: &Signer) -> Result<crate::keys::Rotation> {
+        let _guard = match self.backend {
+            Backend::Sqlite => Some(self.write_lock.lock().await),
+            Backend::Postgres => None,
+        };
+        let mut tx = self.pool.begin().await?;
+        let sql = match self.backend {
+            Backend::Sqlite => "SELECT site, seq FROM chain_heads ORDER BY site",
+            Backend::Postgres => "SELECT site, seq FROM chain_heads ORDER BY site FOR UPDATE",
+        };
+        let mut starts = std::collections::BTreeMap::new();
+        for row in sqlx::query(sql).fetch_all(&mut *tx).await? {
+            let (site, seq): (String, i64) = (row.try_get(0)?, row.try_get(1)?);
+            starts.insert(site, seq + 1);
+        }
+        let rotation = crate::keys::Rotation::new(from, to, starts, OffsetDateTime::now_utc());
+        sqlx::query(
+            "INSERT INTO key_rotations (rotated_at, from_public, to_public, starts, from_signature, to_signature) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&rotation.rotated_at)
+        .bind(&rotation.from_public)
+        .bind(&rotation.to_public)
+        .bind(serde_json::to_string(&rotation.starts)?)
+        .bind(&rotation.from_signature)
+        .bind(&rotation.to_signature)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rotation)
     }
 
     /// Raw SQL for tests that tamper with the database to prove `verify` notices.

@@ -11,6 +11,7 @@
 
 use crate::chain::{link_hash, PublicKey, GENESIS_HASH};
 use crate::heads::SignedHead;
+use crate::keys::KeyRing;
 use crate::receipt::StoredReceipt;
 use crate::store::{ChainRow, Checkpoint, Store};
 use anyhow::Result;
@@ -88,14 +89,22 @@ pub struct Report {
     pub problems: Vec<Problem>,
 }
 
-/// Verifies every chain of `store` with `key`, and its ends against `signed_heads` (from the
+/// Verifies every chain of `store` with `key` (the current key; earlier keys come from the
+/// recorded rotations, see `keys`), and its ends against `signed_heads` (from the
 /// head log or copies of `/v1/chain-heads`; empty: the ends are checked against the database's
 /// own head rows only).
 pub async fn verify(store: &Store, key: PublicKey, signed_heads: &[SignedHead]) -> Result<Report> {
+    let ring = KeyRing::build(key, &store.rotations().await?)?;
     let rows = store.chain_rows().await?;
     let checkpoints = store.checkpoints().await?;
     let heads = store.heads().await?;
-    Ok(verify_rows(&rows, &checkpoints, &heads, signed_heads, key))
+    Ok(verify_rows(
+        &rows,
+        &checkpoints,
+        &heads,
+        signed_heads,
+        &ring,
+    ))
 }
 
 /// [`verify`] over rows already read (sorted by site, then seq).
@@ -104,7 +113,7 @@ pub fn verify_rows(
     checkpoints: &[Checkpoint],
     heads: &[(String, i64, String)],
     signed_heads: &[SignedHead],
-    key: PublicKey,
+    ring: &KeyRing,
 ) -> Report {
     let mut report = Report::default();
     let mut sites: BTreeSet<&str> = rows.iter().map(|row| row.site.as_str()).collect();
@@ -112,7 +121,7 @@ pub fn verify_rows(
     sites.extend(checkpoints.iter().map(|c| c.site.as_str()));
     let mut valid_heads: Vec<&SignedHead> = Vec::new();
     for head in signed_heads {
-        if head.verify(key).is_ok() {
+        if head.verify_with(ring) {
             valid_heads.push(head);
             sites.insert(head.site.as_str());
         } else {
@@ -127,7 +136,7 @@ pub fn verify_rows(
             });
         }
     }
-    let checks = check_rows(rows, key);
+    let checks = check_rows(rows, ring);
     for site in sites {
         let start = rows.partition_point(|row| row.site.as_str() < site);
         let end = rows.partition_point(|row| row.site.as_str() <= site);
@@ -150,7 +159,7 @@ pub fn verify_rows(
                 .map(|(_, seq, hash)| (*seq, hash.as_str())),
             signed_heads: &site_heads,
         };
-        let (checked, problem) = chain.check(key);
+        let (checked, problem) = chain.check(ring);
         report.checked.insert(site.to_owned(), checked);
         report.problems.extend(problem);
     }
@@ -166,10 +175,13 @@ struct RowCheck {
 }
 
 /// Checks every row on its own, over the machine's cores.
-fn check_rows(rows: &[ChainRow], key: PublicKey) -> Vec<RowCheck> {
+fn check_rows(rows: &[ChainRow], ring: &KeyRing) -> Vec<RowCheck> {
     let check = |row: &ChainRow| RowCheck {
         hash_matches: link_hash(&row.prev_hash, &row.body) == row.hash,
-        signature_matches: key.verify(&row.hash, &row.signature).is_ok(),
+        signature_matches: ring
+            .key_for(&row.site, row.seq)
+            .verify(&row.hash, &row.signature)
+            .is_ok(),
         column_problem: column_problem(row),
     };
     let threads = std::thread::available_parallelism()
@@ -228,7 +240,7 @@ struct SiteChain<'a> {
 
 impl SiteChain<'_> {
     /// Receipts verified, and the first problem.
-    fn check(&self, key: PublicKey) -> (usize, Option<Problem>) {
+    fn check(&self, ring: &KeyRing) -> (usize, Option<Problem>) {
         let problem = |seq: i64, kind: Tampering, what: String| Problem {
             site: self.site.to_owned(),
             seq,
@@ -243,7 +255,7 @@ impl SiteChain<'_> {
                     &checkpoint.hash,
                     &checkpoint.purged_before,
                 );
-                if key.verify(&text, &checkpoint.signature).is_err() {
+                if !ring.verify_any(&text, &checkpoint.signature) {
                     let what = "the purge checkpoint's signature does not match".to_owned();
                     return (
                         0,

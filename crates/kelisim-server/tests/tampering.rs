@@ -234,3 +234,85 @@ fn verify_export_and_purge_refuse_a_database_that_does_not_exist() {
         assert!(!dir.join("kelisim-typo.db").exists(), "{args:?} created it");
     }
 }
+
+fn serve_args<'a>(dir: &'a std::path::Path, key: &'a str, port: u16) -> Vec<String> {
+    vec![
+        "serve".into(),
+        "--listen".into(),
+        format!("127.0.0.1:{port}"),
+        "--db".into(),
+        db_url(dir),
+        "--key".into(),
+        key.into(),
+        "--sites".into(),
+        dir.join("sites.json").display().to_string(),
+    ]
+}
+
+#[tokio::test]
+async fn another_key_is_refused_until_a_rotation_hands_over_to_it() {
+    let dir = stored("rotation");
+    let old_key = dir.join("signing.key").display().to_string();
+    let new_key = dir.join("new.key").display().to_string();
+    // The database restored without its key: no new key is made for it.
+    let missing = dir.join("missing.key").display().to_string();
+    let args = serve_args(&dir, &missing, free_port());
+    let (started, printed) = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!started && printed.contains("no signing key"), "{printed}");
+    assert!(
+        !dir.join("missing.key").exists(),
+        "a key was made for a signed database"
+    );
+    // Another key that exists: refused too.
+    std::fs::copy(&old_key, dir.join("copy.key")).unwrap();
+    let other = dir.join("other.key");
+    kelisim_server::chain::write_private(&other, &"07".repeat(32)).unwrap();
+    let args = serve_args(&dir, other.to_str().unwrap(), free_port());
+    let (started, printed) = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        !started && printed.contains("was not signed by this signing key"),
+        "{printed}"
+    );
+    // A rotation, then the server runs with the new key and the whole chain verifies with it.
+    let (ok, printed) = run(&[
+        "rotate-key",
+        "--db",
+        &db_url(&dir),
+        "--key",
+        &old_key,
+        "--new-key",
+        &new_key,
+    ]);
+    assert!(ok, "{printed}");
+    assert!(printed.contains("receipt 13 of glazik-kz"), "{printed}");
+    let port = free_port();
+    let child = std::process::Command::new(BINARY)
+        .args(serve_args(&dir, &new_key, port))
+        .env("KELISIM_ADMIN_TOKEN", TOKEN)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = up(child, port);
+    for n in 13..=15 {
+        assert!(post(&server.base, n));
+    }
+    server.stop();
+    let (ok, printed) = run(&["verify", "--db", &db_url(&dir), "--key", &new_key]);
+    assert!(ok, "{printed}");
+    assert!(
+        printed.contains("15 receipts verified; the signed heads vouch for receipts up to 15"),
+        "{printed}"
+    );
+    // The rotation is signed: moving where the new key starts is caught.
+    tamper(
+        &dir,
+        &["UPDATE key_rotations SET starts = '{\"glazik-kz\":10}'"],
+    )
+    .await;
+    let (ok, printed) = run(&["verify", "--db", &db_url(&dir), "--key", &new_key]);
+    assert!(
+        !ok && printed.contains("not signed by both of its keys"),
+        "{printed}"
+    );
+}
