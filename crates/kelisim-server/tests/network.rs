@@ -193,7 +193,28 @@ fn the_admin_token_is_never_printed_and_must_be_strong() {
         assert!(!printed.contains(TOKEN), "the token was printed: {printed}");
         assert!(printed.contains("from KELISIM_ADMIN_TOKEN"), "{printed}");
         assert!(!printed.contains("demo store"), "no --www, yet: {printed}");
+        // One line per request: method, path, status, time.
+        let line = printed
+            .lines()
+            .find(|line| line.contains("kelisim::request"))
+            .unwrap_or_else(|| panic!("no request log line in {printed}"));
+        for field in ["method=GET", "path=/v1/public-key", "status=200", "ms="] {
+            assert!(line.contains(field), "{field} missing from {line}");
+        }
     });
+    // A checkout never commits the secrets a server run from it leaves behind.
+    let ignored =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../.gitignore")).unwrap();
+    for file in [
+        "kelisim-signing.key",
+        "kelisim-admin.token",
+        "kelisim-heads.jsonl",
+    ] {
+        assert!(
+            ignored.lines().any(|line| line == file),
+            "{file} is not in .gitignore"
+        );
+    }
     for (token, words) in [
         ("", "empty"),
         ("   ", "empty"),

@@ -316,3 +316,38 @@ async fn another_key_is_refused_until_a_rotation_hands_over_to_it() {
         "{printed}"
     );
 }
+
+#[test]
+fn purge_needs_the_sites_file_and_says_what_it_did() {
+    let dir = stored("purge-report");
+    let key = dir.join("signing.key").display().to_string();
+    let (purged, printed) = run(&[
+        "purge",
+        "--db",
+        &db_url(&dir),
+        "--key",
+        &key,
+        "--before",
+        "2020-01-01",
+    ]);
+    assert!(!purged, "purge ran without a sites file:\n{printed}");
+    assert!(printed.contains("purge needs the sites file"), "{printed}");
+    let sites = dir.join("sites.json").display().to_string();
+    let (purged, printed) = run(&[
+        "purge",
+        "--db",
+        &db_url(&dir),
+        "--key",
+        &key,
+        "--sites",
+        &sites,
+        "--before",
+        "2020-01-01",
+    ]);
+    assert!(purged, "{printed}");
+    assert!(
+        printed
+            .contains("site glazik-kz: nothing to purge (no receipt was stored before 2020-01-01"),
+        "{printed}"
+    );
+}
