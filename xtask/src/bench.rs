@@ -522,40 +522,55 @@ fn server_section(root: &Path, report: &mut String, work: &Path, postgres: &str)
 fn stats_section(root: &Path, report: &mut String, work: &Path, options: &Options) -> Result<()> {
     let server_binary = root.join("target/release/kelisim-server");
     let storage_binary = root.join("target/release/examples/bench_storage");
-    let stats_db = work.join(format!(
-        "stats-{}-{}.db",
-        options.receipts, options.impressions
-    ));
+    let stats_db = seeded_database(
+        &storage_binary,
+        work,
+        &format!("stats-{}-{}", options.receipts, options.impressions),
+        options.receipts,
+        options.impressions,
+    )?;
     let stats_url = format!("sqlite://{}", stats_db.display());
-    if !stats_db.exists() {
-        eprintln!(
-            "bench: seeding {} receipts and {} impressions (kept in {} for later runs)",
-            options.receipts,
-            options.impressions,
-            stats_db.display()
-        );
-        let partial = work.join("stats-seeding.db");
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", partial.display()));
-        }
-        output_of(
-            &storage_binary,
-            &[
-                "seed",
-                &format!("sqlite://{}", partial.display()),
-                &options.receipts.to_string(),
-                &options.impressions.to_string(),
-                "90",
-            ],
-        )?;
-        std::fs::rename(&partial, &stats_db)?;
-    }
     let timings = stats_queries(&server_binary, work, &stats_url)?;
     let _ = write!(report, "\n## 5. Stats queries over {} receipts and {} impressions (SQLite, 90 days, median of 10, over HTTP)\n\n| query | ms |\n|---|---:|\n", options.receipts, options.impressions);
     for (query, ms) in timings {
         let _ = writeln!(report, "| `{query}` | {ms:.1} |");
     }
     Ok(())
+}
+
+/// A SQLite database in `work` seeded by `bench_storage seed` with `receipts` and
+/// `impressions` over 90 days, made once and kept (as `{name}.db`) for later runs.
+fn seeded_database(
+    storage_binary: &Path,
+    work: &Path,
+    name: &str,
+    receipts: u64,
+    impressions: u64,
+) -> Result<std::path::PathBuf> {
+    let db = work.join(format!("{name}.db"));
+    if db.exists() {
+        return Ok(db);
+    }
+    eprintln!(
+        "bench: seeding {receipts} receipts and {impressions} impressions (kept in {} for later runs)",
+        db.display()
+    );
+    let partial = work.join(format!("{name}-seeding.db"));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", partial.display()));
+    }
+    output_of(
+        storage_binary,
+        &[
+            "seed",
+            &format!("sqlite://{}", partial.display()),
+            &receipts.to_string(),
+            &impressions.to_string(),
+            "90",
+        ],
+    )?;
+    std::fs::rename(&partial, &db)?;
+    Ok(db)
 }
 
 /// Receipts `verify` checks in section 6.
@@ -566,25 +581,13 @@ const VERIFY_RECEIPTS: u64 = 100_000;
 fn verify_section(root: &Path, report: &mut String, work: &Path) -> Result<()> {
     let server_binary = root.join("target/release/kelisim-server");
     let storage_binary = root.join("target/release/examples/bench_storage");
-    let db = work.join(format!("verify-{VERIFY_RECEIPTS}.db"));
-    if !db.exists() {
-        eprintln!("bench: seeding {VERIFY_RECEIPTS} receipts for verify");
-        let partial = work.join("verify-seeding.db");
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", partial.display()));
-        }
-        output_of(
-            &storage_binary,
-            &[
-                "seed",
-                &format!("sqlite://{}", partial.display()),
-                &VERIFY_RECEIPTS.to_string(),
-                "0",
-                "90",
-            ],
-        )?;
-        std::fs::rename(&partial, &db)?;
-    }
+    let db = seeded_database(
+        &storage_binary,
+        work,
+        &format!("verify-{VERIFY_RECEIPTS}"),
+        VERIFY_RECEIPTS,
+        0,
+    )?;
     let public_key = output_of(&storage_binary, &["public-key"])?;
     let url = format!("sqlite://{}", db.display());
     let mut times = Vec::new();

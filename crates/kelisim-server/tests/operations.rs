@@ -168,13 +168,7 @@ fn sigterm_under_load_answers_what_it_received_and_writes_the_last_heads() {
     }
     // The last heads were written at the stop: they vouch for every stored receipt.
     let rows = printed.lines().count();
-    let (ok, printed) = run(&[
-        "verify",
-        "--db",
-        &db_url(&dir),
-        "--key",
-        &dir.join("signing.key").display().to_string(),
-    ]);
+    let (ok, printed) = verify(&dir);
     assert!(ok, "{printed}");
     assert!(
         printed.contains(&format!("vouch for receipts up to {rows}")),
@@ -254,13 +248,7 @@ fn a_backup_taken_under_load_restores_and_verifies_with_every_acknowledged_recei
     )
     .unwrap();
     std::fs::copy(dir.join("signing.key"), restored.join("signing.key")).unwrap();
-    let (ok, printed) = run(&[
-        "verify",
-        "--db",
-        &db_url(&restored),
-        "--key",
-        &restored.join("signing.key").display().to_string(),
-    ]);
+    let (ok, printed) = verify(&restored);
     assert!(ok, "the restored backup does not verify:\n{printed}");
     let (ok, exported) = run(&["export", "--db", &db_url(&restored)]);
     assert!(ok);
@@ -277,12 +265,6 @@ fn a_backup_taken_under_load_restores_and_verifies_with_every_acknowledged_recei
         restored.join("kelisim-heads.jsonl"),
     )
     .unwrap();
-    let (ok, printed) = run(&[
-        "verify",
-        "--db",
-        &db_url(&restored),
-        "--key",
-        &restored.join("signing.key").display().to_string(),
-    ]);
+    let (ok, printed) = verify(&restored);
     assert!(!ok && printed.contains("[truncated]"), "{printed}");
 }

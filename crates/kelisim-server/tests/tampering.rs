@@ -38,25 +38,9 @@ async fn tamper(dir: &std::path::Path, statements: &[&str]) {
     store.close().await;
 }
 
-fn verify_args(dir: &std::path::Path) -> Vec<String> {
-    vec![
-        "verify".into(),
-        "--db".into(),
-        db_url(dir),
-        "--key".into(),
-        dir.join("signing.key").display().to_string(),
-    ]
-}
-
-fn verify_dir(dir: &std::path::Path, extra: &[&str]) -> (bool, String) {
-    let mut args = verify_args(dir);
-    args.extend(extra.iter().map(|a| a.to_string()));
-    run(&args.iter().map(String::as_str).collect::<Vec<_>>())
-}
-
 /// `verify` fails, naming the kind of tampering and the first bad receipt.
 fn assert_caught(dir: &std::path::Path, kind: &str, words: &[&str]) {
-    let (ok, printed) = verify_dir(dir, &[]);
+    let (ok, printed) = verify_with(dir, &[]);
     assert!(!ok, "verify passed a tampered database:\n{printed}");
     assert!(printed.contains(&format!("[{kind}]")), "{printed}");
     for word in words {
@@ -67,7 +51,7 @@ fn assert_caught(dir: &std::path::Path, kind: &str, words: &[&str]) {
 #[test]
 fn a_clean_database_verifies_against_its_head_log() {
     let dir = stored("clean");
-    let (ok, printed) = verify_dir(&dir, &[]);
+    let (ok, printed) = verify_with(&dir, &[]);
     assert!(ok, "{printed}");
     assert!(
         printed.contains(
@@ -202,10 +186,10 @@ fn an_edited_head_log_is_caught() {
 fn verify_without_signed_heads_refuses_unless_told() {
     let dir = stored("no-heads");
     std::fs::remove_file(dir.join("kelisim-heads.jsonl")).unwrap();
-    let (ok, printed) = verify_dir(&dir, &[]);
+    let (ok, printed) = verify_with(&dir, &[]);
     assert!(!ok, "{printed}");
     assert!(printed.contains("no signed chain heads"), "{printed}");
-    let (ok, printed) = verify_dir(&dir, &["--without-heads"]);
+    let (ok, printed) = verify_with(&dir, &["--without-heads"]);
     assert!(ok, "{printed}");
     assert!(printed.contains("not checked"), "{printed}");
 }

@@ -91,18 +91,18 @@ pub fn temp_dir(name: &str) -> PathBuf {
 }
 
 pub fn verify(dir: &Path) -> (bool, String) {
-    let output = Command::new(BINARY)
-        .arg("verify")
-        .arg("--db")
-        .arg(format!("sqlite://{}", dir.join("kelisim.db").display()))
-        .arg("--key")
-        .arg(dir.join("signing.key"))
-        .output()
-        .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-    )
+    verify_with(dir, &[])
+}
+
+/// `verify` on the folder's database with its key (and so its head log), and `extra`
+/// arguments; what it printed on standard output, then standard error.
+pub fn verify_with(dir: &Path, extra: &[&str]) -> (bool, String) {
+    let key = dir.join("signing.key").display().to_string();
+    let mut args = vec!["verify", "--db"];
+    let url = db_url(dir);
+    args.extend([url.as_str(), "--key", key.as_str()]);
+    args.extend_from_slice(extra);
+    run(&args)
 }
 
 impl Server {
