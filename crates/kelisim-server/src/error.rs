@@ -39,6 +39,9 @@ pub enum AppError {
     /// The database is unreachable or cannot write now; see the module comment.
     #[error("the receipt store is unavailable; nothing was stored, retry later")]
     Unavailable(anyhow::Error),
+    /// A stored receipt no longer matches its signed text.
+    #[error("{0}")]
+    Tampered(String),
     /// Anything else: logged with its cause, answered with a generic message.
     #[error("internal error")]
     Internal(anyhow::Error),
@@ -46,6 +49,12 @@ pub enum AppError {
 
 /// Seconds a client is asked to wait after a `503`.
 pub const RETRY_AFTER_SECONDS: u32 = 5;
+
+/// A stored receipt that does not match its signed text (the database was edited). Answered
+/// as a `500` that says so, and logged.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}; the database was altered: run `kelisim-server verify`")]
+pub struct Tampered(pub String);
 
 /// Marks an error as "the database is unavailable" where the original `sqlx::Error` is gone
 /// (the group-commit writer answers every receipt of a failed batch with one of these).
@@ -97,6 +106,9 @@ pub fn is_unavailable(error: &anyhow::Error) -> bool {
 
 impl From<anyhow::Error> for AppError {
     fn from(error: anyhow::Error) -> AppError {
+        if let Some(tampered) = error.downcast_ref::<Tampered>() {
+            return AppError::Tampered(tampered.to_string());
+        }
         if is_unavailable(&error) {
             AppError::Unavailable(error)
         } else {
@@ -118,6 +130,7 @@ impl AppError {
             AppError::TooLarge(_) => "too_large",
             AppError::RequestTimeout => "timeout",
             AppError::Unavailable(_) => "unavailable",
+            AppError::Tampered(_) => "tampered",
             AppError::Internal(_) => "internal",
         }
     }
@@ -150,6 +163,10 @@ impl IntoResponse for AppError {
             AppError::Unavailable(cause) => {
                 tracing::warn!("storage unavailable: {cause:#}");
                 StatusCode::SERVICE_UNAVAILABLE
+            }
+            AppError::Tampered(what) => {
+                tracing::error!("integrity: {what}");
+                StatusCode::INTERNAL_SERVER_ERROR
             }
             AppError::Internal(cause) => {
                 tracing::error!("internal error: {cause:#}");

@@ -41,8 +41,9 @@ pub fn csv_from_rows(rows: &[ChainRow]) -> Result<String> {
         let stored: StoredReceipt = serde_json::from_str(&row.body)?;
         let r = &stored.receipt;
         let cells = [
-            row.site.clone(),
-            row.seq.to_string(),
+            // The signed values, not the columns: an edited column changes no export.
+            r.site.clone(),
+            stored.seq.to_string(),
             stored.server_time.clone(),
             r.receipt_id.clone(),
             r.consent_id.clone(),

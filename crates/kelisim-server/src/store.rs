@@ -479,7 +479,11 @@ impl Store {
         .bind(receipt_id)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(record_from_row).transpose()
+        let Some(row) = row else { return Ok(None) };
+        let record = record_from_row(&row)?;
+        let signed = record.stored.receipt.receipt_id.clone();
+        check_read(&row, &record, "receipt_id", receipt_id, &signed)?;
+        Ok(Some(record))
     }
 
     /// Every receipt of one browser's consent id, oldest first.
@@ -490,7 +494,14 @@ impl Store {
         .bind(consent_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(record_from_row).collect()
+        let mut records = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let record = record_from_row(row)?;
+            let signed = record.stored.receipt.consent_id.clone();
+            check_read(row, &record, "consent_id", consent_id, &signed)?;
+            records.push(record);
+        }
+        Ok(records)
     }
 
     /// Every stored receipt in chain order (site, then seq).
@@ -846,6 +857,28 @@ fn chain_row(row: &AnyRow) -> Result<ChainRow> {
         hash: row.try_get(8)?,
         signature: row.try_get(9)?,
     })
+}
+
+/// A stored record as it is read for a person (a DPO, a visitor's access request): refused
+/// when its text no longer hashes to its hash, or when the column it was found by says
+/// something else than its signed text. Whoever edited the database then gets an error in
+/// front of the DPO, not a quietly wrong answer.
+fn check_read(
+    row: &AnyRow,
+    record: &ReceiptRecord,
+    column: &str,
+    asked: &str,
+    signed: &str,
+) -> Result<()> {
+    let body: String = row.try_get(0)?;
+    if link_hash(&record.prev_hash, &body) != record.hash || asked != signed {
+        return Err(crate::error::Tampered(format!(
+            "receipt {} of site {}: its stored text or its {column} column was altered",
+            record.stored.seq, record.stored.receipt.site
+        ))
+        .into());
+    }
+    Ok(())
 }
 
 fn record_from_row(row: &AnyRow) -> Result<ReceiptRecord> {

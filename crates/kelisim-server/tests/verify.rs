@@ -146,3 +146,27 @@ async fn a_purged_chain_still_verifies_from_its_checkpoint() {
 async fn report_is_clean(store: &Store) -> bool {
     report(store).await.problems.is_empty()
 }
+
+/// What a DPO reads is checked as it is read: an altered text or a column moved to another
+/// consent is an error that says so, never a quietly wrong answer.
+#[tokio::test]
+async fn reads_refuse_altered_receipts() {
+    let store = store_with(3).await;
+    let id = receipt(2)["receipt_id"].as_str().unwrap().to_owned();
+    assert!(store.receipt(&id).await.unwrap().is_some());
+    store
+        .execute_raw("UPDATE receipts SET body = replace(body, 'yandex-metrika', 'meta-pixel') WHERE seq = 2")
+        .await
+        .unwrap();
+    let error = store.receipt(&id).await.unwrap_err();
+    assert!(error.to_string().contains("was altered"), "{error}");
+    let moved = "99999999-9999-4999-8999-999999999999";
+    store
+        .execute_raw(&format!(
+            "UPDATE receipts SET consent_id = '{moved}' WHERE seq = 3"
+        ))
+        .await
+        .unwrap();
+    let error = store.consent_history(moved).await.unwrap_err();
+    assert!(error.to_string().contains("consent_id column"), "{error}");
+}
