@@ -16,6 +16,7 @@ pub mod export;
 pub mod group_commit;
 pub mod heads;
 pub mod keys;
+pub mod marketing;
 pub mod receipt;
 pub mod sites;
 pub mod startup;
@@ -199,6 +200,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/stats", get(get_stats));
     let signed_in = admin
         .route("/dashboard", get(dashboard_page))
+        .route("/dashboard/export.csv", get(dashboard_csv))
         .route("/dashboard/login", post(dashboard_login))
         .route("/dashboard/logout", post(dashboard_logout))
         .layer(axum::middleware::from_fn_with_state(
@@ -743,7 +745,12 @@ async fn dashboard_page(
     headers: HeaderMap,
     Query(query): QueryMap,
 ) -> Result<Response, AppError> {
-    let lang = dashboard::Lang::parse(query.get("lang").map(String::as_str));
+    let lang = dashboard::Lang::choose(
+        query.get("lang").map(String::as_str),
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|value| value.to_str().ok()),
+    );
     let Some(identity) = session_identity(&state, &headers).await? else {
         return Ok(Html(dashboard::login_page(lang, false)).into_response());
     };
@@ -757,33 +764,190 @@ async fn dashboard_page(
         )
             .into_response());
     }
+    let (view_parts, sections) = marketing_sections(&state, lang, &query).await?;
+    let view = view_parts.view();
+    Ok(Html(marketing::render(lang, &view, &sections)).into_response())
+}
+
+/// The parts of the marketer's view that the page and its CSV share.
+struct MarketingQuery {
+    sites: Vec<String>,
+    site: String,
+    range: marketing::Range,
+    filter: stats::Filter,
+    message: Option<String>,
+}
+
+impl MarketingQuery {
+    fn view(&self) -> marketing::View<'_> {
+        marketing::View {
+            sites: &self.sites,
+            site: &self.site,
+            range: self.range,
+            filter: &self.filter,
+            message: self.message.clone(),
+        }
+    }
+}
+
+/// Reads what the marketer's page shows. A filter value that does not parse (an unknown site,
+/// language or date) does not fail the page: it is shown with the defaults and a message that
+/// names the field in the page's language. The queries run at once on the pool.
+async fn marketing_sections(
+    state: &AppState,
+    lang: dashboard::Lang,
+    query: &HashMap<String, String>,
+) -> Result<(MarketingQuery, marketing::Sections), AppError> {
     let sites: Vec<String> = state
         .sites()
         .all()
         .iter()
         .map(|site| site.id.clone())
         .collect();
-    let site = query
+    let mut refused: Option<String> = None;
+    let mut site = query
         .get("site")
+        .filter(|site| !site.is_empty())
         .cloned()
         .or_else(|| sites.first().cloned())
         .unwrap_or_default();
-    known_site(&state, &site)?;
-    let filter = stats_filter(&query)?;
-    let mut sections = dashboard::Sections::default();
-    for (by, rows) in [
-        (stats::GroupBy::Day, &mut sections.by_day),
-        (stats::GroupBy::Category, &mut sections.by_category),
-        (stats::GroupBy::Language, &mut sections.by_language),
-        (stats::GroupBy::Variant, &mut sections.by_variant),
-        (stats::GroupBy::Device, &mut sections.by_device),
-    ] {
-        *rows = stats_rows(&state, &site, &filter, by).await?;
+    if known_site(state, &site).is_err() {
+        refused = Some("site".into());
+        site = sites.first().cloned().unwrap_or_default();
     }
-    Ok(Html(dashboard::dashboard_page(
-        lang, &sites, &site, &filter, &sections,
+    let range = match query.get("range").filter(|r| !r.is_empty()) {
+        None if query.contains_key("from") || query.contains_key("to") => marketing::Range::Custom,
+        None => marketing::Range::Days(30),
+        Some(text) => marketing::Range::parse(text).unwrap_or_else(|| {
+            refused = Some("range".into());
+            marketing::Range::Days(30)
+        }),
+    };
+    let today = OffsetDateTime::now_utc().date();
+    let mut effective = query.clone();
+    if let Some((from, to)) = range.bounds(today) {
+        let day = time::macros::format_description!("[year]-[month]-[day]");
+        effective.insert("from".into(), from.format(day).unwrap_or_default());
+        effective.insert("to".into(), to.format(day).unwrap_or_default());
+    }
+    let filter = match stats_filter(&effective) {
+        Ok(filter) => filter,
+        Err(error) => {
+            if let AppError::BadRequest { field, .. } = &error {
+                refused = field.clone();
+            }
+            stats_filter(&HashMap::new())?
+        }
+    };
+    let message = refused.map(|field| {
+        let name = match field.as_str() {
+            "site" => lang.t("сайт", "сайт", "site"),
+            "range" => lang.t("кезең", "период", "period"),
+            "from" | "to" => lang.t("күндер", "даты", "dates"),
+            "language" => lang.t("тіл", "язык", "language"),
+            "variant" => lang.t("нұсқа", "вариант", "variant"),
+            "device" => lang.t("құрылғы", "устройство", "device"),
+            _ => lang.t("сүзгі", "фильтр", "filter"),
+        };
+        format!(
+            "{} ({name}). {}",
+            lang.t(
+                "Сүзгі мәні танылмады",
+                "Значение фильтра не распознано",
+                "A filter value was not recognised"
+            ),
+            lang.t(
+                "Әдепкі мән көрсетілді.",
+                "Показано значение по умолчанию.",
+                "The default is shown instead."
+            )
+        )
+    });
+    let day = time::macros::format_description!("[year]-[month]-[day]");
+    let from =
+        time::Date::parse(&filter.from, day).map_err(|_| AppError::bad("from", "is not a day"))?;
+    let to = time::Date::parse(&filter.to, day).map_err(|_| AppError::bad("to", "is not a day"))?;
+    let (previous_from, previous_to) = marketing::previous_period(from, to);
+    let previous = stats::Filter {
+        from: previous_from.format(day).unwrap_or_default(),
+        to: previous_to.format(day).unwrap_or_default(),
+        ..filter.clone()
+    };
+    use stats::GroupBy;
+    let pages = async {
+        if filter.narrows() {
+            Ok(None)
+        } else {
+            stats_rows(state, &site, &filter, GroupBy::Page)
+                .await
+                .map(Some)
+        }
+    };
+    let (
+        by_day,
+        by_category,
+        by_language,
+        by_variant,
+        by_device,
+        by_page,
+        previous_by_day,
+        previous_by_category,
+    ) = tokio::try_join!(
+        stats_rows(state, &site, &filter, GroupBy::Day),
+        stats_rows(state, &site, &filter, GroupBy::Category),
+        stats_rows(state, &site, &filter, GroupBy::Language),
+        stats_rows(state, &site, &filter, GroupBy::Variant),
+        stats_rows(state, &site, &filter, GroupBy::Device),
+        pages,
+        stats_rows(state, &site, &previous, GroupBy::Day),
+        stats_rows(state, &site, &previous, GroupBy::Category),
+    )?;
+    Ok((
+        MarketingQuery {
+            sites,
+            site,
+            range,
+            filter,
+            message,
+        },
+        marketing::Sections {
+            by_day,
+            by_category,
+            by_language,
+            by_variant,
+            by_device,
+            by_page,
+            previous_by_day,
+            previous_by_category,
+        },
     ))
-    .into_response())
+}
+
+/// `GET /dashboard/export.csv`: exactly the numbers the page shows for the same query.
+async fn dashboard_csv(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): QueryMap,
+) -> Result<Response, AppError> {
+    let lang = dashboard::Lang::parse(query.get("lang").map(String::as_str));
+    let identity = session_identity(&state, &headers)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    permitted(identity, Permission::ReadStats)?;
+    let (view, sections) = marketing_sections(&state, lang, &query).await?;
+    let csv = marketing::csv(&sections)?;
+    let name = format!(
+        "attachment; filename=\"kelisim-{}-{}-{}.csv\"",
+        view.site, view.filter.from, view.filter.to
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, name),
+        ],
+        csv,
+    )
+        .into_response())
 }
 
 /// The data-protection officer's dashboard: a consent id or receipt id looked up, with every
@@ -837,7 +1001,12 @@ async fn dashboard_login(
     Query(query): QueryMap,
     axum::Form(form): axum::Form<HashMap<String, String>>,
 ) -> Result<Response, AppError> {
-    let lang = dashboard::Lang::parse(query.get("lang").map(String::as_str));
+    let lang = dashboard::Lang::choose(
+        query.get("lang").map(String::as_str),
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|value| value.to_str().ok()),
+    );
     same_origin(&headers)?;
     let token = form.get("token").map(String::as_str).unwrap_or_default();
     let Some(identity) = state.credentials().identify(token) else {

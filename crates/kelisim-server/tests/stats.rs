@@ -387,8 +387,12 @@ async fn dashboard_login_session_and_numbers() {
         "{page}"
     );
     assert!(
-        page.contains("data-opt-in=\"analytics\">Opt-in (analytics)<b>66.7%</b>"),
+        page.contains("data-opt-in=\"analytics\">Opt-in: Analytics<b>66.7%</b>"),
         "{page}"
+    );
+    assert!(
+        !page.contains("data-opt-in=\"necessary\""),
+        "necessary is always granted"
     );
     assert!(page.contains("<svg"), "no chart");
     let (_, api) = stats(&app, "by=day").await;
@@ -427,4 +431,124 @@ async fn dashboard_login_session_and_numbers() {
         page.as_str().unwrap().contains("type=\"password\""),
         "a forged session was accepted"
     );
+}
+
+/// The marketer's page as a marketer reads it: the headline split, categories under their
+/// titles, presets, a refused filter said in words, the A/B verdict, the CSV of what is shown.
+#[tokio::test]
+async fn the_marketers_page_reads_at_a_glance() {
+    let (app, _) = seeded().await;
+    let (_, headers, _) = send(&app, form_login(ADMIN_TOKEN, false)).await;
+    let session = headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let query = "site=glazik-kz&range=custom&from=2026-03-01&to=2026-03-02";
+    let (_, _, page) = send(
+        &app,
+        dashboard_get(&format!("/dashboard?lang=ru&{query}"), Some(&session)),
+    )
+    .await;
+    let page = page.as_str().unwrap().to_owned();
+    // Three decisions: two accept-all (one a later change), one reject-all, one custom.
+    for (tile, value) in [
+        ("accept-all", "33.3%"),
+        ("reject-all", "33.3%"),
+        ("custom", "33.3%"),
+        ("gpc", "0.0%"),
+    ] {
+        assert!(
+            page.contains(&format!("data-total=\"{tile}\">"))
+                && page.contains(&format!("<b>{value}</b>")),
+            "{tile} {value}: {page}"
+        );
+    }
+    assert!(page.contains("Согласие: Аналитика"), "{page}");
+    assert!(page.contains("Отозванные согласия"), "{page}");
+    assert!(!page.contains("Отзывы"), "«Отзывы» reads as reviews");
+    assert!(
+        page.contains("<title>2026-03-01 — Аналитика: 50.0% (1 / 2)</title>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<select name=\"language\">"),
+        "filters are selects"
+    );
+    // The A/B verdict: a and b on three decisions are not yet different.
+    assert!(page.contains("data-verdict=\"b:analytics\""), "{page}");
+    assert!(page.contains("пока не различаются"), "{page}");
+    // A preset sets the dates; an unknown value is said in words, not a JSON error.
+    let (_, _, page) = send(
+        &app,
+        dashboard_get("/dashboard?lang=en&site=glazik-kz&range=7", Some(&session)),
+    )
+    .await;
+    let page = page.as_str().unwrap();
+    assert!(
+        page.contains("<option value=\"7\" selected>7 days</option>"),
+        "{page}"
+    );
+    let (status, _, page) = send(
+        &app,
+        dashboard_get(
+            "/dashboard?lang=ru&site=glazik-kz&language=русский",
+            Some(&session),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let page = page.as_str().unwrap();
+    assert!(
+        page.contains("role=\"alert\"") && page.contains("Значение фильтра не распознано (язык)"),
+        "{page}"
+    );
+    assert!(!page.contains("\"error\""), "raw JSON: {page}");
+    // The CSV holds the numbers shown, and they are the API's.
+    let (status, headers, csv) = send(
+        &app,
+        dashboard_get(
+            &format!("/dashboard/export.csv?lang=ru&{query}"),
+            Some(&session),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("kelisim-glazik-kz-2026-03-01-2026-03-02.csv"));
+    let csv = csv.as_str().unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let total = records.iter().find(|r| &r[0] == "total").unwrap();
+    assert_eq!((&total[2], &total[3]), ("5", "3"), "{csv}");
+    let (_, api) = stats(&app, "by=language").await;
+    for row in api["rows"].as_array().unwrap() {
+        let key = row["key"].as_str().unwrap();
+        let record = records
+            .iter()
+            .find(|r| &r[0] == "language" && &r[1] == key)
+            .unwrap_or_else(|| panic!("no language {key} in {csv}"));
+        assert_eq!(
+            record[3].parse::<i64>().unwrap(),
+            row["decisions"].as_i64().unwrap()
+        );
+    }
+    // Without a session, no CSV.
+    let (status, _, _) = send(
+        &app,
+        dashboard_get(&format!("/dashboard/export.csv?{query}"), None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // The sign-in page speaks the browser's language.
+    let request = axum::http::Request::get("/dashboard")
+        .header("accept-language", "ru-RU,ru;q=0.9,en;q=0.8")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let (_, _, page) = send(&app, request).await;
+    assert!(page.as_str().unwrap().contains("Войти"));
 }
