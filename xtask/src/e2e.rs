@@ -272,6 +272,20 @@ fn receipts_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
         root.join("tests/e2e/demo-accept.js"),
         www.join("demo-accept.js"),
     )?;
+    // A marketer's credential, made as an operator makes one; the dashboard check signs in
+    // with it (the token is printed once, on standard output).
+    let made = Command::new(&binary)
+        .args(["credential", "--key"])
+        .arg(data.join("signing.key"))
+        .args(["add", "--name", "e2e-marketer", "--role", "marketer"])
+        .output()?;
+    if !made.status.success() {
+        bail!(
+            "credential add failed: {}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+    }
+    let marketer_token = String::from_utf8(made.stdout)?.trim().to_owned();
     let db = format!("sqlite://{}", data.join("kelisim.db").display());
     let start = || -> Result<ServerProcess> {
         let child = Command::new(&binary)
@@ -366,9 +380,9 @@ fn receipts_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
         check_form_receipt(&stored()?),
     ));
     results.push((
-        "dashboard: a person signs in and sees the API's numbers (screenshots at 1280 and 390 px)"
+        "dashboard: a marketer signs in, picks a preset and a filter, reads the tiles and the A/B verdict, downloads the CSV; all equal to the API (screenshots in kk and ru at 1280 and 390 px)"
             .to_owned(),
-        dashboard_check(root),
+        dashboard_check(root, &marketer_token),
     ));
     drop(server);
     let verified = Command::new(&binary)
@@ -634,45 +648,171 @@ fn check_tracker_log(entries: &[(String, String)]) -> Result<()> {
 
 const DASHBOARD_TOKEN: &str = "e2e-dashboard-token";
 
-/// Signs in to the dashboard in Chromium as a person would (type the token, press the
-/// button), checks the totals against `GET /v1/stats`, and saves screenshots.
-fn dashboard_check(root: &Path) -> Result<()> {
-    let browser = crate::webdriver::Browser::start(crate::tools::CHROMEDRIVER, 18750)?;
+/// Signs in to the dashboard in Chromium as a marketer would (type the token, press the
+/// button), picks a preset and a language filter with the selects, checks the tiles and the
+/// CSV against `GET /v1/stats`, reads the A/B verdict, and saves screenshots in kk and ru.
+fn dashboard_check(root: &Path, marketer_token: &str) -> Result<()> {
     let base = format!("http://127.0.0.1:{RECEIPTS_PORT}");
+    // Two variants' receipts, so that the A/B section has something to compare.
+    for n in 0..6u32 {
+        let variant = if n % 2 == 0 { "a" } else { "b" };
+        ab_receipt(&base, n, variant)?;
+    }
+    let browser = crate::webdriver::Browser::start(crate::tools::CHROMEDRIVER, 18750)?;
     browser.goto(&format!("{base}/dashboard?lang=ru"))?;
     axe_audit(root, &browser, "the dashboard's login page")?;
-    browser.type_into("input[name=token]", DASHBOARD_TOKEN)?;
+    browser.type_into("input[name=token]", marketer_token)?;
     browser.click("button[type=submit]")?;
-    // The click starts a navigation; wait until the dashboard itself is on screen.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let page = loop {
-        let page = browser.source()?;
-        if page.contains("data-total") || Instant::now() > deadline {
-            break page;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let api: serde_json::Value = ureq::get(&format!("{base}/v1/stats?site=glazik-demo&by=day"))
-        .set("authorization", &format!("Bearer {DASHBOARD_TOKEN}"))
-        .call()?
-        .into_json()?;
-    let decisions: i64 = api["rows"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|r| r["decisions"].as_i64().unwrap_or(0))
-        .sum();
-    let shown = format!("data-total=\"Решения\">Решения<b>{decisions}</b>");
-    if !page.contains(&shown) {
-        bail!("the dashboard does not show {decisions} decisions as the API does");
+    wait_for_page(&browser, "data-total")?;
+    // A preset and a filter, chosen in the selects and sent with the button.
+    browser.execute(
+        "document.querySelector('select[name=range]').value = '7'; \
+         document.querySelector('select[name=language]').value = 'ru';",
+    )?;
+    browser.click("form.filters button[type=submit]")?;
+    // The browser serialises `selected` as `selected=""`.
+    let page = wait_for_page(&browser, "<option value=\"7\" selected")?;
+    if !page.contains("<option value=\"ru\" selected") {
+        bail!("the language filter was not applied");
     }
-    if decisions == 0 {
-        bail!("no decisions recorded before the dashboard check");
+    let api = |query: &str| -> Result<serde_json::Value> {
+        Ok(
+            ureq::get(&format!("{base}/v1/stats?site=glazik-demo&{query}"))
+                .set("authorization", &format!("Bearer {marketer_token}"))
+                .call()?
+                .into_json()?,
+        )
+    };
+    let sum = |value: &serde_json::Value, field: &str| -> i64 {
+        value["rows"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| r[field].as_i64().unwrap_or(0))
+            .sum()
+    };
+    let (from, to) = (
+        text_between(&page, "name=\"from\" value=\"", "\"")?,
+        text_between(&page, "name=\"to\" value=\"", "\"")?,
+    );
+    let filtered = api(&format!("by=day&from={from}&to={to}&language=ru"))?;
+    let decisions = sum(&filtered, "decisions");
+    let shown = format!("data-total=\"Решения\">Решения<b>{decisions}</b>");
+    if decisions == 0 || !page.contains(&shown) {
+        bail!("the dashboard does not show the API's {decisions} decisions in Russian");
+    }
+    // The A/B verdict (the six receipts above, a against b).
+    browser.goto(&format!("{base}/dashboard?lang=ru&range=7"))?;
+    let page = wait_for_page(&browser, "data-verdict=\"b:")?;
+    if !page.contains("пока не различаются")
+        && !page.contains("лучше по")
+        && !page.contains("хуже по")
+    {
+        bail!("no A/B verdict in words");
+    }
+    // The CSV of what is shown, fetched with the browser's session: its totals are the API's.
+    let session = browser
+        .cookies()?
+        .into_iter()
+        .find(|c| c["name"] == "kelisim_session")
+        .and_then(|c| c["value"].as_str().map(str::to_owned))
+        .context("no session cookie after signing in")?;
+    let csv = ureq::get(&format!("{base}/dashboard/export.csv?lang=ru&range=7"))
+        .set("cookie", &format!("kelisim_session={session}"))
+        .call()?
+        .into_string()?;
+    let all = api(&format!("by=day&from={from}&to={to}"))?;
+    let total_line = csv
+        .lines()
+        .find(|line| line.starts_with("total,"))
+        .context("no total in the CSV")?;
+    let cells: Vec<&str> = total_line.split(',').collect();
+    if cells.get(3).and_then(|c| c.parse::<i64>().ok()) != Some(sum(&all, "decisions"))
+        || cells.get(2).and_then(|c| c.parse::<i64>().ok()) != Some(sum(&all, "impressions"))
+    {
+        bail!("the CSV's totals ({total_line}) are not the API's");
     }
     axe_audit(root, &browser, "the dashboard")?;
     let shots = root.join("target/e2e-screenshots");
-    browser.screenshot(1280, 900, &shots.join("dashboard-1280.png"))?;
-    browser.screenshot(390, 844, &shots.join("dashboard-390.png"))?;
+    for lang in ["ru", "kk"] {
+        browser.goto(&format!("{base}/dashboard?lang={lang}&range=7"))?;
+        wait_for_page(&browser, "data-total")?;
+        browser.screenshot(
+            1280,
+            1600,
+            &shots.join(format!("dashboard-{lang}-1280.png")),
+        )?;
+        browser.screenshot(390, 1600, &shots.join(format!("dashboard-{lang}-390.png")))?;
+    }
+    Ok(())
+}
+
+/// Waits until the page's source holds `marker` (a click starts a navigation).
+fn wait_for_page(browser: &crate::webdriver::Browser, marker: &str) -> Result<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let page = browser.source()?;
+        if page.contains(marker) {
+            return Ok(page);
+        }
+        if Instant::now() > deadline {
+            bail!("the dashboard never showed {marker:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn text_between<'a>(text: &'a str, before: &str, after: &str) -> Result<&'a str> {
+    let start = text.find(before).context("marker not found")? + before.len();
+    let end = text[start..].find(after).context("end not found")? + start;
+    Ok(&text[start..end])
+}
+
+/// Posts one impression and one receipt of the demo site in variant `variant`, as the SDK would.
+fn ab_receipt(base: &str, n: u32, variant: &str) -> Result<()> {
+    let now = time::OffsetDateTime::now_utc();
+    let format = &time::format_description::well_known::Rfc3339;
+    // Every third visitor refuses analytics.
+    let refuses = n.is_multiple_of(3);
+    let granted: &[&str] = if refuses {
+        &["necessary"]
+    } else {
+        &["analytics", "necessary"]
+    };
+    let body = serde_json::json!({
+        "receipt_id": format!("00000000-0000-4000-8000-e2e0000ab{n:03}"),
+        "consent_id": format!("11111111-1111-4111-8111-e2e0000ab{n:03}"),
+        "site": "glazik-demo",
+        "policy_version": "2026-11-01",
+        "policy_url": format!("{base}/privacy.html"),
+        "revision": 1,
+        "language": "ru",
+        "action": "custom",
+        "granted_categories": granted,
+        "denied_categories": if refuses { vec!["analytics", "functional", "marketing"] } else { vec!["functional", "marketing"] },
+        "granted_services": [],
+        "denied_services": [],
+        "countries": [],
+        "variant": variant,
+        "texts_hash": "a".repeat(64),
+        "operator": "ТОО «Глазик»",
+        "bin": "180540012345",
+        "expires_at": (now + time::Duration::days(365)).format(format)?,
+        "method": "button:save",
+        "page_url": format!("{base}/"),
+        "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0 Safari/537.36",
+        "client_time": now.format(format)?,
+    });
+    // The banner was shown first: an impression, as the SDK sends it.
+    let impression = serde_json::json!({"site": "glazik-demo", "language": "ru", "variant": variant, "page": "/"});
+    ureq::post(&format!("{base}/v1/impressions"))
+        .set("origin", base)
+        .send_string(&impression.to_string())
+        .with_context(|| format!("posting the A/B impression {n}"))?;
+    ureq::post(&format!("{base}/v1/receipts"))
+        .set("origin", base)
+        .send_string(&body.to_string())
+        .with_context(|| format!("posting the A/B receipt {n}"))?;
     Ok(())
 }
 
