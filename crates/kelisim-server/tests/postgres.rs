@@ -188,3 +188,53 @@ async fn a_database_that_goes_away_answers_503_then_recovers() {
         .problems
         .is_empty());
 }
+
+/// The operator's parts on PostgreSQL: readiness writes, sessions survive a new app, a key
+/// rotation is recorded and the chain verifies with the new key, a purge verifies first, and
+/// `backup` says to use pg_dump.
+#[tokio::test]
+async fn operations_on_postgres() {
+    let url = postgres_or_skip!();
+    let store = Store::open(&url).await.unwrap();
+    store.check_writable().await.unwrap();
+    store.check_writable().await.unwrap();
+    store
+        .create_session("ab", "dpo", "dana", "2999-01-01T00:00:00Z")
+        .await
+        .unwrap();
+    let again = Store::open(&url).await.unwrap();
+    assert_eq!(
+        again.session("ab", "2026-12-02T00:00:00Z").await.unwrap(),
+        Some(("dpo".to_owned(), "dana".to_owned()))
+    );
+    for n in 1..=3 {
+        let receipt: ReceiptInput = serde_json::from_value(receipt(n)).unwrap();
+        store
+            .insert_receipt(receipt, None, &signer(), time::OffsetDateTime::now_utc())
+            .await
+            .unwrap();
+    }
+    let new_key = kelisim_server::chain::Signer::from_seed([43; 32]);
+    let rotation = store.rotate_key(&signer(), &new_key).await.unwrap();
+    assert_eq!(rotation.starts["glazik-kz"], 4);
+    let receipt: ReceiptInput = serde_json::from_value(receipt(4)).unwrap();
+    store
+        .insert_receipt(receipt, None, &new_key, time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    let report = verify(&store, new_key.public_key(), &[]).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.checked["glazik-kz"], 4);
+    assert_eq!(
+        store
+            .purge("glazik-kz", "2000-01-01T00:00:00Z", &new_key)
+            .await
+            .unwrap(),
+        0
+    );
+    let error = store
+        .backup_sqlite(std::path::Path::new("/tmp/never.db"))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("pg_dump"), "{error}");
+}
