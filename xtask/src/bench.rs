@@ -818,12 +818,25 @@ impl Drop for Server {
 /// The admin token of the benchmark's server.
 const BENCH_TOKEN: &str = "bench-admin-token-not-secret";
 
+/// The benchmark's server on `db`. Every database here is signed with the key
+/// `bench_storage seed` signs with (the server refuses a database another key signed), and each
+/// keeps its own head log (a log of one database's heads does not fit another).
 fn start_server(binary: &Path, work: &Path, db: &str) -> Result<Server> {
     let sites = work.join("sites.json");
     std::fs::write(
         &sites,
         "{\"sites\": [{\"id\": \"bench-kz\", \"origins\": [\"https://bench.kz\"]}]}\n",
     )?;
+    let storage = binary.with_file_name("examples").join("bench_storage");
+    std::fs::write(
+        work.join("signing.key"),
+        output_of(&storage, &["seed-key"])?.trim(),
+    )?;
+    let heads_name: String = db
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let heads = work.join(format!("heads-{heads_name}.jsonl"));
     let child = Command::new(binary)
         .args([
             "serve",
@@ -835,6 +848,8 @@ fn start_server(binary: &Path, work: &Path, db: &str) -> Result<Server> {
             &work.join("signing.key").display().to_string(),
             "--sites",
             &sites.display().to_string(),
+            "--heads",
+            &heads.display().to_string(),
             "--rate-per-minute",
             "1000000000",
         ])

@@ -10,6 +10,8 @@
 //!   go with it.
 //!
 //! - `public-key`: the public key (hex) of the key `seed` signs with, for `verify --public-key`.
+//! - `seed-key`: that key's secret (hex), the form of a key file, for the benchmark's server
+//!   (synthetic data only).
 //!
 //! Everything it writes is synthetic; it never touches a database it did not create.
 
@@ -41,17 +43,25 @@ async fn main() -> Result<()> {
             )
             .await
         }
+        "seed-key" => {
+            println!("{}", hex::encode(SEED_KEY));
+            Ok(())
+        }
         "public-key" => {
             println!("{}", seed_signer().public_key().to_hex());
             Ok(())
         }
-        other => bail!("unknown command {other:?}: raw, fresh-postgres, seed or public-key"),
+        other => {
+            bail!("unknown command {other:?}: raw, fresh-postgres, seed, public-key or seed-key")
+        }
     }
 }
 
 /// The key `seed` signs with (synthetic data, so a fixed key).
+const SEED_KEY: [u8; 32] = [9; 32];
+
 fn seed_signer() -> Signer {
-    Signer::from_seed([9; 32])
+    Signer::from_seed(SEED_KEY)
 }
 
 /// A ~1 KB row, like a stored receipt.
