@@ -883,25 +883,40 @@ async fn marketing_sections(
                 .map(Some)
         }
     };
-    let (
-        by_day,
-        by_category,
-        by_language,
-        by_variant,
-        by_device,
-        by_page,
-        previous_by_day,
-        previous_by_category,
-    ) = tokio::try_join!(
-        stats_rows(state, &site, &filter, GroupBy::Day),
-        stats_rows(state, &site, &filter, GroupBy::Category),
-        stats_rows(state, &site, &filter, GroupBy::Language),
-        stats_rows(state, &site, &filter, GroupBy::Variant),
-        stats_rows(state, &site, &filter, GroupBy::Device),
+    let store = &state.0.store;
+    let (now, before, by_page) = tokio::try_join!(
+        async {
+            store
+                .split_counts(&site, &filter)
+                .await
+                .map_err(AppError::from)
+        },
+        async {
+            store
+                .split_counts(&site, &previous)
+                .await
+                .map_err(AppError::from)
+        },
         pages,
-        stats_rows(state, &site, &previous, GroupBy::Day),
-        stats_rows(state, &site, &previous, GroupBy::Category),
     )?;
+    let rows = |split: &(Vec<stats::SplitDecision>, Vec<stats::SplitImpression>), by| {
+        stats::compute(
+            &stats::regroup_decisions(&split.0, by),
+            &stats::regroup_impressions(&split.1, by),
+            by,
+        )
+    };
+    let (by_day, by_category, by_language, by_variant, by_device) = (
+        rows(&now, GroupBy::Day),
+        rows(&now, GroupBy::Category),
+        rows(&now, GroupBy::Language),
+        rows(&now, GroupBy::Variant),
+        rows(&now, GroupBy::Device),
+    );
+    let (previous_by_day, previous_by_category) = (
+        rows(&before, GroupBy::Day),
+        rows(&before, GroupBy::Category),
+    );
     Ok((
         MarketingQuery {
             sites,

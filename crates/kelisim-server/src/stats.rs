@@ -85,6 +85,86 @@ pub struct ImpressionCount {
     pub count: i64,
 }
 
+/// Rolled-up decisions split every way but by page, as one query reads them for all the
+/// groupings of a dashboard page (each regrouped in memory by [`regroup_decisions`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SplitDecision {
+    pub day: String,
+    pub language: String,
+    pub variant: String,
+    pub device: String,
+    pub kind: String,
+    pub granted: String,
+    pub denied: String,
+    pub count: i64,
+}
+
+/// Impressions split every way but by page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SplitImpression {
+    pub day: String,
+    pub language: String,
+    pub variant: String,
+    pub device: String,
+    pub count: i64,
+}
+
+/// The key of a split row in a grouping (`None` for pages, which are not in the split).
+fn split_key<'a>(
+    by: GroupBy,
+    day: &'a str,
+    language: &'a str,
+    variant: &'a str,
+    device: &'a str,
+) -> Option<&'a str> {
+    match by {
+        GroupBy::Day => Some(day),
+        GroupBy::Language => Some(language),
+        GroupBy::Variant => Some(variant),
+        GroupBy::Device => Some(device),
+        GroupBy::Category => Some(""),
+        GroupBy::Page => None,
+    }
+}
+
+/// The decision counts of one grouping, summed from split rows: what
+/// `Store::decision_counts` reads for that grouping.
+pub fn regroup_decisions(rows: &[SplitDecision], by: GroupBy) -> Vec<DecisionCount> {
+    let mut sums: BTreeMap<(&str, &str, &str, &str), i64> = BTreeMap::new();
+    for row in rows {
+        if let Some(key) = split_key(by, &row.day, &row.language, &row.variant, &row.device) {
+            *sums
+                .entry((key, &row.kind, &row.granted, &row.denied))
+                .or_default() += row.count;
+        }
+    }
+    sums.into_iter()
+        .map(|((key, kind, granted, denied), count)| DecisionCount {
+            key: key.to_owned(),
+            kind: kind.to_owned(),
+            granted: granted.to_owned(),
+            denied: denied.to_owned(),
+            count,
+        })
+        .collect()
+}
+
+/// The impression counts of one grouping, summed from split rows.
+pub fn regroup_impressions(rows: &[SplitImpression], by: GroupBy) -> Vec<ImpressionCount> {
+    let mut sums: BTreeMap<&str, i64> = BTreeMap::new();
+    for row in rows {
+        if let Some(key) = split_key(by, &row.day, &row.language, &row.variant, &row.device) {
+            *sums.entry(key).or_default() += row.count;
+        }
+    }
+    sums.into_iter()
+        .map(|(key, count)| ImpressionCount {
+            key: key.to_owned(),
+            count,
+        })
+        .collect()
+}
+
 /// One group's numbers.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Row {

@@ -472,6 +472,57 @@ impl Store {
             .collect()
     }
 
+    /// Decisions and impressions of `site` for the filter, split by day, language, variant and
+    /// device (not by page): two statements that serve every grouping of a dashboard page
+    /// (`stats::regroup_decisions`), where one statement per grouping read the same rows again.
+    pub async fn split_counts(
+        &self,
+        site: &str,
+        filter: &Filter,
+    ) -> Result<(Vec<stats::SplitDecision>, Vec<stats::SplitImpression>)> {
+        let conditions = filter_conditions(filter).0;
+        let sql = format!(
+            "SELECT day, language, variant, device, kind, granted, denied, count FROM decision_counts \
+             WHERE site = $1 AND day >= $2 AND day <= $3{conditions}"
+        );
+        let decisions = filtered_query(&sql, site, filter)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(stats::SplitDecision {
+                    day: row.try_get(0)?,
+                    language: row.try_get(1)?,
+                    variant: row.try_get(2)?,
+                    device: row.try_get(3)?,
+                    kind: row.try_get(4)?,
+                    granted: row.try_get(5)?,
+                    denied: row.try_get(6)?,
+                    count: row.try_get(7)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let sql = format!(
+            "SELECT day, language, variant, device, CAST(SUM(count) AS BIGINT) FROM impressions \
+             WHERE site = $1 AND day >= $2 AND day <= $3{conditions} GROUP BY day, language, variant, device"
+        );
+        let impressions = filtered_query(&sql, site, filter)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(stats::SplitImpression {
+                    day: row.try_get(0)?,
+                    language: row.try_get(1)?,
+                    variant: row.try_get(2)?,
+                    device: row.try_get(3)?,
+                    count: row.try_get(4)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((decisions, impressions))
+    }
+
     pub async fn receipt(&self, receipt_id: &str) -> Result<Option<ReceiptRecord>> {
         let row = sqlx::query(
             "SELECT body, prev_hash, hash, signature FROM receipts WHERE receipt_id = $1",
