@@ -745,12 +745,7 @@ async fn dashboard_page(
     headers: HeaderMap,
     Query(query): QueryMap,
 ) -> Result<Response, AppError> {
-    let lang = dashboard::Lang::choose(
-        query.get("lang").map(String::as_str),
-        headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|value| value.to_str().ok()),
-    );
+    let lang = page_language(&query, &headers);
     let Some(identity) = session_identity(&state, &headers).await? else {
         return Ok(Html(dashboard::login_page(lang, false)).into_response());
     };
@@ -767,6 +762,16 @@ async fn dashboard_page(
     let (view_parts, sections) = marketing_sections(&state, lang, &query).await?;
     let view = view_parts.view();
     Ok(Html(marketing::render(lang, &view, &sections)).into_response())
+}
+
+/// A dashboard page's language: `?lang=`, else the browser's `Accept-Language`.
+fn page_language(query: &HashMap<String, String>, headers: &HeaderMap) -> dashboard::Lang {
+    dashboard::Lang::choose(
+        query.get("lang").map(String::as_str),
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|value| value.to_str().ok()),
+    )
 }
 
 /// The parts of the marketer's view that the page and its CSV share.
@@ -944,7 +949,7 @@ async fn dashboard_csv(
     headers: HeaderMap,
     Query(query): QueryMap,
 ) -> Result<Response, AppError> {
-    let lang = dashboard::Lang::parse(query.get("lang").map(String::as_str));
+    let lang = page_language(&query, &headers);
     let identity = session_identity(&state, &headers)
         .await?
         .ok_or(AppError::Unauthorized)?;
@@ -1016,12 +1021,7 @@ async fn dashboard_login(
     Query(query): QueryMap,
     axum::Form(form): axum::Form<HashMap<String, String>>,
 ) -> Result<Response, AppError> {
-    let lang = dashboard::Lang::choose(
-        query.get("lang").map(String::as_str),
-        headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|value| value.to_str().ok()),
-    );
+    let lang = page_language(&query, &headers);
     same_origin(&headers)?;
     let token = form.get("token").map(String::as_str).unwrap_or_default();
     let Some(identity) = state.credentials().identify(token) else {

@@ -293,26 +293,21 @@ pub fn render(lang: Lang, view: &View, sections: &Sections) -> String {
         lang.t("Нұсқа", "Вариант", "Variant"),
         &sections.by_variant,
     ));
-    let _ = write!(
-        body,
-        "<h2>{}</h2>",
-        lang.t("Тіл бойынша", "По языкам", "By language")
-    );
-    body.push_str(&table(
-        lang,
-        lang.t("Тіл", "Язык", "Language"),
-        &sections.by_language,
-    ));
-    let _ = write!(
-        body,
-        "<h2>{}</h2>",
-        lang.t("Құрылғы бойынша", "По устройствам", "By device")
-    );
-    body.push_str(&table(
-        lang,
-        lang.t("Құрылғы", "Устройство", "Device"),
-        &sections.by_device,
-    ));
+    for (heading, key_label, rows) in [
+        (
+            lang.t("Тіл бойынша", "По языкам", "By language"),
+            lang.t("Тіл", "Язык", "Language"),
+            &sections.by_language,
+        ),
+        (
+            lang.t("Құрылғы бойынша", "По устройствам", "By device"),
+            lang.t("Құрылғы", "Устройство", "Device"),
+            &sections.by_device,
+        ),
+    ] {
+        let _ = write!(body, "<h2>{heading}</h2>");
+        body.push_str(&table(lang, key_label, rows));
+    }
     let _ = write!(body, "<h2>{}</h2>", lang.t("Беттер", "Страницы", "Pages"));
     match &sections.by_page {
         Some(pages) => {
