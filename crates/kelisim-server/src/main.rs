@@ -276,7 +276,10 @@ async fn main() -> Result<()> {
         // Colours only on a terminal: journald and log files get plain `key=value` lines.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    match Cli::parse().command {
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    refuse_password_on_command_line(&matches)?;
+    let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches)?;
+    match cli.command {
         Command::Serve {
             listen,
             database,
@@ -662,6 +665,32 @@ fn parse_date(text: &str) -> Result<OffsetDateTime> {
     )
     .with_context(|| format!("--before \"{text}\" must be YYYY-MM-DD or an RFC 3339 time"))?;
     Ok(date.midnight().assume_utc())
+}
+
+/// Refuses a database URL with a password given on the command line, where `ps` and the shell's
+/// history show it: the same URL in `KELISIM_DB` (or PostgreSQL's own `PGPASSFILE`) is fine.
+fn refuse_password_on_command_line(matches: &clap::ArgMatches) -> Result<()> {
+    let Some((_, sub)) = matches.subcommand() else {
+        return Ok(());
+    };
+    let from_argv = sub
+        .try_get_one::<String>("db")
+        .ok()
+        .flatten()
+        .filter(|_| sub.value_source("db") == Some(clap::parser::ValueSource::CommandLine));
+    if let Some(url) = from_argv {
+        let credentials = url
+            .split_once("://")
+            .and_then(|(_, rest)| rest.split_once('@'))
+            .map(|(userinfo, _)| userinfo);
+        if credentials.is_some_and(|userinfo| userinfo.contains(':')) {
+            bail!(
+                "--db holds a password, which the process list and the shell's history would show: \
+                 put the URL in KELISIM_DB, or the password in PostgreSQL's PGPASSFILE"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The shortest admin token accepted.

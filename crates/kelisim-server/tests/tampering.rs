@@ -335,3 +335,16 @@ fn purge_needs_the_sites_file_and_says_what_it_did() {
         "{printed}"
     );
 }
+
+#[test]
+fn a_database_password_on_the_command_line_is_refused() {
+    for command in ["serve", "verify", "export"] {
+        let (ok, printed) = run(&[
+            command,
+            "--db",
+            "postgres://kelisim:secret@127.0.0.1:1/kelisim",
+        ]);
+        assert!(!ok, "{command} took a password on the command line");
+        assert!(printed.contains("KELISIM_DB"), "{command}: {printed}");
+    }
+}
