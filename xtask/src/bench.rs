@@ -820,7 +820,7 @@ const BENCH_TOKEN: &str = "bench-admin-token-not-secret";
 
 /// The benchmark's server on `db`. Every database here is signed with the key
 /// `bench_storage seed` signs with (the server refuses a database another key signed), and each
-/// keeps its own head log (a log of one database's heads does not fit another).
+/// run starts a new head log for it (a log of one database's heads does not fit another).
 fn start_server(binary: &Path, work: &Path, db: &str) -> Result<Server> {
     let sites = work.join("sites.json");
     std::fs::write(
@@ -837,6 +837,9 @@ fn start_server(binary: &Path, work: &Path, db: &str) -> Result<Server> {
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
     let heads = work.join(format!("heads-{heads_name}.jsonl"));
+    // The load databases are made anew each run, and a head log of an earlier one would not
+    // fit them (the server would refuse to start); the benchmark checks no heads.
+    let _ = std::fs::remove_file(&heads);
     let child = Command::new(binary)
         .args([
             "serve",
