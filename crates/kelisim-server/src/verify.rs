@@ -95,7 +95,10 @@ pub struct Report {
 /// own head rows only).
 pub async fn verify(store: &Store, key: PublicKey, signed_heads: &[SignedHead]) -> Result<Report> {
     let ring = KeyRing::build(key, &store.rotations().await?)?;
-    let rows = store.chain_rows().await?;
+    let mut rows = store.chain_rows().await?;
+    // In byte order of the site id, as `verify_rows` slices them: PostgreSQL's `ORDER BY`
+    // follows the database's collation, which may put `glazik-kz` and `glazik_kz` otherwise.
+    rows.sort_by(|a, b| (a.site.as_str(), a.seq).cmp(&(b.site.as_str(), b.seq)));
     let checkpoints = store.checkpoints().await?;
     let heads = store.heads().await?;
     Ok(verify_rows(
@@ -107,7 +110,7 @@ pub async fn verify(store: &Store, key: PublicKey, signed_heads: &[SignedHead]) 
     ))
 }
 
-/// [`verify`] over rows already read (sorted by site, then seq).
+/// [`verify`] over rows already read, sorted by site (byte order), then seq.
 pub fn verify_rows(
     rows: &[ChainRow],
     checkpoints: &[Checkpoint],
