@@ -356,8 +356,8 @@ async fn store_receipt(
     let body = public_body(&state, client.as_deref(), body)?;
     let now = OffsetDateTime::now_utc();
     let mut receipt = parse_receipt(&body, now)?;
-    let origin = site_origin(&state, &receipt.site, &headers)?;
-    if !known_site(&state, &receipt.site)?.full_user_agent {
+    let (site, origin) = site_origin(&state, &receipt.site, &headers)?;
+    if !site.full_user_agent {
         receipt.user_agent = user_agent::reduce(&receipt.user_agent);
     }
     let (record, replayed) = state
@@ -406,7 +406,7 @@ async fn post_impression(
 ) -> Result<Response, AppError> {
     let body = public_body(&state, client.as_deref(), body)?;
     let impression: Impression = receipt::parse_json(&body)?;
-    let origin = site_origin(&state, &impression.site, &headers)?;
+    let (_, origin) = site_origin(&state, &impression.site, &headers)?;
     receipt::check_language(&impression.language)?;
     let variant = impression.variant.unwrap_or_default();
     receipt::check_variant(&variant)?;
@@ -1279,14 +1279,16 @@ pub fn rate_quota(per_minute: u32) -> Quota {
         .allow_burst(NonZeroU32::new(burst).expect("at least 1"))
 }
 
-/// Checks that `site` is served here and that the request's `Origin` may post to it.
+/// Checks that `site` is served here and that the request's `Origin` may post to it; answers
+/// the site and the origin to echo.
 fn site_origin(
     state: &AppState,
     site: &str,
     headers: &HeaderMap,
-) -> Result<Option<HeaderValue>, AppError> {
+) -> Result<(sites::Site, Option<HeaderValue>), AppError> {
     let site = known_site(state, site)?;
-    allowed_origin(headers, |origin| site.allows(origin))
+    let origin = allowed_origin(headers, |origin| site.allows(origin))?;
+    Ok((site, origin))
 }
 
 /// The site `id` from the sites file, or a 400 naming the `site` field.

@@ -106,38 +106,33 @@ pub struct View<'a> {
     pub message: Option<String>,
 }
 
-/// Sums of a period's daily rows.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Totals {
-    pub impressions: i64,
-    pub decisions: i64,
-    pub accept_all: i64,
-    pub reject_all: i64,
-    pub custom: i64,
-    pub gpc: i64,
-    pub changes: i64,
-    pub withdrawals: i64,
+/// The period's totals: its daily rows summed into one row (the same counts the API has).
+pub fn totals(days: &[Row]) -> Row {
+    let mut total = Row::default();
+    for day in days {
+        total.impressions += day.impressions;
+        total.decisions += day.decisions;
+        total.accept_all += day.accept_all;
+        total.reject_all += day.reject_all;
+        total.custom += day.custom;
+        total.gpc += day.gpc;
+        total.changes += day.changes;
+        total.withdrawals += day.withdrawals;
+    }
+    total.decision_rate = share(total.decisions, total.impressions);
+    total
 }
 
-impl Totals {
-    pub fn of(days: &[Row]) -> Totals {
-        let mut totals = Totals::default();
-        for day in days {
-            totals.impressions += day.impressions;
-            totals.decisions += day.decisions;
-            totals.accept_all += day.accept_all;
-            totals.reject_all += day.reject_all;
-            totals.custom += day.custom;
-            totals.gpc += day.gpc;
-            totals.changes += day.changes;
-            totals.withdrawals += day.withdrawals;
-        }
-        totals
-    }
+fn share(part: i64, whole: i64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
 
-    fn share(part: i64, whole: i64) -> Option<f64> {
-        (whole > 0).then(|| part as f64 / whole as f64)
-    }
+/// A category's opt-in rate in the per-category rows.
+fn opt_in_of(by_category: &[Row], id: &str) -> Option<f64> {
+    by_category
+        .iter()
+        .find(|row| row.key == id)
+        .and_then(|row| row.opt_in.get(id).copied())
 }
 
 /// The category ids the page shows: every one but `necessary`, which is always granted.
@@ -232,19 +227,19 @@ fn change_of_rate(now: Option<f64>, before: Option<f64>, lang: Lang) -> String {
     }
 }
 
-fn tile(out: &mut String, name: &str, label: &str, value: &str, change: &str) {
+/// One tile: `attribute` (`data-total` or `data-opt-in`) names it for tests and scripts.
+fn tile(out: &mut String, attribute: &str, name: &str, label: &str, value: &str, change: &str) {
     let _ = write!(
         out,
-        "<div class=\"total\" data-total=\"{}\">{}<b>{}</b>{}</div>",
+        "<div class=\"total\" {attribute}=\"{}\">{}<b>{}</b>",
         escape(name),
         escape(label),
-        escape(value),
-        if change.is_empty() {
-            String::new()
-        } else {
-            format!("<small>{}</small>", escape(change))
-        }
+        escape(value)
     );
+    if !change.is_empty() {
+        let _ = write!(out, "<small>{}</small>", escape(change));
+    }
+    out.push_str("</div>");
 }
 
 /// The whole page.
@@ -490,34 +485,31 @@ fn select(
 }
 
 fn tiles(body: &mut String, lang: Lang, sections: &Sections) {
-    let now = Totals::of(&sections.by_day);
-    let before = Totals::of(&sections.previous_by_day);
+    let now = totals(&sections.by_day);
+    let before = totals(&sections.previous_by_day);
     body.push_str("<h2>");
     body.push_str(lang.t("Жиынтық", "Итого", "Totals"));
     body.push_str("</h2><div class=\"totals\">");
-    let rate = |t: &Totals| Totals::share(t.decisions, t.impressions);
-    tile(
-        body,
-        lang.t("Көрсетілімдер", "Показы", "Impressions"),
-        lang.t("Көрсетілімдер", "Показы", "Impressions"),
-        &count(now.impressions),
-        &change_of_count(now.impressions, before.impressions, lang),
-    );
-    tile(
-        body,
-        lang.t("Шешімдер", "Решения", "Decisions"),
-        lang.t("Шешімдер", "Решения", "Decisions"),
-        &count(now.decisions),
-        &change_of_count(now.decisions, before.decisions, lang),
-    );
-    tile(
-        body,
-        lang.t("Шешім үлесі", "Доля решений", "Decision rate"),
-        lang.t("Шешім үлесі", "Доля решений", "Decision rate"),
-        &percent(rate(&now)),
-        &change_of_rate(rate(&now), rate(&before), lang),
-    );
-    type Part = fn(&Totals) -> i64;
+    for (label, value, change) in [
+        (
+            lang.t("Көрсетілімдер", "Показы", "Impressions"),
+            count(now.impressions),
+            change_of_count(now.impressions, before.impressions, lang),
+        ),
+        (
+            lang.t("Шешімдер", "Решения", "Decisions"),
+            count(now.decisions),
+            change_of_count(now.decisions, before.decisions, lang),
+        ),
+        (
+            lang.t("Шешім үлесі", "Доля решений", "Decision rate"),
+            percent(now.decision_rate),
+            change_of_rate(now.decision_rate, before.decision_rate, lang),
+        ),
+    ] {
+        tile(body, "data-total", label, label, &value, &change);
+    }
+    type Part = fn(&Row) -> i64;
     let shares: [(&str, &str, Part); 4] = [
         (
             "accept-all",
@@ -541,50 +533,43 @@ fn tiles(body: &mut String, lang: Lang, sections: &Sections) {
         ),
     ];
     for (name, label, part) in shares {
-        tile(
-            body,
-            name,
-            label,
-            &percent(Totals::share(part(&now), now.decisions)),
-            &change_of_rate(
-                Totals::share(part(&now), now.decisions),
-                Totals::share(part(&before), before.decisions),
-                lang,
-            ),
-        );
+        let rate = share(part(&now), now.decisions);
+        let change = change_of_rate(rate, share(part(&before), before.decisions), lang);
+        tile(body, "data-total", name, label, &percent(rate), &change);
     }
     for id in optional_categories(&sections.by_category) {
-        let rate_in = |rows: &[Row]| {
-            rows.iter()
-                .find(|row| row.key == id)
-                .and_then(|row| row.opt_in.get(&id).copied())
-        };
-        let now_rate = rate_in(&sections.by_category);
-        let _ = write!(
-            body,
-            "<div class=\"total\" data-opt-in=\"{}\">",
-            escape(&id)
-        );
-        let _ = write!(
-            body,
-            "{}: {}<b>{}</b>",
+        let rate = opt_in_of(&sections.by_category, &id);
+        let change = change_of_rate(rate, opt_in_of(&sections.previous_by_category, &id), lang);
+        let label = format!(
+            "{}: {}",
             lang.t("Келісім", "Согласие", "Opt-in"),
-            escape(&category_title(&id, lang)),
-            percent(now_rate)
+            category_title(&id, lang)
         );
-        let change = change_of_rate(now_rate, rate_in(&sections.previous_by_category), lang);
-        if !change.is_empty() {
-            let _ = write!(body, "<small>{}</small>", escape(&change));
-        }
-        body.push_str("</div>");
+        tile(body, "data-opt-in", &id, &label, &percent(rate), &change);
     }
-    let _ = write!(
+    tile(
         body,
-        "<div class=\"total\" data-total=\"changes\">{}<b>{}</b></div><div class=\"total\" data-total=\"withdrawals\">{}<b>{}</b></div>",
-        lang.t("Өзгертілген шешімдер", "Изменённые решения", "Changed choices"),
-        count(now.changes),
-        lang.t("Кері қайтарылған келісімдер", "Отозванные согласия", "Withdrawn consents"),
-        count(now.withdrawals)
+        "data-total",
+        "changes",
+        lang.t(
+            "Өзгертілген шешімдер",
+            "Изменённые решения",
+            "Changed choices",
+        ),
+        &count(now.changes),
+        "",
+    );
+    tile(
+        body,
+        "data-total",
+        "withdrawals",
+        lang.t(
+            "Кері қайтарылған келісімдер",
+            "Отозванные согласия",
+            "Withdrawn consents",
+        ),
+        &count(now.withdrawals),
+        "",
     );
     body.push_str("</div>");
 }
@@ -919,46 +904,31 @@ pub fn csv(sections: &Sections) -> anyhow::Result<String> {
     .collect::<Vec<_>>();
     header.extend(categories.iter().map(|id| format!("opt_in_{id}")));
     writer.write_record(&header)?;
-    let totals = Totals::of(&sections.by_day);
-    let mut total_row = vec![
-        "total".to_owned(),
-        String::new(),
-        totals.impressions.to_string(),
-        totals.decisions.to_string(),
-        Totals::share(totals.decisions, totals.impressions)
-            .map_or(String::new(), |r| format!("{r:.4}")),
-        totals.accept_all.to_string(),
-        totals.reject_all.to_string(),
-        totals.custom.to_string(),
-        totals.gpc.to_string(),
-        totals.changes.to_string(),
-        totals.withdrawals.to_string(),
-    ];
+    // The totals are a row like the others, with each category's rate from the per-category
+    // rows (as the tiles show them).
+    let mut total = totals(&sections.by_day);
     for id in &categories {
-        let rate = sections
-            .by_category
-            .iter()
-            .find(|row| &row.key == id)
-            .and_then(|row| row.opt_in.get(id));
-        total_row.push(rate.map_or(String::new(), |r| format!("{r:.4}")));
+        if let Some(rate) = opt_in_of(&sections.by_category, id) {
+            total.opt_in.insert(id.clone(), rate);
+        }
     }
-    writer.write_record(&total_row)?;
     let pages = sections.by_page.clone().unwrap_or_default();
+    let rate = |value: Option<f64>| value.map_or(String::new(), |r| format!("{r:.4}"));
     for (section, rows) in [
-        ("day", &sections.by_day),
-        ("language", &sections.by_language),
-        ("variant", &sections.by_variant),
-        ("device", &sections.by_device),
-        ("page", &pages),
+        ("total", std::slice::from_ref(&total)),
+        ("day", &sections.by_day[..]),
+        ("language", &sections.by_language[..]),
+        ("variant", &sections.by_variant[..]),
+        ("device", &sections.by_device[..]),
+        ("page", &pages[..]),
     ] {
-        for row in rows.iter() {
+        for row in rows {
             let mut record = vec![
                 section.to_owned(),
                 crate::export::defuse_formula(&row.key),
                 row.impressions.to_string(),
                 row.decisions.to_string(),
-                row.decision_rate
-                    .map_or(String::new(), |r| format!("{r:.4}")),
+                rate(row.decision_rate),
                 row.accept_all.to_string(),
                 row.reject_all.to_string(),
                 row.custom.to_string(),
@@ -966,13 +936,11 @@ pub fn csv(sections: &Sections) -> anyhow::Result<String> {
                 row.changes.to_string(),
                 row.withdrawals.to_string(),
             ];
-            for id in &categories {
-                record.push(
-                    row.opt_in
-                        .get(id)
-                        .map_or(String::new(), |r| format!("{r:.4}")),
-                );
-            }
+            record.extend(
+                categories
+                    .iter()
+                    .map(|id| rate(row.opt_in.get(id).copied())),
+            );
             writer.write_record(&record)?;
         }
     }
