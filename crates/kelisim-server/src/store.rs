@@ -808,7 +808,7 @@ impl Store {
     /// its own tool for this, `pg_dump`.
     pub async fn backup_sqlite(&self, out: &std::path::Path) -> Result<()> {
         if self.backend != Backend::Sqlite {
-            bail!("backup copies SQLite databases; back up PostgreSQL with pg_dump (README, \"Backup and restore\")");
+            bail!("backup copies SQLite databases; back up PostgreSQL with pg_dump (docs/operating.md, \"Backup and restore\")");
         }
         if out.exists() {
             bail!(
