@@ -17,6 +17,7 @@ pub fn config_from_js(value: &JsValue) -> Result<Config, ConfigError> {
         Some(text) => js_sys::JSON::parse(&text).map_err(|_| ConfigError {
             field: "config".into(),
             message: "is a string that is not valid JSON".into(),
+            suggestion: None,
         })?,
         None => value.clone(),
     };
@@ -38,6 +39,7 @@ fn value_from_js(value: &JsValue, path: &str, depth: usize, problems: &Problems)
                 what,
                 "; a config holds only strings, numbers, booleans, arrays and objects",
             ]),
+            suggestion: None,
         });
         Value::Null
     };

@@ -292,7 +292,7 @@ fn install_styles() {
     }
     STYLES_INSTALLED.set(true);
     let document = document();
-    // Minified from `ui/kelisim.css` by the build script.
+    // Minified from `kelisim-core/src/kelisim.css` by the build script.
     let css = include_str!(concat!(env!("OUT_DIR"), "/kelisim.min.css"));
     // A constructed stylesheet is not subject to a page's `style-src` CSP, so stores with a
     // strict policy need no exception for kelisim. Browsers without it get a <style> element.

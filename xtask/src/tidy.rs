@@ -2,11 +2,6 @@
 //! a `//!` doc saying what it owns, and kelisim-core depends on nothing from the browser or the
 //! server world.
 
-/// The build script's stylesheet minifier, compiled here too so it is tested natively.
-#[cfg(test)]
-#[path = "../../build/minify_css.rs"]
-mod minify_css;
-
 #[cfg(test)]
 mod tests {
     use crate::build::walk;
@@ -43,14 +38,15 @@ mod tests {
 
     #[test]
     fn stylesheet_minifier_keeps_what_css_needs() {
-        use super::minify_css::minify_css;
+        use kelisim_core::css::minify_css;
         let css = "/* a comment */\n#kelisim  .a > .b ,\n.c:hover {\n  color : red ;\n  width: calc(100% - 1rem - 2px);\n  font: 15px/1.45 \"Segoe  UI\", sans-serif;\n}\n@media (max-width: 480px) { .a { top: 0; } }\n";
         assert_eq!(
             minify_css(css),
             "#kelisim .a > .b,.c:hover{color :red;width:calc(100% - 1rem - 2px);font:15px/1.45 \"Segoe  UI\",sans-serif}@media (max-width:480px){.a{top:0}}"
         );
         // The real stylesheet: smaller, no comment left, braces balanced.
-        let source = std::fs::read_to_string(root().join("src/ui/kelisim.css")).unwrap();
+        let source =
+            std::fs::read_to_string(root().join("crates/kelisim-core/src/kelisim.css")).unwrap();
         let minified = minify_css(&source);
         assert!(minified.len() < source.len() * 9 / 10);
         assert!(!minified.contains("/*"));

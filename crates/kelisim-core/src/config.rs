@@ -20,6 +20,8 @@ pub struct ConfigError {
     pub field: String,
     /// What is wrong and what would be valid, lowercase.
     pub message: String,
+    /// What was probably meant: a field name one edit away, `RU` for "Russia".
+    pub suggestion: Option<String>,
 }
 
 impl ConfigError {
@@ -28,13 +30,18 @@ impl ConfigError {
         ConfigError {
             field: field.to_owned(),
             message: message.to_owned(),
+            suggestion: None,
         }
     }
 
     /// "kelisim config: `field` message", the text of `Display`, built without the formatting
     /// machinery so the browser module can log it without carrying `core::fmt`.
     pub fn describe(&self) -> String {
-        concat(&["kelisim config: `", &self.field, "` ", &self.message])
+        let mut text = concat(&["kelisim config: `", &self.field, "` ", &self.message]);
+        if let Some(suggestion) = &self.suggestion {
+            text.push_str(&concat(&[" (did you mean `", suggestion, "`?)"]));
+        }
+        text
     }
 }
 
@@ -598,7 +605,15 @@ impl Vendor {
         }
     }
 
-    const ALL: [(&'static str, Vendor); 4] = [
+    /// The vendor's name as a config writes it.
+    pub fn name(self) -> &'static str {
+        Vendor::ALL
+            .iter()
+            .find(|(_, vendor)| *vendor == self)
+            .map_or("", |(name, _)| name)
+    }
+
+    pub const ALL: [(&'static str, Vendor); 4] = [
         ("google-consent-mode", Vendor::GoogleConsentMode),
         ("yandex-metrika", Vendor::YandexMetrika),
         ("meta-pixel", Vendor::MetaPixel),
@@ -699,6 +714,14 @@ impl Config {
         // it), and the module carries one `into_result` instead of one per stage.
         let config = Config::validate(RawConfig::read(value, &problems), &problems);
         problems.into_result(config)
+    }
+
+    /// Reads and validates in one pass that finds every problem (each with its field, and a
+    /// suggestion where one is likely): what `config check` and the compiler report.
+    pub fn check(value: &Value) -> Result<Config, Vec<ConfigError>> {
+        let problems = Problems::default();
+        let config = Config::validate(RawConfig::read(value, &problems), &problems);
+        problems.into_all(config)
     }
 
     /// Texts of the first and preferences layers in `language` (built-in plus overrides).
@@ -1116,14 +1139,28 @@ fn reject(problems: &Problems, field: &str, message: &str, value: &str) {
     problems.at(field, &fill(message, "", value));
 }
 
+/// [`reject`] with what was probably meant.
+fn reject_suggesting(
+    problems: &Problems,
+    field: &str,
+    message: &str,
+    value: &str,
+    suggestion: Option<&str>,
+) {
+    let mut error = ConfigError::new(field, &fill(message, "", value));
+    error.suggestion = suggestion.map(str::to_owned);
+    problems.report(error);
+}
+
 /// `code` as a language; reported (and read as Kazakh) when kelisim has no such language.
 fn parse_language(problems: &Problems, field: &str, code: &str) -> Language {
     code.parse().unwrap_or_else(|()| {
-        reject(
+        reject_suggesting(
             problems,
             field,
             "`{}` is not a supported language; use kk, ru or en",
             code,
+            crate::suggest::closest(code, &["kk", "ru", "en"]),
         );
         Language::Kk
     })
@@ -1136,16 +1173,21 @@ fn is_country_code(code: &str) -> bool {
 
 /// Every kind of data must be one kelisim can name in three languages.
 fn check_data_kinds(problems: &Problems, field: &str, kinds: &[String]) {
-    check_each(
-        problems,
-        &concat(&[field, ".data"]),
-        kinds,
-        |kind| DATA_KINDS.contains(&kind),
-        &concat(&["`{}` is unknown; use one of ", &join(DATA_KINDS, ", ")]),
-    );
+    let field = concat(&[field, ".data"]);
+    for (index, kind) in kinds.iter().enumerate() {
+        if !DATA_KINDS.contains(&kind.as_str()) {
+            reject_suggesting(
+                problems,
+                &index_path(&field, index),
+                &concat(&["`{}` is unknown; use one of ", &join(DATA_KINDS, ", ")]),
+                kind,
+                crate::suggest::closest(kind, DATA_KINDS),
+            );
+        }
+    }
 }
 
-/// Reports the first item of the list at `field` that `ok` rejects, as `field[index]`, with
+/// Reports every item of the list at `field` that `ok` rejects, as `field[index]`, with
 /// `message` (where `{}` stands for the item, as in [`reject`]). One function for every list
 /// of the config: each loop of its own was its own code in the browser module.
 fn check_each(
@@ -1155,8 +1197,10 @@ fn check_each(
     ok: fn(&str) -> bool,
     message: &str,
 ) {
-    if let Some(index) = items.iter().position(|item| !ok(item)) {
-        reject(problems, &index_path(field, index), message, &items[index]);
+    for (index, item) in items.iter().enumerate() {
+        if !ok(item) {
+            reject(problems, &index_path(field, index), message, item);
+        }
     }
 }
 
@@ -1190,11 +1234,12 @@ fn validate_service(field: &str, raw: RawService, problems: &Problems) -> Servic
     );
     check_data_kinds(problems, field, &raw.data);
     if !is_country_code(&raw.country) {
-        reject(
+        reject_suggesting(
             problems,
             &sub("country"),
             "\"{}\" must be an ISO 3166-1 alpha-2 code in capitals, e.g. \"KZ\" or \"US\"",
             &raw.country,
+            crate::texts::country_code_for(&raw.country).as_deref(),
         );
     }
     let vendor = raw.vendor.as_ref().and_then(|name| {
@@ -1203,11 +1248,12 @@ fn validate_service(field: &str, raw: RawService, problems: &Problems) -> Servic
             .find(|(known, _)| known == name)
             .map(|(_, vendor)| *vendor);
         if vendor.is_none() {
-            reject(
+            reject_suggesting(
                 problems,
                 &sub("vendor"),
                 "`{}` is unknown; use one of google-consent-mode, yandex-metrika, meta-pixel, gtm",
                 name,
+                crate::suggest::closest(name, &Vendor::ALL.map(|(known, _)| known)),
             );
         }
         vendor

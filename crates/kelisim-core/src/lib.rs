@@ -11,14 +11,18 @@
 #![allow(clippy::single_char_add_str)]
 
 pub mod cleanup;
+#[cfg(feature = "compile")]
+pub mod compile;
 pub mod config;
 pub mod consent;
 pub mod consent_mode;
 pub mod cookie;
+pub mod css;
 pub mod gating;
 pub mod ids;
 pub mod language;
 pub mod strings;
+pub mod suggest;
 pub mod texts;
 pub mod value;
 

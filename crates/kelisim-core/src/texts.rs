@@ -680,6 +680,31 @@ pub fn country_name(code: &str, language: Language) -> String {
     name_in(COUNTRY_CODES, COUNTRY_NAMES, code, language).unwrap_or_else(|| code.to_owned())
 }
 
+/// The country code a config probably meant by `written`: `RU` for "Russia", "Россия",
+/// "Ресей" or "ru"; `None` when nothing fits.
+pub fn country_code_for(written: &str) -> Option<String> {
+    let wanted = written.trim().to_lowercase();
+    if wanted.len() == 2 && wanted.bytes().all(|b| b.is_ascii_lowercase()) {
+        return Some(wanted.to_uppercase());
+    }
+    let mut names: Vec<(String, &str)> = Vec::new();
+    for language in Language::ALL {
+        for code in COUNTRY_CODES {
+            let name = country_name(code, language).to_lowercase();
+            if name == wanted {
+                return Some((*code).to_owned());
+            }
+            names.push((name, code));
+        }
+    }
+    let known: Vec<&str> = names.iter().map(|(name, _)| name.as_str()).collect();
+    let close = crate::suggest::closest(&wanted, &known)?;
+    names
+        .iter()
+        .find(|(name, _)| name == close)
+        .map(|(_, code)| (*code).to_owned())
+}
+
 #[cfg(test)]
 mod fill_tests {
     use super::fill;
@@ -822,6 +847,16 @@ mod tests {
         for number in [0, 7, 10, 365, 1_000_001, u64::from(u32::MAX), u64::MAX] {
             assert_eq!(decimal(number), number.to_string());
         }
+    }
+
+    #[test]
+    fn country_names_suggest_their_code() {
+        assert_eq!(country_code_for("Russia").as_deref(), Some("RU"));
+        assert_eq!(country_code_for("Россия").as_deref(), Some("RU"));
+        assert_eq!(country_code_for("ресей").as_deref(), Some("RU"));
+        assert_eq!(country_code_for("Germny").as_deref(), Some("DE"));
+        assert_eq!(country_code_for("kz").as_deref(), Some("KZ"));
+        assert_eq!(country_code_for("Atlantis"), None);
     }
 
     #[test]

@@ -34,27 +34,29 @@ impl Value {
     }
 }
 
-/// The first problem found while reading and validating one config.
+/// Every problem found while reading and validating one config.
 ///
-/// Reading goes on after a problem, with empty values in place of the bad ones, and only the
-/// first problem is kept: a config still yields exactly one error naming one field, but no
-/// check has to return early and unwind half-built values. In the browser module those early
-/// returns (a `?` per field, each dropping whatever was built so far) were most of the config
-/// reader's code.
+/// Reading goes on after a problem, with empty values in place of the bad ones, so one pass
+/// finds every problem and no check has to return early and unwind half-built values (in the
+/// browser module those early returns were most of the config reader's code). A problem at a
+/// field that already has one, or inside it, is left out: it follows from the first (a
+/// category that is not an object has no `id` either).
 #[derive(Debug, Default)]
-pub struct Problems(RefCell<Option<ConfigError>>);
+pub struct Problems(RefCell<Vec<ConfigError>>);
 
 impl Problems {
-    /// Keeps `error` unless an earlier problem was found.
+    /// Keeps `error` unless its field, or a field holding it, was reported already.
     #[inline(never)]
     pub fn report(&self, error: ConfigError) {
-        let mut first = self.0.borrow_mut();
-        if first.is_none() {
-            *first = Some(error);
+        let mut all = self.0.borrow_mut();
+        if !all
+            .iter()
+            .any(|known| is_within(&error.field, &known.field))
+        {
+            all.push(error);
         }
     }
 
-    /// Whether a problem was found already (a reader may stop early: the error is settled).
     /// Reports `message` at `field`. Out of line and not generic: one call per check instead
     /// of an error built at each.
     #[inline(never)]
@@ -62,16 +64,36 @@ impl Problems {
         self.report(ConfigError::new(field, message));
     }
 
+    /// Whether a problem was found already.
     pub fn found(&self) -> bool {
-        self.0.borrow().is_some()
+        !self.0.borrow().is_empty()
     }
 
     /// `value`, or the first problem when there was one.
     pub fn into_result<T>(self, value: T) -> Result<T, ConfigError> {
-        match self.0.into_inner() {
+        match self.0.into_inner().into_iter().next() {
             None => Ok(value),
             Some(error) => Err(error),
         }
+    }
+
+    /// `value`, or every problem in the order found.
+    pub fn into_all<T>(self, value: T) -> Result<T, Vec<ConfigError>> {
+        let all = self.0.into_inner();
+        if all.is_empty() {
+            Ok(value)
+        } else {
+            Err(all)
+        }
+    }
+}
+
+/// Whether `field` is `outer` or a field inside it (`categories[1].id` is within
+/// `categories[1]`, not within `categories[10]`).
+fn is_within(field: &str, outer: &str) -> bool {
+    match field.strip_prefix(outer) {
+        Some(rest) => rest.is_empty() || rest.starts_with('.') || rest.starts_with('['),
+        None => false,
     }
 }
 
@@ -118,17 +140,18 @@ impl<'a> Fields<'a> {
                 &[]
             }
         };
-        if let Some((name, _)) = fields
-            .iter()
-            .find(|(name, _)| !allowed.contains(&name.as_str()))
-        {
-            problems.at(
-                &field_path(path, name),
-                &concat(&[
-                    "is not a known field; the fields here are: ",
-                    &crate::strings::join(allowed, ", "),
-                ]),
-            );
+        for (name, _) in fields {
+            if !allowed.contains(&name.as_str()) {
+                let mut error = ConfigError::new(
+                    &field_path(path, name),
+                    &concat(&[
+                        "is not a known field; the fields here are: ",
+                        &crate::strings::join(allowed, ", "),
+                    ]),
+                );
+                error.suggestion = crate::suggest::closest(name, allowed).map(str::to_owned);
+                problems.report(error);
+            }
         }
         Fields {
             path: path.to_owned(),

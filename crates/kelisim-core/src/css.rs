@@ -1,5 +1,6 @@
-//! The stylesheet minifier of the build script (`build.rs` includes this file; the tidy tests in
-//! `xtask` include it too, to test it natively).
+//! The banner's stylesheet (`kelisim.css` beside this file) and its minifier. The config
+//! compiler puts the minified sheet with the site's theme into each compiled config; the
+//! browser module's build script includes this file by path for the same minifier.
 //!
 //! Deliberately conservative: it drops comments, collapses whitespace, and removes spaces only
 //! where CSS never needs them (around `{`, `}`, `;`, `,` and after `:`), copying quoted strings
@@ -74,3 +75,6 @@ fn skip_whitespace(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
         chars.next();
     }
 }
+
+/// The banner's stylesheet as written (scoped under `#kelisim`).
+pub const STYLESHEET: &str = include_str!("kelisim.css");

@@ -1,0 +1,557 @@
+//! The config compiler: a `kelisim.json` as its author wrote it in, every problem found in one
+//! pass (each with its JSON path, line and column, and a suggestion where one is likely), or
+//! one compiled config per language out.
+//!
+//! A compiled config holds what a visitor's browser needs and nothing it would have to check:
+//! the texts of one language merged with the built-in ones and the overrides, country and data
+//! kind names resolved, the stylesheet with the theme applied, the fingerprints a receipt's
+//! `texts_hash` is the SHA-256 of, and `config_id`, the SHA-256 of the compiled config itself.
+//! Its format is versioned ([`FORMAT`]); the runtime refuses any other.
+//!
+//! Native code only (feature `compile`): size does not matter here, so this module uses serde,
+//! `format!` and a JSON parser that knows where each value is written.
+
+use crate::config::{Config, ConfigError};
+use crate::language::Language;
+use crate::strings::join;
+use crate::texts::{country_name, data_kind_name, format_days, TEXT_NAMES};
+use crate::value::Value;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// The version of the compiled format, the first field of every compiled config.
+pub const FORMAT: &str = "kelisim-compiled/1";
+
+/// One problem of a config: where it is and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// JSON path in the config's own names, `categories[1].services[0].country`.
+    pub path: String,
+    /// Line and column (from 1, in characters) of the value or field, when read from text.
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+    pub suggestion: Option<String>,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let (Some(line), Some(column)) = (self.line, self.column) {
+            write!(f, "{line}:{column}: ")?;
+        }
+        write!(f, "`{}` {}", self.path, self.message)?;
+        if let Some(suggestion) = &self.suggestion {
+            write!(f, " (did you mean `{suggestion}`?)")?;
+        }
+        Ok(())
+    }
+}
+
+/// The compiled config of one language: what `GET /v1/config/{site}/{language}` and
+/// `config build` serve.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompiledConfig {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// SHA-256 (hex) of this config serialized with `config_id` empty.
+    pub config_id: String,
+    pub site: String,
+    /// The language of these texts.
+    pub language: String,
+    /// Every language the site offers, and the one for visitors none of them fits.
+    pub languages: Vec<String>,
+    pub default_language: String,
+    pub revision: u32,
+    pub expiry_days: u32,
+    pub policy_version: String,
+    pub policy_url: String,
+    pub operator: CompiledOperator,
+    pub endpoint: Option<String>,
+    pub gpc: bool,
+    pub cookie_domain: Option<String>,
+    pub ui: CompiledUi,
+    /// The banner's stylesheet, minified, with the site's theme.
+    pub style: String,
+    /// Every interface text in this language, by name (built-in, then the config's own).
+    pub texts: BTreeMap<String, String>,
+    /// The choice's lifetime in words ("365 күн").
+    pub expiry_words: String,
+    /// SHA-256 (hex) of [`Config::texts_fingerprint`]: a banner receipt's `texts_hash`.
+    pub texts_hash: String,
+    pub categories: Vec<CompiledCategory>,
+    /// Countries outside Kazakhstan where a service processes data, code and name.
+    pub cross_border: Vec<CompiledCountry>,
+    pub forms: Vec<CompiledForm>,
+    pub variants: Vec<CompiledVariant>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompiledOperator {
+    pub name: String,
+    pub bin: String,
+    pub email: String,
+    pub address: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompiledUi {
+    pub layout: String,
+    pub position: String,
+    pub hide_from_bots: bool,
+    /// The fixed variant (`ui.variant`), if the config names one.
+    pub variant: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompiledCategory {
+    pub id: String,
+    pub required: bool,
+    pub default: bool,
+    pub title: String,
+    pub description: String,
+    pub refusal: Option<String>,
+    pub services: Vec<CompiledService>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompiledService {
+    pub id: String,
+    pub name: String,
+    pub cookies: Vec<String>,
+    pub local_storage: Vec<String>,
+    pub cookie_paths: Vec<String>,
+    /// Data kinds as the config names them, and their names in this language.
+    pub data: Vec<String>,
+    pub data_names: Vec<String>,
+    pub country: String,
+    pub country_name: String,
+    pub vendor: Option<String>,
+    pub vendor_id: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompiledCountry {
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompiledForm {
+    pub id: String,
+    /// SHA-256 (hex) of [`Config::form_fingerprint`]: a form receipt's `texts_hash`.
+    pub texts_hash: String,
+    pub purposes: Vec<CompiledPurpose>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompiledPurpose {
+    pub id: String,
+    pub required: bool,
+    pub title: String,
+    pub data: Vec<String>,
+    pub data_names: Vec<String>,
+    pub recipients: Vec<String>,
+    pub countries: Vec<CompiledCountry>,
+    pub term_days: u32,
+    pub term_words: String,
+    pub publication: bool,
+}
+
+/// A banner variant of an A/B test: what it changes, and the `texts_hash` of its texts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompiledVariant {
+    pub id: String,
+    pub weight: u32,
+    pub layout: Option<String>,
+    /// The texts this variant replaces, by name.
+    pub texts: BTreeMap<String, String>,
+    pub texts_hash: String,
+}
+
+impl CompiledConfig {
+    /// The compiled config as served: JSON, fields in a fixed order.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a compiled config always serializes")
+    }
+
+    /// Reads a compiled config and checks that it is one: the format, the structure, and
+    /// that `config_id` is the hash of the rest.
+    pub fn from_json(text: &str) -> Result<CompiledConfig, String> {
+        let format = serde_json::from_str::<serde_json::Value>(text)
+            .map_err(|error| format!("is not JSON: {error}"))?
+            .get("format")
+            .and_then(|format| format.as_str().map(str::to_owned));
+        if format.as_deref() != Some(FORMAT) {
+            return Err(format!(
+                "has format {format:?}; this version of kelisim reads \"{FORMAT}\""
+            ));
+        }
+        let compiled: CompiledConfig = serde_json::from_str(text)
+            .map_err(|error| format!("is not a compiled config: {error}"))?;
+        if compiled.config_id != compiled.content_id() {
+            return Err("was changed after it was compiled: its config_id does not match".into());
+        }
+        Ok(compiled)
+    }
+
+    fn content_id(&self) -> String {
+        let mut unnamed = self.clone();
+        unnamed.config_id.clear();
+        sha256_hex(&unnamed.to_json())
+    }
+}
+
+/// Reads `text` as a `kelisim.json` and compiles it: every problem with its line and column,
+/// or one compiled config per language the config offers, in its `languages` order.
+pub fn compile_text(text: &str) -> Result<Vec<CompiledConfig>, Vec<Problem>> {
+    let source = Source::parse(text)?;
+    compile_value(&source.value).map_err(|errors| {
+        errors
+            .into_iter()
+            .map(|error| source.locate(problem(error)))
+            .collect()
+    })
+}
+
+/// Compiles a config already read into a [`Value`] (an object passed to `kelisim.init`):
+/// every problem, without lines, or one compiled config per language.
+pub fn compile_value(value: &Value) -> Result<Vec<CompiledConfig>, Vec<ConfigError>> {
+    Config::check(value).map(|config| compile(&config))
+}
+
+fn problem(error: ConfigError) -> Problem {
+    Problem {
+        path: error.field,
+        line: None,
+        column: None,
+        message: error.message,
+        suggestion: error.suggestion,
+    }
+}
+
+/// One compiled config per language of a validated config.
+pub fn compile(config: &Config) -> Vec<CompiledConfig> {
+    config
+        .languages
+        .iter()
+        .map(|&language| compile_language(config, language))
+        .collect()
+}
+
+fn compile_language(config: &Config, language: Language) -> CompiledConfig {
+    let texts = config.texts(language);
+    let countries = |codes: &[&str]| -> Vec<CompiledCountry> {
+        codes
+            .iter()
+            .map(|code| CompiledCountry {
+                code: (*code).to_owned(),
+                name: country_name(code, language),
+            })
+            .collect()
+    };
+    let data_names = |kinds: &[String]| -> Vec<String> {
+        kinds
+            .iter()
+            .filter_map(|kind| data_kind_name(kind, language))
+            .collect()
+    };
+    let categories = config
+        .categories
+        .iter()
+        .map(|category| {
+            let category_texts = category.texts(language);
+            CompiledCategory {
+                id: category.id.clone(),
+                required: category.required,
+                default: category.default_on,
+                title: category_texts.title.clone(),
+                description: category_texts.description.clone(),
+                refusal: category_texts.refusal.clone(),
+                services: category
+                    .services
+                    .iter()
+                    .map(|service| CompiledService {
+                        id: service.id.clone(),
+                        name: service.name.clone(),
+                        cookies: service.cookies.clone(),
+                        local_storage: service.local_storage.clone(),
+                        cookie_paths: service.cookie_paths.clone(),
+                        data: service.data.clone(),
+                        data_names: data_names(&service.data),
+                        country: service.country.clone(),
+                        country_name: country_name(&service.country, language),
+                        vendor: service.vendor.map(|vendor| vendor.name().to_owned()),
+                        vendor_id: service.vendor_id.clone(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let forms = config
+        .forms
+        .iter()
+        .map(|form| CompiledForm {
+            id: form.id.clone(),
+            texts_hash: sha256_hex(&config.form_fingerprint(form, language)),
+            purposes: form
+                .purposes
+                .iter()
+                .map(|purpose| {
+                    let codes: Vec<&str> = purpose.countries.iter().map(String::as_str).collect();
+                    CompiledPurpose {
+                        id: purpose.id.clone(),
+                        required: purpose.required,
+                        title: purpose.title.get(language).cloned().unwrap_or_default(),
+                        data: purpose.data.clone(),
+                        data_names: data_names(&purpose.data),
+                        recipients: purpose.recipients.clone(),
+                        countries: countries(&codes),
+                        term_days: purpose.term_days,
+                        term_words: format_days(language, purpose.term_days),
+                        publication: purpose.publication,
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let variants = config
+        .ui
+        .variants
+        .iter()
+        .map(|variant| {
+            let mut shown = config.clone();
+            shown.apply_variant(&variant.id);
+            CompiledVariant {
+                id: variant.id.clone(),
+                weight: variant.weight,
+                layout: variant.layout.map(|layout| layout.as_str().to_owned()),
+                texts: variant
+                    .texts
+                    .iter()
+                    .filter(|(of, _)| *of == language)
+                    .flat_map(|(_, overrides)| overrides.entries())
+                    .map(|(name, text)| (name.to_owned(), text.to_owned()))
+                    .collect(),
+                texts_hash: sha256_hex(&shown.texts_fingerprint(language)),
+            }
+        })
+        .collect();
+    let mut compiled = CompiledConfig {
+        format: FORMAT.to_owned(),
+        config_id: String::new(),
+        site: config.site.clone(),
+        language: language.code().to_owned(),
+        languages: config
+            .languages
+            .iter()
+            .map(|language| language.code().to_owned())
+            .collect(),
+        default_language: config.default_language.code().to_owned(),
+        revision: config.revision,
+        expiry_days: config.expiry_days,
+        policy_version: config.policy_version.clone(),
+        policy_url: config.policy_url(language).to_owned(),
+        operator: CompiledOperator {
+            name: config.operator.name.clone(),
+            bin: config.operator.bin.clone(),
+            email: config.operator.email.clone(),
+            address: config.operator.address.clone(),
+        },
+        endpoint: config.endpoint.clone(),
+        gpc: config.gpc,
+        cookie_domain: config.cookie_domain.clone(),
+        ui: CompiledUi {
+            layout: config.ui.layout.as_str().to_owned(),
+            position: config.ui.position.as_str().to_owned(),
+            hide_from_bots: config.ui.hide_from_bots,
+            variant: config.ui.variant.clone(),
+        },
+        style: stylesheet(&config.ui.theme),
+        texts: texts
+            .entries()
+            .map(|(name, text)| (name.to_owned(), text.to_owned()))
+            .collect(),
+        expiry_words: format_days(language, config.expiry_days),
+        texts_hash: sha256_hex(&config.texts_fingerprint(language)),
+        categories,
+        cross_border: countries(&config.cross_border_countries()),
+        forms,
+        variants,
+    };
+    compiled.config_id = compiled.content_id();
+    compiled
+}
+
+/// The minified stylesheet, then the theme's custom properties on `#kelisim` (later in the
+/// sheet, so they win over the defaults).
+fn stylesheet(theme: &[(String, String)]) -> String {
+    let mut style = crate::css::minify_css(crate::css::STYLESHEET);
+    if !theme.is_empty() {
+        let properties: Vec<String> = theme
+            .iter()
+            .map(|(property, value)| format!("{property}:{value}"))
+            .collect();
+        style.push_str(&format!("#kelisim{{{}}}", join(&properties, ";")));
+    }
+    style
+}
+
+/// SHA-256 of `text` in lowercase hex, as the browser's `crypto.subtle` digest is written.
+pub fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// A config's text parsed, with where each value is written, for errors with lines.
+struct Source<'a> {
+    text: &'a str,
+    value: Value,
+    ast: jsonc_parser::ast::Value<'a>,
+}
+
+impl<'a> Source<'a> {
+    /// Strict JSON (no comments, no trailing commas): what the browser's `JSON.parse` reads.
+    fn parse(text: &'a str) -> Result<Source<'a>, Vec<Problem>> {
+        let options = jsonc_parser::ParseOptions {
+            allow_comments: false,
+            allow_loose_object_property_names: false,
+            allow_trailing_commas: false,
+            allow_missing_commas: false,
+            allow_single_quoted_strings: false,
+            allow_hexadecimal_numbers: false,
+            allow_unary_plus_numbers: false,
+        };
+        let syntax = |line: Option<usize>, column: Option<usize>, message: String| {
+            vec![Problem {
+                path: "config".into(),
+                line,
+                column,
+                message,
+                suggestion: None,
+            }]
+        };
+        let parsed =
+            jsonc_parser::parse_to_ast(text, &Default::default(), &options).map_err(|error| {
+                syntax(
+                    Some(error.line_display()),
+                    Some(error.column_display()),
+                    format!("is not valid JSON: {}", error.kind()),
+                )
+            })?;
+        let Some(ast) = parsed.value else {
+            return Err(syntax(None, None, "is empty".into()));
+        };
+        Ok(Source {
+            text,
+            value: to_value(&ast),
+            ast,
+        })
+    }
+
+    /// `problem` with the line and column of its path: the field's name for a field that
+    /// should not be there, its value otherwise; the closest enclosing value that exists
+    /// when the field is missing.
+    fn locate(&self, mut problem: Problem) -> Problem {
+        use jsonc_parser::common::Ranged;
+        let mut node = &self.ast;
+        let mut at = node.start();
+        for step in path_steps(&problem.path) {
+            let next = match (node, step) {
+                (jsonc_parser::ast::Value::Object(object), Step::Field(name)) => object
+                    .properties
+                    .iter()
+                    .find(|property| property.name.as_str() == name)
+                    .map(|property| (&property.value, property.name.start())),
+                (jsonc_parser::ast::Value::Array(array), Step::Index(index)) => array
+                    .elements
+                    .get(index)
+                    .map(|element| (element, element.start())),
+                _ => None,
+            };
+            match next {
+                Some((value, name_at)) => {
+                    node = value;
+                    at = if problem.message.starts_with("is not a known field") {
+                        name_at
+                    } else {
+                        value.start()
+                    };
+                }
+                None => break,
+            }
+        }
+        let (line, column) = line_and_column(self.text, at);
+        problem.line = Some(line);
+        problem.column = Some(column);
+        problem
+    }
+}
+
+enum Step<'a> {
+    Field(&'a str),
+    Index(usize),
+}
+
+/// `categories[1].services[0].country` as its steps. Names never hold `.` or `[` in a config
+/// path that kelisim writes (ids, field names and language codes).
+fn path_steps(path: &str) -> Vec<Step<'_>> {
+    let mut steps = Vec::new();
+    if path == "config" {
+        return steps;
+    }
+    for part in path.split('.') {
+        let mut pieces = part.split('[');
+        if let Some(name) = pieces.next().filter(|name| !name.is_empty()) {
+            steps.push(Step::Field(name));
+        }
+        for index in pieces {
+            if let Ok(index) = index.trim_end_matches(']').parse() {
+                steps.push(Step::Index(index));
+            }
+        }
+    }
+    steps
+}
+
+/// Line and column from 1 of byte `offset`, the column counted in characters.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+fn to_value(ast: &jsonc_parser::ast::Value<'_>) -> Value {
+    use jsonc_parser::ast::Value as Ast;
+    match ast {
+        Ast::NullKeyword(_) => Value::Null,
+        Ast::BooleanLit(literal) => Value::Bool(literal.value),
+        Ast::NumberLit(literal) => Value::Number(literal.value.parse().unwrap_or(f64::NAN)),
+        Ast::StringLit(literal) => Value::String(literal.value.to_string()),
+        Ast::Array(array) => Value::Array(array.elements.iter().map(to_value).collect()),
+        Ast::Object(object) => Value::Object(
+            object
+                .properties
+                .iter()
+                .map(|property| (property.name.as_str().to_owned(), to_value(&property.value)))
+                .collect(),
+        ),
+    }
+}
+
+/// Every text name, for the JSON Schema and its tidy test.
+pub fn text_names() -> &'static [&'static str] {
+    TEXT_NAMES
+}

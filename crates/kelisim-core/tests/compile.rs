@@ -1,0 +1,148 @@
+//! The config compiler: every config the project ships compiles, a broken one yields every
+//! problem at once with where it is, and a compiled config that was changed is refused.
+
+use kelisim_core::compile::{compile_text, sha256_hex, CompiledConfig, FORMAT};
+use kelisim_core::{Config, Language, Value};
+
+fn read(path: &str) -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    std::fs::read_to_string(root.join(path)).unwrap_or_else(|error| panic!("{path}: {error}"))
+}
+
+#[test]
+fn every_shipped_config_compiles() {
+    for path in [
+        "www/kelisim.json",
+        "tests/e2e/config.json",
+        "tests/e2e/receipts-config.json",
+        "bench/pages/kelisim.json",
+    ] {
+        let compiled = compile_text(&read(path)).unwrap_or_else(|problems| {
+            panic!("{path}: {problems:#?}");
+        });
+        assert!(!compiled.is_empty(), "{path}");
+        for config in &compiled {
+            let json = config.to_json();
+            assert!(
+                json.starts_with(&format!("{{\"format\":\"{FORMAT}\"")),
+                "{path}"
+            );
+            assert_eq!(
+                CompiledConfig::from_json(&json).as_ref(),
+                Ok(config),
+                "{path}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_demo_compiles_to_one_config_per_language_with_the_hashes_receipts_carry() {
+    let text = read("www/kelisim.json");
+    let compiled = compile_text(&text).unwrap();
+    let value: Value = serde_json::from_str(&text).unwrap();
+    let config = Config::from_value(&value).unwrap();
+    let languages: Vec<&str> = compiled.iter().map(|c| c.language.as_str()).collect();
+    assert_eq!(languages, ["kk", "ru", "en"]);
+    for (compiled, language) in compiled.iter().zip(Language::ALL) {
+        assert_eq!(
+            compiled.texts_hash,
+            sha256_hex(&config.texts_fingerprint(language))
+        );
+        assert_eq!(
+            compiled.texts["accept_all"],
+            config.texts(language).accept_all()
+        );
+        assert_eq!(compiled.config_id.len(), 64);
+        // The theme is applied after the defaults, so it wins.
+        assert!(compiled.style.starts_with("#kelisim,#kelisim *{"));
+        for (form, config_form) in compiled.forms.iter().zip(&config.forms) {
+            assert_eq!(
+                form.texts_hash,
+                sha256_hex(&config.form_fingerprint(config_form, language))
+            );
+        }
+    }
+    let kk = &compiled[0];
+    let metrika = kk
+        .categories
+        .iter()
+        .flat_map(|category| &category.services)
+        .find(|service| service.vendor.as_deref() == Some("yandex-metrika"))
+        .expect("the demo runs Metrika");
+    assert_eq!(metrika.country_name, "Ресей");
+    assert!(kk.cross_border.iter().any(|country| country.code == "RU"));
+    // Same input, same id; another text, another id.
+    assert_eq!(compile_text(&text).unwrap()[0].config_id, kk.config_id);
+    let edited = text.replacen("\"revision\": ", "\"revision\": 1", 1);
+    assert_ne!(compile_text(&edited).unwrap()[0].config_id, kk.config_id);
+}
+
+#[test]
+fn every_problem_at_once_with_lines_and_suggestions() {
+    let text = r#"{
+  "site": "glazik-kz",
+  "operator": {"name": "ТОО «Глазик»", "bin": "12345", "email": "dpo@glazik.kz", "adress": "Алматы"},
+  "policy": {"version": "1", "url": {"kk": "/privacy"}},
+  "categories": [
+    {"id": "necessary", "required": true},
+    {"id": "analytics", "services": [
+      {"id": "metrika", "name": "Яндекс Метрика", "contry": "RU", "data": ["ip", "cookie_id"]},
+      {"id": "ga", "name": "Google Analytics", "country": "Russia"}
+    ]}
+  ],
+  "ui": {"layout": "bar", "vendor": 1}
+}"#;
+    let problems = compile_text(text).unwrap_err();
+    let find = |path: &str| {
+        problems
+            .iter()
+            .find(|problem| problem.path == path)
+            .unwrap_or_else(|| panic!("no problem at {path}: {problems:#?}"))
+    };
+    let bin = find("operator.bin");
+    assert_eq!((bin.line, bin.column), (Some(3), Some(47)));
+    let adress = find("operator.adress");
+    assert_eq!(adress.suggestion.as_deref(), Some("address"));
+    assert_eq!(adress.line, Some(3));
+    let contry = find("categories[1].services[0].contry");
+    assert_eq!(contry.suggestion.as_deref(), Some("country"));
+    assert_eq!(contry.line, Some(8));
+    let data = find("categories[1].services[0].data[1]");
+    assert_eq!(data.suggestion.as_deref(), Some("cookie_ids"));
+    let country = find("categories[1].services[1].country");
+    assert_eq!(country.suggestion.as_deref(), Some("RU"));
+    assert_eq!(country.line, Some(9));
+    assert!(find("ui.vendor").message.contains("not a known field"));
+    assert!(problems.len() >= 6, "{problems:#?}");
+    // The problem text says where, what and what was meant.
+    assert_eq!(
+        country.to_string(),
+        "9:59: `categories[1].services[1].country` \"Russia\" must be an ISO 3166-1 alpha-2 \
+         code in capitals, e.g. \"KZ\" or \"US\" (did you mean `RU`?)"
+    );
+}
+
+#[test]
+fn syntax_errors_have_a_line() {
+    let problems = compile_text("{\n  \"site\": \"x\",\n}").unwrap_err();
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].line, Some(2), "the trailing comma");
+    assert!(problems[0].message.starts_with("is not valid JSON"));
+}
+
+#[test]
+fn a_changed_compiled_config_is_refused() {
+    let compiled = &compile_text(&read("www/kelisim.json")).unwrap()[0];
+    let json = compiled.to_json();
+    let edited = json.replacen("\"accept_all\":\"", "\"accept_all\":\"!", 1);
+    assert!(CompiledConfig::from_json(&edited)
+        .unwrap_err()
+        .contains("config_id does not match"));
+    let other_version = json.replacen(FORMAT, "kelisim-compiled/0", 1);
+    assert!(CompiledConfig::from_json(&other_version)
+        .unwrap_err()
+        .contains("format"));
+    assert!(CompiledConfig::from_json("{\"format\":\"kelisim-compiled/1\"}").is_err());
+    assert!(CompiledConfig::from_json("[1,2").is_err());
+}
