@@ -3,8 +3,18 @@
 //! Owns the edit distance and when a name is close enough to suggest. A suggestion must be
 //! right when it is given, so it is given only for one edit (two for names of six letters or
 //! more), and only when exactly one known name is that close.
+//!
+//! Only with feature `compile`: lowercasing and edit distances bring Unicode tables into the
+//! browser module, which reports the first problem of a config without suggestions.
+
+/// Without the compiler, no suggestions (see the module doc).
+#[cfg(not(feature = "compile"))]
+pub fn closest<'a>(_name: &str, _known: &[&'a str]) -> Option<&'a str> {
+    None
+}
 
 /// The one name of `known` within reach of `name`, if there is exactly one.
+#[cfg(feature = "compile")]
 pub fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
     let reach = if name.chars().count() >= 6 { 2 } else { 1 };
     let lower = name.to_lowercase();
@@ -31,6 +41,7 @@ pub fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
     }
 }
 
+#[cfg(feature = "compile")]
 /// Edits (insert, delete, replace, swap two neighbours) that turn `a` into `b`: the optimal
 /// string alignment distance, counted in characters.
 pub fn edit_distance(a: &str, b: &str) -> usize {
@@ -58,7 +69,7 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     previous[b.len()]
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "compile"))]
 mod tests {
     use super::{closest, edit_distance};
 
