@@ -26,6 +26,7 @@ fuzz_target!(|text: &str| {
         countries: Vec::new(),
         variant: Some(next()),
         texts_hash: next(),
+        config_id: Some(next()),
         operator: next(),
         bin: next(),
         expires_at: next(),

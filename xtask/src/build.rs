@@ -129,6 +129,11 @@ pub fn build(root: &Path) -> Result<Vec<FileSize>> {
     run(root, wasm_opt, &second, &[])?;
     let build_id = mark_build(&wasm_out, &bindgen_dir.join("kelisim_sdk.js"))?;
     copy_dir(&root.join("pkg-template"), &pkg, &[])?;
+    // The editor schema of kelisim.json, made from the config reader's own lists.
+    std::fs::write(
+        pkg.join("kelisim.schema.json"),
+        serde_json::to_string_pretty(&kelisim_core::compile::json_schema())?,
+    )?;
     // The one script a page loads: the loader with the glue and the snippet the glue imports
     // (src/helpers.js) bundled in and minified. The glue carries wasm-bindgen's doc comments
     // and long helper names (52 KB raw, 8.9 KB gzip before minifying; 23 KB, 6.8 KB after);

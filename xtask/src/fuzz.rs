@@ -10,7 +10,7 @@ use anyhow::{bail, Result};
 use std::path::Path;
 use std::process::Command;
 
-pub const TARGETS: [&str; 4] = ["config", "cookie", "receipt", "csv_export"];
+pub const TARGETS: [&str; 5] = ["config", "compile", "cookie", "receipt", "csv_export"];
 const CARGO_FUZZ_VERSION: &str = "0.13.1";
 
 pub fn fuzz(root: &Path, seconds: u64) -> Result<()> {

@@ -551,7 +551,161 @@ fn to_value(ast: &jsonc_parser::ast::Value<'_>) -> Value {
     }
 }
 
-/// Every text name, for the JSON Schema and its tidy test.
-pub fn text_names() -> &'static [&'static str] {
-    TEXT_NAMES
+/// The JSON Schema of `kelisim.json` for editors (`pkg/kelisim.schema.json`), made from the
+/// reader's own field lists, names and values, so the two cannot disagree. It describes the
+/// shape; the compiler checks the rest (ids unique, contrast, URLs) and says so precisely.
+pub fn json_schema() -> serde_json::Value {
+    use crate::config::*;
+    use serde_json::json;
+    let string = json!({"type": "string"});
+    let strings = json!({"type": "array", "items": {"type": "string"}});
+    let boolean = json!({"type": "boolean"});
+    let whole = json!({"type": "integer", "minimum": 0});
+    let languages: Vec<&str> = Language::ALL.iter().map(|l| l.code()).collect();
+    let per_language = json!({
+        "type": "object",
+        "propertyNames": {"enum": languages},
+        "additionalProperties": {"type": "string", "minLength": 1}
+    });
+    let texts = json!({
+        "type": "object",
+        "propertyNames": {"enum": languages},
+        "additionalProperties": object(
+            TEXT_NAMES,
+            |_| json!({"type": "string", "minLength": 1}),
+            &[],
+        )
+    });
+    let country = json!({"type": "string", "pattern": "^[A-Z]{2}$"});
+    let data_kinds = json!({"type": "array", "items": {"enum": crate::texts::DATA_KINDS}});
+    let layout = json!({"enum": ["bar", "box", "modal"]});
+    let service = object(
+        SERVICE_FIELDS,
+        |name| match name {
+            "cookies" | "local_storage" | "cookie_paths" => strings.clone(),
+            "data" => data_kinds.clone(),
+            "country" => country.clone(),
+            "vendor" => json!({"enum": Vendor::ALL.map(|(name, _)| name)}),
+            _ => string.clone(),
+        },
+        &["id", "name", "country"],
+    );
+    let category = object(
+        CATEGORY_FIELDS,
+        |name| match name {
+            "required" | "default" => boolean.clone(),
+            "title" | "description" | "refusal" => per_language.clone(),
+            "services" => json!({"type": "array", "items": service}),
+            _ => string.clone(),
+        },
+        &["id"],
+    );
+    let variant = object(
+        VARIANT_FIELDS,
+        |name| match name {
+            "weight" => whole.clone(),
+            "layout" => layout.clone(),
+            "texts" => texts.clone(),
+            _ => string.clone(),
+        },
+        &["id"],
+    );
+    let theme_keys: Vec<&str> = THEME_DEFAULTS.iter().map(|(key, _)| *key).collect();
+    let ui = object(
+        UI_FIELDS,
+        |name| match name {
+            "layout" => layout.clone(),
+            "position" => json!({"enum": ["bottom", "top", "bottom-left", "bottom-right"]}),
+            "theme" => object(
+                &theme_keys,
+                |_| json!({"type": "string", "pattern": "^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$"}),
+                &[],
+            ),
+            "hide_from_bots" => boolean.clone(),
+            "variants" => json!({"type": "array", "items": variant}),
+            _ => string.clone(),
+        },
+        &[],
+    );
+    let purpose = object(
+        PURPOSE_FIELDS,
+        |name| match name {
+            "required" | "publication" => boolean.clone(),
+            "title" => per_language.clone(),
+            "data" => data_kinds.clone(),
+            "recipients" => strings.clone(),
+            "countries" => json!({"type": "array", "items": country}),
+            "term_days" => whole.clone(),
+            _ => string.clone(),
+        },
+        &["id"],
+    );
+    let form = object(
+        FORM_FIELDS,
+        |name| match name {
+            "purposes" => json!({"type": "array", "items": purpose}),
+            _ => string.clone(),
+        },
+        &["id", "purposes"],
+    );
+    let mut schema = object(
+        CONFIG_FIELDS,
+        |name| match name {
+            "operator" => object(
+                OPERATOR_FIELDS,
+                |name| match name {
+                    "bin" => json!({"type": "string", "pattern": "^[0-9]{12}$"}),
+                    _ => string.clone(),
+                },
+                OPERATOR_FIELDS,
+            ),
+            "policy" => object(
+                POLICY_FIELDS,
+                |name| match name {
+                    "url" => per_language.clone(),
+                    _ => string.clone(),
+                },
+                POLICY_FIELDS,
+            ),
+            "revision" | "expiry_days" => whole.clone(),
+            "languages" => json!({"type": "array", "items": {"enum": languages}, "minItems": 1}),
+            "default_language" => json!({"enum": languages}),
+            "categories" => json!({"type": "array", "items": category, "minItems": 1}),
+            "gpc" => boolean.clone(),
+            "ui" => ui.clone(),
+            "texts" => texts.clone(),
+            "forms" => json!({"type": "array", "items": form}),
+            _ => string.clone(),
+        },
+        &["site", "operator", "policy", "categories"],
+    );
+    let fields = schema.as_object_mut().expect("an object schema");
+    fields.insert(
+        "$schema".into(),
+        json!("https://json-schema.org/draft/2020-12/schema"),
+    );
+    fields.insert("title".into(), json!("kelisim.json"));
+    fields.insert(
+        "description".into(),
+        json!("A kelisim site config. `kelisim-server config check` checks everything this schema cannot."),
+    );
+    schema
+}
+
+/// An object schema with exactly `fields` (each typed by `type_of`), `required` among them.
+fn object(
+    fields: &[&str],
+    type_of: impl Fn(&str) -> serde_json::Value,
+    required: &[&str],
+) -> serde_json::Value {
+    let properties: serde_json::Map<String, serde_json::Value> = fields
+        .iter()
+        .map(|name| ((*name).to_owned(), type_of(name)))
+        .collect();
+    serde_json::json!({
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": false,
+    })
 }

@@ -152,70 +152,83 @@ pub struct RawVariant {
     pub texts: Vec<(String, TextOverrides)>,
 }
 
+/// The fields each object of `kelisim.json` may have: what the reader accepts, and what the
+/// JSON Schema (`compile::json_schema`) lists.
+pub const CONFIG_FIELDS: &[&str] = &[
+    "site",
+    "operator",
+    "policy",
+    "revision",
+    "expiry_days",
+    "languages",
+    "default_language",
+    "categories",
+    "endpoint",
+    "gpc",
+    "ui",
+    "texts",
+    "cookie_domain",
+    "forms",
+];
+pub const OPERATOR_FIELDS: &[&str] = &["name", "bin", "email", "address"];
+pub const POLICY_FIELDS: &[&str] = &["version", "url"];
+pub const CATEGORY_FIELDS: &[&str] = &[
+    "id",
+    "required",
+    "default",
+    "title",
+    "description",
+    "refusal",
+    "services",
+];
+pub const SERVICE_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "cookies",
+    "local_storage",
+    "data",
+    "country",
+    "vendor",
+    "vendor_id",
+    "cookie_paths",
+];
+pub const UI_FIELDS: &[&str] = &[
+    "layout",
+    "position",
+    "theme",
+    "variant",
+    "hide_from_bots",
+    "variants",
+];
+pub const VARIANT_FIELDS: &[&str] = &["id", "weight", "layout", "texts"];
+pub const FORM_FIELDS: &[&str] = &["id", "purposes"];
+pub const PURPOSE_FIELDS: &[&str] = &[
+    "id",
+    "required",
+    "title",
+    "data",
+    "recipients",
+    "countries",
+    "term_days",
+    "publication",
+];
+
 impl RawConfig {
     /// Reads the config's shape (types, required and unknown fields) from a value tree. The
     /// first problem is reported to `problems`; what could not be read is left empty.
     fn read(value: &Value, problems: &Problems) -> RawConfig {
-        let config = Fields::new(
-            value,
-            "",
-            &[
-                "site",
-                "operator",
-                "policy",
-                "revision",
-                "expiry_days",
-                "languages",
-                "default_language",
-                "categories",
-                "endpoint",
-                "gpc",
-                "ui",
-                "texts",
-                "cookie_domain",
-                "forms",
-            ],
-            problems,
-        );
-        let operator = required_object(&config, "operator", &["name", "bin", "email", "address"]);
-        let policy = required_object(&config, "policy", &["version", "url"]);
+        let config = Fields::new(value, "", CONFIG_FIELDS, problems);
+        let operator = required_object(&config, "operator", OPERATOR_FIELDS);
+        let policy = required_object(&config, "policy", POLICY_FIELDS);
         if config.get("categories").is_none() {
             problems.at("categories", "is missing");
         }
         let mut categories = Vec::new();
         for (path, item) in &config.array("categories") {
-            let category = Fields::new(
-                item,
-                path,
-                &[
-                    "id",
-                    "required",
-                    "default",
-                    "title",
-                    "description",
-                    "refusal",
-                    "services",
-                ],
-                problems,
-            );
+            let category = Fields::new(item, path, CATEGORY_FIELDS, problems);
             let mut services = Vec::new();
             for (path, item) in &category.array("services") {
-                let service = Fields::new(
-                    item,
-                    path,
-                    &[
-                        "id",
-                        "name",
-                        "cookies",
-                        "local_storage",
-                        "data",
-                        "country",
-                        "vendor",
-                        "vendor_id",
-                        "cookie_paths",
-                    ],
-                    problems,
-                );
+                let service = Fields::new(item, path, SERVICE_FIELDS, problems);
                 services.push(RawService {
                     id: service.string("id"),
                     name: service.string("name"),
@@ -238,59 +251,32 @@ impl RawConfig {
                 services,
             });
         }
-        let ui = config
-            .object(
-                "ui",
-                &[
-                    "layout",
-                    "position",
-                    "theme",
-                    "variant",
-                    "hide_from_bots",
-                    "variants",
-                ],
-            )
-            .map(|ui| {
-                let mut variants = Vec::new();
-                for (path, item) in &ui.array("variants") {
-                    let variant =
-                        Fields::new(item, path, &["id", "weight", "layout", "texts"], problems);
-                    variants.push(RawVariant {
-                        id: variant.string("id"),
-                        weight: variant.optional_u32("weight"),
-                        layout: variant.optional_string("layout"),
-                        texts: text_overrides(&variant),
-                    });
-                }
-                RawUi {
-                    layout: ui.optional_string("layout"),
-                    position: ui.optional_string("position"),
-                    theme: ui.string_map("theme"),
-                    variant: ui.optional_string("variant"),
-                    hide_from_bots: ui.bool_or("hide_from_bots", false),
-                    variants,
-                }
-            });
+        let ui = config.object("ui", UI_FIELDS).map(|ui| {
+            let mut variants = Vec::new();
+            for (path, item) in &ui.array("variants") {
+                let variant = Fields::new(item, path, VARIANT_FIELDS, problems);
+                variants.push(RawVariant {
+                    id: variant.string("id"),
+                    weight: variant.optional_u32("weight"),
+                    layout: variant.optional_string("layout"),
+                    texts: text_overrides(&variant),
+                });
+            }
+            RawUi {
+                layout: ui.optional_string("layout"),
+                position: ui.optional_string("position"),
+                theme: ui.string_map("theme"),
+                variant: ui.optional_string("variant"),
+                hide_from_bots: ui.bool_or("hide_from_bots", false),
+                variants,
+            }
+        });
         let mut forms = Vec::new();
         for (path, item) in &config.array("forms") {
-            let form = Fields::new(item, path, &["id", "purposes"], problems);
+            let form = Fields::new(item, path, FORM_FIELDS, problems);
             let mut purposes = Vec::new();
             for (path, item) in &form.array("purposes") {
-                let purpose = Fields::new(
-                    item,
-                    path,
-                    &[
-                        "id",
-                        "required",
-                        "title",
-                        "data",
-                        "recipients",
-                        "countries",
-                        "term_days",
-                        "publication",
-                    ],
-                    problems,
-                );
+                let purpose = Fields::new(item, path, PURPOSE_FIELDS, problems);
                 purposes.push(RawPurpose {
                     id: purpose.string("id"),
                     required: purpose.bool_or("required", false),

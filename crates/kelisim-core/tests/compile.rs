@@ -146,3 +146,42 @@ fn a_changed_compiled_config_is_refused() {
     assert!(CompiledConfig::from_json("{\"format\":\"kelisim-compiled/1\"}").is_err());
     assert!(CompiledConfig::from_json("[1,2").is_err());
 }
+
+/// Every field a valid config may have is in the schema at the same place, and the schema
+/// allows nothing else: walked over the demo config, which uses almost every field.
+#[test]
+fn the_json_schema_describes_what_the_compiler_reads() {
+    fn walk(value: &serde_json::Value, schema: &serde_json::Value, path: &str) {
+        match value {
+            serde_json::Value::Object(fields) => {
+                for (name, inner) in fields {
+                    let inner_schema = schema["properties"]
+                        .get(name)
+                        .or_else(|| schema.get("additionalProperties").filter(|s| s.is_object()))
+                        .unwrap_or_else(|| panic!("the schema has no `{path}.{name}`"));
+                    walk(inner, inner_schema, &format!("{path}.{name}"));
+                }
+                assert_eq!(schema["type"], "object", "{path}");
+            }
+            serde_json::Value::Array(items) => {
+                for item in items {
+                    walk(item, &schema["items"], &format!("{path}[]"));
+                }
+            }
+            _ => {}
+        }
+    }
+    let schema = kelisim_core::compile::json_schema();
+    let demo: serde_json::Value = serde_json::from_str(&read("www/kelisim.json")).unwrap();
+    walk(&demo, &schema, "");
+    assert_eq!(schema["additionalProperties"], false);
+    let fields: Vec<&str> = schema["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut expected = kelisim_core::config::CONFIG_FIELDS.to_vec();
+    expected.sort_unstable();
+    assert_eq!(fields, expected);
+}

@@ -197,6 +197,7 @@ fn synthetic_receipt(random: &mut Random, consent_id: &str, first: bool) -> Rece
         countries: Vec::new(),
         variant: Some(["a", "b"][random.below(2) as usize].into()),
         texts_hash: "a".repeat(64),
+        config_id: None,
         operator: "ТОО «Бенч»".into(),
         bin: "180540012345".into(),
         expires_at: "2027-11-22T08:00:00Z".into(),

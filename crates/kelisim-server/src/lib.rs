@@ -10,6 +10,7 @@
 
 pub mod access;
 pub mod chain;
+pub mod configs;
 pub mod dashboard;
 pub mod error;
 pub mod export;
@@ -156,6 +157,12 @@ impl AppState {
         }
     }
 
+    /// Archives the compiled configs of `sites`: done before they are served (at start and
+    /// before a reload), so every config a visitor can get is in the archive.
+    pub async fn archive_configs(&self, sites: &Sites) -> anyhow::Result<u64> {
+        self.0.store.archive_configs(sites.configs().all()).await
+    }
+
     /// The sites as they are now.
     pub fn sites(&self) -> Arc<Sites> {
         self.0.sites.read().map(|s| s.clone()).unwrap_or_default()
@@ -210,6 +217,7 @@ pub fn app(state: AppState) -> Router {
     let mut router = public
         .merge(signed_in)
         .route("/v1/chain-heads", get(chain_heads))
+        .route("/v1/config/{site}/{language}", get(get_config))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .route("/readyz", get(readyz))
@@ -492,6 +500,61 @@ async fn chain_heads(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+/// A site's compiled config in one language (`kk`, `ru`, `en`, or `default`; a language the
+/// site does not offer gets the default one). Public and cacheable by anyone: it holds what
+/// the banner shows. The ETag is the config id, so a revalidation costs a `304` and a config
+/// edited on the server (then `SIGHUP`) reaches browsers within the cache time.
+async fn get_config(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((site, language)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let sites = state.sites();
+    let Some(config) = sites.configs().get(&site, &language) else {
+        let known = sites.get(&site).is_some_and(|site| site.config.is_some());
+        return Err(if known {
+            AppError::bad(
+                "language",
+                format!(
+                    "`{language}` is not a language; use {}",
+                    configs::LANGUAGE_NAMES.join(", ")
+                ),
+            )
+        } else {
+            AppError::NotFound
+        });
+    };
+    let etag = format!("\"{}\"", config.config_id);
+    let common = [
+        (header::ETAG, etag.clone()),
+        (header::CACHE_CONTROL, CONFIG_CACHE_CONTROL.to_owned()),
+        (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".to_owned()),
+        (header::CONTENT_LANGUAGE, config.language.clone()),
+    ];
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value
+                .split(',')
+                .any(|tag| tag.trim() == etag || tag.trim() == "*")
+        });
+    if matches {
+        return Ok((StatusCode::NOT_MODIFIED, common).into_response());
+    }
+    Ok((
+        common,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        config.to_json(),
+    )
+        .into_response())
+}
+
+/// Five minutes fresh, then a day of answering from the cache while revalidating: a changed
+/// config reaches a returning visitor by their next page or two, and a page never waits for
+/// the revalidation.
+const CONFIG_CACHE_CONTROL: &str = "public, max-age=300, stale-while-revalidate=86400";
+
 async fn public_key(State(state): State<AppState>) -> Json<serde_json::Value> {
     Json(json!({ "algorithm": "ed25519", "public_key": state.0.public_key.to_hex() }))
 }
@@ -508,7 +571,30 @@ async fn get_receipt(
         .receipt(&id)
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok(Json(record).into_response())
+    // The exact texts the visitor saw: the archived compiled config the receipt names.
+    let config = match &record.stored.receipt.config_id {
+        Some(config_id) => {
+            match state
+                .0
+                .store
+                .archived_config(&record.stored.receipt.site, config_id)
+                .await?
+            {
+                Some((compiled, first_seen)) => json!({
+                    "archived": true,
+                    "first_seen": first_seen,
+                    "compiled": compiled,
+                }),
+                None => json!({ "archived": false }),
+            }
+        }
+        None => serde_json::Value::Null,
+    };
+    let mut answer = serde_json::to_value(&record).map_err(anyhow::Error::from)?;
+    if let Some(fields) = answer.as_object_mut() {
+        fields.insert("config".into(), config);
+    }
+    Ok(Json(answer).into_response())
 }
 
 async fn get_consent_history(

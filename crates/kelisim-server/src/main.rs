@@ -135,7 +135,31 @@ enum CredentialCommand {
 }
 
 #[derive(Subcommand)]
+enum ConfigCommand {
+    /// Check a kelisim.json: every problem with its line, column and a suggestion, exit 1;
+    /// or a one-line summary, exit 0.
+    Check { file: PathBuf },
+    /// Compile a kelisim.json for static hosting: writes `<site>-<hash>/{kk,ru,en,default}.json`
+    /// under `--out` (named by their content, so they may be cached for a year) and prints
+    /// the folder.
+    Build {
+        file: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// Also archive the compiled configs in this receipts database (it must exist), so
+        /// the server can show the texts of receipts made with them.
+        #[arg(long)]
+        db: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
+    /// Check or compile a site's kelisim.json.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// Serve receipts, impressions, the admin API, the dashboard, the SDK and the demo store.
     Serve {
         #[arg(long, env = "KELISIM_LISTEN", default_value = "127.0.0.1:8080")]
@@ -331,6 +355,10 @@ async fn main() -> Result<()> {
                 trusted_proxies,
                 head_log: Some(head_log),
             });
+            let archived = state.archive_configs(&state.sites()).await?;
+            if archived > 0 {
+                tracing::info!("archived {archived} new compiled configs");
+            }
             let writer_task = state.writer_task();
             let reloader = tokio::spawn(reload_on_hangup(
                 state.clone(),
@@ -420,6 +448,30 @@ async fn main() -> Result<()> {
             }
             if without_heads {
                 println!("not checked: whether receipts were cut from the end of a chain (--without-heads)");
+            }
+            let configs = verify::check_configs(&store).await?;
+            for (site, seq, config_id) in &configs.unknown {
+                println!(
+                    "WARNING site {site} receipt {seq}: its compiled config {config_id} is not in the \
+                     archive, so the texts it attests cannot be shown (archive configs hosted \
+                     elsewhere with `config build --db`)"
+                );
+            }
+            if configs.with_config > 0 {
+                println!(
+                    "{} receipts name a compiled config; {} of them one the archive holds",
+                    configs.with_config,
+                    configs.with_config - configs.unknown.len()
+                );
+            }
+            for (site, config_id) in &configs.altered {
+                println!(
+                    "FAILED [archived config edited] site {site}: the archived config {config_id} \
+                     no longer hashes to its id"
+                );
+            }
+            if !configs.altered.is_empty() && report.problems.is_empty() {
+                std::process::exit(1);
             }
             if let Some(first) = report.problems.first() {
                 for problem in &report.problems {
@@ -518,6 +570,7 @@ async fn main() -> Result<()> {
             );
             Ok(())
         }
+        Command::Config { command } => config_command(command).await,
         Command::Export { database, format } => {
             let store = Store::open_existing(&database.db).await?;
             let text = match format {
@@ -625,6 +678,32 @@ fn credential(key: &Key, path: &CredentialsPath, command: CredentialCommand) -> 
     Ok(())
 }
 
+async fn config_command(command: ConfigCommand) -> Result<()> {
+    use kelisim_server::configs::{compile_file, summary, write_build};
+    match command {
+        ConfigCommand::Check { file } => match compile_file(&file, None) {
+            Ok(compiled) => println!("{}", summary(&file, &compiled)),
+            Err(error) => {
+                // Every problem on its own line, as an editor's problem matcher reads them.
+                eprintln!("{error:#}");
+                std::process::exit(1);
+            }
+        },
+        ConfigCommand::Build { file, out, db } => {
+            let compiled = compile_file(&file, None)?;
+            if let Some(db) = db {
+                let store = Store::open_existing(&db).await?;
+                let added = store.archive_configs(&compiled).await?;
+                eprintln!("archived {added} new compiled configs in {db}");
+            }
+            let folder = write_build(&compiled, &out)?;
+            println!("{}", summary(&file, &compiled));
+            println!("{}", folder.display());
+        }
+    }
+    Ok(())
+}
+
 /// Reloads the sites file and the credentials file on every `SIGHUP`. A file that does not
 /// load is reported and the server keeps what it had.
 async fn reload_on_hangup(
@@ -641,6 +720,12 @@ async fn reload_on_hangup(
     while hangups.recv().await.is_some() {
         match (sites.load(), credentials.load(&key)) {
             (Ok(new_sites), Ok(new_credentials)) => {
+                if let Err(error) = state.archive_configs(&new_sites).await {
+                    tracing::error!(
+                        "reload refused: the compiled configs could not be archived: {error:#}"
+                    );
+                    continue;
+                }
                 let count = new_sites.all().len();
                 state.reload(new_sites, &new_credentials);
                 tracing::info!(

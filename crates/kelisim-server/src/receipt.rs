@@ -42,6 +42,10 @@ pub struct ReceiptInput {
     pub variant: Option<String>,
     /// SHA-256 (hex) of the exact texts the visitor saw.
     pub texts_hash: String,
+    /// The compiled config that showed them (its SHA-256, hex): the server's archive holds
+    /// its body. Absent from receipts of a config compiled in the browser and from older SDKs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_id: Option<String>,
     pub operator: String,
     pub bin: String,
     /// When the choice expires (RFC 3339).
@@ -124,6 +128,13 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppE
     Ok(value)
 }
 
+fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 fn validate(receipt: &mut ReceiptInput, now: OffsetDateTime) -> Result<(), AppError> {
     for (field, id) in [
         ("receipt_id", &receipt.receipt_id),
@@ -195,6 +206,14 @@ fn validate(receipt: &mut ReceiptInput, now: OffsetDateTime) -> Result<(), AppEr
             "texts_hash",
             "must be a SHA-256 in hex (64 characters)",
         ));
+    }
+    if let Some(config_id) = &receipt.config_id {
+        if !is_sha256_hex(config_id) {
+            return Err(AppError::bad(
+                "config_id",
+                "must be the SHA-256 of a compiled config in lowercase hex (64 characters)",
+            ));
+        }
     }
     check_text("operator", &receipt.operator, 256)?;
     if receipt.bin.len() != 12 || !receipt.bin.bytes().all(|b| b.is_ascii_digit()) {

@@ -2,12 +2,18 @@
 //! how long their receipts are kept.
 //!
 //! ```json
-//! {"sites": [{"id": "glazik-kz", "origins": ["https://glazik.kz"], "retention_days": 1826}]}
+//! {"sites": [{"id": "glazik-kz", "origins": ["https://glazik.kz"], "retention_days": 1826,
+//!             "config": "glazik/kelisim.json"}]}
 //! ```
+//!
+//! A site's `config` (a path relative to the sites file) is compiled when the file is read:
+//! a config that does not compile makes the whole file fail, so `serve` does not start and a
+//! reload keeps the sites it had.
 
+use crate::configs::{compile_file, SiteConfigs};
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Five years: the longest retention in the stores' own policies.
 pub const DEFAULT_RETENTION_DAYS: u32 = 1826;
@@ -31,6 +37,9 @@ pub struct Site {
     /// (`user_agent::reduce`). Off unless a site's DPO needs more.
     #[serde(default)]
     pub full_user_agent: bool,
+    /// The site's `kelisim.json`, served compiled at `/v1/config/{site}/{language}`.
+    #[serde(default)]
+    pub config: Option<PathBuf>,
 }
 
 fn default_retention() -> u32 {
@@ -38,11 +47,12 @@ fn default_retention() -> u32 {
 }
 
 #[derive(Clone, Debug, Default)]
-pub struct Sites(Vec<Site>);
+pub struct Sites(Vec<Site>, SiteConfigs);
 
 impl Sites {
+    /// Sites without compiled configs.
     pub fn new(sites: Vec<Site>) -> Sites {
-        Sites(sites)
+        Sites(sites, SiteConfigs::default())
     }
 
     pub fn load(path: &Path) -> Result<Sites> {
@@ -69,7 +79,30 @@ impl Sites {
                 );
             }
         }
-        Ok(Sites(file.sites))
+        let mut configs = SiteConfigs::default();
+        let folder = path.parent().unwrap_or(Path::new(""));
+        let mut failures = Vec::new();
+        for site in &file.sites {
+            if let Some(config) = &site.config {
+                match compile_file(&folder.join(config), Some(&site.id)) {
+                    Ok(compiled) => configs.insert(&site.id, compiled),
+                    Err(error) => failures.push(format!("site `{}`: {error:#}", site.id)),
+                }
+            }
+        }
+        if !failures.is_empty() {
+            bail!(
+                "{}: a site's config does not compile\n{}",
+                path.display(),
+                failures.join("\n")
+            );
+        }
+        Ok(Sites(file.sites, configs))
+    }
+
+    /// The compiled configs of the sites that name one.
+    pub fn configs(&self) -> &SiteConfigs {
+        &self.1
     }
 
     pub fn get(&self, id: &str) -> Option<&Site> {

@@ -14,6 +14,7 @@ use crate::chain::{link_hash, Signer, GENESIS_HASH};
 use crate::receipt::{format_time, ReceiptInput, ReceiptRecord, StoredReceipt};
 use crate::stats::{self, DecisionCount, Filter, GroupBy, ImpressionCount, Rollup};
 use anyhow::{bail, Context, Result};
+use kelisim_core::compile::CompiledConfig;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 use std::collections::HashMap;
@@ -540,6 +541,68 @@ impl Store {
         let signed = record.stored.receipt.receipt_id.clone();
         check_read(&row, &record, "receipt_id", receipt_id, &signed)?;
         Ok(Some(record))
+    }
+
+    /// Archives compiled configs (a config already archived stays as it was first seen);
+    /// answers how many were new.
+    pub async fn archive_configs<'a>(
+        &self,
+        configs: impl IntoIterator<Item = &'a CompiledConfig>,
+    ) -> Result<u64> {
+        let now = crate::receipt::format_time(OffsetDateTime::now_utc());
+        let mut added = 0;
+        for config in configs {
+            added += sqlx::query(
+                "INSERT INTO config_archive (site, config_id, language, body, first_seen) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (site, config_id) DO NOTHING",
+            )
+            .bind(&config.site)
+            .bind(&config.config_id)
+            .bind(&config.language)
+            .bind(config.to_json())
+            .bind(&now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        }
+        Ok(added)
+    }
+
+    /// An archived compiled config, checked against its own `config_id` as it is read: a row
+    /// edited in the database is an error, never texts shown as what a visitor saw.
+    pub async fn archived_config(
+        &self,
+        site: &str,
+        config_id: &str,
+    ) -> Result<Option<(CompiledConfig, String)>> {
+        let row = sqlx::query(
+            "SELECT body, first_seen FROM config_archive WHERE site = $1 AND config_id = $2",
+        )
+        .bind(site)
+        .bind(config_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let body: String = row.try_get(0)?;
+        let compiled = CompiledConfig::from_json(&body)
+            .ok()
+            .filter(|compiled| compiled.site == site && compiled.config_id == config_id)
+            .ok_or_else(|| {
+                anyhow::Error::new(crate::error::Tampered(format!(
+                    "the archived config {config_id} of site {site} was altered"
+                )))
+            })?;
+        Ok(Some((compiled, row.try_get(1)?)))
+    }
+
+    /// Every archived config: site, config id and body, for `verify`.
+    pub async fn config_archive(&self) -> Result<Vec<(String, String, String)>> {
+        let rows = sqlx::query("SELECT site, config_id, body FROM config_archive")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+            .collect()
     }
 
     /// Every receipt of one browser's consent id, oldest first.

@@ -372,3 +372,50 @@ impl SiteChain<'_> {
         None
     }
 }
+
+/// What `verify` found of the receipts' compiled configs.
+#[derive(Debug, Default)]
+pub struct ConfigReport {
+    /// Receipts that name a compiled config.
+    pub with_config: usize,
+    /// Receipts whose config the archive does not hold: site, seq, config id. Their texts
+    /// cannot be shown (a config compiled for static hosting without `config build --db`).
+    pub unknown: Vec<(String, i64, String)>,
+    /// Archived configs whose body no longer hashes to their id: site, config id.
+    pub altered: Vec<(String, String)>,
+}
+
+/// Checks every archived compiled config against its own id, and that every receipt naming
+/// a config names one the archive holds.
+pub async fn check_configs(store: &Store) -> Result<ConfigReport> {
+    let mut report = ConfigReport::default();
+    let mut archived = std::collections::HashSet::new();
+    for (site, config_id, body) in store.config_archive().await? {
+        let intact = kelisim_core::compile::CompiledConfig::from_json(&body)
+            .is_ok_and(|compiled| compiled.site == site && compiled.config_id == config_id);
+        if !intact {
+            report.altered.push((site.clone(), config_id.clone()));
+        }
+        archived.insert((site, config_id));
+    }
+    #[derive(serde::Deserialize)]
+    struct Named {
+        receipt: NamedConfig,
+    }
+    #[derive(serde::Deserialize)]
+    struct NamedConfig {
+        config_id: Option<String>,
+    }
+    for row in store.chain_rows().await? {
+        let Ok(named) = serde_json::from_str::<Named>(&row.body) else {
+            continue; // a body that is not a receipt is the chain check's finding
+        };
+        if let Some(config_id) = named.receipt.config_id {
+            report.with_config += 1;
+            if !archived.contains(&(row.site.clone(), config_id.clone())) {
+                report.unknown.push((row.site, row.seq, config_id));
+            }
+        }
+    }
+    Ok(report)
+}

@@ -341,12 +341,14 @@ async fn one_site_cannot_write_or_read_another_sites_numbers() {
             origins: vec![ORIGIN.into()],
             retention_days: 30,
             full_user_agent: false,
+            config: None,
         },
         Site {
             id: "nlg-kz".into(),
             origins: vec!["https://nlg.kz".into()],
             retention_days: 30,
             full_user_agent: false,
+            config: None,
         },
     ]);
     let state = kelisim_server::AppState::new(kelisim_server::Settings {

@@ -66,6 +66,7 @@ pub fn sites() -> Sites {
         origins: vec![ORIGIN.into()],
         retention_days: 30,
         full_user_agent: false,
+        config: None,
     }])
 }
 

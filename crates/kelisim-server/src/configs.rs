@@ -1,0 +1,134 @@
+//! Compiled configs on the server: compiling the `kelisim.json` each site names (refusing one
+//! that does not compile, with every problem), answering which compiled config a language
+//! gets, writing them out for static hosting, and the text of `config check`.
+//!
+//! The compiler itself is `kelisim_core::compile`; the archive of every compiled config served
+//! or built is in `store`.
+
+use anyhow::{bail, Context, Result};
+use kelisim_core::compile::{compile_text, CompiledConfig, Problem};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What a browser may ask for: a language kelisim has texts for, or the site's default.
+pub const LANGUAGE_NAMES: [&str; 4] = ["kk", "ru", "en", "default"];
+
+/// The compiled configs of every site that names a config file.
+#[derive(Clone, Debug, Default)]
+pub struct SiteConfigs(BTreeMap<String, Vec<CompiledConfig>>);
+
+impl SiteConfigs {
+    pub fn insert(&mut self, site: &str, compiled: Vec<CompiledConfig>) {
+        self.0.insert(site.to_owned(), compiled);
+    }
+
+    /// The compiled config a browser gets for `language` (see [`LANGUAGE_NAMES`]): that
+    /// language when the site offers it, the site's default language otherwise. `None` for
+    /// a site without a config or a name that is not a language.
+    pub fn get(&self, site: &str, language: &str) -> Option<&CompiledConfig> {
+        if !LANGUAGE_NAMES.contains(&language) {
+            return None;
+        }
+        let compiled = self.0.get(site)?;
+        compiled
+            .iter()
+            .find(|config| config.language == language)
+            .or_else(|| {
+                compiled
+                    .iter()
+                    .find(|config| config.language == config.default_language)
+            })
+    }
+
+    /// Every compiled config of every site (for the archive).
+    pub fn all(&self) -> impl Iterator<Item = &CompiledConfig> {
+        self.0.values().flatten()
+    }
+}
+
+/// Compiles the config file of a site, refusing it, with every problem, when it does not
+/// compile or names another site.
+pub fn compile_file(path: &Path, site: Option<&str>) -> Result<Vec<CompiledConfig>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the config {}", path.display()))?;
+    match compile_text(&text) {
+        Ok(compiled) => {
+            if let (Some(site), Some(first)) = (site, compiled.first()) {
+                if first.site != site {
+                    bail!(
+                        "{}: the config is for site `{}`, but the sites file names it for `{site}`",
+                        path.display(),
+                        first.site
+                    );
+                }
+            }
+            Ok(compiled)
+        }
+        Err(problems) => bail!("{}", describe_problems(path, &problems)),
+    }
+}
+
+/// Every problem on a line of its own, `file:line:column: …`, then how many there are.
+pub fn describe_problems(path: &Path, problems: &[Problem]) -> String {
+    let mut text = String::new();
+    for problem in problems {
+        text.push_str(&format!("{}:{problem}\n", path.display()));
+    }
+    let count = problems.len();
+    text.push_str(&format!(
+        "{}: {count} problem{} found; nothing was compiled",
+        path.display(),
+        if count == 1 { "" } else { "s" }
+    ));
+    text
+}
+
+/// The one-line summary of a config that compiled.
+pub fn summary(path: &Path, compiled: &[CompiledConfig]) -> String {
+    let Some(first) = compiled.first() else {
+        return format!("{}: no language", path.display());
+    };
+    let services: usize = first.categories.iter().map(|c| c.services.len()).sum();
+    let ids: Vec<String> = compiled
+        .iter()
+        .map(|config| format!("{} {}", config.language, &config.config_id[..12]))
+        .collect();
+    format!(
+        "{}: ok: site `{}`, {} categories, {services} services, {} forms, {} variants; config ids {}",
+        path.display(),
+        first.site,
+        first.categories.len(),
+        first.forms.len(),
+        first.variants.len(),
+        ids.join(", ")
+    )
+}
+
+/// Writes the compiled configs for static hosting: a folder named by their content
+/// (`<site>-<hash>`), so every file in it can be cached for a year, holding `kk.json`,
+/// `ru.json`, `en.json` and `default.json` (a language the site does not offer, and
+/// `default`, hold the default language's config, as the server answers). Returns the folder.
+pub fn write_build(compiled: &[CompiledConfig], out: &Path) -> Result<PathBuf> {
+    let Some(first) = compiled.first() else {
+        bail!("nothing to write");
+    };
+    let mut all = SiteConfigs::default();
+    all.insert(&first.site, compiled.to_vec());
+    let mut hasher = Sha256::new();
+    for config in compiled {
+        hasher.update(config.config_id.as_bytes());
+    }
+    let hash = hex::encode(hasher.finalize());
+    let folder = out.join(format!("{}-{}", first.site, &hash[..16]));
+    std::fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
+    for language in LANGUAGE_NAMES {
+        let config = all
+            .get(&first.site, language)
+            .expect("a compiled config has its default language");
+        let path = folder.join(format!("{language}.json"));
+        std::fs::write(&path, config.to_json())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(folder)
+}

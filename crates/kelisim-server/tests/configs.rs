@@ -1,0 +1,285 @@
+//! Compiled configs on the real binary: `config check` and `config build`, a sites file that
+//! names a config (served at `/v1/config/{site}/{language}` with an ETag, archived before it
+//! is served), a config edited while serving (a new `config_id`, later receipts point to it,
+//! both archived), the texts a receipt attests in its look-up, and `verify` on the archive.
+
+mod common;
+
+use common::binary::*;
+use common::receipt;
+use serde_json::Value;
+use std::path::Path;
+use std::time::Duration;
+
+fn demo_config(site: &str) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let text = std::fs::read_to_string(root.join("www/kelisim.json")).unwrap();
+    let mut config: Value = serde_json::from_str(&text).unwrap();
+    config["site"] = site.into();
+    serde_json::to_string_pretty(&config).unwrap()
+}
+
+fn get(base: &str, path: &str, headers: &[(&str, &str)]) -> (u16, ureq::Response) {
+    let mut request = ureq::get(&format!("{base}{path}")).timeout(Duration::from_secs(5));
+    for (name, value) in headers {
+        request = request.set(name, value);
+    }
+    match request.call() {
+        Ok(response) => (response.status(), response),
+        Err(ureq::Error::Status(status, response)) => (status, response),
+        Err(error) => panic!("{path}: {error}"),
+    }
+}
+
+fn config_of(base: &str, language: &str) -> Value {
+    let (status, response) = get(base, &format!("/v1/config/glazik-kz/{language}"), &[]);
+    assert_eq!(status, 200, "{language}");
+    serde_json::from_str(&response.into_string().unwrap()).unwrap()
+}
+
+fn post_with_config(base: &str, n: u32, config_id: &str) -> Value {
+    let mut body = receipt(n);
+    body["config_id"] = config_id.into();
+    let response = ureq::post(&format!("{base}/v1/receipts"))
+        .set("origin", "https://glazik.kz")
+        .timeout(Duration::from_secs(5))
+        .send_string(&body.to_string())
+        .expect("201");
+    assert_eq!(response.status(), 201);
+    serde_json::from_str(&response.into_string().unwrap()).unwrap()
+}
+
+fn look_up(base: &str, n: u32) -> Value {
+    let id = receipt(n)["receipt_id"].as_str().unwrap().to_owned();
+    let (status, response) = get(
+        base,
+        &format!("/v1/receipts/{id}"),
+        &[("authorization", &format!("Bearer {TOKEN}"))],
+    );
+    assert_eq!(status, 200);
+    serde_json::from_str(&response.into_string().unwrap()).unwrap()
+}
+
+#[test]
+fn config_check_lists_every_problem_and_build_writes_cacheable_files() {
+    let dir = temp_dir("config-cli");
+    let good = dir.join("kelisim.json");
+    std::fs::write(&good, demo_config("glazik-kz")).unwrap();
+    let (ok, printed) = run(&["config", "check", good.to_str().unwrap()]);
+    assert!(ok, "{printed}");
+    assert!(printed.contains("ok: site `glazik-kz`"), "{printed}");
+
+    let bad = dir.join("bad.json");
+    std::fs::write(
+        &bad,
+        "{\n  \"site\": \"glazik-kz\",\n  \"operater\": {},\n  \"policy\": {\"version\": \"1\", \"url\": {\"kk\": \"/privacy\"}},\n  \"categories\": [{\"id\": \"analytics\", \"services\": [{\"id\": \"ga\", \"name\": \"GA\", \"country\": \"Russia\"}]}]\n}\n",
+    )
+    .unwrap();
+    let (ok, printed) = run(&["config", "check", bad.to_str().unwrap()]);
+    assert!(!ok);
+    let bad_name = bad.display().to_string();
+    assert!(
+        printed.contains(&format!("{bad_name}:3:3: `operater` is not a known field"))
+            && printed.contains("(did you mean `operator`?)"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("`categories[0].services[0].country` \"Russia\"")
+            && printed.contains("(did you mean `RU`?)"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("problems found; nothing was compiled"),
+        "{printed}"
+    );
+
+    let out = dir.join("out");
+    let (ok, printed) = run(&[
+        "config",
+        "build",
+        good.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{printed}");
+    let folder = std::fs::read_dir(&out)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let name = folder.file_name().unwrap().to_str().unwrap().to_owned();
+    assert!(name.starts_with("glazik-kz-") && name.len() == "glazik-kz-".len() + 16);
+    for language in ["kk", "ru", "en", "default"] {
+        let text = std::fs::read_to_string(folder.join(format!("{language}.json"))).unwrap();
+        let compiled = kelisim_core::compile::CompiledConfig::from_json(&text).unwrap();
+        let expected = if language == "default" {
+            "kk"
+        } else {
+            language
+        };
+        assert_eq!(compiled.language, expected);
+    }
+    // The same config builds into the same folder; `--db` needs a database that exists.
+    let (ok, printed) = run(&[
+        "config",
+        "build",
+        good.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--db",
+        &db_url(&dir),
+    ]);
+    assert!(!ok && printed.contains("no database at"), "{printed}");
+}
+
+#[test]
+fn served_configs_are_archived_and_receipts_show_the_texts_they_attest() {
+    let dir = temp_dir("config-serve");
+    let config_path = dir.join("kelisim.json");
+    std::fs::write(&config_path, demo_config("glazik-kz")).unwrap();
+    let sites = r#"{"sites": [{"id": "glazik-kz", "origins": ["https://glazik.kz"], "config": "kelisim.json"}]}"#;
+    std::fs::write(dir.join("sites.json"), sites).unwrap();
+    let port = free_port();
+    let server = start(&dir, port);
+    let base = server.base.clone();
+
+    let ru = config_of(&base, "ru");
+    assert_eq!(ru["format"], "kelisim-compiled/1");
+    assert_eq!(ru["language"], "ru");
+    assert_eq!(config_of(&base, "default")["language"], "kk");
+    let first_id = ru["config_id"].as_str().unwrap().to_owned();
+    let (status, response) = get(&base, "/v1/config/glazik-kz/ru", &[]);
+    assert_eq!(status, 200);
+    let etag = response.header("etag").unwrap().to_owned();
+    assert_eq!(etag, format!("\"{first_id}\""));
+    assert_eq!(response.header("access-control-allow-origin"), Some("*"));
+    let (status, _) = get(
+        &base,
+        "/v1/config/glazik-kz/ru",
+        &[("if-none-match", &etag)],
+    );
+    assert_eq!(status, 304);
+    let (status, response) = get(&base, "/v1/config/glazik-kz/de", &[]);
+    assert_eq!(status, 400);
+    assert!(response.into_string().unwrap().contains("language"));
+    assert_eq!(get(&base, "/v1/config/other-site/ru", &[]).0, 404);
+
+    post_with_config(&base, 1, &first_id);
+    let answer = look_up(&base, 1);
+    assert_eq!(answer["config"]["archived"], true);
+    assert_eq!(answer["config"]["compiled"]["config_id"], first_id.as_str());
+    assert_eq!(
+        answer["config"]["compiled"]["texts"]["accept_all"],
+        "Принять все"
+    );
+
+    // The store edits its config and reloads: a new id, served and archived; the old one
+    // stays in the archive for the receipts made with it.
+    let edited = demo_config("glazik-kz").replacen("\"revision\": ", "\"revision\": 1", 1);
+    std::fs::write(&config_path, edited).unwrap();
+    let pid = server.child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let second_id = loop {
+        let id = config_of(&base, "ru")["config_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if id != first_id {
+            break id;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the reload did not happen"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    post_with_config(&base, 2, &second_id);
+    assert_eq!(
+        look_up(&base, 2)["config"]["compiled"]["config_id"],
+        second_id.as_str()
+    );
+    assert_eq!(
+        look_up(&base, 1)["config"]["compiled"]["config_id"],
+        first_id.as_str()
+    );
+
+    // A receipt naming a config the archive does not hold: accepted, and `verify` says so.
+    post_with_config(&base, 3, &"0".repeat(64));
+    assert_eq!(look_up(&base, 3)["config"]["archived"], false);
+    // A malformed id is refused, naming the field.
+    let mut body = receipt(4);
+    body["config_id"] = "not-a-hash".into();
+    match ureq::post(&format!("{base}/v1/receipts"))
+        .set("origin", "https://glazik.kz")
+        .send_string(&body.to_string())
+    {
+        Err(ureq::Error::Status(400, response)) => {
+            assert!(response.into_string().unwrap().contains("config_id"))
+        }
+        other => panic!("{other:?}"),
+    }
+    server.stop();
+
+    let (ok, printed) = verify(&dir);
+    assert!(ok, "{printed}");
+    assert!(
+        printed.contains("3 receipts name a compiled config; 2 of them one the archive holds")
+            && printed.contains(&format!(
+                "its compiled config {} is not in the archive",
+                "0".repeat(64)
+            )),
+        "{printed}"
+    );
+
+    // An archived config edited in the database: `verify` fails, the look-up answers 500.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = kelisim_server::store::Store::open_existing(&db_url(&dir))
+            .await
+            .unwrap();
+        let edit = "UPDATE config_archive SET body = replace(body, 'Принять все', 'Принять всё')";
+        assert!(
+            store.execute_raw(edit).await.is_err(),
+            "the archive refuses an update"
+        );
+        store
+            .execute_raw("DROP TRIGGER config_archive_is_append_only")
+            .await
+            .unwrap();
+        assert!(store.execute_raw(edit).await.unwrap() > 0);
+        store.close().await;
+    });
+    let (ok, printed) = verify(&dir);
+    assert!(
+        !ok && printed.contains("[archived config edited]"),
+        "{printed}"
+    );
+
+    // A sites file whose config does not compile: the server does not start, and says why.
+    std::fs::write(&config_path, "{\"site\": \"glazik-kz\"}").unwrap();
+    let (ok, printed) = run(&[
+        "serve",
+        "--listen",
+        &format!("127.0.0.1:{}", free_port()),
+        "--db",
+        &db_url(&dir),
+        "--sites",
+        dir.join("sites.json").to_str().unwrap(),
+        "--key",
+        dir.join("signing.key").to_str().unwrap(),
+        "--admin-token-file",
+        dir.join("missing-token").to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        printed.contains("a site's config does not compile")
+            && printed.contains("`operator` is missing"),
+        "{printed}"
+    );
+}
