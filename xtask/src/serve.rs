@@ -28,7 +28,10 @@ pub fn demo(root: &Path, port: u16) -> Result<()> {
     let origins = format!("\"http://127.0.0.1:{port}\", \"http://localhost:{port}\"");
     std::fs::write(
         data.join("sites.json"),
-        format!("{{\"sites\": [{{\"id\": \"glazik-demo\", \"origins\": [{origins}]}}]}}\n"),
+        // The demo's own config, compiled and served at /v1/config/glazik-demo/{language}.
+        format!(
+            "{{\"sites\": [{{\"id\": \"glazik-demo\", \"origins\": [{origins}], \"config\": \"../www/kelisim.json\"}}]}}\n"
+        ),
     )?;
     println!("kelisim demo store: http://127.0.0.1:{port}/  (SQLite and signing key in data/)");
     let status = Command::new(server)
