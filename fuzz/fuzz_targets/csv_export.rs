@@ -3,14 +3,14 @@
 #![no_main]
 
 use kelisim_server::export::{csv_from_rows, defuse_formula};
-use kelisim_server::receipt::{ReceiptInput, StoredReceipt};
+use kelisim_server::receipt::{Receipt, StoredReceipt};
 use kelisim_server::store::ChainRow;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: &str| {
     let mut parts = text.split('\u{1}').map(str::to_owned);
     let mut next = || parts.next().unwrap_or_default();
-    let receipt = ReceiptInput {
+    let receipt = Receipt {
         receipt_id: next(),
         consent_id: next(),
         site: next(),

@@ -21,6 +21,7 @@ pub mod css;
 pub mod gating;
 pub mod ids;
 pub mod language;
+pub mod receipt;
 pub mod strings;
 pub mod suggest;
 pub mod texts;

@@ -17,7 +17,7 @@
 
 use anyhow::{bail, Context, Result};
 use kelisim_server::chain::Signer;
-use kelisim_server::receipt::ReceiptInput;
+use kelisim_server::receipt::Receipt;
 use kelisim_server::store::{NewReceipt, Store};
 use sqlx::{Connection, Executor};
 use std::time::{Duration, Instant};
@@ -170,14 +170,14 @@ const USER_AGENTS: [&str; 3] = [
     "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
 ];
 
-fn synthetic_receipt(random: &mut Random, consent_id: &str, first: bool) -> ReceiptInput {
+fn synthetic_receipt(random: &mut Random, consent_id: &str, first: bool) -> Receipt {
     let (action, granted, denied): (&str, &[&str], &[&str]) = match random.below(10) {
         0..=4 => ("accept_all", &["analytics", "marketing", "necessary"], &[]),
         5..=7 => ("reject_all", &["necessary"], &["analytics", "marketing"]),
         _ => ("custom", &["analytics", "necessary"], &["marketing"]),
     };
     let strings = |ids: &[&str]| ids.iter().map(|id| (*id).to_owned()).collect::<Vec<_>>();
-    ReceiptInput {
+    Receipt {
         receipt_id: random.uuid(),
         consent_id: consent_id.to_owned(),
         site: "bench-kz".into(),

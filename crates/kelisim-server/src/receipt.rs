@@ -1,6 +1,5 @@
-//! The consent receipt: the strict input schema the SDK posts (modelled on the Kantara Consent
-//! Receipt and ISO/IEC TS 27560), its validation, and the stored form that the hash chain
-//! covers. The JSON Schema published in the npm package describes `ReceiptInput`.
+//! Receipts on the server: the validation of a posted `kelisim_core::receipt::Receipt`, and the
+//! stored form that the hash chain covers.
 
 use crate::error::AppError;
 use kelisim_core::cookie::is_consent_id;
@@ -10,62 +9,8 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 pub use kelisim_core::consent::MAX_RECEIPT_BYTES;
+pub use kelisim_core::receipt::{Receipt, ACTIONS};
 const MAX_IDS: usize = 64;
-const ACTIONS: [&str; 6] = [
-    "accept_all",
-    "reject_all",
-    "custom",
-    "withdraw",
-    "gpc",
-    "form",
-];
-
-/// A receipt as the SDK posts it. Unknown fields are rejected.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ReceiptInput {
-    pub receipt_id: String,
-    pub consent_id: String,
-    pub site: String,
-    pub policy_version: String,
-    pub policy_url: String,
-    pub revision: u32,
-    pub language: String,
-    pub action: String,
-    pub granted_categories: Vec<String>,
-    pub denied_categories: Vec<String>,
-    pub granted_services: Vec<String>,
-    pub denied_services: Vec<String>,
-    /// Countries of processing of the granted services (ISO 3166-1 alpha-2).
-    pub countries: Vec<String>,
-    #[serde(default)]
-    pub variant: Option<String>,
-    /// SHA-256 (hex) of the exact texts the visitor saw.
-    pub texts_hash: String,
-    /// The compiled config that showed them (its SHA-256, hex): the server's archive holds
-    /// its body. Absent from receipts of a config compiled in the browser and from older SDKs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config_id: Option<String>,
-    pub operator: String,
-    pub bin: String,
-    /// When the choice expires (RFC 3339).
-    pub expires_at: String,
-    /// How it was collected: `button:accept-all`, `button:save`, `api`, `gpc`, ...
-    pub method: String,
-    /// Page URL without query or fragment.
-    pub page_url: String,
-    pub user_agent: String,
-    /// The browser's clock at the choice (RFC 3339).
-    pub client_time: String,
-    /// Action `form`: the purpose set (`forms[].id` of the config) the form asked for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub form_id: Option<String>,
-    /// Action `form` (and a staff-recorded `withdraw` of one): purposes granted and refused.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub granted_purposes: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub denied_purposes: Vec<String>,
-}
 
 /// What the server stores and hashes: the input plus what only the server knows.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -76,7 +21,7 @@ pub struct StoredReceipt {
     /// The client's IP address truncated to its network (/24 for IPv4, /48 for IPv6): never
     /// the raw address.
     pub ip_prefix: Option<String>,
-    pub receipt: ReceiptInput,
+    pub receipt: Receipt,
 }
 
 /// A stored receipt with its place in the chain: the answer to `POST /v1/receipts`.
@@ -90,11 +35,11 @@ pub struct ReceiptRecord {
 }
 
 /// Parses and validates a posted body; every error names its field.
-pub fn parse_receipt(body: &[u8], now: OffsetDateTime) -> Result<ReceiptInput, AppError> {
+pub fn parse_receipt(body: &[u8], now: OffsetDateTime) -> Result<Receipt, AppError> {
     if body.len() > MAX_RECEIPT_BYTES {
         return Err(AppError::TooLarge(MAX_RECEIPT_BYTES));
     }
-    let mut receipt: ReceiptInput = parse_json(body)?;
+    let mut receipt: Receipt = parse_json(body)?;
     validate(&mut receipt, now)?;
     Ok(receipt)
 }
@@ -135,7 +80,7 @@ fn is_sha256_hex(text: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-fn validate(receipt: &mut ReceiptInput, now: OffsetDateTime) -> Result<(), AppError> {
+fn validate(receipt: &mut Receipt, now: OffsetDateTime) -> Result<(), AppError> {
     for (field, id) in [
         ("receipt_id", &receipt.receipt_id),
         ("consent_id", &receipt.consent_id),

@@ -11,7 +11,7 @@
 //! process per SQLite file).
 
 use crate::chain::{link_hash, Signer, GENESIS_HASH};
-use crate::receipt::{format_time, ReceiptInput, ReceiptRecord, StoredReceipt};
+use crate::receipt::{format_time, Receipt, ReceiptRecord, StoredReceipt};
 use crate::stats::{self, DecisionCount, Filter, GroupBy, ImpressionCount, Rollup};
 use anyhow::{bail, Context, Result};
 use kelisim_core::compile::CompiledConfig;
@@ -72,7 +72,7 @@ impl Checkpoint {
 /// A receipt to store, with what the server adds to it.
 #[derive(Debug)]
 pub struct NewReceipt {
-    pub receipt: ReceiptInput,
+    pub receipt: Receipt,
     /// The client's network (see `receipt::ip_prefix`), when known.
     pub ip_prefix: Option<String>,
     /// The server time recorded in the receipt.
@@ -202,7 +202,7 @@ impl Store {
     /// already stored and the stored record is returned unchanged (idempotency).
     pub async fn insert_receipt(
         &self,
-        receipt: ReceiptInput,
+        receipt: Receipt,
         ip_prefix: Option<String>,
         signer: &Signer,
         now: OffsetDateTime,
@@ -297,7 +297,7 @@ impl Store {
         answers: &[(ReceiptRecord, bool)],
         fresh: &[(usize, String)],
     ) -> Result<Vec<bool>> {
-        let receipts: Vec<&ReceiptInput> = fresh
+        let receipts: Vec<&Receipt> = fresh
             .iter()
             .map(|(index, _)| &answers[*index].0.stored.receipt)
             .collect();
@@ -1022,7 +1022,7 @@ fn redact(url: &str) -> String {
 
 /// Whether `receipt` is its consent id's first banner decision, given the (site, consent id)
 /// pairs that decided before it; records it when it is.
-fn first_decision(decided: &mut HashSet<(String, String)>, receipt: &ReceiptInput) -> bool {
+fn first_decision(decided: &mut HashSet<(String, String)>, receipt: &Receipt) -> bool {
     stats::DECISIONS.contains(&receipt.action.as_str())
         && decided.insert((receipt.site.clone(), receipt.consent_id.clone()))
 }

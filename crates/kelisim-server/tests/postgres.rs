@@ -7,7 +7,7 @@ mod common;
 
 use axum::http::StatusCode;
 use common::*;
-use kelisim_server::receipt::ReceiptInput;
+use kelisim_server::receipt::Receipt;
 use kelisim_server::store::{Backend, Store};
 use kelisim_server::verify::verify;
 
@@ -78,7 +78,7 @@ async fn verify_catches_an_edit_on_postgres() {
     let url = postgres_or_skip!();
     let store = Store::open(&url).await.unwrap();
     for n in 1..=4 {
-        let receipt: ReceiptInput = serde_json::from_value(receipt(n)).unwrap();
+        let receipt: Receipt = serde_json::from_value(receipt(n)).unwrap();
         store
             .insert_receipt(receipt, None, &signer(), time::OffsetDateTime::now_utc())
             .await
@@ -208,7 +208,7 @@ async fn operations_on_postgres() {
         Some(("dpo".to_owned(), "dana".to_owned()))
     );
     for n in 1..=3 {
-        let receipt: ReceiptInput = serde_json::from_value(receipt(n)).unwrap();
+        let receipt: Receipt = serde_json::from_value(receipt(n)).unwrap();
         store
             .insert_receipt(receipt, None, &signer(), time::OffsetDateTime::now_utc())
             .await
@@ -217,7 +217,7 @@ async fn operations_on_postgres() {
     let new_key = kelisim_server::chain::Signer::from_seed([43; 32]);
     let rotation = store.rotate_key(&signer(), &new_key).await.unwrap();
     assert_eq!(rotation.starts["glazik-kz"], 4);
-    let receipt: ReceiptInput = serde_json::from_value(receipt(4)).unwrap();
+    let receipt: Receipt = serde_json::from_value(receipt(4)).unwrap();
     store
         .insert_receipt(receipt, None, &new_key, time::OffsetDateTime::now_utc())
         .await

@@ -456,6 +456,7 @@ fn published_schema_matches_the_server() {
     sample["form_id"] = json!("signup");
     sample["granted_purposes"] = json!(["account"]);
     sample["denied_purposes"] = json!(["sms"]);
+    sample["config_id"] = json!("c".repeat(64));
     let mut schema_fields: Vec<&str> = schema["properties"]
         .as_object()
         .unwrap()

@@ -8,7 +8,7 @@ mod common;
 
 use axum::http::StatusCode;
 use common::*;
-use kelisim_server::receipt::ReceiptInput;
+use kelisim_server::receipt::Receipt;
 use serde_json::{json, Value};
 use time::macros::datetime;
 
@@ -27,7 +27,7 @@ fn choice(
     granted: &[&str],
     denied: &[&str],
     context: (&str, &str, &str),
-) -> ReceiptInput {
+) -> Receipt {
     let (language, variant, page) = context;
     let mut value = receipt(n);
     value["consent_id"] = json!(consent);

@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use kelisim_server::chain::{link_hash, Signer};
-use kelisim_server::receipt::ReceiptInput;
+use kelisim_server::receipt::Receipt;
 use kelisim_server::store::Store;
 use kelisim_server::verify::{verify, Report};
 use time::macros::datetime;
@@ -15,7 +15,7 @@ use time::macros::datetime;
 async fn store_with(n: u32) -> Store {
     let store = Store::open(&sqlite_url()).await.unwrap();
     for i in 1..=n {
-        let receipt: ReceiptInput = serde_json::from_value(receipt(i)).unwrap();
+        let receipt: Receipt = serde_json::from_value(receipt(i)).unwrap();
         let when = datetime!(2026-01-01 0:00 UTC) + time::Duration::days(i64::from(i));
         store
             .insert_receipt(receipt, None, &signer(), when)
@@ -182,7 +182,7 @@ async fn several_sites_verify_each_on_its_own() {
         (3, "glazikkz"),
         (4, "glazik-kz"),
     ] {
-        let mut receipt: ReceiptInput = serde_json::from_value(receipt(n)).unwrap();
+        let mut receipt: Receipt = serde_json::from_value(receipt(n)).unwrap();
         receipt.site = site.into();
         store
             .insert_receipt(receipt, None, &signer(), time::OffsetDateTime::now_utc())

@@ -1,0 +1,94 @@
+//! The consent receipt: the one definition of what a receipt holds, shared by the browser SDK
+//! (which builds it), the receipts server (which validates, chains and stores it) and
+//! `receipt.schema.json` in the npm package (which a test keeps equal to it). Modelled on the
+//! Kantara Consent Receipt and ISO/IEC TS 27560 consent records.
+
+/// Every `action` a receipt may have: a banner choice ([`crate::Action`]) or a consent given
+/// in a form.
+pub const ACTIONS: [&str; 6] = [
+    "accept_all",
+    "reject_all",
+    "custom",
+    "withdraw",
+    "gpc",
+    "form",
+];
+
+/// A consent receipt as the SDK sends it and the server validates and stores it. Unknown
+/// fields are rejected.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
+pub struct Receipt {
+    pub receipt_id: String,
+    pub consent_id: String,
+    pub site: String,
+    pub policy_version: String,
+    pub policy_url: String,
+    pub revision: u32,
+    pub language: String,
+    pub action: String,
+    pub granted_categories: Vec<String>,
+    pub denied_categories: Vec<String>,
+    pub granted_services: Vec<String>,
+    pub denied_services: Vec<String>,
+    /// Countries of processing of the granted services (ISO 3166-1 alpha-2).
+    pub countries: Vec<String>,
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub variant: Option<String>,
+    /// SHA-256 (hex) of the exact texts the visitor saw.
+    pub texts_hash: String,
+    /// The compiled config that showed them (its SHA-256, hex): the server's archive holds
+    /// its body. Absent from receipts of a config compiled in the browser and from older SDKs.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub config_id: Option<String>,
+    pub operator: String,
+    pub bin: String,
+    /// When the choice expires (RFC 3339).
+    pub expires_at: String,
+    /// How it was collected: `button:accept-all`, `button:save`, `api`, `gpc`, ...
+    pub method: String,
+    /// Page URL without query or fragment.
+    pub page_url: String,
+    pub user_agent: String,
+    /// The browser's clock at the choice (RFC 3339).
+    pub client_time: String,
+    /// Action `form`: the purpose set (`forms[].id` of the config) the form asked for.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub form_id: Option<String>,
+    /// Action `form` (and a staff-recorded `withdraw` of one): purposes granted and refused.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub granted_purposes: Vec<String>,
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub denied_purposes: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::consent::Action;
+
+    #[test]
+    fn every_banner_action_is_a_receipt_action() {
+        for action in [
+            Action::AcceptAll,
+            Action::RejectAll,
+            Action::Custom,
+            Action::Withdraw,
+            Action::Gpc,
+        ] {
+            assert!(super::ACTIONS.contains(&action.as_str()), "{action:?}");
+        }
+    }
+}
