@@ -238,3 +238,27 @@ async fn operations_on_postgres() {
         .unwrap_err();
     assert!(error.to_string().contains("pg_dump"), "{error}");
 }
+
+/// The compiled-config archive on PostgreSQL: added once, read back checked, never updated.
+#[tokio::test]
+async fn config_archive_on_postgres() {
+    let url = postgres_or_skip!();
+    let store = Store::open(&url).await.unwrap();
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../www/kelisim.json"),
+    )
+    .unwrap();
+    let compiled = kelisim_core::compile::compile_text(&text).unwrap();
+    assert_eq!(store.archive_configs(&compiled).await.unwrap(), 3);
+    assert_eq!(store.archive_configs(&compiled).await.unwrap(), 0);
+    let (read, _) = store
+        .archived_config(&compiled[1].site, &compiled[1].config_id)
+        .await
+        .unwrap()
+        .expect("archived");
+    assert_eq!(read, compiled[1]);
+    assert!(store
+        .execute_raw("UPDATE config_archive SET body = 'x'")
+        .await
+        .is_err());
+}
