@@ -37,11 +37,13 @@ export interface KelisimTexts {
   title?: string; description?: string; accept_all?: string; reject_all?: string;
   preferences?: string; save?: string; close?: string; preferences_title?: string;
   preferences_description?: string; operator_label?: string; bin_label?: string;
-  policy_link?: string; expiry?: string; cross_border_notice?: string; cross_border_badge?: string;
+  policy_link?: string; expiry?: string; data_summary?: string; cross_border_notice?: string;
+  cross_border_badge?: string;
   country_label?: string; data_label?: string; cookies_label?: string; always_on?: string;
   language_label?: string; withdraw?: string; refusal_label?: string; gpc_notice?: string;
   embed_notice?: string; load_once?: string; always_allow?: string; form_consent?: string;
-  form_details?: string; form_required_error?: string; purpose_label?: string; term_label?: string;
+  form_details?: string; form_withdrawal?: string; form_required_error?: string;
+  purpose_label?: string; term_label?: string;
   recipients_label?: string; publication_label?: string; yes?: string; no?: string;
   your_consent?: string; decided_label?: string; granted_label?: string; receipt_label?: string;
   receipt_pending?: string; download_receipt?: string; services_label?: string;

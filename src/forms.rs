@@ -264,6 +264,13 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Elem
     }
     append_text(&details, "p", "", &config.operator_line(language, true));
     crate::ui::dom::policy_link(&details, config, language);
+    // Withdrawing must be as easy as consenting: said under the boxes, not inside the details.
+    append_text(
+        &block,
+        "p",
+        "kelisim-form-withdrawal",
+        &fill(texts.form_withdrawal(), "email", &config.operator.email),
+    );
 
     let hidden = append(&block, "input", "");
     set_attr(&hidden, "type", "hidden");

@@ -339,29 +339,10 @@ fn render_banner(root: &HtmlElement, view: &View) -> HtmlElement {
     if view.gpc_honoured {
         append_text(&notes, "p", "kelisim-gpc", texts.gpc_notice());
     }
-    let countries = view.config.cross_border_countries();
-    if !countries.is_empty() {
-        let mut names: Vec<String> = Vec::new();
-        for code in &countries {
-            names.push(country_name(code, view.language));
-        }
-        append_text(
-            &notes,
-            "p",
-            "kelisim-cross-border",
-            &fill(
-                texts.cross_border_notice(),
-                "countries",
-                &join(&names, ", "),
-            ),
-        );
+    // What the law wants stated before the consent is given (see `first_layer_notes`).
+    for (class, text) in &view.config.first_layer_notes(view.language) {
+        append_text(&notes, "p", class, text);
     }
-    append_text(
-        &notes,
-        "p",
-        "kelisim-operator",
-        &view.config.operator_line(view.language, false),
-    );
 
     let actions = append(&inner, "div", "kelisim-actions");
     button(&actions, "kelisim-button", "accept-all", texts.accept_all());

@@ -65,9 +65,18 @@ fn first_layer_in_kazakh_with_three_equal_choices() {
         "{notes}"
     );
     assert!(
-        notes.contains("ТОО «Глазик Демо»") && notes.contains("БСН 180540012345"),
+        notes.contains("ТОО «Глазик Демо»") && notes.contains("БСН\u{a0}180540012345"),
         "{notes}"
     );
+    // So are the data collected, its recipients, the term and how to withdraw (Art. 8 p.4).
+    for needle in [
+        "IP-мекенжай",
+        "Деректерді алушылар (үшінші тұлғалар): Google Analytics 4, Яндекс Метрика",
+        "365\u{a0}күн",
+        "келісімді кері қайтарып алуға",
+    ] {
+        assert!(notes.contains(needle), "{needle}: {notes}");
+    }
     assert_eq!(
         query("#kelisim .kelisim-policy")
             .unwrap()
@@ -194,15 +203,15 @@ fn preferences_list_categories_services_and_legal_details() {
     }
     let body = text(".kelisim-preferences__body");
     for needle in [
-        "ТОО «Глазик Демо», БИН 180540012345",
+        "ТОО «Глазик Демо», БИН\u{a0}180540012345",
         "privacy@glazik-demo.kz",
-        "365 дней",
+        "365\u{a0}дней",
         "Страна обработки",
         "США",
         "Россия",
         "IP-адрес",
         "_ga_*",
-        "Если отказаться",
+        "При отказе",
         "Всегда включены",
     ] {
         assert!(body.contains(needle), "preferences lack {needle:?}");

@@ -69,7 +69,7 @@ fn the_block_states_everything_article_8_asks_for() {
     init(&demo_config());
     let block = text(".kelisim-form-consent");
     assert!(
-        block.contains("ТОО «Глазик Демо», БСН 180540012345"),
+        block.contains("ТОО «Глазик Демо», БСН\u{a0}180540012345"),
         "{block}"
     );
     let boxes = query_all("input[name=kelisim_purposes]");
@@ -88,15 +88,21 @@ fn the_block_states_everything_article_8_asks_for() {
         block.contains("«жеке кабинет ашу, тапсырыстарды рәсімдеу және жеткізу» мақсатында"),
         "{block}"
     );
+    assert!(
+        text(".kelisim-form-withdrawal").contains("кері қайтарып алуға болады")
+            && text(".kelisim-form-withdrawal").contains("privacy@glazik-demo.kz"),
+        "the block says how to withdraw"
+    );
     let details = text(".kelisim-form-details");
     for needle in [
         "аты-жөні",
         "телефон нөмірі",
-        "1826 күн",
+        "1826\u{a0}күн",
+        "Келісімнің қолданылу мерзімі",
         "ТОО «Курьер Экспресс»",
         "БАӘ",
         "Telegram Messenger Inc.",
-        "Жалпыға қолжетімді көздерде жариялау",
+        "Жалпыға қолжетімді дереккөздерде тарату",
     ] {
         assert!(
             details.contains(needle),
@@ -122,7 +128,7 @@ fn the_form_cannot_be_sent_without_the_required_consent() {
     assert_eq!(error.get_attribute("role").as_deref(), Some("alert"));
     assert_eq!(
         text(".kelisim-form-error"),
-        "Чтобы продолжить, дайте согласие на обработку персональных данных."
+        "Чтобы продолжить, дайте согласие на сбор и обработку персональных данных."
     );
     let account = purpose("account");
     assert_eq!(

@@ -196,9 +196,11 @@ const WASM_OPT_PASSES: [&str; 4] = [
 /// It sits just above today's size so a change that adds bytes fails the test command and has
 /// to say so here; a change that saves bytes lowers it. Raised for the build id (the loader's
 /// check that the module is of its own build), for the outbox's defence against junk another
-/// script of the store's origin writes into it, and for the config reader reporting every
-/// problem (the compiler's job, which leaves the runtime once it reads compiled configs).
-pub const GZIP_CEILING: usize = 60_290;
+/// script of the store's origin writes into it, for the config reader reporting every problem
+/// (the compiler's job, which leaves the runtime once it reads compiled configs), and for the
+/// first layer and the form blocks stating every item Law 94-V Art. 8 p.4 asks (the data,
+/// recipients and term; how to withdraw).
+pub const GZIP_CEILING: usize = 60_900;
 
 /// Fails when everything a site loads weighs more than [`GZIP_CEILING`] gzip bytes.
 pub fn check_size_ceiling(sizes: &[FileSize]) -> Result<()> {

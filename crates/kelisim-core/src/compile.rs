@@ -78,6 +78,9 @@ pub struct CompiledConfig {
     pub texts: BTreeMap<String, String>,
     /// The choice's lifetime in words ("365 күн").
     pub expiry_words: String,
+    /// The notes of the first layer, in order: what Law 94-V Art. 8 p.4 wants stated before
+    /// the consent is given ([`Config::first_layer_notes`]).
+    pub first_layer: Vec<CompiledNote>,
     /// SHA-256 (hex) of [`Config::texts_fingerprint`]: a banner receipt's `texts_hash`.
     pub texts_hash: String,
     pub categories: Vec<CompiledCategory>,
@@ -85,6 +88,14 @@ pub struct CompiledConfig {
     pub cross_border: Vec<CompiledCountry>,
     pub forms: Vec<CompiledForm>,
     pub variants: Vec<CompiledVariant>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompiledNote {
+    /// The class it is shown with (`kelisim-data`, `kelisim-expiry`, …).
+    pub class: String,
+    pub text: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -382,6 +393,14 @@ fn compile_language(config: &Config, language: Language) -> CompiledConfig {
             .map(|(name, text)| (name.to_owned(), text.to_owned()))
             .collect(),
         expiry_words: format_days(language, config.expiry_days),
+        first_layer: config
+            .first_layer_notes(language)
+            .into_iter()
+            .map(|(class, text)| CompiledNote {
+                class: class.to_owned(),
+                text,
+            })
+            .collect(),
         texts_hash: sha256_hex(&config.texts_fingerprint(language)),
         categories,
         cross_border: countries(&config.cross_border_countries()),

@@ -9,7 +9,8 @@
 use crate::language::Language;
 use crate::strings::{concat, decimal, has_byte, is_blank, join, split_at, split_once_at};
 use crate::texts::{
-    builtin_category_texts, builtin_texts, fill, CategoryTexts, TextOverrides, Texts, DATA_KINDS,
+    builtin_category_texts, builtin_texts, country_name, data_kind_names, fill, format_days,
+    CategoryTexts, TextOverrides, Texts, DATA_KINDS,
 };
 use crate::value::{field_path, index_path, Fields, Problems, Value};
 
@@ -524,7 +525,8 @@ impl Config {
             &operator.name,
             ", ",
             texts.bin_label(),
-            " ",
+            // A no-break space keeps the label and the number on one line.
+            "\u{a0}",
             &operator.bin,
         ]);
         if full {
@@ -533,6 +535,76 @@ impl Config {
             line.push_str(".");
         }
         line
+    }
+
+    /// The notes of the first layer in `language`, each with its class: what Law 94-V Art. 8
+    /// p.4 wants a consent to state before the button that gives it. The cross-border
+    /// countries, the personal data collected and its recipients (the services of optional
+    /// categories, third parties), the term of the consent and how to withdraw it, and the
+    /// operator with its BIN.
+    pub fn first_layer_notes(&self, language: Language) -> Vec<(&'static str, String)> {
+        let texts = self.texts(language);
+        let mut notes = Vec::new();
+        let countries = self.cross_border_countries();
+        if !countries.is_empty() {
+            let mut names: Vec<String> = Vec::new();
+            for code in &countries {
+                names.push(country_name(code, language));
+            }
+            notes.push((
+                "kelisim-cross-border",
+                fill(
+                    texts.cross_border_notice(),
+                    "countries",
+                    &join(&names, ", "),
+                ),
+            ));
+        }
+        let mut kinds: Vec<String> = Vec::new();
+        let mut recipients: Vec<&str> = Vec::new();
+        for category in &self.categories {
+            if category.required {
+                continue;
+            }
+            for service in &category.services {
+                if !recipients.contains(&service.name.as_str()) {
+                    recipients.push(&service.name);
+                }
+                for kind in &service.data {
+                    if !kinds.contains(kind) {
+                        kinds.push(kind.clone());
+                    }
+                }
+            }
+        }
+        if !recipients.is_empty() {
+            // The kinds in the one fixed order of `DATA_KINDS`, whatever the services' order.
+            let mut ordered: Vec<String> = Vec::new();
+            for kind in DATA_KINDS {
+                if kinds.iter().any(|k| k == kind) {
+                    ordered.push((*kind).to_owned());
+                }
+            }
+            let summary = fill(
+                texts.data_summary(),
+                "data",
+                &data_kind_names(&ordered, language),
+            );
+            notes.push((
+                "kelisim-data",
+                fill(&summary, "recipients", &join(&recipients, ", ")),
+            ));
+        }
+        notes.push((
+            "kelisim-expiry",
+            fill(
+                texts.expiry(),
+                "days",
+                &format_days(language, self.expiry_days),
+            ),
+        ));
+        notes.push(("kelisim-operator", self.operator_line(language, false)));
+        notes
     }
 
     pub fn form(&self, id: &str) -> Option<&Form> {
@@ -554,6 +626,10 @@ impl Config {
         line("policy_url", self.policy_url(language));
         line("form_consent", texts.form_consent());
         line("form_details", texts.form_details());
+        line(
+            "form_withdrawal",
+            &fill(texts.form_withdrawal(), "email", &self.operator.email),
+        );
         for purpose in &form.purposes {
             line("purpose", &purpose.id);
             line("required", yes_no(purpose.required));

@@ -205,9 +205,9 @@ interface_texts! {
     ],
     /// Body of the first layer.
     description => [
-        "Сайттың жұмысына қажетті cookie файлдары әрқашан қосулы. Аналитика мен маркетингке арналған cookie файлдарын қолдану және осыған байланысты дербес деректерді өңдеу тек сіздің келісіміңізбен жүзеге асырылады.",
-        "Необходимые файлы cookie нужны для работы сайта и всегда включены. Файлы cookie для аналитики и маркетинга мы используем, а связанные с ними персональные данные обрабатываем только с вашего согласия.",
-        "Necessary cookies keep the site working and are always on. We use cookies for analytics and marketing, and process the personal data that comes with them, only with your consent.",
+        "Қажетті cookie файлдары сайттың жұмысы үшін керек және әрқашан қосулы. Аналитикаға, маркетингке және қосымша функцияларға (карталар, чат, бейне) арналған cookie файлдарын қолдануды, сондай-ақ олармен байланысты дербес деректерді жинау мен өңдеуді тек сіздің келісіміңізбен жүзеге асырамыз.",
+        "Необходимые файлы cookie нужны для работы сайта и всегда включены. Только с вашего согласия мы используем файлы cookie для аналитики, маркетинга и дополнительных функций (карты, чат, видео) и собираем и обрабатываем связанные с ними персональные данные.",
+        "Necessary cookies keep the site working and are always on. Only with your consent do we use cookies for analytics, marketing and extra features (maps, chat, video), and collect and process the personal data that comes with them.",
     ],
     /// Button granting every category.
     accept_all => [
@@ -269,17 +269,24 @@ interface_texts! {
         "Политика обработки персональных данных",
         "Personal data processing policy",
     ],
-    /// How long the choice is kept; `{days}` becomes e.g. "365 дней".
+    /// The term of the consent and how to withdraw it; `{days}` becomes e.g. "365 дней".
     expiry => [
-        "Таңдауыңыз {days} бойы сақталады. Оны кез келген уақытта сайттағы «Cookie баптаулары» сілтемесі арқылы өзгертуге немесе келісімді кері қайтарып алуға болады.",
-        "Ваш выбор хранится {days}. Изменить его или отозвать согласие можно в любое время по ссылке «Настройки cookie» на сайте.",
-        "Your choice is kept for {days}. You can change it or withdraw consent at any time with the “Cookie settings” link on the site.",
+        "Келісім {days} бойы қолданылады. Кез келген уақытта «Cookie баптаулары» арқылы таңдауыңызды өзгертуге немесе келісімді кері қайтарып алуға болады.",
+        "Согласие действует {days}. Изменить выбор или отозвать согласие можно в любое время в «Настройках cookie».",
+        "Your consent is valid for {days}. You can change your choice or withdraw consent at any time in “Cookie settings”.",
+    ],
+    /// First-layer summary of what is collected and who receives it (Law 94-V Art. 8 p.4);
+    /// `{data}` and `{recipients}` become lists.
+    data_summary => [
+        "Жиналатын дербес деректер: {data}. Деректерді алушылар (үшінші тұлғалар): {recipients}.",
+        "Собираемые персональные данные: {data}. Получатели данных (третьи лица): {recipients}.",
+        "Personal data collected: {data}. Recipients (third parties): {recipients}.",
     ],
     /// First-layer notice of cross-border transfer; `{countries}` becomes the country list.
     cross_border_notice => [
-        "Кейбір қызметтер деректерді Қазақстаннан тыс жерде өңдейді (трансшекаралық беру): {countries}.",
-        "Некоторые сервисы обрабатывают данные за пределами Казахстана (трансграничная передача): {countries}.",
-        "Some services process data outside Kazakhstan (cross-border transfer): {countries}.",
+        "Кейбір қызметтер дербес деректерді Қазақстаннан тыс жерде өңдейді (трансшекаралық беру): {countries}.",
+        "Некоторые сервисы обрабатывают персональные данные за пределами Казахстана (трансграничная передача): {countries}.",
+        "Some services process personal data outside Kazakhstan (cross-border transfer): {countries}.",
     ],
     /// Badge on a service processed outside Kazakhstan.
     cross_border_badge => [
@@ -326,7 +333,7 @@ interface_texts! {
     /// Label before what refusing a category may break.
     refusal_label => [
         "Бас тартсаңыз",
-        "Если отказаться",
+        "При отказе",
         "If you refuse",
     ],
     /// First-layer notice when the browser's Global Privacy Control signal was honoured.
@@ -337,9 +344,9 @@ interface_texts! {
     ],
     /// Placeholder of a blocked embed (map, video); `{service}` and `{country}` are filled in.
     embed_notice => [
-        "Бұл мазмұн {service} қызметінен жүктеледі, деректер мына елде өңделеді: {country}. Көру үшін рұқсат беріңіз.",
-        "Этот контент загружается с сервиса {service}, данные обрабатываются в стране: {country}. Чтобы увидеть его, разрешите загрузку.",
-        "This content is loaded from {service}, and data is processed in {country}. Allow it to see the content.",
+        "Бұл мазмұн {service} қызметінен жүктеледі, дербес деректер мына елде өңделеді: {country}. Көру үшін жүктеуге рұқсат беріңіз.",
+        "Этот контент загружается с сервиса {service}, персональные данные обрабатываются в стране: {country}. Чтобы увидеть его, разрешите загрузку.",
+        "This content is loaded from {service}, and personal data is processed in {country}. Allow it to see the content.",
     ],
     /// Placeholder button: load this one embed now, without changing the choice.
     load_once => [
@@ -355,9 +362,9 @@ interface_texts! {
     ],
     /// Label of a form consent checkbox; `{purpose}` is the purpose's title.
     form_consent => [
-        "Мен «{purpose}» мақсатында дербес деректерімді өңдеуге келісім беремін",
-        "Я даю согласие на обработку моих персональных данных для цели «{purpose}»",
-        "I consent to the processing of my personal data for: {purpose}",
+        "Мен «{purpose}» мақсатында дербес деректерімді жинауға және өңдеуге келісім беремін",
+        "Я даю согласие на сбор и обработку моих персональных данных для цели «{purpose}»",
+        "I consent to the collection and processing of my personal data for: {purpose}",
     ],
     /// Summary of the details of a form consent (Law 94-V Art. 8 p.4 items).
     form_details => [
@@ -365,11 +372,18 @@ interface_texts! {
         "Подробнее о согласии",
         "About this consent",
     ],
+    /// How to withdraw a form consent, under the form's consent block; `{email}` is the
+    /// operator's contact address.
+    form_withdrawal => [
+        "Келісімді кез келген уақытта операторға {email} мекенжайына жазып, кері қайтарып алуға болады.",
+        "Отозвать согласие можно в любое время, написав оператору на {email}.",
+        "You can withdraw this consent at any time by writing to the operator at {email}.",
+    ],
     /// Error when a required form consent is not given.
     form_required_error => [
-        "Жалғастыру үшін дербес деректерді өңдеуге келісім беріңіз.",
-        "Чтобы продолжить, дайте согласие на обработку персональных данных.",
-        "To continue, give your consent to the processing of personal data.",
+        "Жалғастыру үшін дербес деректерді жинауға және өңдеуге келісім беріңіз.",
+        "Чтобы продолжить, дайте согласие на сбор и обработку персональных данных.",
+        "To continue, give your consent to the collection and processing of personal data.",
     ],
     /// Details label: the purpose.
     purpose_label => [
@@ -377,23 +391,23 @@ interface_texts! {
         "Цель",
         "Purpose",
     ],
-    /// Details label: how long the data is kept; `{days}` as in `expiry`.
+    /// Details label: how long the consent is valid (not how long data is stored).
     term_label => [
-        "Сақтау мерзімі",
-        "Срок хранения",
-        "Storage term",
+        "Келісімнің қолданылу мерзімі",
+        "Срок действия согласия",
+        "Term of the consent",
     ],
-    /// Details label: transfer to third parties.
+    /// Details label: the third parties who receive the data.
     recipients_label => [
-        "Үшінші тұлғаларға беру",
-        "Передача третьим лицам",
-        "Transfer to third parties",
+        "Деректерді алушылар (үшінші тұлғалар)",
+        "Получатели данных (третьи лица)",
+        "Recipients (third parties)",
     ],
-    /// Details label: publication in public sources.
+    /// Details label: dissemination in publicly available sources.
     publication_label => [
-        "Жалпыға қолжетімді көздерде жариялау",
-        "Публикация в общедоступных источниках",
-        "Publication in public sources",
+        "Жалпыға қолжетімді дереккөздерде тарату",
+        "Распространение в общедоступных источниках",
+        "Dissemination in publicly available sources",
     ],
     /// "yes" in the details.
     yes => [
@@ -504,7 +518,8 @@ pub fn format_days(language: Language, days: u32) -> String {
         Language::En if days == 1 => "day",
         Language::En => "days",
     };
-    concat(&[&decimal(days.into()), " ", word])
+    // A no-break space: "365" and "күн" never wrap apart on a narrow screen.
+    concat(&[&decimal(days.into()), "\u{a0}", word])
 }
 
 /// Declares a table of names keyed by id, each in kk/ru/en, written as rows but stored as one
@@ -545,9 +560,9 @@ pub fn builtin_category_texts(id: &str, language: Language) -> Option<CategoryTe
         "necessary" => CategoryTexts {
             title: t(packed!("Қажетті"), packed!("Необходимые"), packed!("Necessary")),
             description: t(
-                packed!("Сайттың негізгі жұмысына қажет: себет, жеке кабинетке кіру, қауіпсіздік және cookie таңдауыңызды сақтау."),
-                packed!("Нужны для работы сайта: корзина, вход в личный кабинет, безопасность и сохранение вашего выбора cookie."),
-                packed!("Needed for the site to work: the cart, signing in, security and remembering your cookie choice."),
+                packed!("Сайттың негізгі жұмысына қажет: себет, жеке кабинетке кіру, қауіпсіздік және cookie баптауларыңызды есте сақтау."),
+                packed!("Нужны для работы сайта: корзина, вход в личный кабинет, безопасность и запоминание ваших настроек cookie."),
+                packed!("Needed for the site to work: the cart, signing in, security and remembering your cookie settings."),
             ),
             refusal: None,
         },
@@ -567,12 +582,12 @@ pub fn builtin_category_texts(id: &str, language: Language) -> Option<CategoryTe
         "marketing" => CategoryTexts {
             title: t(packed!("Маркетинг"), packed!("Маркетинг"), packed!("Marketing")),
             description: t(
-                packed!("Сізге лайықты жарнама көрсетуге және жарнамалық науқандардың тиімділігін өлшеуге қолданылады."),
+                packed!("Қызығушылықтарыңызға сай жарнама көрсету және жарнамалық науқандардың тиімділігін өлшеу үшін қолданылады."),
                 packed!("Используются, чтобы показывать подходящую вам рекламу и оценивать эффективность рекламных кампаний."),
                 packed!("Used to show you relevant ads and to measure how well our ad campaigns work."),
             ),
             refusal: Some(t(
-                packed!("жарнама бәрібір көрсетілуі мүмкін, бірақ ол қызығушылықтарыңызға сай болмайды."),
+                packed!("жарнама бәрібір көрсетілуі мүмкін, бірақ ол қызығушылықтарыңыз ескеріліп таңдалмайды."),
                 packed!("реклама может показываться, но не будет учитывать ваши интересы."),
                 packed!("you may still see ads, but they will not be based on your interests."),
             )),
@@ -632,8 +647,8 @@ named_in_three_languages! {
     "purchases" => ["сатып алулар", "покупки", "purchases"],
     "contacts" => ["байланыс деректері", "контактные данные", "contact details"],
     "session_recording" => [
-        "сеанс жазбасы (Вебвизор)",
-        "запись сеанса (Вебвизор)",
+        "сеанс жазбасы",
+        "запись сеанса",
         "session recording"
     ],
 }
@@ -656,7 +671,7 @@ named_in_three_languages! {
     "GB" => ["Ұлыбритания", "Великобритания", "United Kingdom"],
     "FR" => ["Франция", "Франция", "France"],
     "CN" => ["Қытай", "Китай", "China"],
-    "KG" => ["Қырғызстан", "Киргизия", "Kyrgyzstan"],
+    "KG" => ["Қырғызстан", "Кыргызстан", "Kyrgyzstan"],
     "UZ" => ["Өзбекстан", "Узбекистан", "Uzbekistan"],
     "SG" => ["Сингапур", "Сингапур", "Singapore"],
     "TR" => ["Түркия", "Турция", "Türkiye"],
@@ -826,16 +841,16 @@ mod tests {
 
     #[test]
     fn day_plurals() {
-        check_days(Language::Ru, 1, "1 день");
-        check_days(Language::Ru, 21, "21 день");
-        check_days(Language::Ru, 11, "11 дней");
-        check_days(Language::Ru, 3, "3 дня");
-        check_days(Language::Ru, 14, "14 дней");
-        check_days(Language::Ru, 365, "365 дней");
-        check_days(Language::Ru, 182, "182 дня");
-        check_days(Language::Kk, 365, "365 күн");
-        check_days(Language::En, 1, "1 day");
-        check_days(Language::En, 30, "30 days");
+        check_days(Language::Ru, 1, "1\u{a0}день");
+        check_days(Language::Ru, 21, "21\u{a0}день");
+        check_days(Language::Ru, 11, "11\u{a0}дней");
+        check_days(Language::Ru, 3, "3\u{a0}дня");
+        check_days(Language::Ru, 14, "14\u{a0}дней");
+        check_days(Language::Ru, 365, "365\u{a0}дней");
+        check_days(Language::Ru, 182, "182\u{a0}дня");
+        check_days(Language::Kk, 365, "365\u{a0}күн");
+        check_days(Language::En, 1, "1\u{a0}day");
+        check_days(Language::En, 30, "30\u{a0}days");
     }
 
     #[test]

@@ -185,3 +185,52 @@ fn the_json_schema_describes_what_the_compiler_reads() {
     expected.sort_unstable();
     assert_eq!(fields, expected);
 }
+
+/// Law 94-V Art. 8 p.4: before the button that gives consent, the first layer names the
+/// operator and its BIN, the personal data collected, its recipients, the countries it goes
+/// to, how long the consent lasts and how to withdraw it. Checked in every built-in language
+/// on the compiled demo config.
+#[test]
+fn the_first_layer_states_every_item_the_law_asks_for() {
+    let compiled = compile_text(&read("www/kelisim.json")).unwrap();
+    for config in &compiled {
+        let language = config.language.as_str();
+        let text: String = config
+            .first_layer
+            .iter()
+            .map(|note| note.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let mut items = vec![
+            ("operator", config.operator.name.clone()),
+            ("BIN", config.operator.bin.clone()),
+            ("term", config.expiry_words.clone()),
+        ];
+        for category in config.categories.iter().filter(|c| !c.required) {
+            for service in &category.services {
+                items.push(("recipient", service.name.clone()));
+                for name in &service.data_names {
+                    items.push(("data", name.clone()));
+                }
+            }
+        }
+        for country in &config.cross_border {
+            items.push(("country", country.name.clone()));
+        }
+        let (withdraw, personal_data) = match language {
+            "kk" => ("келісімді кері қайтарып алу", "дербес деректер"),
+            "ru" => ("отозвать согласие", "персональные данные"),
+            _ => ("withdraw consent", "personal data"),
+        };
+        items.push(("withdrawal", withdraw.to_owned()));
+        items.push(("personal data", personal_data.to_owned()));
+        for (item, needle) in items {
+            assert!(
+                text.to_lowercase().contains(&needle.to_lowercase()),
+                "{language}: the first layer lacks the {item} {needle:?}:\n{text}"
+            );
+        }
+        // The number and its unit never wrap apart.
+        assert!(config.expiry_words.contains('\u{a0}'));
+    }
+}

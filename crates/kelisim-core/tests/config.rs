@@ -508,24 +508,23 @@ fn banner_variants_by_weight() {
     );
 }
 
-/// The fingerprints are what receipts hash: their exact bytes must not change with the code
-/// that writes them (the SHA-256 of the demo config's texts, as written before `format!` left
-/// the browser module).
+/// The fingerprints are what receipts hash: their exact bytes change only when a text does,
+/// never with the code that writes them. A change of wording updates these hashes on purpose.
 #[test]
 fn fingerprints_keep_their_exact_text() {
     let config = parse(&demo_config_json()).unwrap();
     let signup = config.form("signup").unwrap();
     assert_eq!(
         sha256_hex(&config.form_fingerprint(signup, Language::Ru)),
-        "32d2ae4356e1724161cf68dbb52918766091b4b965f46c7dc04e89a062d9c6ea"
+        "d7354150ee0d8df13afa834e0d4454d266ed2265573c1369d193d23edbcc875e"
     );
     assert_eq!(
         sha256_hex(&config.texts_fingerprint(Language::Kk)),
-        "0d0e2e928708feaf215e937d9c3d78fcab320c215c5aeb02f730db18a9353a15"
+        "a759a20d35a188866a761306ef5e81dc7edb1a0290437728b6e3f20d601d60bf"
     );
     assert_eq!(
         config.operator_line(Language::Ru, true),
-        "Оператор: ТОО «Глазик Демо», БИН 180540012345, г. Алматы, пр. Абая, 10, 050000, privacy@glazik-demo.kz"
+        "Оператор: ТОО «Глазик Демо», БИН\u{a0}180540012345, г. Алматы, пр. Абая, 10, 050000, privacy@glazik-demo.kz"
     );
 }
 
