@@ -72,6 +72,9 @@ export interface KelisimConfig {
       texts?: Partial<Record<KelisimLanguage, KelisimTexts>>;
     }>;
     hide_from_bots?: boolean;
+    /** After a choice: kelisim's floating "Cookie settings" button (default), or the site's own data-kelisim="open" link. */
+    reopen?: 'button' | 'link';
+    reopen_position?: 'bottom-left' | 'bottom-right';
   };
   texts?: Partial<Record<KelisimLanguage, KelisimTexts>>;
   cookie_domain?: string;

@@ -15,6 +15,7 @@ use crate::events;
 use crate::gating::{self, GateObserver};
 use crate::receipts;
 use crate::storage;
+use crate::ui::reopen::ReopenButton;
 use crate::ui::{dom, initial_switches, Ui, UiAction, View};
 use crate::vendors::{send_consent_mode, tell_vendors};
 use gloo_events::{EventListener, EventListenerOptions};
@@ -22,7 +23,7 @@ use kelisim_core::consent::revoked_services;
 use kelisim_core::strings::concat;
 use kelisim_core::{
     choose_language, decode_cookie, encode_cookie, Action, Choice, Config, Consent, Language,
-    Vendor, COOKIE_NAME,
+    Reopen, Vendor, COOKIE_NAME,
 };
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -61,6 +62,8 @@ pub struct Sdk {
     /// A layer asked for while the page had no `<body>` yet, shown once the parser adds it
     /// (see `wait_for_body`); a choice or `hide()` in between cancels it.
     waiting_for_body: Cell<Option<Layer>>,
+    /// The floating "Cookie settings" button, once a choice exists (`ui.reopen: "button"`).
+    reopen: RefCell<Option<ReopenButton>>,
 }
 
 /// The two layers the SDK can be asked to show.
@@ -157,6 +160,7 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
         _popstate: popstate,
         forms: RefCell::new(Vec::new()),
         waiting_for_body: Cell::new(None),
+        reopen: RefCell::new(None),
     });
     SDK.with_borrow_mut(|slot| *slot = Some(sdk.clone()));
 
@@ -183,10 +187,16 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
             }
             sdk.attach_declared_forms();
             sdk.show_waiting_layer();
+            sdk.sync_reopen();
         }
     });
     sdk.attach_declared_forms();
     *sdk.observer.borrow_mut() = Some(observer);
+
+    if sdk.config.ui.reopen == Reopen::Link {
+        warn_without_open_link();
+    }
+    sdk.sync_reopen();
 
     // `ready` comes first, so a site hears it before `shown` or any tag activation.
     events::emit("ready", &detail(&[("consent", sdk.consent_js())]));
@@ -234,6 +244,29 @@ fn with_banner_variant(mut config: Config) -> Config {
     config
 }
 
+/// With `ui.reopen: "link"` the site promises its own `data-kelisim="open"` element; a page
+/// without one leaves a visitor no way back to the preferences, so say so once the page is
+/// parsed.
+fn warn_without_open_link() {
+    let check = || {
+        if document()
+            .query_selector("[data-kelisim=\"open\"]")
+            .ok()
+            .flatten()
+            .is_none()
+        {
+            console_warn(
+                "ui.reopen is \"link\", but this page has no element with data-kelisim=\"open\": a visitor cannot reopen the preferences to change or withdraw consent. Add one (<a href=\"#\" data-kelisim=\"open\">Cookie settings</a>) or leave ui.reopen out to use kelisim's button",
+            );
+        }
+    };
+    if document().ready_state() == "loading" {
+        EventListener::once(document(), "DOMContentLoaded", move |_| check()).forget();
+    } else {
+        check();
+    }
+}
+
 /// Runs `task` once after `delay_ms` milliseconds.
 fn schedule(delay_ms: i32, task: impl FnOnce() + 'static) {
     crate::browser::schedule(delay_ms, &crate::browser::once(move |_| task()));
@@ -255,6 +288,7 @@ pub fn destroy() {
     let sdk = SDK.with_borrow_mut(Option::take);
     if let Some(sdk) = sdk {
         sdk.ui.borrow_mut().take();
+        sdk.reopen.borrow_mut().take();
         sdk.observer.borrow_mut().take();
         sdk.forms.borrow_mut().clear();
     }
@@ -357,6 +391,22 @@ impl Sdk {
         ui
     }
 
+    /// Shows the floating "Cookie settings" button once a choice exists and the page has a
+    /// body (`ui.reopen: "button"`); idempotent.
+    fn sync_reopen(&self) {
+        let wanted = self.config.ui.reopen == Reopen::Button
+            && self.consent.borrow().is_some()
+            && document().body().is_some();
+        let mut reopen = self.reopen.borrow_mut();
+        if wanted && reopen.is_none() {
+            *reopen = ReopenButton::mount(&self.config, self.language.get(), || {
+                if let Some(sdk) = current() {
+                    sdk.show_preferences();
+                }
+            });
+        }
+    }
+
     /// Removes the interface (the choice, if any, stands).
     pub fn hide(&self) {
         self.waiting_for_body.set(None);
@@ -433,6 +483,9 @@ impl Sdk {
                 ])
             })?;
         self.language.set(language);
+        if let Some(reopen) = self.reopen.borrow().as_ref() {
+            reopen.set_language(&self.config, language);
+        }
         let consent = self.consent.borrow();
         let view = self.view(consent.as_ref());
         if let Some(ui) = self.ui.borrow_mut().as_mut() {
@@ -526,6 +579,7 @@ impl Sdk {
         // An explicit choice replaces the GPC refusal, and the banner stops mentioning it.
         self.gpc_honoured.set(action == Action::Gpc);
         self.hide();
+        self.sync_reopen();
 
         if self.config.uses_vendor(Vendor::GoogleConsentMode) {
             send_consent_mode("update", &self.config, Some(&consent));

@@ -7,6 +7,7 @@
 //! module reports `UiAction`s and reads the switches back.
 
 pub(crate) mod dom;
+pub(crate) mod reopen;
 
 use crate::browser::document;
 use dom::{append, append_text, button, inputs, set_attr};
@@ -286,7 +287,7 @@ pub fn initial_switches(config: &Config, consent: Option<&Consent>) -> Switches 
     switches
 }
 
-fn install_styles() {
+pub(crate) fn install_styles() {
     if STYLES_INSTALLED.get() {
         return;
     }

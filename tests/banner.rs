@@ -426,6 +426,78 @@ fn open_links_reopen_the_preferences() {
     );
 }
 
+/// After a choice, kelisim's own "Cookie settings" button stays in a corner: a real button,
+/// last in the tab order, that opens the preferences (to change the choice or withdraw).
+#[wasm_bindgen_test]
+fn the_floating_button_reopens_the_preferences_after_a_choice() {
+    reset("ru");
+    init(&demo_config());
+    assert!(
+        query("#kelisim-reopen").is_none(),
+        "shown before any choice"
+    );
+    click("[data-kelisim-action=reject-all]");
+    let reopen = query("#kelisim-reopen").expect("shown after a choice");
+    assert_eq!(reopen.tag_name(), "BUTTON");
+    assert_eq!(reopen.get_attribute("type").as_deref(), Some("button"));
+    assert_eq!(reopen.text_content().as_deref(), Some("Настройки cookie"));
+    let body = document().body().unwrap();
+    assert!(body
+        .last_element_child()
+        .unwrap()
+        .is_same_node(Some(&reopen)));
+    reopen.unchecked_ref::<HtmlElement>().click();
+    assert!(
+        query(".kelisim-preferences").is_some(),
+        "preferences not opened"
+    );
+    assert!(query("[data-kelisim-action=withdraw]").is_some());
+    click("[data-kelisim-action=language][data-kelisim-language=kk]");
+    assert_eq!(
+        query("#kelisim-reopen").unwrap().text_content().as_deref(),
+        Some("Cookie баптаулары")
+    );
+    kelisim::destroy();
+    assert!(
+        query("#kelisim-reopen").is_none(),
+        "destroy() leaves it behind"
+    );
+
+    // A returning visitor has it at once.
+    init(&demo_config());
+    assert!(query("#kelisim-reopen").is_some());
+}
+
+/// `ui.reopen: "link"`: the site's own link reopens the preferences, no button is added, and
+/// a page without such a link is reported in the console.
+#[wasm_bindgen_test]
+fn the_floating_button_gives_way_to_the_sites_own_link() {
+    reset("kk");
+    let config = demo_config();
+    set(&config, &["ui", "reopen"], "link".into());
+    let warnings = console_messages("warn", || {
+        init(&config);
+    });
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("ui.reopen is \"link\"") && w.contains("data-kelisim=\"open\"")),
+        "{warnings:?}"
+    );
+    click("[data-kelisim-action=accept-all]");
+    assert!(query("#kelisim-reopen").is_none());
+
+    reset("kk");
+    fixture("<a href=\"#\" data-kelisim=\"open\">Cookie баптаулары</a>");
+    let warnings = console_messages("warn", || {
+        init(&config);
+    });
+    assert!(
+        !warnings.iter().any(|w| w.contains("ui.reopen")),
+        "{warnings:?}"
+    );
+}
+
 fn stored(revision: u32, decided_at: u64) -> String {
     encode_cookie(&Consent {
         consent_id: "3f2a9c1e-7d4b-4e8a-9a51-0c6b2d8e4f10".into(),
@@ -616,15 +688,20 @@ fn global_privacy_control_is_honoured_until_the_visitor_chooses() {
 
 /// Runs `f` with `console.error` recording its first argument; returns what was recorded.
 fn console_errors(f: impl FnOnce()) -> Vec<String> {
+    console_messages("error", f)
+}
+
+/// Runs `f` with `console.<level>` recording its first argument; returns what was recorded.
+fn console_messages(level: &str, f: impl FnOnce()) -> Vec<String> {
     let console = js_sys::Reflect::get(&web_sys::window().unwrap(), &"console".into()).unwrap();
-    let original = js_sys::Reflect::get(&console, &"error".into()).unwrap();
+    let original = js_sys::Reflect::get(&console, &level.into()).unwrap();
     let recorder = js_sys::Function::new_with_args(
         "message",
         "(window.testErrors = window.testErrors || []).push(String(message))",
     );
-    js_sys::Reflect::set(&console, &"error".into(), &recorder).unwrap();
+    js_sys::Reflect::set(&console, &level.into(), &recorder).unwrap();
     f();
-    js_sys::Reflect::set(&console, &"error".into(), &original).unwrap();
+    js_sys::Reflect::set(&console, &level.into(), &original).unwrap();
     let window = web_sys::window().unwrap();
     let recorded = js_sys::Reflect::get(&window, &"testErrors".into()).unwrap();
     let _ = js_sys::Reflect::delete_property(&window, &"testErrors".into());

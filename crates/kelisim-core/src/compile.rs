@@ -115,6 +115,9 @@ pub struct CompiledUi {
     pub hide_from_bots: bool,
     /// The fixed variant (`ui.variant`), if the config names one.
     pub variant: Option<String>,
+    /// `button` (kelisim's floating button after a choice) or `link` (the site's own).
+    pub reopen: String,
+    pub reopen_position: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -386,6 +389,8 @@ fn compile_language(config: &Config, language: Language) -> CompiledConfig {
             position: config.ui.position.as_str().to_owned(),
             hide_from_bots: config.ui.hide_from_bots,
             variant: config.ui.variant.clone(),
+            reopen: config.ui.reopen.as_str().to_owned(),
+            reopen_position: config.ui.reopen_position.as_str().to_owned(),
         },
         style: stylesheet(&config.ui.theme),
         texts: texts
@@ -641,6 +646,8 @@ pub fn json_schema() -> serde_json::Value {
                 &[],
             ),
             "hide_from_bots" => boolean.clone(),
+            "reopen" => json!({"enum": ["button", "link"]}),
+            "reopen_position" => json!({"enum": ["bottom-left", "bottom-right"]}),
             "variants" => json!({"type": "array", "items": variant}),
             _ => string.clone(),
         },

@@ -142,6 +142,8 @@ pub struct RawUi {
     pub variant: Option<String>,
     pub hide_from_bots: bool,
     pub variants: Vec<RawVariant>,
+    pub reopen: Option<String>,
+    pub reopen_position: Option<String>,
 }
 
 /// A banner variant of an A/B test (`ui.variants[]`).
@@ -200,6 +202,8 @@ pub const UI_FIELDS: &[&str] = &[
     "variant",
     "hide_from_bots",
     "variants",
+    "reopen",
+    "reopen_position",
 ];
 pub const VARIANT_FIELDS: &[&str] = &["id", "weight", "layout", "texts"];
 pub const FORM_FIELDS: &[&str] = &["id", "purposes"];
@@ -270,6 +274,8 @@ impl RawConfig {
                 variant: ui.optional_string("variant"),
                 hide_from_bots: ui.bool_or("hide_from_bots", false),
                 variants,
+                reopen: ui.optional_string("reopen"),
+                reopen_position: ui.optional_string("reopen_position"),
             }
         });
         let mut forms = Vec::new();
@@ -694,6 +700,28 @@ pub struct Ui {
     pub hide_from_bots: bool,
     /// A/B test variants with their weights; empty when there is no test.
     pub variants: Vec<Variant>,
+    /// How a visitor reopens the preferences after a choice (to change it or withdraw).
+    pub reopen: Reopen,
+    /// Corner of the floating button: `BottomLeft` or `BottomRight`.
+    pub reopen_position: Position,
+}
+
+/// How the preferences are reopened after a choice: withdrawing must be as easy as consenting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reopen {
+    /// kelisim's own floating "Cookie settings" button (the default).
+    Button,
+    /// The site's own `data-kelisim="open"` link; the SDK warns when the page has none.
+    Link,
+}
+
+impl Reopen {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reopen::Button => "button",
+            Reopen::Link => "link",
+        }
+    }
 }
 
 /// One banner variant: its weight and what it changes (layout, texts per language).
@@ -1630,6 +1658,32 @@ fn validate_ui(mut raw: RawUi, problems: &Problems) -> Ui {
             texts,
         });
     }
+    let reopen = match raw.reopen.as_deref() {
+        None | Some("button") => Reopen::Button,
+        Some("link") => Reopen::Link,
+        Some(other) => {
+            reject(
+                problems,
+                "ui.reopen",
+                "`{}` is unknown; use button (kelisim's floating button) or link (the site's own data-kelisim=\"open\" link)",
+                other,
+            );
+            Reopen::Button
+        }
+    };
+    let reopen_position = match raw.reopen_position.as_deref() {
+        None | Some("bottom-left") => Position::BottomLeft,
+        Some("bottom-right") => Position::BottomRight,
+        Some(other) => {
+            reject(
+                problems,
+                "ui.reopen_position",
+                "`{}` is unknown; use bottom-left or bottom-right",
+                other,
+            );
+            Position::BottomLeft
+        }
+    };
     let mut theme = Vec::new();
     for (index, property) in THEME_PROPERTIES.iter().enumerate() {
         theme.push(((*property).to_owned(), colours[index].to_owned()));
@@ -1641,6 +1695,8 @@ fn validate_ui(mut raw: RawUi, problems: &Problems) -> Ui {
         variant: raw.variant,
         hide_from_bots: raw.hide_from_bots,
         variants,
+        reopen,
+        reopen_position,
     }
 }
 

@@ -28,7 +28,7 @@ pub mod texts;
 pub mod value;
 
 pub use config::{
-    Category, Config, ConfigError, Layout, Operator, Position, RawConfig, Service, Vendor,
+    Category, Config, ConfigError, Layout, Operator, Position, RawConfig, Reopen, Service, Vendor,
 };
 pub use consent::{Action, Choice, ChoiceError, Consent, Grants};
 pub use cookie::{decode_cookie, encode_cookie, CookieError, COOKIE_NAME};
