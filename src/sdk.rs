@@ -27,7 +27,7 @@ use kelisim_core::{
 };
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::Element;
 
 thread_local! {
@@ -248,7 +248,7 @@ fn with_banner_variant(mut config: Config) -> Config {
 /// without one leaves a visitor no way back to the preferences, so say so once the page is
 /// parsed.
 fn warn_without_open_link() {
-    let check = || {
+    let check = |_| {
         if document()
             .query_selector("[data-kelisim=\"open\"]")
             .ok()
@@ -256,14 +256,17 @@ fn warn_without_open_link() {
             .is_none()
         {
             console_warn(
-                "ui.reopen is \"link\", but this page has no element with data-kelisim=\"open\": a visitor cannot reopen the preferences to change or withdraw consent. Add one (<a href=\"#\" data-kelisim=\"open\">Cookie settings</a>) or leave ui.reopen out to use kelisim's button",
+                "ui.reopen is \"link\" but the page has no data-kelisim=\"open\" element: visitors cannot reopen the preferences to withdraw consent",
             );
         }
     };
     if document().ready_state() == "loading" {
-        EventListener::once(document(), "DOMContentLoaded", move |_| check()).forget();
+        let _ = document().add_event_listener_with_callback(
+            "DOMContentLoaded",
+            crate::browser::once(check).unchecked_ref(),
+        );
     } else {
-        check();
+        check(JsValue::UNDEFINED);
     }
 }
 
