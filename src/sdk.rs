@@ -106,7 +106,7 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
     );
 
     // One listener on the document serves every `data-kelisim="open"` element, present or
-    // added later.
+    // added later, and the `data-cc` buttons of pages written for vanilla-cookieconsent.
     let open_links = EventListener::new_with_options(
         document(),
         "click",
@@ -115,11 +115,24 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
             let target = crate::browser::event_element(event);
             let opener = target
                 .as_ref()
-                .and_then(|target| dom::closest(target, "[data-kelisim=\"open\"]"));
-            if opener.is_some() {
+                .and_then(|target| dom::closest(target, "[data-kelisim=\"open\"],[data-cc]"));
+            if let Some(opener) = opener {
+                let action = match opener.get_attribute("data-cc").as_deref() {
+                    None | Some("show-preferencesModal") => Some(UiAction::OpenPreferences),
+                    Some("show-consentModal") => None,
+                    Some("accept-all") => Some(UiAction::AcceptAll),
+                    Some("accept-necessary") => Some(UiAction::RejectAll),
+                    // Another `data-cc` value is not kelisim's to handle.
+                    Some(_) => return,
+                };
                 event.prevent_default();
-                if let Some(sdk) = current() {
-                    sdk.show_preferences();
+                match action {
+                    Some(action) => on_ui_action(action),
+                    None => {
+                        if let Some(sdk) = current() {
+                            sdk.show();
+                        }
+                    }
                 }
                 return;
             }
@@ -164,6 +177,13 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
     });
     SDK.with_borrow_mut(|slot| *slot = Some(sdk.clone()));
 
+    if options.consent_mode_defaults_sent && !sdk.config.uses_vendor(Vendor::GoogleConsentMode) {
+        // The defaults deny every signal, and only a service with this vendor sends updates:
+        // Google's tags would stay cookieless whatever the visitor chose, and nothing said so.
+        console_warn(
+            "the script tag has data-google-consent-mode, so Google's tags start denied, but no service has \"vendor\": \"google-consent-mode\": no choice will update them. Add it to the Google service",
+        );
+    }
     if sdk.config.uses_vendor(Vendor::GoogleConsentMode) {
         if !options.consent_mode_defaults_sent {
             console_warn(

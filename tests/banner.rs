@@ -498,6 +498,72 @@ fn the_floating_button_gives_way_to_the_sites_own_link() {
     );
 }
 
+/// A page written for vanilla-cookieconsent keeps its markup: camelCase service ids and the
+/// `data-cc` buttons work as they did.
+#[wasm_bindgen_test]
+fn vanilla_cookieconsent_markup_works_unchanged() {
+    reset("ru");
+    fixture(
+        "<button type=\"button\" data-cc=\"show-preferencesModal\">Настройки</button>\
+         <button type=\"button\" data-cc=\"accept-necessary\">Только необходимые</button>\
+         <button type=\"button\" data-cc=\"show-consentModal\">Баннер</button>\
+         <button type=\"button\" data-cc=\"accept-all\">Принять все</button>",
+    );
+    let config = demo_config();
+    set(
+        &config,
+        &["categories", "1", "services", "1", "id"],
+        "yandexMetrika".into(),
+    );
+    init(&config);
+    click("[data-cc=show-preferencesModal]");
+    assert!(query(".kelisim-preferences").is_some());
+    assert!(query("input[data-kelisim-service=yandexMetrika]").is_some());
+    click("[data-cc=accept-all]");
+    assert!(kelisim::accepted_service("yandexMetrika"));
+    click("[data-cc=show-consentModal]");
+    assert!(query("#kelisim .kelisim-banner").is_some());
+    click("[data-cc=accept-necessary]");
+    assert!(!kelisim::accepted_service("yandexMetrika"));
+    assert!(!kelisim::accepted("analytics"));
+}
+
+/// Consent Mode defaults sent by the loader, but no service that ever updates them: GA4 would
+/// stay cookieless whatever the visitor chose, so the SDK says so.
+#[wasm_bindgen_test]
+fn consent_mode_defaults_without_the_vendor_are_reported() {
+    reset("ru");
+    let config = demo_config();
+    set(
+        &config,
+        &["categories", "1", "services", "0", "vendor"],
+        JsValue::NULL,
+    );
+    let options = js_sys::Object::new();
+    set(&options, &["consentModeDefaults"], true.into());
+    let warnings = console_messages("warn", || {
+        kelisim::init(config.clone(), options.into());
+    });
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("data-google-consent-mode") && w.contains("google-consent-mode")),
+        "{warnings:?}"
+    );
+    reset("ru");
+    let options = js_sys::Object::new();
+    set(&options, &["consentModeDefaults"], true.into());
+    let warnings = console_messages("warn", || {
+        kelisim::init(demo_config(), options.into());
+    });
+    assert!(
+        !warnings
+            .iter()
+            .any(|w| w.contains("data-google-consent-mode")),
+        "{warnings:?}"
+    );
+}
+
 fn stored(revision: u32, decided_at: u64) -> String {
     encode_cookie(&Consent {
         consent_id: "3f2a9c1e-7d4b-4e8a-9a51-0c6b2d8e4f10".into(),
@@ -705,6 +771,9 @@ fn console_messages(level: &str, f: impl FnOnce()) -> Vec<String> {
     let window = web_sys::window().unwrap();
     let recorded = js_sys::Reflect::get(&window, &"testErrors".into()).unwrap();
     let _ = js_sys::Reflect::delete_property(&window, &"testErrors".into());
+    if recorded.is_undefined() {
+        return Vec::new();
+    }
     strings(&recorded)
 }
 

@@ -28,14 +28,17 @@
     expect(!cookie('_fbp'), 'marketing ran with only analytics granted');
     await marker('analytics');
     // Reject all: analytics cookies and storage go, nothing new runs.
-    window.kelisim.showPreferences();
+    // A page in vanilla-cookieconsent markup uses its own data-cc buttons.
+    if (document.querySelector('[data-cc=show-preferencesModal]')) click('[data-cc=show-preferencesModal]');
+    else window.kelisim.showPreferences();
     click('.kelisim-preferences [data-kelisim-action=reject-all]');
     await sleep(2000);
     expect(!cookie('_ga') && !cookie('_ga_DEMO') && !cookie('_ym_uid'), 'analytics cookies survived reject: ' + document.cookie);
     expect(localStorage.getItem('_ym_retryReqs') === null, 'Metrika localStorage survived reject');
     await marker('rejected');
     // Accept all, then withdraw.
-    window.kelisim.acceptAll();
+    if (document.querySelector('[data-cc=accept-all]')) click('[data-cc=accept-all]');
+    else window.kelisim.acceptAll();
     await sleep(1500);
     expect(cookie('_fbp'), 'marketing did not run after accept all');
     await marker('accepted');

@@ -1705,9 +1705,9 @@ fn validate_ui(mut raw: RawUi, problems: &Problems) -> Ui {
 fn check_id(problems: &Problems, field: &str, id: &str, max_length: usize, allow_dot: bool) {
     if !crate::ids::is_valid_id(id, max_length, allow_dot) {
         let allowed = if allow_dot {
-            "a-z, 0-9, '.', '-', '_'"
+            "a-z, A-Z, 0-9, '.', '-', '_'"
         } else {
-            "a-z, 0-9, '-', '_'"
+            "a-z, A-Z, 0-9, '-', '_'"
         };
         problems.at(
             field,

@@ -231,7 +231,7 @@ mod tests {
             "1.3f2a9c1e-7d4b-4e8a-9a51-0c6b2d8e4f10.3.+t4b2k0.ru..",
             "1.3f2a9c1e-7d4b-4e8a-9a51-0c6b2d8e4f10.3.zzzzzzzzzzzzzz.ru..",
             "1.3f2a9c1e-7d4b-4e8a-9a51-0c6b2d8e4f10.3.t4b2k0.de..",
-            "1.3f2a9c1e-7d4b-4e8a-9a51-0c6b2d8e4f10.3.t4b2k0.ru.Analytics.",
+            "1.3f2a9c1e-7d4b-4e8a-9a51-0c6b2d8e4f10.3.t4b2k0.ru.analyt!cs.",
             "1.3f2a9c1e-7d4b-4e8a-9a51-0c6b2d8e4f10.3.t4b2k0.ru.a~~b.",
             "1.3F2A9C1E-7D4B-4E8A-9A51-0C6B2D8E4F10.3.t4b2k0.ru..",
             "1.3f2a9c1e-7d4b-4e8a-9a51-0c6b2d8e4f10.3.t4b2k0.ru...",

@@ -5,17 +5,15 @@
 //! sort). Iteration is in sorted order, which the cookie encoding relies on.
 
 /// Whether `id` is a valid category, service or site id: 1 to `max_length` bytes of `a-z`,
-/// `0-9`, `-`, `_` (and `.` when `allow_dot`, for site ids that are domain names). Ids appear in
-/// cookies, markup, receipts and SQL, so the same rule holds everywhere.
+/// `A-Z`, `0-9`, `-`, `_` (and `.` when `allow_dot`, for site ids that are domain names). Ids
+/// appear in cookies, markup, receipts and SQL, so the same rule holds everywhere. Capitals
+/// are allowed because pages written for vanilla-cookieconsent name services in camelCase
+/// (`data-service="yandexMetrika"`) and should keep their markup.
 pub fn is_valid_id(id: &str, max_length: usize, allow_dot: bool) -> bool {
     !id.is_empty()
         && id.len() <= max_length
         && id.bytes().all(|b| {
-            b.is_ascii_lowercase()
-                || b.is_ascii_digit()
-                || b == b'-'
-                || b == b'_'
-                || (allow_dot && b == b'.')
+            b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || (allow_dot && b == b'.')
         })
 }
 

@@ -15,6 +15,7 @@ fn every_shipped_config_compiles() {
         "www/kelisim.json",
         "tests/e2e/config.json",
         "tests/e2e/receipts-config.json",
+        "tests/e2e/vanilla-config.json",
         "bench/pages/kelisim.json",
     ] {
         let compiled = compile_text(&read(path)).unwrap_or_else(|problems| {
@@ -233,4 +234,26 @@ fn the_first_layer_states_every_item_the_law_asks_for() {
         // The number and its unit never wrap apart.
         assert!(config.expiry_words.contains('\u{a0}'));
     }
+}
+
+/// The README's migration example is a config that compiles.
+#[test]
+fn the_readmes_migration_example_compiles() {
+    let readme = read("README.md");
+    let section = readme
+        .split("### Migrating from vanilla-cookieconsent v3")
+        .nth(1)
+        .expect("the README has the migration guide");
+    let json = section
+        .split("```json\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n```").next())
+        .expect("the guide shows the kelisim.json");
+    let compiled = compile_text(json).unwrap_or_else(|problems| panic!("{problems:#?}"));
+    let ids: Vec<&str> = compiled[0]
+        .categories
+        .iter()
+        .flat_map(|category| category.services.iter().map(|s| s.id.as_str()))
+        .collect();
+    assert_eq!(ids, ["googleAnalytics", "yandexMetrika"]);
 }

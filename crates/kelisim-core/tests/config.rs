@@ -163,9 +163,13 @@ fn languages() {
 fn categories_and_services() {
     check_bad(|v| v["categories"] = json!([]), "categories");
     check_bad(
-        |v| v["categories"][1]["id"] = json!("Analytics"),
+        |v| v["categories"][1]["id"] = json!("Analytics!"),
         "categories[1].id",
     );
+    // Ids in camelCase, as pages written for vanilla-cookieconsent have them, are kept.
+    let mut camel = demo_config_json();
+    camel["categories"][1]["services"][1]["id"] = json!("yandexMetrika");
+    assert!(parse(&camel).is_ok(), "{:?}", parse(&camel).err());
     check_bad(
         |v| v["categories"][2]["id"] = json!("analytics"),
         "categories[2].id",

@@ -242,7 +242,7 @@ pub fn check_variant(variant: &str) -> Result<(), AppError> {
     {
         return Err(AppError::bad(
             "variant",
-            "must be at most 32 characters of a-z, 0-9, '-', '_'",
+            "must be at most 32 characters of a-z, A-Z, 0-9, '-', '_'",
         ));
     }
     Ok(())
@@ -254,7 +254,7 @@ fn check_id(field: &str, id: &str, max: usize, allow_dot: bool) -> Result<(), Ap
     } else {
         Err(AppError::bad(
             field,
-            format!("must be 1 to {max} characters of a-z, 0-9, '-', '_'"),
+            format!("must be 1 to {max} characters of a-z, A-Z, 0-9, '-', '_'"),
         ))
     }
 }
