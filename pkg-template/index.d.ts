@@ -51,7 +51,8 @@ export interface KelisimTexts {
 
 export interface KelisimConfig {
   site: string;
-  operator: { name: string; bin: string; email: string; address: string };
+  /** name and address: one string, or one per language ("«Глазик» ЖШС" / "ТОО «Глазик»"). */
+  operator: { name: string | KelisimLocalized; bin: string; email: string; address: string | KelisimLocalized };
   policy: { version: string; url: KelisimLocalized };
   revision?: number;
   expiry_days?: number;

@@ -284,7 +284,7 @@ fn base_receipt(config: &Config, common: &Common) -> js_sys::Object {
         "variant",
         crate::browser::text_or_null(config.ui.variant.as_deref()),
     );
-    set_text(&receipt, "operator", &config.operator.name);
+    set_text(&receipt, "operator", config.operator.name(common.language));
     set_text(&receipt, "bin", &config.operator.bin);
     set(&receipt, "expires_at", iso(common.expires_at));
     set_text(&receipt, "method", common.method);

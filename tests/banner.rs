@@ -65,7 +65,7 @@ fn first_layer_in_kazakh_with_three_equal_choices() {
         "{notes}"
     );
     assert!(
-        notes.contains("ТОО «Глазик Демо»") && notes.contains("БСН\u{a0}180540012345"),
+        notes.contains("«Глазик Демо» ЖШС") && notes.contains("БСН\u{a0}180540012345"),
         "{notes}"
     );
     // So are the data collected, its recipients, the term and how to withdraw (Art. 8 p.4).

@@ -69,7 +69,7 @@ fn the_block_states_everything_article_8_asks_for() {
     init(&demo_config());
     let block = text(".kelisim-form-consent");
     assert!(
-        block.contains("ТОО «Глазик Демо», БСН\u{a0}180540012345"),
+        block.contains("«Глазик Демо» ЖШС, БСН\u{a0}180540012345"),
         "{block}"
     );
     let boxes = query_all("input[name=kelisim_purposes]");

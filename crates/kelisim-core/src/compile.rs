@@ -376,10 +376,10 @@ fn compile_language(config: &Config, language: Language) -> CompiledConfig {
         policy_version: config.policy_version.clone(),
         policy_url: config.policy_url(language).to_owned(),
         operator: CompiledOperator {
-            name: config.operator.name.clone(),
+            name: config.operator.name(language).to_owned(),
             bin: config.operator.bin.clone(),
             email: config.operator.email.clone(),
-            address: config.operator.address.clone(),
+            address: config.operator.address(language).to_owned(),
         },
         endpoint: config.endpoint.clone(),
         gpc: config.gpc,
@@ -681,6 +681,7 @@ pub fn json_schema() -> serde_json::Value {
                 OPERATOR_FIELDS,
                 |name| match name {
                     "bin" => json!({"type": "string", "pattern": "^[0-9]{12}$"}),
+                    "name" | "address" => json!({"anyOf": [string, per_language]}),
                     _ => string.clone(),
                 },
                 OPERATOR_FIELDS,

@@ -98,10 +98,12 @@ pub struct RawPurpose {
 
 #[derive(Clone, Debug, Default)]
 pub struct RawOperator {
-    pub name: String,
+    /// A string (every language) or one per language (`{"kk": "«Глазик» ЖШС", "ru": "ТОО «Глазик»"}`);
+    /// a string is kept under the empty key.
+    pub name: LocalizedText,
     pub bin: String,
     pub email: String,
-    pub address: String,
+    pub address: LocalizedText,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -304,10 +306,10 @@ impl RawConfig {
         RawConfig {
             site: config.string("site"),
             operator: RawOperator {
-                name: operator.string("name"),
+                name: operator.string_or_map("name"),
                 bin: operator.string("bin"),
                 email: operator.string("email"),
-                address: operator.string("address"),
+                address: operator.string_or_map("address"),
             },
             policy: RawPolicy {
                 version: policy.string("version"),
@@ -408,11 +410,24 @@ pub struct Config {
 /// The operator of personal data, as Law 94-V Art. 8 p.4 requires the consent to name it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Operator {
-    pub name: String,
+    /// The legal name in each language (a company's form is written differently: «Глазик» ЖШС,
+    /// ТОО «Глазик»).
+    names: PerLanguage<String>,
     /// Business identification number: 12 digits.
     pub bin: String,
     pub email: String,
-    pub address: String,
+    addresses: PerLanguage<String>,
+}
+
+impl Operator {
+    /// The legal name as the consent in `language` states it.
+    pub fn name(&self, language: Language) -> &str {
+        self.names.get(language).map_or("", String::as_str)
+    }
+
+    pub fn address(&self, language: Language) -> &str {
+        self.addresses.get(language).map_or("", String::as_str)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -528,7 +543,7 @@ impl Config {
         let mut line = concat(&[
             texts.operator_label(),
             ": ",
-            &operator.name,
+            operator.name(language),
             ", ",
             texts.bin_label(),
             // A no-break space keeps the label and the number on one line.
@@ -536,7 +551,12 @@ impl Config {
             &operator.bin,
         ]);
         if full {
-            line.push_str(&concat(&[", ", &operator.address, ", ", &operator.email]));
+            line.push_str(&concat(&[
+                ", ",
+                operator.address(language),
+                ", ",
+                &operator.email,
+            ]));
         } else {
             line.push_str(".");
         }
@@ -627,7 +647,7 @@ impl Config {
         let mut line = |name: &str, value: &str| push_line(&mut out, name, value);
         line("language", language.code());
         line("form", &form.id);
-        line("operator", &self.operator.name);
+        line("operator", self.operator.name(language));
         line("bin", &self.operator.bin);
         line("policy_url", self.policy_url(language));
         line("form_consent", texts.form_consent());
@@ -904,7 +924,6 @@ impl Config {
     /// only meaningful when no problem was found.
     fn validate(raw: RawConfig, problems: &Problems) -> Config {
         check_id(problems, "site", &raw.site, 64, true);
-        validate_operator(&raw.operator, problems);
 
         let languages = match &raw.languages {
             None => Language::ALL.to_vec(),
@@ -961,6 +980,7 @@ impl Config {
             );
         }
 
+        let operator = validate_operator(raw.operator, &languages, default_language, problems);
         let expiry_days = raw.expiry_days.unwrap_or(365);
         if !(1..=3650).contains(&expiry_days) {
             reject(
@@ -1017,7 +1037,7 @@ impl Config {
 
         Config {
             site: raw.site,
-            operator: raw.operator.into(),
+            operator,
             policy_version: raw.policy.version,
             revision: raw.revision,
             expiry_days,
@@ -1042,24 +1062,28 @@ fn check_overrides(problems: &Problems, field: &str, overrides: &TextOverrides) 
     }
 }
 
-impl From<RawOperator> for Operator {
-    fn from(raw: RawOperator) -> Operator {
-        Operator {
-            name: raw.name,
-            bin: raw.bin,
-            email: raw.email,
-            address: raw.address,
-        }
-    }
-}
-
-fn validate_operator(raw: &RawOperator, problems: &Problems) {
-    if is_blank(&raw.name) {
-        problems.at(
-            "operator.name",
-            "must be the operator's legal name, e.g. \"ТОО «Глазик»\"",
-        );
-    }
+fn validate_operator(
+    raw: RawOperator,
+    languages: &[Language],
+    default_language: Language,
+    problems: &Problems,
+) -> Operator {
+    let names = per_language_or_all(
+        problems,
+        "operator.name",
+        &raw.name,
+        languages,
+        default_language,
+        "must be the operator's legal name, e.g. \"ТОО «Глазик»\"",
+    );
+    let addresses = per_language_or_all(
+        problems,
+        "operator.address",
+        &raw.address,
+        languages,
+        default_language,
+        "must be the operator's postal address",
+    );
     if raw.bin.len() != 12 || !raw.bin.bytes().all(|b| b.is_ascii_digit()) {
         reject(
             problems,
@@ -1079,9 +1103,54 @@ fn validate_operator(raw: &RawOperator, problems: &Problems) {
             &raw.email,
         );
     }
-    if is_blank(&raw.address) {
-        problems.at("operator.address", "must be the operator's postal address");
+    Operator {
+        names,
+        bin: raw.bin,
+        email: raw.email,
+        addresses,
     }
+}
+
+/// A text given once for every language (a string, kept under the empty key) or per language:
+/// each enabled language gets its own, or else the default language's. `message` reports a
+/// blank or missing one.
+fn per_language_or_all(
+    problems: &Problems,
+    field: &str,
+    given: &LocalizedText,
+    languages: &[Language],
+    default_language: Language,
+    message: &str,
+) -> PerLanguage<String> {
+    let per_language = !(given.len() == 1 && given[0].0.is_empty());
+    for (code, text) in given {
+        let text_field = if per_language {
+            concat(&[field, ".", code])
+        } else {
+            field.to_owned()
+        };
+        if per_language {
+            parse_language(problems, &text_field, code);
+        }
+        if is_blank(text) {
+            problems.at(&text_field, message);
+        }
+    }
+    let find = |code: &str| given.iter().find(|(key, _)| key == code);
+    let fallback = find("").or_else(|| find(default_language.code()));
+    if fallback.is_none() && !given.is_empty() {
+        problems.at(
+            &concat(&[field, ".", default_language.code()]),
+            "is missing: give it at least in the default language",
+        );
+    }
+    let mut texts = PerLanguage::default();
+    for &language in languages {
+        if let Some((_, text)) = find(language.code()).or(fallback) {
+            texts.set(language, text.clone());
+        }
+    }
+    texts
 }
 
 fn validate_categories(
@@ -1802,9 +1871,9 @@ impl Config {
         for (name, value) in self.texts(language).entries() {
             line(name, value);
         }
-        line("operator", &self.operator.name);
+        line("operator", self.operator.name(language));
         line("bin", &self.operator.bin);
-        line("address", &self.operator.address);
+        line("address", self.operator.address(language));
         line("email", &self.operator.email);
         line("policy_url", self.policy_url(language));
         line("policy_version", &self.policy_version);

@@ -271,6 +271,19 @@ impl<'a> Fields<'a> {
         Some(map)
     }
 
+    /// A required text given once (a string, kept under the empty key) or per language (an
+    /// object of strings); missing is reported and read as empty.
+    pub fn string_or_map(&self, name: &str) -> Vec<(String, String)> {
+        match self.get(name) {
+            Some(Value::String(text)) => vec![(String::new(), text.clone())],
+            Some(_) => self.string_map(name).unwrap_or_default(),
+            None => {
+                self.problems.at(&self.path(name), "is missing");
+                Vec::new()
+            }
+        }
+    }
+
     /// A nested object with its own allowed fields, if present.
     pub fn object(&self, name: &str, allowed: &[&str]) -> Option<Fields<'a>> {
         self.get(name)

@@ -524,7 +524,7 @@ fn fingerprints_keep_their_exact_text() {
     );
     assert_eq!(
         sha256_hex(&config.texts_fingerprint(Language::Kk)),
-        "a759a20d35a188866a761306ef5e81dc7edb1a0290437728b6e3f20d601d60bf"
+        "29f8469721b6e86eadd581755b0bc8e815994c0051717f7d7239b23ba4288fd9"
     );
     assert_eq!(
         config.operator_line(Language::Ru, true),
@@ -538,4 +538,36 @@ fn sha256_hex(text: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// The operator's name and address may be written per language (a company's form is written
+/// differently in Kazakh and Russian); a language without its own gets the default language's.
+#[test]
+fn operator_name_and_address_per_language() {
+    let mut value = demo_config_json();
+    value["operator"]["name"] = json!({"kk": "«Глазик Демо» ЖШС", "ru": "ТОО «Глазик Демо»"});
+    value["operator"]["address"] =
+        json!({"kk": "Алматы қ., Абай д-лы, 10", "ru": "г. Алматы, пр. Абая, 10"});
+    let config = parse(&value).unwrap();
+    assert_eq!(config.operator.name(Language::Kk), "«Глазик Демо» ЖШС");
+    assert_eq!(config.operator.name(Language::Ru), "ТОО «Глазик Демо»");
+    assert_eq!(config.operator.name(Language::En), "«Глазик Демо» ЖШС");
+    assert!(config
+        .operator_line(Language::Kk, true)
+        .contains("«Глазик Демо» ЖШС, БСН\u{a0}180540012345, Алматы қ., Абай д-лы, 10"));
+    assert!(config
+        .texts_fingerprint(Language::Ru)
+        .contains("operator=ТОО «Глазик Демо»"));
+    check_bad(
+        |v| v["operator"]["name"] = json!({"ru": "ТОО «Глазик Демо»"}),
+        "operator.name.kk",
+    );
+    check_bad(
+        |v| v["operator"]["name"] = json!({"kk": "«Глазик» ЖШС", "de": "Glasik GmbH"}),
+        "operator.name.de",
+    );
+    check_bad(
+        |v| v["operator"]["address"] = json!({"kk": " "}),
+        "operator.address.kk",
+    );
 }
