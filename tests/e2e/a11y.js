@@ -1,11 +1,13 @@
-// Audits both layers and the embed placeholder with axe-core (WCAG 2.0/2.1 A and AA) and records
-// the verdict.
+// Audits both layers, the embed placeholder and the floating "Cookie settings" button a choice
+// leaves behind with axe-core (WCAG 2.0/2.1 A and AA) and records the verdict.
 (function () {
   var options = { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] };
   var found = [];
   // Run with prefers-reduced-motion (cargo xtask sets it), so no fade is caught half-way.
   function audit(layer) {
-    return window.axe.run({ include: [['#kelisim'], ['.kelisim-embed']] }, options).then(function (results) {
+    var include = [['#kelisim'], ['.kelisim-embed']];
+    if (document.getElementById('kelisim-reopen')) include.push(['#kelisim-reopen']);
+    return window.axe.run({ include: include }, options).then(function (results) {
       results.violations.forEach(function (violation) {
         found.push(layer + ': ' + violation.id + ' (' + violation.nodes.map(function (n) { return n.target.join(' '); }).join(', ') + ')');
       });
@@ -22,6 +24,15 @@
       audit('banner')
         .then(function () { window.kelisim.showPreferences(); return audit('preferences'); })
         .then(function () { window.kelisim.setLanguage('ru'); return audit('preferences (ru)'); })
+        .then(function () {
+          window.kelisim.rejectAll();
+          var reopen = document.getElementById('kelisim-reopen');
+          if (!reopen) throw 'no "Cookie settings" button after the choice';
+          reopen.click();
+          if (!document.querySelector('#kelisim .kelisim-preferences')) throw 'the button did not open the preferences';
+          window.kelisim.hide();
+          return audit('after a choice');
+        })
         .then(function () {
           document.body.setAttribute('data-e2e-result', found.length ? 'fail: ' + found.join('; ') : 'pass');
         })
