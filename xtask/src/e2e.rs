@@ -163,7 +163,7 @@ pub fn run(root: &Path) -> Result<()> {
         tally(&name, result);
     }
     tally(
-        "keyboard only: accept all, a custom choice, reject all, Escape",
+        "keyboard only: accept all, a custom choice, reject all, Escape, the reopen button",
         keyboard_check(),
     );
     println!("e2e: {passed} passed, {failed} failed");
@@ -877,6 +877,18 @@ fn keyboard_check() -> Result<()> {
     if back != serde_json::json!(true) {
         bail!("Escape did not return the focus to the button that opened the layer");
     }
+    // kelisim's own "Cookie settings" button, left after the choice, by keyboard alone.
+    tab_to(&browser, "#kelisim-reopen")?;
+    browser.press(ENTER)?;
+    wait_until(
+        &browser,
+        "return !!document.querySelector('.kelisim-preferences');",
+    )?;
+    browser.press(ESCAPE)?;
+    wait_until(
+        &browser,
+        "return !document.querySelector('.kelisim-preferences') && document.activeElement.id === 'kelisim-reopen';",
+    )?;
     Ok(())
 }
 
