@@ -94,20 +94,26 @@ fn config_check_lists_every_problem_and_build_writes_cacheable_files() {
     );
 
     let out = dir.join("out");
-    let (ok, printed) = run(&[
-        "config",
-        "build",
-        good.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let build = |extra: &[&str]| {
+        let mut args = vec![
+            "config",
+            "build",
+            good.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let (ok, printed) = build(&[]);
     assert!(ok, "{printed}");
-    let folder = std::fs::read_dir(&out)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let folders = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&out)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect()
+    };
+    let folder = folders().pop().unwrap();
     let name = folder.file_name().unwrap().to_str().unwrap().to_owned();
     assert!(name.starts_with("glazik-kz-") && name.len() == "glazik-kz-".len() + 16);
     for language in ["kk", "ru", "en", "default"] {
@@ -120,17 +126,26 @@ fn config_check_lists_every_problem_and_build_writes_cacheable_files() {
         };
         assert_eq!(compiled.language, expected);
     }
-    // The same config builds into the same folder; `--db` needs a database that exists.
-    let (ok, printed) = run(&[
-        "config",
-        "build",
-        good.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--db",
-        &db_url(&dir),
-    ]);
+    // `--db` archives into a database that exists, and never creates one.
+    let url = db_url(&dir);
+    let (ok, printed) = build(&["--db", &url]);
     assert!(!ok && printed.contains("no database at"), "{printed}");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        kelisim_server::store::Store::open(&url)
+            .await
+            .unwrap()
+            .close()
+            .await;
+    });
+    let (ok, printed) = build(&["--db", &url]);
+    assert!(
+        ok && printed.contains("archived 3 new compiled configs"),
+        "{printed}"
+    );
+    // The same config builds into the same folder, and is archived once.
+    let (ok, printed) = build(&["--db", &url]);
+    assert!(ok && printed.contains("archived 0 new"), "{printed}");
+    assert_eq!(folders(), [folder]);
 }
 
 #[test]
