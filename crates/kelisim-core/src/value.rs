@@ -89,8 +89,12 @@ impl Problems {
 }
 
 /// Whether `field` is `outer` or a field inside it (`categories[1].id` is within
-/// `categories[1]`, not within `categories[10]`).
+/// `categories[1]`, not within `categories[10]`). Every field is within `config`, the config
+/// as a whole (not an object, not JSON).
 fn is_within(field: &str, outer: &str) -> bool {
+    if outer == "config" {
+        return true;
+    }
     match field.strip_prefix(outer) {
         Some(rest) => rest.is_empty() || rest.starts_with('.') || rest.starts_with('['),
         None => false,

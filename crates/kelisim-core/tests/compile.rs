@@ -270,3 +270,12 @@ fn the_readmes_migration_example_compiles() {
         .collect();
     assert_eq!(ids, ["googleAnalytics", "yandexMetrika"]);
 }
+
+/// A config that is not an object is one problem, not one per missing field.
+#[test]
+fn a_config_that_is_not_an_object_is_one_problem() {
+    let problems = compile_text("[1, 2]").unwrap_err();
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(problems[0].path, "config");
+    assert!(problems[0].message.contains("must be an object"));
+}
