@@ -1,10 +1,11 @@
-//! The config compiler on any text, and the compiled-config reader on what it wrote and on
-//! any text: never a panic; a refused config lists problems that each name a path, with a
+//! The config compiler on any text, and both compiled-config readers (the server's and the
+//! runtime's) on what it wrote and on any text: never a panic; a refused config lists problems that each name a path, with a
 //! line and column inside the text; an accepted one round-trips through its JSON, and the
 //! reader accepts only what hashes to its own `config_id`.
 #![no_main]
 
 use kelisim_core::compile::{compile_text, CompiledConfig};
+use kelisim_core::{Config, Value};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -17,6 +18,9 @@ fuzz_target!(|data: &[u8]| {
             for config in &compiled {
                 let json = config.to_json();
                 assert_eq!(CompiledConfig::from_json(&json).as_ref(), Ok(config));
+                // The runtime's reader takes whatever the compiler writes.
+                let value: Value = serde_json::from_str(&json).expect("compiled JSON");
+                assert!(Config::from_compiled(&value).is_ok());
             }
         }
         Err(problems) => {
@@ -28,6 +32,10 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
         }
+    }
+    // The runtime's reader on any JSON: an answer, never a panic.
+    if let Ok(value) = serde_json::from_str::<Value>(text) {
+        let _ = Config::from_compiled(&value);
     }
     if let Ok(compiled) = CompiledConfig::from_json(text) {
         assert_eq!(CompiledConfig::from_json(&compiled.to_json()), Ok(compiled));

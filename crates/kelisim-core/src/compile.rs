@@ -20,8 +20,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-/// The version of the compiled format, the first field of every compiled config.
-pub const FORMAT: &str = "kelisim-compiled/1";
+pub use crate::compiled::FORMAT;
 
 /// One problem of a config: where it is and what is wrong.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -425,7 +424,10 @@ fn stylesheet(theme: &[(String, String)]) -> String {
             .iter()
             .map(|(property, value)| format!("{property}:{value}"))
             .collect();
-        style.push_str(&format!("#kelisim{{{}}}", join(&properties, ";")));
+        style.push_str(&format!(
+            "#kelisim,#kelisim-reopen{{{}}}",
+            join(&properties, ";")
+        ));
     }
     style
 }

@@ -403,8 +403,11 @@ pub struct Config {
     /// Domain of the `kelisim` cookie (`example.kz` shares one choice between shop.example.kz
     /// and pay.example.kz); `None`: the current host only.
     pub cookie_domain: Option<String>,
-    policy_urls: PerLanguage<String>,
-    texts: PerLanguage<Texts>,
+    pub(crate) policy_urls: PerLanguage<String>,
+    pub(crate) texts: PerLanguage<Texts>,
+    /// What a compiled config resolved ahead for its one language; `None` for a config
+    /// validated here.
+    pub resolved: Option<Box<crate::compiled::Resolved>>,
 }
 
 /// The operator of personal data, as Law 94-V Art. 8 p.4 requires the consent to name it.
@@ -412,11 +415,11 @@ pub struct Config {
 pub struct Operator {
     /// The legal name in each language (a company's form is written differently: «Глазик» ЖШС,
     /// ТОО «Глазик»).
-    names: PerLanguage<String>,
+    pub(crate) names: PerLanguage<String>,
     /// Business identification number: 12 digits.
     pub bin: String,
     pub email: String,
-    addresses: PerLanguage<String>,
+    pub(crate) addresses: PerLanguage<String>,
 }
 
 impl Operator {
@@ -438,7 +441,7 @@ pub struct Category {
     /// Initial position of the switch in the preferences layer (never consent by itself).
     pub default_on: bool,
     pub services: Vec<Service>,
-    texts: PerLanguage<CategoryTexts>,
+    pub(crate) texts: PerLanguage<CategoryTexts>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -1051,6 +1054,7 @@ impl Config {
             cookie_domain,
             policy_urls,
             texts,
+            resolved: None,
         }
     }
 }
@@ -1609,7 +1613,7 @@ fn yes_no(value: bool) -> &'static str {
 }
 
 /// `bar`, `box` or `modal`; reported (and read as the bar) otherwise.
-fn parse_layout(problems: &Problems, field: &str, name: &str) -> Layout {
+pub(crate) fn parse_layout(problems: &Problems, field: &str, name: &str) -> Layout {
     match name {
         "box" => Layout::Box,
         "modal" => Layout::Modal,

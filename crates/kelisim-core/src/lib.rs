@@ -13,6 +13,7 @@
 pub mod cleanup;
 #[cfg(feature = "compile")]
 pub mod compile;
+pub mod compiled;
 pub mod config;
 pub mod consent;
 pub mod consent_mode;

@@ -165,6 +165,16 @@ impl Texts {
     }
 }
 
+impl Texts {
+    /// Every text from a `texts` object that must name each one (a compiled config's);
+    /// a missing one is reported and read as empty.
+    pub fn from_fields(fields: &Fields) -> Texts {
+        Texts(Box::new(std::array::from_fn(|index| {
+            fields.string(TEXT_NAMES[index])
+        })))
+    }
+}
+
 impl TextOverrides {
     /// Reads the overrides from a `texts.<lang>` object (unknown names were rejected).
     pub fn from_fields(fields: &Fields) -> TextOverrides {

@@ -279,3 +279,182 @@ fn a_config_that_is_not_an_object_is_one_problem() {
     assert_eq!(problems[0].path, "config");
     assert!(problems[0].message.contains("must be an object"));
 }
+
+/// What the runtime reads back from a compiled config is, for its language, the config the
+/// compiler was given: the same texts (so the same fingerprints receipts hash), categories,
+/// services, forms and settings.
+#[test]
+fn a_compiled_config_reads_back_as_the_config_it_was_compiled_from() {
+    use kelisim_core::compile::compile;
+    for path in [
+        "www/kelisim.json",
+        "tests/e2e/config.json",
+        "tests/e2e/receipts-config.json",
+        "tests/e2e/vanilla-config.json",
+        "bench/pages/kelisim.json",
+    ] {
+        let raw: Value = serde_json::from_str(&read(path)).unwrap();
+        let config = Config::check(&raw).unwrap();
+        for compiled in compile(&config) {
+            let language: Language = compiled.language.parse().unwrap();
+            let value: Value = serde_json::from_str(&compiled.to_json()).unwrap();
+            let read_back = Config::from_compiled(&value)
+                .unwrap_or_else(|error| panic!("{path} {language}: {error}"));
+            let at = format!("{path} {language}");
+            assert_eq!(
+                read_back.texts_fingerprint(language),
+                config.texts_fingerprint(language),
+                "{at}"
+            );
+            for form in &config.forms {
+                let again = read_back.form(&form.id).unwrap();
+                assert_eq!(
+                    read_back.form_fingerprint(again, language),
+                    config.form_fingerprint(form, language),
+                    "{at}"
+                );
+            }
+            for full in [false, true] {
+                assert_eq!(
+                    read_back.operator_line(language, full),
+                    config.operator_line(language, full)
+                );
+            }
+            assert_eq!(
+                read_back.first_layer_notes(language),
+                config.first_layer_notes(language),
+                "{at}"
+            );
+            for (category, again) in config.categories.iter().zip(&read_back.categories) {
+                assert_eq!(
+                    (&category.id, category.required, category.default_on),
+                    (&again.id, again.required, again.default_on)
+                );
+                assert_eq!(category.services, again.services, "{at}");
+            }
+            assert_eq!(read_back.categories.len(), config.categories.len());
+            let settings = |c: &Config| {
+                (
+                    c.site.clone(),
+                    c.revision,
+                    c.expiry_days,
+                    c.languages.clone(),
+                    c.default_language,
+                    c.endpoint.clone(),
+                    c.gpc,
+                    c.cookie_domain.clone(),
+                    c.policy_version.clone(),
+                )
+            };
+            let ui = |c: &Config| {
+                (
+                    c.ui.layout,
+                    c.ui.position,
+                    c.ui.hide_from_bots,
+                    c.ui.variant.clone(),
+                    c.ui.reopen,
+                    c.ui.reopen_position,
+                )
+            };
+            assert_eq!(settings(&read_back), settings(&config), "{at}");
+            assert_eq!(ui(&read_back), ui(&config), "{at}");
+            let resolved = read_back.resolved.as_ref().unwrap();
+            assert_eq!(resolved.config_id, compiled.config_id);
+            assert_eq!(
+                resolved.texts_hash,
+                sha256_hex(&config.texts_fingerprint(language))
+            );
+            for service in config.categories.iter().flat_map(|c| &c.services) {
+                assert_eq!(
+                    resolved.country_name(&service.country),
+                    kelisim_core::texts::country_name(&service.country, language)
+                );
+                assert_eq!(
+                    resolved.data_kind_names(&service.data).join(", "),
+                    kelisim_core::texts::data_kind_names(&service.data, language)
+                );
+            }
+        }
+    }
+}
+
+/// The runtime refuses anything but a compiled config of its format, naming the field.
+#[test]
+fn the_runtime_refuses_what_is_not_a_compiled_config() {
+    let compiled = &compile_text(&read("www/kelisim.json")).unwrap()[1];
+    let good: Value = serde_json::from_str(&compiled.to_json()).unwrap();
+    let refused = |edit: &dyn Fn(&mut serde_json::Value), field: &str| {
+        let mut json: serde_json::Value = serde_json::from_str(&compiled.to_json()).unwrap();
+        edit(&mut json);
+        let value: Value = serde_json::from_value(json).unwrap();
+        let error = Config::from_compiled(&value).unwrap_err();
+        assert_eq!(error.field, field, "{error}");
+    };
+    assert!(Config::from_compiled(&good).is_ok());
+    refused(&|v| v["format"] = "kelisim-compiled/0".into(), "format");
+    refused(
+        &|v| {
+            v.as_object_mut().unwrap().remove("format");
+        },
+        "format",
+    );
+    refused(
+        &|v| v["categories"][0]["services"] = 7.into(),
+        "categories[0].services",
+    );
+    refused(
+        &|v| {
+            v["texts"].as_object_mut().unwrap().remove("accept_all");
+        },
+        "texts.accept_all",
+    );
+    refused(&|v| v["extra"] = 1.into(), "extra");
+    // A raw kelisim.json is not a compiled config.
+    let raw: Value = serde_json::from_str(&read("www/kelisim.json")).unwrap();
+    assert_eq!(Config::from_compiled(&raw).unwrap_err().field, "format");
+}
+
+/// The runtime's field lists are the compiler's: one format, written and read alike.
+#[test]
+fn the_compiled_format_has_the_fields_the_runtime_reads() {
+    use kelisim_core::compiled::*;
+    let compiled = &compile_text(&read("www/kelisim.json")).unwrap()[0];
+    let json: serde_json::Value = serde_json::from_str(&compiled.to_json()).unwrap();
+    let keys = |value: &serde_json::Value| -> Vec<String> {
+        let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    let sorted = |fields: &[&str]| -> Vec<String> {
+        let mut fields: Vec<String> = fields.iter().map(|f| (*f).to_owned()).collect();
+        fields.sort();
+        fields
+    };
+    assert_eq!(keys(&json), sorted(COMPILED_FIELDS));
+    assert_eq!(keys(&json["operator"]), sorted(COMPILED_OPERATOR_FIELDS));
+    assert_eq!(keys(&json["ui"]), sorted(COMPILED_UI_FIELDS));
+    assert_eq!(keys(&json["first_layer"][0]), sorted(COMPILED_NOTE_FIELDS));
+    assert_eq!(
+        keys(&json["categories"][0]),
+        sorted(COMPILED_CATEGORY_FIELDS)
+    );
+    assert_eq!(
+        keys(&json["categories"][1]["services"][0]),
+        sorted(COMPILED_SERVICE_FIELDS)
+    );
+    assert_eq!(
+        keys(&json["cross_border"][0]),
+        sorted(COMPILED_COUNTRY_FIELDS)
+    );
+    assert_eq!(keys(&json["forms"][0]), sorted(COMPILED_FORM_FIELDS));
+    assert_eq!(
+        keys(&json["forms"][0]["purposes"][0]),
+        sorted(COMPILED_PURPOSE_FIELDS)
+    );
+    let with_variants = r#"{"ui": {"variants": [{"id": "a"}, {"id": "b", "layout": "box"}]}}"#;
+    let mut raw: serde_json::Value = serde_json::from_str(&read("www/kelisim.json")).unwrap();
+    raw["ui"] = serde_json::from_str::<serde_json::Value>(with_variants).unwrap()["ui"].clone();
+    let compiled = &compile_text(&raw.to_string()).unwrap()[0];
+    let json: serde_json::Value = serde_json::from_str(&compiled.to_json()).unwrap();
+    assert_eq!(keys(&json["variants"][0]), sorted(COMPILED_VARIANT_FIELDS));
+}

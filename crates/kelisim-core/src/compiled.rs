@@ -1,0 +1,472 @@
+//! Reading a compiled config (`kelisim-compiled/1`, written by `compile`) into a [`Config`]
+//! for the one language it was compiled for: what the browser runtime does instead of
+//! validating a raw config. Nothing is checked but the shape (the compiler checked the rest);
+//! a wrong format or a broken structure is one `ConfigError` naming the field, and the caller
+//! shows nothing.
+//!
+//! Owns [`FORMAT`], the field lists of the compiled format (the compiler's serde structs must
+//! match them: a test compares), and [`Resolved`], what a compiled config resolved ahead (names
+//! from the built-in tables, hashes of the texts) so the runtime needs no tables and no SHA-256.
+
+use crate::config::{
+    parse_layout, Category, Config, ConfigError, Form, Operator, PerLanguage, Position, Purpose,
+    Reopen, Service, Ui, Variant, Vendor,
+};
+use crate::language::Language;
+use crate::texts::{CategoryTexts, TextOverrides, Texts, TEXT_NAMES};
+use crate::value::{Fields, Problems, Value};
+
+/// The version of the compiled format, the first field of every compiled config.
+pub const FORMAT: &str = "kelisim-compiled/1";
+
+/// The fields of each object of a compiled config, as the compiler writes them.
+pub const COMPILED_FIELDS: &[&str] = &[
+    "format",
+    "config_id",
+    "site",
+    "language",
+    "languages",
+    "default_language",
+    "revision",
+    "expiry_days",
+    "policy_version",
+    "policy_url",
+    "operator",
+    "endpoint",
+    "gpc",
+    "cookie_domain",
+    "ui",
+    "style",
+    "texts",
+    "expiry_words",
+    "first_layer",
+    "texts_hash",
+    "categories",
+    "cross_border",
+    "forms",
+    "variants",
+];
+pub const COMPILED_OPERATOR_FIELDS: &[&str] = &["name", "bin", "email", "address"];
+pub const COMPILED_UI_FIELDS: &[&str] = &[
+    "layout",
+    "position",
+    "hide_from_bots",
+    "variant",
+    "reopen",
+    "reopen_position",
+];
+pub const COMPILED_NOTE_FIELDS: &[&str] = &["class", "text"];
+pub const COMPILED_CATEGORY_FIELDS: &[&str] = &[
+    "id",
+    "required",
+    "default",
+    "title",
+    "description",
+    "refusal",
+    "services",
+];
+pub const COMPILED_SERVICE_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "cookies",
+    "local_storage",
+    "cookie_paths",
+    "data",
+    "data_names",
+    "country",
+    "country_name",
+    "vendor",
+    "vendor_id",
+];
+pub const COMPILED_COUNTRY_FIELDS: &[&str] = &["code", "name"];
+pub const COMPILED_FORM_FIELDS: &[&str] = &["id", "texts_hash", "purposes"];
+pub const COMPILED_PURPOSE_FIELDS: &[&str] = &[
+    "id",
+    "required",
+    "title",
+    "data",
+    "data_names",
+    "recipients",
+    "countries",
+    "term_days",
+    "term_words",
+    "publication",
+];
+pub const COMPILED_VARIANT_FIELDS: &[&str] = &["id", "weight", "layout", "texts", "texts_hash"];
+
+/// What a compiled config resolved ahead for its language.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Resolved {
+    pub language: Option<Language>,
+    /// The compiled config's id: a receipt's `config_id`.
+    pub config_id: String,
+    /// A banner receipt's `texts_hash` (of the texts without a variant).
+    pub texts_hash: String,
+    /// The stylesheet with the site's theme.
+    pub style: String,
+    /// The notes of the first layer, class and text.
+    pub first_layer: Vec<(String, String)>,
+    /// Country codes and their names in this language.
+    pub country_names: Vec<(String, String)>,
+    /// Data kinds and their names in this language.
+    pub data_kind_names: Vec<(String, String)>,
+    /// `texts_hash` of each form, by form id.
+    pub form_hashes: Vec<(String, String)>,
+    /// `texts_hash` of each banner variant, by variant id.
+    pub variant_hashes: Vec<(String, String)>,
+}
+
+impl Resolved {
+    /// The name of a country code (the code itself when the config did not name it).
+    pub fn country_name<'a>(&'a self, code: &'a str) -> &'a str {
+        lookup(&self.country_names, code).unwrap_or(code)
+    }
+
+    /// The names of data kinds, in order (unknown kinds left out).
+    pub fn data_kind_names(&self, kinds: &[String]) -> Vec<&str> {
+        let mut names = Vec::new();
+        for kind in kinds {
+            if let Some(name) = lookup(&self.data_kind_names, kind) {
+                names.push(name);
+            }
+        }
+        names
+    }
+}
+
+fn lookup<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(known, _)| known == key)
+        .map(|(_, value)| value.as_str())
+}
+
+/// Remembers `key`'s value once.
+fn remember(pairs: &mut Vec<(String, String)>, key: String, value: String) {
+    if lookup(pairs, &key).is_none() {
+        pairs.push((key, value));
+    }
+}
+
+impl Config {
+    /// Reads a compiled config for its one language. The format must be [`FORMAT`]; the
+    /// structure is read strictly (no field missing or unknown).
+    pub fn from_compiled(value: &Value) -> Result<Config, ConfigError> {
+        let problems = Problems::default();
+        let config = read(value, &problems);
+        problems.into_result(config)
+    }
+}
+
+fn read(value: &Value, problems: &Problems) -> Config {
+    // The format first: nothing else of another format (or of a raw kelisim.json) means
+    // anything here, and the one error should say so rather than name a field.
+    let format =
+        match value {
+            Value::Object(fields) => fields.iter().find(|(name, _)| name == "format").and_then(
+                |(_, value)| match value {
+                    Value::String(format) => Some(format.as_str()),
+                    _ => None,
+                },
+            ),
+            _ => None,
+        };
+    if format != Some(FORMAT) {
+        problems.at(
+            "format",
+            &crate::strings::concat(&[
+                "is not \"",
+                FORMAT,
+                "\": this is not a compiled config this version of kelisim reads (a raw kelisim.json goes through the compiler)",
+            ]),
+        );
+        return empty_config();
+    }
+    let top = Fields::new(value, "", COMPILED_FIELDS, problems);
+    let language = language(problems, "language", &top.string("language"));
+    let mut languages = Vec::new();
+    for (path, item) in &top.array("languages") {
+        if let Value::String(code) = item {
+            languages.push(self::language(problems, path, code));
+        } else {
+            problems.at(path, "must be a language code");
+        }
+    }
+    let default_language = self::language(
+        problems,
+        "default_language",
+        &top.string("default_language"),
+    );
+    let mut resolved = Resolved {
+        language: Some(language),
+        config_id: top.string("config_id"),
+        texts_hash: top.string("texts_hash"),
+        style: top.string("style"),
+        ..Resolved::default()
+    };
+    for (path, item) in &top.array("first_layer") {
+        let note = Fields::new(item, path, COMPILED_NOTE_FIELDS, problems);
+        resolved
+            .first_layer
+            .push((note.string("class"), note.string("text")));
+    }
+    for (path, item) in &top.array("cross_border") {
+        let country = Fields::new(item, path, COMPILED_COUNTRY_FIELDS, problems);
+        remember(
+            &mut resolved.country_names,
+            country.string("code"),
+            country.string("name"),
+        );
+    }
+
+    let operator = required(&top, "operator", COMPILED_OPERATOR_FIELDS);
+    let mut names = PerLanguage::default();
+    names.set(language, operator.string("name"));
+    let mut addresses = PerLanguage::default();
+    addresses.set(language, operator.string("address"));
+
+    let mut texts = PerLanguage::default();
+    texts.set(
+        language,
+        Texts::from_fields(&required(&top, "texts", TEXT_NAMES)),
+    );
+    let mut policy_urls = PerLanguage::default();
+    policy_urls.set(language, top.string("policy_url"));
+
+    let mut categories = Vec::new();
+    for (path, item) in &top.array("categories") {
+        let category = Fields::new(item, path, COMPILED_CATEGORY_FIELDS, problems);
+        let mut services = Vec::new();
+        for (path, item) in &category.array("services") {
+            let service = Fields::new(item, path, COMPILED_SERVICE_FIELDS, problems);
+            let data = service.strings("data");
+            for (kind, name) in data.iter().zip(service.strings("data_names")) {
+                remember(&mut resolved.data_kind_names, kind.clone(), name);
+            }
+            let country = service.string("country");
+            remember(
+                &mut resolved.country_names,
+                country.clone(),
+                service.string("country_name"),
+            );
+            let vendor = service.optional_string("vendor").and_then(|name| {
+                let vendor = Vendor::ALL
+                    .iter()
+                    .find(|(known, _)| *known == name)
+                    .map(|(_, vendor)| *vendor);
+                if vendor.is_none() {
+                    problems.at(&service.path("vendor"), "is not a vendor kelisim knows");
+                }
+                vendor
+            });
+            services.push(Service {
+                id: service.string("id"),
+                name: service.string("name"),
+                cookies: service.strings("cookies"),
+                local_storage: service.strings("local_storage"),
+                data,
+                country,
+                vendor,
+                vendor_id: service.optional_string("vendor_id"),
+                cookie_paths: service.strings("cookie_paths"),
+            });
+        }
+        let mut category_texts = PerLanguage::default();
+        category_texts.set(
+            language,
+            CategoryTexts {
+                title: category.string("title"),
+                description: category.string("description"),
+                refusal: category.optional_string("refusal"),
+            },
+        );
+        categories.push(Category {
+            id: category.string("id"),
+            required: required_bool(&category, "required"),
+            default_on: required_bool(&category, "default"),
+            services,
+            texts: category_texts,
+        });
+    }
+
+    let mut forms = Vec::new();
+    for (path, item) in &top.array("forms") {
+        let form = Fields::new(item, path, COMPILED_FORM_FIELDS, problems);
+        let id = form.string("id");
+        remember(
+            &mut resolved.form_hashes,
+            id.clone(),
+            form.string("texts_hash"),
+        );
+        let mut purposes = Vec::new();
+        for (path, item) in &form.array("purposes") {
+            let purpose = Fields::new(item, path, COMPILED_PURPOSE_FIELDS, problems);
+            let data = purpose.strings("data");
+            for (kind, name) in data.iter().zip(purpose.strings("data_names")) {
+                remember(&mut resolved.data_kind_names, kind.clone(), name);
+            }
+            let mut countries = Vec::new();
+            for (path, item) in &purpose.array("countries") {
+                let country = Fields::new(item, path, COMPILED_COUNTRY_FIELDS, problems);
+                let code = country.string("code");
+                remember(
+                    &mut resolved.country_names,
+                    code.clone(),
+                    country.string("name"),
+                );
+                countries.push(code);
+            }
+            let mut title = PerLanguage::default();
+            title.set(language, purpose.string("title"));
+            // Read to check the shape; the runtime words the term itself.
+            let _ = purpose.string("term_words");
+            purposes.push(Purpose {
+                id: purpose.string("id"),
+                required: required_bool(&purpose, "required"),
+                title,
+                data,
+                recipients: purpose.strings("recipients"),
+                countries,
+                term_days: required_u32(&purpose, "term_days"),
+                publication: required_bool(&purpose, "publication"),
+            });
+        }
+        forms.push(Form { id, purposes });
+    }
+
+    let ui = required(&top, "ui", COMPILED_UI_FIELDS);
+    let mut variants = Vec::new();
+    for (path, item) in &top.array("variants") {
+        let variant = Fields::new(item, path, COMPILED_VARIANT_FIELDS, problems);
+        let id = variant.string("id");
+        remember(
+            &mut resolved.variant_hashes,
+            id.clone(),
+            variant.string("texts_hash"),
+        );
+        let overrides = TextOverrides::from_fields(&required(&variant, "texts", TEXT_NAMES));
+        variants.push(Variant {
+            id,
+            weight: required_u32(&variant, "weight"),
+            layout: variant
+                .optional_string("layout")
+                .map(|name| parse_layout(problems, &variant.path("layout"), &name)),
+            texts: vec![(language, overrides)],
+        });
+    }
+    let position = |field: &str| match ui.string(field).as_str() {
+        "top" => Position::Top,
+        "bottom-left" => Position::BottomLeft,
+        "bottom-right" => Position::BottomRight,
+        "bottom" => Position::Bottom,
+        _ => {
+            problems.at(&ui.path(field), "is not a position");
+            Position::Bottom
+        }
+    };
+    let ui = Ui {
+        layout: parse_layout(problems, "ui.layout", &ui.string("layout")),
+        position: position("position"),
+        // The theme is in the compiled stylesheet.
+        theme: Vec::new(),
+        variant: ui.optional_string("variant"),
+        hide_from_bots: required_bool(&ui, "hide_from_bots"),
+        variants,
+        reopen: if ui.string("reopen") == "link" {
+            Reopen::Link
+        } else {
+            Reopen::Button
+        },
+        reopen_position: position("reopen_position"),
+    };
+    // Read to check the shape; the runtime words the term itself.
+    let _ = top.string("expiry_words");
+
+    Config {
+        site: top.string("site"),
+        operator: Operator {
+            names,
+            bin: operator.string("bin"),
+            email: operator.string("email"),
+            addresses,
+        },
+        policy_version: top.string("policy_version"),
+        revision: required_u32(&top, "revision"),
+        expiry_days: required_u32(&top, "expiry_days"),
+        languages,
+        default_language,
+        categories,
+        endpoint: top.optional_string("endpoint"),
+        gpc: required_bool(&top, "gpc"),
+        ui,
+        forms,
+        cookie_domain: top.optional_string("cookie_domain"),
+        policy_urls,
+        texts,
+        resolved: Some(Box::new(resolved)),
+    }
+}
+
+fn language(problems: &Problems, field: &str, code: &str) -> Language {
+    code.parse().unwrap_or_else(|()| {
+        problems.at(field, "is not a language kelisim has texts for");
+        Language::Kk
+    })
+}
+
+fn required<'a>(parent: &Fields<'a>, name: &str, allowed: &[&str]) -> Fields<'a> {
+    parent.object(name, allowed).unwrap_or_else(|| {
+        parent.problems().at(&parent.path(name), "is missing");
+        Fields::empty(&parent.path(name), parent.problems())
+    })
+}
+
+fn required_bool(fields: &Fields, name: &str) -> bool {
+    if fields.get(name).is_none() {
+        fields.problems().at(&fields.path(name), "is missing");
+    }
+    fields.bool_or(name, false)
+}
+
+fn required_u32(fields: &Fields, name: &str) -> u32 {
+    fields.optional_u32(name).unwrap_or_else(|| {
+        fields.problems().at(&fields.path(name), "is missing");
+        0
+    })
+}
+
+/// What a refused compiled config reads as: never used (the error is the answer).
+fn empty_config() -> Config {
+    Config {
+        site: String::new(),
+        operator: Operator {
+            names: PerLanguage::default(),
+            bin: String::new(),
+            email: String::new(),
+            addresses: PerLanguage::default(),
+        },
+        policy_version: String::new(),
+        revision: 0,
+        expiry_days: 0,
+        languages: Vec::new(),
+        default_language: Language::Kk,
+        categories: Vec::new(),
+        endpoint: None,
+        gpc: true,
+        ui: Ui {
+            layout: crate::config::Layout::Bar,
+            position: Position::Bottom,
+            theme: Vec::new(),
+            variant: None,
+            hide_from_bots: false,
+            variants: Vec::new(),
+            reopen: Reopen::Button,
+            reopen_position: Position::BottomLeft,
+        },
+        forms: Vec::new(),
+        cookie_domain: None,
+        policy_urls: PerLanguage::default(),
+        texts: PerLanguage::default(),
+        resolved: None,
+    }
+}
