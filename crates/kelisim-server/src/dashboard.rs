@@ -4,6 +4,7 @@
 //! Server-rendered, no script, so no CSP exception. The marketer's page is `marketing`.
 
 use crate::receipt::ReceiptRecord;
+use kelisim_core::compile::CompiledConfig;
 use std::fmt::Write as _;
 
 /// Dashboard UI languages.
@@ -180,8 +181,15 @@ pub fn logout_form(lang: Lang) -> String {
 }
 
 /// The data-protection officer's page: a form for a consent id or receipt id, and the
-/// receipts of the consent found (oldest first), or a note that there are none.
-pub fn dpo_page(lang: Lang, asked: Option<&str>, history: Option<&[ReceiptRecord]>) -> String {
+/// receipts of the consent found (oldest first), or a note that there are none. Under each
+/// receipt that names a compiled config, the texts the visitor saw, from the archive
+/// (`configs`: each config id with its archived config, or `None` when the archive lacks it).
+pub fn dpo_page(
+    lang: Lang,
+    asked: Option<&str>,
+    history: Option<&[ReceiptRecord]>,
+    configs: &[(String, Option<CompiledConfig>)],
+) -> String {
     let mut body = language_links(lang, "");
     let _ = write!(
         body,
@@ -249,12 +257,80 @@ pub fn dpo_page(lang: Lang, asked: Option<&str>, history: Option<&[ReceiptRecord
                     escape(&receipt.site),
                     escape(&receipt.receipt_id),
                 );
+                if let Some(config_id) = &receipt.config_id {
+                    let archived = configs
+                        .iter()
+                        .find(|(known, _)| known == config_id)
+                        .and_then(|(_, compiled)| compiled.as_ref());
+                    let _ = write!(
+                        body,
+                        "<tr><td colspan=\"7\">{}</td></tr>",
+                        texts_seen(lang, config_id, archived)
+                    );
+                }
             }
             body.push_str("</tbody></table></div>");
         }
     }
     body.push_str(&logout_form(lang));
     page(lang, "kelisim — DPO", &body)
+}
+
+/// What the visitor saw, from the archived compiled config a receipt names: the first layer
+/// (title, text, the notes the law asks for, the three buttons) and each category, in the
+/// visitor's language, with the config id and the texts' fingerprint.
+fn texts_seen(lang: Lang, config_id: &str, archived: Option<&CompiledConfig>) -> String {
+    let Some(config) = archived else {
+        return format!(
+            "<p class=\"note\">{} <code>{}</code></p>",
+            lang.t(
+                "Бұл түбіртек атаған конфигурация архивте жоқ:",
+                "Конфигурации, которую называет квитанция, нет в архиве:",
+                "The archive does not hold the config this receipt names:"
+            ),
+            escape(config_id)
+        );
+    };
+    let text = |name: &str| escape(config.texts.get(name).map_or("", String::as_str));
+    let mut out = format!(
+        "<details><summary>{} ({})</summary><div lang=\"{}\"><h3>{}</h3><p>{}</p>",
+        lang.t(
+            "Келушінің көрген мәтіндері",
+            "Тексты, которые видел посетитель",
+            "The texts the visitor saw"
+        ),
+        escape(&config.language),
+        escape(&config.language),
+        text("title"),
+        text("description"),
+    );
+    for note in &config.first_layer {
+        let _ = write!(out, "<p>{}</p>", escape(&note.text));
+    }
+    let _ = write!(
+        out,
+        "<p>[{}] [{}] [{}]</p><ul>",
+        text("accept_all"),
+        text("reject_all"),
+        text("preferences")
+    );
+    for category in &config.categories {
+        let services: Vec<&str> = category.services.iter().map(|s| s.name.as_str()).collect();
+        let _ = write!(
+            out,
+            "<li><strong>{}</strong>: {} ({})</li>",
+            escape(&category.title),
+            escape(&category.description),
+            escape(&services.join(", "))
+        );
+    }
+    let _ = write!(
+        out,
+        "</ul><p class=\"note\">config_id <code>{}</code>, texts_hash <code>{}</code></p></div></details>",
+        escape(&config.config_id),
+        escape(&config.texts_hash)
+    );
+    out
 }
 
 #[cfg(test)]

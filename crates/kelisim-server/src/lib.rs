@@ -1090,10 +1090,27 @@ async fn dpo_page(
             ))
         }
     };
+    // The archived compiled config of each receipt that names one, each looked up once.
+    let mut configs: Vec<(String, Option<kelisim_core::compile::CompiledConfig>)> = Vec::new();
+    for record in history.iter().flatten() {
+        let receipt = &record.stored.receipt;
+        if let Some(config_id) = &receipt.config_id {
+            if !configs.iter().any(|(known, _)| known == config_id) {
+                let archived = state
+                    .0
+                    .store
+                    .archived_config(&receipt.site, config_id)
+                    .await?
+                    .map(|(compiled, _)| compiled);
+                configs.push((config_id.clone(), archived));
+            }
+        }
+    }
     Ok(Html(dashboard::dpo_page(
         lang,
         asked.as_deref(),
         history.as_deref(),
+        &configs,
     ))
     .into_response())
 }

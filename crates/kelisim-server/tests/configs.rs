@@ -60,6 +60,34 @@ fn look_up(base: &str, n: u32) -> Value {
     serde_json::from_str(&response.into_string().unwrap()).unwrap()
 }
 
+/// The DPO's dashboard page for a consent or receipt id, in Russian, signed in with `token`.
+fn dpo_page(base: &str, token: &str, id: &str) -> String {
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let login = agent
+        .post(&format!("{base}/dashboard/login?lang=ru"))
+        .set("origin", base)
+        .send_form(&[("token", token)]);
+    let response = match login {
+        Ok(response) => response,
+        Err(ureq::Error::Status(_, response)) => response,
+        Err(error) => panic!("login: {error}"),
+    };
+    let cookie = response
+        .header("set-cookie")
+        .expect("a session cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    agent
+        .get(&format!("{base}/dashboard?lang=ru&id={id}"))
+        .set("cookie", &cookie)
+        .call()
+        .expect("the page")
+        .into_string()
+        .unwrap()
+}
+
 #[test]
 fn config_check_lists_every_problem_and_build_writes_cacheable_files() {
     let dir = temp_dir("config-cli");
@@ -155,6 +183,19 @@ fn served_configs_are_archived_and_receipts_show_the_texts_they_attest() {
     std::fs::write(&config_path, demo_config("glazik-kz")).unwrap();
     let sites = r#"{"sites": [{"id": "glazik-kz", "origins": ["https://glazik.kz"], "config": "kelisim.json"}]}"#;
     std::fs::write(dir.join("sites.json"), sites).unwrap();
+    let key = dir.join("signing.key").display().to_string();
+    let (ok, printed) = run(&[
+        "credential",
+        "--key",
+        &key,
+        "add",
+        "--name",
+        "aigerim",
+        "--role",
+        "dpo",
+    ]);
+    assert!(ok, "{printed}");
+    let dpo_token = printed.lines().next().unwrap().trim().to_owned();
     let port = free_port();
     let server = start(&dir, port);
     let base = server.base.clone();
@@ -227,6 +268,32 @@ fn served_configs_are_archived_and_receipts_show_the_texts_they_attest() {
     // A receipt naming a config the archive does not hold: accepted, and `verify` says so.
     post_with_config(&base, 3, &"0".repeat(64));
     assert_eq!(look_up(&base, 3)["config"]["archived"], false);
+    // The DPO's page shows, under each receipt, the texts its visitor saw (from the archive),
+    // or says that the archive lacks them.
+    let page = dpo_page(
+        &base,
+        &dpo_token,
+        receipt(1)["consent_id"].as_str().unwrap(),
+    );
+    assert!(
+        page.contains("Тексты, которые видел посетитель")
+            && page.contains("Мы используем файлы cookie")
+            && page.contains("Принять все")
+            && page.contains(&first_id),
+        "{page}"
+    );
+    let page = dpo_page(
+        &base,
+        &dpo_token,
+        receipt(2)["receipt_id"].as_str().unwrap(),
+    );
+    assert!(page.contains(&second_id), "{page}");
+    let page = dpo_page(
+        &base,
+        &dpo_token,
+        receipt(3)["receipt_id"].as_str().unwrap(),
+    );
+    assert!(page.contains("нет в архиве"), "{page}");
     // A malformed id is refused, naming the field.
     let mut body = receipt(4);
     body["config_id"] = "not-a-hash".into();
