@@ -11,7 +11,8 @@ use wasm_bindgen::{JsCast, JsValue};
 /// Deeper than this is not a config (and guards against cyclic objects).
 const MAX_DEPTH: usize = 12;
 
-/// A config object (or its JSON text) to a validated `Config`.
+/// A config object (or its JSON text) to a `Config`: a compiled config (it has a `format`)
+/// read for its language, anything else validated as a raw `kelisim.json`.
 pub fn config_from_js(value: &JsValue) -> Result<Config, ConfigError> {
     let value = match value.as_string() {
         Some(text) => js_sys::JSON::parse(&text).map_err(|_| ConfigError {
@@ -23,7 +24,14 @@ pub fn config_from_js(value: &JsValue) -> Result<Config, ConfigError> {
     };
     let problems = Problems::default();
     let tree = value_from_js(&value, "config", 0, &problems);
-    Config::from_value(&problems.into_result(tree)?)
+    let tree = problems.into_result(tree)?;
+    let compiled =
+        matches!(&tree, Value::Object(fields) if fields.iter().any(|(name, _)| name == "format"));
+    if compiled {
+        Config::from_compiled(&tree)
+    } else {
+        Config::from_value(&tree)
+    }
 }
 
 /// Copies a JS value into a `Value` tree. Functions, symbols and the like are reported to
@@ -97,11 +105,19 @@ fn value_from_js(value: &JsValue, path: &str, depth: usize, problems: &Problems)
     unsupported("not plain data")
 }
 
-/// `{consentModeDefaults: true}` from the loader; anything else means defaults not sent.
+/// `{consentModeDefaults: true, configFor}` from the loader; anything else means defaults not
+/// sent and no other language to fetch.
 pub fn init_options_from_js(value: &JsValue) -> InitOptions {
+    if !value.is_object() {
+        return InitOptions::default();
+    }
     InitOptions {
-        consent_mode_defaults_sent: value.is_object()
-            && crate::browser::property(value, "consentModeDefaults").as_bool() == Some(true),
+        consent_mode_defaults_sent: crate::browser::property(value, "consentModeDefaults")
+            .as_bool()
+            == Some(true),
+        config_for: crate::browser::property(value, "configFor")
+            .dyn_into::<js_sys::Function>()
+            .ok(),
     }
 }
 

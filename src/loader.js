@@ -41,6 +41,8 @@ import {
   }
   if (script && script.hasAttribute('data-google-consent-mode')) sendConsentModeDefaults();
 
+  // Set when data-config names compiled configs per language (below).
+  var configFor;
   var COMMANDS = ['init', 'show', 'showPreferences', 'hide', 'acceptAll', 'rejectAll', 'accept',
     'withdraw', 'setLanguage', 'destroy', 'formConsent'];
   var EVENTS = ['ready', 'shown', 'consent', 'change', 'withdraw'];
@@ -92,7 +94,7 @@ import {
     var name = command[0], args = command.slice(1);
     if (name === 'on') return on(args[0], args[1]);
     if (name === 'off') return off(args[0], args[1]);
-    if (name === 'init') args = [args[0], { consentModeDefaults: consentModeDefaults }];
+    if (name === 'init') args = [args[0], { consentModeDefaults: consentModeDefaults, configFor: configFor }];
     // After destroy() a late `on('ready')` waits for the next init's `ready`.
     if (name === 'destroy') readyDetail = undefined;
     return sdk(name, args);
@@ -194,11 +196,32 @@ import {
 
   var base = script.src;
   var configUrl = script.getAttribute('data-config');
+  function fetchConfig(url) {
+    return fetch(new URL(url, document.baseURI).href, { credentials: 'same-origin' }).then(function (response) {
+      if (!response.ok) throw new Error('HTTP ' + response.status);
+      return response.json();
+    });
+  }
+  // data-config with {lang} names compiled configs, one per language (kelisim-server's
+  // /v1/config/<site>/{lang}, or the files of `config build`): the visitor's language is
+  // guessed before the config is known (the saved choice, then <html lang>, then the
+  // browser's languages, else the site's default); the module fetches another one through
+  // configFor when its own choice differs or the visitor switches.
+  if (configUrl && configUrl.indexOf('{lang}') >= 0) {
+    configFor = function (language) { return fetchConfig(configUrl.replace('{lang}', language)); };
+  }
+  function guessLanguage() {
+    var saved = /(?:^|; )kelisim=1\.[^.;]*\.[^.;]*\.[^.;]*\.([a-z]{2})\./.exec(document.cookie);
+    var candidates = [saved && saved[1], document.documentElement.lang].concat(navigator.languages || []);
+    for (var i = 0; i < candidates.length; i++) {
+      var code = String(candidates[i] || '').toLowerCase().split('-')[0];
+      if (code === 'kz') code = 'kk';
+      if (code === 'kk' || code === 'ru' || code === 'en') return code;
+    }
+    return 'default';
+  }
   var config = configUrl
-    ? fetch(new URL(configUrl, document.baseURI).href, { credentials: 'same-origin' }).then(function (response) {
-        if (!response.ok) throw new Error('HTTP ' + response.status);
-        return response.json();
-      }).catch(function (error) {
+    ? (configFor ? configFor(guessLanguage()) : fetchConfig(configUrl)).catch(function (error) {
         console.error('kelisim: could not load the config from data-config="' + configUrl + '": ' + error.message +
           '. Nothing is shown until it loads.');
         return null;

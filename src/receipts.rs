@@ -87,9 +87,19 @@ pub fn record(config: &Config, consent: &Consent, action: Action, method: &str) 
         list(&consent.denied_services(config)),
     );
     set(&receipt, "countries", list(&countries));
+    // A compiled config hashed its texts ahead (those of the banner variant shown, if any).
+    let compiled_hash = config.resolved.as_ref().map(|resolved| {
+        config
+            .ui
+            .variant
+            .as_deref()
+            .and_then(|variant| lookup(&resolved.variant_hashes, variant))
+            .unwrap_or(&resolved.texts_hash)
+    });
     send(
         endpoint,
         receipt,
+        compiled_hash,
         config.texts_fingerprint(consent.language),
     );
 }
@@ -150,34 +160,52 @@ pub fn record_form(config: &Config, consent: &FormConsent) {
     set_text(&receipt, "form_id", &consent.form.id);
     set(&receipt, "granted_purposes", list(consent.granted));
     set(&receipt, "denied_purposes", list(consent.denied));
+    let compiled_hash = config
+        .resolved
+        .as_ref()
+        .and_then(|resolved| lookup(&resolved.form_hashes, &consent.form.id));
     send(
         endpoint,
         receipt,
+        compiled_hash,
         config.form_fingerprint(consent.form, consent.language),
     );
 }
 
-/// Hashes the texts shown into the receipt, then queues it in the outbox and sends it.
-fn send(endpoint: String, receipt: js_sys::Object, fingerprint: String) {
+/// Puts the hash of the texts shown into the receipt (the compiled config's, or the SHA-256 of
+/// `fingerprint` for a config validated here), then queues it in the outbox and sends it.
+fn send(
+    endpoint: String,
+    receipt: js_sys::Object,
+    compiled_hash: Option<&str>,
+    fingerprint: String,
+) {
+    if let Some(hash) = compiled_hash {
+        deliver(endpoint, &receipt, hash);
+        return;
+    }
     let hashed = once(move |hash| {
-        let hash = hash.as_string().unwrap_or_default();
-        set_text(&receipt, "texts_hash", &hash);
-        let text = json_text(&receipt);
-        if push_outbox(&text) {
-            flush(endpoint);
-        } else {
-            post(
-                &endpoint,
-                &text,
-                Box::new(|answer| {
-                    if let Some(answer) = answer {
-                        remember_answer(&answer);
-                    }
-                }),
-            );
-        }
+        deliver(endpoint, &receipt, &hash.as_string().unwrap_or_default());
     });
     sha256_hex(&fingerprint, &hashed);
+}
+
+fn deliver(endpoint: String, receipt: &js_sys::Object, texts_hash: &str) {
+    set_text(receipt, "texts_hash", texts_hash);
+    let text = json_text(receipt);
+    if push_outbox(&text) {
+        flush(endpoint);
+    } else {
+        post(
+            &endpoint,
+            &text,
+            Box::new(|answer| {
+                if let Some(answer) = answer {
+                    remember_answer(&answer);
+                }
+            }),
+        );
+    }
 }
 
 /// Sends what earlier page views could not, unless a back-off is still running.
@@ -285,6 +313,9 @@ fn base_receipt(config: &Config, common: &Common) -> js_sys::Object {
         crate::browser::text_or_null(config.ui.variant.as_deref()),
     );
     set_text(&receipt, "operator", config.operator.name(common.language));
+    if let Some(resolved) = &config.resolved {
+        set_text(&receipt, "config_id", &resolved.config_id);
+    }
     set_text(&receipt, "bin", &config.operator.bin);
     set(&receipt, "expires_at", iso(common.expires_at));
     set_text(&receipt, "method", common.method);
@@ -446,4 +477,12 @@ fn set_text(object: &js_sys::Object, key: &str, value: &str) {
 
 fn set(object: &js_sys::Object, key: &str, value: JsValue) {
     crate::browser::set_property(object, key, &value);
+}
+
+/// The value of `key` in a list of pairs.
+fn lookup<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(known, _)| known == key)
+        .map(|(_, value)| value.as_str())
 }

@@ -35,15 +35,19 @@ thread_local! {
 }
 
 /// What the loader tells `init` about work it already did.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct InitOptions {
     /// The loader already sent `gtag('consent', 'default', ...)` before any other tag.
     pub consent_mode_defaults_sent: bool,
+    /// Fetches the compiled config of another language (`data-config` with `{lang}`): called
+    /// with a language code, answers a promise of the config.
+    pub config_for: Option<js_sys::Function>,
 }
 
 pub struct Sdk {
-    /// Shared with the forms' submit listeners rather than copied into each of them.
-    pub config: Rc<Config>,
+    /// Shared with the forms' submit listeners rather than copied into each of them; replaced
+    /// whole when a compiled config of another language arrives (`set_language`).
+    config: RefCell<Rc<Config>>,
     consent: RefCell<Option<Consent>>,
     /// The consent id of an expired or outdated choice: reused so one browser keeps one id.
     earlier_consent_id: Option<String>,
@@ -64,6 +68,8 @@ pub struct Sdk {
     waiting_for_body: Cell<Option<Layer>>,
     /// The floating "Cookie settings" button, once a choice exists (`ui.reopen: "button"`).
     reopen: RefCell<Option<ReopenButton>>,
+    /// See [`InitOptions::config_for`].
+    config_for: Option<js_sys::Function>,
 }
 
 /// The two layers the SDK can be asked to show.
@@ -147,7 +153,7 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
     // Receipts still in the outbox get one more chance as the page goes away.
     let pagehide = EventListener::new(crate::browser::window(), "pagehide", |_| {
         if let Some(sdk) = current() {
-            receipts::beacon_pending(&sdk.config);
+            receipts::beacon_pending(&sdk.config());
         }
     });
 
@@ -159,8 +165,15 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
         }
     });
 
+    // A compiled config holds one language: start in it, and fetch the chosen one if it differs.
+    let chosen = language;
+    let language = config
+        .resolved
+        .as_ref()
+        .and_then(|resolved| resolved.language)
+        .unwrap_or(chosen);
     let sdk = Rc::new(Sdk {
-        config: Rc::new(config),
+        config: RefCell::new(Rc::new(config)),
         consent: RefCell::new(consent.clone()),
         earlier_consent_id,
         language: Cell::new(language),
@@ -174,29 +187,30 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
         forms: RefCell::new(Vec::new()),
         waiting_for_body: Cell::new(None),
         reopen: RefCell::new(None),
+        config_for: options.config_for.clone(),
     });
     SDK.with_borrow_mut(|slot| *slot = Some(sdk.clone()));
 
-    if options.consent_mode_defaults_sent && !sdk.config.uses_vendor(Vendor::GoogleConsentMode) {
+    if options.consent_mode_defaults_sent && !sdk.config().uses_vendor(Vendor::GoogleConsentMode) {
         // The defaults deny every signal, and only a service with this vendor sends updates:
         // Google's tags would stay cookieless whatever the visitor chose, and nothing said so.
         console_warn(
             "the script tag has data-google-consent-mode, so Google's tags start denied, but no service has \"vendor\": \"google-consent-mode\": no choice will update them. Add it to the Google service",
         );
     }
-    if sdk.config.uses_vendor(Vendor::GoogleConsentMode) {
+    if sdk.config().uses_vendor(Vendor::GoogleConsentMode) {
         if !options.consent_mode_defaults_sent {
             console_warn(
                 "Google Consent Mode defaults were sent late; add data-google-consent-mode to the kelisim script tag so the loader sends them before any tag",
             );
-            send_consent_mode("default", &sdk.config, None);
+            send_consent_mode("default", &sdk.config(), None);
         }
         if let Some(consent) = &consent {
-            send_consent_mode("update", &sdk.config, Some(consent));
+            send_consent_mode("update", &sdk.config(), Some(consent));
         }
     }
 
-    receipts::retry_pending(&sdk.config);
+    receipts::retry_pending(&sdk.config());
 
     // Elements added later: gated ones, declared forms, and the page's <body> when the SDK
     // started before the parser reached it.
@@ -213,21 +227,21 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
     sdk.attach_declared_forms();
     *sdk.observer.borrow_mut() = Some(observer);
 
-    if sdk.config.ui.reopen == Reopen::Link {
+    if sdk.config().ui.reopen == Reopen::Link {
         warn_without_open_link();
     }
     sdk.sync_reopen();
 
     // `ready` comes first, so a site hears it before `shown` or any tag activation.
     events::emit("ready", &detail(&[("consent", sdk.consent_js())]));
-    let automated_hidden = sdk.config.ui.hide_from_bots && is_automated_browser();
+    let automated_hidden = sdk.config().ui.hide_from_bots && is_automated_browser();
     // A pixel already on the page (not gated) hears "revoke" before it can track anything.
-    tell_vendors(&sdk.config, consent.as_ref());
+    tell_vendors(&sdk.config(), consent.as_ref());
     match &consent {
         Some(_) => sdk.activate(gating::gated_elements()),
         // Global Privacy Control with no choice yet: refuse every optional category, record it
         // once (cookie and a `gpc` receipt), and tell the visitor, who may still choose otherwise.
-        None if sdk.config.gpc && global_privacy_control() => {
+        None if sdk.config().gpc && global_privacy_control() => {
             sdk.gpc_honoured.set(true);
             sdk.apply(Choice::RejectAll, Action::Gpc, "gpc")?;
             if !automated_hidden {
@@ -238,6 +252,11 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
         None => {
             sdk.activate(gating::gated_elements());
             sdk.show();
+        }
+    }
+    if language != chosen && sdk.config_for.is_some() {
+        if let Err(message) = sdk.set_language(chosen.code()) {
+            crate::browser::console_error(&message);
         }
     }
     Ok(())
@@ -354,6 +373,11 @@ pub fn on_ui_action(action: UiAction) {
 }
 
 impl Sdk {
+    /// The config in force (an `Rc`: a language switch may replace it meanwhile).
+    pub fn config(&self) -> Rc<Config> {
+        self.config.borrow().clone()
+    }
+
     pub fn consent(&self) -> Option<Consent> {
         self.consent.borrow().clone()
     }
@@ -377,7 +401,7 @@ impl Sdk {
         };
         if shown {
             if !self.impression_sent.replace(true) {
-                receipts::impression(&self.config, self.language.get());
+                receipts::impression(&self.config(), self.language.get());
             }
             emit_shown("banner");
         }
@@ -391,7 +415,7 @@ impl Sdk {
         let shown = {
             let consent = self.consent.borrow();
             let view = self.view(consent.as_ref());
-            let switches = initial_switches(&self.config, consent.as_ref());
+            let switches = initial_switches(&self.config(), consent.as_ref());
             match self.mounted_ui().as_mut() {
                 Some(ui) if !ui.preferences_shown() => {
                     ui.open_preferences(&view, &switches);
@@ -409,7 +433,7 @@ impl Sdk {
     fn mounted_ui(&self) -> std::cell::RefMut<'_, Option<Ui>> {
         let mut ui = self.ui.borrow_mut();
         if ui.is_none() {
-            *ui = Ui::mount(&self.config, on_ui_action);
+            *ui = Ui::mount(&self.config(), on_ui_action);
         }
         ui
     }
@@ -417,12 +441,12 @@ impl Sdk {
     /// Shows the floating "Cookie settings" button once a choice exists and the page has a
     /// body (`ui.reopen: "button"`); idempotent.
     fn sync_reopen(&self) {
-        let wanted = self.config.ui.reopen == Reopen::Button
+        let wanted = self.config().ui.reopen == Reopen::Button
             && self.consent.borrow().is_some()
             && document().body().is_some();
         let mut reopen = self.reopen.borrow_mut();
         if wanted && reopen.is_none() {
-            *reopen = ReopenButton::mount(&self.config, self.language.get(), || {
+            *reopen = ReopenButton::mount(&self.config(), self.language.get(), || {
                 if let Some(sdk) = current() {
                     sdk.show_preferences();
                 }
@@ -491,10 +515,10 @@ impl Sdk {
         let language = code
             .parse::<Language>()
             .ok()
-            .filter(|language| self.config.languages.contains(language))
+            .filter(|language| self.config().languages.contains(language))
             .ok_or_else(|| {
                 let mut enabled: Vec<&str> = Vec::new();
-                for language in &self.config.languages {
+                for language in &self.config().languages {
                     enabled.push(language.code());
                 }
                 concat(&[
@@ -505,15 +529,63 @@ impl Sdk {
                     ")",
                 ])
             })?;
+        let compiled_language = self
+            .config()
+            .resolved
+            .as_ref()
+            .and_then(|resolved| resolved.language);
+        if compiled_language.is_some_and(|loaded| loaded != language) {
+            return self.fetch_language(language);
+        }
         self.language.set(language);
         if let Some(reopen) = self.reopen.borrow().as_ref() {
-            reopen.set_language(&self.config, language);
+            reopen.set_language(&self.config(), language);
         }
         let consent = self.consent.borrow();
         let view = self.view(consent.as_ref());
         if let Some(ui) = self.ui.borrow_mut().as_mut() {
             ui.rerender(&view);
         }
+        Ok(())
+    }
+
+    /// A compiled config holds one language: fetches the compiled config of `language` through
+    /// the loader, then switches to it. What is shown stays as it is until it arrives.
+    fn fetch_language(&self, language: Language) -> Result<(), String> {
+        let Some(config_for) = &self.config_for else {
+            return Err(concat(&[
+                "setLanguage: this compiled config holds one language; give data-config a URL with {lang} so kelisim can fetch `",
+                language.code(),
+                "`",
+            ]));
+        };
+        let promise = config_for
+            .call1(&JsValue::NULL, &JsValue::from_str(language.code()))
+            .unwrap_or(JsValue::UNDEFINED);
+        let then = crate::browser::property(&promise, "then");
+        let Some(then) = then.dyn_ref::<js_sys::Function>() else {
+            return Err("setLanguage: the loader gave no config to switch to".into());
+        };
+        let site = self.config().site.clone();
+        let arrived = crate::browser::once(move |value| {
+            let Some(sdk) = current() else { return };
+            match crate::boundary::config_from_js(&value) {
+                Ok(config) if config.site == site && config.resolved.is_some() => {
+                    *sdk.config.borrow_mut() = Rc::new(with_banner_variant(config));
+                    if let Err(message) = sdk.set_language(language.code()) {
+                        crate::browser::console_error(&message);
+                    }
+                }
+                Ok(_) => crate::browser::console_error(
+                    "setLanguage: the config fetched is not a compiled config of this site",
+                ),
+                Err(error) => crate::browser::console_error(&error.describe()),
+            }
+        });
+        let failed = crate::browser::once(|_| {
+            crate::browser::console_error("setLanguage: the config of that language did not load");
+        });
+        let _ = then.call2(&promise, &arrived, &failed);
         Ok(())
     }
 
@@ -550,14 +622,14 @@ impl Sdk {
     /// `getConsent()`: a plain object, or `null` before any choice.
     pub fn consent_js(&self) -> JsValue {
         match self.consent.borrow().as_ref() {
-            Some(consent) => consent_to_js(&self.config, consent),
+            Some(consent) => consent_to_js(&self.config(), consent),
             None => JsValue::NULL,
         }
     }
 
     fn apply(&self, choice: Choice, action: Action, method: &str) -> Result<(), String> {
         let grants = self
-            .config
+            .config()
             .grants_for(&choice)
             .map_err(|error| error.describe())?;
         let previous = self.consent();
@@ -568,20 +640,20 @@ impl Sdk {
             .unwrap_or_else(random_uuid);
         let consent = Consent::new(
             consent_id,
-            &self.config,
+            &self.config(),
             now_seconds(),
             self.language.get(),
             grants,
         );
         storage::write_consent_cookie(
             &encode_cookie(&consent),
-            self.config.expiry_days,
-            self.config.cookie_domain.as_deref(),
+            self.config().expiry_days,
+            self.config().cookie_domain.as_deref(),
         );
         *self.consent.borrow_mut() = Some(consent.clone());
         // After the new consent is stored: `clear_revoked` skips whatever it still grants.
         let mut revoked: Vec<String> = Vec::new();
-        for service in revoked_services(&self.config, previous.as_ref(), &consent) {
+        for service in revoked_services(&self.config(), previous.as_ref(), &consent) {
             revoked.push(service.id.clone());
         }
         self.clear_revoked(&revoked);
@@ -604,19 +676,19 @@ impl Sdk {
         self.hide();
         self.sync_reopen();
 
-        if self.config.uses_vendor(Vendor::GoogleConsentMode) {
-            send_consent_mode("update", &self.config, Some(&consent));
+        if self.config().uses_vendor(Vendor::GoogleConsentMode) {
+            send_consent_mode("update", &self.config(), Some(&consent));
         }
-        tell_vendors(&self.config, Some(&consent));
+        tell_vendors(&self.config(), Some(&consent));
         self.activate(gating::gated_elements());
-        receipts::record(&self.config, &consent, action, method);
+        receipts::record(&self.config(), &consent, action, method);
 
         let event = match (action, &previous) {
             (Action::Withdraw, _) => "withdraw",
             (_, None) => "consent",
             (_, Some(_)) => "change",
         };
-        if self.config.uses_vendor(Vendor::Gtm) {
+        if self.config().uses_vendor(Vendor::Gtm) {
             events::push_data_layer(
                 event,
                 &[
@@ -628,7 +700,7 @@ impl Sdk {
                 ],
             );
         }
-        let consent_js = consent_to_js(&self.config, &consent);
+        let consent_js = consent_to_js(&self.config(), &consent);
         events::emit(
             event,
             &detail(&[("action", action.as_str().into()), ("consent", consent_js)]),
@@ -643,7 +715,7 @@ impl Sdk {
             .map(|c| c.consent_id)
             .or_else(|| self.earlier_consent_id.clone());
         let handle =
-            crate::forms::attach(&self.config, form, set, self.language.get(), consent_id)?;
+            crate::forms::attach(&self.config(), form, set, self.language.get(), consent_id)?;
         self.forms.borrow_mut().push(handle);
         Ok(())
     }
@@ -665,7 +737,7 @@ impl Sdk {
             if consent.as_ref().is_some_and(|c| c.service_granted(id)) {
                 continue;
             }
-            if let Some((_, service)) = self.config.service(id) {
+            if let Some((_, service)) = self.config().service(id) {
                 storage::clear_cookies(&service.cookies, &service.cookie_paths);
                 storage::clear_local_storage(&service.local_storage);
             }
@@ -688,13 +760,13 @@ impl Sdk {
     fn activate(&self, elements: Vec<Element>) {
         let consent = self.consent();
         embeds::sync(
-            &self.config,
+            &self.config(),
             consent.as_ref(),
             self.language.get(),
             &elements,
         );
         if let Some(consent) = consent {
-            gating::activate(&self.config, &consent, &elements);
+            gating::activate(&self.config(), &consent, &elements);
         }
     }
 
@@ -728,7 +800,7 @@ impl Sdk {
 
     fn view<'a>(&'a self, consent: Option<&'a Consent>) -> View<'a> {
         View {
-            config: &self.config,
+            config: self.config(),
             language: self.language.get(),
             consent,
             last_receipt: consent.and_then(|c| receipts::last_receipt(&c.consent_id)),

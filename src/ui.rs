@@ -38,7 +38,7 @@ pub enum UiAction {
 
 /// Everything a layer shows.
 pub struct View<'a> {
-    pub config: &'a Config,
+    pub config: std::rc::Rc<Config>,
     pub language: Language,
     pub consent: Option<&'a Consent>,
     /// The last receipt the server acknowledged for this consent, if any.
@@ -74,7 +74,7 @@ impl Ui {
     /// Creates the (empty) root as the first child of `<body>`, so keyboard and screen-reader
     /// users reach the banner before the page. `on_action` receives every visitor action.
     pub fn mount(config: &Config, on_action: impl Fn(UiAction) + Clone + 'static) -> Option<Ui> {
-        install_styles();
+        install_styles(config);
         let document = document();
         let body = document.body()?;
         let root: HtmlElement = dom::element("div", "").unchecked_into();
@@ -287,14 +287,18 @@ pub fn initial_switches(config: &Config, consent: Option<&Consent>) -> Switches 
     switches
 }
 
-pub(crate) fn install_styles() {
+pub(crate) fn install_styles(config: &Config) {
     if STYLES_INSTALLED.get() {
         return;
     }
     STYLES_INSTALLED.set(true);
     let document = document();
-    // Minified from `kelisim-core/src/kelisim.css` by the build script.
-    let css = include_str!(concat!(env!("OUT_DIR"), "/kelisim.min.css"));
+    // A compiled config brings the stylesheet with its theme; otherwise the one minified from
+    // `kelisim-core/src/kelisim.css` by the build script (the theme is then set inline).
+    let css = match &config.resolved {
+        Some(resolved) => resolved.style.as_str(),
+        None => include_str!(concat!(env!("OUT_DIR"), "/kelisim.min.css")),
+    };
     // A constructed stylesheet is not subject to a page's `style-src` CSP, so stores with a
     // strict policy need no exception for kelisim. Browsers without it get a <style> element.
     let adopted = web_sys::CssStyleSheet::new().ok().and_then(|sheet| {
@@ -334,7 +338,7 @@ fn render_banner(root: &HtmlElement, view: &View) -> HtmlElement {
     let description = append(&inner, "p", "kelisim-description");
     set_attr(&description, "id", "kelisim-description");
     description.set_text_content(Some(&concat(&[texts.description(), " "])));
-    dom::policy_link(&description, view.config, view.language);
+    dom::policy_link(&description, &view.config, view.language);
 
     let notes = append(&inner, "div", "kelisim-notes");
     if view.gpc_honoured {
@@ -359,7 +363,7 @@ fn render_banner(root: &HtmlElement, view: &View) -> HtmlElement {
 }
 
 fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> HtmlElement {
-    let config = view.config;
+    let config = &view.config;
     let language = view.language;
     let texts = config.texts(language);
     let overlay: HtmlElement = dom::element("div", "kelisim-overlay").unchecked_into();
@@ -382,7 +386,7 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> H
     let body = append(&dialog, "div", "kelisim-preferences__body");
     let intro = append(&body, "p", "");
     intro.set_text_content(Some(&concat(&[texts.preferences_description(), " "])));
-    dom::policy_link(&intro, view.config, view.language);
+    dom::policy_link(&intro, &view.config, view.language);
     append_text(
         &body,
         "p",

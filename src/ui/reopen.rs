@@ -23,7 +23,7 @@ impl ReopenButton {
         language: Language,
         on_click: impl Fn() + 'static,
     ) -> Option<ReopenButton> {
-        super::install_styles();
+        super::install_styles(config);
         let body = document().body()?;
         let element = dom::element(
             "button",

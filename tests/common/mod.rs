@@ -17,6 +17,27 @@ pub fn demo_config() -> JsValue {
     js_sys::JSON::parse(include_str!("../../www/kelisim.json")).unwrap()
 }
 
+/// The demo store's config compiled (as `config build` or the receipts server do) for
+/// `language`, as the object the loader hands to `init`.
+pub fn compiled_config(language: &str) -> JsValue {
+    let compiled =
+        kelisim_core::compile::compile_text(include_str!("../../www/kelisim.json")).unwrap();
+    let config = compiled
+        .iter()
+        .find(|config| config.language == language)
+        .unwrap();
+    js_sys::JSON::parse(&config.to_json()).unwrap()
+}
+
+/// The `config_id` of the demo's compiled config in `language`.
+pub fn compiled_config_id(language: &str) -> String {
+    let config = compiled_config(language);
+    js_sys::Reflect::get(&config, &"config_id".into())
+        .unwrap()
+        .as_string()
+        .unwrap()
+}
+
 pub fn set(object: &JsValue, path: &[&str], value: JsValue) {
     let mut target = object.clone();
     for key in &path[..path.len() - 1] {

@@ -203,8 +203,10 @@ const WASM_OPT_PASSES: [&str; 4] = [
 /// recipients and term; how to withdraw), for the floating button that reopens the
 /// preferences after a choice (its code and styles), and for what pages written for
 /// vanilla-cookieconsent need (its `data-cc` buttons, a warning about Consent Mode defaults
-/// nothing updates) with the operator's name per language.
-pub const GZIP_CEILING: usize = 62_800;
+/// nothing updates) with the operator's name per language, and for the reader of compiled
+/// configs beside the raw config's validator (the runtime carries both until it reads compiled
+/// configs only, when the validator, the built-in texts and the hashing leave it).
+pub const GZIP_CEILING: usize = 67_320;
 
 /// Fails when everything a site loads weighs more than [`GZIP_CEILING`] gzip bytes.
 pub fn check_size_ceiling(sizes: &[FileSize]) -> Result<()> {

@@ -101,6 +101,8 @@ pub fn run(root: &Path) -> Result<()> {
     let address = PAGES;
     let mut mounts = serve::mounts(root);
     mounts.insert(0, ("/e2e/".into(), root.join("tests/e2e")));
+    // The demo store's compiled config where kelisim-server serves it.
+    mounts.insert(0, ("/v1/config/".into(), compiled_configs(root)?));
     mounts.insert(0, ("/store/".into(), store_pages(root)?));
     mounts.insert(0, ("/vendor/".into(), root.join(".tools/node_modules")));
     mounts.insert(0, ("/sdk-untyped/".into(), root.join("pkg")));
@@ -125,6 +127,10 @@ pub fn run(root: &Path) -> Result<()> {
             vec![("Cache-Control".to_owned(), "public, max-age=600".to_owned())],
         ),
         ("/store/demo-store-csp.html".to_owned(), demo_csp),
+        (
+            "/v1/config/".to_owned(),
+            vec![("Content-Type".to_owned(), "application/json".to_owned())],
+        ),
     ];
     let _server = serve::start(address, mounts, rules)?;
 
@@ -250,7 +256,7 @@ fn receipts_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
     std::fs::write(
         data.join("sites.json"),
         format!(
-            "{{\"sites\": [{{\"id\": \"glazik-demo\", \"origins\": [\"http://{PAGES}\", \"http://127.0.0.1:{RECEIPTS_PORT}\"]}}]}}"
+            "{{\"sites\": [{{\"id\": \"glazik-demo\", \"origins\": [\"http://{PAGES}\", \"http://127.0.0.1:{RECEIPTS_PORT}\"], \"config\": \"www/kelisim.json\"}}]}}"
         ),
     )?;
     // The demo store as the server serves it, with a driver that presses "accept all".
@@ -344,9 +350,21 @@ fn receipts_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
             &fresh_profile(root, "online"),
         ),
     ));
+    let rows = stored()?;
     results.push((
         "receipts: exactly one row stored".to_owned(),
-        count_is(&stored()?, 1),
+        count_is(&rows, 1),
+    ));
+    results.push((
+        "receipts: the receipt names the compiled config the page was served".to_owned(),
+        if rows
+            .first()
+            .is_some_and(|row| row.contains("\"config_id\":\""))
+        {
+            Ok(())
+        } else {
+            Err(anyhow::anyhow!("no config_id in {rows:?}"))
+        },
     ));
     drop(server);
 
@@ -390,9 +408,11 @@ fn receipts_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
         .arg("--key")
         .arg(data.join("signing.key"))
         .output()?;
+    let printed = String::from_utf8_lossy(&verified.stdout);
     results.push((
-        "receipts: the chain verifies".to_owned(),
-        if verified.status.success() {
+        "receipts: the chain verifies, and the archive holds every config a receipt names"
+            .to_owned(),
+        if verified.status.success() && !printed.contains("not in the archive") {
             Ok(())
         } else {
             Err(anyhow::anyhow!(
@@ -418,6 +438,30 @@ const TRACKER_PORT: u16 = 18741;
 /// The store pages of the tracker checks, served without a CSP (the demo has inline tags):
 /// the demo store exactly as it is with the driver script added, and a page written in
 /// vanilla-cookieconsent markup.
+/// The demo store's config compiled as kelisim-server serves it at
+/// `/v1/config/glazik-demo/{kk,ru,en,default}`, for the static pages server.
+fn compiled_configs(root: &Path) -> Result<PathBuf> {
+    let dir = root.join("target/e2e-config");
+    let site = dir.join("glazik-demo");
+    std::fs::create_dir_all(&site)?;
+    let text = std::fs::read_to_string(root.join("www/kelisim.json"))?;
+    let compiled = kelisim_core::compile::compile_text(&text)
+        .map_err(|problems| anyhow::anyhow!("www/kelisim.json does not compile: {problems:?}"))?;
+    for language in ["kk", "ru", "en", "default"] {
+        let config = compiled
+            .iter()
+            .find(|config| config.language == language)
+            .or_else(|| {
+                compiled
+                    .iter()
+                    .find(|config| config.language == config.default_language)
+            })
+            .context("a compiled config in the default language")?;
+        std::fs::write(site.join(language), config.to_json())?;
+    }
+    Ok(dir)
+}
+
 fn store_pages(root: &Path) -> Result<PathBuf> {
     let dir = root.join("target/e2e-pages");
     std::fs::create_dir_all(&dir)?;

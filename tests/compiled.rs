@@ -1,0 +1,142 @@
+//! The runtime on compiled configs, in headless Chromium: it shows the compiled texts and
+//! stylesheet, its receipts carry the compiled config's id and texts hash, a language switch
+//! fetches the other language through the loader's `configFor`, and anything that is not a
+//! compiled config of this format shows nothing and runs no tag.
+
+mod common;
+
+use common::*;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// The receipts waiting in the outbox (the test page has no receipts server).
+fn outbox() -> Vec<serde_json_lite::Receipt> {
+    let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    let text = storage
+        .get_item("kelisim:outbox")
+        .unwrap()
+        .unwrap_or("[]".into());
+    let items = js_sys::JSON::parse(&text).unwrap();
+    js_sys::Array::from(&items)
+        .iter()
+        .map(|item| serde_json_lite::Receipt::from(item.as_string().unwrap()))
+        .collect()
+}
+
+/// Just enough of a receipt to check, read with the browser's JSON.
+mod serde_json_lite {
+    pub struct Receipt(pub wasm_bindgen::JsValue);
+    impl From<String> for Receipt {
+        fn from(text: String) -> Receipt {
+            Receipt(js_sys::JSON::parse(&text).unwrap())
+        }
+    }
+    impl Receipt {
+        pub fn text(&self, field: &str) -> Option<String> {
+            js_sys::Reflect::get(&self.0, &field.into())
+                .ok()?
+                .as_string()
+        }
+    }
+}
+
+fn options_with_config_for() -> JsValue {
+    let options = js_sys::Object::new();
+    let config_for = js_sys::Function::new_with_args(
+        "language",
+        "return Promise.resolve(window.kelisimTestConfigs[language]);",
+    );
+    let configs = js_sys::Object::new();
+    for language in ["kk", "ru", "en"] {
+        set(&configs, &[language], compiled_config(language));
+    }
+    set(
+        &web_sys::window().unwrap().into(),
+        &["kelisimTestConfigs"],
+        configs.into(),
+    );
+    set(&options, &["configFor"], config_for.into());
+    options.into()
+}
+
+#[wasm_bindgen_test]
+fn a_compiled_config_shows_its_texts_and_its_receipts_name_it() {
+    reset("ru");
+    assert!(kelisim::init(compiled_config("ru"), JsValue::UNDEFINED));
+    assert_eq!(
+        text("#kelisim .kelisim-title"),
+        "Мы используем файлы cookie"
+    );
+    assert!(text("#kelisim .kelisim-notes").contains("Получатели данных"));
+    click("[data-kelisim-action=accept-all]");
+    let receipts = outbox();
+    assert_eq!(receipts.len(), 1);
+    assert_eq!(
+        receipts[0].text("config_id"),
+        Some(compiled_config_id("ru"))
+    );
+    let texts_hash = js_sys::Reflect::get(&compiled_config("ru"), &"texts_hash".into())
+        .unwrap()
+        .as_string();
+    assert_eq!(receipts[0].text("texts_hash"), texts_hash);
+}
+
+#[wasm_bindgen_test]
+async fn a_language_switch_fetches_the_other_compiled_config() {
+    reset("kk");
+    assert!(kelisim::init(
+        compiled_config("kk"),
+        options_with_config_for()
+    ));
+    assert_eq!(
+        text("#kelisim .kelisim-title"),
+        "Біз cookie файлдарын қолданамыз"
+    );
+    click("[data-kelisim-action=language][data-kelisim-language=ru]");
+    wait(50).await;
+    assert_eq!(
+        text("#kelisim .kelisim-title"),
+        "Мы используем файлы cookie"
+    );
+    click("[data-kelisim-action=accept-all]");
+    let receipts = outbox();
+    assert_eq!(
+        receipts[0].text("config_id"),
+        Some(compiled_config_id("ru"))
+    );
+    assert_eq!(receipts[0].text("language").as_deref(), Some("ru"));
+}
+
+#[wasm_bindgen_test]
+async fn the_visitors_language_is_fetched_when_the_loader_guessed_another() {
+    // The page says Russian; the loader handed over Kazakh: the runtime fetches Russian.
+    reset("ru");
+    assert!(kelisim::init(
+        compiled_config("kk"),
+        options_with_config_for()
+    ));
+    wait(50).await;
+    assert_eq!(
+        text("#kelisim .kelisim-title"),
+        "Мы используем файлы cookie"
+    );
+}
+
+#[wasm_bindgen_test]
+fn what_is_not_a_compiled_config_of_this_format_shows_nothing() {
+    reset("ru");
+    fixture("<script type=\"text/plain\" data-category=\"necessary\">window.testLog.push('ran')</script>");
+    let config = compiled_config("ru");
+    set(&config, &["format"], "kelisim-compiled/0".into());
+    assert!(!kelisim::init(config, JsValue::UNDEFINED));
+    assert!(query("#kelisim").is_none());
+    assert!(log().is_empty(), "a tag ran: {:?}", log());
+
+    reset("ru");
+    let config = compiled_config("ru");
+    set(&config, &["categories"], JsValue::from(7));
+    assert!(!kelisim::init(config, JsValue::UNDEFINED));
+    assert!(query("#kelisim").is_none());
+}
