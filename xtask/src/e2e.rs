@@ -447,15 +447,8 @@ fn compiled_configs(root: &Path) -> Result<PathBuf> {
     let text = std::fs::read_to_string(root.join("www/kelisim.json"))?;
     let compiled = kelisim_core::compile::compile_text(&text)
         .map_err(|problems| anyhow::anyhow!("www/kelisim.json does not compile: {problems:?}"))?;
-    for language in ["kk", "ru", "en", "default"] {
-        let config = compiled
-            .iter()
-            .find(|config| config.language == language)
-            .or_else(|| {
-                compiled
-                    .iter()
-                    .find(|config| config.language == config.default_language)
-            })
+    for language in kelisim_core::compile::SERVED_LANGUAGES {
+        let config = kelisim_core::compile::for_language(&compiled, language)
             .context("a compiled config in the default language")?;
         std::fs::write(site.join(language), config.to_json())?;
     }

@@ -224,6 +224,29 @@ impl CompiledConfig {
     }
 }
 
+/// What a browser may ask for: a language kelisim has texts for, or the site's default.
+pub const SERVED_LANGUAGES: [&str; 4] = ["kk", "ru", "en", "default"];
+
+/// Which of a config's compiled languages answers a request for `language` (one of
+/// [`SERVED_LANGUAGES`]): that language when the site offers it, the default language
+/// otherwise (`default` included). `None` for a name that is not a language.
+pub fn for_language<'a>(
+    compiled: &'a [CompiledConfig],
+    language: &str,
+) -> Option<&'a CompiledConfig> {
+    if !SERVED_LANGUAGES.contains(&language) {
+        return None;
+    }
+    compiled
+        .iter()
+        .find(|config| config.language == language)
+        .or_else(|| {
+            compiled
+                .iter()
+                .find(|config| config.language == config.default_language)
+        })
+}
+
 /// Reads `text` as a `kelisim.json` and compiles it: every problem with its line and column,
 /// or one compiled config per language the config offers, in its `languages` order.
 pub fn compile_text(text: &str) -> Result<Vec<CompiledConfig>, Vec<Problem>> {

@@ -46,7 +46,8 @@ pub const COMPILED_FIELDS: &[&str] = &[
     "forms",
     "variants",
 ];
-pub const COMPILED_OPERATOR_FIELDS: &[&str] = &["name", "bin", "email", "address"];
+/// The compiled operator has the raw one's fields (its texts in one language).
+pub const COMPILED_OPERATOR_FIELDS: &[&str] = crate::config::OPERATOR_FIELDS;
 pub const COMPILED_UI_FIELDS: &[&str] = &[
     "layout",
     "position",
@@ -56,15 +57,8 @@ pub const COMPILED_UI_FIELDS: &[&str] = &[
     "reopen_position",
 ];
 pub const COMPILED_NOTE_FIELDS: &[&str] = &["class", "text"];
-pub const COMPILED_CATEGORY_FIELDS: &[&str] = &[
-    "id",
-    "required",
-    "default",
-    "title",
-    "description",
-    "refusal",
-    "services",
-];
+/// The compiled category has the raw one's fields (its texts in one language).
+pub const COMPILED_CATEGORY_FIELDS: &[&str] = crate::config::CATEGORY_FIELDS;
 pub const COMPILED_SERVICE_FIELDS: &[&str] = &[
     "id",
     "name",

@@ -9,15 +9,18 @@ fn read(path: &str) -> String {
     std::fs::read_to_string(root.join(path)).unwrap_or_else(|error| panic!("{path}: {error}"))
 }
 
+/// Every config the project ships: the demo's, the end-to-end pages', the benchmark's.
+const SHIPPED_CONFIGS: [&str; 5] = [
+    "www/kelisim.json",
+    "tests/e2e/config.json",
+    "tests/e2e/receipts-config.json",
+    "tests/e2e/vanilla-config.json",
+    "bench/pages/kelisim.json",
+];
+
 #[test]
 fn every_shipped_config_compiles() {
-    for path in [
-        "www/kelisim.json",
-        "tests/e2e/config.json",
-        "tests/e2e/receipts-config.json",
-        "tests/e2e/vanilla-config.json",
-        "bench/pages/kelisim.json",
-    ] {
+    for path in SHIPPED_CONFIGS {
         let compiled = compile_text(&read(path)).unwrap_or_else(|problems| {
             panic!("{path}: {problems:#?}");
         });
@@ -286,13 +289,7 @@ fn a_config_that_is_not_an_object_is_one_problem() {
 #[test]
 fn a_compiled_config_reads_back_as_the_config_it_was_compiled_from() {
     use kelisim_core::compile::compile;
-    for path in [
-        "www/kelisim.json",
-        "tests/e2e/config.json",
-        "tests/e2e/receipts-config.json",
-        "tests/e2e/vanilla-config.json",
-        "bench/pages/kelisim.json",
-    ] {
+    for path in SHIPPED_CONFIGS {
         let raw: Value = serde_json::from_str(&read(path)).unwrap();
         let config = Config::check(&raw).unwrap();
         for compiled in compile(&config) {

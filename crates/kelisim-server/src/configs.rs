@@ -11,8 +11,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// What a browser may ask for: a language kelisim has texts for, or the site's default.
-pub const LANGUAGE_NAMES: [&str; 4] = ["kk", "ru", "en", "default"];
+pub use kelisim_core::compile::SERVED_LANGUAGES as LANGUAGE_NAMES;
 
 /// The compiled configs of every site that names a config file.
 #[derive(Clone, Debug, Default)]
@@ -27,18 +26,7 @@ impl SiteConfigs {
     /// language when the site offers it, the site's default language otherwise. `None` for
     /// a site without a config or a name that is not a language.
     pub fn get(&self, site: &str, language: &str) -> Option<&CompiledConfig> {
-        if !LANGUAGE_NAMES.contains(&language) {
-            return None;
-        }
-        let compiled = self.0.get(site)?;
-        compiled
-            .iter()
-            .find(|config| config.language == language)
-            .or_else(|| {
-                compiled
-                    .iter()
-                    .find(|config| config.language == config.default_language)
-            })
+        kelisim_core::compile::for_language(self.0.get(site)?, language)
     }
 
     /// Every compiled config of every site (for the archive).
