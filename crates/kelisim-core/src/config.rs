@@ -838,11 +838,19 @@ impl Config {
     }
 
     /// Texts of the first and preferences layers in `language` (built-in plus overrides).
+    /// (A compiled config holds one language: asked for another, it answers with that one
+    /// rather than nothing.)
     pub fn texts(&self, language: Language) -> &Texts {
-        self.texts
-            .get(language)
-            .or_else(|| self.texts.get(self.default_language))
-            .expect("validation fills texts for every enabled language")
+        let mut texts = self.texts.get(language);
+        for fallback in [
+            self.default_language,
+            Language::Kk,
+            Language::Ru,
+            Language::En,
+        ] {
+            texts = texts.or_else(|| self.texts.get(fallback));
+        }
+        texts.expect("validation fills texts for every enabled language; a compiled config its one")
     }
 
     /// The policy URL in `language`, or in the default language when there is none.

@@ -455,3 +455,15 @@ fn the_compiled_format_has_the_fields_the_runtime_reads() {
     let json: serde_json::Value = serde_json::from_str(&compiled.to_json()).unwrap();
     assert_eq!(keys(&json["variants"][0]), sorted(COMPILED_VARIANT_FIELDS));
 }
+
+/// A compiled config read for one language answers any language's texts with that one's
+/// (never a panic in the browser for a language that is not loaded yet).
+#[test]
+fn a_compiled_config_has_texts_for_any_language_asked() {
+    let compiled = &compile_text(&read("www/kelisim.json")).unwrap()[1];
+    let value: Value = serde_json::from_str(&compiled.to_json()).unwrap();
+    let config = Config::from_compiled(&value).unwrap();
+    for language in Language::ALL {
+        assert_eq!(config.texts(language).accept_all(), "Принять все");
+    }
+}
