@@ -88,14 +88,10 @@ pub fn record(config: &Config, consent: &Consent, action: Action, method: &str) 
     );
     set(&receipt, "countries", list(&countries));
     // A compiled config hashed its texts ahead (those of the banner variant shown, if any).
-    let compiled_hash = config.resolved.as_ref().map(|resolved| {
-        config
-            .ui
-            .variant
-            .as_deref()
-            .and_then(|variant| lookup(&resolved.variant_hashes, variant))
-            .unwrap_or(&resolved.texts_hash)
-    });
+    let compiled_hash = config
+        .resolved
+        .as_ref()
+        .map(|resolved| resolved.banner_hash(config.ui.variant.as_deref()));
     send(
         endpoint,
         receipt,
@@ -163,7 +159,7 @@ pub fn record_form(config: &Config, consent: &FormConsent) {
     let compiled_hash = config
         .resolved
         .as_ref()
-        .and_then(|resolved| lookup(&resolved.form_hashes, &consent.form.id));
+        .and_then(|resolved| resolved.form_hash(&consent.form.id));
     send(
         endpoint,
         receipt,
@@ -477,12 +473,4 @@ fn set_text(object: &js_sys::Object, key: &str, value: &str) {
 
 fn set(object: &js_sys::Object, key: &str, value: JsValue) {
     crate::browser::set_property(object, key, &value);
-}
-
-/// The value of `key` in a list of pairs.
-fn lookup<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(known, _)| known == key)
-        .map(|(_, value)| value.as_str())
 }

@@ -116,6 +116,18 @@ impl Resolved {
         lookup(&self.country_names, code).unwrap_or(code)
     }
 
+    /// The `texts_hash` of a banner receipt: of the variant shown, if one is.
+    pub fn banner_hash(&self, variant: Option<&str>) -> &str {
+        variant
+            .and_then(|variant| lookup(&self.variant_hashes, variant))
+            .unwrap_or(&self.texts_hash)
+    }
+
+    /// The `texts_hash` of a form's receipt.
+    pub fn form_hash(&self, form: &str) -> Option<&str> {
+        lookup(&self.form_hashes, form)
+    }
+
     /// The names of data kinds, in order (unknown kinds left out).
     pub fn data_kind_names(&self, kinds: &[String]) -> Vec<&str> {
         let mut names = Vec::new();
@@ -213,7 +225,7 @@ fn read(value: &Value, problems: &Problems) -> Config {
         );
     }
 
-    let operator = required(&top, "operator", COMPILED_OPERATOR_FIELDS);
+    let operator = top.required_object("operator", COMPILED_OPERATOR_FIELDS);
     let mut names = PerLanguage::default();
     names.set(language, operator.string("name"));
     let mut addresses = PerLanguage::default();
@@ -222,7 +234,7 @@ fn read(value: &Value, problems: &Problems) -> Config {
     let mut texts = PerLanguage::default();
     texts.set(
         language,
-        Texts::from_fields(&required(&top, "texts", TEXT_NAMES)),
+        Texts::from_fields(&top.required_object("texts", TEXT_NAMES)),
     );
     let mut policy_urls = PerLanguage::default();
     policy_urls.set(language, top.string("policy_url"));
@@ -328,7 +340,7 @@ fn read(value: &Value, problems: &Problems) -> Config {
         forms.push(Form { id, purposes });
     }
 
-    let ui = required(&top, "ui", COMPILED_UI_FIELDS);
+    let ui = top.required_object("ui", COMPILED_UI_FIELDS);
     let mut variants = Vec::new();
     for (path, item) in &top.array("variants") {
         let variant = Fields::new(item, path, COMPILED_VARIANT_FIELDS, problems);
@@ -338,7 +350,7 @@ fn read(value: &Value, problems: &Problems) -> Config {
             id.clone(),
             variant.string("texts_hash"),
         );
-        let overrides = TextOverrides::from_fields(&required(&variant, "texts", TEXT_NAMES));
+        let overrides = TextOverrides::from_fields(&variant.required_object("texts", TEXT_NAMES));
         variants.push(Variant {
             id,
             weight: required_u32(&variant, "weight"),
@@ -348,15 +360,11 @@ fn read(value: &Value, problems: &Problems) -> Config {
             texts: vec![(language, overrides)],
         });
     }
-    let position = |field: &str| match ui.string(field).as_str() {
-        "top" => Position::Top,
-        "bottom-left" => Position::BottomLeft,
-        "bottom-right" => Position::BottomRight,
-        "bottom" => Position::Bottom,
-        _ => {
+    let position = |field: &str| {
+        Position::from_name(&ui.string(field)).unwrap_or_else(|| {
             problems.at(&ui.path(field), "is not a position");
             Position::Bottom
-        }
+        })
     };
     let ui = Ui {
         layout: parse_layout(problems, "ui.layout", &ui.string("layout")),
@@ -366,11 +374,10 @@ fn read(value: &Value, problems: &Problems) -> Config {
         variant: ui.optional_string("variant"),
         hide_from_bots: required_bool(&ui, "hide_from_bots"),
         variants,
-        reopen: if ui.string("reopen") == "link" {
-            Reopen::Link
-        } else {
+        reopen: Reopen::from_name(&ui.string("reopen")).unwrap_or_else(|| {
+            problems.at("ui.reopen", "is not button or link");
             Reopen::Button
-        },
+        }),
         reopen_position: position("reopen_position"),
     };
     // Read to check the shape; the runtime words the term itself.
@@ -405,13 +412,6 @@ fn language(problems: &Problems, field: &str, code: &str) -> Language {
     code.parse().unwrap_or_else(|()| {
         problems.at(field, "is not a language kelisim has texts for");
         Language::Kk
-    })
-}
-
-fn required<'a>(parent: &Fields<'a>, name: &str, allowed: &[&str]) -> Fields<'a> {
-    parent.object(name, allowed).unwrap_or_else(|| {
-        parent.problems().at(&parent.path(name), "is missing");
-        Fields::empty(&parent.path(name), parent.problems())
     })
 }
 

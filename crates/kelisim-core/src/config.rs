@@ -225,8 +225,8 @@ impl RawConfig {
     /// first problem is reported to `problems`; what could not be read is left empty.
     fn read(value: &Value, problems: &Problems) -> RawConfig {
         let config = Fields::new(value, "", CONFIG_FIELDS, problems);
-        let operator = required_object(&config, "operator", OPERATOR_FIELDS);
-        let policy = required_object(&config, "policy", POLICY_FIELDS);
+        let operator = config.required_object("operator", OPERATOR_FIELDS);
+        let policy = config.required_object("policy", POLICY_FIELDS);
         if config.get("categories").is_none() {
             problems.at("categories", "is missing");
         }
@@ -338,14 +338,6 @@ impl RawConfig {
         let raw = RawConfig::read(value, &problems);
         problems.into_result(raw)
     }
-}
-
-/// A required nested object; reported missing (and read as empty) when absent.
-fn required_object<'a>(parent: &Fields<'a>, name: &str, allowed: &[&str]) -> Fields<'a> {
-    parent.object(name, allowed).unwrap_or_else(|| {
-        parent.problems().at(name, "is missing");
-        Fields::empty(name, parent.problems())
-    })
 }
 
 /// The `texts` object of the config or of a variant: overrides per language code.
@@ -739,6 +731,15 @@ pub enum Reopen {
 }
 
 impl Reopen {
+    /// The way a config names (`button`, `link`); `None` for another word.
+    pub fn from_name(name: &str) -> Option<Reopen> {
+        match name {
+            "button" => Some(Reopen::Button),
+            "link" => Some(Reopen::Link),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Reopen::Button => "button",
@@ -782,6 +783,17 @@ impl Layout {
 }
 
 impl Position {
+    /// The position a config names (`bottom-left`); `None` for another word.
+    pub fn from_name(name: &str) -> Option<Position> {
+        match name {
+            "bottom" => Some(Position::Bottom),
+            "top" => Some(Position::Top),
+            "bottom-left" => Some(Position::BottomLeft),
+            "bottom-right" => Some(Position::BottomRight),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Position::Bottom => "bottom",
@@ -1644,19 +1656,16 @@ fn validate_ui(mut raw: RawUi, problems: &Problems) -> Ui {
     });
     let position = match raw.position.as_deref() {
         None if layout == Layout::Box => Position::BottomRight,
-        None | Some("bottom") => Position::Bottom,
-        Some("top") => Position::Top,
-        Some("bottom-left") => Position::BottomLeft,
-        Some("bottom-right") => Position::BottomRight,
-        Some(other) => {
+        None => Position::Bottom,
+        Some(name) => Position::from_name(name).unwrap_or_else(|| {
             reject(
                 problems,
                 "ui.position",
                 "`{}` is unknown; use bottom, top, bottom-left or bottom-right",
-                other,
+                name,
             );
             Position::Bottom
-        }
+        }),
     };
     // Indexed like THEME_DEFAULTS.
     let mut colours: Vec<&str> = Vec::new();
@@ -1740,17 +1749,16 @@ fn validate_ui(mut raw: RawUi, problems: &Problems) -> Ui {
         });
     }
     let reopen = match raw.reopen.as_deref() {
-        None | Some("button") => Reopen::Button,
-        Some("link") => Reopen::Link,
-        Some(other) => {
+        None => Reopen::Button,
+        Some(name) => Reopen::from_name(name).unwrap_or_else(|| {
             reject(
                 problems,
                 "ui.reopen",
                 "`{}` is unknown; use button (kelisim's floating button) or link (the site's own data-kelisim=\"open\" link)",
-                other,
+                name,
             );
             Reopen::Button
-        }
+        }),
     };
     let reopen_position = match raw.reopen_position.as_deref() {
         None | Some("bottom-left") => Position::BottomLeft,

@@ -288,6 +288,15 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A nested object that must be there: reported missing and read as an object without
+    /// fields when absent.
+    pub fn required_object(&self, name: &str, allowed: &[&str]) -> Fields<'a> {
+        self.object(name, allowed).unwrap_or_else(|| {
+            self.problems.at(&self.path(name), "is missing");
+            Fields::empty(&self.path(name), self.problems)
+        })
+    }
+
     /// A nested object with its own allowed fields, if present.
     pub fn object(&self, name: &str, allowed: &[&str]) -> Option<Fields<'a>> {
         self.get(name)
