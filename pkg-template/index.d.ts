@@ -119,7 +119,11 @@ export interface KelisimEventDetails {
 export type KelisimEvent = keyof KelisimEventDetails;
 
 export interface KelisimApi {
-  /** Validates and applies the config; `false` (and one console error naming the field) when invalid. */
+  /**
+   * Starts with a compiled config (`true`; `false` and one console error naming the field when
+   * it is not one). A raw kelisim.json is compiled first by the compiler module beside the
+   * loader (every problem in one console error): then `undefined`, and later calls wait for it.
+   */
   init(config: KelisimConfig | string): boolean | undefined;
   show(): void;
   showPreferences(): void;

@@ -11,8 +11,8 @@ use wasm_bindgen::{JsCast, JsValue};
 /// Deeper than this is not a config (and guards against cyclic objects).
 const MAX_DEPTH: usize = 12;
 
-/// A config object (or its JSON text) to a `Config`: a compiled config (it has a `format`)
-/// read for its language, anything else validated as a raw `kelisim.json`.
+/// A compiled config object (or its JSON text) to a `Config`. Anything else is refused with
+/// one error naming what it got: the loader compiles a raw `kelisim.json` before it gets here.
 pub fn config_from_js(value: &JsValue) -> Result<Config, ConfigError> {
     let value = match value.as_string() {
         Some(text) => js_sys::JSON::parse(&text).map_err(|_| ConfigError {
@@ -24,14 +24,7 @@ pub fn config_from_js(value: &JsValue) -> Result<Config, ConfigError> {
     };
     let problems = Problems::default();
     let tree = value_from_js(&value, "config", 0, &problems);
-    let tree = problems.into_result(tree)?;
-    let compiled =
-        matches!(&tree, Value::Object(fields) if fields.iter().any(|(name, _)| name == "format"));
-    if compiled {
-        Config::from_compiled(&tree)
-    } else {
-        Config::from_value(&tree)
-    }
+    Config::from_compiled(&problems.into_result(tree)?)
 }
 
 /// Copies a JS value into a `Value` tree. Functions, symbols and the like are reported to

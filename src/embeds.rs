@@ -12,7 +12,7 @@ use crate::ui::dom::{
     set_style,
 };
 use kelisim_core::strings::{concat, decimal};
-use kelisim_core::texts::{country_name, fill};
+use kelisim_core::texts::fill;
 use kelisim_core::{Config, Consent, Language};
 use web_sys::Element;
 
@@ -117,11 +117,10 @@ fn render(
             set_style(&placeholder, property, &value);
         }
     }
-    let country = country_name(country, language);
     let notice = fill(
         &fill(texts.embed_notice(), "service", name),
         "country",
-        &country,
+        config.country_name(country),
     );
     append_text(&placeholder, "p", "", &notice);
     for &(action, label) in &[

@@ -16,7 +16,7 @@ use crate::ui::dom::{
 use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
 use kelisim_core::config::Form;
 use kelisim_core::strings::{concat, decimal, join};
-use kelisim_core::texts::{country_name, data_kind_names, fill, format_days};
+use kelisim_core::texts::fill;
 use kelisim_core::{Config, Language};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -224,11 +224,11 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Elem
     let details = append(&block, "details", "kelisim-form-details");
     append_text(&details, "summary", "", texts.form_details());
     for purpose in &form.purposes {
-        let data = data_kind_names(&purpose.data, language);
-        let mut abroad: Vec<String> = Vec::new();
+        let data = config.data_names(&purpose.data);
+        let mut abroad: Vec<&str> = Vec::new();
         for country in &purpose.countries {
             if country != "KZ" {
-                abroad.push(country_name(country, language));
+                abroad.push(config.country_name(country));
             }
         }
         let recipients = if purpose.recipients.is_empty() {
@@ -254,7 +254,7 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Elem
                 (texts.data_label(), &data),
                 (
                     texts.term_label(),
-                    &format_days(language, purpose.term_days),
+                    &config.resolved().days(purpose.term_days),
                 ),
                 (texts.recipients_label(), &recipients),
                 (texts.cross_border_badge(), &cross_border),

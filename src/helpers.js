@@ -1,6 +1,6 @@
-// The few lines of the SDK written in JavaScript, imported by src/helpers.rs. Each one is an
+// The few lines of the SDK written in JavaScript, imported by src/helpers.rs. The POST is an
 // asynchronous browser call whose result the wasm takes through a callback: written in Rust
-// they needed an async runtime (wasm-bindgen-futures) and a dozen more imports, several
+// it needed an async runtime (wasm-bindgen-futures) and a dozen more imports, several
 // kilobytes of the module for what these lines do.
 
 // Google's own `gtag` stub: it must push the `arguments` object, not an array, or Google tags
@@ -21,18 +21,5 @@ export function post_text(url, body, done) {
   })
     .then((response) => response.text().then((text) => [response.status, text]))
     .catch(() => [0, ""])
-    .then(done);
-}
-
-// Calls `done` once with the SHA-256 of `text` in lowercase hex, or with "" where the browser
-// cannot hash (`crypto.subtle` exists only in secure contexts).
-export function sha256_hex(text, done) {
-  Promise.resolve()
-    .then(() => crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)))
-    .then(
-      (digest) =>
-        Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join(""),
-      () => "",
-    )
     .then(done);
 }

@@ -1,7 +1,7 @@
 //! The bindings of `src/helpers.js`, the SDK's only JavaScript besides the loader: Google's
-//! `gtag` stub and the two asynchronous calls (POST a receipt, hash a text) whose results the
-//! wasm takes through a callback instead of an async runtime. Shipped as a module snippet, so
-//! no eval is needed (CSP).
+//! `gtag` stub and the asynchronous POST of a receipt, whose result the wasm takes through a
+//! callback instead of an async runtime. Shipped as a module snippet, so no eval is needed
+//! (CSP).
 
 use wasm_bindgen::prelude::*;
 
@@ -14,8 +14,4 @@ extern "C" {
     /// POSTs `body` to `url` as text/plain with keepalive; `done([status, text])` is called
     /// once, with status 0 when no answer came.
     pub fn post_text(url: &str, body: &str, done: &JsValue);
-
-    /// Calls `done` once with the SHA-256 of `text` in lowercase hex ("" where the browser
-    /// cannot hash: `crypto.subtle` is only there in secure contexts).
-    pub fn sha256_hex(text: &str, done: &JsValue);
 }

@@ -7,6 +7,10 @@
 //      are kept and replayed in order,
 // then loads the WebAssembly module and the config (data-config) in parallel.
 // It finds kelisim_sdk_bg.wasm next to its own URL, so pkg/ can be copied anywhere.
+// The module reads compiled configs only. Given a raw kelisim.json (data-config naming one, or
+// `kelisim.init(object)`), the loader imports the compiler module beside it
+// (kelisim_compiler.js, the same compiler `kelisim-server config build` runs), prints every
+// problem at once, and hands the module the compiled config of the visitor's language.
 // Imported as an ES module (the npm package's index.js), it only installs the queue, and
 // index.js calls `__load` with the module's URL.
 // `on`/`off` live here, not in the module: the module announces each event as a
@@ -94,17 +98,80 @@ import {
     var name = command[0], args = command.slice(1);
     if (name === 'on') return on(args[0], args[1]);
     if (name === 'off') return off(args[0], args[1]);
+    if (name === 'init' && isRaw(args[0])) {
+      // Compiled first; what is called meanwhile waits in the queue, after this init.
+      initRaw(JSON.stringify(args[0]), INIT);
+      return undefined;
+    }
     if (name === 'init') args = [args[0], { consentModeDefaults: consentModeDefaults, configFor: configFor }];
     // After destroy() a late `on('ready')` waits for the next init's `ready`.
     if (name === 'destroy') readyDetail = undefined;
     return sdk(name, args);
   }
 
-  // Queues a command until the module has started; `on` and `off` run at once.
+  // Queues a command until the module has started (and a raw config has been compiled);
+  // `on` and `off` run at once.
   function runOrQueue(command) {
-    if (sdk || command[0] === 'on' || command[0] === 'off') return run(command);
+    if ((sdk && !compiling) || command[0] === 'on' || command[0] === 'off') return run(command);
     queue.push(command);
     return undefined;
+  }
+
+  // A raw kelisim.json rather than a compiled config: a plain object without `format`.
+  function isRaw(config) {
+    return !!config && typeof config === 'object' && !('format' in config);
+  }
+
+  // The compiler module's URL: beside kelisim.js, or beside the module the npm entry loads.
+  var compilerUrl;
+  // True from a raw config's init until its compiled config has started the module.
+  var compiling = false;
+  var toldAboutCompiling = false;
+  var INIT = 'kelisim.init()';
+
+  // Compiles the raw config `text` (read from `source`, for messages), then starts the
+  // module with the compiled config of the visitor's language and replays what waited.
+  function initRaw(text, source) {
+    compiling = true;
+    import(compilerUrl).then(function (compiler) {
+      return compiler.default().then(function () {
+        return JSON.parse(compiler.compile(text, source, source !== INIT));
+      });
+    }).then(function (answer) {
+      if (answer.error) return console.error(answer.error);
+      if (!toldAboutCompiling) {
+        toldAboutCompiling = true;
+        console.info('kelisim: compiled the raw config from ' + source + ' in the browser (the compiler ' +
+          'module is @KELISIM_COMPILER_KB@ KB of gzip). A compiled config loads faster: kelisim-server ' +
+          'serves it (data-config="/v1/config/<site>/{lang}"), `kelisim-server config build` writes it.');
+      }
+      var configs = answer.configs;
+      configFor = function (language) { return Promise.resolve(configs[language] || configs['default']); };
+      compiling = false;
+      sdk('init', [configs[guessLanguage()] || configs['default'],
+        { consentModeDefaults: consentModeDefaults, configFor: configFor }]);
+    }).catch(function (error) {
+      console.error('kelisim: could not load the config compiler (' + compilerUrl + ') for the raw config from ' +
+        source + ': ' + ((error && error.message) || error) + '. Nothing is shown.');
+    }).then(function () {
+      compiling = false;
+      var pending = queue;
+      queue = [];
+      for (var i = 0; i < pending.length; i++) runOrQueue(pending[i]);
+    });
+  }
+
+  // The visitor's language before the config is known: the saved choice, then <html lang>,
+  // then the browser's languages, else the site's default.
+  function guessLanguage() {
+    var saved = /(?:^|; )kelisim=1\.[^.;]*\.[^.;]*\.[^.;]*\.([a-z]{2})\./.exec(document.cookie);
+    var candidates = [saved && saved[1], document.documentElement.lang].concat(navigator.languages || []);
+    for (var i = 0; i < candidates.length; i++) {
+      var code = String(candidates[i] || '').toLowerCase().split('-')[0];
+      if (code === 'kz') code = 'kk';
+      if (code === 'kk' || code === 'ru' || code === 'en') return code;
+    }
+    return 'default';
   }
 
   // The build this script's glue belongs to; `cargo xtask build` writes it here and into the
@@ -165,19 +232,21 @@ import {
     loaded: false,
     // For index.js: loads the module from `wasmUrl`, then replays the queue; resolves to the API.
     __load: function (wasmUrl) {
+      compilerUrl = new URL('kelisim_compiler.js', wasmUrl).href;
       return load(wasmUrl).then(function () {
         attach();
         return api;
       });
     }
   };
-  // Called once the module has started; replays the queue in order.
+  // Called once the module has started; replays the queue in order (a raw config's init
+  // holds the rest back until it is compiled).
   function attach() {
     sdk = moduleCommand;
     api.loaded = true;
     var pending = queue;
     queue = [];
-    for (var i = 0; i < pending.length; i++) run(pending[i]);
+    for (var i = 0; i < pending.length; i++) runOrQueue(pending[i]);
   }
   COMMANDS.forEach(function (name) {
     api[name] = function () {
@@ -195,11 +264,22 @@ import {
   if (!script || !script.src) return; // imported as a module: index.js calls __load.
 
   var base = script.src;
+  compilerUrl = new URL('kelisim_compiler.js', base).href;
   var configUrl = script.getAttribute('data-config');
+  // A compiled config, or `{raw: text}` for a raw kelisim.json (which may hold comments: the
+  // compiler reads it as written, and names lines).
   function fetchConfig(url) {
     return fetch(new URL(url, document.baseURI).href, { credentials: 'same-origin' }).then(function (response) {
       if (!response.ok) throw new Error('HTTP ' + response.status);
-      return response.json();
+      return response.text();
+    }).then(function (text) {
+      try {
+        var config = JSON.parse(text);
+        if (!isRaw(config)) return config;
+      } catch (error) {
+        // Not plain JSON: the compiler says where.
+      }
+      return { raw: text };
     });
   }
   // data-config with {lang} names compiled configs, one per language (kelisim-server's
@@ -209,16 +289,6 @@ import {
   // configFor when its own choice differs or the visitor switches.
   if (configUrl && configUrl.indexOf('{lang}') >= 0) {
     configFor = function (language) { return fetchConfig(configUrl.replace('{lang}', language)); };
-  }
-  function guessLanguage() {
-    var saved = /(?:^|; )kelisim=1\.[^.;]*\.[^.;]*\.[^.;]*\.([a-z]{2})\./.exec(document.cookie);
-    var candidates = [saved && saved[1], document.documentElement.lang].concat(navigator.languages || []);
-    for (var i = 0; i < candidates.length; i++) {
-      var code = String(candidates[i] || '').toLowerCase().split('-')[0];
-      if (code === 'kz') code = 'kk';
-      if (code === 'kk' || code === 'ru' || code === 'en') return code;
-    }
-    return 'default';
   }
   var config = configUrl
     ? (configFor ? configFor(guessLanguage()) : fetchConfig(configUrl)).catch(function (error) {
@@ -232,7 +302,12 @@ import {
     .then(function () {
       return config.then(function (loaded) {
         // The config first: commands queued meanwhile act on the running SDK.
-        if (loaded) queue.unshift(['init', loaded]);
+        if (loaded && loaded.raw !== undefined) {
+          // Compiled before anything queued runs (`compiling` holds the queue).
+          initRaw(loaded.raw, configUrl);
+        } else if (loaded) {
+          queue.unshift(['init', loaded]);
+        }
         attach();
       });
     })

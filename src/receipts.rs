@@ -13,7 +13,7 @@ use crate::boundary::list;
 use crate::browser::{
     console_warn, location, now_seconds, once, property, random_uuid, window, window_property,
 };
-use crate::helpers::{post_text, sha256_hex};
+use crate::helpers::post_text;
 use crate::storage::{get_item, remove_item, set_item};
 use kelisim_core::config::{Form, Purpose};
 use kelisim_core::consent::MAX_RECEIPT_BYTES;
@@ -87,17 +87,9 @@ pub fn record(config: &Config, consent: &Consent, action: Action, method: &str) 
         list(&consent.denied_services(config)),
     );
     set(&receipt, "countries", list(&countries));
-    // A compiled config hashed its texts ahead (those of the banner variant shown, if any).
-    let compiled_hash = config
-        .resolved
-        .as_ref()
-        .map(|resolved| resolved.banner_hash(config.ui.variant.as_deref()));
-    send(
-        endpoint,
-        receipt,
-        compiled_hash,
-        config.texts_fingerprint(consent.language),
-    );
+    // The compiler hashed the texts ahead (those of the banner variant shown, if any).
+    let texts_hash = config.resolved().banner_hash(config.ui.variant.as_deref());
+    deliver(endpoint, &receipt, texts_hash);
 }
 
 /// A consent given in a form: purposes granted and refused, for the form's purpose set.
@@ -156,36 +148,15 @@ pub fn record_form(config: &Config, consent: &FormConsent) {
     set_text(&receipt, "form_id", &consent.form.id);
     set(&receipt, "granted_purposes", list(consent.granted));
     set(&receipt, "denied_purposes", list(consent.denied));
-    let compiled_hash = config
-        .resolved
-        .as_ref()
-        .and_then(|resolved| resolved.form_hash(&consent.form.id));
-    send(
-        endpoint,
-        receipt,
-        compiled_hash,
-        config.form_fingerprint(consent.form, consent.language),
-    );
+    let texts_hash = config
+        .resolved()
+        .form_hash(&consent.form.id)
+        .unwrap_or_default();
+    deliver(endpoint, &receipt, texts_hash);
 }
 
-/// Puts the hash of the texts shown into the receipt (the compiled config's, or the SHA-256 of
-/// `fingerprint` for a config validated here), then queues it in the outbox and sends it.
-fn send(
-    endpoint: String,
-    receipt: js_sys::Object,
-    compiled_hash: Option<&str>,
-    fingerprint: String,
-) {
-    if let Some(hash) = compiled_hash {
-        deliver(endpoint, &receipt, hash);
-        return;
-    }
-    let hashed = once(move |hash| {
-        deliver(endpoint, &receipt, &hash.as_string().unwrap_or_default());
-    });
-    sha256_hex(&fingerprint, &hashed);
-}
-
+/// Puts the hash of the texts shown (the compiler's) into the receipt, then queues it in the
+/// outbox and sends it.
 fn deliver(endpoint: String, receipt: &js_sys::Object, texts_hash: &str) {
     set_text(receipt, "texts_hash", texts_hash);
     let text = json_text(receipt);

@@ -13,7 +13,7 @@ use crate::browser::document;
 use dom::{append, append_text, button, inputs, set_attr};
 use gloo_events::{EventListener, EventListenerOptions};
 use kelisim_core::strings::{concat, decimal, join};
-use kelisim_core::texts::{country_name, data_kind_names, fill, format_days};
+use kelisim_core::texts::fill;
 use kelisim_core::{Config, Consent, IdSet, Language, Layout};
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement, HtmlInputElement, KeyboardEvent};
@@ -86,9 +86,6 @@ impl Ui {
             config.ui.position.as_str(),
         ]);
         set_attr(&root, "class", &classes);
-        for (property, value) in &config.ui.theme {
-            dom::set_style(&root, property, value);
-        }
         dom::prepend_node(&body, &root);
 
         let click_action = on_action.clone();
@@ -293,12 +290,8 @@ pub(crate) fn install_styles(config: &Config) {
     }
     STYLES_INSTALLED.set(true);
     let document = document();
-    // A compiled config brings the stylesheet with its theme; otherwise the one minified from
-    // `kelisim-core/src/kelisim.css` by the build script (the theme is then set inline).
-    let css = match &config.resolved {
-        Some(resolved) => resolved.style.as_str(),
-        None => include_str!(concat!(env!("OUT_DIR"), "/kelisim.min.css")),
-    };
+    // The compiled config brings the stylesheet with the site's theme.
+    let css = config.resolved().style.as_str();
     // A constructed stylesheet is not subject to a page's `style-src` CSP, so stores with a
     // strict policy need no exception for kelisim. Browsers without it get a <style> element.
     let adopted = web_sys::CssStyleSheet::new().ok().and_then(|sheet| {
@@ -344,8 +337,9 @@ fn render_banner(root: &HtmlElement, view: &View) -> HtmlElement {
     if view.gpc_honoured {
         append_text(&notes, "p", "kelisim-gpc", texts.gpc_notice());
     }
-    // What the law wants stated before the consent is given (see `first_layer_notes`).
-    for (class, text) in &view.config.first_layer_notes(view.language) {
+    // What the law wants stated before the consent is given (the compiler's
+    // `first_layer_notes`).
+    for (class, text) in &view.config.resolved().first_layer {
         append_text(&notes, "p", class, text);
     }
 
@@ -394,7 +388,7 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> H
         &fill(
             texts.expiry(),
             "days",
-            &format_days(language, config.expiry_days),
+            &config.resolved().days(config.expiry_days),
         ),
     );
     append_text(
@@ -480,10 +474,10 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> H
             );
             set_attr(&service_switch, "aria-labelledby", &name_id);
 
-            let country = country_name(&service.country, language);
-            let kinds = data_kind_names(&service.data, language);
+            let country = config.country_name(&service.country);
+            let kinds = config.data_names(&service.data);
             let cookies = join(&service.cookies, ", ");
-            let mut rows = vec![(texts.country_label(), country.as_str())];
+            let mut rows = vec![(texts.country_label(), country)];
             if !service.data.is_empty() {
                 rows.push((texts.data_label(), &kinds));
             }

@@ -123,6 +123,8 @@ async fn switching_language_keeps_the_switches_and_focus() {
     click("[data-kelisim-action=preferences]");
     toggle("input[data-kelisim-category=analytics]");
     click(".kelisim-preferences [data-kelisim-language=ru]");
+    // The other language's compiled config arrives through the loader's `configFor`.
+    wait(0).await;
     assert_eq!(text("#kelisim-preferences-title"), "Настройки cookie");
     assert!(
         switch("input[data-kelisim-category=analytics]").checked(),
@@ -387,8 +389,21 @@ fn invalid_config_shows_nothing() {
         "something was shown for an invalid config"
     );
     assert!(kelisim::get_consent().is_null());
-    assert!(!init(&JsValue::from_str("{not json")));
-    assert!(!init(&JsValue::NULL));
+    // The runtime itself reads compiled configs only: a raw one handed to it past the loader
+    // is one error naming what it got.
+    let errors = console_errors(|| {
+        assert!(!kelisim::init(demo_config(), JsValue::UNDEFINED));
+        assert!(!init(&JsValue::from_str("{not json")));
+        assert!(!init(&JsValue::NULL));
+    });
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert!(
+        errors[0].contains("`format` is not \"kelisim-compiled/1\"")
+            && errors[0].contains("raw kelisim.json"),
+        "{}",
+        errors[0]
+    );
+    assert!(query("#kelisim").is_none());
     assert!(
         init(&demo_config()),
         "a valid config still works afterwards"
@@ -429,7 +444,7 @@ fn open_links_reopen_the_preferences() {
 /// After a choice, kelisim's own "Cookie settings" button stays in a corner: a real button,
 /// last in the tab order, that opens the preferences (to change the choice or withdraw).
 #[wasm_bindgen_test]
-fn the_floating_button_reopens_the_preferences_after_a_choice() {
+async fn the_floating_button_reopens_the_preferences_after_a_choice() {
     reset("ru");
     init(&demo_config());
     assert!(
@@ -453,6 +468,7 @@ fn the_floating_button_reopens_the_preferences_after_a_choice() {
     );
     assert!(query("[data-kelisim-action=withdraw]").is_some());
     click("[data-kelisim-action=language][data-kelisim-language=kk]");
+    wait(0).await;
     assert_eq!(
         query("#kelisim-reopen").unwrap().text_content().as_deref(),
         Some("Cookie баптаулары")
@@ -542,7 +558,7 @@ fn consent_mode_defaults_without_the_vendor_are_reported() {
     let options = js_sys::Object::new();
     set(&options, &["consentModeDefaults"], true.into());
     let warnings = console_messages("warn", || {
-        kelisim::init(config.clone(), options.into());
+        init_with(&config, options.into());
     });
     assert!(
         warnings
@@ -554,7 +570,7 @@ fn consent_mode_defaults_without_the_vendor_are_reported() {
     let options = js_sys::Object::new();
     set(&options, &["consentModeDefaults"], true.into());
     let warnings = console_messages("warn", || {
-        kelisim::init(demo_config(), options.into());
+        init_with(&demo_config(), options.into());
     });
     assert!(
         !warnings
@@ -781,7 +797,7 @@ fn console_messages(level: &str, f: impl FnOnce()) -> Vec<String> {
 fn config_that_is_not_plain_data_names_the_field() {
     reset("kk");
     let errors = console_errors(|| {
-        let with_function = demo_config();
+        let with_function = compiled_config("kk");
         set(
             &with_function,
             &["operator", "name"],
@@ -790,7 +806,7 @@ fn config_that_is_not_plain_data_names_the_field() {
         assert!(!init(&with_function), "a function accepted as a name");
         // A cyclic object stops at the depth limit (and at its first problem) instead of
         // being walked for ever.
-        let cyclic = demo_config();
+        let cyclic = compiled_config("kk");
         set(&cyclic, &["ui"], cyclic.clone());
         assert!(!init(&cyclic), "a cyclic config accepted");
     });
@@ -861,7 +877,7 @@ fn a_browser_keeps_its_banner_variant() {
 fn the_one_export_runs_every_command_by_name() {
     reset("kk");
     let args = |values: &[JsValue]| values.iter().collect::<js_sys::Array>();
-    let config = demo_config();
+    let config = compiled_config("kk");
     assert_eq!(
         kelisim::command("init", args(&[config])),
         JsValue::TRUE,
@@ -911,7 +927,7 @@ async fn a_banner_asked_for_before_the_body_exists_is_shown_when_it_is_added() {
     let start = || {
         let options = js_sys::Object::new();
         set(&options, &["consentModeDefaults"], JsValue::TRUE);
-        kelisim::init(demo_config(), options.into())
+        init_with(&demo_config(), options.into())
     };
     reset("ru");
     let recorder = EventRecorder::new(&["shown"]);

@@ -240,8 +240,8 @@ fn consent_mode_update_is_sent_on_every_choice() {
         &data_layer,
     )
     .unwrap();
-    kelisim::init(
-        demo_config(),
+    init_with(
+        &demo_config(),
         js_sys::JSON::parse("{\"consentModeDefaults\":true}").unwrap(),
     );
     kelisim::accept(js(&["analytics"]), JsValue::UNDEFINED);

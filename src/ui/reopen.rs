@@ -35,9 +35,6 @@ impl ReopenButton {
         );
         set_attr(&element, "type", "button");
         set_attr(&element, "id", "kelisim-reopen");
-        for (property, value) in &config.ui.theme {
-            dom::set_style(&element, property, value);
-        }
         let click = EventListener::new(&element, "click", move |_| on_click());
         let button = ReopenButton {
             element,

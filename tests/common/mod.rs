@@ -89,8 +89,78 @@ pub fn fixture(html: &str) -> Element {
     fixture
 }
 
+/// Starts the SDK as the loader does: a compiled config as it is; a raw one (a config object
+/// without `format`) compiled first, here with the same compiler the loader's compiler module
+/// runs, and started in the language the loader guesses, with the others behind `configFor`.
+/// `false` when the raw config does not compile.
 pub fn init(config: &JsValue) -> bool {
-    kelisim::init(config.clone(), JsValue::UNDEFINED)
+    init_with(config, js_sys::Object::new().into())
+}
+
+/// [`init`] with the loader's other options (`consentModeDefaults`).
+pub fn init_with(config: &JsValue, options: JsValue) -> bool {
+    let is_object = config.is_object() && !config.is_null();
+    let raw = is_object && !js_sys::Reflect::has(config, &"format".into()).unwrap_or(false);
+    if !raw {
+        return kelisim::init(config.clone(), options);
+    }
+    let text = js_sys::JSON::stringify(config)
+        .unwrap()
+        .as_string()
+        .unwrap();
+    let Ok(compiled) = kelisim_core::compile::compile_text(&text) else {
+        return false;
+    };
+    let configs = js_sys::Object::new();
+    for language in kelisim_core::compile::SERVED_LANGUAGES {
+        if let Some(config) = kelisim_core::compile::for_language(&compiled, language) {
+            set(
+                &configs,
+                &[language],
+                js_sys::JSON::parse(&config.to_json()).unwrap(),
+            );
+        }
+    }
+    set(
+        &web_sys::window().unwrap().into(),
+        &["kelisimTestCompiled"],
+        configs.clone().into(),
+    );
+    let config_for = js_sys::Function::new_with_args(
+        "language",
+        "return Promise.resolve(window.kelisimTestCompiled[language]);",
+    );
+    set(&options, &["configFor"], config_for.into());
+    let first = js_sys::Reflect::get(&configs, &guess_language().into()).unwrap();
+    kelisim::init(first, options)
+}
+
+/// The loader's guess of the visitor's language before the config is known: the saved
+/// choice, then `<html lang>`, then the browser's languages, else `default`.
+fn guess_language() -> String {
+    let cookies: web_sys::HtmlDocument = document().unchecked_into();
+    let saved = cookies.cookie().unwrap().split("; ").find_map(|pair| {
+        let value = pair.strip_prefix("kelisim=")?;
+        let language = value.split('.').nth(4)?;
+        Some(language.to_owned())
+    });
+    let html_lang = document().document_element().unwrap().get_attribute("lang");
+    let navigator: Vec<String> = web_sys::window()
+        .unwrap()
+        .navigator()
+        .languages()
+        .iter()
+        .filter_map(|language| language.as_string())
+        .collect();
+    for candidate in saved.into_iter().chain(html_lang).chain(navigator) {
+        let code = candidate.to_lowercase();
+        let code = code.split('-').next().unwrap_or_default();
+        let code = if code == "kz" { "kk" } else { code };
+        if ["kk", "ru", "en"].contains(&code) {
+            return code.to_owned();
+        }
+    }
+    "default".to_owned()
 }
 
 pub fn query(selector: &str) -> Option<Element> {

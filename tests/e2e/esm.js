@@ -14,9 +14,13 @@ try {
   kelisim.consentModeDefaults(); // the config uses Google Consent Mode
   kelisim.on('shown', () => events.push('shown'));
   kelisim.on('consent', (detail) => events.push('consent:' + detail.action));
-  kelisim.init(config); // queued until the module is ready
+  // A raw kelisim.json: queued until the module is ready, then compiled by the compiler
+  // module; the `ready` event comes once it runs.
+  const started = new Promise((resolve) => kelisim.on('ready', resolve));
+  kelisim.init(config);
   const api = await ready;
   expect(api === kelisim, '`ready` did not resolve to the API');
+  await started;
   expect(document.querySelector('#kelisim .kelisim-banner'), 'no banner after init');
   expect(document.querySelector('#kelisim-title').textContent === 'Мы используем файлы cookie', 'banner not in Russian');
   kelisim.rejectAll();

@@ -82,6 +82,9 @@ pub fn run_bench(root: &Path, options: &Options) -> Result<()> {
     crate::build::print_sizes(&sizes);
     let work = root.join("target/bench");
     std::fs::create_dir_all(&work)?;
+    // The bench page's config compiled, as kelisim-server serves it (`/config/{lang}`).
+    let compiled = work.join("config");
+    crate::build::compile_config(&root.join("bench/pages/kelisim.json"), &compiled)?;
     let npm = std::env::temp_dir().join(format!("kelisim-bench-npm-{}", std::process::id()));
     tools::npm_install(&npm, &[VANILLA, KLARO])?;
     let banners = [
@@ -145,10 +148,49 @@ pub fn run_bench(root: &Path, options: &Options) -> Result<()> {
             *gzip as f64 / vanilla_gzip
         );
     }
+    // Like for like: each package with the config of its bench page (kelisim's compiled
+    // config carries its texts and stylesheet; vanilla-cookieconsent's config its texts).
+    let kelisim_config = file_sizes(&compiled.join("ru"))?;
+    let vanilla_config = file_sizes(&root.join("bench/pages/vanilla-config.js"))?;
+    let with_config = |files: [usize; 3], config: [usize; 3]| {
+        [files[0] + config[0], files[1] + config[1], files[2] + config[2]]
+    };
+    let kelisim_total = with_config(byte_rows[0].1, kelisim_config);
+    let vanilla_total = with_config(byte_rows[1].1, vanilla_config);
+    let _ = write!(
+        report,
+        "\nWith the bench page's own config, what a first visit loads: \n\n| banner | its config (raw / gzip) | raw | gzip | brotli | gzip vs vanilla-cookieconsent |\n|---|---:|---:|---:|---:|---:|\n\
+         | kelisim (compiled config, ru) | {} / {} | {} | {} | {} | {:.2}× |\n\
+         | vanilla-cookieconsent 3.1.0 (vanilla-config.js) | {} / {} | {} | {} | {} | 1.00× |\n",
+        kelisim_config[0],
+        kelisim_config[1],
+        kelisim_total[0],
+        kelisim_total[1],
+        kelisim_total[2],
+        kelisim_total[1] as f64 / vanilla_total[1] as f64,
+        vanilla_config[0],
+        vanilla_config[1],
+        vanilla_total[0],
+        vanilla_total[1],
+        vanilla_total[2],
+    );
+    let compiler = &sizes.compiler;
+    let _ = writeln!(
+        report,
+        "\nOnly a page that gives the loader a raw kelisim.json loads the compiler module besides: {} raw, {} gzip, {} brotli.",
+        compiler.raw, compiler.gzip, compiler.brotli
+    );
 
     // 2, 3. Browser timings.
     if options.wants("browser") {
-        browser_section(root, &mut report, &banners, &node_modules, options)?;
+        browser_section(
+            root,
+            &mut report,
+            &banners,
+            &node_modules,
+            &compiled,
+            options,
+        )?;
     }
 
     // 4. Receipts server.
@@ -193,6 +235,7 @@ fn browser_section(
     report: &mut String,
     banners: &[Banner],
     node_modules: &Path,
+    compiled: &Path,
     options: &Options,
 ) -> Result<()> {
     let pkg = root.join("pkg");
@@ -213,7 +256,7 @@ fn browser_section(
             loader_tag,
             &format!(
                 "<link rel=\"preload\" href=\"/sdk/kelisim_sdk_bg.wasm\" as=\"fetch\" crossorigin>\n\
-                 <link rel=\"preload\" href=\"/kelisim.json\" as=\"fetch\" crossorigin>\n{loader_tag}"
+                 <link rel=\"preload\" href=\"/config/ru\" as=\"fetch\" crossorigin>\n{loader_tag}"
             ),
             1,
         ),
@@ -235,6 +278,7 @@ fn browser_section(
     }
     let mounts = vec![
         ("/sdk/".into(), pkg.clone()),
+        ("/config/".into(), compiled.to_path_buf()),
         ("/npm/".into(), node_modules.to_path_buf()),
         ("/generated/".into(), generated),
         ("/".into(), pages.clone()),
@@ -243,6 +287,7 @@ fn browser_section(
     let mut rules = no_store_rules();
     for (policy, cache_control) in CACHED.iter().chain(&EXPIRED) {
         policy_mounts.push((format!("/{policy}/sdk/"), pkg.clone()));
+        policy_mounts.push((format!("/{policy}/config/"), compiled.to_path_buf()));
         policy_mounts.push((format!("/{policy}/npm/"), node_modules.to_path_buf()));
         policy_mounts.push((format!("/{policy}/"), pages.clone()));
         rules.push((
@@ -669,6 +714,12 @@ fn output_of(program: &Path, args: &[&str]) -> Result<String> {
         );
     }
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// Raw, gzip -9 and brotli -11 bytes of one file.
+fn file_sizes(path: &Path) -> Result<[usize; 3]> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok([bytes.len(), gzip_size(path)?, brotli_size(&bytes)?])
 }
 
 fn median(mut values: Vec<f64>) -> f64 {

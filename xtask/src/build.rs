@@ -22,7 +22,7 @@ const RELEASE_TARGET_DIR: &str = "target/release-wasm";
 /// Files of `pkg/` a visitor's browser downloads, in load order.
 pub const LOADED_FILES: [&str; 2] = ["kelisim.js", "kelisim_sdk_bg.wasm"];
 
-pub fn build(root: &Path) -> Result<Vec<FileSize>> {
+pub fn build(root: &Path) -> Result<Build> {
     // The pinned nightly rebuilds the standard library with the module (`-Z build-std`): for
     // size (`optimize_for_size`) and with panics that trap at once, so no panic message,
     // location or formatting code is linked in (measured: 106.2 -> 99.0 KB gzip). Its own target
@@ -129,6 +129,7 @@ pub fn build(root: &Path) -> Result<Vec<FileSize>> {
     run(root, wasm_opt, &second, &[])?;
     let build_id = mark_build(&wasm_out, &bindgen_dir.join("kelisim_sdk.js"))?;
     copy_dir(&root.join("pkg-template"), &pkg, &[])?;
+    let compiler = build_compiler(root, &pkg)?;
     // The editor schema of kelisim.json, made from the config reader's own lists.
     std::fs::write(
         pkg.join("kelisim.schema.json"),
@@ -139,7 +140,13 @@ pub fn build(root: &Path) -> Result<Vec<FileSize>> {
     // and long helper names (52 KB raw, 8.9 KB gzip before minifying; 23 KB, 6.8 KB after);
     // one script instead of the loader importing the glue saves a request before the wasm
     // can be fetched, and 170 bytes of gzip (one stream instead of two).
-    bundle_loader(root, &bindgen_dir, &pkg.join("kelisim.js"), &build_id)?;
+    bundle_loader(
+        root,
+        &bindgen_dir,
+        &pkg.join("kelisim.js"),
+        &build_id,
+        compiler.gzip,
+    )?;
 
     // The npm package carries the workspace version.
     let package_json = pkg.join("package.json");
@@ -159,20 +166,98 @@ pub fn build(root: &Path) -> Result<Vec<FileSize>> {
     // request, and these are exactly the sizes reported below.
     let mut sizes = Vec::new();
     for name in LOADED_FILES {
-        let path = pkg.join(name);
-        let bytes = std::fs::read(&path).with_context(|| format!("reading pkg/{name}"))?;
-        let gzipped = gzip(&path)?;
-        let brotlied = brotli(&bytes)?;
-        std::fs::write(pkg.join(format!("{name}.gz")), &gzipped)?;
-        std::fs::write(pkg.join(format!("{name}.br")), &brotlied)?;
-        sizes.push(FileSize {
-            raw: bytes.len(),
-            gzip: gzipped.len(),
-            brotli: brotlied.len(),
-            name: name.to_owned(),
-        });
+        sizes.push(precompress(&pkg, name)?);
     }
-    Ok(sizes)
+    let config = demo_compiled_config(root)?;
+    Ok(Build {
+        sizes,
+        compiler,
+        config,
+    })
+}
+
+/// What `build` made: the sizes of the files every site loads, in [`LOADED_FILES`] order, and
+/// of the compiler module only pages with a raw config load.
+pub struct Build {
+    pub sizes: Vec<FileSize>,
+    pub compiler: FileSize,
+    /// The demo's compiled config (its largest language).
+    pub config: FileSize,
+}
+
+/// Writes `pkg/<name>.gz` and `.br` beside `pkg/<name>` and answers the three sizes.
+fn precompress(pkg: &Path, name: &str) -> Result<FileSize> {
+    let path = pkg.join(name);
+    let bytes = std::fs::read(&path).with_context(|| format!("reading pkg/{name}"))?;
+    let gzipped = gzip(&path)?;
+    let brotlied = brotli(&bytes)?;
+    std::fs::write(pkg.join(format!("{name}.gz")), &gzipped)?;
+    std::fs::write(pkg.join(format!("{name}.br")), &brotlied)?;
+    Ok(FileSize {
+        raw: bytes.len(),
+        gzip: gzipped.len(),
+        brotli: brotlied.len(),
+        name: name.to_owned(),
+    })
+}
+
+/// The compiler module (`crates/kelisim-compiler`) into `pkg/`: `kelisim_compiler.js` (its
+/// wasm-bindgen glue, an ES module the loader imports) and `kelisim_compiler_bg.wasm`. Built
+/// with the stable toolchain and wasm-opt -Oz: only pages that hand the loader a raw
+/// kelisim.json load it, once, so it is not held to the runtime's size rules (it formats
+/// messages and parses JSON with serde). Answers the module's size.
+fn build_compiler(root: &Path, pkg: &Path) -> Result<FileSize> {
+    run(
+        root,
+        "cargo",
+        &[
+            "build",
+            "--release",
+            "--target",
+            "wasm32-unknown-unknown",
+            "-p",
+            "kelisim-compiler",
+            "--lib",
+        ],
+        &[],
+    )?;
+    let pkg_dir = pkg.to_str().context("pkg path is not UTF-8")?;
+    run(
+        root,
+        "wasm-bindgen",
+        &[
+            "target/wasm32-unknown-unknown/release/kelisim_compiler.wasm",
+            "--out-dir",
+            pkg_dir,
+            "--out-name",
+            "kelisim_compiler",
+            "--target",
+            "web",
+            "--no-typescript",
+            "--remove-name-section",
+            "--remove-producers-section",
+        ],
+        &[],
+    )?;
+    let wasm = pkg.join("kelisim_compiler_bg.wasm");
+    let wasm = wasm.to_str().context("pkg path is not UTF-8")?;
+    let wasm_opt = wasm_opt(root);
+    let wasm_opt = wasm_opt.to_str().context("wasm-opt path is not UTF-8")?;
+    run(
+        root,
+        wasm_opt,
+        &[
+            "-Oz",
+            "--strip-debug",
+            "--strip-producers",
+            wasm,
+            "-o",
+            wasm,
+        ],
+        &[],
+    )?;
+    precompress(pkg, "kelisim_compiler.js")?;
+    precompress(pkg, "kelisim_compiler_bg.wasm")
 }
 
 /// The wasm-opt optimizations of the browser module.
@@ -192,29 +277,18 @@ const WASM_OPT_PASSES: [&str; 4] = [
     "--low-memory-unused",
 ];
 
-/// The most gzip bytes a site may load: a ratchet, not the goal (the goal is 25,000 for the
-/// loader, a runtime that reads compiled configs and one compiled config).
-/// It sits just above today's size so a change that adds bytes fails the test command and has
-/// to say so here; a change that saves bytes lowers it. Raised for the build id (the loader's
-/// check that the module is of its own build), for the outbox's defence against junk another
-/// script of the store's origin writes into it, for the config reader reporting every problem
-/// (the compiler's job, which leaves the runtime once it reads compiled configs), and for the
-/// first layer and the form blocks stating every item Law 94-V Art. 8 p.4 asks (the data,
-/// recipients and term; how to withdraw), for the floating button that reopens the
-/// preferences after a choice (its code and styles), and for what pages written for
-/// vanilla-cookieconsent need (its `data-cc` buttons, a warning about Consent Mode defaults
-/// nothing updates) with the operator's name per language, and for the reader of compiled
-/// configs beside the raw config's validator (the runtime carries both until it reads compiled
-/// configs only, when the validator, the built-in texts and the hashing leave it), which also
-/// refuses a `ui.reopen` it does not know rather than read it as the button.
-pub const GZIP_CEILING: usize = 67_380;
+/// The most gzip bytes a first visit may load (the loader, the runtime module and the demo's
+/// largest compiled config): a ratchet, not the goal (25,000, ../shared/SPEC.md). It sits just
+/// above today's size, so a change that adds bytes fails the test command and has to say why
+/// here; a change that saves bytes lowers it.
+pub const GZIP_CEILING: usize = 54_900;
 
 /// Fails when everything a site loads weighs more than [`GZIP_CEILING`] gzip bytes.
-pub fn check_size_ceiling(sizes: &[FileSize]) -> Result<()> {
-    let total: usize = sizes.iter().map(|size| size.gzip).sum();
+pub fn check_size_ceiling(build: &Build) -> Result<()> {
+    let total = build.first_visit_gzip();
     anyhow::ensure!(
         total <= GZIP_CEILING,
-        "a site now loads {total} gzip bytes, more than the ceiling of {GZIP_CEILING} \
+        "a first visit now loads {total} gzip bytes, more than the ceiling of {GZIP_CEILING} \
          (xtask/src/build.rs): find what grew with `twiggy top`, or raise the ceiling in the \
          same commit and say why"
     );
@@ -222,14 +296,22 @@ pub fn check_size_ceiling(sizes: &[FileSize]) -> Result<()> {
     Ok(())
 }
 
-pub fn print_sizes(sizes: &[FileSize]) {
-    println!("\nwhat a site loads (pkg/):");
+impl Build {
+    /// Gzip bytes of everything a first visit loads: the loader, the runtime module and the
+    /// demo's largest compiled config.
+    pub fn first_visit_gzip(&self) -> usize {
+        self.sizes.iter().map(|size| size.gzip).sum::<usize>() + self.config.gzip
+    }
+}
+
+pub fn print_sizes(build: &Build) {
+    println!("\nwhat a first visit loads:");
     println!(
         "  {:<52} {:>9} {:>9} {:>9}",
         "file", "raw", "gzip", "brotli"
     );
     let (mut raw, mut gzip, mut brotli) = (0, 0, 0);
-    for size in sizes {
+    for size in build.sizes.iter().chain([&build.config]) {
         println!(
             "  {:<52} {:>9} {:>9} {:>9}",
             size.name, size.raw, size.gzip, size.brotli
@@ -238,11 +320,61 @@ pub fn print_sizes(sizes: &[FileSize]) {
         gzip += size.gzip;
         brotli += size.brotli;
     }
+    println!("  {:<52} {:>9} {:>9} {:>9}", "total", raw, gzip, brotli);
+    let compiler = &build.compiler;
     println!(
-        "  {:<52} {:>9} {:>9} {:>9}",
-        "total (CSS and kk/ru/en texts are inside the wasm)", raw, gzip, brotli
+        "  only with a raw config: {} {} raw, {} gzip, {} brotli",
+        compiler.name, compiler.raw, compiler.gzip, compiler.brotli
     );
-    println!("  for comparison: vanilla-cookieconsent 3.1.0 15,513 gzip (JS + CSS, no translations); Klaro 0.7.22 68,892 gzip\n");
+    println!("  for comparison: vanilla-cookieconsent 3.1.0 15,513 gzip (JS + CSS, no translations, and the page's own config); Klaro 0.7.22 68,892 gzip\n");
+}
+
+/// Compiles the `kelisim.json` at `source` into `dir/<language>` for each language a browser
+/// may ask for (`kk`, `ru`, `en`, `default`), as kelisim-server serves them at
+/// `/v1/config/<site>/<language>`.
+pub fn compile_config(source: &Path, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let text = std::fs::read_to_string(source)
+        .with_context(|| format!("reading {}", source.display()))?;
+    let compiled = kelisim_core::compile::compile_text(&text).map_err(|problems| {
+        anyhow::anyhow!("{} does not compile: {problems:?}", source.display())
+    })?;
+    for language in kelisim_core::compile::SERVED_LANGUAGES {
+        let config = kelisim_core::compile::for_language(&compiled, language)
+            .context("a compiled config in the default language")?;
+        std::fs::write(dir.join(language), config.to_json())?;
+    }
+    Ok(())
+}
+
+/// The demo's compiled config in the language whose texts weigh most: what a first visit
+/// loads besides `pkg/` (from kelisim-server or the files of `config build`).
+fn demo_compiled_config(root: &Path) -> Result<FileSize> {
+    let text = std::fs::read_to_string(root.join("www/kelisim.json"))?;
+    let compiled = kelisim_core::compile::compile_text(&text)
+        .map_err(|problems| anyhow::anyhow!("www/kelisim.json does not compile: {problems:?}"))?;
+    let mut largest: Option<FileSize> = None;
+    for config in &compiled {
+        let bytes = config.to_json().into_bytes();
+        let file = root.join(format!(
+            "target/kelisim-bindgen/demo-{}.json",
+            config.language
+        ));
+        std::fs::write(&file, &bytes)?;
+        let size = FileSize {
+            name: format!("demo config, compiled ({})", config.language),
+            raw: bytes.len(),
+            gzip: gzip(&file)?.len(),
+            brotli: brotli_size(&bytes)?,
+        };
+        if largest
+            .as_ref()
+            .is_none_or(|largest| size.gzip > largest.gzip)
+        {
+            largest = Some(size);
+        }
+    }
+    largest.context("www/kelisim.json compiled to no language")
 }
 
 /// Renames the wasm module's imports and exports to one or two characters (and its import
@@ -352,6 +484,8 @@ fn is_identifier_char(c: char) -> bool {
 /// What the loader compares with the module's `kelisim` custom section, in place of
 /// `src/loader.js`'s placeholder.
 const BUILD_ID_PLACEHOLDER: &str = "@KELISIM_BUILD@";
+/// Where the loader states the compiler module's size (its one-time note on raw configs).
+const COMPILER_SIZE_PLACEHOLDER: &str = "@KELISIM_COMPILER_KB@";
 
 /// Names the build of the finished module `wasm` and its glue: the first 16 hex digits of
 /// SHA-256 over both, appended to the module as a custom section `kelisim` and returned for
@@ -391,7 +525,13 @@ pub fn short_digest(parts: &[&[u8]]) -> String {
 /// minified classic script (a store embeds it with a plain `<script>` tag). Only what the
 /// loader uses of the glue is kept (`command`, the import object and the start step), with
 /// `build_id` in place of the loader's placeholder.
-fn bundle_loader(root: &Path, bindgen_dir: &Path, out: &Path, build_id: &str) -> Result<()> {
+fn bundle_loader(
+    root: &Path,
+    bindgen_dir: &Path,
+    out: &Path,
+    build_id: &str,
+    compiler_gzip: usize,
+) -> Result<()> {
     let glue = std::fs::read_to_string(bindgen_dir.join("kelisim_sdk.js"))?;
     let api: Vec<&str> = glue
         .lines()
@@ -424,7 +564,18 @@ fn bundle_loader(root: &Path, bindgen_dir: &Path, out: &Path, build_id: &str) ->
         loader.matches(BUILD_ID_PLACEHOLDER).count() == 1,
         "src/loader.js must hold the build id placeholder {BUILD_ID_PLACEHOLDER} once"
     );
-    std::fs::write(&entry, loader.replace(BUILD_ID_PLACEHOLDER, build_id))?;
+    anyhow::ensure!(
+        loader.matches(COMPILER_SIZE_PLACEHOLDER).count() == 1,
+        "src/loader.js must hold the compiler size placeholder {COMPILER_SIZE_PLACEHOLDER} once"
+    );
+    // The size the loader's note on raw configs states, in whole KB of gzip.
+    let compiler_kb = compiler_gzip.div_ceil(1000).to_string();
+    std::fs::write(
+        &entry,
+        loader
+            .replace(BUILD_ID_PLACEHOLDER, build_id)
+            .replace(COMPILER_SIZE_PLACEHOLDER, &compiler_kb),
+    )?;
     esbuild(root, &entry, out, &["--bundle", "--format=iife"])
 }
 

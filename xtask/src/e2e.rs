@@ -30,7 +30,14 @@ struct Check {
     console_contains: &'static [&'static str],
     /// Whether a `kelisim:` console error is expected (only for the invalid-config page).
     console_errors_allowed: bool,
+    /// The page gives the loader a raw kelisim.json, which it compiles with the compiler
+    /// module: the console must have the loader's note that a compiled config loads faster
+    /// (and on the other pages must not).
+    raw_config: bool,
 }
+
+/// The start of the loader's one-time note after compiling a raw config.
+const RAW_CONFIG_NOTE: &str = "kelisim: compiled the raw config from ";
 
 const CHECKS: [Check; 8] = [
     Check {
@@ -39,6 +46,7 @@ const CHECKS: [Check; 8] = [
         dom_lacks: &[],
         console_contains: &[],
         console_errors_allowed: false,
+        raw_config: false,
     },
     Check {
         page: "/e2e/loader-sync.html",
@@ -46,6 +54,7 @@ const CHECKS: [Check; 8] = [
         dom_lacks: &[],
         console_contains: &[],
         console_errors_allowed: false,
+        raw_config: false,
     },
     Check {
         // loader.html with the SDK from a server that sends .wasm as
@@ -55,6 +64,7 @@ const CHECKS: [Check; 8] = [
         dom_lacks: &[],
         console_contains: &[],
         console_errors_allowed: false,
+        raw_config: false,
     },
     Check {
         page: "/e2e/events.html",
@@ -62,13 +72,16 @@ const CHECKS: [Check; 8] = [
         dom_lacks: &[],
         console_contains: &[],
         console_errors_allowed: false,
+        raw_config: false,
     },
     Check {
+        // The npm entry with `kelisim.init(object)`: the raw path.
         page: "/e2e/esm.html",
         dom_contains: &["data-e2e-result=\"pass\""],
         dom_lacks: &[],
         console_contains: &[],
         console_errors_allowed: false,
+        raw_config: true,
     },
     Check {
         page: "/e2e/a11y.html",
@@ -76,6 +89,7 @@ const CHECKS: [Check; 8] = [
         dom_lacks: &[],
         console_contains: &[],
         console_errors_allowed: false,
+        raw_config: false,
     },
     Check {
         page: "/e2e/invalid-config.html",
@@ -83,6 +97,7 @@ const CHECKS: [Check; 8] = [
         dom_lacks: &["id=\"kelisim\""],
         console_contains: &["`operator.bin`"],
         console_errors_allowed: true,
+        raw_config: false,
     },
     Check {
         page: "/",
@@ -94,6 +109,7 @@ const CHECKS: [Check; 8] = [
         dom_lacks: &["data-kelisim-activated"],
         console_contains: &[],
         console_errors_allowed: false,
+        raw_config: false,
     },
 ];
 
@@ -192,6 +208,13 @@ const PASS: Check = Check {
     dom_lacks: &[],
     console_contains: &[],
     console_errors_allowed: false,
+    raw_config: false,
+};
+
+/// [`PASS`] on a page with a raw config.
+const PASS_RAW: Check = Check {
+    raw_config: true,
+    ..PASS
 };
 
 /// `kelisim.js` with a module of another build, served and then cached (`build-pair.html`):
@@ -205,6 +228,7 @@ fn build_pair_flow(root: &Path, pair_dir: &Path) -> Result<Vec<(String, Result<(
         dom_lacks: &["id=\"kelisim\""],
         console_contains: &["serve the two files of one pkg/ together"],
         console_errors_allowed: true,
+        raw_config: false,
     };
     let pkg = root.join("pkg");
     let _ = std::fs::remove_dir_all(pair_dir);
@@ -253,10 +277,17 @@ fn receipts_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
     let data = root.join("target/e2e-receipts");
     let _ = std::fs::remove_dir_all(&data);
     std::fs::create_dir_all(&data)?;
+    // The config of the receipts pages: the server compiles and archives it, and the pages
+    // compile the same file in the browser (the raw path), so their receipts name a config_id
+    // the archive holds.
+    std::fs::copy(
+        root.join("tests/e2e/receipts-config.json"),
+        data.join("receipts-config.json"),
+    )?;
     std::fs::write(
         data.join("sites.json"),
         format!(
-            "{{\"sites\": [{{\"id\": \"glazik-demo\", \"origins\": [\"http://{PAGES}\", \"http://127.0.0.1:{RECEIPTS_PORT}\"], \"config\": \"www/kelisim.json\"}}]}}"
+            "{{\"sites\": [{{\"id\": \"glazik-demo\", \"origins\": [\"http://{PAGES}\", \"http://127.0.0.1:{RECEIPTS_PORT}\"], \"config\": \"receipts-config.json\"}}]}}"
         ),
     )?;
     // The demo store as the server serves it, with a driver that presses "accept all".
@@ -335,7 +366,7 @@ fn receipts_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
     let page = |step: &str, profile: &Path| {
         run_check(
             &format!("http://{PAGES}/e2e/receipts.html?step={step}"),
-            &PASS,
+            &PASS_RAW,
             profile,
         )
     };
@@ -389,7 +420,7 @@ fn receipts_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
     ));
     let form = run_check(
         &format!("http://{PAGES}/e2e/form.html"),
-        &PASS,
+        &PASS_RAW,
         &fresh_profile(root, "form"),
     );
     results.push(("receipts: a sent form is acknowledged".to_owned(), form));
@@ -438,22 +469,23 @@ const TRACKER_PORT: u16 = 18741;
 /// The store pages of the tracker checks, served without a CSP (the demo has inline tags):
 /// the demo store exactly as it is with the driver script added, and a page written in
 /// vanilla-cookieconsent markup.
-/// The demo store's config compiled as kelisim-server serves it at
-/// `/v1/config/glazik-demo/{kk,ru,en,default}`, for the static pages server.
+/// The configs of [`COMPILED_CONFIGS`] compiled as kelisim-server serves them, for the
+/// static pages server.
 fn compiled_configs(root: &Path) -> Result<PathBuf> {
     let dir = root.join("target/e2e-config");
-    let site = dir.join("glazik-demo");
-    std::fs::create_dir_all(&site)?;
-    let text = std::fs::read_to_string(root.join("www/kelisim.json"))?;
-    let compiled = kelisim_core::compile::compile_text(&text)
-        .map_err(|problems| anyhow::anyhow!("www/kelisim.json does not compile: {problems:?}"))?;
-    for language in kelisim_core::compile::SERVED_LANGUAGES {
-        let config = kelisim_core::compile::for_language(&compiled, language)
-            .context("a compiled config in the default language")?;
-        std::fs::write(site.join(language), config.to_json())?;
+    for (name, source) in COMPILED_CONFIGS {
+        crate::build::compile_config(&root.join(source), &dir.join(name))?;
     }
     Ok(dir)
 }
+
+/// The configs the static pages server serves compiled, at `/v1/config/<name>/{language}`:
+/// the demo store's (as kelisim-server serves it) and the one of the e2e pages that test the
+/// compiled path. The pages that test the raw path name `/e2e/*.json` instead.
+const COMPILED_CONFIGS: [(&str, &str); 2] = [
+    ("glazik-demo", "www/kelisim.json"),
+    ("e2e", "tests/e2e/config.json"),
+];
 
 fn store_pages(root: &Path) -> Result<PathBuf> {
     let dir = root.join("target/e2e-pages");
@@ -552,7 +584,12 @@ fn tracker_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
     ] {
         log.lock().unwrap().clear();
         let url = format!("http://{PAGES}/store/{page}");
-        let in_page = run_check_with(&url, &PASS, &fresh_profile(root, "trackers"), &args);
+        let check = if page.starts_with("vanilla") {
+            &PASS_RAW
+        } else {
+            &PASS
+        };
+        let in_page = run_check_with(&url, check, &fresh_profile(root, "trackers"), &args);
         results.push((format!("trackers {page}: in-page checks"), in_page));
         let entries = log.lock().unwrap().clone();
         results.push((
@@ -1087,10 +1124,15 @@ fn run_check_with(url: &str, check: &Check, profile: &Path, extra_args: &[&str])
             bail!("the page's DOM has {needle}\nconsole:\n{console_text}");
         }
     }
+    // In the whole log: a message of several lines (every problem of a config) is logged
+    // with only its first line marked CONSOLE.
     for needle in check.console_contains {
-        if !console_text.contains(needle) {
+        if !log.contains(needle) {
             bail!("the console lacks {needle}\nconsole:\n{console_text}");
         }
+    }
+    if check.raw_config && !console_text.contains(RAW_CONFIG_NOTE) {
+        bail!("the console lacks the note on compiling a raw config\nconsole:\n{console_text}");
     }
     if let Some(line) = log
         .lines()
@@ -1099,7 +1141,10 @@ fn run_check_with(url: &str, check: &Check, profile: &Path, extra_args: &[&str])
         bail!("CSP violation: {line}");
     }
     if !check.console_errors_allowed {
-        if let Some(line) = console.iter().find(|line| line.contains("kelisim:")) {
+        let unexpected = |line: &&&str| {
+            line.contains("kelisim:") && !(check.raw_config && line.contains(RAW_CONFIG_NOTE))
+        };
+        if let Some(line) = console.iter().find(unexpected) {
             bail!("unexpected kelisim console message: {line}");
         }
     }

@@ -108,7 +108,24 @@ pub struct Resolved {
     pub form_hashes: Vec<(String, String)>,
     /// `texts_hash` of each banner variant, by variant id.
     pub variant_hashes: Vec<(String, String)>,
+    /// A number of days in words ("365 күн"), by the number: the consent's term and each
+    /// purpose's.
+    pub day_words: Vec<(String, String)>,
 }
+
+/// What a config that was not compiled resolved: nothing.
+static NOTHING_RESOLVED: Resolved = Resolved {
+    language: None,
+    config_id: String::new(),
+    texts_hash: String::new(),
+    style: String::new(),
+    first_layer: Vec::new(),
+    country_names: Vec::new(),
+    data_kind_names: Vec::new(),
+    form_hashes: Vec::new(),
+    variant_hashes: Vec::new(),
+    day_words: Vec::new(),
+};
 
 impl Resolved {
     /// The name of a country code (the code itself when the config did not name it).
@@ -137,6 +154,30 @@ impl Resolved {
             }
         }
         names
+    }
+
+    /// `days` in words, as the compiler wrote them (the bare number for a term it did not).
+    pub fn days(&self, days: u32) -> String {
+        let number = crate::strings::decimal(days.into());
+        lookup(&self.day_words, &number).map_or(number.clone(), str::to_owned)
+    }
+}
+
+impl Config {
+    /// What the compiled config resolved ahead: names, words, hashes, the stylesheet (nothing
+    /// for a config read from a raw kelisim.json).
+    pub fn resolved(&self) -> &Resolved {
+        self.resolved.as_deref().unwrap_or(&NOTHING_RESOLVED)
+    }
+
+    /// A country's name in the compiled language (the code when the config did not name it).
+    pub fn country_name<'a>(&'a self, code: &'a str) -> &'a str {
+        self.resolved().country_name(code)
+    }
+
+    /// The names of data kinds in the compiled language, joined by ", ".
+    pub fn data_names(&self, kinds: &[String]) -> String {
+        crate::strings::join(&self.resolved().data_kind_names(kinds), ", ")
     }
 }
 
@@ -324,8 +365,12 @@ fn read(value: &Value, problems: &Problems) -> Config {
             }
             let mut title = PerLanguage::default();
             title.set(language, purpose.string("title"));
-            // Read to check the shape; the runtime words the term itself.
-            let _ = purpose.string("term_words");
+            let term_days = required_u32(&purpose, "term_days");
+            remember(
+                &mut resolved.day_words,
+                crate::strings::decimal(term_days.into()),
+                purpose.string("term_words"),
+            );
             purposes.push(Purpose {
                 id: purpose.string("id"),
                 required: required_bool(&purpose, "required"),
@@ -333,7 +378,7 @@ fn read(value: &Value, problems: &Problems) -> Config {
                 data,
                 recipients: purpose.strings("recipients"),
                 countries,
-                term_days: required_u32(&purpose, "term_days"),
+                term_days,
                 publication: required_bool(&purpose, "publication"),
             });
         }
@@ -380,8 +425,12 @@ fn read(value: &Value, problems: &Problems) -> Config {
         }),
         reopen_position: position("reopen_position"),
     };
-    // Read to check the shape; the runtime words the term itself.
-    let _ = top.string("expiry_words");
+    let expiry_days = required_u32(&top, "expiry_days");
+    remember(
+        &mut resolved.day_words,
+        crate::strings::decimal(expiry_days.into()),
+        top.string("expiry_words"),
+    );
 
     Config {
         site: top.string("site"),
@@ -393,7 +442,7 @@ fn read(value: &Value, problems: &Problems) -> Config {
         },
         policy_version: top.string("policy_version"),
         revision: required_u32(&top, "revision"),
-        expiry_days: required_u32(&top, "expiry_days"),
+        expiry_days,
         languages,
         default_language,
         categories,
