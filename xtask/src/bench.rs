@@ -153,7 +153,11 @@ pub fn run_bench(root: &Path, options: &Options) -> Result<()> {
     let kelisim_config = file_sizes(&compiled.join("ru"))?;
     let vanilla_config = file_sizes(&root.join("bench/pages/vanilla-config.js"))?;
     let with_config = |files: [usize; 3], config: [usize; 3]| {
-        [files[0] + config[0], files[1] + config[1], files[2] + config[2]]
+        [
+            files[0] + config[0],
+            files[1] + config[1],
+            files[2] + config[2],
+        ]
     };
     let kelisim_total = with_config(byte_rows[0].1, kelisim_config);
     let vanilla_total = with_config(byte_rows[1].1, vanilla_config);

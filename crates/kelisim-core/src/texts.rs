@@ -7,98 +7,12 @@
 //! Knows nothing about the DOM: the SDK inserts these strings as text, never as HTML.
 
 use crate::language::Language;
-use crate::strings::{concat, decimal, join, split_at, split_once_at};
+use crate::strings::{concat, decimal, join, split_once_at};
 use crate::value::Fields;
 
-/// Characters of the built-in texts beyond ASCII and the Russian alphabet А..я, stored as byte
-/// `0xC0 + index` (see [`pack`]). A built-in text with any other character fails to compile.
-const PACKED_EXTRA: [char; 32] = [
-    'Ё', 'ё', 'Ә', 'ә', 'Ғ', 'ғ', 'Қ', 'қ', 'Ң', 'ң', 'Ө', 'ө', 'Ұ', 'ұ', 'Ү', 'ү', 'Һ', 'һ', 'І',
-    'і', '«', '»', '“', '”', '„', '—', '–', '…', '’', '№', 'ü', '\u{a0}',
-];
-
-/// How many characters `text` has: the length of its packed form.
-pub(crate) const fn packed_len(text: &str) -> usize {
-    let bytes = text.as_bytes();
-    let (mut count, mut index) = (0, 0);
-    while index < bytes.len() {
-        // Every byte but a UTF-8 continuation byte starts a character.
-        if bytes[index] & 0xC0 != 0x80 {
-            count += 1;
-        }
-        index += 1;
-    }
-    count
-}
-
-/// `text` one byte per character, at compile time: ASCII as itself, А..я (U+0410..U+044F) as
-/// `0x80..=0xBF`, [`PACKED_EXTRA`] as `0xC0 + index`. UTF-8 spends two bytes on every Cyrillic
-/// letter; the packed kk/ru texts compress about a tenth smaller in the browser module.
-pub(crate) const fn pack<const N: usize>(text: &str) -> [u8; N] {
-    let bytes = text.as_bytes();
-    let mut packed = [0u8; N];
-    let (mut index, mut out) = (0, 0);
-    while index < bytes.len() {
-        let lead = bytes[index] as u32;
-        let (code, width) = if lead < 0x80 {
-            (lead, 1)
-        } else if lead < 0xE0 {
-            (((lead & 0x1F) << 6) | (bytes[index + 1] as u32 & 0x3F), 2)
-        } else {
-            (
-                ((lead & 0x0F) << 12)
-                    | ((bytes[index + 1] as u32 & 0x3F) << 6)
-                    | (bytes[index + 2] as u32 & 0x3F),
-                3,
-            )
-        };
-        packed[out] = if code < 0x80 {
-            code as u8
-        } else if code >= 0x410 && code <= 0x44F {
-            (0x80 + code - 0x410) as u8
-        } else {
-            let mut extra = 0;
-            while extra < PACKED_EXTRA.len() && PACKED_EXTRA[extra] as u32 != code {
-                extra += 1;
-            }
-            assert!(
-                extra < PACKED_EXTRA.len(),
-                "a built-in text uses a character missing from PACKED_EXTRA"
-            );
-            (0xC0 + extra) as u8
-        };
-        index += width;
-        out += 1;
-    }
-    packed
-}
-
-/// The text [`pack`] packed.
-pub(crate) fn unpack(packed: &[u8]) -> String {
-    let mut text = String::with_capacity(packed.len() * 2);
-    for &byte in packed {
-        text.push(match byte {
-            0..=0x7F => char::from(byte),
-            0x80..=0xBF => char::from_u32(0x410 + u32::from(byte - 0x80)).unwrap_or('?'),
-            _ => PACKED_EXTRA
-                .get(usize::from(byte - 0xC0))
-                .copied()
-                .unwrap_or('?'),
-        });
-    }
-    text
-}
-
-/// A built-in text, packed at compile time (a `&'static [u8]`; [`unpack`] gives it back).
-macro_rules! packed {
-    ($text:expr) => {
-        const { &pack::<{ packed_len($text) }>($text) as &'static [u8] }
-    };
-}
-
 /// Declares the interface texts once, as one table: the names (config keys and accessor
-/// methods) and the built-in kk/ru/en wording. `Texts` and `TextOverrides` are vectors indexed
-/// by position in that table, which keeps the browser module small (no per-field code).
+/// methods) and the built-in kk/ru/en wording. `Texts` and `TextOverrides` are indexed by
+/// position in that table, so a text is added in one place.
 macro_rules! interface_texts {
     ($($(#[doc = $doc:literal])* $name:ident => [$kk:literal, $ru:literal, $en:literal $(,)?],)*) => {
         /// The names a `texts.<lang>` object may use, in table order.
@@ -107,14 +21,8 @@ macro_rules! interface_texts {
         /// How many interface texts there are.
         const TEXT_COUNT: usize = TEXT_NAMES.len();
 
-        /// Built-in wording, one string per language in `Language::ALL` order, each text
-        /// ended by a unit separator: one string instead of a table of 3 × N string pointers,
-        /// which compress badly in the browser module.
-        const BUILTIN_TEXTS: [&[u8]; 3] = [
-            packed!(concat!($($kk, "\u{1f}",)*)),
-            packed!(concat!($($ru, "\u{1f}",)*)),
-            packed!(concat!($($en, "\u{1f}",)*)),
-        ];
+        /// Built-in wording, one row per text, in `Language::ALL` order.
+        const BUILTIN_TEXTS: [[&str; 3]; TEXT_COUNT] = [$([$kk, $ru, $en],)*];
 
         #[allow(non_camel_case_types)]
         #[derive(Clone, Copy)]
@@ -477,10 +385,8 @@ interface_texts! {
 
 /// The built-in texts for `language`.
 pub fn builtin_texts(language: Language) -> Texts {
-    let all = unpack(BUILTIN_TEXTS[language.index()]);
-    let texts = split_at(&all, 0x1f);
     Texts(Box::new(std::array::from_fn(|index| {
-        texts.get(index).copied().unwrap_or_default().to_owned()
+        BUILTIN_TEXTS[index][language.index()].to_owned()
     })))
 }
 
@@ -532,87 +438,80 @@ pub fn format_days(language: Language, days: u32) -> String {
     concat(&[&decimal(days.into()), "\u{a0}", word])
 }
 
-/// Declares a table of names keyed by id, each in kk/ru/en, written as rows but stored as one
-/// key list and one string per language (texts ended by a unit separator): a match over the
-/// keys, or a table of string pointers, is several times the bytes in the browser module.
+/// Declares a table of names keyed by id, each in kk/ru/en: the key list (public, for
+/// validation) and the names, one row per key.
 macro_rules! named_in_three_languages {
     ($(#[doc = $doc:literal])* $keys:ident, $names:ident; $($key:literal => [$kk:literal, $ru:literal, $en:literal],)*) => {
         $(#[doc = $doc])*
         pub const $keys: &[&str] = &[$($key,)*];
-        const $names: [&[u8]; 3] = [
-            packed!(concat!($($kk, "\u{1f}",)*)),
-            packed!(concat!($($ru, "\u{1f}",)*)),
-            packed!(concat!($($en, "\u{1f}",)*)),
-        ];
+        const $names: &[[&str; 3]] = &[$([$kk, $ru, $en],)*];
     };
 }
 
 /// The name of `key` in `language` from a table of `named_in_three_languages!`.
-fn name_in(keys: &[&str], names: [&[u8]; 3], key: &str, language: Language) -> Option<String> {
+fn name_in(keys: &[&str], names: &[[&str; 3]], key: &str, language: Language) -> Option<String> {
     let index = keys.iter().position(|known| *known == key)?;
-    let names = unpack(names[language.index()]);
-    split_at(&names, 0x1f)
-        .get(index)
-        .map(|name| (*name).to_owned())
+    names.get(index).map(|row| row[language.index()].to_owned())
 }
 
 /// Built-in title, description and refusal consequence of a well-known category id, so a
 /// config may name `analytics` without writing its texts three times.
 pub fn builtin_category_texts(id: &str, language: Language) -> Option<CategoryTexts> {
-    let t = |kk: &[u8], ru: &[u8], en: &[u8]| {
-        unpack(match language {
+    let t = |kk: &str, ru: &str, en: &str| {
+        match language {
             Language::Kk => kk,
             Language::Ru => ru,
             Language::En => en,
-        })
+        }
+        .to_owned()
     };
     let texts = match id {
         "necessary" => CategoryTexts {
-            title: t(packed!("Қажетті"), packed!("Необходимые"), packed!("Necessary")),
+            title: t("Қажетті", "Необходимые", "Necessary"),
             description: t(
-                packed!("Сайттың негізгі жұмысына қажет: себет, жеке кабинетке кіру, қауіпсіздік және cookie баптауларыңызды есте сақтау."),
-                packed!("Нужны для работы сайта: корзина, вход в личный кабинет, безопасность и запоминание ваших настроек cookie."),
-                packed!("Needed for the site to work: the cart, signing in, security and remembering your cookie settings."),
+                "Сайттың негізгі жұмысына қажет: себет, жеке кабинетке кіру, қауіпсіздік және cookie баптауларыңызды есте сақтау.",
+                "Нужны для работы сайта: корзина, вход в личный кабинет, безопасность и запоминание ваших настроек cookie.",
+                "Needed for the site to work: the cart, signing in, security and remembering your cookie settings.",
             ),
             refusal: None,
         },
         "analytics" => CategoryTexts {
-            title: t(packed!("Аналитика"), packed!("Аналитика"), packed!("Analytics")),
+            title: t("Аналитика", "Аналитика", "Analytics"),
             description: t(
-                packed!("Сайтқа кірулер статистикасын жинауға көмектеседі: қай беттер қаралатынын және сайттың қалай жұмыс істейтінін көреміз."),
-                packed!("Помогают собирать статистику посещений: какие страницы смотрят и как работает сайт."),
-                packed!("Help us count visits and see which pages are viewed and how the site performs."),
+                "Сайтқа кірулер статистикасын жинауға көмектеседі: қай беттер қаралатынын және сайттың қалай жұмыс істейтінін көреміз.",
+                "Помогают собирать статистику посещений: какие страницы смотрят и как работает сайт.",
+                "Help us count visits and see which pages are viewed and how the site performs.",
             ),
             refusal: Some(t(
-                packed!("сайт толық жұмыс істейді, бірақ біз оны жақсартуға қажетті статистиканы көрмейміз."),
-                packed!("сайт будет работать полностью, но мы не увидим статистику, которая помогает его улучшать."),
-                packed!("the site works fully, but we will not see the statistics we use to improve it."),
+                "сайт толық жұмыс істейді, бірақ біз оны жақсартуға қажетті статистиканы көрмейміз.",
+                "сайт будет работать полностью, но мы не увидим статистику, которая помогает его улучшать.",
+                "the site works fully, but we will not see the statistics we use to improve it.",
             )),
         },
         "marketing" => CategoryTexts {
-            title: t(packed!("Маркетинг"), packed!("Маркетинг"), packed!("Marketing")),
+            title: t("Маркетинг", "Маркетинг", "Marketing"),
             description: t(
-                packed!("Қызығушылықтарыңызға сай жарнама көрсету және жарнамалық науқандардың тиімділігін өлшеу үшін қолданылады."),
-                packed!("Используются, чтобы показывать подходящую вам рекламу и оценивать эффективность рекламных кампаний."),
-                packed!("Used to show you relevant ads and to measure how well our ad campaigns work."),
+                "Қызығушылықтарыңызға сай жарнама көрсету және жарнамалық науқандардың тиімділігін өлшеу үшін қолданылады.",
+                "Используются, чтобы показывать подходящую вам рекламу и оценивать эффективность рекламных кампаний.",
+                "Used to show you relevant ads and to measure how well our ad campaigns work.",
             ),
             refusal: Some(t(
-                packed!("жарнама бәрібір көрсетілуі мүмкін, бірақ ол қызығушылықтарыңыз ескеріліп таңдалмайды."),
-                packed!("реклама может показываться, но не будет учитывать ваши интересы."),
-                packed!("you may still see ads, but they will not be based on your interests."),
+                "жарнама бәрібір көрсетілуі мүмкін, бірақ ол қызығушылықтарыңыз ескеріліп таңдалмайды.",
+                "реклама может показываться, но не будет учитывать ваши интересы.",
+                "you may still see ads, but they will not be based on your interests.",
             )),
         },
         "functional" => CategoryTexts {
-            title: t(packed!("Функционалдық"), packed!("Функциональные"), packed!("Functional")),
+            title: t("Функционалдық", "Функциональные", "Functional"),
             description: t(
-                packed!("Карталар, онлайн-чат және бейнелер сияқты қосымша мүмкіндіктерді қосады."),
-                packed!("Включают дополнительные возможности: карты, онлайн-чат и видео."),
-                packed!("Turn on extra features such as maps, online chat and videos."),
+                "Карталар, онлайн-чат және бейнелер сияқты қосымша мүмкіндіктерді қосады.",
+                "Включают дополнительные возможности: карты, онлайн-чат и видео.",
+                "Turn on extra features such as maps, online chat and videos.",
             ),
             refusal: Some(t(
-                packed!("карталар, чат және бейнелер жүктелмейді."),
-                packed!("карты, чат и видео не будут загружаться."),
-                packed!("maps, chat and videos will not load."),
+                "карталар, чат және бейнелер жүктелмейді.",
+                "карты, чат и видео не будут загружаться.",
+                "maps, chat and videos will not load.",
             )),
         },
         _ => return None,
@@ -759,14 +658,7 @@ mod tests {
 
     #[test]
     fn every_language_has_every_text_in_table_order() {
-        for language in Language::ALL {
-            let packed = unpack(BUILTIN_TEXTS[language.index()]);
-            assert_eq!(
-                packed.split_terminator('\u{1f}').count(),
-                TEXT_NAMES.len(),
-                "{language:?}"
-            );
-        }
+        assert_eq!(BUILTIN_TEXTS.len(), TEXT_NAMES.len());
         // Spot checks that the rows did not shift: the first, a middle and the last text.
         assert_eq!(builtin_texts(Language::En).title(), "We use cookies");
         assert_eq!(builtin_texts(Language::Ru).accept_all(), "Принять все");
@@ -775,21 +667,9 @@ mod tests {
     }
 
     #[test]
-    fn packing_round_trips_every_character_it_knows() {
-        const SAMPLE: &str = "Ёё ӘәҒғҚқҢңӨөҰұҮүҺһІі «»“”„—–…’№ü\u{a0} АБВабвЯя ASCII ~\u{1f}";
-        assert_eq!(unpack(packed!(SAMPLE)), SAMPLE);
-        assert_eq!(packed!(SAMPLE).len(), SAMPLE.chars().count());
-        assert_eq!(packed!("Қ"), [0xC6]);
-        assert_eq!(packed!("Ая"), [0x80, 0xBF]);
-    }
-
-    #[test]
     fn every_key_has_a_name_in_every_language() {
-        for language in Language::ALL {
-            let names = |packed: &[u8]| unpack(packed).split_terminator('\u{1f}').count();
-            assert_eq!(names(DATA_KIND_NAMES[language.index()]), DATA_KINDS.len());
-            assert_eq!(names(COUNTRY_NAMES[language.index()]), COUNTRY_CODES.len());
-        }
+        assert_eq!(DATA_KIND_NAMES.len(), DATA_KINDS.len());
+        assert_eq!(COUNTRY_NAMES.len(), COUNTRY_CODES.len());
         assert_eq!(
             data_kind_name("session_recording", Language::En),
             Some("session recording".to_owned())
