@@ -3,8 +3,11 @@
 //!
 //! Owns the `#kelisim` root element, its listeners and its styles. A `Ui` handle owns every
 //! node and listener it creates: dropping it removes them. Texts are inserted with
-//! `textContent` only, never as HTML. What a click means is decided by `crate::sdk`; this
-//! module reports `UiAction`s and reads the switches back.
+//! `textContent` only, never as HTML: built from nodes rather than an HTML string, the layers
+//! also work on pages that require Trusted Types (`require-trusted-types-for 'script'`), where
+//! `innerHTML` with a string throws. Three listeners on the root serve every control (click,
+//! change, keydown). What a click means is decided by `crate::sdk`; this module reports
+//! `UiAction`s and reads the switches back.
 
 pub(crate) mod dom;
 pub(crate) mod reopen;

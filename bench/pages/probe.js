@@ -8,10 +8,11 @@
 //                before `interactive`;
 //   click        the first click (capture phase, before the banner's own listener);
 //   gone         first frame after the click without the banner;
-//   tag          when a gated tag first ran (the tags set it).
+//   tag          when a gated tag first ran (the tags set it);
+//   memory       kelisim only: the bytes of the module's linear memory when the banner showed.
 (function () {
   var selector = document.currentScript.getAttribute("data-banner");
-  var result = { visible: null, interactive: null, blocking: 0, longTasks: 0, click: null, gone: null, tag: null };
+  var result = { visible: null, interactive: null, blocking: 0, longTasks: 0, click: null, gone: null, tag: null, memory: null };
   window.__bench = result;
   try {
     new PerformanceObserver(function (list) {
@@ -41,6 +42,7 @@
     var visible = shown(document.querySelector(selector));
     if (visible && result.visible === null) {
       result.visible = now;
+      if (window.kelisim && window.kelisim.__memoryBytes) result.memory = window.kelisim.__memoryBytes();
       setTimeout(function () { result.interactive = performance.now(); }, 0);
     }
     if (!visible && result.click !== null && result.gone === null) result.gone = now;

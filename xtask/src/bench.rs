@@ -324,6 +324,7 @@ fn browser_section(
         options.runs, floor
     ));
     let mut kelisim_visible = 0.0;
+    let mut kelisim_memory = None;
     let mut vanilla_visible = 0.0;
     // kelisim once more with the preload hints: the first visit and the returning visitor
     // both wait for the module, and the hints start fetching it with the page.
@@ -341,6 +342,7 @@ fn browser_section(
         let timings = measure_banner(&mut browser, &origin, banner, options.runs)?;
         if banner.name == "kelisim" {
             kelisim_visible = timings.visible;
+            kelisim_memory = timings.memory;
         } else if banner.name.starts_with("vanilla") {
             vanilla_visible = timings.visible;
         }
@@ -363,6 +365,14 @@ fn browser_section(
         "\nkelisim's time to banner visible is {:.2}× vanilla-cookieconsent's in this run.",
         kelisim_visible / vanilla_visible
     );
+    if let Some(bytes) = kelisim_memory {
+        let _ = writeln!(
+            report,
+            "\nkelisim's module memory when its banner showed: {:.0} pages of 64 KiB ({:.0} KiB; the stack takes 1 MiB of it, the static data and heap the rest).",
+            bytes / 65_536.0,
+            bytes / 1024.0
+        );
+    }
     // Most page views of a store are the later pages of a visit: the choice is made and the
     // files are in the browser's cache.
     let (policy, cache_control) = CACHED[0];
@@ -800,6 +810,8 @@ struct Timings {
     interaction: f64,
     returning_tags: f64,
     returning_banner_shown: usize,
+    /// Bytes of the module's linear memory when the banner showed (kelisim only).
+    memory: Option<f64>,
 }
 
 fn measure_banner(
@@ -810,6 +822,7 @@ fn measure_banner(
 ) -> Result<Timings> {
     let (mut visible, mut interactive, mut blocking, mut interaction, mut returning) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut memory = Vec::new();
     let mut returning_banner_shown = 0;
     let page = format!("{origin}{}", banner.page);
     for _ in 0..runs {
@@ -822,6 +835,9 @@ fn measure_banner(
             bail!("{}: a tag ran before any choice", banner.name);
         }
         visible.push(number(&first, "visible"));
+        if first["memory"].is_number() {
+            memory.push(number(&first, "memory"));
+        }
         interactive.push(number(&first, "interactive"));
         blocking.push(number(&first, "blocking"));
         browser.click(banner.accept)?;
@@ -857,6 +873,7 @@ fn measure_banner(
         interaction: median(interaction),
         returning_tags: median(returning),
         returning_banner_shown,
+        memory: (!memory.is_empty()).then(|| median(memory)),
     })
 }
 
