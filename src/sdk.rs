@@ -235,10 +235,17 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
     // `ready` comes first, so a site hears it before `shown` or any tag activation.
     events::emit("ready", &detail(&[("consent", sdk.consent_js())]));
     let automated_hidden = sdk.config().ui.hide_from_bots && is_automated_browser();
-    // A pixel already on the page (not gated) hears "revoke" before it can track anything.
-    tell_vendors(&sdk.config(), consent.as_ref());
+    // Vendors hear the standing choice once the tags it grants ran (their snippets are then on
+    // the page); with no choice yet, a pixel already on the page (not gated) hears "revoke"
+    // (or "hold") before it can track anything.
+    if consent.is_none() {
+        tell_vendors(&sdk.config(), None);
+    }
     match &consent {
-        Some(_) => sdk.activate(gating::gated_elements()),
+        Some(consent) => {
+            sdk.activate(gating::gated_elements());
+            tell_vendors(&sdk.config(), Some(consent));
+        }
         // Global Privacy Control with no choice yet: refuse every optional category, record it
         // once (cookie and a `gpc` receipt), and tell the visitor, who may still choose otherwise.
         None if sdk.config().gpc && global_privacy_control() => {
@@ -679,8 +686,10 @@ impl Sdk {
         if self.config().uses_vendor(Vendor::GoogleConsentMode) {
             send_consent_mode("update", &self.config(), Some(&consent));
         }
-        tell_vendors(&self.config(), Some(&consent));
         self.activate(gating::gated_elements());
+        // After activation: the snippets of vendors just granted are on the page now and hear
+        // it too (a tag that was there already hears a revocation as soon).
+        tell_vendors(&self.config(), Some(&consent));
         receipts::record(&self.config(), &consent, action, method);
 
         let event = match (action, &previous) {

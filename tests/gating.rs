@@ -373,3 +373,119 @@ async fn blocked_embeds_show_a_placeholder_with_load_once_and_always_allow() {
     );
     assert!(query_all(".kelisim-embed").is_empty());
 }
+
+/// Microsoft Clarity (`consentv2`), Microsoft UET (`consent default/update`) and the TikTok
+/// Pixel (`holdConsent`, `grantConsent`, `revokeConsent`) hear every choice.
+#[wasm_bindgen_test]
+async fn clarity_uet_and_tiktok_hear_every_choice() {
+    reset("kk");
+    let window = web_sys::window().unwrap();
+    for name in ["clarity", "uetq", "ttq"] {
+        js_sys::Reflect::delete_property(&window, &name.into()).unwrap();
+    }
+    // A TikTok Pixel already on the page: record what it is told.
+    let tiktok_calls = js_sys::Array::new();
+    let ttq = js_sys::Object::new();
+    for method in ["holdConsent", "grantConsent", "revokeConsent"] {
+        let calls = tiktok_calls.clone();
+        let record = Closure::<dyn Fn()>::new(move || {
+            calls.push(&JsValue::from_str(method));
+        })
+        .into_js_value();
+        js_sys::Reflect::set(&ttq, &method.into(), &record).unwrap();
+    }
+    js_sys::Reflect::set(&window, &"ttq".into(), &ttq).unwrap();
+
+    let config = demo_config();
+    let service = |id: &str, vendor: &str, country: &str| {
+        js_sys::JSON::parse(&format!(
+            r#"{{"id": "{id}", "name": "{id}", "data": ["cookie_ids"], "country": "{country}", "vendor": "{vendor}"}}"#
+        ))
+        .unwrap()
+    };
+    let services = |category: &str| {
+        js_sys::Reflect::get(
+            &js_sys::Reflect::get(&config, &"categories".into()).unwrap(),
+            &category.into(),
+        )
+        .and_then(|category| js_sys::Reflect::get(&category, &"services".into()))
+        .unwrap()
+        .unchecked_into::<js_sys::Array>()
+    };
+    services("1").push(&service("clarity", "microsoft-clarity", "US"));
+    services("2").push(&service("bing-ads", "microsoft-uet", "US"));
+    services("2").push(&service("tiktok", "tiktok-pixel", "SG"));
+    assert!(init(&config));
+
+    // Clarity's and UET's queues, as their tags would read them when they load.
+    let clarity_calls = || -> Vec<String> {
+        let clarity = js_sys::Reflect::get(&window, &"clarity".into()).unwrap();
+        let queue: js_sys::Array = js_sys::Reflect::get(&clarity, &"q".into())
+            .unwrap()
+            .unchecked_into();
+        queue
+            .iter()
+            .map(|arguments| {
+                let get = |index: u32| js_sys::Reflect::get(&arguments, &index.into()).unwrap();
+                let field = |name: &str| {
+                    js_sys::Reflect::get(&get(1), &name.into())
+                        .unwrap()
+                        .as_string()
+                        .unwrap_or_default()
+                };
+                format!(
+                    "{} ad={} analytics={}",
+                    get(0).as_string().unwrap_or_default(),
+                    field("ad_Storage"),
+                    field("analytics_Storage")
+                )
+            })
+            .collect()
+    };
+    let uet_calls = || -> Vec<String> {
+        let queue: js_sys::Array = js_sys::Reflect::get(&window, &"uetq".into())
+            .unwrap()
+            .unchecked_into();
+        let items: Vec<JsValue> = queue.iter().collect();
+        items
+            .chunks(3)
+            .map(|call| {
+                let ad = js_sys::Reflect::get(&call[2], &"ad_storage".into())
+                    .unwrap()
+                    .as_string()
+                    .unwrap_or_default();
+                format!(
+                    "{} {} ad_storage={ad}",
+                    call[0].as_string().unwrap_or_default(),
+                    call[1].as_string().unwrap_or_default()
+                )
+            })
+            .collect()
+    };
+    let tiktok = || -> Vec<String> { tiktok_calls.iter().filter_map(|c| c.as_string()).collect() };
+
+    // Before any choice: nothing granted, TikTok held.
+    assert_eq!(clarity_calls(), ["consentv2 ad=denied analytics=denied"]);
+    assert_eq!(uet_calls(), ["consent default ad_storage=denied"]);
+    assert_eq!(tiktok(), ["holdConsent"]);
+
+    kelisim::accept_all();
+    assert_eq!(
+        clarity_calls()[1..],
+        ["consentv2 ad=granted analytics=granted"]
+    );
+    assert_eq!(uet_calls()[1..], ["consent update ad_storage=granted"]);
+    assert_eq!(tiktok()[1..], ["grantConsent"]);
+
+    // Analytics only: Clarity keeps analytics, loses ads; UET and TikTok are refused.
+    kelisim::accept(js(&["analytics"]), JsValue::UNDEFINED);
+    assert_eq!(
+        clarity_calls()[2..],
+        ["consentv2 ad=denied analytics=granted"]
+    );
+    assert_eq!(uet_calls()[2..], ["consent update ad_storage=denied"]);
+    assert_eq!(tiktok()[2..], ["revokeConsent"]);
+    for name in ["clarity", "uetq", "ttq"] {
+        js_sys::Reflect::delete_property(&window, &name.into()).unwrap();
+    }
+}

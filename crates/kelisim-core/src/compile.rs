@@ -635,10 +635,15 @@ pub fn json_schema() -> serde_json::Value {
             "data" => data_kinds.clone(),
             "country" => country.clone(),
             "vendor" => json!({"enum": Vendor::ALL.map(|(name, _)| name)}),
+            "preset" => json!({"enum": crate::knowledge::preset_ids()}),
             _ => string.clone(),
         },
-        &["id", "name", "country"],
+        &[],
     );
+    // A preset gives the id, name and country; without one the service must write them.
+    let mut service = service;
+    service["if"] = json!({"not": {"required": ["preset"]}});
+    service["then"] = json!({"required": ["id", "name", "country"]});
     let category = object(
         CATEGORY_FIELDS,
         |name| match name {

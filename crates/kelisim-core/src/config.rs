@@ -187,6 +187,7 @@ pub const CATEGORY_FIELDS: &[&str] = &[
     "services",
 ];
 pub const SERVICE_FIELDS: &[&str] = &[
+    "preset",
     "id",
     "name",
     "cookies",
@@ -236,17 +237,27 @@ impl RawConfig {
             let mut services = Vec::new();
             for (path, item) in &category.array("services") {
                 let service = Fields::new(item, path, SERVICE_FIELDS, problems);
-                services.push(RawService {
-                    id: service.string("id"),
-                    name: service.string("name"),
+                // With a preset, its id, name and country stand in for missing ones.
+                let preset = service.optional_string("preset");
+                let required = |name: &str| match preset {
+                    Some(_) => service.optional_string(name).unwrap_or_default(),
+                    None => service.string(name),
+                };
+                let mut raw = RawService {
+                    id: required("id"),
+                    name: required("name"),
                     cookies: service.strings("cookies"),
                     local_storage: service.strings("local_storage"),
                     data: service.strings("data"),
-                    country: service.string("country"),
+                    country: required("country"),
                     vendor: service.optional_string("vendor"),
                     vendor_id: service.optional_string("vendor_id"),
                     cookie_paths: service.strings("cookie_paths"),
-                });
+                };
+                if let Some(preset) = &preset {
+                    expand_preset(&mut raw, &service, preset);
+                }
+                services.push(raw);
             }
             categories.push(RawCategory {
                 id: category.string("id"),
@@ -341,6 +352,58 @@ impl RawConfig {
 }
 
 /// The `texts` object of the config or of a variant: overrides per language code.
+/// Fills the fields a service with `"preset"` left out from the knowledge base: its id, name,
+/// cookies, localStorage keys, data, country and vendor (the fields it writes win).
+#[cfg(feature = "compile")]
+fn expand_preset(raw: &mut RawService, service: &Fields, preset: &str) {
+    let Some(known) = crate::knowledge::preset(preset) else {
+        let ids = crate::knowledge::preset_ids();
+        let problems = service.problems();
+        problems.report(ConfigError {
+            field: service.path("preset"),
+            message: concat(&[
+                "`",
+                preset,
+                "` is not a preset kelisim knows; the presets are ",
+                &join(&ids, ", "),
+            ]),
+            suggestion: crate::suggest::closest(preset, &ids).map(str::to_owned),
+        });
+        return;
+    };
+    let absent = |name: &str| service.get(name).is_none();
+    if absent("id") {
+        raw.id = known.id.clone();
+    }
+    if absent("name") {
+        raw.name = known.name.clone();
+    }
+    if absent("cookies") {
+        raw.cookies = known.cookies.clone();
+    }
+    if absent("local_storage") {
+        raw.local_storage = known.local_storage.clone();
+    }
+    if absent("data") {
+        raw.data = known.data.clone();
+    }
+    if absent("country") {
+        raw.country = known.country.clone();
+    }
+    if absent("vendor") {
+        raw.vendor = known.vendor.clone();
+    }
+}
+
+/// Without the compiler there is no knowledge base to expand a preset from.
+#[cfg(not(feature = "compile"))]
+fn expand_preset(_raw: &mut RawService, service: &Fields, _preset: &str) {
+    service.problems().at(
+        &service.path("preset"),
+        "is expanded by the compiler (kelisim-server config build, or the loader's compiler module)",
+    );
+}
+
 fn text_overrides(parent: &Fields) -> Vec<(String, TextOverrides)> {
     let mut texts = Vec::new();
     for (path, language, value) in &parent.entries("texts").unwrap_or_default() {
@@ -668,13 +731,20 @@ impl Config {
     }
 }
 
-/// Vendor integrations a service may name.
+/// Vendor integrations a service may name: the vendor's consent API the runtime calls on every
+/// choice, and the cookies its script is known to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Vendor {
     GoogleConsentMode,
     YandexMetrika,
     MetaPixel,
     Gtm,
+    /// `clarity('consentv2', {ad_Storage, analytics_Storage})`.
+    MicrosoftClarity,
+    /// `uetq.push('consent', 'default' | 'update', {ad_storage})`.
+    MicrosoftUet,
+    /// `ttq.holdConsent()`, `ttq.grantConsent()`, `ttq.revokeConsent()`.
+    TiktokPixel,
 }
 
 impl Vendor {
@@ -685,6 +755,9 @@ impl Vendor {
             Vendor::YandexMetrika => (&["_ym*"], &["_ym*"]),
             Vendor::MetaPixel => (&["_fbp", "_fbc"], &[]),
             Vendor::Gtm => (&[], &[]),
+            Vendor::MicrosoftClarity => (&["_clck", "_clsk"], &[]),
+            Vendor::MicrosoftUet => (&["_uet*"], &["_uet*"]),
+            Vendor::TiktokPixel => (&["_ttp", "_tt_enable_cookie", "ttcsid*"], &[]),
         }
     }
 
@@ -696,11 +769,14 @@ impl Vendor {
             .map_or("", |(name, _)| name)
     }
 
-    pub const ALL: [(&'static str, Vendor); 4] = [
+    pub const ALL: [(&'static str, Vendor); 7] = [
         ("google-consent-mode", Vendor::GoogleConsentMode),
         ("yandex-metrika", Vendor::YandexMetrika),
         ("meta-pixel", Vendor::MetaPixel),
         ("gtm", Vendor::Gtm),
+        ("microsoft-clarity", Vendor::MicrosoftClarity),
+        ("microsoft-uet", Vendor::MicrosoftUet),
+        ("tiktok-pixel", Vendor::TiktokPixel),
     ];
 }
 
@@ -1431,12 +1507,13 @@ fn validate_service(field: &str, raw: RawService, problems: &Problems) -> Servic
             .find(|(known, _)| known == name)
             .map(|(_, vendor)| *vendor);
         if vendor.is_none() {
+            let names = Vendor::ALL.map(|(known, _)| known);
             reject_suggesting(
                 problems,
                 &sub("vendor"),
-                "`{}` is unknown; use one of google-consent-mode, yandex-metrika, meta-pixel, gtm",
+                &concat(&["`{}` is unknown; use one of ", &join(&names, ", ")]),
                 name,
-                crate::suggest::closest(name, &Vendor::ALL.map(|(known, _)| known)),
+                crate::suggest::closest(name, &names),
             );
         }
         vendor

@@ -21,6 +21,8 @@ pub mod cookie;
 pub mod css;
 pub mod gating;
 pub mod ids;
+#[cfg(feature = "compile")]
+pub mod knowledge;
 pub mod language;
 pub mod receipt;
 pub mod strings;

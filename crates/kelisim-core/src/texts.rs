@@ -585,6 +585,7 @@ named_in_three_languages! {
     "SG" => ["Сингапур", "Сингапур", "Singapore"],
     "TR" => ["Түркия", "Турция", "Türkiye"],
     "AE" => ["БАӘ", "ОАЭ", "United Arab Emirates"],
+    "MT" => ["Мальта", "Мальта", "Malta"],
 }
 
 /// The names of `kinds` in `language`, joined by ", " (unknown kinds are left out; validation
