@@ -456,13 +456,14 @@ fn receipts_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
 }
 
 /// Hosts of the trackers the demo store embeds; the fake tracker server answers for them.
-const TRACKER_HOSTS: [&str; 6] = [
+const TRACKER_HOSTS: [&str; 7] = [
     "www.googletagmanager.com",
     "www.google-analytics.com",
     "mc.yandex.ru",
     "connect.facebook.net",
     "www.facebook.com",
     "widgets.2gis.com",
+    "code.jivosite.com",
 ];
 const TRACKER_PORT: u16 = 18741;
 
@@ -482,9 +483,10 @@ fn compiled_configs(root: &Path) -> Result<PathBuf> {
 /// The configs the static pages server serves compiled, at `/v1/config/<name>/{language}`:
 /// the demo store's (as kelisim-server serves it) and the one of the e2e pages that test the
 /// compiled path. The pages that test the raw path name `/e2e/*.json` instead.
-const COMPILED_CONFIGS: [(&str, &str); 2] = [
+const COMPILED_CONFIGS: [(&str, &str); 3] = [
     ("glazik-demo", "www/kelisim.json"),
     ("e2e", "tests/e2e/config.json"),
+    ("scan-demo", "tests/e2e/scan-config.json"),
 ];
 
 fn store_pages(root: &Path) -> Result<PathBuf> {
@@ -597,7 +599,165 @@ fn tracker_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
             check_tracker_log(&entries),
         ));
     }
+    results.extend(scan_flow(root, &args)?);
     drop(server);
+    Ok(results)
+}
+
+/// `kelisim-server scan` over the scanner's store pages, trackers faked as above: the ungated
+/// Metrika, Meta Pixel and Jivo are reported as running before consent (exit 1), the Meta
+/// cookie as surviving a rejection, Metrika and Jivo as undeclared; the proposed fragment,
+/// merged into the config, makes a scan of the same store with its tags gated clean (exit 0).
+fn scan_flow(root: &Path, browser_args: &[&str]) -> Result<Vec<(String, Result<()>)>> {
+    let binary = serve::build_server(root)?;
+    let work = root.join("target/e2e-scan");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+    let scan = |page: &str, config: &Path, report: &Path| -> Result<(i32, serde_json::Value)> {
+        let mut command = Command::new(&binary);
+        command
+            .args([
+                "scan",
+                &format!("http://{PAGES}/e2e/{page}"),
+                "--pages",
+                "5",
+            ])
+            .arg("--config")
+            .arg(config)
+            .args(["--format", "json", "--settle-ms", "800"])
+            .arg("--out")
+            .arg(report)
+            .args([
+                "--chromium",
+                CHROMIUM,
+                "--chromedriver",
+                crate::tools::CHROMEDRIVER,
+            ]);
+        for arg in browser_args {
+            command.arg(format!("--browser-arg={arg}"));
+        }
+        let output = output_within(command, Duration::from_secs(120))?;
+        let text = std::fs::read_to_string(report)
+            .with_context(|| format!("no report: {}", String::from_utf8_lossy(&output.stderr)))?;
+        Ok((
+            output.status.code().unwrap_or(-1),
+            serde_json::from_str(&text)?,
+        ))
+    };
+    let config = root.join("tests/e2e/scan-config.json");
+    let (code, report) = scan("scan-store.html", &config, &work.join("first.json"))?;
+    let vendor = |id: &str| -> serde_json::Value {
+        report["vendors"]
+            .as_array()
+            .and_then(|vendors| vendors.iter().find(|v| v["id"] == id).cloned())
+            .unwrap_or_default()
+    };
+    let nonempty = |value: &serde_json::Value| value.as_array().is_some_and(|a| !a.is_empty());
+    let mut results = Vec::new();
+    let first = (|| -> Result<()> {
+        anyhow::ensure!(code == 1, "exit code {code}, not 1");
+        let visited: Vec<&str> = report["phases"][0]["pages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|page| page.as_str())
+            .collect();
+        anyhow::ensure!(
+            visited
+                .iter()
+                .any(|page| page.ends_with("/e2e/scan-store-2.html"))
+                && !visited.iter().any(|page| page.contains("example.org")),
+            "visited {visited:?}: the store's second page, and no other origin"
+        );
+        for id in ["yandex-metrika", "meta-pixel", "jivo"] {
+            anyhow::ensure!(
+                nonempty(&vendor(id)["before_consent"]),
+                "{id} not reported before consent: {report:#}"
+            );
+        }
+        anyhow::ensure!(
+            nonempty(&vendor("meta-pixel")["after_rejection"]),
+            "the Meta cookie's survival not reported"
+        );
+        anyhow::ensure!(
+            !nonempty(&vendor("google-analytics")["before_consent"]),
+            "the gated GA4 reported before consent"
+        );
+        anyhow::ensure!(
+            !nonempty(&vendor("google-analytics")["after_rejection"]),
+            "the gated GA4 reported after a rejection"
+        );
+        anyhow::ensure!(
+            nonempty(&vendor("google-analytics")["seen"]),
+            "GA4 not seen after accept all"
+        );
+        for id in ["yandex-metrika", "jivo"] {
+            anyhow::ensure!(
+                vendor(id)["declared_as"].is_null(),
+                "{id} reported as declared"
+            );
+        }
+        anyhow::ensure!(
+            vendor("meta-pixel")["declared_as"] == "meta-pixel",
+            "meta-pixel not found declared"
+        );
+        Ok(())
+    })();
+    results.push((
+        "scan: ungated Metrika, Meta and Jivo run before consent, the Meta cookie survives a rejection, Metrika and Jivo undeclared".to_owned(),
+        first,
+    ));
+
+    // The fragment merged into the config, the tags gated: clean.
+    let mut merged: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&config)?)?;
+    merged["site"] = "scan-fixed".into();
+    for proposed in report["proposed_fragment"]["categories"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let categories = merged["categories"].as_array_mut().context("categories")?;
+        let category = categories
+            .iter_mut()
+            .find(|category| category["id"] == proposed["id"])
+            .with_context(|| {
+                format!(
+                    "the fragment's category {} is not in the config",
+                    proposed["id"]
+                )
+            })?;
+        let services = category["services"].as_array_mut().context("services")?;
+        services.extend(proposed["services"].as_array().cloned().unwrap_or_default());
+    }
+    let merged_file = work.join("scan-fixed.json");
+    std::fs::write(&merged_file, serde_json::to_string_pretty(&merged)?)?;
+    crate::build::compile_config(&merged_file, &root.join("target/e2e-config/scan-fixed"))?;
+    let (code, report) = scan(
+        "scan-store-fixed.html",
+        &merged_file,
+        &work.join("second.json"),
+    )?;
+    let second = (|| -> Result<()> {
+        anyhow::ensure!(code == 0, "exit code {code}: {report:#}");
+        for vendor in report["vendors"].as_array().into_iter().flatten() {
+            anyhow::ensure!(
+                !nonempty(&vendor["before_consent"])
+                    && !nonempty(&vendor["after_rejection"])
+                    && !vendor["declared_as"].is_null(),
+                "not clean: {vendor:#}"
+            );
+        }
+        anyhow::ensure!(!nonempty(&report["unknown"]), "unknown items: {report:#}");
+        anyhow::ensure!(
+            report["vendors"].as_array().map_or(0, Vec::len) == 4,
+            "not the four vendors: {report:#}"
+        );
+        Ok(())
+    })();
+    results.push((
+        "scan: the proposed fragment merged and the tags gated, a second scan is clean".to_owned(),
+        second,
+    ));
     Ok(results)
 }
 
@@ -612,6 +772,7 @@ fn fake_tracker_script(host: &str, path: &str) -> String {
              localStorage.setItem('_ym_retryReqs', '{}'); new Image().src='https://mc.yandex.ru/watch/99999999';"
             .into(),
         "connect.facebook.net" => "document.cookie='_fbp=fb.1.1; path=/'; new Image().src='https://www.facebook.com/tr?id=1&ev=PageView';".into(),
+        "code.jivosite.com" => "document.cookie='jv_visits_count_scan=1; path=/';".into(),
         _ => String::new(),
     }
 }

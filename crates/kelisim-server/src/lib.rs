@@ -19,6 +19,7 @@ pub mod heads;
 pub mod keys;
 pub mod marketing;
 pub mod receipt;
+pub mod scan;
 pub mod sites;
 pub mod startup;
 pub mod stats;

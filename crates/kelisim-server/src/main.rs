@@ -160,6 +160,40 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Visit a store's pages in headless Chromium with no choice, after "accept all" and after
+    /// "reject all", and report every cookie, storage key and third-party request: what ran
+    /// before consent, what survived a rejection, what the config does not declare, and the
+    /// services to add. Exit 1 when anything ran before consent.
+    Scan {
+        /// The store's start page; only pages of its origin are visited.
+        url: String,
+        /// Most pages to visit in each pass (found from the links of the start page on).
+        #[arg(long, default_value_t = 20)]
+        pages: usize,
+        /// The store's kelisim.json, to compare with what was found.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "md")]
+        format: ScanFormat,
+        /// Write the report here instead of to standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The Chromium binary.
+        #[arg(long, default_value = "chromium")]
+        chromium: PathBuf,
+        /// The chromedriver binary (Debian's chromium-driver).
+        #[arg(long, default_value = "chromedriver")]
+        chromedriver: PathBuf,
+        /// Another Chromium flag (repeat for several), e.g. `--proxy-server=…`.
+        #[arg(long = "browser-arg", allow_hyphen_values = true)]
+        browser_args: Vec<String>,
+        /// Seconds a page may take to load.
+        #[arg(long, default_value_t = 20)]
+        page_timeout: u64,
+        /// Milliseconds to let a page's scripts run after it loaded, before looking.
+        #[arg(long, default_value_t = 1500)]
+        settle_ms: u64,
+    },
     /// Serve receipts, impressions, the admin API, the dashboard, the SDK and the demo store.
     Serve {
         #[arg(long, env = "KELISIM_LISTEN", default_value = "127.0.0.1:8080")]
@@ -288,6 +322,14 @@ enum Command {
 enum Format {
     Jsonl,
     Csv,
+}
+
+/// The formats of a scan report.
+#[derive(Clone, Copy, ValueEnum)]
+enum ScanFormat {
+    Md,
+    Json,
+    Html,
 }
 
 #[tokio::main]
@@ -571,6 +613,53 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Config { command } => config_command(command).await,
+        Command::Scan {
+            url,
+            pages,
+            config,
+            format,
+            out,
+            chromium,
+            chromedriver,
+            browser_args,
+            page_timeout,
+            settle_ms,
+        } => {
+            use kelisim_server::scan::{self, report};
+            anyhow::ensure!(pages > 0, "--pages must be at least 1");
+            let declared = match &config {
+                Some(file) => Some(report::declared_services(
+                    &kelisim_server::configs::compile_file(file, None)?,
+                )),
+                None => None,
+            };
+            let options = scan::ScanOptions {
+                url: url.clone(),
+                pages,
+                chromium,
+                chromedriver,
+                browser_args,
+                page_timeout: std::time::Duration::from_secs(page_timeout),
+                settle: std::time::Duration::from_millis(settle_ms),
+            };
+            let phases = scan::scan(&options).await?;
+            let judged = report::judge(&url, &phases, declared.as_deref());
+            let text = match format {
+                ScanFormat::Md => report::markdown(&judged),
+                ScanFormat::Json => serde_json::to_string_pretty(&judged)? + "\n",
+                ScanFormat::Html => report::html(&judged),
+            };
+            match &out {
+                Some(path) => std::fs::write(path, &text)
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => print!("{text}"),
+            }
+            if judged.ran_before_consent() {
+                eprintln!("something ran or stored data before consent (see the report)");
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Export { database, format } => {
             let store = Store::open_existing(&database.db).await?;
             let text = match format {
