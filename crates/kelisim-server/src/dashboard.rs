@@ -189,6 +189,7 @@ pub fn dpo_page(
     asked: Option<&str>,
     history: Option<&[ReceiptRecord]>,
     configs: &[(String, Option<CompiledConfig>)],
+    scans: &[crate::store::ScanReportRow],
 ) -> String {
     let mut body = language_links(lang, "");
     let _ = write!(
@@ -272,8 +273,58 @@ pub fn dpo_page(
             body.push_str("</tbody></table></div>");
         }
     }
+    body.push_str(&scans_section(lang, scans));
     body.push_str(&logout_form(lang));
     page(lang, "kelisim — DPO", &body)
+}
+
+/// Each site's latest `kelisim-server scan` report: when, which URL, the verdict, and the
+/// whole report folded under it.
+pub fn scans_section(lang: Lang, scans: &[crate::store::ScanReportRow]) -> String {
+    let mut out = format!(
+        "<section aria-labelledby=\"scans\"><h2 id=\"scans\">{}</h2>",
+        lang.t(
+            "Соңғы тексерулер",
+            "Последние проверки сайта",
+            "Latest site scans"
+        )
+    );
+    if scans.is_empty() {
+        let _ = write!(
+            out,
+            "<p class=\"note\">{} <code>kelisim-server scan URL --db … --site …</code></p></section>",
+            lang.t("Әлі тексеру жоқ:", "Проверок ещё нет:", "No scan yet:")
+        );
+        return out;
+    }
+    for scan in scans {
+        let verdict = if scan.ran_before_consent {
+            lang.t(
+                "келісімге дейін іске қосылған нәрсе бар",
+                "что-то запускалось до согласия",
+                "something ran before consent",
+            )
+        } else if scan.clean {
+            lang.t("таза", "чисто", "clean")
+        } else {
+            lang.t(
+                "келісімге дейін ештеңе жоқ; есепті қараңыз",
+                "до согласия ничего; см. отчёт",
+                "nothing before consent; see the report",
+            )
+        };
+        let _ = write!(
+            out,
+            "<details><summary><strong>{}</strong> · {} · {} · {}</summary><pre>{}</pre></details>",
+            escape(&scan.site),
+            escape(&scan.scanned_at),
+            escape(&scan.url),
+            verdict,
+            escape(&scan.markdown)
+        );
+    }
+    out.push_str("</section>");
+    out
 }
 
 /// What the visitor saw, from the archived compiled config a receipt names: the first layer

@@ -847,7 +847,14 @@ async fn dashboard_page(
             .into_response());
     }
     let (view_parts, sections) = marketing_sections(&state, lang, &query).await?;
-    let view = view_parts.view();
+    // The admin also sees each site's latest scan (a marketer does not).
+    let scans = if identity.role.may(Permission::ReadReceipts) {
+        Some(state.0.store.last_scan_reports().await?)
+    } else {
+        None
+    };
+    let mut view = view_parts.view();
+    view.scans = scans.as_deref();
     Ok(Html(marketing::render(lang, &view, &sections)).into_response())
 }
 
@@ -878,6 +885,7 @@ impl MarketingQuery {
             range: self.range,
             filter: &self.filter,
             message: self.message.clone(),
+            scans: None,
         }
     }
 }
@@ -1107,11 +1115,13 @@ async fn dpo_page(
             }
         }
     }
+    let scans = state.0.store.last_scan_reports().await?;
     Ok(Html(dashboard::dpo_page(
         lang,
         asked.as_deref(),
         history.as_deref(),
         &configs,
+        &scans,
     ))
     .into_response())
 }

@@ -193,6 +193,12 @@ enum Command {
         /// Milliseconds to let a page's scripts run after it loaded, before looking.
         #[arg(long, default_value_t = 1500)]
         settle_ms: u64,
+        /// Also keep the report in this database, for the dashboard (with `--site`).
+        #[arg(long, requires = "site")]
+        db: Option<String>,
+        /// The site (as in the sites file) the report is for.
+        #[arg(long, requires = "db")]
+        site: Option<String>,
     },
     /// Serve receipts, impressions, the admin API, the dashboard, the SDK and the demo store.
     Serve {
@@ -624,9 +630,16 @@ async fn main() -> Result<()> {
             browser_args,
             page_timeout,
             settle_ms,
+            db,
+            site,
         } => {
             use kelisim_server::scan::{self, report};
             anyhow::ensure!(pages > 0, "--pages must be at least 1");
+            // Opened first: a wrong database fails before minutes of scanning, not after.
+            let store = match &db {
+                Some(db) => Some(Store::open_existing(db).await?),
+                None => None,
+            };
             let declared = match &config {
                 Some(file) => Some(report::declared_services(
                     &kelisim_server::configs::compile_file(file, None)?,
@@ -653,6 +666,21 @@ async fn main() -> Result<()> {
                 Some(path) => std::fs::write(path, &text)
                     .with_context(|| format!("writing {}", path.display()))?,
                 None => print!("{text}"),
+            }
+            if let (Some(store), Some(site)) = (&store, &site) {
+                let row = kelisim_server::store::ScanReportRow {
+                    site: site.clone(),
+                    scanned_at: kelisim_server::receipt::format_time(
+                        time::OffsetDateTime::now_utc(),
+                    ),
+                    url: url.clone(),
+                    ran_before_consent: judged.ran_before_consent(),
+                    clean: judged.is_clean(),
+                    report: serde_json::to_string(&judged)?,
+                    markdown: report::markdown(&judged),
+                };
+                store.save_scan_report(site, &row).await?;
+                eprintln!("kept the report for site {site} (the dashboard shows the latest)");
             }
             if judged.ran_before_consent() {
                 eprintln!("something ran or stored data before consent (see the report)");

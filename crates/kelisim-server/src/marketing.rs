@@ -104,6 +104,9 @@ pub struct View<'a> {
     pub filter: &'a Filter,
     /// A filter value that was refused, said in the page's language.
     pub message: Option<String>,
+    /// The latest scan of each site, for roles that may see them (admin); `None` hides the
+    /// section.
+    pub scans: Option<&'a [crate::store::ScanReportRow]>,
 }
 
 /// The period's totals: its daily rows summed into one row (the same counts the API has).
@@ -335,6 +338,9 @@ pub fn render(lang: Lang, view: &View, sections: &Sections) -> String {
             "Download what is shown as CSV"
         )
     );
+    if let Some(scans) = view.scans {
+        body.push_str(&crate::dashboard::scans_section(lang, scans));
+    }
     body.push_str(&logout_form(lang));
     page(lang, "kelisim", &body)
 }

@@ -37,6 +37,20 @@ pub struct Store {
     write_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
+/// A stored scan report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScanReportRow {
+    pub site: String,
+    pub scanned_at: String,
+    pub url: String,
+    pub ran_before_consent: bool,
+    pub clean: bool,
+    /// The report as JSON.
+    pub report: String,
+    /// The report as Markdown, as the dashboard shows it.
+    pub markdown: String,
+}
+
 /// One row of a chain, as `verify` and `export` read it.
 #[derive(Clone, Debug)]
 pub struct ChainRow {
@@ -602,6 +616,47 @@ impl Store {
             .await?;
         rows.iter()
             .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+            .collect()
+    }
+
+    /// Keeps a scan report of `site` (`kelisim-server scan --db`).
+    pub async fn save_scan_report(&self, site: &str, report: &ScanReportRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO scan_reports (site, scanned_at, url, ran_before_consent, clean, report, markdown) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(site)
+        .bind(&report.scanned_at)
+        .bind(&report.url)
+        .bind(i32::from(report.ran_before_consent))
+        .bind(i32::from(report.clean))
+        .bind(&report.report)
+        .bind(&report.markdown)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The latest scan report of each site, by site.
+    pub async fn last_scan_reports(&self) -> Result<Vec<ScanReportRow>> {
+        let rows = sqlx::query(
+            "SELECT site, scanned_at, url, ran_before_consent, clean, report, markdown FROM scan_reports \
+             WHERE id IN (SELECT MAX(id) FROM scan_reports GROUP BY site) ORDER BY site",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ScanReportRow {
+                    site: row.try_get(0)?,
+                    scanned_at: row.try_get(1)?,
+                    url: row.try_get(2)?,
+                    ran_before_consent: row.try_get::<i32, _>(3)? != 0,
+                    clean: row.try_get::<i32, _>(4)? != 0,
+                    report: row.try_get(5)?,
+                    markdown: row.try_get(6)?,
+                })
+            })
             .collect()
     }
 

@@ -130,7 +130,14 @@ pub async fn scan(options: &ScanOptions) -> Result<Vec<PhaseResult>> {
         let client = driver.session(options).await?;
         let result = run_phase(&client, options, phase, &start, &mut pages).await;
         let _ = client.close().await;
-        results.push(result?);
+        let result = result?;
+        // A scan that looked at nothing must not read as a clean one.
+        if let Some(failed) = result.pages.iter().find_map(|page| page.error.as_ref()) {
+            if result.pages.iter().all(|page| page.error.is_some()) {
+                bail!("could not look at any page of {}: {failed}", options.url);
+            }
+        }
+        results.push(result);
     }
     Ok(results)
 }
