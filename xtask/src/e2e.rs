@@ -758,7 +758,81 @@ fn scan_flow(root: &Path, browser_args: &[&str]) -> Result<Vec<(String, Result<(
         "scan: the proposed fragment merged and the tags gated, a second scan is clean".to_owned(),
         second,
     ));
+    results.push((
+        "scan: bounded by --pages on endless links; an unreachable and a never-answering site fail with the cause, in time".to_owned(),
+        scan_limits(&binary, browser_args),
+    ));
     Ok(results)
+}
+
+/// The scanner's limits: endless same-site links stop at `--pages`; a start URL nothing
+/// listens on, and one that accepts the connection and never answers, end the scan with an
+/// error naming the URL (exit code not 0 or 1), within the page timeout.
+fn scan_limits(binary: &Path, browser_args: &[&str]) -> Result<()> {
+    let run = |url: &str, extra: &[&str]| -> Result<(i32, String, String)> {
+        let mut command = Command::new(binary);
+        command
+            .args(["scan", url, "--settle-ms", "200", "--page-timeout", "5"])
+            .args(extra)
+            .args([
+                "--chromium",
+                CHROMIUM,
+                "--chromedriver",
+                crate::tools::CHROMEDRIVER,
+            ]);
+        for arg in browser_args {
+            command.arg(format!("--browser-arg={arg}"));
+        }
+        let output = output_within(command, Duration::from_secs(90))?;
+        Ok((
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        ))
+    };
+    let (code, report, stderr) = run(
+        &format!("http://{PAGES}/e2e/scan-endless.html"),
+        &["--pages", "3", "--format", "json"],
+    )?;
+    anyhow::ensure!(code == 0, "endless links: exit {code}: {stderr}");
+    let report: serde_json::Value = serde_json::from_str(&report)?;
+    for phase in report["phases"].as_array().into_iter().flatten() {
+        let pages = phase["pages"].as_array().map_or(0, Vec::len);
+        anyhow::ensure!(pages == 3, "endless links: {pages} pages in a phase, not 3");
+    }
+
+    // Nothing listens on a port just closed.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let unreachable = format!("http://127.0.0.1:{closed}/");
+    let (code, _, stderr) = run(&unreachable, &[])?;
+    anyhow::ensure!(
+        code != 0 && code != 1 && stderr.contains(&unreachable),
+        "unreachable: exit {code}: {stderr}"
+    );
+
+    // Accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let silent_url = format!("http://{}/", silent.local_addr()?);
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let started = Instant::now();
+    let (code, _, stderr) = run(&silent_url, &[])?;
+    anyhow::ensure!(
+        code != 0 && code != 1 && stderr.contains(&silent_url),
+        "never answers: exit {code}: {stderr}"
+    );
+    anyhow::ensure!(
+        started.elapsed() < Duration::from_secs(60),
+        "never answers: took {:?}",
+        started.elapsed()
+    );
+    Ok(())
 }
 
 /// What a fake tracker answers: scripts that set the vendor's first-party cookies (and

@@ -163,7 +163,7 @@ enum Command {
     /// Visit a store's pages in headless Chromium with no choice, after "accept all" and after
     /// "reject all", and report every cookie, storage key and third-party request: what ran
     /// before consent, what survived a rejection, what the config does not declare, and the
-    /// services to add. Exit 1 when anything ran before consent.
+    /// services to add. Exit 1 when anything ran before consent, 2 when the scan could not run.
     Scan {
         /// The store's start page; only pages of its origin are visited.
         url: String,
@@ -655,7 +655,15 @@ async fn main() -> Result<()> {
                 page_timeout: std::time::Duration::from_secs(page_timeout),
                 settle: std::time::Duration::from_millis(settle_ms),
             };
-            let phases = scan::scan(&options).await?;
+            // Exit 2 when the scan could not run, so a store's CI tells it from exit 1, what
+            // ran before consent.
+            let phases = match scan::scan(&options).await {
+                Ok(phases) => phases,
+                Err(error) => {
+                    eprintln!("kelisim-server scan: {error:#}");
+                    std::process::exit(2);
+                }
+            };
             let judged = report::judge(&url, &phases, declared.as_deref());
             let text = match format {
                 ScanFormat::Md => report::markdown(&judged),
