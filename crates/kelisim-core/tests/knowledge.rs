@@ -31,7 +31,8 @@ fn every_entry_is_well_formed() {
             vendor.country
         );
         assert!(
-            ["analytics", "marketing", "functional"].contains(&vendor.category.as_str()),
+            ["necessary", "analytics", "marketing", "functional"]
+                .contains(&vendor.category.as_str()),
             "{id}: {}",
             vendor.category
         );

@@ -161,13 +161,16 @@ pub fn judge(url: &str, phases: &[PhaseResult], declared: Option<&[DeclaredServi
             seen: Vec::new(),
             declared_as: declared.and_then(|services| declaring(services, known)),
         };
-        let necessary = declared
-            .and_then(|services| {
-                services
-                    .iter()
-                    .find(|s| Some(&s.id) == finding.declared_as.as_ref())
-            })
-            .is_some_and(|service| service.required);
+        // The platform the store is built on, or a service the config declares necessary, may
+        // run before any choice.
+        let necessary = known.category == "necessary"
+            || declared
+                .and_then(|services| {
+                    services
+                        .iter()
+                        .find(|s| Some(&s.id) == finding.declared_as.as_ref())
+                })
+                .is_some_and(|service| service.required);
         for phase in phases {
             for item in phase.seen.iter().filter(|item| attributed(known, item)) {
                 let line = describe(item);
@@ -329,7 +332,10 @@ fn describe(item: &Seen) -> String {
 /// declared service stands for (with a config), or for every vendor seen (without one).
 fn fragment(vendors: &[VendorFinding]) -> Value {
     let mut categories: Vec<(String, Vec<Value>)> = Vec::new();
-    for vendor in vendors.iter().filter(|vendor| vendor.declared_as.is_none()) {
+    for vendor in vendors
+        .iter()
+        .filter(|vendor| vendor.declared_as.is_none() && vendor.category != "necessary")
+    {
         let service = json!({"preset": vendor.id});
         match categories.iter_mut().find(|(id, _)| *id == vendor.category) {
             Some((_, services)) => services.push(service),
@@ -541,6 +547,19 @@ mod tests {
             "{markdown}"
         );
         assert!(html(&report).contains("&lt;") || !markdown.contains('<'));
+    }
+
+    #[test]
+    fn the_stores_platform_may_run_before_a_choice_and_is_not_proposed() {
+        let phases = [phase(
+            Phase::NoChoice,
+            vec![seen(Kind::Request, "static.tildacdn.com")],
+        )];
+        let report = judge("http://shop.test/", &phases, Some(&[]));
+        assert_eq!(report.vendors[0].id, "tilda");
+        assert!(!report.ran_before_consent());
+        assert!(report.is_clean());
+        assert_eq!(report.proposed_fragment, json!({"categories": []}));
     }
 
     #[test]
