@@ -108,10 +108,9 @@ impl Report {
                 .all(|vendor| vendor.after_rejection.is_empty())
             && (!self.compared_with_config
                 || (self.unknown.is_empty()
-                    && self
-                        .vendors
-                        .iter()
-                        .all(|vendor| vendor.declared_as.is_some())))
+                    && self.vendors.iter().all(|vendor| {
+                        vendor.declared_as.is_some() || vendor.category == "necessary"
+                    })))
     }
 }
 
