@@ -18,6 +18,8 @@ pub struct FileSize {
 
 /// Where the release wasm is built (see `build`).
 const RELEASE_TARGET_DIR: &str = "target/release-wasm";
+/// Where the compiler module is built (see `build_compiler`).
+const COMPILER_TARGET_DIR: &str = "target/release-wasm-compiler";
 
 /// Files of `pkg/` a visitor's browser downloads, in load order.
 pub const LOADED_FILES: [&str; 2] = ["kelisim.js", "kelisim_sdk_bg.wasm"];
@@ -229,31 +231,42 @@ fn precompress(pkg: &Path, name: &str) -> Result<FileSize> {
 }
 
 /// The compiler module (`crates/kelisim-compiler`) into `pkg/`: `kelisim_compiler.js` (its
-/// wasm-bindgen glue, an ES module the loader imports) and `kelisim_compiler_bg.wasm`. Built
-/// with the stable toolchain and wasm-opt -Oz: only pages that hand the loader a raw
-/// kelisim.json load it, once, so it is not held to the runtime's size rules (it formats
-/// messages and parses JSON with serde). Answers the module's size.
+/// wasm-bindgen glue, an ES module the loader imports) and `kelisim_compiler_bg.wasm`. Only
+/// pages that hand the loader a raw kelisim.json load it, once, so it is not held to the
+/// runtime's rules (it formats messages and parses JSON with serde); it is still built with the
+/// pinned nightly's size options, as the runtime is, but keeps `Debug` formatting (its messages
+/// use it), in a target folder of its own. Answers the module's size.
 fn build_compiler(root: &Path, pkg: &Path) -> Result<FileSize> {
     run(
         root,
         "cargo",
         &[
+            &format!("+{NIGHTLY}"),
             "build",
             "--release",
             "--target",
             "wasm32-unknown-unknown",
+            "--target-dir",
+            COMPILER_TARGET_DIR,
             "-p",
             "kelisim-compiler",
             "--lib",
+            "-Z",
+            "build-std=std,panic_abort",
+            "-Z",
+            "build-std-features=optimize_for_size",
         ],
-        &[],
+        &[(
+            "RUSTFLAGS",
+            "-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none",
+        )],
     )?;
     let pkg_dir = pkg.to_str().context("pkg path is not UTF-8")?;
     run(
         root,
         "wasm-bindgen",
         &[
-            "target/wasm32-unknown-unknown/release/kelisim_compiler.wasm",
+            &format!("{COMPILER_TARGET_DIR}/wasm32-unknown-unknown/release/kelisim_compiler.wasm"),
             "--out-dir",
             pkg_dir,
             "--out-name",
