@@ -614,28 +614,14 @@ fn scan_flow(root: &Path, browser_args: &[&str]) -> Result<Vec<(String, Result<(
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work)?;
     let scan = |page: &str, config: &Path, report: &Path| -> Result<(i32, serde_json::Value)> {
-        let mut command = Command::new(&binary);
+        let mut command =
+            scan_command(&binary, &format!("http://{PAGES}/e2e/{page}"), browser_args);
         command
-            .args([
-                "scan",
-                &format!("http://{PAGES}/e2e/{page}"),
-                "--pages",
-                "5",
-            ])
+            .args(["--pages", "5", "--format", "json", "--settle-ms", "800"])
             .arg("--config")
             .arg(config)
-            .args(["--format", "json", "--settle-ms", "800"])
             .arg("--out")
-            .arg(report)
-            .args([
-                "--chromium",
-                CHROMIUM,
-                "--chromedriver",
-                crate::tools::CHROMEDRIVER,
-            ]);
-        for arg in browser_args {
-            command.arg(format!("--browser-arg={arg}"));
-        }
+            .arg(report);
         let output = output_within(command, Duration::from_secs(120))?;
         let text = std::fs::read_to_string(report)
             .with_context(|| format!("no report: {}", String::from_utf8_lossy(&output.stderr)))?;
@@ -765,24 +751,32 @@ fn scan_flow(root: &Path, browser_args: &[&str]) -> Result<Vec<(String, Result<(
     Ok(results)
 }
 
+/// `kelisim-server scan url` with Debian's Chromium and chromedriver and `browser_args`.
+fn scan_command(binary: &Path, url: &str, browser_args: &[&str]) -> Command {
+    let mut command = Command::new(binary);
+    command.args([
+        "scan",
+        url,
+        "--chromium",
+        CHROMIUM,
+        "--chromedriver",
+        crate::tools::CHROMEDRIVER,
+    ]);
+    for arg in browser_args {
+        command.arg(format!("--browser-arg={arg}"));
+    }
+    command
+}
+
 /// The scanner's limits: endless same-site links stop at `--pages`; a start URL nothing
 /// listens on, and one that accepts the connection and never answers, end the scan with an
 /// error naming the URL (exit code not 0 or 1), within the page timeout.
 fn scan_limits(binary: &Path, browser_args: &[&str]) -> Result<()> {
     let run = |url: &str, extra: &[&str]| -> Result<(i32, String, String)> {
-        let mut command = Command::new(binary);
+        let mut command = scan_command(binary, url, browser_args);
         command
-            .args(["scan", url, "--settle-ms", "200", "--page-timeout", "5"])
-            .args(extra)
-            .args([
-                "--chromium",
-                CHROMIUM,
-                "--chromedriver",
-                crate::tools::CHROMEDRIVER,
-            ]);
-        for arg in browser_args {
-            command.arg(format!("--browser-arg={arg}"));
-        }
+            .args(["--settle-ms", "200", "--page-timeout", "5"])
+            .args(extra);
         let output = output_within(command, Duration::from_secs(90))?;
         Ok((
             output.status.code().unwrap_or(-1),

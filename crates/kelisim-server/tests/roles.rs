@@ -202,6 +202,41 @@ async fn the_dashboard_shows_each_role_only_its_part() {
     assert!(!page.as_str().unwrap().contains(numbers));
 }
 
+/// Each site's latest scan report: on the admin's and the DPO's pages, not the marketer's.
+#[tokio::test]
+async fn the_latest_scans_show_to_the_admin_and_the_dpo_only() {
+    let (app, state, tokens) = app_with_roles().await;
+    let report = kelisim_server::store::ScanReportRow {
+        site: "glazik-kz".into(),
+        scanned_at: "2026-12-02T10:00:00Z".into(),
+        url: "https://glazik.kz/".into(),
+        ran_before_consent: true,
+        clean: false,
+        report: "{}".into(),
+        markdown: "# kelisim scan of https://glazik.kz/".into(),
+    };
+    state
+        .store()
+        .save_scan_report("glazik-kz", &report)
+        .await
+        .unwrap();
+    for (token, shown) in [
+        (ADMIN_TOKEN, true),
+        (tokens.dpo.as_str(), true),
+        (tokens.marketer.as_str(), false),
+    ] {
+        let cookie = session(&app, token).await;
+        let (status, _, page) = send(&app, dashboard("/dashboard?lang=en", &cookie)).await;
+        assert_eq!(status, StatusCode::OK);
+        let page = page.as_str().unwrap();
+        assert_eq!(
+            page.contains("Latest site scans") && page.contains("something ran before consent"),
+            shown,
+            "{page}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_session_survives_a_restart_and_ends_at_sign_out() {
     let url = sqlite_url();
