@@ -98,9 +98,10 @@ import {
     var name = command[0], args = command.slice(1);
     if (name === 'on') return on(args[0], args[1]);
     if (name === 'off') return off(args[0], args[1]);
-    if (name === 'init' && isRaw(args[0])) {
+    if (name === 'init' && (isRaw(args[0]) || isRawText(args[0]))) {
       // Compiled first; what is called meanwhile waits in the queue, after this init.
-      initRaw(JSON.stringify(args[0]), INIT);
+      if (typeof args[0] === 'string') initRaw(args[0], INIT_TEXT);
+      else initRaw(JSON.stringify(args[0]), INIT);
       return undefined;
     }
     if (name === 'init') args = [args[0], { consentModeDefaults: consentModeDefaults, configFor: configFor }];
@@ -122,12 +123,25 @@ import {
     return !!config && typeof config === 'object' && !('format' in config);
   }
 
+  // The text of a raw kelisim.json (or text that is not JSON at all: the compiler says where
+  // it breaks, by line and column).
+  function isRawText(text) {
+    if (typeof text !== 'string') return false;
+    try {
+      return isRaw(JSON.parse(text));
+    } catch (error) {
+      return true;
+    }
+  }
+
   // The compiler module's URL: beside kelisim.js, or beside the module the npm entry loads.
   var compilerUrl;
   // True from a raw config's init until its compiled config has started the module.
   var compiling = false;
   var toldAboutCompiling = false;
+  // Where a raw config came from, for messages: an object has no lines worth naming, a text does.
   var INIT = 'kelisim.init()';
+  var INIT_TEXT = 'kelisim.init(text)';
 
   // Compiles the raw config `text` (read from `source`, for messages), then starts the
   // module with the compiled config of the visitor's language and replays what waited.
@@ -277,20 +291,14 @@ import {
   var base = script.src;
   compilerUrl = new URL('kelisim_compiler.js', base).href;
   var configUrl = script.getAttribute('data-config');
-  // A compiled config, or `{raw: text}` for a raw kelisim.json (which may hold comments: the
-  // compiler reads it as written, and names lines).
+  // A compiled config, or `{raw: text}` for a raw kelisim.json (the compiler reads the text as
+  // written, so its messages name lines).
   function fetchConfig(url) {
     return fetch(new URL(url, document.baseURI).href, { credentials: 'same-origin' }).then(function (response) {
       if (!response.ok) throw new Error('HTTP ' + response.status);
       return response.text();
     }).then(function (text) {
-      try {
-        var config = JSON.parse(text);
-        if (!isRaw(config)) return config;
-      } catch (error) {
-        // Not plain JSON: the compiler says where.
-      }
-      return { raw: text };
+      return isRawText(text) ? { raw: text } : JSON.parse(text);
     });
   }
   // data-config with {lang} names compiled configs, one per language (kelisim-server's

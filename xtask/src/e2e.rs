@@ -39,7 +39,7 @@ struct Check {
 /// The start of the loader's one-time note after compiling a raw config.
 const RAW_CONFIG_NOTE: &str = "kelisim: compiled the raw config from ";
 
-const CHECKS: [Check; 8] = [
+const CHECKS: [Check; 9] = [
     Check {
         page: "/e2e/loader.html",
         dom_contains: &["data-e2e-result=\"pass\""],
@@ -77,6 +77,15 @@ const CHECKS: [Check; 8] = [
     Check {
         // The npm entry with `kelisim.init(object)`: the raw path.
         page: "/e2e/esm.html",
+        dom_contains: &["data-e2e-result=\"pass\""],
+        dom_lacks: &[],
+        console_contains: &[],
+        console_errors_allowed: false,
+        raw_config: true,
+    },
+    Check {
+        // `kelisim.init(text)` with the text of a raw config: the raw path.
+        page: "/e2e/init-text.html",
         dom_contains: &["data-e2e-result=\"pass\""],
         dom_lacks: &[],
         console_contains: &[],

@@ -12,7 +12,7 @@ use kelisim_core::compile::{compile_text, for_language, Problem, SERVED_LANGUAGE
 use serde_json::{json, Map, Value};
 use wasm_bindgen::prelude::*;
 
-/// Compiles the text of a `kelisim.json` (JSON with comments) read from `source` (a URL, or
+/// Compiles the text of a `kelisim.json` read from `source` (a URL, or
 /// `kelisim.init()` for an object, whose text has no lines worth naming) and answers as JSON
 /// text.
 #[wasm_bindgen]
