@@ -427,7 +427,6 @@ impl Driver {
     async fn session(&self, options: &ScanOptions) -> Result<Client> {
         let mut args: Vec<String> = [
             "--headless",
-            "--no-sandbox",
             "--disable-gpu",
             "--disable-dev-shm-usage",
             "--disable-background-networking",
@@ -438,6 +437,11 @@ impl Driver {
         ]
         .map(str::to_owned)
         .to_vec();
+        // The scanner runs other people's scripts: Chromium keeps its sandbox, which it can only
+        // set up when not running as root (as in a container); there it must go without.
+        if running_as_root() {
+            args.push("--no-sandbox".to_owned());
+        }
         args.extend(options.browser_args.iter().cloned());
         let capabilities: Value = json!({
             "browserName": "chrome",
@@ -465,6 +469,12 @@ impl Driver {
                 )
             })
     }
+}
+
+/// Whether this process runs as root (Linux: the owner of `/proc/self`).
+fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|meta| meta.uid() == 0)
 }
 
 impl Drop for Driver {
