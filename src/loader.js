@@ -7,8 +7,8 @@
 //      are kept and replayed in order,
 // then loads the WebAssembly module and the config (data-config) in parallel.
 // It finds kelisim_sdk_bg.wasm next to its own URL, so pkg/ can be copied anywhere.
-// The module reads compiled configs only. Given a raw kelisim.json (data-config naming one, or
-// `kelisim.init(object)`), the loader imports the compiler module beside it
+// The module reads compiled configs only. Given a raw kelisim.json (data-config naming one,
+// `kelisim.init(object)` or `kelisim.init(text)`), the loader imports the compiler module beside it
 // (kelisim_compiler.js, the same compiler `kelisim-server config build` runs), prints every
 // problem at once, and hands the module the compiled config of the visitor's language.
 // Imported as an ES module (the npm package's index.js), it only installs the queue, and

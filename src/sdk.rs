@@ -17,7 +17,7 @@ use crate::receipts;
 use crate::storage;
 use crate::ui::reopen::ReopenButton;
 use crate::ui::{dom, initial_switches, Ui, UiAction, View};
-use crate::vendors::{send_consent_mode, tell_vendors};
+use crate::vendors::{send_consent_mode, set_metrika_flags, tell_vendors};
 use gloo_events::{EventListener, EventListenerOptions};
 use kelisim_core::consent::revoked_services;
 use kelisim_core::strings::concat;
@@ -238,6 +238,7 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
     // Vendors hear the standing choice once the tags it grants ran (their snippets are then on
     // the page); with no choice yet, a pixel already on the page (not gated) hears "revoke"
     // (or "hold") before it can track anything.
+    set_metrika_flags(&sdk.config(), consent.as_ref());
     if consent.is_none() {
         tell_vendors(&sdk.config(), None);
     }
@@ -686,6 +687,7 @@ impl Sdk {
         if self.config().uses_vendor(Vendor::GoogleConsentMode) {
             send_consent_mode("update", &self.config(), Some(&consent));
         }
+        set_metrika_flags(&self.config(), Some(&consent));
         self.activate(gating::gated_elements());
         // After activation: the snippets of vendors just granted are on the page now and hear
         // it too (a tag that was there already hears a revocation as soon).

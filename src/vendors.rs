@@ -1,5 +1,5 @@
 //! Vendor integrations: Google Consent Mode v2 (`gtag('consent', ...)`), Yandex Metrika (which
-//! has no consent mode: `disableYaCounter<ID>`), Meta Pixel (`fbq('consent', ...)`), Microsoft
+//! has no consent API: `disableYaCounter<ID>`, set before tags run), Meta Pixel (`fbq('consent', ...)`), Microsoft
 //! Clarity (`clarity('consentv2', ...)`), Microsoft UET (`uetq.push('consent', ...)`) and the
 //! TikTok Pixel (`ttq.holdConsent/grantConsent/revokeConsent`). Which Consent Mode signal each
 //! category stands for is decided in `kelisim_core::consent_mode`; this module only makes the
@@ -33,14 +33,13 @@ pub fn send_consent_mode(kind: &str, config: &Config, consent: Option<&Consent>)
 }
 
 /// Tells the vendors that have a consent API what the visitor chose (no choice yet counts as
-/// refused): Meta Pixel gets `fbq('consent', 'grant' | 'revoke')` when it is on the page; a
-/// Yandex Metrika counter that is not granted gets `window.disableYaCounter<ID> = true`, which
-/// stops it collecting; Clarity gets `consentv2` with `analytics_Storage` (its service granted)
-/// and `ad_Storage` (its service and Consent Mode's `ad_storage` granted); UET gets
-/// `consent default` (no choice yet) or `consent update` with `ad_storage`; the TikTok Pixel,
-/// when on the page, is held before a choice and then granted or revoked. Called before the
-/// tags run (a tag already on the page hears it before it tracks) and again once granted tags
-/// ran (their snippets, now on the page, hear the grant).
+/// refused): Meta Pixel gets `fbq('consent', 'grant' | 'revoke')` when it is on the page;
+/// Clarity gets `consentv2` with `analytics_Storage` (its service granted) and `ad_Storage` (its
+/// service and Consent Mode's `ad_storage` granted); UET gets `consent default` (no choice yet)
+/// or `consent update` with `ad_storage`; the TikTok Pixel, when on the page, is held before a
+/// choice and then granted or revoked. With no choice it is called before any tag runs (a tag
+/// already on the page hears it before it tracks); after a choice, once the tags it grants ran
+/// (their snippets, now on the page, hear the grant too).
 pub fn tell_vendors(config: &Config, consent: Option<&Consent>) {
     let ad_storage = consent_mode_signals(config, consent)
         .iter()
@@ -53,12 +52,6 @@ pub fn tell_vendors(config: &Config, consent: Option<&Consent>) {
                     let state = if granted { "grant" } else { "revoke" };
                     let arguments = crate::boundary::list(&["consent", state]);
                     let _ = fbq.apply(&JsValue::NULL, arguments.unchecked_ref());
-                }
-            }
-            Some(Vendor::YandexMetrika) => {
-                if let Some(counter) = &service.vendor_id {
-                    let flag = concat(&["disableYaCounter", counter]);
-                    set_property(window(), &flag, &JsValue::from_bool(!granted));
                 }
             }
             Some(Vendor::MicrosoftClarity) => {
@@ -92,6 +85,22 @@ pub fn tell_vendors(config: &Config, consent: Option<&Consent>) {
                 }
             }
             _ => {}
+        }
+    }
+}
+
+/// Sets `window.disableYaCounter<ID>` for every Yandex Metrika counter: `true` unless granted,
+/// which stops a counter collecting (Metrika has no consent API). Called before tags run, so a
+/// counter activated by the same choice starts with its flag already cleared.
+pub fn set_metrika_flags(config: &Config, consent: Option<&Consent>) {
+    for service in &config.services() {
+        if service.vendor != Some(Vendor::YandexMetrika) {
+            continue;
+        }
+        let granted = consent.is_some_and(|consent| consent.service_granted(&service.id));
+        if let Some(counter) = &service.vendor_id {
+            let flag = concat(&["disableYaCounter", counter]);
+            set_property(window(), &flag, &JsValue::from_bool(!granted));
         }
     }
 }

@@ -291,8 +291,18 @@ async fn vendors_hear_every_choice() {
     })
     .into_js_value();
     js_sys::Reflect::set(&window, &"fbq".into(), &fbq).unwrap();
+    // A Metrika snippet gated on analytics reads its flag as it runs: already cleared.
+    fixture(
+        "<script type=\"text/plain\" data-category=\"analytics\">window.flagSeenByTag = window.disableYaCounter99999999;</script>",
+    );
     init(&demo_config());
     kelisim::accept_all();
+    let seen_by_tag = js_sys::Reflect::get(&window, &"flagSeenByTag".into()).unwrap();
+    assert_eq!(
+        seen_by_tag.as_bool(),
+        Some(false),
+        "the tag ran before the flag was cleared"
+    );
     kelisim::accept(js(&["analytics"]), JsValue::UNDEFINED);
     let seen: Vec<String> = calls.iter().filter_map(|c| c.as_string()).collect();
     // Revoked before any choice (before it can track), granted, revoked again.
