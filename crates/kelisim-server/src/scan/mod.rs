@@ -124,6 +124,17 @@ pub async fn scan(options: &ScanOptions) -> Result<Vec<PhaseResult>> {
         bail!("`{}` is not an http(s) URL", options.url);
     }
     let driver = Driver::start(&options.chromedriver)?;
+    // chromedriver wants the browser's full path; `chromium` is looked up on PATH here.
+    let chromium = on_path(&options.chromium).with_context(|| {
+        format!(
+            "{} is not an executable on PATH (Debian's chromium; --chromium names another)",
+            options.chromium.display()
+        )
+    })?;
+    let options = &ScanOptions {
+        chromium,
+        ..options.clone()
+    };
     let mut results = Vec::new();
     let mut pages = vec![start.to_string()];
     for phase in Phase::ALL {
@@ -471,6 +482,21 @@ impl Driver {
     }
 }
 
+/// `program` itself when it names a path, else the first executable of that name on PATH.
+fn on_path(program: &std::path::Path) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+    };
+    if program.components().count() > 1 || program.is_absolute() {
+        return executable(program).then(|| program.to_path_buf());
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|candidate| executable(candidate))
+}
+
 /// Whether this process runs as root (Linux: the owner of `/proc/self`).
 fn running_as_root() -> bool {
     use std::os::unix::fs::MetadataExt;
@@ -486,6 +512,17 @@ impl Drop for Driver {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
+    #[test]
+    fn programs_are_found_on_path() {
+        let sh = super::on_path(Path::new("sh")).expect("sh is on PATH");
+        assert!(sh.is_absolute() && sh.ends_with("sh"), "{}", sh.display());
+        assert_eq!(super::on_path(&sh), Some(sh.clone()));
+        assert_eq!(super::on_path(Path::new("no-such-program-kelisim")), None);
+        assert_eq!(super::on_path(Path::new("/etc/hostname")), None);
+    }
+
     #[test]
     fn sites_and_origins() {
         assert!(super::same_site("shop.example.kz", "example.kz"));
