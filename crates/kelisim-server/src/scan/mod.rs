@@ -520,7 +520,15 @@ mod tests {
         assert!(sh.is_absolute() && sh.ends_with("sh"), "{}", sh.display());
         assert_eq!(super::on_path(&sh), Some(sh.clone()));
         assert_eq!(super::on_path(Path::new("no-such-program-kelisim")), None);
-        assert_eq!(super::on_path(Path::new("/etc/hostname")), None);
+        let plain =
+            std::env::temp_dir().join(format!("kelisim-not-executable-{}", std::process::id()));
+        std::fs::write(&plain, "data").unwrap();
+        assert_eq!(
+            super::on_path(&plain),
+            None,
+            "a file that is not executable"
+        );
+        std::fs::remove_file(&plain).unwrap();
     }
 
     #[test]
