@@ -19,7 +19,6 @@
 //! Nothing here asserts a time: machines are noisy, so the table reports medians and ratios
 //! against baselines measured in the same run. Everything targets 127.0.0.1 and stops by itself.
 
-use crate::build::{brotli_size, gzip_size};
 use crate::tools;
 use crate::webdriver::Browser;
 use anyhow::{bail, Context, Result};
@@ -130,11 +129,10 @@ pub fn run_bench(root: &Path, options: &Options) -> Result<()> {
                 vec![node_modules.join(file.trim_start_matches("npm/"))]
             };
             for path in paths {
-                let bytes =
-                    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-                total[0] += bytes.len();
-                total[1] += gzip_size(&path)?;
-                total[2] += brotli_size(&bytes)?;
+                let [raw, gzip, brotli] = file_sizes(&path)?;
+                total[0] += raw;
+                total[1] += gzip;
+                total[2] += brotli;
             }
         }
         byte_rows.push((banner.name, total));
@@ -732,8 +730,8 @@ fn output_of(program: &Path, args: &[&str]) -> Result<String> {
 
 /// Raw, gzip -9 and brotli -11 bytes of one file.
 fn file_sizes(path: &Path) -> Result<[usize; 3]> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok([bytes.len(), gzip_size(path)?, brotli_size(&bytes)?])
+    let size = crate::build::FileSize::measure(path, String::new())?;
+    Ok([size.raw, size.gzip, size.brotli])
 }
 
 fn median(mut values: Vec<f64>) -> f64 {

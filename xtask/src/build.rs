@@ -21,6 +21,19 @@ const RELEASE_TARGET_DIR: &str = "target/release-wasm";
 /// Where the compiler module is built (see `build_compiler`).
 const COMPILER_TARGET_DIR: &str = "target/release-wasm-compiler";
 
+impl FileSize {
+    /// The raw, `gzip -9` and brotli 11 sizes of the file at `path`, reported as `name`.
+    pub fn measure(path: &Path, name: String) -> Result<FileSize> {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        Ok(FileSize {
+            name,
+            raw: bytes.len(),
+            gzip: gzip_size(path)?,
+            brotli: brotli_size(&bytes)?,
+        })
+    }
+}
+
 /// Files of `pkg/` a visitor's browser downloads, in load order.
 pub const LOADED_FILES: [&str; 2] = ["kelisim.js", "kelisim_sdk_bg.wasm"];
 
@@ -380,18 +393,15 @@ fn demo_compiled_config(root: &Path) -> Result<FileSize> {
         .map_err(|problems| anyhow::anyhow!("www/kelisim.json does not compile: {problems:?}"))?;
     let mut largest: Option<FileSize> = None;
     for config in &compiled {
-        let bytes = config.to_json().into_bytes();
         let file = root.join(format!(
             "target/kelisim-bindgen/demo-{}.json",
             config.language
         ));
-        std::fs::write(&file, &bytes)?;
-        let size = FileSize {
-            name: format!("demo config, compiled ({})", config.language),
-            raw: bytes.len(),
-            gzip: gzip(&file)?.len(),
-            brotli: brotli_size(&bytes)?,
-        };
+        std::fs::write(&file, config.to_json())?;
+        let size = FileSize::measure(
+            &file,
+            format!("demo config, compiled ({})", config.language),
+        )?;
         if largest
             .as_ref()
             .is_none_or(|largest| size.gzip > largest.gzip)

@@ -159,7 +159,9 @@ impl Resolved {
     /// `days` in words, as the compiler wrote them (the bare number for a term it did not).
     pub fn days(&self, days: u32) -> String {
         let number = crate::strings::decimal(days.into());
-        lookup(&self.day_words, &number).map_or(number.clone(), str::to_owned)
+        lookup(&self.day_words, &number)
+            .map(str::to_owned)
+            .unwrap_or(number)
     }
 }
 

@@ -184,16 +184,7 @@ fn served_configs_are_archived_and_receipts_show_the_texts_they_attest() {
     let sites = r#"{"sites": [{"id": "glazik-kz", "origins": ["https://glazik.kz"], "config": "kelisim.json"}]}"#;
     std::fs::write(dir.join("sites.json"), sites).unwrap();
     let key = dir.join("signing.key").display().to_string();
-    let (ok, printed) = run(&[
-        "credential",
-        "--key",
-        &key,
-        "add",
-        "--name",
-        "aigerim",
-        "--role",
-        "dpo",
-    ]);
+    let (ok, printed) = add_credential(&key, "aigerim", "dpo");
     assert!(ok, "{printed}");
     let dpo_token = printed.lines().next().unwrap().trim().to_owned();
     let port = free_port();

@@ -60,32 +60,14 @@ fn sighup_takes_new_credentials_and_sites_and_keeps_the_old_over_a_broken_file()
     let dir = temp_dir("reload");
     let server = start(&dir, free_port());
     let key = dir.join("signing.key").display().to_string();
-    let (ok, printed) = run(&[
-        "credential",
-        "--key",
-        &key,
-        "add",
-        "--name",
-        "marat",
-        "--role",
-        "marketer",
-    ]);
+    let (ok, printed) = add_credential(&key, "marat", "marketer");
     assert!(ok, "{printed}");
     // Standard output holds the token alone; the note goes to standard error.
     let token = printed.lines().next().unwrap().trim().to_owned();
     assert_eq!(token.len(), 48, "{printed}");
     let file = std::fs::read_to_string(dir.join("kelisim-credentials.json")).unwrap();
     assert!(!file.contains(&token), "the token itself was stored");
-    let (ok, printed) = run(&[
-        "credential",
-        "--key",
-        &key,
-        "add",
-        "--name",
-        "x",
-        "--role",
-        "owner",
-    ]);
+    let (ok, printed) = add_credential(&key, "x", "owner");
     assert!(
         !ok && printed.contains("admin, dpo, marketer or monitor"),
         "{printed}"

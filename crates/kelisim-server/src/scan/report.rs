@@ -61,6 +61,14 @@ pub struct VendorFinding {
     pub declared_as: Option<String>,
 }
 
+impl VendorFinding {
+    /// The platform the store is built on (category `necessary`): it runs before any choice by
+    /// design, is never flagged and never proposed.
+    pub fn is_platform(&self) -> bool {
+        self.category == "necessary"
+    }
+}
+
 /// The judged scan.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
@@ -108,46 +116,45 @@ impl Report {
                 .all(|vendor| vendor.after_rejection.is_empty())
             && (!self.compared_with_config
                 || (self.unknown.is_empty()
-                    && self.vendors.iter().all(|vendor| {
-                        vendor.declared_as.is_some() || vendor.category == "necessary"
-                    })))
+                    && self
+                        .vendors
+                        .iter()
+                        .all(|vendor| vendor.declared_as.is_some() || vendor.is_platform())))
     }
 }
 
 /// Judges the phases of a scan of `url` against the knowledge base and, when given, the
 /// services a config declares.
 pub fn judge(url: &str, phases: &[PhaseResult], declared: Option<&[DeclaredService]>) -> Report {
-    // Which vendor each thing seen is: a host several vendors call (gtag.js serves GA4, Google
-    // Ads and Tag Manager) goes to the ones something distinctive (a cookie, a host of their
-    // own) shows are there, else to the first of them in the knowledge base.
-    let all: Vec<&Seen> = phases.iter().flat_map(|phase| phase.seen.iter()).collect();
-    let explainers = |item: &Seen| -> Vec<&'static KnownVendor> {
-        known_vendors()
-            .iter()
-            .filter(|known| explains(known, item))
-            .collect()
-    };
-    let evidenced: Vec<&str> = all
+    // Which vendors explain each thing seen, worked out once per thing.
+    let explained: Vec<Vec<Vec<&'static KnownVendor>>> = phases
         .iter()
-        .filter_map(|item| match explainers(item).as_slice() {
+        .map(|phase| phase.seen.iter().map(explainers).collect())
+        .collect();
+    // A host several vendors call (gtag.js serves GA4, Google Ads and Tag Manager) goes to the
+    // ones something distinctive (a cookie, a host of their own) shows are there, else to the
+    // first of them in the knowledge base.
+    let evidenced: Vec<&str> = explained
+        .iter()
+        .flatten()
+        .filter_map(|candidates| match candidates.as_slice() {
             [only] => Some(only.id.as_str()),
             _ => None,
         })
         .collect();
-    let attributed = |known: &KnownVendor, item: &Seen| -> bool {
-        let candidates = explainers(item);
-        if !candidates.iter().any(|candidate| candidate.id == known.id) {
-            return false;
-        }
-        let present: Vec<&&KnownVendor> = candidates
+    let attributed = |candidates: &[&'static KnownVendor]| -> Vec<&'static KnownVendor> {
+        let present: Vec<&'static KnownVendor> = candidates
             .iter()
+            .copied()
             .filter(|candidate| evidenced.contains(&candidate.id.as_str()))
             .collect();
-        match present.first() {
-            Some(_) => present.iter().any(|candidate| candidate.id == known.id),
-            None => candidates[0].id == known.id,
+        if present.is_empty() {
+            candidates.iter().take(1).copied().collect()
+        } else {
+            present
         }
     };
+
     let mut vendors = Vec::new();
     for known in known_vendors() {
         let mut finding = VendorFinding {
@@ -162,7 +169,7 @@ pub fn judge(url: &str, phases: &[PhaseResult], declared: Option<&[DeclaredServi
         };
         // The platform the store is built on, or a service the config declares necessary, may
         // run before any choice.
-        let necessary = known.category == "necessary"
+        let necessary = finding.is_platform()
             || declared
                 .and_then(|services| {
                     services
@@ -170,8 +177,11 @@ pub fn judge(url: &str, phases: &[PhaseResult], declared: Option<&[DeclaredServi
                         .find(|s| Some(&s.id) == finding.declared_as.as_ref())
                 })
                 .is_some_and(|service| service.required);
-        for phase in phases {
-            for item in phase.seen.iter().filter(|item| attributed(known, item)) {
+        for (phase, candidates) in phases.iter().zip(&explained) {
+            for (item, candidates) in phase.seen.iter().zip(candidates) {
+                if !attributed(candidates).iter().any(|v| v.id == known.id) {
+                    continue;
+                }
                 let line = describe(item);
                 if !finding.seen.contains(&line) {
                     finding.seen.push(line.clone());
@@ -192,9 +202,9 @@ pub fn judge(url: &str, phases: &[PhaseResult], declared: Option<&[DeclaredServi
 
     let mut unknown: Vec<Seen> = Vec::new();
     let mut unknown_hosts: Vec<Seen> = Vec::new();
-    for phase in phases {
-        for item in &phase.seen {
-            if known_vendors().iter().any(|known| explains(known, item)) || is_kelisims_own(item) {
+    for (phase, candidates) in phases.iter().zip(&explained) {
+        for (item, candidates) in phase.seen.iter().zip(candidates) {
+            if !candidates.is_empty() || is_kelisims_own(item) {
                 continue;
             }
             let list = if item.kind == Kind::Request {
@@ -263,6 +273,14 @@ pub fn judge(url: &str, phases: &[PhaseResult], declared: Option<&[DeclaredServi
     }
 }
 
+/// The vendors of the knowledge base whose doing `item` may be, in knowledge-base order.
+fn explainers(item: &Seen) -> Vec<&'static KnownVendor> {
+    known_vendors()
+        .iter()
+        .filter(|known| explains(known, item))
+        .collect()
+}
+
 /// Whether `item` is `known`'s doing: a first-party cookie or storage key of its patterns, or a
 /// request to one of its hosts.
 fn explains(known: &KnownVendor, item: &Seen) -> bool {
@@ -308,13 +326,13 @@ fn declaring(services: &[DeclaredService], known: &KnownVendor) -> Option<String
 
 /// Whether a declared service's patterns cover a cookie or storage key.
 fn declared_storage(services: &[DeclaredService], item: &Seen) -> bool {
-    let patterns = |service: &DeclaredService| match item.kind {
-        Kind::Cookie => service.cookies.clone(),
-        Kind::LocalStorage | Kind::SessionStorage => service.local_storage.clone(),
-        _ => Vec::new(),
-    };
     services.iter().any(|service| {
-        patterns(service)
+        let patterns: &[String] = match item.kind {
+            Kind::Cookie => &service.cookies,
+            Kind::LocalStorage | Kind::SessionStorage => &service.local_storage,
+            _ => &[],
+        };
+        patterns
             .iter()
             .any(|pattern| matches_pattern(pattern, &item.name))
     })
@@ -333,7 +351,7 @@ fn fragment(vendors: &[VendorFinding]) -> Value {
     let mut categories: Vec<(String, Vec<Value>)> = Vec::new();
     for vendor in vendors
         .iter()
-        .filter(|vendor| vendor.declared_as.is_none() && vendor.category != "necessary")
+        .filter(|vendor| vendor.declared_as.is_none() && !vendor.is_platform())
     {
         let service = json!({"preset": vendor.id});
         match categories.iter_mut().find(|(id, _)| *id == vendor.category) {

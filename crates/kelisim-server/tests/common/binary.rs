@@ -140,6 +140,21 @@ pub fn db_url(dir: &Path) -> String {
     format!("sqlite://{}", dir.join("kelisim.db").display())
 }
 
+/// `credential --key KEY add --name NAME --role ROLE`: its exit status and what it printed (the
+/// token alone on standard output).
+pub fn add_credential(key: &str, name: &str, role: &str) -> (bool, String) {
+    run(&[
+        "credential",
+        "--key",
+        key,
+        "add",
+        "--name",
+        name,
+        "--role",
+        role,
+    ])
+}
+
 /// Runs the binary with `args` (the folder's database and key are not added) and answers its
 /// exit status and everything it printed (standard output, then standard error).
 pub fn run(args: &[&str]) -> (bool, String) {
