@@ -159,6 +159,13 @@ pub struct CompiledCountry {
 #[serde(deny_unknown_fields)]
 pub struct CompiledForm {
     pub id: String,
+    /// `sms` when a code sent to the visitor's phone confirms the consent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm: Option<String>,
+    /// The SMS texts (`sms_*`) when `confirm` is `sms`: the form block's and the messages the
+    /// server sends. Only such forms carry them, so other sites do not load them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub texts: BTreeMap<String, String>,
     /// SHA-256 (hex) of [`Config::form_fingerprint`]: a form receipt's `texts_hash`.
     pub texts_hash: String,
     pub purposes: Vec<CompiledPurpose>,
@@ -338,6 +345,16 @@ fn compile_language(config: &Config, language: Language) -> CompiledConfig {
         .iter()
         .map(|form| CompiledForm {
             id: form.id.clone(),
+            confirm: form.confirm.map(|confirm| confirm.as_str().to_owned()),
+            texts: if form.confirm.is_some() {
+                texts
+                    .entries()
+                    .filter(|(name, _)| crate::texts::is_sms_text(name))
+                    .map(|(name, text)| (name.to_owned(), text.to_owned()))
+                    .collect()
+            } else {
+                BTreeMap::new()
+            },
             texts_hash: sha256_hex(&config.form_fingerprint(form, language)),
             purposes: form
                 .purposes
@@ -417,6 +434,7 @@ fn compile_language(config: &Config, language: Language) -> CompiledConfig {
         style: stylesheet(&config.ui.theme),
         texts: texts
             .entries()
+            .filter(|(name, _)| !crate::texts::is_sms_text(name))
             .map(|(name, text)| (name.to_owned(), text.to_owned()))
             .collect(),
         expiry_words: format_days(language, config.expiry_days),
@@ -700,6 +718,7 @@ pub fn json_schema() -> serde_json::Value {
         FORM_FIELDS,
         |name| match name {
             "purposes" => json!({"type": "array", "items": purpose}),
+            "confirm" => json!({"enum": ["sms"]}),
             _ => string.clone(),
         },
         &["id", "purposes"],

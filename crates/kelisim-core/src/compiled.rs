@@ -73,7 +73,7 @@ pub const COMPILED_SERVICE_FIELDS: &[&str] = &[
     "vendor_id",
 ];
 pub const COMPILED_COUNTRY_FIELDS: &[&str] = &["code", "name"];
-pub const COMPILED_FORM_FIELDS: &[&str] = &["id", "texts_hash", "purposes"];
+pub const COMPILED_FORM_FIELDS: &[&str] = &["id", "confirm", "texts", "texts_hash", "purposes"];
 pub const COMPILED_PURPOSE_FIELDS: &[&str] = &[
     "id",
     "required",
@@ -342,6 +342,21 @@ fn read(value: &Value, problems: &Problems) -> Config {
     for (path, item) in &top.array("forms") {
         let form = Fields::new(item, path, COMPILED_FORM_FIELDS, problems);
         let id = form.string("id");
+        let confirm = form.optional_string("confirm").and_then(|text| {
+            let confirm = crate::config::Confirmation::parse(&text);
+            if confirm.is_none() {
+                problems.at(
+                    &crate::value::field_path(path, "confirm"),
+                    "is not a way to confirm",
+                );
+            }
+            confirm
+        });
+        if let (Some(sms_texts), Some(texts)) =
+            (form.object("texts", TEXT_NAMES), texts.get_mut(language))
+        {
+            texts.set_sms_texts(&sms_texts);
+        }
         remember(
             &mut resolved.form_hashes,
             id.clone(),
@@ -384,7 +399,11 @@ fn read(value: &Value, problems: &Problems) -> Config {
                 publication: required_bool(&purpose, "publication"),
             });
         }
-        forms.push(Form { id, purposes });
+        forms.push(Form {
+            id,
+            confirm,
+            purposes,
+        });
     }
 
     let ui = top.required_object("ui", COMPILED_UI_FIELDS);

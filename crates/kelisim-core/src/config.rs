@@ -81,6 +81,8 @@ pub struct RawConfig {
 #[derive(Clone, Debug, Default)]
 pub struct RawForm {
     pub id: String,
+    /// `"sms"`: the consent is confirmed by a code sent to the visitor's phone.
+    pub confirm: Option<String>,
     pub purposes: Vec<RawPurpose>,
 }
 
@@ -209,7 +211,7 @@ pub const UI_FIELDS: &[&str] = &[
     "reopen_position",
 ];
 pub const VARIANT_FIELDS: &[&str] = &["id", "weight", "layout", "texts"];
-pub const FORM_FIELDS: &[&str] = &["id", "purposes"];
+pub const FORM_FIELDS: &[&str] = &["id", "confirm", "purposes"];
 pub const PURPOSE_FIELDS: &[&str] = &[
     "id",
     "required",
@@ -310,6 +312,7 @@ impl RawConfig {
             }
             forms.push(RawForm {
                 id: form.string("id"),
+                confirm: form.optional_string("confirm"),
                 purposes,
             });
         }
@@ -529,7 +532,31 @@ impl Service {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Form {
     pub id: String,
+    /// How the consent is confirmed beyond the ticked boxes.
+    pub confirm: Option<Confirmation>,
     pub purposes: Vec<Purpose>,
+}
+
+/// A stronger proof a form's consent needs (`forms[].confirm`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Confirmation {
+    /// A one-time code sent by SMS to the visitor's phone (kelisim-server's `/v1/confirmations`).
+    Sms,
+}
+
+impl Confirmation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confirmation::Sms => "sms",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Confirmation> {
+        match text {
+            "sms" => Some(Confirmation::Sms),
+            _ => None,
+        }
+    }
 }
 
 /// One purpose of processing, with every item Law 94-V Art. 8 p.4 wants a consent to state.
@@ -705,6 +732,15 @@ impl Config {
         let mut line = |name: &str, value: &str| push_line(&mut out, name, value);
         line("language", language.code());
         line("form", &form.id);
+        if let Some(confirm) = form.confirm {
+            // What an SMS-confirmed form adds to what the visitor reads: its own texts.
+            line("confirm", confirm.as_str());
+            for (name, text) in texts.entries() {
+                if crate::texts::is_sms_text(name) {
+                    line(name, text);
+                }
+            }
+        }
         line("operator", self.operator.name(language));
         line("bin", &self.operator.bin);
         line("policy_url", self.policy_url(language));
@@ -1097,7 +1133,7 @@ impl Config {
         }
 
         let ui = validate_ui(raw.ui.unwrap_or_default(), problems);
-        let forms = validate_forms(raw.forms, &languages, problems);
+        let forms = validate_forms(raw.forms, &languages, raw.endpoint.as_deref(), problems);
 
         let cookie_domain = raw.cookie_domain.map(|domain| {
             let mut domain = domain.as_str();
@@ -1159,6 +1195,15 @@ impl Config {
 fn check_overrides(problems: &Problems, field: &str, overrides: &TextOverrides) {
     if let Some((name, _)) = overrides.entries().find(|(_, text)| is_blank(text)) {
         problems.at(&concat(&[field, ".", name]), "must not be empty");
+    }
+    // An SMS without its code confirms nothing.
+    for (name, text) in overrides.entries() {
+        if (name == "sms_message" || name == "sms_withdraw_message") && !text.contains("{code}") {
+            problems.at(
+                &concat(&[field, ".", name]),
+                "must contain {code}, where the one-time code goes",
+            );
+        }
     }
 }
 
@@ -1586,7 +1631,12 @@ fn add_missing(list: &mut Vec<String>, patterns: &[&str]) {
     }
 }
 
-fn validate_forms(mut raw: Vec<RawForm>, languages: &[Language], problems: &Problems) -> Vec<Form> {
+fn validate_forms(
+    mut raw: Vec<RawForm>,
+    languages: &[Language],
+    endpoint: Option<&str>,
+    problems: &Problems,
+) -> Vec<Form> {
     let mut forms: Vec<Form> = Vec::new();
     for (index, raw_form) in raw.iter_mut().enumerate() {
         let mut raw_form = std::mem::take(raw_form);
@@ -1599,6 +1649,27 @@ fn validate_forms(mut raw: Vec<RawForm>, languages: &[Language], problems: &Prob
                 &id_field,
                 "`{}` is used by another form",
                 &raw_form.id,
+            );
+        }
+        let confirm = raw_form.confirm.as_deref().and_then(|text| {
+            let confirm = Confirmation::parse(text);
+            if confirm.is_none() {
+                reject(
+                    problems,
+                    &field_path(&field, "confirm"),
+                    "\"{}\" is not a way to confirm; use \"sms\"",
+                    text,
+                );
+            }
+            confirm
+        });
+        // The code is sent by the receipts server, next to its `/v1/receipts`.
+        if confirm == Some(Confirmation::Sms)
+            && !endpoint.is_some_and(|endpoint| endpoint.ends_with("/receipts"))
+        {
+            problems.at(
+                &field_path(&field, "confirm"),
+                "`sms` needs `endpoint`: the kelisim-server receipts URL (ending in /v1/receipts), whose /v1/confirmations sends the code",
             );
         }
         if !raw_form.purposes.iter().any(|purpose| purpose.required) {
@@ -1680,6 +1751,7 @@ fn validate_forms(mut raw: Vec<RawForm>, languages: &[Language], problems: &Prob
         }
         forms.push(Form {
             id: raw_form.id,
+            confirm,
             purposes,
         });
     }
@@ -1966,7 +2038,10 @@ impl Config {
         let mut line = |name: &str, value: &str| push_line(&mut out, name, value);
         line("language", language.code());
         for (name, value) in self.texts(language).entries() {
-            line(name, value);
+            // The SMS texts belong to the forms that confirm by SMS (`form_fingerprint`).
+            if !crate::texts::is_sms_text(name) {
+                line(name, value);
+            }
         }
         line("operator", self.operator.name(language));
         line("bin", &self.operator.bin);

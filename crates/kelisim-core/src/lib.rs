@@ -24,6 +24,7 @@ pub mod ids;
 #[cfg(feature = "compile")]
 pub mod knowledge;
 pub mod language;
+pub mod phone;
 pub mod receipt;
 pub mod strings;
 pub mod suggest;

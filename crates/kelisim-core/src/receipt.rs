@@ -73,6 +73,50 @@ pub struct Receipt {
         serde(default, skip_serializing_if = "Vec::is_empty")
     )]
     pub denied_purposes: Vec<String>,
+    /// Method `sms`: the code that confirmed it. Only the server writes it (after the code
+    /// was entered); `POST /v1/receipts` refuses a receipt that carries one.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub sms: Option<SmsConfirmation>,
+}
+
+/// How an SMS code confirmed a consent or a withdrawal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
+pub struct SmsConfirmation {
+    /// HMAC-SHA256 of the phone number in its normal form (`+77…`), keyed with the server's
+    /// phone key: the staff can find a person's receipts by number, nobody can read the number.
+    pub phone_hash: String,
+    /// The confirmation the code was sent for (`POST /v1/confirmations`).
+    pub confirmation_id: String,
+    /// The SMS gateway (`mobizon`, `smsc`, `log`) and its id of the message.
+    pub gateway: String,
+    pub message_id: String,
+    /// The gateway's delivery status of the message when the code was entered.
+    pub delivery_status: String,
+    /// When the code was sent and when it was entered (RFC 3339, server clock).
+    pub sent_at: String,
+    pub confirmed_at: String,
+    /// Given on the store's tablet: the store it is set up for, and the staff member signed in.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub kiosk: Option<KioskPlace>,
+}
+
+/// Where a consent given on a store's tablet (`/kiosk/…`) was given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
+pub struct KioskPlace {
+    /// The store location of the kiosk credential (`Алматы, Достық 5`).
+    pub location: String,
+    /// The kiosk credential's name.
+    pub staff: String,
 }
 
 #[cfg(test)]

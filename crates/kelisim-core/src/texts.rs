@@ -78,9 +78,30 @@ impl Texts {
     /// a missing one is reported and read as empty.
     pub fn from_fields(fields: &Fields) -> Texts {
         Texts(Box::new(std::array::from_fn(|index| {
-            fields.string(TEXT_NAMES[index])
+            let name = TEXT_NAMES[index];
+            // The SMS texts come with the forms that confirm by SMS (`set_sms_texts`).
+            if is_sms_text(name) {
+                String::new()
+            } else {
+                fields.string(name)
+            }
         })))
     }
+
+    /// Takes the SMS texts of a compiled form that confirms by SMS (the compiled config writes
+    /// them there, not under `texts`, so a site without such a form does not load them).
+    pub fn set_sms_texts(&mut self, fields: &Fields) {
+        for (index, name) in TEXT_NAMES.iter().enumerate() {
+            if is_sms_text(name) {
+                self.0[index] = fields.string(name);
+            }
+        }
+    }
+}
+
+/// Whether text `name` belongs to SMS-confirmed forms (written with those forms only).
+pub fn is_sms_text(name: &str) -> bool {
+    name.starts_with("sms_")
 }
 
 impl TextOverrides {
@@ -302,6 +323,91 @@ interface_texts! {
         "Жалғастыру үшін дербес деректерді жинауға және өңдеуге келісім беріңіз.",
         "Чтобы продолжить, дайте согласие на сбор и обработку персональных данных.",
         "To continue, give your consent to the collection and processing of personal data.",
+    ],
+    /// SMS-confirmed forms: the phone field's label.
+    sms_phone_label => [
+        "Ұялы телефон нөмірі",
+        "Номер мобильного телефона",
+        "Mobile phone number",
+    ],
+    /// SMS-confirmed forms: the button that sends the code.
+    sms_send => [
+        "Код жіберу",
+        "Отправить код",
+        "Send code",
+    ],
+    /// SMS-confirmed forms: the code field's label.
+    sms_code_label => [
+        "SMS-тегі код",
+        "Код из SMS",
+        "Code from the SMS",
+    ],
+    /// SMS-confirmed forms: the button that checks the code.
+    sms_confirm => [
+        "Растау",
+        "Подтвердить",
+        "Confirm",
+    ],
+    /// SMS-confirmed forms: said once the code is sent; `{phone}` is the number, partly hidden.
+    sms_sent => [
+        "Код {phone} нөміріне жіберілді.",
+        "Код отправлен на номер {phone}.",
+        "The code was sent to {phone}.",
+    ],
+    /// SMS-confirmed forms: said once the code is right and the consent recorded.
+    sms_confirmed => [
+        "Келісім SMS-кодпен расталды.",
+        "Согласие подтверждено кодом из SMS.",
+        "Your consent is confirmed by the SMS code.",
+    ],
+    /// SMS-confirmed forms: the form was sent before the code was confirmed.
+    sms_needed => [
+        "Жіберу алдында келісімді SMS-кодпен растаңыз.",
+        "Перед отправкой подтвердите согласие кодом из SMS.",
+        "Confirm your consent with the SMS code before sending the form.",
+    ],
+    /// SMS-confirmed forms: the number is not a Kazakh mobile number.
+    sms_invalid_phone => [
+        "Қазақстандық ұялы нөмірді енгізіңіз: +7 7XX XXX XX XX.",
+        "Введите казахстанский мобильный номер: +7 7XX XXX XX XX.",
+        "Enter a Kazakh mobile number: +7 7XX XXX XX XX.",
+    ],
+    /// SMS-confirmed forms: the code does not match.
+    sms_wrong_code => [
+        "Код дұрыс емес. Тексеріп, қайта енгізіңіз.",
+        "Неверный код. Проверьте и введите ещё раз.",
+        "That code is wrong. Check it and enter it again.",
+    ],
+    /// SMS-confirmed forms: the code expired, or too many wrong codes were entered.
+    sms_expired => [
+        "Кодтың мерзімі өтті немесе әрекеттер саны таусылды. Жаңа код сұраңыз.",
+        "Срок действия кода истёк или попытки закончились. Запросите новый код.",
+        "The code has expired or too many attempts were made. Ask for a new code.",
+    ],
+    /// SMS-confirmed forms: a new code was asked for too soon, or too many were sent.
+    sms_wait => [
+        "Жаңа кодты сәл кейінірек сұраңыз.",
+        "Новый код можно запросить чуть позже.",
+        "You can ask for a new code a little later.",
+    ],
+    /// SMS-confirmed forms: the gateway or the server could not send the code.
+    sms_unavailable => [
+        "SMS жіберу мүмкін болмады. Бір минуттан кейін қайталап көріңіз.",
+        "Не удалось отправить SMS. Попробуйте ещё раз через минуту.",
+        "The SMS could not be sent. Try again in a minute.",
+    ],
+    /// The SMS itself, confirming a consent; `{operator}` is the operator's name, `{code}`
+    /// the one-time code.
+    sms_message => [
+        "{operator}: дербес деректерді өңдеуге келісімді растау коды {code}. Оны ешкімге айтпаңыз.",
+        "{operator}: код {code} для подтверждения согласия на обработку персональных данных. Никому его не сообщайте.",
+        "{operator}: your code to confirm consent to the processing of personal data is {code}. Do not share it.",
+    ],
+    /// The SMS itself, confirming a withdrawal; `{operator}` and `{code}` as above.
+    sms_withdraw_message => [
+        "{operator}: келісімді кері қайтарып алу коды {code}. Оны ешкімге айтпаңыз.",
+        "{operator}: код {code} для отзыва согласия на обработку персональных данных. Никому его не сообщайте.",
+        "{operator}: your code to withdraw consent to the processing of personal data is {code}. Do not share it.",
     ],
     /// Details label: the purpose.
     purpose_label => [

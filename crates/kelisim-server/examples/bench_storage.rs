@@ -208,6 +208,7 @@ fn synthetic_receipt(random: &mut Random, consent_id: &str, first: bool) -> Rece
         form_id: None,
         granted_purposes: Vec::new(),
         denied_purposes: Vec::new(),
+        sms: None,
     }
 }
 

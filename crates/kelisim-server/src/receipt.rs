@@ -123,6 +123,20 @@ fn validate(receipt: &mut Receipt, now: OffsetDateTime) -> Result<(), AppError> 
             check_id(&format!("{field}[{index}]"), id, 40, false)?;
         }
     }
+    // SMS-confirmed receipts are made by the server once the code is entered
+    // (`confirmations`); a browser cannot claim one.
+    if receipt.sms.is_some() {
+        return Err(AppError::bad(
+            "sms",
+            "is recorded by the server when an SMS code confirms a consent (POST /v1/confirmations); a receipt cannot carry it",
+        ));
+    }
+    if receipt.method == "sms" {
+        return Err(AppError::bad(
+            "method",
+            "`sms` is recorded by the server when an SMS code confirms a consent (POST /v1/confirmations)",
+        ));
+    }
     match (&receipt.form_id, receipt.action.as_str()) {
         (Some(form_id), _) => check_id("form_id", form_id, 40, false)?,
         (None, "form") => return Err(AppError::bad("form_id", "is required with action `form`")),
