@@ -42,6 +42,16 @@ pub enum AppError {
     /// A stored receipt no longer matches its signed text.
     #[error("{0}")]
     Tampered(String),
+    /// An SMS confirmation that cannot go on (`confirmations`): `reason` is a fixed word the
+    /// browser turns into a message in the visitor's language (`wrong_code`, `expired`, …).
+    #[error("{message}")]
+    Confirmation {
+        status: StatusCode,
+        reason: &'static str,
+        message: String,
+        /// Seconds until asking again may work (`Retry-After`).
+        retry_after: Option<u64>,
+    },
     /// Anything else: logged with its cause, answered with a generic message.
     #[error("internal error")]
     Internal(anyhow::Error),
@@ -131,6 +141,7 @@ impl AppError {
             AppError::RequestTimeout => "timeout",
             AppError::Unavailable(_) => "unavailable",
             AppError::Tampered(_) => "tampered",
+            AppError::Confirmation { reason, .. } => reason,
             AppError::Internal(_) => "internal",
         }
     }
@@ -160,6 +171,7 @@ impl IntoResponse for AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            AppError::Confirmation { status, .. } => *status,
             AppError::Unavailable(cause) => {
                 tracing::warn!("storage unavailable: {cause:#}");
                 StatusCode::SERVICE_UNAVAILABLE
@@ -181,9 +193,13 @@ impl IntoResponse for AppError {
         if let Some(field) = field {
             body["field"] = json!(field);
         }
+        if let AppError::Confirmation { reason, .. } = &self {
+            body["reason"] = json!(reason);
+        }
         let retry_after = match &self {
             AppError::Unavailable(_) => Some(u64::from(RETRY_AFTER_SECONDS)),
             AppError::TooManyRequests(seconds) => Some(*seconds),
+            AppError::Confirmation { retry_after, .. } => *retry_after,
             _ => None,
         };
         let mut response = (status, Json(body)).into_response();

@@ -11,6 +11,7 @@
 pub mod access;
 pub mod chain;
 pub mod configs;
+pub mod confirmations;
 pub mod dashboard;
 pub mod error;
 pub mod export;
@@ -21,6 +22,7 @@ pub mod marketing;
 pub mod receipt;
 pub mod scan;
 pub mod sites;
+pub mod sms;
 pub mod startup;
 pub mod stats;
 pub mod store;
@@ -83,6 +85,10 @@ struct Inner {
     trusted_proxies: Vec<std::net::IpAddr>,
     /// The latest signed head of each chain (`GET /v1/chain-heads`); empty without a head log.
     published_heads: heads::Published,
+    /// Keys the phone numbers' and SMS codes' hashes (`confirmations`).
+    phone_key: confirmations::PhoneKey,
+    /// The HTTP client of the SMS gateways.
+    http: reqwest::Client,
     /// The receipt writer's task, until `writer_task` takes it.
     writer_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -108,6 +114,9 @@ pub struct Settings {
     /// Where the writer appends signed chain heads (see `heads`); `None` keeps no log (handler
     /// tests). `serve` always keeps one.
     pub head_log: Option<heads::HeadLog>,
+    /// Keys the phone numbers' and SMS codes' hashes (`kelisim-phone.key` beside the signing
+    /// key for `serve`).
+    pub phone_key: confirmations::PhoneKey,
 }
 
 impl AppState {
@@ -140,6 +149,8 @@ impl AppState {
             sdk_dir: settings.sdk_dir,
             client_timeout: settings.client_timeout,
             trusted_proxies: settings.trusted_proxies,
+            phone_key: settings.phone_key,
+            http: sms::http_client(),
         }))
     }
 
@@ -191,6 +202,14 @@ pub fn app(state: AppState) -> Router {
     let public = Router::new()
         .route("/v1/receipts", post(post_receipt).options(preflight))
         .route("/v1/impressions", post(post_impression).options(preflight))
+        .route(
+            "/v1/confirmations",
+            post(post_confirmation).options(preflight),
+        )
+        .route(
+            "/v1/confirmations/{id}",
+            post(post_confirmation_code).options(preflight),
+        )
         .route("/v1/public-key", get(public_key))
         .layer(DefaultBodyLimit::max(MAX_RECEIPT_BYTES))
         .layer(axum::middleware::from_fn_with_state(
@@ -391,6 +410,84 @@ async fn store_receipt(
             HeaderValue::from_static("true"),
         );
     }
+    add_cors(&mut response, origin);
+    Ok(response)
+}
+
+/// `POST /v1/confirmations`: a form's consent (or its withdrawal) waits for the code sent to
+/// the visitor's phone. `201` `{confirmation_id, expires_at, resend_after, phone}`.
+async fn post_confirmation(
+    State(state): State<AppState>,
+    ClientNetwork(client): ClientNetwork,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let body = public_body(&state, client.as_deref(), body)?;
+    let request: confirmations::StartRequest = receipt::parse_json(&body)?;
+    let (_, origin) = site_origin(&state, &request.site, &headers)?;
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let page_url = request.page_url.clone().ok_or_else(|| {
+        AppError::bad("page_url", "is required: the page the form is on")
+    })?;
+    let started = confirmations::start(
+        &state,
+        request,
+        confirmations::Channel::Web {
+            page_url,
+            user_agent,
+        },
+        client,
+    )
+    .await?;
+    let mut response = (StatusCode::CREATED, Json(started)).into_response();
+    add_cors(&mut response, origin);
+    Ok(response)
+}
+
+/// The code of a confirmation, and the number it was sent to (optional; see
+/// `confirmations::confirm`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodeRequest {
+    code: String,
+    #[serde(default)]
+    phone: Option<String>,
+}
+
+/// `POST /v1/confirmations/{id}` `{code}`: `201` with the stored receipt (a consent), or
+/// `{withdrawn: [receipts]}` (a withdrawal); a 4xx with a `reason` when the code is wrong,
+/// expired, used or locked.
+async fn post_confirmation_code(
+    State(state): State<AppState>,
+    ClientNetwork(client): ClientNetwork,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let body = public_body(&state, client.as_deref(), body)?;
+    let request: CodeRequest = receipt::parse_json(&body)?;
+    let site = state
+        .0
+        .store
+        .confirmation(&id)
+        .await?
+        .map(|row| row.site)
+        .ok_or(AppError::NotFound)?;
+    let (_, origin) = site_origin(&state, &site, &headers)?;
+    let confirmed =
+        confirmations::confirm(&state, &id, &request.code, request.phone.as_deref()).await?;
+    let mut response = match confirmed {
+        confirmations::Confirmed::Consent(record) => {
+            (StatusCode::CREATED, Json(record)).into_response()
+        }
+        confirmations::Confirmed::Withdrawn(records) => {
+            (StatusCode::CREATED, Json(json!({ "withdrawn": records }))).into_response()
+        }
+    };
     add_cors(&mut response, origin);
     Ok(response)
 }
@@ -642,37 +739,9 @@ async fn post_staff_withdrawal(
     let history = state.0.store.consent_history(&consent_id).await?;
     let last = history.last().ok_or(AppError::NotFound)?;
     let now = OffsetDateTime::now_utc();
-    let mut withdrawal = last.stored.receipt.clone();
-    let withdrawn: Vec<String> = match &request.purposes {
-        Some(purposes) => {
-            for (index, purpose) in purposes.iter().enumerate() {
-                if !withdrawal.granted_purposes.contains(purpose) {
-                    return Err(AppError::bad(
-                        format!("purposes[{index}]"),
-                        format!("`{purpose}` is not granted in this consent"),
-                    ));
-                }
-            }
-            purposes.clone()
-        }
-        None => withdrawal.granted_purposes.clone(),
-    };
-    withdrawal
-        .granted_purposes
-        .retain(|purpose| !withdrawn.contains(purpose));
-    withdrawal.denied_purposes.extend(withdrawn);
-    if request.purposes.is_none() {
-        let granted_categories = std::mem::take(&mut withdrawal.granted_categories);
-        withdrawal.denied_categories.extend(granted_categories);
-        let granted_services = std::mem::take(&mut withdrawal.granted_services);
-        withdrawal.denied_services.extend(granted_services);
-        withdrawal.countries.clear();
-    }
-    withdrawal.receipt_id = receipt::random_uuid();
-    withdrawal.action = "withdraw".into();
+    let mut withdrawal =
+        receipt::withdrawal_of(&last.stored.receipt, request.purposes.as_deref(), now)?;
     withdrawal.method = format!("staff:{}", request.method);
-    withdrawal.client_time = receipt::format_time(now);
-    withdrawal.expires_at = receipt::format_time(now + time::Duration::days(3650));
     withdrawal.page_url = "urn:kelisim:staff".into();
     withdrawal.user_agent = "kelisim-server (recorded by staff)".into();
     let (record, _) = state

@@ -220,6 +220,11 @@ enum Command {
         /// (see `verify --heads`).
         #[arg(long, env = "KELISIM_HEADS")]
         heads: Option<PathBuf>,
+        /// The key of the phone numbers' hashes (SMS-confirmed consent): made on first
+        /// `serve` beside the signing key unless given. Keep it with the key and the backups:
+        /// without it receipts can no longer be found by phone number.
+        #[arg(long, env = "KELISIM_PHONE_KEY")]
+        phone_key: Option<PathBuf>,
         #[command(flatten)]
         credentials: CredentialsPath,
         /// Requests per minute per client network (/24, /48) on the public endpoints. Mobile
@@ -359,6 +364,7 @@ async fn main() -> Result<()> {
             sites,
             admin_token_file,
             heads,
+            phone_key,
             credentials,
             rate_per_minute,
             www,
@@ -380,6 +386,13 @@ async fn main() -> Result<()> {
                 );
             }
             let signer = Signer::load_or_create(&key.key)?;
+            let phone_key_path = phone_key.unwrap_or_else(|| {
+                key.key
+                    .parent()
+                    .unwrap_or(std::path::Path::new(""))
+                    .join("kelisim-phone.key")
+            });
+            let phone_key = kelisim_server::confirmations::PhoneKey::load_or_create(&phone_key_path)?;
             let heads_path = heads.unwrap_or_else(|| key.default_heads());
             let head_log = heads::HeadLog::open(&heads_path)?;
             startup::check_database(&store, signer.public_key(), &head_log.latest(), &heads_path)
@@ -402,6 +415,7 @@ async fn main() -> Result<()> {
                 client_timeout,
                 trusted_proxies,
                 head_log: Some(head_log),
+                phone_key,
             });
             let archived = state.archive_configs(&state.sites()).await?;
             if archived > 0 {

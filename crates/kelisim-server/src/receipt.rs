@@ -223,7 +223,7 @@ pub fn clean_page_url(url: &str) -> String {
     format!("{scheme}{host}{}", path.join("/"))
 }
 
-fn parse_time(field: &str, text: &str) -> Result<OffsetDateTime, AppError> {
+pub fn parse_time(field: &str, text: &str) -> Result<OffsetDateTime, AppError> {
     OffsetDateTime::parse(text, &Rfc3339)
         .map_err(|_| AppError::bad(field, "must be an RFC 3339 time, e.g. 2026-11-22T08:00:00Z"))
 }
@@ -294,6 +294,48 @@ pub fn random_uuid() -> String {
     let mut bytes = [0u8; 16];
     rand_core::OsRng.fill_bytes(&mut bytes);
     kelisim_core::ids::uuid_v4(bytes)
+}
+
+/// The `withdraw` receipt of a consent whose last receipt is `last`: everything it granted (or
+/// only `purposes`, of a form consent) becomes refused. The caller sets how it was received
+/// (`method`, `page_url`, `user_agent`).
+pub fn withdrawal_of(
+    last: &Receipt,
+    purposes: Option<&[String]>,
+    now: OffsetDateTime,
+) -> Result<Receipt, AppError> {
+    let mut withdrawal = last.clone();
+    let withdrawn: Vec<String> = match purposes {
+        Some(purposes) => {
+            for (index, purpose) in purposes.iter().enumerate() {
+                if !withdrawal.granted_purposes.contains(purpose) {
+                    return Err(AppError::bad(
+                        format!("purposes[{index}]"),
+                        format!("`{purpose}` is not granted in this consent"),
+                    ));
+                }
+            }
+            purposes.to_vec()
+        }
+        None => withdrawal.granted_purposes.clone(),
+    };
+    withdrawal
+        .granted_purposes
+        .retain(|purpose| !withdrawn.contains(purpose));
+    withdrawal.denied_purposes.extend(withdrawn);
+    if purposes.is_none() {
+        let granted_categories = std::mem::take(&mut withdrawal.granted_categories);
+        withdrawal.denied_categories.extend(granted_categories);
+        let granted_services = std::mem::take(&mut withdrawal.granted_services);
+        withdrawal.denied_services.extend(granted_services);
+        withdrawal.countries.clear();
+    }
+    withdrawal.receipt_id = random_uuid();
+    withdrawal.action = "withdraw".into();
+    withdrawal.client_time = format_time(now);
+    withdrawal.expires_at = format_time(now + time::Duration::days(3650));
+    withdrawal.sms = None;
+    Ok(withdrawal)
 }
 
 /// Now, as stored: RFC 3339 in UTC.

@@ -3,8 +3,12 @@
 //!
 //! ```json
 //! {"sites": [{"id": "glazik-kz", "origins": ["https://glazik.kz"], "retention_days": 1826,
-//!             "config": "glazik/kelisim.json"}]}
+//!             "config": "glazik/kelisim.json",
+//!             "sms": {"gateway": "mobizon", "key_file": "secrets/mobizon.key", "sender": "GLAZIK"}}]}
 //! ```
+//!
+//! A site's `sms` (see `sms::SmsSettings`) lets its forms confirm consent by SMS code; its key
+//! file is read here too, so a missing or empty key stops the file like a broken config.
 //!
 //! A site's `config` (a path relative to the sites file) is compiled when the file is read:
 //! a config that does not compile makes the whole file fail, so `serve` does not start and a
@@ -40,6 +44,12 @@ pub struct Site {
     /// The site's `kelisim.json`, served compiled at `/v1/config/{site}/{language}`.
     #[serde(default)]
     pub config: Option<PathBuf>,
+    /// The SMS gateway for forms that confirm consent by SMS code.
+    #[serde(default)]
+    pub sms: Option<crate::sms::SmsSettings>,
+    /// `sms` with its key read (by [`Sites::load`]).
+    #[serde(skip)]
+    pub sms_gateway: Option<crate::sms::Gateway>,
 }
 
 fn default_retention() -> u32 {
@@ -82,6 +92,21 @@ impl Sites {
         let mut configs = SiteConfigs::default();
         let folder = path.parent().unwrap_or(Path::new(""));
         let mut failures = Vec::new();
+        let mut file = file;
+        for site in &mut file.sites {
+            let Some(settings) = &site.sms else { continue };
+            if site.config.is_none() {
+                failures.push(format!(
+                    "site `{}`: `sms` needs the site's `config`: the SMS texts and the purpose sets come from it",
+                    site.id
+                ));
+                continue;
+            }
+            match crate::sms::Gateway::from_settings(settings, folder) {
+                Ok(gateway) => site.sms_gateway = Some(gateway),
+                Err(error) => failures.push(format!("site `{}`: {error:#}", site.id)),
+            }
+        }
         for site in &file.sites {
             if let Some(config) = &site.config {
                 match compile_file(&folder.join(config), Some(&site.id)) {

@@ -83,6 +83,31 @@ impl Checkpoint {
     }
 }
 
+/// One SMS code sent (table `confirmations`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfirmationRow {
+    pub confirmation_id: String,
+    pub site: String,
+    pub form_id: String,
+    /// `consent` or `withdraw`.
+    pub kind: String,
+    pub phone_hash: String,
+    pub network: Option<String>,
+    /// HMAC of the confirmation id and the code, keyed with the phone key.
+    pub code_hash: String,
+    /// What the code confirms, as JSON (see `confirmations`).
+    pub pending: String,
+    pub gateway: String,
+    pub message_id: String,
+    /// RFC 3339 in whole seconds, UTC, so that they compare as text.
+    pub created_at: String,
+    pub expires_at: String,
+    pub attempts: i64,
+    /// `pending`, `confirmed`, `replaced` (a newer code was sent), `locked` (too many wrong
+    /// codes) or `failed` (the gateway did not take it).
+    pub state: String,
+}
+
 /// A receipt to store, with what the server adds to it.
 #[derive(Debug)]
 pub struct NewReceipt {
@@ -206,6 +231,14 @@ impl Store {
         };
         store.build_rollups_once().await?;
         Ok(store)
+    }
+
+    /// The in-process write lock on SQLite (one writer per file), nothing on PostgreSQL.
+    async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.backend {
+            Backend::Sqlite => Some(self.write_lock.lock().await),
+            Backend::Postgres => None,
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -678,6 +711,164 @@ impl Store {
         Ok(records)
     }
 
+    /// Every receipt an SMS code to the phone with keyed hash `phone_hash` confirmed, and every
+    /// later receipt of the same consents (a withdrawal the staff recorded, say), oldest first.
+    pub async fn receipts_by_phone(&self, phone_hash: &str) -> Result<Vec<ReceiptRecord>> {
+        let consent_ids: Vec<String> = sqlx::query(
+            "SELECT DISTINCT consent_id FROM receipts WHERE phone_hash = $1 ORDER BY consent_id",
+        )
+        .bind(phone_hash)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()?;
+        let mut records = Vec::new();
+        for consent_id in &consent_ids {
+            records.extend(self.consent_history(consent_id).await?);
+        }
+        records.sort_by(|a, b| a.stored.server_time.cmp(&b.stored.server_time));
+        Ok(records)
+    }
+
+    /// Records an SMS code sent (or that the gateway refused: state `failed`).
+    pub async fn insert_confirmation(&self, row: &ConfirmationRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO confirmations (confirmation_id, site, form_id, kind, phone_hash, network, code_hash, pending, gateway, message_id, created_at, expires_at, attempts, state) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(&row.confirmation_id)
+        .bind(&row.site)
+        .bind(&row.form_id)
+        .bind(&row.kind)
+        .bind(&row.phone_hash)
+        .bind(&row.network)
+        .bind(&row.code_hash)
+        .bind(&row.pending)
+        .bind(&row.gateway)
+        .bind(&row.message_id)
+        .bind(&row.created_at)
+        .bind(&row.expires_at)
+        .bind(row.attempts)
+        .bind(&row.state)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn confirmation(&self, confirmation_id: &str) -> Result<Option<ConfirmationRow>> {
+        let row = sqlx::query(
+            "SELECT confirmation_id, site, form_id, kind, phone_hash, network, code_hash, pending, gateway, message_id, created_at, expires_at, attempts, state \
+             FROM confirmations WHERE confirmation_id = $1",
+        )
+        .bind(confirmation_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(ConfirmationRow {
+                confirmation_id: row.try_get(0)?,
+                site: row.try_get(1)?,
+                form_id: row.try_get(2)?,
+                kind: row.try_get(3)?,
+                phone_hash: row.try_get(4)?,
+                network: row.try_get(5)?,
+                code_hash: row.try_get(6)?,
+                pending: row.try_get(7)?,
+                gateway: row.try_get(8)?,
+                message_id: row.try_get(9)?,
+                created_at: row.try_get(10)?,
+                expires_at: row.try_get(11)?,
+                attempts: row.try_get(12)?,
+                state: row.try_get(13)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Codes sent to one phone for one site since `since`, and when the last one was sent.
+    pub async fn codes_sent_to_phone(
+        &self,
+        site: &str,
+        phone_hash: &str,
+        since: &str,
+    ) -> Result<(i64, Option<String>)> {
+        let row = sqlx::query(
+            "SELECT COUNT(*), MAX(created_at) FROM confirmations \
+             WHERE site = $1 AND phone_hash = $2 AND created_at >= $3 AND state <> 'failed'",
+        )
+        .bind(site)
+        .bind(phone_hash)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
+    }
+
+    /// Codes asked for from one client network since `since` (sent or not: a network flooding
+    /// numbers is stopped whether or not the gateway takes its requests).
+    pub async fn codes_asked_from_network(&self, network: &str, since: &str) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM confirmations WHERE network = $1 AND created_at >= $2",
+        )
+        .bind(network)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Counts one attempt at a pending confirmation's code; answers the attempts made so far,
+    /// or `None` when it is not pending (confirmed, replaced, locked).
+    pub async fn count_attempt(&self, confirmation_id: &str) -> Result<Option<i64>> {
+        let _guard = self.write_guard().await;
+        let changed = sqlx::query(
+            "UPDATE confirmations SET attempts = attempts + 1 WHERE confirmation_id = $1 AND state = 'pending'",
+        )
+        .bind(confirmation_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Ok(None);
+        }
+        let row = sqlx::query("SELECT attempts FROM confirmations WHERE confirmation_id = $1")
+            .bind(confirmation_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(Some(row.try_get(0)?))
+    }
+
+    /// Moves a confirmation from state `from` to `to`; `false` when it was not in `from` (a
+    /// code is used once: of two requests confirming together, one moves it).
+    pub async fn move_confirmation(&self, confirmation_id: &str, from: &str, to: &str) -> Result<bool> {
+        let _guard = self.write_guard().await;
+        let changed = sqlx::query(
+            "UPDATE confirmations SET state = $3 WHERE confirmation_id = $1 AND state = $2",
+        )
+        .bind(confirmation_id)
+        .bind(from)
+        .bind(to)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(changed == 1)
+    }
+
+    /// A new code for a phone and form replaces the ones sent before: only the newest works.
+    pub async fn replace_pending_codes(&self, site: &str, form_id: &str, phone_hash: &str) -> Result<()> {
+        let _guard = self.write_guard().await;
+        sqlx::query(
+            "UPDATE confirmations SET state = 'replaced' \
+             WHERE site = $1 AND form_id = $2 AND phone_hash = $3 AND state = 'pending'",
+        )
+        .bind(site)
+        .bind(form_id)
+        .bind(phone_hash)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Every stored receipt in chain order (site, then seq).
     pub async fn chain_rows(&self) -> Result<Vec<ChainRow>> {
         let sql = format!("SELECT {CHAIN_COLUMNS} FROM receipts ORDER BY site, seq");
@@ -843,6 +1034,12 @@ impl Store {
         .bind(&signature)
         .execute(&mut *tx)
         .await?;
+        // The codes sent before the cut go with the receipts they confirmed.
+        sqlx::query("DELETE FROM confirmations WHERE site = $1 AND created_at < $2")
+            .bind(site)
+            .bind(before)
+            .execute(&mut *tx)
+            .await?;
         let deleted = sqlx::query("DELETE FROM receipts WHERE site = $1 AND seq <= $2")
             .bind(site)
             .bind(seq)
@@ -1187,8 +1384,8 @@ async fn insert_links(
 ) -> Result<()> {
     for chunk in statement_chunks(fresh) {
         let sql = format!(
-            "INSERT INTO receipts (site, seq, receipt_id, consent_id, server_time, action, body, prev_hash, hash, signature) VALUES {}",
-            value_rows(chunk.len(), 10)
+            "INSERT INTO receipts (site, seq, receipt_id, consent_id, server_time, action, body, prev_hash, hash, signature, phone_hash) VALUES {}",
+            value_rows(chunk.len(), 11)
         );
         let mut query = sqlx::query(&sql);
         for (index, body) in chunk {
@@ -1203,7 +1400,15 @@ async fn insert_links(
                 .bind(body)
                 .bind(&record.prev_hash)
                 .bind(&record.hash)
-                .bind(&record.signature);
+                .bind(&record.signature)
+                .bind(
+                    record
+                        .stored
+                        .receipt
+                        .sms
+                        .as_ref()
+                        .map(|sms| sms.phone_hash.clone()),
+                );
         }
         query.execute(&mut **tx).await?;
     }

@@ -13,6 +13,8 @@ pub const RECEIPTS_REFUSED: &str = "kelisim_receipts_refused_total";
 pub const QUEUE_DEPTH: &str = "kelisim_receipt_queue_depth";
 pub const COMMIT_SECONDS: &str = "kelisim_commit_seconds";
 pub const IMPRESSIONS: &str = "kelisim_impressions_total";
+pub const SMS_SENT: &str = "kelisim_sms_sent_total";
+pub const SMS_FAILED: &str = "kelisim_sms_failed_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -39,6 +41,11 @@ pub fn handle() -> &'static PrometheusHandle {
             "Receipts sent again and answered from the store."
         );
         metrics::describe_counter!(RECEIPTS_REFUSED, "Receipts refused, by reason.");
+        metrics::describe_counter!(SMS_SENT, "SMS codes a gateway took, by gateway.");
+        metrics::describe_counter!(
+            SMS_FAILED,
+            "SMS codes a gateway refused or could not be reached for, by gateway."
+        );
         metrics::describe_gauge!(QUEUE_DEPTH, "Receipts waiting for the writer.");
         metrics::describe_histogram!(COMMIT_SECONDS, "Seconds a group commit takes.");
         metrics::describe_counter!(IMPRESSIONS, "Impressions counted.");

@@ -342,6 +342,8 @@ async fn one_site_cannot_write_or_read_another_sites_numbers() {
             retention_days: 30,
             full_user_agent: false,
             config: None,
+            sms: None,
+            sms_gateway: None,
         },
         Site {
             id: "nlg-kz".into(),
@@ -349,6 +351,8 @@ async fn one_site_cannot_write_or_read_another_sites_numbers() {
             retention_days: 30,
             full_user_agent: false,
             config: None,
+            sms: None,
+            sms_gateway: None,
         },
     ]);
     let state = kelisim_server::AppState::new(kelisim_server::Settings {

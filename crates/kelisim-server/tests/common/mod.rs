@@ -67,6 +67,8 @@ pub fn sites() -> Sites {
         retention_days: 30,
         full_user_agent: false,
         config: None,
+        sms: None,
+        sms_gateway: None,
     }])
 }
 
@@ -85,6 +87,7 @@ pub fn settings(store: Store) -> Settings {
         client_timeout: std::time::Duration::from_secs(10),
         trusted_proxies: Vec::new(),
         head_log: None,
+        phone_key: kelisim_server::confirmations::PhoneKey::random(),
     }
 }
 
