@@ -79,7 +79,11 @@ impl PhoneKey {
     }
 
     fn code_hash(&self, confirmation_id: &str, code: &str) -> String {
-        hex::encode(self.mac(&["code", confirmation_id, code]).finalize().into_bytes())
+        hex::encode(
+            self.mac(&["code", confirmation_id, code])
+                .finalize()
+                .into_bytes(),
+        )
     }
 
     /// Whether `code` is the code of `confirmation_id`, compared in constant time.
@@ -97,7 +101,10 @@ impl PhoneKey {
 #[derive(Clone, Debug)]
 pub enum Channel {
     /// The store's own page: its URL (without query) and the browser.
-    Web { page_url: String, user_agent: String },
+    Web {
+        page_url: String,
+        user_agent: String,
+    },
     /// The store's tablet (`/kiosk/…`), signed in with a kiosk credential.
     Kiosk(KioskPlace),
 }
@@ -165,7 +172,7 @@ enum Pending {
 /// What a right code stored.
 #[derive(Debug)]
 pub enum Confirmed {
-    Consent(ReceiptRecord),
+    Consent(Box<ReceiptRecord>),
     Withdrawn(Vec<ReceiptRecord>),
 }
 
@@ -217,7 +224,10 @@ pub async fn start(
         .ok_or_else(|| {
             AppError::bad(
                 "form",
-                format!("`{}` is not a purpose set of the site's config", request.form),
+                format!(
+                    "`{}` is not a purpose set of the site's config",
+                    request.form
+                ),
             )
         })?;
     if form.confirm.as_deref() != Some("sms") {
@@ -238,7 +248,15 @@ pub async fn start(
     };
     let phone_hash = state.0.phone_key.phone_hash(&phone);
     let now = OffsetDateTime::now_utc();
-    check_limits(state, &site.id, &phone_hash, network.as_deref(), limits, now).await?;
+    check_limits(
+        state,
+        &site.id,
+        &phone_hash,
+        network.as_deref(),
+        limits,
+        now,
+    )
+    .await?;
 
     let (user_agent, page_url, kiosk) = match &channel {
         Channel::Web {
@@ -298,10 +316,9 @@ pub async fn start(
     let (message_id, state_text) = if empty {
         (String::new(), "pending")
     } else {
-        let template = form
-            .texts
-            .get(message_template)
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("compiled form without {message_template}")))?;
+        let template = form.texts.get(message_template).ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("compiled form without {message_template}"))
+        })?;
         let text = kelisim_core::texts::fill(
             &kelisim_core::texts::fill(template, "operator", &compiled.operator.name),
             "code",
@@ -323,14 +340,18 @@ pub async fn start(
                     &pending,
                     (gateway.name(), "", "failed"),
                     (now, now),
-                    &state.0.phone_key.code_hash(&confirmation_id, &random_uuid()),
+                    &state
+                        .0
+                        .phone_key
+                        .code_hash(&confirmation_id, &random_uuid()),
                 )
                 .await?;
                 return Err(AppError::Confirmation {
                     status: StatusCode::SERVICE_UNAVAILABLE,
                     reason: "gateway_unavailable",
-                    message: "the SMS could not be sent; nothing was recorded, try again in a minute"
-                        .into(),
+                    message:
+                        "the SMS could not be sent; nothing was recorded, try again in a minute"
+                            .into(),
                     retry_after: Some(60),
                 });
             }
@@ -345,7 +366,10 @@ pub async fn start(
     let expires = now + time::Duration::seconds(limits.code_ttl_seconds.into());
     // No code can match an empty withdrawal: its hash is of a random text.
     let code_hash = if empty {
-        state.0.phone_key.code_hash(&confirmation_id, &random_uuid())
+        state
+            .0
+            .phone_key
+            .code_hash(&confirmation_id, &random_uuid())
     } else {
         state.0.phone_key.code_hash(&confirmation_id, &code)
     };
@@ -388,7 +412,12 @@ async fn record(
             confirmation_id: confirmation_id.to_owned(),
             site: request.site.clone(),
             form_id: request.form.clone(),
-            kind: if request.withdraw { "withdraw" } else { "consent" }.into(),
+            kind: if request.withdraw {
+                "withdraw"
+            } else {
+                "consent"
+            }
+            .into(),
             phone_hash: phone_hash.to_owned(),
             network,
             code_hash: code_hash.to_owned(),
@@ -481,27 +510,32 @@ async fn compiled_config(
     config_id: Option<&str>,
 ) -> Result<CompiledConfig, AppError> {
     let sites = state.sites();
-    let current = sites.configs().get(site, language).cloned().ok_or_else(|| {
-        AppError::bad(
-            "language",
-            format!("site `{site}` has no compiled config in `{language}`"),
-        )
-    })?;
+    let current = sites
+        .configs()
+        .get(site, language)
+        .cloned()
+        .ok_or_else(|| {
+            AppError::bad(
+                "language",
+                format!("site `{site}` has no compiled config in `{language}`"),
+            )
+        })?;
     match config_id {
         None => Ok(current),
         Some(id) if id == current.config_id => Ok(current),
         Some(id) => {
-            let (compiled, _) = state
-                .0
-                .store
-                .archived_config(site, id)
-                .await?
-                .ok_or_else(|| {
-                    AppError::bad(
-                        "config_id",
-                        format!("`{id}` is not a config of site `{site}` this server served"),
-                    )
-                })?;
+            let (compiled, _) =
+                state
+                    .0
+                    .store
+                    .archived_config(site, id)
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::bad(
+                            "config_id",
+                            format!("`{id}` is not a config of site `{site}` this server served"),
+                        )
+                    })?;
             Ok(compiled)
         }
     }
@@ -682,19 +716,31 @@ pub async fn confirm(
         ));
     }
     let Some(attempts) = store.count_attempt(confirmation_id).await? else {
-        let row = store.confirmation(confirmation_id).await?.ok_or(AppError::NotFound)?;
+        let row = store
+            .confirmation(confirmation_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         not_pending(&row.state)?;
         return Err(AppError::NotFound);
     };
     let max = i64::from(limits.max_attempts);
     if attempts > max {
-        store.move_confirmation(confirmation_id, "pending", "locked").await?;
+        store
+            .move_confirmation(confirmation_id, "pending", "locked")
+            .await?;
         return Err(too_many_attempts());
     }
     let well_formed = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
-    if !well_formed || !state.0.phone_key.code_matches(confirmation_id, code, &row.code_hash) {
+    if !well_formed
+        || !state
+            .0
+            .phone_key
+            .code_matches(confirmation_id, code, &row.code_hash)
+    {
         if attempts >= max {
-            store.move_confirmation(confirmation_id, "pending", "locked").await?;
+            store
+                .move_confirmation(confirmation_id, "pending", "locked")
+                .await?;
             return Err(too_many_attempts());
         }
         return Err(refuse(
@@ -760,8 +806,12 @@ async fn store_confirmed(
     phone: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<Confirmed, AppError> {
-    let pending: Pending = serde_json::from_str(&row.pending)
-        .map_err(|error| AppError::Internal(anyhow::anyhow!("confirmation {}: {error}", row.confirmation_id)))?;
+    let pending: Pending = serde_json::from_str(&row.pending).map_err(|error| {
+        AppError::Internal(anyhow::anyhow!(
+            "confirmation {}: {error}",
+            row.confirmation_id
+        ))
+    })?;
     let delivery_status = delivery_status(state, site, row, phone).await;
     let sms = |kiosk: Option<KioskPlace>| SmsConfirmation {
         phone_hash: row.phone_hash.clone(),
@@ -785,7 +835,7 @@ async fn store_confirmed(
             let mut receipt = *receipt;
             receipt.sms = Some(sms(kiosk));
             let (record, _) = insert(receipt).await?;
-            Ok(Confirmed::Consent(record))
+            Ok(Confirmed::Consent(Box::new(record)))
         }
         Pending::Withdraw {
             page_url,

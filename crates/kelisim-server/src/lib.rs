@@ -23,6 +23,7 @@ pub mod receipt;
 pub mod scan;
 pub mod sites;
 pub mod sms;
+pub mod sms_double;
 pub mod startup;
 pub mod stats;
 pub mod store;
@@ -200,7 +201,10 @@ impl AppState {
 /// dashboard, and the SDK and demo store as static files.
 pub fn app(state: AppState) -> Router {
     let public = Router::new()
-        .route("/v1/receipts", post(post_receipt).options(preflight))
+        .route(
+            "/v1/receipts",
+            post(post_receipt).get(find_receipts).options(preflight),
+        )
         .route("/v1/impressions", post(post_impression).options(preflight))
         .route(
             "/v1/confirmations",
@@ -430,9 +434,10 @@ async fn post_confirmation(
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let page_url = request.page_url.clone().ok_or_else(|| {
-        AppError::bad("page_url", "is required: the page the form is on")
-    })?;
+    let page_url = request
+        .page_url
+        .clone()
+        .ok_or_else(|| AppError::bad("page_url", "is required: the page the form is on"))?;
     let started = confirmations::start(
         &state,
         request,
@@ -490,6 +495,29 @@ async fn post_confirmation_code(
     };
     add_cors(&mut response, origin);
     Ok(response)
+}
+
+/// `GET /v1/receipts?phone=+77…` (dpo, admin): every receipt an SMS code to that number
+/// confirmed, with the rest of those consents' histories (Law 94-V Art. 24 access requests).
+/// The number is in the query, which the request log leaves out.
+async fn find_receipts(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): QueryMap,
+) -> Result<Response, AppError> {
+    authorize(&state, &headers, Permission::ReadReceipts)?;
+    let phone = query
+        .get("phone")
+        .ok_or_else(|| AppError::bad("phone", "is required: the number whose receipts to find"))?;
+    let normal = kelisim_core::phone::normalize_kz_mobile(phone).ok_or_else(|| {
+        AppError::bad("phone", "must be a Kazakh mobile number, +7 7XX XXX XX XX")
+    })?;
+    let records = state
+        .0
+        .store
+        .receipts_by_phone(&state.0.phone_key.phone_hash(&normal))
+        .await?;
+    Ok(Json(json!({ "receipts": records })).into_response())
 }
 
 /// An anonymous impression: the first layer was shown once on one page view.

@@ -200,6 +200,13 @@ enum Command {
         #[arg(long, requires = "db")]
         site: Option<String>,
     },
+    /// Run a stand-in for the Mobizon and SMSC.kz APIs that records messages instead of
+    /// sending them (`GET /messages` lists them): for trying SMS confirmation without a gateway
+    /// account, and for the end-to-end tests. Point a site's `sms.api_url` at it.
+    SmsDouble {
+        #[arg(long, default_value = "127.0.0.1:9100")]
+        listen: SocketAddr,
+    },
     /// Serve receipts, impressions, the admin API, the dashboard, the SDK and the demo store.
     Serve {
         #[arg(long, env = "KELISIM_LISTEN", default_value = "127.0.0.1:8080")]
@@ -392,7 +399,8 @@ async fn main() -> Result<()> {
                     .unwrap_or(std::path::Path::new(""))
                     .join("kelisim-phone.key")
             });
-            let phone_key = kelisim_server::confirmations::PhoneKey::load_or_create(&phone_key_path)?;
+            let phone_key =
+                kelisim_server::confirmations::PhoneKey::load_or_create(&phone_key_path)?;
             let heads_path = heads.unwrap_or_else(|| key.default_heads());
             let head_log = heads::HeadLog::open(&heads_path)?;
             startup::check_database(&store, signer.public_key(), &head_log.latest(), &heads_path)
@@ -460,6 +468,21 @@ async fn main() -> Result<()> {
             credentials,
             command,
         } => credential(&key, &credentials, command),
+        Command::SmsDouble { listen } => {
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("listening on {listen}"))?;
+            let keys = kelisim_server::sms_double::DoubleKeys::default();
+            println!(
+                "SMS gateway double on http://{}/ (Mobizon key {}, SMSC.kz login {} password {}); messages at /messages",
+                listener.local_addr()?,
+                keys.mobizon_key,
+                keys.smsc_login,
+                keys.smsc_password
+            );
+            kelisim_server::sms_double::serve(listener, keys).await?;
+            Ok(())
+        }
         Command::Verify {
             database,
             key,

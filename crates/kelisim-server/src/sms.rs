@@ -123,18 +123,26 @@ struct MobizonAnswer {
 impl Gateway {
     /// Reads the key file of `settings` (a path relative to `folder`): a missing, unreadable
     /// or empty key is an error naming the file, never a gateway that cannot authenticate.
-    pub fn from_settings(settings: &SmsSettings, folder: &std::path::Path) -> anyhow::Result<Gateway> {
+    pub fn from_settings(
+        settings: &SmsSettings,
+        folder: &std::path::Path,
+    ) -> anyhow::Result<Gateway> {
         use anyhow::{bail, Context};
         let api_url = |default: &str| -> anyhow::Result<String> {
             let url = settings.api_url.as_deref().unwrap_or(default);
             if !(url.starts_with("https://") || url.starts_with("http://")) {
-                bail!("sms.api_url \"{url}\" must start with https:// (or http:// for a test double)");
+                bail!(
+                    "sms.api_url \"{url}\" must start with https:// (or http:// for a test double)"
+                );
             }
             Ok(url.trim_end_matches('/').to_owned())
         };
         let key = || -> anyhow::Result<String> {
             let Some(path) = &settings.key_file else {
-                bail!("sms.key_file is required with the {} gateway", settings.gateway);
+                bail!(
+                    "sms.key_file is required with the {} gateway",
+                    settings.gateway
+                );
             };
             let path = folder.join(path);
             let key = std::fs::read_to_string(&path)
@@ -207,11 +215,12 @@ impl Gateway {
                     form.push(("from", sender));
                 }
                 let answer: MobizonAnswer = self
-                    .call(client.post(format!("{api_url}/service/message/sendsmsmessage")).query(&[
-                        ("output", "json"),
-                        ("api", "v1"),
-                        ("apiKey", api_key),
-                    ]).form(&form))
+                    .call(
+                        client
+                            .post(format!("{api_url}/service/message/sendsmsmessage"))
+                            .query(&[("output", "json"), ("api", "v1"), ("apiKey", api_key)])
+                            .form(&form),
+                    )
                     .await?;
                 if answer.code != 0 {
                     return Err(self.refused(format!("code {}: {}", answer.code, answer.message)));
@@ -291,7 +300,8 @@ impl Gateway {
                         .find(|item| json_text(&item["id"]).as_deref() == Some(message_id))
                         .and_then(|item| json_text(&item["status"]))
                 });
-                status.ok_or_else(|| self.unreachable("the answer does not list the message".into()))
+                status
+                    .ok_or_else(|| self.unreachable("the answer does not list the message".into()))
             }
             Gateway::Smsc {
                 api_url,
@@ -300,7 +310,10 @@ impl Gateway {
                 ..
             } => {
                 let Some(phone) = phone else {
-                    return Err(self.refused("SMSC.kz tells a status only with the number, which was not given again".into()));
+                    return Err(self.refused(
+                        "SMSC.kz tells a status only with the number, which was not given again"
+                            .into(),
+                    ));
                 };
                 let answer: serde_json::Value = self
                     .call(client.post(format!("{api_url}/sys/status.php")).form(&[
@@ -342,10 +355,12 @@ impl Gateway {
         if !status.is_success() {
             return Err(self.unreachable(format!("HTTP {status}")));
         }
-        response
-            .json()
-            .await
-            .map_err(|error| self.unreachable(format!("not the documented answer: {}", without_url(&error))))
+        response.json().await.map_err(|error| {
+            self.unreachable(format!(
+                "not the documented answer: {}",
+                without_url(&error)
+            ))
+        })
     }
 
     fn unreachable(&self, reason: String) -> GatewayError {

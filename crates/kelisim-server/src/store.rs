@@ -840,7 +840,12 @@ impl Store {
 
     /// Moves a confirmation from state `from` to `to`; `false` when it was not in `from` (a
     /// code is used once: of two requests confirming together, one moves it).
-    pub async fn move_confirmation(&self, confirmation_id: &str, from: &str, to: &str) -> Result<bool> {
+    pub async fn move_confirmation(
+        &self,
+        confirmation_id: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<bool> {
         let _guard = self.write_guard().await;
         let changed = sqlx::query(
             "UPDATE confirmations SET state = $3 WHERE confirmation_id = $1 AND state = $2",
@@ -855,7 +860,12 @@ impl Store {
     }
 
     /// A new code for a phone and form replaces the ones sent before: only the newest works.
-    pub async fn replace_pending_codes(&self, site: &str, form_id: &str, phone_hash: &str) -> Result<()> {
+    pub async fn replace_pending_codes(
+        &self,
+        site: &str,
+        form_id: &str,
+        phone_hash: &str,
+    ) -> Result<()> {
         let _guard = self.write_guard().await;
         sqlx::query(
             "UPDATE confirmations SET state = 'replaced' \
