@@ -24,19 +24,25 @@ struct Setup {
     state: AppState,
     double: SocketAddr,
     db_url: String,
+    /// Where the config, the key and the sites file are.
+    folder: std::path::PathBuf,
 }
 
 /// The demo config with its sign-up form confirmed by SMS, served for site `glazik-kz` with
 /// `sms` (gateway and limits) pointing at a fresh double.
 async fn setup(gateway: &str, limits: Value) -> Setup {
+    setup_on(gateway, limits, sqlite_url()).await
+}
+
+async fn setup_on(gateway: &str, limits: Value, db_url: String) -> Setup {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let double = listener.local_addr().unwrap();
     tokio::spawn(kelisim_server::sms_double::serve(
         listener,
         DoubleKeys::default(),
     ));
-    let db_url = sqlite_url();
-    let folder = std::path::PathBuf::from(db_url.trim_start_matches("sqlite://"))
+    // The files live beside a fresh SQLite file's folder, whatever the database.
+    let folder = std::path::PathBuf::from(sqlite_url().trim_start_matches("sqlite://"))
         .parent()
         .unwrap()
         .to_owned();
@@ -80,6 +86,7 @@ async fn setup(gateway: &str, limits: Value) -> Setup {
         state,
         double,
         db_url,
+        folder,
     }
 }
 
@@ -228,6 +235,32 @@ async fn a_code_sent_through_mobizon_confirms_the_form_consent() {
             "{written} is in the database"
         );
     }
+}
+
+/// The same flow, limits and withdrawal on PostgreSQL (when the test command provides one).
+#[tokio::test]
+async fn the_flow_and_its_limits_work_on_postgresql() {
+    let Some(url) = postgres_url().await else {
+        return;
+    };
+    let setup = setup_on("mobizon", json!({"max_attempts": 2, "resend_after_seconds": 0}), url).await;
+    let (status, _, started) = start(&setup, &start_body(PHONE)).await;
+    assert_eq!(status, StatusCode::CREATED, "{started}");
+    let id = started["confirmation_id"].as_str().unwrap();
+    let code = last_code(&setup).await;
+    let (status, _) = enter(&setup, id, &other_code(&code)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, answer) = enter(&setup, id, &code).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let mut withdraw = start_body(PHONE);
+    withdraw["withdraw"] = json!(true);
+    let (_, _, started) = start(&setup, &withdraw).await;
+    let code = last_code(&setup).await;
+    let (status, answer) = enter(&setup, started["confirmation_id"].as_str().unwrap(), &code).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let path = format!("/v1/receipts?phone={}", urlencode(PHONE));
+    let (_, _, found) = send(&setup.app, admin_get(&path)).await;
+    assert_eq!(found["receipts"].as_array().unwrap().len(), 2, "{found}");
 }
 
 #[tokio::test]
@@ -440,10 +473,7 @@ async fn a_gateway_that_refuses_or_is_down_gets_a_clear_answer_and_loses_nothing
 async fn a_wrong_gateway_key_is_a_refusal_and_an_empty_key_file_stops_the_sites_file() {
     let setup = setup("mobizon", json!({})).await;
     // The double accepts only its own key: the same sites file with another key.
-    let folder = std::path::PathBuf::from(setup.db_url.trim_start_matches("sqlite://"))
-        .parent()
-        .unwrap()
-        .to_owned();
+    let folder = &setup.folder;
     std::fs::write(folder.join("mobizon.key"), "not-the-key").unwrap();
     let sites = Sites::load(&folder.join("sites.json")).unwrap();
     setup.state.reload(sites, &Default::default());

@@ -19,7 +19,7 @@ CREATE TABLE confirmations (
     message_id TEXT NOT NULL,
     created_at TEXT NOT NULL,
     expires_at TEXT NOT NULL,
-    attempts INTEGER NOT NULL,
+    attempts BIGINT NOT NULL,
     state TEXT NOT NULL
 );
 CREATE INDEX confirmations_by_phone ON confirmations (site, phone_hash, created_at);
