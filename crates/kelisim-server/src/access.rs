@@ -1,7 +1,8 @@
-//! Who may do what. Four roles, each with its own credentials: `admin` (everything), `dpo`
+//! Who may do what. Five roles, each with its own credentials: `admin` (everything), `dpo`
 //! (receipts, consent histories, exports, staff withdrawals), `marketer` (the stats and the
-//! dashboard's numbers: no personal data) and `monitor` (the metrics, for Prometheus: no
-//! consent data at all). Every route asks for one [`Permission`]; [`Role::may`] is the one
+//! dashboard's numbers: no personal data), `monitor` (the metrics, for Prometheus: no
+//! consent data at all) and `kiosk` (a store's tablet: starting SMS confirmations for one
+//! site, from one store location, and nothing else; it reads no receipt). Every route asks for one [`Permission`]; [`Role::may`] is the one
 //! table that says which role has it.
 //!
 //! Credentials are bearer tokens. The admin's comes from the environment or a file (see
@@ -21,6 +22,7 @@ pub enum Role {
     Dpo,
     Marketer,
     Monitor,
+    Kiosk,
 }
 
 /// What a route needs.
@@ -34,10 +36,18 @@ pub enum Permission {
     RecordWithdrawal,
     /// `GET /metrics`.
     ReadMetrics,
+    /// The store's tablet (`/kiosk/…`): SMS confirmations for its own site.
+    Kiosk,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Admin, Role::Dpo, Role::Marketer, Role::Monitor];
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::Dpo,
+        Role::Marketer,
+        Role::Monitor,
+        Role::Kiosk,
+    ];
 
     /// The one table of who may do what.
     pub fn may(self, permission: Permission) -> bool {
@@ -47,6 +57,7 @@ impl Role {
             Role::Dpo => matches!(permission, ReadReceipts | RecordWithdrawal),
             Role::Marketer => permission == ReadStats,
             Role::Monitor => permission == ReadMetrics,
+            Role::Kiosk => permission == Kiosk,
         }
     }
 
@@ -56,6 +67,7 @@ impl Role {
             Role::Dpo => "dpo",
             Role::Marketer => "marketer",
             Role::Monitor => "monitor",
+            Role::Kiosk => "kiosk",
         }
     }
 
@@ -69,6 +81,18 @@ impl Role {
 pub struct Identity {
     pub name: String,
     pub role: Role,
+    /// A kiosk's site and store location.
+    pub kiosk: Option<KioskScope>,
+}
+
+/// What a kiosk credential is limited to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KioskScope {
+    /// The site (as in the sites file) whose forms it may show.
+    pub site: String,
+    /// The store it stands in (`Алматы, ТРЦ Mega, 1 этаж`), recorded in each receipt.
+    pub location: String,
 }
 
 /// One entry of the credentials file.
@@ -80,6 +104,9 @@ pub struct Credential {
     pub role: Role,
     /// SHA-256 of the token, hex.
     pub token_sha256: String,
+    /// Role `kiosk` only (and required there): its site and location.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kiosk: Option<KioskScope>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -113,6 +140,25 @@ impl CredentialsFile {
                     "{where_} ({}): token_sha256 must be 64 hex digits",
                     credential.name
                 );
+            }
+            match (&credential.kiosk, credential.role) {
+                (None, Role::Kiosk) => bail!(
+                    "{where_} ({}): a kiosk credential needs kiosk.site and kiosk.location",
+                    credential.name
+                ),
+                (Some(_), role) if role != Role::Kiosk => bail!(
+                    "{where_} ({}): only a kiosk credential has a kiosk scope",
+                    credential.name
+                ),
+                (Some(scope), _)
+                    if scope.site.trim().is_empty() || scope.location.trim().is_empty() =>
+                {
+                    bail!(
+                        "{where_} ({}): kiosk.site and kiosk.location must not be empty",
+                        credential.name
+                    )
+                }
+                _ => {}
             }
             if file.credentials[..index]
                 .iter()
@@ -148,6 +194,7 @@ impl Credentials {
             Identity {
                 name: "admin".into(),
                 role: Role::Admin,
+                kiosk: None,
             },
             digest(admin_token),
         )];
@@ -158,12 +205,22 @@ impl Credentials {
                     Identity {
                         name: credential.name.clone(),
                         role: credential.role,
+                        kiosk: credential.kiosk.clone(),
                     },
                     hash,
                 ));
             }
         }
         Credentials { entries }
+    }
+
+    /// The identity of credential `name` as the file says now (a session names its holder;
+    /// a credential removed or changed since takes effect at once).
+    pub fn named(&self, name: &str) -> Option<Identity> {
+        self.entries
+            .iter()
+            .find(|(identity, _)| identity.name == name)
+            .map(|(identity, _)| identity.clone())
     }
 
     /// Who holds `token`, if anyone. Every entry is compared, and digests rather than tokens,
@@ -205,13 +262,21 @@ mod tests {
     fn each_role_may_do_only_its_part() {
         use Permission::*;
         let table = [
-            (Role::Admin, [true, true, true, true]),
-            (Role::Dpo, [false, true, true, false]),
-            (Role::Marketer, [true, false, false, false]),
-            (Role::Monitor, [false, false, false, true]),
+            (Role::Admin, [true, true, true, true, true]),
+            (Role::Dpo, [false, true, true, false, false]),
+            (Role::Marketer, [true, false, false, false, false]),
+            (Role::Monitor, [false, false, false, true, false]),
+            (Role::Kiosk, [false, false, false, false, true]),
         ];
         for (role, expected) in table {
-            let got = [ReadStats, ReadReceipts, RecordWithdrawal, ReadMetrics].map(|p| role.may(p));
+            let got = [
+                ReadStats,
+                ReadReceipts,
+                RecordWithdrawal,
+                ReadMetrics,
+                Kiosk,
+            ]
+            .map(|p| role.may(p));
             assert_eq!(got, expected, "{role:?}");
             assert_eq!(Role::parse(role.name()), Some(role));
         }
@@ -225,6 +290,7 @@ mod tests {
                 name: "aruzhan".into(),
                 role: Role::Marketer,
                 token_sha256: hex::encode(digest(&marketer)),
+                kiosk: None,
             }],
         };
         let credentials = Credentials::new("the-admin-token-0000", &file);

@@ -201,9 +201,9 @@ pub fn dpo_page(
         lang.t("Келісім тарихы", "История согласия", "Consent history"),
         lang.code(),
         lang.t(
-            "Келісім немесе түбіртек идентификаторы",
-            "Идентификатор согласия или квитанции",
-            "Consent id or receipt id"
+            "Келісім не түбіртек идентификаторы, немесе телефон нөмірі",
+            "Идентификатор согласия или квитанции, или номер телефона",
+            "Consent id, receipt id or phone number"
         ),
         escape(asked.unwrap_or_default()),
         lang.t("Іздеу", "Найти", "Look up"),
@@ -254,7 +254,7 @@ pub fn dpo_page(
                     escape(&receipt.action),
                     escape(&granted.join(", ")),
                     escape(&denied.join(", ")),
-                    escape(&receipt.method),
+                    escape(&method_text(lang, receipt)),
                     escape(&receipt.site),
                     escape(&receipt.receipt_id),
                 );
@@ -276,6 +276,32 @@ pub fn dpo_page(
     body.push_str(&scans_section(lang, scans));
     body.push_str(&logout_form(lang));
     page(lang, "kelisim — DPO", &body)
+}
+
+/// How a receipt was collected, with the SMS confirmation's gateway, delivery status and
+/// kiosk when it has one.
+fn method_text(lang: Lang, receipt: &kelisim_core::receipt::Receipt) -> String {
+    let Some(sms) = &receipt.sms else {
+        return receipt.method.clone();
+    };
+    let mut text = format!(
+        "{} ({} {}, {} {})",
+        receipt.method,
+        sms.gateway,
+        sms.message_id,
+        lang.t("жеткізу:", "доставка:", "delivery:"),
+        sms.delivery_status
+    );
+    if let Some(kiosk) = &sms.kiosk {
+        let _ = write!(
+            text,
+            "; {} {}, {}",
+            lang.t("планшет:", "планшет:", "kiosk:"),
+            kiosk.location,
+            kiosk.staff
+        );
+    }
+    text
 }
 
 /// Each site's latest `kelisim-server scan` report: when, which URL, the verdict, and the

@@ -18,6 +18,7 @@ pub mod export;
 pub mod group_commit;
 pub mod heads;
 pub mod keys;
+pub mod kiosk;
 pub mod marketing;
 pub mod receipt;
 pub mod scan;
@@ -234,6 +235,11 @@ pub fn app(state: AppState) -> Router {
         .route("/dashboard/export.csv", get(dashboard_csv))
         .route("/dashboard/login", post(dashboard_login))
         .route("/dashboard/logout", post(dashboard_logout))
+        .route("/kiosk/kiosk.js", get(kiosk::script))
+        .route("/kiosk/{site}/{form}", get(kiosk::start_page))
+        .route("/kiosk/{site}/{form}/login", post(kiosk::login))
+        .route("/kiosk/{site}/{form}/send", post(kiosk::send_code))
+        .route("/kiosk/{site}/{form}/confirm", post(kiosk::confirm_code))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             body_deadline,
@@ -930,7 +936,7 @@ async fn dashboard_page(
     Query(query): QueryMap,
 ) -> Result<Response, AppError> {
     let lang = page_language(&query, &headers);
-    let Some(identity) = session_identity(&state, &headers).await? else {
+    let Some(identity) = session_identity(&state, &headers, SESSION_COOKIE).await? else {
         return Ok(Html(dashboard::login_page(lang, false)).into_response());
     };
     if !identity.role.may(Permission::ReadStats) {
@@ -1142,7 +1148,7 @@ async fn dashboard_csv(
     Query(query): QueryMap,
 ) -> Result<Response, AppError> {
     let lang = page_language(&query, &headers);
-    let identity = session_identity(&state, &headers)
+    let identity = session_identity(&state, &headers, SESSION_COOKIE)
         .await?
         .ok_or(AppError::Unauthorized)?;
     permitted(identity, Permission::ReadStats)?;
@@ -1189,12 +1195,21 @@ async fn dpo_page(
             }
             Some(history)
         }
-        Some(_) => {
-            return Err(AppError::bad(
-                "id",
-                "must be a consent id or a receipt id (a lowercase UUID)",
-            ))
+        // A phone number: every receipt an SMS code to it confirmed (an access request).
+        Some(text) if kelisim_core::phone::normalize_kz_mobile(text).is_some() => {
+            let normal = kelisim_core::phone::normalize_kz_mobile(text).unwrap_or_default();
+            Some(
+                state
+                    .0
+                    .store
+                    .receipts_by_phone(&state.0.phone_key.phone_hash(&normal))
+                    .await?,
+            )
         }
+        Some(_) => return Err(AppError::bad(
+            "id",
+            "must be a consent id or a receipt id (a lowercase UUID), or a Kazakh mobile number",
+        )),
     };
     // The archived compiled config of each receipt that names one, each looked up once.
     let mut configs: Vec<(String, Option<kelisim_core::compile::CompiledConfig>)> = Vec::new();
@@ -1242,8 +1257,37 @@ async fn dashboard_login(
         )
             .into_response());
     };
+    let cookie = open_session(
+        &state,
+        &headers,
+        &identity,
+        SESSION_COOKIE,
+        "/dashboard",
+        SESSION_HOURS,
+    )
+    .await?;
+    Ok((
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, format!("/dashboard?lang={}", lang.code())),
+            (header::SET_COOKIE, cookie),
+        ],
+    )
+        .into_response())
+}
+
+/// Stores a new session of `identity` for `hours` and answers its `Set-Cookie` value (cookie
+/// `cookie` on `path`, HttpOnly, SameSite=Strict, Secure behind HTTPS).
+async fn open_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    identity: &access::Identity,
+    cookie: &str,
+    path: &str,
+    hours: i64,
+) -> Result<String, AppError> {
     let id = access::new_token() + &access::new_token();
-    let expires = OffsetDateTime::now_utc() + time::Duration::hours(SESSION_HOURS);
+    let expires = OffsetDateTime::now_utc() + time::Duration::hours(hours);
     state
         .0
         .store
@@ -1257,19 +1301,11 @@ async fn dashboard_login(
     let https = headers
         .get("x-forwarded-proto")
         .is_some_and(|v| v == "https");
-    let cookie = format!(
-        "{SESSION_COOKIE}={id}; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age={}{}",
-        SESSION_HOURS * 3600,
+    Ok(format!(
+        "{cookie}={id}; Path={path}; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        hours * 3600,
         if https { "; Secure" } else { "" }
-    );
-    Ok((
-        StatusCode::SEE_OTHER,
-        [
-            (header::LOCATION, format!("/dashboard?lang={}", lang.code())),
-            (header::SET_COOKIE, cookie),
-        ],
-    )
-        .into_response())
+    ))
 }
 
 /// Signs out. Only a request from the dashboard's own pages does anything: a form on another
@@ -1280,7 +1316,7 @@ async fn dashboard_logout(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     same_origin(&headers)?;
-    if let Some(id) = session_id(&headers) {
+    if let Some(id) = session_id(&headers, SESSION_COOKIE) {
         state
             .0
             .store
@@ -1327,7 +1363,7 @@ fn same_origin(headers: &HeaderMap) -> Result<(), AppError> {
     Ok(())
 }
 
-fn session_id(headers: &HeaderMap) -> Option<String> {
+fn session_id(headers: &HeaderMap, cookie: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -1335,7 +1371,7 @@ fn session_id(headers: &HeaderMap) -> Option<String> {
         .find_map(|cookies| {
             cookies.split(';').find_map(|pair| {
                 let (name, value) = pair.trim().split_once('=')?;
-                (name == SESSION_COOKIE).then(|| value.to_owned())
+                (name == cookie).then(|| value.to_owned())
             })
         })
 }
@@ -1349,8 +1385,9 @@ fn session_time(time: OffsetDateTime) -> String {
 async fn session_identity(
     state: &AppState,
     headers: &HeaderMap,
+    cookie: &str,
 ) -> Result<Option<access::Identity>, AppError> {
-    let Some(id) = session_id(headers) else {
+    let Some(id) = session_id(headers, cookie) else {
         return Ok(None);
     };
     let now = session_time(OffsetDateTime::now_utc());
@@ -1360,10 +1397,14 @@ async fn session_identity(
         .session(&hex::encode(access::digest(&id)), &now)
         .await?;
     Ok(session.and_then(|(role, name)| {
-        Some(access::Identity {
-            name,
-            role: access::Role::parse(&role)?,
-        })
+        let role = access::Role::parse(&role)?;
+        // A kiosk's scope is its credential's as the file says now: a kiosk removed from the
+        // credentials file is signed out at once.
+        let kiosk = match role {
+            access::Role::Kiosk => Some(state.credentials().named(&name)?.kiosk?),
+            _ => None,
+        };
+        Some(access::Identity { name, role, kiosk })
     }))
 }
 

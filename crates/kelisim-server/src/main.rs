@@ -121,9 +121,15 @@ enum CredentialCommand {
     Add {
         #[arg(long)]
         name: String,
-        /// admin, dpo, marketer or monitor
+        /// admin, dpo, marketer, monitor or kiosk
         #[arg(long)]
         role: String,
+        /// Role kiosk: the site whose forms the tablet shows.
+        #[arg(long)]
+        site: Option<String>,
+        /// Role kiosk: the store the tablet stands in, recorded in each receipt.
+        #[arg(long)]
+        location: Option<String>,
     },
     /// Remove a name's credential (its dashboard sessions end at their expiry).
     Remove {
@@ -791,10 +797,27 @@ fn credential(key: &Key, path: &CredentialsPath, command: CredentialCommand) -> 
     let (file_path, _) = path.resolve(key);
     let mut file = path.load(key)?;
     match command {
-        CredentialCommand::Add { name, role } => {
+        CredentialCommand::Add {
+            name,
+            role,
+            site,
+            location,
+        } => {
             let role = Role::parse(&role).with_context(|| {
-                format!("--role \"{role}\" must be admin, dpo, marketer or monitor")
+                format!("--role \"{role}\" must be admin, dpo, marketer, monitor or kiosk")
             })?;
+            let kiosk = match (role, site, location) {
+                (Role::Kiosk, Some(site), Some(location))
+                    if !site.trim().is_empty() && !location.trim().is_empty() =>
+                {
+                    Some(access::KioskScope { site, location })
+                }
+                (Role::Kiosk, _, _) => {
+                    bail!("--role kiosk needs --site (the sites file's id) and --location (the store, e.g. \"Алматы, Достық 5\")")
+                }
+                (_, None, None) => None,
+                _ => bail!("--site and --location are for --role kiosk only"),
+            };
             if name.trim().is_empty() {
                 bail!("--name must not be empty");
             }
@@ -810,6 +833,7 @@ fn credential(key: &Key, path: &CredentialsPath, command: CredentialCommand) -> 
                 name: name.clone(),
                 role,
                 token_sha256: hex::encode(access::digest(&token)),
+                kiosk,
             });
             file.save(&file_path)?;
             eprintln!(

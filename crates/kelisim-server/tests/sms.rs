@@ -243,7 +243,12 @@ async fn the_flow_and_its_limits_work_on_postgresql() {
     let Some(url) = postgres_url().await else {
         return;
     };
-    let setup = setup_on("mobizon", json!({"max_attempts": 2, "resend_after_seconds": 0}), url).await;
+    let setup = setup_on(
+        "mobizon",
+        json!({"max_attempts": 2, "resend_after_seconds": 0}),
+        url,
+    )
+    .await;
     let (status, _, started) = start(&setup, &start_body(PHONE)).await;
     assert_eq!(status, StatusCode::CREATED, "{started}");
     let id = started["confirmation_id"].as_str().unwrap();
@@ -586,5 +591,220 @@ async fn the_log_gateway_prints_instead_of_sending_and_a_site_without_sms_refuse
             .unwrap()
             .contains("does not confirm consent by SMS"),
         "{answer}"
+    );
+}
+
+/// A form post from the kiosk page, with the session cookie.
+fn kiosk_post(path: &str, cookie: &str, fields: &str) -> Request<Body> {
+    Request::post(path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", cookie)
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::from(fields.to_owned()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_kiosk_session_records_the_store_and_a_wrong_site_token_is_refused() {
+    use kelisim_server::access::{Credential, CredentialsFile, KioskScope, Role};
+    let mut setup = setup("mobizon", json!({})).await;
+    let token = kelisim_server::access::new_token();
+    let other = kelisim_server::access::new_token();
+    let credential = |name: &str, token: &str, site: &str| Credential {
+        name: name.into(),
+        role: Role::Kiosk,
+        token_sha256: hex::encode(kelisim_server::access::digest(token)),
+        kiosk: Some(KioskScope {
+            site: site.into(),
+            location: "Алматы, Достық 5".into(),
+        }),
+    };
+    let dpo = kelisim_server::access::new_token();
+    let credentials = CredentialsFile {
+        credentials: vec![
+            credential("tablet-dostyk", &token, "glazik-kz"),
+            credential("tablet-other", &other, "another-shop"),
+            Credential {
+                name: "dpo".into(),
+                role: Role::Dpo,
+                token_sha256: hex::encode(kelisim_server::access::digest(&dpo)),
+                kiosk: None,
+            },
+        ],
+    };
+    setup
+        .state
+        .reload(setup.state.sites().as_ref().clone(), &credentials);
+    setup.app = app(setup.state.clone());
+
+    // Without a session: the sign-in page.
+    let (status, _, page) = send(
+        &setup.app,
+        Request::get("/kiosk/glazik-kz/signup?lang=ru")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.as_str().unwrap().contains("name=\"token\""));
+    // Another site's kiosk token does not open this one.
+    let refused = kiosk_post(
+        "/kiosk/glazik-kz/signup/login?lang=ru",
+        "",
+        &format!("token={other}"),
+    );
+    assert_eq!(send(&setup.app, refused).await.0, StatusCode::UNAUTHORIZED);
+    let response = tower::ServiceExt::oneshot(
+        setup.app.clone(),
+        kiosk_post(
+            "/kiosk/glazik-kz/signup/login?lang=ru",
+            "",
+            &format!("token={token}"),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.contains("Path=/kiosk") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+
+    let start = Request::get("/kiosk/glazik-kz/signup?lang=ru")
+        .header("cookie", &cookie)
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, page) = send(&setup.app, start).await;
+    assert_eq!(status, StatusCode::OK);
+    let page = page.as_str().unwrap();
+    assert!(
+        page.contains("Номер мобильного телефона") && page.contains("name=\"purpose\""),
+        "{page}"
+    );
+    assert!(headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("script-src 'self'"));
+    assert_eq!(headers["cache-control"], "no-store");
+
+    // A wrong number: the start page again, with the message in Russian.
+    let (status, _, page) = send(
+        &setup.app,
+        kiosk_post(
+            "/kiosk/glazik-kz/signup/send?lang=ru",
+            &cookie,
+            "purpose=account&phone=12345",
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page
+        .as_str()
+        .unwrap()
+        .contains("Введите казахстанский мобильный номер"));
+
+    let (status, _, page) = send(
+        &setup.app,
+        kiosk_post(
+            "/kiosk/glazik-kz/signup/send?lang=ru",
+            &cookie,
+            "purpose=account&purpose=sms&phone=%2B7+701+123+45+67",
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let page = page.as_str().unwrap().to_owned();
+    assert!(page.contains("+7 701 *** ** 67"), "{page}");
+    let id = page
+        .split("name=\"confirmation_id\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let code = last_code(&setup).await;
+    let (status, _, page) = send(
+        &setup.app,
+        kiosk_post(
+            "/kiosk/glazik-kz/signup/confirm?lang=ru",
+            &cookie,
+            &format!(
+                "confirmation_id={id}&phone=%2B77011234567&code={}",
+                other_code(&code)
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.as_str().unwrap().contains("Неверный код"));
+    let (status, _, page) = send(
+        &setup.app,
+        kiosk_post(
+            "/kiosk/glazik-kz/signup/confirm?lang=ru",
+            &cookie,
+            &format!("confirmation_id={id}&phone=%2B77011234567&code={code}"),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let page = page.as_str().unwrap();
+    assert!(
+        page.contains("Согласие подтверждено кодом из SMS") && page.contains("Следующий клиент"),
+        "{page}"
+    );
+    // Nothing of the customer's on the thank-you page, which returns to an empty start page.
+    assert!(
+        !page.contains("701") && page.contains("data-idle-seconds=\"10\""),
+        "{page}"
+    );
+
+    let path = format!("/v1/receipts?phone={}", urlencode(PHONE));
+    let (_, _, found) = send(&setup.app, admin_get(&path)).await;
+    let receipt = &found["receipts"][0]["receipt"];
+    assert_eq!(
+        receipt["sms"]["kiosk"],
+        json!({"location": "Алматы, Достық 5", "staff": "tablet-dostyk"})
+    );
+    assert_eq!(receipt["user_agent"], "kelisim kiosk");
+    assert_eq!(receipt["page_url"], "urn:kelisim:kiosk:glazik-kz/signup");
+    assert_eq!(receipt["policy_url"], "https://glazik.kz/privacy.html#ru");
+
+    // The kiosk reads no receipt.
+    let mut asked = admin_get(&path);
+    asked
+        .headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    assert_eq!(send(&setup.app, asked).await.0, StatusCode::FORBIDDEN);
+
+    // The DPO's dashboard finds the receipt by the number, with how it was confirmed.
+    let response = tower::ServiceExt::oneshot(
+        setup.app.clone(),
+        kiosk_post("/dashboard/login?lang=ru", "", &format!("token={dpo}")),
+    )
+    .await
+    .unwrap();
+    let session = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let look_up = Request::get(format!(
+        "/dashboard?lang=ru&id={}",
+        urlencode("8 701 123 45 67")
+    ))
+    .header("cookie", &session)
+    .body(Body::empty())
+    .unwrap();
+    let (status, _, page) = send(&setup.app, look_up).await;
+    assert_eq!(status, StatusCode::OK);
+    let page = page.as_str().unwrap();
+    assert!(
+        page.contains("sms (mobizon") && page.contains("Алматы, Достық 5"),
+        "{page}"
     );
 }
