@@ -69,7 +69,7 @@ fn sighup_takes_new_credentials_and_sites_and_keeps_the_old_over_a_broken_file()
     assert!(!file.contains(&token), "the token itself was stored");
     let (ok, printed) = add_credential(&key, "x", "owner");
     assert!(
-        !ok && printed.contains("admin, dpo, marketer or monitor"),
+        !ok && printed.contains("admin, dpo, marketer, monitor or kiosk"),
         "{printed}"
     );
     // Not known before the reload; known after.

@@ -28,6 +28,7 @@ async fn app_with_roles() -> (axum::Router, AppState, Tokens) {
         name: name.into(),
         role,
         token_sha256: hex::encode(digest(token)),
+        kiosk: None,
     };
     let credentials = CredentialsFile {
         credentials: vec![
