@@ -5,21 +5,27 @@
 //! `kelisim_receipt_id` field. On submit a `form` receipt records the purposes granted and
 //! refused (never a form value), and the store's backend links its record to that receipt id.
 //!
-//! A `FormHandle` owns the inserted nodes and the submit listener; dropping it removes both.
+//! A purpose set with `"confirm": "sms"` adds a phone field (or uses the form's own
+//! `[data-kelisim-phone]` input), "send code", a code field and "confirm": the code goes
+//! through kelisim-server's `/v1/confirmations`, which stores the SMS-confirmed receipt itself;
+//! the form cannot be sent until the code is confirmed for exactly the purposes ticked, and no
+//! `form` receipt is sent for it then.
+//!
+//! A `FormHandle` owns the inserted nodes and the listeners; dropping it removes them.
 
 use crate::browser::{random_uuid, root};
 use crate::receipts::{record_form, FormConsent};
 use crate::ui::dom::{
-    append, append_node, append_text, element, facts, find, focus, inputs, insert_before,
+    append, append_node, append_text, closest, element, facts, find, focus, inputs, insert_before,
     next_number, remove_attr, set_attr, set_hidden,
 };
 use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
-use kelisim_core::config::Form;
+use kelisim_core::config::{Confirmation, Form};
 use kelisim_core::strings::{concat, decimal, join};
 use kelisim_core::texts::fill;
 use kelisim_core::{Config, Language};
 use std::rc::Rc;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Element, HtmlFormElement, HtmlInputElement};
 
 /// Marks a form kelisim already handles.
@@ -34,6 +40,8 @@ pub struct FormHandle {
     block: Element,
     form: HtmlFormElement,
     _submit: EventListener,
+    /// The SMS step's buttons (forms confirmed by SMS).
+    _sms_click: Option<EventListener>,
 }
 
 impl Drop for FormHandle {
@@ -70,6 +78,10 @@ pub fn attach(
     }
     let number = next_number();
     let block = render(config, purpose_set, language, number);
+    let sms = purpose_set.confirm == Some(Confirmation::Sms);
+    if sms {
+        render_sms_step(&block, &form, config, language);
+    }
     // Before the submit button, so the person reads it before sending; at the end otherwise.
     let submit = find(&form, "[type=submit], button:not([type])");
     match &submit {
@@ -78,6 +90,9 @@ pub fn attach(
     }
     set_attr(&form, ATTACHED_ATTRIBUTE, set);
 
+    let set_id = set.to_owned();
+    let consent_id_for_sms = consent_id.clone();
+    let config_for_sms = Rc::clone(config);
     let config = Rc::clone(config);
     let set = set.to_owned();
     let block_for_submit = block.clone();
@@ -88,40 +103,30 @@ pub fn attach(
         passive: false,
     };
     let submit_listener = EventListener::new_with_options(&form, "submit", options, move |event| {
-        let boxes = checkboxes(&block_for_submit);
-        let missing = boxes
-            .iter()
-            .find(|input| input.has_attribute("data-kelisim-required") && !input.checked());
-        let error = find(&block_for_submit, ".kelisim-form-error");
-        if let Some(missing) = missing {
+        let stop = || {
             event.prevent_default();
             event.stop_immediate_propagation();
-            set_attr(missing, "aria-invalid", "true");
-            if let Some(error) = &error {
-                set_hidden(error, false);
-            }
-            focus(missing);
+        };
+        if !required_given(&block_for_submit) {
+            stop();
             return;
-        }
-        if let Some(error) = &error {
-            set_hidden(error, true);
-        }
-        for input in &boxes {
-            remove_attr(input, "aria-invalid");
         }
         let Some(purpose_set) = config.form(&set) else {
             return;
         };
-        let mut granted: Vec<String> = Vec::new();
-        let mut denied: Vec<String> = Vec::new();
-        for input in &boxes {
-            let purposes = if input.checked() {
-                &mut granted
-            } else {
-                &mut denied
-            };
-            // Our checkbox: its value is the `value` attribute set when it was made.
-            purposes.push(input.get_attribute("value").unwrap_or_default());
+        let (granted, denied) = purposes_ticked(&block_for_submit);
+        if sms {
+            // Sent only with a code confirmed for exactly what is ticked now; the server
+            // stored that receipt, so no `form` receipt is sent here.
+            if block_for_submit.get_attribute(CONFIRMED_ATTRIBUTE) != Some(join(&granted, ",")) {
+                stop();
+                sms_say(
+                    &block_for_submit,
+                    config.texts(language).sms_needed(),
+                    Some(".kelisim-form-sms input"),
+                );
+            }
+            return;
         }
         // Without a receipts endpoint no receipt exists, so the backend gets no id to keep.
         if config.endpoint.is_none() {
@@ -148,11 +153,309 @@ pub fn attach(
             },
         );
     });
+    let sms_click = sms.then(|| {
+        sms_listener(
+            &block,
+            &config_for_sms,
+            set_id,
+            language,
+            consent_id_for_sms,
+        )
+    });
     Ok(FormHandle {
         block,
         form,
         _submit: submit_listener,
+        _sms_click: sms_click,
     })
+}
+
+/// Whether every required purpose is ticked; if not, marks the first one missing, shows the
+/// error and moves the focus there.
+fn required_given(block: &Element) -> bool {
+    let boxes = checkboxes(block);
+    let missing = boxes
+        .iter()
+        .find(|input| input.has_attribute("data-kelisim-required") && !input.checked());
+    let error = find(block, ".kelisim-form-error");
+    if let Some(error) = &error {
+        set_hidden(error, missing.is_none());
+    }
+    if let Some(missing) = missing {
+        set_attr(missing, "aria-invalid", "true");
+        focus(missing);
+        return false;
+    }
+    for input in &boxes {
+        remove_attr(input, "aria-invalid");
+    }
+    true
+}
+
+/// The purposes ticked and not ticked, in the block's order.
+fn purposes_ticked(block: &Element) -> (Vec<String>, Vec<String>) {
+    let mut granted: Vec<String> = Vec::new();
+    let mut denied: Vec<String> = Vec::new();
+    for input in &checkboxes(block) {
+        let purposes = if input.checked() {
+            &mut granted
+        } else {
+            &mut denied
+        };
+        // Our checkbox: its value is the `value` attribute set when it was made.
+        purposes.push(input.get_attribute("value").unwrap_or_default());
+    }
+    (granted, denied)
+}
+
+/// Set on the block once a code is confirmed: the purposes it confirmed, comma-joined.
+const CONFIRMED_ATTRIBUTE: &str = "data-kelisim-confirmed";
+/// Set on the block once a code is sent: the confirmation it belongs to.
+const CONFIRMATION_ATTRIBUTE: &str = "data-kelisim-confirmation";
+
+/// The SMS step under the purposes: the phone field (unless the form has its own
+/// `[data-kelisim-phone]`), "send code", the code field and "confirm" (hidden until a code is
+/// sent), and a status line read out by screen readers.
+fn render_sms_step(block: &Element, form: &HtmlFormElement, config: &Config, language: Language) {
+    let texts = config.texts(language);
+    let step = append(block, "div", "kelisim-form-sms");
+    if find(form, "[data-kelisim-phone]").is_none() {
+        let label = append_text(&step, "label", "", texts.sms_phone_label());
+        let phone = append(&label, "input", "");
+        for (name, value) in [
+            ("type", "tel"),
+            ("name", "kelisim_phone"),
+            ("autocomplete", "tel"),
+            ("data-kelisim-phone", ""),
+        ] {
+            set_attr(&phone, name, value);
+        }
+    }
+    sms_button(&step, "send", texts.sms_send());
+    let code = append_text(&step, "label", "kelisim-form-code", texts.sms_code_label());
+    set_hidden(&code, true);
+    let input = append(&code, "input", "");
+    for (name, value) in [
+        ("inputmode", "numeric"),
+        ("autocomplete", "one-time-code"),
+        ("maxlength", "6"),
+    ] {
+        set_attr(&input, name, value);
+    }
+    set_hidden(&sms_button(&step, "confirm", texts.sms_confirm()), true);
+    let status = append(&step, "p", "kelisim-form-sms-status");
+    set_attr(&status, "role", "status");
+}
+
+fn sms_button(parent: &Element, step: &str, text: &str) -> Element {
+    let button = append_text(parent, "button", "", text);
+    set_attr(&button, "type", "button");
+    set_attr(&button, "data-kelisim-sms", step);
+    button
+}
+
+/// Shows `message` in the SMS step's status line and moves the focus to `focus_on` (a
+/// selector under the form) when given.
+fn sms_say(block: &Element, message: &str, focus_on: Option<&str>) {
+    if let Some(status) = find(block, ".kelisim-form-sms-status") {
+        status.set_text_content(Some(message));
+    }
+    let form = closest(block, "form");
+    if let Some(target) = focus_on
+        .zip(form)
+        .and_then(|(selector, form)| find(&form, selector))
+    {
+        focus(&target);
+    }
+}
+
+/// The listener of the SMS step's two buttons.
+fn sms_listener(
+    block: &Element,
+    config: &Rc<Config>,
+    set: String,
+    language: Language,
+    consent_id: Option<String>,
+) -> EventListener {
+    let config = Rc::clone(config);
+    let block_for_click = block.clone();
+    EventListener::new(block, "click", move |event| {
+        let Some(step) = crate::browser::event_element(event)
+            .and_then(|target| closest(&target, "[data-kelisim-sms]"))
+            .and_then(|button| button.get_attribute("data-kelisim-sms"))
+        else {
+            return;
+        };
+        let block = &block_for_click;
+        let texts = config.texts(language);
+        let form = closest(block, "form");
+        let phone_input = form
+            .as_ref()
+            .and_then(|form| find(form, "[data-kelisim-phone]"));
+        let phone_text = phone_input
+            .as_ref()
+            .map(|input| input.unchecked_ref::<HtmlInputElement>().value())
+            .unwrap_or_default();
+        let Some(endpoint) = &config.endpoint else {
+            return;
+        };
+        // The compiler made sure the endpoint ends in `receipts`.
+        let base = concat(&[
+            endpoint.strip_suffix("receipts").unwrap_or(endpoint),
+            "confirmations",
+        ]);
+        if step == "send" {
+            if !required_given(block) {
+                return;
+            }
+            let Some(phone) = kelisim_core::phone::normalize_kz_mobile(&phone_text) else {
+                if let Some(input) = &phone_input {
+                    set_attr(input, "aria-invalid", "true");
+                }
+                sms_say(
+                    block,
+                    texts.sms_invalid_phone(),
+                    Some("[data-kelisim-phone]"),
+                );
+                return;
+            };
+            if let Some(input) = &phone_input {
+                remove_attr(input, "aria-invalid");
+            }
+            let (granted, denied) = purposes_ticked(block);
+            let request = js_sys::Object::new();
+            let resolved = config.resolved();
+            let page = concat(&[
+                &crate::browser::location("origin"),
+                &crate::browser::location("pathname"),
+            ]);
+            crate::browser::set_properties(
+                &request,
+                &[
+                    ("site", config.site.as_str().into()),
+                    ("form", set.as_str().into()),
+                    ("language", language.code().into()),
+                    ("phone", phone.as_str().into()),
+                    ("config_id", resolved.config_id.as_str().into()),
+                    ("granted_purposes", crate::boundary::list(&granted)),
+                    ("denied_purposes", crate::boundary::list(&denied)),
+                    (
+                        "consent_id",
+                        crate::browser::text_or_null(consent_id.as_deref()),
+                    ),
+                    ("page_url", page.as_str().into()),
+                ],
+            );
+            let block = block.clone();
+            let config = Rc::clone(&config);
+            post_json(&base, &request, move |status, answer| {
+                let texts = config.texts(language);
+                if status != 201 {
+                    sms_say(&block, refusal(texts, &answer), None);
+                    return;
+                }
+                let id = crate::browser::property(&answer, "confirmation_id")
+                    .as_string()
+                    .unwrap_or_default();
+                set_attr(&block, CONFIRMATION_ATTRIBUTE, &id);
+                for selector in [".kelisim-form-code", "[data-kelisim-sms=confirm]"] {
+                    if let Some(element) = find(&block, selector) {
+                        set_hidden(&element, false);
+                    }
+                }
+                let masked = crate::browser::property(&answer, "phone")
+                    .as_string()
+                    .unwrap_or_default();
+                sms_say(
+                    &block,
+                    &fill(texts.sms_sent(), "phone", &masked),
+                    Some(".kelisim-form-code input"),
+                );
+            });
+            return;
+        }
+        // "confirm"
+        let id = block
+            .get_attribute(CONFIRMATION_ATTRIBUTE)
+            .unwrap_or_default();
+        let code = find(block, ".kelisim-form-code input")
+            .map(|input| input.unchecked_into::<HtmlInputElement>().value())
+            .unwrap_or_default();
+        let request = js_sys::Object::new();
+        crate::browser::set_properties(
+            &request,
+            &[
+                ("code", code.trim().into()),
+                ("phone", phone_text.as_str().into()),
+            ],
+        );
+        let (granted, _) = purposes_ticked(block);
+        let block = block.clone();
+        let config = Rc::clone(&config);
+        post_json(
+            &concat(&[&base, "/", &id]),
+            &request,
+            move |status, answer| {
+                let texts = config.texts(language);
+                if status != 201 {
+                    sms_say(
+                        &block,
+                        refusal(texts, &answer),
+                        Some(".kelisim-form-code input"),
+                    );
+                    return;
+                }
+                let receipt = crate::browser::property(&answer, "receipt");
+                let receipt_id = crate::browser::property(&receipt, "receipt_id")
+                    .as_string()
+                    .unwrap_or_default();
+                if let Some(field) = find(&block, &concat(&["input[name=", RECEIPT_FIELD, "]"])) {
+                    set_attr(&field, "value", &receipt_id);
+                }
+                set_attr(&block, CONFIRMED_ATTRIBUTE, &join(&granted, ","));
+                for selector in [".kelisim-form-code", "[data-kelisim-sms=confirm]"] {
+                    if let Some(element) = find(&block, selector) {
+                        set_hidden(&element, true);
+                    }
+                }
+                sms_say(&block, texts.sms_confirmed(), None);
+            },
+        );
+    })
+}
+
+/// The visitor's words for a refused step, from the server's `reason`.
+fn refusal<'a>(texts: &'a kelisim_core::texts::Texts, answer: &JsValue) -> &'a str {
+    match crate::browser::property(answer, "reason")
+        .as_string()
+        .as_deref()
+    {
+        Some("invalid_phone") => texts.sms_invalid_phone(),
+        Some("wrong_code") => texts.sms_wrong_code(),
+        Some("expired" | "too_many_attempts" | "replaced" | "used") => texts.sms_expired(),
+        Some("resend_too_early" | "phone_limit" | "network_limit") => texts.sms_wait(),
+        _ => texts.sms_unavailable(),
+    }
+}
+
+/// POSTs `body` as JSON text to `url`; `settled(status, answer)` gets the status (0 without an
+/// answer) and the answer parsed (`undefined` when it is not JSON).
+fn post_json(url: &str, body: &js_sys::Object, settled: impl FnOnce(u16, JsValue) + 'static) {
+    let text = js_sys::JSON::stringify(body)
+        .ok()
+        .and_then(|text| text.as_string())
+        .unwrap_or_default();
+    let done = crate::browser::once(move |answer| {
+        let answer = js_sys::Array::from(&answer);
+        let status = answer.get_unchecked(0).as_f64().unwrap_or(0.0) as u16;
+        let parsed = answer
+            .get_unchecked(1)
+            .as_string()
+            .and_then(|text| js_sys::JSON::parse(&text).ok())
+            .unwrap_or(JsValue::UNDEFINED);
+        settled(status, parsed);
+    });
+    crate::helpers::post_text(url, &text, &done);
 }
 
 /// Forms marked `data-kelisim-form` that are not handled yet.

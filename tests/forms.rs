@@ -265,3 +265,74 @@ async fn junk_in_the_outbox_never_blocks_a_real_receipt() {
     let action = js_sys::Reflect::get(&receipt, &"action".into()).unwrap();
     assert_eq!(action.as_string().as_deref(), Some("accept_all"));
 }
+
+/// The demo's sign-up form confirmed by SMS code, its receipts going to an endpoint that does
+/// not answer.
+fn sms_config() -> JsValue {
+    let config = config_with_endpoint();
+    set(
+        &config,
+        &["forms", "0", "confirm"],
+        JsValue::from_str("sms"),
+    );
+    config
+}
+
+fn click(selector: &str) {
+    query(selector)
+        .unwrap()
+        .unchecked_into::<HtmlElement>()
+        .click();
+}
+
+#[wasm_bindgen_test]
+fn a_form_confirmed_by_sms_is_not_sent_before_the_code_and_refuses_a_foreign_number() {
+    reset("ru");
+    fixture(FORM);
+    init(&sms_config());
+    // Its own phone field, since the form has none marked `data-kelisim-phone`.
+    let phone: HtmlInputElement = query(".kelisim-form-sms input[name=kelisim_phone]")
+        .unwrap()
+        .unchecked_into();
+    assert_eq!(phone.get_attribute("autocomplete").as_deref(), Some("tel"));
+    assert!(text(".kelisim-form-sms").contains("Номер мобильного телефона"));
+    assert!(query(".kelisim-form-code").unwrap().has_attribute("hidden"));
+    purpose("account").set_checked(true);
+    assert!(!submit(), "sent without a confirmed code");
+    assert_eq!(
+        text(".kelisim-form-sms-status"),
+        "Перед отправкой подтвердите согласие кодом из SMS."
+    );
+    // A Russian number is refused before anything is sent.
+    phone.set_value("+7 916 123 45 67");
+    click("[data-kelisim-sms=send]");
+    assert_eq!(
+        text(".kelisim-form-sms-status"),
+        "Введите казахстанский мобильный номер: +7 7XX XXX XX XX."
+    );
+    assert_eq!(phone.get_attribute("aria-invalid").as_deref(), Some("true"));
+    // Without the required purpose, "send code" asks for it first.
+    purpose("account").set_checked(false);
+    phone.set_value("+7 701 123 45 67");
+    click("[data-kelisim-sms=send]");
+    assert!(!query(".kelisim-form-error")
+        .unwrap()
+        .has_attribute("hidden"));
+    assert_eq!(
+        purpose("account").get_attribute("aria-invalid").as_deref(),
+        Some("true")
+    );
+}
+
+#[wasm_bindgen_test]
+fn a_form_with_its_own_phone_field_is_not_given_a_second_one() {
+    reset("kk");
+    fixture(
+        r#"<form id="signup" data-kelisim-form="signup" action="/never">
+        <input name="phone" data-kelisim-phone value="+7 701 555 12 34">
+        <button type="submit">Тіркелу</button></form>"#,
+    );
+    init(&sms_config());
+    assert!(query(".kelisim-form-sms input[name=kelisim_phone]").is_none());
+    assert!(text(".kelisim-form-sms").contains("Код жіберу"));
+}
