@@ -348,30 +348,34 @@ fn sms_listener(
             );
             let block = block.clone();
             let config = Rc::clone(&config);
-            post_json(&base, &request, move |status, answer| {
-                let texts = config.texts(language);
-                if status != 201 {
-                    sms_say(&block, refusal(texts, &answer), None);
-                    return;
-                }
-                let id = crate::browser::property(&answer, "confirmation_id")
-                    .as_string()
-                    .unwrap_or_default();
-                set_attr(&block, CONFIRMATION_ATTRIBUTE, &id);
-                for selector in [".kelisim-form-code", "[data-kelisim-sms=confirm]"] {
-                    if let Some(element) = find(&block, selector) {
-                        set_hidden(&element, false);
+            post_json(
+                &base,
+                &request,
+                Box::new(move |status, answer| {
+                    let texts = config.texts(language);
+                    if status != 201 {
+                        sms_say(&block, refusal(texts, &answer), None);
+                        return;
                     }
-                }
-                let masked = crate::browser::property(&answer, "phone")
-                    .as_string()
-                    .unwrap_or_default();
-                sms_say(
-                    &block,
-                    &fill(texts.sms_sent(), "phone", &masked),
-                    Some(".kelisim-form-code input"),
-                );
-            });
+                    let id = crate::browser::property(&answer, "confirmation_id")
+                        .as_string()
+                        .unwrap_or_default();
+                    set_attr(&block, CONFIRMATION_ATTRIBUTE, &id);
+                    for selector in [".kelisim-form-code", "[data-kelisim-sms=confirm]"] {
+                        if let Some(element) = find(&block, selector) {
+                            set_hidden(&element, false);
+                        }
+                    }
+                    let masked = crate::browser::property(&answer, "phone")
+                        .as_string()
+                        .unwrap_or_default();
+                    sms_say(
+                        &block,
+                        &fill(texts.sms_sent(), "phone", &masked),
+                        Some(".kelisim-form-code input"),
+                    );
+                }),
+            );
             return;
         }
         // "confirm"
@@ -395,7 +399,7 @@ fn sms_listener(
         post_json(
             &concat(&[&base, "/", &id]),
             &request,
-            move |status, answer| {
+            Box::new(move |status, answer| {
                 let texts = config.texts(language);
                 if status != 201 {
                     sms_say(
@@ -419,7 +423,7 @@ fn sms_listener(
                     }
                 }
                 sms_say(&block, texts.sms_confirmed(), None);
-            },
+            }),
         );
     })
 }
@@ -440,7 +444,7 @@ fn refusal<'a>(texts: &'a kelisim_core::texts::Texts, answer: &JsValue) -> &'a s
 
 /// POSTs `body` as JSON text to `url`; `settled(status, answer)` gets the status (0 without an
 /// answer) and the answer parsed (`undefined` when it is not JSON).
-fn post_json(url: &str, body: &js_sys::Object, settled: impl FnOnce(u16, JsValue) + 'static) {
+fn post_json(url: &str, body: &js_sys::Object, settled: Box<dyn FnOnce(u16, JsValue)>) {
     let text = js_sys::JSON::stringify(body)
         .ok()
         .and_then(|text| text.as_string())

@@ -19,6 +19,9 @@ pub const STRICT_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe
 /// Where the end-to-end pages are served, and where their receipts server listens.
 const PAGES: &str = "127.0.0.1:18731";
 const RECEIPTS_PORT: u16 = 18732;
+/// The SMS gateway double (`kelisim-server sms-double`) the receipts server sends codes to.
+const SMS_DOUBLE_PORT: u16 = 18733;
+const SMS_DOUBLE_KEY: &str = "e2e-mobizon-key";
 
 struct Check {
     page: &'static str,
@@ -293,12 +296,17 @@ fn receipts_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
         root.join("tests/e2e/receipts-config.json"),
         data.join("receipts-config.json"),
     )?;
-    std::fs::write(
-        data.join("sites.json"),
-        format!(
-            "{{\"sites\": [{{\"id\": \"glazik-demo\", \"origins\": [\"http://{PAGES}\", \"http://127.0.0.1:{RECEIPTS_PORT}\"], \"config\": \"receipts-config.json\"}}]}}"
-        ),
-    )?;
+    std::fs::write(data.join("mobizon.key"), SMS_DOUBLE_KEY)?;
+    let sites = serde_json::json!({"sites": [{
+        "id": "glazik-demo",
+        "origins": [format!("http://{PAGES}"), format!("http://127.0.0.1:{RECEIPTS_PORT}")],
+        "config": "receipts-config.json",
+        "sms": {"gateway": "mobizon", "key_file": "mobizon.key", "sender": "GLAZIK",
+                "api_url": format!("http://127.0.0.1:{SMS_DOUBLE_PORT}"),
+                // The withdrawal follows the consent to the same number within seconds here.
+                "limits": {"resend_after_seconds": 0}},
+    }]});
+    std::fs::write(data.join("sites.json"), sites.to_string())?;
     // The demo store as the server serves it, with a driver that presses "accept all".
     let www = data.join("www");
     for entry in std::fs::read_dir(root.join("www"))? {
@@ -332,6 +340,42 @@ fn receipts_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
         );
     }
     let marketer_token = String::from_utf8(made.stdout)?.trim().to_owned();
+    // The store's tablet, set up as an operator sets one up.
+    let made = Command::new(&binary)
+        .args(["credential", "--key"])
+        .arg(data.join("signing.key"))
+        .args([
+            "add",
+            "--name",
+            "e2e-tablet",
+            "--role",
+            "kiosk",
+            "--site",
+            "glazik-demo",
+            "--location",
+            "Алматы, Достық 5",
+        ])
+        .output()?;
+    if !made.status.success() {
+        bail!(
+            "credential add (kiosk) failed: {}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+    }
+    let kiosk_token = String::from_utf8(made.stdout)?.trim().to_owned();
+    let _sms_double = ServerProcess(
+        Command::new(&binary)
+            .args([
+                "sms-double",
+                "--listen",
+                &format!("127.0.0.1:{SMS_DOUBLE_PORT}"),
+                "--mobizon-key",
+                SMS_DOUBLE_KEY,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?,
+    );
     let db = format!("sqlite://{}", data.join("kelisim.db").display());
     let start = || -> Result<ServerProcess> {
         let child = Command::new(&binary)
@@ -438,6 +482,15 @@ fn receipts_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
         check_form_receipt(&stored()?),
     ));
     results.push((
+        "sms: a loyalty form is not sent before the code; the code read from the gateway confirms it; a kiosk session records another customer's consent and withdraws the first one by a new code"
+            .to_owned(),
+        sms_check(&kiosk_token),
+    ));
+    results.push((
+        "sms: the three SMS-confirmed receipts are stored, the kiosk's with its store".to_owned(),
+        check_sms_receipts(&stored()?),
+    ));
+    results.push((
         "dashboard: a marketer signs in, picks a preset and a filter, reads the tiles and the A/B verdict, downloads the CSV; all equal to the API (screenshots in kk and ru at 1280 and 390 px)"
             .to_owned(),
         dashboard_check(root, &marketer_token),
@@ -462,6 +515,145 @@ fn receipts_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
         },
     ));
     Ok(results)
+}
+
+/// The code in the last message the SMS double took.
+fn last_sms_code() -> Result<String> {
+    let messages: serde_json::Value = serde_json::from_str(
+        &ureq::get(&format!("http://127.0.0.1:{SMS_DOUBLE_PORT}/messages"))
+            .call()?
+            .into_string()?,
+    )?;
+    let text = messages
+        .as_array()
+        .and_then(|all| all.last())
+        .and_then(|last| last["text"].as_str())
+        .context("the SMS double took no message")?;
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|part| part.len() == 6)
+        .map(str::to_owned)
+        .with_context(|| format!("no code in the SMS {text:?}"))
+}
+
+/// The SMS flows in Chromium, as a visitor and a store's staff go through them.
+fn sms_check(kiosk_token: &str) -> Result<()> {
+    let browser = crate::webdriver::Browser::start(crate::tools::CHROMEDRIVER, 18753)?;
+    browser.goto(&format!("http://{PAGES}/e2e/sms-signup.html"))?;
+    wait_until(
+        &browser,
+        "return !!document.querySelector('.kelisim-form-sms') && !!document.querySelector('.kelisim-banner');",
+    )?;
+    // The visitor answers the cookie banner first (it sits over the page).
+    browser.click(".kelisim-banner [data-kelisim-action=\"reject-all\"]")?;
+    wait_until(
+        &browser,
+        "return !document.querySelector('.kelisim-banner');",
+    )?;
+    browser.click("input[name=kelisim_purposes][value=card]")?;
+    browser.type_into("input[name=kelisim_phone]", "+7 701 765 43 21")?;
+    // Pressed from script: kelisim's floating "cookie settings" button may sit over it in
+    // the small test window.
+    browser.execute("document.querySelector('#loyalty button[type=submit]').click();")?;
+    if browser.execute("return !!window.e2eSent;")? == serde_json::json!(true) {
+        bail!("the form was sent before its consent was confirmed by code");
+    }
+    browser.click("[data-kelisim-sms=send]")?;
+    wait_until(
+        &browser,
+        "return !document.querySelector('.kelisim-form-code').hidden;",
+    )?;
+    browser.type_into(".kelisim-form-code input", &last_sms_code()?)?;
+    browser.click("[data-kelisim-sms=confirm]")?;
+    wait_until(
+        &browser,
+        "return document.querySelector('.kelisim-form-consent').hasAttribute('data-kelisim-confirmed');",
+    )?;
+    // Pressed from script: kelisim's floating "cookie settings" button may sit over it in
+    // the small test window.
+    browser.execute("document.querySelector('#loyalty button[type=submit]').click();")?;
+    let sent = browser.execute("return window.e2eSent;")?;
+    let receipt = sent["receipt"].as_str().unwrap_or_default();
+    if receipt.len() != 36 || sent["purposes"] != serde_json::json!(["card"]) {
+        bail!("the store's backend got {sent}");
+    }
+
+    // The tablet: sign in, a customer's consent, then the first visitor's withdrawal.
+    let kiosk = format!("http://127.0.0.1:{RECEIPTS_PORT}/kiosk/glazik-demo/loyalty?lang=ru");
+    browser.goto(&kiosk)?;
+    browser.type_into("input[name=token]", kiosk_token)?;
+    browser.click("button[type=submit]")?;
+    wait_until(
+        &browser,
+        "return !!document.querySelector('input[name=phone]');",
+    )
+    .with_context(|| {
+        let page = browser.source().unwrap_or_default();
+        format!("after the kiosk sign-in: {}", head(&page, 3000))
+    })?;
+    browser.click("input[name=purpose][value=card]")?;
+    browser.type_into("input[name=phone]", "+7 747 111 22 33")?;
+    browser.click("form button[type=submit]")?;
+    wait_until(
+        &browser,
+        "return !!document.querySelector('input[name=code]');",
+    )?;
+    browser.type_into("input[name=code]", &last_sms_code()?)?;
+    browser.click("form button[type=submit]")?;
+    let done = wait_for_page(&browser, "Следующий клиент")?;
+    if done.contains("747") {
+        bail!("the thank-you page shows the customer's number");
+    }
+    browser.goto(&format!("{kiosk}&withdraw=1"))?;
+    wait_until(
+        &browser,
+        "return !!document.querySelector('input[name=phone]');",
+    )?;
+    browser.type_into("input[name=phone]", "+7 701 765 43 21")?;
+    browser.click("form button[type=submit]")?;
+    wait_until(
+        &browser,
+        "return !!document.querySelector('input[name=code]');",
+    )?;
+    browser.type_into("input[name=code]", &last_sms_code()?)?;
+    browser.click("form button[type=submit]")?;
+    wait_for_page(&browser, "Согласие отозвано")?;
+    Ok(())
+}
+
+/// The SMS-confirmed rows: the web form's consent, the kiosk's consent (with its store) and
+/// the withdrawal by code, each with its gateway's message id.
+fn check_sms_receipts(rows: &[String]) -> Result<()> {
+    let sms: Vec<serde_json::Value> = rows
+        .iter()
+        .filter_map(|row| serde_json::from_str::<serde_json::Value>(row).ok())
+        .filter(|row| row["stored"]["receipt"]["method"] == "sms")
+        .collect();
+    let actions: Vec<&str> = sms
+        .iter()
+        .map(|row| {
+            row["stored"]["receipt"]["action"]
+                .as_str()
+                .unwrap_or_default()
+        })
+        .collect();
+    if actions != ["form", "form", "withdraw"] {
+        bail!("SMS receipts {actions:?}: {sms:?}");
+    }
+    if sms[1]["stored"]["receipt"]["sms"]["kiosk"]["location"] != "Алматы, Достық 5"
+        || sms[2]["stored"]["receipt"]["consent_id"] != sms[0]["stored"]["receipt"]["consent_id"]
+        || sms
+            .iter()
+            .any(|row| row["stored"]["receipt"]["sms"]["delivery_status"] != "DELIVRD")
+    {
+        bail!("SMS receipts: {sms:?}");
+    }
+    if rows
+        .iter()
+        .any(|row| row.contains("7017654321") || row.contains("7471112233"))
+    {
+        bail!("a phone number is stored in clear");
+    }
+    Ok(())
 }
 
 /// Hosts of the trackers the demo store embeds; the fake tracker server answers for them.

@@ -6,12 +6,14 @@
 /// `8 (701) 123-45-67`, `87011234567`, `7011234567`), `None` for anything else: a landline,
 /// a Russian `+7 9…` number, letters, too few or too many digits.
 pub fn normalize_kz_mobile(text: &str) -> Option<String> {
+    // Bytes, not chars: the browser module carries no Unicode tables for this. The only
+    // non-ASCII separator taken is the no-break space (C2 A0), which phones paste.
     let mut digits = String::new();
-    for (index, c) in text.trim().chars().enumerate() {
-        match c {
-            '0'..='9' => digits.push(c),
-            '+' if index == 0 => {}
-            ' ' | '-' | '(' | ')' | '\u{a0}' => {}
+    for byte in text.bytes() {
+        match byte {
+            b'0'..=b'9' => digits.push(char::from(byte)),
+            b'+' if digits.is_empty() => {}
+            b' ' | b'-' | b'(' | b')' | b'\t' | 0xC2 | 0xA0 => {}
             _ => return None,
         }
     }
@@ -76,6 +78,7 @@ mod tests {
             "+7 701 123 45 678",
             "+7 701 ABC 45 67",
             "7+7011234567",
+            "+7 701 123 45 67\u{2003}",
             "97011234567",
         ] {
             assert_eq!(normalize_kz_mobile(written), None, "{written}");

@@ -91,7 +91,7 @@ fn page(lang: Lang, title: &str, body: &str, start: &str, idle_seconds: u32) -> 
     let html = format!(
         "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta name=\"referrer\" content=\"no-referrer\"><title>{}</title><style>{STYLE}</style>\
+         <meta name=\"referrer\" content=\"same-origin\"><title>{}</title><style>{STYLE}</style>\
          <script src=\"/kiosk/kiosk.js\" defer></script></head>\
          <body data-start=\"{}\" data-idle-seconds=\"{idle_seconds}\"><main>\
          <p id=\"kelisim-offline\" class=\"alert\" role=\"alert\" hidden>{offline}</p>{body}</main></body></html>",

@@ -1348,7 +1348,7 @@ fn same_origin(headers: &HeaderMap) -> Result<(), AppError> {
     if let Some(site) = text(HeaderName::from_static("sec-fetch-site")) {
         if site != "same-origin" && site != "none" {
             return Err(AppError::Forbidden(format!(
-                "a {site} request may not change the dashboard's session"
+                "a {site} request may not post to the dashboard or the kiosk"
             )));
         }
     }
@@ -1356,7 +1356,7 @@ fn same_origin(headers: &HeaderMap) -> Result<(), AppError> {
         let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest);
         if origin_host != host {
             return Err(AppError::Forbidden(format!(
-                "origin {origin} may not change the dashboard's session"
+                "origin {origin} may not post to the dashboard or the kiosk"
             )));
         }
     }

@@ -212,6 +212,9 @@ enum Command {
     SmsDouble {
         #[arg(long, default_value = "127.0.0.1:9100")]
         listen: SocketAddr,
+        /// The Mobizon API key it accepts [default: mobizon-test-key].
+        #[arg(long)]
+        mobizon_key: Option<String>,
     },
     /// Serve receipts, impressions, the admin API, the dashboard, the SDK and the demo store.
     Serve {
@@ -474,11 +477,17 @@ async fn main() -> Result<()> {
             credentials,
             command,
         } => credential(&key, &credentials, command),
-        Command::SmsDouble { listen } => {
+        Command::SmsDouble {
+            listen,
+            mobizon_key,
+        } => {
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("listening on {listen}"))?;
-            let keys = kelisim_server::sms_double::DoubleKeys::default();
+            let mut keys = kelisim_server::sms_double::DoubleKeys::default();
+            if let Some(key) = mobizon_key {
+                keys.mobizon_key = key;
+            }
             println!(
                 "SMS gateway double on http://{}/ (Mobizon key {}, SMSC.kz login {} password {}); messages at /messages",
                 listener.local_addr()?,
