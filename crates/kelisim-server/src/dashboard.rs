@@ -190,6 +190,7 @@ pub fn dpo_page(
     history: Option<&[ReceiptRecord]>,
     configs: &[(String, Option<CompiledConfig>)],
     scans: &[crate::store::ScanReportRow],
+    withdraw_pages: &[String],
 ) -> String {
     let mut body = language_links(lang, "");
     let _ = write!(
@@ -272,6 +273,26 @@ pub fn dpo_page(
             }
             body.push_str("</tbody></table></div>");
         }
+    }
+    if !withdraw_pages.is_empty() {
+        let _ = write!(
+            body,
+            "<h2>{}</h2><ul>",
+            lang.t(
+                "SMS-кодпен кері қайтарып алу беттері",
+                "Страницы отзыва согласия по SMS-коду",
+                "Withdrawal by SMS code"
+            )
+        );
+        for path in withdraw_pages {
+            let _ = write!(
+                body,
+                "<li><a href=\"{0}?lang={1}\">{0}</a></li>",
+                escape(path),
+                lang.code()
+            );
+        }
+        body.push_str("</ul>");
     }
     body.push_str(&scans_section(lang, scans));
     body.push_str(&logout_form(lang));

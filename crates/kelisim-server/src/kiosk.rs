@@ -25,6 +25,24 @@ use kelisim_core::texts::fill;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
+/// Who the pages serve: the store's tablet (`/kiosk/…`, staff signed in, consent and
+/// withdrawal), or the visitor's own withdrawal page (`/withdraw/…`, public, withdrawal only:
+/// a consent given by SMS code is withdrawn the same way, from any phone or computer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Desk {
+    Kiosk,
+    Public,
+}
+
+impl Desk {
+    fn base(self) -> &'static str {
+        match self {
+            Desk::Kiosk => "/kiosk",
+            Desk::Public => "/withdraw",
+        }
+    }
+}
+
 /// The kiosk's session cookie (path `/kiosk`), apart from the dashboard's.
 pub const KIOSK_COOKIE: &str = "kelisim_kiosk";
 /// A tablet stays signed in for a working day.
@@ -111,7 +129,7 @@ fn page(lang: Lang, title: &str, body: &str, start: &str, idle_seconds: u32) -> 
 }
 
 /// `GET /kiosk/kiosk.js`.
-pub async fn script() -> Response {
+pub(crate) async fn script() -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
@@ -130,11 +148,16 @@ fn kiosk_lang(query: &HashMap<String, String>) -> Lang {
     }
 }
 
-fn start_url(site: &str, form: &str, lang: Lang, withdraw: bool) -> String {
+fn start_url(desk: Desk, site: &str, form: &str, lang: Lang, withdraw: bool) -> String {
     format!(
-        "/kiosk/{site}/{form}?lang={}{}",
+        "{}/{site}/{form}?lang={}{}",
+        desk.base(),
         lang.code(),
-        if withdraw { "&withdraw=1" } else { "" }
+        if withdraw && desk == Desk::Kiosk {
+            "&withdraw=1"
+        } else {
+            ""
+        }
     )
 }
 
@@ -192,7 +215,7 @@ fn kiosk_form(
 }
 
 /// `GET /kiosk/{site}/{form}`: the sign-in page, or the start page of the next customer.
-pub async fn start_page(
+pub(crate) async fn start_page(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((site, form)): Path<(String, String)>,
@@ -204,10 +227,36 @@ pub async fn start_page(
     if signed_in(&state, &headers, &site).await?.is_none() {
         return Ok(login_page(lang, &site, &form, false));
     }
-    Ok(customer_page(lang, &compiled, &found, withdraw, None))
+    Ok(customer_page(
+        Desk::Kiosk,
+        lang,
+        &compiled,
+        &found,
+        withdraw,
+        None,
+    ))
 }
 
-fn language_links(site: &str, form: &str, lang: Lang, withdraw: bool) -> String {
+/// `GET /withdraw/{site}/{form}`: the visitor's own page to withdraw, by a code sent to the
+/// number that confirmed the consent.
+pub(crate) async fn public_start_page(
+    State(state): State<AppState>,
+    Path((site, form)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, AppError> {
+    let lang = kiosk_lang(&query);
+    let (compiled, found) = kiosk_form(&state, &site, &form, lang)?;
+    Ok(customer_page(
+        Desk::Public,
+        lang,
+        &compiled,
+        &found,
+        true,
+        None,
+    ))
+}
+
+fn language_links(desk: Desk, site: &str, form: &str, lang: Lang, withdraw: bool) -> String {
     let mut out = String::from("<p class=\"langs\">");
     for (other, name) in [(Lang::Kk, "Қазақша"), (Lang::Ru, "Русский")] {
         let current = if other == lang {
@@ -218,7 +267,7 @@ fn language_links(site: &str, form: &str, lang: Lang, withdraw: bool) -> String 
         let _ = write!(
             out,
             "<a href=\"{}\" lang=\"{}\"{current}>{name}</a>",
-            escape(&start_url(site, form, other, withdraw)),
+            escape(&start_url(desk, site, form, other, withdraw)),
             other.code()
         );
     }
@@ -227,7 +276,7 @@ fn language_links(site: &str, form: &str, lang: Lang, withdraw: bool) -> String 
 }
 
 fn login_page(lang: Lang, site: &str, form: &str, failed: bool) -> Response {
-    let mut body = language_links(site, form, lang, false);
+    let mut body = language_links(Desk::Kiosk, site, form, lang, false);
     let _ = write!(
         body,
         "<h1>{}</h1>{}<form method=\"post\" action=\"/kiosk/{}/{}/login?lang={}\">\
@@ -262,6 +311,7 @@ fn login_page(lang: Lang, site: &str, form: &str, failed: bool) -> Response {
 /// The start page: the purposes with their Art. 8 p.4 details, the phone field, "send code".
 /// `error` is shown above the form (and the form is empty again: nothing is carried over).
 fn customer_page(
+    desk: Desk,
     lang: Lang,
     compiled: &CompiledConfig,
     form: &CompiledForm,
@@ -269,8 +319,8 @@ fn customer_page(
     error: Option<&str>,
 ) -> Response {
     let text = |name: &str| form.texts.get(name).cloned().unwrap_or_default();
-    let start = start_url(&compiled.site, &form.id, lang, withdraw);
-    let mut body = language_links(&compiled.site, &form.id, lang, withdraw);
+    let start = start_url(desk, &compiled.site, &form.id, lang, withdraw);
+    let mut body = language_links(desk, &compiled.site, &form.id, lang, withdraw);
     let operator = &compiled.operator;
     let _ = write!(
         body,
@@ -307,7 +357,8 @@ fn customer_page(
     }
     let _ = write!(
         body,
-        "<form method=\"post\" action=\"/kiosk/{}/{}/send?lang={}\" autocomplete=\"off\">",
+        "<form method=\"post\" action=\"{}/{}/{}/send?lang={}\" autocomplete=\"off\">",
+        desk.base(),
         escape(&compiled.site),
         escape(&form.id),
         lang.code()
@@ -363,32 +414,36 @@ fn customer_page(
         escape(&text("sms_phone_label")),
         escape(&text("sms_send")),
     );
-    let other = if withdraw {
-        (
-            start_url(&compiled.site, &form.id, lang, false),
-            lang.t("Келісім беру", "Дать согласие", "Give consent"),
-        )
-    } else {
-        (
-            start_url(&compiled.site, &form.id, lang, true),
-            lang.t(
-                "Келісімді кері қайтарып алу",
-                "Отозвать согласие",
-                "Withdraw consent",
-            ),
-        )
-    };
-    let _ = write!(
-        body,
-        "<p><a class=\"button secondary\" href=\"{}\">{}</a></p>",
-        escape(&other.0),
-        other.1
-    );
-    page(lang, "kelisim kiosk", &body, &start, 180)
+    // The tablet switches between giving and withdrawing; the public page only withdraws.
+    if desk == Desk::Kiosk {
+        let other = if withdraw {
+            (
+                start_url(desk, &compiled.site, &form.id, lang, false),
+                lang.t("Келісім беру", "Дать согласие", "Give consent"),
+            )
+        } else {
+            (
+                start_url(desk, &compiled.site, &form.id, lang, true),
+                lang.t(
+                    "Келісімді кері қайтарып алу",
+                    "Отозвать согласие",
+                    "Withdraw consent",
+                ),
+            )
+        };
+        let _ = write!(
+            body,
+            "<p><a class=\"button secondary\" href=\"{}\">{}</a></p>",
+            escape(&other.0),
+            other.1
+        );
+    }
+    page(lang, "kelisim", &body, &start, 180)
 }
 
 /// The code page: the code field, the number it went to (masked), "confirm".
 fn code_page(
+    desk: Desk,
     lang: Lang,
     compiled: &CompiledConfig,
     form: &CompiledForm,
@@ -397,7 +452,7 @@ fn code_page(
     error: Option<&str>,
 ) -> Response {
     let text = |name: &str| form.texts.get(name).cloned().unwrap_or_default();
-    let start = start_url(&compiled.site, &form.id, lang, false);
+    let start = start_url(desk, &compiled.site, &form.id, lang, false);
     let mut body = format!(
         "<h1>{}</h1><p class=\"ok\" role=\"status\">{}</p>",
         escape(&text("sms_code_label")),
@@ -412,7 +467,7 @@ fn code_page(
     }
     let _ = write!(
         body,
-        "<form method=\"post\" action=\"/kiosk/{}/{}/confirm?lang={}\" autocomplete=\"off\">\
+        "<form method=\"post\" action=\"{}/{}/{}/confirm?lang={}\" autocomplete=\"off\">\
          <input type=\"hidden\" name=\"confirmation_id\" value=\"{}\">\
          <input type=\"hidden\" name=\"phone\" value=\"{}\">\
          <input type=\"hidden\" name=\"resend_after\" value=\"{}\">\
@@ -420,6 +475,7 @@ fn code_page(
          autocomplete=\"one-time-code\" pattern=\"[0-9]{{6}}\" maxlength=\"6\" required autofocus></label>\
          <button type=\"submit\">{}</button></form>\
          <p><a class=\"button secondary\" href=\"{}\">{}</a></p>",
+        desk.base(),
         escape(&compiled.site),
         escape(&form.id),
         lang.code(),
@@ -466,25 +522,81 @@ fn refusal_text(form: &CompiledForm, error: &AppError) -> Option<String> {
 }
 
 /// `POST /kiosk/{site}/{form}/send`: starts the confirmation, shows the code page.
-pub async fn send_code(
+pub(crate) async fn send_code(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((site, form)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
     axum::Form(fields): axum::Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    crate::same_origin(&headers)?;
     let lang = kiosk_lang(&query);
-    let (compiled, found) = kiosk_form(&state, &site, &form, lang)?;
     let Some(place) = signed_in(&state, &headers, &site).await? else {
+        crate::same_origin(&headers)?;
         return Ok(login_page(lang, &site, &form, false));
     };
-    let withdraw = field(&fields, "withdraw") == "1";
-    let granted = form_fields(&fields, "purpose");
-    let phone = field(&fields, "phone");
+    send_step(
+        &state,
+        Desk::Kiosk,
+        &headers,
+        (&site, &form, lang),
+        &fields,
+        Channel::Kiosk(place),
+        None,
+    )
+    .await
+}
+
+/// `POST /withdraw/{site}/{form}/send`: the public withdrawal's code, limited per network
+/// like the site's own forms.
+pub(crate) async fn public_send_code(
+    State(state): State<AppState>,
+    crate::ClientNetwork(network): crate::ClientNetwork,
+    headers: HeaderMap,
+    Path((site, form)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    axum::Form(mut fields): axum::Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let lang = kiosk_lang(&query);
+    // This page only withdraws, whatever the form says.
+    fields.retain(|(name, _)| name != "withdraw");
+    fields.push(("withdraw".into(), "1".into()));
+    let channel = Channel::Web {
+        page_url: format!("urn:kelisim:withdraw:{site}/{form}"),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned(),
+    };
+    send_step(
+        &state,
+        Desk::Public,
+        &headers,
+        (&site, &form, lang),
+        &fields,
+        channel,
+        network,
+    )
+    .await
+}
+
+async fn send_step(
+    state: &AppState,
+    desk: Desk,
+    headers: &HeaderMap,
+    (site, form, lang): (&str, &str, Lang),
+    fields: &[(String, String)],
+    channel: Channel,
+    network: Option<String>,
+) -> Result<Response, AppError> {
+    crate::same_origin(headers)?;
+    let (compiled, found) = kiosk_form(state, site, form, lang)?;
+    let withdraw = field(fields, "withdraw") == "1";
+    let granted = form_fields(fields, "purpose");
+    let phone = field(fields, "phone");
     let request = StartRequest {
-        site: site.clone(),
-        form: form.clone(),
+        site: site.to_owned(),
+        form: form.to_owned(),
         language: lang.code().into(),
         phone: phone.clone(),
         config_id: Some(compiled.config_id.clone()),
@@ -499,8 +611,10 @@ pub async fn send_code(
         page_url: None,
         withdraw,
     };
-    match confirmations::start(&state, request, Channel::Kiosk(place), None).await {
-        Ok(started) => Ok(code_page(lang, &compiled, &found, &started, &phone, None)),
+    match confirmations::start(state, request, channel, network).await {
+        Ok(started) => Ok(code_page(
+            desk, lang, &compiled, &found, &started, &phone, None,
+        )),
         Err(error) => {
             let message = refusal_text(&found, &error).unwrap_or_else(|| {
                 // A required purpose left unticked (the browser's `required` stops it first).
@@ -510,7 +624,8 @@ pub async fn send_code(
                     .cloned()
                     .unwrap_or_default()
             });
-            let mut response = customer_page(lang, &compiled, &found, withdraw, Some(&message));
+            let mut response =
+                customer_page(desk, lang, &compiled, &found, withdraw, Some(&message));
             *response.status_mut() = error_status(&error);
             Ok(response)
         }
@@ -526,31 +641,63 @@ fn error_status(error: &AppError) -> StatusCode {
 
 /// `POST /kiosk/{site}/{form}/confirm`: checks the code; the thank-you page, or the code page
 /// again with what was wrong.
-pub async fn confirm_code(
+pub(crate) async fn confirm_code(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((site, form)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
     axum::Form(fields): axum::Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    crate::same_origin(&headers)?;
     let lang = kiosk_lang(&query);
-    let (compiled, found) = kiosk_form(&state, &site, &form, lang)?;
     if signed_in(&state, &headers, &site).await?.is_none() {
+        crate::same_origin(&headers)?;
         return Ok(login_page(lang, &site, &form, false));
     }
-    let confirmation_id = field(&fields, "confirmation_id");
-    // A kiosk confirms only confirmations of its own site.
+    confirm_step(&state, Desk::Kiosk, &headers, (&site, &form, lang), &fields).await
+}
+
+/// `POST /withdraw/{site}/{form}/confirm`.
+pub(crate) async fn public_confirm_code(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((site, form)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    axum::Form(fields): axum::Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let lang = kiosk_lang(&query);
+    confirm_step(
+        &state,
+        Desk::Public,
+        &headers,
+        (&site, &form, lang),
+        &fields,
+    )
+    .await
+}
+
+async fn confirm_step(
+    state: &AppState,
+    desk: Desk,
+    headers: &HeaderMap,
+    (site, form, lang): (&str, &str, Lang),
+    fields: &[(String, String)],
+) -> Result<Response, AppError> {
+    crate::same_origin(headers)?;
+    let (compiled, found) = kiosk_form(state, site, form, lang)?;
+    let confirmation_id = field(fields, "confirmation_id");
+    // A page confirms only confirmations of its own site and form (the public page: only
+    // withdrawals).
     let row = state
         .0
         .store
         .confirmation(&confirmation_id)
         .await?
         .filter(|row| row.site == site && row.form_id == form)
+        .filter(|row| desk == Desk::Kiosk || row.kind == "withdraw")
         .ok_or(AppError::NotFound)?;
-    let phone = field(&fields, "phone");
-    let code = field(&fields, "code");
-    match confirmations::confirm(&state, &confirmation_id, code.trim(), Some(&phone)).await {
+    let phone = field(fields, "phone");
+    let code = field(fields, "code");
+    match confirmations::confirm(state, &confirmation_id, code.trim(), Some(&phone)).await {
         Ok(confirmed) => {
             let receipt_id = match &confirmed {
                 Confirmed::Consent(record) => Some(record.stored.receipt.receipt_id.clone()),
@@ -558,7 +705,7 @@ pub async fn confirm_code(
                     records.first().map(|r| r.stored.receipt.receipt_id.clone())
                 }
             };
-            let start = start_url(&site, &form, lang, false);
+            let start = start_url(desk, site, form, lang, false);
             let done = match confirmed_kind(row.kind.as_str()) {
                 Kind::Consent => found
                     .texts
@@ -573,9 +720,13 @@ pub async fn confirm_code(
                     )
                     .to_owned(),
             };
+            let next = match desk {
+                Desk::Kiosk => lang.t("Келесі клиент", "Следующий клиент", "Next customer"),
+                Desk::Public => lang.t("Дайын", "Готово", "Done"),
+            };
             let body = format!(
                 "<h1>{}</h1><p class=\"ok\" role=\"status\">{}</p><p>{} <code>{}</code></p>\
-                 <p><a class=\"button\" href=\"{}\">{}</a></p>",
+                 <p><a class=\"button\" href=\"{}\">{next}</a></p>",
                 lang.t("Рақмет!", "Спасибо!", "Thank you!"),
                 escape(&done),
                 escape(
@@ -586,21 +737,30 @@ pub async fn confirm_code(
                 ),
                 escape(receipt_id.as_deref().unwrap_or("—")),
                 escape(&start),
-                lang.t("Келесі клиент", "Следующий клиент", "Next customer"),
             );
-            Ok(page(lang, "kelisim kiosk", &body, &start, DONE_SECONDS))
+            // The tablet returns to the next customer's start; the visitor's page stays.
+            let idle = if desk == Desk::Kiosk { DONE_SECONDS } else { 0 };
+            Ok(page(lang, "kelisim", &body, &start, idle))
         }
         Err(error) => {
             let message = refusal_text(&found, &error).unwrap_or_else(|| error.to_string());
             let started = confirmations::Started {
                 confirmation_id,
                 expires_at: row.expires_at,
-                resend_after: field(&fields, "resend_after").parse().unwrap_or(60),
+                resend_after: field(fields, "resend_after").parse().unwrap_or(60),
                 phone: kelisim_core::phone::normalize_kz_mobile(&phone)
                     .map(|normal| kelisim_core::phone::mask(&normal))
                     .unwrap_or_default(),
             };
-            let mut response = code_page(lang, &compiled, &found, &started, &phone, Some(&message));
+            let mut response = code_page(
+                desk,
+                lang,
+                &compiled,
+                &found,
+                &started,
+                &phone,
+                Some(&message),
+            );
             *response.status_mut() = error_status(&error);
             Ok(response)
         }
@@ -622,7 +782,7 @@ fn confirmed_kind(kind: &str) -> Kind {
 
 /// `POST /kiosk/{site}/{form}/login`: a kiosk token of this site (or the admin's) opens a
 /// session on this tablet.
-pub async fn login(
+pub(crate) async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((site, form)): Path<(String, String)>,
@@ -652,7 +812,10 @@ pub async fn login(
     Ok((
         StatusCode::SEE_OTHER,
         [
-            (header::LOCATION, start_url(&site, &form, lang, false)),
+            (
+                header::LOCATION,
+                start_url(Desk::Kiosk, &site, &form, lang, false),
+            ),
             (header::SET_COOKIE, cookie),
         ],
     )

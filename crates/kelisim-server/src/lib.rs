@@ -240,6 +240,15 @@ pub fn app(state: AppState) -> Router {
         .route("/kiosk/{site}/{form}/login", post(kiosk::login))
         .route("/kiosk/{site}/{form}/send", post(kiosk::send_code))
         .route("/kiosk/{site}/{form}/confirm", post(kiosk::confirm_code))
+        .route("/withdraw/{site}/{form}", get(kiosk::public_start_page))
+        .route(
+            "/withdraw/{site}/{form}/send",
+            post(kiosk::public_send_code),
+        )
+        .route(
+            "/withdraw/{site}/{form}/confirm",
+            post(kiosk::public_confirm_code),
+        )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             body_deadline,
@@ -1228,12 +1237,28 @@ async fn dpo_page(
         }
     }
     let scans = state.0.store.last_scan_reports().await?;
+    // Where a person withdraws an SMS-confirmed consent by a new code (the DPO may do it with
+    // them on the phone): each site's forms confirmed by SMS.
+    let sites = state.sites();
+    let mut withdraw_pages: Vec<String> = Vec::new();
+    for site in sites.all().iter().filter(|site| site.sms_gateway.is_some()) {
+        if let Some(compiled) = sites.configs().get(&site.id, "default") {
+            for form in compiled
+                .forms
+                .iter()
+                .filter(|f| f.confirm.as_deref() == Some("sms"))
+            {
+                withdraw_pages.push(format!("/withdraw/{}/{}", site.id, form.id));
+            }
+        }
+    }
     Ok(Html(dashboard::dpo_page(
         lang,
         asked.as_deref(),
         history.as_deref(),
         &configs,
         &scans,
+        &withdraw_pages,
     ))
     .into_response())
 }
@@ -1411,7 +1436,7 @@ async fn session_identity(
 /// The client's network (address truncated by [`ip_prefix`]), when the server runs with
 /// connection info; `None` in handler tests without a socket. Behind a trusted reverse proxy
 /// (`--trusted-proxy`), the visitor's address comes from `X-Forwarded-For`.
-struct ClientNetwork(Option<String>);
+pub(crate) struct ClientNetwork(pub(crate) Option<String>);
 
 impl axum::extract::FromRequestParts<AppState> for ClientNetwork {
     type Rejection = std::convert::Infallible;

@@ -808,3 +808,98 @@ async fn a_kiosk_session_records_the_store_and_a_wrong_site_token_is_refused() {
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn the_visitor_withdraws_on_the_public_page_by_a_code_to_the_same_number() {
+    let setup = setup("mobizon", json!({"resend_after_seconds": 0})).await;
+    let (_, _, started) = start(&setup, &start_body(PHONE)).await;
+    let consent_confirmation = started["confirmation_id"].as_str().unwrap().to_owned();
+    let code = last_code(&setup).await;
+    let (status, _) = enter(&setup, &consent_confirmation, &code).await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let (status, _, page) = send(
+        &setup.app,
+        Request::get("/withdraw/glazik-kz/signup?lang=ru")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let page = page.as_str().unwrap();
+    assert!(
+        page.contains("Отзыв согласия") && !page.contains("name=\"purpose\""),
+        "{page}"
+    );
+    assert!(
+        !page.contains("Дать согласие"),
+        "the public page only withdraws"
+    );
+    // Even a form asking for consent is a withdrawal here.
+    let (status, _, page) = send(
+        &setup.app,
+        kiosk_post(
+            "/withdraw/glazik-kz/signup/send?lang=ru",
+            "",
+            "purpose=account&phone=%2B7+701+123+45+67",
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let page = page.as_str().unwrap().to_owned();
+    let id = page
+        .split("name=\"confirmation_id\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(messages(&setup)
+        .await
+        .last()
+        .unwrap()
+        .text
+        .contains("для отзыва согласия"));
+    // The public page confirms withdrawals only.
+    let (status, _, _) = send(
+        &setup.app,
+        kiosk_post(
+            "/withdraw/glazik-kz/signup/confirm?lang=ru",
+            "",
+            &format!("confirmation_id={consent_confirmation}&code={code}"),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let code = last_code(&setup).await;
+    let (status, _, page) = send(
+        &setup.app,
+        kiosk_post(
+            "/withdraw/glazik-kz/signup/confirm?lang=ru",
+            "",
+            &format!("confirmation_id={id}&phone=%2B77011234567&code={code}"),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.as_str().unwrap().contains("Согласие отозвано"));
+    let path = format!("/v1/receipts?phone={}", urlencode(PHONE));
+    let (_, _, found) = send(&setup.app, admin_get(&path)).await;
+    let last = &found["receipts"][1]["receipt"];
+    assert_eq!(
+        (last["action"].as_str(), last["method"].as_str()),
+        (Some("withdraw"), Some("sms"))
+    );
+    assert_eq!(last["page_url"], "urn:kelisim:withdraw:glazik-kz/signup");
+    // A post from another site's page is refused.
+    let mut forged = kiosk_post(
+        "/withdraw/glazik-kz/signup/send?lang=ru",
+        "",
+        "phone=%2B77011234567",
+    );
+    forged
+        .headers_mut()
+        .insert("sec-fetch-site", "cross-site".parse().unwrap());
+    assert_eq!(send(&setup.app, forged).await.0, StatusCode::FORBIDDEN);
+}
