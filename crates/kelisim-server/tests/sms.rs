@@ -807,6 +807,10 @@ async fn a_kiosk_session_records_the_store_and_a_wrong_site_token_is_refused() {
         page.contains("sms (mobizon") && page.contains("Алматы, Достық 5"),
         "{page}"
     );
+    assert!(
+        page.contains("href=\"/withdraw/glazik-kz/signup?lang=ru\""),
+        "{page}"
+    );
 }
 
 #[tokio::test]
