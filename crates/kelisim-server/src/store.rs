@@ -64,6 +64,8 @@ pub struct ChainRow {
     pub prev_hash: String,
     pub hash: String,
     pub signature: String,
+    /// The keyed hash of the number that confirmed it by SMS code, if one did.
+    pub phone_hash: Option<String>,
 }
 
 /// Where a purge cut a site's chain.
@@ -714,15 +716,29 @@ impl Store {
     /// Every receipt an SMS code to the phone with keyed hash `phone_hash` confirmed, and every
     /// later receipt of the same consents (a withdrawal the staff recorded, say), oldest first.
     pub async fn receipts_by_phone(&self, phone_hash: &str) -> Result<Vec<ReceiptRecord>> {
-        let consent_ids: Vec<String> = sqlx::query(
-            "SELECT DISTINCT consent_id FROM receipts WHERE phone_hash = $1 ORDER BY consent_id",
+        let rows = sqlx::query(
+            "SELECT body, prev_hash, hash, signature FROM receipts WHERE phone_hash = $1 ORDER BY site, seq",
         )
         .bind(phone_hash)
         .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|row| row.try_get(0))
-        .collect::<Result<_, _>>()?;
+        .await?;
+        let mut consent_ids: Vec<String> = Vec::new();
+        for row in &rows {
+            let record = record_from_row(row)?;
+            // The column must say what the signed text says, or it could point a person's
+            // access request at someone else's receipts.
+            let signed = record
+                .stored
+                .receipt
+                .sms
+                .as_ref()
+                .map(|sms| sms.phone_hash.clone())
+                .unwrap_or_default();
+            check_read(row, &record, "phone_hash", phone_hash, &signed)?;
+            if !consent_ids.contains(&record.stored.receipt.consent_id) {
+                consent_ids.push(record.stored.receipt.consent_id);
+            }
+        }
         let mut records = Vec::new();
         for consent_id in &consent_ids {
             records.extend(self.consent_history(consent_id).await?);
@@ -1222,8 +1238,8 @@ impl Store {
 }
 
 /// The columns of a [`ChainRow`], in the order [`chain_row`] reads them.
-const CHAIN_COLUMNS: &str =
-    "site, seq, receipt_id, consent_id, server_time, action, body, prev_hash, hash, signature";
+const CHAIN_COLUMNS: &str = "site, seq, receipt_id, consent_id, server_time, action, body, \
+     prev_hash, hash, signature, phone_hash";
 
 fn chain_row(row: &AnyRow) -> Result<ChainRow> {
     Ok(ChainRow {
@@ -1237,6 +1253,7 @@ fn chain_row(row: &AnyRow) -> Result<ChainRow> {
         prev_hash: row.try_get(7)?,
         hash: row.try_get(8)?,
         signature: row.try_get(9)?,
+        phone_hash: row.try_get(10)?,
     })
 }
 

@@ -228,7 +228,15 @@ fn column_problem(row: &ChainRow) -> Option<String> {
     .map(|(name, column, signed)| {
         format!("its {name} column says \"{column}\" but its signed text says \"{signed}\"")
     });
-    problem
+    let signed_phone = receipt.sms.as_ref().map(|sms| &sms.phone_hash);
+    problem.or_else(|| {
+        (row.phone_hash.as_ref() != signed_phone).then(|| {
+            format!(
+                "its phone_hash column says {:?} but its signed text says {:?}",
+                row.phone_hash, signed_phone
+            )
+        })
+    })
 }
 
 /// One site's part of the database, and the signed heads of that site.

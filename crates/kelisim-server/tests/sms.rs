@@ -907,3 +907,40 @@ async fn the_visitor_withdraws_on_the_public_page_by_a_code_to_the_same_number()
         .insert("sec-fetch-site", "cross-site".parse().unwrap());
     assert_eq!(send(&setup.app, forged).await.0, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_phone_hash_column_pointed_at_another_receipt_is_caught() {
+    let setup = setup("mobizon", json!({})).await;
+    post_receipt(&setup.app, &receipt(7)).await;
+    let (_, _, started) = start(&setup, &start_body(PHONE)).await;
+    let code = last_code(&setup).await;
+    let (status, answer) = enter(&setup, started["confirmation_id"].as_str().unwrap(), &code).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let hash = answer["receipt"]["sms"]["phone_hash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Someone with the database marks a banner receipt as this number's.
+    setup
+        .state
+        .store()
+        .execute_raw(&format!(
+            "UPDATE receipts SET phone_hash = '{hash}' WHERE action = 'custom'"
+        ))
+        .await
+        .unwrap();
+    let path = format!("/v1/receipts?phone={}", urlencode(PHONE));
+    let (status, _, _) = send(&setup.app, admin_get(&path)).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    let report = kelisim_server::verify::verify(setup.state.store(), signer().public_key(), &[])
+        .await
+        .unwrap();
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| format!("{p:?}").contains("phone_hash column")),
+        "{:?}",
+        report.problems
+    );
+}
