@@ -21,6 +21,7 @@ use crate::ui::dom::{
 };
 use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
 use kelisim_core::config::{Confirmation, Form};
+use kelisim_core::confirm::Refusal;
 use kelisim_core::strings::{concat, decimal, join};
 use kelisim_core::texts::fill;
 use kelisim_core::{Config, Language};
@@ -428,18 +429,14 @@ fn sms_listener(
     })
 }
 
-/// The visitor's words for a refused step, from the server's `reason`.
+/// The visitor's words for a refused step, from the server's `reason` (the gateway's
+/// trouble when the answer has none: no answer, a proxy's page).
 fn refusal<'a>(texts: &'a kelisim_core::texts::Texts, answer: &JsValue) -> &'a str {
-    match crate::browser::property(answer, "reason")
+    crate::browser::property(answer, "reason")
         .as_string()
-        .as_deref()
-    {
-        Some("invalid_phone") => texts.sms_invalid_phone(),
-        Some("wrong_code") => texts.sms_wrong_code(),
-        Some("expired" | "too_many_attempts" | "replaced" | "used") => texts.sms_expired(),
-        Some("resend_too_early" | "phone_limit" | "network_limit") => texts.sms_wait(),
-        _ => texts.sms_unavailable(),
-    }
+        .and_then(|reason| Refusal::parse(&reason))
+        .unwrap_or(Refusal::GatewayUnavailable)
+        .text(texts)
 }
 
 /// POSTs `body` as JSON text to `url`; `settled(status, answer)` gets the status (0 without an

@@ -15,6 +15,7 @@ pub mod cleanup;
 pub mod compile;
 pub mod compiled;
 pub mod config;
+pub mod confirm;
 pub mod consent;
 pub mod consent_mode;
 pub mod cookie;

@@ -17,6 +17,7 @@ use crate::AppState;
 use axum::http::StatusCode;
 use hmac::{Hmac, Mac};
 use kelisim_core::compile::{CompiledConfig, CompiledForm};
+use kelisim_core::confirm::Refusal;
 use kelisim_core::receipt::{KioskPlace, Receipt, SmsConfirmation};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -176,7 +177,7 @@ pub enum Confirmed {
     Withdrawn(Vec<ReceiptRecord>),
 }
 
-fn refuse(status: StatusCode, reason: &'static str, message: impl Into<String>) -> AppError {
+fn refuse(status: StatusCode, reason: Refusal, message: impl Into<String>) -> AppError {
     AppError::Confirmation {
         status,
         reason,
@@ -242,7 +243,7 @@ pub async fn start(
     let Some(phone) = kelisim_core::phone::normalize_kz_mobile(&request.phone) else {
         return Err(refuse(
             StatusCode::BAD_REQUEST,
-            "invalid_phone",
+            Refusal::InvalidPhone,
             "phone must be a Kazakh mobile number, +7 7XX XXX XX XX",
         ));
     };
@@ -348,7 +349,7 @@ pub async fn start(
                 .await?;
                 return Err(AppError::Confirmation {
                     status: StatusCode::SERVICE_UNAVAILABLE,
-                    reason: "gateway_unavailable",
+                    reason: Refusal::GatewayUnavailable,
                     message:
                         "the SMS could not be sent; nothing was recorded, try again in a minute"
                             .into(),
@@ -458,7 +459,7 @@ async fn check_limits(
             .await?;
         if asked >= i64::from(limits.per_network_per_hour) {
             return Err(wait(
-                "network_limit",
+                Refusal::NetworkLimit,
                 "too many codes were asked for from this network; try again later",
                 3600,
             ));
@@ -473,7 +474,7 @@ async fn check_limits(
         let next = last + time::Duration::seconds(limits.resend_after_seconds.into());
         if next > now {
             return Err(wait(
-                "resend_too_early",
+                Refusal::ResendTooEarly,
                 "a code was sent to this number moments ago; ask again later",
                 (next - now).whole_seconds() + 1,
             ));
@@ -481,7 +482,7 @@ async fn check_limits(
     }
     if sent >= i64::from(limits.per_phone_per_hour) {
         return Err(wait(
-            "phone_limit",
+            Refusal::PhoneLimit,
             "this number has had as many codes as it may in an hour; try again later",
             3600,
         ));
@@ -711,7 +712,7 @@ pub async fn confirm(
     if stamp(now) > row.expires_at {
         return Err(refuse(
             StatusCode::GONE,
-            "expired",
+            Refusal::Expired,
             "the code has expired; ask for a new one",
         ));
     }
@@ -745,7 +746,7 @@ pub async fn confirm(
         }
         return Err(refuse(
             StatusCode::BAD_REQUEST,
-            "wrong_code",
+            Refusal::WrongCode,
             format!("the code is wrong; {} attempts left", max - attempts),
         ));
     }
@@ -756,7 +757,7 @@ pub async fn confirm(
     {
         return Err(refuse(
             StatusCode::CONFLICT,
-            "used",
+            Refusal::Used,
             "this code was used already",
         ));
     }
@@ -775,7 +776,7 @@ pub async fn confirm(
 fn too_many_attempts() -> AppError {
     refuse(
         StatusCode::GONE,
-        "too_many_attempts",
+        Refusal::TooManyAttempts,
         "too many wrong codes; ask for a new one",
     )
 }
@@ -786,12 +787,12 @@ fn not_pending(state: &str) -> Result<(), AppError> {
         "pending" => Ok(()),
         "confirmed" => Err(refuse(
             StatusCode::CONFLICT,
-            "used",
+            Refusal::Used,
             "this code was used already",
         )),
         "replaced" => Err(refuse(
             StatusCode::GONE,
-            "replaced",
+            Refusal::Replaced,
             "a newer code was sent to this number; enter that one",
         )),
         "locked" => Err(too_many_attempts()),

@@ -47,7 +47,7 @@ pub enum AppError {
     #[error("{message}")]
     Confirmation {
         status: StatusCode,
-        reason: &'static str,
+        reason: kelisim_core::confirm::Refusal,
         message: String,
         /// Seconds until asking again may work (`Retry-After`).
         retry_after: Option<u64>,
@@ -141,7 +141,7 @@ impl AppError {
             AppError::RequestTimeout => "timeout",
             AppError::Unavailable(_) => "unavailable",
             AppError::Tampered(_) => "tampered",
-            AppError::Confirmation { reason, .. } => reason,
+            AppError::Confirmation { reason, .. } => reason.as_str(),
             AppError::Internal(_) => "internal",
         }
     }
@@ -194,7 +194,7 @@ impl IntoResponse for AppError {
             body["field"] = json!(field);
         }
         if let AppError::Confirmation { reason, .. } = &self {
-            body["reason"] = json!(reason);
+            body["reason"] = json!(reason.as_str());
         }
         let retry_after = match &self {
             AppError::Unavailable(_) => Some(u64::from(RETRY_AFTER_SECONDS)),

@@ -508,17 +508,10 @@ fn field(fields: &[(String, String)], name: &str) -> String {
 /// What the visitor reads for a refused step, in their language, from the form's own SMS
 /// texts (the same as the site's form shows).
 fn refusal_text(form: &CompiledForm, error: &AppError) -> Option<String> {
-    let name = match error {
-        AppError::Confirmation { reason, .. } => match *reason {
-            "invalid_phone" => "sms_invalid_phone",
-            "wrong_code" => "sms_wrong_code",
-            "expired" | "too_many_attempts" | "replaced" | "used" => "sms_expired",
-            "resend_too_early" | "phone_limit" | "network_limit" => "sms_wait",
-            _ => "sms_unavailable",
-        },
-        _ => return None,
-    };
-    form.texts.get(name).cloned()
+    match error {
+        AppError::Confirmation { reason, .. } => form.texts.get(reason.text_name()).cloned(),
+        _ => None,
+    }
 }
 
 /// `POST /kiosk/{site}/{form}/send`: starts the confirmation, shows the code page.
