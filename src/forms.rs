@@ -324,34 +324,46 @@ fn sms_listener(
                 remove_attr(input, "aria-invalid");
             }
             let (granted, denied) = purposes_ticked(block);
-            let request = js_sys::Object::new();
-            let resolved = config.resolved();
-            let page = concat(&[
+            // Written as JSON text directly: every value is an id, a hex hash, a UUID, the
+            // normal phone or a URL path (which percent-encodes quotes and backslashes), so
+            // none needs escaping.
+            let list = |ids: &[String]| {
+                if ids.is_empty() {
+                    "[]".to_owned()
+                } else {
+                    concat(&["[\"", &join(ids, "\",\""), "\"]"])
+                }
+            };
+            let consent = consent_id
+                .as_deref()
+                .map_or_else(|| "null".to_owned(), |id| concat(&["\"", id, "\""]));
+            let request = concat(&[
+                "{\"site\":\"",
+                &config.site,
+                "\",\"form\":\"",
+                &set,
+                "\",\"language\":\"",
+                language.code(),
+                "\",\"phone\":\"",
+                &phone,
+                "\",\"config_id\":\"",
+                &config.resolved().config_id,
+                "\",\"granted_purposes\":",
+                &list(&granted),
+                ",\"denied_purposes\":",
+                &list(&denied),
+                ",\"consent_id\":",
+                &consent,
+                ",\"page_url\":\"",
                 &crate::browser::location("origin"),
                 &crate::browser::location("pathname"),
+                "\"}",
             ]);
-            crate::browser::set_properties(
-                &request,
-                &[
-                    ("site", config.site.as_str().into()),
-                    ("form", set.as_str().into()),
-                    ("language", language.code().into()),
-                    ("phone", phone.as_str().into()),
-                    ("config_id", resolved.config_id.as_str().into()),
-                    ("granted_purposes", crate::boundary::list(&granted)),
-                    ("denied_purposes", crate::boundary::list(&denied)),
-                    (
-                        "consent_id",
-                        crate::browser::text_or_null(consent_id.as_deref()),
-                    ),
-                    ("page_url", page.as_str().into()),
-                ],
-            );
             let block = block.clone();
             let config = Rc::clone(&config);
             post_json(
                 &base,
-                &request,
+                request,
                 Box::new(move |status, answer| {
                     let texts = config.texts(language);
                     if status != 201 {
@@ -386,20 +398,16 @@ fn sms_listener(
         let code = find(block, ".kelisim-form-code input")
             .map(|input| input.unchecked_into::<HtmlInputElement>().value())
             .unwrap_or_default();
-        let request = js_sys::Object::new();
-        crate::browser::set_properties(
-            &request,
-            &[
-                ("code", code.trim().into()),
-                ("phone", phone_text.as_str().into()),
-            ],
-        );
+        // Digits only, and the number in its normal form: nothing to escape.
+        let code: String = code.chars().filter(char::is_ascii_digit).collect();
+        let phone = kelisim_core::phone::normalize_kz_mobile(&phone_text).unwrap_or_default();
+        let request = concat(&["{\"code\":\"", &code, "\",\"phone\":\"", &phone, "\"}"]);
         let (granted, _) = purposes_ticked(block);
         let block = block.clone();
         let config = Rc::clone(&config);
         post_json(
             &concat(&[&base, "/", &id]),
-            &request,
+            request,
             Box::new(move |status, answer| {
                 let texts = config.texts(language);
                 if status != 201 {
@@ -439,13 +447,9 @@ fn refusal<'a>(texts: &'a kelisim_core::texts::Texts, answer: &JsValue) -> &'a s
         .text(texts)
 }
 
-/// POSTs `body` as JSON text to `url`; `settled(status, answer)` gets the status (0 without an
+/// POSTs `body` (JSON text) to `url`; `settled(status, answer)` gets the status (0 without an
 /// answer) and the answer parsed (`undefined` when it is not JSON).
-fn post_json(url: &str, body: &js_sys::Object, settled: Box<dyn FnOnce(u16, JsValue)>) {
-    let text = js_sys::JSON::stringify(body)
-        .ok()
-        .and_then(|text| text.as_string())
-        .unwrap_or_default();
+fn post_json(url: &str, body: String, settled: Box<dyn FnOnce(u16, JsValue)>) {
     let done = crate::browser::once(move |answer| {
         let answer = js_sys::Array::from(&answer);
         let status = answer.get_unchecked(0).as_f64().unwrap_or(0.0) as u16;
@@ -456,7 +460,7 @@ fn post_json(url: &str, body: &js_sys::Object, settled: Box<dyn FnOnce(u16, JsVa
             .unwrap_or(JsValue::UNDEFINED);
         settled(status, parsed);
     });
-    crate::helpers::post_text(url, &text, &done);
+    crate::helpers::post_text(url, &body, &done);
 }
 
 /// Forms marked `data-kelisim-form` that are not handled yet.
