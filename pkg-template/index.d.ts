@@ -42,7 +42,17 @@ export interface KelisimTexts {
   country_label?: string; data_label?: string; cookies_label?: string; always_on?: string;
   language_label?: string; withdraw?: string; refusal_label?: string; gpc_notice?: string;
   embed_notice?: string; load_once?: string; always_allow?: string; form_consent?: string;
-  form_details?: string; form_withdrawal?: string; form_required_error?: string;
+    form_details?: string; form_withdrawal?: string; form_required_error?: string;
+  /** Forms confirmed by SMS code (`"confirm": "sms"`). `sms_message` and `sms_withdraw_message`
+   * are the SMS themselves and must contain `{code}`. */
+  sms_phone_label?: string; sms_send?: string; sms_code_label?: string; sms_confirm?: string;
+  sms_sent?: string; sms_confirmed?: string; sms_needed?: string; sms_invalid_phone?: string;
+  sms_wrong_code?: string; sms_expired?: string; sms_wait?: string; sms_unavailable?: string;
+  sms_message?: string; sms_withdraw_message?: string;
+  /** Forms signed with an electronic signature (`"confirm": "eds"`). */
+  eds_sign?: string; eds_document?: string; eds_signed?: string; eds_needed?: string;
+  eds_not_running?: string; eds_cancelled?: string; eds_wrong_certificate?: string;
+  eds_failed?: string; eds_document_title?: string;
   purpose_label?: string; term_label?: string;
   recipients_label?: string; publication_label?: string; yes?: string; no?: string;
   your_consent?: string; decided_label?: string; granted_label?: string; receipt_label?: string;
@@ -79,8 +89,11 @@ export interface KelisimConfig {
   };
   texts?: Partial<Record<KelisimLanguage, KelisimTexts>>;
   cookie_domain?: string;
-  forms?: Array<{
+    forms?: Array<{
     id: string;
+    /** A stronger proof: a code sent to the visitor's phone, or their electronic signature
+     * through NCALayer; both need `endpoint` to be a kelisim-server's `/v1/receipts`. */
+    confirm?: 'sms' | 'eds';
     purposes: Array<{
       id: string;
       required?: boolean;

@@ -482,7 +482,7 @@ fn receipts_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
         check_form_receipt(&stored()?),
     ));
     results.push((
-        "sms: a loyalty form is not sent before the code; the code read from the gateway confirms it; a kiosk session records another customer's consent and withdraws the first one by a new code"
+        "sms: a loyalty form is not sent before the code; the code read from the gateway confirms it; a kiosk session records another customer's consent, says when the server is out of reach, and withdraws the first one by a new code"
             .to_owned(),
         sms_check(&kiosk_token),
     ));
@@ -607,6 +607,17 @@ fn sms_check(kiosk_token: &str) -> Result<()> {
     wait_until(
         &browser,
         "return !!document.querySelector('input[name=phone]');",
+    )?;
+    // The server out of reach: the tablet says so and sends nothing, then carries on.
+    browser.emulate_offline(true)?;
+    wait_until(
+        &browser,
+        "return !document.getElementById('kelisim-offline').hidden && document.querySelector('form button').disabled;",
+    )?;
+    browser.emulate_offline(false)?;
+    wait_until(
+        &browser,
+        "return document.getElementById('kelisim-offline').hidden && !document.querySelector('form button').disabled;",
     )?;
     browser.type_into("input[name=phone]", "+7 701 765 43 21")?;
     browser.click("form button[type=submit]")?;

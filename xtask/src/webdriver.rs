@@ -72,6 +72,21 @@ impl Browser {
         .map(drop)
     }
 
+    /// Takes this browser off the network, or back on (DevTools' "offline", through
+    /// chromedriver's CDP endpoint): requests fail at once, as with the cable pulled.
+    pub fn emulate_offline(&self, offline: bool) -> Result<()> {
+        self.call(
+            "POST",
+            "/goog/cdp/execute",
+            Some(
+                json!({ "cmd": "Network.emulateNetworkConditions", "params": {
+                "offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1
+            } }),
+            ),
+        )
+        .map(drop)
+    }
+
     /// Emulates a CPU `rate` times slower than this machine's (DevTools' CPU throttling,
     /// through chromedriver's CDP endpoint). Lasts until `restart`.
     pub fn emulate_cpu_slowdown(&self, rate: u32) -> Result<()> {
