@@ -444,7 +444,7 @@ fn refusal<'a>(texts: &'a kelisim_core::texts::Texts, answer: &JsValue) -> &'a s
         .as_string()
         .and_then(|reason| Refusal::parse(&reason))
         .unwrap_or(Refusal::GatewayUnavailable)
-        .text(texts)
+        .text(texts, Confirmation::Sms)
 }
 
 /// POSTs `body` (JSON text) to `url`; `settled(status, answer)` gets the status (0 without an

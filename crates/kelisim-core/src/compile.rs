@@ -346,15 +346,14 @@ fn compile_language(config: &Config, language: Language) -> CompiledConfig {
         .map(|form| CompiledForm {
             id: form.id.clone(),
             confirm: form.confirm.map(|confirm| confirm.as_str().to_owned()),
-            texts: if form.confirm.is_some() {
-                texts
-                    .entries()
-                    .filter(|(name, _)| crate::texts::is_sms_text(name))
-                    .map(|(name, text)| (name.to_owned(), text.to_owned()))
-                    .collect()
-            } else {
-                BTreeMap::new()
-            },
+            texts: texts
+                .entries()
+                .filter(|(name, _)| {
+                    form.confirm.is_some()
+                        && crate::texts::confirmation_of_text(name) == form.confirm
+                })
+                .map(|(name, text)| (name.to_owned(), text.to_owned()))
+                .collect(),
             texts_hash: sha256_hex(&config.form_fingerprint(form, language)),
             purposes: form
                 .purposes
@@ -434,7 +433,7 @@ fn compile_language(config: &Config, language: Language) -> CompiledConfig {
         style: stylesheet(&config.ui.theme),
         texts: texts
             .entries()
-            .filter(|(name, _)| !crate::texts::is_sms_text(name))
+            .filter(|(name, _)| crate::texts::confirmation_of_text(name).is_none())
             .map(|(name, text)| (name.to_owned(), text.to_owned()))
             .collect(),
         expiry_words: format_days(language, config.expiry_days),
@@ -718,7 +717,7 @@ pub fn json_schema() -> serde_json::Value {
         FORM_FIELDS,
         |name| match name {
             "purposes" => json!({"type": "array", "items": purpose}),
-            "confirm" => json!({"enum": ["sms"]}),
+            "confirm" => json!({"enum": ["sms", "eds"]}),
             _ => string.clone(),
         },
         &["id", "purposes"],

@@ -355,7 +355,7 @@ fn read(value: &Value, problems: &Problems) -> Config {
         if let (Some(sms_texts), Some(texts)) =
             (form.object("texts", TEXT_NAMES), texts.get_mut(language))
         {
-            texts.set_sms_texts(&sms_texts);
+            texts.set_confirmation_texts(&sms_texts);
         }
         remember(
             &mut resolved.form_hashes,

@@ -542,18 +542,23 @@ pub struct Form {
 pub enum Confirmation {
     /// A one-time code sent by SMS to the visitor's phone (kelisim-server's `/v1/confirmations`).
     Sms,
+    /// The visitor's electronic digital signature through NCALayer (kelisim-server's
+    /// `/v1/signatures`).
+    Eds,
 }
 
 impl Confirmation {
     pub fn as_str(self) -> &'static str {
         match self {
             Confirmation::Sms => "sms",
+            Confirmation::Eds => "eds",
         }
     }
 
     pub fn parse(text: &str) -> Option<Confirmation> {
         match text {
             "sms" => Some(Confirmation::Sms),
+            "eds" => Some(Confirmation::Eds),
             _ => None,
         }
     }
@@ -733,10 +738,10 @@ impl Config {
         line("language", language.code());
         line("form", &form.id);
         if let Some(confirm) = form.confirm {
-            // What an SMS-confirmed form adds to what the visitor reads: its own texts.
+            // What a confirmed form adds to what the visitor reads: its own texts.
             line("confirm", confirm.as_str());
             for (name, text) in texts.entries() {
-                if crate::texts::is_sms_text(name) {
+                if crate::texts::confirmation_of_text(name) == Some(confirm) {
                     line(name, text);
                 }
             }
@@ -1657,19 +1662,18 @@ fn validate_forms(
                 reject(
                     problems,
                     &field_path(&field, "confirm"),
-                    "\"{}\" is not a way to confirm; use \"sms\"",
+                    "\"{}\" is not a way to confirm; use \"sms\" or \"eds\"",
                     text,
                 );
             }
             confirm
         });
-        // The code is sent by the receipts server, next to its `/v1/receipts`.
-        if confirm == Some(Confirmation::Sms)
-            && !endpoint.is_some_and(|endpoint| endpoint.ends_with("/receipts"))
-        {
+        // The code is sent, and the signature checked, by the receipts server, next to its
+        // `/v1/receipts`.
+        if confirm.is_some() && !endpoint.is_some_and(|endpoint| endpoint.ends_with("/receipts")) {
             problems.at(
                 &field_path(&field, "confirm"),
-                "`sms` needs `endpoint`: the kelisim-server receipts URL (ending in /v1/receipts), whose /v1/confirmations sends the code",
+                "`sms` and `eds` need `endpoint`: the kelisim-server receipts URL (ending in /v1/receipts), which sends the code and checks the signature",
             );
         }
         if !raw_form.purposes.iter().any(|purpose| purpose.required) {
@@ -2038,8 +2042,8 @@ impl Config {
         let mut line = |name: &str, value: &str| push_line(&mut out, name, value);
         line("language", language.code());
         for (name, value) in self.texts(language).entries() {
-            // The SMS texts belong to the forms that confirm by SMS (`form_fingerprint`).
-            if !crate::texts::is_sms_text(name) {
+            // The texts of confirmed forms belong to those forms (`form_fingerprint`).
+            if crate::texts::confirmation_of_text(name).is_none() {
                 line(name, value);
             }
         }

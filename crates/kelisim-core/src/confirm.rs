@@ -1,7 +1,9 @@
-//! Why an SMS confirmation step is refused: the one list of `reason` words the server answers
-//! (`POST /v1/confirmations…`), and which interface text tells the visitor each one, shared by
-//! the browser's form, the store's tablet and the server.
+//! Why a confirmation step (an SMS code, an electronic signature) is refused: the one list of
+//! `reason` words the server answers (`POST /v1/confirmations…`, `/v1/signatures…`), and which
+//! interface text tells the visitor each one, shared by the browser's form, the store's tablet
+//! and the server.
 
+use crate::config::Confirmation;
 use crate::texts::Texts;
 
 /// A refused step.
@@ -18,10 +20,18 @@ pub enum Refusal {
     PhoneLimit,
     NetworkLimit,
     GatewayUnavailable,
+    /// The signature does not verify, or is not a CMS.
+    BadSignature,
+    /// The signed content is not the document the server wrote.
+    WrongDocument,
+    UntrustedCertificate,
+    CertificateNotValid,
+    /// The certificate's key usage does not allow signing.
+    NotForSigning,
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 10] = [
+    pub const ALL: [Refusal; 15] = [
         Refusal::InvalidPhone,
         Refusal::WrongCode,
         Refusal::Expired,
@@ -32,6 +42,11 @@ impl Refusal {
         Refusal::PhoneLimit,
         Refusal::NetworkLimit,
         Refusal::GatewayUnavailable,
+        Refusal::BadSignature,
+        Refusal::WrongDocument,
+        Refusal::UntrustedCertificate,
+        Refusal::CertificateNotValid,
+        Refusal::NotForSigning,
     ];
 
     /// The `reason` word of the server's answer.
@@ -47,6 +62,11 @@ impl Refusal {
             Refusal::PhoneLimit => "phone_limit",
             Refusal::NetworkLimit => "network_limit",
             Refusal::GatewayUnavailable => "gateway_unavailable",
+            Refusal::BadSignature => "bad_signature",
+            Refusal::WrongDocument => "wrong_document",
+            Refusal::UntrustedCertificate => "untrusted_certificate",
+            Refusal::CertificateNotValid => "certificate_not_valid",
+            Refusal::NotForSigning => "not_for_signing",
         }
     }
 
@@ -56,31 +76,35 @@ impl Refusal {
             .find(|refusal| refusal.as_str() == reason)
     }
 
-    /// What the visitor reads: the code has to be asked for again, a wait, or a retry.
-    pub fn text(self, texts: &Texts) -> &str {
-        match self {
-            Refusal::InvalidPhone => texts.sms_invalid_phone(),
-            Refusal::WrongCode => texts.sms_wrong_code(),
-            Refusal::Expired | Refusal::TooManyAttempts | Refusal::Replaced | Refusal::Used => {
-                texts.sms_expired()
-            }
-            Refusal::ResendTooEarly | Refusal::PhoneLimit | Refusal::NetworkLimit => {
-                texts.sms_wait()
-            }
-            Refusal::GatewayUnavailable => texts.sms_unavailable(),
-        }
+    /// What the visitor of a form confirmed by `kind` reads: ask again, wait, retry, or
+    /// choose another certificate.
+    pub fn text(self, texts: &Texts, kind: Confirmation) -> &str {
+        let name = self.text_name(kind);
+        texts
+            .entries()
+            .find(|(known, _)| *known == name)
+            .map_or("", |(_, text)| text)
     }
 
-    /// The name of that text (the tablet reads texts by name from a compiled form).
-    pub fn text_name(self) -> &'static str {
-        match self {
-            Refusal::InvalidPhone => "sms_invalid_phone",
-            Refusal::WrongCode => "sms_wrong_code",
-            Refusal::Expired | Refusal::TooManyAttempts | Refusal::Replaced | Refusal::Used => {
-                "sms_expired"
-            }
-            Refusal::ResendTooEarly | Refusal::PhoneLimit | Refusal::NetworkLimit => "sms_wait",
-            Refusal::GatewayUnavailable => "sms_unavailable",
+    /// The name of that text (the tablet reads texts by name from a compiled form): one of
+    /// the texts a form confirmed by `kind` carries.
+    pub fn text_name(self, kind: Confirmation) -> &'static str {
+        use Refusal::*;
+        match kind {
+            Confirmation::Eds => match self {
+                UntrustedCertificate | CertificateNotValid | NotForSigning => {
+                    "eds_wrong_certificate"
+                }
+                _ => "eds_failed",
+            },
+            Confirmation::Sms => match self {
+                InvalidPhone => "sms_invalid_phone",
+                WrongCode => "sms_wrong_code",
+                Expired | TooManyAttempts | Replaced | Used => "sms_expired",
+                ResendTooEarly | PhoneLimit | NetworkLimit => "sms_wait",
+                GatewayUnavailable | BadSignature | WrongDocument | UntrustedCertificate
+                | CertificateNotValid | NotForSigning => "sms_unavailable",
+            },
         }
     }
 }
@@ -96,12 +120,20 @@ mod tests {
         let texts = builtin_texts(Language::Ru);
         for refusal in Refusal::ALL {
             assert_eq!(Refusal::parse(refusal.as_str()), Some(refusal));
-            assert!(TEXT_NAMES.contains(&refusal.text_name()), "{refusal:?}");
-            let by_name = texts
-                .entries()
-                .find(|(name, _)| *name == refusal.text_name())
-                .map(|(_, text)| text);
-            assert_eq!(by_name, Some(refusal.text(&texts)), "{refusal:?}");
+            for kind in [Confirmation::Sms, Confirmation::Eds] {
+                let name = refusal.text_name(kind);
+                assert!(TEXT_NAMES.contains(&name), "{refusal:?}");
+                // The text is one the form of that kind carries.
+                assert_eq!(
+                    crate::texts::confirmation_of_text(name),
+                    Some(kind),
+                    "{refusal:?} {kind:?}"
+                );
+                assert!(
+                    !refusal.text(&texts, kind).is_empty(),
+                    "{refusal:?} {kind:?}"
+                );
+            }
         }
         assert_eq!(Refusal::parse("something"), None);
     }

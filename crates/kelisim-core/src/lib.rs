@@ -20,6 +20,8 @@ pub mod consent;
 pub mod consent_mode;
 pub mod cookie;
 pub mod css;
+#[cfg(feature = "compile")]
+pub mod eds;
 pub mod gating;
 pub mod ids;
 #[cfg(feature = "compile")]

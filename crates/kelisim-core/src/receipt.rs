@@ -80,6 +80,49 @@ pub struct Receipt {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub sms: Option<SmsConfirmation>,
+    /// Method `eds`: the electronic signature over the consent document. Only the server
+    /// writes it (after checking the signature); `POST /v1/receipts` refuses a receipt that
+    /// carries one.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub eds: Option<EdsSignature>,
+}
+
+/// An electronic digital signature (ЭЦҚ/ЭЦП) over a consent document, and what the server
+/// found when it checked it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
+pub struct EdsSignature {
+    /// The signing request (`POST /v1/signatures`) the document was written for.
+    pub signature_id: String,
+    /// The exact text signed (`kelisim_core::eds::consent_document`).
+    pub document: String,
+    /// The CMS SignedData as NCALayer made it (DER, base64).
+    pub cms: String,
+    /// The signer's IIN (from the certificate's subject serial number), when it has one.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub signer_iin: Option<String>,
+    pub signer_name: String,
+    /// The signer certificate's serial number (hex) and issuer.
+    pub certificate_serial: String,
+    pub certificate_issuer: String,
+    /// `RSA` or `GOST`.
+    pub algorithm: String,
+    /// Whether the server verified the signature, its digest of the document, the chain to a
+    /// configured CA, the validity and the key usage; `verification` says what was checked or
+    /// why it could not be (a GOST signature without a verifier is never called verified).
+    pub verified: bool,
+    pub verification: String,
+    /// What is known of revocation (an OCSP answer, or why none was asked).
+    pub revocation: String,
+    /// When the server checked it (RFC 3339).
+    pub verified_at: String,
 }
 
 /// How an SMS code confirmed a consent or a withdrawal.

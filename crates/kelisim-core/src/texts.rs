@@ -79,8 +79,9 @@ impl Texts {
     pub fn from_fields(fields: &Fields) -> Texts {
         Texts(Box::new(std::array::from_fn(|index| {
             let name = TEXT_NAMES[index];
-            // The SMS texts come with the forms that confirm by SMS (`set_sms_texts`).
-            if is_sms_text(name) {
+            // The texts of forms that confirm by SMS or signature come with those forms
+            // (`set_confirmation_texts`).
+            if confirmation_of_text(name).is_some() {
                 String::new()
             } else {
                 fields.string(name)
@@ -88,20 +89,29 @@ impl Texts {
         })))
     }
 
-    /// Takes the SMS texts of a compiled form that confirms by SMS (the compiled config writes
-    /// them there, not under `texts`, so a site without such a form does not load them).
-    pub fn set_sms_texts(&mut self, fields: &Fields) {
+    /// Takes the texts of a compiled form that confirms by SMS or signature (the compiled
+    /// config writes them there, not under `texts`, so a site without such a form does not
+    /// load them).
+    pub fn set_confirmation_texts(&mut self, fields: &Fields) {
         for (index, name) in TEXT_NAMES.iter().enumerate() {
-            if is_sms_text(name) {
-                self.0[index] = fields.string(name);
+            if let Some(text) = fields.optional_string(name) {
+                self.0[index] = text;
             }
         }
     }
 }
 
-/// Whether text `name` belongs to SMS-confirmed forms (written with those forms only).
-pub fn is_sms_text(name: &str) -> bool {
-    name.starts_with("sms_")
+/// Which kind of confirmed form text `name` belongs to (`sms_…`, `eds_…`): such texts are
+/// written with those forms only.
+pub fn confirmation_of_text(name: &str) -> Option<crate::config::Confirmation> {
+    use crate::config::Confirmation;
+    if name.starts_with("sms_") {
+        Some(Confirmation::Sms)
+    } else if name.starts_with("eds_") {
+        Some(Confirmation::Eds)
+    } else {
+        None
+    }
 }
 
 impl TextOverrides {
@@ -408,6 +418,61 @@ interface_texts! {
         "{operator}: келісімді кері қайтарып алу коды {code}. Оны ешкімге айтпаңыз.",
         "{operator}: код {code} для отзыва согласия на обработку персональных данных. Никому его не сообщайте.",
         "{operator}: your code to withdraw consent to the processing of personal data is {code}. Do not share it.",
+    ],
+    /// Signed forms: the button that has NCALayer sign the consent document.
+    eds_sign => [
+        "ЭЦҚ-мен қол қою",
+        "Подписать ЭЦП",
+        "Sign with an electronic signature",
+    ],
+    /// Signed forms: the summary over the text of the document being signed.
+    eds_document => [
+        "Сіз қол қоятын құжат",
+        "Документ, который вы подписываете",
+        "The document you sign",
+    ],
+    /// Signed forms: said once the signature is checked and the consent recorded; `{name}` is
+    /// the signer's name from the certificate.
+    eds_signed => [
+        "Келісімге ЭЦҚ-мен қол қойылды: {name}.",
+        "Согласие подписано ЭЦП: {name}.",
+        "The consent is signed: {name}.",
+    ],
+    /// Signed forms: the form was sent before the consent was signed.
+    eds_needed => [
+        "Жіберу алдында келісімге ЭЦҚ-мен қол қойыңыз.",
+        "Перед отправкой подпишите согласие ЭЦП.",
+        "Sign the consent with your electronic signature before sending the form.",
+    ],
+    /// Signed forms: NCALayer does not answer on this computer.
+    eds_not_running => [
+        "NCALayer іске қосылмаған. Оны ncl.pki.gov.kz сайтынан орнатып, іске қосыңыз да, қайталаңыз.",
+        "NCALayer не запущен. Установите его с ncl.pki.gov.kz, запустите и попробуйте снова.",
+        "NCALayer is not running. Install it from ncl.pki.gov.kz, start it and try again.",
+    ],
+    /// Signed forms: the visitor closed NCALayer's dialog.
+    eds_cancelled => [
+        "Қол қою тоқтатылды.",
+        "Подписание отменено.",
+        "Signing was cancelled.",
+    ],
+    /// Signed forms: the certificate chosen cannot sign this consent.
+    eds_wrong_certificate => [
+        "Бұл сертификатпен қол қоюға болмайды: оның мерзімі өткен, ол қол қоюға арналмаған немесе сенімді куәландырушы орталық бермеген. Қол қоюға арналған кілтті таңдаңыз.",
+        "Этим сертификатом подписать нельзя: он истёк, не предназначен для подписи или выпущен не доверенным удостоверяющим центром. Выберите ключ для подписи.",
+        "This certificate cannot sign: it has expired, is not for signing, or was not issued by a trusted certification authority. Choose your signing key.",
+    ],
+    /// Signed forms: the signature failed its check, or the server could not take it.
+    eds_failed => [
+        "Қолтаңба тексеруден өтпеді немесе сервер оны қабылдай алмады. Қайталап көріңіз.",
+        "Подпись не прошла проверку или сервер не смог её принять. Попробуйте ещё раз.",
+        "The signature did not pass the check, or the server could not take it. Try again.",
+    ],
+    /// The heading of the consent document a visitor signs with an electronic signature.
+    eds_document_title => [
+        "Дербес деректерді жинауға және өңдеуге келісім",
+        "Согласие на сбор и обработку персональных данных",
+        "Consent to the collection and processing of personal data",
     ],
     /// Details label: the purpose.
     purpose_label => [

@@ -209,6 +209,7 @@ fn synthetic_receipt(random: &mut Random, consent_id: &str, first: bool) -> Rece
         granted_purposes: Vec::new(),
         denied_purposes: Vec::new(),
         sms: None,
+        eds: None,
     }
 }
 

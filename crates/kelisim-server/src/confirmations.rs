@@ -651,6 +651,7 @@ fn form_receipt(
         granted_purposes: granted.iter().map(|p| p.id.clone()).collect(),
         denied_purposes: denied.iter().map(|p| p.id.clone()).collect(),
         sms: None,
+        eds: None,
     })
 }
 

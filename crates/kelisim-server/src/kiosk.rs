@@ -509,7 +509,10 @@ fn field(fields: &[(String, String)], name: &str) -> String {
 /// texts (the same as the site's form shows).
 fn refusal_text(form: &CompiledForm, error: &AppError) -> Option<String> {
     match error {
-        AppError::Confirmation { reason, .. } => form.texts.get(reason.text_name()).cloned(),
+        AppError::Confirmation { reason, .. } => form
+            .texts
+            .get(reason.text_name(kelisim_core::config::Confirmation::Sms))
+            .cloned(),
         _ => None,
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod access;
 pub mod chain;
+pub mod cms_check;
 pub mod configs;
 pub mod confirmations;
 pub mod dashboard;
@@ -22,6 +23,7 @@ pub mod kiosk;
 pub mod marketing;
 pub mod receipt;
 pub mod scan;
+pub mod signature_double;
 pub mod sites;
 pub mod sms;
 pub mod sms_double;

@@ -131,10 +131,16 @@ fn validate(receipt: &mut Receipt, now: OffsetDateTime) -> Result<(), AppError> 
             "is recorded by the server when an SMS code confirms a consent (POST /v1/confirmations); a receipt cannot carry it",
         ));
     }
-    if receipt.method == "sms" {
+    if receipt.eds.is_some() {
+        return Err(AppError::bad(
+            "eds",
+            "is recorded by the server when it has checked an electronic signature (POST /v1/signatures); a receipt cannot carry it",
+        ));
+    }
+    if receipt.method == "sms" || receipt.method == "eds" {
         return Err(AppError::bad(
             "method",
-            "`sms` is recorded by the server when an SMS code confirms a consent (POST /v1/confirmations)",
+            "`sms` and `eds` are recorded by the server when an SMS code or an electronic signature confirms a consent (POST /v1/confirmations, /v1/signatures)",
         ));
     }
     match (&receipt.form_id, receipt.action.as_str()) {
@@ -335,6 +341,7 @@ pub fn withdrawal_of(
     withdrawal.client_time = format_time(now);
     withdrawal.expires_at = format_time(now + time::Duration::days(3650));
     withdrawal.sms = None;
+    withdrawal.eds = None;
     Ok(withdrawal)
 }
 
