@@ -17,6 +17,8 @@ pub struct DocumentFacts<'a> {
     pub consent_id: &'a str,
     /// RFC 3339, the server's clock when it wrote the document.
     pub signed_at: &'a str,
+    /// The policy's URL, absolute (the config may give a site path).
+    pub policy_url: &'a str,
 }
 
 /// The document for a consent to `form` of `config` (one language), granting `facts.granted`
@@ -42,7 +44,7 @@ pub fn consent_document(
             text("bin_label"),
             config.operator.bin
         ),
-        format!("{}: {}", text("policy_link"), config.policy_url),
+        format!("{}: {}", text("policy_link"), facts.policy_url),
         String::new(),
     ];
     for purpose in &form.purposes {

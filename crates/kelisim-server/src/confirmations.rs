@@ -294,7 +294,12 @@ pub async fn start(
         let receipt = form_receipt(
             &compiled,
             form,
-            &request,
+            &FormChoice {
+                granted_purposes: &request.granted_purposes,
+                denied_purposes: &request.denied_purposes,
+                consent_id: request.consent_id.as_deref(),
+                method: "sms",
+            },
             FormReceiptPlace {
                 page_url: &page_url,
                 user_agent: &user_agent,
@@ -504,7 +509,7 @@ fn one_time_code() -> String {
 
 /// The compiled config the form was shown from: the archived one named by `config_id`, or the
 /// site's current one in `language`.
-async fn compiled_config(
+pub(crate) async fn compiled_config(
     state: &AppState,
     site: &str,
     language: &str,
@@ -543,19 +548,29 @@ async fn compiled_config(
 }
 
 /// Where a form receipt was given, for its `page_url`, `user_agent` and `policy_url`.
-struct FormReceiptPlace<'a> {
-    page_url: &'a str,
-    user_agent: &'a str,
+pub(crate) struct FormReceiptPlace<'a> {
+    pub page_url: &'a str,
+    pub user_agent: &'a str,
     /// The site's first origin: a relative policy URL is made absolute with it.
-    origin: Option<&'a str>,
+    pub origin: Option<&'a str>,
+}
+
+/// What a visitor chose in a form: the purposes granted and refused (together, every purpose
+/// of the form), and the browser's consent id, if it has one.
+pub(crate) struct FormChoice<'a> {
+    pub granted_purposes: &'a [String],
+    pub denied_purposes: &'a [String],
+    pub consent_id: Option<&'a str>,
+    /// `sms` or `eds`.
+    pub method: &'a str,
 }
 
 /// The `form` receipt an SMS code will confirm, as the SDK writes one for a plain form: built
 /// here from the compiled config, so its texts, operator and terms are the server's.
-fn form_receipt(
+pub(crate) fn form_receipt(
     compiled: &CompiledConfig,
     form: &CompiledForm,
-    request: &StartRequest,
+    request: &FormChoice,
     place: FormReceiptPlace,
     now: OffsetDateTime,
 ) -> Result<Receipt, AppError> {
@@ -588,8 +603,8 @@ fn form_receipt(
         }
     }
     for (field, ids) in [
-        ("granted_purposes", &request.granted_purposes),
-        ("denied_purposes", &request.denied_purposes),
+        ("granted_purposes", request.granted_purposes),
+        ("denied_purposes", request.denied_purposes),
     ] {
         if let Some(unknown) = ids
             .iter()
@@ -601,8 +616,8 @@ fn form_receipt(
             ));
         }
     }
-    let consent_id = match &request.consent_id {
-        Some(id) if kelisim_core::cookie::is_consent_id(id) => id.clone(),
+    let consent_id = match request.consent_id {
+        Some(id) if kelisim_core::cookie::is_consent_id(id) => id.to_owned(),
         Some(_) => return Err(AppError::bad("consent_id", "must be a lowercase UUID")),
         None => random_uuid(),
     };
@@ -643,7 +658,7 @@ fn form_receipt(
         operator: compiled.operator.name.clone(),
         bin: compiled.operator.bin.clone(),
         expires_at: format_time(now + time::Duration::days(term_days.into())),
-        method: "sms".into(),
+        method: request.method.into(),
         page_url: place.page_url.to_owned(),
         user_agent: place.user_agent.to_owned(),
         client_time: format_time(now),

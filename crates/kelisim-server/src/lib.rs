@@ -24,6 +24,7 @@ pub mod marketing;
 pub mod receipt;
 pub mod scan;
 pub mod signature_double;
+pub mod signatures;
 pub mod sites;
 pub mod sms;
 pub mod sms_double;
@@ -216,6 +217,11 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/v1/confirmations/{id}",
             post(post_confirmation_code).options(preflight),
+        )
+        .route("/v1/signatures", post(post_signature).options(preflight))
+        .route(
+            "/v1/signatures/{id}",
+            post(post_signature_cms).options(preflight),
         )
         .route("/v1/public-key", get(public_key))
         .layer(DefaultBodyLimit::max(MAX_RECEIPT_BYTES))
@@ -510,6 +516,60 @@ async fn post_confirmation_code(
             (StatusCode::CREATED, Json(json!({ "withdrawn": records }))).into_response()
         }
     };
+    add_cors(&mut response, origin);
+    Ok(response)
+}
+
+/// `POST /v1/signatures`: the consent document for a form signed with an electronic
+/// signature. `201` `{signature_id, document, document_base64, expires_at}`.
+async fn post_signature(
+    State(state): State<AppState>,
+    ClientNetwork(client): ClientNetwork,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let body = public_body(&state, client.as_deref(), body)?;
+    let request: signatures::SignatureRequest = receipt::parse_json(&body)?;
+    let (_, origin) = site_origin(&state, &request.site, &headers)?;
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let written = signatures::write(&state, request, &user_agent, client).await?;
+    let mut response = (StatusCode::CREATED, Json(written)).into_response();
+    add_cors(&mut response, origin);
+    Ok(response)
+}
+
+/// The CMS NCALayer made over the document (base64).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CmsRequest {
+    cms: String,
+}
+
+/// `POST /v1/signatures/{id}` `{cms}`: `201` with the stored receipt, or `422` with the
+/// `reason` the signature was refused for (nothing stored).
+async fn post_signature_cms(
+    State(state): State<AppState>,
+    ClientNetwork(client): ClientNetwork,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let body = public_body(&state, client.as_deref(), body)?;
+    let request: CmsRequest = receipt::parse_json(&body)?;
+    let site = state
+        .0
+        .store
+        .signature_request(&id)
+        .await?
+        .map(|row| row.site)
+        .ok_or(AppError::NotFound)?;
+    let (_, origin) = site_origin(&state, &site, &headers)?;
+    let record = signatures::complete(&state, &id, &request.cms).await?;
+    let mut response = (StatusCode::CREATED, Json(record)).into_response();
     add_cors(&mut response, origin);
     Ok(response)
 }

@@ -50,6 +50,22 @@ pub struct Site {
     /// `sms` with its key read (by [`Sites::load`]).
     #[serde(skip)]
     pub sms_gateway: Option<crate::sms::Gateway>,
+    /// Electronic signatures: the CA certificates a signer's certificate must chain to.
+    #[serde(default)]
+    pub eds: Option<EdsSettings>,
+    /// `eds` with its certificates read (by [`Sites::load`]).
+    #[serde(skip)]
+    pub eds_roots: Option<Vec<x509_cert::Certificate>>,
+}
+
+/// A site's `eds` object in the sites file.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EdsSettings {
+    /// PEM or DER files (relative to the sites file) of the root CA certificates trusted for
+    /// consent signatures: the national CA's RSA root (and intermediates are found in the
+    /// signatures themselves, or may be listed here too).
+    pub ca_certificates: Vec<PathBuf>,
 }
 
 fn default_retention() -> u32 {
@@ -93,6 +109,22 @@ impl Sites {
         let folder = path.parent().unwrap_or(Path::new(""));
         let mut failures = Vec::new();
         let mut file = file;
+        for site in &mut file.sites {
+            let Some(settings) = site.eds.clone() else {
+                continue;
+            };
+            if site.config.is_none() {
+                failures.push(format!(
+                    "site `{}`: `eds` needs the site's `config`: the documents are written from it",
+                    site.id
+                ));
+                continue;
+            }
+            match read_roots(&settings, folder) {
+                Ok(roots) => site.eds_roots = Some(roots),
+                Err(error) => failures.push(format!("site `{}`: {error:#}", site.id)),
+            }
+        }
         for site in &mut file.sites {
             let Some(settings) = &site.sms else { continue };
             if site.config.is_none() {
@@ -142,6 +174,33 @@ impl Sites {
     pub fn any_allows(&self, origin: &str) -> bool {
         self.0.iter().any(|site| site.allows(origin))
     }
+}
+
+/// The CA certificates of `settings`: at least one, each file readable and holding certificates.
+fn read_roots(settings: &EdsSettings, folder: &Path) -> Result<Vec<x509_cert::Certificate>> {
+    if settings.ca_certificates.is_empty() {
+        bail!("eds.ca_certificates is empty: name the CA certificates signers must chain to");
+    }
+    let mut roots = Vec::new();
+    for path in &settings.ca_certificates {
+        let path = folder.join(path);
+        let bytes = std::fs::read(&path)
+            .with_context(|| format!("reading eds.ca_certificates {}", path.display()))?;
+        let certificates = crate::cms_check::read_certificates(&bytes).with_context(|| {
+            format!(
+                "eds.ca_certificates {} holds no certificate",
+                path.display()
+            )
+        })?;
+        if certificates.is_empty() {
+            bail!(
+                "eds.ca_certificates {} holds no certificate",
+                path.display()
+            );
+        }
+        roots.extend(certificates);
+    }
+    Ok(roots)
 }
 
 impl Site {

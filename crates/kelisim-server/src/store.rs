@@ -110,6 +110,23 @@ pub struct ConfirmationRow {
     pub state: String,
 }
 
+/// A consent document written for signing (table `signature_requests`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignatureRequestRow {
+    pub signature_id: String,
+    pub site: String,
+    pub form_id: String,
+    /// The exact text to be signed.
+    pub document: String,
+    /// The receipt the signature completes, as JSON.
+    pub pending: String,
+    pub network: Option<String>,
+    pub created_at: String,
+    pub expires_at: String,
+    /// `pending` or `signed`.
+    pub state: String,
+}
+
 /// A receipt to store, with what the server adds to it.
 #[derive(Debug)]
 pub struct NewReceipt {
@@ -895,6 +912,85 @@ impl Store {
         Ok(())
     }
 
+    /// Records a consent document written for signing.
+    pub async fn insert_signature_request(&self, row: &SignatureRequestRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO signature_requests (signature_id, site, form_id, document, pending, network, created_at, expires_at, state) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&row.signature_id)
+        .bind(&row.site)
+        .bind(&row.form_id)
+        .bind(&row.document)
+        .bind(&row.pending)
+        .bind(&row.network)
+        .bind(&row.created_at)
+        .bind(&row.expires_at)
+        .bind(&row.state)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn signature_request(
+        &self,
+        signature_id: &str,
+    ) -> Result<Option<SignatureRequestRow>> {
+        let row = sqlx::query(
+            "SELECT signature_id, site, form_id, document, pending, network, created_at, expires_at, state \
+             FROM signature_requests WHERE signature_id = $1",
+        )
+        .bind(signature_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(SignatureRequestRow {
+                signature_id: row.try_get(0)?,
+                site: row.try_get(1)?,
+                form_id: row.try_get(2)?,
+                document: row.try_get(3)?,
+                pending: row.try_get(4)?,
+                network: row.try_get(5)?,
+                created_at: row.try_get(6)?,
+                expires_at: row.try_get(7)?,
+                state: row.try_get(8)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Documents asked for from one client network since `since`.
+    pub async fn signature_requests_from_network(&self, network: &str, since: &str) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM signature_requests WHERE network = $1 AND created_at >= $2",
+        )
+        .bind(network)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Moves a signature request from state `from` to `to`; `false` when it was not in `from`.
+    pub async fn move_signature_request(
+        &self,
+        signature_id: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<bool> {
+        let _guard = self.write_guard().await;
+        let changed = sqlx::query(
+            "UPDATE signature_requests SET state = $3 WHERE signature_id = $1 AND state = $2",
+        )
+        .bind(signature_id)
+        .bind(from)
+        .bind(to)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(changed == 1)
+    }
+
     /// Every stored receipt in chain order (site, then seq).
     pub async fn chain_rows(&self) -> Result<Vec<ChainRow>> {
         let sql = format!("SELECT {CHAIN_COLUMNS} FROM receipts ORDER BY site, seq");
@@ -1060,12 +1156,16 @@ impl Store {
         .bind(&signature)
         .execute(&mut *tx)
         .await?;
-        // The codes sent before the cut go with the receipts they confirmed.
-        sqlx::query("DELETE FROM confirmations WHERE site = $1 AND created_at < $2")
+        // The codes sent and documents written before the cut go with the receipts.
+        for table in ["confirmations", "signature_requests"] {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE site = $1 AND created_at < $2"
+            ))
             .bind(site)
             .bind(before)
             .execute(&mut *tx)
             .await?;
+        }
         let deleted = sqlx::query("DELETE FROM receipts WHERE site = $1 AND seq <= $2")
             .bind(site)
             .bind(seq)

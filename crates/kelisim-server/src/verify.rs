@@ -229,14 +229,31 @@ fn column_problem(row: &ChainRow) -> Option<String> {
         format!("its {name} column says \"{column}\" but its signed text says \"{signed}\"")
     });
     let signed_phone = receipt.sms.as_ref().map(|sms| &sms.phone_hash);
-    problem.or_else(|| {
-        (row.phone_hash.as_ref() != signed_phone).then(|| {
-            format!(
-                "its phone_hash column says {:?} but its signed text says {:?}",
-                row.phone_hash, signed_phone
-            )
+    problem
+        .or_else(|| {
+            (row.phone_hash.as_ref() != signed_phone).then(|| {
+                format!(
+                    "its phone_hash column says {:?} but its signed text says {:?}",
+                    row.phone_hash, signed_phone
+                )
+            })
         })
-    })
+        .or_else(|| receipt.eds.as_ref().and_then(signature_problem))
+}
+
+/// An electronic signature kept in a receipt that no longer verifies over its document (the
+/// certificates' chain and validity were checked when it was made; the signature and the
+/// digest are checked again here, for as long as the receipt is kept).
+fn signature_problem(eds: &kelisim_core::receipt::EdsSignature) -> Option<String> {
+    let checked = crate::cms_check::decode_base64(&eds.cms)
+        .and_then(|der| crate::cms_check::check(&der, eds.document.as_bytes(), &[], 0, false));
+    match checked {
+        Ok(checked) if checked.verified == eds.verified => None,
+        Ok(_) => Some("its electronic signature does not verify as it was recorded to".into()),
+        Err(error) => Some(format!(
+            "its electronic signature does not verify over its document: {error}"
+        )),
+    }
 }
 
 /// One site's part of the database, and the signed heads of that site.

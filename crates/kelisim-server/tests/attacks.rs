@@ -344,6 +344,8 @@ async fn one_site_cannot_write_or_read_another_sites_numbers() {
             config: None,
             sms: None,
             sms_gateway: None,
+            eds: None,
+            eds_roots: None,
         },
         Site {
             id: "nlg-kz".into(),
@@ -353,6 +355,8 @@ async fn one_site_cannot_write_or_read_another_sites_numbers() {
             config: None,
             sms: None,
             sms_gateway: None,
+            eds: None,
+            eds_roots: None,
         },
     ]);
     let state = kelisim_server::AppState::new(kelisim_server::Settings {

@@ -69,6 +69,8 @@ pub fn sites() -> Sites {
         config: None,
         sms: None,
         sms_gateway: None,
+        eds: None,
+        eds_roots: None,
     }])
 }
 

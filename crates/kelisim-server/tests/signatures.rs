@@ -1,0 +1,283 @@
+//! Consent signed with an electronic signature, over the HTTP API with a real SQLite file: the
+//! server writes the document, a test signer (a CA made here) signs it as NCALayer does, the
+//! server checks and stores it; every bad signature is refused with nothing stored, and
+//! `verify` catches a stored signature that no longer verifies.
+
+mod common;
+
+use base64::Engine as _;
+use common::*;
+use kelisim_server::signature_double::{SignerKind, TestAuthority, TestSigner};
+use kelisim_server::sites::Sites;
+use kelisim_server::store::{NewReceipt, Store};
+use kelisim_server::{app, AppState, Settings};
+use serde_json::{json, Value};
+
+struct Setup {
+    app: axum::Router,
+    state: AppState,
+    authority: TestAuthority,
+}
+
+async fn setup() -> Setup {
+    let folder = std::path::PathBuf::from(sqlite_url().trim_start_matches("sqlite://"))
+        .parent()
+        .unwrap()
+        .to_owned();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("www/kelisim.json")).unwrap())
+            .unwrap();
+    config["site"] = json!("glazik-kz");
+    config["forms"][0]["confirm"] = json!("eds");
+    std::fs::write(folder.join("kelisim.json"), config.to_string()).unwrap();
+    let authority = TestAuthority::generate("TEST ҰЛТТЫҚ КУӘЛАНДЫРУШЫ ОРТАЛЫҚ (RSA)");
+    std::fs::write(folder.join("nca-rsa.pem"), authority.certificate_pem()).unwrap();
+    let sites = json!({"sites": [{"id": "glazik-kz", "origins": [ORIGIN], "config": "kelisim.json",
+        "eds": {"ca_certificates": ["nca-rsa.pem"]}}]});
+    std::fs::write(folder.join("sites.json"), sites.to_string()).unwrap();
+    let sites = Sites::load(&folder.join("sites.json")).expect("the sites file loads");
+    let store = Store::open(&sqlite_url()).await.unwrap();
+    let state = AppState::new(Settings {
+        sites,
+        ..settings(store)
+    });
+    state.archive_configs(&state.sites()).await.unwrap();
+    Setup {
+        app: app(state.clone()),
+        state,
+        authority,
+    }
+}
+
+fn request() -> Value {
+    json!({
+        "site": "glazik-kz",
+        "form": "signup",
+        "language": "ru",
+        "granted_purposes": ["account", "sms"],
+        "denied_purposes": ["email-news", "telegram"],
+        "page_url": "https://glazik.kz/signup?ref=1",
+    })
+}
+
+/// Asks for a document: its id and text.
+async fn document(setup: &Setup, body: &Value) -> (String, String) {
+    let (status, _, written) = send(&setup.app, post("/v1/signatures", body.to_string())).await;
+    assert_eq!(status, axum::http::StatusCode::CREATED, "{written}");
+    let text = written["document"].as_str().unwrap().to_owned();
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(written["document_base64"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(decoded, text.as_bytes());
+    (written["signature_id"].as_str().unwrap().to_owned(), text)
+}
+
+async fn send_cms(setup: &Setup, id: &str, cms: &[u8]) -> (axum::http::StatusCode, Value) {
+    let body = json!({"cms": base64::engine::general_purpose::STANDARD.encode(cms)});
+    let (status, _, answer) = send(
+        &setup.app,
+        post(&format!("/v1/signatures/{id}"), body.to_string()),
+    )
+    .await;
+    (status, answer)
+}
+
+fn person(authority: &TestAuthority, kind: SignerKind) -> TestSigner {
+    authority.issue(kind, "АХМЕТОВА", "АЙГЕРІМ", "900101400123")
+}
+
+#[tokio::test]
+async fn a_document_signed_through_ncalayer_is_checked_and_stored() {
+    let setup = setup().await;
+    let (id, text) = document(&setup, &request()).await;
+    for expected in [
+        "Согласие на сбор и обработку персональных данных",
+        "Оператор: ТОО «Глазик Демо», БИН 180540012345",
+        "[x] Я даю согласие на сбор и обработку моих персональных данных для цели «создание личного кабинета, оформление и доставка заказов»",
+        "[ ] Я даю согласие на сбор и обработку моих персональных данных для цели «рекламные сообщения в Telegram»",
+        "Трансграничная передача: ОАЭ",
+        "Политика обработки персональных данных: https://glazik.kz/privacy.html#ru",
+        "kelisim: site=glazik-kz form=signup language=ru consent_id=",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in\n{text}");
+    }
+    let person = person(&setup.authority, SignerKind::Valid);
+    let (status, record) = send_cms(&setup, &id, &person.sign_cms(text.as_bytes(), true)).await;
+    assert_eq!(status, axum::http::StatusCode::CREATED, "{record}");
+    let receipt = &record["receipt"];
+    assert_eq!(
+        (receipt["action"].as_str(), receipt["method"].as_str()),
+        (Some("form"), Some("eds"))
+    );
+    assert_eq!(receipt["page_url"], "https://glazik.kz/signup");
+    let eds = &receipt["eds"];
+    assert_eq!(eds["verified"], true);
+    assert_eq!(eds["algorithm"], "RSA");
+    assert_eq!(eds["signer_iin"], "900101400123");
+    assert_eq!(eds["signer_name"], "АХМЕТОВА АЙГЕРІМ");
+    assert_eq!(eds["document"], text.as_str());
+    assert!(eds["revocation"]
+        .as_str()
+        .unwrap()
+        .starts_with("not checked"));
+    // Signed once.
+    let (status, answer) = send_cms(&setup, &id, &person.sign_cms(text.as_bytes(), true)).await;
+    assert_eq!(
+        (status.as_u16(), answer["reason"].as_str()),
+        (409, Some("used"))
+    );
+    let report = kelisim_server::verify::verify(setup.state.store(), signer().public_key(), &[])
+        .await
+        .unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+#[tokio::test]
+async fn every_bad_signature_is_refused_and_nothing_is_stored() {
+    let setup = setup().await;
+    let (id, text) = document(&setup, &request()).await;
+    let valid = person(&setup.authority, SignerKind::Valid);
+    let stranger = TestAuthority::generate("NOT TRUSTED");
+    let mut tampered = valid.sign_cms(text.as_bytes(), true);
+    let at = tampered.len() - 7;
+    tampered[at] ^= 0x01;
+    let cases: Vec<(&str, Vec<u8>, &[&str])> = vec![
+        (
+            "another document",
+            valid.sign_cms(b"I agree to nothing", true),
+            &["wrong_document"],
+        ),
+        (
+            "an unknown CA",
+            person(&stranger, SignerKind::Valid).sign_cms(text.as_bytes(), true),
+            &["untrusted_certificate"],
+        ),
+        (
+            "an expired certificate",
+            person(&setup.authority, SignerKind::Expired).sign_cms(text.as_bytes(), true),
+            &["certificate_not_valid"],
+        ),
+        (
+            "no signing key usage",
+            person(&setup.authority, SignerKind::NotForSigning).sign_cms(text.as_bytes(), true),
+            &["not_for_signing"],
+        ),
+        (
+            "an authentication key",
+            person(&setup.authority, SignerKind::AuthenticationOnly)
+                .sign_cms(text.as_bytes(), true),
+            &["not_for_signing"],
+        ),
+        ("a tampered CMS", tampered, &["bad_signature"]),
+        ("not a CMS", b"garbage".to_vec(), &["bad_signature"]),
+    ];
+    for (what, cms, reasons) in cases {
+        let (status, answer) = send_cms(&setup, &id, &cms).await;
+        assert_eq!(status.as_u16(), 422, "{what}: {answer}");
+        assert!(
+            reasons.contains(&answer["reason"].as_str().unwrap()),
+            "{what}: {answer}"
+        );
+        assert!(!answer["error"].as_str().unwrap().is_empty());
+    }
+    assert_eq!(row_count(&setup.state).await, 0);
+    // The document still waits for a good signature, detached this time.
+    let (status, _) = send_cms(&setup, &id, &valid.sign_cms(text.as_bytes(), false)).await;
+    assert_eq!(status.as_u16(), 201);
+    // A receipt cannot claim a signature itself.
+    let mut forged = receipt(3);
+    forged["method"] = json!("eds");
+    assert_eq!(post_receipt(&setup.app, &forged).await.0.as_u16(), 400);
+}
+
+#[tokio::test]
+async fn the_form_may_require_the_signer_to_be_the_person_it_names() {
+    let setup = setup().await;
+    let mut body = request();
+    body["iin"] = json!("990101300456");
+    let (id, text) = document(&setup, &body).await;
+    let (status, answer) = send_cms(
+        &setup,
+        &id,
+        &person(&setup.authority, SignerKind::Valid).sign_cms(text.as_bytes(), true),
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), answer["reason"].as_str()),
+        (422, Some("untrusted_certificate")),
+        "{answer}"
+    );
+    body["iin"] = json!("12345");
+    let (status, _, answer) = send(&setup.app, post("/v1/signatures", body.to_string())).await;
+    assert_eq!(
+        (status.as_u16(), answer["field"].as_str()),
+        (400, Some("iin"))
+    );
+}
+
+#[tokio::test]
+async fn a_form_or_site_not_set_up_for_signatures_is_refused() {
+    let setup = setup().await;
+    let mut body = request();
+    body["form"] = json!("checkout");
+    let (status, _, answer) = send(&setup.app, post("/v1/signatures", body.to_string())).await;
+    assert_eq!(
+        (status.as_u16(), answer["field"].as_str()),
+        (400, Some("form"))
+    );
+    let (app, _) = test_app(&sqlite_url()).await;
+    let (status, _, answer) = send(&app, post("/v1/signatures", request().to_string())).await;
+    assert_eq!(status.as_u16(), 400);
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("does not take electronic signatures"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn verify_catches_a_stored_signature_that_does_not_verify() {
+    let setup = setup().await;
+    let (id, text) = document(&setup, &request()).await;
+    let (_, record) = send_cms(
+        &setup,
+        &id,
+        &person(&setup.authority, SignerKind::Valid).sign_cms(text.as_bytes(), true),
+    )
+    .await;
+    // A receipt stored with a signature over other words than its document (as a server with a
+    // bug, or someone holding the signing key, might store one): the chain itself verifies.
+    let mut receipt: kelisim_core::receipt::Receipt =
+        serde_json::from_value(record["receipt"].clone()).unwrap();
+    receipt.receipt_id = "00000000-0000-4000-8000-00000000abcd".into();
+    if let Some(eds) = receipt.eds.as_mut() {
+        eds.document.push_str("and one more line\n");
+    }
+    setup
+        .state
+        .store()
+        .insert_receipts(
+            &[NewReceipt {
+                receipt,
+                ip_prefix: None,
+                now: time::OffsetDateTime::now_utc(),
+            }],
+            &signer(),
+        )
+        .await
+        .unwrap();
+    let report = kelisim_server::verify::verify(setup.state.store(), signer().public_key(), &[])
+        .await
+        .unwrap();
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| format!("{p:?}").contains("electronic signature does not verify")),
+        "{:?}",
+        report.problems
+    );
+}
