@@ -41,7 +41,7 @@ pub struct FormHandle {
     block: Element,
     form: HtmlFormElement,
     _submit: EventListener,
-    /// The SMS step's buttons (forms confirmed by SMS).
+    /// The SMS or signing step's buttons (confirmed forms).
     _sms_click: Option<EventListener>,
 }
 
@@ -79,9 +79,11 @@ pub fn attach(
     }
     let number = next_number();
     let block = render(config, purpose_set, language, number);
-    let sms = purpose_set.confirm == Some(Confirmation::Sms);
-    if sms {
-        render_sms_step(&block, &form, config, language);
+    let confirm = purpose_set.confirm;
+    match confirm {
+        Some(Confirmation::Sms) => render_sms_step(&block, &form, config, language),
+        Some(Confirmation::Eds) => render_eds_step(&block, config, language),
+        None => {}
     }
     // Before the submit button, so the person reads it before sending; at the end otherwise.
     let submit = find(&form, "[type=submit], button:not([type])");
@@ -116,16 +118,17 @@ pub fn attach(
             return;
         };
         let (granted, denied) = purposes_ticked(&block_for_submit);
-        if sms {
-            // Sent only with a code confirmed for exactly what is ticked now; the server
-            // stored that receipt, so no `form` receipt is sent here.
+        if let Some(kind) = confirm {
+            // Sent only when a code or a signature confirmed exactly what is ticked now; the
+            // server stored that receipt, so no `form` receipt is sent here.
             if block_for_submit.get_attribute(CONFIRMED_ATTRIBUTE) != Some(join(&granted, ",")) {
                 stop();
-                sms_say(
-                    &block_for_submit,
-                    config.texts(language).sms_needed(),
-                    Some(".kelisim-form-sms input"),
-                );
+                let texts = config.texts(language);
+                let (message, focus_on) = match kind {
+                    Confirmation::Sms => (texts.sms_needed(), ".kelisim-form-sms input"),
+                    Confirmation::Eds => (texts.eds_needed(), ".kelisim-form-eds button"),
+                };
+                sms_say(&block_for_submit, message, Some(focus_on));
             }
             return;
         }
@@ -154,14 +157,21 @@ pub fn attach(
             },
         );
     });
-    let sms_click = sms.then(|| {
-        sms_listener(
+    let sms_click = confirm.map(|kind| match kind {
+        Confirmation::Sms => sms_listener(
             &block,
             &config_for_sms,
             set_id,
             language,
             consent_id_for_sms,
-        )
+        ),
+        Confirmation::Eds => eds_listener(
+            &block,
+            &config_for_sms,
+            set_id,
+            language,
+            consent_id_for_sms,
+        ),
     });
     Ok(FormHandle {
         block,
@@ -244,7 +254,7 @@ fn render_sms_step(block: &Element, form: &HtmlFormElement, config: &Config, lan
         set_attr(&input, name, value);
     }
     set_hidden(&sms_button(&step, "confirm", texts.sms_confirm()), true);
-    let status = append(&step, "p", "kelisim-form-sms-status");
+    let status = append(&step, "p", "kelisim-form-status");
     set_attr(&status, "role", "status");
 }
 
@@ -258,7 +268,7 @@ fn sms_button(parent: &Element, step: &str, text: &str) -> Element {
 /// Shows `message` in the SMS step's status line and moves the focus to `focus_on` (a
 /// selector under the form) when given.
 fn sms_say(block: &Element, message: &str, focus_on: Option<&str>) {
-    if let Some(status) = find(block, ".kelisim-form-sms-status") {
+    if let Some(status) = find(block, ".kelisim-form-status") {
         status.set_text_content(Some(message));
     }
     let form = closest(block, "form");
@@ -324,39 +334,18 @@ fn sms_listener(
                 remove_attr(input, "aria-invalid");
             }
             let (granted, denied) = purposes_ticked(block);
-            // Written as JSON text directly: every value is an id, a hex hash, a UUID, the
-            // normal phone or a URL path (which percent-encodes quotes and backslashes), so
-            // none needs escaping.
-            let list = |ids: &[String]| {
-                if ids.is_empty() {
-                    "[]".to_owned()
-                } else {
-                    concat(&["[\"", &join(ids, "\",\""), "\"]"])
-                }
-            };
-            let consent = consent_id
-                .as_deref()
-                .map_or_else(|| "null".to_owned(), |id| concat(&["\"", id, "\""]));
+            // The normal phone needs no escaping either (see `choice_json`).
             let request = concat(&[
-                "{\"site\":\"",
-                &config.site,
-                "\",\"form\":\"",
-                &set,
-                "\",\"language\":\"",
-                language.code(),
-                "\",\"phone\":\"",
+                &choice_json(
+                    &config,
+                    &set,
+                    language,
+                    &granted,
+                    &denied,
+                    consent_id.as_deref(),
+                ),
+                ",\"phone\":\"",
                 &phone,
-                "\",\"config_id\":\"",
-                &config.resolved().config_id,
-                "\",\"granted_purposes\":",
-                &list(&granted),
-                ",\"denied_purposes\":",
-                &list(&denied),
-                ",\"consent_id\":",
-                &consent,
-                ",\"page_url\":\"",
-                &crate::browser::location("origin"),
-                &crate::browser::location("pathname"),
                 "\"}",
             ]);
             let block = block.clone();
@@ -367,7 +356,7 @@ fn sms_listener(
                 Box::new(move |status, answer| {
                     let texts = config.texts(language);
                     if status != 201 {
-                        sms_say(&block, refusal(texts, &answer), None);
+                        sms_say(&block, refusal(texts, &answer, Confirmation::Sms), None);
                         return;
                     }
                     let id = crate::browser::property(&answer, "confirmation_id")
@@ -413,19 +402,16 @@ fn sms_listener(
                 if status != 201 {
                     sms_say(
                         &block,
-                        refusal(texts, &answer),
+                        refusal(texts, &answer, Confirmation::Sms),
                         Some(".kelisim-form-code input"),
                     );
                     return;
                 }
-                let receipt = crate::browser::property(&answer, "receipt");
-                let receipt_id = crate::browser::property(&receipt, "receipt_id")
-                    .as_string()
-                    .unwrap_or_default();
-                if let Some(field) = find(&block, &concat(&["input[name=", RECEIPT_FIELD, "]"])) {
-                    set_attr(&field, "value", &receipt_id);
-                }
-                set_attr(&block, CONFIRMED_ATTRIBUTE, &join(&granted, ","));
+                confirmed(
+                    &block,
+                    &crate::browser::property(&answer, "receipt"),
+                    &granted,
+                );
                 for selector in [".kelisim-form-code", "[data-kelisim-sms=confirm]"] {
                     if let Some(element) = find(&block, selector) {
                         set_hidden(&element, true);
@@ -437,14 +423,213 @@ fn sms_listener(
     })
 }
 
+/// The signing step under the purposes: "sign with ЭЦҚ/ЭЦП", the document signed (shown once
+/// the server has written it), and the status line.
+fn render_eds_step(block: &Element, config: &Config, language: Language) {
+    let texts = config.texts(language);
+    let step = append(block, "div", "kelisim-form-eds");
+    let button = append_text(&step, "button", "", texts.eds_sign());
+    set_attr(&button, "type", "button");
+    set_attr(&button, "data-kelisim-eds", "sign");
+    let details = append(&step, "details", "");
+    set_hidden(&details, true);
+    append_text(&details, "summary", "", texts.eds_document());
+    append(&details, "pre", "");
+    let status = append(&step, "p", "kelisim-form-status");
+    set_attr(&status, "role", "status");
+}
+
+/// The signing step: the server writes the document, NCALayer signs it, the server checks
+/// the signature and stores the receipt.
+fn eds_listener(
+    block: &Element,
+    config: &Rc<Config>,
+    set: String,
+    language: Language,
+    consent_id: Option<String>,
+) -> EventListener {
+    let config = Rc::clone(config);
+    let block_for_click = block.clone();
+    EventListener::new(block, "click", move |event| {
+        let on_sign = crate::browser::event_element(event)
+            .and_then(|target| closest(&target, "[data-kelisim-eds]"))
+            .is_some();
+        let block = &block_for_click;
+        if !on_sign || !required_given(block) {
+            return;
+        }
+        let Some(endpoint) = &config.endpoint else {
+            return;
+        };
+        let base = concat(&[
+            endpoint.strip_suffix("receipts").unwrap_or(endpoint),
+            "signatures",
+        ]);
+        // The IIN the form collects, when it marks that field: the signer must be that person.
+        let iin = closest(block, "form")
+            .and_then(|form| find(&form, "[data-kelisim-iin]"))
+            .map(|input| input.unchecked_into::<HtmlInputElement>().value())
+            .filter(|iin| iin.len() == 12 && iin.bytes().all(|b| b.is_ascii_digit()))
+            .unwrap_or_default();
+        let (granted, denied) = purposes_ticked(block);
+        let request = concat(&[
+            &choice_json(
+                &config,
+                &set,
+                language,
+                &granted,
+                &denied,
+                consent_id.as_deref(),
+            ),
+            if iin.is_empty() { "" } else { ",\"iin\":\"" },
+            &iin,
+            if iin.is_empty() { "}" } else { "\"}" },
+        ]);
+        let block = block.clone();
+        let config = Rc::clone(&config);
+        let url = base.clone();
+        post_json(
+            &url,
+            request,
+            Box::new(move |status, answer| {
+                let texts = config.texts(language);
+                if status != 201 {
+                    sms_say(&block, refusal(texts, &answer, Confirmation::Eds), None);
+                    return;
+                }
+                let text_of = |key: &str| {
+                    crate::browser::property(&answer, key)
+                        .as_string()
+                        .unwrap_or_default()
+                };
+                if let Some(details) = find(&block, ".kelisim-form-eds details") {
+                    if let Some(pre) = find(&details, "pre") {
+                        pre.set_text_content(Some(&text_of("document")));
+                    }
+                    set_hidden(&details, false);
+                }
+                let id = text_of("signature_id");
+                let done = crate::browser::once(move |answer| {
+                    let answer = js_sys::Array::from(&answer);
+                    let outcome = answer.get_unchecked(0).as_string().unwrap_or_default();
+                    let value = answer.get_unchecked(1).as_string().unwrap_or_default();
+                    let texts = config.texts(language);
+                    match outcome.as_str() {
+                        "ok" => {}
+                        "cancelled" => return sms_say(&block, texts.eds_cancelled(), None),
+                        "not_running" => {
+                            // The page's developer may be the one to fix it.
+                            crate::browser::console_warn(
+                                "kelisim: NCALayer did not answer on wss://127.0.0.1:13579: it is not running, or the page's Content-Security-Policy lacks connect-src wss://127.0.0.1:13579",
+                            );
+                            return sms_say(&block, texts.eds_not_running(), None);
+                        }
+                        _ => {
+                            crate::browser::console_warn(&concat(&["NCALayer: ", &value]));
+                            return sms_say(&block, texts.eds_failed(), None);
+                        }
+                    }
+                    let body = concat(&["{\"cms\":\"", &value, "\"}"]);
+                    let block = block.clone();
+                    let config = Rc::clone(&config);
+                    post_json(
+                        &concat(&[&base, "/", &id]),
+                        body,
+                        Box::new(move |status, answer| {
+                            let texts = config.texts(language);
+                            if status != 201 {
+                                sms_say(&block, refusal(texts, &answer, Confirmation::Eds), None);
+                                return;
+                            }
+                            let receipt = crate::browser::property(&answer, "receipt");
+                            confirmed(&block, &receipt, &granted);
+                            let signer = crate::browser::property(
+                                &crate::browser::property(&receipt, "eds"),
+                                "signer_name",
+                            )
+                            .as_string()
+                            .unwrap_or_default();
+                            sms_say(&block, &fill(texts.eds_signed(), "name", &signer), None);
+                        }),
+                    );
+                });
+                crate::helpers::ncalayer_sign(
+                    &text_of("document_base64"),
+                    language.code(),
+                    &iin,
+                    &done,
+                );
+            }),
+        );
+    })
+}
+
+/// Marks the block confirmed for `granted` and puts the stored receipt's id in the hidden
+/// field the store's backend reads.
+fn confirmed(block: &Element, receipt: &JsValue, granted: &[String]) {
+    let receipt_id = crate::browser::property(receipt, "receipt_id")
+        .as_string()
+        .unwrap_or_default();
+    if let Some(field) = find(block, &concat(&["input[name=", RECEIPT_FIELD, "]"])) {
+        set_attr(&field, "value", &receipt_id);
+    }
+    set_attr(block, CONFIRMED_ATTRIBUTE, &join(granted, ","));
+}
+
+/// The visitor's choice as the start of a JSON request (without its closing brace): site,
+/// form, language, the compiled config, the purposes, the consent id and the page. Written as
+/// text directly: every value is an id, a hex hash, a UUID or a URL path (which
+/// percent-encodes quotes and backslashes), so none needs escaping.
+fn choice_json(
+    config: &Config,
+    set: &str,
+    language: Language,
+    granted: &[String],
+    denied: &[String],
+    consent_id: Option<&str>,
+) -> String {
+    let list = |ids: &[String]| {
+        if ids.is_empty() {
+            "[]".to_owned()
+        } else {
+            concat(&["[\"", &join(ids, "\",\""), "\"]"])
+        }
+    };
+    let consent = consent_id.map_or_else(|| "null".to_owned(), |id| concat(&["\"", id, "\""]));
+    concat(&[
+        "{\"site\":\"",
+        &config.site,
+        "\",\"form\":\"",
+        set,
+        "\",\"language\":\"",
+        language.code(),
+        "\",\"config_id\":\"",
+        &config.resolved().config_id,
+        "\",\"granted_purposes\":",
+        &list(granted),
+        ",\"denied_purposes\":",
+        &list(denied),
+        ",\"consent_id\":",
+        &consent,
+        ",\"page_url\":\"",
+        &crate::browser::location("origin"),
+        &crate::browser::location("pathname"),
+        "\"",
+    ])
+}
+
 /// The visitor's words for a refused step, from the server's `reason` (the gateway's
 /// trouble when the answer has none: no answer, a proxy's page).
-fn refusal<'a>(texts: &'a kelisim_core::texts::Texts, answer: &JsValue) -> &'a str {
+fn refusal<'a>(
+    texts: &'a kelisim_core::texts::Texts,
+    answer: &JsValue,
+    kind: Confirmation,
+) -> &'a str {
     crate::browser::property(answer, "reason")
         .as_string()
         .and_then(|reason| Refusal::parse(&reason))
         .unwrap_or(Refusal::GatewayUnavailable)
-        .text(texts, Confirmation::Sms)
+        .text(texts, kind)
 }
 
 /// POSTs `body` (JSON text) to `url`; `settled(status, answer)` gets the status (0 without an

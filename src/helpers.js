@@ -38,3 +38,54 @@ export function post_text(url, body, done) {
     .catch(() => [0, ""])
     .then(done);
 }
+
+// Asks NCALayer, the national signing application on the visitor's computer, to sign `data`
+// (base64) as CMS with the data inside, with a signing key (and, when `iin` is given, that
+// person's), through its module kz.gov.pki.knca.basics. Calls `done([status, value])` once:
+// "ok" and the CMS in base64, "cancelled" (the dialog was closed), "not_running" (nothing
+// answers on wss://127.0.0.1:13579), or "error" and NCALayer's own words.
+export function ncalayer_sign(data, locale, iin, done) {
+  var socket;
+  var greeted = false;
+  var settled = false;
+  var finish = function (status, value) {
+    if (settled) return;
+    settled = true;
+    done([status, value || ""]);
+    try { socket.close(); } catch (e) { /* already closed */ }
+  };
+  try {
+    socket = new WebSocket("wss://127.0.0.1:13579/");
+  } catch (e) {
+    return finish("not_running");
+  }
+  socket.onerror = function () { finish(greeted ? "error" : "not_running", "connection lost"); };
+  socket.onclose = function () { finish(greeted ? "error" : "not_running", "connection closed"); };
+  socket.onmessage = function (event) {
+    var answer;
+    try { answer = JSON.parse(event.data); } catch (e) { return finish("error", "not JSON"); }
+    if (!greeted) {
+      // NCALayer greets a connection with its version first.
+      greeted = true;
+      var signer = { extKeyUsageOids: ["1.3.6.1.5.5.7.3.4"], chain: [] };
+      if (iin) signer.iin = iin;
+      socket.send(JSON.stringify({
+        module: "kz.gov.pki.knca.basics",
+        method: "sign",
+        args: {
+          allowedStorages: null,
+          format: "cms",
+          data: data,
+          signingParams: { decode: true, encapsulate: true, digested: false },
+          signerParams: signer,
+          locale: locale,
+        },
+      }));
+      return;
+    }
+    if (!answer.status) return finish("error", answer.code + ": " + answer.message);
+    if (!answer.body || !("result" in answer.body)) return finish("cancelled");
+    var result = answer.body.result;
+    finish("ok", Array.isArray(result) ? result[0] : result);
+  };
+}

@@ -20,4 +20,9 @@ extern "C" {
     /// POSTs `body` to `url` as text/plain with keepalive; `done([status, text])` is called
     /// once, with status 0 when no answer came.
     pub fn post_text(url: &str, body: &str, done: &JsValue);
+
+    /// Has NCALayer sign base64 `data` as CMS (`iin` empty: any person's signing key);
+    /// `done([status, value])` is called once: `ok` and the CMS, `cancelled`, `not_running`,
+    /// or `error` and NCALayer's words.
+    pub fn ncalayer_sign(data: &str, locale: &str, iin: &str, done: &JsValue);
 }

@@ -300,14 +300,14 @@ fn a_form_confirmed_by_sms_is_not_sent_before_the_code_and_refuses_a_foreign_num
     purpose("account").set_checked(true);
     assert!(!submit(), "sent without a confirmed code");
     assert_eq!(
-        text(".kelisim-form-sms-status"),
+        text(".kelisim-form-status"),
         "Перед отправкой подтвердите согласие кодом из SMS."
     );
     // A Russian number is refused before anything is sent.
     phone.set_value("+7 916 123 45 67");
     click("[data-kelisim-sms=send]");
     assert_eq!(
-        text(".kelisim-form-sms-status"),
+        text(".kelisim-form-status"),
         "Введите казахстанский мобильный номер: +7 7XX XXX XX XX."
     );
     assert_eq!(phone.get_attribute("aria-invalid").as_deref(), Some("true"));
@@ -335,4 +335,29 @@ fn a_form_with_its_own_phone_field_is_not_given_a_second_one() {
     init(&sms_config());
     assert!(query(".kelisim-form-sms input[name=kelisim_phone]").is_none());
     assert!(text(".kelisim-form-sms").contains("Код жіберу"));
+}
+
+#[wasm_bindgen_test]
+fn a_signed_form_is_not_sent_before_the_signature() {
+    reset("ru");
+    fixture(FORM);
+    let config = config_with_endpoint();
+    set(
+        &config,
+        &["forms", "0", "confirm"],
+        JsValue::from_str("eds"),
+    );
+    init(&config);
+    assert!(text(".kelisim-form-eds").contains("Подписать ЭЦП"));
+    // The document appears only once the server has written it.
+    assert!(query(".kelisim-form-eds details")
+        .unwrap()
+        .has_attribute("hidden"));
+    purpose("account").set_checked(true);
+    assert!(!submit(), "sent without a signature");
+    assert_eq!(
+        text(".kelisim-form-status"),
+        "Перед отправкой подпишите согласие ЭЦП."
+    );
+    assert!(query(".kelisim-form-sms").is_none());
 }

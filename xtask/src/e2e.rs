@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 /// The CSP the README tells stores they can use.
 /// (Plus `connect-src` for the receipts server of the receipts pages, on another origin.)
-pub const STRICT_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' http://127.0.0.1:18732; object-src 'none'; base-uri 'none'";
+pub const STRICT_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' http://127.0.0.1:18732 wss://127.0.0.1:13579; object-src 'none'; base-uri 'none'";
 
 /// Where the end-to-end pages are served, and where their receipts server listens.
 const PAGES: &str = "127.0.0.1:18731";
@@ -297,6 +297,8 @@ fn receipts_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
         data.join("receipts-config.json"),
     )?;
     std::fs::write(data.join("mobizon.key"), SMS_DOUBLE_KEY)?;
+    // NCALayer's stand-in, whose test CA the site trusts for signed forms.
+    let mut ncalayer = Some(start_ncalayer_double(&binary, &data, "sign")?);
     let sites = serde_json::json!({"sites": [{
         "id": "glazik-demo",
         "origins": [format!("http://{PAGES}"), format!("http://127.0.0.1:{RECEIPTS_PORT}")],
@@ -304,7 +306,8 @@ fn receipts_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
         "sms": {"gateway": "mobizon", "key_file": "mobizon.key", "sender": "GLAZIK",
                 "api_url": format!("http://127.0.0.1:{SMS_DOUBLE_PORT}"),
                 // The withdrawal follows the consent to the same number within seconds here.
-                "limits": {"resend_after_seconds": 0}},
+                                "limits": {"resend_after_seconds": 0}},
+        "eds": {"ca_certificates": ["ncalayer-ca.pem"]},
     }]});
     std::fs::write(data.join("sites.json"), sites.to_string())?;
     // The demo store as the server serves it, with a driver that presses "accept all".
@@ -491,6 +494,15 @@ fn receipts_flow(root: &Path) -> Result<Vec<(String, Result<()>)>> {
         check_sms_receipts(&stored()?),
     ));
     results.push((
+        "eds: a contract form is not sent unsigned; NCALayer (its double) signs the document the server wrote and the server checks it; a cancelled dialog and NCALayer not running are said plainly"
+            .to_owned(),
+        eds_check(&binary, &data, &mut ncalayer),
+    ));
+    results.push((
+        "eds: the signed receipt is stored with the document, the CMS and the signer".to_owned(),
+        check_eds_receipt(&stored()?),
+    ));
+    results.push((
         "dashboard: a marketer signs in, picks a preset and a filter, reads the tiles and the A/B verdict, downloads the CSV; all equal to the API (screenshots in kk and ru at 1280 and 390 px)"
             .to_owned(),
         dashboard_check(root, &marketer_token),
@@ -628,6 +640,127 @@ fn sms_check(kiosk_token: &str) -> Result<()> {
     browser.type_into("input[name=code]", &last_sms_code()?)?;
     browser.click("form button[type=submit]")?;
     wait_for_page(&browser, "Согласие отозвано")?;
+    Ok(())
+}
+
+/// Starts `kelisim-server ncalayer-double` (answering `answer`), its test CA written to
+/// `data/ncalayer-ca.pem`, and waits until it listens.
+fn start_ncalayer_double(binary: &Path, data: &Path, answer: &str) -> Result<ServerProcess> {
+    let child = Command::new(binary)
+        .args(["ncalayer-double", "--answer", answer, "--ca-out"])
+        .arg(data.join("ncalayer-ca.pem"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let process = ServerProcess(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", 13579)).is_err() {
+        if Instant::now() > deadline {
+            bail!("ncalayer-double did not start");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(process)
+}
+
+/// A contract form signed through NCALayer (its double), in Chromium: not sent unsigned,
+/// signed and checked, then a cancelled dialog and NCALayer not running.
+fn eds_check(binary: &Path, data: &Path, ncalayer: &mut Option<ServerProcess>) -> Result<()> {
+    // The double's certificate is self-signed, as NCALayer's is until its own root is
+    // installed; NCALayer's installer trusts it, this browser is told to.
+    let browser = crate::webdriver::Browser::start_with(
+        crate::tools::CHROMEDRIVER,
+        18754,
+        &["--ignore-certificate-errors"],
+    )?;
+    let open = |browser: &crate::webdriver::Browser| -> Result<()> {
+        browser.goto(&format!("http://{PAGES}/e2e/eds-signup.html"))?;
+        // The form's step, and the cookie banner unless a choice is kept from before.
+        wait_until(
+            browser,
+            "return !!document.querySelector('.kelisim-form-eds') && (!!document.querySelector('.kelisim-banner') || document.cookie.indexOf('kelisim=') >= 0);",
+        )?;
+        browser.execute(
+            "var b = document.querySelector('.kelisim-banner [data-kelisim-action=\"reject-all\"]'); if (b) b.click();",
+        )?;
+        wait_until(
+            browser,
+            "return !document.querySelector('.kelisim-banner:not([hidden])');",
+        )?;
+        browser.click("input[name=kelisim_purposes][value=contract]")
+    };
+    let status = "return document.querySelector('.kelisim-form-status').textContent;";
+    open(&browser)?;
+    browser.execute("document.querySelector('#contract button[type=submit]').click();")?;
+    if browser.execute("return !!window.e2eSent;")? == serde_json::json!(true) {
+        bail!("the form was sent unsigned");
+    }
+    browser.click("[data-kelisim-eds=sign]")?;
+    wait_until(
+        &browser,
+        "return document.querySelector('.kelisim-form-consent').hasAttribute('data-kelisim-confirmed');",
+    )
+    .with_context(|| format!("status: {}", browser.execute(status).unwrap_or_default()))?;
+    let said = browser.execute(status)?;
+    if !said
+        .as_str()
+        .unwrap_or_default()
+        .contains("ТЕСТОВА АЙГЕРІМ")
+    {
+        bail!("after signing the form says {said}");
+    }
+    let document =
+        browser.execute("return document.querySelector('.kelisim-form-eds pre').textContent;")?;
+    if !document
+        .as_str()
+        .unwrap_or_default()
+        .contains("заключение договора страхования")
+    {
+        bail!("the document shown is {document}");
+    }
+    browser.execute("document.querySelector('#contract button[type=submit]').click();")?;
+    let sent = browser.execute("return window.e2eSent;")?;
+    if sent["receipt"].as_str().unwrap_or_default().len() != 36 {
+        bail!("the store's backend got {sent}");
+    }
+
+    // The person closes NCALayer's dialog.
+    drop(ncalayer.take());
+    *ncalayer = Some(start_ncalayer_double(binary, data, "cancel")?);
+    open(&browser)?;
+    browser.click("[data-kelisim-eds=sign]")?;
+    wait_until(&browser, "return document.querySelector('.kelisim-form-status').textContent === 'Подписание отменено.';")
+        .with_context(|| format!("status: {}", browser.execute(status).unwrap_or_default()))?;
+    // NCALayer is not running.
+    drop(ncalayer.take());
+    open(&browser)?;
+    browser.click("[data-kelisim-eds=sign]")?;
+    wait_until(&browser, "return document.querySelector('.kelisim-form-status').textContent.indexOf('NCALayer не запущен') === 0;")
+        .with_context(|| format!("status: {}", browser.execute(status).unwrap_or_default()))?;
+    Ok(())
+}
+
+/// The signed row: method `eds`, verified, with its document, CMS and signer.
+fn check_eds_receipt(rows: &[String]) -> Result<()> {
+    let signed: Vec<serde_json::Value> = rows
+        .iter()
+        .filter_map(|row| serde_json::from_str::<serde_json::Value>(row).ok())
+        .filter(|row| row["stored"]["receipt"]["method"] == "eds")
+        .collect();
+    let [row] = &signed[..] else {
+        bail!("expected one signed receipt, found {}", signed.len());
+    };
+    let eds = &row["stored"]["receipt"]["eds"];
+    if eds["verified"] != true
+        || eds["signer_iin"] != "900101400123"
+        || !eds["document"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("form=contract")
+        || eds["cms"].as_str().unwrap_or_default().len() < 1000
+    {
+        bail!("the signed receipt: {row}");
+    }
     Ok(())
 }
 

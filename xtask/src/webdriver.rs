@@ -15,10 +15,18 @@ pub struct Browser {
     driver: Child,
     base: String,
     session: String,
+    /// Chromium flags beyond the usual ones, kept for `restart`.
+    extra_args: Vec<String>,
 }
 
 impl Browser {
     pub fn start(chromedriver: &str, port: u16) -> Result<Browser> {
+        Browser::start_with(chromedriver, port, &[])
+    }
+
+    /// [`Browser::start`] with more Chromium flags (e.g. `--ignore-certificate-errors` for a
+    /// local double with a self-signed certificate).
+    pub fn start_with(chromedriver: &str, port: u16, extra_args: &[&str]) -> Result<Browser> {
         let driver = Command::new(chromedriver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -33,11 +41,12 @@ impl Browser {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        let session = new_session(&base)?;
+        let session = new_session(&base, extra_args)?;
         Ok(Browser {
             driver,
             base,
             session,
+            extra_args: extra_args.iter().map(|arg| (*arg).to_owned()).collect(),
         })
     }
 
@@ -50,7 +59,8 @@ impl Browser {
     /// the spread halved; 0.3 s was enough).
     pub fn restart(&mut self) -> Result<()> {
         let _ = ureq::delete(&format!("{}/session/{}", self.base, self.session)).call();
-        self.session = new_session(&self.base)?;
+        let extra_args: Vec<&str> = self.extra_args.iter().map(String::as_str).collect();
+        self.session = new_session(&self.base, &extra_args)?;
         std::thread::sleep(SETTLE);
         Ok(())
     }
@@ -244,14 +254,24 @@ impl Browser {
     }
 }
 
-fn new_session(base: &str) -> Result<String> {
+fn new_session(base: &str, extra_args: &[&str]) -> Result<String> {
+    let mut args = vec![
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-sync",
+    ];
+    args.extend_from_slice(extra_args);
     // A page that never finishes loading fails `goto` after a minute, not WebDriver's five.
     let capabilities = json!({"capabilities": {"alwaysMatch": {
         "timeouts": {"pageLoad": 60_000},
         "goog:chromeOptions": {
             "binary": crate::tools::CHROMIUM,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"]
+            "args": args
         }
     }}});
     let answer: Value = ureq::post(&format!("{base}/session"))

@@ -216,6 +216,21 @@ enum Command {
         #[arg(long)]
         mobizon_key: Option<String>,
     },
+    /// Run a stand-in for NCALayer on this computer (wss://127.0.0.1:13579, a self-signed
+    /// certificate) with a test certification authority made at start: it signs every
+    /// request as a test person, or answers as a cancelled dialog or a failure. For the
+    /// end-to-end tests and for trying signed forms without a real key; the CA certificate
+    /// goes to --ca-out, for the sites file's `eds.ca_certificates`.
+    NcalayerDouble {
+        #[arg(long, default_value = "127.0.0.1:13579")]
+        listen: SocketAddr,
+        /// Where to write the test CA's certificate (PEM).
+        #[arg(long)]
+        ca_out: PathBuf,
+        /// sign, cancel or fail.
+        #[arg(long, default_value = "sign")]
+        answer: String,
+    },
     /// Serve receipts, impressions, the admin API, the dashboard, the SDK and the demo store.
     Serve {
         #[arg(long, env = "KELISIM_LISTEN", default_value = "127.0.0.1:8080")]
@@ -477,6 +492,37 @@ async fn main() -> Result<()> {
             credentials,
             command,
         } => credential(&key, &credentials, command),
+        Command::NcalayerDouble {
+            listen,
+            ca_out,
+            answer,
+        } => {
+            use kelisim_server::signature_double::{NcaLayerAnswer, SignerKind, TestAuthority};
+            let answer = match answer.as_str() {
+                "sign" => NcaLayerAnswer::Sign,
+                "cancel" => NcaLayerAnswer::Cancel,
+                "fail" => NcaLayerAnswer::Fail,
+                other => bail!("--answer \"{other}\" must be sign, cancel or fail"),
+            };
+            let authority = TestAuthority::generate("KELISIM TEST CA (RSA)");
+            std::fs::write(&ca_out, authority.certificate_pem())
+                .with_context(|| format!("writing {}", ca_out.display()))?;
+            let signer = authority.issue(SignerKind::Valid, "ТЕСТОВА", "АЙГЕРІМ", "900101400123");
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("listening on {listen}"))?;
+            println!(
+                "NCALayer double on wss://{} (test CA in {}), signing as ТЕСТОВА АЙГЕРІМ, IIN 900101400123",
+                listener.local_addr()?,
+                ca_out.display()
+            );
+            kelisim_server::signature_double::serve_ncalayer(
+                listener,
+                std::sync::Arc::new(signer),
+                answer,
+            )
+            .await
+        }
         Command::SmsDouble {
             listen,
             mobizon_key,

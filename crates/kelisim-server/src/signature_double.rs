@@ -204,3 +204,100 @@ impl TestSigner {
             .expect("SignedData encodes")
     }
 }
+
+/// How the NCALayer stand-in answers a `sign` request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NcaLayerAnswer {
+    /// Signs with the test signer.
+    Sign,
+    /// As when the person closes the dialog: success without a result.
+    Cancel,
+    /// As NCALayer reports a failure: `status: false` with a code and a message.
+    Fail,
+}
+
+/// Serves NCALayer's WebSocket protocol over TLS (a self-signed certificate for 127.0.0.1:
+/// the browser must be told to accept it) on `listener`: greets each connection with a
+/// version, then answers each `kz.gov.pki.knca.basics` `sign` request as `answer` says,
+/// signing with `signer` (the data in base64, `decode: true`, the CMS with the data inside).
+pub async fn serve_ncalayer(
+    listener: tokio::net::TcpListener,
+    signer: std::sync::Arc<TestSigner>,
+    answer: NcaLayerAnswer,
+) -> anyhow::Result<()> {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_rustls::rustls;
+    use tokio_tungstenite::tungstenite::Message;
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])?;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![certified.cert.der().clone()],
+            rustls::pki_types::PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der())
+                .into(),
+        )?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    loop {
+        let (connection, _) = listener.accept().await?;
+        let acceptor = acceptor.clone();
+        let signer = signer.clone();
+        tokio::spawn(async move {
+            let Ok(tls) = acceptor.accept(connection).await else {
+                return;
+            };
+            let Ok(mut socket) = tokio_tungstenite::accept_async(tls).await else {
+                return;
+            };
+            let greeting = serde_json::json!({"result": {"version": "1.4 (kelisim double)"}});
+            if socket
+                .send(Message::text(greeting.to_string()))
+                .await
+                .is_err()
+            {
+                return;
+            }
+            while let Some(Ok(message)) = socket.next().await {
+                let Message::Text(text) = message else {
+                    continue;
+                };
+                let reply = ncalayer_reply(&text, &signer, answer);
+                if socket.send(Message::text(reply.to_string())).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}
+
+/// NCALayer's answer to one request.
+fn ncalayer_reply(request: &str, signer: &TestSigner, answer: NcaLayerAnswer) -> serde_json::Value {
+    use base64::Engine as _;
+    use serde_json::json;
+    let Ok(request) = serde_json::from_str::<serde_json::Value>(request) else {
+        return json!({"status": false, "code": "500", "message": "request is not JSON"});
+    };
+    if request["module"] != "kz.gov.pki.knca.basics" || request["method"] != "sign" {
+        return json!({"status": false, "code": "400", "message": "unknown module or method"});
+    }
+    let args = &request["args"];
+    match answer {
+        NcaLayerAnswer::Cancel => return json!({"status": true, "body": {}}),
+        NcaLayerAnswer::Fail => {
+            return json!({"status": false, "code": "500", "message": "storage error", "details": "the double was told to fail"})
+        }
+        NcaLayerAnswer::Sign => {}
+    }
+    let engine = base64::engine::general_purpose::STANDARD;
+    let Some(data) = args["data"]
+        .as_str()
+        .and_then(|data| engine.decode(data).ok())
+    else {
+        return json!({"status": false, "code": "400", "message": "data must be base64"});
+    };
+    let attached = args["signingParams"]["encapsulate"] != false;
+    let cms = signer.sign_cms(&data, attached);
+    json!({"status": true, "body": {"result": engine.encode(cms)}})
+}
