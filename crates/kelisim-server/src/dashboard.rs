@@ -259,6 +259,21 @@ pub fn dpo_page(
                     escape(&receipt.site),
                     escape(&receipt.receipt_id),
                 );
+                if let Some(eds) = &receipt.eds {
+                    // The document as signed, and the signature itself (CMS, base64).
+                    let _ = write!(
+                        body,
+                        "<tr><td colspan=\"7\"><details><summary>{}</summary><pre>{}</pre>\
+                         <p>{} {}, {} {}</p><p><small>CMS: <code>{}</code></small></p></details></td></tr>",
+                        lang.t("Қол қойылған құжат", "Подписанный документ", "The signed document"),
+                        escape(&eds.document),
+                        lang.t("Сертификат", "Сертификат", "Certificate"),
+                        escape(&eds.certificate_serial),
+                        lang.t("берген", "выдан", "issued by"),
+                        escape(&eds.certificate_issuer),
+                        escape(&eds.cms),
+                    );
+                }
                 if let Some(config_id) = &receipt.config_id {
                     let archived = configs
                         .iter()
@@ -302,6 +317,25 @@ pub fn dpo_page(
 /// How a receipt was collected, with the SMS confirmation's gateway, delivery status and
 /// kiosk when it has one.
 fn method_text(lang: Lang, receipt: &kelisim_core::receipt::Receipt) -> String {
+    if let Some(eds) = &receipt.eds {
+        return format!(
+            "{} ({}: {}{}; {}; {} {})",
+            receipt.method,
+            lang.t("қол қойған", "подписал", "signed by"),
+            eds.signer_name,
+            eds.signer_iin
+                .as_ref()
+                .map(|iin| format!(", {} {iin}", lang.t("ЖСН", "ИИН", "IIN")))
+                .unwrap_or_default(),
+            if eds.verified {
+                lang.t("тексерілді", "проверена", "verified")
+            } else {
+                lang.t("ТЕКСЕРІЛМЕГЕН", "НЕ ПРОВЕРЕНА", "NOT VERIFIED")
+            },
+            eds.algorithm,
+            eds.verification
+        );
+    }
     let Some(sms) = &receipt.sms else {
         return receipt.method.clone();
     };

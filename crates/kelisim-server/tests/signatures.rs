@@ -131,6 +131,54 @@ async fn a_document_signed_through_ncalayer_is_checked_and_stored() {
         .await
         .unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
+
+    // The DPO's look-up shows the signer, that it was verified, and the document signed.
+    use kelisim_server::access::{Credential, CredentialsFile, Role};
+    let dpo = kelisim_server::access::new_token();
+    setup.state.reload(
+        setup.state.sites().as_ref().clone(),
+        &CredentialsFile {
+            credentials: vec![Credential {
+                name: "dpo".into(),
+                role: Role::Dpo,
+                token_sha256: hex::encode(kelisim_server::access::digest(&dpo)),
+                kiosk: None,
+            }],
+        },
+    );
+    let login = axum::http::Request::post("/dashboard/login?lang=ru")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(format!("token={dpo}")))
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(setup.app.clone(), login)
+        .await
+        .unwrap();
+    let session = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let look_up = axum::http::Request::get(format!(
+        "/dashboard?lang=ru&id={}",
+        receipt["consent_id"].as_str().unwrap()
+    ))
+    .header("cookie", &session)
+    .body(axum::body::Body::empty())
+    .unwrap();
+    let (_, _, page) = send(&setup.app, look_up).await;
+    let page = page.as_str().unwrap();
+    for expected in [
+        "подписал: АХМЕТОВА АЙГЕРІМ, ИИН 900101400123; проверена",
+        "Подписанный документ",
+        "form=signup",
+    ] {
+        assert!(
+            page.contains(expected),
+            "{expected:?} not on the DPO's page"
+        );
+    }
 }
 
 #[tokio::test]
