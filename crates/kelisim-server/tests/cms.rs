@@ -113,7 +113,7 @@ fn a_gost_signature_is_kept_as_not_verified() {
     let checked = check(
         &cms,
         DOCUMENT,
-        &[authority.certificate.clone()],
+        std::slice::from_ref(&authority.certificate),
         now(),
         true,
     )
