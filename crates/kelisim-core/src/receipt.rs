@@ -119,8 +119,14 @@ pub struct EdsSignature {
     /// why it could not be (a GOST signature without a verifier is never called verified).
     pub verified: bool,
     pub verification: String,
-    /// What is known of revocation (an OCSP answer, or why none was asked).
+    /// What is known of revocation (the OCSP responder's word, or why it was not asked).
     pub revocation: String,
+    /// The OCSP responder's signed answer (DER, base64), when one was had.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub ocsp_response: Option<String>,
     /// When the server checked it (RFC 3339).
     pub verified_at: String,
 }

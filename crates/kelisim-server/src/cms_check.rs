@@ -75,6 +75,10 @@ pub struct Checked {
     pub algorithm: String,
     pub verified: bool,
     pub verification: String,
+    /// The signer's certificate, and the one that issued it when the chain was checked (what
+    /// an OCSP request names).
+    pub signer_certificate: Certificate,
+    pub issuer_certificate: Option<Certificate>,
 }
 
 /// Reads a CMS from its base64 text.
@@ -198,10 +202,12 @@ pub fn check(
         signer.signature.as_bytes(),
         signer.signature_algorithm.oid,
     )?;
-    if check_chain {
-        check_certificate(certificate, &certificates, roots, now)?;
-    }
-    Ok(identity.checked(
+    let issuer = if check_chain {
+        Some(check_certificate(certificate, &certificates, roots, now)?)
+    } else {
+        None
+    };
+    let mut checked = identity.checked(
         "RSA",
         true,
         if check_chain {
@@ -209,7 +215,9 @@ pub fn check(
         } else {
             "verified: RSA signature over the document".into()
         },
-    ))
+    );
+    checked.issuer_certificate = issuer;
+    Ok(checked)
 }
 
 /// The signer and their certificate.
@@ -218,6 +226,7 @@ struct Identity {
     iin: Option<String>,
     serial: String,
     issuer: String,
+    certificate: Certificate,
 }
 
 impl Identity {
@@ -236,6 +245,7 @@ impl Identity {
             iin,
             serial: hex::encode(tbs.serial_number.as_bytes()),
             issuer: tbs.issuer.to_string(),
+            certificate: certificate.clone(),
         }
     }
 
@@ -248,6 +258,8 @@ impl Identity {
             algorithm: algorithm.into(),
             verified,
             verification,
+            signer_certificate: self.certificate,
+            issuer_certificate: None,
         }
     }
 }
@@ -292,7 +304,7 @@ fn signer_certificate<'a>(
 }
 
 /// Verifies an RSA PKCS#1 v1.5 SHA-256 signature by `certificate`'s key over `message`.
-fn verify_rsa(
+pub(crate) fn verify_rsa(
     certificate: &Certificate,
     message: &[u8],
     signature: &[u8],
@@ -320,15 +332,17 @@ fn verify_rsa(
 }
 
 /// The chain from `certificate` to a trusted root (through certificates of the signature),
-/// each link's signature, each one's validity at `now`, and the signer's key usage.
+/// each link's signature, each one's validity at `now`, and the signer's key usage; answers
+/// the certificate that issued `certificate`.
 fn check_certificate(
     certificate: &Certificate,
     carried: &[Certificate],
     roots: &[Certificate],
     now: u64,
-) -> Result<(), CmsRefusal> {
+) -> Result<Certificate, CmsRefusal> {
     check_key_usage(certificate)?;
     let mut current = certificate.clone();
+    let mut issuer_of_signer: Option<Certificate> = None;
     for _ in 0..5 {
         check_validity(&current, now)?;
         let issuer = &current.tbs_certificate.issuer;
@@ -347,7 +361,8 @@ fn check_certificate(
                 .is_ok()
         };
         if let Some(root) = roots.iter().find(|root| verified_by(root)) {
-            return check_validity(root, now);
+            check_validity(root, now)?;
+            return Ok(issuer_of_signer.unwrap_or_else(|| root.clone()));
         }
         let Some(next) = carried
             .iter()
@@ -358,6 +373,7 @@ fn check_certificate(
             )));
         };
         current = next.clone();
+        issuer_of_signer.get_or_insert_with(|| current.clone());
     }
     Err(CmsRefusal::UntrustedCertificate(
         "the chain is too long".into(),

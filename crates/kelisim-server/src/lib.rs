@@ -21,6 +21,7 @@ pub mod heads;
 pub mod keys;
 pub mod kiosk;
 pub mod marketing;
+pub mod ocsp;
 pub mod receipt;
 pub mod scan;
 pub mod signature_double;

@@ -301,3 +301,75 @@ fn ncalayer_reply(request: &str, signer: &TestSigner, answer: NcaLayerAnswer) ->
     let cms = signer.sign_cms(&data, attached);
     json!({"status": true, "body": {"result": engine.encode(cms)}})
 }
+
+impl TestAuthority {
+    /// The answer to an OCSP request (DER), signed by this CA: `good` for every certificate
+    /// asked about but those in `revoked`, with the request's nonce.
+    pub fn ocsp_answer(&self, request: &[u8], revoked: &[SerialNumber]) -> Vec<u8> {
+        use der::Decode;
+        use x509_ocsp::builder::OcspResponseBuilder;
+        use x509_ocsp::{
+            CertStatus, OcspGeneralizedTime, OcspRequest, RevokedInfo, SingleResponse,
+        };
+        let Ok(request) = OcspRequest::from_der(request) else {
+            return x509_ocsp::OcspResponse {
+                response_status: x509_ocsp::OcspResponseStatus::MalformedRequest,
+                response_bytes: None,
+            }
+            .to_der()
+            .expect("an OCSP answer encodes");
+        };
+        let now = OcspGeneralizedTime::try_from(std::time::SystemTime::now()).expect("now");
+        let mut builder =
+            OcspResponseBuilder::new(self.certificate.tbs_certificate.subject.clone());
+        for asked in &request.tbs_request.request_list {
+            let status = if revoked.contains(&asked.req_cert.serial_number) {
+                CertStatus::revoked(RevokedInfo {
+                    revocation_time: now,
+                    revocation_reason: None,
+                })
+            } else {
+                CertStatus::good()
+            };
+            builder = builder.with_single_response(SingleResponse::new(
+                asked.req_cert.clone(),
+                status,
+                now,
+            ));
+        }
+        if let Some(nonce) = request.nonce() {
+            builder = builder.with_extension(nonce).expect("a nonce extension");
+        }
+        let mut signer = SigningKey::<Sha256>::new(self.key.clone());
+        builder
+            .sign::<_, rsa::pkcs1v15::Signature>(
+                &mut signer,
+                Some(vec![self.certificate.clone()]),
+                now,
+            )
+            .expect("an OCSP answer is signed")
+            .to_der()
+            .expect("an OCSP answer encodes")
+    }
+}
+
+/// An OCSP responder for `authority` (POST the DER request to `/`), answering `revoked` for
+/// the serial numbers in it.
+pub fn ocsp_router(
+    authority: std::sync::Arc<TestAuthority>,
+    revoked: std::sync::Arc<std::sync::Mutex<Vec<SerialNumber>>>,
+) -> axum::Router {
+    axum::Router::new().route(
+        "/",
+        axum::routing::post(move |body: axum::body::Bytes| async move {
+            let revoked = revoked.lock().map(|list| list.clone()).unwrap_or_default();
+            (
+                [(
+                    axum::http::header::CONTENT_TYPE,
+                    "application/ocsp-response",
+                )],
+                authority.ocsp_answer(&body, &revoked),
+            )
+        }),
+    )
+}

@@ -244,6 +244,37 @@ pub async fn complete(
     let pending: Pending = serde_json::from_str(&row.pending).map_err(|error| {
         AppError::Internal(anyhow::anyhow!("signature request {signature_id}: {error}"))
     })?;
+    // Revocation, when the CA's responder answers: a revoked certificate signs nothing.
+    let responder = site
+        .eds
+        .as_ref()
+        .and_then(|eds| eds.ocsp_url.clone())
+        .or_else(|| crate::ocsp::responder_of(&checked.signer_certificate));
+    let revocation = match (&responder, &checked.issuer_certificate) {
+        (Some(url), Some(issuer)) => {
+            crate::ocsp::ask(&state.0.http, url, &checked.signer_certificate, issuer).await
+        }
+        (None, _) => crate::ocsp::Revocation::NotChecked(
+            "not checked: the certificate names no OCSP responder and the site sets none".into(),
+        ),
+        (Some(_), None) => crate::ocsp::Revocation::NotChecked(
+            "not checked: the issuer's certificate is not known (a GOST signature)".into(),
+        ),
+    };
+    let (revocation, ocsp_response) = match revocation {
+        crate::ocsp::Revocation::Revoked(when) => {
+            return Err(refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Refusal::CertificateNotValid,
+                format!("the signer's certificate was revoked ({when})"),
+            ))
+        }
+        crate::ocsp::Revocation::Good(text, answer) => (
+            text,
+            Some(base64::engine::general_purpose::STANDARD.encode(answer)),
+        ),
+        crate::ocsp::Revocation::NotChecked(why) => (why, None),
+    };
     if let Some(iin) = &pending.iin {
         if checked.signer_iin.as_ref() != Some(iin) {
             return Err(refuse(
@@ -275,7 +306,8 @@ pub async fn complete(
         algorithm: checked.algorithm,
         verified: checked.verified,
         verification: checked.verification,
-        revocation: "not checked: this server asks no OCSP responder".into(),
+        revocation,
+        ocsp_response,
         verified_at: stamp(now),
     });
     match state

@@ -66,6 +66,10 @@ pub struct EdsSettings {
     /// consent signatures: the national CA's RSA root (and intermediates are found in the
     /// signatures themselves, or may be listed here too).
     pub ca_certificates: Vec<PathBuf>,
+    /// The OCSP responder asked whether a signer's certificate was revoked [default: the one
+    /// each certificate names].
+    #[serde(default)]
+    pub ocsp_url: Option<String>,
 }
 
 fn default_retention() -> u32 {

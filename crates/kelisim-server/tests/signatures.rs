@@ -16,10 +16,17 @@ use serde_json::{json, Value};
 struct Setup {
     app: axum::Router,
     state: AppState,
-    authority: TestAuthority,
+    authority: std::sync::Arc<TestAuthority>,
+    /// Serial numbers the CA's OCSP responder answers as revoked.
+    revoked: std::sync::Arc<std::sync::Mutex<Vec<x509_cert::serial_number::SerialNumber>>>,
 }
 
 async fn setup() -> Setup {
+    setup_with(false).await
+}
+
+/// With `ocsp`, the site asks the CA's OCSP responder (a double on loopback).
+async fn setup_with(ocsp: bool) -> Setup {
     let folder = std::path::PathBuf::from(sqlite_url().trim_start_matches("sqlite://"))
         .parent()
         .unwrap()
@@ -31,10 +38,21 @@ async fn setup() -> Setup {
     config["site"] = json!("glazik-kz");
     config["forms"][0]["confirm"] = json!("eds");
     std::fs::write(folder.join("kelisim.json"), config.to_string()).unwrap();
-    let authority = TestAuthority::generate("TEST ҰЛТТЫҚ КУӘЛАНДЫРУШЫ ОРТАЛЫҚ (RSA)");
+    let authority = std::sync::Arc::new(TestAuthority::generate(
+        "TEST ҰЛТТЫҚ КУӘЛАНДЫРУШЫ ОРТАЛЫҚ (RSA)",
+    ));
     std::fs::write(folder.join("nca-rsa.pem"), authority.certificate_pem()).unwrap();
+    let revoked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut eds = json!({"ca_certificates": ["nca-rsa.pem"]});
+    if ocsp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        eds["ocsp_url"] = json!(format!("http://{}/", listener.local_addr().unwrap()));
+        let router =
+            kelisim_server::signature_double::ocsp_router(authority.clone(), revoked.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+    }
     let sites = json!({"sites": [{"id": "glazik-kz", "origins": [ORIGIN], "config": "kelisim.json",
-        "eds": {"ca_certificates": ["nca-rsa.pem"]}}]});
+        "eds": eds}]});
     std::fs::write(folder.join("sites.json"), sites.to_string()).unwrap();
     let sites = Sites::load(&folder.join("sites.json")).expect("the sites file loads");
     let store = Store::open(&sqlite_url()).await.unwrap();
@@ -47,6 +65,7 @@ async fn setup() -> Setup {
         app: app(state.clone()),
         state,
         authority,
+        revoked,
     }
 }
 
@@ -328,4 +347,45 @@ async fn verify_catches_a_stored_signature_that_does_not_verify() {
         "{:?}",
         report.problems
     );
+}
+
+#[tokio::test]
+async fn the_cas_ocsp_responder_is_asked_and_a_revoked_certificate_signs_nothing() {
+    let setup = setup_with(true).await;
+    let (id, text) = document(&setup, &request()).await;
+    let person = person(&setup.authority, SignerKind::Valid);
+    let (status, record) = send_cms(&setup, &id, &person.sign_cms(text.as_bytes(), true)).await;
+    assert_eq!(status.as_u16(), 201, "{record}");
+    let eds = &record["receipt"]["eds"];
+    assert!(
+        eds["revocation"]
+            .as_str()
+            .unwrap()
+            .starts_with("good: OCSP http://127.0.0.1:"),
+        "{eds}"
+    );
+    assert!(eds["ocsp_response"].as_str().unwrap().len() > 500);
+
+    let revoked = person_named(&setup.authority, "БЕКОВ", "БЕК", "850505300111");
+    setup
+        .revoked
+        .lock()
+        .unwrap()
+        .push(revoked.certificate.tbs_certificate.serial_number.clone());
+    let (id, text) = document(&setup, &request()).await;
+    let (status, answer) = send_cms(&setup, &id, &revoked.sign_cms(text.as_bytes(), true)).await;
+    assert_eq!(
+        (status.as_u16(), answer["reason"].as_str()),
+        (422, Some("certificate_not_valid")),
+        "{answer}"
+    );
+    assert!(
+        answer["error"].as_str().unwrap().contains("revoked"),
+        "{answer}"
+    );
+    assert_eq!(row_count(&setup.state).await, 1);
+}
+
+fn person_named(authority: &TestAuthority, surname: &str, given: &str, iin: &str) -> TestSigner {
+    authority.issue(SignerKind::Valid, surname, given, iin)
 }
