@@ -373,3 +373,20 @@ pub fn ocsp_router(
         }),
     )
 }
+
+impl TestSigner {
+    /// A CMS as [`TestSigner::sign_cms`] makes it (attached), whose signer names a GOST
+    /// signature algorithm (1.2.398.3.10.1.1.1.2, of the same encoded length as
+    /// sha256WithRSAEncryption): what a GOST signature looks like to a server without GOST.
+    pub fn sign_cms_named_gost(&self, document: &[u8]) -> Vec<u8> {
+        let mut cms = self.sign_cms(document, true);
+        let sha256_with_rsa = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b];
+        let gost = [0x2a, 0x83, 0x0e, 0x03, 0x0a, 0x01, 0x01, 0x01, 0x02];
+        let at = cms
+            .windows(sha256_with_rsa.len())
+            .rposition(|window| window == sha256_with_rsa)
+            .expect("the signer info names its algorithm");
+        cms[at..at + gost.len()].copy_from_slice(&gost);
+        cms
+    }
+}

@@ -241,6 +241,32 @@ pub async fn complete(
         true,
     )
     .map_err(cms_refusal)?;
+    // A GOST signature is verified by the operator's NCANode, when the site names one.
+    let mut checked = checked;
+    if !checked.verified && checked.algorithm == "GOST" {
+        if let Some(url) = site.eds.as_ref().and_then(|eds| eds.ncanode_url.as_deref()) {
+            match ncanode_verify(&state.0.http, url, &der).await {
+                Ok(Ok(())) => {
+                    checked.verified = true;
+                    checked.verification = format!(
+                        "verified by NCANode {url}: GOST signature, chain and revocation (OCSP); the signed content is the document"
+                    );
+                }
+                Ok(Err(why)) => {
+                    return Err(refuse(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        Refusal::BadSignature,
+                        format!("NCANode refused the signature: {why}"),
+                    ))
+                }
+                Err(why) => {
+                    checked.verification = format!(
+                        "not verified: NCANode {url}, which verifies GOST signatures, did not answer ({why})"
+                    );
+                }
+            }
+        }
+    }
     let pending: Pending = serde_json::from_str(&row.pending).map_err(|error| {
         AppError::Internal(anyhow::anyhow!("signature request {signature_id}: {error}"))
     })?;
@@ -328,6 +354,40 @@ pub async fn complete(
                 .await;
             Err(error.into())
         }
+    }
+}
+
+/// Asks the operator's NCANode (its HTTP API, `POST /cms/verify`) to verify a CMS with the
+/// content inside, revocation by OCSP included: `Ok(Ok(()))` valid, `Ok(Err(why))` refused,
+/// `Err(why)` no usable answer.
+async fn ncanode_verify(
+    client: &reqwest::Client,
+    url: &str,
+    cms: &[u8],
+) -> Result<Result<(), String>, String> {
+    let body = serde_json::json!({
+        "cms": base64::engine::general_purpose::STANDARD.encode(cms),
+        "revocationCheck": ["OCSP"],
+    });
+    let response = client
+        .post(format!("{}/cms/verify", url.trim_end_matches('/')))
+        .json(&body)
+        .timeout(std::time::Duration::from_secs(15))
+        .send()
+        .await
+        .map_err(|e| e.without_url().to_string())?;
+    let answer: serde_json::Value = response
+        .json()
+        .await
+        .map_err(|e| format!("not JSON: {}", e.without_url()))?;
+    match answer.get("valid").and_then(serde_json::Value::as_bool) {
+        Some(true) => Ok(Ok(())),
+        Some(false) => Ok(Err(answer
+            .get("message")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("not valid")
+            .to_owned())),
+        None => Err(format!("an answer without `valid`: {answer}")),
     }
 }
 

@@ -70,6 +70,10 @@ pub struct EdsSettings {
     /// each certificate names].
     #[serde(default)]
     pub ocsp_url: Option<String>,
+    /// An NCANode the operator runs (its HTTP API, `…/cms/verify`): it verifies GOST
+    /// signatures, which this server cannot. Without one they are kept as not verified.
+    #[serde(default)]
+    pub ncanode_url: Option<String>,
 }
 
 fn default_retention() -> u32 {

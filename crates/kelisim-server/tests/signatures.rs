@@ -22,11 +22,12 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    setup_with(false).await
+    setup_with(false, None).await
 }
 
-/// With `ocsp`, the site asks the CA's OCSP responder (a double on loopback).
-async fn setup_with(ocsp: bool) -> Setup {
+/// With `ocsp`, the site asks the CA's OCSP responder (a double on loopback); with `ncanode`,
+/// GOST signatures go to that NCANode.
+async fn setup_with(ocsp: bool, ncanode: Option<String>) -> Setup {
     let folder = std::path::PathBuf::from(sqlite_url().trim_start_matches("sqlite://"))
         .parent()
         .unwrap()
@@ -44,6 +45,9 @@ async fn setup_with(ocsp: bool) -> Setup {
     std::fs::write(folder.join("nca-rsa.pem"), authority.certificate_pem()).unwrap();
     let revoked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut eds = json!({"ca_certificates": ["nca-rsa.pem"]});
+    if let Some(url) = ncanode {
+        eds["ncanode_url"] = json!(url);
+    }
     if ocsp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         eds["ocsp_url"] = json!(format!("http://{}/", listener.local_addr().unwrap()));
@@ -351,7 +355,7 @@ async fn verify_catches_a_stored_signature_that_does_not_verify() {
 
 #[tokio::test]
 async fn the_cas_ocsp_responder_is_asked_and_a_revoked_certificate_signs_nothing() {
-    let setup = setup_with(true).await;
+    let setup = setup_with(true, None).await;
     let (id, text) = document(&setup, &request()).await;
     let person = person(&setup.authority, SignerKind::Valid);
     let (status, record) = send_cms(&setup, &id, &person.sign_cms(text.as_bytes(), true)).await;
@@ -388,4 +392,74 @@ async fn the_cas_ocsp_responder_is_asked_and_a_revoked_certificate_signs_nothing
 
 fn person_named(authority: &TestAuthority, surname: &str, given: &str, iin: &str) -> TestSigner {
     authority.issue(SignerKind::Valid, surname, given, iin)
+}
+
+/// An NCANode double: answers every `/cms/verify` with `valid`.
+async fn ncanode(valid: bool) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = axum::Router::new().route(
+        "/cms/verify",
+        axum::routing::post(move |body: axum::Json<Value>| async move {
+            assert!(body["cms"].as_str().is_some_and(|cms| cms.len() > 100));
+            assert_eq!(body["revocationCheck"], json!(["OCSP"]));
+            axum::Json(json!({"status": 200, "valid": valid, "message": if valid { "" } else { "certificate revoked" }}))
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    url
+}
+
+#[tokio::test]
+async fn a_gost_signature_is_kept_unverified_or_verified_by_the_operators_ncanode() {
+    // Without NCANode: kept, and said to be not verified.
+    let setup = setup().await;
+    let (id, text) = document(&setup, &request()).await;
+    let gost = person(&setup.authority, SignerKind::Valid).sign_cms_named_gost(text.as_bytes());
+    let (status, record) = send_cms(&setup, &id, &gost).await;
+    assert_eq!(status.as_u16(), 201, "{record}");
+    let eds = &record["receipt"]["eds"];
+    assert_eq!(
+        (eds["algorithm"].as_str(), eds["verified"].as_bool()),
+        (Some("GOST"), Some(false))
+    );
+    assert!(
+        eds["verification"]
+            .as_str()
+            .unwrap()
+            .starts_with("not verified"),
+        "{eds}"
+    );
+
+    // With an NCANode that finds it valid: verified, and by whom.
+    let setup = setup_with(false, Some(ncanode(true).await)).await;
+    let (id, text) = document(&setup, &request()).await;
+    let gost = person(&setup.authority, SignerKind::Valid).sign_cms_named_gost(text.as_bytes());
+    let (status, record) = send_cms(&setup, &id, &gost).await;
+    assert_eq!(status.as_u16(), 201, "{record}");
+    let eds = &record["receipt"]["eds"];
+    assert_eq!(eds["verified"], true);
+    assert!(
+        eds["verification"]
+            .as_str()
+            .unwrap()
+            .starts_with("verified by NCANode"),
+        "{eds}"
+    );
+
+    // With an NCANode that refuses it: refused, nothing stored.
+    let setup = setup_with(false, Some(ncanode(false).await)).await;
+    let (id, text) = document(&setup, &request()).await;
+    let gost = person(&setup.authority, SignerKind::Valid).sign_cms_named_gost(text.as_bytes());
+    let (status, answer) = send_cms(&setup, &id, &gost).await;
+    assert_eq!(
+        (status.as_u16(), answer["reason"].as_str()),
+        (422, Some("bad_signature")),
+        "{answer}"
+    );
+    assert!(answer["error"]
+        .as_str()
+        .unwrap()
+        .contains("certificate revoked"));
+    assert_eq!(row_count(&setup.state).await, 0);
 }
