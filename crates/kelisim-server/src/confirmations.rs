@@ -177,7 +177,8 @@ pub enum Confirmed {
     Withdrawn(Vec<ReceiptRecord>),
 }
 
-fn refuse(status: StatusCode, reason: Refusal, message: impl Into<String>) -> AppError {
+/// A refused confirmation step (SMS code or signature) with its reason word.
+pub(crate) fn refuse(status: StatusCode, reason: Refusal, message: impl Into<String>) -> AppError {
     AppError::Confirmation {
         status,
         reason,
@@ -187,7 +188,7 @@ fn refuse(status: StatusCode, reason: Refusal, message: impl Into<String>) -> Ap
 }
 
 /// Whole seconds, so that stored times compare as text.
-fn stamp(time: OffsetDateTime) -> String {
+pub(crate) fn stamp(time: OffsetDateTime) -> String {
     format_time(time.replace_nanosecond(0).unwrap_or(time))
 }
 

@@ -558,11 +558,7 @@ pub(crate) async fn public_send_code(
     fields.push(("withdraw".into(), "1".into()));
     let channel = Channel::Web {
         page_url: format!("urn:kelisim:withdraw:{site}/{form}"),
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or_default()
-            .to_owned(),
+        user_agent: crate::user_agent_of(&headers),
     };
     send_step(
         &state,

@@ -442,6 +442,15 @@ async fn store_receipt(
     Ok(response)
 }
 
+/// The request's `User-Agent`, or nothing.
+pub(crate) fn user_agent_of(headers: &HeaderMap) -> String {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// `POST /v1/confirmations`: a form's consent (or its withdrawal) waits for the code sent to
 /// the visitor's phone. `201` `{confirmation_id, expires_at, resend_after, phone}`.
 async fn post_confirmation(
@@ -453,11 +462,7 @@ async fn post_confirmation(
     let body = public_body(&state, client.as_deref(), body)?;
     let request: confirmations::StartRequest = receipt::parse_json(&body)?;
     let (_, origin) = site_origin(&state, &request.site, &headers)?;
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let user_agent = user_agent_of(&headers);
     let page_url = request
         .page_url
         .clone()
@@ -532,11 +537,7 @@ async fn post_signature(
     let body = public_body(&state, client.as_deref(), body)?;
     let request: signatures::SignatureRequest = receipt::parse_json(&body)?;
     let (_, origin) = site_origin(&state, &request.site, &headers)?;
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let user_agent = user_agent_of(&headers);
     let written = signatures::write(&state, request, &user_agent, client).await?;
     let mut response = (StatusCode::CREATED, Json(written)).into_response();
     add_cors(&mut response, origin);

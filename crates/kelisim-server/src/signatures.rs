@@ -10,9 +10,11 @@
 //! anyone, for as long as the receipt is kept (`verify` does).
 
 use crate::cms_check::{self, CmsRefusal};
-use crate::confirmations::{compiled_config, form_receipt, FormChoice, FormReceiptPlace};
+use crate::confirmations::{
+    compiled_config, form_receipt, refuse, stamp, FormChoice, FormReceiptPlace,
+};
 use crate::error::AppError;
-use crate::receipt::{format_time, random_uuid, ReceiptRecord};
+use crate::receipt::{random_uuid, ReceiptRecord};
 use crate::store::{NewReceipt, SignatureRequestRow};
 use crate::AppState;
 use axum::http::StatusCode;
@@ -64,19 +66,6 @@ pub struct Written {
 struct Pending {
     receipt: Box<Receipt>,
     iin: Option<String>,
-}
-
-fn refuse(status: StatusCode, reason: Refusal, message: impl Into<String>) -> AppError {
-    AppError::Confirmation {
-        status,
-        reason,
-        message: message.into(),
-        retry_after: None,
-    }
-}
-
-fn stamp(time: OffsetDateTime) -> String {
-    format_time(time.replace_nanosecond(0).unwrap_or(time))
 }
 
 /// Step one: checks the request against the site's config and writes the document.

@@ -879,16 +879,46 @@ impl Store {
         from: &str,
         to: &str,
     ) -> Result<bool> {
-        let _guard = self.write_guard().await;
-        let changed = sqlx::query(
-            "UPDATE confirmations SET state = $3 WHERE confirmation_id = $1 AND state = $2",
+        self.move_state(
+            "confirmations",
+            "confirmation_id",
+            confirmation_id,
+            from,
+            to,
         )
-        .bind(confirmation_id)
-        .bind(from)
-        .bind(to)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
+        .await
+    }
+
+    /// Moves a signature request from state `from` to `to`; `false` when it was not in `from`.
+    pub async fn move_signature_request(
+        &self,
+        signature_id: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<bool> {
+        self.move_state("signature_requests", "signature_id", signature_id, from, to)
+            .await
+    }
+
+    /// `UPDATE table SET state = to WHERE id_column = id AND state = from` (the table and the
+    /// column are this module's constants); whether a row moved.
+    async fn move_state(
+        &self,
+        table: &str,
+        id_column: &str,
+        id: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<bool> {
+        let _guard = self.write_guard().await;
+        let sql = format!("UPDATE {table} SET state = $3 WHERE {id_column} = $1 AND state = $2");
+        let changed = sqlx::query(&sql)
+            .bind(id)
+            .bind(from)
+            .bind(to)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
         Ok(changed == 1)
     }
 
@@ -969,26 +999,6 @@ impl Store {
         .fetch_one(&self.pool)
         .await?;
         Ok(row.try_get(0)?)
-    }
-
-    /// Moves a signature request from state `from` to `to`; `false` when it was not in `from`.
-    pub async fn move_signature_request(
-        &self,
-        signature_id: &str,
-        from: &str,
-        to: &str,
-    ) -> Result<bool> {
-        let _guard = self.write_guard().await;
-        let changed = sqlx::query(
-            "UPDATE signature_requests SET state = $3 WHERE signature_id = $1 AND state = $2",
-        )
-        .bind(signature_id)
-        .bind(from)
-        .bind(to)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(changed == 1)
     }
 
     /// Every stored receipt in chain order (site, then seq).

@@ -247,7 +247,7 @@ fn column_problem(row: &ChainRow) -> Option<String> {
 fn signature_problem(eds: &kelisim_core::receipt::EdsSignature) -> Option<String> {
     let checked = crate::cms_check::decode_base64(&eds.cms)
         .and_then(|der| crate::cms_check::check(&der, eds.document.as_bytes(), &[], 0, false));
-        match checked {
+    match checked {
         // A GOST signature (verified by the operator's NCANode, if at all) cannot be checked
         // again here: only that its content is the document.
         Ok(checked) if checked.algorithm == "GOST" => None,
