@@ -28,6 +28,10 @@ async fn setup() -> Setup {
 /// With `ocsp`, the site asks the CA's OCSP responder (a double on loopback); with `ncanode`,
 /// GOST signatures go to that NCANode.
 async fn setup_with(ocsp: bool, ncanode: Option<String>) -> Setup {
+    setup_on(ocsp, ncanode, sqlite_url()).await
+}
+
+async fn setup_on(ocsp: bool, ncanode: Option<String>, db_url: String) -> Setup {
     let folder = std::path::PathBuf::from(sqlite_url().trim_start_matches("sqlite://"))
         .parent()
         .unwrap()
@@ -59,7 +63,7 @@ async fn setup_with(ocsp: bool, ncanode: Option<String>) -> Setup {
         "eds": eds}]});
     std::fs::write(folder.join("sites.json"), sites.to_string()).unwrap();
     let sites = Sites::load(&folder.join("sites.json")).expect("the sites file loads");
-    let store = Store::open(&sqlite_url()).await.unwrap();
+    let store = Store::open(&db_url).await.unwrap();
     let state = AppState::new(Settings {
         sites,
         ..settings(store)
@@ -462,4 +466,21 @@ async fn a_gost_signature_is_kept_unverified_or_verified_by_the_operators_ncanod
         .unwrap()
         .contains("certificate revoked"));
     assert_eq!(row_count(&setup.state).await, 0);
+}
+
+/// The signed flow and its single use on PostgreSQL (when the test command provides one).
+#[tokio::test]
+async fn a_signature_is_stored_once_on_postgresql() {
+    let Some(url) = postgres_url().await else {
+        return;
+    };
+    let setup = setup_on(false, None, url).await;
+    let (id, text) = document(&setup, &request()).await;
+    let cms = person(&setup.authority, SignerKind::Valid).sign_cms(text.as_bytes(), true);
+    assert_eq!(send_cms(&setup, &id, &cms).await.0.as_u16(), 201);
+    assert_eq!(send_cms(&setup, &id, &cms).await.0.as_u16(), 409);
+    let report = kelisim_server::verify::verify(setup.state.store(), signer().public_key(), &[])
+        .await
+        .unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
