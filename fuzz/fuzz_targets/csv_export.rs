@@ -35,8 +35,10 @@ fuzz_target!(|text: &str| {
         user_agent: next(),
         client_time: next(),
         form_id: None,
-        granted_purposes: Vec::new(),
+                granted_purposes: Vec::new(),
         denied_purposes: Vec::new(),
+        sms: None,
+        eds: None,
     };
     let stored = StoredReceipt {
         seq: 1,
@@ -53,8 +55,9 @@ fuzz_target!(|text: &str| {
         action: stored.receipt.action.clone(),
         body: serde_json::to_string(&stored).expect("serialises"),
         prev_hash: next(),
-        hash: next(),
+                hash: next(),
         signature: next(),
+        phone_hash: None,
     };
     let csv = csv_from_rows(&[row.clone(), row]).expect("any text exports");
     let mut reader = csv::Reader::from_reader(csv.as_bytes());

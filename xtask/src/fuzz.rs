@@ -10,7 +10,14 @@ use anyhow::{bail, Result};
 use std::path::Path;
 use std::process::Command;
 
-pub const TARGETS: [&str; 5] = ["config", "compile", "cookie", "receipt", "csv_export"];
+pub const TARGETS: [&str; 6] = [
+    "config",
+    "compile",
+    "cookie",
+    "receipt",
+    "csv_export",
+    "cms",
+];
 const CARGO_FUZZ_VERSION: &str = "0.13.1";
 
 pub fn fuzz(root: &Path, seconds: u64) -> Result<()> {
