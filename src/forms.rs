@@ -42,7 +42,7 @@ pub struct FormHandle {
     form: HtmlFormElement,
     _submit: EventListener,
     /// The SMS or signing step's buttons (confirmed forms).
-    _sms_click: Option<EventListener>,
+    _confirm_click: Option<EventListener>,
 }
 
 impl Drop for FormHandle {
@@ -94,8 +94,8 @@ pub fn attach(
     set_attr(&form, ATTACHED_ATTRIBUTE, set);
 
     let set_id = set.to_owned();
-    let consent_id_for_sms = consent_id.clone();
-    let config_for_sms = Rc::clone(config);
+    let consent_id_for_confirm = consent_id.clone();
+    let config_for_confirm = Rc::clone(config);
     let config = Rc::clone(config);
     let set = set.to_owned();
     let block_for_submit = block.clone();
@@ -128,7 +128,7 @@ pub fn attach(
                     Confirmation::Sms => (texts.sms_needed(), ".kelisim-form-sms input"),
                     Confirmation::Eds => (texts.eds_needed(), ".kelisim-form-eds button"),
                 };
-                sms_say(&block_for_submit, message, Some(focus_on));
+                say_status(&block_for_submit, message, Some(focus_on));
             }
             return;
         }
@@ -157,27 +157,27 @@ pub fn attach(
             },
         );
     });
-    let sms_click = confirm.map(|kind| match kind {
+    let confirm_click = confirm.map(|kind| match kind {
         Confirmation::Sms => sms_listener(
             &block,
-            &config_for_sms,
+            &config_for_confirm,
             set_id,
             language,
-            consent_id_for_sms,
+            consent_id_for_confirm,
         ),
         Confirmation::Eds => eds_listener(
             &block,
-            &config_for_sms,
+            &config_for_confirm,
             set_id,
             language,
-            consent_id_for_sms,
+            consent_id_for_confirm,
         ),
     });
     Ok(FormHandle {
         block,
         form,
         _submit: submit_listener,
-        _sms_click: sms_click,
+        _confirm_click: confirm_click,
     })
 }
 
@@ -265,9 +265,9 @@ fn sms_button(parent: &Element, step: &str, text: &str) -> Element {
     button
 }
 
-/// Shows `message` in the SMS step's status line and moves the focus to `focus_on` (a
-/// selector under the form) when given.
-fn sms_say(block: &Element, message: &str, focus_on: Option<&str>) {
+/// Shows `message` in the confirmation step's status line (SMS code or signature) and moves
+/// the focus to `focus_on` (a selector under the form) when given.
+fn say_status(block: &Element, message: &str, focus_on: Option<&str>) {
     if let Some(status) = find(block, ".kelisim-form-status") {
         status.set_text_content(Some(message));
     }
@@ -323,7 +323,7 @@ fn sms_listener(
                 if let Some(input) = &phone_input {
                     set_attr(input, "aria-invalid", "true");
                 }
-                sms_say(
+                say_status(
                     block,
                     texts.sms_invalid_phone(),
                     Some("[data-kelisim-phone]"),
@@ -356,7 +356,7 @@ fn sms_listener(
                 Box::new(move |status, answer| {
                     let texts = config.texts(language);
                     if status != 201 {
-                        sms_say(&block, refusal(texts, &answer, Confirmation::Sms), None);
+                        say_status(&block, refusal(texts, &answer, Confirmation::Sms), None);
                         return;
                     }
                     let id = crate::browser::property(&answer, "confirmation_id")
@@ -371,7 +371,7 @@ fn sms_listener(
                     let masked = crate::browser::property(&answer, "phone")
                         .as_string()
                         .unwrap_or_default();
-                    sms_say(
+                    say_status(
                         &block,
                         &fill(texts.sms_sent(), "phone", &masked),
                         Some(".kelisim-form-code input"),
@@ -400,7 +400,7 @@ fn sms_listener(
             Box::new(move |status, answer| {
                 let texts = config.texts(language);
                 if status != 201 {
-                    sms_say(
+                    say_status(
                         &block,
                         refusal(texts, &answer, Confirmation::Sms),
                         Some(".kelisim-form-code input"),
@@ -417,7 +417,7 @@ fn sms_listener(
                         set_hidden(&element, true);
                     }
                 }
-                sms_say(&block, texts.sms_confirmed(), None);
+                say_status(&block, texts.sms_confirmed(), None);
             }),
         );
     })
@@ -494,7 +494,7 @@ fn eds_listener(
             Box::new(move |status, answer| {
                 let texts = config.texts(language);
                 if status != 201 {
-                    sms_say(&block, refusal(texts, &answer, Confirmation::Eds), None);
+                    say_status(&block, refusal(texts, &answer, Confirmation::Eds), None);
                     return;
                 }
                 let text_of = |key: &str| {
@@ -516,17 +516,17 @@ fn eds_listener(
                     let texts = config.texts(language);
                     match outcome.as_str() {
                         "ok" => {}
-                        "cancelled" => return sms_say(&block, texts.eds_cancelled(), None),
+                        "cancelled" => return say_status(&block, texts.eds_cancelled(), None),
                         "not_running" => {
                             // The page's developer may be the one to fix it.
                             crate::browser::console_warn(
                                 "kelisim: NCALayer did not answer on wss://127.0.0.1:13579: it is not running, or the page's Content-Security-Policy lacks connect-src wss://127.0.0.1:13579",
                             );
-                            return sms_say(&block, texts.eds_not_running(), None);
+                            return say_status(&block, texts.eds_not_running(), None);
                         }
                         _ => {
                             crate::browser::console_warn(&concat(&["NCALayer: ", &value]));
-                            return sms_say(&block, texts.eds_failed(), None);
+                            return say_status(&block, texts.eds_failed(), None);
                         }
                     }
                     let body = concat(&["{\"cms\":\"", &value, "\"}"]);
@@ -538,7 +538,11 @@ fn eds_listener(
                         Box::new(move |status, answer| {
                             let texts = config.texts(language);
                             if status != 201 {
-                                sms_say(&block, refusal(texts, &answer, Confirmation::Eds), None);
+                                say_status(
+                                    &block,
+                                    refusal(texts, &answer, Confirmation::Eds),
+                                    None,
+                                );
                                 return;
                             }
                             let receipt = crate::browser::property(&answer, "receipt");
@@ -549,7 +553,7 @@ fn eds_listener(
                             )
                             .as_string()
                             .unwrap_or_default();
-                            sms_say(&block, &fill(texts.eds_signed(), "name", &signer), None);
+                            say_status(&block, &fill(texts.eds_signed(), "name", &signer), None);
                         }),
                     );
                 });
