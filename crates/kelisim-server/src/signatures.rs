@@ -277,6 +277,15 @@ pub async fn complete(
         ),
     };
     let (revocation, ocsp_response) = match revocation {
+        // NCANode asked the CA's responder itself when it verified a GOST signature.
+        crate::ocsp::Revocation::NotChecked(_)
+            if checked.algorithm == "GOST" && checked.verified =>
+        {
+            (
+                "checked by NCANode with the signature (OCSP)".to_owned(),
+                None,
+            )
+        }
         crate::ocsp::Revocation::Revoked(when) => {
             return Err(refuse(
                 StatusCode::UNPROCESSABLE_ENTITY,

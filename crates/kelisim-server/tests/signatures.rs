@@ -450,6 +450,10 @@ async fn a_gost_signature_is_kept_unverified_or_verified_by_the_operators_ncanod
             .starts_with("verified by NCANode"),
         "{eds}"
     );
+    assert_eq!(
+        eds["revocation"],
+        "checked by NCANode with the signature (OCSP)"
+    );
 
     // With an NCANode that refuses it: refused, nothing stored.
     let setup = setup_with(false, Some(ncanode(false).await)).await;
