@@ -171,6 +171,15 @@ pub struct CompiledForm {
     pub purposes: Vec<CompiledPurpose>,
 }
 
+impl CompiledForm {
+    /// Text `name` of a confirmed form (`sms_*`, `eds_*`), else `config`'s.
+    pub fn text<'a>(&'a self, config: &'a CompiledConfig, name: &str) -> &'a str {
+        self.texts
+            .get(name)
+            .map_or_else(|| config.text(name), String::as_str)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CompiledPurpose {
@@ -199,6 +208,11 @@ pub struct CompiledVariant {
 }
 
 impl CompiledConfig {
+    /// Interface text `name` in this config's language (empty for a name it does not hold).
+    pub fn text(&self, name: &str) -> &str {
+        self.texts.get(name).map_or("", String::as_str)
+    }
+
     /// The compiled config as served: JSON, fields in a fixed order.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a compiled config always serializes")

@@ -28,15 +28,9 @@ pub fn consent_document(
     form: &CompiledForm,
     facts: &DocumentFacts,
 ) -> String {
-    let text = |name: &str| config.texts.get(name).map_or("", String::as_str);
-    let form_text = |name: &str| {
-        form.texts
-            .get(name)
-            .or_else(|| config.texts.get(name))
-            .map_or("", String::as_str)
-    };
+    let text = |name: &str| config.text(name);
     let mut lines: Vec<String> = vec![
-        form_text("eds_document_title").to_owned(),
+        form.text(config, "eds_document_title").to_owned(),
         format!(
             "{}: {}, {} {}",
             text("operator_label"),

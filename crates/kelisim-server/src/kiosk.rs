@@ -318,7 +318,7 @@ fn customer_page(
     withdraw: bool,
     error: Option<&str>,
 ) -> Response {
-    let text = |name: &str| form.texts.get(name).cloned().unwrap_or_default();
+    let text = |name: &str| form.text(compiled, name).to_owned();
     let start = start_url(desk, &compiled.site, &form.id, lang, withdraw);
     let mut body = language_links(desk, &compiled.site, &form.id, lang, withdraw);
     let operator = &compiled.operator;
@@ -338,14 +338,9 @@ fn customer_page(
                 "Consent to the processing of personal data",
             )
         },
-        escape(
-            compiled
-                .texts
-                .get("operator_label")
-                .map_or("", String::as_str)
-        ),
+        escape(compiled.text("operator_label")),
         escape(&operator.name),
-        escape(compiled.texts.get("bin_label").map_or("", String::as_str)),
+        escape(compiled.text("bin_label")),
         escape(&operator.bin),
     );
     if let Some(error) = error {
@@ -376,11 +371,7 @@ fn customer_page(
         );
     } else {
         body.push_str("<fieldset>");
-        let template = compiled
-            .texts
-            .get("form_consent")
-            .cloned()
-            .unwrap_or_default();
+        let template = compiled.text("form_consent").to_owned();
         for purpose in &form.purposes {
             let countries: Vec<&str> = purpose.countries.iter().map(|c| c.name.as_str()).collect();
             let _ = write!(
@@ -391,17 +382,17 @@ fn customer_page(
                 if purpose.required { " required" } else { "" },
                 escape(&fill(&template, "purpose", &purpose.title)),
                 if purpose.required { " *" } else { "" },
-                escape(compiled.texts.get("data_label").map_or("", String::as_str)),
+                escape(compiled.text("data_label")),
                 escape(&purpose.data_names.join(", ")),
-                escape(compiled.texts.get("term_label").map_or("", String::as_str)),
+                escape(compiled.text("term_label")),
                 escape(&purpose.term_words),
-                escape(compiled.texts.get("recipients_label").map_or("", String::as_str)),
+                escape(compiled.text("recipients_label")),
                 escape(&if purpose.recipients.is_empty() {
-                    compiled.texts.get("no").cloned().unwrap_or_default()
+                    compiled.text("no").to_owned()
                 } else {
                     purpose.recipients.join("; ")
                 }),
-                escape(compiled.texts.get("country_label").map_or("", String::as_str)),
+                escape(compiled.text("country_label")),
                 escape(&countries.join(", ")),
             );
         }
@@ -451,7 +442,7 @@ fn code_page(
     phone: &str,
     error: Option<&str>,
 ) -> Response {
-    let text = |name: &str| form.texts.get(name).cloned().unwrap_or_default();
+    let text = |name: &str| form.text(compiled, name).to_owned();
     let start = start_url(desk, &compiled.site, &form.id, lang, false);
     let mut body = format!(
         "<h1>{}</h1><p class=\"ok\" role=\"status\">{}</p>",
@@ -610,11 +601,7 @@ async fn send_step(
         Err(error) => {
             let message = refusal_text(&found, &error).unwrap_or_else(|| {
                 // A required purpose left unticked (the browser's `required` stops it first).
-                compiled
-                    .texts
-                    .get("form_required_error")
-                    .cloned()
-                    .unwrap_or_default()
+                compiled.text("form_required_error").to_owned()
             });
             let mut response =
                 customer_page(desk, lang, &compiled, &found, withdraw, Some(&message));
@@ -699,11 +686,7 @@ async fn confirm_step(
             };
             let start = start_url(desk, site, form, lang, false);
             let done = match confirmed_kind(row.kind.as_str()) {
-                Kind::Consent => found
-                    .texts
-                    .get("sms_confirmed")
-                    .cloned()
-                    .unwrap_or_default(),
+                Kind::Consent => found.text(&compiled, "sms_confirmed").to_owned(),
                 Kind::Withdraw => lang
                     .t(
                         "Келісім кері қайтарылды.",
@@ -721,12 +704,7 @@ async fn confirm_step(
                  <p><a class=\"button\" href=\"{}\">{next}</a></p>",
                 lang.t("Рақмет!", "Спасибо!", "Thank you!"),
                 escape(&done),
-                escape(
-                    compiled
-                        .texts
-                        .get("receipt_label")
-                        .map_or("", String::as_str)
-                ),
+                escape(compiled.text("receipt_label")),
                 escape(receipt_id.as_deref().unwrap_or("—")),
                 escape(&start),
             );
