@@ -98,7 +98,7 @@ fn value_from_js(value: &JsValue, path: &str, depth: usize, problems: &Problems)
     unsupported("not plain data")
 }
 
-/// `{consentModeDefaults: true, configFor}` from the loader; anything else means defaults not
+/// `{consentModeDefaults: true, configFor, forms}` from the loader; anything else means defaults not
 /// sent and no other language to fetch.
 pub fn init_options_from_js(value: &JsValue) -> InitOptions {
     if !value.is_object() {
@@ -109,6 +109,9 @@ pub fn init_options_from_js(value: &JsValue) -> InitOptions {
             .as_bool()
             == Some(true),
         config_for: crate::browser::property(value, "configFor")
+            .dyn_into::<js_sys::Function>()
+            .ok(),
+        forms: crate::browser::property(value, "forms")
             .dyn_into::<js_sys::Function>()
             .ok(),
     }

@@ -58,7 +58,7 @@ pub const COMMANDS: [&str; 14] = [
 /// The module's one export: runs API call `name` (`kelisim.<name>(...)`) with the arguments
 /// in `args` and returns its result (`undefined` for calls without one). One export instead of
 /// one per call: each export is a wrapper in the module and another in the glue.
-#[wasm_bindgen]
+#[cfg_attr(feature = "export", wasm_bindgen)]
 pub fn command(name: &str, args: js_sys::Array) -> JsValue {
     // `get_unchecked` is JS's `args[index]` (`undefined` past the end), the accessor
     // js-sys's array iterator imports too.
@@ -91,8 +91,8 @@ pub fn command(name: &str, args: js_sys::Array) -> JsValue {
 
 /// `kelisim.init(config)`: validates the config and starts. An invalid config logs one error
 /// naming the field and shows nothing. `options` is for the loader (`consentModeDefaults`).
-pub fn init(config: JsValue, options: JsValue) -> bool {
-    let config = match boundary::config_from_js(&config) {
+pub fn init(compiled: JsValue, options: JsValue) -> bool {
+    let config = match boundary::config_from_js(&compiled) {
         Ok(config) => config,
         Err(error) => {
             console_error(&concat(&[
@@ -102,7 +102,7 @@ pub fn init(config: JsValue, options: JsValue) -> bool {
             return false;
         }
     };
-    match sdk::init(config, boundary::init_options_from_js(&options)) {
+    match sdk::init(config, compiled, boundary::init_options_from_js(&options)) {
         Ok(()) => true,
         Err(message) => {
             console_warn(&message);

@@ -11,6 +11,8 @@
 // `kelisim.init(object)` or `kelisim.init(text)`), the loader imports the compiler module beside it
 // (kelisim_compiler.js, the same compiler `kelisim-server config build` runs), prints every
 // problem at once, and hands the module the compiled config of the visitor's language.
+// Consent blocks in forms are another module beside it (kelisim_forms.js), imported the first
+// time the page has a form for kelisim.
 // Imported as an ES module (the npm package's index.js), it only installs the queue, and
 // index.js calls `__load` with the module's URL.
 // `on`/`off` live here, not in the module: the module announces each event as a
@@ -104,7 +106,7 @@ import {
       else initRaw(JSON.stringify(args[0]), INIT);
       return undefined;
     }
-    if (name === 'init') args = [args[0], { consentModeDefaults: consentModeDefaults, configFor: configFor }];
+    if (name === 'init') args = [args[0], initOptions()];
     // After destroy() a late `on('ready')` waits for the next init's `ready`.
     if (name === 'destroy') readyDetail = undefined;
     return sdk(name, args);
@@ -132,6 +134,31 @@ import {
     } catch (error) {
       return true;
     }
+  }
+
+  // What the loader tells the module's init: work it did, and how to reach what it loads.
+  function initOptions() {
+    return { consentModeDefaults: consentModeDefaults, configFor: configFor, forms: formsCommand };
+  }
+
+  // The forms module's glue (kelisim_forms.js, beside the module), imported the first time the
+  // module hands over a form, so pages without forms never load it; a promise of its
+  // `command`. Commands run in the order given, once it has loaded.
+  var formsUrl;
+  var formsModule;
+  function formsCommand(name, args) {
+    if (!formsModule) {
+      if (name !== 'attach') return; // nothing handed over yet: nothing to release
+      formsModule = import(formsUrl).then(function (forms) {
+        return forms.default().then(function () { return forms.command; });
+      });
+    }
+    formsModule.then(function (command) { command(name, args); }, function (error) {
+      if (name === 'attach') {
+        console.error('kelisim: could not load the forms module (' + formsUrl + '): ' + ((error && error.message) || error) +
+          '. The form has no consent block.');
+      }
+    });
   }
 
   // The compiler module's URL: beside kelisim.js, or beside the module the npm entry loads.
@@ -162,8 +189,7 @@ import {
       var configs = answer.configs;
       configFor = function (language) { return Promise.resolve(configs[language] || configs['default']); };
       compiling = false;
-      sdk('init', [configs[guessLanguage()] || configs['default'],
-        { consentModeDefaults: consentModeDefaults, configFor: configFor }]);
+      sdk('init', [configs[guessLanguage()] || configs['default'], initOptions()]);
     }).catch(function (error) {
       console.error('kelisim: could not load the config compiler (' + compilerUrl + ') for the raw config from ' +
         source + ': ' + ((error && error.message) || error) + '. Nothing is shown.');
@@ -258,6 +284,7 @@ import {
     // For index.js: loads the module from `wasmUrl`, then replays the queue; resolves to the API.
     __load: function (wasmUrl) {
       compilerUrl = new URL('kelisim_compiler.js', wasmUrl).href;
+      formsUrl = new URL('kelisim_forms.js', wasmUrl).href;
       return load(wasmUrl).then(function () {
         attach();
         return api;
@@ -290,6 +317,7 @@ import {
 
   var base = script.src;
   compilerUrl = new URL('kelisim_compiler.js', base).href;
+  formsUrl = new URL('kelisim_forms.js', base).href;
   var configUrl = script.getAttribute('data-config');
   // A compiled config, or `{raw: text}` for a raw kelisim.json (the compiler reads the text as
   // written, so its messages name lines).

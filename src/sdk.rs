@@ -42,12 +42,17 @@ pub struct InitOptions {
     /// Fetches the compiled config of another language (`data-config` with `{lang}`): called
     /// with a language code, answers a promise of the config.
     pub config_for: Option<js_sys::Function>,
+    /// Runs a command of the forms module, `forms(name, args)`: the loader's, which imports
+    /// the module the first time a form is handed over (`crate::forms`).
+    pub forms: Option<js_sys::Function>,
 }
 
 pub struct Sdk {
     /// Shared with the forms' submit listeners rather than copied into each of them; replaced
     /// whole when a compiled config of another language arrives (`set_language`).
     config: RefCell<Rc<Config>>,
+    /// The compiled config as the page gave it (object or JSON text), for the forms module.
+    compiled: RefCell<JsValue>,
     consent: RefCell<Option<Consent>>,
     /// The consent id of an expired or outdated choice: reused so one browser keeps one id.
     earlier_consent_id: Option<String>,
@@ -61,8 +66,8 @@ pub struct Sdk {
     _open_links: EventListener,
     _pagehide: EventListener,
     _popstate: EventListener,
-    /// Consent blocks added to forms.
-    forms: RefCell<Vec<crate::forms::FormHandle>>,
+    /// See [`InitOptions::forms`].
+    forms: Option<js_sys::Function>,
     /// A layer asked for while the page had no `<body>` yet, shown once the parser adds it
     /// (see `wait_for_body`); a choice or `hide()` in between cancels it.
     waiting_for_body: Cell<Option<Layer>>,
@@ -87,7 +92,7 @@ pub fn current() -> Option<Rc<Sdk>> {
 
 /// Starts the SDK with a validated config. A second `init` is refused: one banner, one set of
 /// listeners per page.
-pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
+pub fn init(config: Config, compiled: JsValue, options: InitOptions) -> Result<(), String> {
     if current().is_some() {
         return Err(
             "init() was called twice; call destroy() first to start again with another config"
@@ -174,6 +179,7 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
         .unwrap_or(chosen);
     let sdk = Rc::new(Sdk {
         config: RefCell::new(Rc::new(config)),
+        compiled: RefCell::new(compiled),
         consent: RefCell::new(consent.clone()),
         earlier_consent_id,
         language: Cell::new(language),
@@ -184,7 +190,7 @@ pub fn init(config: Config, options: InitOptions) -> Result<(), String> {
         _open_links: open_links,
         _pagehide: pagehide,
         _popstate: popstate,
-        forms: RefCell::new(Vec::new()),
+        forms: options.forms.clone(),
         waiting_for_body: Cell::new(None),
         reopen: RefCell::new(None),
         config_for: options.config_for.clone(),
@@ -340,7 +346,7 @@ pub fn destroy() {
         sdk.ui.borrow_mut().take();
         sdk.reopen.borrow_mut().take();
         sdk.observer.borrow_mut().take();
-        sdk.forms.borrow_mut().clear();
+        crate::forms::release_all(sdk.forms.as_ref());
     }
 }
 
@@ -580,6 +586,7 @@ impl Sdk {
             match crate::boundary::config_from_js(&value) {
                 Ok(config) if config.site == site && config.resolved.is_some() => {
                     *sdk.config.borrow_mut() = Rc::new(with_banner_variant(config));
+                    *sdk.compiled.borrow_mut() = value;
                     if let Err(message) = sdk.set_language(language.code()) {
                         crate::browser::console_error(&message);
                     }
@@ -725,10 +732,15 @@ impl Sdk {
             .consent()
             .map(|c| c.consent_id)
             .or_else(|| self.earlier_consent_id.clone());
-        let handle =
-            crate::forms::attach(&self.config(), form, set, self.language.get(), consent_id)?;
-        self.forms.borrow_mut().push(handle);
-        Ok(())
+        crate::forms::hand_over(
+            self.forms.as_ref(),
+            &self.config(),
+            &self.compiled.borrow(),
+            &form,
+            set,
+            self.language.get().code(),
+            consent_id.as_deref(),
+        )
     }
 
     /// Handles every `<form data-kelisim-form>` not handled yet (at start and as pages change).

@@ -9,7 +9,7 @@
 //! change, keydown). What a click means is decided by `crate::sdk`; this module reports
 //! `UiAction`s and reads the switches back.
 
-pub(crate) mod dom;
+pub mod dom;
 pub(crate) mod reopen;
 
 use crate::browser::document;

@@ -301,3 +301,28 @@ impl Drop for EventRecorder {
         }
     }
 }
+
+/// Runs `f` with `console.error` recording its first argument; returns what was recorded.
+pub fn console_errors(f: impl FnOnce()) -> Vec<String> {
+    console_messages("error", f)
+}
+
+/// Runs `f` with `console.<level>` recording its first argument; returns what was recorded.
+pub fn console_messages(level: &str, f: impl FnOnce()) -> Vec<String> {
+    let console = js_sys::Reflect::get(&web_sys::window().unwrap(), &"console".into()).unwrap();
+    let original = js_sys::Reflect::get(&console, &level.into()).unwrap();
+    let recorder = js_sys::Function::new_with_args(
+        "message",
+        "(window.testErrors = window.testErrors || []).push(String(message))",
+    );
+    js_sys::Reflect::set(&console, &level.into(), &recorder).unwrap();
+    f();
+    js_sys::Reflect::set(&console, &level.into(), &original).unwrap();
+    let window = web_sys::window().unwrap();
+    let recorded = js_sys::Reflect::get(&window, &"testErrors".into()).unwrap();
+    let _ = js_sys::Reflect::delete_property(&window, &"testErrors".into());
+    if recorded.is_undefined() {
+        return Vec::new();
+    }
+    strings(&recorded)
+}

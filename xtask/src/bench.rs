@@ -182,6 +182,12 @@ pub fn run_bench(root: &Path, options: &Options) -> Result<()> {
         "\nOnly a page that gives the loader a raw kelisim.json loads the compiler module besides: {} raw, {} gzip, {} brotli.",
         compiler.raw, compiler.gzip, compiler.brotli
     );
+    let forms = &sizes.forms;
+    let _ = writeln!(
+        report,
+        "Only a page with a consent block in a form loads the forms module besides: {} raw, {} gzip, {} brotli.",
+        forms.raw, forms.gzip, forms.brotli
+    );
 
     // 2, 3. Browser timings.
     if options.wants("browser") {

@@ -20,6 +20,8 @@ pub struct FileSize {
 const RELEASE_TARGET_DIR: &str = "target/release-wasm";
 /// Where the compiler module is built (see `build_compiler`).
 const COMPILER_TARGET_DIR: &str = "target/release-wasm-compiler";
+/// Where the forms module is built (see `build_forms`).
+const FORMS_TARGET_DIR: &str = "target/release-wasm-forms";
 
 impl FileSize {
     /// The raw, `gzip -9` and brotli 11 sizes of the file at `path`, reported as `name`.
@@ -121,6 +123,7 @@ pub fn build(root: &Path) -> Result<Build> {
     let build_id = mark_build(&wasm_out, &bindgen_dir.join("kelisim_sdk.js"))?;
     copy_dir(&root.join("pkg-template"), &pkg, &[])?;
     let compiler = build_compiler(root, &pkg)?;
+    let forms = build_forms(root, &pkg)?;
     // The editor schema of kelisim.json, made from the config reader's own lists.
     std::fs::write(
         pkg.join("kelisim.schema.json"),
@@ -163,6 +166,7 @@ pub fn build(root: &Path) -> Result<Build> {
     Ok(Build {
         sizes,
         compiler,
+        forms,
         config,
     })
 }
@@ -231,6 +235,8 @@ fn build_nightly_wasm(root: &Path, package: &str, target_dir: &str, rustflags: &
 pub struct Build {
     pub sizes: Vec<FileSize>,
     pub compiler: FileSize,
+    /// The forms module, loaded by pages with a consent block in a form (glue and wasm).
+    pub forms: FileSize,
     /// The demo's compiled config (its largest language).
     pub config: FileSize,
 }
@@ -303,6 +309,79 @@ fn build_compiler(root: &Path, pkg: &Path) -> Result<FileSize> {
     precompress(pkg, "kelisim_compiler_bg.wasm")
 }
 
+/// The forms module (`crates/kelisim-forms`) into `pkg/`: `kelisim_forms.js` (its wasm-bindgen
+/// glue with the helpers snippet bundled in, an ES module the loader imports) and
+/// `kelisim_forms_bg.wasm`, built and optimized as the runtime is. Only pages where the runtime
+/// hands over a form load it. Its import names are wasm-bindgen's own (with their hashes), so a
+/// glue and a module of different builds fail to instantiate rather than bind the wrong calls.
+/// Answers the two files' sizes together.
+fn build_forms(root: &Path, pkg: &Path) -> Result<FileSize> {
+    build_nightly_wasm(
+        root,
+        "kelisim-forms",
+        FORMS_TARGET_DIR,
+        "-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none \
+         -Ctarget-feature=-reference-types",
+    )?;
+    let bindgen_dir = root.join("target/kelisim-forms-bindgen");
+    if bindgen_dir.exists() {
+        std::fs::remove_dir_all(&bindgen_dir)?;
+    }
+    run(
+        root,
+        "wasm-bindgen",
+        &[
+            &format!("{FORMS_TARGET_DIR}/wasm32-unknown-unknown/release/kelisim_forms.wasm"),
+            "--out-dir",
+            "target/kelisim-forms-bindgen",
+            "--out-name",
+            "kelisim_forms",
+            "--target",
+            "web",
+            "--no-typescript",
+            "--remove-name-section",
+            "--remove-producers-section",
+            "--encode-into",
+            "always",
+        ],
+        &[],
+    )?;
+    let wasm_in = bindgen_dir.join("kelisim_forms_bg.wasm");
+    let wasm_out = pkg.join("kelisim_forms_bg.wasm");
+    let wasm_opt = wasm_opt(root);
+    let mut args = WASM_OPT_PASSES.to_vec();
+    args.extend([
+        "--strip-debug",
+        "--strip-producers",
+        "--strip-target-features",
+    ]);
+    let (input, output) = (
+        wasm_in.to_str().context("path is not UTF-8")?,
+        wasm_out.to_str().context("path is not UTF-8")?,
+    );
+    args.extend([input, "-o", output]);
+    run(
+        root,
+        wasm_opt.to_str().context("wasm-opt path is not UTF-8")?,
+        &args,
+        &[],
+    )?;
+    esbuild(
+        root,
+        &bindgen_dir.join("kelisim_forms.js"),
+        &pkg.join("kelisim_forms.js"),
+        &["--bundle", "--format=esm"],
+    )?;
+    let glue = precompress(pkg, "kelisim_forms.js")?;
+    let wasm = precompress(pkg, "kelisim_forms_bg.wasm")?;
+    Ok(FileSize {
+        name: "kelisim_forms.js + kelisim_forms_bg.wasm".into(),
+        raw: glue.raw + wasm.raw,
+        gzip: glue.gzip + wasm.gzip,
+        brotli: glue.brotli + wasm.brotli,
+    })
+}
+
 /// The wasm-opt optimizations of the browser module.
 const WASM_OPT_PASSES: [&str; 3] = [
     "-Oz",
@@ -319,7 +398,7 @@ const WASM_OPT_PASSES: [&str; 3] = [
 /// largest compiled config): a ratchet, not the goal (25,000, ../shared/SPEC.md). It sits just
 /// above today's size, so a change that adds bytes fails the test command, and the commit that
 /// raises it says why; a change that saves bytes lowers it.
-pub const GZIP_CEILING: usize = 62_530;
+pub const GZIP_CEILING: usize = 54_650;
 
 /// Fails when everything a site loads weighs more than [`GZIP_CEILING`] gzip bytes.
 pub fn check_size_ceiling(build: &Build) -> Result<()> {
@@ -363,6 +442,11 @@ pub fn print_sizes(build: &Build) {
     println!(
         "  only with a raw config: {} {} raw, {} gzip, {} brotli",
         compiler.name, compiler.raw, compiler.gzip, compiler.brotli
+    );
+    let forms = &build.forms;
+    println!(
+        "  only with a consent block in a form: {} {} raw, {} gzip, {} brotli",
+        forms.name, forms.raw, forms.gzip, forms.brotli
     );
     println!("  for comparison: vanilla-cookieconsent 3.1.0 15,513 gzip (JS + CSS, no translations, and the page's own config); Klaro 0.7.22 68,892 gzip\n");
 }

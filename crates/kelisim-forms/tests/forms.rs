@@ -4,9 +4,18 @@
 
 #![cfg(target_arch = "wasm32")]
 
+#[path = "../../../tests/common/mod.rs"]
 mod common;
 
 use common::*;
+
+/// Starts the runtime with `config` and this crate as its forms module, linked into the test
+/// module where a page's loader would import it.
+fn init(config: &JsValue) -> bool {
+    let options = js_sys::Object::new();
+    set(&options, &["forms"], kelisim_forms::hook().into());
+    init_with(config, options.into())
+}
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -209,6 +218,26 @@ fn form_consent_api_checks_its_arguments() {
         "a second block on the same form"
     );
     assert_eq!(query_all("#plain .kelisim-form-consent").len(), 1);
+}
+
+#[wasm_bindgen_test]
+fn without_the_forms_module_a_form_gets_an_error_not_a_silent_nothing() {
+    reset("ru");
+    fixture(r#"<form id="plain"><button>OK</button></form>"#);
+    // Started as a page without the loader would start it: no forms module to hand forms to.
+    assert!(common::init(&demo_config()));
+    let errors = console_errors(|| {
+        assert!(!kelisim::form_consent(
+            JsValue::from_str("#plain"),
+            js_sys::JSON::parse("{\"set\":\"signup\"}").unwrap()
+        ));
+    });
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("kelisim_forms.js"), "{errors:?}");
+    assert!(
+        query("#plain[data-kelisim-form-attached]").is_none(),
+        "a form nothing handles must not be marked as handled"
+    );
 }
 
 fn outbox() -> Vec<String> {

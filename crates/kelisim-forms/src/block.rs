@@ -1,0 +1,747 @@
+//! Consent in forms (sign-up, checkout, loyalty): `kelisim.formConsent(form, {set})` and
+//! `<form data-kelisim-form="<set>">` add, in the visitor's language, one unticked checkbox per
+//! purpose of the config's purpose set (the required one blocks submission with an accessible
+//! error), a "details" view with every Law 94-V Art. 8 p.4 item, and a hidden
+//! `kelisim_receipt_id` field. On submit a `form` receipt records the purposes granted and
+//! refused (never a form value), and the store's backend links its record to that receipt id.
+//!
+//! A purpose set with `"confirm": "sms"` adds a phone field (or uses the form's own
+//! `[data-kelisim-phone]` input), "send code", a code field and "confirm": the code goes
+//! through kelisim-server's `/v1/confirmations`, which stores the SMS-confirmed receipt itself;
+//! the form cannot be sent until the code is confirmed for exactly the purposes ticked, and no
+//! `form` receipt is sent for it then.
+//!
+//! A `FormHandle` owns the inserted nodes and the listeners; dropping it removes them.
+
+use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
+use kelisim::browser::random_uuid;
+use kelisim::forms::ATTACHED_ATTRIBUTE;
+use kelisim::receipts::{record_form, FormConsent};
+use kelisim::ui::dom::{
+    append, append_node, append_text, closest, element, facts, find, focus, inputs, insert_before,
+    next_number, remove_attr, set_attr, set_hidden,
+};
+use kelisim_core::config::{Confirmation, Form};
+use kelisim_core::confirm::Refusal;
+use kelisim_core::strings::{concat, decimal, join};
+use kelisim_core::texts::fill;
+use kelisim_core::{Config, Language};
+use std::rc::Rc;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Element, HtmlFormElement, HtmlInputElement};
+
+/// The hidden field the store's backend reads.
+pub const RECEIPT_FIELD: &str = "kelisim_receipt_id";
+/// The checkboxes' name: the granted purposes reach the backend too.
+pub const PURPOSES_FIELD: &str = "kelisim_purposes";
+
+/// The consent block of one form and its submit listener.
+pub struct FormHandle {
+    block: Element,
+    form: HtmlFormElement,
+    _submit: EventListener,
+    /// The SMS or signing step's buttons (confirmed forms).
+    _confirm_click: Option<EventListener>,
+}
+
+impl Drop for FormHandle {
+    fn drop(&mut self) {
+        self.block.remove();
+        remove_attr(&self.form, ATTACHED_ATTRIBUTE);
+    }
+}
+
+/// Adds the consent block for purpose set `set` to `form`. `consent_id` is the browser's
+/// consent id when it has one (so the form consent joins its history). The runtime checked
+/// that `set` is a purpose set of `config` and marked the form as handled
+/// ([`kelisim::forms::ATTACHED_ATTRIBUTE`]) before it handed the form over.
+pub fn attach(
+    config: &Rc<Config>,
+    form: HtmlFormElement,
+    set: &str,
+    language: Language,
+    consent_id: Option<String>,
+) -> Option<FormHandle> {
+    let purpose_set = config.form(set)?;
+    let number = next_number();
+    let block = render(config, purpose_set, language, number);
+    let confirm = purpose_set.confirm;
+    match confirm {
+        Some(Confirmation::Sms) => render_sms_step(&block, &form, config, language),
+        Some(Confirmation::Eds) => render_eds_step(&block, config, language),
+        None => {}
+    }
+    // Before the submit button, so the person reads it before sending; at the end otherwise.
+    let submit = find(&form, "[type=submit], button:not([type])");
+    match &submit {
+        Some(button) => insert_before(button, &block),
+        None => append_node(&form, &block),
+    }
+    set_attr(&form, ATTACHED_ATTRIBUTE, set);
+
+    let set_id = set.to_owned();
+    let consent_id_for_confirm = consent_id.clone();
+    let config_for_confirm = Rc::clone(config);
+    let config = Rc::clone(config);
+    let set = set.to_owned();
+    let block_for_submit = block.clone();
+    // Capture phase and preventDefault: a submission without the required consent stops here,
+    // before the store's own handlers.
+    let options = EventListenerOptions {
+        phase: EventListenerPhase::Capture,
+        passive: false,
+    };
+    let submit_listener = EventListener::new_with_options(&form, "submit", options, move |event| {
+        let stop = || {
+            event.prevent_default();
+            event.stop_immediate_propagation();
+        };
+        if !required_given(&block_for_submit) {
+            stop();
+            return;
+        }
+        let Some(purpose_set) = config.form(&set) else {
+            return;
+        };
+        let (granted, denied) = purposes_ticked(&block_for_submit);
+        if let Some(kind) = confirm {
+            // Sent only when a code or a signature confirmed exactly what is ticked now; the
+            // server stored that receipt, so no `form` receipt is sent here.
+            if block_for_submit.get_attribute(CONFIRMED_ATTRIBUTE) != Some(join(&granted, ",")) {
+                stop();
+                let texts = config.texts(language);
+                let (message, focus_on) = match kind {
+                    Confirmation::Sms => (texts.sms_needed(), ".kelisim-form-sms input"),
+                    Confirmation::Eds => (texts.eds_needed(), ".kelisim-form-eds button"),
+                };
+                say_status(&block_for_submit, message, Some(focus_on));
+            }
+            return;
+        }
+        // Without a receipts endpoint no receipt exists, so the backend gets no id to keep.
+        if config.endpoint.is_none() {
+            return;
+        }
+        let receipt_id = random_uuid();
+        if let Some(field) = find(
+            &block_for_submit,
+            &concat(&["input[name=", RECEIPT_FIELD, "]"]),
+        ) {
+            // A hidden input's value is its `value` attribute.
+            set_attr(&field, "value", &receipt_id);
+        }
+        let consent_id = consent_id.clone().unwrap_or_else(random_uuid);
+        record_form(
+            &config,
+            &FormConsent {
+                form: purpose_set,
+                receipt_id: &receipt_id,
+                consent_id: &consent_id,
+                language,
+                granted: &granted,
+                denied: &denied,
+            },
+        );
+    });
+    let confirm_click = confirm.map(|kind| match kind {
+        Confirmation::Sms => sms_listener(
+            &block,
+            &config_for_confirm,
+            set_id,
+            language,
+            consent_id_for_confirm,
+        ),
+        Confirmation::Eds => eds_listener(
+            &block,
+            &config_for_confirm,
+            set_id,
+            language,
+            consent_id_for_confirm,
+        ),
+    });
+    Some(FormHandle {
+        block,
+        form,
+        _submit: submit_listener,
+        _confirm_click: confirm_click,
+    })
+}
+
+/// Whether every required purpose is ticked; if not, marks the first one missing, shows the
+/// error and moves the focus there.
+fn required_given(block: &Element) -> bool {
+    let boxes = checkboxes(block);
+    let missing = boxes
+        .iter()
+        .find(|input| input.has_attribute("data-kelisim-required") && !input.checked());
+    let error = find(block, ".kelisim-form-error");
+    if let Some(error) = &error {
+        set_hidden(error, missing.is_none());
+    }
+    if let Some(missing) = missing {
+        set_attr(missing, "aria-invalid", "true");
+        focus(missing);
+        return false;
+    }
+    for input in &boxes {
+        remove_attr(input, "aria-invalid");
+    }
+    true
+}
+
+/// The purposes ticked and not ticked, in the block's order.
+fn purposes_ticked(block: &Element) -> (Vec<String>, Vec<String>) {
+    let mut granted: Vec<String> = Vec::new();
+    let mut denied: Vec<String> = Vec::new();
+    for input in &checkboxes(block) {
+        let purposes = if input.checked() {
+            &mut granted
+        } else {
+            &mut denied
+        };
+        // Our checkbox: its value is the `value` attribute set when it was made.
+        purposes.push(input.get_attribute("value").unwrap_or_default());
+    }
+    (granted, denied)
+}
+
+/// Set on the block once a code is confirmed: the purposes it confirmed, comma-joined.
+const CONFIRMED_ATTRIBUTE: &str = "data-kelisim-confirmed";
+/// Set on the block once a code is sent: the confirmation it belongs to.
+const CONFIRMATION_ATTRIBUTE: &str = "data-kelisim-confirmation";
+
+/// The SMS step under the purposes: the phone field (unless the form has its own
+/// `[data-kelisim-phone]`), "send code", the code field and "confirm" (hidden until a code is
+/// sent), and a status line read out by screen readers.
+fn render_sms_step(block: &Element, form: &HtmlFormElement, config: &Config, language: Language) {
+    let texts = config.texts(language);
+    let step = append(block, "div", "kelisim-form-sms");
+    if find(form, "[data-kelisim-phone]").is_none() {
+        let label = append_text(&step, "label", "", texts.sms_phone_label());
+        let phone = append(&label, "input", "");
+        for (name, value) in [
+            ("type", "tel"),
+            ("name", "kelisim_phone"),
+            ("autocomplete", "tel"),
+            ("data-kelisim-phone", ""),
+        ] {
+            set_attr(&phone, name, value);
+        }
+    }
+    sms_button(&step, "send", texts.sms_send());
+    let code = append_text(&step, "label", "kelisim-form-code", texts.sms_code_label());
+    set_hidden(&code, true);
+    let input = append(&code, "input", "");
+    for (name, value) in [
+        ("inputmode", "numeric"),
+        ("autocomplete", "one-time-code"),
+        ("maxlength", "6"),
+    ] {
+        set_attr(&input, name, value);
+    }
+    set_hidden(&sms_button(&step, "confirm", texts.sms_confirm()), true);
+    let status = append(&step, "p", "kelisim-form-status");
+    set_attr(&status, "role", "status");
+}
+
+fn sms_button(parent: &Element, step: &str, text: &str) -> Element {
+    let button = append_text(parent, "button", "", text);
+    set_attr(&button, "type", "button");
+    set_attr(&button, "data-kelisim-sms", step);
+    button
+}
+
+/// Shows `message` in the confirmation step's status line (SMS code or signature) and moves
+/// the focus to `focus_on` (a selector under the form) when given.
+fn say_status(block: &Element, message: &str, focus_on: Option<&str>) {
+    if let Some(status) = find(block, ".kelisim-form-status") {
+        status.set_text_content(Some(message));
+    }
+    let form = closest(block, "form");
+    if let Some(target) = focus_on
+        .zip(form)
+        .and_then(|(selector, form)| find(&form, selector))
+    {
+        focus(&target);
+    }
+}
+
+/// The listener of the SMS step's two buttons.
+fn sms_listener(
+    block: &Element,
+    config: &Rc<Config>,
+    set: String,
+    language: Language,
+    consent_id: Option<String>,
+) -> EventListener {
+    let config = Rc::clone(config);
+    let block_for_click = block.clone();
+    EventListener::new(block, "click", move |event| {
+        let Some(step) = kelisim::browser::event_element(event)
+            .and_then(|target| closest(&target, "[data-kelisim-sms]"))
+            .and_then(|button| button.get_attribute("data-kelisim-sms"))
+        else {
+            return;
+        };
+        let block = &block_for_click;
+        let texts = config.texts(language);
+        let form = closest(block, "form");
+        let phone_input = form
+            .as_ref()
+            .and_then(|form| find(form, "[data-kelisim-phone]"));
+        let phone_text = phone_input
+            .as_ref()
+            .map(|input| input.unchecked_ref::<HtmlInputElement>().value())
+            .unwrap_or_default();
+        let Some(endpoint) = &config.endpoint else {
+            return;
+        };
+        // The compiler made sure the endpoint ends in `receipts`.
+        let base = concat(&[
+            endpoint.strip_suffix("receipts").unwrap_or(endpoint),
+            "confirmations",
+        ]);
+        if step == "send" {
+            if !required_given(block) {
+                return;
+            }
+            let Some(phone) = kelisim_core::phone::normalize_kz_mobile(&phone_text) else {
+                if let Some(input) = &phone_input {
+                    set_attr(input, "aria-invalid", "true");
+                }
+                say_status(
+                    block,
+                    texts.sms_invalid_phone(),
+                    Some("[data-kelisim-phone]"),
+                );
+                return;
+            };
+            if let Some(input) = &phone_input {
+                remove_attr(input, "aria-invalid");
+            }
+            let (granted, denied) = purposes_ticked(block);
+            // The normal phone needs no escaping either (see `choice_json`).
+            let request = concat(&[
+                &choice_json(
+                    &config,
+                    &set,
+                    language,
+                    &granted,
+                    &denied,
+                    consent_id.as_deref(),
+                ),
+                ",\"phone\":\"",
+                &phone,
+                "\"}",
+            ]);
+            let block = block.clone();
+            let config = Rc::clone(&config);
+            post_json(
+                &base,
+                request,
+                Box::new(move |status, answer| {
+                    let texts = config.texts(language);
+                    if status != 201 {
+                        say_status(&block, refusal(texts, &answer, Confirmation::Sms), None);
+                        return;
+                    }
+                    let id = kelisim::browser::property(&answer, "confirmation_id")
+                        .as_string()
+                        .unwrap_or_default();
+                    set_attr(&block, CONFIRMATION_ATTRIBUTE, &id);
+                    for selector in [".kelisim-form-code", "[data-kelisim-sms=confirm]"] {
+                        if let Some(element) = find(&block, selector) {
+                            set_hidden(&element, false);
+                        }
+                    }
+                    let masked = kelisim::browser::property(&answer, "phone")
+                        .as_string()
+                        .unwrap_or_default();
+                    say_status(
+                        &block,
+                        &fill(texts.sms_sent(), "phone", &masked),
+                        Some(".kelisim-form-code input"),
+                    );
+                }),
+            );
+            return;
+        }
+        // "confirm"
+        let id = block
+            .get_attribute(CONFIRMATION_ATTRIBUTE)
+            .unwrap_or_default();
+        let code = find(block, ".kelisim-form-code input")
+            .map(|input| input.unchecked_into::<HtmlInputElement>().value())
+            .unwrap_or_default();
+        // Digits only, and the number in its normal form: nothing to escape.
+        let code: String = code.chars().filter(char::is_ascii_digit).collect();
+        let phone = kelisim_core::phone::normalize_kz_mobile(&phone_text).unwrap_or_default();
+        let request = concat(&["{\"code\":\"", &code, "\",\"phone\":\"", &phone, "\"}"]);
+        let (granted, _) = purposes_ticked(block);
+        let block = block.clone();
+        let config = Rc::clone(&config);
+        post_json(
+            &concat(&[&base, "/", &id]),
+            request,
+            Box::new(move |status, answer| {
+                let texts = config.texts(language);
+                if status != 201 {
+                    say_status(
+                        &block,
+                        refusal(texts, &answer, Confirmation::Sms),
+                        Some(".kelisim-form-code input"),
+                    );
+                    return;
+                }
+                confirmed(
+                    &block,
+                    &kelisim::browser::property(&answer, "receipt"),
+                    &granted,
+                );
+                for selector in [".kelisim-form-code", "[data-kelisim-sms=confirm]"] {
+                    if let Some(element) = find(&block, selector) {
+                        set_hidden(&element, true);
+                    }
+                }
+                say_status(&block, texts.sms_confirmed(), None);
+            }),
+        );
+    })
+}
+
+/// The signing step under the purposes: "sign with ЭЦҚ/ЭЦП", the document signed (shown once
+/// the server has written it), and the status line.
+fn render_eds_step(block: &Element, config: &Config, language: Language) {
+    let texts = config.texts(language);
+    let step = append(block, "div", "kelisim-form-eds");
+    let button = append_text(&step, "button", "", texts.eds_sign());
+    set_attr(&button, "type", "button");
+    set_attr(&button, "data-kelisim-eds", "sign");
+    let details = append(&step, "details", "");
+    set_hidden(&details, true);
+    append_text(&details, "summary", "", texts.eds_document());
+    append(&details, "pre", "");
+    let status = append(&step, "p", "kelisim-form-status");
+    set_attr(&status, "role", "status");
+}
+
+/// The signing step: the server writes the document, NCALayer signs it, the server checks
+/// the signature and stores the receipt.
+fn eds_listener(
+    block: &Element,
+    config: &Rc<Config>,
+    set: String,
+    language: Language,
+    consent_id: Option<String>,
+) -> EventListener {
+    let config = Rc::clone(config);
+    let block_for_click = block.clone();
+    EventListener::new(block, "click", move |event| {
+        let on_sign = kelisim::browser::event_element(event)
+            .and_then(|target| closest(&target, "[data-kelisim-eds]"))
+            .is_some();
+        let block = &block_for_click;
+        if !on_sign || !required_given(block) {
+            return;
+        }
+        let Some(endpoint) = &config.endpoint else {
+            return;
+        };
+        let base = concat(&[
+            endpoint.strip_suffix("receipts").unwrap_or(endpoint),
+            "signatures",
+        ]);
+        // The IIN the form collects, when it marks that field: the signer must be that person.
+        let iin = closest(block, "form")
+            .and_then(|form| find(&form, "[data-kelisim-iin]"))
+            .map(|input| input.unchecked_into::<HtmlInputElement>().value())
+            .filter(|iin| iin.len() == 12 && iin.bytes().all(|b| b.is_ascii_digit()))
+            .unwrap_or_default();
+        let (granted, denied) = purposes_ticked(block);
+        let request = concat(&[
+            &choice_json(
+                &config,
+                &set,
+                language,
+                &granted,
+                &denied,
+                consent_id.as_deref(),
+            ),
+            if iin.is_empty() { "" } else { ",\"iin\":\"" },
+            &iin,
+            if iin.is_empty() { "}" } else { "\"}" },
+        ]);
+        let block = block.clone();
+        let config = Rc::clone(&config);
+        let url = base.clone();
+        post_json(
+            &url,
+            request,
+            Box::new(move |status, answer| {
+                let texts = config.texts(language);
+                if status != 201 {
+                    say_status(&block, refusal(texts, &answer, Confirmation::Eds), None);
+                    return;
+                }
+                let text_of = |key: &str| {
+                    kelisim::browser::property(&answer, key)
+                        .as_string()
+                        .unwrap_or_default()
+                };
+                if let Some(details) = find(&block, ".kelisim-form-eds details") {
+                    if let Some(pre) = find(&details, "pre") {
+                        pre.set_text_content(Some(&text_of("document")));
+                    }
+                    set_hidden(&details, false);
+                }
+                let id = text_of("signature_id");
+                let done = kelisim::browser::once(move |answer| {
+                    let answer = js_sys::Array::from(&answer);
+                    let outcome = answer.get_unchecked(0).as_string().unwrap_or_default();
+                    let value = answer.get_unchecked(1).as_string().unwrap_or_default();
+                    let texts = config.texts(language);
+                    match outcome.as_str() {
+                        "ok" => {}
+                        "cancelled" => return say_status(&block, texts.eds_cancelled(), None),
+                        "not_running" => {
+                            // The page's developer may be the one to fix it.
+                            kelisim::browser::console_warn(
+                                "kelisim: NCALayer did not answer on wss://127.0.0.1:13579: it is not running, or the page's Content-Security-Policy lacks connect-src wss://127.0.0.1:13579",
+                            );
+                            return say_status(&block, texts.eds_not_running(), None);
+                        }
+                        _ => {
+                            kelisim::browser::console_warn(&concat(&["NCALayer: ", &value]));
+                            return say_status(&block, texts.eds_failed(), None);
+                        }
+                    }
+                    let body = concat(&["{\"cms\":\"", &value, "\"}"]);
+                    let block = block.clone();
+                    let config = Rc::clone(&config);
+                    post_json(
+                        &concat(&[&base, "/", &id]),
+                        body,
+                        Box::new(move |status, answer| {
+                            let texts = config.texts(language);
+                            if status != 201 {
+                                say_status(
+                                    &block,
+                                    refusal(texts, &answer, Confirmation::Eds),
+                                    None,
+                                );
+                                return;
+                            }
+                            let receipt = kelisim::browser::property(&answer, "receipt");
+                            confirmed(&block, &receipt, &granted);
+                            let signer = kelisim::browser::property(
+                                &kelisim::browser::property(&receipt, "eds"),
+                                "signer_name",
+                            )
+                            .as_string()
+                            .unwrap_or_default();
+                            say_status(&block, &fill(texts.eds_signed(), "name", &signer), None);
+                        }),
+                    );
+                });
+                kelisim::helpers::ncalayer_sign(
+                    &text_of("document_base64"),
+                    language.code(),
+                    &iin,
+                    &done,
+                );
+            }),
+        );
+    })
+}
+
+/// Marks the block confirmed for `granted` and puts the stored receipt's id in the hidden
+/// field the store's backend reads.
+fn confirmed(block: &Element, receipt: &JsValue, granted: &[String]) {
+    let receipt_id = kelisim::browser::property(receipt, "receipt_id")
+        .as_string()
+        .unwrap_or_default();
+    if let Some(field) = find(block, &concat(&["input[name=", RECEIPT_FIELD, "]"])) {
+        set_attr(&field, "value", &receipt_id);
+    }
+    set_attr(block, CONFIRMED_ATTRIBUTE, &join(granted, ","));
+}
+
+/// The visitor's choice as the start of a JSON request (without its closing brace): site,
+/// form, language, the compiled config, the purposes, the consent id and the page. Written as
+/// text directly: every value is an id, a hex hash, a UUID or a URL path (which
+/// percent-encodes quotes and backslashes), so none needs escaping.
+fn choice_json(
+    config: &Config,
+    set: &str,
+    language: Language,
+    granted: &[String],
+    denied: &[String],
+    consent_id: Option<&str>,
+) -> String {
+    let list = |ids: &[String]| {
+        if ids.is_empty() {
+            "[]".to_owned()
+        } else {
+            concat(&["[\"", &join(ids, "\",\""), "\"]"])
+        }
+    };
+    let consent = consent_id.map_or_else(|| "null".to_owned(), |id| concat(&["\"", id, "\""]));
+    concat(&[
+        "{\"site\":\"",
+        &config.site,
+        "\",\"form\":\"",
+        set,
+        "\",\"language\":\"",
+        language.code(),
+        "\",\"config_id\":\"",
+        &config.resolved().config_id,
+        "\",\"granted_purposes\":",
+        &list(granted),
+        ",\"denied_purposes\":",
+        &list(denied),
+        ",\"consent_id\":",
+        &consent,
+        ",\"page_url\":\"",
+        &kelisim::browser::location("origin"),
+        &kelisim::browser::location("pathname"),
+        "\"",
+    ])
+}
+
+/// The visitor's words for a refused step, from the server's `reason` (the gateway's
+/// trouble when the answer has none: no answer, a proxy's page).
+fn refusal<'a>(
+    texts: &'a kelisim_core::texts::Texts,
+    answer: &JsValue,
+    kind: Confirmation,
+) -> &'a str {
+    kelisim::browser::property(answer, "reason")
+        .as_string()
+        .and_then(|reason| Refusal::parse(&reason))
+        .unwrap_or(Refusal::GatewayUnavailable)
+        .text(texts, kind)
+}
+
+/// POSTs `body` (JSON text) to `url`; `settled(status, answer)` gets the status (0 without an
+/// answer) and the answer parsed (`undefined` when it is not JSON).
+fn post_json(url: &str, body: String, settled: Box<dyn FnOnce(u16, JsValue)>) {
+    let done = kelisim::browser::once(move |answer| {
+        let answer = js_sys::Array::from(&answer);
+        let status = answer.get_unchecked(0).as_f64().unwrap_or(0.0) as u16;
+        let parsed = answer
+            .get_unchecked(1)
+            .as_string()
+            .and_then(|text| js_sys::JSON::parse(&text).ok())
+            .unwrap_or(JsValue::UNDEFINED);
+        settled(status, parsed);
+    });
+    kelisim::helpers::post_text(url, &body, &done);
+}
+
+fn checkboxes(block: &Element) -> Vec<HtmlInputElement> {
+    inputs(block, &concat(&["input[name=", PURPOSES_FIELD, "]"]))
+}
+
+fn render(config: &Config, form: &Form, language: Language, number: u32) -> Element {
+    let texts = config.texts(language);
+    let block = element("div", "kelisim-form-consent");
+    set_attr(&block, "role", "group");
+    set_attr(&block, "lang", language.code());
+    let number = decimal(number.into());
+    let statement_id = concat(&["kelisim-form-", &number, "-operator"]);
+    set_attr(&block, "aria-describedby", &statement_id);
+    let operator_line = config.operator_line(language, false);
+    set_attr(
+        &append_text(&block, "p", "kelisim-form-operator", &operator_line),
+        "id",
+        &statement_id,
+    );
+
+    let error_id = concat(&["kelisim-form-", &number, "-error"]);
+    for purpose in &form.purposes {
+        let label = append(&block, "label", "kelisim-form-purpose");
+        let input = append(&label, "input", "");
+        set_attr(&input, "type", "checkbox");
+        set_attr(&input, "name", PURPOSES_FIELD);
+        set_attr(&input, "value", &purpose.id);
+        if purpose.required {
+            set_attr(&input, "data-kelisim-required", "");
+            set_attr(&input, "aria-required", "true");
+            set_attr(&input, "aria-describedby", &error_id);
+        }
+        let title = purpose.title.get(language).map_or("", String::as_str);
+        append_text(
+            &label,
+            "span",
+            "",
+            &concat(&[" ", &fill(texts.form_consent(), "purpose", title)]),
+        );
+        if purpose.required {
+            let error = append_text(
+                &block,
+                "p",
+                "kelisim-form-error",
+                texts.form_required_error(),
+            );
+            set_attr(&error, "id", &error_id);
+            set_attr(&error, "role", "alert");
+            set_hidden(&error, true);
+        }
+    }
+
+    let details = append(&block, "details", "kelisim-form-details");
+    append_text(&details, "summary", "", texts.form_details());
+    for purpose in &form.purposes {
+        let data = config.data_names(&purpose.data);
+        let mut abroad: Vec<&str> = Vec::new();
+        for country in &purpose.countries {
+            if country != "KZ" {
+                abroad.push(config.country_name(country));
+            }
+        }
+        let recipients = if purpose.recipients.is_empty() {
+            texts.no().to_owned()
+        } else {
+            join(&purpose.recipients, "; ")
+        };
+        let cross_border = if abroad.is_empty() {
+            texts.no().to_owned()
+        } else {
+            join(&abroad, ", ")
+        };
+        let title = purpose.title.get(language).map_or("", String::as_str);
+        let publication = if purpose.publication {
+            texts.yes()
+        } else {
+            texts.no()
+        };
+        facts(
+            &details,
+            &[
+                (texts.purpose_label(), title),
+                (texts.data_label(), &data),
+                (
+                    texts.term_label(),
+                    &config.resolved().days(purpose.term_days),
+                ),
+                (texts.recipients_label(), &recipients),
+                (texts.cross_border_badge(), &cross_border),
+                (texts.publication_label(), publication),
+            ],
+        );
+    }
+    append_text(&details, "p", "", &config.operator_line(language, true));
+    kelisim::ui::dom::policy_link(&details, config, language);
+    // Withdrawing must be as easy as consenting: said under the boxes, not inside the details.
+    append_text(
+        &block,
+        "p",
+        "kelisim-form-withdrawal",
+        &fill(texts.form_withdrawal(), "email", &config.operator.email),
+    );
+
+    let hidden = append(&block, "input", "");
+    set_attr(&hidden, "type", "hidden");
+    set_attr(&hidden, "name", RECEIPT_FIELD);
+    block
+}
