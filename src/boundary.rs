@@ -14,6 +14,20 @@ const MAX_DEPTH: usize = 12;
 /// A compiled config object (or its JSON text) to a `Config`. Anything else is refused with
 /// one error naming what it got: the loader compiles a raw `kelisim.json` before it gets here.
 pub fn config_from_js(value: &JsValue) -> Result<Config, ConfigError> {
+    Config::from_compiled(&compiled_tree(value)?)
+}
+
+/// [`config_from_js`] with the purposes of the config's forms and the texts of their
+/// confirmation steps too: the forms module's reader (the runtime needs only the forms' ids).
+pub fn config_with_forms_from_js(value: &JsValue) -> Result<Config, ConfigError> {
+    let tree = compiled_tree(value)?;
+    let mut config = Config::from_compiled(&tree)?;
+    config.read_compiled_forms(&tree)?;
+    Ok(config)
+}
+
+/// A compiled config object (or its JSON text) as a `Value` tree.
+fn compiled_tree(value: &JsValue) -> Result<Value, ConfigError> {
     let value = match value.as_string() {
         Some(text) => js_sys::JSON::parse(&text).map_err(|_| ConfigError {
             field: "config".into(),
@@ -24,7 +38,7 @@ pub fn config_from_js(value: &JsValue) -> Result<Config, ConfigError> {
     };
     let problems = Problems::default();
     let tree = value_from_js(&value, "config", 0, &problems);
-    Config::from_compiled(&problems.into_result(tree)?)
+    problems.into_result(tree)
 }
 
 /// Copies a JS value into a `Value` tree. Functions, symbols and the like are reported to

@@ -20,7 +20,9 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(CompiledConfig::from_json(&json).as_ref(), Ok(config));
                 // The runtime's reader takes whatever the compiler writes.
                 let value: Value = serde_json::from_str(&json).expect("compiled JSON");
-                assert!(Config::from_compiled(&value).is_ok());
+                let mut config = Config::from_compiled(&value).expect("the runtime reads it");
+                // And the forms module's reader of the forms' purposes.
+                assert!(config.read_compiled_forms(&value).is_ok());
             }
         }
         Err(problems) => {
@@ -35,7 +37,9 @@ fuzz_target!(|data: &[u8]| {
     }
     // The runtime's reader on any JSON: an answer, never a panic.
     if let Ok(value) = serde_json::from_str::<Value>(text) {
-        let _ = Config::from_compiled(&value);
+        if let Ok(mut config) = Config::from_compiled(&value) {
+            let _ = config.read_compiled_forms(&value);
+        }
     }
     if let Ok(compiled) = CompiledConfig::from_json(text) {
         assert_eq!(CompiledConfig::from_json(&compiled.to_json()), Ok(compiled));

@@ -338,6 +338,8 @@ fn read(value: &Value, problems: &Problems) -> Config {
         });
     }
 
+    // Each form's id, way to confirm and hash; its purposes and the texts of its confirmation
+    // step are the forms module's to read (`read_compiled_forms`).
     let mut forms = Vec::new();
     for (path, item) in &top.array("forms") {
         let form = Fields::new(item, path, COMPILED_FORM_FIELDS, problems);
@@ -352,57 +354,15 @@ fn read(value: &Value, problems: &Problems) -> Config {
             }
             confirm
         });
-        if let (Some(sms_texts), Some(texts)) =
-            (form.object("texts", TEXT_NAMES), texts.get_mut(language))
-        {
-            texts.set_confirmation_texts(&sms_texts);
-        }
         remember(
             &mut resolved.form_hashes,
             id.clone(),
             form.string("texts_hash"),
         );
-        let mut purposes = Vec::new();
-        for (path, item) in &form.array("purposes") {
-            let purpose = Fields::new(item, path, COMPILED_PURPOSE_FIELDS, problems);
-            let data = purpose.strings("data");
-            for (kind, name) in data.iter().zip(purpose.strings("data_names")) {
-                remember(&mut resolved.data_kind_names, kind.clone(), name);
-            }
-            let mut countries = Vec::new();
-            for (path, item) in &purpose.array("countries") {
-                let country = Fields::new(item, path, COMPILED_COUNTRY_FIELDS, problems);
-                let code = country.string("code");
-                remember(
-                    &mut resolved.country_names,
-                    code.clone(),
-                    country.string("name"),
-                );
-                countries.push(code);
-            }
-            let mut title = PerLanguage::default();
-            title.set(language, purpose.string("title"));
-            let term_days = required_u32(&purpose, "term_days");
-            remember(
-                &mut resolved.day_words,
-                crate::strings::decimal(term_days.into()),
-                purpose.string("term_words"),
-            );
-            purposes.push(Purpose {
-                id: purpose.string("id"),
-                required: required_bool(&purpose, "required"),
-                title,
-                data,
-                recipients: purpose.strings("recipients"),
-                countries,
-                term_days,
-                publication: required_bool(&purpose, "publication"),
-            });
-        }
         forms.push(Form {
             id,
             confirm,
-            purposes,
+            purposes: Vec::new(),
         });
     }
 
@@ -475,6 +435,74 @@ fn read(value: &Value, problems: &Problems) -> Config {
         policy_urls,
         texts,
         resolved: Some(Box::new(resolved)),
+    }
+}
+
+impl Config {
+    /// Reads the purposes of the compiled config's forms and the texts of their confirmation
+    /// steps into a config [`Config::from_compiled`] read from the same `value`. The forms
+    /// module needs them and the runtime does not, so the runtime module does not carry this
+    /// reader.
+    pub fn read_compiled_forms(&mut self, value: &Value) -> Result<(), ConfigError> {
+        let problems = Problems::default();
+        read_forms(self, value, &problems);
+        problems.into_result(())
+    }
+}
+
+fn read_forms(config: &mut Config, value: &Value, problems: &Problems) {
+    let top = Fields::new(value, "", COMPILED_FIELDS, problems);
+    let language = config
+        .resolved()
+        .language
+        .unwrap_or(config.default_language);
+    let resolved = config.resolved.get_or_insert_with(Box::default);
+    for ((path, item), form_read) in top.array("forms").iter().zip(config.forms.iter_mut()) {
+        let form = Fields::new(item, path, COMPILED_FORM_FIELDS, problems);
+        if let (Some(sms_texts), Some(texts)) = (
+            form.object("texts", TEXT_NAMES),
+            config.texts.get_mut(language),
+        ) {
+            texts.set_confirmation_texts(&sms_texts);
+        }
+        let mut purposes = Vec::new();
+        for (path, item) in &form.array("purposes") {
+            let purpose = Fields::new(item, path, COMPILED_PURPOSE_FIELDS, problems);
+            let data = purpose.strings("data");
+            for (kind, name) in data.iter().zip(purpose.strings("data_names")) {
+                remember(&mut resolved.data_kind_names, kind.clone(), name);
+            }
+            let mut countries = Vec::new();
+            for (path, item) in &purpose.array("countries") {
+                let country = Fields::new(item, path, COMPILED_COUNTRY_FIELDS, problems);
+                let code = country.string("code");
+                remember(
+                    &mut resolved.country_names,
+                    code.clone(),
+                    country.string("name"),
+                );
+                countries.push(code);
+            }
+            let mut title = PerLanguage::default();
+            title.set(language, purpose.string("title"));
+            let term_days = required_u32(&purpose, "term_days");
+            remember(
+                &mut resolved.day_words,
+                crate::strings::decimal(term_days.into()),
+                purpose.string("term_words"),
+            );
+            purposes.push(Purpose {
+                id: purpose.string("id"),
+                required: required_bool(&purpose, "required"),
+                title,
+                data,
+                recipients: purpose.strings("recipients"),
+                countries,
+                term_days,
+                publication: required_bool(&purpose, "publication"),
+            });
+        }
+        form_read.purposes = purposes;
     }
 }
 

@@ -47,7 +47,7 @@ fn attach(
     language: &str,
     consent_id: Option<String>,
 ) {
-    let config = match kelisim::boundary::config_from_js(compiled) {
+    let config = match kelisim::boundary::config_with_forms_from_js(compiled) {
         Ok(config) => Rc::new(config),
         Err(error) => return console_error(&error.describe()),
     };
