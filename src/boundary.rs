@@ -8,8 +8,9 @@ use kelisim_core::value::{field_path, index_path, Problems};
 use kelisim_core::{Config, ConfigError, Consent, Value};
 use wasm_bindgen::{JsCast, JsValue};
 
-/// Deeper than this is not a config (and guards against cyclic objects).
-const MAX_DEPTH: usize = 12;
+/// Deeper than this is not a config (and guards against cyclic objects). The layers' node
+/// trees are the deepest part of a compiled config.
+const MAX_DEPTH: usize = 32;
 
 /// A compiled config object (or its JSON text) to a `Config`. Anything else is refused with
 /// one error naming what it got: the loader compiles a raw `kelisim.json` before it gets here.

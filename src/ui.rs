@@ -2,11 +2,13 @@
 //! preferences dialog (a switch per category and per service, with the legal details).
 //!
 //! Owns the `#kelisim` root element, its listeners and its styles. A `Ui` handle owns every
-//! node and listener it creates: dropping it removes them. Texts are inserted with
-//! `textContent` only, never as HTML: built from nodes rather than an HTML string, the layers
-//! also work on pages that require Trusted Types (`require-trusted-types-for 'script'`), where
-//! `innerHTML` with a string throws. Three listeners on the root serve every control (click,
-//! change, keydown). What a click means is decided by `crate::sdk`; this module reports
+//! node and listener it creates: dropping it removes them. The compiler wrote both layers as
+//! node trees with every text in place (`kelisim_core::layers`); they are built with
+//! `dom::build`, texts as text nodes, never as HTML, so the layers also work on pages that
+//! require Trusted Types (`require-trusted-types-for 'script'`), where `innerHTML` with a string
+//! throws. This module sets only what depends on the visit: the switches, the Global Privacy
+//! Control note, the visitor's own consent. Three listeners on the root serve every control
+//! (click, change, keydown). What a click means is decided by `crate::sdk`; this module reports
 //! `UiAction`s and reads the switches back.
 
 pub mod dom;
@@ -15,9 +17,8 @@ pub(crate) mod reopen;
 use crate::browser::document;
 use dom::{append, append_text, button, inputs, set_attr};
 use gloo_events::{EventListener, EventListenerOptions};
-use kelisim_core::strings::{concat, decimal, join};
-use kelisim_core::texts::fill;
-use kelisim_core::{Config, Consent, IdSet, Language, Layout};
+use kelisim_core::strings::{concat, join};
+use kelisim_core::{Config, Consent, IdSet, Language};
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement, HtmlInputElement, KeyboardEvent};
 
@@ -314,191 +315,55 @@ pub(crate) fn install_styles(config: &Config) {
     }
 }
 
+/// The first layer, from the compiled config's node tree (the shown variant's, if any). The
+/// Global Privacy Control note is in the tree, hidden until a visit honours the signal.
 fn render_banner(root: &HtmlElement, view: &View) -> HtmlElement {
-    let texts = view.config.texts(view.language);
-    let banner: HtmlElement = dom::element("div", "kelisim-banner").unchecked_into();
-    let modal = view.config.ui.layout == Layout::Modal;
-    set_attr(&banner, "role", "dialog");
-    set_attr(&banner, "aria-modal", if modal { "true" } else { "false" });
-    set_attr(&banner, "aria-labelledby", "kelisim-title");
-    set_attr(&banner, "aria-describedby", "kelisim-description");
-    let inner = append(&banner, "div", "kelisim-banner__inner");
-    let head = append(&inner, "div", "kelisim-head");
-    set_attr(
-        &append_text(&head, "h2", "kelisim-title", texts.title()),
-        "id",
-        "kelisim-title",
-    );
-    render_language_switch(&head, view);
-
-    let description = append(&inner, "p", "kelisim-description");
-    set_attr(&description, "id", "kelisim-description");
-    description.set_text_content(Some(&concat(&[texts.description(), " "])));
-    dom::policy_link(&description, &view.config, view.language);
-
-    let notes = append(&inner, "div", "kelisim-notes");
+    let layers = view
+        .config
+        .resolved()
+        .layers(view.config.ui.variant.as_deref());
+    let banner: HtmlElement = dom::build(&layers.banner).unchecked_into();
     if view.gpc_honoured {
-        append_text(&notes, "p", "kelisim-gpc", texts.gpc_notice());
+        if let Some(note) = dom::find(&banner, ".kelisim-gpc") {
+            dom::set_hidden(&note, false);
+        }
     }
-    // What the law wants stated before the consent is given (the compiler's
-    // `first_layer_notes`).
-    for (class, text) in &view.config.resolved().first_layer {
-        append_text(&notes, "p", class, text);
-    }
-
-    let actions = append(&inner, "div", "kelisim-actions");
-    button(&actions, "kelisim-button", "accept-all", texts.accept_all());
-    button(&actions, "kelisim-button", "reject-all", texts.reject_all());
-    button(
-        &actions,
-        "kelisim-button",
-        "preferences",
-        texts.preferences(),
-    );
     dom::append_node(root, &banner);
     banner
 }
 
+/// The preferences dialog, from the compiled config's node tree, with the switches set and
+/// the visitor's own consent added at the end of its body.
 fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> HtmlElement {
-    let config = &view.config;
-    let language = view.language;
-    let texts = config.texts(language);
-    let overlay: HtmlElement = dom::element("div", "kelisim-overlay").unchecked_into();
-    let dialog = append(&overlay, "div", "kelisim-preferences");
-    set_attr(&dialog, "role", "dialog");
-    set_attr(&dialog, "aria-modal", "true");
-    set_attr(&dialog, "aria-labelledby", "kelisim-preferences-title");
-    set_attr(&dialog, "tabindex", "-1");
-
-    let head = append(&dialog, "div", "kelisim-preferences__head kelisim-head");
-    set_attr(
-        &append_text(&head, "h2", "", texts.preferences_title()),
-        "id",
-        "kelisim-preferences-title",
-    );
-    render_language_switch(&head, view);
-    let close = button(&head, "kelisim-close", "close", "×");
-    set_attr(&close, "aria-label", texts.close());
-
-    let body = append(&dialog, "div", "kelisim-preferences__body");
-    let intro = append(&body, "p", "");
-    intro.set_text_content(Some(&concat(&[texts.preferences_description(), " "])));
-    dom::policy_link(&intro, &view.config, view.language);
-    append_text(
-        &body,
-        "p",
-        "kelisim-expiry",
-        &fill(
-            texts.expiry(),
-            "days",
-            &config.resolved().days(config.expiry_days),
+    let layers = view
+        .config
+        .resolved()
+        .layers(view.config.ui.variant.as_deref());
+    let overlay: HtmlElement = dom::build(&layers.preferences).unchecked_into();
+    for (selector, attribute, on) in [
+        (
+            "input[data-kelisim-category]",
+            "data-kelisim-category",
+            &switches.categories,
         ),
-    );
-    append_text(
-        &body,
-        "p",
-        "kelisim-operator",
-        &config.operator_line(language, true),
-    );
-
-    for category in &config.categories {
-        let category_texts = category.texts(language);
-        let section = append(&body, "section", "kelisim-category");
-        let heading_id = concat(&["kelisim-category-", &category.id]);
-        set_attr(&section, "aria-labelledby", &heading_id);
-        let category_head = append(&section, "div", "kelisim-category__head");
-        set_attr(
-            &append_text(&category_head, "h3", "", &category_texts.title),
-            "id",
-            &heading_id,
-        );
-        if category.required {
-            append_text(
-                &category_head,
-                "span",
-                "kelisim-always-on",
-                texts.always_on(),
-            );
-        }
-        let switch = dom::switch(
-            &category_head,
-            switches.categories.contains(&category.id) || category.required,
-            category.required,
-        );
-        set_attr(&switch, "data-kelisim-category", &category.id);
-        set_attr(&switch, "aria-labelledby", &heading_id);
-        append_text(&section, "p", "", &category_texts.description);
-        if let Some(refusal) = &category_texts.refusal {
-            let paragraph = append(&section, "p", "kelisim-refusal");
-            append_text(
-                &paragraph,
-                "strong",
-                "",
-                &concat(&[texts.refusal_label(), ": "]),
-            );
-            append_text(&paragraph, "span", "", refusal);
-        }
-        if category.services.is_empty() {
-            continue;
-        }
-        let details = append(&section, "details", "kelisim-services");
-        append_text(
-            &details,
-            "summary",
-            "",
-            &concat(&[
-                texts.services_label(),
-                " (",
-                &decimal(category.services.len() as u64),
-                ")",
-            ]),
-        );
-        let list = append(&details, "ul", "");
-        for service in &category.services {
-            let item = append(&list, "li", "kelisim-service");
-            let service_head = append(&item, "div", "kelisim-service__head");
-            let name_id = concat(&["kelisim-service-", &service.id]);
-            let name = append(&service_head, "span", "");
-            set_attr(
-                &append_text(&name, "span", "kelisim-service__name", &service.name),
-                "id",
-                &name_id,
-            );
-            if service.is_cross_border() {
-                append_text(&name, "span", "kelisim-badge", texts.cross_border_badge());
-            }
-            let on = switches.services.contains(&service.id) || category.required;
-            let service_switch = dom::switch(&service_head, on, category.required);
-            set_attr(&service_switch, "data-kelisim-service", &service.id);
-            set_attr(
-                &service_switch,
-                "data-kelisim-service-category",
-                &category.id,
-            );
-            set_attr(&service_switch, "aria-labelledby", &name_id);
-
-            let country = config.country_name(&service.country);
-            let kinds = config.data_names(&service.data);
-            let cookies = join(&service.cookies, ", ");
-            let mut rows = vec![(texts.country_label(), country)];
-            if !service.data.is_empty() {
-                rows.push((texts.data_label(), &kinds));
-            }
-            if !service.cookies.is_empty() {
-                rows.push((texts.cookies_label(), &cookies));
-            }
-            dom::facts(&item, &rows);
+        (
+            "input[data-kelisim-service]",
+            "data-kelisim-service",
+            &switches.services,
+        ),
+    ] {
+        for input in &inputs(&overlay, selector) {
+            // A required category's switches are locked on.
+            let id = input.get_attribute(attribute).unwrap_or_default();
+            input.set_checked(on.contains(&id) || input.has_attribute("disabled"));
         }
     }
-    if let Some(consent) = view.consent {
+    if let (Some(consent), Some(body)) = (
+        view.consent,
+        dom::find(&overlay, ".kelisim-preferences__body"),
+    ) {
         render_your_consent(&body, view, consent);
     }
-
-    let foot = append(&dialog, "div", "kelisim-preferences__foot");
-    let actions = append(&foot, "div", "kelisim-actions");
-    button(&actions, "kelisim-button", "reject-all", texts.reject_all());
-    button(&actions, "kelisim-button", "save", texts.save());
-    button(&actions, "kelisim-button", "accept-all", texts.accept_all());
     dom::append_node(root, &overlay);
     overlay
 }
@@ -572,38 +437,6 @@ pub fn download(file_name: &str, text: &str) {
     );
     set_attr(&link, "download", file_name);
     link.unchecked_ref::<HtmlElement>().click();
-}
-
-fn render_language_switch(parent: &Element, view: &View) {
-    if view.config.languages.len() < 2 {
-        return;
-    }
-    let group = append(parent, "div", "kelisim-languages");
-    set_attr(&group, "role", "group");
-    set_attr(
-        &group,
-        "aria-label",
-        view.config.texts(view.language).language_label(),
-    );
-    for &language in &view.config.languages {
-        let choice = button(
-            &group,
-            "kelisim-language",
-            "language",
-            language.native_name(),
-        );
-        set_attr(&choice, "data-kelisim-language", language.code());
-        set_attr(&choice, "lang", language.code());
-        set_attr(
-            &choice,
-            "aria-pressed",
-            if language == view.language {
-                "true"
-            } else {
-                "false"
-            },
-        );
-    }
 }
 
 fn action_of(target: &Element) -> Option<UiAction> {

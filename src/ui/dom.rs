@@ -25,6 +25,9 @@ extern "C" {
     fn append_child(this: &PlainElement, child: &Element);
     #[wasm_bindgen(method)]
     fn prepend(this: &PlainElement, child: &Element);
+    /// `append(text)`: a text node, never markup.
+    #[wasm_bindgen(method, js_name = append)]
+    fn append_text_node(this: &PlainElement, text: &str);
     #[wasm_bindgen(method)]
     fn before(this: &PlainElement, sibling: &Element);
     #[wasm_bindgen(method, js_name = replaceWith)]
@@ -191,6 +194,35 @@ pub fn policy_link(
     set_attr(&link, "href", config.policy_url(language));
     set_attr(&link, "target", "_blank");
     set_attr(&link, "rel", "noopener");
+}
+
+/// The element a layer's node tree describes (`[tag, {attribute: value}, child…]`, a child
+/// being a tree or a text), as the compiler wrote it and the config reader checked it (tags,
+/// attribute names and links: `kelisim_core::compiled::check_tree`). Texts become text nodes.
+pub fn build(tree: &kelisim_core::Value) -> Element {
+    use kelisim_core::Value;
+    let Value::Array(items) = tree else {
+        return element("div", "");
+    };
+    let tag = match items.first() {
+        Some(Value::String(tag)) => tag.as_str(),
+        _ => "div",
+    };
+    let node = element(tag, "");
+    if let Some(Value::Object(attributes)) = items.get(1) {
+        for (name, value) in attributes {
+            if let Value::String(value) = value {
+                set_attr(&node, name, value);
+            }
+        }
+    }
+    for child in items.iter().skip(2) {
+        match child {
+            Value::String(text) => plain(&node).append_text_node(text),
+            child => append_node(&node, &build(child)),
+        }
+    }
+    node
 }
 
 /// The `input` elements `selector` (which names the tag) matches under `parent`.

@@ -87,6 +87,31 @@ pub struct CompiledConfig {
     pub cross_border: Vec<CompiledCountry>,
     pub forms: Vec<CompiledForm>,
     pub variants: Vec<CompiledVariant>,
+    /// The two layers as node trees ([`crate::layers`]). Absent in configs compiled before
+    /// the runtime rendered them this way (the server still reads those from its archive).
+    #[serde(default, skip_serializing_if = "CompiledLayers::is_absent")]
+    pub layers: CompiledLayers,
+}
+
+/// The banner and the preferences dialog of one language as node trees.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompiledLayers {
+    pub banner: serde_json::Value,
+    pub preferences: serde_json::Value,
+}
+
+impl CompiledLayers {
+    fn of(config: &Config, language: Language) -> CompiledLayers {
+        CompiledLayers {
+            banner: crate::layers::banner(config, language),
+            preferences: crate::layers::preferences(config, language),
+        }
+    }
+
+    fn is_absent(&self) -> bool {
+        self.banner.is_null() && self.preferences.is_null()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,7 +221,7 @@ pub struct CompiledPurpose {
 }
 
 /// A banner variant of an A/B test: what it changes, and the `texts_hash` of its texts.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CompiledVariant {
     pub id: String,
@@ -205,6 +230,9 @@ pub struct CompiledVariant {
     /// The texts this variant replaces, by name.
     pub texts: BTreeMap<String, String>,
     pub texts_hash: String,
+    /// The layers with this variant's texts and layout.
+    #[serde(default, skip_serializing_if = "CompiledLayers::is_absent")]
+    pub layers: CompiledLayers,
 }
 
 impl CompiledConfig {
@@ -238,7 +266,8 @@ impl CompiledConfig {
         Ok(compiled)
     }
 
-    fn content_id(&self) -> String {
+    /// SHA-256 (hex) of this config serialized with `config_id` empty: what `config_id` must be.
+    pub fn content_id(&self) -> String {
         let mut unnamed = self.clone();
         unnamed.config_id.clear();
         sha256_hex(&unnamed.to_json())
@@ -409,6 +438,7 @@ fn compile_language(config: &Config, language: Language) -> CompiledConfig {
                     .map(|(name, text)| (name.to_owned(), text.to_owned()))
                     .collect(),
                 texts_hash: sha256_hex(&shown.texts_fingerprint(language)),
+                layers: CompiledLayers::of(&shown, language),
             }
         })
         .collect();
@@ -464,6 +494,7 @@ fn compile_language(config: &Config, language: Language) -> CompiledConfig {
         cross_border: countries(&config.cross_border_countries()),
         forms,
         variants,
+        layers: CompiledLayers::of(config, language),
     };
     compiled.config_id = compiled.content_id();
     compiled

@@ -45,6 +45,7 @@ pub const COMPILED_FIELDS: &[&str] = &[
     "cross_border",
     "forms",
     "variants",
+    "layers",
 ];
 /// The compiled operator has the raw one's fields (its texts in one language).
 pub const COMPILED_OPERATOR_FIELDS: &[&str] = crate::config::OPERATOR_FIELDS;
@@ -86,10 +87,12 @@ pub const COMPILED_PURPOSE_FIELDS: &[&str] = &[
     "term_words",
     "publication",
 ];
-pub const COMPILED_VARIANT_FIELDS: &[&str] = &["id", "weight", "layout", "texts", "texts_hash"];
+pub const COMPILED_VARIANT_FIELDS: &[&str] =
+    &["id", "weight", "layout", "texts", "texts_hash", "layers"];
+pub const COMPILED_LAYERS_FIELDS: &[&str] = &["banner", "preferences"];
 
 /// What a compiled config resolved ahead for its language.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Resolved {
     pub language: Option<Language>,
     /// The compiled config's id: a receipt's `config_id`.
@@ -98,8 +101,6 @@ pub struct Resolved {
     pub texts_hash: String,
     /// The stylesheet with the site's theme.
     pub style: String,
-    /// The notes of the first layer, class and text.
-    pub first_layer: Vec<(String, String)>,
     /// Country codes and their names in this language.
     pub country_names: Vec<(String, String)>,
     /// Data kinds and their names in this language.
@@ -108,6 +109,10 @@ pub struct Resolved {
     pub form_hashes: Vec<(String, String)>,
     /// `texts_hash` of each banner variant, by variant id.
     pub variant_hashes: Vec<(String, String)>,
+    /// The two layers as node trees (see `layers` in the compiler).
+    pub layers: Layers,
+    /// The layers of each banner variant, by variant id.
+    pub variant_layers: Vec<(String, Layers)>,
     /// A number of days in words ("365 күн"), by the number: the consent's term and each
     /// purpose's.
     pub day_words: Vec<(String, String)>,
@@ -119,15 +124,113 @@ static NOTHING_RESOLVED: Resolved = Resolved {
     config_id: String::new(),
     texts_hash: String::new(),
     style: String::new(),
-    first_layer: Vec::new(),
     country_names: Vec::new(),
     data_kind_names: Vec::new(),
     form_hashes: Vec::new(),
     variant_hashes: Vec::new(),
+    layers: Layers {
+        banner: Value::Null,
+        preferences: Value::Null,
+    },
+    variant_layers: Vec::new(),
     day_words: Vec::new(),
 };
 
+/// The banner and the preferences dialog as node trees: `[tag, {attribute: value, …}, child,
+/// …]`, a child being a tree or a text. Checked when read ([`check_tree`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Layers {
+    pub banner: Value,
+    pub preferences: Value,
+}
+
+impl Default for Layers {
+    fn default() -> Layers {
+        Layers {
+            banner: Value::Null,
+            preferences: Value::Null,
+        }
+    }
+}
+
+/// The tags a layer may have: what the compiler writes, and nothing that runs or loads.
+const LAYER_TAGS: &[&str] = &[
+    "div", "p", "h2", "h3", "span", "strong", "a", "button", "input", "section", "details",
+    "summary", "ul", "li", "dl", "dt", "dd",
+];
+
+/// Checks a layer's node tree at `path`: known tags, attributes with plain names and text
+/// values, no event handler attribute, links to http(s) or the site itself. A tree that fails is reported
+/// and the config refused: a tampered compiled config shows nothing rather than run a handler.
+pub fn check_tree(tree: &Value, path: &str, problems: &Problems) {
+    let Value::Array(items) = tree else {
+        return problems.at(path, "is not a node of a layer");
+    };
+    let (Some(Value::String(tag)), Some(Value::Object(attributes))) = (items.first(), items.get(1))
+    else {
+        return problems.at(path, "is not a node of a layer");
+    };
+    if !LAYER_TAGS.contains(&tag.as_str()) {
+        return problems.at(path, "has a tag a layer does not use");
+    }
+    for (name, value) in attributes {
+        let Value::String(value) = value else {
+            return problems.at(path, "has an attribute that is not text");
+        };
+        // Only names `setAttribute` takes (lowercase letters, digits, `-`), and none of an
+        // event handler.
+        let malformed = name.is_empty()
+            || !name
+                .bytes()
+                .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-');
+        let handler = malformed || name.starts_with("on");
+        let link = name == "href"
+            && !(value.starts_with("https://")
+                || value.starts_with("http://")
+                || (value.starts_with('/') && !value.starts_with("//")));
+        if handler || link {
+            return problems.at(path, "has an attribute a layer does not use");
+        }
+    }
+    for (index, child) in items.iter().enumerate().skip(2) {
+        if !matches!(child, Value::String(_)) {
+            check_tree(child, &crate::value::index_path(path, index), problems);
+        }
+    }
+}
+
+/// Reads the `layers` object at `fields`' field `name`, checking both trees.
+fn read_layers(fields: &Fields, problems: &Problems) -> Layers {
+    let layers = fields.required_object("layers", COMPILED_LAYERS_FIELDS);
+    let mut read = Layers::default();
+    for (name, slot) in [
+        ("banner", &mut read.banner),
+        ("preferences", &mut read.preferences),
+    ] {
+        match layers.get(name) {
+            Some(tree) => {
+                check_tree(tree, &layers.path(name), problems);
+                *slot = tree.clone();
+            }
+            None => problems.at(&layers.path(name), "is missing"),
+        }
+    }
+    read
+}
+
 impl Resolved {
+    /// The layers to show: the variant's when one is shown.
+    pub fn layers(&self, variant: Option<&str>) -> &Layers {
+        variant
+            .and_then(|variant| {
+                self.variant_layers
+                    .iter()
+                    .find(|(known, _)| known == variant)
+                    .map(|(_, layers)| layers)
+            })
+            .unwrap_or(&self.layers)
+    }
+
     /// The name of a country code (the code itself when the config did not name it).
     pub fn country_name<'a>(&'a self, code: &'a str) -> &'a str {
         lookup(&self.country_names, code).unwrap_or(code)
@@ -253,21 +356,10 @@ fn read(value: &Value, problems: &Problems) -> Config {
         style: top.string("style"),
         ..Resolved::default()
     };
-    for (path, item) in &top.array("first_layer") {
-        let note = Fields::new(item, path, COMPILED_NOTE_FIELDS, problems);
-        resolved
-            .first_layer
-            .push((note.string("class"), note.string("text")));
-    }
-    for (path, item) in &top.array("cross_border") {
-        let country = Fields::new(item, path, COMPILED_COUNTRY_FIELDS, problems);
-        remember(
-            &mut resolved.country_names,
-            country.string("code"),
-            country.string("name"),
-        );
-    }
-
+    // What only the layers show (the first layer's notes, the cross-border list, the term in
+    // words, each service's data and each category's description) is in their node trees;
+    // the runtime does not read it again.
+    resolved.layers = read_layers(&top, problems);
     let operator = top.required_object("operator", COMPILED_OPERATOR_FIELDS);
     let mut names = PerLanguage::default();
     names.set(language, operator.string("name"));
@@ -288,10 +380,6 @@ fn read(value: &Value, problems: &Problems) -> Config {
         let mut services = Vec::new();
         for (path, item) in &category.array("services") {
             let service = Fields::new(item, path, COMPILED_SERVICE_FIELDS, problems);
-            let data = service.strings("data");
-            for (kind, name) in data.iter().zip(service.strings("data_names")) {
-                remember(&mut resolved.data_kind_names, kind.clone(), name);
-            }
             let country = service.string("country");
             remember(
                 &mut resolved.country_names,
@@ -313,7 +401,7 @@ fn read(value: &Value, problems: &Problems) -> Config {
                 name: service.string("name"),
                 cookies: service.strings("cookies"),
                 local_storage: service.strings("local_storage"),
-                data,
+                data: Vec::new(),
                 country,
                 vendor,
                 vendor_id: service.optional_string("vendor_id"),
@@ -325,8 +413,8 @@ fn read(value: &Value, problems: &Problems) -> Config {
             language,
             CategoryTexts {
                 title: category.string("title"),
-                description: category.string("description"),
-                refusal: category.optional_string("refusal"),
+                description: String::new(),
+                refusal: None,
             },
         );
         categories.push(Category {
@@ -376,6 +464,9 @@ fn read(value: &Value, problems: &Problems) -> Config {
             id.clone(),
             variant.string("texts_hash"),
         );
+        resolved
+            .variant_layers
+            .push((id.clone(), read_layers(&variant, problems)));
         let overrides = TextOverrides::from_fields(&variant.required_object("texts", TEXT_NAMES));
         variants.push(Variant {
             id,
@@ -407,11 +498,6 @@ fn read(value: &Value, problems: &Problems) -> Config {
         reopen_position: position("reopen_position"),
     };
     let expiry_days = required_u32(&top, "expiry_days");
-    remember(
-        &mut resolved.day_words,
-        crate::strings::decimal(expiry_days.into()),
-        top.string("expiry_words"),
-    );
 
     Config {
         site: top.string("site"),

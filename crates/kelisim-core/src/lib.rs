@@ -27,6 +27,8 @@ pub mod ids;
 #[cfg(feature = "compile")]
 pub mod knowledge;
 pub mod language;
+#[cfg(feature = "compile")]
+pub mod layers;
 pub mod phone;
 pub mod receipt;
 pub mod strings;

@@ -284,8 +284,9 @@ fn a_config_that_is_not_an_object_is_one_problem() {
 }
 
 /// What the runtime reads back from a compiled config is, for its language, the config the
-/// compiler was given: the same texts (so the same fingerprints receipts hash), categories,
-/// services, forms and settings.
+/// compiler was given: the same texts, categories, services (what the layers alone show, such
+/// as a service's data, is in their node trees), forms (the forms module's fingerprints) and
+/// settings, and the layers the compiler built.
 #[test]
 fn a_compiled_config_reads_back_as_the_config_it_was_compiled_from() {
     use kelisim_core::compile::compile;
@@ -303,11 +304,32 @@ fn a_compiled_config_reads_back_as_the_config_it_was_compiled_from() {
                 .read_compiled_forms(&value)
                 .unwrap_or_else(|error| panic!("{path} {language}: {error}"));
             let at = format!("{path} {language}");
+            let interface_texts = |c: &Config| -> Vec<(String, String)> {
+                c.texts(language)
+                    .entries()
+                    .filter(|(name, _)| kelisim_core::texts::confirmation_of_text(name).is_none())
+                    .map(|(name, text)| (name.to_owned(), text.to_owned()))
+                    .collect()
+            };
             assert_eq!(
-                read_back.texts_fingerprint(language),
-                config.texts_fingerprint(language),
+                interface_texts(&read_back),
+                interface_texts(&config),
                 "{at}"
             );
+            let tree = |tree: &serde_json::Value| -> Value {
+                serde_json::from_value(tree.clone()).unwrap()
+            };
+            let layers = read_back.resolved().layers(None);
+            assert_eq!(layers.banner, tree(&compiled.layers.banner), "{at}");
+            assert_eq!(
+                layers.preferences,
+                tree(&compiled.layers.preferences),
+                "{at}"
+            );
+            for variant in &compiled.variants {
+                let layers = read_back.resolved().layers(Some(&variant.id));
+                assert_eq!(layers.banner, tree(&variant.layers.banner), "{at}");
+            }
             for form in &config.forms {
                 let again = read_back.form(&form.id).unwrap();
                 assert_eq!(
@@ -322,17 +344,20 @@ fn a_compiled_config_reads_back_as_the_config_it_was_compiled_from() {
                     config.operator_line(language, full)
                 );
             }
-            assert_eq!(
-                read_back.first_layer_notes(language),
-                config.first_layer_notes(language),
-                "{at}"
-            );
             for (category, again) in config.categories.iter().zip(&read_back.categories) {
                 assert_eq!(
                     (&category.id, category.required, category.default_on),
                     (&again.id, again.required, again.default_on)
                 );
-                assert_eq!(category.services, again.services, "{at}");
+                assert_eq!(category.texts(language).title, again.texts(language).title);
+                for (service, again) in category.services.iter().zip(&again.services) {
+                    let runtime_reads = kelisim_core::config::Service {
+                        data: Vec::new(),
+                        ..service.clone()
+                    };
+                    assert_eq!(&runtime_reads, again, "{at}");
+                }
+                assert_eq!(category.services.len(), again.services.len(), "{at}");
             }
             assert_eq!(read_back.categories.len(), config.categories.len());
             let settings = |c: &Config| {
@@ -371,9 +396,12 @@ fn a_compiled_config_reads_back_as_the_config_it_was_compiled_from() {
                     resolved.country_name(&service.country),
                     kelisim_core::texts::country_name(&service.country, language)
                 );
+            }
+            for purpose in config.forms.iter().flat_map(|form| &form.purposes) {
+                // The forms module's details name each purpose's data kinds.
                 assert_eq!(
-                    resolved.data_kind_names(&service.data).join(", "),
-                    kelisim_core::texts::data_kind_names(&service.data, language)
+                    resolved.data_kind_names(&purpose.data).join(", "),
+                    kelisim_core::texts::data_kind_names(&purpose.data, language)
                 );
             }
         }
@@ -474,4 +502,101 @@ fn a_compiled_config_has_texts_for_any_language_asked() {
     for language in Language::ALL {
         assert_eq!(config.texts(language).accept_all(), "Принять все");
     }
+}
+
+/// The runtime builds the layers from the compiled config's node trees, so a tampered config
+/// must not smuggle in what runs or loads: such a tree refuses the whole config, naming where.
+#[test]
+fn a_layer_tree_that_could_run_or_load_something_refuses_the_config() {
+    let compiled = &compile_text(&read("www/kelisim.json")).unwrap()[0];
+    let good: serde_json::Value = serde_json::from_str(&compiled.to_json()).unwrap();
+    let tampered = [
+        (
+            r#"["script", {}, "alert(1)"]"#,
+            "has a tag a layer does not use",
+        ),
+        (
+            r#"["iframe", {"src": "https://evil.example/"}]"#,
+            "has a tag a layer does not use",
+        ),
+        (
+            r#"["button", {"onclick": "alert(1)"}, "OK"]"#,
+            "has an attribute a layer does not use",
+        ),
+        (
+            r#"["button", {"ONCLICK": "alert(1)"}, "OK"]"#,
+            "has an attribute a layer does not use",
+        ),
+        (
+            r#"["a", {"href": "javascript:alert(1)"}, "policy"]"#,
+            "has an attribute a layer does not use",
+        ),
+        (
+            r#"["a", {"href": "//evil.example/"}, "policy"]"#,
+            "has an attribute a layer does not use",
+        ),
+        (
+            r#"["p", {"class x": "y"}]"#,
+            "has an attribute a layer does not use",
+        ),
+        (
+            r#"["p", {"class": 1}]"#,
+            "has an attribute that is not text",
+        ),
+        (r#"["p"]"#, "is not a node of a layer"),
+        (r#"[1, {}]"#, "is not a node of a layer"),
+    ];
+    for (node, message) in tampered {
+        let mut json = good.clone();
+        // Deep in the preferences dialog: the reader checks every level.
+        let preferences = &mut json["layers"]["preferences"];
+        let dialog = &mut preferences[2];
+        let body = &mut dialog[3];
+        body.as_array_mut()
+            .unwrap()
+            .push(serde_json::from_str(node).unwrap());
+        let value: Value = serde_json::from_value(json).unwrap();
+        let error = Config::from_compiled(&value).unwrap_err();
+        assert!(
+            error.field.starts_with("layers.preferences[2][3]") && error.message == message,
+            "{node}: {error:?}"
+        );
+    }
+    // A layer is an element, not a text.
+    let mut json = good.clone();
+    json["layers"]["banner"] = serde_json::json!("just text");
+    let value: Value = serde_json::from_value(json).unwrap();
+    assert_eq!(
+        Config::from_compiled(&value).unwrap_err().field,
+        "layers.banner"
+    );
+    // Links to the site itself and to http(s) are what a policy link is.
+    for href in [
+        "/privacy",
+        "https://glazik.kz/privacy",
+        "http://127.0.0.1:8080/privacy",
+    ] {
+        let mut json = good.clone();
+        let link = serde_json::json!(["a", {"href": href}, "policy"]);
+        json["layers"]["banner"].as_array_mut().unwrap().push(link);
+        let value: Value = serde_json::from_value(json).unwrap();
+        assert!(Config::from_compiled(&value).is_ok(), "{href}");
+    }
+}
+
+/// A config compiled before the layers were part of the format reads on the server (its
+/// archive) but not in the runtime, which says what is missing.
+#[test]
+fn a_compiled_config_without_layers_is_refused_by_the_runtime_only() {
+    let compiled = &compile_text(&read("www/kelisim.json")).unwrap()[0];
+    let mut old = compiled.clone();
+    old.layers = Default::default();
+    // As the server archived it: with the id of that content.
+    old.config_id = old.content_id();
+    let text = old.to_json();
+    assert!(!text.contains("\"layers\""));
+    assert!(kelisim_core::compile::CompiledConfig::from_json(&text).is_ok());
+    let value: Value = serde_json::from_str(&text).unwrap();
+    let error = Config::from_compiled(&value).unwrap_err();
+    assert_eq!(error.field, "layers");
 }
