@@ -1,8 +1,9 @@
 //! Reading a compiled config (`kelisim-compiled/1`, written by `compile`) into a [`Config`]
 //! for the one language it was compiled for: what the browser runtime does instead of
-//! validating a raw config. Nothing is checked but the shape (the compiler checked the rest);
-//! a wrong format or a broken structure is one `ConfigError` naming the field, and the caller
-//! shows nothing.
+//! validating a raw config. Nothing is checked but the shape of what is read (the compiler
+//! checked the rest; fields the runtime does not read, such as a newer compiler's, are
+//! ignored); a wrong format or a broken structure is one `ConfigError` naming the field, and the
+//! caller shows nothing. The layers' node trees are checked for what could run or load.
 //!
 //! Owns [`FORMAT`], the field lists of the compiled format (the compiler's serde structs must
 //! match them: a test compares), and [`Resolved`], what a compiled config resolved ahead (names
@@ -13,7 +14,7 @@ use crate::config::{
     Reopen, Service, Ui, Variant, Vendor,
 };
 use crate::language::Language;
-use crate::texts::{CategoryTexts, TextOverrides, Texts, TEXT_NAMES};
+use crate::texts::{CategoryTexts, TextOverrides, Texts};
 use crate::value::{Fields, Problems, Value};
 
 /// The version of the compiled format, the first field of every compiled config.
@@ -201,7 +202,7 @@ pub fn check_tree(tree: &Value, path: &str, problems: &Problems) {
 
 /// Reads the `layers` object at `fields`' field `name`, checking both trees.
 fn read_layers(fields: &Fields, problems: &Problems) -> Layers {
-    let layers = fields.required_object("layers", COMPILED_LAYERS_FIELDS);
+    let layers = fields.required_lenient_object("layers");
     let mut read = Layers::default();
     for (name, slot) in [
         ("banner", &mut read.banner),
@@ -301,8 +302,8 @@ fn remember(pairs: &mut Vec<(String, String)>, key: String, value: String) {
 }
 
 impl Config {
-    /// Reads a compiled config for its one language. The format must be [`FORMAT`]; the
-    /// structure is read strictly (no field missing or unknown).
+    /// Reads a compiled config for its one language. The format must be [`FORMAT`]; every
+    /// field read must be there with its type.
     pub fn from_compiled(value: &Value) -> Result<Config, ConfigError> {
         let problems = Problems::default();
         let config = read(value, &problems);
@@ -334,7 +335,7 @@ fn read(value: &Value, problems: &Problems) -> Config {
         );
         return empty_config();
     }
-    let top = Fields::new(value, "", COMPILED_FIELDS, problems);
+    let top = Fields::lenient(value, "", problems);
     let language = language(problems, "language", &top.string("language"));
     let mut languages = Vec::new();
     for (path, item) in &top.array("languages") {
@@ -360,7 +361,7 @@ fn read(value: &Value, problems: &Problems) -> Config {
     // words, each service's data and each category's description) is in their node trees;
     // the runtime does not read it again.
     resolved.layers = read_layers(&top, problems);
-    let operator = top.required_object("operator", COMPILED_OPERATOR_FIELDS);
+    let operator = top.required_lenient_object("operator");
     let mut names = PerLanguage::default();
     names.set(language, operator.string("name"));
     let mut addresses = PerLanguage::default();
@@ -369,17 +370,17 @@ fn read(value: &Value, problems: &Problems) -> Config {
     let mut texts = PerLanguage::default();
     texts.set(
         language,
-        Texts::from_fields(&top.required_object("texts", TEXT_NAMES)),
+        Texts::from_fields(&top.required_lenient_object("texts")),
     );
     let mut policy_urls = PerLanguage::default();
     policy_urls.set(language, top.string("policy_url"));
 
     let mut categories = Vec::new();
     for (path, item) in &top.array("categories") {
-        let category = Fields::new(item, path, COMPILED_CATEGORY_FIELDS, problems);
+        let category = Fields::lenient(item, path, problems);
         let mut services = Vec::new();
         for (path, item) in &category.array("services") {
-            let service = Fields::new(item, path, COMPILED_SERVICE_FIELDS, problems);
+            let service = Fields::lenient(item, path, problems);
             let country = service.string("country");
             remember(
                 &mut resolved.country_names,
@@ -430,7 +431,7 @@ fn read(value: &Value, problems: &Problems) -> Config {
     // step are the forms module's to read (`read_compiled_forms`).
     let mut forms = Vec::new();
     for (path, item) in &top.array("forms") {
-        let form = Fields::new(item, path, COMPILED_FORM_FIELDS, problems);
+        let form = Fields::lenient(item, path, problems);
         let id = form.string("id");
         let confirm = form.optional_string("confirm").and_then(|text| {
             let confirm = crate::config::Confirmation::parse(&text);
@@ -454,10 +455,10 @@ fn read(value: &Value, problems: &Problems) -> Config {
         });
     }
 
-    let ui = top.required_object("ui", COMPILED_UI_FIELDS);
+    let ui = top.required_lenient_object("ui");
     let mut variants = Vec::new();
     for (path, item) in &top.array("variants") {
-        let variant = Fields::new(item, path, COMPILED_VARIANT_FIELDS, problems);
+        let variant = Fields::lenient(item, path, problems);
         let id = variant.string("id");
         remember(
             &mut resolved.variant_hashes,
@@ -467,7 +468,7 @@ fn read(value: &Value, problems: &Problems) -> Config {
         resolved
             .variant_layers
             .push((id.clone(), read_layers(&variant, problems)));
-        let overrides = TextOverrides::from_fields(&variant.required_object("texts", TEXT_NAMES));
+        let overrides = TextOverrides::from_fields(&variant.required_lenient_object("texts"));
         variants.push(Variant {
             id,
             weight: required_u32(&variant, "weight"),
@@ -537,30 +538,31 @@ impl Config {
 }
 
 fn read_forms(config: &mut Config, value: &Value, problems: &Problems) {
-    let top = Fields::new(value, "", COMPILED_FIELDS, problems);
+    let top = Fields::lenient(value, "", problems);
     let language = config
         .resolved()
         .language
         .unwrap_or(config.default_language);
     let resolved = config.resolved.get_or_insert_with(Box::default);
     for ((path, item), form_read) in top.array("forms").iter().zip(config.forms.iter_mut()) {
-        let form = Fields::new(item, path, COMPILED_FORM_FIELDS, problems);
+        let form = Fields::lenient(item, path, problems);
         if let (Some(sms_texts), Some(texts)) = (
-            form.object("texts", TEXT_NAMES),
+            form.get("texts")
+                .map(|texts| Fields::lenient(texts, &form.path("texts"), problems)),
             config.texts.get_mut(language),
         ) {
             texts.set_confirmation_texts(&sms_texts);
         }
         let mut purposes = Vec::new();
         for (path, item) in &form.array("purposes") {
-            let purpose = Fields::new(item, path, COMPILED_PURPOSE_FIELDS, problems);
+            let purpose = Fields::lenient(item, path, problems);
             let data = purpose.strings("data");
             for (kind, name) in data.iter().zip(purpose.strings("data_names")) {
                 remember(&mut resolved.data_kind_names, kind.clone(), name);
             }
             let mut countries = Vec::new();
             for (path, item) in &purpose.array("countries") {
-                let country = Fields::new(item, path, COMPILED_COUNTRY_FIELDS, problems);
+                let country = Fields::lenient(item, path, problems);
                 let code = country.string("code");
                 remember(
                     &mut resolved.country_names,

@@ -137,14 +137,8 @@ impl<'a> Fields<'a> {
         allowed: &[&str],
         problems: &'a Problems,
     ) -> Fields<'a> {
-        let fields: &'a [(String, Value)] = match value {
-            Value::Object(fields) => fields,
-            other => {
-                problems.report(wrong_type(path, "an object", other));
-                &[]
-            }
-        };
-        for (name, _) in fields {
+        let read = Fields::lenient(value, path, problems);
+        for (name, _) in read.fields {
             if !allowed.contains(&name.as_str()) {
                 let mut error = ConfigError::new(
                     &field_path(path, name),
@@ -157,10 +151,37 @@ impl<'a> Fields<'a> {
                 problems.report(error);
             }
         }
+        read
+    }
+
+    /// Reads `value` as an object at `path` whose fields are not checked against a list: what
+    /// is read is checked, anything else is ignored. For the compiled format, which the
+    /// compiler writes field for field: a field a newer compiler adds does not stop a runtime
+    /// that does not read it.
+    pub fn lenient(value: &'a Value, path: &str, problems: &'a Problems) -> Fields<'a> {
+        let fields: &'a [(String, Value)] = match value {
+            Value::Object(fields) => fields,
+            other => {
+                problems.report(wrong_type(path, "an object", other));
+                &[]
+            }
+        };
         Fields {
             path: path.to_owned(),
             fields,
             problems,
+        }
+    }
+
+    /// A nested object read leniently (see [`Fields::lenient`]), reported missing and read as
+    /// an object without fields when absent.
+    pub fn required_lenient_object(&self, name: &str) -> Fields<'a> {
+        match self.get(name) {
+            Some(value) => Fields::lenient(value, &self.path(name), self.problems),
+            None => {
+                self.problems.at(&self.path(name), "is missing");
+                Fields::empty(&self.path(name), self.problems)
+            }
         }
     }
 
