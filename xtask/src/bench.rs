@@ -249,7 +249,7 @@ fn browser_section(
     let pkg = root.join("pkg");
     let pages = root.join("bench/pages");
     // kelisim.html with preload hints for the module and config: what the round trip costs
-    // (the README advises them; ARCHITECTURE.md, "Time to banner").
+    // (docs/embedding.md advises them).
     let generated = root.join("target/bench/pages");
     std::fs::create_dir_all(&generated)?;
     let kelisim_page = std::fs::read_to_string(pages.join("kelisim.html"))?;

@@ -42,11 +42,11 @@ pub const LOADED_FILES: [&str; 2] = ["kelisim.js", "kelisim_sdk_bg.wasm"];
 pub fn build(root: &Path) -> Result<Build> {
     // The pinned nightly rebuilds the standard library with the module (`-Z build-std`): for
     // size (`optimize_for_size`) and with panics that trap at once, so no panic message,
-    // location or formatting code is linked in (measured: 106.2 -> 99.0 KB gzip). Its own target
+    // location or formatting code is linked in. Its own target
     // folder keeps these artifacts apart from the stable ones of the tests.
     // Without `reference-types` wasm-bindgen keeps JS values in an array of the glue instead
-    // of a wasm table: no table bookkeeping at each call into JS (measured: wasm 1.1 KB gzip
-    // smaller, glue 0.3 KB larger).
+    // of a wasm table: no table bookkeeping at each call into JS (the wasm shrinks more than
+    // the glue grows, measured).
     build_nightly_wasm(
         root,
         "kelisim",
@@ -131,9 +131,9 @@ pub fn build(root: &Path) -> Result<Build> {
     )?;
     // The one script a page loads: the loader with the glue and the snippet the glue imports
     // (src/helpers.js) bundled in and minified. The glue carries wasm-bindgen's doc comments
-    // and long helper names (52 KB raw, 8.9 KB gzip before minifying; 23 KB, 6.8 KB after);
-    // one script instead of the loader importing the glue saves a request before the wasm
-    // can be fetched, and 170 bytes of gzip (one stream instead of two).
+    // and long helper names, which minifying removes; one script instead of the loader
+    // importing the glue saves a request before the wasm can be fetched, and compresses as one
+    // stream instead of two.
     bundle_loader(
         root,
         &bindgen_dir,
@@ -385,12 +385,12 @@ fn build_forms(root: &Path, pkg: &Path) -> Result<FileSize> {
 /// The wasm-opt optimizations of the browser module.
 const WASM_OPT_PASSES: [&str; 3] = [
     "-Oz",
-    // Repeats the passes while they still shrink the module (0.6 KB gzip).
+    // Repeats the passes while they still shrink the module.
     "--converge",
     // Inline a function that has one caller only when it is tiny. By default -Oz inlines
     // every one-caller function: fewer bytes raw, but one huge body per entry point with
     // its locals renumbered, where separate functions repeat the same local numbering
-    // and compress better (1.2 KB less gzip; 15 to 20 is the sweet spot, measured).
+    // and compress better (15 to 20 is the sweet spot, measured).
     "--one-caller-inline-max-function-size=20",
 ];
 
@@ -500,7 +500,7 @@ fn demo_compiled_config(root: &Path) -> Result<FileSize> {
 /// module to `a`) and the glue's uses of them to match. wasm-bindgen names every import after
 /// its JS method plus a 16-digit hash (`__wbg_setAttribute_d31332438b4f2366`), and each of ~190
 /// names is written twice (the module's import section and the glue's import object); hashes
-/// do not compress, so this saves about 3.5 KB of gzip in the wasm and 2.5 KB in the glue. wasm-opt does the renaming and
+/// do not compress, so this saves gzip bytes in both the wasm and the glue. wasm-opt does the renaming and
 /// prints the mapping as JSON; the glue refers to exports only as `wasm.<name>` and to imports
 /// only as keys of its import object, which is what gets rewritten.
 fn minify_wasm_names(root: &Path, wasm: &Path, glue: &Path) -> Result<()> {
@@ -665,7 +665,7 @@ fn bundle_loader(
     // a fallback for servers that send .wasm with the wrong type): it needs the glue's import
     // object and the step that starts the module, not wasm-bindgen's initialiser, which also
     // accepts a `Response`, a `Request`, bytes or a compiled module and warns about deprecated
-    // parameters (about 250 bytes of gzip the loader never runs).
+    // parameters: code the loader never runs).
     let default_exports = "\nexport { initSync, __wbg_init as default };";
     anyhow::ensure!(
         glue.matches(default_exports).count() == 1,
@@ -729,8 +729,8 @@ fn workspace_version(root: &Path) -> Result<String> {
 /// Bytes of `gzip -9 -c <file>`: the tool, level and header the issues' anchors were measured
 /// with (vanilla-cookieconsent 3.1.0's 15,513 bytes and Klaro 0.7.22's 68,892, both reproduced
 /// exactly by the bench). Other deflate encoders at their best level differ by a few hundred
-/// bytes either way (flate2's miniz_oxide put kelisim 198 bytes lower and vanilla-cookieconsent
-/// 23 lower), so every size in this project is measured this one way.
+/// bytes either way, and not alike for every file, so every size in this project is measured
+/// this one way.
 pub fn gzip_size(file: &Path) -> Result<usize> {
     Ok(gzip(file)?.len())
 }

@@ -110,4 +110,179 @@ mod tests {
             "README must show `cargo xtask demo`"
         );
     }
+
+    /// The Markdown documents of the repository (not the build's or the tools' folders).
+    fn documents() -> Vec<std::path::PathBuf> {
+        let mut documents = Vec::new();
+        for path in walk(root()).unwrap() {
+            let relative = path.strip_prefix(root()).unwrap();
+            let first = relative.components().next().unwrap().as_os_str();
+            let skipped = ["target", ".tools", "pkg", "node_modules", ".git", "fuzz"];
+            if path.extension().is_some_and(|e| e == "md")
+                && !skipped.iter().any(|skip| first == *skip)
+            {
+                documents.push(path);
+            }
+        }
+        documents
+    }
+
+    /// The README is the first screen a store's developer and operator read, and the
+    /// architecture a newcomer's map: both stay short, the reference lives in `docs/`.
+    #[test]
+    fn readme_and_architecture_stay_short() {
+        let architecture = std::fs::metadata(root().join("ARCHITECTURE.md"))
+            .unwrap()
+            .len();
+        assert!(
+            architecture < 15_000,
+            "ARCHITECTURE.md is {architecture} bytes; keep it under 15,000"
+        );
+        let readme = std::fs::metadata(root().join("README.md")).unwrap().len();
+        assert!(
+            readme < 20_000,
+            "README.md is {readme} bytes; keep it under 20,000 (move reference material to docs/)"
+        );
+        let first_screen: String = std::fs::read_to_string(root().join("README.md"))
+            .unwrap()
+            .lines()
+            .take(60)
+            .collect::<Vec<_>>()
+            .join("\n");
+        for needed in ["cargo xtask demo", "cargo xtask test", "<script src="] {
+            assert!(
+                first_screen.contains(needed),
+                "the README's first screen must show {needed}"
+            );
+        }
+    }
+
+    /// Every relative link of every document names a file or folder that exists (links that
+    /// leave the repository, such as the workplace's `../shared/SPEC.md`, are not checked).
+    #[test]
+    fn every_link_in_the_documents_resolves() {
+        let mut broken = Vec::new();
+        for document in documents() {
+            let text = std::fs::read_to_string(&document).unwrap();
+            let mut rest = text.as_str();
+            while let Some(start) = rest.find("](") {
+                rest = &rest[start + 2..];
+                let Some(end) = rest.find(')') else { break };
+                let target = &rest[..end];
+                rest = &rest[end..];
+                let path = target.split('#').next().unwrap_or_default();
+                if path.is_empty() || path.contains("://") || path.starts_with("mailto:") {
+                    continue;
+                }
+                let resolved = document.parent().unwrap().join(path);
+                let inside = resolved
+                    .canonicalize()
+                    .map(|full| full.starts_with(root().canonicalize().unwrap()));
+                match inside {
+                    Ok(true) => {}
+                    // Outside the repository: not ours to check.
+                    Ok(false) => {}
+                    Err(_) if !normalized(&resolved).starts_with(root()) => {}
+                    Err(_) => broken.push(format!(
+                        "{}: {target}",
+                        document.strip_prefix(root()).unwrap().display()
+                    )),
+                }
+            }
+        }
+        assert!(broken.is_empty(), "links to nothing: {broken:?}");
+    }
+
+    /// `path` with its `..` and `.` resolved without touching the file system.
+    fn normalized(path: &Path) -> std::path::PathBuf {
+        let mut out = std::path::PathBuf::new();
+        for component in path.components() {
+            match component {
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                std::path::Component::CurDir => {}
+                other => out.push(other),
+            }
+        }
+        out
+    }
+
+    /// The README's example config is one a store can start from: it compiles.
+    #[test]
+    fn the_readme_example_config_compiles() {
+        let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+        let start = readme
+            .find("```json\n{\n  \"site\"")
+            .expect("the README shows an example kelisim.json");
+        let body = &readme[start + "```json\n".len()..];
+        let example = &body[..body.find("```").unwrap()];
+        if let Err(problems) = kelisim_core::compile::compile_text(example) {
+            panic!("the README's example config does not compile: {problems:?}");
+        }
+    }
+
+    /// Whether a comment line states how many bytes something weighs or saved (a number, a unit,
+    /// then gzip, less, of…): such numbers go stale with the next change and belong in
+    /// `bench/RESULTS.md` and commit messages. gzip's window size is a fact of gzip, not one.
+    fn states_a_size(comment: &str) -> bool {
+        let words: Vec<&str> = comment
+            .split(|c: char| c.is_whitespace() || "(),;:".contains(c))
+            .filter(|word| !word.is_empty())
+            .collect();
+        let units = ["KB", "kB", "bytes"];
+        let after = [
+            "gzip", "brotli", "less", "smaller", "larger", "more", "lower", "higher", "of",
+        ];
+        words.windows(3).any(|window| {
+            let number = window[0].chars().any(|c| c.is_ascii_digit())
+                && window[0]
+                    .trim_start_matches('~')
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c == '.' || c == ',');
+            number && units.contains(&window[1]) && after.contains(&window[2])
+        }) && !comment.contains("window")
+    }
+
+    #[test]
+    fn no_comment_states_a_size() {
+        assert!(states_a_size("// measured: 7 KB gzip less than stable"));
+        assert!(states_a_size(
+            "/// routine (about 800 bytes of the browser module)"
+        ));
+        assert!(!states_a_size(
+            "/// browsers cap a cookie at 4096 bytes anyway."
+        ));
+        let mut found = Vec::new();
+        for dir in [
+            "src",
+            "crates",
+            "xtask/src",
+            "tests",
+            "pkg-template",
+            "fuzz/fuzz_targets",
+        ] {
+            for path in walk(&root().join(dir)).unwrap() {
+                let source = path
+                    .extension()
+                    .is_some_and(|e| ["rs", "js", "css", "ts"].iter().any(|x| e == *x));
+                if !source || path.components().any(|c| c.as_os_str() == "target") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (number, line) in text.lines().enumerate() {
+                    let line = line.trim_start();
+                    let comment = ["//", "/*", "* ", "#"].iter().any(|p| line.starts_with(p));
+                    if comment && states_a_size(line) {
+                        found.push(format!(
+                            "{}:{}: {line}",
+                            path.strip_prefix(root()).unwrap().display(),
+                            number + 1
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(found.is_empty(), "comments stating a size (move the number to bench/RESULTS.md or the commit message): {found:#?}");
+    }
 }

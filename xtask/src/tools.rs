@@ -18,7 +18,7 @@ const ESBUILD_VERSION: &str = "0.28.2";
 /// TypeScript, to type-check a store's use of `index.d.ts`.
 const TYPESCRIPT_VERSION: &str = "5.9.3";
 /// A fixed nightly, so a broken new nightly cannot turn CI red. The release wasm is built with
-/// it (`-Z build-std` with immediate-abort panics: 7 KB gzip less than stable's prebuilt std)
+/// it (`-Z build-std` with immediate-abort panics: a smaller module than stable's prebuilt std)
 /// and cargo-fuzz needs one.
 pub const NIGHTLY: &str = "nightly-2026-10-30";
 

@@ -2002,7 +2002,7 @@ fn parse_hex_colour(value: &str) -> Option<[f64; 3]> {
 /// `x^2.4` for `x` in 0..=1 with square roots only: `x^2.4 = x^2 · x^0.4`, and 0.4 is
 /// 0.0110 0110 0110…₂, so `x^0.4` is the product of `x^(1/2^k)` over its 1-bits (32 bits: a
 /// relative error under 1e-9 for the sRGB inputs, 0.089..=1). `powf` would bring libm's `pow`
-/// (2 KB) into the wasm module.
+/// into the wasm module.
 fn pow_2_4(x: f64) -> f64 {
     let mut result = x * x;
     let mut root = x;

@@ -7,7 +7,7 @@
 //! "Size"). Each is tested against the standard library below.
 
 /// `parts` one after the other. `[&str]::concat` is the standard library's generic join
-/// routine (about 800 bytes of the browser module); this loop is a fraction of it, and the
+/// routine, larger in the browser module; this loop is a fraction of it, and the
 /// SDK and core build every message and attribute value with it.
 #[inline(never)]
 pub fn concat(parts: &[&str]) -> String {
@@ -31,7 +31,7 @@ pub fn join<S: AsRef<str>>(items: &[S], separator: &str) -> String {
 /// `text` cut at every `separator`, an ASCII character (`"a;b;"` gives `a`, `b` and `""`).
 /// Cookies, cookie patterns and domains are split at one-byte separators; `str::split` with a
 /// `char` would bring the standard library's character searcher (UTF-8 encoding, `memchr`,
-/// the `Split` iterator: about 1 KB of the browser module) for them.
+/// the `Split` iterator) into the browser module for them.
 pub fn split_at(text: &str, separator: u8) -> Vec<&str> {
     debug_assert!(separator.is_ascii());
     let mut parts = Vec::new();

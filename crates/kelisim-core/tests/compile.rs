@@ -252,14 +252,14 @@ fn the_first_layer_states_every_item_the_law_asks_for() {
     }
 }
 
-/// The README's migration example is a config that compiles.
+/// The migration guide's example is a config that compiles.
 #[test]
-fn the_readmes_migration_example_compiles() {
-    let readme = read("README.md");
-    let section = readme
-        .split("### Migrating from vanilla-cookieconsent v3")
+fn the_migration_example_compiles() {
+    let guide = read("docs/migrating.md");
+    let section = guide
+        .split("## From vanilla-cookieconsent v3")
         .nth(1)
-        .expect("the README has the migration guide");
+        .expect("docs/migrating.md has the guide from vanilla-cookieconsent");
     let json = section
         .split("```json\n")
         .nth(1)

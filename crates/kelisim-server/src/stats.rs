@@ -1,6 +1,6 @@
 //! Opt-in statistics for marketers: the numbers behind `GET /v1/stats`, computed from the
 //! receipts and the anonymous impressions of one site, grouped by day, language, variant, page
-//! or category. Definitions (also in the README):
+//! or category. Definitions (also in docs/server.md):
 //!
 //! - impressions: first-layer shows (one per page view that showed it);
 //! - decisions: the *first* choice of each consent id (accept_all, reject_all, custom or gpc),

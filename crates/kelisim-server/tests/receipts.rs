@@ -424,7 +424,7 @@ async fn rate_limit_answers_429() {
     assert!(body["error"].as_str().unwrap().contains("too many"));
 }
 
-/// The limit is what the README says: at most N requests in any minute, however they are
+/// The limit is what docs/server.md says: at most N requests in any minute, however they are
 /// spread (a clock the test moves, so the count is exact).
 #[test]
 fn the_rate_limit_admits_at_most_its_number_per_minute() {
