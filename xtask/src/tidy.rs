@@ -285,4 +285,79 @@ mod tests {
         }
         assert!(found.is_empty(), "comments stating a size (move the number to bench/RESULTS.md or the commit message): {found:#?}");
     }
+
+    /// The quoted strings of the first `[...]` after `marker` in `text`.
+    fn quoted_list(text: &str, marker: &str) -> Vec<String> {
+        let start = text
+            .find(marker)
+            .unwrap_or_else(|| panic!("{marker} not found"));
+        // Past the marker's own line up to `=` (a type such as `[&str; 14]` is not the list).
+        let rest = &text[start + marker.len()..];
+        let rest = &rest[rest.find('=').unwrap()..];
+        let open = rest.find('[').unwrap();
+        let close = rest.find(']').unwrap();
+        rest[open + 1..close]
+            .split(',')
+            .map(|item| {
+                item.trim()
+                    .trim_matches(|c| c == '"' || c == '\'')
+                    .to_owned()
+            })
+            .filter(|item| !item.is_empty())
+            .collect()
+    }
+
+    /// The API's command names and event names are written in the module, the loader, the
+    /// types and the README: every place names the same ones.
+    #[test]
+    fn the_api_lists_agree_everywhere() {
+        let read = |path: &str| std::fs::read_to_string(root().join(path)).unwrap();
+        let (lib, loader, types, readme) = (
+            read("src/lib.rs"),
+            read("src/loader.js"),
+            read("pkg-template/index.d.ts"),
+            read("README.md"),
+        );
+        let commands = quoted_list(&lib, "pub const COMMANDS");
+        assert!(commands.len() > 10, "{commands:?}");
+        // The loader queues every command but the queries, which answer at once.
+        let queries = ["accepted", "acceptedService", "getConsent"];
+        let mut queued = quoted_list(&loader, "var COMMANDS");
+        queued.extend(queries.iter().map(|query| query.to_string()));
+        queued.sort();
+        let mut expected = commands.clone();
+        expected.sort();
+        assert_eq!(
+            queued, expected,
+            "src/loader.js COMMANDS and src/lib.rs COMMANDS"
+        );
+        for query in queries {
+            assert!(
+                loader.contains(&format!("{query}: function")),
+                "the loader answers {query}"
+            );
+        }
+        for command in &commands {
+            assert!(
+                types.contains(&format!("  {command}(")),
+                "index.d.ts lacks {command}"
+            );
+            assert!(
+                readme.contains(&format!("`{command}(")),
+                "the README's API lacks {command}"
+            );
+        }
+        let events = quoted_list(&loader, "var EVENTS");
+        assert_eq!(events, ["ready", "shown", "consent", "change", "withdraw"]);
+        for event in &events {
+            assert!(
+                types.contains(&format!("'kelisim:{event}'")),
+                "index.d.ts lacks {event}"
+            );
+            assert!(
+                readme.contains(&format!("`{event}`")),
+                "the README lacks the {event} event"
+            );
+        }
+    }
 }
