@@ -47,38 +47,7 @@ pub fn build(root: &Path) -> Result<Build> {
     // Without `reference-types` wasm-bindgen keeps JS values in an array of the glue instead
     // of a wasm table: no table bookkeeping at each call into JS (the wasm shrinks more than
     // the glue grows, measured).
-    build_nightly_wasm(
-        root,
-        "kelisim",
-        RELEASE_TARGET_DIR,
-        "-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none \
-         -Ctarget-feature=-reference-types",
-    )?;
-    let bindgen_dir = root.join("target/kelisim-bindgen");
-    if bindgen_dir.exists() {
-        std::fs::remove_dir_all(&bindgen_dir)?;
-    }
-    run(
-        root,
-        "wasm-bindgen",
-        &[
-            &format!("{RELEASE_TARGET_DIR}/wasm32-unknown-unknown/release/kelisim.wasm"),
-            "--out-dir",
-            "target/kelisim-bindgen",
-            "--out-name",
-            "kelisim_sdk",
-            "--target",
-            "web",
-            "--no-typescript",
-            "--remove-name-section",
-            "--remove-producers-section",
-            // `TextEncoder.encodeInto` without the feature test and fallback: every browser
-            // kelisim supports has it (Safari since 14.1, which flexbox `gap` needs anyway).
-            "--encode-into",
-            "always",
-        ],
-        &[],
-    )?;
+    let bindgen_dir = build_browser_module(root, "kelisim", RELEASE_TARGET_DIR, "kelisim_sdk")?;
 
     let pkg = root.join("pkg");
     if pkg.exists() {
@@ -204,6 +173,52 @@ fn check_runtime_reads_compiled_configs_only(wasm: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Builds `package` (a browser module: the runtime or the forms module) with the pinned nightly
+/// and the runtime's size options, then runs wasm-bindgen on it into `target/<out_name>-bindgen`
+/// (emptied first), naming the glue `<out_name>.js`. Answers that folder.
+fn build_browser_module(
+    root: &Path,
+    package: &str,
+    target_dir: &str,
+    out_name: &str,
+) -> Result<std::path::PathBuf> {
+    build_nightly_wasm(
+        root,
+        package,
+        target_dir,
+        "-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none \
+         -Ctarget-feature=-reference-types",
+    )?;
+    let out_dir = format!("target/{out_name}-bindgen");
+    let bindgen_dir = root.join(&out_dir);
+    if bindgen_dir.exists() {
+        std::fs::remove_dir_all(&bindgen_dir)?;
+    }
+    let crate_name = package.replace('-', "_");
+    run(
+        root,
+        "wasm-bindgen",
+        &[
+            &format!("{target_dir}/wasm32-unknown-unknown/release/{crate_name}.wasm"),
+            "--out-dir",
+            &out_dir,
+            "--out-name",
+            out_name,
+            "--target",
+            "web",
+            "--no-typescript",
+            "--remove-name-section",
+            "--remove-producers-section",
+            // `TextEncoder.encodeInto` without the feature test and fallback: every browser
+            // kelisim supports has it (Safari since 14.1, which flexbox `gap` needs anyway).
+            "--encode-into",
+            "always",
+        ],
+        &[],
+    )?;
+    Ok(bindgen_dir)
+}
+
 /// Builds `package`'s release wasm with the pinned nightly, the standard library rebuilt with it
 /// for size, into `target_dir`, with `rustflags`.
 fn build_nightly_wasm(root: &Path, package: &str, target_dir: &str, rustflags: &str) -> Result<()> {
@@ -316,36 +331,8 @@ fn build_compiler(root: &Path, pkg: &Path) -> Result<FileSize> {
 /// glue and a module of different builds fail to instantiate rather than bind the wrong calls.
 /// Answers the two files' sizes together.
 fn build_forms(root: &Path, pkg: &Path) -> Result<FileSize> {
-    build_nightly_wasm(
-        root,
-        "kelisim-forms",
-        FORMS_TARGET_DIR,
-        "-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none \
-         -Ctarget-feature=-reference-types",
-    )?;
-    let bindgen_dir = root.join("target/kelisim-forms-bindgen");
-    if bindgen_dir.exists() {
-        std::fs::remove_dir_all(&bindgen_dir)?;
-    }
-    run(
-        root,
-        "wasm-bindgen",
-        &[
-            &format!("{FORMS_TARGET_DIR}/wasm32-unknown-unknown/release/kelisim_forms.wasm"),
-            "--out-dir",
-            "target/kelisim-forms-bindgen",
-            "--out-name",
-            "kelisim_forms",
-            "--target",
-            "web",
-            "--no-typescript",
-            "--remove-name-section",
-            "--remove-producers-section",
-            "--encode-into",
-            "always",
-        ],
-        &[],
-    )?;
+    let bindgen_dir =
+        build_browser_module(root, "kelisim-forms", FORMS_TARGET_DIR, "kelisim_forms")?;
     let wasm_in = bindgen_dir.join("kelisim_forms_bg.wasm");
     let wasm_out = pkg.join("kelisim_forms_bg.wasm");
     let wasm_opt = wasm_opt(root);
@@ -398,7 +385,7 @@ const WASM_OPT_PASSES: [&str; 3] = [
 /// largest compiled config): a ratchet, not the goal (25,000, ../shared/SPEC.md). It sits just
 /// above today's size, so a change that adds bytes fails the test command, and the commit that
 /// raises it says why; a change that saves bytes lowers it.
-pub const GZIP_CEILING: usize = 54_200;
+pub const GZIP_CEILING: usize = 53_550;
 
 /// Fails when everything a site loads weighs more than [`GZIP_CEILING`] gzip bytes.
 pub fn check_size_ceiling(build: &Build) -> Result<()> {
@@ -478,7 +465,7 @@ fn demo_compiled_config(root: &Path) -> Result<FileSize> {
     let mut largest: Option<FileSize> = None;
     for config in &compiled {
         let file = root.join(format!(
-            "target/kelisim-bindgen/demo-{}.json",
+            "target/kelisim_sdk-bindgen/demo-{}.json",
             config.language
         ));
         std::fs::write(&file, config.to_json())?;
