@@ -10,8 +10,8 @@
 //! from the built-in tables, hashes of the texts) so the runtime needs no tables and no SHA-256.
 
 use crate::config::{
-    parse_layout, Category, Config, ConfigError, Form, Operator, PerLanguage, Position, Purpose,
-    Reopen, Service, Ui, Variant, Vendor,
+    Category, Config, ConfigError, Form, Layout, Operator, PerLanguage, Position, Purpose, Reopen,
+    Service, Ui, Variant, Vendor,
 };
 use crate::language::Language;
 use crate::texts::{CategoryTexts, TextOverrides, Texts};
@@ -474,7 +474,7 @@ fn read(value: &Value, problems: &Problems) -> Config {
             weight: required_u32(&variant, "weight"),
             layout: variant
                 .optional_string("layout")
-                .map(|name| parse_layout(problems, &variant.path("layout"), &name)),
+                .map(|name| layout(problems, &variant.path("layout"), &name)),
             texts: vec![(language, overrides)],
         });
     }
@@ -485,7 +485,7 @@ fn read(value: &Value, problems: &Problems) -> Config {
         })
     };
     let ui = Ui {
-        layout: parse_layout(problems, "ui.layout", &ui.string("layout")),
+        layout: layout(problems, "ui.layout", &ui.string("layout")),
         position: position("position"),
         // The theme is in the compiled stylesheet.
         theme: Vec::new(),
@@ -592,6 +592,13 @@ fn read_forms(config: &mut Config, value: &Value, problems: &Problems) {
         }
         form_read.purposes = purposes;
     }
+}
+
+fn layout(problems: &Problems, field: &str, name: &str) -> Layout {
+    Layout::from_name(name).unwrap_or_else(|| {
+        problems.at(field, "is not a layout");
+        Layout::Bar
+    })
 }
 
 fn language(problems: &Problems, field: &str, code: &str) -> Language {

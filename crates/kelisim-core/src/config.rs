@@ -890,6 +890,16 @@ pub enum Position {
 }
 
 impl Layout {
+    /// The layout a config names (`box`); `None` for another word.
+    pub fn from_name(name: &str) -> Option<Layout> {
+        match name {
+            "bar" => Some(Layout::Bar),
+            "box" => Some(Layout::Box),
+            "modal" => Some(Layout::Modal),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Layout::Bar => "bar",
@@ -1786,21 +1796,16 @@ fn yes_no(value: bool) -> &'static str {
 }
 
 /// `bar`, `box` or `modal`; reported (and read as the bar) otherwise.
-pub(crate) fn parse_layout(problems: &Problems, field: &str, name: &str) -> Layout {
-    match name {
-        "box" => Layout::Box,
-        "modal" => Layout::Modal,
-        "bar" => Layout::Bar,
-        other => {
-            reject(
-                problems,
-                field,
-                "`{}` is unknown; use bar, box or modal",
-                other,
-            );
-            Layout::Bar
-        }
-    }
+fn parse_layout(problems: &Problems, field: &str, name: &str) -> Layout {
+    Layout::from_name(name).unwrap_or_else(|| {
+        reject(
+            problems,
+            field,
+            "`{}` is unknown; use bar, box or modal",
+            name,
+        );
+        Layout::Bar
+    })
 }
 
 fn validate_ui(mut raw: RawUi, problems: &Problems) -> Ui {
