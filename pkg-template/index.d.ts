@@ -6,7 +6,9 @@ export type KelisimDataKind =
   | 'name' | 'phone' | 'email' | 'address' | 'birth_date' | 'iin'
   | 'ip' | 'cookie_ids' | 'device' | 'pages' | 'clicks' | 'geolocation' | 'purchases' | 'contacts'
   | 'session_recording';
-export type KelisimVendor = 'google-consent-mode' | 'yandex-metrika' | 'meta-pixel' | 'gtm';
+export type KelisimVendor =
+  | 'google-consent-mode' | 'yandex-metrika' | 'meta-pixel' | 'gtm'
+  | 'microsoft-clarity' | 'microsoft-uet' | 'tiktok-pixel';
 
 export interface KelisimService {
   id: string;

@@ -360,4 +360,36 @@ mod tests {
             );
         }
     }
+
+    /// The vendors kelisim talks to are one list (`Vendor::ALL`); the types and the
+    /// configuration reference name every one of them.
+    #[test]
+    fn the_vendor_list_agrees_everywhere() {
+        let read = |path: &str| std::fs::read_to_string(root().join(path)).unwrap();
+        let types = read("pkg-template/index.d.ts");
+        let reference = read("docs/configuration.md");
+        let union = types
+            .split("export type KelisimVendor =")
+            .nth(1)
+            .and_then(|rest| rest.split(';').next())
+            .expect("index.d.ts has KelisimVendor");
+        let mut typed: Vec<&str> = union
+            .split('|')
+            .map(|name| name.trim().trim_matches('\''))
+            .filter(|name| !name.is_empty())
+            .collect();
+        typed.sort();
+        let mut known: Vec<&str> = kelisim_core::config::Vendor::ALL
+            .iter()
+            .map(|(name, _)| *name)
+            .collect();
+        known.sort();
+        assert_eq!(typed, known, "index.d.ts KelisimVendor and Vendor::ALL");
+        for name in known {
+            assert!(
+                reference.contains(&format!("`{name}`")),
+                "docs/configuration.md does not name the vendor {name}"
+            );
+        }
+    }
 }
