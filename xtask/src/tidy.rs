@@ -392,4 +392,29 @@ mod tests {
             );
         }
     }
+
+    /// A receipt's actions are one list (`receipt::ACTIONS`, which the server's test holds
+    /// `receipt.schema.json` to); the receipts reference names every one.
+    #[test]
+    fn the_receipt_actions_agree_with_the_reference() {
+        let reference = std::fs::read_to_string(root().join("docs/receipts.md")).unwrap();
+        let listed = reference
+            .split("`action`")
+            .nth(1)
+            .and_then(|rest| rest.split(')').next())
+            .expect("docs/receipts.md lists the actions after `action`");
+        let mut named: Vec<&str> = listed
+            .split('|')
+            .map(|action| {
+                action
+                    .trim()
+                    .trim_matches(|c| c == '`' || c == '(' || c == '\n')
+            })
+            .filter(|action| !action.is_empty())
+            .collect();
+        named.sort();
+        let mut actions = kelisim_core::receipt::ACTIONS.to_vec();
+        actions.sort();
+        assert_eq!(named, actions, "docs/receipts.md and receipt::ACTIONS");
+    }
 }
