@@ -163,22 +163,20 @@ const LAYER_TAGS: &[&str] = &[
 /// Checks a layer's node tree at `path`: known tags, attributes with plain names and text
 /// values, no event handler attribute, links to http(s) or the site itself. A tree that fails is reported
 /// and the config refused: a tampered compiled config shows nothing rather than run a handler.
-pub fn check_tree(tree: &Value, path: &dyn Fn() -> String, problems: &Problems) {
-    // The path is built only for a problem: a layer has a few hundred nodes.
-    let refuse = |message: &str| problems.at(&path(), message);
+pub fn check_tree(tree: &Value, path: &str, problems: &Problems) {
     let Value::Array(items) = tree else {
-        return refuse("is not a node of a layer");
+        return problems.at(path, "is not a node of a layer");
     };
     let (Some(Value::String(tag)), Some(Value::Object(attributes))) = (items.first(), items.get(1))
     else {
-        return refuse("is not a node of a layer");
+        return problems.at(path, "is not a node of a layer");
     };
     if !LAYER_TAGS.contains(&tag.as_str()) {
-        return refuse("has a tag a layer does not use");
+        return problems.at(path, "has a tag a layer does not use");
     }
     for (name, value) in attributes {
         let Value::String(value) = value else {
-            return refuse("has an attribute that is not text");
+            return problems.at(path, "has an attribute that is not text");
         };
         // Only names `setAttribute` takes (lowercase letters, digits, `-`), and none of an
         // event handler.
@@ -192,16 +190,12 @@ pub fn check_tree(tree: &Value, path: &dyn Fn() -> String, problems: &Problems) 
                 || value.starts_with("http://")
                 || (value.starts_with('/') && !value.starts_with("//")));
         if handler || link {
-            return refuse("has an attribute a layer does not use");
+            return problems.at(path, "has an attribute a layer does not use");
         }
     }
     for (index, child) in items.iter().enumerate().skip(2) {
         if !matches!(child, Value::String(_)) {
-            check_tree(
-                child,
-                &|| crate::value::index_path(&path(), index),
-                problems,
-            );
+            check_tree(child, &crate::value::index_path(path, index), problems);
         }
     }
 }
@@ -216,7 +210,7 @@ fn read_layers(fields: &Fields, problems: &Problems) -> Layers {
     ] {
         match layers.get(name) {
             Some(tree) => {
-                check_tree(tree, &|| layers.path(name), problems);
+                check_tree(tree, &layers.path(name), problems);
                 *slot = tree.clone();
             }
             None => problems.at(&layers.path(name), "is missing"),
