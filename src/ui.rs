@@ -293,11 +293,15 @@ pub(crate) fn install_styles(config: &Config) {
         return;
     }
     STYLES_INSTALLED.set(true);
-    let document = document();
     // The compiled config brings the stylesheet with the site's theme.
-    let css = config.resolved().style.as_str();
-    // A constructed stylesheet is not subject to a page's `style-src` CSP, so stores with a
-    // strict policy need no exception for kelisim. Browsers without it get a <style> element.
+    add_stylesheet(config.resolved().style.as_str(), STYLE_ID);
+}
+
+/// Adds `css` to the page. A constructed stylesheet is not subject to a page's `style-src` CSP,
+/// so stores with a strict policy need no exception for kelisim; browsers without one get a
+/// `<style id="{fallback_id}">` element.
+pub fn add_stylesheet(css: &str, fallback_id: &str) {
+    let document = document();
     let adopted = web_sys::CssStyleSheet::new().ok().and_then(|sheet| {
         sheet.replace_sync(css).ok()?;
         let sheets = document.adopted_style_sheets();
@@ -308,7 +312,7 @@ pub(crate) fn install_styles(config: &Config) {
     if adopted.is_none() {
         if let Some(head) = document.head() {
             let style = dom::element("style", "");
-            set_attr(&style, "id", STYLE_ID);
+            set_attr(&style, "id", fallback_id);
             style.set_text_content(Some(css));
             dom::append_node(&head, &style);
         }

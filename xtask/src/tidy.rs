@@ -51,6 +51,11 @@ mod tests {
         assert!(minified.len() < source.len() * 9 / 10);
         assert!(!minified.contains("/*"));
         assert_eq!(minified.matches('{').count(), minified.matches('}').count());
+        // The forms' sheet too, and it holds only the forms' rules.
+        let forms = minify_css(kelisim_core::css::FORMS_STYLESHEET);
+        assert!(!forms.contains("/*") && !forms.contains("#kelisim"));
+        assert_eq!(forms.matches('{').count(), forms.matches('}').count());
+        assert!(!minified.contains("kelisim-form-"));
     }
 
     #[test]

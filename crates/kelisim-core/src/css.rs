@@ -1,6 +1,6 @@
-//! The banner's stylesheet (`kelisim.css` beside this file) and its minifier. The config
-//! compiler puts the minified sheet with the site's theme into each compiled config; the
-//! browser module's build script includes this file by path for the same minifier.
+//! The banner's stylesheet (`kelisim.css` beside this file), the forms' (`forms.css`) and their
+//! minifier. The config compiler puts the minified banner sheet with the site's theme into each
+//! compiled config; the forms module's build script minifies the forms' sheet into the module.
 //!
 //! Deliberately conservative: it drops comments, collapses whitespace, and removes spaces only
 //! where CSS never needs them (around `{`, `}`, `;`, `,` and after `:`), copying quoted strings
@@ -78,3 +78,7 @@ fn skip_whitespace(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
 
 /// The banner's stylesheet as written (scoped under `#kelisim`).
 pub const STYLESHEET: &str = include_str!("kelisim.css");
+
+/// The stylesheet of a form's consent block, as written: the forms module's own (its build
+/// script minifies it), so a compiled config does not carry it.
+pub const FORMS_STYLESHEET: &str = include_str!("forms.css");

@@ -17,9 +17,14 @@ use wasm_bindgen::JsCast;
 
 pub use block::{PURPOSES_FIELD, RECEIPT_FIELD};
 
+/// The forms' stylesheet, minified by the build script.
+const STYLESHEET: &str = include_str!(concat!(env!("OUT_DIR"), "/forms.min.css"));
+
 thread_local! {
     /// The consent blocks added, each owning its nodes and listeners.
     static BLOCKS: RefCell<Vec<block::FormHandle>> = const { RefCell::new(Vec::new()) };
+    /// Whether the stylesheet is on the page (added with the first block, kept after).
+    static STYLED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Runs the runtime's command `name` with `args` (see the module's documentation).
@@ -56,6 +61,9 @@ fn attach(
         .unwrap_or(config.default_language);
     // The runtime checked that it is a <form> (`kelisim.formConsent`, `form[data-kelisim-form]`).
     let form: web_sys::HtmlFormElement = form.unchecked_into();
+    if !STYLED.replace(true) {
+        kelisim::ui::add_stylesheet(STYLESHEET, "kelisim-forms-style");
+    }
     match block::attach(&config, form, set, language, consent_id) {
         Some(handle) => BLOCKS.with_borrow_mut(|blocks| blocks.push(handle)),
         None => console_error(&concat(&["formConsent: no purpose set `", set, "`"])),

@@ -195,6 +195,31 @@ async fn the_form_receipt_is_queued_with_purposes_granted_and_refused() {
     );
 }
 
+/// The forms module brings its own stylesheet: the compiled config does not carry it.
+#[wasm_bindgen_test]
+fn the_block_is_styled_by_the_forms_module() {
+    reset("ru");
+    fixture(&format!(
+        "{FORM}<form id=\"second\" data-kelisim-form=\"signup\"><button>OK</button></form>"
+    ));
+    init(&demo_config());
+    assert_eq!(query_all(".kelisim-form-consent").len(), 2);
+    let purpose = query(".kelisim-form-purpose").unwrap();
+    let style = web_sys::window()
+        .unwrap()
+        .get_computed_style(&purpose)
+        .unwrap()
+        .unwrap();
+    assert_eq!(style.get_property_value("display").unwrap(), "flex");
+    // The banner's sheet (from the compiled config) holds none of the forms' rules.
+    let compiled = compiled_config("ru");
+    let sheet = js_sys::Reflect::get(&compiled, &"style".into())
+        .unwrap()
+        .as_string()
+        .unwrap();
+    assert!(!sheet.contains("kelisim-form-"));
+}
+
 #[wasm_bindgen_test]
 fn form_consent_api_checks_its_arguments() {
     reset("ru");
