@@ -378,33 +378,20 @@ fn sms_listener(
         let phone = kelisim_core::phone::normalize_kz_mobile(&phone_text).unwrap_or_default();
         let request = concat(&["{\"code\":\"", &code, "\",\"phone\":\"", &phone, "\"}"]);
         let (granted, _) = purposes_ticked(block);
-        let block = block.clone();
-        let config = Rc::clone(&config);
-        post_json(
+        send_confirmation(
             &concat(&[&base, "/", &id]),
             request,
-            Box::new(move |status, answer| {
-                let texts = config.texts(language);
-                if status != 201 {
-                    say_status(
-                        &block,
-                        refusal(texts, &answer, Confirmation::Sms),
-                        Some(".kelisim-form-code input"),
-                    );
-                    return;
-                }
-                confirmed(
-                    &block,
-                    &kelisim::browser::property(&answer, "receipt"),
-                    &granted,
-                );
+            (block, &config, language),
+            (Confirmation::Sms, Some(".kelisim-form-code input")),
+            granted,
+            |block, texts, _| {
                 for selector in [".kelisim-form-code", "[data-kelisim-sms=confirm]"] {
-                    if let Some(element) = find(&block, selector) {
+                    if let Some(element) = find(block, selector) {
                         set_hidden(&element, true);
                     }
                 }
-                say_status(&block, texts.sms_confirmed(), None);
-            }),
+                say_status(block, texts.sms_confirmed(), None);
+            },
         );
     })
 }
@@ -516,31 +503,21 @@ fn eds_listener(
                         }
                     }
                     let body = concat(&["{\"cms\":\"", &value, "\"}"]);
-                    let block = block.clone();
-                    let config = Rc::clone(&config);
-                    post_json(
+                    send_confirmation(
                         &concat(&[&base, "/", &id]),
                         body,
-                        Box::new(move |status, answer| {
-                            let texts = config.texts(language);
-                            if status != 201 {
-                                say_status(
-                                    &block,
-                                    refusal(texts, &answer, Confirmation::Eds),
-                                    None,
-                                );
-                                return;
-                            }
-                            let receipt = kelisim::browser::property(&answer, "receipt");
-                            confirmed(&block, &receipt, &granted);
+                        (&block, &config, language),
+                        (Confirmation::Eds, None),
+                        granted,
+                        |block, texts, receipt| {
                             let signer = kelisim::browser::property(
-                                &kelisim::browser::property(&receipt, "eds"),
+                                &kelisim::browser::property(receipt, "eds"),
                                 "signer_name",
                             )
                             .as_string()
                             .unwrap_or_default();
-                            say_status(&block, &fill(texts.eds_signed(), "name", &signer), None);
-                        }),
+                            say_status(block, &fill(texts.eds_signed(), "name", &signer), None);
+                        },
                     );
                 });
                 kelisim::helpers::ncalayer_sign(
@@ -552,6 +529,34 @@ fn eds_listener(
             }),
         );
     })
+}
+
+/// Sends the last step of a confirmation to `url` (the code, or the signature) and settles
+/// `block`: a refusal is said in its status line (focus on `focus_on`); a stored receipt marks
+/// the block confirmed for `granted`, then `stored` adds what its kind says.
+fn send_confirmation(
+    url: &str,
+    body: String,
+    (block, config, language): (&Element, &Rc<Config>, Language),
+    (kind, focus_on): (Confirmation, Option<&'static str>),
+    granted: Vec<String>,
+    stored: impl FnOnce(&Element, &kelisim_core::texts::Texts, &JsValue) + 'static,
+) {
+    let block = block.clone();
+    let config = Rc::clone(config);
+    post_json(
+        url,
+        body,
+        Box::new(move |status, answer| {
+            let texts = config.texts(language);
+            if status != 201 {
+                return say_status(&block, refusal(texts, &answer, kind), focus_on);
+            }
+            let receipt = kelisim::browser::property(&answer, "receipt");
+            confirmed(&block, &receipt, &granted);
+            stored(&block, texts, &receipt);
+        }),
+    );
 }
 
 /// Marks the block confirmed for `granted` and puts the stored receipt's id in the hidden
