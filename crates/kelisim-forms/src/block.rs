@@ -293,14 +293,10 @@ fn sms_listener(
             .as_ref()
             .map(|input| input.unchecked_ref::<HtmlInputElement>().value())
             .unwrap_or_default();
-        let Some(endpoint) = &config.endpoint else {
+        let Some(base) = kelisim::receipts::endpoint_beside_receipts(&config, "confirmations")
+        else {
             return;
         };
-        // The compiler made sure the endpoint ends in `receipts`.
-        let base = concat(&[
-            endpoint.strip_suffix("receipts").unwrap_or(endpoint),
-            "confirmations",
-        ]);
         if step == "send" {
             if !required_given(block) {
                 return;
@@ -431,13 +427,9 @@ fn eds_listener(
         if !on_sign || !required_given(block) {
             return;
         }
-        let Some(endpoint) = &config.endpoint else {
+        let Some(base) = kelisim::receipts::endpoint_beside_receipts(&config, "signatures") else {
             return;
         };
-        let base = concat(&[
-            endpoint.strip_suffix("receipts").unwrap_or(endpoint),
-            "signatures",
-        ]);
         // The IIN the form collects, when it marks that field: the signer must be that person.
         let iin = closest(block, "form")
             .and_then(|form| find(&form, "[data-kelisim-iin]"))
