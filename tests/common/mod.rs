@@ -26,7 +26,7 @@ pub fn compiled_config(language: &str) -> JsValue {
         .iter()
         .find(|config| config.language == language)
         .unwrap();
-    js_sys::JSON::parse(&config.to_json()).unwrap()
+    js_sys::JSON::parse(&config.to_browser_json()).unwrap()
 }
 
 /// The `config_id` of the demo's compiled config in `language`.
@@ -117,7 +117,7 @@ pub fn init_with(config: &JsValue, options: JsValue) -> bool {
             set(
                 &configs,
                 &[language],
-                js_sys::JSON::parse(&config.to_json()).unwrap(),
+                js_sys::JSON::parse(&config.to_browser_json()).unwrap(),
             );
         }
     }

@@ -451,7 +451,7 @@ pub fn compile_config(source: &Path, dir: &Path) -> Result<()> {
     for language in kelisim_core::compile::SERVED_LANGUAGES {
         let config = kelisim_core::compile::for_language(&compiled, language)
             .context("a compiled config in the default language")?;
-        std::fs::write(dir.join(language), config.to_json())?;
+        std::fs::write(dir.join(language), config.to_browser_json())?;
     }
     Ok(())
 }
@@ -468,7 +468,7 @@ fn demo_compiled_config(root: &Path) -> Result<FileSize> {
             "target/kelisim_sdk-bindgen/demo-{}.json",
             config.language
         ));
-        std::fs::write(&file, config.to_json())?;
+        std::fs::write(&file, config.to_browser_json())?;
         let size = FileSize::measure(
             &file,
             format!("demo config, compiled ({})", config.language),

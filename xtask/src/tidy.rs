@@ -98,6 +98,66 @@ mod tests {
         }
     }
 
+    /// A browser's compiled config holds only the texts listed as read (the rest are in the
+    /// layers' node trees): a module that reads another would show it empty.
+    #[test]
+    fn the_browser_modules_read_only_the_texts_a_browser_is_served() {
+        use kelisim_core::texts::{
+            confirmation_of_text, FORM_TEXT_NAMES, RUNTIME_TEXT_NAMES, TEXT_NAMES,
+        };
+        // The functions of kelisim-core by name, each with its body (the text up to the next
+        // `fn`): a module reads the texts of the core functions it calls too.
+        let mut core_functions: Vec<(String, String)> = Vec::new();
+        for path in walk(&root().join("crates/kelisim-core/src")).unwrap() {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let starts: Vec<usize> = text.match_indices("fn ").map(|(at, _)| at).collect();
+            for (index, &start) in starts.iter().enumerate() {
+                let end = starts.get(index + 1).copied().unwrap_or(text.len());
+                let name: String = text[start + 3..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                core_functions.push((name, text[start..end].to_owned()));
+            }
+        }
+        let mut unserved = Vec::new();
+        for (dir, forms) in [("src", false), ("crates/kelisim-forms/src", true)] {
+            for path in walk(&root().join(dir)).unwrap() {
+                if path.extension().is_none_or(|e| e != "rs") {
+                    continue;
+                }
+                let mut text = std::fs::read_to_string(&path).unwrap();
+                let called: Vec<&String> = core_functions
+                    .iter()
+                    .filter(|(name, _)| {
+                        !name.is_empty()
+                            && (text.contains(&format!(".{name}("))
+                                || text.contains(&format!("::{name}(")))
+                    })
+                    .map(|(_, body)| body)
+                    .collect();
+                for body in called {
+                    text.push_str(body);
+                }
+                for name in TEXT_NAMES {
+                    let served = RUNTIME_TEXT_NAMES.contains(name)
+                        || (forms
+                            && (FORM_TEXT_NAMES.contains(name)
+                                || confirmation_of_text(name).is_some()));
+                    if !served && text.contains(&format!(".{name}()")) {
+                        let file = path.strip_prefix(root()).unwrap().display().to_string();
+                        unserved.push(format!("{file}: {name}"));
+                    }
+                }
+            }
+        }
+        assert!(
+            unserved.is_empty(),
+            "texts read in the browser but not served to it (add them to kelisim_core::texts's \
+             RUNTIME_TEXT_NAMES or FORM_TEXT_NAMES): {unserved:?}"
+        );
+    }
+
     #[test]
     fn readme_shows_the_ci_test_command() {
         let ci = std::fs::read_to_string(root().join(".ci/run")).unwrap();

@@ -5,7 +5,8 @@
 //! meets a raw config.
 //!
 //! Owns the answer's shape, which the loader reads: `{"configs": {"kk": {…}, "ru": {…},
-//! "default": {…}}}` (a compiled config for each language the site offers and for `default`),
+//! "default": {…}}}` (a compiled config as browsers get it, for each language the site offers
+//! and for `default`),
 //! or `{"error": "…"}`, the one console error that lists every problem.
 
 use kelisim_core::compile::{compile_text, for_language, Problem, SERVED_LANGUAGES};
@@ -31,7 +32,7 @@ pub fn answer(text: &str, source: &str, from_file: bool) -> Value {
                 let offered = compiled.iter().any(|config| config.language == language);
                 if let Some(config) = for_language(&compiled, language) {
                     if offered || language == "default" {
-                        configs.insert(language.to_owned(), json!(config));
+                        configs.insert(language.to_owned(), config.to_browser_value());
                     }
                 }
             }

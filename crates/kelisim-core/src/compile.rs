@@ -246,6 +246,95 @@ impl CompiledConfig {
         serde_json::to_string(self).expect("a compiled config always serializes")
     }
 
+    /// The compiled config as a browser gets it (`GET /v1/config/{site}/{language}`, the files
+    /// of `config build`): JSON without what only the layers show, which the node trees
+    /// already hold (the first layer's notes, the cross-border list, the term in words, the
+    /// categories' descriptions, the services' data) and with only the `texts` the modules
+    /// read ([`crate::texts::RUNTIME_TEXT_NAMES`], and [`crate::texts::FORM_TEXT_NAMES`] for
+    /// a site with a form). `config_id` stays the id of the whole compiled config, which the
+    /// archive keeps ([`CompiledConfig::to_json`]): a receipt's texts are looked up there.
+    pub fn to_browser_json(&self) -> String {
+        serde_json::to_string(&self.browser_view()).expect("a compiled config always serializes")
+    }
+
+    /// [`CompiledConfig::to_browser_json`] as a JSON value.
+    pub fn to_browser_value(&self) -> serde_json::Value {
+        serde_json::to_value(self.browser_view()).expect("a compiled config always serializes")
+    }
+
+    fn browser_view(&self) -> BrowserConfig<'_> {
+        let wanted = |name: &str| {
+            crate::texts::RUNTIME_TEXT_NAMES.contains(&name)
+                || (!self.forms.is_empty() && crate::texts::FORM_TEXT_NAMES.contains(&name))
+        };
+        let texts = |texts: &'_ BTreeMap<String, String>| -> BTreeMap<String, String> {
+            texts
+                .iter()
+                .filter(|(name, _)| wanted(name))
+                .map(|(name, text)| (name.clone(), text.clone()))
+                .collect()
+        };
+        BrowserConfig {
+            format: &self.format,
+            config_id: &self.config_id,
+            site: &self.site,
+            language: &self.language,
+            languages: &self.languages,
+            default_language: &self.default_language,
+            revision: self.revision,
+            expiry_days: self.expiry_days,
+            policy_version: &self.policy_version,
+            policy_url: &self.policy_url,
+            operator: &self.operator,
+            endpoint: &self.endpoint,
+            gpc: self.gpc,
+            cookie_domain: &self.cookie_domain,
+            ui: &self.ui,
+            style: &self.style,
+            texts: texts(&self.texts),
+            texts_hash: &self.texts_hash,
+            categories: self
+                .categories
+                .iter()
+                .map(|category| BrowserCategory {
+                    id: &category.id,
+                    required: category.required,
+                    default: category.default,
+                    title: &category.title,
+                    services: category
+                        .services
+                        .iter()
+                        .map(|service| BrowserService {
+                            id: &service.id,
+                            name: &service.name,
+                            cookies: &service.cookies,
+                            local_storage: &service.local_storage,
+                            cookie_paths: &service.cookie_paths,
+                            country: &service.country,
+                            country_name: &service.country_name,
+                            vendor: &service.vendor,
+                            vendor_id: &service.vendor_id,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            forms: &self.forms,
+            variants: self
+                .variants
+                .iter()
+                .map(|variant| BrowserVariant {
+                    id: &variant.id,
+                    weight: variant.weight,
+                    layout: &variant.layout,
+                    texts: texts(&variant.texts),
+                    texts_hash: &variant.texts_hash,
+                    layers: &variant.layers,
+                })
+                .collect(),
+            layers: &self.layers,
+        }
+    }
+
     /// Reads a compiled config and checks that it is one: the format, the structure, and
     /// that `config_id` is the hash of the rest.
     pub fn from_json(text: &str) -> Result<CompiledConfig, String> {
@@ -272,6 +361,68 @@ impl CompiledConfig {
         unnamed.config_id.clear();
         sha256_hex(&unnamed.to_json())
     }
+}
+
+/// [`CompiledConfig::to_browser_json`]'s shape: the compiled config's fields in its order,
+/// less what a browser does not read.
+#[derive(Serialize)]
+struct BrowserConfig<'a> {
+    format: &'a str,
+    config_id: &'a str,
+    site: &'a str,
+    language: &'a str,
+    languages: &'a [String],
+    default_language: &'a str,
+    revision: u32,
+    expiry_days: u32,
+    policy_version: &'a str,
+    policy_url: &'a str,
+    operator: &'a CompiledOperator,
+    endpoint: &'a Option<String>,
+    gpc: bool,
+    cookie_domain: &'a Option<String>,
+    ui: &'a CompiledUi,
+    style: &'a str,
+    texts: BTreeMap<String, String>,
+    texts_hash: &'a str,
+    categories: Vec<BrowserCategory<'a>>,
+    forms: &'a [CompiledForm],
+    variants: Vec<BrowserVariant<'a>>,
+    #[serde(skip_serializing_if = "CompiledLayers::is_absent")]
+    layers: &'a CompiledLayers,
+}
+
+#[derive(Serialize)]
+struct BrowserCategory<'a> {
+    id: &'a str,
+    required: bool,
+    default: bool,
+    title: &'a str,
+    services: Vec<BrowserService<'a>>,
+}
+
+#[derive(Serialize)]
+struct BrowserService<'a> {
+    id: &'a str,
+    name: &'a str,
+    cookies: &'a [String],
+    local_storage: &'a [String],
+    cookie_paths: &'a [String],
+    country: &'a str,
+    country_name: &'a str,
+    vendor: &'a Option<String>,
+    vendor_id: &'a Option<String>,
+}
+
+#[derive(Serialize)]
+struct BrowserVariant<'a> {
+    id: &'a str,
+    weight: u32,
+    layout: &'a Option<String>,
+    texts: BTreeMap<String, String>,
+    texts_hash: &'a str,
+    #[serde(skip_serializing_if = "CompiledLayers::is_absent")]
+    layers: &'a CompiledLayers,
 }
 
 /// What a browser may ask for: a language kelisim has texts for, or the site's default.

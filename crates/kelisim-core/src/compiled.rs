@@ -543,6 +543,15 @@ fn read_forms(config: &mut Config, value: &Value, problems: &Problems) {
         .resolved()
         .language
         .unwrap_or(config.default_language);
+    if !config.forms.is_empty() {
+        // Served only to sites with a form, so the runtime's reader does not ask for them.
+        let texts = top.required_lenient_object("texts");
+        for name in crate::texts::FORM_TEXT_NAMES {
+            if texts.get(name).is_none() {
+                problems.at(&texts.path(name), "is missing");
+            }
+        }
+    }
     let resolved = config.resolved.get_or_insert_with(Box::default);
     for ((path, item), form_read) in top.array("forms").iter().zip(config.forms.iter_mut()) {
         let form = Fields::lenient(item, path, problems);

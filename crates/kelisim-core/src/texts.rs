@@ -74,17 +74,16 @@ impl Texts {
 }
 
 impl Texts {
-    /// Every text from a `texts` object that must name each one (a compiled config's);
-    /// a missing one is reported and read as empty.
+    /// The texts of a compiled config's `texts` object: each of [`RUNTIME_TEXT_NAMES`] must be
+    /// there (a missing one is reported and read as empty); any other is read when present
+    /// (the forms module checks its own, `FORM_TEXT_NAMES`), else empty.
     pub fn from_fields(fields: &Fields) -> Texts {
         Texts(Box::new(std::array::from_fn(|index| {
             let name = TEXT_NAMES[index];
-            // The texts of forms that confirm by SMS or signature come with those forms
-            // (`set_confirmation_texts`).
-            if confirmation_of_text(name).is_some() {
-                String::new()
-            } else {
+            if RUNTIME_TEXT_NAMES.contains(&name) {
                 fields.string(name)
+            } else {
+                fields.optional_string(name).unwrap_or_default()
             }
         })))
     }
@@ -100,6 +99,44 @@ impl Texts {
         }
     }
 }
+
+/// The texts the runtime module reads from a compiled config's `texts` (the rest are in the
+/// layers' node trees, where the compiler put them). A compiled config served to a browser
+/// holds these and [`FORM_TEXT_NAMES`] only; a tidy test checks the modules read no other.
+pub const RUNTIME_TEXT_NAMES: &[&str] = &[
+    "preferences_title",
+    "policy_link",
+    "withdraw",
+    "embed_notice",
+    "load_once",
+    "always_allow",
+    "your_consent",
+    "decided_label",
+    "granted_label",
+    "receipt_label",
+    "receipt_pending",
+    "download_receipt",
+];
+
+/// The texts the forms module reads from a compiled config's `texts` besides
+/// [`RUNTIME_TEXT_NAMES`], served only to sites with a form. The texts of a confirmation step
+/// (`sms_…`, `eds_…`) come with the forms that confirm that way.
+pub const FORM_TEXT_NAMES: &[&str] = &[
+    "operator_label",
+    "bin_label",
+    "form_consent",
+    "form_details",
+    "form_withdrawal",
+    "form_required_error",
+    "purpose_label",
+    "data_label",
+    "term_label",
+    "recipients_label",
+    "publication_label",
+    "cross_border_badge",
+    "yes",
+    "no",
+];
 
 /// Which kind of confirmed form text `name` belongs to (`sms_…`, `eds_…`): such texts are
 /// written with those forms only.

@@ -412,15 +412,19 @@ fn a_compiled_config_reads_back_as_the_config_it_was_compiled_from() {
 #[test]
 fn the_runtime_refuses_what_is_not_a_compiled_config() {
     let compiled = &compile_text(&read("www/kelisim.json")).unwrap()[1];
-    let good: Value = serde_json::from_str(&compiled.to_json()).unwrap();
+    let good: Value = serde_json::from_str(&compiled.to_browser_json()).unwrap();
     let refused = |edit: &dyn Fn(&mut serde_json::Value), field: &str| {
-        let mut json: serde_json::Value = serde_json::from_str(&compiled.to_json()).unwrap();
+        let mut json: serde_json::Value =
+            serde_json::from_str(&compiled.to_browser_json()).unwrap();
         edit(&mut json);
         let value: Value = serde_json::from_value(json).unwrap();
         let error = Config::from_compiled(&value).unwrap_err();
         assert_eq!(error.field, field, "{error}");
     };
     assert!(Config::from_compiled(&good).is_ok());
+    // The whole compiled config (the archive's) reads too.
+    let whole: Value = serde_json::from_str(&compiled.to_json()).unwrap();
+    assert!(Config::from_compiled(&whole).is_ok());
     refused(&|v| v["format"] = "kelisim-compiled/0".into(), "format");
     refused(
         &|v| {
@@ -434,10 +438,20 @@ fn the_runtime_refuses_what_is_not_a_compiled_config() {
     );
     refused(
         &|v| {
-            v["texts"].as_object_mut().unwrap().remove("accept_all");
+            v["texts"].as_object_mut().unwrap().remove("withdraw");
         },
-        "texts.accept_all",
+        "texts.withdraw",
     );
+    // The forms module asks for the forms' texts, which only sites with a form are served.
+    let mut json: serde_json::Value = serde_json::from_str(&compiled.to_browser_json()).unwrap();
+    json["texts"]
+        .as_object_mut()
+        .unwrap()
+        .remove("form_consent");
+    let value: Value = serde_json::from_value(json).unwrap();
+    let mut config = Config::from_compiled(&value).unwrap();
+    let error = config.read_compiled_forms(&value).unwrap_err();
+    assert_eq!(error.field, "texts.form_consent", "{error}");
     // A field the runtime does not read (a newer compiler's) is no reason to show nothing.
     let mut newer: serde_json::Value = serde_json::from_str(&compiled.to_json()).unwrap();
     newer["extra"] = 1.into();
@@ -604,4 +618,50 @@ fn a_compiled_config_without_layers_is_refused_by_the_runtime_only() {
     let value: Value = serde_json::from_str(&text).unwrap();
     let error = Config::from_compiled(&value).unwrap_err();
     assert_eq!(error.field, "layers");
+}
+
+/// A browser gets the compiled config less what only the layers show, with the texts the
+/// modules read (the forms' only on a site with a form), under the whole config's id.
+#[test]
+fn the_browser_body_holds_what_the_modules_read() {
+    use kelisim_core::texts::{FORM_TEXT_NAMES, RUNTIME_TEXT_NAMES};
+    let text = read("www/kelisim.json");
+    let compiled = &compile_text(&text).unwrap()[0];
+    let body: serde_json::Value = serde_json::from_str(&compiled.to_browser_json()).unwrap();
+    assert_eq!(body, compiled.to_browser_value());
+    assert_eq!(body["config_id"], compiled.content_id().as_str());
+    for dropped in ["first_layer", "cross_border", "expiry_words"] {
+        assert!(body.get(dropped).is_none(), "{dropped}");
+    }
+    let category = &body["categories"][1];
+    assert!(category.get("description").is_none() && category["title"].is_string());
+    assert!(category["services"][0].get("data").is_none());
+    let names: Vec<&str> = body["texts"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut expected: Vec<&str> = RUNTIME_TEXT_NAMES
+        .iter()
+        .chain(FORM_TEXT_NAMES)
+        .copied()
+        .collect();
+    expected.sort_unstable();
+    assert_eq!(names, expected);
+    // Every text the first layer states is in its node tree.
+    let banner = body["layers"]["banner"].to_string();
+    for note in &compiled.first_layer {
+        let escaped = serde_json::to_string(&note.text).unwrap();
+        assert!(banner.contains(escaped.trim_matches('"')), "{}", note.text);
+    }
+
+    let mut without_forms: serde_json::Value = serde_json::from_str(&text).unwrap();
+    without_forms.as_object_mut().unwrap().remove("forms");
+    let compiled = &compile_text(&without_forms.to_string()).unwrap()[0];
+    let body = compiled.to_browser_value();
+    assert_eq!(
+        body["texts"].as_object().unwrap().len(),
+        RUNTIME_TEXT_NAMES.len()
+    );
 }

@@ -13,25 +13,52 @@ use std::path::{Path, PathBuf};
 
 pub use kelisim_core::compile::SERVED_LANGUAGES as LANGUAGE_NAMES;
 
-/// The compiled configs of every site that names a config file.
+/// The compiled configs of every site that names a config file, and each one's body as
+/// browsers get it ([`CompiledConfig::to_browser_json`]), serialized once.
 #[derive(Clone, Debug, Default)]
-pub struct SiteConfigs(BTreeMap<String, Vec<CompiledConfig>>);
+pub struct SiteConfigs {
+    compiled: BTreeMap<String, Vec<CompiledConfig>>,
+    /// By `config_id`: the browser body and its ETag.
+    served: BTreeMap<String, ServedConfig>,
+}
+
+/// A compiled config's body as browsers get it.
+#[derive(Clone, Debug)]
+pub struct ServedConfig {
+    pub body: String,
+    /// The SHA-256 of `body`, quoted: the body is what the archived config's `config_id`
+    /// names, less what browsers do not read, so a new kelisim may serve the same config
+    /// differently; the ETag follows the bytes.
+    pub etag: String,
+}
 
 impl SiteConfigs {
     pub fn insert(&mut self, site: &str, compiled: Vec<CompiledConfig>) {
-        self.0.insert(site.to_owned(), compiled);
+        for config in &compiled {
+            let body = config.to_browser_json();
+            let etag = format!("\"{}\"", hex::encode(Sha256::digest(body.as_bytes())));
+            self.served
+                .insert(config.config_id.clone(), ServedConfig { body, etag });
+        }
+        self.compiled.insert(site.to_owned(), compiled);
     }
 
     /// The compiled config a browser gets for `language` (see [`LANGUAGE_NAMES`]): that
     /// language when the site offers it, the site's default language otherwise. `None` for
     /// a site without a config or a name that is not a language.
     pub fn get(&self, site: &str, language: &str) -> Option<&CompiledConfig> {
-        kelisim_core::compile::for_language(self.0.get(site)?, language)
+        kelisim_core::compile::for_language(self.compiled.get(site)?, language)
+    }
+
+    /// What [`SiteConfigs::get`] answers, as browsers get it.
+    pub fn served(&self, site: &str, language: &str) -> Option<(&CompiledConfig, &ServedConfig)> {
+        let config = self.get(site, language)?;
+        Some((config, self.served.get(&config.config_id)?))
     }
 
     /// Every compiled config of every site (for the archive).
     pub fn all(&self) -> impl Iterator<Item = &CompiledConfig> {
-        self.0.values().flatten()
+        self.compiled.values().flatten()
     }
 }
 
@@ -103,9 +130,11 @@ pub fn write_build(compiled: &[CompiledConfig], out: &Path) -> Result<PathBuf> {
     };
     let mut all = SiteConfigs::default();
     all.insert(&first.site, compiled.to_vec());
+    // Named by the bytes written (not only the config ids): another kelisim may write the same
+    // compiled configs for browsers differently, and a cached folder must never change.
     let mut hasher = Sha256::new();
     for config in compiled {
-        hasher.update(config.config_id.as_bytes());
+        hasher.update(config.to_browser_json().as_bytes());
     }
     let hash = hex::encode(hasher.finalize());
     let folder = out.join(format!("{}-{}", first.site, &hash[..16]));
@@ -115,7 +144,7 @@ pub fn write_build(compiled: &[CompiledConfig], out: &Path) -> Result<PathBuf> {
             .get(&first.site, language)
             .expect("a compiled config has its default language");
         let path = folder.join(format!("{language}.json"));
-        std::fs::write(&path, config.to_json())
+        std::fs::write(&path, config.to_browser_json())
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(folder)

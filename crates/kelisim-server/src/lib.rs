@@ -707,7 +707,7 @@ async fn chain_heads(State(state): State<AppState>) -> Response {
 
 /// A site's compiled config in one language (`kk`, `ru`, `en`, or `default`; a language the
 /// site does not offer gets the default one). Public and cacheable by anyone: it holds what
-/// the banner shows. The ETag is the config id, so a revalidation costs a `304` and a config
+/// the banner shows. The ETag is the body's hash, so a revalidation costs a `304` and a config
 /// edited on the server (then `SIGHUP`) reaches browsers within the cache time.
 async fn get_config(
     State(state): State<AppState>,
@@ -715,7 +715,7 @@ async fn get_config(
     Path((site, language)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let sites = state.sites();
-    let Some(config) = sites.configs().get(&site, &language) else {
+    let Some((config, served)) = sites.configs().served(&site, &language) else {
         let known = sites.get(&site).is_some_and(|site| site.config.is_some());
         return Err(if known {
             AppError::bad(
@@ -729,7 +729,7 @@ async fn get_config(
             AppError::NotFound
         });
     };
-    let etag = format!("\"{}\"", config.config_id);
+    let etag = &served.etag;
     let common = [
         (header::ETAG, etag.clone()),
         (header::CACHE_CONTROL, CONFIG_CACHE_CONTROL.to_owned()),
@@ -742,7 +742,7 @@ async fn get_config(
         .is_some_and(|value| {
             value
                 .split(',')
-                .any(|tag| tag.trim() == etag || tag.trim() == "*")
+                .any(|tag| tag.trim() == etag.as_str() || tag.trim() == "*")
         });
     if matches {
         return Ok((StatusCode::NOT_MODIFIED, common).into_response());
@@ -750,7 +750,7 @@ async fn get_config(
     Ok((
         common,
         [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-        config.to_json(),
+        served.body.clone(),
     )
         .into_response())
 }
