@@ -4,113 +4,92 @@
 
 use crate::sdk::InitOptions;
 use kelisim_core::strings::concat;
-use kelisim_core::value::{field_path, index_path, Problems};
-use kelisim_core::{Config, ConfigError, Consent, Value};
+use kelisim_core::compiled::Node;
+use kelisim_core::value::index_path;
+use kelisim_core::{Config, ConfigError, Consent};
 use wasm_bindgen::{JsCast, JsValue};
 
-/// Deeper than this is not a config (and guards against cyclic objects). The layers' node
-/// trees are the deepest part of a compiled config.
-const MAX_DEPTH: usize = 32;
-
-/// A compiled config object (or its JSON text) to a `Config`. Anything else is refused with
-/// one error naming what it got: the loader compiles a raw `kelisim.json` before it gets here.
-pub fn config_from_js(value: &JsValue) -> Result<Config, ConfigError> {
-    Config::from_compiled(&compiled_tree(value)?)
-}
-
-/// [`config_from_js`] with the purposes of the config's forms and the texts of their
-/// confirmation steps too: the forms module's reader (the runtime needs only the forms' ids).
-pub fn config_with_forms_from_js(value: &JsValue) -> Result<Config, ConfigError> {
-    let tree = compiled_tree(value)?;
-    let mut config = Config::from_compiled(&tree)?;
-    config.read_compiled_forms(&tree)?;
-    Ok(config)
-}
-
-/// A compiled config object (or its JSON text) as a `Value` tree.
-fn compiled_tree(value: &JsValue) -> Result<Value, ConfigError> {
-    let value = match value.as_string() {
+/// A compiled config object (or its JSON text, parsed here once) as the object the modules
+/// read: the reader and the layers read it where it is.
+pub fn compiled_object(value: &JsValue) -> Result<JsValue, ConfigError> {
+    match value.as_string() {
         Some(text) => js_sys::JSON::parse(&text).map_err(|_| ConfigError {
             field: "config".into(),
             message: "is a string that is not valid JSON".into(),
             suggestion: None,
-        })?,
-        None => value.clone(),
-    };
-    let problems = Problems::default();
-    let tree = value_from_js(&value, "config", 0, &problems);
-    problems.into_result(tree)
+        }),
+        None => Ok(value.clone()),
+    }
 }
 
-/// Copies a JS value into a `Value` tree. Functions, symbols and the like are reported to
-/// `problems` naming where they are (a config is plain data), and read as `null`. After the
-/// first problem nothing more is read, so a cyclic or huge object is not walked any further.
-/// No early returns through `?`: each would drop the items read so far (see `Problems`).
-fn value_from_js(value: &JsValue, path: &str, depth: usize, problems: &Problems) -> Value {
-    let unsupported = |what: &str| {
-        problems.report(ConfigError {
-            field: path.to_owned(),
-            message: concat(&[
-                "is ",
-                what,
-                "; a config holds only strings, numbers, booleans, arrays and objects",
-            ]),
-            suggestion: None,
-        });
-        Value::Null
-    };
-    if problems.found() {
-        return Value::Null;
-    }
-    if depth > MAX_DEPTH {
-        return unsupported("nested too deeply");
-    }
-    if value.is_null() || value.is_undefined() {
-        return Value::Null;
-    }
-    if let Some(boolean) = value.as_bool() {
-        return Value::Bool(boolean);
-    }
-    if let Some(number) = value.as_f64() {
-        return Value::Number(number);
-    }
-    if let Some(text) = value.as_string() {
-        return Value::String(text);
-    }
-    if value.is_function() {
-        return unsupported("a function");
-    }
-    if js_sys::Array::is_array(value) {
-        let mut items = Vec::new();
-        let array = js_sys::Array::from(value);
-        for index in 0..array.length() {
-            items.push(value_from_js(
-                &array.get_unchecked(index),
-                &index_path(path, index as usize),
-                depth + 1,
-                problems,
-            ));
+/// A compiled config object (see [`compiled_object`]) to a `Config`. Anything else is refused
+/// with one error naming what it got: the loader compiles a raw `kelisim.json` before it gets
+/// here.
+pub fn config_from_js(compiled: &JsValue) -> Result<Config, ConfigError> {
+    Config::from_compiled(Js(compiled.clone()))
+}
+
+/// [`config_from_js`] with the purposes of the config's forms and the texts of their
+/// confirmation steps too: the forms module's reader (the runtime needs only the forms' ids).
+pub fn config_with_forms_from_js(compiled: &JsValue) -> Result<Config, ConfigError> {
+    let compiled = compiled_object(compiled)?;
+    let mut config = config_from_js(&compiled)?;
+    config.read_compiled_forms(Js(compiled))?;
+    Ok(config)
+}
+
+/// A JS value as the compiled-config reader walks it (`kelisim_core::compiled::Node`).
+#[derive(Clone)]
+pub struct Js(pub JsValue);
+
+impl Node for Js {
+    fn field(&self, name: &str) -> Option<Js> {
+        if !self.0.is_object() {
+            return None;
         }
-        return Value::Array(items);
+        let value = crate::browser::property(&self.0, name);
+        (!value.is_null() && !value.is_undefined()).then_some(Js(value))
     }
-    // Any object, whatever its prototype (an `instanceof Object` test would be one more
-    // import, and would refuse `Object.create(null)`).
-    if value.is_object() {
-        let mut fields = Vec::new();
+    fn is_object(&self) -> bool {
+        self.0.is_object() && !js_sys::Array::is_array(&self.0)
+    }
+    fn items(&self) -> Option<Vec<Js>> {
+        if !js_sys::Array::is_array(&self.0) {
+            return None;
+        }
+        Some(
+            self.0
+                .unchecked_ref::<js_sys::Array>()
+                .iter()
+                .map(Js)
+                .collect(),
+        )
+    }
+    fn text(&self) -> Option<String> {
+        self.0.as_string()
+    }
+    fn number(&self) -> Option<f64> {
+        self.0.as_f64()
+    }
+    fn boolean(&self) -> Option<bool> {
+        self.0.as_bool()
+    }
+    fn entries(&self) -> Option<Vec<(String, Js)>> {
+        if !self.is_object() {
+            return None;
+        }
         // Own enumerable string keys, as JSON.stringify would see them.
-        for key in js_sys::Object::keys(value.unchecked_ref::<js_sys::Object>()).iter() {
-            let key = key.as_string().unwrap_or_default();
-            let child_path = if depth == 0 {
-                key.clone()
-            } else {
-                field_path(path, &key)
-            };
-            let child = crate::browser::property(value, &key);
-            fields.push((key, value_from_js(&child, &child_path, depth + 1, problems)));
-        }
-        return Value::Object(fields);
+        let keys = js_sys::Object::keys(self.0.unchecked_ref::<js_sys::Object>());
+        Some(
+            keys.iter()
+                .map(|key| {
+                    let key = key.as_string().unwrap_or_default();
+                    let value = Js(crate::browser::property(&self.0, &key));
+                    (key, value)
+                })
+                .collect(),
+        )
     }
-    unsupported("not plain data")
 }
 
 /// `{consentModeDefaults: true, configFor, forms}` from the loader; anything else means defaults not

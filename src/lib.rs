@@ -92,8 +92,12 @@ pub fn command(name: &str, args: js_sys::Array) -> JsValue {
 /// `kelisim.init(config)`: validates the config and starts. An invalid config logs one error
 /// naming the field and shows nothing. `options` is for the loader (`consentModeDefaults`).
 pub fn init(compiled: JsValue, options: JsValue) -> bool {
-    let config = match boundary::config_from_js(&compiled) {
-        Ok(config) => config,
+    let read = boundary::compiled_object(&compiled).and_then(|compiled| {
+        let config = boundary::config_from_js(&compiled)?;
+        Ok((config, compiled))
+    });
+    let (config, compiled) = match read {
+        Ok(read) => read,
         Err(error) => {
             console_error(&concat(&[
                 &error.describe(),

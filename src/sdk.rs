@@ -51,7 +51,8 @@ pub struct Sdk {
     /// Shared with the forms' submit listeners rather than copied into each of them; replaced
     /// whole when a compiled config of another language arrives (`set_language`).
     config: RefCell<Rc<Config>>,
-    /// The compiled config as the page gave it (object or JSON text), for the forms module.
+    /// The compiled config object `config` was read from: the layers' node trees are built
+    /// from it, and the forms module reads it.
     compiled: RefCell<JsValue>,
     consent: RefCell<Option<Consent>>,
     /// The consent id of an expired or outdated choice: reused so one browser keeps one id.
@@ -583,8 +584,12 @@ impl Sdk {
         let site = self.config().site.clone();
         let arrived = crate::browser::once(move |value| {
             let Some(sdk) = current() else { return };
-            match crate::boundary::config_from_js(&value) {
-                Ok(config) if config.site == site && config.resolved.is_some() => {
+            let read = crate::boundary::compiled_object(&value).and_then(|value| {
+                let config = crate::boundary::config_from_js(&value)?;
+                Ok((config, value))
+            });
+            match read {
+                Ok((config, value)) if config.site == site && config.resolved.is_some() => {
                     *sdk.config.borrow_mut() = Rc::new(with_banner_variant(config));
                     *sdk.compiled.borrow_mut() = value;
                     if let Err(message) = sdk.set_language(language.code()) {
@@ -824,6 +829,7 @@ impl Sdk {
     fn view<'a>(&'a self, consent: Option<&'a Consent>) -> View<'a> {
         View {
             config: self.config(),
+            compiled: self.compiled.borrow().clone(),
             language: self.language.get(),
             consent,
             last_receipt: consent.and_then(|c| receipts::last_receipt(&c.consent_id)),

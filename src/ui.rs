@@ -43,12 +43,25 @@ pub enum UiAction {
 /// Everything a layer shows.
 pub struct View<'a> {
     pub config: std::rc::Rc<Config>,
+    /// The compiled config object `config` was read from, which holds the layers.
+    pub compiled: wasm_bindgen::JsValue,
     pub language: Language,
     pub consent: Option<&'a Consent>,
     /// The last receipt the server acknowledged for this consent, if any.
     pub last_receipt: Option<crate::receipts::LastReceipt>,
     /// The browser's Global Privacy Control signal was honoured on this page view.
     pub gpc_honoured: bool,
+}
+
+impl View<'_> {
+    /// The banner's and the preferences' node trees, of the banner variant shown (checked
+    /// when the config was read, so both are there).
+    fn layers(&self) -> (wasm_bindgen::JsValue, wasm_bindgen::JsValue) {
+        let variant = self.config.ui.variant.as_deref();
+        kelisim_core::compiled::layers_of(&crate::boundary::Js(self.compiled.clone()), variant)
+            .map(|(banner, preferences)| (banner.0, preferences.0))
+            .unwrap_or_default()
+    }
 }
 
 /// Which switches are on: kept across a language switch so no state is lost.
@@ -322,11 +335,7 @@ pub fn add_stylesheet(css: &str, fallback_id: &str) {
 /// The first layer, from the compiled config's node tree (the shown variant's, if any). The
 /// Global Privacy Control note is in the tree, hidden until a visit honours the signal.
 fn render_banner(root: &HtmlElement, view: &View) -> HtmlElement {
-    let layers = view
-        .config
-        .resolved()
-        .layers(view.config.ui.variant.as_deref());
-    let banner: HtmlElement = dom::build(&layers.banner).unchecked_into();
+    let banner: HtmlElement = dom::build(&view.layers().0).unchecked_into();
     if view.gpc_honoured {
         if let Some(note) = dom::find(&banner, ".kelisim-gpc") {
             dom::set_hidden(&note, false);
@@ -339,11 +348,7 @@ fn render_banner(root: &HtmlElement, view: &View) -> HtmlElement {
 /// The preferences dialog, from the compiled config's node tree, with the switches set and
 /// the visitor's own consent added at the end of its body.
 fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> HtmlElement {
-    let layers = view
-        .config
-        .resolved()
-        .layers(view.config.ui.variant.as_deref());
-    let overlay: HtmlElement = dom::build(&layers.preferences).unchecked_into();
+    let overlay: HtmlElement = dom::build(&view.layers().1).unchecked_into();
     for (selector, attribute, on) in [
         (
             "input[data-kelisim-category]",

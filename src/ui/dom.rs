@@ -198,28 +198,22 @@ pub fn policy_link(
 
 /// The element a layer's node tree describes (`[tag, {attribute: value}, child…]`, a child
 /// being a tree or a text), as the compiler wrote it and the config reader checked it (tags,
-/// attribute names and links: `kelisim_core::compiled::check_tree`). Texts become text nodes.
-pub fn build(tree: &kelisim_core::Value) -> Element {
-    use kelisim_core::Value;
-    let Value::Array(items) = tree else {
-        return element("div", "");
-    };
-    let tag = match items.first() {
-        Some(Value::String(tag)) => tag.as_str(),
-        _ => "div",
-    };
-    let node = element(tag, "");
-    if let Some(Value::Object(attributes)) = items.get(1) {
-        for (name, value) in attributes {
-            if let Value::String(value) = value {
-                set_attr(&node, name, value);
-            }
+/// attribute names and links: `kelisim_core::compiled`). Texts become text nodes.
+pub fn build(tree: &JsValue) -> Element {
+    let items: &js_sys::Array = tree.unchecked_ref();
+    let tag = items.get(0).as_string().unwrap_or_default();
+    let node = element(&tag, "");
+    let attributes = items.get(1);
+    for name in js_sys::Object::keys(attributes.unchecked_ref::<js_sys::Object>()).iter() {
+        let name = name.as_string().unwrap_or_default();
+        if let Some(value) = crate::browser::property(&attributes, &name).as_string() {
+            set_attr(&node, &name, &value);
         }
     }
     for child in items.iter().skip(2) {
-        match child {
-            Value::String(text) => plain(&node).append_text_node(text),
-            child => append_node(&node, &build(child)),
+        match child.as_string() {
+            Some(text) => plain(&node).append_text_node(&text),
+            None => append_node(&node, &build(&child)),
         }
     }
     node

@@ -1,9 +1,13 @@
 //! Reading a compiled config (`kelisim-compiled/1`, written by `compile`) into a [`Config`]
-//! for the one language it was compiled for: what the browser runtime does instead of
+//! for the one language it was compiled for: what the browser modules do instead of
 //! validating a raw config. Nothing is checked but the shape of what is read (the compiler
 //! checked the rest; fields the runtime does not read, such as a newer compiler's, are
 //! ignored); a wrong format or a broken structure is one `ConfigError` naming the field, and the
 //! caller shows nothing. The layers' node trees are checked for what could run or load.
+//!
+//! The reader walks any [`Node`]: core's [`Value`] natively, and in the browser the JS object
+//! the page gave, read where it is (copying it into a `Value` first cost the runtime module
+//! a second reader). Paths are only written out for the one error reported.
 //!
 //! Owns [`FORMAT`], the field lists of the compiled format (the compiler's serde structs must
 //! match them: a test compares), and [`Resolved`], what a compiled config resolved ahead (names
@@ -15,7 +19,8 @@ use crate::config::{
 };
 use crate::language::Language;
 use crate::texts::{CategoryTexts, TextOverrides, Texts};
-use crate::value::{Fields, Problems, Value};
+use crate::value::{field_path, index_path, Value};
+use std::cell::RefCell;
 
 /// The version of the compiled format, the first field of every compiled config.
 pub const FORMAT: &str = "kelisim-compiled/1";
@@ -110,10 +115,6 @@ pub struct Resolved {
     pub form_hashes: Vec<(String, String)>,
     /// `texts_hash` of each banner variant, by variant id.
     pub variant_hashes: Vec<(String, String)>,
-    /// The two layers as node trees (see `layers` in the compiler).
-    pub layers: Layers,
-    /// The layers of each banner variant, by variant id.
-    pub variant_layers: Vec<(String, Layers)>,
     /// A number of days in words ("365 күн"), by the number: the consent's term and each
     /// purpose's.
     pub day_words: Vec<(String, String)>,
@@ -129,28 +130,269 @@ static NOTHING_RESOLVED: Resolved = Resolved {
     data_kind_names: Vec::new(),
     form_hashes: Vec::new(),
     variant_hashes: Vec::new(),
-    layers: Layers {
-        banner: Value::Null,
-        preferences: Value::Null,
-    },
-    variant_layers: Vec::new(),
     day_words: Vec::new(),
 };
 
-/// The banner and the preferences dialog as node trees: `[tag, {attribute: value, …}, child,
-/// …]`, a child being a tree or a text. Checked when read ([`check_tree`]).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Layers {
-    pub banner: Value,
-    pub preferences: Value,
+/// A JSON-shaped value the reader walks where it is.
+pub trait Node: Clone {
+    /// Field `name` of an object; `None` when it is absent or `null`, or this is no object.
+    fn field(&self, name: &str) -> Option<Self>;
+    /// Whether this is an object (not an array).
+    fn is_object(&self) -> bool;
+    /// The items of an array; `None` when this is not one.
+    fn items(&self) -> Option<Vec<Self>>;
+    fn text(&self) -> Option<String>;
+    fn number(&self) -> Option<f64>;
+    fn boolean(&self) -> Option<bool>;
+    /// An object's own fields in order; `None` when this is no object.
+    fn entries(&self) -> Option<Vec<(String, Self)>>;
 }
 
-impl Default for Layers {
-    fn default() -> Layers {
-        Layers {
-            banner: Value::Null,
-            preferences: Value::Null,
+impl<'a> Node for &'a Value {
+    fn field(&self, name: &str) -> Option<Self> {
+        match self {
+            Value::Object(fields) => fields
+                .iter()
+                .find(|(field, _)| field == name)
+                .map(|(_, value)| value)
+                .filter(|value| !matches!(value, Value::Null)),
+            _ => None,
         }
+    }
+    fn is_object(&self) -> bool {
+        matches!(self, Value::Object(_))
+    }
+    fn items(&self) -> Option<Vec<Self>> {
+        match self {
+            Value::Array(items) => Some(items.iter().collect()),
+            _ => None,
+        }
+    }
+    fn text(&self) -> Option<String> {
+        match self {
+            Value::String(text) => Some(text.clone()),
+            _ => None,
+        }
+    }
+    fn number(&self) -> Option<f64> {
+        match self {
+            Value::Number(number) => Some(*number),
+            _ => None,
+        }
+    }
+    fn boolean(&self) -> Option<bool> {
+        match self {
+            Value::Bool(value) => Some(*value),
+            _ => None,
+        }
+    }
+    fn entries(&self) -> Option<Vec<(String, Self)>> {
+        match self {
+            Value::Object(fields) => Some(
+                fields
+                    .iter()
+                    .map(|(name, value)| (name.clone(), value))
+                    .collect(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// Where a value is, written out only for an error: `categories[1].services[0]`.
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    Root,
+    Field(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
+}
+
+impl Path<'_> {
+    fn render(&self) -> String {
+        match self {
+            Path::Root => String::new(),
+            Path::Field(parent, name) => field_path(&parent.render(), name),
+            Path::Index(parent, index) => index_path(&parent.render(), *index),
+        }
+    }
+}
+
+/// The first problem found; reading goes on with empty values, and later problems (which
+/// mostly follow from the first) are left out.
+#[derive(Default)]
+struct Failure(RefCell<Option<ConfigError>>);
+
+impl Failure {
+    #[inline(never)]
+    fn at(&self, path: &Path, message: &str) {
+        let mut first = self.0.borrow_mut();
+        if first.is_none() {
+            let field = path.render();
+            *first = Some(ConfigError::new(
+                if field.is_empty() { "config" } else { &field },
+                message,
+            ));
+        }
+    }
+
+    fn into_result<T>(self, value: T) -> Result<T, ConfigError> {
+        match self.0.into_inner() {
+            None => Ok(value),
+            Some(error) => Err(error),
+        }
+    }
+}
+
+/// An object being read at `path` (`None`: it was missing or not an object, which was
+/// reported; its fields read as absent).
+struct Object<'a, N> {
+    node: Option<N>,
+    path: Path<'a>,
+    failure: &'a Failure,
+}
+
+impl<'a, N: Node> Object<'a, N> {
+    fn new(node: N, path: Path<'a>, failure: &'a Failure) -> Object<'a, N> {
+        if !node.is_object() {
+            failure.at(&path, "must be an object");
+            return Object {
+                node: None,
+                path,
+                failure,
+            };
+        }
+        Object {
+            node: Some(node),
+            path,
+            failure,
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<N> {
+        self.node.as_ref()?.field(name)
+    }
+
+    fn fail(&self, name: &str, message: &str) {
+        self.failure.at(&Path::Field(&self.path, name), message);
+    }
+
+    /// A required field, reported missing when absent.
+    fn required(&self, name: &str) -> Option<N> {
+        let value = self.get(name);
+        if value.is_none() {
+            self.fail(name, "is missing");
+        }
+        value
+    }
+
+    fn string(&self, name: &str) -> String {
+        self.required(name)
+            .map(|value| self.as_string(name, &value))
+            .unwrap_or_default()
+    }
+
+    fn optional_string(&self, name: &str) -> Option<String> {
+        self.get(name).map(|value| self.as_string(name, &value))
+    }
+
+    fn as_string(&self, name: &str, value: &N) -> String {
+        value.text().unwrap_or_else(|| {
+            self.fail(name, "must be a string");
+            String::new()
+        })
+    }
+
+    fn boolean(&self, name: &str) -> bool {
+        let value = self.required(name);
+        value
+            .as_ref()
+            .map(|value| {
+                value.boolean().unwrap_or_else(|| {
+                    self.fail(name, "must be true or false");
+                    false
+                })
+            })
+            .unwrap_or(false)
+    }
+
+    fn whole_number(&self, name: &str) -> u32 {
+        let number = self.required(name).map(|value| value.number());
+        match number {
+            None => 0,
+            Some(Some(number))
+                if number.fract() == 0.0 && (0.0..=4_294_967_295.0).contains(&number) =>
+            {
+                number as u32
+            }
+            Some(_) => {
+                self.fail(name, "must be a whole number from 0 to 4294967295");
+                0
+            }
+        }
+    }
+
+    /// A required object field, read by `read`.
+    fn object<R>(&self, name: &str, read: impl FnOnce(Object<'_, N>) -> R) -> R {
+        let path = Path::Field(&self.path, name);
+        match self.required(name) {
+            Some(value) => read(Object::new(value, path, self.failure)),
+            None => read(Object {
+                node: None,
+                path,
+                failure: self.failure,
+            }),
+        }
+    }
+
+    /// The items of an array field (absent: none) with the array's path.
+    fn array<'s>(&'s self, name: &'s str) -> Items<'s, N> {
+        let path = Path::Field(&self.path, name);
+        let items = match self.get(name) {
+            None => Vec::new(),
+            Some(value) => value.items().unwrap_or_else(|| {
+                self.failure.at(&path, "must be an array");
+                Vec::new()
+            }),
+        };
+        Items {
+            path,
+            items,
+            failure: self.failure,
+        }
+    }
+
+    /// An array of strings; absent means empty.
+    fn strings(&self, name: &str) -> Vec<String> {
+        let array = self.array(name);
+        let mut strings = Vec::new();
+        for (index, item) in array.items.iter().enumerate() {
+            strings.push(item.text().unwrap_or_else(|| {
+                array.failure.at(&array.path(index), "must be a string");
+                String::new()
+            }));
+        }
+        strings
+    }
+}
+
+/// The items of an array field being read.
+struct Items<'a, N> {
+    path: Path<'a>,
+    items: Vec<N>,
+    failure: &'a Failure,
+}
+
+impl<'a, N: Node> Items<'a, N> {
+    fn path(&self, index: usize) -> Path<'_> {
+        Path::Index(&self.path, index)
+    }
+
+    /// The items as objects, each with its path.
+    fn objects(&self) -> impl Iterator<Item = Object<'_, N>> {
+        self.items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| Object::new(item.clone(), self.path(index), self.failure))
     }
 }
 
@@ -160,23 +402,28 @@ const LAYER_TAGS: &[&str] = &[
     "summary", "ul", "li", "dl", "dt", "dd",
 ];
 
-/// Checks a layer's node tree at `path`: known tags, attributes with plain names and text
-/// values, no event handler attribute, links to http(s) or the site itself. A tree that fails is reported
+/// Deeper than this is not a layer (and a cyclic JS array stops here).
+const MAX_LAYER_DEPTH: usize = 32;
+
+/// Checks a layer's node tree: known tags, attributes with plain names and text values, no
+/// event handler attribute, links to http(s) or the site itself. A tree that fails is reported
 /// and the config refused: a tampered compiled config shows nothing rather than run a handler.
-pub fn check_tree(tree: &Value, path: &str, problems: &Problems) {
-    let Value::Array(items) = tree else {
-        return problems.at(path, "is not a node of a layer");
+fn check_tree<N: Node>(tree: &N, path: &Path, failure: &Failure, depth: usize) {
+    let items = tree.items().unwrap_or_default();
+    let tag = items.first().and_then(Node::text);
+    let attributes = items.get(1).and_then(Node::entries);
+    let (Some(tag), Some(attributes)) = (tag, attributes) else {
+        return failure.at(path, "is not a node of a layer");
     };
-    let (Some(Value::String(tag)), Some(Value::Object(attributes))) = (items.first(), items.get(1))
-    else {
-        return problems.at(path, "is not a node of a layer");
-    };
-    if !LAYER_TAGS.contains(&tag.as_str()) {
-        return problems.at(path, "has a tag a layer does not use");
+    if depth > MAX_LAYER_DEPTH {
+        return failure.at(path, "is not a node of a layer");
     }
-    for (name, value) in attributes {
-        let Value::String(value) = value else {
-            return problems.at(path, "has an attribute that is not text");
+    if !LAYER_TAGS.contains(&tag.as_str()) {
+        return failure.at(path, "has a tag a layer does not use");
+    }
+    for (name, value) in &attributes {
+        let Some(value) = value.text() else {
+            return failure.at(path, "has an attribute that is not text");
         };
         // Only names `setAttribute` takes (lowercase letters, digits, `-`), and none of an
         // event handler.
@@ -190,48 +437,43 @@ pub fn check_tree(tree: &Value, path: &str, problems: &Problems) {
                 || value.starts_with("http://")
                 || (value.starts_with('/') && !value.starts_with("//")));
         if handler || link {
-            return problems.at(path, "has an attribute a layer does not use");
+            return failure.at(path, "has an attribute a layer does not use");
         }
     }
     for (index, child) in items.iter().enumerate().skip(2) {
-        if !matches!(child, Value::String(_)) {
-            check_tree(child, &crate::value::index_path(path, index), problems);
+        if child.text().is_none() {
+            check_tree(child, &Path::Index(path, index), failure, depth + 1);
         }
     }
 }
 
-/// Reads the `layers` object at `fields`' field `name`, checking both trees.
-fn read_layers(fields: &Fields, problems: &Problems) -> Layers {
-    let layers = fields.required_lenient_object("layers");
-    let mut read = Layers::default();
-    for (name, slot) in [
-        ("banner", &mut read.banner),
-        ("preferences", &mut read.preferences),
-    ] {
-        match layers.get(name) {
-            Some(tree) => {
-                check_tree(tree, &layers.path(name), problems);
-                *slot = tree.clone();
+/// Checks the `layers` object of `object` (the config's, or a variant's): both trees.
+fn check_layers<N: Node>(object: &Object<'_, N>) {
+    object.object("layers", |layers| {
+        for name in ["banner", "preferences"] {
+            if let Some(tree) = layers.required(name) {
+                check_tree(&tree, &Path::Field(&layers.path, name), layers.failure, 0);
             }
-            None => problems.at(&layers.path(name), "is missing"),
         }
-    }
-    read
+    });
+}
+
+/// The banner and preferences node trees (`[tag, {attribute: value, …}, child, …]`, a child
+/// being a tree or a text) of a compiled config the reader accepted, for the banner variant
+/// shown (the config's own when `variant` is `None` or not one of its variants).
+pub fn layers_of<N: Node>(compiled: &N, variant: Option<&str>) -> Option<(N, N)> {
+    let of_variant = variant.and_then(|variant| {
+        compiled
+            .field("variants")?
+            .items()?
+            .into_iter()
+            .find(|item| item.field("id").and_then(|id| id.text()).as_deref() == Some(variant))
+    });
+    let layers = of_variant.unwrap_or_else(|| compiled.clone()).field("layers")?;
+    Some((layers.field("banner")?, layers.field("preferences")?))
 }
 
 impl Resolved {
-    /// The layers to show: the variant's when one is shown.
-    pub fn layers(&self, variant: Option<&str>) -> &Layers {
-        variant
-            .and_then(|variant| {
-                self.variant_layers
-                    .iter()
-                    .find(|(known, _)| known == variant)
-                    .map(|(_, layers)| layers)
-            })
-            .unwrap_or(&self.layers)
-    }
-
     /// The name of a country code (the code itself when the config did not name it).
     pub fn country_name<'a>(&'a self, code: &'a str) -> &'a str {
         lookup(&self.country_names, code).unwrap_or(code)
@@ -303,30 +545,21 @@ fn remember(pairs: &mut Vec<(String, String)>, key: String, value: String) {
 
 impl Config {
     /// Reads a compiled config for its one language. The format must be [`FORMAT`]; every
-    /// field read must be there with its type.
-    pub fn from_compiled(value: &Value) -> Result<Config, ConfigError> {
-        let problems = Problems::default();
-        let config = read(value, &problems);
-        problems.into_result(config)
+    /// field read must be there with its type; the layers' trees are checked.
+    pub fn from_compiled<N: Node>(value: N) -> Result<Config, ConfigError> {
+        let failure = Failure::default();
+        let config = read(value, &failure);
+        failure.into_result(config)
     }
 }
 
-fn read(value: &Value, problems: &Problems) -> Config {
+fn read<N: Node>(value: N, failure: &Failure) -> Config {
     // The format first: nothing else of another format (or of a raw kelisim.json) means
     // anything here, and the one error should say so rather than name a field.
-    let format =
-        match value {
-            Value::Object(fields) => fields.iter().find(|(name, _)| name == "format").and_then(
-                |(_, value)| match value {
-                    Value::String(format) => Some(format.as_str()),
-                    _ => None,
-                },
-            ),
-            _ => None,
-        };
-    if format != Some(FORMAT) {
-        problems.at(
-            "format",
+    let format = value.field("format").and_then(|format| format.text());
+    if format.as_deref() != Some(FORMAT) {
+        failure.at(
+            &Path::Field(&Path::Root, "format"),
             &crate::strings::concat(&[
                 "is not \"",
                 FORMAT,
@@ -335,21 +568,20 @@ fn read(value: &Value, problems: &Problems) -> Config {
         );
         return empty_config();
     }
-    let top = Fields::lenient(value, "", problems);
-    let language = language(problems, "language", &top.string("language"));
+    let top = Object::new(value, Path::Root, failure);
+    let language = top_language(&top, "language");
     let mut languages = Vec::new();
-    for (path, item) in &top.array("languages") {
-        if let Value::String(code) = item {
-            languages.push(self::language(problems, path, code));
-        } else {
-            problems.at(path, "must be a language code");
-        }
+    let codes = top.array("languages");
+    for (index, item) in codes.items.iter().enumerate() {
+        languages.push(match item.text().and_then(|code| code.parse().ok()) {
+            Some(language) => language,
+            None => {
+                failure.at(&codes.path(index), "must be a language code");
+                Language::Kk
+            }
+        });
     }
-    let default_language = self::language(
-        problems,
-        "default_language",
-        &top.string("default_language"),
-    );
+    let default_language = top_language(&top, "default_language");
     let mut resolved = Resolved {
         language: Some(language),
         config_id: top.string("config_id"),
@@ -359,28 +591,41 @@ fn read(value: &Value, problems: &Problems) -> Config {
     };
     // What only the layers show (the first layer's notes, the cross-border list, the term in
     // words, each service's data and each category's description) is in their node trees;
-    // the runtime does not read it again.
-    resolved.layers = read_layers(&top, problems);
-    let operator = top.required_lenient_object("operator");
-    let mut names = PerLanguage::default();
-    names.set(language, operator.string("name"));
-    let mut addresses = PerLanguage::default();
-    addresses.set(language, operator.string("address"));
+    // the runtime builds them from the config object itself (`layers_of`).
+    check_layers(&top);
+    let operator = top.object("operator", |operator| {
+        let mut names = PerLanguage::default();
+        names.set(language, operator.string("name"));
+        let mut addresses = PerLanguage::default();
+        addresses.set(language, operator.string("address"));
+        Operator {
+            names,
+            bin: operator.string("bin"),
+            email: operator.string("email"),
+            addresses,
+        }
+    });
 
     let mut texts = PerLanguage::default();
     texts.set(
         language,
-        Texts::from_fields(&top.required_lenient_object("texts")),
+        top.object("texts", |texts| {
+            Texts::from_names(|name| {
+                if crate::texts::RUNTIME_TEXT_NAMES.contains(&name) {
+                    texts.string(name)
+                } else {
+                    texts.optional_string(name).unwrap_or_default()
+                }
+            })
+        }),
     );
     let mut policy_urls = PerLanguage::default();
     policy_urls.set(language, top.string("policy_url"));
 
     let mut categories = Vec::new();
-    for (path, item) in &top.array("categories") {
-        let category = Fields::lenient(item, path, problems);
+    for category in top.array("categories").objects() {
         let mut services = Vec::new();
-        for (path, item) in &category.array("services") {
-            let service = Fields::lenient(item, path, problems);
+        for service in category.array("services").objects() {
             let country = service.string("country");
             remember(
                 &mut resolved.country_names,
@@ -393,7 +638,7 @@ fn read(value: &Value, problems: &Problems) -> Config {
                     .find(|(known, _)| *known == name)
                     .map(|(_, vendor)| *vendor);
                 if vendor.is_none() {
-                    problems.at(&service.path("vendor"), "is not a vendor kelisim knows");
+                    service.fail("vendor", "is not a vendor kelisim knows");
                 }
                 vendor
             });
@@ -420,8 +665,8 @@ fn read(value: &Value, problems: &Problems) -> Config {
         );
         categories.push(Category {
             id: category.string("id"),
-            required: required_bool(&category, "required"),
-            default_on: required_bool(&category, "default"),
+            required: category.boolean("required"),
+            default_on: category.boolean("default"),
             services,
             texts: category_texts,
         });
@@ -430,16 +675,12 @@ fn read(value: &Value, problems: &Problems) -> Config {
     // Each form's id, way to confirm and hash; its purposes and the texts of its confirmation
     // step are the forms module's to read (`read_compiled_forms`).
     let mut forms = Vec::new();
-    for (path, item) in &top.array("forms") {
-        let form = Fields::lenient(item, path, problems);
+    for form in top.array("forms").objects() {
         let id = form.string("id");
         let confirm = form.optional_string("confirm").and_then(|text| {
             let confirm = crate::config::Confirmation::parse(&text);
             if confirm.is_none() {
-                problems.at(
-                    &crate::value::field_path(path, "confirm"),
-                    "is not a way to confirm",
-                );
+                form.fail("confirm", "is not a way to confirm");
             }
             confirm
         });
@@ -455,67 +696,61 @@ fn read(value: &Value, problems: &Problems) -> Config {
         });
     }
 
-    let ui = top.required_lenient_object("ui");
     let mut variants = Vec::new();
-    for (path, item) in &top.array("variants") {
-        let variant = Fields::lenient(item, path, problems);
+    for variant in top.array("variants").objects() {
         let id = variant.string("id");
         remember(
             &mut resolved.variant_hashes,
             id.clone(),
             variant.string("texts_hash"),
         );
-        resolved
-            .variant_layers
-            .push((id.clone(), read_layers(&variant, problems)));
-        let overrides = TextOverrides::from_fields(&variant.required_lenient_object("texts"));
+        check_layers(&variant);
+        let overrides = variant.object("texts", |texts| {
+            TextOverrides::from_names(|name| texts.optional_string(name))
+        });
         variants.push(Variant {
             id,
-            weight: required_u32(&variant, "weight"),
+            weight: variant.whole_number("weight"),
             layout: variant
                 .optional_string("layout")
-                .map(|name| layout(problems, &variant.path("layout"), &name)),
+                .map(|name| layout(&variant, "layout", &name)),
             texts: vec![(language, overrides)],
         });
     }
-    let position = |field: &str| {
-        Position::from_name(&ui.string(field)).unwrap_or_else(|| {
-            problems.at(&ui.path(field), "is not a position");
-            Position::Bottom
-        })
-    };
-    let ui = Ui {
-        layout: layout(problems, "ui.layout", &ui.string("layout")),
-        position: position("position"),
-        // The theme is in the compiled stylesheet.
-        theme: Vec::new(),
-        variant: ui.optional_string("variant"),
-        hide_from_bots: required_bool(&ui, "hide_from_bots"),
-        variants,
-        reopen: Reopen::from_name(&ui.string("reopen")).unwrap_or_else(|| {
-            problems.at("ui.reopen", "is not button or link");
-            Reopen::Button
-        }),
-        reopen_position: position("reopen_position"),
-    };
-    let expiry_days = required_u32(&top, "expiry_days");
+    let ui = top.object("ui", |ui| {
+        let position = |field: &str| {
+            Position::from_name(&ui.string(field)).unwrap_or_else(|| {
+                ui.fail(field, "is not a position");
+                Position::Bottom
+            })
+        };
+        Ui {
+            layout: layout(&ui, "layout", &ui.string("layout")),
+            position: position("position"),
+            // The theme is in the compiled stylesheet.
+            theme: Vec::new(),
+            variant: ui.optional_string("variant"),
+            hide_from_bots: ui.boolean("hide_from_bots"),
+            variants,
+            reopen: Reopen::from_name(&ui.string("reopen")).unwrap_or_else(|| {
+                ui.fail("reopen", "is not button or link");
+                Reopen::Button
+            }),
+            reopen_position: position("reopen_position"),
+        }
+    });
 
     Config {
         site: top.string("site"),
-        operator: Operator {
-            names,
-            bin: operator.string("bin"),
-            email: operator.string("email"),
-            addresses,
-        },
+        operator,
         policy_version: top.string("policy_version"),
-        revision: required_u32(&top, "revision"),
-        expiry_days,
+        revision: top.whole_number("revision"),
+        expiry_days: top.whole_number("expiry_days"),
         languages,
         default_language,
         categories,
         endpoint: top.optional_string("endpoint"),
-        gpc: required_bool(&top, "gpc"),
+        gpc: top.boolean("gpc"),
         ui,
         forms,
         cookie_domain: top.optional_string("cookie_domain"),
@@ -530,48 +765,42 @@ impl Config {
     /// steps into a config [`Config::from_compiled`] read from the same `value`. The forms
     /// module needs them and the runtime does not, so the runtime module does not carry this
     /// reader.
-    pub fn read_compiled_forms(&mut self, value: &Value) -> Result<(), ConfigError> {
-        let problems = Problems::default();
-        read_forms(self, value, &problems);
-        problems.into_result(())
+    pub fn read_compiled_forms<N: Node>(&mut self, value: N) -> Result<(), ConfigError> {
+        let failure = Failure::default();
+        read_forms(self, value, &failure);
+        failure.into_result(())
     }
 }
 
-fn read_forms(config: &mut Config, value: &Value, problems: &Problems) {
-    let top = Fields::lenient(value, "", problems);
+fn read_forms<N: Node>(config: &mut Config, value: N, failure: &Failure) {
+    let top = Object::new(value, Path::Root, failure);
     let language = config
         .resolved()
         .language
         .unwrap_or(config.default_language);
     if !config.forms.is_empty() {
         // Served only to sites with a form, so the runtime's reader does not ask for them.
-        let texts = top.required_lenient_object("texts");
-        for name in crate::texts::FORM_TEXT_NAMES {
-            if texts.get(name).is_none() {
-                problems.at(&texts.path(name), "is missing");
+        top.object("texts", |texts| {
+            for name in crate::texts::FORM_TEXT_NAMES {
+                texts.required(name);
             }
-        }
+        });
     }
     let resolved = config.resolved.get_or_insert_with(Box::default);
-    for ((path, item), form_read) in top.array("forms").iter().zip(config.forms.iter_mut()) {
-        let form = Fields::lenient(item, path, problems);
-        if let (Some(sms_texts), Some(texts)) = (
-            form.get("texts")
-                .map(|texts| Fields::lenient(texts, &form.path("texts"), problems)),
-            config.texts.get_mut(language),
-        ) {
-            texts.set_confirmation_texts(&sms_texts);
+    for (form, form_read) in top.array("forms").objects().zip(config.forms.iter_mut()) {
+        if let Some(texts) = config.texts.get_mut(language) {
+            form.object_if_present("texts", |confirmation| {
+                texts.set_named(|name| confirmation.optional_string(name));
+            });
         }
         let mut purposes = Vec::new();
-        for (path, item) in &form.array("purposes") {
-            let purpose = Fields::lenient(item, path, problems);
+        for purpose in form.array("purposes").objects() {
             let data = purpose.strings("data");
             for (kind, name) in data.iter().zip(purpose.strings("data_names")) {
                 remember(&mut resolved.data_kind_names, kind.clone(), name);
             }
             let mut countries = Vec::new();
-            for (path, item) in &purpose.array("countries") {
-                let country = Fields::lenient(item, path, problems);
+            for country in purpose.array("countries").objects() {
                 let code = country.string("code");
                 remember(
                     &mut resolved.country_names,
@@ -582,7 +811,7 @@ fn read_forms(config: &mut Config, value: &Value, problems: &Problems) {
             }
             let mut title = PerLanguage::default();
             title.set(language, purpose.string("title"));
-            let term_days = required_u32(&purpose, "term_days");
+            let term_days = purpose.whole_number("term_days");
             remember(
                 &mut resolved.day_words,
                 crate::strings::decimal(term_days.into()),
@@ -590,44 +819,39 @@ fn read_forms(config: &mut Config, value: &Value, problems: &Problems) {
             );
             purposes.push(Purpose {
                 id: purpose.string("id"),
-                required: required_bool(&purpose, "required"),
+                required: purpose.boolean("required"),
                 title,
                 data,
                 recipients: purpose.strings("recipients"),
                 countries,
                 term_days,
-                publication: required_bool(&purpose, "publication"),
+                publication: purpose.boolean("publication"),
             });
         }
         form_read.purposes = purposes;
     }
 }
 
-fn layout(problems: &Problems, field: &str, name: &str) -> Layout {
+impl<'a, N: Node> Object<'a, N> {
+    /// An optional object field, read by `read` when present.
+    fn object_if_present(&self, name: &str, read: impl FnOnce(Object<'_, N>)) {
+        if let Some(value) = self.get(name) {
+            read(Object::new(value, Path::Field(&self.path, name), self.failure));
+        }
+    }
+}
+
+fn layout<N: Node>(object: &Object<'_, N>, field: &str, name: &str) -> Layout {
     Layout::from_name(name).unwrap_or_else(|| {
-        problems.at(field, "is not a layout");
+        object.fail(field, "is not a layout");
         Layout::Bar
     })
 }
 
-fn language(problems: &Problems, field: &str, code: &str) -> Language {
-    code.parse().unwrap_or_else(|()| {
-        problems.at(field, "is not a language kelisim has texts for");
+fn top_language<N: Node>(top: &Object<'_, N>, field: &str) -> Language {
+    top.string(field).parse().unwrap_or_else(|()| {
+        top.fail(field, "is not a language kelisim has texts for");
         Language::Kk
-    })
-}
-
-fn required_bool(fields: &Fields, name: &str) -> bool {
-    if fields.get(name).is_none() {
-        fields.problems().at(&fields.path(name), "is missing");
-    }
-    fields.bool_or(name, false)
-}
-
-fn required_u32(fields: &Fields, name: &str) -> u32 {
-    fields.optional_u32(name).unwrap_or_else(|| {
-        fields.problems().at(&fields.path(name), "is missing");
-        0
     })
 }
 

@@ -74,26 +74,17 @@ impl Texts {
 }
 
 impl Texts {
-    /// The texts of a compiled config's `texts` object: each of [`RUNTIME_TEXT_NAMES`] must be
-    /// there (a missing one is reported and read as empty); any other is read when present
-    /// (the forms module checks its own, `FORM_TEXT_NAMES`), else empty.
-    pub fn from_fields(fields: &Fields) -> Texts {
-        Texts(Box::new(std::array::from_fn(|index| {
-            let name = TEXT_NAMES[index];
-            if RUNTIME_TEXT_NAMES.contains(&name) {
-                fields.string(name)
-            } else {
-                fields.optional_string(name).unwrap_or_default()
-            }
-        })))
+    /// Every text by name from `text` (a compiled config's reader).
+    pub fn from_names(mut text: impl FnMut(&'static str) -> String) -> Texts {
+        Texts(Box::new(std::array::from_fn(|index| text(TEXT_NAMES[index]))))
     }
 
-    /// Takes the texts of a compiled form that confirms by SMS or signature (the compiled
-    /// config writes them there, not under `texts`, so a site without such a form does not
-    /// load them).
-    pub fn set_confirmation_texts(&mut self, fields: &Fields) {
+    /// Replaces each text `text` has a value for (the texts a compiled form that confirms
+    /// by SMS or signature carries: the compiled config writes them there, not under `texts`,
+    /// so a site without such a form does not load them).
+    pub fn set_named(&mut self, mut text: impl FnMut(&'static str) -> Option<String>) {
         for (index, name) in TEXT_NAMES.iter().enumerate() {
-            if let Some(text) = fields.optional_string(name) {
+            if let Some(text) = text(name) {
                 self.0[index] = text;
             }
         }
@@ -154,11 +145,12 @@ pub fn confirmation_of_text(name: &str) -> Option<crate::config::Confirmation> {
 impl TextOverrides {
     /// Reads the overrides from a `texts.<lang>` object (unknown names were rejected).
     pub fn from_fields(fields: &Fields) -> TextOverrides {
-        let mut values = Vec::new();
-        for name in TEXT_NAMES {
-            values.push(fields.optional_string(name));
-        }
-        TextOverrides(values)
+        TextOverrides::from_names(|name| fields.optional_string(name))
+    }
+
+    /// The overrides by name from `text`.
+    pub fn from_names(text: impl FnMut(&'static str) -> Option<String>) -> TextOverrides {
+        TextOverrides(TEXT_NAMES.iter().copied().map(text).collect())
     }
 
     /// Sets one override by name; `false` for a name that is not an interface text.

@@ -290,6 +290,7 @@ fn a_config_that_is_not_an_object_is_one_problem() {
 #[test]
 fn a_compiled_config_reads_back_as_the_config_it_was_compiled_from() {
     use kelisim_core::compile::compile;
+    use kelisim_core::compiled::layers_of;
     for path in SHIPPED_CONFIGS {
         let raw: Value = serde_json::from_str(&read(path)).unwrap();
         let config = Config::check(&raw).unwrap();
@@ -319,17 +320,16 @@ fn a_compiled_config_reads_back_as_the_config_it_was_compiled_from() {
             let tree = |tree: &serde_json::Value| -> Value {
                 serde_json::from_value(tree.clone()).unwrap()
             };
-            let layers = read_back.resolved().layers(None);
-            assert_eq!(layers.banner, tree(&compiled.layers.banner), "{at}");
-            assert_eq!(
-                layers.preferences,
-                tree(&compiled.layers.preferences),
-                "{at}"
-            );
+            let (banner, preferences) = layers_of(&&value, None).unwrap();
+            assert_eq!(*banner, tree(&compiled.layers.banner), "{at}");
+            assert_eq!(*preferences, tree(&compiled.layers.preferences), "{at}");
             for variant in &compiled.variants {
-                let layers = read_back.resolved().layers(Some(&variant.id));
-                assert_eq!(layers.banner, tree(&variant.layers.banner), "{at}");
+                let (banner, _) = layers_of(&&value, Some(&variant.id)).unwrap();
+                assert_eq!(*banner, tree(&variant.layers.banner), "{at}");
             }
+            // A variant the config does not have shows the config's own layers.
+            let (banner, _) = layers_of(&&value, Some("no-such-variant")).unwrap();
+            assert_eq!(*banner, tree(&compiled.layers.banner), "{at}");
             for form in &config.forms {
                 let again = read_back.form(&form.id).unwrap();
                 assert_eq!(
