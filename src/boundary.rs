@@ -3,8 +3,8 @@
 //! `getConsent()` returns.
 
 use crate::sdk::InitOptions;
-use kelisim_core::strings::concat;
 use kelisim_core::compiled::Node;
+use kelisim_core::strings::concat;
 use kelisim_core::value::index_path;
 use kelisim_core::{Config, ConfigError, Consent};
 use wasm_bindgen::{JsCast, JsValue};

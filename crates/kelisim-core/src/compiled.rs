@@ -148,7 +148,7 @@ pub trait Node: Clone {
     fn entries(&self) -> Option<Vec<(String, Self)>>;
 }
 
-impl<'a> Node for &'a Value {
+impl Node for &Value {
     fn field(&self, name: &str) -> Option<Self> {
         match self {
             Value::Object(fields) => fields
@@ -469,7 +469,9 @@ pub fn layers_of<N: Node>(compiled: &N, variant: Option<&str>) -> Option<(N, N)>
             .into_iter()
             .find(|item| item.field("id").and_then(|id| id.text()).as_deref() == Some(variant))
     });
-    let layers = of_variant.unwrap_or_else(|| compiled.clone()).field("layers")?;
+    let layers = of_variant
+        .unwrap_or_else(|| compiled.clone())
+        .field("layers")?;
     Some((layers.field("banner")?, layers.field("preferences")?))
 }
 
@@ -547,6 +549,19 @@ impl Config {
     /// Reads a compiled config for its one language. The format must be [`FORMAT`]; every
     /// field read must be there with its type; the layers' trees are checked.
     pub fn from_compiled<N: Node>(value: N) -> Result<Config, ConfigError> {
+        // The format first: nothing else of another format (or of a raw kelisim.json) means
+        // anything here, and the one error should say so rather than name a field.
+        let format = value.field("format").and_then(|format| format.text());
+        if format.as_deref() != Some(FORMAT) {
+            return Err(ConfigError::new(
+                "format",
+                &crate::strings::concat(&[
+                    "is not \"",
+                    FORMAT,
+                    "\": this is not a compiled config this version of kelisim reads (a raw kelisim.json goes through the compiler)",
+                ]),
+            ));
+        }
         let failure = Failure::default();
         let config = read(value, &failure);
         failure.into_result(config)
@@ -554,20 +569,6 @@ impl Config {
 }
 
 fn read<N: Node>(value: N, failure: &Failure) -> Config {
-    // The format first: nothing else of another format (or of a raw kelisim.json) means
-    // anything here, and the one error should say so rather than name a field.
-    let format = value.field("format").and_then(|format| format.text());
-    if format.as_deref() != Some(FORMAT) {
-        failure.at(
-            &Path::Field(&Path::Root, "format"),
-            &crate::strings::concat(&[
-                "is not \"",
-                FORMAT,
-                "\": this is not a compiled config this version of kelisim reads (a raw kelisim.json goes through the compiler)",
-            ]),
-        );
-        return empty_config();
-    }
     let top = Object::new(value, Path::Root, failure);
     let language = top_language(&top, "language");
     let mut languages = Vec::new();
@@ -610,13 +611,10 @@ fn read<N: Node>(value: N, failure: &Failure) -> Config {
     texts.set(
         language,
         top.object("texts", |texts| {
-            Texts::from_names(|name| {
-                if crate::texts::RUNTIME_TEXT_NAMES.contains(&name) {
-                    texts.string(name)
-                } else {
-                    texts.optional_string(name).unwrap_or_default()
-                }
-            })
+            // Only the texts the runtime uses: the rest are in the layers.
+            let mut read = Texts::empty();
+            read.set_each(&crate::texts::RUNTIME_TEXTS, |name| texts.string(name));
+            read
         }),
     );
     let mut policy_urls = PerLanguage::default();
@@ -706,7 +704,9 @@ fn read<N: Node>(value: N, failure: &Failure) -> Config {
         );
         check_layers(&variant);
         let overrides = variant.object("texts", |texts| {
-            TextOverrides::from_names(|name| texts.optional_string(name))
+            TextOverrides::from_each(&crate::texts::RUNTIME_TEXTS, |name| {
+                texts.optional_string(name)
+            })
         });
         variants.push(Variant {
             id,
@@ -781,8 +781,8 @@ fn read_forms<N: Node>(config: &mut Config, value: N, failure: &Failure) {
     if !config.forms.is_empty() {
         // Served only to sites with a form, so the runtime's reader does not ask for them.
         top.object("texts", |texts| {
-            for name in crate::texts::FORM_TEXT_NAMES {
-                texts.required(name);
+            if let Some(read) = config.texts.get_mut(language) {
+                read.set_each(&crate::texts::FORM_TEXTS, |name| texts.string(name));
             }
         });
     }
@@ -836,7 +836,11 @@ impl<'a, N: Node> Object<'a, N> {
     /// An optional object field, read by `read` when present.
     fn object_if_present(&self, name: &str, read: impl FnOnce(Object<'_, N>)) {
         if let Some(value) = self.get(name) {
-            read(Object::new(value, Path::Field(&self.path, name), self.failure));
+            read(Object::new(
+                value,
+                Path::Field(&self.path, name),
+                self.failure,
+            ));
         }
     }
 }
@@ -853,40 +857,4 @@ fn top_language<N: Node>(top: &Object<'_, N>, field: &str) -> Language {
         top.fail(field, "is not a language kelisim has texts for");
         Language::Kk
     })
-}
-
-/// What a refused compiled config reads as: never used (the error is the answer).
-fn empty_config() -> Config {
-    Config {
-        site: String::new(),
-        operator: Operator {
-            names: PerLanguage::default(),
-            bin: String::new(),
-            email: String::new(),
-            addresses: PerLanguage::default(),
-        },
-        policy_version: String::new(),
-        revision: 0,
-        expiry_days: 0,
-        languages: Vec::new(),
-        default_language: Language::Kk,
-        categories: Vec::new(),
-        endpoint: None,
-        gpc: true,
-        ui: Ui {
-            layout: crate::config::Layout::Bar,
-            position: Position::Bottom,
-            theme: Vec::new(),
-            variant: None,
-            hide_from_bots: false,
-            variants: Vec::new(),
-            reopen: Reopen::Button,
-            reopen_position: Position::BottomLeft,
-        },
-        forms: Vec::new(),
-        cookie_domain: None,
-        policy_urls: PerLanguage::default(),
-        texts: PerLanguage::default(),
-        resolved: None,
-    }
 }

@@ -49,7 +49,7 @@ pub struct TextOverrides(Vec<Option<String>>);
 
 impl Default for TextOverrides {
     fn default() -> Self {
-        TextOverrides(vec![None; TEXT_NAMES.len()])
+        TextOverrides(vec![None; TEXT_COUNT])
     }
 }
 
@@ -74,9 +74,16 @@ impl Texts {
 }
 
 impl Texts {
-    /// Every text by name from `text` (a compiled config's reader).
-    pub fn from_names(mut text: impl FnMut(&'static str) -> String) -> Texts {
-        Texts(Box::new(std::array::from_fn(|index| text(TEXT_NAMES[index]))))
+    /// No text yet: a compiled config's reader fills in those its module uses.
+    pub fn empty() -> Texts {
+        Texts(Box::new(std::array::from_fn(|_| String::new())))
+    }
+
+    /// Sets each text of `names` (names with their places, as [`RUNTIME_TEXTS`]) to `text`'s.
+    pub fn set_each(&mut self, names: &[(&str, usize)], mut text: impl FnMut(&str) -> String) {
+        for (name, index) in names {
+            self.0[*index] = text(name);
+        }
     }
 
     /// Replaces each text `text` has a value for (the texts a compiled form that confirms
@@ -91,10 +98,43 @@ impl Texts {
     }
 }
 
+/// `names` with their places in the table of texts, found when compiling: a module that reads
+/// a few texts by name does not carry the names of all.
+const fn with_places<const N: usize>(names: [&'static str; N]) -> [(&'static str, usize); N] {
+    let mut pairs = [("", 0); N];
+    let mut i = 0;
+    while i < N {
+        let mut place = 0;
+        while !same(TEXT_NAMES[place], names[i]) {
+            // Past the end panics: a name that is not a text does not compile.
+            place += 1;
+        }
+        pairs[i] = (names[i], place);
+        i += 1;
+    }
+    pairs
+}
+
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// The texts the runtime module reads from a compiled config's `texts` (the rest are in the
 /// layers' node trees, where the compiler put them). A compiled config served to a browser
 /// holds these and [`FORM_TEXT_NAMES`] only; a tidy test checks the modules read no other.
-pub const RUNTIME_TEXT_NAMES: &[&str] = &[
+pub const RUNTIME_TEXT_NAMES: &[&str] = &RUNTIME_TEXTS_BY_NAME;
+const RUNTIME_TEXTS_BY_NAME: [&str; 12] = [
     "preferences_title",
     "policy_link",
     "withdraw",
@@ -112,7 +152,8 @@ pub const RUNTIME_TEXT_NAMES: &[&str] = &[
 /// The texts the forms module reads from a compiled config's `texts` besides
 /// [`RUNTIME_TEXT_NAMES`], served only to sites with a form. The texts of a confirmation step
 /// (`sms_…`, `eds_…`) come with the forms that confirm that way.
-pub const FORM_TEXT_NAMES: &[&str] = &[
+pub const FORM_TEXT_NAMES: &[&str] = &FORM_TEXTS_BY_NAME;
+const FORM_TEXTS_BY_NAME: [&str; 14] = [
     "operator_label",
     "bin_label",
     "form_consent",
@@ -128,6 +169,11 @@ pub const FORM_TEXT_NAMES: &[&str] = &[
     "yes",
     "no",
 ];
+
+/// [`RUNTIME_TEXT_NAMES`] with their places in the table of texts.
+pub const RUNTIME_TEXTS: [(&str, usize); 12] = with_places(RUNTIME_TEXTS_BY_NAME);
+/// [`FORM_TEXT_NAMES`] with their places in the table of texts.
+pub const FORM_TEXTS: [(&str, usize); 14] = with_places(FORM_TEXTS_BY_NAME);
 
 /// Which kind of confirmed form text `name` belongs to (`sms_…`, `eds_…`): such texts are
 /// written with those forms only.
@@ -151,6 +197,18 @@ impl TextOverrides {
     /// The overrides by name from `text`.
     pub fn from_names(text: impl FnMut(&'static str) -> Option<String>) -> TextOverrides {
         TextOverrides(TEXT_NAMES.iter().copied().map(text).collect())
+    }
+
+    /// The overrides of `names` (names with their places, as [`RUNTIME_TEXTS`]) from `text`.
+    pub fn from_each(
+        names: &[(&str, usize)],
+        mut text: impl FnMut(&str) -> Option<String>,
+    ) -> TextOverrides {
+        let mut overrides = TextOverrides::default();
+        for (name, index) in names {
+            overrides.0[*index] = text(name);
+        }
+        overrides
     }
 
     /// Sets one override by name; `false` for a name that is not an interface text.
