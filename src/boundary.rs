@@ -2,7 +2,6 @@
 //! config object, string lists passed to `accept`, init options, and the plain object that
 //! `getConsent()` returns.
 
-use crate::sdk::InitOptions;
 use kelisim_core::compiled::Node;
 use kelisim_core::strings::concat;
 use kelisim_core::value::index_path;
@@ -92,6 +91,19 @@ impl Node for Js {
     }
 }
 
+/// What the loader tells `init` about work it already did.
+#[derive(Clone, Debug, Default)]
+pub struct InitOptions {
+    /// The loader already sent `gtag('consent', 'default', ...)` before any other tag.
+    pub consent_mode_defaults_sent: bool,
+    /// Fetches the compiled config of another language (`data-config` with `{lang}`): called
+    /// with a language code, answers a promise of the config.
+    pub config_for: Option<js_sys::Function>,
+    /// Runs a command of the forms module, `forms(name, args)`: the loader's, which imports
+    /// the module the first time a form is handed over (`crate::forms`).
+    pub forms: Option<js_sys::Function>,
+}
+
 /// `{consentModeDefaults: true, configFor, forms}` from the loader; anything else means defaults not
 /// sent and no other language to fetch.
 pub fn init_options_from_js(value: &JsValue) -> InitOptions {
@@ -156,7 +168,7 @@ pub fn list<Id: AsRef<str>>(ids: &[Id]) -> JsValue {
 
 /// The `getConsent()` object. Field names are part of the JS API (README, `index.d.ts`);
 /// `receiptId` is the last receipt of this consent the receipts server acknowledged.
-pub fn consent_to_js(config: &Config, consent: &Consent) -> JsValue {
+pub fn consent_to_js(config: &Config, consent: &Consent, receipt_id: Option<String>) -> JsValue {
     let object = js_sys::Object::new();
     let set = |key: &str, value: JsValue| {
         crate::browser::set_property(&object, key, &value);
@@ -172,7 +184,6 @@ pub fn consent_to_js(config: &Config, consent: &Consent) -> JsValue {
     set("deniedCategories", list(&consent.denied_categories(config)));
     set("grantedServices", list(consent.granted_services.as_slice()));
     set("deniedServices", list(&consent.denied_services(config)));
-    let receipt_id = crate::receipts::last_receipt(&consent.consent_id).map(|last| last.receipt_id);
     set(
         "receiptId",
         crate::browser::text_or_null(receipt_id.as_deref()),

@@ -4,12 +4,15 @@
 //! embed, this page view, no change of consent) and "always allow" (grant the service).
 //!
 //! Owns the placeholder nodes, which live beside their iframe in the store's page (not under
-//! `#kelisim`). `gating` removes a placeholder when its iframe is activated.
+//! `#kelisim`); each is a stand-in `gating` removes when its iframe is activated.
 
 use crate::browser::root;
-use crate::ui::dom::{
+use crate::dom::{
     append_text, closest, element, find, insert_before, matches, next_number, set_attr, set_hidden,
     set_style,
+};
+use crate::gating::{
+    STAND_IN_FOR_ATTRIBUTE as FOR_ATTRIBUTE, STAND_IN_ID_ATTRIBUTE as ID_ATTRIBUTE,
 };
 use kelisim_core::strings::{concat, decimal};
 use kelisim_core::texts::fill;
@@ -17,10 +20,6 @@ use kelisim_core::{Config, Consent, Language};
 use web_sys::Element;
 
 const PLACEHOLDER_CLASS: &str = "kelisim-embed";
-/// On a placeholder: the `data-kelisim-embed` id of the iframe it stands for.
-const FOR_ATTRIBUTE: &str = "data-kelisim-embed-for";
-/// On an iframe that has a placeholder.
-const ID_ATTRIBUTE: &str = "data-kelisim-embed";
 
 /// What a placeholder button asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,17 +62,6 @@ pub fn sync(config: &Config, consent: Option<&Consent>, language: Language, elem
             set_hidden(element, true);
         }
     }
-}
-
-/// Removes the placeholder of `iframe` (it is being activated) and shows the iframe.
-pub fn remove_placeholder(iframe: &Element) {
-    let Some(id) = iframe.get_attribute(ID_ATTRIBUTE) else {
-        return;
-    };
-    if let Some(placeholder) = find(&root(), &concat(&["[", FOR_ATTRIBUTE, "=\"", &id, "\"]"])) {
-        placeholder.remove();
-    }
-    set_hidden(iframe, false);
 }
 
 /// The placeholder action of a click on `target`, if it hit a placeholder button.

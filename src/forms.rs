@@ -5,7 +5,7 @@
 //! that module the first time a form is handed over, so pages without forms never load it.
 
 use crate::browser::{nodes_of, root};
-use crate::ui::dom::set_attr;
+use crate::dom::set_attr;
 use kelisim_core::strings::{concat, join};
 use kelisim_core::Config;
 use wasm_bindgen::{JsCast, JsValue};
@@ -31,7 +31,7 @@ pub fn declared_forms() -> Vec<(HtmlFormElement, String)> {
 }
 
 /// Hands `form` to the forms module through `hook` (the loader's, see
-/// [`crate::sdk::InitOptions::forms`]) with everything it needs: the compiled config as the
+/// [`crate::boundary::InitOptions::forms`]) with everything it needs: the compiled config as the
 /// page gave it, the purpose set, the language and the browser's consent id.
 pub fn hand_over(
     hook: Option<&js_sys::Function>,

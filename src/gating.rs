@@ -7,7 +7,7 @@
 //! nothing here ever runs while the visitor has made no choice.
 
 use crate::browser::{console_warn, nodes_of, property, root, set_property};
-use crate::ui::dom::{self, set_attr};
+use crate::dom::{self, set_attr};
 use kelisim_core::strings::concat;
 use kelisim_core::{Config, Consent, GateRule};
 use std::cell::RefCell;
@@ -19,6 +19,11 @@ use web_sys::{Element, HtmlScriptElement};
 const GATED_SELECTOR: &str = "[data-category]:not([data-kelisim-activated])";
 /// Set on an element once it is handled (activated, or re-created as a running script).
 const ACTIVATED_ATTRIBUTE: &str = "data-kelisim-activated";
+/// On a gated element that has a stand-in in front of it while it may not load (an embed's
+/// placeholder, `crate::embeds`): its id among them.
+pub const STAND_IN_ID_ATTRIBUTE: &str = "data-kelisim-embed";
+/// On a stand-in: the id of the gated element it stands for.
+pub const STAND_IN_FOR_ATTRIBUTE: &str = "data-kelisim-embed-for";
 
 thread_local! {
     static WARNED_CATEGORIES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
@@ -151,13 +156,25 @@ pub fn activate_now(element: &Element) {
     activate_one(element);
 }
 
+/// Removes the stand-in of `element` (it is being activated), if it has one, and shows it.
+fn remove_stand_in(element: &Element) {
+    let Some(id) = element.get_attribute(STAND_IN_ID_ATTRIBUTE) else {
+        return;
+    };
+    let selector = concat(&["[", STAND_IN_FOR_ATTRIBUTE, "=\"", &id, "\"]"]);
+    if let Some(stand_in) = dom::find(&root(), &selector) {
+        stand_in.remove();
+    }
+    dom::set_hidden(element, false);
+}
+
 /// Activates one element; returns the new script when it loads a `src` (the caller waits for
 /// it before the next one).
 fn activate_one(element: &Element) -> Option<HtmlScriptElement> {
     if dom::matches(element, "script") {
         return activate_script(element);
     }
-    crate::embeds::remove_placeholder(element);
+    remove_stand_in(element);
     if let Some(source) = element.get_attribute("data-src") {
         set_attr(element, "src", &source);
     }

@@ -21,6 +21,7 @@ static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
 
 pub mod boundary;
 pub mod browser;
+pub mod dom;
 pub mod embeds;
 pub mod events;
 pub mod forms;
@@ -195,11 +196,11 @@ pub fn set_language(code: &str) {
 pub fn form_consent(form: JsValue, options: JsValue) -> bool {
     let form = match form.as_string() {
         // An invalid selector finds nothing, and gets the error below.
-        Some(selector) => crate::ui::dom::find(&browser::root(), &selector).map(JsValue::from),
+        Some(selector) => crate::dom::find(&browser::root(), &selector).map(JsValue::from),
         None => Some(form),
     }
     .and_then(|value| value.dyn_into::<web_sys::Element>().ok())
-    .filter(|element| crate::ui::dom::matches(element, "form"))
+    .filter(|element| crate::dom::matches(element, "form"))
     .map(|element| element.unchecked_into::<web_sys::HtmlFormElement>());
     let Some(form) = form else {
         console_error(

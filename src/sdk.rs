@@ -6,17 +6,18 @@
 //! held while site code runs (event listeners, activated scripts), so that code may call the
 //! API again.
 
-use crate::boundary::consent_to_js;
+use crate::boundary::{consent_to_js, InitOptions};
 use crate::browser::{
     console_warn, document, is_automated_browser, navigator_languages, now_seconds, random_uuid,
 };
+use crate::dom;
 use crate::embeds::{self, EmbedAction};
 use crate::events;
 use crate::gating::{self, GateObserver};
 use crate::receipts;
 use crate::storage;
 use crate::ui::reopen::ReopenButton;
-use crate::ui::{dom, initial_switches, Ui, UiAction, View};
+use crate::ui::{initial_switches, Ui, UiAction, View};
 use crate::vendors::{send_consent_mode, set_metrika_flags, tell_vendors};
 use gloo_events::{EventListener, EventListenerOptions};
 use kelisim_core::consent::revoked_services;
@@ -32,19 +33,6 @@ use web_sys::Element;
 
 thread_local! {
     static SDK: RefCell<Option<Rc<Sdk>>> = const { RefCell::new(None) };
-}
-
-/// What the loader tells `init` about work it already did.
-#[derive(Clone, Debug, Default)]
-pub struct InitOptions {
-    /// The loader already sent `gtag('consent', 'default', ...)` before any other tag.
-    pub consent_mode_defaults_sent: bool,
-    /// Fetches the compiled config of another language (`data-config` with `{lang}`): called
-    /// with a language code, answers a promise of the config.
-    pub config_for: Option<js_sys::Function>,
-    /// Runs a command of the forms module, `forms(name, args)`: the loader's, which imports
-    /// the module the first time a form is handed over (`crate::forms`).
-    pub forms: Option<js_sys::Function>,
 }
 
 pub struct Sdk {
@@ -642,7 +630,7 @@ impl Sdk {
     /// `getConsent()`: a plain object, or `null` before any choice.
     pub fn consent_js(&self) -> JsValue {
         match self.consent.borrow().as_ref() {
-            Some(consent) => consent_to_js(&self.config(), consent),
+            Some(consent) => consent_to_js(&self.config(), consent, Self::receipt_id(consent)),
             None => JsValue::NULL,
         }
     }
@@ -723,7 +711,7 @@ impl Sdk {
                 ],
             );
         }
-        let consent_js = consent_to_js(&self.config(), &consent);
+        let consent_js = consent_to_js(&self.config(), &consent, Self::receipt_id(&consent));
         events::emit(
             event,
             &detail(&[("action", action.as_str().into()), ("consent", consent_js)]),
@@ -824,6 +812,11 @@ impl Sdk {
                 }
             }
         }
+    }
+
+    /// The id of the last receipt of `consent` the receipts server acknowledged.
+    fn receipt_id(consent: &Consent) -> Option<String> {
+        receipts::last_receipt(&consent.consent_id).map(|last| last.receipt_id)
     }
 
     fn view<'a>(&'a self, consent: Option<&'a Consent>) -> View<'a> {

@@ -11,11 +11,10 @@
 //! (click, change, keydown). What a click means is decided by `crate::sdk`; this module reports
 //! `UiAction`s and reads the switches back.
 
-pub mod dom;
 pub(crate) mod reopen;
 
 use crate::browser::document;
-use dom::{append, append_text, button, inputs, set_attr};
+use crate::dom::{self, append, append_text, button, inputs, set_attr};
 use gloo_events::{EventListener, EventListenerOptions};
 use kelisim_core::strings::{concat, join};
 use kelisim_core::{Config, Consent, IdSet, Language};

@@ -5,8 +5,8 @@
 //! and its click listener; dropping the handle removes both. It lives outside `#kelisim`,
 //! whose layers come and go, and carries the theme's colours itself.
 
-use super::dom::{self, set_attr};
 use crate::browser::document;
+use crate::dom::{self, set_attr};
 use gloo_events::EventListener;
 use kelisim_core::{Config, Language, Position};
 use web_sys::Element;

@@ -102,9 +102,7 @@ mod tests {
     /// layers' node trees): a module that reads another would show it empty.
     #[test]
     fn the_browser_modules_read_only_the_texts_a_browser_is_served() {
-        use kelisim_core::texts::{
-            confirmation_of_text, FORM_TEXT_NAMES, RUNTIME_TEXT_NAMES, TEXT_NAMES,
-        };
+        use kelisim_core::texts::{FORM_TEXT_NAMES, RUNTIME_TEXT_NAMES, TEXT_NAMES};
         // The functions of kelisim-core by name, each with its body (the text up to the next
         // `fn`): a module reads the texts of the core functions it calls too.
         let mut core_functions: Vec<(String, String)> = Vec::new();
@@ -143,7 +141,7 @@ mod tests {
                     let served = RUNTIME_TEXT_NAMES.contains(name)
                         || (forms
                             && (FORM_TEXT_NAMES.contains(name)
-                                || confirmation_of_text(name).is_some()));
+                                || kelisim_core::config::Confirmation::of_text(name).is_some()));
                     if !served && text.contains(&format!(".{name}()")) {
                         let file = path.strip_prefix(root()).unwrap().display().to_string();
                         unserved.push(format!("{file}: {name}"));
@@ -156,6 +154,83 @@ mod tests {
             "texts read in the browser but not served to it (add them to kelisim_core::texts's \
              RUNTIME_TEXT_NAMES or FORM_TEXT_NAMES): {unserved:?}"
         );
+    }
+
+    /// The modules of the runtime and of kelisim-core use each other in one direction only: no
+    /// chain of `crate::` uses (outside tests) leads back to where it started.
+    #[test]
+    fn the_module_graphs_have_no_cycle() {
+        for dir in ["src", "crates/kelisim-core/src"] {
+            let dir = root().join(dir);
+            let mut uses: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+                Default::default();
+            for path in walk(&dir).unwrap() {
+                if path.extension().is_none_or(|e| e != "rs") {
+                    continue;
+                }
+                // A file in a folder (`ui/reopen.rs`) is part of the folder's module.
+                let relative = path.strip_prefix(&dir).unwrap();
+                let module = match relative.components().next() {
+                    Some(first) if relative.components().count() > 1 => {
+                        first.as_os_str().to_str().unwrap().to_owned()
+                    }
+                    _ => path.file_stem().unwrap().to_str().unwrap().to_owned(),
+                };
+                let text = std::fs::read_to_string(&path).unwrap();
+                let code = text.split("#[cfg(test)]").next().unwrap();
+                let used = uses.entry(module.clone()).or_default();
+                for line in code
+                    .lines()
+                    .filter(|line| !line.trim_start().starts_with("//"))
+                {
+                    for (at, _) in line.match_indices("crate::") {
+                        let name: String = line[at + "crate::".len()..]
+                            .chars()
+                            .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                            .collect();
+                        if !name.is_empty() && name != module {
+                            used.insert(name);
+                        }
+                    }
+                }
+            }
+            // Depth-first from every module; a module met again on the current path closes a
+            // cycle.
+            fn visit(
+                module: &str,
+                uses: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+                path: &mut Vec<String>,
+                done: &mut std::collections::BTreeSet<String>,
+            ) -> Option<Vec<String>> {
+                if let Some(start) = path.iter().position(|known| known == module) {
+                    let mut cycle = path[start..].to_vec();
+                    cycle.push(module.to_owned());
+                    return Some(cycle);
+                }
+                if !done.insert(module.to_owned()) {
+                    return None;
+                }
+                path.push(module.to_owned());
+                for next in uses.get(module).into_iter().flatten() {
+                    if let Some(cycle) = visit(next, uses, path, done) {
+                        return Some(cycle);
+                    }
+                }
+                path.pop();
+                None
+            }
+            let mut done = Default::default();
+            for module in uses.keys() {
+                if let Some(cycle) = visit(module, &uses, &mut Vec::new(), &mut done) {
+                    panic!(
+                        "{}: modules use each other: {}",
+                        dir.display(),
+                        cycle.join(" -> ")
+                    );
+                }
+            }
+            assert!(uses.len() > 5, "no modules found under {}", dir.display());
+        }
     }
 
     #[test]

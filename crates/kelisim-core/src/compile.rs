@@ -544,7 +544,7 @@ fn compile_language(config: &Config, language: Language) -> CompiledConfig {
                 .entries()
                 .filter(|(name, _)| {
                     form.confirm.is_some()
-                        && crate::texts::confirmation_of_text(name) == form.confirm
+                        && crate::config::Confirmation::of_text(name) == form.confirm
                 })
                 .map(|(name, text)| (name.to_owned(), text.to_owned()))
                 .collect(),
@@ -628,7 +628,7 @@ fn compile_language(config: &Config, language: Language) -> CompiledConfig {
         style: stylesheet(&config.ui.theme),
         texts: texts
             .entries()
-            .filter(|(name, _)| crate::texts::confirmation_of_text(name).is_none())
+            .filter(|(name, _)| crate::config::Confirmation::of_text(name).is_none())
             .map(|(name, text)| (name.to_owned(), text.to_owned()))
             .collect(),
         expiry_words: format_days(language, config.expiry_days),

@@ -9,13 +9,14 @@
 //! the page gave, read where it is (copying it into a `Value` first cost the runtime module
 //! a second reader). Paths are only written out for the one error reported.
 //!
-//! Owns [`FORMAT`], the field lists of the compiled format (the compiler's serde structs must
-//! match them: a test compares), and [`Resolved`], what a compiled config resolved ahead (names
-//! from the built-in tables, hashes of the texts) so the runtime needs no tables and no SHA-256.
+//! Owns [`FORMAT`] and the field lists of the compiled format (the compiler's serde structs must
+//! match them: a test compares). What a compiled config resolved ahead (names from the built-in
+//! tables, hashes of the texts, so the runtime needs no tables and no SHA-256) is kept in the
+//! config as `config::Resolved`.
 
 use crate::config::{
-    Category, Config, ConfigError, Form, Layout, Operator, PerLanguage, Position, Purpose, Reopen,
-    Service, Ui, Variant, Vendor,
+    lookup, Category, Config, ConfigError, Form, Layout, Operator, PerLanguage, Position, Purpose,
+    Reopen, Resolved, Service, Ui, Variant, Vendor,
 };
 use crate::language::Language;
 use crate::texts::{CategoryTexts, TextOverrides, Texts};
@@ -96,42 +97,6 @@ pub const COMPILED_PURPOSE_FIELDS: &[&str] = &[
 pub const COMPILED_VARIANT_FIELDS: &[&str] =
     &["id", "weight", "layout", "texts", "texts_hash", "layers"];
 pub const COMPILED_LAYERS_FIELDS: &[&str] = &["banner", "preferences"];
-
-/// What a compiled config resolved ahead for its language.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Resolved {
-    pub language: Option<Language>,
-    /// The compiled config's id: a receipt's `config_id`.
-    pub config_id: String,
-    /// A banner receipt's `texts_hash` (of the texts without a variant).
-    pub texts_hash: String,
-    /// The stylesheet with the site's theme.
-    pub style: String,
-    /// Country codes and their names in this language.
-    pub country_names: Vec<(String, String)>,
-    /// Data kinds and their names in this language.
-    pub data_kind_names: Vec<(String, String)>,
-    /// `texts_hash` of each form, by form id.
-    pub form_hashes: Vec<(String, String)>,
-    /// `texts_hash` of each banner variant, by variant id.
-    pub variant_hashes: Vec<(String, String)>,
-    /// A number of days in words ("365 күн"), by the number: the consent's term and each
-    /// purpose's.
-    pub day_words: Vec<(String, String)>,
-}
-
-/// What a config that was not compiled resolved: nothing.
-static NOTHING_RESOLVED: Resolved = Resolved {
-    language: None,
-    config_id: String::new(),
-    texts_hash: String::new(),
-    style: String::new(),
-    country_names: Vec::new(),
-    data_kind_names: Vec::new(),
-    form_hashes: Vec::new(),
-    variant_hashes: Vec::new(),
-    day_words: Vec::new(),
-};
 
 /// A JSON-shaped value the reader walks where it is.
 pub trait Node: Clone {
@@ -473,69 +438,6 @@ pub fn layers_of<N: Node>(compiled: &N, variant: Option<&str>) -> Option<(N, N)>
         .unwrap_or_else(|| compiled.clone())
         .field("layers")?;
     Some((layers.field("banner")?, layers.field("preferences")?))
-}
-
-impl Resolved {
-    /// The name of a country code (the code itself when the config did not name it).
-    pub fn country_name<'a>(&'a self, code: &'a str) -> &'a str {
-        lookup(&self.country_names, code).unwrap_or(code)
-    }
-
-    /// The `texts_hash` of a banner receipt: of the variant shown, if one is.
-    pub fn banner_hash(&self, variant: Option<&str>) -> &str {
-        variant
-            .and_then(|variant| lookup(&self.variant_hashes, variant))
-            .unwrap_or(&self.texts_hash)
-    }
-
-    /// The `texts_hash` of a form's receipt.
-    pub fn form_hash(&self, form: &str) -> Option<&str> {
-        lookup(&self.form_hashes, form)
-    }
-
-    /// The names of data kinds, in order (unknown kinds left out).
-    pub fn data_kind_names(&self, kinds: &[String]) -> Vec<&str> {
-        let mut names = Vec::new();
-        for kind in kinds {
-            if let Some(name) = lookup(&self.data_kind_names, kind) {
-                names.push(name);
-            }
-        }
-        names
-    }
-
-    /// `days` in words, as the compiler wrote them (the bare number for a term it did not).
-    pub fn days(&self, days: u32) -> String {
-        let number = crate::strings::decimal(days.into());
-        lookup(&self.day_words, &number)
-            .map(str::to_owned)
-            .unwrap_or(number)
-    }
-}
-
-impl Config {
-    /// What the compiled config resolved ahead: names, words, hashes, the stylesheet (nothing
-    /// for a config read from a raw kelisim.json).
-    pub fn resolved(&self) -> &Resolved {
-        self.resolved.as_deref().unwrap_or(&NOTHING_RESOLVED)
-    }
-
-    /// A country's name in the compiled language (the code when the config did not name it).
-    pub fn country_name<'a>(&'a self, code: &'a str) -> &'a str {
-        self.resolved().country_name(code)
-    }
-
-    /// The names of data kinds in the compiled language, joined by ", ".
-    pub fn data_names(&self, kinds: &[String]) -> String {
-        crate::strings::join(&self.resolved().data_kind_names(kinds), ", ")
-    }
-}
-
-fn lookup<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(known, _)| known == key)
-        .map(|(_, value)| value.as_str())
 }
 
 /// Remembers `key`'s value once.

@@ -14,45 +14,7 @@ use crate::texts::{
 };
 use crate::value::{field_path, index_path, Fields, Problems, Value};
 
-/// One invalid field of a config: `field` is a path such as `categories[1].services[0].country`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigError {
-    /// Path of the field, in the config's own names.
-    pub field: String,
-    /// What is wrong and what would be valid, lowercase.
-    pub message: String,
-    /// What was probably meant: a field name one edit away, `RU` for "Russia".
-    pub suggestion: Option<String>,
-}
-
-impl ConfigError {
-    #[inline(never)]
-    pub(crate) fn new(field: &str, message: &str) -> Self {
-        ConfigError {
-            field: field.to_owned(),
-            message: message.to_owned(),
-            suggestion: None,
-        }
-    }
-
-    /// "kelisim config: `field` message", the text of `Display`, built without the formatting
-    /// machinery so the browser module can log it without carrying `core::fmt`.
-    pub fn describe(&self) -> String {
-        let mut text = concat(&["kelisim config: `", &self.field, "` ", &self.message]);
-        if let Some(suggestion) = &self.suggestion {
-            text.push_str(&concat(&[" (did you mean `", suggestion, "`?)"]));
-        }
-        text
-    }
-}
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.describe())
-    }
-}
-
-impl std::error::Error for ConfigError {}
+pub use crate::value::ConfigError;
 
 /// Texts per language as written in the config: `{"kk": "...", "ru": "..."}`, in order.
 pub type LocalizedText = Vec<(String, String)>;
@@ -465,7 +427,7 @@ pub struct Config {
     pub(crate) texts: PerLanguage<Texts>,
     /// What a compiled config resolved ahead for its one language; `None` for a config
     /// validated here.
-    pub resolved: Option<Box<crate::compiled::Resolved>>,
+    pub resolved: Option<Box<Resolved>>,
 }
 
 /// The operator of personal data, as Law 94-V Art. 8 p.4 requires the consent to name it.
@@ -552,6 +514,18 @@ impl Confirmation {
         match self {
             Confirmation::Sms => "sms",
             Confirmation::Eds => "eds",
+        }
+    }
+
+    /// Which kind of confirmed form text `name` belongs to (`sms_…`, `eds_…`): such texts are
+    /// written with those forms only.
+    pub fn of_text(name: &str) -> Option<Confirmation> {
+        if name.starts_with("sms_") {
+            Some(Confirmation::Sms)
+        } else if name.starts_with("eds_") {
+            Some(Confirmation::Eds)
+        } else {
+            None
         }
     }
 
@@ -741,7 +715,7 @@ impl Config {
             // What a confirmed form adds to what the visitor reads: its own texts.
             line("confirm", confirm.as_str());
             for (name, text) in texts.entries() {
-                if crate::texts::confirmation_of_text(name) == Some(confirm) {
+                if crate::config::Confirmation::of_text(name) == Some(confirm) {
                     line(name, text);
                 }
             }
@@ -2048,7 +2022,7 @@ impl Config {
         line("language", language.code());
         for (name, value) in self.texts(language).entries() {
             // The texts of confirmed forms belong to those forms (`form_fingerprint`).
-            if crate::texts::confirmation_of_text(name).is_none() {
+            if crate::config::Confirmation::of_text(name).is_none() {
                 line(name, value);
             }
         }
@@ -2131,4 +2105,103 @@ mod tests {
             assert!((ours - std).abs() <= 1e-9 * std, "{x}: {ours} vs {std}");
         }
     }
+}
+
+/// What a compiled config resolved ahead for its language.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Resolved {
+    pub language: Option<Language>,
+    /// The compiled config's id: a receipt's `config_id`.
+    pub config_id: String,
+    /// A banner receipt's `texts_hash` (of the texts without a variant).
+    pub texts_hash: String,
+    /// The stylesheet with the site's theme.
+    pub style: String,
+    /// Country codes and their names in this language.
+    pub country_names: Vec<(String, String)>,
+    /// Data kinds and their names in this language.
+    pub data_kind_names: Vec<(String, String)>,
+    /// `texts_hash` of each form, by form id.
+    pub form_hashes: Vec<(String, String)>,
+    /// `texts_hash` of each banner variant, by variant id.
+    pub variant_hashes: Vec<(String, String)>,
+    /// A number of days in words ("365 күн"), by the number: the consent's term and each
+    /// purpose's.
+    pub day_words: Vec<(String, String)>,
+}
+
+/// What a config that was not compiled resolved: nothing.
+static NOTHING_RESOLVED: Resolved = Resolved {
+    language: None,
+    config_id: String::new(),
+    texts_hash: String::new(),
+    style: String::new(),
+    country_names: Vec::new(),
+    data_kind_names: Vec::new(),
+    form_hashes: Vec::new(),
+    variant_hashes: Vec::new(),
+    day_words: Vec::new(),
+};
+
+impl Resolved {
+    /// The name of a country code (the code itself when the config did not name it).
+    pub fn country_name<'a>(&'a self, code: &'a str) -> &'a str {
+        lookup(&self.country_names, code).unwrap_or(code)
+    }
+
+    /// The `texts_hash` of a banner receipt: of the variant shown, if one is.
+    pub fn banner_hash(&self, variant: Option<&str>) -> &str {
+        variant
+            .and_then(|variant| lookup(&self.variant_hashes, variant))
+            .unwrap_or(&self.texts_hash)
+    }
+
+    /// The `texts_hash` of a form's receipt.
+    pub fn form_hash(&self, form: &str) -> Option<&str> {
+        lookup(&self.form_hashes, form)
+    }
+
+    /// The names of data kinds, in order (unknown kinds left out).
+    pub fn data_kind_names(&self, kinds: &[String]) -> Vec<&str> {
+        let mut names = Vec::new();
+        for kind in kinds {
+            if let Some(name) = lookup(&self.data_kind_names, kind) {
+                names.push(name);
+            }
+        }
+        names
+    }
+
+    /// `days` in words, as the compiler wrote them (the bare number for a term it did not).
+    pub fn days(&self, days: u32) -> String {
+        let number = crate::strings::decimal(days.into());
+        lookup(&self.day_words, &number)
+            .map(str::to_owned)
+            .unwrap_or(number)
+    }
+}
+
+impl Config {
+    /// What the compiled config resolved ahead: names, words, hashes, the stylesheet (nothing
+    /// for a config read from a raw kelisim.json).
+    pub fn resolved(&self) -> &Resolved {
+        self.resolved.as_deref().unwrap_or(&NOTHING_RESOLVED)
+    }
+
+    /// A country's name in the compiled language (the code when the config did not name it).
+    pub fn country_name<'a>(&'a self, code: &'a str) -> &'a str {
+        self.resolved().country_name(code)
+    }
+
+    /// The names of data kinds in the compiled language, joined by ", ".
+    pub fn data_names(&self, kinds: &[String]) -> String {
+        crate::strings::join(&self.resolved().data_kind_names(kinds), ", ")
+    }
+}
+
+pub(crate) fn lookup<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(known, _)| known == key)
+        .map(|(_, value)| value.as_str())
 }

@@ -125,7 +125,7 @@ mod tests {
                 assert!(TEXT_NAMES.contains(&name), "{refusal:?}");
                 // The text is one the form of that kind carries.
                 assert_eq!(
-                    crate::texts::confirmation_of_text(name),
+                    crate::config::Confirmation::of_text(name),
                     Some(kind),
                     "{refusal:?} {kind:?}"
                 );

@@ -1,6 +1,6 @@
 //! The two layers a visitor sees, written by the compiler as node trees for one language: the
 //! first-layer banner and the preferences dialog, with every text, name, country and term
-//! already in place. The runtime builds them with one generic builder (`ui/dom.rs`) and only
+//! already in place. The runtime builds them with one generic builder (`dom`) and only
 //! sets what depends on the visit: the switches, the Global Privacy Control note, the visitor's
 //! own consent. A tree is `[tag, {attribute: value, …}, child, …]`, a child being a tree or a
 //! text; texts become text nodes, never markup, so a config text cannot inject HTML and the

@@ -175,19 +175,6 @@ pub const RUNTIME_TEXTS: [(&str, usize); 12] = with_places(RUNTIME_TEXTS_BY_NAME
 /// [`FORM_TEXT_NAMES`] with their places in the table of texts.
 pub const FORM_TEXTS: [(&str, usize); 14] = with_places(FORM_TEXTS_BY_NAME);
 
-/// Which kind of confirmed form text `name` belongs to (`sms_…`, `eds_…`): such texts are
-/// written with those forms only.
-pub fn confirmation_of_text(name: &str) -> Option<crate::config::Confirmation> {
-    use crate::config::Confirmation;
-    if name.starts_with("sms_") {
-        Some(Confirmation::Sms)
-    } else if name.starts_with("eds_") {
-        Some(Confirmation::Eds)
-    } else {
-        None
-    }
-}
-
 impl TextOverrides {
     /// Reads the overrides from a `texts.<lang>` object (unknown names were rejected).
     pub fn from_fields(fields: &Fields) -> TextOverrides {

@@ -1,14 +1,54 @@
 //! A JSON-shaped value tree and a reader that walks it with the path of every field, so a
-//! config error can name `categories[1].services[0].country` exactly.
+//! config error can name `categories[1].services[0].country` exactly; and [`ConfigError`], one
+//! problem of a config.
 //!
-//! Why not serde derive: in the browser module serde's generated visitors (plus a path-tracking
-//! wrapper) were the largest part of the wasm (measured in ARCHITECTURE.md); this reader does
-//! the same job for one schema in a fraction of the bytes. The SDK builds a `Value` from the JS
-//! object; native code (tests, the server) builds it with serde through the `serde` feature.
+//! A raw `kelisim.json` is read from a `Value` (built with serde through the `serde` feature,
+//! natively and in the compiler module); the browser modules read compiled configs where they
+//! are (`compiled::Node`). Why not serde derive for the raw config: this reader goes on past a
+//! problem and names its path, so one pass reports every problem.
 
-use crate::config::ConfigError;
 use crate::strings::{concat, decimal};
 use std::cell::RefCell;
+
+/// One invalid field of a config: `field` is a path such as `categories[1].services[0].country`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Path of the field, in the config's own names.
+    pub field: String,
+    /// What is wrong and what would be valid, lowercase.
+    pub message: String,
+    /// What was probably meant: a field name one edit away, `RU` for "Russia".
+    pub suggestion: Option<String>,
+}
+
+impl ConfigError {
+    #[inline(never)]
+    pub(crate) fn new(field: &str, message: &str) -> Self {
+        ConfigError {
+            field: field.to_owned(),
+            message: message.to_owned(),
+            suggestion: None,
+        }
+    }
+
+    /// "kelisim config: `field` message", the text of `Display`, built without the formatting
+    /// machinery so the browser module can log it without carrying `core::fmt`.
+    pub fn describe(&self) -> String {
+        let mut text = concat(&["kelisim config: `", &self.field, "` ", &self.message]);
+        if let Some(suggestion) = &self.suggestion {
+            text.push_str(&concat(&[" (did you mean `", suggestion, "`?)"]));
+        }
+        text
+    }
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl std::error::Error for ConfigError {}
 
 /// A JSON value. Objects keep their fields in order.
 #[derive(Clone, Debug, PartialEq)]

@@ -15,12 +15,12 @@
 
 use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
 use kelisim::browser::random_uuid;
-use kelisim::forms::ATTACHED_ATTRIBUTE;
-use kelisim::receipts::{record_form, FormConsent};
-use kelisim::ui::dom::{
+use kelisim::dom::{
     append, append_node, append_text, closest, element, facts, find, focus, inputs, insert_before,
     next_number, remove_attr, set_attr, set_hidden,
 };
+use kelisim::forms::ATTACHED_ATTRIBUTE;
+use kelisim::receipts::{record_form, FormConsent};
 use kelisim_core::config::{Confirmation, Form};
 use kelisim_core::confirm::Refusal;
 use kelisim_core::strings::{concat, decimal, join};
@@ -728,7 +728,7 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Elem
         );
     }
     append_text(&details, "p", "", &config.operator_line(language, true));
-    kelisim::ui::dom::policy_link(&details, config, language);
+    kelisim::dom::policy_link(&details, config, language);
     // Withdrawing must be as easy as consenting: said under the boxes, not inside the details.
     append_text(
         &block,

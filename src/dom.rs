@@ -1,6 +1,8 @@
-//! Tiny DOM builders for the layers: create an element with a class, append text as text,
-//! make a button that carries a `data-kelisim-action`, make a switch. Text is always set with
-//! `textContent`, so config texts can never become markup.
+//! The DOM helpers every part of the modules shares (the layers, gating, the embeds'
+//! placeholders, the forms' blocks, the API's selectors): create an element with a class,
+//! append text as text, build a layer's node tree, make a button that carries a
+//! `data-kelisim-action`, make a switch, find and match with selectors of kelisim's own. Text
+//! is always set with `textContent`, so config texts can never become markup.
 
 use crate::browser::{document, nodes_of};
 use wasm_bindgen::prelude::*;
