@@ -105,44 +105,7 @@ pub fn init(config: Config, compiled: JsValue, options: InitOptions) -> Result<(
         config.default_language,
     );
 
-    // One listener on the document serves every `data-kelisim="open"` element, present or
-    // added later, and the `data-cc` buttons of pages written for vanilla-cookieconsent.
-    let open_links = EventListener::new_with_options(
-        document(),
-        "click",
-        EventListenerOptions::enable_prevent_default(),
-        |event| {
-            let target = crate::browser::event_element(event);
-            let opener = target
-                .as_ref()
-                .and_then(|target| dom::closest(target, "[data-kelisim=\"open\"],[data-cc]"));
-            if let Some(opener) = opener {
-                let action = match opener.get_attribute("data-cc").as_deref() {
-                    None | Some("show-preferencesModal") => Some(UiAction::OpenPreferences),
-                    Some("show-consentModal") => None,
-                    Some("accept-all") => Some(UiAction::AcceptAll),
-                    Some("accept-necessary") => Some(UiAction::RejectAll),
-                    // Another `data-cc` value is not kelisim's to handle.
-                    Some(_) => return,
-                };
-                event.prevent_default();
-                match action {
-                    Some(action) => on_ui_action(action),
-                    None => {
-                        if let Some(sdk) = current() {
-                            sdk.show();
-                        }
-                    }
-                }
-                return;
-            }
-            // The same listener serves the buttons of embed placeholders.
-            let embed_action = target.as_ref().and_then(embeds::action_of);
-            if let (Some(action), Some(sdk)) = (embed_action, current()) {
-                sdk.on_embed_action(action);
-            }
-        },
-    );
+    let open_links = open_links_listener();
 
     // Receipts still in the outbox get one more chance as the page goes away.
     let pagehide = EventListener::new(crate::browser::window(), "pagehide", |_| {
@@ -186,7 +149,74 @@ pub fn init(config: Config, compiled: JsValue, options: InitOptions) -> Result<(
     });
     SDK.with_borrow_mut(|slot| *slot = Some(sdk.clone()));
 
-    if options.consent_mode_defaults_sent && !sdk.config().uses_vendor(Vendor::GoogleConsentMode) {
+    start_consent_mode(&sdk, options.consent_mode_defaults_sent, consent.as_ref());
+
+    receipts::retry_pending(&sdk.config());
+
+    start_observing(&sdk);
+
+    if sdk.config().ui.reopen == Reopen::Link {
+        warn_without_open_link();
+    }
+    sdk.sync_reopen();
+
+    // `ready` comes first, so a site hears it before `shown` or any tag activation.
+    events::emit("ready", &detail(&[("consent", sdk.consent_js())]));
+    first_effects(&sdk, consent.as_ref())?;
+    if language != chosen && sdk.config_for.is_some() {
+        if let Err(message) = sdk.set_language(chosen.code()) {
+            crate::browser::console_error(&message);
+        }
+    }
+    Ok(())
+}
+
+/// One listener on the document serves every `data-kelisim="open"` element, present or
+/// added later, the `data-cc` buttons of pages written for vanilla-cookieconsent, and the
+/// buttons of embed placeholders.
+fn open_links_listener() -> EventListener {
+    EventListener::new_with_options(
+        document(),
+        "click",
+        EventListenerOptions::enable_prevent_default(),
+        |event| {
+            let target = crate::browser::event_element(event);
+            let opener = target
+                .as_ref()
+                .and_then(|target| dom::closest(target, "[data-kelisim=\"open\"],[data-cc]"));
+            if let Some(opener) = opener {
+                let action = match opener.get_attribute("data-cc").as_deref() {
+                    None | Some("show-preferencesModal") => Some(UiAction::OpenPreferences),
+                    Some("show-consentModal") => None,
+                    Some("accept-all") => Some(UiAction::AcceptAll),
+                    Some("accept-necessary") => Some(UiAction::RejectAll),
+                    // Another `data-cc` value is not kelisim's to handle.
+                    Some(_) => return,
+                };
+                event.prevent_default();
+                match action {
+                    Some(action) => on_ui_action(action),
+                    None => {
+                        if let Some(sdk) = current() {
+                            sdk.show();
+                        }
+                    }
+                }
+                return;
+            }
+            // The same listener serves the buttons of embed placeholders.
+            let embed_action = target.as_ref().and_then(embeds::action_of);
+            if let (Some(action), Some(sdk)) = (embed_action, current()) {
+                sdk.on_embed_action(action);
+            }
+        },
+    )
+}
+
+/// Google Consent Mode at start: a warning when the loader's defaults and the config do not
+/// go together, the defaults when the loader did not send them, the standing choice.
+fn start_consent_mode(sdk: &Sdk, defaults_sent: bool, consent: Option<&Consent>) {
+    if defaults_sent && !sdk.config().uses_vendor(Vendor::GoogleConsentMode) {
         // The defaults deny every signal, and only a service with this vendor sends updates:
         // Google's tags would stay cookieless whatever the visitor chose, and nothing said so.
         console_warn(
@@ -194,21 +224,21 @@ pub fn init(config: Config, compiled: JsValue, options: InitOptions) -> Result<(
         );
     }
     if sdk.config().uses_vendor(Vendor::GoogleConsentMode) {
-        if !options.consent_mode_defaults_sent {
+        if !defaults_sent {
             console_warn(
                 "Google Consent Mode defaults were sent late; add data-google-consent-mode to the kelisim script tag so the loader sends them before any tag",
             );
             send_consent_mode("default", &sdk.config(), None);
         }
-        if let Some(consent) = &consent {
+        if let Some(consent) = consent {
             send_consent_mode("update", &sdk.config(), Some(consent));
         }
     }
+}
 
-    receipts::retry_pending(&sdk.config());
-
-    // Elements added later: gated ones, declared forms, and the page's <body> when the SDK
-    // started before the parser reached it.
+/// Elements added later: gated ones, declared forms, and the page's <body> when the SDK
+/// started before the parser reached it.
+fn start_observing(sdk: &Sdk) {
     let observer = GateObserver::start(|elements| {
         if let Some(sdk) = current() {
             if !elements.is_empty() {
@@ -221,23 +251,20 @@ pub fn init(config: Config, compiled: JsValue, options: InitOptions) -> Result<(
     });
     sdk.attach_declared_forms();
     *sdk.observer.borrow_mut() = Some(observer);
+}
 
-    if sdk.config().ui.reopen == Reopen::Link {
-        warn_without_open_link();
-    }
-    sdk.sync_reopen();
-
-    // `ready` comes first, so a site hears it before `shown` or any tag activation.
-    events::emit("ready", &detail(&[("consent", sdk.consent_js())]));
+/// What the standing choice (or its absence) does on arrival: tags, vendors, the banner, and
+/// a refusal by Global Privacy Control.
+fn first_effects(sdk: &Sdk, consent: Option<&Consent>) -> Result<(), String> {
     let automated_hidden = sdk.config().ui.hide_from_bots && is_automated_browser();
     // Vendors hear the standing choice once the tags it grants ran (their snippets are then on
     // the page); with no choice yet, a pixel already on the page (not gated) hears "revoke"
     // (or "hold") before it can track anything.
-    set_metrika_flags(&sdk.config(), consent.as_ref());
+    set_metrika_flags(&sdk.config(), consent);
     if consent.is_none() {
         tell_vendors(&sdk.config(), None);
     }
-    match &consent {
+    match consent {
         Some(consent) => {
             sdk.activate(gating::gated_elements());
             tell_vendors(&sdk.config(), Some(consent));
@@ -255,11 +282,6 @@ pub fn init(config: Config, compiled: JsValue, options: InitOptions) -> Result<(
         None => {
             sdk.activate(gating::gated_elements());
             sdk.show();
-        }
-    }
-    if language != chosen && sdk.config_for.is_some() {
-        if let Err(message) = sdk.set_language(chosen.code()) {
-            crate::browser::console_error(&message);
         }
     }
     Ok(())

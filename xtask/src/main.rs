@@ -9,21 +9,14 @@
 //! - `bench`: kelisim beside vanilla-cookieconsent and Klaro, and the server's throughput and
 //!   stats queries, written to `bench/RESULTS.md`.
 //!
+//! `demo`, `e2e`, `deploy` and `bench` run the harness (`xtask/harness`), which holds the
+//! servers and the browser driving; the rest, and building `pkg/`, need none of its crates.
+//!
 //! Each step prints what it runs, so a failure names the command that failed.
 
-mod bench;
-mod build;
-mod deploy;
-mod e2e;
-mod fuzz;
-mod order;
-mod serve;
-mod tidy;
-mod tools;
-mod webdriver;
-
 use anyhow::{bail, Context, Result};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use xtask::{build, fuzz, harness, option_value, project_root, tools};
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -35,29 +28,11 @@ fn main() -> Result<()> {
             build::print_sizes(&sizes);
             Ok(())
         }
-        Some("demo") => {
-            let port = option_value(&args, "--port").unwrap_or_else(|| "8080".into());
-            tools::ensure_build_tools(&root)?;
-            let sizes = build::build(&root)?;
-            build::print_sizes(&sizes);
-            serve::demo(&root, port.parse().context("--port must be a number")?)
-        }
         Some("test") => test(&root),
-        Some("bench") => {
-            let number = |name: &str, default: u64| -> Result<u64> {
-                option_value(&args, name)
-                    .map_or(Ok(default), |text| text.parse())
-                    .with_context(|| format!("{name} must be a number"))
-            };
-            let options = bench::Options {
-                runs: number("--runs", 20)? as usize,
-                receipts: number("--receipts", 1_000_000)?,
-                impressions: number("--impressions", 3_000_000)?,
-                only: option_value(&args, "--only")
-                    .map(|list| list.split(',').map(str::to_owned).collect())
-                    .unwrap_or_default(),
-            };
-            bench::run_bench(&root, &options)
+        // The harness's commands: it builds what it needs itself.
+        Some("demo" | "bench" | "deploy" | "e2e") => {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            harness(&root, &args)
         }
         Some("fuzz") => {
             let seconds = option_value(&args, "--time")
@@ -65,18 +40,9 @@ fn main() -> Result<()> {
                 .context("--time must be a number of seconds")?;
             fuzz::fuzz(&root, seconds)
         }
-        Some("deploy") => deploy::check(&root),
         Some("postgres") => {
             println!("{}", tools::ensure_postgres()?);
             Ok(())
-        }
-        Some("e2e") => {
-            tools::ensure_build_tools(&root)?;
-            tools::ensure_test_tools(&root)?;
-            tools::ensure_browser()?;
-            build::print_sizes(&build::build(&root)?);
-            tools::check_types(&root)?;
-            e2e::run(&root)
         }
         _ => {
             eprintln!(
@@ -142,26 +108,12 @@ fn test(root: &Path) -> Result<()> {
             ],
         )?;
     }
-    deploy::check(root)?;
+    harness(root, &["deploy"])?;
     let sizes = build::build(root)?;
     build::print_sizes(&sizes);
     build::check_size_ceiling(&sizes)?;
     tools::check_types(root)?;
-    e2e::run(root)?;
+    harness(root, &["e2e", "--built"])?;
     // A short fuzzing pass from the committed corpora; `cargo xtask fuzz` runs longer.
     fuzz::fuzz(root, 10)
-}
-
-fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace")
-        .to_path_buf()
-}
-
-fn option_value(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|arg| arg == name)
-        .and_then(|index| args.get(index + 1))
-        .cloned()
 }

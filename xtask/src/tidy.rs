@@ -14,7 +14,7 @@ mod tests {
     #[test]
     fn every_rust_file_starts_with_a_module_doc() {
         let mut missing = Vec::new();
-        for dir in ["src", "crates", "xtask/src", "tests"] {
+        for dir in ["src", "crates", "xtask/src", "xtask/harness/src", "tests"] {
             let dir = root().join(dir);
             if !dir.exists() {
                 continue;
@@ -85,6 +85,30 @@ mod tests {
                 "kelisim-core depends on {forbidden}"
             );
         }
+    }
+
+    /// `cargo xtask build` compiles no server, TLS or browser-driving crate: those are the
+    /// harness's (`xtask/harness`).
+    #[test]
+    fn building_pkg_needs_none_of_the_harness_crates() {
+        let manifest = std::fs::read_to_string(root().join("xtask/Cargo.toml")).unwrap();
+        let dependencies = manifest.split("[dependencies]").nth(1).unwrap();
+        for crate_name in [
+            "axum",
+            "hyper",
+            "tokio",
+            "rustls",
+            "rcgen",
+            "ureq",
+            "xtask-harness",
+        ] {
+            assert!(
+                !dependencies.contains(crate_name),
+                "xtask depends on {crate_name}"
+            );
+        }
+        let harness = std::fs::read_to_string(root().join("xtask/harness/Cargo.toml")).unwrap();
+        assert!(harness.contains("axum") && harness.contains("xtask = { path"));
     }
 
     #[test]
@@ -398,6 +422,7 @@ mod tests {
             "src",
             "crates",
             "xtask/src",
+            "xtask/harness/src",
             "tests",
             "pkg-template",
             "fuzz/fuzz_targets",

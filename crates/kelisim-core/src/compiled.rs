@@ -496,18 +496,7 @@ fn read<N: Node>(value: N, failure: &Failure) -> Config {
     // words, each service's data and each category's description) is in their node trees;
     // the runtime builds them from the config object itself (`layers_of`).
     check_layers(&top);
-    let operator = top.object("operator", |operator| {
-        let mut names = PerLanguage::default();
-        names.set(language, operator.string("name"));
-        let mut addresses = PerLanguage::default();
-        addresses.set(language, operator.string("address"));
-        Operator {
-            names,
-            bin: operator.string("bin"),
-            email: operator.string("email"),
-            addresses,
-        }
-    });
+    let operator = read_operator(&top, language);
 
     let mut texts = PerLanguage::default();
     texts.set(
@@ -522,6 +511,53 @@ fn read<N: Node>(value: N, failure: &Failure) -> Config {
     let mut policy_urls = PerLanguage::default();
     policy_urls.set(language, top.string("policy_url"));
 
+    let categories = read_categories(&top, language, &mut resolved);
+    let forms = read_form_ids(&top, &mut resolved);
+    let variants = read_variants(&top, language, &mut resolved);
+    let ui = read_ui(&top, variants);
+
+    Config {
+        site: top.string("site"),
+        operator,
+        policy_version: top.string("policy_version"),
+        revision: top.whole_number("revision"),
+        expiry_days: top.whole_number("expiry_days"),
+        languages,
+        default_language,
+        categories,
+        endpoint: top.optional_string("endpoint"),
+        gpc: top.boolean("gpc"),
+        ui,
+        forms,
+        cookie_domain: top.optional_string("cookie_domain"),
+        policy_urls,
+        texts,
+        resolved: Some(Box::new(resolved)),
+    }
+}
+
+/// The operator, named in the one language the config was compiled for.
+fn read_operator<N: Node>(top: &Object<'_, N>, language: Language) -> Operator {
+    top.object("operator", |operator| {
+        let mut names = PerLanguage::default();
+        names.set(language, operator.string("name"));
+        let mut addresses = PerLanguage::default();
+        addresses.set(language, operator.string("address"));
+        Operator {
+            names,
+            bin: operator.string("bin"),
+            email: operator.string("email"),
+            addresses,
+        }
+    })
+}
+
+/// The categories and their services (each service's country name is remembered).
+fn read_categories<N: Node>(
+    top: &Object<'_, N>,
+    language: Language,
+    resolved: &mut Resolved,
+) -> Vec<Category> {
     let mut categories = Vec::new();
     for category in top.array("categories").objects() {
         let mut services = Vec::new();
@@ -571,9 +607,12 @@ fn read<N: Node>(value: N, failure: &Failure) -> Config {
             texts: category_texts,
         });
     }
+    categories
+}
 
-    // Each form's id, way to confirm and hash; its purposes and the texts of its confirmation
-    // step are the forms module's to read (`read_compiled_forms`).
+/// Each form's id, way to confirm and hash; its purposes and the texts of its confirmation
+/// step are the forms module's to read (`read_compiled_forms`).
+fn read_form_ids<N: Node>(top: &Object<'_, N>, resolved: &mut Resolved) -> Vec<Form> {
     let mut forms = Vec::new();
     for form in top.array("forms").objects() {
         let id = form.string("id");
@@ -595,7 +634,16 @@ fn read<N: Node>(value: N, failure: &Failure) -> Config {
             purposes: Vec::new(),
         });
     }
+    forms
+}
 
+/// The banner variants: weight, layout, the runtime's texts they replace (their layers are
+/// checked, and built from the config object).
+fn read_variants<N: Node>(
+    top: &Object<'_, N>,
+    language: Language,
+    resolved: &mut Resolved,
+) -> Vec<Variant> {
     let mut variants = Vec::new();
     for variant in top.array("variants").objects() {
         let id = variant.string("id");
@@ -619,7 +667,11 @@ fn read<N: Node>(value: N, failure: &Failure) -> Config {
             texts: vec![(language, overrides)],
         });
     }
-    let ui = top.object("ui", |ui| {
+    variants
+}
+
+fn read_ui<N: Node>(top: &Object<'_, N>, variants: Vec<Variant>) -> Ui {
+    top.object("ui", |ui| {
         let position = |field: &str| {
             Position::from_name(&ui.string(field)).unwrap_or_else(|| {
                 ui.fail(field, "is not a position");
@@ -640,26 +692,7 @@ fn read<N: Node>(value: N, failure: &Failure) -> Config {
             }),
             reopen_position: position("reopen_position"),
         }
-    });
-
-    Config {
-        site: top.string("site"),
-        operator,
-        policy_version: top.string("policy_version"),
-        revision: top.whole_number("revision"),
-        expiry_days: top.whole_number("expiry_days"),
-        languages,
-        default_language,
-        categories,
-        endpoint: top.optional_string("endpoint"),
-        gpc: top.boolean("gpc"),
-        ui,
-        forms,
-        cookie_domain: top.optional_string("cookie_domain"),
-        policy_urls,
-        texts,
-        resolved: Some(Box::new(resolved)),
-    }
+    })
 }
 
 impl Config {

@@ -114,6 +114,99 @@ impl CredentialsPath {
     }
 }
 
+/// `kelisim-server serve`'s options.
+#[derive(clap::Args)]
+struct ServeArgs {
+    #[arg(long, env = "KELISIM_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    database: Database,
+    #[command(flatten)]
+    key: Key,
+    #[command(flatten)]
+    sites: SitesFile,
+    /// A file holding the bearer token of the admin API and the dashboard (at least 16
+    /// characters). The token may also come from `KELISIM_ADMIN_TOKEN`; never from the
+    /// command line, where `ps` would show it. With neither, a random token is made once
+    /// and kept in `kelisim-admin.token` beside the signing key.
+    #[arg(long, env = "KELISIM_ADMIN_TOKEN_FILE")]
+    admin_token_file: Option<PathBuf>,
+    /// The head log: signed chain heads, appended beside the signing key unless given
+    /// (see `verify --heads`).
+    #[arg(long, env = "KELISIM_HEADS")]
+    heads: Option<PathBuf>,
+    /// The key of the phone numbers' hashes (SMS-confirmed consent): made on first
+    /// `serve` beside the signing key unless given. Keep it with the key and the backups:
+    /// without it receipts can no longer be found by phone number.
+    #[arg(long, env = "KELISIM_PHONE_KEY")]
+    phone_key: Option<PathBuf>,
+    #[command(flatten)]
+    credentials: CredentialsPath,
+    /// Requests per minute per client network (/24, /48) on the public endpoints. Mobile
+    /// carriers put many visitors behind one network, so this is generous.
+    #[arg(long, env = "KELISIM_RATE_PER_MINUTE", default_value_t = 600)]
+    rate_per_minute: u32,
+    /// Folder served at `/` (the demo store).
+    #[arg(long, env = "KELISIM_WWW")]
+    www: Option<PathBuf>,
+    /// Folder served at `/sdk/` (the built `pkg/`).
+    #[arg(long, env = "KELISIM_SDK")]
+    sdk: Option<PathBuf>,
+    /// Seconds a client gets to send a request's headers, and a receipt or impression
+    /// whole; slower clients are cut off (408, or the connection closed) so they cannot hold
+    /// connections open.
+    #[arg(long, env = "KELISIM_CLIENT_TIMEOUT_SECONDS", default_value_t = 10)]
+    client_timeout_seconds: u64,
+    /// Address of a reverse proxy in front of the server (repeat for several): its
+    /// `X-Forwarded-For` then gives the visitor's address for the rate limit and the stored
+    /// network. Without one, the header is ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "KELISIM_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+/// `kelisim-server scan`'s options.
+#[derive(clap::Args)]
+struct ScanArgs {
+    /// The store's start page; only pages of its origin are visited.
+    url: String,
+    /// Most pages to visit in each pass (found from the links of the start page on).
+    #[arg(long, default_value_t = 20)]
+    pages: usize,
+    /// The store's kelisim.json, to compare with what was found.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "md")]
+    format: ScanFormat,
+    /// Write the report here instead of to standard output.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// The Chromium binary.
+    #[arg(long, default_value = "chromium")]
+    chromium: PathBuf,
+    /// The chromedriver binary (Debian's chromium-driver).
+    #[arg(long, default_value = "chromedriver")]
+    chromedriver: PathBuf,
+    /// Another Chromium flag (repeat for several), e.g. `--proxy-server=…`.
+    #[arg(long = "browser-arg", allow_hyphen_values = true)]
+    browser_args: Vec<String>,
+    /// Seconds a page may take to load.
+    #[arg(long, default_value_t = 20)]
+    page_timeout: u64,
+    /// Milliseconds to let a page's scripts run after it loaded, before looking.
+    #[arg(long, default_value_t = 1500)]
+    settle_ms: u64,
+    /// Also keep the report in this database, for the dashboard (with `--site`).
+    #[arg(long, requires = "site")]
+    db: Option<String>,
+    /// The site (as in the sites file) the report is for.
+    #[arg(long, requires = "db")]
+    site: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum CredentialCommand {
     /// Make a token for a person or system with a role; the token is printed once, only its
@@ -170,42 +263,7 @@ enum Command {
     /// "reject all", and report every cookie, storage key and third-party request: what ran
     /// before consent, what survived a rejection, what the config does not declare, and the
     /// services to add. Exit 1 when anything ran before consent, 2 when the scan could not run.
-    Scan {
-        /// The store's start page; only pages of its origin are visited.
-        url: String,
-        /// Most pages to visit in each pass (found from the links of the start page on).
-        #[arg(long, default_value_t = 20)]
-        pages: usize,
-        /// The store's kelisim.json, to compare with what was found.
-        #[arg(long)]
-        config: Option<PathBuf>,
-        #[arg(long, value_enum, default_value = "md")]
-        format: ScanFormat,
-        /// Write the report here instead of to standard output.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// The Chromium binary.
-        #[arg(long, default_value = "chromium")]
-        chromium: PathBuf,
-        /// The chromedriver binary (Debian's chromium-driver).
-        #[arg(long, default_value = "chromedriver")]
-        chromedriver: PathBuf,
-        /// Another Chromium flag (repeat for several), e.g. `--proxy-server=…`.
-        #[arg(long = "browser-arg", allow_hyphen_values = true)]
-        browser_args: Vec<String>,
-        /// Seconds a page may take to load.
-        #[arg(long, default_value_t = 20)]
-        page_timeout: u64,
-        /// Milliseconds to let a page's scripts run after it loaded, before looking.
-        #[arg(long, default_value_t = 1500)]
-        settle_ms: u64,
-        /// Also keep the report in this database, for the dashboard (with `--site`).
-        #[arg(long, requires = "site")]
-        db: Option<String>,
-        /// The site (as in the sites file) the report is for.
-        #[arg(long, requires = "db")]
-        site: Option<String>,
-    },
+    Scan(ScanArgs),
     /// Run a stand-in for the Mobizon and SMSC.kz APIs that records messages instead of
     /// sending them (`GET /messages` lists them): for trying SMS confirmation without a gateway
     /// account, and for the end-to-end tests. Point a site's `sms.api_url` at it.
@@ -232,57 +290,7 @@ enum Command {
         answer: String,
     },
     /// Serve receipts, impressions, the admin API, the dashboard, the SDK and the demo store.
-    Serve {
-        #[arg(long, env = "KELISIM_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
-        #[command(flatten)]
-        database: Database,
-        #[command(flatten)]
-        key: Key,
-        #[command(flatten)]
-        sites: SitesFile,
-        /// A file holding the bearer token of the admin API and the dashboard (at least 16
-        /// characters). The token may also come from `KELISIM_ADMIN_TOKEN`; never from the
-        /// command line, where `ps` would show it. With neither, a random token is made once
-        /// and kept in `kelisim-admin.token` beside the signing key.
-        #[arg(long, env = "KELISIM_ADMIN_TOKEN_FILE")]
-        admin_token_file: Option<PathBuf>,
-        /// The head log: signed chain heads, appended beside the signing key unless given
-        /// (see `verify --heads`).
-        #[arg(long, env = "KELISIM_HEADS")]
-        heads: Option<PathBuf>,
-        /// The key of the phone numbers' hashes (SMS-confirmed consent): made on first
-        /// `serve` beside the signing key unless given. Keep it with the key and the backups:
-        /// without it receipts can no longer be found by phone number.
-        #[arg(long, env = "KELISIM_PHONE_KEY")]
-        phone_key: Option<PathBuf>,
-        #[command(flatten)]
-        credentials: CredentialsPath,
-        /// Requests per minute per client network (/24, /48) on the public endpoints. Mobile
-        /// carriers put many visitors behind one network, so this is generous.
-        #[arg(long, env = "KELISIM_RATE_PER_MINUTE", default_value_t = 600)]
-        rate_per_minute: u32,
-        /// Folder served at `/` (the demo store).
-        #[arg(long, env = "KELISIM_WWW")]
-        www: Option<PathBuf>,
-        /// Folder served at `/sdk/` (the built `pkg/`).
-        #[arg(long, env = "KELISIM_SDK")]
-        sdk: Option<PathBuf>,
-        /// Seconds a client gets to send a request's headers, and a receipt or impression
-        /// whole; slower clients are cut off (408, or the connection closed) so they cannot hold
-        /// connections open.
-        #[arg(long, env = "KELISIM_CLIENT_TIMEOUT_SECONDS", default_value_t = 10)]
-        client_timeout_seconds: u64,
-        /// Address of a reverse proxy in front of the server (repeat for several): its
-        /// `X-Forwarded-For` then gives the visitor's address for the rate limit and the stored
-        /// network. Without one, the header is ignored.
-        #[arg(
-            long = "trusted-proxy",
-            env = "KELISIM_TRUSTED_PROXIES",
-            value_delimiter = ','
-        )]
-        trusted_proxies: Vec<std::net::IpAddr>,
-    },
+    Serve(ServeArgs),
     /// Manage the dpo, marketer and monitor credentials (the credentials file).
     Credential {
         #[command(flatten)]
@@ -388,105 +396,7 @@ async fn main() -> Result<()> {
     refuse_password_on_command_line(&matches)?;
     let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches)?;
     match cli.command {
-        Command::Serve {
-            listen,
-            database,
-            key,
-            sites,
-            admin_token_file,
-            heads,
-            phone_key,
-            credentials,
-            rate_per_minute,
-            www,
-            sdk,
-            client_timeout_seconds,
-            trusted_proxies,
-        } => {
-            let client_timeout = Duration::from_secs(client_timeout_seconds.max(1));
-            let sites_now = sites.load()?;
-            let (admin_token, token_source) = admin_token(admin_token_file, &key)?;
-            let credentials_file = credentials.load(&key)?;
-            let store = Store::open(&database.db).await?;
-            if !key.key.exists() && store.heads().await?.iter().any(|(_, seq, _)| *seq > 0) {
-                bail!(
-                    "the database holds receipts but there is no signing key at {}: restore the key \
-                     that signed them (it is kept beside the database, and in every backup) and pass \
-                     it with --key; a new key would sign receipts the old ones cannot be checked with",
-                    key.key.display()
-                );
-            }
-            let signer = Signer::load_or_create(&key.key)?;
-            let phone_key_path = phone_key.unwrap_or_else(|| {
-                key.key
-                    .parent()
-                    .unwrap_or(std::path::Path::new(""))
-                    .join("kelisim-phone.key")
-            });
-            let phone_key =
-                kelisim_server::confirmations::PhoneKey::load_or_create(&phone_key_path)?;
-            let heads_path = heads.unwrap_or_else(|| key.default_heads());
-            let head_log = heads::HeadLog::open(&heads_path)?;
-            startup::check_database(&store, signer.public_key(), &head_log.latest(), &heads_path)
-                .await?;
-            let served = [
-                ("demo store /", www.is_some()),
-                ("SDK /sdk/", sdk.is_some()),
-                ("dashboard /dashboard", true),
-                ("receipts POST /v1/receipts", true),
-            ];
-            let state = AppState::new(Settings {
-                store,
-                signer,
-                sites: sites_now,
-                admin_token,
-                credentials: credentials_file,
-                rate_per_minute,
-                www_dir: www,
-                sdk_dir: sdk,
-                client_timeout,
-                trusted_proxies,
-                head_log: Some(head_log),
-                phone_key,
-            });
-            let archived = state.archive_configs(&state.sites()).await?;
-            if archived > 0 {
-                tracing::info!("archived {archived} new compiled configs");
-            }
-            let writer_task = state.writer_task();
-            let reloader = tokio::spawn(reload_on_hangup(
-                state.clone(),
-                sites,
-                credentials,
-                Key {
-                    key: key.key.clone(),
-                },
-            ));
-            let listener = tokio::net::TcpListener::bind(listen)
-                .await
-                .with_context(|| format!("listening on {listen}"))?;
-            println!("kelisim-server on http://{listen}/  (admin token {token_source})");
-            let served: Vec<&str> = served
-                .iter()
-                .filter(|(_, on)| *on)
-                .map(|(what, _)| *what)
-                .collect();
-            println!("  {}", served.join("   "));
-            serve(listener, app(state), client_timeout).await?;
-            reloader.abort();
-            let _ = reloader.await;
-            // Every handle of the state is gone with the router and the reloader: the writer
-            // stores what is queued, writes the last chain heads and ends.
-            if let Some(task) = writer_task {
-                if tokio::time::timeout(Duration::from_secs(10), task)
-                    .await
-                    .is_err()
-                {
-                    tracing::warn!("the receipt writer did not finish within 10 s");
-                }
-            }
-            Ok(())
-        }
+        Command::Serve(args) => serve_command(args).await,
         Command::Credential {
             key,
             credentials,
@@ -550,250 +460,20 @@ async fn main() -> Result<()> {
             public_key,
             heads: heads_files,
             without_heads,
-        } => {
-            let public = match public_key {
-                Some(hex) => PublicKey::from_hex(&hex).context("--public-key")?,
-                None => {
-                    if !key.key.exists() {
-                        bail!(
-                            "no key file at {}; pass --key or --public-key",
-                            key.key.display()
-                        );
-                    }
-                    Signer::load(&key.key)?.public_key()
-                }
-            };
-            let heads_files = if without_heads {
-                Vec::new()
-            } else if heads_files.is_empty() {
-                let beside_key = key.default_heads();
-                if !beside_key.exists() {
-                    bail!(
-                        "no signed chain heads at {}: without them, receipts cut from the end of a chain go unseen. \
-                         Pass --heads FILE (the server's head log, or a copy of /v1/chain-heads), or --without-heads",
-                        beside_key.display()
-                    );
-                }
-                vec![beside_key]
-            } else {
-                heads_files
-            };
-            let mut signed_heads = Vec::new();
-            for file in &heads_files {
-                signed_heads.extend(heads::read(file)?);
-            }
-            let store = Store::open_existing(&database.db).await?;
-            let report = verify::verify(&store, public, &signed_heads).await?;
-            for (site, count) in &report.checked {
-                match report.signed_heads.get(site) {
-                    Some(last) => println!(
-                        "site {site}: {count} receipts verified; the signed heads vouch for receipts up to {last}"
-                    ),
-                    None => println!("site {site}: {count} receipts verified; no signed head"),
-                }
-            }
-            if without_heads {
-                println!("not checked: whether receipts were cut from the end of a chain (--without-heads)");
-            }
-            let configs = verify::check_configs(&store).await?;
-            for (site, seq, config_id) in &configs.unknown {
-                println!(
-                    "WARNING site {site} receipt {seq}: its compiled config {config_id} is not in the \
-                     archive, so the texts it attests cannot be shown (archive configs hosted \
-                     elsewhere with `config build --db`)"
-                );
-            }
-            if configs.with_config > 0 {
-                println!(
-                    "{} receipts name a compiled config; {} of them one the archive holds",
-                    configs.with_config,
-                    configs.with_config - configs.unknown.len()
-                );
-            }
-            for (site, config_id) in &configs.altered {
-                println!(
-                    "FAILED [archived config edited] site {site}: the archived config {config_id} \
-                     no longer hashes to its id"
-                );
-            }
-            if !configs.altered.is_empty() && report.problems.is_empty() {
-                std::process::exit(1);
-            }
-            if let Some(first) = report.problems.first() {
-                for problem in &report.problems {
-                    println!("FAILED {problem}");
-                }
-                println!(
-                    "first bad sequence number: {} (site {})",
-                    first.seq, first.site
-                );
-                std::process::exit(1);
-            }
-            println!("ok: every hash and signature matches");
-            Ok(())
-        }
+        } => verify_command(database, key, public_key, heads_files, without_heads).await,
         Command::RotateKey {
             database,
             key,
             new_key,
-        } => {
-            if new_key.exists() {
-                bail!(
-                    "{} exists already; --new-key names a file to create",
-                    new_key.display()
-                );
-            }
-            let old = Signer::load(&key.key)?;
-            let store = Store::open_existing(&database.db).await?;
-            // The old key must be the one the database's chains end with.
-            let ring =
-                kelisim_server::keys::KeyRing::build(old.public_key(), &store.rotations().await?)?;
-            for (site, seq, _) in store.heads().await? {
-                if let Some((hash, signature)) = store.link_at(&site, seq).await? {
-                    if ring.key_for(&site, seq).verify(&hash, &signature).is_err() {
-                        bail!(
-                            "site {site}: its last receipt was not signed by {}: rotate with the key that signs this database",
-                            key.key.display()
-                        );
-                    }
-                }
-            }
-            let new = Signer::load_or_create(&new_key)?;
-            let rotation = store.rotate_key(&old, &new).await?;
-            println!(
-                "rotated on {}: the new key {} (public {}) signs from {}",
-                rotation.rotated_at,
-                new_key.display(),
-                rotation.to_public,
-                rotation
-                    .starts
-                    .iter()
-                    .map(|(site, seq)| format!("receipt {seq} of {site}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            println!(
-                "start serve with --key {}; then destroy {} (verify needs only the new public key)",
-                new_key.display(),
-                key.key.display()
-            );
-            Ok(())
-        }
+        } => rotate_key_command(database, key, new_key).await,
         Command::Backup {
             database,
             key,
             heads,
             out,
-        } => {
-            let store = Store::open_existing(&database.db).await?;
-            let heads = heads.unwrap_or_else(|| key.default_heads());
-            let heads_copy = PathBuf::from(format!("{}.heads.jsonl", out.display()));
-            if heads_copy.exists() {
-                bail!(
-                    "{} exists already; a backup never overwrites a file",
-                    heads_copy.display()
-                );
-            }
-            // The heads first: the database copy, taken after, holds at least every receipt
-            // they vouch for, so the pair restores and verifies.
-            let copied_heads = if heads.exists() {
-                std::fs::copy(&heads, &heads_copy)
-                    .with_context(|| format!("copying the head log {}", heads.display()))?;
-                true
-            } else {
-                false
-            };
-            store.backup_sqlite(&out).await?;
-            println!("backup written: {}", out.display());
-            if copied_heads {
-                println!("head log copied: {}", heads_copy.display());
-            } else {
-                println!("no head log at {} (nothing to copy)", heads.display());
-            }
-            println!(
-                "keep the signing key {} with it: without the key a restored database cannot be extended",
-                key.key.display()
-            );
-            Ok(())
-        }
+        } => backup_command(database, key, heads, out).await,
         Command::Config { command } => config_command(command).await,
-        Command::Scan {
-            url,
-            pages,
-            config,
-            format,
-            out,
-            chromium,
-            chromedriver,
-            browser_args,
-            page_timeout,
-            settle_ms,
-            db,
-            site,
-        } => {
-            use kelisim_server::scan::{self, report};
-            anyhow::ensure!(pages > 0, "--pages must be at least 1");
-            // Opened first: a wrong database fails before minutes of scanning, not after.
-            let store = match &db {
-                Some(db) => Some(Store::open_existing(db).await?),
-                None => None,
-            };
-            let declared = match &config {
-                Some(file) => Some(report::declared_services(
-                    &kelisim_server::configs::compile_file(file, None)?,
-                )),
-                None => None,
-            };
-            let options = scan::ScanOptions {
-                url: url.clone(),
-                pages,
-                chromium,
-                chromedriver,
-                browser_args,
-                page_timeout: std::time::Duration::from_secs(page_timeout),
-                settle: std::time::Duration::from_millis(settle_ms),
-            };
-            // Exit 2 when the scan could not run, so a store's CI tells it from exit 1, what
-            // ran before consent.
-            let phases = match scan::scan(&options).await {
-                Ok(phases) => phases,
-                Err(error) => {
-                    eprintln!("kelisim-server scan: {error:#}");
-                    std::process::exit(2);
-                }
-            };
-            let judged = report::judge(&url, &phases, declared.as_deref());
-            let text = match format {
-                ScanFormat::Md => report::markdown(&judged),
-                ScanFormat::Json => serde_json::to_string_pretty(&judged)? + "\n",
-                ScanFormat::Html => report::html(&judged),
-            };
-            match &out {
-                Some(path) => std::fs::write(path, &text)
-                    .with_context(|| format!("writing {}", path.display()))?,
-                None => print!("{text}"),
-            }
-            if let (Some(store), Some(site)) = (&store, &site) {
-                let row = kelisim_server::store::ScanReportRow {
-                    site: site.clone(),
-                    scanned_at: kelisim_server::receipt::format_time(
-                        time::OffsetDateTime::now_utc(),
-                    ),
-                    url: url.clone(),
-                    ran_before_consent: judged.ran_before_consent(),
-                    clean: judged.is_clean(),
-                    report: serde_json::to_string(&judged)?,
-                    markdown: report::markdown(&judged),
-                };
-                store.save_scan_report(site, &row).await?;
-                eprintln!("kept the report for site {site} (the dashboard shows the latest)");
-            }
-            if judged.ran_before_consent() {
-                eprintln!("something ran or stored data before consent (see the report)");
-                std::process::exit(1);
-            }
-            Ok(())
-        }
+        Command::Scan(args) => scan_command(args).await,
         Command::Export { database, format } => {
             let store = Store::open_existing(&database.db).await?;
             let text = match format {
@@ -808,43 +488,405 @@ async fn main() -> Result<()> {
             key,
             sites,
             before,
-        } => {
-            let sites = sites.load_required()?;
-            let before = parse_date(&before)?;
-            let now = OffsetDateTime::now_utc();
-            // A purge signs a checkpoint: with the key that signed the chain, never a new one.
-            let signer = Signer::load(&key.key)?;
-            let store = Store::open_existing(&database.db).await?;
-            for site in sites.all() {
-                let retention_end = now - time::Duration::days(i64::from(site.retention_days));
-                if before > retention_end {
-                    bail!(
-                        "site {}: {} is within its retention of {} days (receipts may be purged only before {})",
-                        site.id,
-                        before.format(&Rfc3339)?,
-                        site.retention_days,
-                        retention_end.format(&Rfc3339)?
-                    );
-                }
-            }
-            let before_text = before.format(&Rfc3339)?;
-            for site in sites.all() {
-                let deleted = store.purge(&site.id, &before_text, &signer).await?;
-                if deleted == 0 {
-                    println!(
-                        "site {}: nothing to purge (no receipt was stored before {before_text})",
-                        site.id
-                    );
-                } else {
-                    println!(
-                        "site {}: purged {deleted} receipts stored before {before_text}",
-                        site.id
-                    );
-                }
-            }
-            Ok(())
+        } => purge_command(database, key, sites, before).await,
+    }
+}
+
+/// `kelisim-server serve`.
+async fn serve_command(args: ServeArgs) -> Result<()> {
+    let ServeArgs {
+        listen,
+        database,
+        key,
+        sites,
+        admin_token_file,
+        heads,
+        phone_key,
+        credentials,
+        rate_per_minute,
+        www,
+        sdk,
+        client_timeout_seconds,
+        trusted_proxies,
+    } = args;
+    let client_timeout = Duration::from_secs(client_timeout_seconds.max(1));
+    let sites_now = sites.load()?;
+    let (admin_token, token_source) = admin_token(admin_token_file, &key)?;
+    let credentials_file = credentials.load(&key)?;
+    let store = Store::open(&database.db).await?;
+    if !key.key.exists() && store.heads().await?.iter().any(|(_, seq, _)| *seq > 0) {
+        bail!(
+            "the database holds receipts but there is no signing key at {}: restore the key \
+             that signed them (it is kept beside the database, and in every backup) and pass \
+             it with --key; a new key would sign receipts the old ones cannot be checked with",
+            key.key.display()
+        );
+    }
+    let signer = Signer::load_or_create(&key.key)?;
+    let phone_key_path = phone_key.unwrap_or_else(|| {
+        key.key
+            .parent()
+            .unwrap_or(std::path::Path::new(""))
+            .join("kelisim-phone.key")
+    });
+    let phone_key = kelisim_server::confirmations::PhoneKey::load_or_create(&phone_key_path)?;
+    let heads_path = heads.unwrap_or_else(|| key.default_heads());
+    let head_log = heads::HeadLog::open(&heads_path)?;
+    startup::check_database(&store, signer.public_key(), &head_log.latest(), &heads_path).await?;
+    let served = [
+        ("demo store /", www.is_some()),
+        ("SDK /sdk/", sdk.is_some()),
+        ("dashboard /dashboard", true),
+        ("receipts POST /v1/receipts", true),
+    ];
+    let state = AppState::new(Settings {
+        store,
+        signer,
+        sites: sites_now,
+        admin_token,
+        credentials: credentials_file,
+        rate_per_minute,
+        www_dir: www,
+        sdk_dir: sdk,
+        client_timeout,
+        trusted_proxies,
+        head_log: Some(head_log),
+        phone_key,
+    });
+    let archived = state.archive_configs(&state.sites()).await?;
+    if archived > 0 {
+        tracing::info!("archived {archived} new compiled configs");
+    }
+    let writer_task = state.writer_task();
+    let reloader = tokio::spawn(reload_on_hangup(
+        state.clone(),
+        sites,
+        credentials,
+        Key {
+            key: key.key.clone(),
+        },
+    ));
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    println!("kelisim-server on http://{listen}/  (admin token {token_source})");
+    let served: Vec<&str> = served
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(what, _)| *what)
+        .collect();
+    println!("  {}", served.join("   "));
+    serve(listener, app(state), client_timeout).await?;
+    reloader.abort();
+    let _ = reloader.await;
+    // Every handle of the state is gone with the router and the reloader: the writer
+    // stores what is queued, writes the last chain heads and ends.
+    if let Some(task) = writer_task {
+        if tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the receipt writer did not finish within 10 s");
         }
     }
+    Ok(())
+}
+
+/// `kelisim-server verify`.
+async fn verify_command(
+    database: Database,
+    key: Key,
+    public_key: Option<String>,
+    heads_files: Vec<PathBuf>,
+    without_heads: bool,
+) -> Result<()> {
+    let public = match public_key {
+        Some(hex) => PublicKey::from_hex(&hex).context("--public-key")?,
+        None => {
+            if !key.key.exists() {
+                bail!(
+                    "no key file at {}; pass --key or --public-key",
+                    key.key.display()
+                );
+            }
+            Signer::load(&key.key)?.public_key()
+        }
+    };
+    let heads_files = if without_heads {
+        Vec::new()
+    } else if heads_files.is_empty() {
+        let beside_key = key.default_heads();
+        if !beside_key.exists() {
+            bail!(
+                "no signed chain heads at {}: without them, receipts cut from the end of a chain go unseen. \
+                 Pass --heads FILE (the server's head log, or a copy of /v1/chain-heads), or --without-heads",
+                beside_key.display()
+            );
+        }
+        vec![beside_key]
+    } else {
+        heads_files
+    };
+    let mut signed_heads = Vec::new();
+    for file in &heads_files {
+        signed_heads.extend(heads::read(file)?);
+    }
+    let store = Store::open_existing(&database.db).await?;
+    let report = verify::verify(&store, public, &signed_heads).await?;
+    for (site, count) in &report.checked {
+        match report.signed_heads.get(site) {
+            Some(last) => println!(
+                "site {site}: {count} receipts verified; the signed heads vouch for receipts up to {last}"
+            ),
+            None => println!("site {site}: {count} receipts verified; no signed head"),
+        }
+    }
+    if without_heads {
+        println!(
+            "not checked: whether receipts were cut from the end of a chain (--without-heads)"
+        );
+    }
+    let configs = verify::check_configs(&store).await?;
+    for (site, seq, config_id) in &configs.unknown {
+        println!(
+            "WARNING site {site} receipt {seq}: its compiled config {config_id} is not in the \
+             archive, so the texts it attests cannot be shown (archive configs hosted \
+             elsewhere with `config build --db`)"
+        );
+    }
+    if configs.with_config > 0 {
+        println!(
+            "{} receipts name a compiled config; {} of them one the archive holds",
+            configs.with_config,
+            configs.with_config - configs.unknown.len()
+        );
+    }
+    for (site, config_id) in &configs.altered {
+        println!(
+            "FAILED [archived config edited] site {site}: the archived config {config_id} \
+             no longer hashes to its id"
+        );
+    }
+    if !configs.altered.is_empty() && report.problems.is_empty() {
+        std::process::exit(1);
+    }
+    if let Some(first) = report.problems.first() {
+        for problem in &report.problems {
+            println!("FAILED {problem}");
+        }
+        println!(
+            "first bad sequence number: {} (site {})",
+            first.seq, first.site
+        );
+        std::process::exit(1);
+    }
+    println!("ok: every hash and signature matches");
+    Ok(())
+}
+
+/// `kelisim-server rotate-key`.
+async fn rotate_key_command(database: Database, key: Key, new_key: PathBuf) -> Result<()> {
+    if new_key.exists() {
+        bail!(
+            "{} exists already; --new-key names a file to create",
+            new_key.display()
+        );
+    }
+    let old = Signer::load(&key.key)?;
+    let store = Store::open_existing(&database.db).await?;
+    // The old key must be the one the database's chains end with.
+    let ring = kelisim_server::keys::KeyRing::build(old.public_key(), &store.rotations().await?)?;
+    for (site, seq, _) in store.heads().await? {
+        if let Some((hash, signature)) = store.link_at(&site, seq).await? {
+            if ring.key_for(&site, seq).verify(&hash, &signature).is_err() {
+                bail!(
+                    "site {site}: its last receipt was not signed by {}: rotate with the key that signs this database",
+                    key.key.display()
+                );
+            }
+        }
+    }
+    let new = Signer::load_or_create(&new_key)?;
+    let rotation = store.rotate_key(&old, &new).await?;
+    println!(
+        "rotated on {}: the new key {} (public {}) signs from {}",
+        rotation.rotated_at,
+        new_key.display(),
+        rotation.to_public,
+        rotation
+            .starts
+            .iter()
+            .map(|(site, seq)| format!("receipt {seq} of {site}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "start serve with --key {}; then destroy {} (verify needs only the new public key)",
+        new_key.display(),
+        key.key.display()
+    );
+    Ok(())
+}
+
+/// `kelisim-server backup`.
+async fn backup_command(
+    database: Database,
+    key: Key,
+    heads: Option<PathBuf>,
+    out: PathBuf,
+) -> Result<()> {
+    let store = Store::open_existing(&database.db).await?;
+    let heads = heads.unwrap_or_else(|| key.default_heads());
+    let heads_copy = PathBuf::from(format!("{}.heads.jsonl", out.display()));
+    if heads_copy.exists() {
+        bail!(
+            "{} exists already; a backup never overwrites a file",
+            heads_copy.display()
+        );
+    }
+    // The heads first: the database copy, taken after, holds at least every receipt
+    // they vouch for, so the pair restores and verifies.
+    let copied_heads = if heads.exists() {
+        std::fs::copy(&heads, &heads_copy)
+            .with_context(|| format!("copying the head log {}", heads.display()))?;
+        true
+    } else {
+        false
+    };
+    store.backup_sqlite(&out).await?;
+    println!("backup written: {}", out.display());
+    if copied_heads {
+        println!("head log copied: {}", heads_copy.display());
+    } else {
+        println!("no head log at {} (nothing to copy)", heads.display());
+    }
+    println!(
+        "keep the signing key {} with it: without the key a restored database cannot be extended",
+        key.key.display()
+    );
+    Ok(())
+}
+
+/// `kelisim-server scan`.
+async fn scan_command(args: ScanArgs) -> Result<()> {
+    let ScanArgs {
+        url,
+        pages,
+        config,
+        format,
+        out,
+        chromium,
+        chromedriver,
+        browser_args,
+        page_timeout,
+        settle_ms,
+        db,
+        site,
+    } = args;
+    use kelisim_server::scan::{self, report};
+    anyhow::ensure!(pages > 0, "--pages must be at least 1");
+    // Opened first: a wrong database fails before minutes of scanning, not after.
+    let store = match &db {
+        Some(db) => Some(Store::open_existing(db).await?),
+        None => None,
+    };
+    let declared = match &config {
+        Some(file) => Some(report::declared_services(
+            &kelisim_server::configs::compile_file(file, None)?,
+        )),
+        None => None,
+    };
+    let options = scan::ScanOptions {
+        url: url.clone(),
+        pages,
+        chromium,
+        chromedriver,
+        browser_args,
+        page_timeout: std::time::Duration::from_secs(page_timeout),
+        settle: std::time::Duration::from_millis(settle_ms),
+    };
+    // Exit 2 when the scan could not run, so a store's CI tells it from exit 1, what
+    // ran before consent.
+    let phases = match scan::scan(&options).await {
+        Ok(phases) => phases,
+        Err(error) => {
+            eprintln!("kelisim-server scan: {error:#}");
+            std::process::exit(2);
+        }
+    };
+    let judged = report::judge(&url, &phases, declared.as_deref());
+    let text = match format {
+        ScanFormat::Md => report::markdown(&judged),
+        ScanFormat::Json => serde_json::to_string_pretty(&judged)? + "\n",
+        ScanFormat::Html => report::html(&judged),
+    };
+    match &out {
+        Some(path) => {
+            std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => print!("{text}"),
+    }
+    if let (Some(store), Some(site)) = (&store, &site) {
+        let row = kelisim_server::store::ScanReportRow {
+            site: site.clone(),
+            scanned_at: kelisim_server::receipt::format_time(time::OffsetDateTime::now_utc()),
+            url: url.clone(),
+            ran_before_consent: judged.ran_before_consent(),
+            clean: judged.is_clean(),
+            report: serde_json::to_string(&judged)?,
+            markdown: report::markdown(&judged),
+        };
+        store.save_scan_report(site, &row).await?;
+        eprintln!("kept the report for site {site} (the dashboard shows the latest)");
+    }
+    if judged.ran_before_consent() {
+        eprintln!("something ran or stored data before consent (see the report)");
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// `kelisim-server purge`.
+async fn purge_command(
+    database: Database,
+    key: Key,
+    sites: SitesFile,
+    before: String,
+) -> Result<()> {
+    let sites = sites.load_required()?;
+    let before = parse_date(&before)?;
+    let now = OffsetDateTime::now_utc();
+    // A purge signs a checkpoint: with the key that signed the chain, never a new one.
+    let signer = Signer::load(&key.key)?;
+    let store = Store::open_existing(&database.db).await?;
+    for site in sites.all() {
+        let retention_end = now - time::Duration::days(i64::from(site.retention_days));
+        if before > retention_end {
+            bail!(
+                "site {}: {} is within its retention of {} days (receipts may be purged only before {})",
+                site.id,
+                before.format(&Rfc3339)?,
+                site.retention_days,
+                retention_end.format(&Rfc3339)?
+            );
+        }
+    }
+    let before_text = before.format(&Rfc3339)?;
+    for site in sites.all() {
+        let deleted = store.purge(&site.id, &before_text, &signer).await?;
+        if deleted == 0 {
+            println!(
+                "site {}: nothing to purge (no receipt was stored before {before_text})",
+                site.id
+            );
+        } else {
+            println!(
+                "site {}: purged {deleted} receipts stored before {before_text}",
+                site.id
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `kelisim-server credential …`.

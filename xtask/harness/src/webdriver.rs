@@ -270,7 +270,7 @@ fn new_session(base: &str, extra_args: &[&str]) -> Result<String> {
     let capabilities = json!({"capabilities": {"alwaysMatch": {
         "timeouts": {"pageLoad": 60_000},
         "goog:chromeOptions": {
-            "binary": crate::tools::CHROMIUM,
+            "binary": xtask::tools::CHROMIUM,
             "args": args
         }
     }}});

@@ -5,10 +5,10 @@
 //! server's `tests/deploy_kit.rs`: no container engine runs on these machines, so that test
 //! runs the image's entrypoint with the image's environment outside a container.
 
-use crate::tools::{self, run};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 use std::process::Command;
+use xtask::tools::{self, run};
 
 const HADOLINT_VERSION: &str = "2.15.1";
 

@@ -5,12 +5,12 @@
 //! axe-core (WCAG 2.1 A and AA).
 
 use crate::serve;
-use crate::tools::CHROMIUM;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use xtask::tools::CHROMIUM;
 
 /// The CSP the README tells stores they can use.
 /// (Plus `connect-src` for the receipts server of the receipts pages, on another origin.)
@@ -576,7 +576,7 @@ fn last_sms_code() -> Result<String> {
 
 /// The SMS flows in Chromium, as a visitor and a store's staff go through them.
 fn sms_check(kiosk_token: &str) -> Result<()> {
-    let browser = crate::webdriver::Browser::start(crate::tools::CHROMEDRIVER, 18753)?;
+    let browser = crate::webdriver::Browser::start(xtask::tools::CHROMEDRIVER, 18753)?;
     browser.goto(&format!("http://{PAGES}/e2e/sms-signup.html"))?;
     wait_until(
         &browser,
@@ -696,7 +696,7 @@ fn eds_check(binary: &Path, data: &Path, ncalayer: &mut Option<ServerProcess>) -
     // The double's certificate is self-signed, as NCALayer's is until its own root is
     // installed; NCALayer's installer trusts it, this browser is told to.
     let browser = crate::webdriver::Browser::start_with(
-        crate::tools::CHROMEDRIVER,
+        xtask::tools::CHROMEDRIVER,
         18754,
         &["--ignore-certificate-errors"],
     )?;
@@ -847,7 +847,7 @@ const TRACKER_PORT: u16 = 18741;
 fn compiled_configs(root: &Path) -> Result<PathBuf> {
     let dir = root.join("target/e2e-config");
     for (name, source) in COMPILED_CONFIGS {
-        crate::build::compile_config(&root.join(source), &dir.join(name))?;
+        xtask::build::compile_config(&root.join(source), &dir.join(name))?;
     }
     Ok(dir)
 }
@@ -1089,7 +1089,7 @@ fn scan_flow(root: &Path, browser_args: &[&str]) -> Result<Vec<(String, Result<(
     }
     let merged_file = work.join("scan-fixed.json");
     std::fs::write(&merged_file, serde_json::to_string_pretty(&merged)?)?;
-    crate::build::compile_config(&merged_file, &root.join("target/e2e-config/scan-fixed"))?;
+    xtask::build::compile_config(&merged_file, &root.join("target/e2e-config/scan-fixed"))?;
     let (code, report) = scan(
         "scan-store-fixed.html",
         &merged_file,
@@ -1132,7 +1132,7 @@ fn scan_command(binary: &Path, url: &str, browser_args: &[&str]) -> Command {
         "--chromium",
         CHROMIUM,
         "--chromedriver",
-        crate::tools::CHROMEDRIVER,
+        xtask::tools::CHROMEDRIVER,
     ]);
     for arg in browser_args {
         command.arg(format!("--browser-arg={arg}"));
@@ -1333,7 +1333,7 @@ fn dashboard_check(root: &Path, marketer_token: &str) -> Result<()> {
         let variant = if n % 2 == 0 { "a" } else { "b" };
         ab_receipt(&base, n, variant)?;
     }
-    let browser = crate::webdriver::Browser::start(crate::tools::CHROMEDRIVER, 18750)?;
+    let browser = crate::webdriver::Browser::start(xtask::tools::CHROMEDRIVER, 18750)?;
     browser.goto(&format!("{base}/dashboard?lang=ru"))?;
     axe_audit(root, &browser, "the dashboard's login page")?;
     browser.type_into("input[name=token]", marketer_token)?;
@@ -1500,7 +1500,7 @@ const ESCAPE: &str = "\u{E00C}";
 /// to the analytics switch and Space, Tab to "save" and Enter; open again and "reject all";
 /// open again and Escape, which returns the focus to the button that opened the layer.
 fn keyboard_check() -> Result<()> {
-    let browser = crate::webdriver::Browser::start(crate::tools::CHROMEDRIVER, 18751)?;
+    let browser = crate::webdriver::Browser::start(xtask::tools::CHROMEDRIVER, 18751)?;
     browser.goto(&format!("http://{PAGES}/e2e/keyboard.html"))?;
     wait_until(
         &browser,

@@ -19,7 +19,6 @@
 //! Nothing here asserts a time: machines are noisy, so the table reports medians and ratios
 //! against baselines measured in the same run. Everything targets 127.0.0.1 and stops by itself.
 
-use crate::tools;
 use crate::webdriver::Browser;
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
@@ -27,6 +26,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use xtask::tools;
 
 const VANILLA: &str = "vanilla-cookieconsent@3.1.0";
 const KLARO: &str = "klaro@0.7.22";
@@ -77,13 +77,13 @@ pub fn run_bench(root: &Path, options: &Options) -> Result<()> {
     if options.wants("browser") {
         tools::ensure_browser()?;
     }
-    let sizes = crate::build::build(root)?;
-    crate::build::print_sizes(&sizes);
+    let sizes = xtask::build::build(root)?;
+    xtask::build::print_sizes(&sizes);
     let work = root.join("target/bench");
     std::fs::create_dir_all(&work)?;
     // The bench page's config compiled, as kelisim-server serves it (`/config/{lang}`).
     let compiled = work.join("config");
-    crate::build::compile_config(&root.join("bench/pages/kelisim.json"), &compiled)?;
+    xtask::build::compile_config(&root.join("bench/pages/kelisim.json"), &compiled)?;
     let npm = std::env::temp_dir().join(format!("kelisim-bench-npm-{}", std::process::id()));
     tools::npm_install(&npm, &[VANILLA, KLARO])?;
     let banners = [
@@ -91,7 +91,7 @@ pub fn run_bench(root: &Path, options: &Options) -> Result<()> {
             name: "kelisim",
             page: "/kelisim.html",
             accept: ".kelisim-banner [data-kelisim-action=\"accept-all\"]",
-            files: crate::build::LOADED_FILES.to_vec(),
+            files: xtask::build::LOADED_FILES.to_vec(),
         },
         Banner {
             name: "vanilla-cookieconsent 3.1.0",
@@ -121,7 +121,7 @@ pub fn run_bench(root: &Path, options: &Options) -> Result<()> {
             let paths = if banner.name == "kelisim" {
                 let path = pkg.join(file);
                 if path.is_dir() {
-                    crate::build::walk(&path)?
+                    xtask::build::walk(&path)?
                 } else {
                     vec![path]
                 }
@@ -203,7 +203,7 @@ pub fn run_bench(root: &Path, options: &Options) -> Result<()> {
 
     // 4. Receipts server.
     if options.wants("server") || options.wants("stats") || options.wants("verify") {
-        crate::tools::run(
+        xtask::tools::run(
             root,
             "cargo",
             &[
@@ -736,7 +736,7 @@ fn output_of(program: &Path, args: &[&str]) -> Result<String> {
 
 /// Raw, gzip -9 and brotli -11 bytes of one file.
 fn file_sizes(path: &Path) -> Result<[usize; 3]> {
-    let size = crate::build::FileSize::measure(path, String::new())?;
+    let size = xtask::build::FileSize::measure(path, String::new())?;
     Ok([size.raw, size.gzip, size.brotli])
 }
 

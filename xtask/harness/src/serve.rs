@@ -63,7 +63,7 @@ pub fn demo(root: &Path, port: u16) -> Result<()> {
 
 /// Builds the server binary (debug: it shares the test build) and returns its path.
 pub fn build_server(root: &Path) -> Result<PathBuf> {
-    crate::tools::run(root, "cargo", &["build", "-p", "kelisim-server"], &[])?;
+    xtask::tools::run(root, "cargo", &["build", "-p", "kelisim-server"], &[])?;
     Ok(root.join("target/debug/kelisim-server"))
 }
 
@@ -307,7 +307,7 @@ impl Files {
         // A validator, so a browser revalidating a cached file gets `304 Not Modified`, as
         // from a real server (the benchmark's returning visitor with expired files). Weak: the
         // gzip and plain forms share it.
-        let digest = crate::build::short_digest(&[&bytes]);
+        let digest = xtask::build::short_digest(&[&bytes]);
         let etag = HeaderValue::from_str(&format!("W/\"{digest}\""))
             .expect("hex digits are a header value");
         headers.insert(header::ETAG, etag.clone());
@@ -374,7 +374,7 @@ impl Files {
         if let Some(body) = cache.get(file) {
             return Some(body.clone());
         }
-        match crate::build::gzip(file) {
+        match xtask::build::gzip(file) {
             Ok(body) => {
                 cache.insert(file.to_owned(), body.clone());
                 Some(body)
