@@ -487,112 +487,6 @@ pub fn compile(config: &Config) -> Vec<CompiledConfig> {
 
 fn compile_language(config: &Config, language: Language) -> CompiledConfig {
     let texts = config.texts(language);
-    let countries = |codes: &[&str]| -> Vec<CompiledCountry> {
-        codes
-            .iter()
-            .map(|code| CompiledCountry {
-                code: (*code).to_owned(),
-                name: country_name(code, language),
-            })
-            .collect()
-    };
-    let data_names = |kinds: &[String]| -> Vec<String> {
-        kinds
-            .iter()
-            .filter_map(|kind| data_kind_name(kind, language))
-            .collect()
-    };
-    let categories = config
-        .categories
-        .iter()
-        .map(|category| {
-            let category_texts = category.texts(language);
-            CompiledCategory {
-                id: category.id.clone(),
-                required: category.required,
-                default: category.default_on,
-                title: category_texts.title.clone(),
-                description: category_texts.description.clone(),
-                refusal: category_texts.refusal.clone(),
-                services: category
-                    .services
-                    .iter()
-                    .map(|service| CompiledService {
-                        id: service.id.clone(),
-                        name: service.name.clone(),
-                        cookies: service.cookies.clone(),
-                        local_storage: service.local_storage.clone(),
-                        cookie_paths: service.cookie_paths.clone(),
-                        data: service.data.clone(),
-                        data_names: data_names(&service.data),
-                        country: service.country.clone(),
-                        country_name: country_name(&service.country, language),
-                        vendor: service.vendor.map(|vendor| vendor.name().to_owned()),
-                        vendor_id: service.vendor_id.clone(),
-                    })
-                    .collect(),
-            }
-        })
-        .collect();
-    let forms = config
-        .forms
-        .iter()
-        .map(|form| CompiledForm {
-            id: form.id.clone(),
-            confirm: form.confirm.map(|confirm| confirm.as_str().to_owned()),
-            texts: texts
-                .entries()
-                .filter(|(name, _)| {
-                    form.confirm.is_some()
-                        && crate::config::Confirmation::of_text(name) == form.confirm
-                })
-                .map(|(name, text)| (name.to_owned(), text.to_owned()))
-                .collect(),
-            texts_hash: sha256_hex(&config.form_fingerprint(form, language)),
-            purposes: form
-                .purposes
-                .iter()
-                .map(|purpose| {
-                    let codes: Vec<&str> = purpose.countries.iter().map(String::as_str).collect();
-                    CompiledPurpose {
-                        id: purpose.id.clone(),
-                        required: purpose.required,
-                        title: purpose.title.get(language).cloned().unwrap_or_default(),
-                        data: purpose.data.clone(),
-                        data_names: data_names(&purpose.data),
-                        recipients: purpose.recipients.clone(),
-                        countries: countries(&codes),
-                        term_days: purpose.term_days,
-                        term_words: format_days(language, purpose.term_days),
-                        publication: purpose.publication,
-                    }
-                })
-                .collect(),
-        })
-        .collect();
-    let variants = config
-        .ui
-        .variants
-        .iter()
-        .map(|variant| {
-            let mut shown = config.clone();
-            shown.apply_variant(&variant.id);
-            CompiledVariant {
-                id: variant.id.clone(),
-                weight: variant.weight,
-                layout: variant.layout.map(|layout| layout.as_str().to_owned()),
-                texts: variant
-                    .texts
-                    .iter()
-                    .filter(|(of, _)| *of == language)
-                    .flat_map(|(_, overrides)| overrides.entries())
-                    .map(|(name, text)| (name.to_owned(), text.to_owned()))
-                    .collect(),
-                texts_hash: sha256_hex(&shown.texts_fingerprint(language)),
-                layers: CompiledLayers::of(&shown, language),
-            }
-        })
-        .collect();
     let mut compiled = CompiledConfig {
         format: FORMAT.to_owned(),
         config_id: String::new(),
@@ -641,14 +535,137 @@ fn compile_language(config: &Config, language: Language) -> CompiledConfig {
             })
             .collect(),
         texts_hash: sha256_hex(&config.texts_fingerprint(language)),
-        categories,
-        cross_border: countries(&config.cross_border_countries()),
-        forms,
-        variants,
+        categories: compile_categories(config, language),
+        cross_border: countries(&config.cross_border_countries(), language),
+        forms: compile_forms(config, language),
+        variants: compile_variants(config, language),
         layers: CompiledLayers::of(config, language),
     };
     compiled.config_id = compiled.content_id();
     compiled
+}
+
+/// Country codes with their names in `language`.
+fn countries(codes: &[&str], language: Language) -> Vec<CompiledCountry> {
+    codes
+        .iter()
+        .map(|code| CompiledCountry {
+            code: (*code).to_owned(),
+            name: country_name(code, language),
+        })
+        .collect()
+}
+
+/// The names of data kinds in `language` (unknown kinds left out).
+fn data_names(kinds: &[String], language: Language) -> Vec<String> {
+    kinds
+        .iter()
+        .filter_map(|kind| data_kind_name(kind, language))
+        .collect()
+}
+
+/// The categories and services in `language`.
+fn compile_categories(config: &Config, language: Language) -> Vec<CompiledCategory> {
+    config
+        .categories
+        .iter()
+        .map(|category| {
+            let category_texts = category.texts(language);
+            CompiledCategory {
+                id: category.id.clone(),
+                required: category.required,
+                default: category.default_on,
+                title: category_texts.title.clone(),
+                description: category_texts.description.clone(),
+                refusal: category_texts.refusal.clone(),
+                services: category
+                    .services
+                    .iter()
+                    .map(|service| CompiledService {
+                        id: service.id.clone(),
+                        name: service.name.clone(),
+                        cookies: service.cookies.clone(),
+                        local_storage: service.local_storage.clone(),
+                        cookie_paths: service.cookie_paths.clone(),
+                        data: service.data.clone(),
+                        data_names: data_names(&service.data, language),
+                        country: service.country.clone(),
+                        country_name: country_name(&service.country, language),
+                        vendor: service.vendor.map(|vendor| vendor.name().to_owned()),
+                        vendor_id: service.vendor_id.clone(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// The forms in `language`, each with the texts of its confirmation step and its fingerprint.
+fn compile_forms(config: &Config, language: Language) -> Vec<CompiledForm> {
+    let texts = config.texts(language);
+    config
+        .forms
+        .iter()
+        .map(|form| CompiledForm {
+            id: form.id.clone(),
+            confirm: form.confirm.map(|confirm| confirm.as_str().to_owned()),
+            texts: texts
+                .entries()
+                .filter(|(name, _)| {
+                    form.confirm.is_some()
+                        && crate::config::Confirmation::of_text(name) == form.confirm
+                })
+                .map(|(name, text)| (name.to_owned(), text.to_owned()))
+                .collect(),
+            texts_hash: sha256_hex(&config.form_fingerprint(form, language)),
+            purposes: form
+                .purposes
+                .iter()
+                .map(|purpose| {
+                    let codes: Vec<&str> = purpose.countries.iter().map(String::as_str).collect();
+                    CompiledPurpose {
+                        id: purpose.id.clone(),
+                        required: purpose.required,
+                        title: purpose.title.get(language).cloned().unwrap_or_default(),
+                        data: purpose.data.clone(),
+                        data_names: data_names(&purpose.data, language),
+                        recipients: purpose.recipients.clone(),
+                        countries: countries(&codes, language),
+                        term_days: purpose.term_days,
+                        term_words: format_days(language, purpose.term_days),
+                        publication: purpose.publication,
+                    }
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// The banner variants in `language`: what each changes, its fingerprint and its layers.
+fn compile_variants(config: &Config, language: Language) -> Vec<CompiledVariant> {
+    config
+        .ui
+        .variants
+        .iter()
+        .map(|variant| {
+            let mut shown = config.clone();
+            shown.apply_variant(&variant.id);
+            CompiledVariant {
+                id: variant.id.clone(),
+                weight: variant.weight,
+                layout: variant.layout.map(|layout| layout.as_str().to_owned()),
+                texts: variant
+                    .texts
+                    .iter()
+                    .filter(|(of, _)| *of == language)
+                    .flat_map(|(_, overrides)| overrides.entries())
+                    .map(|(name, text)| (name.to_owned(), text.to_owned()))
+                    .collect(),
+                texts_hash: sha256_hex(&shown.texts_fingerprint(language)),
+                layers: CompiledLayers::of(&shown, language),
+            }
+        })
+        .collect()
 }
 
 /// The minified stylesheet, then the theme's custom properties on `#kelisim` (later in the

@@ -1049,60 +1049,9 @@ impl Config {
     fn validate(raw: RawConfig, problems: &Problems) -> Config {
         check_id(problems, "site", &raw.site, 64, true);
 
-        let languages = match &raw.languages {
-            None => Language::ALL.to_vec(),
-            Some(codes) => {
-                if codes.is_empty() {
-                    problems.at("languages", "must name at least one language: kk, ru or en");
-                }
-                let mut languages = Vec::new();
-                for (index, code) in codes.iter().enumerate() {
-                    let field = index_path("languages", index);
-                    let language = parse_language(problems, &field, code);
-                    if languages.contains(&language) {
-                        reject(problems, &field, "names `{}` twice", code);
-                    }
-                    languages.push(language);
-                }
-                languages
-            }
-        };
-        let default_language = match &raw.default_language {
-            Some(code) => {
-                let language = parse_language(problems, "default_language", code);
-                if !languages.contains(&language) {
-                    reject(
-                        problems,
-                        "default_language",
-                        "`{}` is not in `languages`",
-                        code,
-                    );
-                }
-                language
-            }
-            None if languages.contains(&Language::Kk) => Language::Kk,
-            None => languages.first().copied().unwrap_or(Language::Kk),
-        };
+        let (languages, default_language) = validate_languages(&raw, problems);
 
-        if is_blank(&raw.policy.version) || raw.policy.version.len() > 64 {
-            problems.at(
-                "policy.version",
-                "must be a non-empty version label of at most 64 characters, e.g. \"2026-11-01\"",
-            );
-        }
-        let mut policy_urls = PerLanguage::default();
-        for (code, url) in &raw.policy.url {
-            let field = concat(&["policy.url.", code]);
-            let language = parse_language(problems, &field, code);
-            check_url(problems, &field, url);
-            policy_urls.set(language, url.clone());
-        }
-        if policy_urls.get(default_language).is_none() {
-            problems.at(
-                &concat(&["policy.url.", default_language.code()]),
-                "is missing: the policy must be linked at least in the default language",
-            );
-        }
+        let policy_urls = validate_policy(&raw.policy, default_language, problems);
 
         let operator = validate_operator(raw.operator, &languages, default_language, problems);
         let expiry_days = raw.expiry_days.unwrap_or(365);
@@ -1124,40 +1073,11 @@ impl Config {
         let ui = validate_ui(raw.ui.unwrap_or_default(), problems);
         let forms = validate_forms(raw.forms, &languages, raw.endpoint.as_deref(), problems);
 
-        let cookie_domain = raw.cookie_domain.map(|domain| {
-            let mut domain = domain.as_str();
-            while let Some(rest) = domain.strip_prefix(".") {
-                domain = rest;
-            }
-            let domain = domain.to_owned();
-            let ok = has_byte(&domain, b'.')
-                && !domain.starts_with("-")
-                && domain.bytes().all(|b| {
-                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.'
-                });
-            if !ok {
-                reject(
-                    problems,
-                    "cookie_domain",
-                    "\"{}\" must be a domain in lowercase, e.g. \"example.kz\"",
-                    &domain,
-                );
-            }
-            domain
-        });
+        let cookie_domain = raw
+            .cookie_domain
+            .map(|domain| validate_cookie_domain(&domain, problems));
 
-        let mut texts = PerLanguage::default();
-        for language in &languages {
-            texts.set(*language, builtin_texts(*language));
-        }
-        for (code, overrides) in &raw.texts {
-            let field = concat(&["texts.", code]);
-            let language = parse_language(problems, &field, code);
-            check_overrides(problems, &field, overrides);
-            if let Some(language_texts) = texts.get_mut(language) {
-                language_texts.apply(overrides);
-            }
-        }
+        let texts = validate_texts(&raw.texts, &languages, problems);
 
         Config {
             site: raw.site,
@@ -1178,6 +1098,117 @@ impl Config {
             resolved: None,
         }
     }
+}
+
+/// `languages` (all three when absent) and `default_language` (Kazakh when offered).
+fn validate_languages(raw: &RawConfig, problems: &Problems) -> (Vec<Language>, Language) {
+    let languages = match &raw.languages {
+        None => Language::ALL.to_vec(),
+        Some(codes) => {
+            if codes.is_empty() {
+                problems.at("languages", "must name at least one language: kk, ru or en");
+            }
+            let mut languages = Vec::new();
+            for (index, code) in codes.iter().enumerate() {
+                let field = index_path("languages", index);
+                let language = parse_language(problems, &field, code);
+                if languages.contains(&language) {
+                    reject(problems, &field, "names `{}` twice", code);
+                }
+                languages.push(language);
+            }
+            languages
+        }
+    };
+    let default_language = match &raw.default_language {
+        Some(code) => {
+            let language = parse_language(problems, "default_language", code);
+            if !languages.contains(&language) {
+                reject(
+                    problems,
+                    "default_language",
+                    "`{}` is not in `languages`",
+                    code,
+                );
+            }
+            language
+        }
+        None if languages.contains(&Language::Kk) => Language::Kk,
+        None => languages.first().copied().unwrap_or(Language::Kk),
+    };
+    (languages, default_language)
+}
+
+/// `policy`: its version label and its URL per language (one in the default language).
+fn validate_policy(
+    policy: &RawPolicy,
+    default_language: Language,
+    problems: &Problems,
+) -> PerLanguage<String> {
+    if is_blank(&policy.version) || policy.version.len() > 64 {
+        problems.at(
+            "policy.version",
+            "must be a non-empty version label of at most 64 characters, e.g. \"2026-11-01\"",
+        );
+    }
+    let mut policy_urls = PerLanguage::default();
+    for (code, url) in &policy.url {
+        let field = concat(&["policy.url.", code]);
+        let language = parse_language(problems, &field, code);
+        check_url(problems, &field, url);
+        policy_urls.set(language, url.clone());
+    }
+    if policy_urls.get(default_language).is_none() {
+        problems.at(
+            &concat(&["policy.url.", default_language.code()]),
+            "is missing: the policy must be linked at least in the default language",
+        );
+    }
+    policy_urls
+}
+
+/// `cookie_domain`: a lowercase domain (leading dots dropped), e.g. `example.kz`.
+fn validate_cookie_domain(domain: &str, problems: &Problems) -> String {
+    let mut domain = domain;
+    while let Some(rest) = domain.strip_prefix(".") {
+        domain = rest;
+    }
+    let domain = domain.to_owned();
+    let ok = has_byte(&domain, b'.')
+        && !domain.starts_with("-")
+        && domain
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    if !ok {
+        reject(
+            problems,
+            "cookie_domain",
+            "\"{}\" must be a domain in lowercase, e.g. \"example.kz\"",
+            &domain,
+        );
+    }
+    domain
+}
+
+/// The built-in texts of each language with `texts.<lang>`'s overrides applied.
+fn validate_texts(
+    raw: &[(String, TextOverrides)],
+    languages: &[Language],
+    problems: &Problems,
+) -> PerLanguage<Texts> {
+    let mut texts = PerLanguage::default();
+    for language in languages {
+        texts.set(*language, builtin_texts(*language));
+    }
+    for (code, overrides) in raw {
+        let field = concat(&["texts.", code]);
+        let language = parse_language(problems, &field, code);
+        check_overrides(problems, &field, overrides);
+        if let Some(language_texts) = texts.get_mut(language) {
+            language_texts.apply(overrides);
+        }
+    }
+    texts
 }
 
 /// Override texts must not be empty: a blank button is worse than the built-in text.
@@ -1799,12 +1830,60 @@ fn validate_ui(mut raw: RawUi, problems: &Problems) -> Ui {
             Position::Bottom
         }),
     };
+    let theme = validate_theme(&raw.theme, problems);
+    if let Some(variant) = &raw.variant {
+        check_id(problems, "ui.variant", variant, 32, true);
+        if !raw.variants.is_empty() {
+            problems.at("ui.variant", "cannot be set together with `ui.variants` (the variant is then picked per browser)");
+        }
+    }
+    let variants = validate_variants(std::mem::take(&mut raw.variants), problems);
+    let reopen = match raw.reopen.as_deref() {
+        None => Reopen::Button,
+        Some(name) => Reopen::from_name(name).unwrap_or_else(|| {
+            reject(
+                problems,
+                "ui.reopen",
+                "`{}` is unknown; use button (kelisim's floating button) or link (the site's own data-kelisim=\"open\" link)",
+                name,
+            );
+            Reopen::Button
+        }),
+    };
+    let reopen_position = match raw.reopen_position.as_deref() {
+        None | Some("bottom-left") => Position::BottomLeft,
+        Some("bottom-right") => Position::BottomRight,
+        Some(other) => {
+            reject(
+                problems,
+                "ui.reopen_position",
+                "`{}` is unknown; use bottom-left or bottom-right",
+                other,
+            );
+            Position::BottomLeft
+        }
+    };
+    Ui {
+        layout,
+        position,
+        theme,
+        variant: raw.variant,
+        hide_from_bots: raw.hide_from_bots,
+        variants,
+        reopen,
+        reopen_position,
+    }
+}
+
+/// `ui.theme`: hex colours for the five properties (the defaults for the rest) whose text and
+/// background pairs meet WCAG AA contrast.
+fn validate_theme(raw: &Option<LocalizedText>, problems: &Problems) -> Vec<(String, String)> {
     // Indexed like THEME_DEFAULTS.
     let mut colours: Vec<&str> = Vec::new();
     for &(_, value) in &THEME_DEFAULTS {
         colours.push(value);
     }
-    for (key, value) in pairs(&raw.theme) {
+    for (key, value) in pairs(raw) {
         let field = concat(&["ui.theme.", key]);
         let Some(index) = THEME_DEFAULTS.iter().position(|(name, _)| name == key) else {
             problems.at(
@@ -1843,15 +1922,17 @@ fn validate_ui(mut raw: RawUi, problems: &Problems) -> Ui {
             );
         }
     }
-    if let Some(variant) = &raw.variant {
-        check_id(problems, "ui.variant", variant, 32, true);
-        if !raw.variants.is_empty() {
-            problems.at("ui.variant", "cannot be set together with `ui.variants` (the variant is then picked per browser)");
-        }
+    let mut theme = Vec::new();
+    for (index, property) in THEME_PROPERTIES.iter().enumerate() {
+        theme.push(((*property).to_owned(), colours[index].to_owned()));
     }
+    theme
+}
+
+/// `ui.variants`: the banner variants of an A/B test.
+fn validate_variants(raw_variants: Vec<RawVariant>, problems: &Problems) -> Vec<Variant> {
     let mut variants: Vec<Variant> = Vec::new();
-    for (index, raw_variant) in raw.variants.iter_mut().enumerate() {
-        let raw_variant = std::mem::take(raw_variant);
+    for (index, raw_variant) in raw_variants.into_iter().enumerate() {
         let field = index_path("ui.variants", index);
         let sub = |name: &str| field_path(&field, name);
         check_id(problems, &sub("id"), &raw_variant.id, 32, true);
@@ -1880,45 +1961,7 @@ fn validate_ui(mut raw: RawUi, problems: &Problems) -> Ui {
             texts,
         });
     }
-    let reopen = match raw.reopen.as_deref() {
-        None => Reopen::Button,
-        Some(name) => Reopen::from_name(name).unwrap_or_else(|| {
-            reject(
-                problems,
-                "ui.reopen",
-                "`{}` is unknown; use button (kelisim's floating button) or link (the site's own data-kelisim=\"open\" link)",
-                name,
-            );
-            Reopen::Button
-        }),
-    };
-    let reopen_position = match raw.reopen_position.as_deref() {
-        None | Some("bottom-left") => Position::BottomLeft,
-        Some("bottom-right") => Position::BottomRight,
-        Some(other) => {
-            reject(
-                problems,
-                "ui.reopen_position",
-                "`{}` is unknown; use bottom-left or bottom-right",
-                other,
-            );
-            Position::BottomLeft
-        }
-    };
-    let mut theme = Vec::new();
-    for (index, property) in THEME_PROPERTIES.iter().enumerate() {
-        theme.push(((*property).to_owned(), colours[index].to_owned()));
-    }
-    Ui {
-        layout,
-        position,
-        theme,
-        variant: raw.variant,
-        hide_from_bots: raw.hide_from_bots,
-        variants,
-        reopen,
-        reopen_position,
-    }
+    variants
 }
 
 /// Ids appear in cookies, markup and receipts: keep them to lowercase letters, digits, `-`, `_`

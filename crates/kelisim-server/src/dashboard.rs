@@ -222,96 +222,118 @@ pub fn dpo_page(
                 )
             );
         }
-        Some(records) => {
-            let _ = write!(
-                body,
-                "<div class=\"scroll\"><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
-                lang.t("Уақыты", "Время", "Time"),
-                lang.t("Әрекет", "Действие", "Action"),
-                lang.t("Рұқсат етілді", "Разрешено", "Granted"),
-                lang.t("Бас тартылды", "Отказано", "Refused"),
-                lang.t("Тәсілі", "Способ", "Method"),
-                lang.t("Сайт", "Сайт", "Site"),
-                lang.t("Түбіртек", "Квитанция", "Receipt"),
-            );
-            for record in records {
-                let receipt = &record.stored.receipt;
-                let granted = [
-                    &receipt.granted_categories[..],
-                    &receipt.granted_services[..],
-                    &receipt.granted_purposes[..],
-                ]
-                .concat();
-                let denied = [
-                    &receipt.denied_categories[..],
-                    &receipt.denied_services[..],
-                    &receipt.denied_purposes[..],
-                ]
-                .concat();
-                let _ = write!(
-                    body,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
-                    escape(&record.stored.server_time),
-                    escape(&receipt.action),
-                    escape(&granted.join(", ")),
-                    escape(&denied.join(", ")),
-                    escape(&method_text(lang, receipt)),
-                    escape(&receipt.site),
-                    escape(&receipt.receipt_id),
-                );
-                if let Some(eds) = &receipt.eds {
-                    // The document as signed, and the signature itself (CMS, base64).
-                    let _ = write!(
-                        body,
-                        "<tr><td colspan=\"7\"><details><summary>{}</summary><pre>{}</pre>\
-                         <p>{} {}, {} {}</p><p><small>CMS: <code>{}</code></small></p></details></td></tr>",
-                        lang.t("Қол қойылған құжат", "Подписанный документ", "The signed document"),
-                        escape(&eds.document),
-                        lang.t("Сертификат", "Сертификат", "Certificate"),
-                        escape(&eds.certificate_serial),
-                        lang.t("берген", "выдан", "issued by"),
-                        escape(&eds.certificate_issuer),
-                        escape(&eds.cms),
-                    );
-                }
-                if let Some(config_id) = &receipt.config_id {
-                    let archived = configs
-                        .iter()
-                        .find(|(known, _)| known == config_id)
-                        .and_then(|(_, compiled)| compiled.as_ref());
-                    let _ = write!(
-                        body,
-                        "<tr><td colspan=\"7\">{}</td></tr>",
-                        texts_seen(lang, config_id, archived)
-                    );
-                }
-            }
-            body.push_str("</tbody></table></div>");
-        }
+        Some(records) => body.push_str(&history_table(lang, records, configs)),
     }
-    if !withdraw_pages.is_empty() {
-        let _ = write!(
-            body,
-            "<h2>{}</h2><ul>",
-            lang.t(
-                "SMS-кодпен кері қайтарып алу беттері",
-                "Страницы отзыва согласия по SMS-коду",
-                "Withdrawal by SMS code"
-            )
-        );
-        for path in withdraw_pages {
-            let _ = write!(
-                body,
-                "<li><a href=\"{0}?lang={1}\">{0}</a></li>",
-                escape(path),
-                lang.code()
-            );
-        }
-        body.push_str("</ul>");
-    }
+    body.push_str(&withdraw_pages_section(lang, withdraw_pages));
     body.push_str(&scans_section(lang, scans));
     body.push_str(&logout_form(lang));
     page(lang, "kelisim — DPO", &body)
+}
+
+/// A consent's receipts, oldest first, each with the signed document when it has one and the
+/// texts its visitor saw.
+fn history_table(
+    lang: Lang,
+    records: &[ReceiptRecord],
+    configs: &[(String, Option<CompiledConfig>)],
+) -> String {
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<div class=\"scroll\"><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        lang.t("Уақыты", "Время", "Time"),
+        lang.t("Әрекет", "Действие", "Action"),
+        lang.t("Рұқсат етілді", "Разрешено", "Granted"),
+        lang.t("Бас тартылды", "Отказано", "Refused"),
+        lang.t("Тәсілі", "Способ", "Method"),
+        lang.t("Сайт", "Сайт", "Site"),
+        lang.t("Түбіртек", "Квитанция", "Receipt"),
+    );
+    for record in records {
+        let receipt = &record.stored.receipt;
+        let granted = [
+            &receipt.granted_categories[..],
+            &receipt.granted_services[..],
+            &receipt.granted_purposes[..],
+        ]
+        .concat();
+        let denied = [
+            &receipt.denied_categories[..],
+            &receipt.denied_services[..],
+            &receipt.denied_purposes[..],
+        ]
+        .concat();
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            escape(&record.stored.server_time),
+            escape(&receipt.action),
+            escape(&granted.join(", ")),
+            escape(&denied.join(", ")),
+            escape(&method_text(lang, receipt)),
+            escape(&receipt.site),
+            escape(&receipt.receipt_id),
+        );
+        if let Some(eds) = &receipt.eds {
+            // The document as signed, and the signature itself (CMS, base64).
+            let _ = write!(
+                body,
+                "<tr><td colspan=\"7\"><details><summary>{}</summary><pre>{}</pre>\
+                 <p>{} {}, {} {}</p><p><small>CMS: <code>{}</code></small></p></details></td></tr>",
+                lang.t(
+                    "Қол қойылған құжат",
+                    "Подписанный документ",
+                    "The signed document"
+                ),
+                escape(&eds.document),
+                lang.t("Сертификат", "Сертификат", "Certificate"),
+                escape(&eds.certificate_serial),
+                lang.t("берген", "выдан", "issued by"),
+                escape(&eds.certificate_issuer),
+                escape(&eds.cms),
+            );
+        }
+        if let Some(config_id) = &receipt.config_id {
+            let archived = configs
+                .iter()
+                .find(|(known, _)| known == config_id)
+                .and_then(|(_, compiled)| compiled.as_ref());
+            let _ = write!(
+                body,
+                "<tr><td colspan=\"7\">{}</td></tr>",
+                texts_seen(lang, config_id, archived)
+            );
+        }
+    }
+    body.push_str("</tbody></table></div>");
+    body
+}
+
+/// Links to the public withdrawal pages of the forms confirmed by SMS code.
+fn withdraw_pages_section(lang: Lang, withdraw_pages: &[String]) -> String {
+    let mut body = String::new();
+    if withdraw_pages.is_empty() {
+        return body;
+    }
+    let _ = write!(
+        body,
+        "<h2>{}</h2><ul>",
+        lang.t(
+            "SMS-кодпен кері қайтарып алу беттері",
+            "Страницы отзыва согласия по SMS-коду",
+            "Withdrawal by SMS code"
+        )
+    );
+    for path in withdraw_pages {
+        let _ = write!(
+            body,
+            "<li><a href=\"{0}?lang={1}\">{0}</a></li>",
+            escape(path),
+            lang.code()
+        );
+    }
+    body.push_str("</ul>");
+    body
 }
 
 /// How a receipt was collected, with the SMS confirmation's gateway, delivery status and

@@ -1074,6 +1074,18 @@ async fn marketing_sections(
     lang: dashboard::Lang,
     query: &HashMap<String, String>,
 ) -> Result<(MarketingQuery, marketing::Sections), AppError> {
+    let query = marketing_query(state, lang, query)?;
+    let sections = marketing_rows(state, &query.site, &query.filter).await?;
+    Ok((query, sections))
+}
+
+/// The marketer's query: the site, the period and the filter, each refused value replaced by
+/// its default and named in `message`.
+fn marketing_query(
+    state: &AppState,
+    lang: dashboard::Lang,
+    query: &HashMap<String, String>,
+) -> Result<MarketingQuery, AppError> {
     let sites: Vec<String> = state
         .sites()
         .all()
@@ -1139,6 +1151,21 @@ async fn marketing_sections(
             )
         )
     });
+    Ok(MarketingQuery {
+        sites,
+        site,
+        range,
+        filter,
+        message,
+    })
+}
+
+/// The numbers of the marketer's page for `filter`, and the period before it for comparison.
+async fn marketing_rows(
+    state: &AppState,
+    site: &str,
+    filter: &stats::Filter,
+) -> Result<marketing::Sections, AppError> {
     let day = time::macros::format_description!("[year]-[month]-[day]");
     let from =
         time::Date::parse(&filter.from, day).map_err(|_| AppError::bad("from", "is not a day"))?;
@@ -1154,7 +1181,7 @@ async fn marketing_sections(
         if filter.narrows() {
             Ok(None)
         } else {
-            stats_rows(state, &site, &filter, GroupBy::Page)
+            stats_rows(state, site, filter, GroupBy::Page)
                 .await
                 .map(Some)
         }
@@ -1163,13 +1190,13 @@ async fn marketing_sections(
     let (now, before, by_page) = tokio::try_join!(
         async {
             store
-                .split_counts(&site, &filter)
+                .split_counts(site, filter)
                 .await
                 .map_err(AppError::from)
         },
         async {
             store
-                .split_counts(&site, &previous)
+                .split_counts(site, &previous)
                 .await
                 .map_err(AppError::from)
         },
@@ -1193,25 +1220,16 @@ async fn marketing_sections(
         rows(&before, GroupBy::Day),
         rows(&before, GroupBy::Category),
     );
-    Ok((
-        MarketingQuery {
-            sites,
-            site,
-            range,
-            filter,
-            message,
-        },
-        marketing::Sections {
-            by_day,
-            by_category,
-            by_language,
-            by_variant,
-            by_device,
-            by_page,
-            previous_by_day,
-            previous_by_category,
-        },
-    ))
+    Ok(marketing::Sections {
+        by_day,
+        by_category,
+        by_language,
+        by_variant,
+        by_device,
+        by_page,
+        previous_by_day,
+        previous_by_category,
+    })
 }
 
 /// `GET /dashboard/export.csv`: exactly the numbers the page shows for the same query.
