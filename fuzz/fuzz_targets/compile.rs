@@ -1,7 +1,8 @@
 //! The config compiler on any text, and both compiled-config readers (the server's and the
 //! runtime's) on what it wrote and on any text: never a panic; a refused config lists problems that each name a path, with a
-//! line and column inside the text; an accepted one round-trips through its JSON, and the
-//! reader accepts only what hashes to its own `config_id`.
+//! line and column inside the text; an accepted one round-trips through its JSON, the body
+//! browsers get reads as the whole config does, and the server's reader accepts only what
+//! hashes to its own `config_id`.
 #![no_main]
 
 use kelisim_core::compile::{compile_text, CompiledConfig};
@@ -18,11 +19,17 @@ fuzz_target!(|data: &[u8]| {
             for config in &compiled {
                 let json = config.to_json();
                 assert_eq!(CompiledConfig::from_json(&json).as_ref(), Ok(config));
-                // The runtime's reader takes whatever the compiler writes.
+                // The browser modules' reader takes whatever the compiler writes: the whole
+                // config (the archive's) and the body browsers get, and reads the same from both.
                 let value: Value = serde_json::from_str(&json).expect("compiled JSON");
-                let mut config = Config::from_compiled(&value).expect("the runtime reads it");
+                let mut whole = Config::from_compiled(&value).expect("the runtime reads it");
                 // And the forms module's reader of the forms' purposes.
-                assert!(config.read_compiled_forms(&value).is_ok());
+                assert!(whole.read_compiled_forms(&value).is_ok());
+                let body: Value =
+                    serde_json::from_str(&config.to_browser_json()).expect("browser JSON");
+                let mut served = Config::from_compiled(&body).expect("the runtime reads it");
+                assert!(served.read_compiled_forms(&body).is_ok());
+                assert_eq!(served, whole);
             }
         }
         Err(problems) => {

@@ -638,6 +638,14 @@ fn the_browser_body_holds_what_the_modules_read() {
     let compiled = &compile_text(&text).unwrap()[0];
     let body: serde_json::Value = serde_json::from_str(&compiled.to_browser_json()).unwrap();
     assert_eq!(body, compiled.to_browser_value());
+    // The browser modules read the same from it as from the whole config.
+    let read = |json: &str| {
+        let value: Value = serde_json::from_str(json).unwrap();
+        let mut config = Config::from_compiled(&value).unwrap();
+        config.read_compiled_forms(&value).unwrap();
+        config
+    };
+    assert_eq!(read(&compiled.to_browser_json()), read(&compiled.to_json()));
     assert_eq!(body["config_id"], compiled.content_id().as_str());
     for dropped in ["first_layer", "cross_border", "expiry_words"] {
         assert!(body.get(dropped).is_none(), "{dropped}");
