@@ -212,35 +212,7 @@ pub async fn start(
         ));
     };
     let limits = site.sms.as_ref().map(|sms| sms.limits).unwrap_or_default();
-    let compiled = compiled_config(
-        state,
-        &site.id,
-        &request.language,
-        request.config_id.as_deref(),
-    )
-    .await?;
-    let form = compiled
-        .forms
-        .iter()
-        .find(|form| form.id == request.form)
-        .ok_or_else(|| {
-            AppError::bad(
-                "form",
-                format!(
-                    "`{}` is not a purpose set of the site's config",
-                    request.form
-                ),
-            )
-        })?;
-    if form.confirm.as_deref() != Some("sms") {
-        return Err(AppError::bad(
-            "form",
-            format!(
-                "purpose set `{}` is not confirmed by SMS (its config has no \"confirm\": \"sms\")",
-                form.id
-            ),
-        ));
-    }
+    let (compiled, form) = sms_form(state, &site.id, &request).await?;
     let Some(phone) = kelisim_core::phone::normalize_kz_mobile(&request.phone) else {
         return Err(refuse(
             StatusCode::BAD_REQUEST,
@@ -260,62 +232,18 @@ pub async fn start(
     )
     .await?;
 
-    let (user_agent, page_url, kiosk) = match &channel {
-        Channel::Web {
-            page_url,
-            user_agent,
-        } => (
-            if site.full_user_agent {
-                user_agent.clone()
-            } else {
-                crate::user_agent::reduce(user_agent)
-            },
-            crate::receipt::clean_page_url(page_url),
-            None,
-        ),
-        Channel::Kiosk(place) => (
-            "kelisim kiosk".to_owned(),
-            format!("urn:kelisim:kiosk:{}/{}", site.id, form.id),
-            Some(place.clone()),
-        ),
-    };
-    let (pending, message_template) = if request.withdraw {
-        let standing = standing_consents(state, &site.id, &form.id, &phone_hash).await?;
-        (
-            Pending::Withdraw {
-                language: compiled.language.clone(),
-                page_url,
-                user_agent,
-                kiosk,
-                empty: standing.is_empty(),
-            },
-            "sms_withdraw_message",
-        )
-    } else {
-        let receipt = form_receipt(
-            &compiled,
-            form,
-            &FormChoice {
-                granted_purposes: &request.granted_purposes,
-                denied_purposes: &request.denied_purposes,
-                consent_id: request.consent_id.as_deref(),
-                method: "sms",
-            },
-            FormReceiptPlace {
-                page_url: &page_url,
-                user_agent: &user_agent,
-                origin: site.origins.first().map(String::as_str),
-            },
-            now,
-        )?;
-        (
-            Pending::Consent {
-                receipt: Box::new(receipt),
-                kiosk,
-            },
-            "sms_message",
-        )
-    };
+    let (user_agent, page_url, kiosk) = where_from(&site, &form, &channel);
+    let (pending, message_template) = pending_of(
+        state,
+        &request,
+        &compiled,
+        &form,
+        &phone_hash,
+        (page_url, user_agent, kiosk),
+        site.origins.first().map(String::as_str),
+        now,
+    )
+    .await?;
 
     let confirmation_id = random_uuid();
     let code = one_time_code();
@@ -323,48 +251,20 @@ pub async fn start(
     let (message_id, state_text) = if empty {
         (String::new(), "pending")
     } else {
-        let template = form.texts.get(message_template).ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!("compiled form without {message_template}"))
-        })?;
-        let text = kelisim_core::texts::fill(
-            &kelisim_core::texts::fill(template, "operator", &compiled.operator.name),
-            "code",
-            &code,
-        );
-        match gateway.send(&state.0.http, &phone, &text).await {
-            Ok(message_id) => (message_id, "pending"),
-            Err(error) => {
-                tracing::warn!(target: "kelisim::sms", site = %site.id, "{error}");
-                metrics::counter!(crate::telemetry::SMS_FAILED, "gateway" => gateway.name())
-                    .increment(1);
-                // Recorded, so a network asking again and again is still limited.
-                record(
-                    state,
-                    &confirmation_id,
-                    &request,
-                    &phone_hash,
-                    network.clone(),
-                    &pending,
-                    (gateway.name(), "", "failed"),
-                    (now, now),
-                    &state
-                        .0
-                        .phone_key
-                        .code_hash(&confirmation_id, &random_uuid()),
-                )
-                .await?;
-                return Err(AppError::Confirmation {
-                    status: StatusCode::SERVICE_UNAVAILABLE,
-                    reason: Refusal::GatewayUnavailable,
-                    message:
-                        "the SMS could not be sent; nothing was recorded, try again in a minute"
-                            .into(),
-                    retry_after: Some(60),
-                });
-            }
-        }
+        let text = message_text(&compiled, &form, message_template, &code)?;
+        let attempt = (confirmation_id.as_str(), &request, phone_hash.as_str());
+        send_code(
+            state,
+            &gateway,
+            &phone,
+            &text,
+            attempt,
+            network.clone(),
+            &pending,
+            now,
+        )
+        .await?
     };
-    metrics::counter!(crate::telemetry::SMS_SENT, "gateway" => gateway.name()).increment(1);
     state
         .0
         .store
@@ -397,6 +297,186 @@ pub async fn start(
         expires_at: stamp(expires),
         resend_after: limits.resend_after_seconds,
         phone: kelisim_core::phone::mask(&phone),
+    })
+}
+
+/// The SMS text named `template` (a text of the compiled form) with the operator and `code`.
+fn message_text(
+    compiled: &CompiledConfig,
+    form: &CompiledForm,
+    template: &str,
+    code: &str,
+) -> Result<String, AppError> {
+    let text = form
+        .texts
+        .get(template)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("compiled form without {template}")))?;
+    Ok(kelisim_core::texts::fill(
+        &kelisim_core::texts::fill(text, "operator", &compiled.operator.name),
+        "code",
+        code,
+    ))
+}
+
+/// Sends `text` to `phone` through the site's gateway: the gateway's message id and the row's
+/// state. A failed send is recorded too (so a network asking again and again is still
+/// limited) and answered `503`.
+#[allow(clippy::too_many_arguments)]
+async fn send_code(
+    state: &AppState,
+    gateway: &crate::sms::Gateway,
+    phone: &str,
+    text: &str,
+    (confirmation_id, request, phone_hash): (&str, &StartRequest, &str),
+    network: Option<String>,
+    pending: &Pending,
+    now: OffsetDateTime,
+) -> Result<(String, &'static str), AppError> {
+    match gateway.send(&state.0.http, phone, text).await {
+        Ok(message_id) => {
+            // Only messages sent: a withdrawal for a number without a standing consent sends
+            // nothing, and answers alike.
+            metrics::counter!(crate::telemetry::SMS_SENT, "gateway" => gateway.name())
+                .increment(1);
+            Ok((message_id, "pending"))
+        }
+        Err(error) => {
+            tracing::warn!(target: "kelisim::sms", site = %request.site, "{error}");
+            metrics::counter!(crate::telemetry::SMS_FAILED, "gateway" => gateway.name())
+                .increment(1);
+            record(
+                state,
+                confirmation_id,
+                request,
+                phone_hash,
+                network,
+                pending,
+                (gateway.name(), "", "failed"),
+                (now, now),
+                &state.0.phone_key.code_hash(confirmation_id, &random_uuid()),
+            )
+            .await?;
+            Err(AppError::Confirmation {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                reason: Refusal::GatewayUnavailable,
+                message: "the SMS could not be sent; nothing was recorded, try again in a minute"
+                    .into(),
+                retry_after: Some(60),
+            })
+        }
+    }
+}
+
+/// The compiled config the request names and its purpose set, which must confirm by SMS.
+async fn sms_form(
+    state: &AppState,
+    site: &str,
+    request: &StartRequest,
+) -> Result<(CompiledConfig, CompiledForm), AppError> {
+    let compiled =
+        compiled_config(state, site, &request.language, request.config_id.as_deref()).await?;
+    let form = compiled
+        .forms
+        .iter()
+        .find(|form| form.id == request.form)
+        .ok_or_else(|| {
+            AppError::bad(
+                "form",
+                format!(
+                    "`{}` is not a purpose set of the site's config",
+                    request.form
+                ),
+            )
+        })?;
+    if form.confirm.as_deref() != Some("sms") {
+        return Err(AppError::bad(
+            "form",
+            format!(
+                "purpose set `{}` is not confirmed by SMS (its config has no \"confirm\": \"sms\")",
+                form.id
+            ),
+        ));
+    }
+    let form = form.clone();
+    Ok((compiled, form))
+}
+
+/// The user agent, page and kiosk a receipt of `channel` records.
+fn where_from(
+    site: &crate::sites::Site,
+    form: &CompiledForm,
+    channel: &Channel,
+) -> (String, String, Option<KioskPlace>) {
+    match channel {
+        Channel::Web {
+            page_url,
+            user_agent,
+        } => (
+            if site.full_user_agent {
+                user_agent.clone()
+            } else {
+                crate::user_agent::reduce(user_agent)
+            },
+            crate::receipt::clean_page_url(page_url),
+            None,
+        ),
+        Channel::Kiosk(place) => (
+            "kelisim kiosk".to_owned(),
+            format!("urn:kelisim:kiosk:{}/{}", site.id, form.id),
+            Some(place.clone()),
+        ),
+    }
+}
+
+/// What the code will confirm (the consent's receipt, or a withdrawal of the standing consents),
+/// and the name of the SMS text that carries the code.
+#[allow(clippy::too_many_arguments)]
+async fn pending_of(
+    state: &AppState,
+    request: &StartRequest,
+    compiled: &CompiledConfig,
+    form: &CompiledForm,
+    phone_hash: &str,
+    (page_url, user_agent, kiosk): (String, String, Option<KioskPlace>),
+    origin: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<(Pending, &'static str), AppError> {
+    Ok(if request.withdraw {
+        let standing = standing_consents(state, &compiled.site, &form.id, phone_hash).await?;
+        (
+            Pending::Withdraw {
+                language: compiled.language.clone(),
+                page_url,
+                user_agent,
+                kiosk,
+                empty: standing.is_empty(),
+            },
+            "sms_withdraw_message",
+        )
+    } else {
+        let receipt = form_receipt(
+            compiled,
+            form,
+            &FormChoice {
+                granted_purposes: &request.granted_purposes,
+                denied_purposes: &request.denied_purposes,
+                consent_id: request.consent_id.as_deref(),
+                method: "sms",
+            },
+            FormReceiptPlace {
+                page_url: &page_url,
+                user_agent: &user_agent,
+                origin,
+            },
+            now,
+        )?;
+        (
+            Pending::Consent {
+                receipt: Box::new(receipt),
+                kiosk,
+            },
+            "sms_message",
+        )
     })
 }
 
