@@ -11,7 +11,7 @@
 //! Native code only (feature `compile`): size does not matter here, so this module uses serde,
 //! `format!` and a JSON parser that knows where each value is written.
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, Layout, Position};
 use crate::language::Language;
 use crate::strings::join;
 use crate::texts::{country_name, data_kind_name, format_days, TEXT_NAMES};
@@ -519,7 +519,7 @@ fn compile_language(config: &Config, language: Language) -> CompiledConfig {
             reopen: config.ui.reopen.as_str().to_owned(),
             reopen_position: config.ui.reopen_position.as_str().to_owned(),
         },
-        style: stylesheet(&config.ui.theme),
+        style: stylesheet(config),
         texts: texts
             .entries()
             .filter(|(name, _)| crate::config::Confirmation::of_text(name).is_none())
@@ -670,8 +670,37 @@ fn compile_variants(config: &Config, language: Language) -> Vec<CompiledVariant>
 
 /// The minified stylesheet, then the theme's custom properties on `#kelisim` (later in the
 /// sheet, so they win over the defaults).
-fn stylesheet(theme: &[(String, String)]) -> String {
-    let mut style = crate::css::minify_css(crate::css::STYLESHEET);
+fn stylesheet(config: &Config) -> String {
+    let theme = &config.ui.theme;
+    // Only the layouts the config and its variants show, in its one position.
+    let layouts: Vec<Layout> = std::iter::once(config.ui.layout)
+        .chain(
+            config
+                .ui
+                .variants
+                .iter()
+                .filter_map(|variant| variant.layout),
+        )
+        .collect();
+    let mut unused: Vec<String> = Vec::new();
+    for layout in [Layout::Bar, Layout::Box, Layout::Modal] {
+        if !layouts.contains(&layout) {
+            unused.push(format!("kelisim--{}", layout.as_str()));
+        }
+    }
+    for position in [
+        Position::Bottom,
+        Position::Top,
+        Position::BottomLeft,
+        Position::BottomRight,
+    ] {
+        if position != config.ui.position {
+            unused.push(format!("kelisim--{}", position.as_str()));
+        }
+    }
+    let unused: Vec<&str> = unused.iter().map(String::as_str).collect();
+    let mut style =
+        crate::css::without_classes(&crate::css::minify_css(crate::css::STYLESHEET), &unused);
     if !theme.is_empty() {
         let properties: Vec<String> = theme
             .iter()

@@ -76,9 +76,85 @@ fn skip_whitespace(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     }
 }
 
+/// `css` (minified) without the selectors that name one of `classes` (`kelisim--box`): the
+/// rules of layouts and positions a config never shows. A rule loses only those of its
+/// selectors and goes when none is left; `@media` blocks are filtered inside and go when
+/// empty; other at-rules (`@keyframes`) stay whole. The compiler's (it uses `format!`).
+#[cfg(feature = "compile")]
+pub fn without_classes(css: &str, classes: &[&str]) -> String {
+    let mut out = String::with_capacity(css.len());
+    let mut rest = css;
+    while let Some(open) = rest.find('{') {
+        let prelude = &rest[..open];
+        // The block's end: the brace that closes this one.
+        let mut depth = 0;
+        let mut close = open;
+        for (at, byte) in rest.bytes().enumerate().skip(open) {
+            match byte {
+                b'{' => depth += 1,
+                b'}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        close = at;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let body = &rest[open + 1..close];
+        if prelude.starts_with("@media") {
+            let inner = without_classes(body, classes);
+            if !inner.is_empty() {
+                out.push_str(&format!("{prelude}{{{inner}}}"));
+            }
+        } else if prelude.starts_with('@') {
+            out.push_str(&rest[..=close]);
+        } else {
+            let kept: Vec<&str> = prelude
+                .split(',')
+                .filter(|selector| !classes.iter().any(|class| names_class(selector, class)))
+                .collect();
+            if !kept.is_empty() {
+                out.push_str(&format!("{}{{{body}}}", kept.join(",")));
+            }
+        }
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether `selector` has the class `class` (`.kelisim--bottom` is not `.kelisim--bottom-left`).
+#[cfg(feature = "compile")]
+fn names_class(selector: &str, class: &str) -> bool {
+    let wanted = format!(".{class}");
+    selector.match_indices(&wanted).any(|(at, _)| {
+        !selector[at + wanted.len()..]
+            .chars()
+            .next()
+            .is_some_and(|next| next.is_ascii_alphanumeric() || next == '-' || next == '_')
+    })
+}
+
 /// The banner's stylesheet as written (scoped under `#kelisim`).
 pub const STYLESHEET: &str = include_str!("kelisim.css");
 
 /// The stylesheet of a form's consent block, as written: the forms module's own (its build
 /// script minifies it), so a compiled config does not carry it.
 pub const FORMS_STYLESHEET: &str = include_str!("forms.css");
+
+#[cfg(all(test, feature = "compile"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_of_unused_classes_go_and_the_rest_stay() {
+        let css = ".a{x:1}.k--box .b,.k--bar .b{y:2}.k--box .c{z:3}@media (max-width:480px){.k--box{w:4}}@media print{.a{v:5}}@keyframes f{from{o:0}}.k--bottom-left{p:6}";
+        assert_eq!(
+            without_classes(css, &["k--box", "k--bottom"]),
+            ".a{x:1}.k--bar .b{y:2}@media print{.a{v:5}}@keyframes f{from{o:0}}.k--bottom-left{p:6}"
+        );
+        assert_eq!(without_classes(css, &[]), css);
+    }
+}

@@ -682,3 +682,23 @@ fn the_browser_body_holds_what_the_modules_read() {
         RUNTIME_TEXT_NAMES.len()
     );
 }
+
+/// The compiled stylesheet holds the rules of the layouts the config and its variants show, in
+/// its position, and none of the others.
+#[test]
+fn the_stylesheet_holds_only_the_layouts_shown() {
+    let mut raw: serde_json::Value = serde_json::from_str(&read("www/kelisim.json")).unwrap();
+    raw["ui"] = serde_json::json!({"layout": "bar", "position": "bottom"});
+    let style = |raw: &serde_json::Value| compile_text(&raw.to_string()).unwrap()[0].style.clone();
+    let bar = style(&raw);
+    assert!(bar.contains(".kelisim--bar.kelisim--bottom .kelisim-banner"));
+    for gone in [".kelisim--box", ".kelisim--modal", ".kelisim--top"] {
+        assert!(!bar.contains(gone), "{gone}");
+    }
+    // Rules that name no layout stay, and so does every at-rule still needed.
+    assert!(bar.contains(".kelisim-button{") && bar.contains("@media print"));
+    raw["ui"]["variants"] = serde_json::json!([{"id": "a"}, {"id": "b", "layout": "modal"}]);
+    let with_modal = style(&raw);
+    assert!(with_modal.contains(".kelisim--modal .kelisim-banner"));
+    assert!(!with_modal.contains(".kelisim--box"));
+}

@@ -336,8 +336,7 @@ async fn send_code(
         Ok(message_id) => {
             // Only messages sent: a withdrawal for a number without a standing consent sends
             // nothing, and answers alike.
-            metrics::counter!(crate::telemetry::SMS_SENT, "gateway" => gateway.name())
-                .increment(1);
+            metrics::counter!(crate::telemetry::SMS_SENT, "gateway" => gateway.name()).increment(1);
             Ok((message_id, "pending"))
         }
         Err(error) => {
