@@ -222,7 +222,7 @@ pub async fn complete(
     let site = crate::known_site(state, &row.site)?;
     let roots = site.eds_roots.clone().unwrap_or_default();
     let der = cms_check::decode_base64(cms).map_err(cms_refusal)?;
-    let checked = cms_check::check(
+    let mut checked = cms_check::check(
         &der,
         row.document.as_bytes(),
         &roots,
@@ -230,75 +230,11 @@ pub async fn complete(
         true,
     )
     .map_err(cms_refusal)?;
-    // A GOST signature is verified by the operator's NCANode, when the site names one.
-    let mut checked = checked;
-    if !checked.verified && checked.algorithm == "GOST" {
-        if let Some(url) = site.eds.as_ref().and_then(|eds| eds.ncanode_url.as_deref()) {
-            match ncanode_verify(&state.0.http, url, &der).await {
-                Ok(Ok(())) => {
-                    checked.verified = true;
-                    checked.verification = format!(
-                        "verified by NCANode {url}: GOST signature, chain and revocation (OCSP); the signed content is the document"
-                    );
-                }
-                Ok(Err(why)) => {
-                    return Err(refuse(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        Refusal::BadSignature,
-                        format!("NCANode refused the signature: {why}"),
-                    ))
-                }
-                Err(why) => {
-                    checked.verification = format!(
-                        "not verified: NCANode {url}, which verifies GOST signatures, did not answer ({why})"
-                    );
-                }
-            }
-        }
-    }
+    verify_gost(state, &site, &der, &mut checked).await?;
     let pending: Pending = serde_json::from_str(&row.pending).map_err(|error| {
         AppError::Internal(anyhow::anyhow!("signature request {signature_id}: {error}"))
     })?;
-    // Revocation, when the CA's responder answers: a revoked certificate signs nothing.
-    let responder = site
-        .eds
-        .as_ref()
-        .and_then(|eds| eds.ocsp_url.clone())
-        .or_else(|| crate::ocsp::responder_of(&checked.signer_certificate));
-    let revocation = match (&responder, &checked.issuer_certificate) {
-        (Some(url), Some(issuer)) => {
-            crate::ocsp::ask(&state.0.http, url, &checked.signer_certificate, issuer).await
-        }
-        (None, _) => crate::ocsp::Revocation::NotChecked(
-            "not checked: the certificate names no OCSP responder and the site sets none".into(),
-        ),
-        (Some(_), None) => crate::ocsp::Revocation::NotChecked(
-            "not checked: the issuer's certificate is not known (a GOST signature)".into(),
-        ),
-    };
-    let (revocation, ocsp_response) = match revocation {
-        // NCANode asked the CA's responder itself when it verified a GOST signature.
-        crate::ocsp::Revocation::NotChecked(_)
-            if checked.algorithm == "GOST" && checked.verified =>
-        {
-            (
-                "checked by NCANode with the signature (OCSP)".to_owned(),
-                None,
-            )
-        }
-        crate::ocsp::Revocation::Revoked(when) => {
-            return Err(refuse(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Refusal::CertificateNotValid,
-                format!("the signer's certificate was revoked ({when})"),
-            ))
-        }
-        crate::ocsp::Revocation::Good(text, answer) => (
-            text,
-            Some(base64::engine::general_purpose::STANDARD.encode(answer)),
-        ),
-        crate::ocsp::Revocation::NotChecked(why) => (why, None),
-    };
+    let (revocation, ocsp_response) = revocation(state, &site, &checked).await?;
     if let Some(iin) = &pending.iin {
         if checked.signer_iin.as_ref() != Some(iin) {
             return Err(refuse(
@@ -353,6 +289,89 @@ pub async fn complete(
             Err(error.into())
         }
     }
+}
+
+/// A GOST signature is verified by the operator's NCANode, when the site names one; a refusal
+/// refuses the signature, no answer leaves it unverified (and says why).
+async fn verify_gost(
+    state: &AppState,
+    site: &crate::sites::Site,
+    der: &[u8],
+    checked: &mut cms_check::Checked,
+) -> Result<(), AppError> {
+    if !checked.verified && checked.algorithm == "GOST" {
+        if let Some(url) = site.eds.as_ref().and_then(|eds| eds.ncanode_url.as_deref()) {
+            match ncanode_verify(&state.0.http, url, der).await {
+                Ok(Ok(())) => {
+                    checked.verified = true;
+                    checked.verification = format!(
+                        "verified by NCANode {url}: GOST signature, chain and revocation (OCSP); the signed content is the document"
+                    );
+                }
+                Ok(Err(why)) => {
+                    return Err(refuse(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        Refusal::BadSignature,
+                        format!("NCANode refused the signature: {why}"),
+                    ))
+                }
+                Err(why) => {
+                    checked.verification = format!(
+                        "not verified: NCANode {url}, which verifies GOST signatures, did not answer ({why})"
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The signer certificate's revocation, when the CA's responder answers: what was found and
+/// the responder's answer (base64). A revoked certificate signs nothing.
+async fn revocation(
+    state: &AppState,
+    site: &crate::sites::Site,
+    checked: &cms_check::Checked,
+) -> Result<(String, Option<String>), AppError> {
+    let responder = site
+        .eds
+        .as_ref()
+        .and_then(|eds| eds.ocsp_url.clone())
+        .or_else(|| crate::ocsp::responder_of(&checked.signer_certificate));
+    let revocation = match (&responder, &checked.issuer_certificate) {
+        (Some(url), Some(issuer)) => {
+            crate::ocsp::ask(&state.0.http, url, &checked.signer_certificate, issuer).await
+        }
+        (None, _) => crate::ocsp::Revocation::NotChecked(
+            "not checked: the certificate names no OCSP responder and the site sets none".into(),
+        ),
+        (Some(_), None) => crate::ocsp::Revocation::NotChecked(
+            "not checked: the issuer's certificate is not known (a GOST signature)".into(),
+        ),
+    };
+    Ok(match revocation {
+        // NCANode asked the CA's responder itself when it verified a GOST signature.
+        crate::ocsp::Revocation::NotChecked(_)
+            if checked.algorithm == "GOST" && checked.verified =>
+        {
+            (
+                "checked by NCANode with the signature (OCSP)".to_owned(),
+                None,
+            )
+        }
+        crate::ocsp::Revocation::Revoked(when) => {
+            return Err(refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Refusal::CertificateNotValid,
+                format!("the signer's certificate was revoked ({when})"),
+            ))
+        }
+        crate::ocsp::Revocation::Good(text, answer) => (
+            text,
+            Some(base64::engine::general_purpose::STANDARD.encode(answer)),
+        ),
+        crate::ocsp::Revocation::NotChecked(why) => (why, None),
+    })
 }
 
 /// Asks the operator's NCANode (its HTTP API, `POST /cms/verify`) to verify a CMS with the
