@@ -131,6 +131,44 @@ pub fn judge(url: &str, phases: &[PhaseResult], declared: Option<&[DeclaredServi
         .iter()
         .map(|phase| phase.seen.iter().map(explainers).collect())
         .collect();
+    let vendors = vendor_findings(phases, &explained, declared);
+    let (unknown, unknown_hosts) = unexplained(phases, &explained, declared);
+    let declared_not_seen = declared
+        .map(|services| declared_not_seen(services, &vendors, phases))
+        .unwrap_or_default();
+
+    let phases_summary = phases
+        .iter()
+        .map(|phase| PhaseSummary {
+            phase: phase.phase,
+            choice_made: phase.choice_made,
+            pages: phase.pages.iter().map(|page| page.url.clone()).collect(),
+            failed_pages: phase
+                .pages
+                .iter()
+                .filter_map(|page| Some((page.url.clone(), page.error.clone()?)))
+                .collect(),
+        })
+        .collect();
+    let proposed_fragment = fragment(&vendors);
+    Report {
+        url: url.to_owned(),
+        phases: phases_summary,
+        vendors,
+        unknown,
+        unknown_hosts,
+        declared_not_seen,
+        compared_with_config: declared.is_some(),
+        proposed_fragment,
+    }
+}
+
+/// What each vendor of the knowledge base was seen doing, in each phase.
+fn vendor_findings(
+    phases: &[PhaseResult],
+    explained: &[Vec<Vec<&'static KnownVendor>>],
+    declared: Option<&[DeclaredService]>,
+) -> Vec<VendorFinding> {
     // A host several vendors call (gtag.js serves GA4, Google Ads and Tag Manager) goes to the
     // ones something distinctive (a cookie, a host of their own) shows are there, else to the
     // first of them in the knowledge base.
@@ -177,7 +215,7 @@ pub fn judge(url: &str, phases: &[PhaseResult], declared: Option<&[DeclaredServi
                         .find(|s| Some(&s.id) == finding.declared_as.as_ref())
                 })
                 .is_some_and(|service| service.required);
-        for (phase, candidates) in phases.iter().zip(&explained) {
+        for (phase, candidates) in phases.iter().zip(explained) {
             for (item, candidates) in phase.seen.iter().zip(candidates) {
                 if !attributed(candidates).iter().any(|v| v.id == known.id) {
                     continue;
@@ -199,10 +237,19 @@ pub fn judge(url: &str, phases: &[PhaseResult], declared: Option<&[DeclaredServi
             vendors.push(finding);
         }
     }
+    vendors
+}
 
+/// What no vendor of the knowledge base explains: first-party storage the config does not
+/// declare, and hosts.
+fn unexplained(
+    phases: &[PhaseResult],
+    explained: &[Vec<Vec<&'static KnownVendor>>],
+    declared: Option<&[DeclaredService]>,
+) -> (Vec<Seen>, Vec<Seen>) {
     let mut unknown: Vec<Seen> = Vec::new();
     let mut unknown_hosts: Vec<Seen> = Vec::new();
-    for (phase, candidates) in phases.iter().zip(&explained) {
+    for (phase, candidates) in phases.iter().zip(explained) {
         for (item, candidates) in phase.seen.iter().zip(candidates) {
             if !candidates.is_empty() || is_kelisims_own(item) {
                 continue;
@@ -224,53 +271,32 @@ pub fn judge(url: &str, phases: &[PhaseResult], declared: Option<&[DeclaredServi
             }
         }
     }
+    (unknown, unknown_hosts)
+}
 
-    let declared_not_seen = declared
-        .map(|services| {
-            services
-                .iter()
-                .filter(|service| {
-                    !vendors
-                        .iter()
-                        .any(|v| v.declared_as.as_ref() == Some(&service.id))
-                })
-                .filter(|service| {
-                    !phases.iter().any(|phase| {
-                        phase
-                            .seen
-                            .iter()
-                            .any(|item| declared_storage(std::slice::from_ref(service), item))
-                    })
-                })
-                .map(|service| service.id.clone())
-                .collect()
-        })
-        .unwrap_or_default();
-
-    let phases_summary = phases
+/// The services the config declares that nothing of the scan showed.
+fn declared_not_seen(
+    services: &[DeclaredService],
+    vendors: &[VendorFinding],
+    phases: &[PhaseResult],
+) -> Vec<String> {
+    services
         .iter()
-        .map(|phase| PhaseSummary {
-            phase: phase.phase,
-            choice_made: phase.choice_made,
-            pages: phase.pages.iter().map(|page| page.url.clone()).collect(),
-            failed_pages: phase
-                .pages
+        .filter(|service| {
+            !vendors
                 .iter()
-                .filter_map(|page| Some((page.url.clone(), page.error.clone()?)))
-                .collect(),
+                .any(|v| v.declared_as.as_ref() == Some(&service.id))
         })
-        .collect();
-    let proposed_fragment = fragment(&vendors);
-    Report {
-        url: url.to_owned(),
-        phases: phases_summary,
-        vendors,
-        unknown,
-        unknown_hosts,
-        declared_not_seen,
-        compared_with_config: declared.is_some(),
-        proposed_fragment,
-    }
+        .filter(|service| {
+            !phases.iter().any(|phase| {
+                phase
+                    .seen
+                    .iter()
+                    .any(|item| declared_storage(std::slice::from_ref(service), item))
+            })
+        })
+        .map(|service| service.id.clone())
+        .collect()
 }
 
 /// The vendors of the knowledge base whose doing `item` may be, in knowledge-base order.
