@@ -195,89 +195,11 @@ impl RawConfig {
         if config.get("categories").is_none() {
             problems.at("categories", "is missing");
         }
-        let mut categories = Vec::new();
-        for (path, item) in &config.array("categories") {
-            let category = Fields::new(item, path, CATEGORY_FIELDS, problems);
-            let mut services = Vec::new();
-            for (path, item) in &category.array("services") {
-                let service = Fields::new(item, path, SERVICE_FIELDS, problems);
-                // With a preset, its id, name and country stand in for missing ones.
-                let preset = service.optional_string("preset");
-                let required = |name: &str| match preset {
-                    Some(_) => service.optional_string(name).unwrap_or_default(),
-                    None => service.string(name),
-                };
-                let mut raw = RawService {
-                    id: required("id"),
-                    name: required("name"),
-                    cookies: service.strings("cookies"),
-                    local_storage: service.strings("local_storage"),
-                    data: service.strings("data"),
-                    country: required("country"),
-                    vendor: service.optional_string("vendor"),
-                    vendor_id: service.optional_string("vendor_id"),
-                    cookie_paths: service.strings("cookie_paths"),
-                };
-                if let Some(preset) = &preset {
-                    expand_preset(&mut raw, &service, preset);
-                }
-                services.push(raw);
-            }
-            categories.push(RawCategory {
-                id: category.string("id"),
-                required: category.bool_or("required", false),
-                default: category.bool_or("default", false),
-                title: category.string_map("title"),
-                description: category.string_map("description"),
-                refusal: category.string_map("refusal"),
-                services,
-            });
-        }
-        let ui = config.object("ui", UI_FIELDS).map(|ui| {
-            let mut variants = Vec::new();
-            for (path, item) in &ui.array("variants") {
-                let variant = Fields::new(item, path, VARIANT_FIELDS, problems);
-                variants.push(RawVariant {
-                    id: variant.string("id"),
-                    weight: variant.optional_u32("weight"),
-                    layout: variant.optional_string("layout"),
-                    texts: text_overrides(&variant),
-                });
-            }
-            RawUi {
-                layout: ui.optional_string("layout"),
-                position: ui.optional_string("position"),
-                theme: ui.string_map("theme"),
-                variant: ui.optional_string("variant"),
-                hide_from_bots: ui.bool_or("hide_from_bots", false),
-                variants,
-                reopen: ui.optional_string("reopen"),
-                reopen_position: ui.optional_string("reopen_position"),
-            }
-        });
-        let mut forms = Vec::new();
-        for (path, item) in &config.array("forms") {
-            let form = Fields::new(item, path, FORM_FIELDS, problems);
-            let mut purposes = Vec::new();
-            for (path, item) in &form.array("purposes") {
-                let purpose = Fields::new(item, path, PURPOSE_FIELDS, problems);
-                purposes.push(RawPurpose {
-                    id: purpose.string("id"),
-                    required: purpose.bool_or("required", false),
-                    title: purpose.string_map("title"),
-                    data: purpose.strings("data"),
-                    recipients: purpose.strings("recipients"),
-                    countries: purpose.strings("countries"),
-                    term_days: purpose.optional_u32("term_days"),
-                    publication: purpose.bool_or("publication", false),
-                });
-            }
-            forms.push(RawForm {
-                id: form.string("id"),
-                confirm: form.optional_string("confirm"),
-                purposes,
-            });
-        }
+        let categories = read_categories(&config, problems);
+        let ui = config
+            .object("ui", UI_FIELDS)
+            .map(|ui| read_ui(&ui, problems));
+        let forms = read_forms(&config, problems);
         let texts = text_overrides(&config);
         RawConfig {
             site: config.string("site"),
@@ -314,6 +236,101 @@ impl RawConfig {
         let raw = RawConfig::read(value, &problems);
         problems.into_result(raw)
     }
+}
+
+/// `categories[]` and their services as written (a preset fills in what a service leaves out).
+fn read_categories(config: &Fields, problems: &Problems) -> Vec<RawCategory> {
+    let mut categories = Vec::new();
+    for (path, item) in &config.array("categories") {
+        let category = Fields::new(item, path, CATEGORY_FIELDS, problems);
+        let mut services = Vec::new();
+        for (path, item) in &category.array("services") {
+            let service = Fields::new(item, path, SERVICE_FIELDS, problems);
+            // With a preset, its id, name and country stand in for missing ones.
+            let preset = service.optional_string("preset");
+            let required = |name: &str| match preset {
+                Some(_) => service.optional_string(name).unwrap_or_default(),
+                None => service.string(name),
+            };
+            let mut raw = RawService {
+                id: required("id"),
+                name: required("name"),
+                cookies: service.strings("cookies"),
+                local_storage: service.strings("local_storage"),
+                data: service.strings("data"),
+                country: required("country"),
+                vendor: service.optional_string("vendor"),
+                vendor_id: service.optional_string("vendor_id"),
+                cookie_paths: service.strings("cookie_paths"),
+            };
+            if let Some(preset) = &preset {
+                expand_preset(&mut raw, &service, preset);
+            }
+            services.push(raw);
+        }
+        categories.push(RawCategory {
+            id: category.string("id"),
+            required: category.bool_or("required", false),
+            default: category.bool_or("default", false),
+            title: category.string_map("title"),
+            description: category.string_map("description"),
+            refusal: category.string_map("refusal"),
+            services,
+        });
+    }
+    categories
+}
+
+/// `ui` as written.
+fn read_ui(ui: &Fields, problems: &Problems) -> RawUi {
+    let mut variants = Vec::new();
+    for (path, item) in &ui.array("variants") {
+        let variant = Fields::new(item, path, VARIANT_FIELDS, problems);
+        variants.push(RawVariant {
+            id: variant.string("id"),
+            weight: variant.optional_u32("weight"),
+            layout: variant.optional_string("layout"),
+            texts: text_overrides(&variant),
+        });
+    }
+    RawUi {
+        layout: ui.optional_string("layout"),
+        position: ui.optional_string("position"),
+        theme: ui.string_map("theme"),
+        variant: ui.optional_string("variant"),
+        hide_from_bots: ui.bool_or("hide_from_bots", false),
+        variants,
+        reopen: ui.optional_string("reopen"),
+        reopen_position: ui.optional_string("reopen_position"),
+    }
+}
+
+/// `forms[]` and their purposes as written.
+fn read_forms(config: &Fields, problems: &Problems) -> Vec<RawForm> {
+    let mut forms = Vec::new();
+    for (path, item) in &config.array("forms") {
+        let form = Fields::new(item, path, FORM_FIELDS, problems);
+        let mut purposes = Vec::new();
+        for (path, item) in &form.array("purposes") {
+            let purpose = Fields::new(item, path, PURPOSE_FIELDS, problems);
+            purposes.push(RawPurpose {
+                id: purpose.string("id"),
+                required: purpose.bool_or("required", false),
+                title: purpose.string_map("title"),
+                data: purpose.strings("data"),
+                recipients: purpose.strings("recipients"),
+                countries: purpose.strings("countries"),
+                term_days: purpose.optional_u32("term_days"),
+                publication: purpose.bool_or("publication", false),
+            });
+        }
+        forms.push(RawForm {
+            id: form.string("id"),
+            confirm: form.optional_string("confirm"),
+            purposes,
+        });
+    }
+    forms
 }
 
 /// The `texts` object of the config or of a variant: overrides per language code.
