@@ -1717,73 +1717,17 @@ fn validate_forms(
         let mut purposes: Vec<Purpose> = Vec::new();
         for (purpose_index, raw_purpose) in raw_form.purposes.iter_mut().enumerate() {
             let raw_purpose = std::mem::take(raw_purpose);
-            let field = index_path(&field_path(&field, "purposes"), purpose_index);
-            let sub = |name: &str| field_path(&field, name);
-            check_id(problems, &sub("id"), &raw_purpose.id, MAX_ID_LENGTH, false);
-            if purposes.iter().any(|purpose| purpose.id == raw_purpose.id) {
-                reject(problems, &sub("id"), "`{}` is used twice", &raw_purpose.id);
+            let purpose_field = index_path(&field_path(&field, "purposes"), purpose_index);
+            let purpose = validate_purpose(raw_purpose, &purpose_field, languages, problems);
+            if purposes.iter().any(|known| known.id == purpose.id) {
+                reject(
+                    problems,
+                    &field_path(&purpose_field, "id"),
+                    "`{}` is used twice",
+                    &purpose.id,
+                );
             }
-            let mut title = PerLanguage::default();
-            for &language in languages {
-                let text = localized_text(&raw_purpose.title, language)
-                    .filter(|text| !is_blank(text))
-                    .unwrap_or_else(|| {
-                        problems.at(&concat(&[&field, ".title.", language.code()]), "is missing");
-                        String::new()
-                    });
-                title.set(language, text);
-            }
-            for (code, _) in pairs(&raw_purpose.title) {
-                parse_language(problems, &concat(&[&field, ".title.", code]), code);
-            }
-            check_data_kinds(problems, &field, &raw_purpose.data);
-            if raw_purpose.data.is_empty() {
-                problems.at(&sub("data"), "must list the data collected");
-            }
-            check_each(
-                problems,
-                &sub("recipients"),
-                &raw_purpose.recipients,
-                |recipient| !is_blank(recipient),
-                "must not be empty",
-            );
-            check_each(
-                problems,
-                &sub("countries"),
-                &raw_purpose.countries,
-                is_country_code,
-                "\"{}\" must be an ISO 3166-1 alpha-2 code in capitals",
-            );
-            let term_days = match raw_purpose.term_days {
-                None => {
-                    problems.at(
-                        &sub("term_days"),
-                        "is missing: the consent must state how long data is kept",
-                    );
-                    0
-                }
-                Some(0) => {
-                    problems.at(&sub("term_days"), "must be at least 1");
-                    0
-                }
-                Some(days) => days,
-            };
-            purposes.push(Purpose {
-                id: raw_purpose.id,
-                required: raw_purpose.required,
-                title,
-                data: raw_purpose.data,
-                recipients: raw_purpose.recipients,
-                countries: {
-                    let mut countries = raw_purpose.countries;
-                    if countries.is_empty() {
-                        add_missing(&mut countries, &["KZ"]);
-                    }
-                    countries
-                },
-                term_days,
-                publication: raw_purpose.publication,
-            });
+            purposes.push(purpose);
         }
         forms.push(Form {
             id: raw_form.id,
@@ -1792,6 +1736,79 @@ fn validate_forms(
         });
     }
     forms
+}
+
+/// One purpose of a form at `field` (`forms[0].purposes[1]`): its title in every language,
+/// the data it collects, its recipients and countries, how long it lasts.
+fn validate_purpose(
+    raw_purpose: RawPurpose,
+    field: &str,
+    languages: &[Language],
+    problems: &Problems,
+) -> Purpose {
+    let sub = |name: &str| field_path(field, name);
+    check_id(problems, &sub("id"), &raw_purpose.id, MAX_ID_LENGTH, false);
+    let mut title = PerLanguage::default();
+    for &language in languages {
+        let text = localized_text(&raw_purpose.title, language)
+            .filter(|text| !is_blank(text))
+            .unwrap_or_else(|| {
+                problems.at(&concat(&[field, ".title.", language.code()]), "is missing");
+                String::new()
+            });
+        title.set(language, text);
+    }
+    for (code, _) in pairs(&raw_purpose.title) {
+        parse_language(problems, &concat(&[field, ".title.", code]), code);
+    }
+    check_data_kinds(problems, field, &raw_purpose.data);
+    if raw_purpose.data.is_empty() {
+        problems.at(&sub("data"), "must list the data collected");
+    }
+    check_each(
+        problems,
+        &sub("recipients"),
+        &raw_purpose.recipients,
+        |recipient| !is_blank(recipient),
+        "must not be empty",
+    );
+    check_each(
+        problems,
+        &sub("countries"),
+        &raw_purpose.countries,
+        is_country_code,
+        "\"{}\" must be an ISO 3166-1 alpha-2 code in capitals",
+    );
+    let term_days = match raw_purpose.term_days {
+        None => {
+            problems.at(
+                &sub("term_days"),
+                "is missing: the consent must state how long data is kept",
+            );
+            0
+        }
+        Some(0) => {
+            problems.at(&sub("term_days"), "must be at least 1");
+            0
+        }
+        Some(days) => days,
+    };
+    Purpose {
+        id: raw_purpose.id,
+        required: raw_purpose.required,
+        title,
+        data: raw_purpose.data,
+        recipients: raw_purpose.recipients,
+        countries: {
+            let mut countries = raw_purpose.countries;
+            if countries.is_empty() {
+                add_missing(&mut countries, &["KZ"]);
+            }
+            countries
+        },
+        term_days,
+        publication: raw_purpose.publication,
+    }
 }
 
 /// Appends one `name=value` line to a fingerprint, newlines inside `value` written as `\n`:
