@@ -1688,15 +1688,9 @@ const PAGE_TIMEOUT: Duration = Duration::from_secs(120);
 fn run_check_with(url: &str, check: &Check, profile: &Path, extra_args: &[&str]) -> Result<()> {
     let mut chromium = Command::new(CHROMIUM);
     chromium
+        .arg("--headless")
+        .args(crate::webdriver::CHROMIUM_FLAGS)
         .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            "--disable-sync",
             "--enable-logging=stderr",
             "--v=0",
             "--virtual-time-budget=30000",

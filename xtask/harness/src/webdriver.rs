@@ -254,17 +254,21 @@ impl Browser {
     }
 }
 
+/// What headless Chromium needs on these machines (as root, in a container, offline) besides
+/// `--headless`: the end-to-end checks and the WebDriver sessions both start it so.
+pub const CHROMIUM_FLAGS: [&str; 7] = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+];
+
 fn new_session(base: &str, extra_args: &[&str]) -> Result<String> {
-    let mut args = vec![
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--disable-sync",
-    ];
+    let mut args = vec!["--headless=new"];
+    args.extend_from_slice(&CHROMIUM_FLAGS);
     args.extend_from_slice(extra_args);
     // A page that never finishes loading fails `goto` after a minute, not WebDriver's five.
     let capabilities = json!({"capabilities": {"alwaysMatch": {
