@@ -201,15 +201,35 @@ pub fn policy_link(
 /// The element a layer's node tree describes (`[tag, {attribute: value}, child…]`, a child
 /// being a tree or a text), as the compiler wrote it and the config reader checked it (tags,
 /// attribute names and links: `kelisim_core::compiled`). Texts become text nodes.
+///
+/// The tree is the page's object when the page gave `init` one, so it is checked again as it
+/// is built, by the same rules: what the page changed after the first check (a tag or an
+/// attribute a layer does not use, not a tree at all) is built as a `div` or left out, never
+/// run, and never a throw in the middle of a render.
 pub fn build(tree: &JsValue) -> Element {
+    use kelisim_core::compiled::{is_layer_attribute, is_layer_tag};
+    if !js_sys::Array::is_array(tree) {
+        return element("div", "");
+    }
     let items: &js_sys::Array = tree.unchecked_ref();
-    let tag = items.get(0).as_string().unwrap_or_default();
+    let tag = items
+        .get(0)
+        .as_string()
+        .filter(|tag| is_layer_tag(tag))
+        .unwrap_or_else(|| "div".into());
     let node = element(&tag, "");
     let attributes = items.get(1);
-    for name in js_sys::Object::keys(attributes.unchecked_ref::<js_sys::Object>()).iter() {
+    let names = if attributes.is_object() {
+        js_sys::Object::keys(attributes.unchecked_ref::<js_sys::Object>())
+    } else {
+        js_sys::Array::new()
+    };
+    for name in names.iter() {
         let name = name.as_string().unwrap_or_default();
         if let Some(value) = crate::browser::property(&attributes, &name).as_string() {
-            set_attr(&node, &name, &value);
+            if is_layer_attribute(&name, &value) {
+                set_attr(&node, &name, &value);
+            }
         }
     }
     for child in items.iter().skip(2) {

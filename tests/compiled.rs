@@ -140,3 +140,28 @@ fn what_is_not_a_compiled_config_of_this_format_shows_nothing() {
     assert!(!kelisim::init(config, JsValue::UNDEFINED));
     assert!(query("#kelisim").is_none());
 }
+
+/// The layers are built from the config object the page gave, checked again as they are
+/// built: what the page changes in its object after `init` builds nothing that runs or loads,
+/// and no render throws.
+#[wasm_bindgen_test]
+fn a_config_object_changed_after_init_builds_nothing_that_runs() {
+    reset("ru");
+    let config = compiled_config("ru");
+    assert!(kelisim::init(config.clone(), JsValue::UNDEFINED));
+    assert!(query("#kelisim .kelisim-title").is_some());
+    kelisim::hide();
+    let tampered = js_sys::JSON::parse(
+        r#"["script", {"src": "/x.js"}, ["img", {"src": "x", "onerror": "window.pwned = 1"}, "text"], ["a", {"href": "javascript:alert(1)"}, "link"]]"#,
+    )
+    .unwrap();
+    set(&config, &["layers", "banner"], tampered);
+    kelisim::show();
+    assert!(query("#kelisim script").is_none() && query("#kelisim img").is_none());
+    assert!(query("#kelisim [onerror]").is_none() && query("#kelisim [href]").is_none());
+    assert_eq!(text("#kelisim a"), "link");
+    kelisim::hide();
+    set(&config, &["layers", "banner"], JsValue::from(7));
+    kelisim::show();
+    assert!(query("#kelisim").is_some(), "the render went through");
+}

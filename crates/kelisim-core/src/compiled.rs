@@ -367,6 +367,26 @@ const LAYER_TAGS: &[&str] = &[
     "summary", "ul", "li", "dl", "dt", "dd",
 ];
 
+/// Whether a layer may have the element `tag`.
+pub fn is_layer_tag(tag: &str) -> bool {
+    LAYER_TAGS.contains(&tag)
+}
+
+/// Whether a layer's element may have the attribute `name` with `value`: a name
+/// `setAttribute` takes (lowercase letters, digits, `-`) that is no event handler, and a link
+/// only to http(s) or the site itself.
+pub fn is_layer_attribute(name: &str, value: &str) -> bool {
+    let plain = !name.is_empty()
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-');
+    let link = name != "href"
+        || value.starts_with("https://")
+        || value.starts_with("http://")
+        || (value.starts_with('/') && !value.starts_with("//"));
+    plain && !name.starts_with("on") && link
+}
+
 /// Deeper than this is not a layer (and a cyclic JS array stops here).
 const MAX_LAYER_DEPTH: usize = 32;
 
@@ -383,25 +403,14 @@ fn check_tree<N: Node>(tree: &N, path: &Path, failure: &Failure, depth: usize) {
     if depth > MAX_LAYER_DEPTH {
         return failure.at(path, "is not a node of a layer");
     }
-    if !LAYER_TAGS.contains(&tag.as_str()) {
+    if !is_layer_tag(&tag) {
         return failure.at(path, "has a tag a layer does not use");
     }
     for (name, value) in &attributes {
         let Some(value) = value.text() else {
             return failure.at(path, "has an attribute that is not text");
         };
-        // Only names `setAttribute` takes (lowercase letters, digits, `-`), and none of an
-        // event handler.
-        let malformed = name.is_empty()
-            || !name
-                .bytes()
-                .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-');
-        let handler = malformed || name.starts_with("on");
-        let link = name == "href"
-            && !(value.starts_with("https://")
-                || value.starts_with("http://")
-                || (value.starts_with('/') && !value.starts_with("//")));
-        if handler || link {
+        if !is_layer_attribute(name, &value) {
             return failure.at(path, "has an attribute a layer does not use");
         }
     }
