@@ -25,7 +25,8 @@ pub struct SiteConfigs {
 /// A compiled config's body as browsers get it.
 #[derive(Clone, Debug)]
 pub struct ServedConfig {
-    pub body: String,
+    /// Shared, so answering a request copies no bytes.
+    pub body: axum::body::Bytes,
     /// The SHA-256 of `body`, quoted: the body is what the archived config's `config_id`
     /// names, less what browsers do not read, so a new kelisim may serve the same config
     /// differently; the ETag follows the bytes.
@@ -35,8 +36,8 @@ pub struct ServedConfig {
 impl SiteConfigs {
     pub fn insert(&mut self, site: &str, compiled: Vec<CompiledConfig>) {
         for config in &compiled {
-            let body = config.to_browser_json();
-            let etag = format!("\"{}\"", hex::encode(Sha256::digest(body.as_bytes())));
+            let body = axum::body::Bytes::from(config.to_browser_json());
+            let etag = format!("\"{}\"", hex::encode(Sha256::digest(&body)));
             self.served
                 .insert(config.config_id.clone(), ServedConfig { body, etag });
         }
@@ -134,17 +135,17 @@ pub fn write_build(compiled: &[CompiledConfig], out: &Path) -> Result<PathBuf> {
     // compiled configs for browsers differently, and a cached folder must never change.
     let mut hasher = Sha256::new();
     for config in compiled {
-        hasher.update(config.to_browser_json().as_bytes());
+        hasher.update(&all.served[&config.config_id].body);
     }
     let hash = hex::encode(hasher.finalize());
     let folder = out.join(format!("{}-{}", first.site, &hash[..16]));
     std::fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
     for language in LANGUAGE_NAMES {
-        let config = all
-            .get(&first.site, language)
+        let (_, served) = all
+            .served(&first.site, language)
             .expect("a compiled config has its default language");
         let path = folder.join(format!("{language}.json"));
-        std::fs::write(&path, config.to_browser_json())
+        std::fs::write(&path, &served.body)
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(folder)

@@ -211,6 +211,10 @@ fn served_configs_are_archived_and_receipts_show_the_texts_they_attest() {
     assert_eq!(status, 200);
     let etag = response.header("etag").unwrap().to_owned();
     assert_eq!(response.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(
+        response.header("content-type"),
+        Some("application/json; charset=utf-8")
+    );
     let body = response.into_string().unwrap();
     assert_eq!(
         etag,
