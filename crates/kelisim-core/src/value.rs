@@ -177,7 +177,7 @@ impl<'a> Fields<'a> {
         allowed: &[&str],
         problems: &'a Problems,
     ) -> Fields<'a> {
-        let read = Fields::lenient(value, path, problems);
+        let read = Fields::unchecked(value, path, problems);
         for (name, _) in read.fields {
             if !allowed.contains(&name.as_str()) {
                 let mut error = ConfigError::new(
@@ -194,11 +194,9 @@ impl<'a> Fields<'a> {
         read
     }
 
-    /// Reads `value` as an object at `path` whose fields are not checked against a list: what
-    /// is read is checked, anything else is ignored. For the compiled format, which the
-    /// compiler writes field for field: a field a newer compiler adds does not stop a runtime
-    /// that does not read it.
-    pub fn lenient(value: &'a Value, path: &str, problems: &'a Problems) -> Fields<'a> {
+    /// Reads `value` as an object at `path`, its fields not yet checked against a list
+    /// ([`Fields::new`] checks them).
+    fn unchecked(value: &'a Value, path: &str, problems: &'a Problems) -> Fields<'a> {
         let fields: &'a [(String, Value)] = match value {
             Value::Object(fields) => fields,
             other => {
@@ -210,18 +208,6 @@ impl<'a> Fields<'a> {
             path: path.to_owned(),
             fields,
             problems,
-        }
-    }
-
-    /// A nested object read leniently (see [`Fields::lenient`]), reported missing and read as
-    /// an object without fields when absent.
-    pub fn required_lenient_object(&self, name: &str) -> Fields<'a> {
-        match self.get(name) {
-            Some(value) => Fields::lenient(value, &self.path(name), self.problems),
-            None => {
-                self.problems.at(&self.path(name), "is missing");
-                Fields::empty(&self.path(name), self.problems)
-            }
         }
     }
 
