@@ -52,7 +52,7 @@ pub struct Sdk {
     impression_sent: Cell<bool>,
     /// This page view recorded a Global Privacy Control refusal: the banner says so.
     gpc_honoured: Cell<bool>,
-    _open_links: EventListener,
+    _click: EventListener,
     _pagehide: EventListener,
     _popstate: EventListener,
     /// See [`InitOptions::forms`].
@@ -105,7 +105,7 @@ pub fn init(config: Config, compiled: JsValue, options: InitOptions) -> Result<(
         config.default_language,
     );
 
-    let open_links = open_links_listener();
+    let click = click_listener();
 
     // Receipts still in the outbox get one more chance as the page goes away.
     let pagehide = EventListener::new(crate::browser::window(), "pagehide", |_| {
@@ -139,7 +139,7 @@ pub fn init(config: Config, compiled: JsValue, options: InitOptions) -> Result<(
         observer: RefCell::new(None),
         impression_sent: Cell::new(false),
         gpc_honoured: Cell::new(false),
-        _open_links: open_links,
+        _click: click,
         _pagehide: pagehide,
         _popstate: popstate,
         forms: options.forms.clone(),
@@ -171,16 +171,20 @@ pub fn init(config: Config, compiled: JsValue, options: InitOptions) -> Result<(
     Ok(())
 }
 
-/// One listener on the document serves every `data-kelisim="open"` element, present or
-/// added later, the `data-cc` buttons of pages written for vanilla-cookieconsent, and the
-/// buttons of embed placeholders.
-fn open_links_listener() -> EventListener {
+/// One click listener on the document serves every control: the buttons of the layers, every
+/// `data-kelisim="open"` element (the floating button's and the site's own, present or added
+/// later), the `data-cc` buttons of pages written for vanilla-cookieconsent, and the buttons
+/// of embed placeholders.
+fn click_listener() -> EventListener {
     EventListener::new_with_options(
         document(),
         "click",
         EventListenerOptions::enable_prevent_default(),
         |event| {
             let target = crate::browser::event_element(event);
+            if let Some(action) = target.as_ref().and_then(crate::ui::clicked) {
+                return on_ui_action(action);
+            }
             let opener = target
                 .as_ref()
                 .and_then(|target| dom::closest(target, "[data-kelisim=\"open\"],[data-cc]"));
@@ -471,11 +475,7 @@ impl Sdk {
             && document().body().is_some();
         let mut reopen = self.reopen.borrow_mut();
         if wanted && reopen.is_none() {
-            *reopen = ReopenButton::mount(&self.config(), self.language.get(), || {
-                if let Some(sdk) = current() {
-                    sdk.show_preferences();
-                }
-            });
+            *reopen = ReopenButton::mount(&self.config(), self.language.get());
         }
     }
 

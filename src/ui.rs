@@ -7,9 +7,10 @@
 //! `dom::build`, texts as text nodes, never as HTML, so the layers also work on pages that
 //! require Trusted Types (`require-trusted-types-for 'script'`), where `innerHTML` with a string
 //! throws. This module sets only what depends on the visit: the switches, the Global Privacy
-//! Control note, the visitor's own consent. Three listeners on the root serve every control
-//! (click, change, keydown). What a click means is decided by `crate::sdk`; this module reports
-//! `UiAction`s and reads the switches back.
+//! Control note, the visitor's own consent. One listener on the root serves the keyboard
+//! (keydown); clicks, on buttons and switches alike, reach the SDK's one listener on the
+//! document, which asks [`clicked`] what a click means (what an action does is decided by
+//! `crate::sdk`). This module reports `UiAction`s and keeps the switches in step.
 
 pub(crate) mod reopen;
 
@@ -77,7 +78,7 @@ pub struct Ui {
     banner: Option<HtmlElement>,
     preferences: Option<HtmlElement>,
     return_focus: Option<Element>,
-    _listeners: Vec<EventListener>,
+    _keydown: EventListener,
 }
 
 const STYLE_ID: &str = "kelisim-style";
@@ -88,8 +89,9 @@ thread_local! {
 
 impl Ui {
     /// Creates the (empty) root as the first child of `<body>`, so keyboard and screen-reader
-    /// users reach the banner before the page. `on_action` receives every visitor action.
-    pub fn mount(config: &Config, on_action: impl Fn(UiAction) + Clone + 'static) -> Option<Ui> {
+    /// users reach the banner before the page. `on_action` receives the keyboard's actions
+    /// (Escape closes the preferences).
+    pub fn mount(config: &Config, on_action: impl Fn(UiAction) + 'static) -> Option<Ui> {
         install_styles(config);
         let document = document();
         let body = document.body()?;
@@ -104,22 +106,6 @@ impl Ui {
         set_attr(&root, "class", &classes);
         dom::prepend_node(&body, &root);
 
-        let click_action = on_action.clone();
-        let click = EventListener::new(&root, "click", move |event| {
-            let Some(target) = crate::browser::event_element(event) else {
-                return;
-            };
-            let Some(action) = action_of(&target) else {
-                return;
-            };
-            click_action(action);
-        });
-        let change = EventListener::new(&root, "change", move |event| {
-            // Only the layer's switches (checkboxes) send `change` under the root.
-            if let Some(input) = event.target() {
-                sync_switches(input.unchecked_ref());
-            }
-        });
         let root_for_keys = root.clone();
         let keydown = EventListener::new_with_options(
             &root,
@@ -151,7 +137,7 @@ impl Ui {
             banner: None,
             preferences: None,
             return_focus: None,
-            _listeners: vec![click, change, keydown],
+            _keydown: keydown,
         })
     }
 
@@ -447,8 +433,20 @@ pub fn download(file_name: &str, text: &str) {
     link.unchecked_ref::<HtmlElement>().click();
 }
 
+/// What a click on `target` means for the layers: a switch keeps its category and services in
+/// step (a switch toggled by mouse, keyboard or its label gets a click, and is toggled by the
+/// time the click reaches the document), a button asks for its action.
+pub fn clicked(target: &Element) -> Option<UiAction> {
+    if dom::matches(target, "#kelisim input") {
+        sync_switches(target.unchecked_ref());
+        return None;
+    }
+    action_of(target)
+}
+
+/// The action of a click on `target`, if it hit a button of a layer.
 fn action_of(target: &Element) -> Option<UiAction> {
-    let button = dom::closest(target, "[data-kelisim-action]")?;
+    let button = dom::closest(target, "#kelisim [data-kelisim-action]")?;
     let action = match button.get_attribute("data-kelisim-action")?.as_str() {
         "accept-all" => UiAction::AcceptAll,
         "reject-all" => UiAction::RejectAll,

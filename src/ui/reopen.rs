@@ -1,28 +1,23 @@
 //! The floating "Cookie settings" button a visitor finds after a choice (`ui.reopen: "button"`,
 //! the default): withdrawing must be as easy as consenting, whatever the store's markup.
 //!
-//! Owns its one `<button>` (the last child of `<body>`, so it comes last in the tab order)
-//! and its click listener; dropping the handle removes both. It lives outside `#kelisim`,
-//! whose layers come and go, and carries the theme's colours itself.
+//! Owns its one `<button>` (the last child of `<body>`, so it comes last in the tab order);
+//! dropping the handle removes it. It is a `data-kelisim="open"` element like the site's own
+//! links, so the SDK's one click listener on the document serves it. It lives outside
+//! `#kelisim`, whose layers come and go, and carries the theme's colours itself.
 
 use crate::browser::document;
 use crate::dom::{self, set_attr};
-use gloo_events::EventListener;
 use kelisim_core::{Config, Language, Position};
 use web_sys::Element;
 
 pub struct ReopenButton {
     element: Element,
-    _click: EventListener,
 }
 
 impl ReopenButton {
-    /// Adds the button to `<body>` (none yet: `None`); `on_click` opens the preferences.
-    pub fn mount(
-        config: &Config,
-        language: Language,
-        on_click: impl Fn() + 'static,
-    ) -> Option<ReopenButton> {
+    /// Adds the button to `<body>` (none yet: `None`).
+    pub fn mount(config: &Config, language: Language) -> Option<ReopenButton> {
         super::install_styles(config);
         let body = document().body()?;
         let element = dom::element(
@@ -35,11 +30,8 @@ impl ReopenButton {
         );
         set_attr(&element, "type", "button");
         set_attr(&element, "id", "kelisim-reopen");
-        let click = EventListener::new(&element, "click", move |_| on_click());
-        let button = ReopenButton {
-            element,
-            _click: click,
-        };
+        set_attr(&element, "data-kelisim", "open");
+        let button = ReopenButton { element };
         button.set_language(config, language);
         dom::append_node(&body, &button.element);
         Some(button)
