@@ -382,10 +382,6 @@ pub fn on_ui_action(action: UiAction) {
             "button:save",
         ),
         UiAction::Withdraw => sdk.withdraw("button:withdraw"),
-        UiAction::DownloadReceipt => {
-            sdk.download_receipt();
-            Ok(())
-        }
         UiAction::OpenPreferences => {
             sdk.show_preferences();
             Ok(())
@@ -779,19 +775,6 @@ impl Sdk {
                 storage::clear_cookies(&service.cookies, &service.cookie_paths);
                 storage::clear_local_storage(&service.local_storage);
             }
-        }
-    }
-
-    /// Saves the last acknowledged receipt as a JSON file (the visitor's own copy).
-    fn download_receipt(&self) {
-        let Some(consent) = self.consent() else {
-            return;
-        };
-        if let Some(last) = receipts::last_receipt(&consent.consent_id) {
-            crate::ui::download(
-                &concat(&["kelisim-receipt-", &last.receipt_id, ".json"]),
-                &last.json,
-            );
         }
     }
 

@@ -37,7 +37,6 @@ pub enum UiAction {
     Close,
     Language(Language),
     Withdraw,
-    DownloadReceipt,
 }
 
 /// Everything a layer shows.
@@ -402,12 +401,26 @@ fn render_your_consent(parent: &Element, view: &View, consent: &Consent) {
             (texts.receipt_label(), &receipt),
         ],
     );
-    if view.last_receipt.is_some() {
-        button(
+    if let Some(last) = &view.last_receipt {
+        // The visitor's own copy of the server's answer, as a file. A data: URL rather than a
+        // Blob and an object URL: the answer is small, and the link needs no click handler and
+        // nothing to revoke afterwards.
+        let link = append_text(
             &section,
+            "a",
             "kelisim-link-button",
-            "download-receipt",
             texts.download_receipt(),
+        );
+        let encoded = String::from(js_sys::encode_uri_component(&last.json));
+        set_attr(
+            &link,
+            "href",
+            &concat(&["data:application/json;charset=utf-8,", &encoded]),
+        );
+        set_attr(
+            &link,
+            "download",
+            &concat(&["kelisim-receipt-", &last.receipt_id, ".json"]),
         );
     }
     button(
@@ -416,21 +429,6 @@ fn render_your_consent(parent: &Element, view: &View, consent: &Consent) {
         "withdraw",
         texts.withdraw(),
     );
-}
-
-/// Offers `text` as a file download (the visitor's copy of their receipt).
-pub fn download(file_name: &str, text: &str) {
-    // A data: URL rather than a Blob and an object URL: the receipt is a few hundred bytes,
-    // and one `encodeURIComponent` replaces four browser calls.
-    let encoded = String::from(js_sys::encode_uri_component(text));
-    let link = dom::element("a", "");
-    set_attr(
-        &link,
-        "href",
-        &concat(&["data:application/json;charset=utf-8,", &encoded]),
-    );
-    set_attr(&link, "download", file_name);
-    link.unchecked_ref::<HtmlElement>().click();
 }
 
 /// What a click on `target` means for the layers: a switch keeps its category and services in
@@ -453,7 +451,6 @@ fn action_of(target: &Element) -> Option<UiAction> {
         "preferences" => UiAction::OpenPreferences,
         "close" => UiAction::Close,
         "withdraw" => UiAction::Withdraw,
-        "download-receipt" => UiAction::DownloadReceipt,
         "language" => UiAction::Language(
             button
                 .get_attribute("data-kelisim-language")?

@@ -690,7 +690,7 @@ fn preferences_show_your_consent_and_its_receipt() {
         section.contains("not sent yet"),
         "no receipt yet: {section}"
     );
-    assert!(query("[data-kelisim-action=download-receipt]").is_none());
+    assert!(query(".kelisim-your-consent a[download]").is_none());
 
     // The server's answer, as the outbox stores it once acknowledged.
     let answer = format!(
@@ -703,20 +703,20 @@ fn preferences_show_your_consent_and_its_receipt() {
     click("[data-kelisim-action=close]");
     click_open_preferences();
     assert!(text(".kelisim-your-consent").contains("00000000-0000-4000-8000-000000000001"));
-    assert!(query("[data-kelisim-action=download-receipt]").is_some());
+    assert!(query(".kelisim-your-consent a[download]").is_some());
     assert_eq!(
         consent_field("receiptId").as_string().as_deref(),
         Some("00000000-0000-4000-8000-000000000001")
     );
 
-    // The download is a click on a link whose data: URL holds the server's answer as it is.
+    // The download is a link whose data: URL holds the server's answer as it is.
     let prototype = js_sys::eval("HTMLAnchorElement.prototype").unwrap();
     let original = js_sys::Reflect::get(&prototype, &"click".into()).unwrap();
     let recorder = js_sys::Function::new_no_args(
         "window.testDownload = [this.getAttribute('download'), this.getAttribute('href')]",
     );
     js_sys::Reflect::set(&prototype, &"click".into(), &recorder).unwrap();
-    click("[data-kelisim-action=download-receipt]");
+    click(".kelisim-your-consent a[download]");
     js_sys::Reflect::set(&prototype, &"click".into(), &original).unwrap();
     let recorded = strings(
         &js_sys::Reflect::get(&web_sys::window().unwrap(), &"testDownload".into()).unwrap(),
