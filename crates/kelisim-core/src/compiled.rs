@@ -521,7 +521,7 @@ fn read<N: Node>(value: N, failure: &Failure) -> Config {
     policy_urls.set(language, top.string("policy_url"));
 
     let categories = read_categories(&top, language, &mut resolved);
-    let forms = read_form_ids(&top, &mut resolved);
+    let forms = read_form_ids(&top);
     let variants = read_variants(&top, language, &mut resolved);
     let ui = read_ui(&top, variants);
 
@@ -545,18 +545,17 @@ fn read<N: Node>(value: N, failure: &Failure) -> Config {
     }
 }
 
-/// The operator, named in the one language the config was compiled for.
+/// The operator, named in the one language the config was compiled for, with its BIN: what
+/// a receipt states. Its email and address are for the forms module (`read_forms`).
 fn read_operator<N: Node>(top: &Object<'_, N>, language: Language) -> Operator {
     top.object("operator", |operator| {
         let mut names = PerLanguage::default();
         names.set(language, operator.string("name"));
-        let mut addresses = PerLanguage::default();
-        addresses.set(language, operator.string("address"));
         Operator {
             names,
             bin: operator.string("bin"),
-            email: operator.string("email"),
-            addresses,
+            email: String::new(),
+            addresses: PerLanguage::default(),
         }
     })
 }
@@ -619,27 +618,15 @@ fn read_categories<N: Node>(
     categories
 }
 
-/// Each form's id, way to confirm and hash; its purposes and the texts of its confirmation
-/// step are the forms module's to read (`read_compiled_forms`).
-fn read_form_ids<N: Node>(top: &Object<'_, N>, resolved: &mut Resolved) -> Vec<Form> {
+/// Each form's id: the runtime hands a form over by it. The rest of a form (its way to
+/// confirm, hash, purposes and the texts of its confirmation step) is the forms module's to
+/// read (`read_compiled_forms`).
+fn read_form_ids<N: Node>(top: &Object<'_, N>) -> Vec<Form> {
     let mut forms = Vec::new();
     for form in top.array("forms").objects() {
-        let id = form.string("id");
-        let confirm = form.optional_string("confirm").and_then(|text| {
-            let confirm = crate::config::Confirmation::parse(&text);
-            if confirm.is_none() {
-                form.fail("confirm", "is not a way to confirm");
-            }
-            confirm
-        });
-        remember(
-            &mut resolved.form_hashes,
-            id.clone(),
-            form.string("texts_hash"),
-        );
         forms.push(Form {
-            id,
-            confirm,
+            id: form.string("id"),
+            confirm: None,
             purposes: Vec::new(),
         });
     }
@@ -730,8 +717,28 @@ fn read_forms<N: Node>(config: &mut Config, value: N, failure: &Failure) {
             }
         });
     }
+    // A form states how to reach the operator (Art. 8 p.4).
+    top.object("operator", |operator| {
+        config.operator.email = operator.string("email");
+        config
+            .operator
+            .addresses
+            .set(language, operator.string("address"));
+    });
     let resolved = config.resolved.get_or_insert_with(Box::default);
     for (form, form_read) in top.array("forms").objects().zip(config.forms.iter_mut()) {
+        form_read.confirm = form.optional_string("confirm").and_then(|text| {
+            let confirm = crate::config::Confirmation::parse(&text);
+            if confirm.is_none() {
+                form.fail("confirm", "is not a way to confirm");
+            }
+            confirm
+        });
+        remember(
+            &mut resolved.form_hashes,
+            form_read.id.clone(),
+            form.string("texts_hash"),
+        );
         if let Some(texts) = config.texts.get_mut(language) {
             form.object_if_present("texts", |confirmation| {
                 texts.set_named(|name| confirmation.optional_string(name));
