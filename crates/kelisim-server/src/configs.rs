@@ -111,14 +111,20 @@ pub fn summary(path: &Path, compiled: &[CompiledConfig]) -> String {
         .map(|config| format!("{} {}", config.language, &config.config_id[..12]))
         .collect();
     format!(
-        "{}: ok: site `{}`, {} categories, {services} services, {} forms, {} variants; config ids {}",
+        "{}: ok: site `{}`, {}, {}, {}, {}; config ids {}",
         path.display(),
         first.site,
-        first.categories.len(),
-        first.forms.len(),
-        first.variants.len(),
+        counted(first.categories.len(), "category", "categories"),
+        counted(services, "service", "services"),
+        counted(first.forms.len(), "form", "forms"),
+        counted(first.variants.len(), "variant", "variants"),
         ids.join(", ")
     )
+}
+
+/// `1 form`, `2 forms`, `0 forms`.
+fn counted(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
 }
 
 /// Writes the compiled configs for static hosting: a folder named by their content
