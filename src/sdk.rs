@@ -108,7 +108,7 @@ pub fn init(config: Config, compiled: JsValue, options: InitOptions) -> Result<(
     let click = click_listener();
 
     // Receipts still in the outbox get one more chance as the page goes away.
-    let pagehide = EventListener::new(crate::browser::window(), "pagehide", |_| {
+    let pagehide = listen(crate::browser::window(), "pagehide", passive(), |_| {
         if let Some(sdk) = current() {
             receipts::beacon_pending(&sdk.config());
         }
@@ -116,7 +116,7 @@ pub fn init(config: Config, compiled: JsValue, options: InitOptions) -> Result<(
 
     // Single-page apps: a history navigation may bring gated markup back without a DOM
     // insertion the observer sees (restored from the back/forward cache); look again.
-    let popstate = EventListener::new(crate::browser::window(), "popstate", |_| {
+    let popstate = listen(crate::browser::window(), "popstate", passive(), |_| {
         if let Some(sdk) = current() {
             sdk.activate(gating::gated_elements());
         }
@@ -176,7 +176,7 @@ pub fn init(config: Config, compiled: JsValue, options: InitOptions) -> Result<(
 /// later), the `data-cc` buttons of pages written for vanilla-cookieconsent, and the buttons
 /// of embed placeholders.
 fn click_listener() -> EventListener {
-    EventListener::new_with_options(
+    listen(
         document(),
         "click",
         EventListenerOptions::enable_prevent_default(),
@@ -217,25 +217,43 @@ fn click_listener() -> EventListener {
     )
 }
 
+/// A listener on `target` that calls `handler`. A plain function rather than a closure: the
+/// SDK's listeners capture nothing (they find the running SDK with [`current`]), so they all
+/// share one copy of the listener's code.
+fn listen(
+    target: &web_sys::EventTarget,
+    event_type: &'static str,
+    options: EventListenerOptions,
+    handler: fn(&web_sys::Event),
+) -> EventListener {
+    EventListener::new_with_options(target, event_type, options, handler)
+}
+
+/// gloo's default options: a listener that never calls `preventDefault`.
+fn passive() -> EventListenerOptions {
+    EventListenerOptions::default()
+}
+
 /// Google Consent Mode at start: a warning when the loader's defaults and the config do not
 /// go together, the defaults when the loader did not send them, the standing choice.
 fn start_consent_mode(sdk: &Sdk, defaults_sent: bool, consent: Option<&Consent>) {
-    if defaults_sent && !sdk.config().uses_vendor(Vendor::GoogleConsentMode) {
+    let config = sdk.config();
+    if defaults_sent && !config.uses_vendor(Vendor::GoogleConsentMode) {
         // The defaults deny every signal, and only a service with this vendor sends updates:
         // Google's tags would stay cookieless whatever the visitor chose, and nothing said so.
         console_warn(
             "the script tag has data-google-consent-mode, so Google's tags start denied, but no service has \"vendor\": \"google-consent-mode\": no choice will update them. Add it to the Google service",
         );
     }
-    if sdk.config().uses_vendor(Vendor::GoogleConsentMode) {
+    if config.uses_vendor(Vendor::GoogleConsentMode) {
         if !defaults_sent {
             console_warn(
                 "Google Consent Mode defaults were sent late; add data-google-consent-mode to the kelisim script tag so the loader sends them before any tag",
             );
-            send_consent_mode("default", &sdk.config(), None);
+            send_consent_mode("default", &config, None);
         }
         if let Some(consent) = consent {
-            send_consent_mode("update", &sdk.config(), Some(consent));
+            send_consent_mode("update", &config, Some(consent));
         }
     }
 }
@@ -260,22 +278,23 @@ fn start_observing(sdk: &Sdk) {
 /// What the standing choice (or its absence) does on arrival: tags, vendors, the banner, and
 /// a refusal by Global Privacy Control.
 fn first_effects(sdk: &Sdk, consent: Option<&Consent>) -> Result<(), String> {
-    let automated_hidden = sdk.config().ui.hide_from_bots && is_automated_browser();
+    let config = sdk.config();
+    let automated_hidden = config.ui.hide_from_bots && is_automated_browser();
     // Vendors hear the standing choice once the tags it grants ran (their snippets are then on
     // the page); with no choice yet, a pixel already on the page (not gated) hears "revoke"
     // (or "hold") before it can track anything.
-    set_metrika_flags(&sdk.config(), consent);
+    set_metrika_flags(&config, consent);
     if consent.is_none() {
-        tell_vendors(&sdk.config(), None);
+        tell_vendors(&config, None);
     }
     match consent {
         Some(consent) => {
             sdk.activate(gating::gated_elements());
-            tell_vendors(&sdk.config(), Some(consent));
+            tell_vendors(&config, Some(consent));
         }
         // Global Privacy Control with no choice yet: refuse every optional category, record it
         // once (cookie and a `gpc` receipt), and tell the visitor, who may still choose otherwise.
-        None if sdk.config().gpc && global_privacy_control() => {
+        None if config.gpc && global_privacy_control() => {
             sdk.gpc_honoured.set(true);
             sdk.apply(Choice::RejectAll, Action::Gpc, "gpc")?;
             if !automated_hidden {
@@ -654,8 +673,8 @@ impl Sdk {
     }
 
     fn apply(&self, choice: Choice, action: Action, method: &str) -> Result<(), String> {
-        let grants = self
-            .config()
+        let config = self.config();
+        let grants = config
             .grants_for(&choice)
             .map_err(|error| error.describe())?;
         let previous = self.consent();
@@ -666,20 +685,20 @@ impl Sdk {
             .unwrap_or_else(random_uuid);
         let consent = Consent::new(
             consent_id,
-            &self.config(),
+            &config,
             now_seconds(),
             self.language.get(),
             grants,
         );
         storage::write_consent_cookie(
             &encode_cookie(&consent),
-            self.config().expiry_days,
-            self.config().cookie_domain.as_deref(),
+            config.expiry_days,
+            config.cookie_domain.as_deref(),
         );
         *self.consent.borrow_mut() = Some(consent.clone());
         // After the new consent is stored: `clear_revoked` skips whatever it still grants.
         let mut revoked: Vec<String> = Vec::new();
-        for service in revoked_services(&self.config(), previous.as_ref(), &consent) {
+        for service in revoked_services(&config, previous.as_ref(), &consent) {
             revoked.push(service.id.clone());
         }
         self.clear_revoked(&revoked);
@@ -702,22 +721,22 @@ impl Sdk {
         self.hide();
         self.sync_reopen();
 
-        if self.config().uses_vendor(Vendor::GoogleConsentMode) {
-            send_consent_mode("update", &self.config(), Some(&consent));
+        if config.uses_vendor(Vendor::GoogleConsentMode) {
+            send_consent_mode("update", &config, Some(&consent));
         }
-        set_metrika_flags(&self.config(), Some(&consent));
+        set_metrika_flags(&config, Some(&consent));
         self.activate(gating::gated_elements());
         // After activation: the snippets of vendors just granted are on the page now and hear
         // it too (a tag that was there already hears a revocation as soon).
-        tell_vendors(&self.config(), Some(&consent));
-        receipts::record(&self.config(), &consent, action, method);
+        tell_vendors(&config, Some(&consent));
+        receipts::record(&config, &consent, action, method);
 
         let event = match (action, &previous) {
             (Action::Withdraw, _) => "withdraw",
             (_, None) => "consent",
             (_, Some(_)) => "change",
         };
-        if self.config().uses_vendor(Vendor::Gtm) {
+        if config.uses_vendor(Vendor::Gtm) {
             events::push_data_layer(
                 event,
                 &[
@@ -729,7 +748,7 @@ impl Sdk {
                 ],
             );
         }
-        let consent_js = consent_to_js(&self.config(), &consent, Self::receipt_id(&consent));
+        let consent_js = consent_to_js(&config, &consent, Self::receipt_id(&consent));
         events::emit(
             event,
             &detail(&[("action", action.as_str().into()), ("consent", consent_js)]),
