@@ -692,10 +692,10 @@ fn read_ui<N: Node>(top: &Object<'_, N>, variants: Vec<Variant>) -> Ui {
 }
 
 impl Config {
-    /// Reads the purposes of the compiled config's forms and the texts of their confirmation
-    /// steps into a config [`Config::from_compiled`] read from the same `value`. The forms
-    /// module needs them and the runtime does not, so the runtime module does not carry this
-    /// reader.
+    /// Reads what only forms use into a config [`Config::from_compiled`] read from the same
+    /// `value`: each form's way to confirm, fingerprint and purposes, the texts of forms and of
+    /// their confirmation steps, and the operator's email and address. The forms module needs
+    /// them and the runtime does not, so the runtime module does not carry this reader.
     pub fn read_compiled_forms<N: Node>(&mut self, value: N) -> Result<(), ConfigError> {
         let failure = Failure::default();
         read_forms(self, value, &failure);
