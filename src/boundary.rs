@@ -99,12 +99,9 @@ pub struct InitOptions {
     /// Fetches the compiled config of another language (`data-config` with `{lang}`): called
     /// with a language code, answers a promise of the config.
     pub config_for: Option<js_sys::Function>,
-    /// Runs a command of the forms module, `forms(name, args)`: the loader's, which imports
-    /// the module the first time a form is handed over (`crate::forms`).
-    pub forms: Option<js_sys::Function>,
 }
 
-/// `{consentModeDefaults: true, configFor, forms}` from the loader; anything else means defaults not
+/// `{consentModeDefaults: true, configFor}` from the loader; anything else means defaults not
 /// sent and no other language to fetch.
 pub fn init_options_from_js(value: &JsValue) -> InitOptions {
     if !value.is_object() {
@@ -115,9 +112,6 @@ pub fn init_options_from_js(value: &JsValue) -> InitOptions {
             .as_bool()
             == Some(true),
         config_for: crate::browser::property(value, "configFor")
-            .dyn_into::<js_sys::Function>()
-            .ok(),
-        forms: crate::browser::property(value, "forms")
             .dyn_into::<js_sys::Function>()
             .ok(),
     }

@@ -52,8 +52,8 @@ pub struct GateObserver {
 
 impl GateObserver {
     /// Starts observing; after each batch of mutations that added an element, `on_added`
-    /// receives the gated elements found in the added subtrees (perhaps none: forms and the
-    /// page's `<body>` matter too).
+    /// receives the gated elements found in the added subtrees (perhaps none: the page's
+    /// `<body>` matters too).
     pub fn start(on_added: impl Fn(Vec<Element>) + 'static) -> GateObserver {
         let callback = Closure::<dyn FnMut(js_sys::Array)>::new(move |records: js_sys::Array| {
             let mut found = Vec::new();

@@ -9,10 +9,11 @@
 //! `false`).
 //!
 //! Code map: `sdk` (state and the effects of a choice), `ui` (the two layers), `gating`
-//! (activating tags), `embeds` (placeholders of blocked iframes), `forms` (consent in forms),
-//! `receipts` (outbox, sending, impressions), `storage` (cookie, clean-up), `events` (listeners,
-//! CustomEvents, dataLayer), `vendors` (Consent Mode, Meta Pixel, Metrika), `browser` (checked
-//! access to window/document).
+//! (activating tags), `embeds` (placeholders of blocked iframes), `receipts` (outbox, sending,
+//! impressions), `storage` (cookie, clean-up), `events` (listeners, CustomEvents, dataLayer),
+//! `vendors` (Consent Mode, Meta Pixel, Metrika), `browser` (checked access to window/document).
+//! Consent in forms is the forms module's (`crates/kelisim-forms`), which the loader imports
+//! and hands forms to; this module knows nothing of forms.
 
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
@@ -24,7 +25,6 @@ pub mod browser;
 pub mod dom;
 pub mod embeds;
 pub mod events;
-pub mod forms;
 pub mod gating;
 pub mod helpers;
 pub mod receipts;
@@ -39,7 +39,7 @@ use kelisim_core::Choice;
 use wasm_bindgen::prelude::*;
 
 /// Every API call `command` knows, in the order the README lists them.
-pub const COMMANDS: [&str; 14] = [
+pub const COMMANDS: [&str; 13] = [
     "init",
     "show",
     "showPreferences",
@@ -52,7 +52,6 @@ pub const COMMANDS: [&str; 14] = [
     "acceptedService",
     "getConsent",
     "setLanguage",
-    "formConsent",
     "destroy",
 ];
 
@@ -71,7 +70,6 @@ pub fn command(name: &str, args: js_sys::Array) -> JsValue {
         "accepted" => return accepted(&text(0)).into(),
         "acceptedService" => return accepted_service(&text(0)).into(),
         "getConsent" => return get_consent(),
-        "formConsent" => return form_consent(arg(0), arg(1)).into(),
         "show" => show(),
         "showPreferences" => show_preferences(),
         "hide" => hide(),
@@ -189,31 +187,6 @@ pub fn get_consent() -> JsValue {
 /// `kelisim.setLanguage(code)`.
 pub fn set_language(code: &str) {
     with_sdk("setLanguage", |sdk| report(sdk.set_language(code)));
-}
-
-/// `kelisim.formConsent(form, {set})`: adds a consent block for the config's purpose set `set`
-/// to `form` (an element or a CSS selector). `false` with a console error when it cannot.
-pub fn form_consent(form: JsValue, options: JsValue) -> bool {
-    let form = match form.as_string() {
-        // An invalid selector finds nothing, and gets the error below.
-        Some(selector) => crate::dom::find(&browser::root(), &selector).map(JsValue::from),
-        None => Some(form),
-    }
-    .and_then(|value| value.dyn_into::<web_sys::Element>().ok())
-    .filter(|element| crate::dom::matches(element, "form"))
-    .map(|element| element.unchecked_into::<web_sys::HtmlFormElement>());
-    let Some(form) = form else {
-        console_error(
-            "formConsent: the first argument must be a <form> element or a selector that finds one",
-        );
-        return false;
-    };
-    let set = browser::property(&options, "set").as_string();
-    let Some(set) = set else {
-        console_error("formConsent: options.set must name a purpose set of the config, e.g. {set: \"signup\"}");
-        return false;
-    };
-    with_sdk("formConsent", |sdk| report(sdk.attach_form(form, &set))).unwrap_or(false)
 }
 
 /// `kelisim.destroy()`: removes the interface, listeners and observer (for SPA frameworks and

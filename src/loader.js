@@ -11,8 +11,9 @@
 // `kelisim.init(object)` or `kelisim.init(text)`), the loader imports the compiler module beside it
 // (kelisim_compiler.js, the same compiler `kelisim-server config build` runs), prints every
 // problem at once, and hands the module the compiled config of the visitor's language.
-// Consent blocks in forms are another module beside it (kelisim_forms.js), imported the first
-// time the page has a form for kelisim.
+// Consent blocks in forms are another module beside it (kelisim_forms.js): the loader finds
+// the forms (`data-kelisim-form`, `kelisim.formConsent`) and imports that module the first
+// time the page has a form for kelisim, so the runtime module knows nothing of forms.
 // Imported as an ES module (the npm package's index.js), it only installs the queue, and
 // index.js calls `__load` with the module's URL.
 // `on`/`off` live here, not in the module: the module announces each event as a
@@ -106,9 +107,14 @@ import {
       else initRaw(JSON.stringify(args[0]), INIT);
       return undefined;
     }
-    if (name === 'init') args = [args[0], initOptions()];
-    // After destroy() a late `on('ready')` waits for the next init's `ready`.
-    if (name === 'destroy') readyDetail = undefined;
+    // Consent in forms is the loader's and the forms module's, not the runtime module's.
+    if (name === 'formConsent') return formConsent(args[0], args[1]);
+    if (name === 'init') return start(args[0]);
+    if (name === 'destroy') {
+      // After destroy() a late `on('ready')` waits for the next init's `ready`.
+      readyDetail = undefined;
+      stopForms();
+    }
     return sdk(name, args);
   }
 
@@ -138,12 +144,114 @@ import {
 
   // What the loader tells the module's init: work it did, and how to reach what it loads.
   function initOptions() {
-    return { consentModeDefaults: consentModeDefaults, configFor: configFor, forms: formsCommand };
+    return {
+      consentModeDefaults: consentModeDefaults,
+      configFor: configFor && function (language) {
+        return configFor(language).then(function (config) { running = config; return config; });
+      }
+    };
   }
 
-  // The forms module's glue (kelisim_forms.js, beside the module), imported the first time the
-  // module hands over a form, so pages without forms never load it; a promise of its
-  // `command`. Commands run in the order given, once it has loaded.
+  // Consent in forms. The compiled config the module runs on: the one `init` took, then each
+  // one `configFor` fetched for it (the module takes every config of its site it asks for).
+  var running = null;
+  var FORM_ATTACHED = 'data-kelisim-form-attached';
+  var DECLARED_FORMS = 'form[data-kelisim-form]:not([' + FORM_ATTACHED + '])';
+  var formsObserver = null;
+  // Declared forms refused once (an unknown purpose set): said once, not at every change.
+  var refusedForms = new WeakSet();
+
+  // The ids of the running config's purpose sets.
+  function purposeSets() {
+    return ((running && running.forms) || []).map(function (form) { return form.id; });
+  }
+
+  // `kelisim.formConsent(form, {set})`: checks, then hands the form to the forms module.
+  function formConsent(form, options) {
+    if (typeof form === 'string') {
+      try { form = document.querySelector(form); } catch (error) { form = null; } // an invalid selector finds nothing
+    }
+    var set = options && options.set;
+    var problem = !running ? 'formConsent() was called before init() succeeded; it did nothing'
+      : !(form && form.nodeType === 1 && form.matches('form')) ? 'formConsent: the first argument must be a <form> element or a selector that finds one'
+      : typeof set !== 'string' ? 'formConsent: options.set must name a purpose set of the config, e.g. {set: "signup"}'
+      : purposeSets().indexOf(set) < 0 ? 'formConsent: `' + set + '` is not a purpose set of the config (forms: ' + purposeSets().join(', ') + ')'
+      : form.hasAttribute(FORM_ATTACHED) ? 'formConsent: this form already has a consent block' : '';
+    if (problem) {
+      console.error('kelisim: ' + problem);
+      return false;
+    }
+    form.setAttribute(FORM_ATTACHED, set);
+    formsCommand('attach', [running, form, set]);
+    return true;
+  }
+
+  // Where each compiled config fetched came from: its `forms_href` is relative to that URL.
+  var configUrls = new WeakMap();
+  // `config` with its forms whole, for the forms module: as it is when it holds them (a raw
+  // config compiled here), else laid over with the forms document at its `forms_href`
+  // (kelisim-server and `config build` serve the forms apart, so pages without forms never
+  // load them); a promise.
+  function withForms(config) {
+    if (!config.forms_href) return Promise.resolve(config);
+    var url = new URL(config.forms_href, configUrls.get(config) || document.baseURI).href;
+    return fetch(url, { credentials: 'same-origin' }).then(function (response) {
+      if (!response.ok) throw new Error('HTTP ' + response.status);
+      return response.json();
+    }).then(function (forms) {
+      if (forms.config_id !== config.config_id) {
+        throw new Error('it belongs to another compiled config (config_id ' + forms.config_id +
+          '); serve the files of one `config build` together');
+      }
+      return Object.assign({}, config, {
+        forms: forms.forms,
+        texts: Object.assign({}, config.texts, forms.texts)
+      });
+    }).catch(function (error) {
+      throw new Error('could not load the forms of the config from ' + url + ': ' + error.message);
+    });
+  }
+
+  // Every `<form data-kelisim-form="<set>">` not handled yet, now and whenever the page changes.
+  function attachDeclaredForms() {
+    var forms = document.querySelectorAll(DECLARED_FORMS);
+    for (var i = 0; i < forms.length; i++) {
+      var form = forms[i];
+      if (!refusedForms.has(form) && !formConsent(form, { set: form.getAttribute('data-kelisim-form') })) refusedForms.add(form);
+    }
+  }
+
+  // Starts the module with compiled config `config` (an object, or its JSON text). The forms
+  // know the config before the module's `ready` listeners run, which may call formConsent.
+  function start(config) {
+    var previous = running;
+    try {
+      running = typeof config === 'string' ? JSON.parse(config) : config;
+    } catch (error) {
+      running = null; // the module says what is wrong with it
+    }
+    var started = sdk('init', [config, initOptions()]);
+    if (started) startForms();
+    else running = previous;
+    return started;
+  }
+
+  function startForms() {
+    attachDeclaredForms();
+    formsObserver = new MutationObserver(attachDeclaredForms);
+    formsObserver.observe(document.documentElement, { childList: true, subtree: true });
+  }
+
+  function stopForms() {
+    running = null;
+    if (formsObserver) formsObserver.disconnect();
+    formsObserver = null;
+    formsCommand('destroy', []);
+  }
+
+  // The forms module's glue (kelisim_forms.js, beside the module), imported the first time a
+  // form is handed over, so pages without forms never load it; a promise of its `command`.
+  // Commands run in the order given, once it has loaded.
   var formsUrl;
   var formsModule;
   function formsCommand(name, args) {
@@ -151,12 +259,20 @@ import {
       if (name !== 'attach') return; // nothing handed over yet: nothing to release
       formsModule = import(formsUrl).then(function (forms) {
         return forms.default().then(function () { return forms.command; });
+      }, function (error) {
+        throw new Error('could not load the forms module (' + formsUrl + '): ' + ((error && error.message) || error));
       });
     }
-    formsModule.then(function (command) { command(name, args); }, function (error) {
+    var ready = name === 'attach'
+      ? Promise.all([formsModule, withForms(args[0])]).then(function (both) {
+        args[0] = both[1];
+        return both[0];
+      })
+      : formsModule;
+    ready.then(function (command) { command(name, args); }, function (error) {
       if (name === 'attach') {
-        console.error('kelisim: could not load the forms module (' + formsUrl + '): ' + ((error && error.message) || error) +
-          '. The form has no consent block.');
+        args[1].removeAttribute(FORM_ATTACHED);
+        console.error('kelisim: ' + error.message + '. The form has no consent block.');
       }
     });
   }
@@ -189,7 +305,7 @@ import {
       var configs = answer.configs;
       configFor = function (language) { return Promise.resolve(configs[language] || configs['default']); };
       compiling = false;
-      sdk('init', [configs[guessLanguage()] || configs['default'], initOptions()]);
+      start(configs[guessLanguage()] || configs['default']);
     }).catch(function (error) {
       console.error('kelisim: could not load the config compiler (' + compilerUrl + ') for the raw config from ' +
         source + ': ' + ((error && error.message) || error) + '. Nothing is shown.');
@@ -322,11 +438,16 @@ import {
   // A compiled config, or `{raw: text}` for a raw kelisim.json (the compiler reads the text as
   // written, so its messages name lines).
   function fetchConfig(url) {
-    return fetch(new URL(url, document.baseURI).href, { credentials: 'same-origin' }).then(function (response) {
+    var absolute = new URL(url, document.baseURI).href;
+    return fetch(absolute, { credentials: 'same-origin' }).then(function (response) {
       if (!response.ok) throw new Error('HTTP ' + response.status);
-      return response.text();
-    }).then(function (text) {
-      return isRawText(text) ? { raw: text } : JSON.parse(text);
+      return response.text().then(function (text) {
+        if (isRawText(text)) return { raw: text };
+        var config = JSON.parse(text);
+        // After any redirect, as a page resolves its own links.
+        if (config && typeof config === 'object') configUrls.set(config, response.url || absolute);
+        return config;
+      });
     });
   }
   // data-config with {lang} names compiled configs, one per language (kelisim-server's

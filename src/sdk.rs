@@ -36,11 +36,10 @@ thread_local! {
 }
 
 pub struct Sdk {
-    /// Shared with the forms' submit listeners rather than copied into each of them; replaced
-    /// whole when a compiled config of another language arrives (`set_language`).
+    /// Replaced whole when a compiled config of another language arrives (`set_language`).
     config: RefCell<Rc<Config>>,
     /// The compiled config object `config` was read from: the layers' node trees are built
-    /// from it, and the forms module reads it.
+    /// from it.
     compiled: RefCell<JsValue>,
     consent: RefCell<Option<Consent>>,
     /// The consent id of an expired or outdated choice: reused so one browser keeps one id.
@@ -55,8 +54,6 @@ pub struct Sdk {
     _click: EventListener,
     _pagehide: EventListener,
     _popstate: EventListener,
-    /// See [`InitOptions::forms`].
-    forms: Option<js_sys::Function>,
     /// A layer asked for while the page had no `<body>` yet, shown once the parser adds it
     /// (see `wait_for_body`); a choice or `hide()` in between cancels it.
     waiting_for_body: Cell<Option<Layer>>,
@@ -142,7 +139,6 @@ pub fn init(config: Config, compiled: JsValue, options: InitOptions) -> Result<(
         _click: click,
         _pagehide: pagehide,
         _popstate: popstate,
-        forms: options.forms.clone(),
         waiting_for_body: Cell::new(None),
         reopen: RefCell::new(None),
         config_for: options.config_for.clone(),
@@ -258,20 +254,18 @@ fn start_consent_mode(sdk: &Sdk, defaults_sent: bool, consent: Option<&Consent>)
     }
 }
 
-/// Elements added later: gated ones, declared forms, and the page's <body> when the SDK
-/// started before the parser reached it.
+/// Elements added later: gated ones, and the page's <body> when the SDK started before the
+/// parser reached it.
 fn start_observing(sdk: &Sdk) {
     let observer = GateObserver::start(|elements| {
         if let Some(sdk) = current() {
             if !elements.is_empty() {
                 sdk.activate(elements);
             }
-            sdk.attach_declared_forms();
             sdk.show_waiting_layer();
             sdk.sync_reopen();
         }
     });
-    sdk.attach_declared_forms();
     *sdk.observer.borrow_mut() = Some(observer);
 }
 
@@ -380,7 +374,6 @@ pub fn destroy() {
         sdk.ui.borrow_mut().take();
         sdk.reopen.borrow_mut().take();
         sdk.observer.borrow_mut().take();
-        crate::forms::release_all(sdk.forms.as_ref());
     }
 }
 
@@ -754,33 +747,6 @@ impl Sdk {
             &detail(&[("action", action.as_str().into()), ("consent", consent_js)]),
         );
         Ok(())
-    }
-
-    /// Adds the consent block of purpose set `set` to `form` (`kelisim.formConsent`).
-    pub fn attach_form(&self, form: web_sys::HtmlFormElement, set: &str) -> Result<(), String> {
-        let consent_id = self
-            .consent()
-            .map(|c| c.consent_id)
-            .or_else(|| self.earlier_consent_id.clone());
-        crate::forms::hand_over(
-            self.forms.as_ref(),
-            &self.config(),
-            &self.compiled.borrow(),
-            &form,
-            set,
-            self.language.get().code(),
-            consent_id.as_deref(),
-        )
-    }
-
-    /// Handles every `<form data-kelisim-form>` not handled yet (at start and as pages change).
-    fn attach_declared_forms(&self) {
-        // The observer also sees the consent blocks kelisim inserts; only new forms matter.
-        for (form, set) in &crate::forms::declared_forms() {
-            if let Err(message) = self.attach_form(form.clone(), set) {
-                crate::browser::console_error(&message);
-            }
-        }
     }
 
     /// Deletes the cookies and storage of services that are still revoked.

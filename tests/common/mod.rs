@@ -102,6 +102,7 @@ pub fn init_with(config: &JsValue, options: JsValue) -> bool {
     let is_object = config.is_object() && !config.is_null();
     let raw = is_object && !js_sys::Reflect::has(config, &"format".into()).unwrap_or(false);
     if !raw {
+        set_running(config);
         return kelisim::init(config.clone(), options);
     }
     let text = js_sys::JSON::stringify(config)
@@ -117,7 +118,8 @@ pub fn init_with(config: &JsValue, options: JsValue) -> bool {
             set(
                 &configs,
                 &[language],
-                js_sys::JSON::parse(&config.to_browser_json()).unwrap(),
+                // As the compiler module gives them to the loader: with the forms whole.
+                js_sys::JSON::parse(&config.to_browser_json_with_forms()).unwrap(),
             );
         }
     }
@@ -132,7 +134,23 @@ pub fn init_with(config: &JsValue, options: JsValue) -> bool {
     );
     set(&options, &["configFor"], config_for.into());
     let first = js_sys::Reflect::get(&configs, &guess_language().into()).unwrap();
+    set_running(&first);
     kelisim::init(first, options)
+}
+
+/// Remembers the compiled config [`init`] started the runtime with, as the loader does for
+/// the forms module.
+fn set_running(config: &JsValue) {
+    set(
+        &web_sys::window().unwrap().into(),
+        &["kelisimTestRunning"],
+        config.clone(),
+    );
+}
+
+/// The compiled config the last [`init`] started the runtime with.
+pub fn running_config() -> JsValue {
+    js_sys::Reflect::get(&web_sys::window().unwrap(), &"kelisimTestRunning".into()).unwrap()
 }
 
 /// The loader's guess of the visitor's language before the config is known: the saved

@@ -131,12 +131,13 @@ pub fn build(root: &Path) -> Result<Build> {
     for name in LOADED_FILES {
         sizes.push(precompress(&pkg, name)?);
     }
-    let config = demo_compiled_config(root)?;
+    let (config, forms_document) = demo_compiled_config(root)?;
     Ok(Build {
         sizes,
         compiler,
         forms,
         config,
+        forms_document,
     })
 }
 
@@ -254,6 +255,8 @@ pub struct Build {
     pub forms: FileSize,
     /// The demo's compiled config (its largest language).
     pub config: FileSize,
+    /// That config's forms document, loaded by pages with a consent block in a form.
+    pub forms_document: FileSize,
 }
 
 /// Writes `pkg/<name>.gz` and `.br` beside `pkg/<name>` and answers the three sizes.
@@ -385,7 +388,7 @@ const WASM_OPT_PASSES: [&str; 3] = [
 /// largest compiled config): a ratchet, not the goal (25,000, ../shared/SPEC.md). It sits just
 /// above today's size, so a change that adds bytes fails the test command, and the commit that
 /// raises it says why; a change that saves bytes lowers it.
-pub const GZIP_CEILING: usize = 51_290;
+pub const GZIP_CEILING: usize = 49_930;
 
 /// Fails when everything a site loads weighs more than [`GZIP_CEILING`] gzip bytes.
 pub fn check_size_ceiling(build: &Build) -> Result<()> {
@@ -430,10 +433,10 @@ pub fn print_sizes(build: &Build) {
         "  only with a raw config: {} {} raw, {} gzip, {} brotli",
         compiler.name, compiler.raw, compiler.gzip, compiler.brotli
     );
-    let forms = &build.forms;
+    let (forms, document) = (&build.forms, &build.forms_document);
     println!(
-        "  only with a consent block in a form: {} {} raw, {} gzip, {} brotli",
-        forms.name, forms.raw, forms.gzip, forms.brotli
+        "  only with a consent block in a form: {} {} raw, {} gzip, {} brotli; the {} {} gzip",
+        forms.name, forms.raw, forms.gzip, forms.brotli, document.name, document.gzip
     );
     println!("  for comparison: vanilla-cookieconsent 3.1.0 15,513 gzip (JS + CSS, no translations, and the page's own config); Klaro 0.7.22 68,892 gzip\n");
 }
@@ -453,31 +456,49 @@ pub fn compile_config(source: &Path, dir: &Path) -> Result<()> {
             .context("a compiled config in the default language")?;
         std::fs::write(dir.join(language), config.to_browser_json())?;
     }
+    // Each body's forms document beside it, at its `forms_href`, as the server serves it.
+    for config in &compiled {
+        if let (Some(href), Some(forms)) = (config.forms_href(), config.to_forms_json()) {
+            std::fs::write(dir.join(href), forms)?;
+        }
+    }
     Ok(())
 }
 
 /// The demo's compiled config in the language whose texts weigh most: what a first visit
-/// loads besides `pkg/` (from kelisim-server or the files of `config build`).
-fn demo_compiled_config(root: &Path) -> Result<FileSize> {
+/// loads besides `pkg/` (from kelisim-server or the files of `config build`); and its forms
+/// document, which only pages with a form load.
+fn demo_compiled_config(root: &Path) -> Result<(FileSize, FileSize)> {
     let text = std::fs::read_to_string(root.join("www/kelisim.json"))?;
     let compiled = kelisim_core::compile::compile_text(&text)
         .map_err(|problems| anyhow::anyhow!("www/kelisim.json does not compile: {problems:?}"))?;
-    let mut largest: Option<FileSize> = None;
+    let mut largest: Option<(FileSize, FileSize)> = None;
     for config in &compiled {
-        let file = root.join(format!(
-            "target/kelisim_sdk-bindgen/demo-{}.json",
-            config.language
-        ));
-        std::fs::write(&file, config.to_browser_json())?;
-        let size = FileSize::measure(
-            &file,
+        let measure = |suffix: &str, text: &str, name: String| -> Result<FileSize> {
+            let file = root.join(format!(
+                "target/kelisim_sdk-bindgen/demo-{}{suffix}",
+                config.language
+            ));
+            std::fs::write(&file, text)?;
+            FileSize::measure(&file, name)
+        };
+        let size = measure(
+            ".json",
+            &config.to_browser_json(),
             format!("demo config, compiled ({})", config.language),
+        )?;
+        let forms = measure(
+            kelisim_core::compile::FORMS_SUFFIX,
+            &config
+                .to_forms_json()
+                .context("www/kelisim.json has forms")?,
+            format!("demo forms document ({})", config.language),
         )?;
         if largest
             .as_ref()
-            .is_none_or(|largest| size.gzip > largest.gzip)
+            .is_none_or(|(largest, _)| size.gzip > largest.gzip)
         {
-            largest = Some(size);
+            largest = Some((size, forms));
         }
     }
     largest.context("www/kelisim.json compiled to no language")

@@ -483,8 +483,11 @@ mod tests {
             read("pkg-template/index.d.ts"),
             read("README.md"),
         );
-        let commands = quoted_list(&lib, "pub const COMMANDS");
+        let mut commands = quoted_list(&lib, "pub const COMMANDS");
         assert!(commands.len() > 10, "{commands:?}");
+        // The loader answers `formConsent` itself (the forms module's hand-over).
+        assert!(loader.contains("if (name === 'formConsent') return formConsent("));
+        commands.push("formConsent".to_owned());
         // The loader queues every command but the queries, which answer at once.
         let queries = ["accepted", "acceptedService", "getConsent"];
         let mut queued = quoted_list(&loader, "var COMMANDS");
@@ -524,6 +527,23 @@ mod tests {
                 "the README lacks the {event} event"
             );
         }
+    }
+
+    /// The loader marks a form it hands to the forms module with the attribute the forms
+    /// module removes when it lets the form go.
+    #[test]
+    fn the_loader_and_the_forms_module_mark_forms_alike() {
+        let read = |path: &str| std::fs::read_to_string(root().join(path)).unwrap();
+        let block = read("crates/kelisim-forms/src/block.rs");
+        let name = block
+            .split("pub const ATTACHED_ATTRIBUTE: &str = \"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("crates/kelisim-forms/src/block.rs defines ATTACHED_ATTRIBUTE");
+        assert!(
+            read("src/loader.js").contains(&format!("var FORM_ATTACHED = '{name}';")),
+            "src/loader.js marks forms with {name}"
+        );
     }
 
     /// The vendors kelisim talks to are one list (`Vendor::ALL`); the types and the

@@ -249,23 +249,66 @@ impl CompiledConfig {
     /// The compiled config as a browser gets it (`GET /v1/config/{site}/{language}`, the files
     /// of `config build`): JSON without what only the layers show, which the node trees
     /// already hold (the first layer's notes, the cross-border list, the term in words, the
-    /// categories' descriptions, the services' data) and with only the `texts` the modules
-    /// read ([`crate::texts::RUNTIME_TEXT_NAMES`], and [`crate::texts::FORM_TEXT_NAMES`] for
-    /// a site with a form). `config_id` stays the id of the whole compiled config, which the
-    /// archive keeps ([`CompiledConfig::to_json`]): a receipt's texts are looked up there.
+    /// categories' descriptions, the services' data), with only the `texts` the runtime reads
+    /// ([`crate::texts::RUNTIME_TEXT_NAMES`]), and of the forms only their ids: the rest is in
+    /// [`CompiledConfig::to_forms_json`], which the loader fetches from `forms_href` (relative
+    /// to this body's URL) the first time the page has a form, so pages without forms never
+    /// load it. `config_id` stays the id of the whole compiled config, which the archive keeps
+    /// ([`CompiledConfig::to_json`]): a receipt's texts are looked up there.
     pub fn to_browser_json(&self) -> String {
-        serde_json::to_string(&self.browser_view()).expect("a compiled config always serializes")
+        serde_json::to_string(&self.browser_view(FormsIn::Document))
+            .expect("a compiled config always serializes")
     }
 
-    /// [`CompiledConfig::to_browser_json`] as a JSON value.
-    pub fn to_browser_value(&self) -> serde_json::Value {
-        serde_json::to_value(self.browser_view()).expect("a compiled config always serializes")
+    /// [`CompiledConfig::to_browser_json`] with the forms in the body itself (and their
+    /// texts): what the compiler module gives the loader for a raw config, which it compiled
+    /// in the browser and has whole already.
+    pub fn to_browser_json_with_forms(&self) -> String {
+        serde_json::to_string(&self.browser_view(FormsIn::Body))
+            .expect("a compiled config always serializes")
     }
 
-    fn browser_view(&self) -> BrowserConfig<'_> {
+    /// [`CompiledConfig::to_browser_json_with_forms`] as a JSON value.
+    pub fn to_browser_value_with_forms(&self) -> serde_json::Value {
+        serde_json::to_value(self.browser_view(FormsIn::Body))
+            .expect("a compiled config always serializes")
+    }
+
+    /// What a form's consent block needs beyond [`CompiledConfig::to_browser_json`]: the forms
+    /// whole and the texts of forms ([`crate::texts::FORM_TEXT_NAMES`]), with the `config_id`
+    /// they belong to. `None` for a site without forms. The loader lays it over the body
+    /// (`forms` replaced, `texts` added to) before it hands a form to the forms module.
+    pub fn to_forms_json(&self) -> Option<String> {
+        if self.forms.is_empty() {
+            return None;
+        }
+        let document = FormsDocument {
+            format: &self.format,
+            config_id: &self.config_id,
+            language: &self.language,
+            texts: self
+                .texts
+                .iter()
+                .filter(|(name, _)| crate::texts::FORM_TEXT_NAMES.contains(&name.as_str()))
+                .map(|(name, text)| (name.clone(), text.clone()))
+                .collect(),
+            forms: &self.forms,
+        };
+        Some(serde_json::to_string(&document).expect("a compiled config always serializes"))
+    }
+
+    /// Where a browser body's forms are, relative to the body's own URL: `kk.forms.json`
+    /// beside `kk.json` (`config build`), or `/v1/config/{site}/kk.forms.json` beside
+    /// `/v1/config/{site}/kk` (the receipts server). `None` for a site without forms.
+    pub fn forms_href(&self) -> Option<String> {
+        (!self.forms.is_empty()).then(|| format!("{}{FORMS_SUFFIX}", self.language))
+    }
+
+    fn browser_view(&self, forms_in: FormsIn) -> BrowserConfig<'_> {
+        let with_forms = forms_in == FormsIn::Body && !self.forms.is_empty();
         let wanted = |name: &str| {
             crate::texts::RUNTIME_TEXT_NAMES.contains(&name)
-                || (!self.forms.is_empty() && crate::texts::FORM_TEXT_NAMES.contains(&name))
+                || (with_forms && crate::texts::FORM_TEXT_NAMES.contains(&name))
         };
         let texts = |texts: &'_ BTreeMap<String, String>| -> BTreeMap<String, String> {
             texts
@@ -273,6 +316,15 @@ impl CompiledConfig {
                 .filter(|(name, _)| wanted(name))
                 .map(|(name, text)| (name.clone(), text.clone()))
                 .collect()
+        };
+        let forms = match forms_in {
+            FormsIn::Body => BrowserForms::Whole(&self.forms),
+            FormsIn::Document => BrowserForms::Ids(
+                self.forms
+                    .iter()
+                    .map(|form| FormId { id: &form.id })
+                    .collect(),
+            ),
         };
         BrowserConfig {
             format: &self.format,
@@ -318,7 +370,11 @@ impl CompiledConfig {
                         .collect(),
                 })
                 .collect(),
-            forms: &self.forms,
+            forms,
+            forms_href: match forms_in {
+                FormsIn::Body => None,
+                FormsIn::Document => self.forms_href(),
+            },
             variants: self
                 .variants
                 .iter()
@@ -386,11 +442,46 @@ struct BrowserConfig<'a> {
     texts: BTreeMap<String, String>,
     texts_hash: &'a str,
     categories: Vec<BrowserCategory<'a>>,
-    forms: &'a [CompiledForm],
+    forms: BrowserForms<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    forms_href: Option<String>,
     variants: Vec<BrowserVariant<'a>>,
     #[serde(skip_serializing_if = "CompiledLayers::is_absent")]
     layers: &'a CompiledLayers,
 }
+
+/// Where a browser body's forms are: in the body, or (but their ids) in a document of their own.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FormsIn {
+    Body,
+    Document,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum BrowserForms<'a> {
+    Whole(&'a [CompiledForm]),
+    Ids(Vec<FormId<'a>>),
+}
+
+#[derive(Serialize)]
+struct FormId<'a> {
+    id: &'a str,
+}
+
+/// [`CompiledConfig::to_forms_json`]'s shape.
+#[derive(Serialize)]
+struct FormsDocument<'a> {
+    format: &'a str,
+    config_id: &'a str,
+    language: &'a str,
+    texts: BTreeMap<String, String>,
+    forms: &'a [CompiledForm],
+}
+
+/// How the forms document of a language is named beside its body (see
+/// [`CompiledConfig::forms_href`]).
+pub const FORMS_SUFFIX: &str = ".forms.json";
 
 #[derive(Serialize)]
 struct BrowserCategory<'a> {

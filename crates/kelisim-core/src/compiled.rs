@@ -521,7 +521,6 @@ fn read<N: Node>(value: N, failure: &Failure) -> Config {
     policy_urls.set(language, top.string("policy_url"));
 
     let categories = read_categories(&top, language, &mut resolved);
-    let forms = read_form_ids(&top);
     let variants = read_variants(&top, language, &mut resolved);
     let ui = read_ui(&top, variants);
 
@@ -537,7 +536,8 @@ fn read<N: Node>(value: N, failure: &Failure) -> Config {
         endpoint: top.optional_string("endpoint"),
         gpc: top.boolean("gpc"),
         ui,
-        forms,
+        // The forms are the forms module's (`read_compiled_forms`).
+        forms: Vec::new(),
         cookie_domain: top.optional_string("cookie_domain"),
         policy_urls,
         texts,
@@ -618,21 +618,6 @@ fn read_categories<N: Node>(
     categories
 }
 
-/// Each form's id: the runtime hands a form over by it. The rest of a form (its way to
-/// confirm, hash, purposes and the texts of its confirmation step) is the forms module's to
-/// read (`read_compiled_forms`).
-fn read_form_ids<N: Node>(top: &Object<'_, N>) -> Vec<Form> {
-    let mut forms = Vec::new();
-    for form in top.array("forms").objects() {
-        forms.push(Form {
-            id: form.string("id"),
-            confirm: None,
-            purposes: Vec::new(),
-        });
-    }
-    forms
-}
-
 /// The banner variants: weight, layout, the runtime's texts they replace (their layers are
 /// checked, and built from the config object).
 fn read_variants<N: Node>(
@@ -693,9 +678,9 @@ fn read_ui<N: Node>(top: &Object<'_, N>, variants: Vec<Variant>) -> Ui {
 
 impl Config {
     /// Reads what only forms use into a config [`Config::from_compiled`] read from the same
-    /// `value`: each form's way to confirm, fingerprint and purposes, the texts of forms and of
-    /// their confirmation steps, and the operator's email and address. The forms module needs
-    /// them and the runtime does not, so the runtime module does not carry this reader.
+    /// `value`: the forms (ids, ways to confirm, fingerprints, purposes), the texts of forms
+    /// and of their confirmation steps, and the operator's email and address. The forms module
+    /// needs them and the runtime does not, so the runtime module does not carry this reader.
     pub fn read_compiled_forms<N: Node>(&mut self, value: N) -> Result<(), ConfigError> {
         let failure = Failure::default();
         read_forms(self, value, &failure);
@@ -709,8 +694,9 @@ fn read_forms<N: Node>(config: &mut Config, value: N, failure: &Failure) {
         .resolved()
         .language
         .unwrap_or(config.default_language);
-    if !config.forms.is_empty() {
-        // Served only to sites with a form, so the runtime's reader does not ask for them.
+    let forms = top.array("forms");
+    if forms.objects().next().is_some() {
+        // Served only to sites with a form.
         top.object("texts", |texts| {
             if let Some(read) = config.texts.get_mut(language) {
                 read.set_each(&crate::texts::FORM_TEXTS, |name| texts.string(name));
@@ -726,8 +712,10 @@ fn read_forms<N: Node>(config: &mut Config, value: N, failure: &Failure) {
             .set(language, operator.string("address"));
     });
     let resolved = config.resolved.get_or_insert_with(Box::default);
-    for (form, form_read) in top.array("forms").objects().zip(config.forms.iter_mut()) {
-        form_read.confirm = form.optional_string("confirm").and_then(|text| {
+    config.forms.clear();
+    for form in forms.objects() {
+        let id = form.string("id");
+        let confirm = form.optional_string("confirm").and_then(|text| {
             let confirm = crate::config::Confirmation::parse(&text);
             if confirm.is_none() {
                 form.fail("confirm", "is not a way to confirm");
@@ -736,7 +724,7 @@ fn read_forms<N: Node>(config: &mut Config, value: N, failure: &Failure) {
         });
         remember(
             &mut resolved.form_hashes,
-            form_read.id.clone(),
+            id.clone(),
             form.string("texts_hash"),
         );
         if let Some(texts) = config.texts.get_mut(language) {
@@ -779,7 +767,11 @@ fn read_forms<N: Node>(config: &mut Config, value: N, failure: &Failure) {
                 publication: purpose.boolean("publication"),
             });
         }
-        form_read.purposes = purposes;
+        config.forms.push(Form {
+            id,
+            confirm,
+            purposes,
+        });
     }
 }
 

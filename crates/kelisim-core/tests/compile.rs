@@ -452,7 +452,7 @@ fn the_runtime_refuses_what_is_not_a_compiled_config() {
         "texts.withdraw",
     );
     // The forms module asks for the forms' texts, which only sites with a form are served.
-    let mut json: serde_json::Value = serde_json::from_str(&compiled.to_browser_json()).unwrap();
+    let mut json = compiled.to_browser_value_with_forms();
     json["texts"]
         .as_object_mut()
         .unwrap()
@@ -630,42 +630,64 @@ fn a_compiled_config_without_layers_is_refused_by_the_runtime_only() {
 }
 
 /// A browser gets the compiled config less what only the layers show, with the texts the
-/// modules read (the forms' only on a site with a form), under the whole config's id.
+/// runtime reads and the forms' ids, under the whole config's id; the forms document holds the
+/// rest of the forms, and laid over the body (as the loader does) gives the forms module what
+/// the whole config gives it.
 #[test]
 fn the_browser_body_holds_what_the_modules_read() {
     use kelisim_core::texts::{FORM_TEXT_NAMES, RUNTIME_TEXT_NAMES};
     let text = read("www/kelisim.json");
     let compiled = &compile_text(&text).unwrap()[0];
     let body: serde_json::Value = serde_json::from_str(&compiled.to_browser_json()).unwrap();
-    assert_eq!(body, compiled.to_browser_value());
-    // The browser modules read the same from it as from the whole config.
-    let read = |json: &str| {
-        let value: Value = serde_json::from_str(json).unwrap();
+    let read_value = |value: &serde_json::Value| {
+        let value: Value = serde_json::from_value(value.clone()).unwrap();
         let mut config = Config::from_compiled(&value).unwrap();
         config.read_compiled_forms(&value).unwrap();
         config
     };
-    assert_eq!(read(&compiled.to_browser_json()), read(&compiled.to_json()));
+    let whole: serde_json::Value = serde_json::from_str(&compiled.to_json()).unwrap();
+    // The runtime reads the same from the body as from the whole config.
+    assert_eq!(
+        Config::from_compiled(&serde_json::from_value::<Value>(body.clone()).unwrap()).unwrap(),
+        Config::from_compiled(&serde_json::from_value::<Value>(whole.clone()).unwrap()).unwrap()
+    );
     assert_eq!(body["config_id"], compiled.content_id().as_str());
+    assert_eq!(body["forms"], serde_json::json!([{"id": "signup"}]));
+    assert_eq!(body["forms_href"], "kk.forms.json");
+    // The body and its forms document, laid over each other, are the whole config to the
+    // forms module; so is the body with the forms in it (the raw path's).
+    let forms: serde_json::Value =
+        serde_json::from_str(&compiled.to_forms_json().unwrap()).unwrap();
+    assert_eq!(forms["config_id"], body["config_id"]);
+    let mut laid = body.clone();
+    laid["forms"] = forms["forms"].clone();
+    for (name, text) in forms["texts"].as_object().unwrap() {
+        laid["texts"][name] = text.clone();
+    }
+    assert_eq!(read_value(&laid), read_value(&whole));
+    let with_forms = compiled.to_browser_value_with_forms();
+    assert!(with_forms.get("forms_href").is_none());
+    assert_eq!(read_value(&with_forms), read_value(&whole));
     for dropped in ["first_layer", "cross_border", "expiry_words"] {
         assert!(body.get(dropped).is_none(), "{dropped}");
     }
     let category = &body["categories"][1];
     assert!(category.get("description").is_none() && category["title"].is_string());
     assert!(category["services"][0].get("data").is_none());
-    let names: Vec<&str> = body["texts"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    let mut expected: Vec<&str> = RUNTIME_TEXT_NAMES
-        .iter()
-        .chain(FORM_TEXT_NAMES)
-        .copied()
-        .collect();
-    expected.sort_unstable();
-    assert_eq!(names, expected);
+    let names = |value: &serde_json::Value| -> Vec<String> {
+        value["texts"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    };
+    let mut runtime: Vec<String> = RUNTIME_TEXT_NAMES.iter().map(|n| n.to_string()).collect();
+    runtime.sort_unstable();
+    assert_eq!(names(&body), runtime);
+    let mut form_texts: Vec<String> = FORM_TEXT_NAMES.iter().map(|n| n.to_string()).collect();
+    form_texts.sort_unstable();
+    assert_eq!(names(&forms), form_texts);
     // Every text the first layer states is in its node tree.
     let banner = body["layers"]["banner"].to_string();
     for note in &compiled.first_layer {
@@ -676,11 +698,12 @@ fn the_browser_body_holds_what_the_modules_read() {
     let mut without_forms: serde_json::Value = serde_json::from_str(&text).unwrap();
     without_forms.as_object_mut().unwrap().remove("forms");
     let compiled = &compile_text(&without_forms.to_string()).unwrap()[0];
-    let body = compiled.to_browser_value();
+    let body: serde_json::Value = serde_json::from_str(&compiled.to_browser_json()).unwrap();
     assert_eq!(
         body["texts"].as_object().unwrap().len(),
         RUNTIME_TEXT_NAMES.len()
     );
+    assert!(body.get("forms_href").is_none() && compiled.to_forms_json().is_none());
 }
 
 /// The compiled stylesheet holds the rules of the layouts the config and its variants show, in

@@ -19,7 +19,6 @@ use kelisim::dom::{
     append, append_node, append_text, closest, element, facts, find, focus, inputs, insert_before,
     next_number, remove_attr, set_attr, set_hidden,
 };
-use kelisim::forms::ATTACHED_ATTRIBUTE;
 use kelisim::receipts::{record_form, FormConsent};
 use kelisim_core::config::{Confirmation, Form};
 use kelisim_core::confirm::Refusal;
@@ -34,6 +33,10 @@ use web_sys::{Element, HtmlFormElement, HtmlInputElement};
 pub const RECEIPT_FIELD: &str = "kelisim_receipt_id";
 /// The checkboxes' name: the granted purposes reach the backend too.
 pub const PURPOSES_FIELD: &str = "kelisim_purposes";
+/// Marks a form kelisim handles: set by the loader as it hands the form over (so the form is
+/// never handed over twice), removed here when the block goes. `src/loader.js` writes the
+/// same name (a tidy test compares).
+pub const ATTACHED_ATTRIBUTE: &str = "data-kelisim-form-attached";
 
 /// The consent block of one form and its submit listener.
 pub struct FormHandle {
@@ -52,9 +55,9 @@ impl Drop for FormHandle {
 }
 
 /// Adds the consent block for purpose set `set` to `form`. `consent_id` is the browser's
-/// consent id when it has one (so the form consent joins its history). The runtime checked
+/// consent id when it has one (so the form consent joins its history). The loader checked
 /// that `set` is a purpose set of `config` and marked the form as handled
-/// ([`kelisim::forms::ATTACHED_ATTRIBUTE`]) before it handed the form over.
+/// ([`ATTACHED_ATTRIBUTE`]) before it handed the form over.
 pub fn attach(
     config: &Rc<Config>,
     form: HtmlFormElement,

@@ -1,21 +1,21 @@
 //! The forms module (`pkg/kelisim_forms.js` and its wasm): consent blocks in forms, with their
-//! SMS and signing steps (`block`). The runtime finds the forms and checks the purpose set
-//! (`kelisim::forms`); the loader imports this module the first time the runtime hands one
-//! over, so a page without forms never loads it. Its one export, [`command`], takes what the
-//! runtime sends: `attach` (the compiled config, the form, the purpose set, the language, the
-//! consent id) and `destroy`.
+//! SMS and signing steps (`block`). The loader finds the forms (`data-kelisim-form`,
+//! `kelisim.formConsent`), checks the purpose set and imports this module the first time it
+//! has a form for it, so a page without forms never loads it. Its one export, [`command`],
+//! takes what the loader sends: `attach` (the compiled config the runtime runs on, in the
+//! visitor's language, the form and the purpose set) and `destroy`.
 
 mod block;
 
 use kelisim::browser::console_error;
 use kelisim_core::strings::concat;
-use kelisim_core::Language;
+use kelisim_core::{decode_cookie, COOKIE_NAME};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-pub use block::{PURPOSES_FIELD, RECEIPT_FIELD};
+pub use block::{ATTACHED_ATTRIBUTE, PURPOSES_FIELD, RECEIPT_FIELD};
 
 /// The forms' stylesheet, minified by the build script.
 const STYLESHEET: &str = include_str!(concat!(env!("OUT_DIR"), "/forms.min.css"));
@@ -32,48 +32,40 @@ thread_local! {
 pub fn command(name: &str, args: js_sys::Array) {
     let arg = |index| args.get_unchecked(index);
     match name {
-        "attach" => attach(
-            &arg(0),
-            arg(1),
-            &arg(2).as_string().unwrap_or_default(),
-            &arg(3).as_string().unwrap_or_default(),
-            arg(4).as_string(),
-        ),
+        "attach" => attach(&arg(0), arg(1), &arg(2).as_string().unwrap_or_default()),
         "destroy" => BLOCKS.with_borrow_mut(Vec::clear),
         _ => console_error(&concat(&["the forms module has no command `", name, "`"])),
     }
 }
 
-/// Adds the consent block of purpose set `set` to `form`, in `language`.
-fn attach(
-    compiled: &JsValue,
-    form: JsValue,
-    set: &str,
-    language: &str,
-    consent_id: Option<String>,
-) {
+/// Adds the consent block of purpose set `set` to `form`, in the language of `compiled`. The
+/// form consent joins the browser's consent history: its consent id is the `kelisim`
+/// cookie's, when there is one (also a choice outdated since, as the runtime keeps it).
+fn attach(compiled: &JsValue, form: JsValue, set: &str) {
+    // The loader checked that it is a <form> (`kelisim.formConsent`, `form[data-kelisim-form]`).
+    let form: web_sys::HtmlFormElement = form.unchecked_into();
+    // Without a block the form is not handled after all: a later `formConsent` may try again.
+    let refuse = |message: &str| {
+        kelisim::dom::remove_attr(&form, ATTACHED_ATTRIBUTE);
+        console_error(message);
+    };
     let config = match kelisim::boundary::config_with_forms_from_js(compiled) {
         Ok(config) => Rc::new(config),
-        Err(error) => return console_error(&error.describe()),
+        Err(error) => return refuse(&error.describe()),
     };
-    let language = language
-        .parse::<Language>()
+    let language = config
+        .resolved
+        .as_ref()
+        .and_then(|resolved| resolved.language)
         .unwrap_or(config.default_language);
-    // The runtime checked that it is a <form> (`kelisim.formConsent`, `form[data-kelisim-form]`).
-    let form: web_sys::HtmlFormElement = form.unchecked_into();
+    let consent_id = kelisim::storage::read_cookie(COOKIE_NAME)
+        .and_then(|value| decode_cookie(&value).ok())
+        .map(|consent| consent.consent_id);
     if !STYLED.replace(true) {
         kelisim::ui::add_stylesheet(STYLESHEET, "kelisim-forms-style");
     }
-    match block::attach(&config, form, set, language, consent_id) {
+    match block::attach(&config, form.clone(), set, language, consent_id) {
         Some(handle) => BLOCKS.with_borrow_mut(|blocks| blocks.push(handle)),
-        None => console_error(&concat(&["formConsent: no purpose set `", set, "`"])),
+        None => refuse(&concat(&["formConsent: no purpose set `", set, "`"])),
     }
-}
-
-/// [`command`] as a JS function: what the runtime's `forms` init option takes. For pages and
-/// tests that link both into one module instead of letting the loader import this one.
-pub fn hook() -> js_sys::Function {
-    Closure::<dyn Fn(String, js_sys::Array)>::new(|name: String, args| command(&name, args))
-        .into_js_value()
-        .unchecked_into()
 }

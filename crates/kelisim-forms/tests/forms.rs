@@ -9,12 +9,23 @@ mod common;
 
 use common::*;
 
-/// Starts the runtime with `config` and this crate as its forms module, linked into the test
-/// module where a page's loader would import it.
+/// Starts the runtime with `config`, then hands this crate every declared form as the loader
+/// does (`src/loader.js`, whose own checks and observer the end-to-end form page exercises):
+/// the form marked as handled, then `attach` with the compiled config the runtime runs on.
 fn init(config: &JsValue) -> bool {
-    let options = js_sys::Object::new();
-    set(&options, &["forms"], kelisim_forms::hook().into());
-    init_with(config, options.into())
+    kelisim_forms::command("destroy", js_sys::Array::new());
+    let started = common::init(config);
+    let running = running_config();
+    for form in query_all("form[data-kelisim-form]") {
+        let set = form.get_attribute("data-kelisim-form").unwrap();
+        form.set_attribute(kelisim_forms::ATTACHED_ATTRIBUTE, &set)
+            .unwrap();
+        kelisim_forms::command(
+            "attach",
+            js_sys::Array::of3(&running, &form, &JsValue::from_str(&set)),
+        );
+    }
+    started
 }
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -220,71 +231,12 @@ fn the_block_is_styled_by_the_forms_module() {
     assert!(!sheet.contains("kelisim-form-"));
 }
 
-#[wasm_bindgen_test]
-fn form_consent_api_checks_its_arguments() {
-    reset("ru");
-    fixture(r#"<form id="plain"><button>OK</button></form>"#);
-    init(&demo_config());
-    let options = js_sys::JSON::parse("{\"set\":\"signup\"}").unwrap();
-    assert!(!kelisim::form_consent(
-        JsValue::from_str("#missing"),
-        options.clone()
-    ));
-    assert!(!kelisim::form_consent(
-        JsValue::from_str("#plain"),
-        js_sys::JSON::parse("{\"set\":\"loyalty\"}").unwrap()
-    ));
-    assert!(kelisim::form_consent(
-        JsValue::from_str("#plain"),
-        options.clone()
-    ));
-    assert!(
-        !kelisim::form_consent(JsValue::from_str("#plain"), options),
-        "a second block on the same form"
-    );
-    assert_eq!(query_all("#plain .kelisim-form-consent").len(), 1);
-}
-
-#[wasm_bindgen_test]
-fn without_the_forms_module_a_form_gets_an_error_not_a_silent_nothing() {
-    reset("ru");
-    fixture(r#"<form id="plain"><button>OK</button></form>"#);
-    // Started as a page without the loader would start it: no forms module to hand forms to.
-    assert!(common::init(&demo_config()));
-    let errors = console_errors(|| {
-        assert!(!kelisim::form_consent(
-            JsValue::from_str("#plain"),
-            js_sys::JSON::parse("{\"set\":\"signup\"}").unwrap()
-        ));
-    });
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(errors[0].contains("kelisim_forms.js"), "{errors:?}");
-    assert!(
-        query("#plain[data-kelisim-form-attached]").is_none(),
-        "a form nothing handles must not be marked as handled"
-    );
-}
-
 fn outbox() -> Vec<String> {
     let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
     match storage.get_item("kelisim:outbox").unwrap() {
         Some(text) => strings(&js_sys::JSON::parse(&text).unwrap()),
         None => Vec::new(),
     }
-}
-
-/// Regression: the document observer reported only batches with gated elements, so a declared
-/// form added later on its own (a single-page app's route, or the parser reaching it after the
-/// SDK started) got no consent block.
-#[wasm_bindgen_test]
-async fn a_declared_form_added_later_on_its_own_gets_its_block() {
-    reset("ru");
-    init(&demo_config());
-    assert!(query(".kelisim-form-consent").is_none());
-    fixture(FORM);
-    wait(0).await;
-    assert_eq!(query_all(".kelisim-form-consent").len(), 1);
-    assert_eq!(query_all("input[name=kelisim_purposes]").len(), 4);
 }
 
 /// Whatever another script of the store's origin puts in the outbox (an item too large for

@@ -14,15 +14,18 @@ use std::path::{Path, PathBuf};
 pub use kelisim_core::compile::SERVED_LANGUAGES as LANGUAGE_NAMES;
 
 /// The compiled configs of every site that names a config file, and each one's body as
-/// browsers get it ([`CompiledConfig::to_browser_json`]), serialized once.
+/// browsers get it ([`CompiledConfig::to_browser_json`]) and its forms document
+/// ([`CompiledConfig::to_forms_json`]), serialized once.
 #[derive(Clone, Debug, Default)]
 pub struct SiteConfigs {
     compiled: BTreeMap<String, Vec<CompiledConfig>>,
     /// By `config_id`: the browser body and its ETag.
     served: BTreeMap<String, ServedConfig>,
+    /// By `config_id`: the forms document of a config with forms.
+    served_forms: BTreeMap<String, ServedConfig>,
 }
 
-/// A compiled config's body as browsers get it.
+/// A compiled config's body (or its forms document) as browsers get it.
 #[derive(Clone, Debug)]
 pub struct ServedConfig {
     /// Shared, so answering a request copies no bytes.
@@ -36,10 +39,14 @@ pub struct ServedConfig {
 impl SiteConfigs {
     pub fn insert(&mut self, site: &str, compiled: Vec<CompiledConfig>) {
         for config in &compiled {
-            let body = axum::body::Bytes::from(config.to_browser_json());
-            let etag = format!("\"{}\"", hex::encode(Sha256::digest(&body)));
-            self.served
-                .insert(config.config_id.clone(), ServedConfig { body, etag });
+            self.served.insert(
+                config.config_id.clone(),
+                ServedConfig::of(config.to_browser_json()),
+            );
+            if let Some(forms) = config.to_forms_json() {
+                self.served_forms
+                    .insert(config.config_id.clone(), ServedConfig::of(forms));
+            }
         }
         self.compiled.insert(site.to_owned(), compiled);
     }
@@ -57,9 +64,28 @@ impl SiteConfigs {
         Some((config, self.served.get(&config.config_id)?))
     }
 
+    /// The forms document of the config [`SiteConfigs::served`] answers for `language`, as
+    /// browsers get it; `None` also for a site without forms.
+    pub fn served_forms(
+        &self,
+        site: &str,
+        language: &str,
+    ) -> Option<(&CompiledConfig, &ServedConfig)> {
+        let config = self.get(site, language)?;
+        Some((config, self.served_forms.get(&config.config_id)?))
+    }
+
     /// Every compiled config of every site (for the archive).
     pub fn all(&self) -> impl Iterator<Item = &CompiledConfig> {
         self.compiled.values().flatten()
+    }
+}
+
+impl ServedConfig {
+    fn of(body: String) -> ServedConfig {
+        let body = axum::body::Bytes::from(body);
+        let etag = format!("\"{}\"", hex::encode(Sha256::digest(&body)));
+        ServedConfig { body, etag }
     }
 }
 
@@ -130,7 +156,9 @@ fn counted(count: usize, one: &str, many: &str) -> String {
 /// Writes the compiled configs for static hosting: a folder named by their content
 /// (`<site>-<hash>`), so every file in it can be cached for a year, holding `kk.json`,
 /// `ru.json`, `en.json` and `default.json` (a language the site does not offer, and
-/// `default`, hold the default language's config, as the server answers). Returns the folder.
+/// `default`, hold the default language's config, as the server answers) and, for a site
+/// with forms, each offered language's forms document beside them (`kk.forms.json`, the
+/// `forms_href` of `kk.json`). Returns the folder.
 pub fn write_build(compiled: &[CompiledConfig], out: &Path) -> Result<PathBuf> {
     let Some(first) = compiled.first() else {
         bail!("nothing to write");
@@ -142,6 +170,9 @@ pub fn write_build(compiled: &[CompiledConfig], out: &Path) -> Result<PathBuf> {
     let mut hasher = Sha256::new();
     for config in compiled {
         hasher.update(&all.served[&config.config_id].body);
+        if let Some(forms) = all.served_forms.get(&config.config_id) {
+            hasher.update(&forms.body);
+        }
     }
     let hash = hex::encode(hasher.finalize());
     let folder = out.join(format!("{}-{}", first.site, &hash[..16]));
@@ -153,6 +184,15 @@ pub fn write_build(compiled: &[CompiledConfig], out: &Path) -> Result<PathBuf> {
         let path = folder.join(format!("{language}.json"));
         std::fs::write(&path, &served.body)
             .with_context(|| format!("writing {}", path.display()))?;
+    }
+    for config in compiled {
+        if let (Some(href), Some(forms)) =
+            (config.forms_href(), all.served_forms.get(&config.config_id))
+        {
+            let path = folder.join(href);
+            std::fs::write(&path, &forms.body)
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
     }
     Ok(folder)
 }

@@ -709,12 +709,21 @@ async fn chain_heads(State(state): State<AppState>) -> Response {
 /// site does not offer gets the default one). Public and cacheable by anyone: it holds what
 /// the banner shows. The ETag is the body's hash, so a revalidation costs a `304` and a config
 /// edited on the server (then `SIGHUP`) reaches browsers within the cache time.
+/// `{language}.forms.json` is the forms document of that body (its `forms_href`), fetched only
+/// by pages with a form.
 async fn get_config(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((site, language)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let sites = state.sites();
+    // `kk.forms.json`: the forms document beside the body `kk` (its `forms_href`).
+    if let Some(language) = language.strip_suffix(kelisim_core::compile::FORMS_SUFFIX) {
+        let Some((config, served)) = sites.configs().served_forms(&site, language) else {
+            return Err(AppError::NotFound);
+        };
+        return Ok(serve_config(&headers, config, served));
+    }
     let Some((config, served)) = sites.configs().served(&site, &language) else {
         let known = sites.get(&site).is_some_and(|site| site.config.is_some());
         return Err(if known {
@@ -729,6 +738,15 @@ async fn get_config(
             AppError::NotFound
         });
     };
+    Ok(serve_config(&headers, config, served))
+}
+
+/// A compiled config's body or forms document, or `304` when the browser has it.
+fn serve_config(
+    headers: &HeaderMap,
+    config: &kelisim_core::compile::CompiledConfig,
+    served: &configs::ServedConfig,
+) -> Response {
     let etag = &served.etag;
     let common = [
         (header::ETAG, etag.clone()),
@@ -745,14 +763,14 @@ async fn get_config(
                 .any(|tag| tag.trim() == etag.as_str() || tag.trim() == "*")
         });
     if matches {
-        return Ok((StatusCode::NOT_MODIFIED, common).into_response());
+        return (StatusCode::NOT_MODIFIED, common).into_response();
     }
-    Ok((
+    (
         common,
         [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
         served.body.clone(),
     )
-        .into_response())
+        .into_response()
 }
 
 /// Five minutes fresh, then a day of answering from the cache while revalidating: a changed

@@ -164,6 +164,13 @@ fn config_check_lists_every_problem_and_build_writes_cacheable_files() {
         let compiled = compiled_in(&std::fs::read_to_string(&good).unwrap(), expected);
         assert_eq!(text, compiled.to_browser_json());
         assert!(text.len() < compiled.to_json().len());
+        // The forms of each offered language beside its body, where its `forms_href` says.
+        if language != "default" {
+            let href = compiled.forms_href().unwrap();
+            assert!(text.contains(&format!("\"forms_href\":\"{href}\"")));
+            let forms = std::fs::read_to_string(folder.join(href)).unwrap();
+            assert_eq!(Some(forms), compiled.to_forms_json());
+        }
     }
     // `--db` archives into a database that exists, and never creates one.
     let url = db_url(&dir);
@@ -230,6 +237,16 @@ fn served_configs_are_archived_and_receipts_show_the_texts_they_attest() {
     assert_eq!(status, 400);
     assert!(response.into_string().unwrap().contains("language"));
     assert_eq!(get(&base, "/v1/config/other-site/ru", &[]).0, 404);
+    // The forms document beside the body, at its `forms_href`, cacheable the same way.
+    assert_eq!(ru["forms_href"], "ru.forms.json");
+    let (status, response) = get(&base, "/v1/config/glazik-kz/ru.forms.json", &[]);
+    assert_eq!(status, 200);
+    assert!(response.header("etag").is_some());
+    let forms: Value = serde_json::from_str(&response.into_string().unwrap()).unwrap();
+    assert_eq!(forms["config_id"], first_id.as_str());
+    assert_eq!(forms["forms"][0]["id"], "signup");
+    assert!(forms["texts"]["form_consent"].is_string());
+    assert_eq!(get(&base, "/v1/config/glazik-kz/de.forms.json", &[]).0, 404);
 
     post_with_config(&base, 1, &first_id);
     let answer = look_up(&base, 1);
