@@ -141,6 +141,9 @@ export interface KelisimApi {
    */
   init(config: KelisimConfig | string): boolean | undefined;
   show(): void;
+  /** Opens the preferences dialog. A served config keeps the dialog apart, so the first
+   *  opening may wait for it to load; the `shown` event (`layer: 'preferences'`) says when it is
+   *  open. */
   showPreferences(): void;
   hide(): void;
   acceptAll(): void;

@@ -96,8 +96,9 @@ impl Node for Js {
 pub struct InitOptions {
     /// The loader already sent `gtag('consent', 'default', ...)` before any other tag.
     pub consent_mode_defaults_sent: bool,
-    /// Fetches the compiled config of another language (`data-config` with `{lang}`): called
-    /// with a language code, answers a promise of the config.
+    /// Fetches a compiled config: called with a language code and whether the preferences
+    /// dialog must be in it (a served config keeps it apart), answers a promise of the config,
+    /// or of an error that says why not (a `data-config` without `{lang}` has one language).
     pub config_for: Option<js_sys::Function>,
 }
 

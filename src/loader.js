@@ -144,12 +144,19 @@ import {
 
   // What the loader tells the module's init: work it did, and how to reach what it loads.
   function initOptions() {
-    return {
-      consentModeDefaults: consentModeDefaults,
-      configFor: configFor && function (language) {
-        return configFor(language).then(function (config) { running = config; return config; });
-      }
-    };
+    return { consentModeDefaults: consentModeDefaults, configFor: configOf };
+  }
+
+  // The module's `configFor`: the compiled config of `language` (another one only when
+  // data-config names one per language), laid over with its preferences dialog when `whole`.
+  function configOf(language, whole) {
+    var config = running && running.language === language ? Promise.resolve(running)
+      : configFor ? configFor(language)
+      : Promise.reject(new Error('this compiled config holds one language; give data-config a URL with {lang} so kelisim can fetch `' + language + '`'));
+    return config.then(function (config) {
+      running = config;
+      return whole ? withPreferences(config) : config;
+    });
   }
 
   // Consent in forms. The compiled config the module runs on: the one `init` took, then each
@@ -186,31 +193,74 @@ import {
     return true;
   }
 
-  // Where each compiled config fetched came from: its `forms_href` is relative to that URL.
+  // Where each compiled config fetched came from: the documents it keeps apart
+  // (`preferences_href`, `forms_href`) are named relative to that URL.
   var configUrls = new WeakMap();
-  // `config` with its forms whole, for the forms module: as it is when it holds them (a raw
-  // config compiled here), else laid over with the forms document at its `forms_href`
-  // (kelisim-server and `config build` serve the forms apart, so pages without forms never
-  // load them); a promise.
-  function withForms(config) {
-    if (!config.forms_href) return Promise.resolve(config);
-    var url = new URL(config.forms_href, configUrls.get(config) || document.baseURI).href;
-    return fetch(url, { credentials: 'same-origin' }).then(function (response) {
+  // Per config, the promise of each document apart, fetched once.
+  var documentsApart = new WeakMap();
+
+  // `config` laid over (by `lay`) with the document apart that its field `href` names, once
+  // fetched and checked to belong to it; a promise. kelisim-server and `config build` keep the
+  // preferences dialog and the forms apart, so a page view that needs neither loads neither;
+  // a raw config compiled here has them in the body, and no `href`.
+  function apart(config, href, lay) {
+    if (!config[href]) return Promise.resolve(config);
+    var fetched = documentsApart.get(config) || {};
+    documentsApart.set(config, fetched);
+    var url = new URL(config[href], configUrls.get(config) || document.baseURI).href;
+    fetched[href] = fetched[href] || fetch(url, { credentials: 'same-origin' }).then(function (response) {
       if (!response.ok) throw new Error('HTTP ' + response.status);
       return response.json();
-    }).then(function (forms) {
-      if (forms.config_id !== config.config_id) {
-        throw new Error('it belongs to another compiled config (config_id ' + forms.config_id +
+    }).then(function (part) {
+      if (part.config_id !== config.config_id) {
+        throw new Error('it belongs to another compiled config (config_id ' + part.config_id +
           '); serve the files of one `config build` together');
       }
-      return Object.assign({}, config, {
-        forms: forms.forms,
-        texts: Object.assign({}, config.texts, forms.texts)
-      });
+      return part;
     }).catch(function (error) {
-      throw new Error('could not load the forms of the config from ' + url + ': ' + error.message);
+      delete fetched[href]; // the next attempt fetches again
+      throw new Error('could not load ' + url + ': ' + error.message);
+    });
+    return fetched[href].then(function (part) { return lay(Object.assign({}, config), part); });
+  }
+
+  // `config` with its forms whole, for the forms module.
+  function withForms(config) {
+    return apart(config, 'forms_href', function (whole, part) {
+      whole.forms = part.forms;
+      whole.texts = Object.assign({}, config.texts, part.texts);
+      return whole;
     });
   }
+
+  // `config` with its preferences dialog (and each banner variant's), for the module: it asks
+  // when the visitor opens the preferences (`configOf`).
+  function withPreferences(config) {
+    return apart(config, 'preferences_href', function (whole, part) {
+      delete whole.preferences_href;
+      whole.preferences_style = part.style;
+      whole.layers = { banner: config.layers.banner, preferences: part.preferences };
+      whole.variants = config.variants.map(function (variant) {
+        var own = part.variants.filter(function (item) { return item.id === variant.id; })[0];
+        return Object.assign({}, variant, {
+          layers: { banner: variant.layers.banner, preferences: own && own.preferences }
+        });
+      });
+      return whole;
+    });
+  }
+
+  // The preferences open from these: their tree is fetched as soon as a pointer or the focus
+  // reaches one, so it is usually here by the click.
+  var PREFERENCES_OPENERS = '[data-kelisim-action=preferences],[data-kelisim="open"],[data-cc="show-preferencesModal"]';
+  function prefetchPreferences(event) {
+    var target = event.target;
+    if (running && target.closest && target.closest(PREFERENCES_OPENERS)) {
+      withPreferences(running).catch(function () { /* said when the visitor asks for them */ });
+    }
+  }
+  document.addEventListener('pointerover', prefetchPreferences, true);
+  document.addEventListener('focusin', prefetchPreferences, true);
 
   // Every `<form data-kelisim-form="<set>">` not handled yet, now and whenever the page changes.
   function attachDeclaredForms() {

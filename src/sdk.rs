@@ -61,6 +61,12 @@ pub struct Sdk {
     reopen: RefCell<Option<ReopenButton>>,
     /// See [`InitOptions::config_for`].
     config_for: Option<js_sys::Function>,
+    /// The config last asked of `config_for`: only that one is taken when it arrives.
+    requested: Cell<Option<Language>>,
+    /// The preferences were asked for while their dialog was apart from the config
+    /// (`preferences_href`): they open when the config arrives whole, unless a choice or
+    /// `hide()` came first.
+    preferences_wanted: Cell<bool>,
 }
 
 /// The two layers the SDK can be asked to show.
@@ -142,6 +148,8 @@ pub fn init(config: Config, compiled: JsValue, options: InitOptions) -> Result<(
         waiting_for_body: Cell::new(None),
         reopen: RefCell::new(None),
         config_for: options.config_for.clone(),
+        requested: Cell::new(None),
+        preferences_wanted: Cell::new(false),
     });
     SDK.with_borrow_mut(|slot| *slot = Some(sdk.clone()));
 
@@ -449,6 +457,14 @@ impl Sdk {
         if self.wait_for_body(Layer::Preferences) {
             return;
         }
+        if self.preferences_apart() {
+            self.preferences_wanted.set(true);
+            let language = self.requested.get().unwrap_or(self.language.get());
+            if let Err(message) = self.fetch_config(language, true) {
+                crate::browser::console_error(&message);
+            }
+            return;
+        }
         let shown = {
             let consent = self.consent.borrow();
             let view = self.view(consent.as_ref());
@@ -490,6 +506,7 @@ impl Sdk {
     /// Removes the interface (the choice, if any, stands).
     pub fn hide(&self) {
         self.waiting_for_body.set(None);
+        self.preferences_wanted.set(false);
         let ui = self.ui.borrow_mut().take();
         drop(ui);
     }
@@ -567,8 +584,12 @@ impl Sdk {
             .resolved
             .as_ref()
             .and_then(|resolved| resolved.language);
-        if compiled_language.is_some_and(|loaded| loaded != language) {
-            return self.fetch_language(language);
+        let preferences_open = self.ui.borrow().as_ref().is_some_and(Ui::preferences_shown);
+        // Re-rendered once the config of that language is here, whole if the dialog is open.
+        if compiled_language.is_some_and(|loaded| loaded != language)
+            || (preferences_open && self.preferences_apart())
+        {
+            return self.fetch_config(language, preferences_open);
         }
         self.language.set(language);
         if let Some(reopen) = self.reopen.borrow().as_ref() {
@@ -582,26 +603,44 @@ impl Sdk {
         Ok(())
     }
 
-    /// A compiled config holds one language: fetches the compiled config of `language` through
-    /// the loader, then switches to it. What is shown stays as it is until it arrives.
-    fn fetch_language(&self, language: Language) -> Result<(), String> {
+    /// Whether the running config keeps its preferences dialog apart (`preferences_href`).
+    fn preferences_apart(&self) -> bool {
+        kelisim_core::compiled::preferences_apart(&crate::boundary::Js(
+            self.compiled.borrow().clone(),
+        ))
+    }
+
+    /// A compiled config holds one language, and as served keeps the preferences dialog
+    /// apart: fetches the config of `language` (laid over with the dialog when `whole`)
+    /// through the loader, then switches to it, and opens the preferences if they were asked
+    /// for meanwhile. What is shown stays as it is until it arrives.
+    fn fetch_config(&self, language: Language, whole: bool) -> Result<(), String> {
         let Some(config_for) = &self.config_for else {
-            return Err(concat(&[
-                "setLanguage: this compiled config holds one language; give data-config a URL with {lang} so kelisim can fetch `",
-                language.code(),
-                "`",
-            ]));
+            return Err(
+                "kelisim.js fetches the configs of other languages and the preferences dialog, and this page started kelisim without it"
+                    .into(),
+            );
         };
+        self.requested.set(Some(language));
         let promise = config_for
-            .call1(&JsValue::NULL, &JsValue::from_str(language.code()))
+            .call2(
+                &JsValue::NULL,
+                &JsValue::from_str(language.code()),
+                &JsValue::from_bool(whole),
+            )
             .unwrap_or(JsValue::UNDEFINED);
         let then = crate::browser::property(&promise, "then");
         let Some(then) = then.dyn_ref::<js_sys::Function>() else {
-            return Err("setLanguage: the loader gave no config to switch to".into());
+            return Err("the loader gave no config".into());
         };
         let site = self.config().site.clone();
         let arrived = crate::browser::once(move |value| {
             let Some(sdk) = current() else { return };
+            // A later request (another language switch) supersedes this one.
+            if sdk.requested.get() != Some(language) {
+                return;
+            }
+            sdk.requested.set(None);
             let read = crate::boundary::compiled_object(&value).and_then(|value| {
                 let config = crate::boundary::config_from_js(&value)?;
                 Ok((config, value))
@@ -613,15 +652,28 @@ impl Sdk {
                     if let Err(message) = sdk.set_language(language.code()) {
                         crate::browser::console_error(&message);
                     }
+                    if sdk.preferences_wanted.take() {
+                        sdk.show_preferences();
+                    }
                 }
                 Ok(_) => crate::browser::console_error(
-                    "setLanguage: the config fetched is not a compiled config of this site",
+                    "the config fetched is not a compiled config of this site",
                 ),
                 Err(error) => crate::browser::console_error(&error.describe()),
             }
         });
-        let failed = crate::browser::once(|_| {
-            crate::browser::console_error("setLanguage: the config of that language did not load");
+        let failed = crate::browser::once(move |error| {
+            if let Some(sdk) = current() {
+                sdk.requested.set(None);
+            }
+            crate::browser::console_error(&concat(&[
+                "the config of `",
+                language.code(),
+                "` did not load: ",
+                &crate::browser::property(&error, "message")
+                    .as_string()
+                    .unwrap_or_default(),
+            ]));
         });
         let _ = then.call2(&promise, &arrived, &failed);
         Ok(())

@@ -54,11 +54,13 @@ pub struct View<'a> {
 
 impl View<'_> {
     /// The banner's and the preferences' node trees, of the banner variant shown (checked
-    /// when the config was read, so both are there).
+    /// when the config was read; the SDK opens the preferences only once their tree is in).
     fn layers(&self) -> (wasm_bindgen::JsValue, wasm_bindgen::JsValue) {
         let variant = self.config.ui.variant.as_deref();
         kelisim_core::compiled::layers_of(&crate::boundary::Js(self.compiled.clone()), variant)
-            .map(|(banner, preferences)| (banner.0, preferences.0))
+            .map(|(banner, preferences)| {
+                (banner.0, preferences.map(|tree| tree.0).unwrap_or_default())
+            })
             .unwrap_or_default()
     }
 }
@@ -84,6 +86,7 @@ const STYLE_ID: &str = "kelisim-style";
 
 thread_local! {
     static STYLES_INSTALLED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static PREFERENCES_STYLES_INSTALLED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 impl Ui {
@@ -294,6 +297,16 @@ pub(crate) fn install_styles(config: &Config) {
     add_stylesheet(config.resolved().style.as_str(), STYLE_ID);
 }
 
+/// Adds the preferences dialog's rules once, when they came apart from the stylesheet (a
+/// served config laid over with its preferences document), before the dialog first opens.
+fn install_preferences_styles(config: &Config) {
+    let css = config.resolved().preferences_style.as_str();
+    if css.is_empty() || PREFERENCES_STYLES_INSTALLED.replace(true) {
+        return;
+    }
+    add_stylesheet(css, "kelisim-preferences-style");
+}
+
 /// Adds `css` to the page. A constructed stylesheet is not subject to a page's `style-src` CSP,
 /// so stores with a strict policy need no exception for kelisim; browsers without one get a
 /// `<style id="{fallback_id}">` element.
@@ -332,6 +345,7 @@ fn render_banner(root: &HtmlElement, view: &View) -> HtmlElement {
 /// The preferences dialog, from the compiled config's node tree, with the switches set and
 /// the visitor's own consent added at the end of its body.
 fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> HtmlElement {
+    install_preferences_styles(&view.config);
     let overlay: HtmlElement = dom::build(&view.layers().1).unchecked_into();
     for (selector, attribute, on) in [
         (

@@ -1,11 +1,13 @@
 //! The runtime on compiled configs, in headless Chromium: it shows the compiled texts and
 //! stylesheet, its receipts carry the compiled config's id and texts hash, a language switch
-//! fetches the other language through the loader's `configFor`, and anything that is not a
-//! compiled config of this format shows nothing and runs no tag.
+//! fetches the other language through the loader's `configFor`, the preferences dialog kept
+//! apart opens once `configFor` brought the config whole, and anything that is not a compiled
+//! config of this format shows nothing and runs no tag.
 
 mod common;
 
 use common::*;
+use wasm_bindgen::JsCast;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
@@ -122,6 +124,94 @@ async fn the_visitors_language_is_fetched_when_the_loader_guessed_another() {
         text("#kelisim .kelisim-title"),
         "Мы используем файлы cookie"
     );
+}
+
+/// Options as the loader gives them for served configs: `configFor(language, whole)` answers
+/// a language's served body, or with `whole` the body laid over with its preferences dialog
+/// (after a turn of the event loop, as a fetch).
+fn options_for_served_configs() -> JsValue {
+    let served = js_sys::Object::new();
+    let whole = js_sys::Object::new();
+    for language in ["kk", "ru", "en"] {
+        set(&served, &[language], served_config(language));
+        set(
+            &whole,
+            &[language],
+            served_config_with_preferences(language),
+        );
+    }
+    let window: JsValue = web_sys::window().unwrap().into();
+    set(&window, &["kelisimTestServed"], served.into());
+    set(&window, &["kelisimTestWhole"], whole.into());
+    let options = js_sys::Object::new();
+    set(
+        &options,
+        &["configFor"],
+        js_sys::Function::new_with_args(
+            "language, whole",
+            "var configs = whole ? window.kelisimTestWhole : window.kelisimTestServed; return new Promise(function (resolve) { setTimeout(function () { resolve(configs[language]); }, 5); });",
+        )
+        .into(),
+    );
+    options.into()
+}
+
+/// A served config keeps the preferences dialog apart: it opens once the loader brought the
+/// config whole, follows a language switch, stays closed when a choice came first, and
+/// without the loader the attempt is an error, not a silent nothing.
+#[wasm_bindgen_test]
+async fn the_preferences_kept_apart_open_once_the_loader_brought_them() {
+    reset("kk");
+    assert!(kelisim::init(
+        served_config("kk"),
+        options_for_served_configs()
+    ));
+    assert!(query("#kelisim .kelisim-banner").is_some());
+    click("[data-kelisim-action=preferences]");
+    assert!(query(".kelisim-preferences").is_none());
+    wait(50).await;
+    assert_eq!(text(".kelisim-preferences h2"), "Cookie баптаулары");
+    // The dialog's own rules came with it: a switch is drawn as one.
+    let switch = query("input[data-kelisim-category=analytics]").unwrap();
+    let style = web_sys::window()
+        .unwrap()
+        .get_computed_style(&switch)
+        .unwrap()
+        .unwrap();
+    assert_eq!(style.get_property_value("appearance").unwrap(), "none");
+    click("input[data-kelisim-category=analytics]");
+    // A language switch with the dialog open: the other language's body, then its dialog.
+    kelisim::set_language("ru");
+    wait(50).await;
+    assert_eq!(text(".kelisim-preferences h2"), "Настройки cookie");
+    let analytics = query("input[data-kelisim-category=analytics]").unwrap();
+    assert!(
+        analytics
+            .unchecked_into::<web_sys::HtmlInputElement>()
+            .checked(),
+        "the switch survived the switch"
+    );
+    click(".kelisim-preferences [data-kelisim-action=save]");
+    assert!(kelisim::accepted("analytics"));
+
+    // A choice while the dialog is on its way: it does not open over the choice.
+    reset("kk");
+    assert!(kelisim::init(
+        served_config("kk"),
+        options_for_served_configs()
+    ));
+    click("[data-kelisim-action=preferences]");
+    click("[data-kelisim-action=accept-all]");
+    wait(50).await;
+    assert!(query(".kelisim-preferences").is_none());
+
+    // Without the loader nothing brings the dialog: one error says so.
+    reset("kk");
+    assert!(kelisim::init(served_config("kk"), JsValue::UNDEFINED));
+    let errors = console_errors(|| click("[data-kelisim-action=preferences]"));
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("kelisim.js fetches"), "{errors:?}");
+    assert!(query(".kelisim-preferences").is_none());
 }
 
 #[wasm_bindgen_test]

@@ -17,16 +17,45 @@ pub fn demo_config() -> JsValue {
     js_sys::JSON::parse(include_str!("../../www/kelisim.json")).unwrap()
 }
 
-/// The demo store's config compiled (as `config build` or the receipts server do) for
-/// `language`, as the object the loader hands to `init`.
+/// The demo store's config compiled for `language`, whole: as the loader hands it to `init`
+/// for a raw config, and as it lays a served one over with its documents apart.
 pub fn compiled_config(language: &str) -> JsValue {
-    let compiled =
-        kelisim_core::compile::compile_text(include_str!("../../www/kelisim.json")).unwrap();
-    let config = compiled
-        .iter()
+    js_sys::JSON::parse(&demo_compiled(language).to_whole_browser_json()).unwrap()
+}
+
+/// The demo store's config compiled for `language` as kelisim-server and `config build`
+/// serve it: the preferences dialog and the forms apart.
+pub fn served_config(language: &str) -> JsValue {
+    js_sys::JSON::parse(&demo_compiled(language).to_browser_json()).unwrap()
+}
+
+/// [`served_config`] laid over with its preferences document, as the loader does when the
+/// visitor opens the preferences (the demo has no banner variants).
+pub fn served_config_with_preferences(language: &str) -> JsValue {
+    let config = served_config(language);
+    let document =
+        js_sys::JSON::parse(&demo_compiled(language).to_preferences_json().unwrap()).unwrap();
+    let get = |object: &JsValue, key: &str| js_sys::Reflect::get(object, &key.into()).unwrap();
+    js_sys::Reflect::delete_property(
+        config.unchecked_ref::<js_sys::Object>(),
+        &"preferences_href".into(),
+    )
+    .unwrap();
+    set(&config, &["preferences_style"], get(&document, "style"));
+    set(
+        &config,
+        &["layers", "preferences"],
+        get(&document, "preferences"),
+    );
+    config
+}
+
+fn demo_compiled(language: &str) -> kelisim_core::compile::CompiledConfig {
+    kelisim_core::compile::compile_text(include_str!("../../www/kelisim.json"))
+        .unwrap()
+        .into_iter()
         .find(|config| config.language == language)
-        .unwrap();
-    js_sys::JSON::parse(&config.to_browser_json()).unwrap()
+        .unwrap()
 }
 
 /// The `config_id` of the demo's compiled config in `language`.
@@ -118,8 +147,8 @@ pub fn init_with(config: &JsValue, options: JsValue) -> bool {
             set(
                 &configs,
                 &[language],
-                // As the compiler module gives them to the loader: with the forms whole.
-                js_sys::JSON::parse(&config.to_browser_json_with_forms()).unwrap(),
+                // As the compiler module gives them to the loader: whole.
+                js_sys::JSON::parse(&config.to_whole_browser_json()).unwrap(),
             );
         }
     }

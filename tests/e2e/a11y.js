@@ -13,6 +13,18 @@
       });
     });
   }
+  // Resolves once `selector` finds something (the preferences dialog's tree is fetched when
+  // it first opens), rejects after 5 s.
+  function until(selector) {
+    var deadline = Date.now() + 5000;
+    return new Promise(function (resolve, reject) {
+      (function look() {
+        if (document.querySelector(selector)) return resolve();
+        if (Date.now() > deadline) return reject('no ' + selector);
+        setTimeout(look, 50);
+      })();
+    });
+  }
   // `ready` is replayed to late subscribers; then wait for the banner to be on the page.
   window.kelisim.on('ready', function () {
     var deadline = Date.now() + 5000;
@@ -22,14 +34,18 @@
         return setTimeout(waitForBanner, 50);
       }
       audit('banner')
-        .then(function () { window.kelisim.showPreferences(); return audit('preferences'); })
-        .then(function () { window.kelisim.setLanguage('ru'); return audit('preferences (ru)'); })
+        .then(function () { window.kelisim.showPreferences(); return until('#kelisim .kelisim-preferences'); })
+        .then(function () { return audit('preferences'); })
+        .then(function () { window.kelisim.setLanguage('ru'); return until('#kelisim[lang=ru] .kelisim-preferences'); })
+        .then(function () { return audit('preferences (ru)'); })
         .then(function () {
           window.kelisim.rejectAll();
           var reopen = document.getElementById('kelisim-reopen');
           if (!reopen) throw 'no "Cookie settings" button after the choice';
           reopen.click();
-          if (!document.querySelector('#kelisim .kelisim-preferences')) throw 'the button did not open the preferences';
+          return until('#kelisim .kelisim-preferences').catch(function () { throw 'the button did not open the preferences'; });
+        })
+        .then(function () {
           window.kelisim.hide();
           return audit('after a choice');
         })

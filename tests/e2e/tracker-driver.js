@@ -8,6 +8,13 @@
   function sleep(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
   function cookie(name) { return document.cookie.split('; ').some(function (c) { return c.indexOf(name + '=') === 0; }); }
   function click(selector) { var el = document.querySelector(selector); if (!el) throw new Error('no ' + selector); el.click(); }
+  // Resolves once `selector` finds something: the preferences dialog's tree is fetched when it
+  // first opens.
+  async function until(selector) {
+    for (var deadline = Date.now() + 5000; !document.querySelector(selector); await sleep(50)) {
+      if (Date.now() > deadline) throw new Error('no ' + selector);
+    }
+  }
   function consentCommands() {
     return (window.dataLayer || []).filter(function (e) { return e && e[0] === 'consent'; }).map(function (e) {
       return e[1] + ':' + e[2].analytics_storage + '/' + e[2].ad_storage;
@@ -21,6 +28,7 @@
     await marker('before');
     // Only analytics, through the preferences layer.
     click('[data-kelisim-action=preferences]');
+    await until('input[data-kelisim-category=analytics]');
     click('input[data-kelisim-category=analytics]');
     click('.kelisim-preferences [data-kelisim-action=save]');
     await sleep(1500);
@@ -31,6 +39,7 @@
     // A page in vanilla-cookieconsent markup uses its own data-cc buttons.
     if (document.querySelector('[data-cc=show-preferencesModal]')) click('[data-cc=show-preferencesModal]');
     else window.kelisim.showPreferences();
+    await until('.kelisim-preferences [data-kelisim-action=reject-all]');
     click('.kelisim-preferences [data-kelisim-action=reject-all]');
     await sleep(2000);
     expect(!cookie('_ga') && !cookie('_ga_DEMO') && !cookie('_ym_uid'), 'analytics cookies survived reject: ' + document.cookie);

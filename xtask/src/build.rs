@@ -131,13 +131,14 @@ pub fn build(root: &Path) -> Result<Build> {
     for name in LOADED_FILES {
         sizes.push(precompress(&pkg, name)?);
     }
-    let (config, forms_document) = demo_compiled_config(root)?;
+    let (config, forms_document, preferences_document) = demo_compiled_config(root)?;
     Ok(Build {
         sizes,
         compiler,
         forms,
         config,
         forms_document,
+        preferences_document,
     })
 }
 
@@ -257,6 +258,8 @@ pub struct Build {
     pub config: FileSize,
     /// That config's forms document, loaded by pages with a consent block in a form.
     pub forms_document: FileSize,
+    /// That config's preferences document, loaded when the visitor opens the preferences.
+    pub preferences_document: FileSize,
 }
 
 /// Writes `pkg/<name>.gz` and `.br` beside `pkg/<name>` and answers the three sizes.
@@ -388,7 +391,7 @@ const WASM_OPT_PASSES: [&str; 3] = [
 /// largest compiled config): a ratchet, not the goal (25,000, ../shared/SPEC.md). It sits just
 /// above today's size, so a change that adds bytes fails the test command, and the commit that
 /// raises it says why; a change that saves bytes lowers it.
-pub const GZIP_CEILING: usize = 49_930;
+pub const GZIP_CEILING: usize = 48_860;
 
 /// Fails when everything a site loads weighs more than [`GZIP_CEILING`] gzip bytes.
 pub fn check_size_ceiling(build: &Build) -> Result<()> {
@@ -433,6 +436,11 @@ pub fn print_sizes(build: &Build) {
         "  only with a raw config: {} {} raw, {} gzip, {} brotli",
         compiler.name, compiler.raw, compiler.gzip, compiler.brotli
     );
+    let preferences = &build.preferences_document;
+    println!(
+        "  only when the visitor opens the preferences: the {} {} raw, {} gzip, {} brotli",
+        preferences.name, preferences.raw, preferences.gzip, preferences.brotli
+    );
     let (forms, document) = (&build.forms, &build.forms_document);
     println!(
         "  only with a consent block in a form: {} {} raw, {} gzip, {} brotli; the {} {} gzip",
@@ -456,8 +464,14 @@ pub fn compile_config(source: &Path, dir: &Path) -> Result<()> {
             .context("a compiled config in the default language")?;
         std::fs::write(dir.join(language), config.to_browser_json())?;
     }
-    // Each body's forms document beside it, at its `forms_href`, as the server serves it.
+    // Each body's documents apart beside it, at its `preferences_href` and `forms_href`, as
+    // the server serves them.
     for config in &compiled {
+        if let (Some(href), Some(preferences)) =
+            (config.preferences_href(), config.to_preferences_json())
+        {
+            std::fs::write(dir.join(href), preferences)?;
+        }
         if let (Some(href), Some(forms)) = (config.forms_href(), config.to_forms_json()) {
             std::fs::write(dir.join(href), forms)?;
         }
@@ -467,12 +481,13 @@ pub fn compile_config(source: &Path, dir: &Path) -> Result<()> {
 
 /// The demo's compiled config in the language whose texts weigh most: what a first visit
 /// loads besides `pkg/` (from kelisim-server or the files of `config build`); and its forms
-/// document, which only pages with a form load.
-fn demo_compiled_config(root: &Path) -> Result<(FileSize, FileSize)> {
+/// and preferences documents, which only pages with a form and visitors who open the
+/// preferences load.
+fn demo_compiled_config(root: &Path) -> Result<(FileSize, FileSize, FileSize)> {
     let text = std::fs::read_to_string(root.join("www/kelisim.json"))?;
     let compiled = kelisim_core::compile::compile_text(&text)
         .map_err(|problems| anyhow::anyhow!("www/kelisim.json does not compile: {problems:?}"))?;
-    let mut largest: Option<(FileSize, FileSize)> = None;
+    let mut largest: Option<(FileSize, FileSize, FileSize)> = None;
     for config in &compiled {
         let measure = |suffix: &str, text: &str, name: String| -> Result<FileSize> {
             let file = root.join(format!(
@@ -494,11 +509,18 @@ fn demo_compiled_config(root: &Path) -> Result<(FileSize, FileSize)> {
                 .context("www/kelisim.json has forms")?,
             format!("demo forms document ({})", config.language),
         )?;
+        let preferences = measure(
+            kelisim_core::compile::PREFERENCES_SUFFIX,
+            &config
+                .to_preferences_json()
+                .context("www/kelisim.json has layers")?,
+            format!("demo preferences document ({})", config.language),
+        )?;
         if largest
             .as_ref()
-            .is_none_or(|(largest, _)| size.gzip > largest.gzip)
+            .is_none_or(|(largest, _, _)| size.gzip > largest.gzip)
         {
-            largest = Some((size, forms));
+            largest = Some((size, forms, preferences));
         }
     }
     largest.context("www/kelisim.json compiled to no language")

@@ -32,7 +32,7 @@ pub fn answer(text: &str, source: &str, from_file: bool) -> Value {
                 let offered = compiled.iter().any(|config| config.language == language);
                 if let Some(config) = for_language(&compiled, language) {
                     if offered || language == "default" {
-                        configs.insert(language.to_owned(), config.to_browser_value_with_forms());
+                        configs.insert(language.to_owned(), config.to_whole_browser_value());
                     }
                 }
             }

@@ -250,28 +250,67 @@ impl CompiledConfig {
     /// of `config build`): JSON without what only the layers show, which the node trees
     /// already hold (the first layer's notes, the cross-border list, the term in words, the
     /// categories' descriptions, the services' data), with only the `texts` the runtime reads
-    /// ([`crate::texts::RUNTIME_TEXT_NAMES`]), and of the forms only their ids: the rest is in
-    /// [`CompiledConfig::to_forms_json`], which the loader fetches from `forms_href` (relative
-    /// to this body's URL) the first time the page has a form, so pages without forms never
-    /// load it. `config_id` stays the id of the whole compiled config, which the archive keeps
-    /// ([`CompiledConfig::to_json`]): a receipt's texts are looked up there.
+    /// ([`crate::texts::RUNTIME_TEXT_NAMES`]). Two parts that not every page view needs are
+    /// documents apart, named relative to this body's URL, which the loader fetches and lays
+    /// over it when they are needed: the preferences dialog's tree (`preferences_href`,
+    /// [`CompiledConfig::to_preferences_json`]) the first time the visitor opens it, and of the
+    /// forms all but their ids (`forms_href`, [`CompiledConfig::to_forms_json`]) the first
+    /// time a page has a form. `config_id` stays the id of the whole compiled config, which
+    /// the archive keeps ([`CompiledConfig::to_json`]): a receipt's texts are looked up there.
     pub fn to_browser_json(&self) -> String {
-        serde_json::to_string(&self.browser_view(FormsIn::Document))
+        serde_json::to_string(&self.browser_view(Parts::Apart))
             .expect("a compiled config always serializes")
     }
 
-    /// [`CompiledConfig::to_browser_json`] with the forms in the body itself (and their
-    /// texts): what the compiler module gives the loader for a raw config, which it compiled
-    /// in the browser and has whole already.
-    pub fn to_browser_json_with_forms(&self) -> String {
-        serde_json::to_string(&self.browser_view(FormsIn::Body))
+    /// [`CompiledConfig::to_browser_json`] with every part in the body itself (the forms and
+    /// their texts, the preferences dialog): what the compiler module gives the loader for a
+    /// raw config, which it compiled in the browser and has whole already.
+    pub fn to_whole_browser_json(&self) -> String {
+        serde_json::to_string(&self.browser_view(Parts::InBody))
             .expect("a compiled config always serializes")
     }
 
-    /// [`CompiledConfig::to_browser_json_with_forms`] as a JSON value.
-    pub fn to_browser_value_with_forms(&self) -> serde_json::Value {
-        serde_json::to_value(self.browser_view(FormsIn::Body))
+    /// [`CompiledConfig::to_whole_browser_json`] as a JSON value.
+    pub fn to_whole_browser_value(&self) -> serde_json::Value {
+        serde_json::to_value(self.browser_view(Parts::InBody))
             .expect("a compiled config always serializes")
+    }
+
+    /// The preferences dialog's node tree, and each banner variant's, with the `config_id`
+    /// they belong to: what [`CompiledConfig::to_browser_json`] leaves out for the first visit,
+    /// fetched when the visitor opens the preferences. `None` for a config without layers.
+    pub fn to_preferences_json(&self) -> Option<String> {
+        if self.layers.is_absent() {
+            return None;
+        }
+        let document = PreferencesDocument {
+            format: &self.format,
+            config_id: &self.config_id,
+            language: &self.language,
+            preferences: &self.layers.preferences,
+            style: self.split_style().1,
+            variants: self
+                .variants
+                .iter()
+                .map(|variant| VariantPreferences {
+                    id: &variant.id,
+                    preferences: &variant.layers.preferences,
+                })
+                .collect(),
+        };
+        Some(serde_json::to_string(&document).expect("a compiled config always serializes"))
+    }
+
+    /// The stylesheet split in two: the rules a served body keeps, and those of the preferences
+    /// dialog only ([`PREFERENCES_CLASSES`]), which its preferences document brings.
+    fn split_style(&self) -> (String, String) {
+        crate::css::split_classes(&self.style, PREFERENCES_CLASSES)
+    }
+
+    /// Where a browser body's preferences dialog is, relative to the body's own URL (see
+    /// [`CompiledConfig::forms_href`]). `None` for a config without layers.
+    pub fn preferences_href(&self) -> Option<String> {
+        (!self.layers.is_absent()).then(|| format!("{}{PREFERENCES_SUFFIX}", self.language))
     }
 
     /// What a form's consent block needs beyond [`CompiledConfig::to_browser_json`]: the forms
@@ -304,8 +343,8 @@ impl CompiledConfig {
         (!self.forms.is_empty()).then(|| format!("{}{FORMS_SUFFIX}", self.language))
     }
 
-    fn browser_view(&self, forms_in: FormsIn) -> BrowserConfig<'_> {
-        let with_forms = forms_in == FormsIn::Body && !self.forms.is_empty();
+    fn browser_view(&self, parts: Parts) -> BrowserConfig<'_> {
+        let with_forms = parts == Parts::InBody && !self.forms.is_empty();
         let wanted = |name: &str| {
             crate::texts::RUNTIME_TEXT_NAMES.contains(&name)
                 || (with_forms && crate::texts::FORM_TEXT_NAMES.contains(&name))
@@ -317,9 +356,9 @@ impl CompiledConfig {
                 .map(|(name, text)| (name.clone(), text.clone()))
                 .collect()
         };
-        let forms = match forms_in {
-            FormsIn::Body => BrowserForms::Whole(&self.forms),
-            FormsIn::Document => BrowserForms::Ids(
+        let forms = match parts {
+            Parts::InBody => BrowserForms::Whole(&self.forms),
+            Parts::Apart => BrowserForms::Ids(
                 self.forms
                     .iter()
                     .map(|form| FormId { id: &form.id })
@@ -342,7 +381,10 @@ impl CompiledConfig {
             gpc: self.gpc,
             cookie_domain: &self.cookie_domain,
             ui: &self.ui,
-            style: &self.style,
+            style: match parts {
+                Parts::InBody => self.style.clone(),
+                Parts::Apart => self.split_style().0,
+            },
             texts: texts(&self.texts),
             texts_hash: &self.texts_hash,
             categories: self
@@ -371,9 +413,13 @@ impl CompiledConfig {
                 })
                 .collect(),
             forms,
-            forms_href: match forms_in {
-                FormsIn::Body => None,
-                FormsIn::Document => self.forms_href(),
+            forms_href: match parts {
+                Parts::InBody => None,
+                Parts::Apart => self.forms_href(),
+            },
+            preferences_href: match parts {
+                Parts::InBody => None,
+                Parts::Apart => self.preferences_href(),
             },
             variants: self
                 .variants
@@ -384,10 +430,10 @@ impl CompiledConfig {
                     layout: &variant.layout,
                     texts: texts(&variant.texts),
                     texts_hash: &variant.texts_hash,
-                    layers: &variant.layers,
+                    layers: BrowserLayers::of(&variant.layers, parts),
                 })
                 .collect(),
-            layers: &self.layers,
+            layers: BrowserLayers::of(&self.layers, parts),
         }
     }
 
@@ -438,23 +484,65 @@ struct BrowserConfig<'a> {
     gpc: bool,
     cookie_domain: &'a Option<String>,
     ui: &'a CompiledUi,
-    style: &'a str,
+    style: String,
     texts: BTreeMap<String, String>,
     texts_hash: &'a str,
     categories: Vec<BrowserCategory<'a>>,
     forms: BrowserForms<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     forms_href: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    preferences_href: Option<String>,
     variants: Vec<BrowserVariant<'a>>,
-    #[serde(skip_serializing_if = "CompiledLayers::is_absent")]
-    layers: &'a CompiledLayers,
+    #[serde(skip_serializing_if = "BrowserLayers::is_absent")]
+    layers: BrowserLayers<'a>,
 }
 
-/// Where a browser body's forms are: in the body, or (but their ids) in a document of their own.
+/// Where the parts of a browser body that not every page view needs are: in the body, or
+/// apart (in a document of their own: the preferences dialog's tree; the forms but their ids).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum FormsIn {
-    Body,
-    Document,
+enum Parts {
+    InBody,
+    Apart,
+}
+
+/// A browser body's layers: the banner's tree, and the preferences' when they are in the body.
+#[derive(Serialize)]
+struct BrowserLayers<'a> {
+    banner: &'a serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    preferences: Option<&'a serde_json::Value>,
+}
+
+impl<'a> BrowserLayers<'a> {
+    fn of(layers: &'a CompiledLayers, parts: Parts) -> BrowserLayers<'a> {
+        BrowserLayers {
+            banner: &layers.banner,
+            preferences: (parts == Parts::InBody).then_some(&layers.preferences),
+        }
+    }
+
+    fn is_absent(&self) -> bool {
+        self.banner.is_null()
+    }
+}
+
+/// [`CompiledConfig::to_preferences_json`]'s shape.
+#[derive(Serialize)]
+struct PreferencesDocument<'a> {
+    format: &'a str,
+    config_id: &'a str,
+    language: &'a str,
+    preferences: &'a serde_json::Value,
+    /// The stylesheet's rules of the preferences dialog only, which the body leaves out.
+    style: String,
+    variants: Vec<VariantPreferences<'a>>,
+}
+
+#[derive(Serialize)]
+struct VariantPreferences<'a> {
+    id: &'a str,
+    preferences: &'a serde_json::Value,
 }
 
 #[derive(Serialize)]
@@ -482,6 +570,31 @@ struct FormsDocument<'a> {
 /// How the forms document of a language is named beside its body (see
 /// [`CompiledConfig::forms_href`]).
 pub const FORMS_SUFFIX: &str = ".forms.json";
+/// The classes only the preferences dialog has (its tree, and what the runtime renders in
+/// it): their rules travel with the dialog's document. A test checks the banner has none.
+pub const PREFERENCES_CLASSES: &[&str] = &[
+    "kelisim-overlay",
+    "kelisim-preferences",
+    "kelisim-preferences__head",
+    "kelisim-preferences__foot",
+    "kelisim-preferences__body",
+    "kelisim-close",
+    "kelisim-category",
+    "kelisim-category__head",
+    "kelisim-always-on",
+    "kelisim-services",
+    "kelisim-service",
+    "kelisim-service__head",
+    "kelisim-service__name",
+    "kelisim-badge",
+    "kelisim-your-consent",
+    "kelisim-link-button",
+    "kelisim-switch",
+];
+
+/// How the preferences document of a language is named beside its body (see
+/// [`CompiledConfig::preferences_href`]).
+pub const PREFERENCES_SUFFIX: &str = ".preferences.json";
 
 #[derive(Serialize)]
 struct BrowserCategory<'a> {
@@ -512,8 +625,8 @@ struct BrowserVariant<'a> {
     layout: &'a Option<String>,
     texts: BTreeMap<String, String>,
     texts_hash: &'a str,
-    #[serde(skip_serializing_if = "CompiledLayers::is_absent")]
-    layers: &'a CompiledLayers,
+    #[serde(skip_serializing_if = "BrowserLayers::is_absent")]
+    layers: BrowserLayers<'a>,
 }
 
 /// What a browser may ask for: a language kelisim has texts for, or the site's default.

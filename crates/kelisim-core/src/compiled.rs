@@ -422,10 +422,16 @@ fn check_tree<N: Node>(tree: &N, path: &Path, failure: &Failure, depth: usize) {
 }
 
 /// Checks the `layers` object of `object` (the config's, or a variant's): both trees.
-fn check_layers<N: Node>(object: &Object<'_, N>) {
+/// Checks the layers' trees. The preferences' tree may be apart (the body names where, in
+/// `preferences_href`): it is checked when the body laid over with it is read.
+fn check_layers<N: Node>(object: &Object<'_, N>, preferences_apart: bool) {
     object.object("layers", |layers| {
         for name in ["banner", "preferences"] {
-            if let Some(tree) = layers.required(name) {
+            let tree = match name {
+                "preferences" if preferences_apart => layers.get(name),
+                _ => layers.required(name),
+            };
+            if let Some(tree) = tree {
                 check_tree(&tree, &Path::Field(&layers.path, name), layers.failure, 0);
             }
         }
@@ -434,8 +440,9 @@ fn check_layers<N: Node>(object: &Object<'_, N>) {
 
 /// The banner and preferences node trees (`[tag, {attribute: value, …}, child, …]`, a child
 /// being a tree or a text) of a compiled config the reader accepted, for the banner variant
-/// shown (the config's own when `variant` is `None` or not one of its variants).
-pub fn layers_of<N: Node>(compiled: &N, variant: Option<&str>) -> Option<(N, N)> {
+/// shown (the config's own when `variant` is `None` or not one of its variants). The
+/// preferences' tree is `None` while it is apart (see [`preferences_apart`]).
+pub fn layers_of<N: Node>(compiled: &N, variant: Option<&str>) -> Option<(N, Option<N>)> {
     let of_variant = variant.and_then(|variant| {
         compiled
             .field("variants")?
@@ -446,7 +453,15 @@ pub fn layers_of<N: Node>(compiled: &N, variant: Option<&str>) -> Option<(N, N)>
     let layers = of_variant
         .unwrap_or_else(|| compiled.clone())
         .field("layers")?;
-    Some((layers.field("banner")?, layers.field("preferences")?))
+    Some((layers.field("banner")?, layers.field("preferences")))
+}
+
+/// Whether the preferences dialog's tree of a compiled config the reader accepted is apart
+/// (at its `preferences_href`): the body has to be laid over with it before the dialog opens.
+pub fn preferences_apart<N: Node>(compiled: &N) -> bool {
+    compiled
+        .field("layers")
+        .is_some_and(|layers| layers.field("preferences").is_none())
 }
 
 /// Remembers `key`'s value once.
@@ -499,12 +514,14 @@ fn read<N: Node>(value: N, failure: &Failure) -> Config {
         config_id: top.string("config_id"),
         texts_hash: top.string("texts_hash"),
         style: top.string("style"),
+        preferences_style: top.optional_string("preferences_style").unwrap_or_default(),
         ..Resolved::default()
     };
     // What only the layers show (the first layer's notes, the cross-border list, the term in
     // words, each service's data and each category's description) is in their node trees;
     // the runtime builds them from the config object itself (`layers_of`).
-    check_layers(&top);
+    let preferences_apart = top.optional_string("preferences_href").is_some();
+    check_layers(&top, preferences_apart);
     let operator = read_operator(&top, language);
 
     let mut texts = PerLanguage::default();
@@ -521,7 +538,7 @@ fn read<N: Node>(value: N, failure: &Failure) -> Config {
     policy_urls.set(language, top.string("policy_url"));
 
     let categories = read_categories(&top, language, &mut resolved);
-    let variants = read_variants(&top, language, &mut resolved);
+    let variants = read_variants(&top, language, &mut resolved, preferences_apart);
     let ui = read_ui(&top, variants);
 
     Config {
@@ -624,6 +641,7 @@ fn read_variants<N: Node>(
     top: &Object<'_, N>,
     language: Language,
     resolved: &mut Resolved,
+    preferences_apart: bool,
 ) -> Vec<Variant> {
     let mut variants = Vec::new();
     for variant in top.array("variants").objects() {
@@ -633,7 +651,7 @@ fn read_variants<N: Node>(
             id.clone(),
             variant.string("texts_hash"),
         );
-        check_layers(&variant);
+        check_layers(&variant, preferences_apart);
         let overrides = variant.object("texts", |texts| {
             TextOverrides::from_each(&crate::texts::RUNTIME_TEXTS, |name| {
                 texts.optional_string(name)

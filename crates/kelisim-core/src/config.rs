@@ -2194,6 +2194,9 @@ pub struct Resolved {
     pub texts_hash: String,
     /// The stylesheet with the site's theme.
     pub style: String,
+    /// The rules of the preferences dialog only, when they came apart from `style` (a served
+    /// config laid over with its preferences document).
+    pub preferences_style: String,
     /// Country codes and their names in this language.
     pub country_names: Vec<(String, String)>,
     /// Data kinds and their names in this language.
@@ -2213,6 +2216,7 @@ static NOTHING_RESOLVED: Resolved = Resolved {
     config_id: String::new(),
     texts_hash: String::new(),
     style: String::new(),
+    preferences_style: String::new(),
     country_names: Vec::new(),
     data_kind_names: Vec::new(),
     form_hashes: Vec::new(),

@@ -125,6 +125,55 @@ pub fn without_classes(css: &str, classes: &[&str]) -> String {
     out
 }
 
+/// `css` (minified) split in two: the rules whose every selector names one of `classes`, and
+/// the rest, each in the order written. `@media` blocks are split inside; other at-rules
+/// (`@keyframes`) stay with the rest. Appended after the rest, the first part cascades as it
+/// did in place as long as no rule of the rest that follows it matches the same elements,
+/// which holds for classes only one layer uses. The compiler's.
+#[cfg(feature = "compile")]
+pub fn split_classes(css: &str, classes: &[&str]) -> (String, String) {
+    let (mut rest_out, mut moved) = (String::new(), String::new());
+    let mut rest = css;
+    while let Some(open) = rest.find('{') {
+        let prelude = &rest[..open];
+        let mut depth = 0;
+        let mut close = open;
+        for (at, byte) in rest.bytes().enumerate().skip(open) {
+            match byte {
+                b'{' => depth += 1,
+                b'}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        close = at;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let body = &rest[open + 1..close];
+        if prelude.starts_with("@media") {
+            let (kept, taken) = split_classes(body, classes);
+            for (out, inner) in [(&mut rest_out, kept), (&mut moved, taken)] {
+                if !inner.is_empty() {
+                    out.push_str(&format!("{prelude}{{{inner}}}"));
+                }
+            }
+        } else if !prelude.starts_with('@')
+            && prelude
+                .split(',')
+                .all(|selector| classes.iter().any(|class| names_class(selector, class)))
+        {
+            moved.push_str(&rest[..=close]);
+        } else {
+            rest_out.push_str(&rest[..=close]);
+        }
+        rest = &rest[close + 1..];
+    }
+    rest_out.push_str(rest);
+    (rest_out, moved)
+}
+
 /// Whether `selector` has the class `class` (`.kelisim--bottom` is not `.kelisim--bottom-left`).
 #[cfg(feature = "compile")]
 fn names_class(selector: &str, class: &str) -> bool {
@@ -156,5 +205,18 @@ mod tests {
             ".a{x:1}.k--bar .b{y:2}@media print{.a{v:5}}@keyframes f{from{o:0}}.k--bottom-left{p:6}"
         );
         assert_eq!(without_classes(css, &[]), css);
+    }
+
+    #[test]
+    fn rules_only_of_the_classes_split_off_in_order() {
+        let css = ".a{x:1}.p .b,.p{y:2}.p,.a{z:3}@media (max-width:480px){.a{w:4}.p{v:5}}@keyframes f{from{o:0}}.pp{u:6}";
+        assert_eq!(
+            split_classes(css, &["p"]),
+            (
+                ".a{x:1}.p,.a{z:3}@media (max-width:480px){.a{w:4}}@keyframes f{from{o:0}}.pp{u:6}"
+                    .to_owned(),
+                ".p .b,.p{y:2}@media (max-width:480px){.p{v:5}}".to_owned()
+            )
+        );
     }
 }

@@ -299,8 +299,8 @@ fn a_compiled_config_reads_back_as_the_config_it_was_compiled_from() {
             let value: Value = serde_json::from_str(&compiled.to_json()).unwrap();
             let mut read_back = Config::from_compiled(&value)
                 .unwrap_or_else(|error| panic!("{path} {language}: {error}"));
-            // The runtime reads the forms' ids only; the forms module reads the rest.
-            assert!(read_back.forms.iter().all(|form| form.purposes.is_empty()));
+            // The runtime reads no forms; the forms module reads them.
+            assert!(read_back.forms.is_empty());
             read_back
                 .read_compiled_forms(&value)
                 .unwrap_or_else(|error| panic!("{path} {language}: {error}"));
@@ -327,7 +327,11 @@ fn a_compiled_config_reads_back_as_the_config_it_was_compiled_from() {
             };
             let (banner, preferences) = layers_of(&&value, None).unwrap();
             assert_eq!(*banner, tree(&compiled.layers.banner), "{at}");
-            assert_eq!(*preferences, tree(&compiled.layers.preferences), "{at}");
+            assert_eq!(
+                *preferences.unwrap(),
+                tree(&compiled.layers.preferences),
+                "{at}"
+            );
             for variant in &compiled.variants {
                 let (banner, _) = layers_of(&&value, Some(&variant.id)).unwrap();
                 assert_eq!(*banner, tree(&variant.layers.banner), "{at}");
@@ -452,7 +456,7 @@ fn the_runtime_refuses_what_is_not_a_compiled_config() {
         "texts.withdraw",
     );
     // The forms module asks for the forms' texts, which only sites with a form are served.
-    let mut json = compiled.to_browser_value_with_forms();
+    let mut json = compiled.to_whole_browser_value();
     json["texts"]
         .as_object_mut()
         .unwrap()
@@ -639,18 +643,24 @@ fn the_browser_body_holds_what_the_modules_read() {
     let text = read("www/kelisim.json");
     let compiled = &compile_text(&text).unwrap()[0];
     let body: serde_json::Value = serde_json::from_str(&compiled.to_browser_json()).unwrap();
+    // What the modules read, but the stylesheet (its split is checked below).
     let read_value = |value: &serde_json::Value| {
         let value: Value = serde_json::from_value(value.clone()).unwrap();
         let mut config = Config::from_compiled(&value).unwrap();
         config.read_compiled_forms(&value).unwrap();
+        config.resolved.as_mut().unwrap().style.clear();
         config
     };
     let whole: serde_json::Value = serde_json::from_str(&compiled.to_json()).unwrap();
-    // The runtime reads the same from the body as from the whole config.
-    assert_eq!(
-        Config::from_compiled(&serde_json::from_value::<Value>(body.clone()).unwrap()).unwrap(),
-        Config::from_compiled(&serde_json::from_value::<Value>(whole.clone()).unwrap()).unwrap()
-    );
+    // The runtime reads the same from the body as from the whole config, but the rules of
+    // the preferences dialog, which come with it (below).
+    let runtime_read = |json: &serde_json::Value| {
+        let mut config =
+            Config::from_compiled(&serde_json::from_value::<Value>(json.clone()).unwrap()).unwrap();
+        config.resolved.as_mut().unwrap().style.clear();
+        config
+    };
+    assert_eq!(runtime_read(&body), runtime_read(&whole));
     assert_eq!(body["config_id"], compiled.content_id().as_str());
     assert_eq!(body["forms"], serde_json::json!([{"id": "signup"}]));
     assert_eq!(body["forms_href"], "kk.forms.json");
@@ -665,9 +675,54 @@ fn the_browser_body_holds_what_the_modules_read() {
         laid["texts"][name] = text.clone();
     }
     assert_eq!(read_value(&laid), read_value(&whole));
-    let with_forms = compiled.to_browser_value_with_forms();
+    let with_forms = compiled.to_whole_browser_value();
     assert!(with_forms.get("forms_href").is_none());
     assert_eq!(read_value(&with_forms), read_value(&whole));
+    // The preferences dialog is apart too, and the body laid over with it (as the loader does)
+    // is the whole body; the body alone reads, its preferences apart.
+    use kelisim_core::compiled::{layers_of, preferences_apart};
+    assert_eq!(body["preferences_href"], "kk.preferences.json");
+    assert!(body["layers"].get("preferences").is_none() && body["layers"]["banner"].is_array());
+    let as_value =
+        |json: &serde_json::Value| -> Value { serde_json::from_value(json.clone()).unwrap() };
+    assert!(preferences_apart(&&as_value(&body)));
+    assert!(!preferences_apart(&&as_value(&with_forms)));
+    let preferences: serde_json::Value =
+        serde_json::from_str(&compiled.to_preferences_json().unwrap()).unwrap();
+    assert_eq!(preferences["config_id"], body["config_id"]);
+    let mut laid = body.clone();
+    laid["layers"]["preferences"] = preferences["preferences"].clone();
+    let laid = as_value(&laid);
+    let (_, tree) = layers_of(&&laid, None).unwrap();
+    assert_eq!(
+        *tree.unwrap(),
+        as_value(&with_forms["layers"]["preferences"])
+    );
+    assert!(Config::from_compiled(&laid).is_ok());
+    // The dialog's rules travel with it: the body's stylesheet and the document's hold every
+    // rule between them, and none of the banner's classes is among the dialog's.
+    let (body_style, dialog_style) = (
+        body["style"].as_str().unwrap(),
+        preferences["style"].as_str().unwrap(),
+    );
+    assert!(
+        dialog_style.contains(".kelisim-switch:checked{")
+            && !body_style.contains(".kelisim-switch")
+    );
+    assert!(body_style.contains(".kelisim-button{"));
+    // Every rule is in one of the two; two `@media` blocks are in both.
+    let media = "@media (prefers-reduced-motion:no-preference){}@media (max-width:480px){}";
+    assert_eq!(
+        body_style.len() + dialog_style.len(),
+        compiled.style.len() + media.len()
+    );
+    let banner = body["layers"]["banner"].to_string();
+    for class in kelisim_core::compile::PREFERENCES_CLASSES {
+        assert!(
+            !banner.contains(&format!("\"{class}\"")) && !banner.contains(&format!("{class} ")),
+            "{class}"
+        );
+    }
     for dropped in ["first_layer", "cross_border", "expiry_words"] {
         assert!(body.get(dropped).is_none(), "{dropped}");
     }

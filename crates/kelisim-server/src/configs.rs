@@ -14,15 +14,44 @@ use std::path::{Path, PathBuf};
 pub use kelisim_core::compile::SERVED_LANGUAGES as LANGUAGE_NAMES;
 
 /// The compiled configs of every site that names a config file, and each one's body as
-/// browsers get it ([`CompiledConfig::to_browser_json`]) and its forms document
-/// ([`CompiledConfig::to_forms_json`]), serialized once.
+/// browsers get it ([`CompiledConfig::to_browser_json`]) and the documents apart from it
+/// ([`Part`]), serialized once.
 #[derive(Clone, Debug, Default)]
 pub struct SiteConfigs {
     compiled: BTreeMap<String, Vec<CompiledConfig>>,
     /// By `config_id`: the browser body and its ETag.
     served: BTreeMap<String, ServedConfig>,
-    /// By `config_id`: the forms document of a config with forms.
-    served_forms: BTreeMap<String, ServedConfig>,
+    /// By `config_id` and part: the documents apart from the body.
+    served_parts: BTreeMap<(String, Part), ServedConfig>,
+}
+
+/// A document apart from a browser body, fetched beside it when a page view needs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Part {
+    /// The preferences dialog ([`CompiledConfig::to_preferences_json`]).
+    Preferences,
+    /// The forms ([`CompiledConfig::to_forms_json`]).
+    Forms,
+}
+
+impl Part {
+    pub const ALL: [Part; 2] = [Part::Preferences, Part::Forms];
+
+    /// The document's name after the language (`kk.forms.json`).
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Part::Preferences => kelisim_core::compile::PREFERENCES_SUFFIX,
+            Part::Forms => kelisim_core::compile::FORMS_SUFFIX,
+        }
+    }
+
+    /// The document of `config`, and where its body says it is; `None` when it has none.
+    fn of(self, config: &CompiledConfig) -> Option<(String, String)> {
+        match self {
+            Part::Preferences => config.preferences_href().zip(config.to_preferences_json()),
+            Part::Forms => config.forms_href().zip(config.to_forms_json()),
+        }
+    }
 }
 
 /// A compiled config's body (or its forms document) as browsers get it.
@@ -43,9 +72,11 @@ impl SiteConfigs {
                 config.config_id.clone(),
                 ServedConfig::of(config.to_browser_json()),
             );
-            if let Some(forms) = config.to_forms_json() {
-                self.served_forms
-                    .insert(config.config_id.clone(), ServedConfig::of(forms));
+            for part in Part::ALL {
+                if let Some((_, document)) = part.of(config) {
+                    self.served_parts
+                        .insert((config.config_id.clone(), part), ServedConfig::of(document));
+                }
             }
         }
         self.compiled.insert(site.to_owned(), compiled);
@@ -64,15 +95,19 @@ impl SiteConfigs {
         Some((config, self.served.get(&config.config_id)?))
     }
 
-    /// The forms document of the config [`SiteConfigs::served`] answers for `language`, as
-    /// browsers get it; `None` also for a site without forms.
-    pub fn served_forms(
+    /// Document `part` of the config [`SiteConfigs::served`] answers for `language`, as
+    /// browsers get it; `None` also for a config without it (a site without forms).
+    pub fn served_part(
         &self,
         site: &str,
         language: &str,
+        part: Part,
     ) -> Option<(&CompiledConfig, &ServedConfig)> {
         let config = self.get(site, language)?;
-        Some((config, self.served_forms.get(&config.config_id)?))
+        Some((
+            config,
+            self.served_parts.get(&(config.config_id.clone(), part))?,
+        ))
     }
 
     /// Every compiled config of every site (for the archive).
@@ -156,9 +191,9 @@ fn counted(count: usize, one: &str, many: &str) -> String {
 /// Writes the compiled configs for static hosting: a folder named by their content
 /// (`<site>-<hash>`), so every file in it can be cached for a year, holding `kk.json`,
 /// `ru.json`, `en.json` and `default.json` (a language the site does not offer, and
-/// `default`, hold the default language's config, as the server answers) and, for a site
-/// with forms, each offered language's forms document beside them (`kk.forms.json`, the
-/// `forms_href` of `kk.json`). Returns the folder.
+/// `default`, hold the default language's config, as the server answers) and beside them
+/// each offered language's documents apart (`kk.preferences.json`, and `kk.forms.json` for a
+/// site with forms: the `preferences_href` and `forms_href` of `kk.json`). Returns the folder.
 pub fn write_build(compiled: &[CompiledConfig], out: &Path) -> Result<PathBuf> {
     let Some(first) = compiled.first() else {
         bail!("nothing to write");
@@ -170,8 +205,10 @@ pub fn write_build(compiled: &[CompiledConfig], out: &Path) -> Result<PathBuf> {
     let mut hasher = Sha256::new();
     for config in compiled {
         hasher.update(&all.served[&config.config_id].body);
-        if let Some(forms) = all.served_forms.get(&config.config_id) {
-            hasher.update(&forms.body);
+        for part in Part::ALL {
+            if let Some(document) = all.served_parts.get(&(config.config_id.clone(), part)) {
+                hasher.update(&document.body);
+            }
         }
     }
     let hash = hex::encode(hasher.finalize());
@@ -186,12 +223,12 @@ pub fn write_build(compiled: &[CompiledConfig], out: &Path) -> Result<PathBuf> {
             .with_context(|| format!("writing {}", path.display()))?;
     }
     for config in compiled {
-        if let (Some(href), Some(forms)) =
-            (config.forms_href(), all.served_forms.get(&config.config_id))
-        {
-            let path = folder.join(href);
-            std::fs::write(&path, &forms.body)
-                .with_context(|| format!("writing {}", path.display()))?;
+        for part in Part::ALL {
+            if let Some((href, document)) = part.of(config) {
+                let path = folder.join(href);
+                std::fs::write(&path, document)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
         }
     }
     Ok(folder)

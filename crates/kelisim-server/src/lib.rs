@@ -709,20 +709,23 @@ async fn chain_heads(State(state): State<AppState>) -> Response {
 /// site does not offer gets the default one). Public and cacheable by anyone: it holds what
 /// the banner shows. The ETag is the body's hash, so a revalidation costs a `304` and a config
 /// edited on the server (then `SIGHUP`) reaches browsers within the cache time.
-/// `{language}.forms.json` is the forms document of that body (its `forms_href`), fetched only
-/// by pages with a form.
+/// `{language}.preferences.json` and `{language}.forms.json` are the documents apart from
+/// that body (its `preferences_href` and `forms_href`), fetched when the visitor opens the
+/// preferences and by pages with a form.
 async fn get_config(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((site, language)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let sites = state.sites();
-    // `kk.forms.json`: the forms document beside the body `kk` (its `forms_href`).
-    if let Some(language) = language.strip_suffix(kelisim_core::compile::FORMS_SUFFIX) {
-        let Some((config, served)) = sites.configs().served_forms(&site, language) else {
-            return Err(AppError::NotFound);
-        };
-        return Ok(serve_config(&headers, config, served));
+    // `kk.preferences.json`, `kk.forms.json`: the documents apart from the body `kk`.
+    for part in configs::Part::ALL {
+        if let Some(language) = language.strip_suffix(part.suffix()) {
+            let Some((config, served)) = sites.configs().served_part(&site, language, part) else {
+                return Err(AppError::NotFound);
+            };
+            return Ok(serve_config(&headers, config, served));
+        }
     }
     let Some((config, served)) = sites.configs().served(&site, &language) else {
         let known = sites.get(&site).is_some_and(|site| site.config.is_some());

@@ -170,6 +170,10 @@ fn config_check_lists_every_problem_and_build_writes_cacheable_files() {
             assert!(text.contains(&format!("\"forms_href\":\"{href}\"")));
             let forms = std::fs::read_to_string(folder.join(href)).unwrap();
             assert_eq!(Some(forms), compiled.to_forms_json());
+            let href = compiled.preferences_href().unwrap();
+            assert!(text.contains(&format!("\"preferences_href\":\"{href}\"")));
+            let preferences = std::fs::read_to_string(folder.join(href)).unwrap();
+            assert_eq!(Some(preferences), compiled.to_preferences_json());
         }
     }
     // `--db` archives into a database that exists, and never creates one.
@@ -247,6 +251,14 @@ fn served_configs_are_archived_and_receipts_show_the_texts_they_attest() {
     assert_eq!(forms["forms"][0]["id"], "signup");
     assert!(forms["texts"]["form_consent"].is_string());
     assert_eq!(get(&base, "/v1/config/glazik-kz/de.forms.json", &[]).0, 404);
+    // So is the preferences dialog's, fetched when the visitor opens it.
+    assert_eq!(ru["preferences_href"], "ru.preferences.json");
+    assert!(ru["layers"].get("preferences").is_none());
+    let (status, response) = get(&base, "/v1/config/glazik-kz/ru.preferences.json", &[]);
+    assert_eq!(status, 200);
+    let preferences: Value = serde_json::from_str(&response.into_string().unwrap()).unwrap();
+    assert_eq!(preferences["config_id"], first_id.as_str());
+    assert!(preferences["preferences"].is_array());
 
     post_with_config(&base, 1, &first_id);
     let answer = look_up(&base, 1);
