@@ -83,9 +83,34 @@ fn skip_whitespace(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
 #[cfg(feature = "compile")]
 pub fn without_classes(css: &str, classes: &[&str]) -> String {
     let mut out = String::with_capacity(css.len());
+    let rest = for_each_block(css, |prelude, body, whole| {
+        if prelude.starts_with("@media") {
+            let inner = without_classes(body, classes);
+            if !inner.is_empty() {
+                out.push_str(&format!("{prelude}{{{inner}}}"));
+            }
+        } else if prelude.starts_with('@') {
+            out.push_str(whole);
+        } else {
+            let kept: Vec<&str> = prelude
+                .split(',')
+                .filter(|selector| !classes.iter().any(|class| names_class(selector, class)))
+                .collect();
+            if !kept.is_empty() {
+                out.push_str(&format!("{}{{{body}}}", kept.join(",")));
+            }
+        }
+    });
+    out.push_str(rest);
+    out
+}
+
+/// Calls `each(prelude, body, whole)` for every top-level block of `css` (minified) in order,
+/// and answers what follows the last one.
+#[cfg(feature = "compile")]
+fn for_each_block<'a>(css: &'a str, mut each: impl FnMut(&'a str, &'a str, &'a str)) -> &'a str {
     let mut rest = css;
     while let Some(open) = rest.find('{') {
-        let prelude = &rest[..open];
         // The block's end: the brace that closes this one.
         let mut depth = 0;
         let mut close = open;
@@ -102,27 +127,10 @@ pub fn without_classes(css: &str, classes: &[&str]) -> String {
                 _ => {}
             }
         }
-        let body = &rest[open + 1..close];
-        if prelude.starts_with("@media") {
-            let inner = without_classes(body, classes);
-            if !inner.is_empty() {
-                out.push_str(&format!("{prelude}{{{inner}}}"));
-            }
-        } else if prelude.starts_with('@') {
-            out.push_str(&rest[..=close]);
-        } else {
-            let kept: Vec<&str> = prelude
-                .split(',')
-                .filter(|selector| !classes.iter().any(|class| names_class(selector, class)))
-                .collect();
-            if !kept.is_empty() {
-                out.push_str(&format!("{}{{{body}}}", kept.join(",")));
-            }
-        }
+        each(&rest[..open], &rest[open + 1..close], &rest[..=close]);
         rest = &rest[close + 1..];
     }
-    out.push_str(rest);
-    out
+    rest
 }
 
 /// `css` (minified) split in two: the rules whose every selector names one of `classes`, and
@@ -132,29 +140,11 @@ pub fn without_classes(css: &str, classes: &[&str]) -> String {
 /// which holds for classes only one layer uses. The compiler's.
 #[cfg(feature = "compile")]
 pub fn split_classes(css: &str, classes: &[&str]) -> (String, String) {
-    let (mut rest_out, mut moved) = (String::new(), String::new());
-    let mut rest = css;
-    while let Some(open) = rest.find('{') {
-        let prelude = &rest[..open];
-        let mut depth = 0;
-        let mut close = open;
-        for (at, byte) in rest.bytes().enumerate().skip(open) {
-            match byte {
-                b'{' => depth += 1,
-                b'}' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        close = at;
-                        break;
-                    }
-                }
-                _ => {}
-            }
-        }
-        let body = &rest[open + 1..close];
+    let (mut kept, mut moved) = (String::new(), String::new());
+    let rest = for_each_block(css, |prelude, body, whole| {
         if prelude.starts_with("@media") {
-            let (kept, taken) = split_classes(body, classes);
-            for (out, inner) in [(&mut rest_out, kept), (&mut moved, taken)] {
+            let (kept_inside, moved_inside) = split_classes(body, classes);
+            for (out, inner) in [(&mut kept, kept_inside), (&mut moved, moved_inside)] {
                 if !inner.is_empty() {
                     out.push_str(&format!("{prelude}{{{inner}}}"));
                 }
@@ -164,14 +154,13 @@ pub fn split_classes(css: &str, classes: &[&str]) -> (String, String) {
                 .split(',')
                 .all(|selector| classes.iter().any(|class| names_class(selector, class)))
         {
-            moved.push_str(&rest[..=close]);
+            moved.push_str(whole);
         } else {
-            rest_out.push_str(&rest[..=close]);
+            kept.push_str(whole);
         }
-        rest = &rest[close + 1..];
-    }
-    rest_out.push_str(rest);
-    (rest_out, moved)
+    });
+    kept.push_str(rest);
+    (kept, moved)
 }
 
 /// Whether `selector` has the class `class` (`.kelisim--bottom` is not `.kelisim--bottom-left`).
