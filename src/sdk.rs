@@ -641,6 +641,7 @@ impl Sdk {
                 return;
             }
             sdk.requested.set(None);
+            let preferences_wanted = sdk.preferences_wanted.take();
             let read = crate::boundary::compiled_object(&value).and_then(|value| {
                 let config = crate::boundary::config_from_js(&value)?;
                 Ok((config, value))
@@ -652,7 +653,7 @@ impl Sdk {
                     if let Err(message) = sdk.set_language(language.code()) {
                         crate::browser::console_error(&message);
                     }
-                    if sdk.preferences_wanted.take() {
+                    if preferences_wanted {
                         sdk.show_preferences();
                     }
                 }
@@ -663,8 +664,10 @@ impl Sdk {
             }
         });
         let failed = crate::browser::once(move |error| {
-            if let Some(sdk) = current() {
+            // The visitor may ask again; nothing opens by itself later.
+            if let Some(sdk) = current().filter(|sdk| sdk.requested.get() == Some(language)) {
                 sdk.requested.set(None);
+                sdk.preferences_wanted.set(false);
             }
             crate::browser::console_error(&concat(&[
                 "the config of `",
