@@ -188,6 +188,14 @@ pub fn run_bench(root: &Path, options: &Options) -> Result<()> {
         "Only a page with a consent block in a form loads the forms module besides: {} raw, {} gzip, {} brotli.",
         forms.raw, forms.gzip, forms.brotli
     );
+    // vanilla-cookieconsent's config holds its preferences dialog; kelisim's keeps it apart.
+    let preferences =
+        file_sizes(&compiled.join(format!("ru{}", kelisim_core::compile::PREFERENCES_SUFFIX)))?;
+    let _ = writeln!(
+        report,
+        "Only a visitor who opens kelisim's preferences loads their document besides (its dialog's tree and stylesheet rules, which vanilla-cookieconsent's row counts in its files and config): {} raw, {} gzip, {} brotli.",
+        preferences[0], preferences[1], preferences[2]
+    );
 
     // 2, 3. Browser timings.
     if options.wants("browser") {
