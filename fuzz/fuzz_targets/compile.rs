@@ -1,8 +1,8 @@
 //! The config compiler on any text, and both compiled-config readers (the server's and the
 //! runtime's) on what it wrote and on any text: never a panic; a refused config lists problems that each name a path, with a
 //! line and column inside the text; an accepted one round-trips through its JSON, the body
-//! browsers get reads as the whole config does, and the server's reader accepts only what
-//! hashes to its own `config_id`.
+//! browsers get (laid over with its documents apart) reads as the whole config does, and the
+//! server's reader accepts only what hashes to its own `config_id`.
 #![no_main]
 
 use kelisim_core::compile::{compile_text, CompiledConfig};
@@ -25,11 +25,19 @@ fuzz_target!(|data: &[u8]| {
                 let mut whole = Config::from_compiled(&value).expect("the runtime reads it");
                 // And the forms module's reader of the forms' purposes.
                 assert!(whole.read_compiled_forms(&value).is_ok());
-                let body: Value =
-                    serde_json::from_str(&config.to_browser_json()).expect("browser JSON");
-                let mut served = Config::from_compiled(&body).expect("the runtime reads it");
-                assert!(served.read_compiled_forms(&body).is_ok());
-                assert_eq!(served, whole);
+                // The body browsers get reads alone (the preferences dialog apart); laid over
+                // with its documents apart, as the loader does, it reads as the whole config,
+                // and so does the body with everything in it (a raw config's, in the browser).
+                let body = config.to_browser_json();
+                let bare: Value = serde_json::from_str(&body).expect("browser JSON");
+                assert!(Config::from_compiled(&bare).is_ok());
+                let whole_body = config.to_whole_browser_json();
+                for json in [laid_over(config, &body), whole_body] {
+                    let body: Value = serde_json::from_str(&json).expect("browser JSON");
+                    let mut served = Config::from_compiled(&body).expect("the runtime reads it");
+                    assert!(served.read_compiled_forms(&body).is_ok());
+                    assert_eq!(without_style(served), without_style(whole.clone()));
+                }
             }
         }
         Err(problems) => {
@@ -52,3 +60,45 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(CompiledConfig::from_json(&compiled.to_json()), Ok(compiled));
     }
 });
+
+/// The browser `body` of `config` laid over with its preferences and forms documents, as the
+/// loader does (`src/loader.js`: `withPreferences`, `withForms`).
+fn laid_over(config: &CompiledConfig, body: &str) -> String {
+    let mut body: serde_json::Value = serde_json::from_str(body).expect("browser JSON");
+    if let Some(preferences) = config.to_preferences_json() {
+        let part: serde_json::Value = serde_json::from_str(&preferences).expect("JSON");
+        assert_eq!(part["config_id"], body["config_id"]);
+        let object = body.as_object_mut().expect("an object");
+        object.remove("preferences_href");
+        object.insert("preferences_style".into(), part["style"].clone());
+        body["layers"]["preferences"] = part["preferences"].clone();
+        for variant in body["variants"].as_array_mut().expect("variants") {
+            let own = part["variants"]
+                .as_array()
+                .expect("variants")
+                .iter()
+                .find(|item| item["id"] == variant["id"])
+                .expect("each variant's dialog");
+            variant["layers"]["preferences"] = own["preferences"].clone();
+        }
+    }
+    if let Some(forms) = config.to_forms_json() {
+        let part: serde_json::Value = serde_json::from_str(&forms).expect("JSON");
+        assert_eq!(part["config_id"], body["config_id"]);
+        body["forms"] = part["forms"].clone();
+        for (name, text) in part["texts"].as_object().expect("texts") {
+            body["texts"][name] = text.clone();
+        }
+    }
+    body.to_string()
+}
+
+/// `config` without its stylesheet, which a served body splits between itself and the
+/// preferences document.
+fn without_style(mut config: Config) -> Config {
+    if let Some(resolved) = config.resolved.as_mut() {
+        resolved.style.clear();
+        resolved.preferences_style.clear();
+    }
+    config
+}
