@@ -8,7 +8,10 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let document = "Согласие на сбор и обработку персональных данных\n".as_bytes();
     if let Ok(checked) = kelisim_server::cms_check::check(data, document, &[], 0, true) {
-        assert!(!checked.verified, "verified without a trusted CA: {checked:?}");
+        assert!(
+            !checked.verified,
+            "verified without a trusted CA: {checked:?}"
+        );
     }
     let _ = kelisim_server::cms_check::check(data, document, &[], 0, false);
 });

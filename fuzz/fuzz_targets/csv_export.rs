@@ -35,7 +35,7 @@ fuzz_target!(|text: &str| {
         user_agent: next(),
         client_time: next(),
         form_id: None,
-                granted_purposes: Vec::new(),
+        granted_purposes: Vec::new(),
         denied_purposes: Vec::new(),
         sms: None,
         eds: None,
@@ -55,7 +55,7 @@ fuzz_target!(|text: &str| {
         action: stored.receipt.action.clone(),
         body: serde_json::to_string(&stored).expect("serialises"),
         prev_hash: next(),
-                hash: next(),
+        hash: next(),
         signature: next(),
         phone_hash: None,
     };
