@@ -29,7 +29,7 @@ pub fn config_from_js(compiled: &JsValue) -> Result<Config, ConfigError> {
 }
 
 /// [`config_from_js`] with the purposes of the config's forms and the texts of their
-/// confirmation steps too: the forms module's reader (the runtime needs only the forms' ids).
+/// confirmation steps too: the forms module's reader (the runtime reads no forms).
 pub fn config_with_forms_from_js(compiled: &JsValue) -> Result<Config, ConfigError> {
     let compiled = compiled_object(compiled)?;
     let mut config = config_from_js(&compiled)?;

@@ -634,9 +634,9 @@ fn a_compiled_config_without_layers_is_refused_by_the_runtime_only() {
 }
 
 /// A browser gets the compiled config less what only the layers show, with the texts the
-/// runtime reads and the forms' ids, under the whole config's id; the forms document holds the
-/// rest of the forms, and laid over the body (as the loader does) gives the forms module what
-/// the whole config gives it.
+/// runtime reads and the forms' ids, under the whole config's id; the preferences and forms
+/// documents hold the rest, and laid over the body (as the loader does) give the modules what
+/// the whole config gives them.
 #[test]
 fn the_browser_body_holds_what_the_modules_read() {
     use kelisim_core::texts::{FORM_TEXT_NAMES, RUNTIME_TEXT_NAMES};
