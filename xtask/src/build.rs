@@ -464,16 +464,10 @@ pub fn compile_config(source: &Path, dir: &Path) -> Result<()> {
             .context("a compiled config in the default language")?;
         std::fs::write(dir.join(language), config.to_browser_json())?;
     }
-    // Each body's documents apart beside it, at its `preferences_href` and `forms_href`, as
-    // the server serves them.
+    // Each body's documents apart beside it, where it says they are, as the server serves them.
     for config in &compiled {
-        if let (Some(href), Some(preferences)) =
-            (config.preferences_href(), config.to_preferences_json())
-        {
-            std::fs::write(dir.join(href), preferences)?;
-        }
-        if let (Some(href), Some(forms)) = (config.forms_href(), config.to_forms_json()) {
-            std::fs::write(dir.join(href), forms)?;
+        for (href, document) in config.documents_apart() {
+            std::fs::write(dir.join(href), document)?;
         }
     }
     Ok(())

@@ -301,6 +301,20 @@ impl CompiledConfig {
         Some(serde_json::to_string(&document).expect("a compiled config always serializes"))
     }
 
+    /// The documents a browser body keeps apart, each as where the body says it is (relative
+    /// to the body's URL) and its JSON: the preferences document, then the forms document of a
+    /// site with forms. What kelisim-server serves and `config build` writes beside the body.
+    pub fn documents_apart(&self) -> Vec<(String, String)> {
+        let mut documents = Vec::new();
+        if let (Some(href), Some(json)) = (self.preferences_href(), self.to_preferences_json()) {
+            documents.push((href, json));
+        }
+        if let (Some(href), Some(json)) = (self.forms_href(), self.to_forms_json()) {
+            documents.push((href, json));
+        }
+        documents
+    }
+
     /// The stylesheet split in two: the rules a served body keeps, and those of the preferences
     /// dialog only ([`PREFERENCES_CLASSES`]), which its preferences document brings.
     fn split_style(&self) -> (String, String) {
@@ -595,6 +609,8 @@ pub const PREFERENCES_CLASSES: &[&str] = &[
 /// How the preferences document of a language is named beside its body (see
 /// [`CompiledConfig::preferences_href`]).
 pub const PREFERENCES_SUFFIX: &str = ".preferences.json";
+/// The names of a body's documents apart after its language ([`CompiledConfig::documents_apart`]).
+pub const DOCUMENT_SUFFIXES: [&str; 2] = [PREFERENCES_SUFFIX, FORMS_SUFFIX];
 
 #[derive(Serialize)]
 struct BrowserCategory<'a> {

@@ -14,47 +14,18 @@ use std::path::{Path, PathBuf};
 pub use kelisim_core::compile::SERVED_LANGUAGES as LANGUAGE_NAMES;
 
 /// The compiled configs of every site that names a config file, and each one's body as
-/// browsers get it ([`CompiledConfig::to_browser_json`]) and the documents apart from it
-/// ([`Part`]), serialized once.
+/// browsers get it ([`CompiledConfig::to_browser_json`]) and the documents it keeps apart
+/// ([`CompiledConfig::documents_apart`]), serialized once.
 #[derive(Clone, Debug, Default)]
 pub struct SiteConfigs {
     compiled: BTreeMap<String, Vec<CompiledConfig>>,
     /// By `config_id`: the browser body and its ETag.
     served: BTreeMap<String, ServedConfig>,
-    /// By `config_id` and part: the documents apart from the body.
-    served_parts: BTreeMap<(String, Part), ServedConfig>,
+    /// By `config_id` and the name the body gives it: the documents apart from the body.
+    served_documents: BTreeMap<(String, String), ServedConfig>,
 }
 
-/// A document apart from a browser body, fetched beside it when a page view needs it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Part {
-    /// The preferences dialog ([`CompiledConfig::to_preferences_json`]).
-    Preferences,
-    /// The forms ([`CompiledConfig::to_forms_json`]).
-    Forms,
-}
-
-impl Part {
-    pub const ALL: [Part; 2] = [Part::Preferences, Part::Forms];
-
-    /// The document's name after the language (`kk.forms.json`).
-    pub fn suffix(self) -> &'static str {
-        match self {
-            Part::Preferences => kelisim_core::compile::PREFERENCES_SUFFIX,
-            Part::Forms => kelisim_core::compile::FORMS_SUFFIX,
-        }
-    }
-
-    /// The document of `config`, and where its body says it is; `None` when it has none.
-    fn of(self, config: &CompiledConfig) -> Option<(String, String)> {
-        match self {
-            Part::Preferences => config.preferences_href().zip(config.to_preferences_json()),
-            Part::Forms => config.forms_href().zip(config.to_forms_json()),
-        }
-    }
-}
-
-/// A compiled config's body (or its forms document) as browsers get it.
+/// A compiled config's body (or a document apart from it) as browsers get it.
 #[derive(Clone, Debug)]
 pub struct ServedConfig {
     /// Shared, so answering a request copies no bytes.
@@ -72,11 +43,9 @@ impl SiteConfigs {
                 config.config_id.clone(),
                 ServedConfig::of(config.to_browser_json()),
             );
-            for part in Part::ALL {
-                if let Some((_, document)) = part.of(config) {
-                    self.served_parts
-                        .insert((config.config_id.clone(), part), ServedConfig::of(document));
-                }
+            for (href, document) in config.documents_apart() {
+                self.served_documents
+                    .insert((config.config_id.clone(), href), ServedConfig::of(document));
             }
         }
         self.compiled.insert(site.to_owned(), compiled);
@@ -95,19 +64,22 @@ impl SiteConfigs {
         Some((config, self.served.get(&config.config_id)?))
     }
 
-    /// Document `part` of the config [`SiteConfigs::served`] answers for `language`, as
-    /// browsers get it; `None` also for a config without it (a site without forms).
-    pub fn served_part(
+    /// The document apart named `suffix` after the language (one of
+    /// [`kelisim_core::compile::DOCUMENT_SUFFIXES`]) of the config [`SiteConfigs::served`]
+    /// answers for `language`, as browsers get it; `None` also for a config without it (a
+    /// site without forms).
+    pub fn served_document(
         &self,
         site: &str,
         language: &str,
-        part: Part,
+        suffix: &str,
     ) -> Option<(&CompiledConfig, &ServedConfig)> {
         let config = self.get(site, language)?;
-        Some((
-            config,
-            self.served_parts.get(&(config.config_id.clone(), part))?,
-        ))
+        let key = (
+            config.config_id.clone(),
+            format!("{}{suffix}", config.language),
+        );
+        Some((config, self.served_documents.get(&key)?))
     }
 
     /// Every compiled config of every site (for the archive).
@@ -205,10 +177,8 @@ pub fn write_build(compiled: &[CompiledConfig], out: &Path) -> Result<PathBuf> {
     let mut hasher = Sha256::new();
     for config in compiled {
         hasher.update(&all.served[&config.config_id].body);
-        for part in Part::ALL {
-            if let Some(document) = all.served_parts.get(&(config.config_id.clone(), part)) {
-                hasher.update(&document.body);
-            }
+        for (href, _) in config.documents_apart() {
+            hasher.update(&all.served_documents[&(config.config_id.clone(), href)].body);
         }
     }
     let hash = hex::encode(hasher.finalize());
@@ -223,12 +193,10 @@ pub fn write_build(compiled: &[CompiledConfig], out: &Path) -> Result<PathBuf> {
             .with_context(|| format!("writing {}", path.display()))?;
     }
     for config in compiled {
-        for part in Part::ALL {
-            if let Some((href, document)) = part.of(config) {
-                let path = folder.join(href);
-                std::fs::write(&path, document)
-                    .with_context(|| format!("writing {}", path.display()))?;
-            }
+        for (href, document) in config.documents_apart() {
+            let path = folder.join(href);
+            std::fs::write(&path, document)
+                .with_context(|| format!("writing {}", path.display()))?;
         }
     }
     Ok(folder)

@@ -719,9 +719,10 @@ async fn get_config(
 ) -> Result<Response, AppError> {
     let sites = state.sites();
     // `kk.preferences.json`, `kk.forms.json`: the documents apart from the body `kk`.
-    for part in configs::Part::ALL {
-        if let Some(language) = language.strip_suffix(part.suffix()) {
-            let Some((config, served)) = sites.configs().served_part(&site, language, part) else {
+    for suffix in kelisim_core::compile::DOCUMENT_SUFFIXES {
+        if let Some(language) = language.strip_suffix(suffix) {
+            let Some((config, served)) = sites.configs().served_document(&site, language, suffix)
+            else {
                 return Err(AppError::NotFound);
             };
             return Ok(serve_config(&headers, config, served));
