@@ -7,7 +7,7 @@
 //! `dom::build`, texts as text nodes, never as HTML, so the layers also work on pages that
 //! require Trusted Types (`require-trusted-types-for 'script'`), where `innerHTML` with a string
 //! throws. This module sets only what depends on the visit: the switches, the Global Privacy
-//! Control note, the visitor's own consent. One listener on the root serves the keyboard
+//! Control note, the values of the visitor's own consent. One listener on the root serves the keyboard
 //! (keydown); clicks, on buttons and switches alike, reach the SDK's one listener on the
 //! document, which asks [`clicked`] what a click means (what an action does is decided by
 //! `crate::sdk`). This module reports `UiAction`s and keeps the switches in step.
@@ -15,7 +15,7 @@
 pub(crate) mod reopen;
 
 use crate::browser::document;
-use crate::dom::{self, append, append_text, button, inputs, set_attr};
+use crate::dom::{self, inputs, set_attr};
 use gloo_events::{EventListener, EventListenerOptions};
 use kelisim_core::strings::{concat, join};
 use kelisim_core::{Config, Consent, IdSet, Language};
@@ -343,7 +343,7 @@ fn render_banner(root: &HtmlElement, view: &View) -> HtmlElement {
 }
 
 /// The preferences dialog, from the compiled config's node tree, with the switches set and
-/// the visitor's own consent added at the end of its body.
+/// the visitor's own consent filled in.
 fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> HtmlElement {
     install_preferences_styles(&view.config);
     let overlay: HtmlElement = dom::build(&view.layers().1).unchecked_into();
@@ -365,27 +365,21 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> H
             input.set_checked(on.contains(&id) || input.has_attribute("disabled"));
         }
     }
-    if let (Some(consent), Some(body)) = (
-        view.consent,
-        dom::find(&overlay, ".kelisim-preferences__body"),
-    ) {
-        render_your_consent(&body, view, consent);
-    }
+    fill_your_consent(&overlay, view);
     dom::append_node(root, &overlay);
     overlay
 }
 
-/// "Your consent": when the standing choice was made, what it grants, its receipt, and the
-/// ways to download the receipt or withdraw.
-fn render_your_consent(parent: &Element, view: &View, consent: &Consent) {
-    let texts = view.config.texts(view.language);
-    let section = append(parent, "section", "kelisim-your-consent");
-    set_attr(&section, "aria-labelledby", "kelisim-your-consent");
-    set_attr(
-        &append_text(&section, "h3", "", texts.your_consent()),
-        "id",
-        "kelisim-your-consent",
-    );
+/// "Your consent", which the compiler wrote last in the dialog's body: its values filled in
+/// (when the standing choice was made, what it grants, its receipt) and the receipt's download
+/// link shown once the server acknowledged one; removed while there is no choice.
+fn fill_your_consent(overlay: &Element, view: &View) {
+    let Some(section) = dom::find(overlay, ".kelisim-your-consent") else {
+        return;
+    };
+    let Some(consent) = view.consent else {
+        return section.remove();
+    };
     let decided = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
         consent.decided_at as f64 * 1000.0,
     ));
@@ -394,55 +388,42 @@ fn render_your_consent(parent: &Element, view: &View, consent: &Consent) {
         Language::Ru => "ru-RU",
         Language::En => "en-GB",
     };
-    let decided_text: String = decided
-        .to_locale_string(locale, &wasm_bindgen::JsValue::UNDEFINED)
-        .into();
     let mut granted: Vec<&str> = Vec::new();
     for category in &view.config.categories {
         if consent.category_granted(&category.id) {
             granted.push(&category.texts(view.language).title);
         }
     }
-    let receipt = match &view.last_receipt {
-        Some(last) => last.receipt_id.clone(),
-        None => texts.receipt_pending().to_owned(),
+    let set_text = |selector: &str, text: &str| {
+        if let Some(value) = dom::find(&section, selector) {
+            value.set_text_content(Some(text));
+        }
     };
-    dom::facts(
-        &section,
-        &[
-            (texts.decided_label(), &decided_text),
-            (texts.granted_label(), &join(&granted, ", ")),
-            (texts.receipt_label(), &receipt),
-        ],
+    set_text(
+        ".kelisim-decided",
+        &String::from(decided.to_locale_string(locale, &wasm_bindgen::JsValue::UNDEFINED)),
     );
-    if let Some(last) = &view.last_receipt {
-        // The visitor's own copy of the server's answer, as a file. A data: URL rather than a
-        // Blob and an object URL: the answer is small, and the link needs no click handler and
-        // nothing to revoke afterwards.
-        let link = append_text(
-            &section,
-            "a",
-            "kelisim-link-button",
-            texts.download_receipt(),
-        );
-        let encoded = String::from(js_sys::encode_uri_component(&last.json));
-        set_attr(
-            &link,
-            "href",
-            &concat(&["data:application/json;charset=utf-8,", &encoded]),
-        );
-        set_attr(
-            &link,
-            "download",
-            &concat(&["kelisim-receipt-", &last.receipt_id, ".json"]),
-        );
-    }
-    button(
-        &section,
-        "kelisim-link-button",
-        "withdraw",
-        texts.withdraw(),
+    set_text(".kelisim-granted", &join(&granted, ", "));
+    let (Some(last), Some(link)) = (&view.last_receipt, dom::find(&section, ".kelisim-download"))
+    else {
+        return;
+    };
+    set_text(".kelisim-receipt", &last.receipt_id);
+    // The visitor's own copy of the server's answer, as a file. A data: URL rather than a Blob
+    // and an object URL: the answer is small, and the link needs no click handler and nothing
+    // to revoke afterwards.
+    let encoded = String::from(js_sys::encode_uri_component(&last.json));
+    set_attr(
+        &link,
+        "href",
+        &concat(&["data:application/json;charset=utf-8,", &encoded]),
     );
+    set_attr(
+        &link,
+        "download",
+        &concat(&["kelisim-receipt-", &last.receipt_id, ".json"]),
+    );
+    dom::set_hidden(&link, false);
 }
 
 /// What a click on `target` means for the layers: a switch keeps its category and services in

@@ -1,8 +1,8 @@
 //! The two layers a visitor sees, written by the compiler as node trees for one language: the
 //! first-layer banner and the preferences dialog, with every text, name, country and term
 //! already in place. The runtime builds them with one generic builder (`dom`) and only
-//! sets what depends on the visit: the switches, the Global Privacy Control note, the visitor's
-//! own consent. A tree is `[tag, {attribute: value, …}, child, …]`, a child being a tree or a
+//! sets what depends on the visit: the switches, the Global Privacy Control note, the values
+//! of the visitor's own consent. A tree is `[tag, {attribute: value, …}, child, …]`, a child being a tree or a
 //! text; texts become text nodes, never markup, so a config text cannot inject HTML and the
 //! layers work on pages that require Trusted Types.
 //!
@@ -306,9 +306,55 @@ fn category_section(config: &Config, language: Language, category: &Category) ->
     )
 }
 
+/// "Your consent", last in the preferences' body: when the standing choice was made, what it
+/// grants, its receipt (pending until the server acknowledged one), a link to download the
+/// receipt (hidden until there is one) and the button to withdraw. The runtime fills the three
+/// values, shows the link, and removes the section while there is no choice.
+fn your_consent(config: &Config, language: Language) -> Value {
+    let texts = config.texts(language);
+    let value = |label: &str, class: &str, initial: Vec<Value>| {
+        [
+            element("dt", &[], vec![text(label)]),
+            element("dd", &[("class", class)], initial),
+        ]
+    };
+    let mut rows = Vec::new();
+    rows.extend(value(texts.decided_label(), "kelisim-decided", vec![]));
+    rows.extend(value(texts.granted_label(), "kelisim-granted", vec![]));
+    rows.extend(value(
+        texts.receipt_label(),
+        "kelisim-receipt",
+        vec![text(texts.receipt_pending())],
+    ));
+    element(
+        "section",
+        &[
+            ("class", "kelisim-your-consent"),
+            ("aria-labelledby", "kelisim-your-consent"),
+        ],
+        vec![
+            element(
+                "h3",
+                &[("id", "kelisim-your-consent")],
+                vec![text(texts.your_consent())],
+            ),
+            element("dl", &[], rows),
+            element(
+                "a",
+                &[
+                    ("class", "kelisim-link-button kelisim-download"),
+                    ("hidden", ""),
+                ],
+                vec![text(texts.download_receipt())],
+            ),
+            button("kelisim-link-button", "withdraw", texts.withdraw(), &[]),
+        ],
+    )
+}
+
 /// The preferences dialog: head with the close button, the legal details, a section per
-/// category with its switch and its services' facts, and the three actions. The runtime adds
-/// the visitor's own consent at the end of `.kelisim-preferences__body`.
+/// category with its switch and its services' facts, the visitor's own consent, and the three
+/// actions.
 pub fn preferences(config: &Config, language: Language) -> Value {
     let texts = config.texts(language);
     let mut head = vec![element(
@@ -350,6 +396,7 @@ pub fn preferences(config: &Config, language: Language) -> Value {
     for category in &config.categories {
         body.push(category_section(config, language, category));
     }
+    body.push(your_consent(config, language));
     element(
         "div",
         &[("class", "kelisim-overlay")],

@@ -134,19 +134,12 @@ const fn same(a: &str, b: &str) -> bool {
 /// layers' node trees, where the compiler put them). A compiled config served to a browser
 /// holds these and [`FORM_TEXT_NAMES`] only; a tidy test checks the modules read no other.
 pub const RUNTIME_TEXT_NAMES: &[&str] = &RUNTIME_TEXTS_BY_NAME;
-const RUNTIME_TEXTS_BY_NAME: [&str; 12] = [
+const RUNTIME_TEXTS_BY_NAME: [&str; 5] = [
     "preferences_title",
     "policy_link",
-    "withdraw",
     "embed_notice",
     "load_once",
     "always_allow",
-    "your_consent",
-    "decided_label",
-    "granted_label",
-    "receipt_label",
-    "receipt_pending",
-    "download_receipt",
 ];
 
 /// The texts the forms module reads from a compiled config's `texts` besides
@@ -171,7 +164,7 @@ const FORM_TEXTS_BY_NAME: [&str; 14] = [
 ];
 
 /// [`RUNTIME_TEXT_NAMES`] with their places in the table of texts.
-pub const RUNTIME_TEXTS: [(&str, usize); 12] = with_places(RUNTIME_TEXTS_BY_NAME);
+pub const RUNTIME_TEXTS: [(&str, usize); 5] = with_places(RUNTIME_TEXTS_BY_NAME);
 /// [`FORM_TEXT_NAMES`] with their places in the table of texts.
 pub const FORM_TEXTS: [(&str, usize); 14] = with_places(FORM_TEXTS_BY_NAME);
 

@@ -451,9 +451,9 @@ fn the_runtime_refuses_what_is_not_a_compiled_config() {
     );
     refused(
         &|v| {
-            v["texts"].as_object_mut().unwrap().remove("withdraw");
+            v["texts"].as_object_mut().unwrap().remove("policy_link");
         },
-        "texts.withdraw",
+        "texts.policy_link",
     );
     // The forms module asks for the forms' texts, which only sites with a form are served.
     let mut json = compiled.to_whole_browser_value();
@@ -532,7 +532,10 @@ fn a_compiled_config_has_texts_for_any_language_asked() {
     let value: Value = serde_json::from_str(&compiled.to_json()).unwrap();
     let config = Config::from_compiled(&value).unwrap();
     for language in Language::ALL {
-        assert_eq!(config.texts(language).withdraw(), "Отозвать согласие");
+        assert_eq!(
+            config.texts(language).preferences_title(),
+            "Настройки cookie"
+        );
     }
 }
 
