@@ -1,5 +1,6 @@
-// The few lines of the SDK written in JavaScript, imported by src/helpers.rs: vendors' queue
-// stubs, which must be JavaScript functions (`arguments` objects, no eval under a CSP), and the
+// The few lines of the SDK written in JavaScript, imported by src/helpers.rs: the calls to
+// vendors' tags and their queue stubs, which must be JavaScript functions (`arguments`
+// objects, no eval under a CSP), and the
 // POST, an asynchronous browser call whose result the wasm takes through a callback: written
 // in Rust it needed an async runtime (wasm-bindgen-futures) and a dozen more imports.
 
@@ -9,19 +10,28 @@ export function gtag_push() {
   (window.dataLayer = window.dataLayer || []).push(arguments);
 }
 
-// Microsoft Clarity's `clarity(...args)`, with the queue stub Clarity's own snippet makes when
-// the tag is not on the page yet (it reads the queue when it loads).
-export function clarity_call(args) {
+// Tells the tag of one service with a consent API what the visitor chose (`decided` false: no
+// choice yet, which counts as refused); the wasm decides what is granted, this only makes the
+// vendor's call. Meta Pixel, when on the page: `fbq('consent', 'grant' | 'revoke')`. Microsoft
+// Clarity: `consentv2` with `analytics_Storage` (the service granted) and `ad_Storage` (it and
+// Consent Mode's `ad_storage` granted), through the queue stub Clarity's own snippet makes
+// when the tag is not loaded yet. Microsoft UET: `consent default` before a choice, then
+// `consent update`, with `ad_storage`, through its queue array. The TikTok Pixel, when on
+// the page: held before a choice, then granted or revoked.
+export function tell_vendor(vendor, granted, decided, adStorage) {
   var w = window;
-  w.clarity = w.clarity || function () { (w.clarity.q = w.clarity.q || []).push(arguments); };
-  w.clarity.apply(w, args);
-}
-
-// Microsoft UET's `uetq.push(...args)`: the queue array until the tag replaces it with its own.
-export function uet_push(args) {
-  var w = window;
-  w.uetq = w.uetq || [];
-  w.uetq.push.apply(w.uetq, args);
+  var state = function (on) { return on ? "granted" : "denied"; };
+  if (vendor == "meta-pixel") {
+    if (typeof w.fbq == "function") w.fbq("consent", granted ? "grant" : "revoke");
+  } else if (vendor == "microsoft-clarity") {
+    w.clarity = w.clarity || function () { (w.clarity.q = w.clarity.q || []).push(arguments); };
+    w.clarity("consentv2", { ad_Storage: state(granted && adStorage), analytics_Storage: state(granted) });
+  } else if (vendor == "microsoft-uet") {
+    (w.uetq = w.uetq || []).push("consent", decided ? "update" : "default", { ad_storage: state(granted) });
+  } else if (vendor == "tiktok-pixel") {
+    var method = !decided ? "holdConsent" : granted ? "grantConsent" : "revokeConsent";
+    if (w.ttq && typeof w.ttq[method] == "function") w.ttq[method]();
+  }
 }
 
 // POSTs `body` as text/plain (a "simple" CORS request: no preflight round trip), with

@@ -1,6 +1,7 @@
 //! The bindings of `src/helpers.js`, the SDK's only JavaScript besides the loader: Google's
-//! `gtag` stub, Clarity's and UET's queues, and the asynchronous POST of a receipt, whose result the wasm takes through a
-//! callback instead of an async runtime. Shipped as a module snippet, so no eval is needed
+//! `gtag` stub, the calls to the tags of vendors with a consent API (Meta, Clarity, UET,
+//! TikTok) and their queue stubs, and the asynchronous POST of a receipt, whose result the
+//! wasm takes through a callback instead of an async runtime. Shipped as a module snippet, so no eval is needed
 //! (CSP).
 
 use wasm_bindgen::prelude::*;
@@ -11,11 +12,10 @@ extern "C" {
     #[wasm_bindgen(variadic)]
     pub fn gtag_push(args: &js_sys::Array);
 
-    /// `clarity(...args)`, creating Clarity's queue stub when the tag is not loaded yet.
-    pub fn clarity_call(args: &js_sys::Array);
-
-    /// `uetq.push(...args)`, creating UET's queue array when the tag is not loaded yet.
-    pub fn uet_push(args: &js_sys::Array);
+    /// Tells the tag of a service with `vendor` (its name in a config) whether the service is
+    /// `granted`, `decided` false before any choice; `ad_storage`: Consent Mode's signal of
+    /// that name is granted. Vendors without a consent API are left alone.
+    pub fn tell_vendor(vendor: &str, granted: bool, decided: bool, ad_storage: bool);
 
     /// POSTs `body` to `url` as text/plain with keepalive; `done([status, text])` is called
     /// once, with status 0 when no answer came.

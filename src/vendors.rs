@@ -6,7 +6,7 @@
 //! calls.
 
 use crate::browser::{set_property, window, window_property};
-use crate::helpers::{clarity_call, gtag_push, uet_push};
+use crate::helpers::{gtag_push, tell_vendor};
 use kelisim_core::consent_mode::consent_mode_signals;
 use kelisim_core::strings::concat;
 use kelisim_core::{Config, Consent, Vendor};
@@ -33,11 +33,8 @@ pub fn send_consent_mode(kind: &str, config: &Config, consent: Option<&Consent>)
 }
 
 /// Tells the vendors that have a consent API what the visitor chose (no choice yet counts as
-/// refused): Meta Pixel gets `fbq('consent', 'grant' | 'revoke')` when it is on the page;
-/// Clarity gets `consentv2` with `analytics_Storage` (its service granted) and `ad_Storage` (its
-/// service and Consent Mode's `ad_storage` granted); UET gets `consent default` (no choice yet)
-/// or `consent update` with `ad_storage`; the TikTok Pixel, when on the page, is held before a
-/// choice and then granted or revoked. With no choice it is called before any tag runs (a tag
+/// refused), service by service: Meta Pixel, Clarity, UET and the TikTok Pixel (the calls each
+/// gets are `helpers::tell_vendor`'s). With no choice it is called before any tag runs (a tag
 /// already on the page hears it before it tracks); after a choice, once the tags it grants ran
 /// (their snippets, now on the page, hear the grant too).
 pub fn tell_vendors(config: &Config, consent: Option<&Consent>) {
@@ -45,46 +42,9 @@ pub fn tell_vendors(config: &Config, consent: Option<&Consent>) {
         .iter()
         .any(|&(signal, granted)| signal == "ad_storage" && granted);
     for service in &config.services() {
-        let granted = consent.is_some_and(|consent| consent.service_granted(&service.id));
-        match service.vendor {
-            Some(Vendor::MetaPixel) => {
-                if let Ok(fbq) = window_property("fbq").dyn_into::<js_sys::Function>() {
-                    let state = if granted { "grant" } else { "revoke" };
-                    let arguments = crate::boundary::list(&["consent", state]);
-                    let _ = fbq.apply(&JsValue::NULL, arguments.unchecked_ref());
-                }
-            }
-            Some(Vendor::MicrosoftClarity) => {
-                let storage = js_sys::Object::new();
-                set_property(&storage, "ad_Storage", &state(granted && ad_storage));
-                set_property(&storage, "analytics_Storage", &state(granted));
-                let args = crate::boundary::list(&["consentv2"]);
-                clarity_call(&push(args, &storage));
-            }
-            Some(Vendor::MicrosoftUet) => {
-                let storage = js_sys::Object::new();
-                set_property(&storage, "ad_storage", &state(granted));
-                let kind = if consent.is_some() {
-                    "update"
-                } else {
-                    "default"
-                };
-                uet_push(&push(crate::boundary::list(&["consent", kind]), &storage));
-            }
-            Some(Vendor::TiktokPixel) => {
-                let ttq = window_property("ttq");
-                let method = match consent {
-                    None => "holdConsent",
-                    Some(_) if granted => "grantConsent",
-                    Some(_) => "revokeConsent",
-                };
-                if let Ok(call) =
-                    crate::browser::property(&ttq, method).dyn_into::<js_sys::Function>()
-                {
-                    let _ = call.call0(&ttq);
-                }
-            }
-            _ => {}
+        if let Some(vendor) = service.vendor {
+            let granted = consent.is_some_and(|consent| consent.service_granted(&service.id));
+            tell_vendor(vendor.name(), granted, consent.is_some(), ad_storage);
         }
     }
 }

@@ -553,7 +553,8 @@ mod tests {
     }
 
     /// The vendors kelisim talks to are one list (`Vendor::ALL`); the types and the
-    /// configuration reference name every one of them.
+    /// configuration reference name every one of them, and the JavaScript that calls their
+    /// tags names no other.
     #[test]
     fn the_vendor_list_agrees_everywhere() {
         let read = |path: &str| std::fs::read_to_string(root().join(path)).unwrap();
@@ -576,6 +577,20 @@ mod tests {
             .collect();
         known.sort();
         assert_eq!(typed, known, "index.d.ts KelisimVendor and Vendor::ALL");
+        // The vendors `helpers.js` calls by name are vendors a config names so.
+        let helpers = read("src/helpers.js");
+        let called: Vec<&str> = helpers
+            .split("vendor == \"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        assert!(called.len() >= 4, "helpers.js calls no vendor by name");
+        for name in called {
+            assert!(
+                known.contains(&name),
+                "src/helpers.js calls the vendor {name:?}, which Vendor::ALL does not have"
+            );
+        }
         for name in known {
             assert!(
                 reference.contains(&format!("`{name}`")),
