@@ -73,6 +73,10 @@ impl Node for Js {
     fn boolean(&self) -> Option<bool> {
         self.0.as_bool()
     }
+    /// The layers' builder checks a tree by the same walk that builds it.
+    fn layer_tree_allowed(&self) -> Option<bool> {
+        Some(crate::dom::layer_tree(&self.0, None, 0))
+    }
     fn entries(&self) -> Option<Vec<(String, Js)>> {
         if !self.is_object() {
             return None;

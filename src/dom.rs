@@ -199,46 +199,62 @@ pub fn policy_link(
 }
 
 /// The element a layer's node tree describes (`[tag, {attribute: value}, child…]`, a child
-/// being a tree or a text), as the compiler wrote it and the config reader checked it (tags,
-/// attribute names and links: `kelisim_core::compiled`). Texts become text nodes.
-///
-/// The tree is the page's object when the page gave `init` one, so it is checked again as it
-/// is built, by the same rules: what the page changed after the first check (a tag or an
-/// attribute a layer does not use, not a tree at all) is built as a `div` or left out, never
-/// run, and never a throw in the middle of a render.
+/// being a tree or a text), as the compiler wrote it; texts become text nodes. An empty `div`
+/// when the tree has anything a layer does not have (see [`layer_tree`]): nothing of it.
 pub fn build(tree: &JsValue) -> Element {
-    use kelisim_core::compiled::{is_layer_attribute, is_layer_tag};
-    if !js_sys::Array::is_array(tree) {
-        return element("div", "");
+    let holder = element("div", "");
+    // A node joins its parent only once all of it was built, so a tree that breaks the rules
+    // leaves the holder empty.
+    layer_tree(tree, Some(&holder), 0);
+    holder.first_element_child().unwrap_or(holder)
+}
+
+/// Walks a layer's node tree by the rules of `kelisim_core::compiled` (the tags a layer uses,
+/// attributes with plain names and text values, no event handler, links to http(s) or the site
+/// itself, not deeper than `MAX_LAYER_DEPTH`) and, given `parent`, builds it into `parent`.
+/// `false` at the first node that breaks them. One walk serves both: the config reader checks
+/// every tree with it before anything is shown or run, and the layers are built with it from
+/// the config object, which is the page's own when the page gave `init` one, so what the page
+/// changed after the check is never built either, and never a throw in the middle of a render.
+pub fn layer_tree(tree: &JsValue, parent: Option<&Element>, depth: usize) -> bool {
+    use kelisim_core::compiled::{is_layer_attribute, is_layer_tag, MAX_LAYER_DEPTH};
+    if depth > MAX_LAYER_DEPTH || !js_sys::Array::is_array(tree) {
+        return false;
     }
     let items: &js_sys::Array = tree.unchecked_ref();
-    let tag = items
-        .get(0)
-        .as_string()
-        .filter(|tag| is_layer_tag(tag))
-        .unwrap_or_else(|| "div".into());
-    let node = element(&tag, "");
-    let attributes = items.get(1);
-    let names = if attributes.is_object() {
-        js_sys::Object::keys(attributes.unchecked_ref::<js_sys::Object>())
-    } else {
-        js_sys::Array::new()
+    let Some(tag) = items.get(0).as_string().filter(|tag| is_layer_tag(tag)) else {
+        return false;
     };
-    for name in names.iter() {
+    let attributes = items.get(1);
+    if !attributes.is_object() || js_sys::Array::is_array(&attributes) {
+        return false;
+    }
+    let node = parent.map(|_| element(&tag, ""));
+    for name in js_sys::Object::keys(attributes.unchecked_ref::<js_sys::Object>()).iter() {
         let name = name.as_string().unwrap_or_default();
-        if let Some(value) = crate::browser::property(&attributes, &name).as_string() {
-            if is_layer_attribute(&name, &value) {
-                set_attr(&node, &name, &value);
-            }
+        let value = crate::browser::property(&attributes, &name).as_string();
+        let Some(value) = value.filter(|value| is_layer_attribute(&name, value)) else {
+            return false;
+        };
+        if let Some(node) = &node {
+            set_attr(node, &name, &value);
         }
     }
     for child in items.iter().skip(2) {
         match child.as_string() {
-            Some(text) => plain(&node).append_text_node(&text),
-            None => append_node(&node, &build(&child)),
+            Some(text) => {
+                if let Some(node) = &node {
+                    plain(node).append_text_node(&text);
+                }
+            }
+            None if layer_tree(&child, node.as_ref(), depth + 1) => {}
+            None => return false,
         }
     }
-    node
+    if let (Some(parent), Some(node)) = (parent, &node) {
+        append_node(parent, node);
+    }
+    true
 }
 
 /// The `input` elements `selector` (which names the tag) matches under `parent`.

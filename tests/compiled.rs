@@ -229,11 +229,34 @@ fn what_is_not_a_compiled_config_of_this_format_shows_nothing() {
     set(&config, &["categories"], JsValue::from(7));
     assert!(!kelisim::init(config, JsValue::UNDEFINED));
     assert!(query("#kelisim").is_none());
+
+    // A layer's tree with what could run or load, deep inside the preferences: refused whole,
+    // naming the tree; no tag ran.
+    reset("ru");
+    fixture("<script type=\"text/plain\" data-category=\"necessary\">window.testLog.push('ran')</script>");
+    let config = compiled_config("ru");
+    let hostile = js_sys::JSON::parse(
+        r#"["p", {}, "text", ["img", {"src": "x", "onerror": "window.pwned = 1"}]]"#,
+    )
+    .unwrap();
+    let body = js_sys::Reflect::get(&config, &"layers".into())
+        .and_then(|layers| js_sys::Reflect::get(&layers, &"preferences".into()))
+        .unwrap();
+    body.unchecked_ref::<js_sys::Array>().push(&hostile);
+    let errors = console_errors(|| assert!(!kelisim::init(config, JsValue::UNDEFINED)));
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("`layers.preferences` is not a node tree a layer may have"),
+        "{}",
+        errors[0]
+    );
+    assert!(query("#kelisim").is_none());
+    assert!(log().is_empty(), "a tag ran: {:?}", log());
 }
 
-/// The layers are built from the config object the page gave, checked again as they are
-/// built: what the page changes in its object after `init` builds nothing that runs or loads,
-/// and no render throws.
+/// The layers are built from the config object the page gave, by the walk that checked it:
+/// a tree the page changes in its object after `init` to hold what could run or load is not
+/// built at all, and no render throws.
 #[wasm_bindgen_test]
 fn a_config_object_changed_after_init_builds_nothing_that_runs() {
     reset("ru");
@@ -249,7 +272,10 @@ fn a_config_object_changed_after_init_builds_nothing_that_runs() {
     kelisim::show();
     assert!(query("#kelisim script").is_none() && query("#kelisim img").is_none());
     assert!(query("#kelisim [onerror]").is_none() && query("#kelisim [href]").is_none());
-    assert_eq!(text("#kelisim a"), "link");
+    assert!(
+        query("#kelisim a").is_none(),
+        "nothing of the changed tree is built"
+    );
     kelisim::hide();
     set(&config, &["layers", "banner"], JsValue::from(7));
     kelisim::show();

@@ -111,6 +111,12 @@ pub trait Node: Clone {
     fn boolean(&self) -> Option<bool>;
     /// An object's own fields in order; `None` when this is no object.
     fn entries(&self) -> Option<Vec<(String, Self)>>;
+    /// Whether this is a node tree a layer may have, when the caller checks that itself by
+    /// [`is_layer_tag`], [`is_layer_attribute`] and [`MAX_LAYER_DEPTH`] (the browser, with the
+    /// walk that also builds the layers); `None`: the reader checks it, naming the node.
+    fn layer_tree_allowed(&self) -> Option<bool> {
+        None
+    }
 }
 
 impl Node for &Value {
@@ -388,11 +394,13 @@ pub fn is_layer_attribute(name: &str, value: &str) -> bool {
 }
 
 /// Deeper than this is not a layer (and a cyclic JS array stops here).
-const MAX_LAYER_DEPTH: usize = 32;
+pub const MAX_LAYER_DEPTH: usize = 32;
 
 /// Checks a layer's node tree: known tags, attributes with plain names and text values, no
 /// event handler attribute, links to http(s) or the site itself. A tree that fails is reported
 /// and the config refused: a tampered compiled config shows nothing rather than run a handler.
+/// The reader's own check, naming the node; the browser checks by the walk that builds the
+/// layers ([`Node::layer_tree_allowed`]).
 fn check_tree<N: Node>(tree: &N, path: &Path, failure: &Failure, depth: usize) {
     let items = tree.items().unwrap_or_default();
     let tag = items.first().and_then(Node::text);
@@ -421,8 +429,8 @@ fn check_tree<N: Node>(tree: &N, path: &Path, failure: &Failure, depth: usize) {
     }
 }
 
-/// Checks the `layers` object of `object` (the config's, or a variant's): both trees.
-/// Checks the layers' trees. The preferences' tree may be apart (the body names where, in
+/// Checks the `layers` object of `object` (the config's, or a variant's): both trees. The
+/// preferences' tree may be apart (the body names where, in
 /// `preferences_href`): it is checked when the body laid over with it is read.
 fn check_layers<N: Node>(object: &Object<'_, N>, preferences_apart: bool) {
     object.object("layers", |layers| {
@@ -431,8 +439,14 @@ fn check_layers<N: Node>(object: &Object<'_, N>, preferences_apart: bool) {
                 "preferences" if preferences_apart => layers.get(name),
                 _ => layers.required(name),
             };
-            if let Some(tree) = tree {
-                check_tree(&tree, &Path::Field(&layers.path, name), layers.failure, 0);
+            let Some(tree) = tree else { continue };
+            let path = Path::Field(&layers.path, name);
+            match tree.layer_tree_allowed() {
+                Some(true) => {}
+                Some(false) => layers
+                    .failure
+                    .at(&path, "is not a node tree a layer may have"),
+                None => check_tree(&tree, &path, layers.failure, 0),
             }
         }
     });

@@ -7,7 +7,7 @@
 //! layers work on pages that require Trusted Types.
 //!
 //! Native code only (feature `compile`). What the runtime accepts in a tree (tags, attributes,
-//! link targets) is checked when it reads one (`compiled::check_tree`).
+//! link targets) is checked when it reads one (`compiled::is_layer_tag`, `is_layer_attribute`).
 
 use crate::config::{Category, Config, Layout, Service};
 use crate::language::Language;
