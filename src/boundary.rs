@@ -21,18 +21,23 @@ pub fn compiled_object(value: &JsValue) -> Result<JsValue, ConfigError> {
     }
 }
 
-/// A compiled config object (see [`compiled_object`]) to a `Config`. Anything else is refused
-/// with one error naming what it got: the loader compiles a raw `kelisim.json` before it gets
-/// here.
-pub fn config_from_js(compiled: &JsValue) -> Result<Config, ConfigError> {
-    Config::from_compiled(Js(compiled.clone()))
+/// A compiled config object (see [`compiled_object`]) to a `Config`, showing the banner
+/// variant `kept` names or one picked by weight when it has an A/B test
+/// (`Config::from_compiled_showing`). Anything else is refused with one error naming what it
+/// got: the loader compiles a raw `kelisim.json` before it gets here.
+pub fn config_from_js(compiled: &JsValue, kept: Option<&str>) -> Result<Config, ConfigError> {
+    Config::from_compiled_showing(
+        Js(compiled.clone()),
+        kept,
+        crate::browser::random_fraction(),
+    )
 }
 
 /// [`config_from_js`] with the purposes of the config's forms and the texts of their
 /// confirmation steps too: the forms module's reader (the runtime reads no forms).
 pub fn config_with_forms_from_js(compiled: &JsValue) -> Result<Config, ConfigError> {
     let compiled = compiled_object(compiled)?;
-    let mut config = config_from_js(&compiled)?;
+    let mut config = config_from_js(&compiled, None)?;
     config.read_compiled_forms(Js(compiled))?;
     Ok(config)
 }

@@ -91,8 +91,9 @@ pub fn command(name: &str, args: js_sys::Array) -> JsValue {
 /// `kelisim.init(config)`: validates the config and starts. An invalid config logs one error
 /// naming the field and shows nothing. `options` is for the loader (`consentModeDefaults`).
 pub fn init(compiled: JsValue, options: JsValue) -> bool {
+    let kept_variant = storage::get_item(sdk::VARIANT_KEY);
     let read = boundary::compiled_object(&compiled).and_then(|compiled| {
-        let config = boundary::config_from_js(&compiled)?;
+        let config = boundary::config_from_js(&compiled, kept_variant.as_deref())?;
         Ok((config, compiled))
     });
     let (config, compiled) = match read {

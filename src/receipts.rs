@@ -88,7 +88,7 @@ pub fn record(config: &Config, consent: &Consent, action: Action, method: &str) 
     );
     set(&receipt, "countries", list(&countries));
     // The compiler hashed the texts ahead (those of the banner variant shown, if any).
-    let texts_hash = config.resolved().banner_hash(config.ui.variant.as_deref());
+    let texts_hash = &config.resolved().texts_hash;
     deliver(endpoint, &receipt, texts_hash);
 }
 

@@ -91,7 +91,7 @@ pub fn init(config: Config, compiled: JsValue, options: InitOptions) -> Result<(
                 .into(),
         );
     }
-    let config = with_banner_variant(config);
+    keep_variant(&config);
     let stored = storage::read_cookie(COOKIE_NAME).and_then(|value| decode_cookie(&value).ok());
     let now = now_seconds();
     let (consent, earlier_consent_id) = match stored {
@@ -312,25 +312,18 @@ fn first_effects(sdk: &Sdk, consent: Option<&Consent>) -> Result<(), String> {
     Ok(())
 }
 
-/// With an A/B test (`ui.variants`), the variant this browser sees: the one it saw before
-/// (kept in localStorage so every page and every receipt agree), or one picked by weight.
-fn with_banner_variant(mut config: Config) -> Config {
-    const KEY: &str = "kelisim:variant";
-    if config.ui.variants.is_empty() {
-        return config;
+/// Where a browser keeps the banner variant of an A/B test it was shown.
+pub const VARIANT_KEY: &str = "kelisim:variant";
+
+/// With an A/B test (`variants`), keeps the variant shown (the one kept before, or a new pick),
+/// so that every page and every receipt of this browser agree. Written on every start rather
+/// than compared first: the same value, and one call less.
+fn keep_variant(config: &Config) {
+    if let Some(id) = config.ui.variant.as_deref() {
+        if config.resolved().variant_picked {
+            storage::set_item(VARIANT_KEY, id);
+        }
     }
-    if storage::get_item(KEY).is_some_and(|id| config.apply_variant(&id)) {
-        return config;
-    }
-    let Some(picked) = config
-        .pick_variant(crate::browser::random_fraction())
-        .map(|v| v.id.clone())
-    else {
-        return config;
-    };
-    storage::set_item(KEY, &picked);
-    config.apply_variant(&picked);
-    config
 }
 
 /// With `ui.reopen: "link"` the site promises its own `data-kelisim="open"` element; a page
@@ -642,13 +635,15 @@ impl Sdk {
             }
             sdk.requested.set(None);
             let preferences_wanted = sdk.preferences_wanted.take();
+            // The variant shown stays the one shown.
+            let shown = sdk.config().ui.variant.clone();
             let read = crate::boundary::compiled_object(&value).and_then(|value| {
-                let config = crate::boundary::config_from_js(&value)?;
+                let config = crate::boundary::config_from_js(&value, shown.as_deref())?;
                 Ok((config, value))
             });
             match read {
                 Ok((config, value)) if config.site == site && config.resolved.is_some() => {
-                    *sdk.config.borrow_mut() = Rc::new(with_banner_variant(config));
+                    *sdk.config.borrow_mut() = Rc::new(config);
                     *sdk.compiled.borrow_mut() = value;
                     if let Err(message) = sdk.set_language(language.code()) {
                         crate::browser::console_error(&message);

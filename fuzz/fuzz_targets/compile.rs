@@ -31,6 +31,12 @@ fuzz_target!(|data: &[u8]| {
                 let body = config.to_browser_json();
                 let bare: Value = serde_json::from_str(&body).expect("browser JSON");
                 assert!(Config::from_compiled(&bare).is_ok());
+                // A browser shows every variant it may pick.
+                for variant in &config.variants {
+                    let shown = Config::from_compiled_showing(&bare, Some(&variant.id), 0.5)
+                        .expect("the runtime reads it showing each variant");
+                    assert_eq!(shown.ui.variant.as_deref(), Some(variant.id.as_str()));
+                }
                 let whole_body = config.to_whole_browser_json();
                 for json in [laid_over(config, &body), whole_body] {
                     let body: Value = serde_json::from_str(&json).expect("browser JSON");
@@ -55,6 +61,7 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(mut config) = Config::from_compiled(&value) {
             let _ = config.read_compiled_forms(&value);
         }
+        let _ = Config::from_compiled_showing(&value, Some("b"), 0.999);
     }
     if let Ok(compiled) = CompiledConfig::from_json(text) {
         assert_eq!(CompiledConfig::from_json(&compiled.to_json()), Ok(compiled));

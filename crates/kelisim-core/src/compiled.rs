@@ -16,10 +16,10 @@
 
 use crate::config::{
     lookup, Category, Config, ConfigError, Form, Layout, Operator, PerLanguage, Position, Purpose,
-    Reopen, Resolved, Service, Ui, Variant, Vendor,
+    Reopen, Resolved, Service, Ui, Vendor,
 };
 use crate::language::Language;
-use crate::texts::{CategoryTexts, TextOverrides, Texts};
+use crate::texts::{CategoryTexts, Texts};
 use crate::value::{field_path, index_path, Value};
 use std::cell::RefCell;
 
@@ -487,8 +487,23 @@ fn remember(pairs: &mut Vec<(String, String)>, key: String, value: String) {
 
 impl Config {
     /// Reads a compiled config for its one language. The format must be [`FORMAT`]; every
-    /// field read must be there with its type; the layers' trees are checked.
+    /// field read must be there with its type; the layers' trees are checked. With banner
+    /// variants, the config's own banner is the one read (see
+    /// [`Config::from_compiled_showing`]).
     pub fn from_compiled<N: Node>(value: N) -> Result<Config, ConfigError> {
+        Config::from_compiled_showing(value, None, 0.0)
+    }
+
+    /// [`Config::from_compiled`] for a browser, which shows one banner variant of an A/B test
+    /// (`variants`): the one `kept` names when it is one of them, else one picked by weight
+    /// for `random` in `[0, 1)`. The variant's layout, texts and fingerprint are read as the
+    /// config's, `ui.variant` names it and `Resolved::variant_picked` says to keep it. Every
+    /// variant's trees are checked all the same.
+    pub fn from_compiled_showing<N: Node>(
+        value: N,
+        kept: Option<&str>,
+        random: f64,
+    ) -> Result<Config, ConfigError> {
         // The format first: nothing else of another format (or of a raw kelisim.json) means
         // anything here, and the one error should say so rather than name a field.
         let format = value.field("format").and_then(|format| format.text());
@@ -503,12 +518,12 @@ impl Config {
             ));
         }
         let failure = Failure::default();
-        let config = read(value, &failure);
+        let config = read(value, &failure, kept, random);
         failure.into_result(config)
     }
 }
 
-fn read<N: Node>(value: N, failure: &Failure) -> Config {
+fn read<N: Node>(value: N, failure: &Failure, kept: Option<&str>, random: f64) -> Config {
     let top = Object::new(value, Path::Root, failure);
     let language = top_language(&top, "language");
     let mut languages = Vec::new();
@@ -538,22 +553,49 @@ fn read<N: Node>(value: N, failure: &Failure) -> Config {
     check_layers(&top, preferences_apart);
     let operator = read_operator(&top, language);
 
-    let mut texts = PerLanguage::default();
-    texts.set(
-        language,
-        top.object("texts", |texts| {
-            // Only the texts the runtime uses: the rest are in the layers.
-            let mut read = Texts::empty();
-            read.set_each(&crate::texts::RUNTIME_TEXTS, |name| texts.string(name));
-            read
-        }),
-    );
+    // Only the texts the runtime uses: the rest are in the layers.
+    let mut runtime_texts = Texts::empty();
+    top.object("texts", |texts| {
+        runtime_texts.set_each(&crate::texts::RUNTIME_TEXTS, |name| {
+            Some(texts.string(name))
+        });
+    });
     let mut policy_urls = PerLanguage::default();
     policy_urls.set(language, top.string("policy_url"));
 
     let categories = read_categories(&top, language, &mut resolved);
-    let variants = read_variants(&top, language, &mut resolved, preferences_apart);
-    let ui = read_ui(&top, variants);
+    let mut ui = read_ui(&top);
+
+    // The banner variants: each one's trees checked, the one shown read over the config's
+    // banner (its layers are taken from the config object by `layers_of`).
+    let variants = top.array("variants");
+    let variants: Vec<Object<'_, N>> = variants.objects().collect();
+    let mut ids = Vec::new();
+    let mut weights = Vec::new();
+    for variant in &variants {
+        check_layers(variant, preferences_apart);
+        ids.push(variant.string("id"));
+        weights.push(variant.whole_number("weight"));
+    }
+    let shown = ids
+        .iter()
+        .position(|id| Some(id.as_str()) == kept)
+        .or_else(|| crate::config::pick_by_weight(&weights, random));
+    if let Some((variant, id)) = shown.and_then(|index| variants.get(index).zip(ids.get(index))) {
+        if let Some(name) = variant.optional_string("layout") {
+            ui.layout = layout(variant, "layout", &name);
+        }
+        variant.object("texts", |overrides| {
+            runtime_texts.set_each(&crate::texts::RUNTIME_TEXTS, |name| {
+                overrides.optional_string(name)
+            });
+        });
+        resolved.texts_hash = variant.string("texts_hash");
+        resolved.variant_picked = true;
+        ui.variant = Some(id.clone());
+    }
+    let mut texts = PerLanguage::default();
+    texts.set(language, runtime_texts);
 
     Config {
         site: top.string("site"),
@@ -649,41 +691,7 @@ fn read_categories<N: Node>(
     categories
 }
 
-/// The banner variants: weight, layout, the runtime's texts they replace (their layers are
-/// checked, and built from the config object).
-fn read_variants<N: Node>(
-    top: &Object<'_, N>,
-    language: Language,
-    resolved: &mut Resolved,
-    preferences_apart: bool,
-) -> Vec<Variant> {
-    let mut variants = Vec::new();
-    for variant in top.array("variants").objects() {
-        let id = variant.string("id");
-        remember(
-            &mut resolved.variant_hashes,
-            id.clone(),
-            variant.string("texts_hash"),
-        );
-        check_layers(&variant, preferences_apart);
-        let overrides = variant.object("texts", |texts| {
-            TextOverrides::from_each(&crate::texts::RUNTIME_TEXTS, |name| {
-                texts.optional_string(name)
-            })
-        });
-        variants.push(Variant {
-            id,
-            weight: variant.whole_number("weight"),
-            layout: variant
-                .optional_string("layout")
-                .map(|name| layout(&variant, "layout", &name)),
-            texts: vec![(language, overrides)],
-        });
-    }
-    variants
-}
-
-fn read_ui<N: Node>(top: &Object<'_, N>, variants: Vec<Variant>) -> Ui {
+fn read_ui<N: Node>(top: &Object<'_, N>) -> Ui {
     top.object("ui", |ui| {
         let position = |field: &str| {
             Position::from_name(&ui.string(field)).unwrap_or_else(|| {
@@ -698,7 +706,8 @@ fn read_ui<N: Node>(top: &Object<'_, N>, variants: Vec<Variant>) -> Ui {
             theme: Vec::new(),
             variant: ui.optional_string("variant"),
             hide_from_bots: ui.boolean("hide_from_bots"),
-            variants,
+            // A compiled config names its variants, read in `read`.
+            variants: Vec::new(),
             reopen: Reopen::from_name(&ui.string("reopen")).unwrap_or_else(|| {
                 ui.fail("reopen", "is not button or link");
                 Reopen::Button
@@ -731,7 +740,7 @@ fn read_forms<N: Node>(config: &mut Config, value: N, failure: &Failure) {
         // Served only to sites with a form.
         top.object("texts", |texts| {
             if let Some(read) = config.texts.get_mut(language) {
-                read.set_each(&crate::texts::FORM_TEXTS, |name| texts.string(name));
+                read.set_each(&crate::texts::FORM_TEXTS, |name| Some(texts.string(name)));
             }
         });
     }

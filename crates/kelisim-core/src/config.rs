@@ -574,6 +574,23 @@ pub struct Purpose {
     pub publication: bool,
 }
 
+/// Which of the variants with these `weights` a browser gets for `random` in `[0, 1)`: each
+/// in proportion to its weight; `None` without variants.
+pub fn pick_by_weight(weights: &[u32], random: f64) -> Option<usize> {
+    let mut total: u64 = 0;
+    for weight in weights {
+        total += u64::from(*weight);
+    }
+    let mut point = (random.clamp(0.0, 0.999_999) * total as f64) as u64;
+    for (index, weight) in weights.iter().enumerate() {
+        if point < u64::from(*weight) {
+            return Some(index);
+        }
+        point -= u64::from(*weight);
+    }
+    weights.len().checked_sub(1)
+}
+
 impl Form {
     pub fn purpose(&self, id: &str) -> Option<&Purpose> {
         self.purposes.iter().find(|purpose| purpose.id == id)
@@ -583,18 +600,8 @@ impl Form {
 impl Config {
     /// The variant a browser gets for `random` in `[0, 1)`, by weight; `None` without a test.
     pub fn pick_variant(&self, random: f64) -> Option<&Variant> {
-        let mut total: u64 = 0;
-        for variant in &self.ui.variants {
-            total += u64::from(variant.weight);
-        }
-        let mut point = (random.clamp(0.0, 0.999_999) * total as f64) as u64;
-        for variant in &self.ui.variants {
-            if point < u64::from(variant.weight) {
-                return Some(variant);
-            }
-            point -= u64::from(variant.weight);
-        }
-        self.ui.variants.last()
+        let weights: Vec<u32> = self.ui.variants.iter().map(|v| v.weight).collect();
+        pick_by_weight(&weights, random).and_then(|index| self.ui.variants.get(index))
     }
 
     /// Makes this config show variant `id`: its layout and texts applied, `ui.variant` set.
@@ -2190,7 +2197,8 @@ pub struct Resolved {
     pub language: Option<Language>,
     /// The compiled config's id: a receipt's `config_id`.
     pub config_id: String,
-    /// A banner receipt's `texts_hash` (of the texts without a variant).
+    /// A banner receipt's `texts_hash`: of the texts the banner shows (the variant's, if one
+    /// is shown).
     pub texts_hash: String,
     /// The stylesheet with the site's theme.
     pub style: String,
@@ -2203,8 +2211,9 @@ pub struct Resolved {
     pub data_kind_names: Vec<(String, String)>,
     /// `texts_hash` of each form, by form id.
     pub form_hashes: Vec<(String, String)>,
-    /// `texts_hash` of each banner variant, by variant id.
-    pub variant_hashes: Vec<(String, String)>,
+    /// `ui.variant` is the pick of an A/B test, which a browser keeps so that every page and
+    /// every receipt agree.
+    pub variant_picked: bool,
     /// A number of days in words ("365 күн"), by the number: the consent's term and each
     /// purpose's.
     pub day_words: Vec<(String, String)>,
@@ -2220,7 +2229,7 @@ static NOTHING_RESOLVED: Resolved = Resolved {
     country_names: Vec::new(),
     data_kind_names: Vec::new(),
     form_hashes: Vec::new(),
-    variant_hashes: Vec::new(),
+    variant_picked: false,
     day_words: Vec::new(),
 };
 
@@ -2228,13 +2237,6 @@ impl Resolved {
     /// The name of a country code (the code itself when the config did not name it).
     pub fn country_name<'a>(&'a self, code: &'a str) -> &'a str {
         lookup(&self.country_names, code).unwrap_or(code)
-    }
-
-    /// The `texts_hash` of a banner receipt: of the variant shown, if one is.
-    pub fn banner_hash(&self, variant: Option<&str>) -> &str {
-        variant
-            .and_then(|variant| lookup(&self.variant_hashes, variant))
-            .unwrap_or(&self.texts_hash)
     }
 
     /// The `texts_hash` of a form's receipt.

@@ -79,10 +79,17 @@ impl Texts {
         Texts(Box::new(std::array::from_fn(|_| String::new())))
     }
 
-    /// Sets each text of `names` (names with their places, as [`RUNTIME_TEXTS`]) to `text`'s.
-    pub fn set_each(&mut self, names: &[(&str, usize)], mut text: impl FnMut(&str) -> String) {
+    /// Sets each text of `names` (names with their places, as [`RUNTIME_TEXTS`]) that `text`
+    /// has (`None`: that text stays as it is).
+    pub fn set_each(
+        &mut self,
+        names: &[(&str, usize)],
+        mut text: impl FnMut(&str) -> Option<String>,
+    ) {
         for (name, index) in names {
-            self.0[*index] = text(name);
+            if let Some(text) = text(name) {
+                self.0[*index] = text;
+            }
         }
     }
 

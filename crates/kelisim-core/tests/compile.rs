@@ -783,3 +783,67 @@ fn the_stylesheet_holds_only_the_layouts_shown() {
     assert!(with_modal.contains(".kelisim--modal .kelisim-banner"));
     assert!(!with_modal.contains(".kelisim--box"));
 }
+
+/// A browser reads the banner variant it shows as the config's banner: the one it kept, or a
+/// pick by weight; every variant's trees are checked all the same.
+#[test]
+fn a_browser_reads_the_banner_variant_it_shows() {
+    let mut raw: serde_json::Value = serde_json::from_str(&read("www/kelisim.json")).unwrap();
+    raw["ui"] = serde_json::json!({"variants": [
+        {"id": "a", "weight": 3},
+        {"id": "b", "weight": 1, "layout": "box",
+         "texts": {"ru": {"title": "Печеньки?", "preferences_title": "Настройки"}}}
+    ]});
+    let compiled = compile_text(&raw.to_string())
+        .unwrap()
+        .into_iter()
+        .find(|config| config.language == "ru")
+        .unwrap();
+    let body: Value = serde_json::from_str(&compiled.to_browser_json()).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&compiled.to_json()).unwrap();
+    let hash_of = |id: &str| {
+        json["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|variant| variant["id"] == id)
+            .unwrap()["texts_hash"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+
+    let b = Config::from_compiled_showing(&body, Some("b"), 0.0).unwrap();
+    assert_eq!(b.ui.variant.as_deref(), Some("b"));
+    assert_eq!(b.ui.layout, kelisim_core::Layout::Box);
+    assert_eq!(b.texts(Language::Ru).preferences_title(), "Настройки");
+    assert_eq!(b.resolved().texts_hash, hash_of("b"));
+    assert!(b.resolved().variant_picked);
+
+    // A variant no longer in the test (or none kept): a pick by weight, 3:1.
+    for (random, picked) in [(0.0, "a"), (0.74, "a"), (0.75, "b"), (0.99, "b")] {
+        let config = Config::from_compiled_showing(&body, Some("gone"), random).unwrap();
+        assert_eq!(config.ui.variant.as_deref(), Some(picked), "{random}");
+    }
+    let a = Config::from_compiled_showing(&body, None, 0.1).unwrap();
+    assert_eq!(a.ui.layout, kelisim_core::Layout::Bar);
+    assert_eq!(
+        a.texts(Language::Ru).preferences_title(),
+        "Настройки cookie"
+    );
+    assert_eq!(a.resolved().texts_hash, hash_of("a"));
+
+    // Without an A/B test nothing is picked or kept.
+    let demo = &compile_text(&read("www/kelisim.json")).unwrap()[1];
+    let plain: Value = serde_json::from_str(&demo.to_browser_json()).unwrap();
+    let config = Config::from_compiled_showing(&plain, Some("b"), 0.5).unwrap();
+    assert!(!config.resolved().variant_picked);
+    assert_eq!(config.resolved().texts_hash, demo.texts_hash);
+
+    // A broken tree in a variant not shown refuses the config too.
+    let mut broken: serde_json::Value = serde_json::from_str(&compiled.to_browser_json()).unwrap();
+    broken["variants"][1]["layers"]["banner"] = serde_json::json!(["script", {}]);
+    let broken: Value = serde_json::from_value(broken).unwrap();
+    let error = Config::from_compiled_showing(&broken, Some("a"), 0.0).unwrap_err();
+    assert_eq!(error.field, "variants[1].layers.banner", "{error}");
+}
