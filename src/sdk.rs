@@ -162,11 +162,14 @@ pub fn init(config: Config, compiled: JsValue, options: InitOptions) -> Result<(
     if sdk.config().ui.reopen == Reopen::Link {
         warn_without_open_link();
     }
-    sdk.sync_reopen();
 
     // `ready` comes first, so a site hears it before `shown` or any tag activation.
     events::emit("ready", &detail(&[("consent", sdk.consent_js())]));
-    first_effects(&sdk, consent.as_ref())?;
+    let effects = first_effects(&sdk, consent.as_ref());
+    // The floating button (and the stylesheet it brings) after the tags: on most page views
+    // the choice stands, and its tags need not wait for the button.
+    sdk.sync_reopen();
+    effects?;
     if language != chosen && sdk.config_for.is_some() {
         if let Err(message) = sdk.set_language(chosen.code()) {
             crate::browser::console_error(&message);
