@@ -1,8 +1,8 @@
 //! The DOM helpers every part of the modules shares (the layers, gating, the embeds'
 //! placeholders, the forms' blocks, the API's selectors): create an element with a class,
-//! append text as text, build a layer's node tree, make a button that carries a
-//! `data-kelisim-action`, make a switch, find and match with selectors of kelisim's own. Text
-//! is always set with `textContent`, so config texts can never become markup.
+//! append text as text, check and build a layer's node tree, make a switch, find and match
+//! with selectors of kelisim's own. Text is always set with `textContent`, so config texts can
+//! never become markup.
 
 use crate::browser::{document, nodes_of};
 use wasm_bindgen::prelude::*;
@@ -160,13 +160,6 @@ pub fn append_text(parent: &Element, tag: &str, class: &str, text: &str) -> Elem
     let child = append(parent, tag, class);
     child.set_text_content(Some(text));
     child
-}
-
-pub fn button(parent: &Element, class: &str, action: &str, text: &str) -> Element {
-    let button = append_text(parent, "button", class, text);
-    set_attr(&button, "type", "button");
-    set_attr(&button, "data-kelisim-action", action);
-    button
 }
 
 /// A `<dl>` of label and value pairs under `parent` (service facts, the consent's details, a
