@@ -492,8 +492,13 @@ import {
     return fetch(absolute, { credentials: 'same-origin' }).then(function (response) {
       if (!response.ok) throw new Error('HTTP ' + response.status);
       return response.text().then(function (text) {
-        if (isRawText(text)) return { raw: text };
-        var config = JSON.parse(text);
+        var config;
+        try {
+          config = JSON.parse(text);
+        } catch (error) {
+          return { raw: text }; // the compiler says where it breaks, by line and column
+        }
+        if (isRaw(config)) return { raw: text };
         // After any redirect, as a page resolves its own links.
         if (config && typeof config === 'object') configUrls.set(config, response.url || absolute);
         return config;
