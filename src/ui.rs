@@ -375,7 +375,11 @@ fn render_preferences(root: &HtmlElement, view: &View, switches: &Switches) -> H
 /// link shown once the server acknowledged one; removed while there is no choice.
 fn fill_your_consent(overlay: &Element, view: &View) {
     let Some(section) = dom::find(overlay, ".kelisim-your-consent") else {
-        return;
+        // Only a compiled config of an older `config build` lacks it: say so, for the visitor
+        // would find no way to withdraw here.
+        return crate::browser::console_error(
+            "the preferences lack \"your consent\" and its withdraw button: this compiled config is of an older `kelisim-server config build`; run it again",
+        );
     };
     let Some(consent) = view.consent else {
         return section.remove();

@@ -281,3 +281,36 @@ fn a_config_object_changed_after_init_builds_nothing_that_runs() {
     kelisim::show();
     assert!(query("#kelisim").is_some(), "the render went through");
 }
+
+/// A compiled config of an older `config build` has no "your consent" in its preferences
+/// tree: the dialog opens, and one console error says to run `config build` again.
+#[wasm_bindgen_test]
+fn an_older_preferences_tree_without_your_consent_is_said() {
+    reset("ru");
+    let config = compiled_config("ru");
+    let body = js_sys::eval(
+        "(function (c) { var body = c.layers.preferences[2][3]; body.pop(); return body; })",
+    )
+    .unwrap()
+    .unchecked_into::<js_sys::Function>()
+    .call1(&JsValue::NULL, &config)
+    .unwrap();
+    assert!(
+        !js_sys::JSON::stringify(&body)
+            .unwrap()
+            .as_string()
+            .unwrap()
+            .contains("kelisim-your-consent"),
+        "the test took the section out"
+    );
+    assert!(kelisim::init(config, JsValue::UNDEFINED));
+    kelisim::accept_all();
+    let errors = console_errors(kelisim::show_preferences);
+    assert!(query(".kelisim-preferences").is_some());
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("older `kelisim-server config build`"),
+        "{}",
+        errors[0]
+    );
+}
