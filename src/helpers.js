@@ -25,9 +25,14 @@ export function tell_vendor(vendor, granted, decided, adStorage) {
     if (typeof w.fbq == "function") w.fbq("consent", granted ? "grant" : "revoke");
   } else if (vendor == "microsoft-clarity") {
     w.clarity = w.clarity || function () { (w.clarity.q = w.clarity.q || []).push(arguments); };
-    w.clarity("consentv2", { ad_Storage: state(granted && adStorage), analytics_Storage: state(granted) });
+    w.clarity("consentv2", {
+      ad_Storage: state(granted && adStorage),
+      analytics_Storage: state(granted)
+    });
   } else if (vendor == "microsoft-uet") {
-    (w.uetq = w.uetq || []).push("consent", decided ? "update" : "default", { ad_storage: state(granted) });
+    (w.uetq = w.uetq || []).push("consent", decided ? "update" : "default", {
+      ad_storage: state(granted)
+    });
   } else if (vendor == "tiktok-pixel") {
     var method = !decided ? "holdConsent" : granted ? "grantConsent" : "revokeConsent";
     if (w.ttq && typeof w.ttq[method] == "function") w.ttq[method]();

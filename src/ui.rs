@@ -7,9 +7,9 @@
 //! `dom::build`, texts as text nodes, never as HTML, so the layers also work on pages that
 //! require Trusted Types (`require-trusted-types-for 'script'`), where `innerHTML` with a string
 //! throws. This module sets only what depends on the visit: the switches, the Global Privacy
-//! Control note, the values of the visitor's own consent. One listener on the root serves the keyboard
-//! (keydown); clicks, on buttons and switches alike, reach the SDK's one listener on the
-//! document, which asks [`clicked`] what a click means (what an action does is decided by
+//! Control note, the values of the visitor's own consent. One listener on the root serves the
+//! keyboard (keydown); clicks, on buttons and switches alike, reach the SDK's one listener on
+//! the document, which asks [`clicked`] what a click means (what an action does is decided by
 //! `crate::sdk`). This module reports `UiAction`s and keeps the switches in step.
 
 pub(crate) mod reopen;

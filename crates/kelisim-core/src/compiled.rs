@@ -430,8 +430,8 @@ fn check_tree<N: Node>(tree: &N, path: &Path, failure: &Failure, depth: usize) {
 }
 
 /// Checks the `layers` object of `object` (the config's, or a variant's): both trees. The
-/// preferences' tree may be apart (the body names where, in
-/// `preferences_href`): it is checked when the body laid over with it is read.
+/// preferences' tree may be apart (the body names where, in `preferences_href`): it is checked
+/// when the body laid over with it is read.
 fn check_layers<N: Node>(object: &Object<'_, N>, preferences_apart: bool) {
     object.object("layers", |layers| {
         for name in ["banner", "preferences"] {

@@ -2,9 +2,9 @@
 //! first-layer banner and the preferences dialog, with every text, name, country and term
 //! already in place. The runtime builds them with one generic builder (`dom`) and only
 //! sets what depends on the visit: the switches, the Global Privacy Control note, the values
-//! of the visitor's own consent. A tree is `[tag, {attribute: value, …}, child, …]`, a child being a tree or a
-//! text; texts become text nodes, never markup, so a config text cannot inject HTML and the
-//! layers work on pages that require Trusted Types.
+//! of the visitor's own consent. A tree is `[tag, {attribute: value, …}, child, …]`, a child
+//! being a tree or a text; texts become text nodes, never markup, so a config text cannot
+//! inject HTML and the layers work on pages that require Trusted Types.
 //!
 //! Native code only (feature `compile`). What the runtime accepts in a tree (tags, attributes,
 //! link targets) is checked when it reads one (`compiled::is_layer_tag`, `is_layer_attribute`).
