@@ -1,9 +1,10 @@
 //! Vendor integrations: Google Consent Mode v2 (`gtag('consent', ...)`), Yandex Metrika (which
-//! has no consent API: `disableYaCounter<ID>`, set before tags run), Meta Pixel (`fbq('consent', ...)`), Microsoft
-//! Clarity (`clarity('consentv2', ...)`), Microsoft UET (`uetq.push('consent', ...)`) and the
-//! TikTok Pixel (`ttq.holdConsent/grantConsent/revokeConsent`). Which Consent Mode signal each
-//! category stands for is decided in `kelisim_core::consent_mode`; this module only makes the
-//! calls.
+//! has no consent API: `disableYaCounter<ID>`, set before tags run), Meta Pixel
+//! (`fbq('consent', ...)`), Microsoft Clarity (`clarity('consentv2', ...)`), Microsoft UET
+//! (`uetq.push('consent', ...)`) and the TikTok Pixel (`ttq.holdConsent/grantConsent/
+//! revokeConsent`). Which Consent Mode signal each category stands for is decided in
+//! `kelisim_core::consent_mode`; this module decides what each vendor hears and makes the
+//! Consent Mode and Metrika calls; the other four are `helpers.js`'s `tell_vendor`.
 
 use crate::browser::{set_property, window, window_property};
 use crate::helpers::{gtag_push, tell_vendor};
