@@ -1,8 +1,8 @@
 // The few lines of the SDK written in JavaScript, imported by src/helpers.rs: the calls to
 // vendors' tags and their queue stubs, which must be JavaScript functions (`arguments`
-// objects, no eval under a CSP), and the
-// POST, an asynchronous browser call whose result the wasm takes through a callback: written
-// in Rust it needed an async runtime (wasm-bindgen-futures) and a dozen more imports.
+// objects, no eval under a CSP), and the POST, an asynchronous browser call whose result the
+// wasm takes through a callback: written in Rust it needed an async runtime
+// (wasm-bindgen-futures) and a dozen more imports.
 
 // Google's own `gtag` stub: it must push the `arguments` object, not an array, or Google tags
 // ignore the command.

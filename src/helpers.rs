@@ -1,8 +1,8 @@
 //! The bindings of `src/helpers.js`, the SDK's only JavaScript besides the loader: Google's
 //! `gtag` stub, the calls to the tags of vendors with a consent API (Meta, Clarity, UET,
 //! TikTok) and their queue stubs, and the asynchronous POST of a receipt, whose result the
-//! wasm takes through a callback instead of an async runtime. Shipped as a module snippet, so no eval is needed
-//! (CSP).
+//! wasm takes through a callback instead of an async runtime. Shipped as a module snippet, so
+//! no eval is needed (CSP).
 
 use wasm_bindgen::prelude::*;
 
