@@ -314,3 +314,44 @@ fn an_older_preferences_tree_without_your_consent_is_said() {
         errors[0]
     );
 }
+
+/// A browser kept in banner variant `b` shows b, and its receipt names b and b's texts
+/// fingerprint.
+#[wasm_bindgen_test]
+fn a_receipt_names_the_banner_variant_shown_and_its_texts() {
+    reset("ru");
+    let raw = demo_config();
+    let ui = js_sys::JSON::parse(
+        r#"{"variants": [{"id": "a", "weight": 1}, {"id": "b", "weight": 1, "texts": {"ru": {"title": "Вариант Б"}}}]}"#,
+    )
+    .unwrap();
+    set(&raw, &["ui"], ui);
+    let raw = js_sys::JSON::stringify(&raw).unwrap().as_string().unwrap();
+    let compiled = kelisim_core::compile::compile_text(&raw)
+        .unwrap()
+        .into_iter()
+        .find(|config| config.language == "ru")
+        .unwrap();
+    let b_hash = compiled
+        .variants
+        .iter()
+        .find(|variant| variant.id == "b")
+        .unwrap()
+        .texts_hash
+        .clone();
+    assert_ne!(b_hash, compiled.texts_hash);
+    let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    storage.set_item("kelisim:variant", "b").unwrap();
+    let config = js_sys::JSON::parse(&compiled.to_whole_browser_json()).unwrap();
+    assert!(kelisim::init(config, JsValue::UNDEFINED));
+    assert_eq!(text("#kelisim-title"), "Вариант Б");
+    click("[data-kelisim-action=accept-all]");
+    let receipts = outbox();
+    assert_eq!(receipts.len(), 1);
+    assert_eq!(receipts[0].text("variant").as_deref(), Some("b"));
+    assert_eq!(receipts[0].text("texts_hash"), Some(b_hash));
+    assert_eq!(
+        storage.get_item("kelisim:variant").unwrap().as_deref(),
+        Some("b")
+    );
+}
