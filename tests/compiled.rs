@@ -230,7 +230,7 @@ fn what_is_not_a_compiled_config_of_this_format_shows_nothing() {
     assert!(!kelisim::init(config, JsValue::UNDEFINED));
     assert!(query("#kelisim").is_none());
 
-    // A layer's tree with what could run or load, deep inside the preferences: refused whole,
+    // A layer's tree with what could run or load, below the preferences' root: refused whole,
     // naming the tree; no tag ran.
     reset("ru");
     fixture("<script type=\"text/plain\" data-category=\"necessary\">window.testLog.push('ran')</script>");
@@ -239,10 +239,10 @@ fn what_is_not_a_compiled_config_of_this_format_shows_nothing() {
         r#"["p", {}, "text", ["img", {"src": "x", "onerror": "window.pwned = 1"}]]"#,
     )
     .unwrap();
-    let body = js_sys::Reflect::get(&config, &"layers".into())
+    let preferences = js_sys::Reflect::get(&config, &"layers".into())
         .and_then(|layers| js_sys::Reflect::get(&layers, &"preferences".into()))
         .unwrap();
-    body.unchecked_ref::<js_sys::Array>().push(&hostile);
+    preferences.unchecked_ref::<js_sys::Array>().push(&hostile);
     let errors = console_errors(|| assert!(!kelisim::init(config, JsValue::UNDEFINED)));
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(
