@@ -82,6 +82,18 @@ impl SiteConfigs {
         Some((config, self.served_documents.get(&key)?))
     }
 
+    /// The documents apart from the body of the config `config_id`, each with the name its body
+    /// gives it, as browsers get them.
+    fn documents_of<'a>(
+        &'a self,
+        config_id: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a ServedConfig)> {
+        self.served_documents
+            .iter()
+            .filter(move |((id, _), _)| id == config_id)
+            .map(|((_, href), served)| (href.as_str(), served))
+    }
+
     /// Every compiled config of every site (for the archive).
     pub fn all(&self) -> impl Iterator<Item = &CompiledConfig> {
         self.compiled.values().flatten()
@@ -177,8 +189,8 @@ pub fn write_build(compiled: &[CompiledConfig], out: &Path) -> Result<PathBuf> {
     let mut hasher = Sha256::new();
     for config in compiled {
         hasher.update(&all.served[&config.config_id].body);
-        for (href, _) in config.documents_apart() {
-            hasher.update(&all.served_documents[&(config.config_id.clone(), href)].body);
+        for (_, document) in all.documents_of(&config.config_id) {
+            hasher.update(&document.body);
         }
     }
     let hash = hex::encode(hasher.finalize());
@@ -193,9 +205,9 @@ pub fn write_build(compiled: &[CompiledConfig], out: &Path) -> Result<PathBuf> {
             .with_context(|| format!("writing {}", path.display()))?;
     }
     for config in compiled {
-        for (href, document) in config.documents_apart() {
+        for (href, document) in all.documents_of(&config.config_id) {
             let path = folder.join(href);
-            std::fs::write(&path, document)
+            std::fs::write(&path, &document.body)
                 .with_context(|| format!("writing {}", path.display()))?;
         }
     }
