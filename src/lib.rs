@@ -106,7 +106,8 @@ pub fn init(compiled: JsValue, options: JsValue) -> bool {
             return false;
         }
     };
-    match sdk::init(config, compiled, boundary::init_options_from_js(&options)) {
+    let options = boundary::init_options_from_js(&options);
+    match sdk::init(config, compiled, options, kept_variant.as_deref()) {
         Ok(()) => true,
         Err(message) => {
             console_warn(&message);

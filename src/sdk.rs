@@ -82,16 +82,22 @@ pub fn current() -> Option<Rc<Sdk>> {
     SDK.with_borrow(Clone::clone)
 }
 
-/// Starts the SDK with a validated config. A second `init` is refused: one banner, one set of
-/// listeners per page.
-pub fn init(config: Config, compiled: JsValue, options: InitOptions) -> Result<(), String> {
+/// Starts the SDK with a validated config, read showing the banner variant `kept_variant` (the
+/// one this browser kept) when it is still one. A second `init` is refused: one banner, one
+/// set of listeners per page.
+pub fn init(
+    config: Config,
+    compiled: JsValue,
+    options: InitOptions,
+    kept_variant: Option<&str>,
+) -> Result<(), String> {
     if current().is_some() {
         return Err(
             "init() was called twice; call destroy() first to start again with another config"
                 .into(),
         );
     }
-    keep_variant(&config);
+    keep_variant(&config, kept_variant);
     let stored = storage::read_cookie(COOKIE_NAME).and_then(|value| decode_cookie(&value).ok());
     let now = now_seconds();
     let (consent, earlier_consent_id) = match stored {
@@ -319,13 +325,12 @@ fn first_effects(sdk: &Sdk, consent: Option<&Consent>) -> Result<(), String> {
 pub const VARIANT_KEY: &str = "kelisim:variant";
 
 /// With an A/B test (`variants`), keeps the variant shown (the one kept before, or a new pick),
-/// so that every page and every receipt of this browser agree. Written on every start rather
-/// than compared first: the same value, and one call less.
-fn keep_variant(config: &Config) {
-    if let Some(id) = config.ui.variant.as_deref() {
-        if config.resolved().variant_picked {
-            storage::set_item(VARIANT_KEY, id);
-        }
+/// so that every page and every receipt of this browser agree; written only when it is not
+/// the one `kept` already.
+fn keep_variant(config: &Config, kept: Option<&str>) {
+    let shown = config.ui.variant.as_deref();
+    if let Some(id) = shown.filter(|_| config.resolved().variant_picked && shown != kept) {
+        storage::set_item(VARIANT_KEY, id);
     }
 }
 
