@@ -41,12 +41,23 @@ fn button(class: &str, action: &str, label: &str, more: &[(&str, &str)]) -> Valu
     element("button", &attributes, vec![text(label)])
 }
 
-/// A `<dl>` of label and value pairs.
-fn facts(rows: &[(&str, &str)]) -> Value {
+/// A `<dl>` of rows: a label, the class of its value (none when empty: the runtime fills a
+/// value it finds by its class), and the value (an empty one leaves the `<dd>` empty).
+fn facts(rows: &[(&str, &str, &str)]) -> Value {
     let mut children = Vec::new();
-    for (label, value) in rows {
+    for (label, class, value) in rows {
         children.push(element("dt", &[], vec![text(label)]));
-        children.push(element("dd", &[], vec![text(value)]));
+        let attributes: &[(&str, &str)] = if class.is_empty() {
+            &[]
+        } else {
+            &[("class", class)]
+        };
+        let value = if value.is_empty() {
+            vec![]
+        } else {
+            vec![text(value)]
+        };
+        children.push(element("dd", attributes, value));
     }
     element("dl", &[], children)
 }
@@ -201,12 +212,12 @@ fn service_item(
     let country = country_name(&service.country, language);
     let kinds = data_kind_names(&service.data, language);
     let cookies = join(&service.cookies, ", ");
-    let mut rows = vec![(texts.country_label(), country.as_str())];
+    let mut rows = vec![(texts.country_label(), "", country.as_str())];
     if !service.data.is_empty() {
-        rows.push((texts.data_label(), &kinds));
+        rows.push((texts.data_label(), "", &kinds));
     }
     if !service.cookies.is_empty() {
-        rows.push((texts.cookies_label(), &cookies));
+        rows.push((texts.cookies_label(), "", &cookies));
     }
     element(
         "li",
@@ -312,20 +323,6 @@ fn category_section(config: &Config, language: Language, category: &Category) ->
 /// values, shows the link, and removes the section while there is no choice.
 fn your_consent(config: &Config, language: Language) -> Value {
     let texts = config.texts(language);
-    let value = |label: &str, class: &str, initial: Vec<Value>| {
-        [
-            element("dt", &[], vec![text(label)]),
-            element("dd", &[("class", class)], initial),
-        ]
-    };
-    let mut rows = Vec::new();
-    rows.extend(value(texts.decided_label(), "kelisim-decided", vec![]));
-    rows.extend(value(texts.granted_label(), "kelisim-granted", vec![]));
-    rows.extend(value(
-        texts.receipt_label(),
-        "kelisim-receipt",
-        vec![text(texts.receipt_pending())],
-    ));
     element(
         "section",
         &[
@@ -338,7 +335,15 @@ fn your_consent(config: &Config, language: Language) -> Value {
                 &[("id", "kelisim-your-consent")],
                 vec![text(texts.your_consent())],
             ),
-            element("dl", &[], rows),
+            facts(&[
+                (texts.decided_label(), "kelisim-decided", ""),
+                (texts.granted_label(), "kelisim-granted", ""),
+                (
+                    texts.receipt_label(),
+                    "kelisim-receipt",
+                    texts.receipt_pending(),
+                ),
+            ]),
             element(
                 "a",
                 &[
