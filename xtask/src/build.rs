@@ -188,8 +188,10 @@ fn build_browser_module(
         root,
         package,
         target_dir,
-        "-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none \
-         -Ctarget-feature=-reference-types",
+        &format!(
+            "-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none \
+             -Ctarget-feature=-reference-types -Clink-arg=-zstack-size={STACK_BYTES}"
+        ),
     )?;
     let out_dir = format!("target/{out_name}-bindgen");
     let bindgen_dir = root.join(&out_dir);
@@ -220,6 +222,13 @@ fn build_browser_module(
     )?;
     Ok(bindgen_dir)
 }
+
+/// The browser modules' stack. Rust gives a wasm module 1 MiB, which every page view would
+/// allocate; these modules nest only as deep as a layer's tree (`MAX_LAYER_DEPTH`) and keep
+/// their data on the heap, and every end-to-end check passes with an eighth of this. The stack
+/// sits below the static data (wasm-ld's `--stack-first`, Rust's default for wasm), so an
+/// overflow traps at address 0 instead of overwriting data.
+pub const STACK_BYTES: usize = 128 * 1024;
 
 /// Builds `package`'s release wasm with the pinned nightly, the standard library rebuilt with it
 /// for size, into `target_dir`, with `rustflags`.

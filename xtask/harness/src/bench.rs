@@ -384,9 +384,10 @@ fn browser_section(
     if let Some(bytes) = kelisim_memory {
         let _ = writeln!(
             report,
-            "\nkelisim's module memory when its banner showed: {:.0} pages of 64 KiB ({:.0} KiB; the stack takes 1 MiB of it, the static data and heap the rest).",
+            "\nkelisim's module memory when its banner showed: {:.0} pages of 64 KiB ({:.0} KiB; the stack takes {} KiB of it, the static data and heap the rest).",
             bytes / 65_536.0,
-            bytes / 1024.0
+            bytes / 1024.0,
+            xtask::build::STACK_BYTES / 1024
         );
     }
     // Most page views of a store are the later pages of a visit: the choice is made and the
