@@ -409,9 +409,6 @@ import {
     return section ? new TextDecoder().decode(section) : 'unknown';
   }
 
-  // The running module's exports: its memory, for `__memoryBytes`.
-  var moduleExports = {};
-
   // Fetches, checks and instantiates the module; resolves once it has started.
   function load(wasmUrl) {
     return compile(wasmUrl).then(function (module) {
@@ -425,7 +422,6 @@ import {
     }).then(function (module) {
       return WebAssembly.instantiate(module, moduleImports()).then(function (instance) {
         startModule(instance, module);
-        moduleExports = instance.exports;
       });
     });
   }
@@ -440,13 +436,6 @@ import {
     consentModeDefaults: sendConsentModeDefaults,
     // True once the module has started (calls run at once instead of being queued).
     loaded: false,
-    // For the benchmark: the bytes of the module's linear memory (0 before it has started).
-    __memoryBytes: function () {
-      for (var name in moduleExports) {
-        if (moduleExports[name] instanceof WebAssembly.Memory) return moduleExports[name].buffer.byteLength;
-      }
-      return 0;
-    },
     // For index.js: loads the module from `wasmUrl`, then replays the queue; resolves to the API.
     __load: function (wasmUrl) {
       compilerUrl = new URL('kelisim_compiler.js', wasmUrl).href;
