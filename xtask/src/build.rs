@@ -88,7 +88,9 @@ pub fn build(root: &Path) -> Result<Build> {
         output.as_str(),
     ]);
     run(root, wasm_opt, &second, &[])?;
-    check_runtime_reads_compiled_configs_only(&std::fs::read(&wasm_out)?)?;
+    let runtime = std::fs::read(&wasm_out)?;
+    check_runtime_reads_compiled_configs_only(&runtime)?;
+    check_stack(&runtime, "kelisim_sdk_bg.wasm")?;
     let build_id = mark_build(&wasm_out, &bindgen_dir.join("kelisim_sdk.js"))?;
     copy_dir(&root.join("pkg-template"), &pkg, &[])?;
     let compiler = build_compiler(root, &pkg)?;
@@ -229,6 +231,51 @@ fn build_browser_module(
 /// sits below the static data (wasm-ld's `--stack-first`, Rust's default for wasm), so an
 /// overflow traps at address 0 instead of overwriting data.
 pub const STACK_BYTES: usize = 128 * 1024;
+
+/// Fails unless the module `name` has the stack [`STACK_BYTES`] asks for, below its static data:
+/// its memory starts no larger than the stack, the data and one page, and no data segment
+/// starts inside the stack. A linker that ignored the flag would otherwise give every page view
+/// a megabyte again, or put data where an overflow would overwrite it, and nothing would say so.
+fn check_stack(wasm: &[u8], name: &str) -> Result<()> {
+    use wasmparser::{DataKind, Operator, Parser, Payload};
+    let mut initial_pages = None;
+    let mut lowest_data = u64::MAX;
+    let mut data_bytes = 0_u64;
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload? {
+            Payload::MemorySection(memories) => {
+                for memory in memories {
+                    initial_pages = Some(memory?.initial);
+                }
+            }
+            Payload::DataSection(segments) => {
+                for segment in segments {
+                    let segment = segment?;
+                    data_bytes += segment.data.len() as u64;
+                    if let DataKind::Active { offset_expr, .. } = segment.kind {
+                        if let Operator::I32Const { value } =
+                            offset_expr.get_operators_reader().read()?
+                        {
+                            lowest_data = lowest_data.min(u64::from(value as u32));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let stack = STACK_BYTES as u64;
+    let initial = initial_pages.with_context(|| format!("{name} has no memory section"))? * 65_536;
+    anyhow::ensure!(
+        initial <= stack + data_bytes + 65_536,
+        "{name} starts with {initial} bytes of memory, more than its {stack}-byte stack and {data_bytes} bytes of data need: was `-zstack-size` ignored?"
+    );
+    anyhow::ensure!(
+        lowest_data >= stack,
+        "{name} has static data at {lowest_data}, inside its {stack}-byte stack: an overflow would overwrite it (is wasm-ld's `--stack-first` still Rust's default?)"
+    );
+    Ok(())
+}
 
 /// Builds `package`'s release wasm with the pinned nightly, the standard library rebuilt with it
 /// for size, into `target_dir`, with `rustflags`.
@@ -374,6 +421,7 @@ fn build_forms(root: &Path, pkg: &Path) -> Result<FileSize> {
         &pkg.join("kelisim_forms.js"),
         &["--bundle", "--format=esm"],
     )?;
+    check_stack(&std::fs::read(&wasm_out)?, "kelisim_forms_bg.wasm")?;
     let glue = precompress(pkg, "kelisim_forms.js")?;
     let wasm = precompress(pkg, "kelisim_forms_bg.wasm")?;
     Ok(FileSize {
@@ -829,4 +877,45 @@ pub fn walk(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
         }
     }
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A module with `pages` of memory and one data segment of `bytes` at `offset`.
+    fn module(pages: u64, offset: i32, bytes: usize) -> Vec<u8> {
+        use wasm_encoder::{ConstExpr, DataSection, MemorySection, MemoryType, Module};
+        let mut memories = MemorySection::new();
+        memories.memory(MemoryType {
+            minimum: pages,
+            maximum: None,
+            memory64: false,
+            shared: false,
+            page_size_log2: None,
+        });
+        let mut data = DataSection::new();
+        data.active(0, &ConstExpr::i32_const(offset), vec![7_u8; bytes]);
+        let mut module = Module::new();
+        module.section(&memories).section(&data);
+        module.finish()
+    }
+
+    #[test]
+    fn the_stack_check_takes_only_a_small_stack_below_the_data() {
+        let stack = STACK_BYTES as i32;
+        // What the release build makes: the stack, then the data, in as few pages as they need.
+        let pages = (STACK_BYTES as u64 + 9_000).div_ceil(65_536);
+        check_stack(&module(pages, stack, 9_000), "small").unwrap();
+        // Rust's default megabyte: the flag did not reach the linker.
+        let error = check_stack(&module(17, 1_048_576, 9_000), "default")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("was `-zstack-size` ignored?"), "{error}");
+        // Data below the stack's top: an overflow would run into it.
+        let error = check_stack(&module(pages, 1_024, 9_000), "data first")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("inside its"), "{error}");
+    }
 }
