@@ -6,7 +6,9 @@
 //! 2. headless Chromium over loopback, cold loads (a fresh browser each, files served
 //!    `no-store`): banner visible, interactive, total blocking time; returning visitor: time
 //!    until the granted tags ran, and whether any banner appeared; a later page of the same
-//!    visit (the choice made, the files cached): time until the granted tags ran;
+//!    visit (the choice made, the files cached): time until the granted tags ran; for kelisim's
+//!    returning visitors, when kelisim.js, the module and the config were in and how long after
+//!    the last of them the tags ran;
 //!    2b. the same over an emulated slow 4G connection (also with a 4× slower CPU), and a
 //!    returning visitor there whose cached files have expired: revalidated first, or served
 //!    with `stale-while-revalidate`;
@@ -342,6 +344,8 @@ fn browser_section(
     let mut kelisim_visible = 0.0;
     let mut kelisim_memory = None;
     let mut vanilla_visible = 0.0;
+    // kelisim's returning visitors, step by step.
+    let mut cold_steps = Vec::new();
     // kelisim once more with the preload hints: the first visit and the returning visitor
     // both wait for the module, and the hints start fetching it with the page.
     let with_hints = banners
@@ -362,6 +366,9 @@ fn browser_section(
         } else if banner.name.starts_with("vanilla") {
             vanilla_visible = timings.visible;
         }
+        if let Some(steps) = timings.returning_steps {
+            cold_steps.push(format!("{}: {}", banner.name, steps.describe()));
+        }
         let _ = writeln!(
             report,
             "| {} | {:.1} | {:.2}× | {:.1} | {:.1} | {:.1} | {:.1} | {} of {} |",
@@ -381,6 +388,13 @@ fn browser_section(
         "\nkelisim's time to banner visible is {:.2}× vanilla-cookieconsent's in this run.",
         kelisim_visible / vanilla_visible
     );
+    if !cold_steps.is_empty() {
+        let _ = writeln!(
+            report,
+            "\nA returning visitor's page, step by step (medians): {}.",
+            cold_steps.join("; ")
+        );
+    }
     if let Some(bytes) = kelisim_memory {
         let _ = writeln!(
             report,
@@ -403,6 +417,7 @@ fn browser_section(
     let hinted = with_hints
         .iter()
         .map(|banner| (banner, "kelisim-preload.html"));
+    let mut later_steps = Vec::new();
     for (banner, page) in returning_banners(banners)
         .map(|banner| (banner, &banner.page[1..]))
         .chain(hinted)
@@ -412,7 +427,7 @@ fn browser_section(
             "bench: {} × {} later pages, {policy}",
             banner.name, options.runs
         );
-        let tags = measure_returning(
+        let (tags, steps) = measure_returning(
             &mut browser,
             &origin,
             &page,
@@ -422,6 +437,16 @@ fn browser_section(
         )
         .with_context(|| format!("{}: a later page, {policy}", banner.name))?;
         let _ = writeln!(report, "| {} | {tags:.1} |", banner.name);
+        if let Some(steps) = steps {
+            later_steps.push(format!("{}: {}", banner.name, steps.describe()));
+        }
+    }
+    if !later_steps.is_empty() {
+        let _ = writeln!(
+            report,
+            "\nStep by step (medians): {}.",
+            later_steps.join("; ")
+        );
     }
     mobile_section(report, &mut browser, banners, options)?;
     Ok(())
@@ -519,7 +544,7 @@ fn mobile_section(
         for (policy, _) in EXPIRED {
             let page = format!("/generated/{policy}-{}", &banner.page[1..]);
             eprintln!("bench: {} × {runs} returning visits, {policy}", banner.name);
-            let tags =
+            let (tags, _) =
                 measure_returning(browser, &origin, &page, banner.accept, runs, Some(slow_4g))
                     .with_context(|| format!("{}: returning visitor, {policy}", banner.name))?;
             let _ = write!(row, " {tags:.0} |");
@@ -538,9 +563,10 @@ fn measure_returning(
     accept: &str,
     runs: usize,
     emulation: Option<Emulation>,
-) -> Result<f64> {
+) -> Result<(f64, Option<Steps>)> {
     let (url, blank) = (format!("{origin}{page}"), format!("{origin}/blank.html"));
     let mut tags = Vec::new();
+    let mut steps = Vec::new();
     for _ in 0..runs {
         browser.restart()?;
         if let Some(emulation) = emulation {
@@ -554,8 +580,66 @@ fn measure_returning(
         browser.goto(&url)?;
         let again = wait_for(browser, |v| v["tag"].is_number())?;
         tags.push(number(&again, "tag"));
+        if page.contains("kelisim") {
+            steps.push(arrivals(browser, number(&again, "tag"))?);
+        }
     }
-    Ok(median(tags))
+    Ok((median(tags), Steps::median(&steps)))
+}
+
+/// When a kelisim page had each file the tags wait for (`responseEnd`, ms from navigation
+/// start, from the network or the cache), and how long after the last of them the tags ran:
+/// whether a returning visitor waits for the files or for the work once they are in.
+#[derive(Clone, Copy)]
+struct Steps {
+    script: f64,
+    module: f64,
+    config: f64,
+    after_files: f64,
+}
+
+impl Steps {
+    /// Each step's median over the runs; `None` when no run had one (not a kelisim page).
+    fn median(runs: &[Steps]) -> Option<Steps> {
+        let each = |step: fn(&Steps) -> f64| median(runs.iter().map(step).collect());
+        (!runs.is_empty()).then(|| Steps {
+            script: each(|steps| steps.script),
+            module: each(|steps| steps.module),
+            config: each(|steps| steps.config),
+            after_files: each(|steps| steps.after_files),
+        })
+    }
+
+    /// The sentence the report gives them.
+    fn describe(&self) -> String {
+        format!(
+            "kelisim.js in at {:.1} ms, the module at {:.1}, the config at {:.1}, the tags ran {:.1} ms after the last of them",
+            self.script, self.module, self.config, self.after_files
+        )
+    }
+}
+
+/// The [`Steps`] of the page the browser shows, whose tags ran at `tags`: kelisim.js, the
+/// module and the config (served under `/config/`, preloaded or not).
+fn arrivals(browser: &Browser, tags: f64) -> Result<Steps> {
+    let found = browser.execute(
+        "var found = {}; performance.getEntriesByType('resource').forEach(function (entry) { \
+         var path = new URL(entry.name).pathname; \
+         if (/\\/kelisim\\.js$/.test(path)) found.script = entry.responseEnd; \
+         else if (/\\.wasm$/.test(path)) found.module = entry.responseEnd; \
+         else if (/^\\/config\\//.test(path)) found.config = entry.responseEnd; }); return found;",
+    )?;
+    let (script, module, config) = (
+        number(&found, "script"),
+        number(&found, "module"),
+        number(&found, "config"),
+    );
+    Ok(Steps {
+        script,
+        module,
+        config,
+        after_files: tags - script.max(module).max(config),
+    })
 }
 
 fn server_section(root: &Path, report: &mut String, work: &Path, postgres: &str) -> Result<()> {
@@ -834,6 +918,8 @@ struct Timings {
     blocking: f64,
     interaction: f64,
     returning_tags: f64,
+    /// kelisim only: when a returning visitor's page had each of its files (see [`Steps`]).
+    returning_steps: Option<Steps>,
     returning_banner_shown: usize,
     /// Bytes of the module's linear memory when the banner showed (kelisim only).
     memory: Option<f64>,
@@ -848,6 +934,7 @@ fn measure_banner(
     let (mut visible, mut interactive, mut blocking, mut interaction, mut returning) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut memory = Vec::new();
+    let mut steps = Vec::new();
     let mut returning_banner_shown = 0;
     let page = format!("{origin}{}", banner.page);
     for _ in 0..runs {
@@ -885,6 +972,9 @@ fn measure_banner(
         let again = wait_for(browser, |v| v["tag"].is_number())
             .with_context(|| format!("{}: returning visitor", banner.name))?;
         returning.push(number(&again, "tag"));
+        if banner.name.starts_with("kelisim") {
+            steps.push(arrivals(browser, number(&again, "tag"))?);
+        }
         std::thread::sleep(Duration::from_millis(200));
         let settled = browser.execute("return window.__bench;")?;
         if settled["visible"].is_number() {
@@ -897,6 +987,7 @@ fn measure_banner(
         blocking: median(blocking),
         interaction: median(interaction),
         returning_tags: median(returning),
+        returning_steps: Steps::median(&steps),
         returning_banner_shown,
         memory: (!memory.is_empty()).then(|| median(memory)),
     })
