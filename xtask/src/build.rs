@@ -226,10 +226,11 @@ fn build_browser_module(
 }
 
 /// The browser modules' stack. Rust gives a wasm module 1 MiB, which every page view would
-/// allocate; these modules nest only as deep as a layer's tree (`MAX_LAYER_DEPTH`) and keep
-/// their data on the heap, and every end-to-end check passes with an eighth of this. The stack
-/// sits below the static data (wasm-ld's `--stack-first`, Rust's default for wasm), so an
-/// overflow traps at address 0 instead of overwriting data.
+/// allocate; these modules recurse no deeper than a layer's tree (`MAX_LAYER_DEPTH`), keep
+/// their data on the heap, and are re-entered only when a site's listener calls the API, a
+/// few frames each time; every end-to-end check passes with an eighth of this. The stack sits
+/// below the static data (wasm-ld's `--stack-first`, Rust's default for wasm), so an overflow
+/// traps at address 0 instead of overwriting data.
 pub const STACK_BYTES: usize = 128 * 1024;
 
 /// Fails unless the module `name` has the stack [`STACK_BYTES`] asks for, below its static data:

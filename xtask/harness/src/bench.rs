@@ -620,14 +620,15 @@ impl Steps {
 }
 
 /// The [`Steps`] of the page the browser shows, whose tags ran at `tags`: kelisim.js, the
-/// module and the config (served under `/config/`, preloaded or not).
+/// module and the config (a path with `/config/` in it, preloaded or not, under a cache
+/// policy's folder or not).
 fn arrivals(browser: &Browser, tags: f64) -> Result<Steps> {
     let found = browser.execute(
         "var found = {}; performance.getEntriesByType('resource').forEach(function (entry) { \
          var path = new URL(entry.name).pathname; \
          if (/\\/kelisim\\.js$/.test(path)) found.script = entry.responseEnd; \
          else if (/\\.wasm$/.test(path)) found.module = entry.responseEnd; \
-         else if (/^\\/config\\//.test(path)) found.config = entry.responseEnd; }); return found;",
+         else if (/\\/config\\//.test(path)) found.config = entry.responseEnd; }); return found;",
     )?;
     let (script, module, config) = (
         number(&found, "script"),
