@@ -278,9 +278,9 @@ pub fn app(state: AppState) -> Router {
         // revalidations in a row (kelisim.js, then the .wasm) before any tag may run. The
         // loader refuses a cached module of another build than its own (ARCHITECTURE.md,
         // "Invariants"), so the two files may go stale separately. `cargo xtask build`
-        // writes `.br` (brotli 11) and `.gz` (gzip -9) next to each file a site loads; those
-        // are sent when the browser accepts them, smaller than compressing per request, and
-        // the compression layer below leaves an encoded response alone. That layer says
+        // writes a precompressed `.br` and `.gz` next to each file a site loads; those are
+        // sent when the browser accepts them, compressed harder than a server can afford per
+        // request, and the compression layer below leaves an encoded response alone. That layer says
         // `Vary: Accept-Encoding` only for what it compresses itself; a shared cache must
         // hear it for the precompressed forms too, or it could hand brotli to a browser that
         // asked for gzip.
