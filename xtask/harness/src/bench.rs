@@ -2,7 +2,7 @@
 //! from npm into a temporary folder), all measured in one run on this machine, written to
 //! `bench/RESULTS.md` as medians and ratios:
 //!
-//! 1. bytes a site loads (raw, gzip -9, brotli -11), first visit and returning visitor;
+//! 1. bytes a site loads (raw, gzip -9, the .gz sent, brotli 11), first visit and returning visitor;
 //! 2. headless Chromium over loopback, cold loads (a fresh browser each, files served
 //!    `no-store`): banner visible, interactive, total blocking time; returning visitor: time
 //!    until the granted tags ran, and whether any banner appeared; a later page of the same
@@ -28,6 +28,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use xtask::build::FileSize;
 use xtask::tools;
 
 const VANILLA: &str = "vanilla-cookieconsent@3.1.0";
@@ -118,7 +119,7 @@ pub fn run_bench(root: &Path, options: &Options) -> Result<()> {
     let node_modules = npm.join("node_modules");
     let mut byte_rows = Vec::new();
     for banner in &banners {
-        let mut total = [0_usize; 3];
+        let mut total = FileSize::empty(banner.name);
         for file in &banner.files {
             let paths = if banner.name == "kelisim" {
                 let path = pkg.join(file);
@@ -131,72 +132,73 @@ pub fn run_bench(root: &Path, options: &Options) -> Result<()> {
                 vec![node_modules.join(file.trim_start_matches("npm/"))]
             };
             for path in paths {
-                let [raw, gzip, brotli] = file_sizes(&path)?;
-                total[0] += raw;
-                total[1] += gzip;
-                total[2] += brotli;
+                total = total.plus(&file_sizes(&path)?, banner.name.into());
             }
         }
-        byte_rows.push((banner.name, total));
+        byte_rows.push(total);
     }
-    let vanilla_gzip = byte_rows[1].1[1] as f64;
-    report.push_str("\n## 1. Bytes a site loads\n\nJS + CSS + translations as each package ships them (site configs not counted). A returning visitor loads the same files for all three (cached by the browser after the first visit).\n\n| banner | raw | gzip | brotli | gzip vs vanilla-cookieconsent |\n|---|---:|---:|---:|---:|\n");
-    for (name, [raw, gzip, brotli]) in &byte_rows {
+    let vanilla_gzip = byte_rows[1].gzip as f64;
+    report.push_str("\n## 1. Bytes a site loads\n\nJS + CSS + translations as each package ships them (site configs not counted). A returning visitor loads the same files for all three (cached by the browser after the first visit). Gzip -9 is the measure; .gz is the gzip file kelisim's build writes and a server sends, compressed by zopfli (the bench's mobile connection sends every page's files so).\n\n| banner | raw | gzip -9 | .gz | brotli | gzip -9 vs vanilla-cookieconsent |\n|---|---:|---:|---:|---:|---:|\n");
+    for size in &byte_rows {
         let _ = writeln!(
             report,
-            "| {name} | {raw} | {gzip} | {brotli} | {:.2}× |",
-            *gzip as f64 / vanilla_gzip
+            "| {} | {} | {} | {} | {} | {:.2}× |",
+            size.name,
+            size.raw,
+            size.gzip,
+            size.gzip_sent,
+            size.brotli,
+            size.gzip as f64 / vanilla_gzip
         );
     }
     // Like for like: each package with the config of its bench page (kelisim's compiled
     // config carries its texts and stylesheet; vanilla-cookieconsent's config its texts).
     let kelisim_config = file_sizes(&compiled.join("ru"))?;
     let vanilla_config = file_sizes(&root.join("bench/pages/vanilla-config.js"))?;
-    let with_config = |files: [usize; 3], config: [usize; 3]| {
-        [
-            files[0] + config[0],
-            files[1] + config[1],
-            files[2] + config[2],
-        ]
-    };
-    let kelisim_total = with_config(byte_rows[0].1, kelisim_config);
-    let vanilla_total = with_config(byte_rows[1].1, vanilla_config);
+    let kelisim_total = byte_rows[0].plus(&kelisim_config, String::new());
+    let vanilla_total = byte_rows[1].plus(&vanilla_config, String::new());
     let _ = write!(
         report,
-        "\nWith the bench page's own config, what a first visit loads: \n\n| banner | its config (raw / gzip) | raw | gzip | brotli | gzip vs vanilla-cookieconsent |\n|---|---:|---:|---:|---:|---:|\n\
-         | kelisim (compiled config, ru) | {} / {} | {} | {} | {} | {:.2}× |\n\
-         | vanilla-cookieconsent 3.1.0 (vanilla-config.js) | {} / {} | {} | {} | {} | 1.00× |\n",
-        kelisim_config[0],
-        kelisim_config[1],
-        kelisim_total[0],
-        kelisim_total[1],
-        kelisim_total[2],
-        kelisim_total[1] as f64 / vanilla_total[1] as f64,
-        vanilla_config[0],
-        vanilla_config[1],
-        vanilla_total[0],
-        vanilla_total[1],
-        vanilla_total[2],
+        "\nWith the bench page's own config, what a first visit loads: \n\n| banner | its config (raw / gzip -9) | raw | gzip -9 | .gz | brotli | gzip -9 vs vanilla-cookieconsent |\n|---|---:|---:|---:|---:|---:|---:|\n\
+         | kelisim (compiled config, ru) | {} / {} | {} | {} | {} | {} | {:.2}× |\n\
+         | vanilla-cookieconsent 3.1.0 (vanilla-config.js) | {} / {} | {} | {} | {} | {} | 1.00× |\n",
+        kelisim_config.raw,
+        kelisim_config.gzip,
+        kelisim_total.raw,
+        kelisim_total.gzip,
+        kelisim_total.gzip_sent,
+        kelisim_total.brotli,
+        kelisim_total.gzip as f64 / vanilla_total.gzip as f64,
+        vanilla_config.raw,
+        vanilla_config.gzip,
+        vanilla_total.raw,
+        vanilla_total.gzip,
+        vanilla_total.gzip_sent,
+        vanilla_total.brotli,
     );
-    let compiler = &sizes.compiler;
+    let sentence = |size: &FileSize| {
+        format!(
+            "{} raw, {} gzip -9, {} .gz, {} brotli",
+            size.raw, size.gzip, size.gzip_sent, size.brotli
+        )
+    };
     let _ = writeln!(
         report,
-        "\nOnly a page that gives the loader a raw kelisim.json loads the compiler module besides: {} raw, {} gzip, {} brotli.",
-        compiler.raw, compiler.gzip, compiler.brotli
+        "\nOnly a page that gives the loader a raw kelisim.json loads the compiler module besides: {}.",
+        sentence(&sizes.compiler)
     );
-    let forms = &sizes.forms;
     let _ = writeln!(
         report,
-        "Only a page with a consent block in a form loads the forms module besides: {} raw, {} gzip, {} brotli.",
-        forms.raw, forms.gzip, forms.brotli
+        "Only a page with a consent block in a form loads the forms module besides: {}.",
+        sentence(&sizes.forms)
     );
     // vanilla-cookieconsent's config holds its preferences dialog; kelisim's keeps it apart.
     let preferences =
         file_sizes(&compiled.join(format!("ru{}", kelisim_core::compile::PREFERENCES_SUFFIX)))?;
     let _ = writeln!(
         report,
-        "Only a visitor who opens kelisim's preferences loads their document besides (its dialog's tree and stylesheet rules, which vanilla-cookieconsent's row counts in its files and config): {} raw, {} gzip, {} brotli.",
-        preferences[0], preferences[1], preferences[2]
+        "Only a visitor who opens kelisim's preferences loads their document besides (its dialog's tree and stylesheet rules, which vanilla-cookieconsent's row counts in its files and config): {}.",
+        sentence(&preferences)
     );
 
     // 2, 3. Browser timings.
@@ -513,7 +515,7 @@ fn mobile_section(
     }
     let _ = write!(
         report,
-        "\n## 2b. Over an emulated mobile connection (median of {runs} cold loads each)\n\nChromium's network emulation adds {MOBILE_LATENCY_MS} ms to every request and limits the connection to {} Mbit/s down and half that up (Lighthouse's \"slow 4G\" figures); every file is served gzip -9 compressed. The second column also slows the CPU down {MOBILE_CPU_SLOWDOWN}× (DevTools' CPU throttling; Lighthouse's mobile preset), where compiling and running the banner's code shows. Time in ms from navigation start to banner visible.\n\n| page | slow 4G | × floor | slow 4G, CPU {MOBILE_CPU_SLOWDOWN}× slower | × floor |\n|---|---:|---:|---:|---:|\n",
+        "\n## 2b. Over an emulated mobile connection (median of {runs} cold loads each)\n\nChromium's network emulation adds {MOBILE_LATENCY_MS} ms to every request and limits the connection to {} Mbit/s down and half that up (Lighthouse's \"slow 4G\" figures); every file of both pages is sent gzip-compressed as kelisim's build writes its .gz (zopfli). The second column also slows the CPU down {MOBILE_CPU_SLOWDOWN}× (DevTools' CPU throttling; Lighthouse's mobile preset), where compiling and running the banner's code shows. Time in ms from navigation start to banner visible.\n\n| page | slow 4G | × floor | slow 4G, CPU {MOBILE_CPU_SLOWDOWN}× slower | × floor |\n|---|---:|---:|---:|---:|\n",
         f64::from(MOBILE_BYTES_PER_SECOND) * 8.0 / 1e6
     );
     let (mut floor, mut floor_slow_cpu) = (f64::NAN, f64::NAN);
@@ -840,10 +842,9 @@ fn output_of(program: &Path, args: &[&str]) -> Result<String> {
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
-/// Raw, gzip -9 and brotli -11 bytes of one file.
-fn file_sizes(path: &Path) -> Result<[usize; 3]> {
-    let size = xtask::build::FileSize::measure(path, String::new())?;
-    Ok([size.raw, size.gzip, size.brotli])
+/// The sizes of one file: raw, measured, sent and in brotli.
+fn file_sizes(path: &Path) -> Result<FileSize> {
+    FileSize::measure(path, String::new())
 }
 
 fn median(mut values: Vec<f64>) -> f64 {

@@ -79,8 +79,9 @@ pub fn mounts(root: &Path) -> Vec<(String, PathBuf)> {
 pub enum Encoding {
     /// Every body as it is on disk (loopback: compressing would only cost time).
     Identity,
-    /// `gzip -9` for text, JSON and wasm when the browser accepts it, as a store's server
-    /// would over a mobile connection.
+    /// Gzip for text, JSON and wasm when the browser accepts it, as a store's server would
+    /// over a mobile connection: the `.gz` `cargo xtask build` writes beside kelisim's files
+    /// (`xtask::build::gzip_sent`), for every page's files alike.
     Gzip,
 }
 
@@ -266,7 +267,7 @@ struct Files {
     mounts: Vec<(String, PathBuf)>,
     rules: Vec<ParsedRule>,
     encoding: Encoding,
-    /// Files already compressed by `gzip -9`, by path: compressed once per file, as a server
+    /// Files already compressed, by path: compressed once per file, as a server
     /// with precompressed files would, so the time a request takes does not depend on how
     /// large the file is to compress.
     compressed: Mutex<HashMap<PathBuf, Vec<u8>>>,
@@ -332,7 +333,7 @@ impl Files {
             .iter()
             .any(|value| value.to_str().is_ok_and(|v| v.contains("gzip")));
         let body = match self.encoding {
-            Encoding::Gzip if compressible && accepts_gzip => match self.gzip(&file) {
+            Encoding::Gzip if compressible && accepts_gzip => match self.gzip(&file, &bytes) {
                 Some(compressed) => {
                     headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
                     compressed
@@ -368,13 +369,14 @@ impl Files {
         Some((file, bytes))
     }
 
-    /// `file` compressed by `gzip -9`, from the cache when it was compressed before.
-    fn gzip(&self, file: &Path) -> Option<Vec<u8>> {
+    /// `bytes`, the contents of `file`, gzip-compressed, from the cache when it was
+    /// compressed before.
+    fn gzip(&self, file: &Path, bytes: &[u8]) -> Option<Vec<u8>> {
         let mut cache = self.compressed.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(body) = cache.get(file) {
             return Some(body.clone());
         }
-        match xtask::build::gzip(file) {
+        match xtask::build::gzip_sent(bytes) {
             Ok(body) => {
                 cache.insert(file.to_owned(), body.clone());
                 Some(body)
