@@ -5,7 +5,6 @@
 
 use crate::tools::{run, wasm_opt, NIGHTLY};
 use anyhow::{Context, Result};
-use std::io::Write;
 use std::path::Path;
 
 /// Size of one file a site loads.
@@ -858,34 +857,19 @@ pub fn gzip(file: &Path) -> Result<Vec<u8>> {
     Ok(output.stdout)
 }
 
-/// `bytes` as the `.gz` that goes out to browsers: the gzip format (any browser, any server
-/// that sends precompressed files), written by zopfli, whose exhaustive search finds a shorter
-/// encoding of the same bytes than `gzip -9` at a cost paid once per build. Sizes are still
-/// measured by [`gzip`], the ruler the issues' anchors and goals are in.
+/// `bytes` as the `.gz` that goes out to browsers (`kelisim_core::precompress`). Sizes are
+/// still measured by [`gzip`], the ruler the issues' anchors and goals are in.
 pub fn gzip_sent(bytes: &[u8]) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    zopfli::compress(
-        zopfli::Options::default(),
-        zopfli::Format::Gzip,
-        bytes,
-        &mut out,
-    )
-    .context("zopfli could not compress")?;
-    Ok(out)
+    kelisim_core::precompress::gzip(bytes).context("zopfli could not compress")
 }
 
 pub fn brotli_size(bytes: &[u8]) -> Result<usize> {
     Ok(brotli(bytes)?.len())
 }
 
-/// `bytes` compressed by brotli at its best quality (11, 4 MB window).
+/// `bytes` as the `.br` that goes out to browsers (`kelisim_core::precompress`).
 pub fn brotli(bytes: &[u8]) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    {
-        let mut writer = brotli::CompressorWriter::new(&mut out, 4096, 11, 22);
-        writer.write_all(bytes)?;
-    }
-    Ok(out)
+    kelisim_core::precompress::brotli(bytes).context("brotli could not compress")
 }
 
 fn copy_dir(from: &Path, to: &Path, skip: &[&str]) -> Result<()> {

@@ -30,6 +30,8 @@ pub mod language;
 #[cfg(feature = "compile")]
 pub mod layers;
 pub mod phone;
+#[cfg(feature = "precompress")]
+pub mod precompress;
 pub mod receipt;
 pub mod strings;
 pub mod suggest;

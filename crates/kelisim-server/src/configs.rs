@@ -6,10 +6,12 @@
 //! or built is in `store`.
 
 use anyhow::{bail, Context, Result};
+use axum::body::Bytes;
 use kelisim_core::compile::{compile_text, CompiledConfig, Problem};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 pub use kelisim_core::compile::SERVED_LANGUAGES as LANGUAGE_NAMES;
 
@@ -34,6 +36,72 @@ pub struct ServedConfig {
     /// names, less what browsers do not read, so a new kelisim may serve the same config
     /// differently; the ETag follows the bytes.
     pub etag: String,
+    /// The body in each [`Coding`], compressed at the encoders' best settings by the first
+    /// request that accepts it (a few tens of milliseconds, once per config and coding, not at
+    /// start: a site may never be asked for some of its documents) and kept while the config
+    /// is served. Shared by the clones a request takes.
+    encoded: Arc<[OnceLock<Bytes>; 2]>,
+}
+
+/// A content coding the configs are sent in (`Accept-Encoding`), best first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Coding {
+    Brotli,
+    Gzip,
+}
+
+impl Coding {
+    /// Its name in `Content-Encoding`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Coding::Brotli => "br",
+            Coding::Gzip => "gzip",
+        }
+    }
+
+    /// What the file of this form ends with, beside the plain one (nginx's `brotli_static`
+    /// and `gzip_static` look for these).
+    pub fn extension(self) -> &'static str {
+        match self {
+            Coding::Brotli => ".br",
+            Coding::Gzip => ".gz",
+        }
+    }
+
+    /// The coding a request's `Accept-Encoding` headers prefer: brotli over gzip, skipping
+    /// any the browser refuses with `q=0`; `None`: the body as it is.
+    pub fn preferred(accept_encoding: &[&str]) -> Option<Coding> {
+        let (mut accepted, mut refused_names) = (Vec::new(), Vec::new());
+        for item in accept_encoding.iter().flat_map(|value| value.split(',')) {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let refused = parts.any(|parameter| {
+                let parameter = parameter.trim();
+                parameter
+                    .strip_prefix("q=")
+                    .or_else(|| parameter.strip_prefix("Q="))
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            if refused {
+                refused_names.push(name);
+            } else {
+                accepted.push(name);
+            }
+        }
+        // A coding named with `q=0` is refused even when `*` accepts the rest.
+        let accepts = |name: &str| {
+            !refused_names.iter().any(|item| item == name)
+                && accepted.iter().any(|item| item == name || item == "*")
+        };
+        if accepts("br") {
+            Some(Coding::Brotli)
+        } else if accepts("gzip") || accepted.iter().any(|item| item == "x-gzip") {
+            Some(Coding::Gzip)
+        } else {
+            None
+        }
+    }
 }
 
 impl SiteConfigs {
@@ -102,9 +170,35 @@ impl SiteConfigs {
 
 impl ServedConfig {
     fn of(body: String) -> ServedConfig {
-        let body = axum::body::Bytes::from(body);
+        let body = Bytes::from(body);
         let etag = format!("\"{}\"", hex::encode(Sha256::digest(&body)));
-        ServedConfig { body, etag }
+        ServedConfig {
+            body,
+            etag,
+            encoded: Arc::default(),
+        }
+    }
+
+    /// The ETag of the body in `coding`: each form has its own (a strong validator names one
+    /// sequence of bytes), the body's with the coding's name.
+    pub fn etag_in(&self, coding: Option<Coding>) -> String {
+        match coding {
+            None => self.etag.clone(),
+            Some(coding) => format!("{}-{}\"", self.etag.trim_end_matches('"'), coding.name()),
+        }
+    }
+
+    /// The body in `coding`, compressed now if no request did before.
+    pub fn encoded(&self, coding: Coding) -> std::io::Result<Bytes> {
+        let slot = &self.encoded[coding as usize];
+        if let Some(bytes) = slot.get() {
+            return Ok(bytes.clone());
+        }
+        let compressed = match coding {
+            Coding::Brotli => kelisim_core::precompress::brotli(&self.body)?,
+            Coding::Gzip => kelisim_core::precompress::gzip(&self.body)?,
+        };
+        Ok(slot.get_or_init(|| Bytes::from(compressed)).clone())
     }
 }
 
@@ -177,7 +271,9 @@ fn counted(count: usize, one: &str, many: &str) -> String {
 /// `ru.json`, `en.json` and `default.json` (a language the site does not offer, and
 /// `default`, hold the default language's config, as the server answers) and beside them
 /// each offered language's documents apart (`kk.preferences.json`, and `kk.forms.json` for a
-/// site with forms: the `preferences_href` and `forms_href` of `kk.json`). Returns the folder.
+/// site with forms: the `preferences_href` and `forms_href` of `kk.json`), each with its
+/// brotli and gzip forms beside it (`kk.json.br`, `kk.json.gz`) for a server that sends
+/// precompressed files. Returns the folder.
 pub fn write_build(compiled: &[CompiledConfig], out: &Path) -> Result<PathBuf> {
     let Some(first) = compiled.first() else {
         bail!("nothing to write");
@@ -200,16 +296,51 @@ pub fn write_build(compiled: &[CompiledConfig], out: &Path) -> Result<PathBuf> {
         let (_, served) = all
             .served(&first.site, language)
             .expect("a compiled config has its default language");
-        let path = folder.join(format!("{language}.json"));
-        std::fs::write(&path, &served.body)
-            .with_context(|| format!("writing {}", path.display()))?;
+        write_with_encodings(&folder.join(format!("{language}.json")), served)?;
     }
     for config in compiled {
         for (href, document) in all.documents_of(&config.config_id) {
-            let path = folder.join(href);
-            std::fs::write(&path, &document.body)
-                .with_context(|| format!("writing {}", path.display()))?;
+            write_with_encodings(&folder.join(href), document)?;
         }
     }
     Ok(folder)
+}
+
+/// Writes `served` at `path` and, beside it, its form in each [`Coding`].
+fn write_with_encodings(path: &Path, served: &ServedConfig) -> Result<()> {
+    std::fs::write(path, &served.body).with_context(|| format!("writing {}", path.display()))?;
+    for coding in [Coding::Brotli, Coding::Gzip] {
+        let encoded = served
+            .encoded(coding)
+            .with_context(|| format!("compressing {}", path.display()))?;
+        let mut beside = path.as_os_str().to_owned();
+        beside.push(coding.extension());
+        let beside = PathBuf::from(beside);
+        std::fs::write(&beside, encoded)
+            .with_context(|| format!("writing {}", beside.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Coding;
+
+    #[test]
+    fn the_preferred_coding_is_brotli_then_gzip_and_never_one_refused() {
+        let preferred = |headers: &[&str]| Coding::preferred(headers);
+        assert_eq!(
+            preferred(&["gzip, deflate, br, zstd"]),
+            Some(Coding::Brotli)
+        );
+        assert_eq!(preferred(&["gzip", "br"]), Some(Coding::Brotli));
+        assert_eq!(preferred(&["GZIP, deflate"]), Some(Coding::Gzip));
+        assert_eq!(preferred(&["x-gzip"]), Some(Coding::Gzip));
+        assert_eq!(preferred(&["br;q=0, gzip;q=0.5"]), Some(Coding::Gzip));
+        assert_eq!(preferred(&["br; q=0.0, gzip ; Q=0"]), None);
+        assert_eq!(preferred(&["*"]), Some(Coding::Brotli));
+        assert_eq!(preferred(&["br;q=0, *"]), Some(Coding::Gzip));
+        assert_eq!(preferred(&["identity", "deflate"]), None);
+        assert_eq!(preferred(&[]), None);
+    }
 }

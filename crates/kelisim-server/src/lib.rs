@@ -725,7 +725,9 @@ async fn get_config(
             else {
                 return Err(AppError::NotFound);
             };
-            return Ok(serve_config(&headers, config, served));
+            let (language, served) = (config.language.clone(), served.clone());
+            drop(sites);
+            return Ok(serve_config(&headers, language, served).await);
         }
     }
     let Some((config, served)) = sites.configs().served(&site, &language) else {
@@ -742,21 +744,47 @@ async fn get_config(
             AppError::NotFound
         });
     };
-    Ok(serve_config(&headers, config, served))
+    let (language, served) = (config.language.clone(), served.clone());
+    drop(sites);
+    Ok(serve_config(&headers, language, served).await)
 }
 
-/// A compiled config's body or forms document, or `304` when the browser has it.
-fn serve_config(
+/// A compiled config's body or a document apart from it, or `304` when the browser has it:
+/// brotli or gzip when the browser accepts it, compressed harder than the compression layer
+/// below can afford per request (which leaves an encoded response alone).
+async fn serve_config(
     headers: &HeaderMap,
-    config: &kelisim_core::compile::CompiledConfig,
-    served: &configs::ServedConfig,
+    language: String,
+    served: configs::ServedConfig,
 ) -> Response {
-    let etag = &served.etag;
-    let common = [
+    let accept_encoding: Vec<&str> = headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .collect();
+    let mut coding = configs::Coding::preferred(&accept_encoding);
+    let mut body = served.body.clone();
+    if let Some(wanted) = coding {
+        // Compressing is blocking work, once per config and coding: off the runtime's workers.
+        let compressing = served.clone();
+        match tokio::task::spawn_blocking(move || compressing.encoded(wanted)).await {
+            Ok(Ok(encoded)) => body = encoded,
+            // Said in the log, and the body goes out as it is: still correct, only larger.
+            failed => {
+                tracing::warn!("a config could not be compressed by {wanted:?}: {failed:?}");
+                coding = None;
+            }
+        }
+    }
+    let etag = served.etag_in(coding);
+    let mut common = vec![
         (header::ETAG, etag.clone()),
         (header::CACHE_CONTROL, CONFIG_CACHE_CONTROL.to_owned()),
         (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".to_owned()),
-        (header::CONTENT_LANGUAGE, config.language.clone()),
+        (header::CONTENT_LANGUAGE, language),
+        // The form sent depends on the request's `Accept-Encoding`: a shared cache must
+        // hear it, for the plain form too.
+        (header::VARY, "accept-encoding".to_owned()),
     ];
     let matches = headers
         .get(header::IF_NONE_MATCH)
@@ -766,15 +794,24 @@ fn serve_config(
                 .split(',')
                 .any(|tag| tag.trim() == etag.as_str() || tag.trim() == "*")
         });
-    if matches {
-        return (StatusCode::NOT_MODIFIED, common).into_response();
+    let mut response = if matches {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        common.push((
+            header::CONTENT_TYPE,
+            "application/json; charset=utf-8".to_owned(),
+        ));
+        if let Some(coding) = coding {
+            common.push((header::CONTENT_ENCODING, coding.name().to_owned()));
+        }
+        body.into_response()
+    };
+    for (name, value) in common {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
     }
-    (
-        common,
-        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-        served.body.clone(),
-    )
-        .into_response()
+    response
 }
 
 /// Five minutes fresh, then a day of answering from the cache while revalidating: a changed

@@ -163,6 +163,10 @@ fn config_check_lists_every_problem_and_build_writes_cacheable_files() {
         // What a browser gets: the compiled config less what only its layers show.
         let compiled = compiled_in(&std::fs::read_to_string(&good).unwrap(), expected);
         assert_eq!(text, compiled.to_browser_json());
+        // Beside it the same bytes in brotli and gzip, for a server that sends those.
+        let path = folder.join(format!("{language}.json"));
+        assert_eq!(decompressed(&path, "br"), text.as_bytes());
+        assert_eq!(decompressed(&path, "gz"), text.as_bytes());
         assert!(text.len() < compiled.to_json().len());
         // The forms of each offered language beside its body, where its `forms_href` says.
         if language != "default" {
@@ -172,7 +176,11 @@ fn config_check_lists_every_problem_and_build_writes_cacheable_files() {
             assert_eq!(Some(forms), compiled.to_forms_json());
             let href = compiled.preferences_href().unwrap();
             assert!(text.contains(&format!("\"preferences_href\":\"{href}\"")));
-            let preferences = std::fs::read_to_string(folder.join(href)).unwrap();
+            let preferences = std::fs::read_to_string(folder.join(&href)).unwrap();
+            assert_eq!(
+                decompressed(&folder.join(&href), "gz"),
+                preferences.as_bytes()
+            );
             assert_eq!(Some(preferences), compiled.to_preferences_json());
         }
     }
@@ -237,6 +245,42 @@ fn served_configs_are_archived_and_receipts_show_the_texts_they_attest() {
         &[("if-none-match", &etag)],
     );
     assert_eq!(status, 304);
+    // Brotli, or gzip, when the browser accepts it: the same bytes, each form with its own
+    // ETag, and `Vary: Accept-Encoding` on every form.
+    for (accept, coding) in [
+        ("gzip, deflate, br, zstd", "br"),
+        ("gzip;q=1.0, br;q=0", "gzip"),
+        ("deflate", ""),
+    ] {
+        let (status, response) = get(
+            &base,
+            "/v1/config/glazik-kz/ru",
+            &[("accept-encoding", accept)],
+        );
+        assert_eq!(status, 200, "{accept}");
+        assert_eq!(response.header("vary"), Some("accept-encoding"), "{accept}");
+        assert_eq!(response.header("content-encoding").unwrap_or(""), coding);
+        let coded_etag = response.header("etag").unwrap().to_owned();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut response.into_reader(), &mut bytes).unwrap();
+        if coding.is_empty() {
+            assert_eq!(coded_etag, etag);
+            assert_eq!(bytes, body.as_bytes());
+            continue;
+        }
+        assert_eq!(
+            coded_etag,
+            format!("{}-{coding}\"", etag.trim_end_matches('"'))
+        );
+        assert_eq!(decode(&bytes, coding), body.as_bytes(), "{accept}");
+        assert!(bytes.len() < body.len() / 2, "{accept}");
+        let (status, _) = get(
+            &base,
+            "/v1/config/glazik-kz/ru",
+            &[("accept-encoding", accept), ("if-none-match", &coded_etag)],
+        );
+        assert_eq!(status, 304, "{accept}");
+    }
     let (status, response) = get(&base, "/v1/config/glazik-kz/de", &[]);
     assert_eq!(status, 400);
     assert!(response.into_string().unwrap().contains("language"));
@@ -403,4 +447,27 @@ fn served_configs_are_archived_and_receipts_show_the_texts_they_attest() {
             && printed.contains("`operator` is missing"),
         "{printed}"
     );
+}
+
+/// The file beside `path` ending in `.br` or `.gz` (`extension`), decompressed.
+fn decompressed(path: &std::path::Path, extension: &str) -> Vec<u8> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".{extension}"));
+    let file = std::fs::read(&name).unwrap_or_else(|e| panic!("{name:?}: {e}"));
+    decode(&file, extension)
+}
+
+/// `bytes` decompressed from brotli (`br`) or gzip (`gz`, `gzip`).
+fn decode(bytes: &[u8], coding: &str) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    match coding {
+        "br" => brotli::Decompressor::new(bytes, 4096)
+            .read_to_end(&mut out)
+            .unwrap(),
+        _ => flate2::read::GzDecoder::new(bytes)
+            .read_to_end(&mut out)
+            .unwrap(),
+    };
+    out
 }
