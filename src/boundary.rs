@@ -33,13 +33,11 @@ pub fn config_from_js(compiled: &JsValue, kept: Option<&str>) -> Result<Config, 
     )
 }
 
-/// [`config_from_js`] with the purposes of the config's forms and the texts of their
-/// confirmation steps too: the forms module's reader (the runtime reads no forms).
+/// A compiled config object as the forms module reads it (`Config::from_compiled_for_forms`):
+/// the purposes of its forms and the texts of their confirmation steps, not what only the
+/// runtime reads.
 pub fn config_with_forms_from_js(compiled: &JsValue) -> Result<Config, ConfigError> {
-    let compiled = compiled_object(compiled)?;
-    let mut config = config_from_js(&compiled, None)?;
-    config.read_compiled_forms(Js(compiled))?;
-    Ok(config)
+    Config::from_compiled_for_forms(Js(compiled_object(compiled)?))
 }
 
 /// A JS value as the compiled-config reader walks it (`kelisim_core::compiled::Node`).

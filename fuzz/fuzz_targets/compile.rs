@@ -23,8 +23,10 @@ fuzz_target!(|data: &[u8]| {
                 // config (the archive's) and the body browsers get, and reads the same from both.
                 let value: Value = serde_json::from_str(&json).expect("compiled JSON");
                 let mut whole = Config::from_compiled(&value).expect("the runtime reads it");
-                // And the forms module's reader of the forms' purposes.
+                // With the forms' purposes, as the forms module's reader reads them too.
                 assert!(whole.read_compiled_forms(&value).is_ok());
+                let forms = Config::from_compiled_for_forms(&value).expect("the forms module reads it");
+                assert_eq!(forms.forms, whole.forms);
                 // The body browsers get reads alone (the preferences dialog apart); laid over
                 // with its documents apart, as the loader does, it reads as the whole config,
                 // and so does the body with everything in it (a raw config's, in the browser).
@@ -42,6 +44,7 @@ fuzz_target!(|data: &[u8]| {
                     let body: Value = serde_json::from_str(&json).expect("browser JSON");
                     let mut served = Config::from_compiled(&body).expect("the runtime reads it");
                     assert!(served.read_compiled_forms(&body).is_ok());
+                    assert!(Config::from_compiled_for_forms(&body).is_ok());
                     assert_eq!(without_style(served), without_style(whole.clone()));
                 }
             }
@@ -56,11 +59,12 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-    // The runtime's reader on any JSON: an answer, never a panic.
+    // The modules' readers on any JSON: an answer, never a panic.
     if let Ok(value) = serde_json::from_str::<Value>(text) {
         if let Ok(mut config) = Config::from_compiled(&value) {
             let _ = config.read_compiled_forms(&value);
         }
+        let _ = Config::from_compiled_for_forms(&value);
         let _ = Config::from_compiled_showing(&value, Some("b"), 0.999);
     }
     if let Ok(compiled) = CompiledConfig::from_json(text) {

@@ -3,7 +3,8 @@
 //! validating a raw config. Nothing is checked but the shape of what is read (the compiler
 //! checked the rest; fields the runtime does not read, such as a newer compiler's, are
 //! ignored); a wrong format or a broken structure is one `ConfigError` naming the field, and the
-//! caller shows nothing. The layers' node trees are checked for what could run or load.
+//! caller shows nothing. The runtime's reader checks the layers' node trees for what could
+//! run or load; the forms module's reads neither them nor the categories and the interface.
 //!
 //! The reader walks any [`Node`]: core's [`Value`] natively, and in the browser the JS object
 //! the page gave, read where it is (copying it into a `Value` first cost the runtime module
@@ -504,40 +505,127 @@ impl Config {
         kept: Option<&str>,
         random: f64,
     ) -> Result<Config, ConfigError> {
-        // The format first: nothing else of another format (or of a raw kelisim.json) means
-        // anything here, and the one error should say so rather than name a field.
-        let format = value.field("format").and_then(|format| format.text());
-        if format.as_deref() != Some(FORMAT) {
-            return Err(ConfigError::new(
-                "format",
-                &crate::strings::concat(&[
-                    "is not \"",
-                    FORMAT,
-                    "\": this is not a compiled config this version of kelisim reads (a raw kelisim.json goes through the compiler)",
-                ]),
-            ));
-        }
+        check_format(&value)?;
         let failure = Failure::default();
         let config = read(value, &failure, kept, random);
         failure.into_result(config)
     }
+
+    /// Reads a compiled config for the forms module: what both modules read and the forms
+    /// ([`Config::read_compiled_forms`]), not the categories, the interface, the banner
+    /// variants or the layers' trees, which only the runtime reads and shows; so the forms
+    /// module does not carry their reader.
+    pub fn from_compiled_for_forms<N: Node>(value: N) -> Result<Config, ConfigError> {
+        check_format(&value)?;
+        let failure = Failure::default();
+        // No categories, and an interface that stands for none: the forms module shows
+        // neither.
+        let mut config = read_base(
+            &Object::new(value.clone(), Path::Root, &failure),
+            |_, _, _| {
+                let ui = Ui {
+                    layout: Layout::Bar,
+                    position: Position::Bottom,
+                    theme: Vec::new(),
+                    variant: None,
+                    hide_from_bots: false,
+                    variants: Vec::new(),
+                    reopen: Reopen::Button,
+                    reopen_position: Position::BottomRight,
+                };
+                (Vec::new(), ui)
+            },
+        );
+        read_forms(&mut config, value, &failure);
+        failure.into_result(config)
+    }
+}
+
+/// The format first: nothing else of another format (or of a raw kelisim.json) means anything
+/// to the readers, and the one error should say so rather than name a field.
+fn check_format<N: Node>(value: &N) -> Result<(), ConfigError> {
+    let format = value.field("format").and_then(|format| format.text());
+    if format.as_deref() == Some(FORMAT) {
+        return Ok(());
+    }
+    Err(ConfigError::new(
+        "format",
+        &crate::strings::concat(&[
+            "is not \"",
+            FORMAT,
+            "\": this is not a compiled config this version of kelisim reads (a raw kelisim.json goes through the compiler)",
+        ]),
+    ))
 }
 
 fn read<N: Node>(value: N, failure: &Failure, kept: Option<&str>, random: f64) -> Config {
     let top = Object::new(value, Path::Root, failure);
-    let language = top_language(&top, "language");
+    // What only the layers show (the first layer's notes, the cross-border list, the term in
+    // words, each service's data and each category's description) is in their node trees;
+    // the runtime builds them from the config object itself (`layers_of`).
+    let preferences_apart = top.optional_string("preferences_href").is_some();
+    check_layers(&top, preferences_apart);
+    read_base(&top, |language, resolved, texts| {
+        let categories = read_categories(&top, language, resolved);
+        let mut ui = read_ui(&top);
+
+        // The banner variants: each one's trees checked, the one shown read over the config's
+        // banner (its layers are taken from the config object by `layers_of`).
+        let variants = top.array("variants");
+        let variants: Vec<Object<'_, N>> = variants.objects().collect();
+        let mut ids = Vec::new();
+        let mut weights = Vec::new();
+        for variant in &variants {
+            check_layers(variant, preferences_apart);
+            ids.push(variant.string("id"));
+            weights.push(variant.whole_number("weight"));
+        }
+        let shown = ids
+            .iter()
+            .position(|id| Some(id.as_str()) == kept)
+            .or_else(|| crate::config::pick_by_weight(&weights, random));
+        if let Some((variant, id)) = shown.and_then(|index| variants.get(index).zip(ids.get(index)))
+        {
+            if let Some(name) = variant.optional_string("layout") {
+                ui.layout = layout(variant, "layout", &name);
+            }
+            variant.object("texts", |overrides| {
+                texts.set_each(&crate::texts::RUNTIME_TEXTS, |name| {
+                    overrides.optional_string(name)
+                });
+            });
+            resolved.texts_hash = variant.string("texts_hash");
+            resolved.variant_picked = true;
+            ui.variant = Some(id.clone());
+        }
+        (categories, ui)
+    })
+}
+
+/// What both browser modules read: the site, its languages, the operator, the policy, the
+/// receipts endpoint, the cookie's settings, the stylesheet and the texts the runtime uses
+/// itself, with the config's id and fingerprint; `rest` reads the categories and the interface (the runtime's
+/// alone) in the config's language, adding to what was resolved and to those texts.
+#[inline(always)]
+fn read_base<N: Node>(
+    top: &Object<'_, N>,
+    rest: impl FnOnce(Language, &mut Resolved, &mut Texts) -> (Vec<Category>, Ui),
+) -> Config {
+    let language = top_language(top, "language");
     let mut languages = Vec::new();
     let codes = top.array("languages");
     for (index, item) in codes.items.iter().enumerate() {
         languages.push(match item.text().and_then(|code| code.parse().ok()) {
             Some(language) => language,
             None => {
-                failure.at(&codes.path(index), "must be a language code");
+                codes
+                    .failure
+                    .at(&codes.path(index), "must be a language code");
                 Language::Kk
             }
         });
     }
-    let default_language = top_language(&top, "default_language");
+    let default_language = top_language(top, "default_language");
     let mut resolved = Resolved {
         language: Some(language),
         config_id: top.string("config_id"),
@@ -546,13 +634,7 @@ fn read<N: Node>(value: N, failure: &Failure, kept: Option<&str>, random: f64) -
         preferences_style: top.optional_string("preferences_style").unwrap_or_default(),
         ..Resolved::default()
     };
-    // What only the layers show (the first layer's notes, the cross-border list, the term in
-    // words, each service's data and each category's description) is in their node trees;
-    // the runtime builds them from the config object itself (`layers_of`).
-    let preferences_apart = top.optional_string("preferences_href").is_some();
-    check_layers(&top, preferences_apart);
-    let operator = read_operator(&top, language);
-
+    let operator = read_operator(top, language);
     // Only the texts the runtime uses: the rest are in the layers.
     let mut runtime_texts = Texts::empty();
     top.object("texts", |texts| {
@@ -562,41 +644,9 @@ fn read<N: Node>(value: N, failure: &Failure, kept: Option<&str>, random: f64) -
     });
     let mut policy_urls = PerLanguage::default();
     policy_urls.set(language, top.string("policy_url"));
-
-    let categories = read_categories(&top, language, &mut resolved);
-    let mut ui = read_ui(&top);
-
-    // The banner variants: each one's trees checked, the one shown read over the config's
-    // banner (its layers are taken from the config object by `layers_of`).
-    let variants = top.array("variants");
-    let variants: Vec<Object<'_, N>> = variants.objects().collect();
-    let mut ids = Vec::new();
-    let mut weights = Vec::new();
-    for variant in &variants {
-        check_layers(variant, preferences_apart);
-        ids.push(variant.string("id"));
-        weights.push(variant.whole_number("weight"));
-    }
-    let shown = ids
-        .iter()
-        .position(|id| Some(id.as_str()) == kept)
-        .or_else(|| crate::config::pick_by_weight(&weights, random));
-    if let Some((variant, id)) = shown.and_then(|index| variants.get(index).zip(ids.get(index))) {
-        if let Some(name) = variant.optional_string("layout") {
-            ui.layout = layout(variant, "layout", &name);
-        }
-        variant.object("texts", |overrides| {
-            runtime_texts.set_each(&crate::texts::RUNTIME_TEXTS, |name| {
-                overrides.optional_string(name)
-            });
-        });
-        resolved.texts_hash = variant.string("texts_hash");
-        resolved.variant_picked = true;
-        ui.variant = Some(id.clone());
-    }
+    let (categories, ui) = rest(language, &mut resolved, &mut runtime_texts);
     let mut texts = PerLanguage::default();
     texts.set(language, runtime_texts);
-
     Config {
         site: top.string("site"),
         operator,
@@ -609,7 +659,7 @@ fn read<N: Node>(value: N, failure: &Failure, kept: Option<&str>, random: f64) -
         endpoint: top.optional_string("endpoint"),
         gpc: top.boolean("gpc"),
         ui,
-        // The forms are the forms module's (`read_compiled_forms`).
+        // The forms are the forms module's (`read_forms`).
         forms: Vec::new(),
         cookie_domain: top.optional_string("cookie_domain"),
         policy_urls,
@@ -720,8 +770,10 @@ fn read_ui<N: Node>(top: &Object<'_, N>) -> Ui {
 impl Config {
     /// Reads what only forms use into a config [`Config::from_compiled`] read from the same
     /// `value`: the forms (ids, ways to confirm, fingerprints, purposes), the texts of forms
-    /// and of their confirmation steps, and the operator's email and address. The forms module
-    /// needs them and the runtime does not, so the runtime module does not carry this reader.
+    /// and of their confirmation steps, and the operator's email and address; with it, native
+    /// code reads the whole config. The runtime does not use them, so the runtime module does
+    /// not carry this reader; the forms module reads them with what it needs of the rest
+    /// ([`Config::from_compiled_for_forms`]).
     pub fn read_compiled_forms<N: Node>(&mut self, value: N) -> Result<(), ConfigError> {
         let failure = Failure::default();
         read_forms(self, value, &failure);

@@ -462,6 +462,8 @@ fn the_runtime_refuses_what_is_not_a_compiled_config() {
         .unwrap()
         .remove("form_consent");
     let value: Value = serde_json::from_value(json).unwrap();
+    let error = Config::from_compiled_for_forms(&value).unwrap_err();
+    assert_eq!(error.field, "texts.form_consent", "{error}");
     let mut config = Config::from_compiled(&value).unwrap();
     let error = config.read_compiled_forms(&value).unwrap_err();
     assert_eq!(error.field, "texts.form_consent", "{error}");
@@ -678,6 +680,32 @@ fn the_browser_body_holds_what_the_modules_read() {
         laid["texts"][name] = text.clone();
     }
     assert_eq!(read_value(&laid), read_value(&whole));
+    // The forms module's reader reads the same but the categories and the interface, which
+    // it leaves out; so it needs no layers, and does not check them.
+    let forms_read = |json: &serde_json::Value| {
+        let mut config = Config::from_compiled_for_forms(
+            &serde_json::from_value::<Value>(json.clone()).unwrap(),
+        )
+        .unwrap();
+        config.resolved.as_mut().unwrap().style.clear();
+        config
+    };
+    let mut whole_read = read_value(&laid);
+    assert!(!whole_read.categories.is_empty() && !whole_read.forms.is_empty());
+    let forms_config = forms_read(&laid);
+    assert!(forms_config.categories.is_empty());
+    whole_read.categories.clear();
+    whole_read.ui = forms_config.ui.clone();
+    // Of the countries, the purposes' are named for it; the services' only for the runtime.
+    let forms_names = forms_config.resolved().country_names.clone();
+    let whole_names = &mut whole_read.resolved.as_mut().unwrap().country_names;
+    assert!(forms_names.iter().all(|pair| whole_names.contains(pair)));
+    assert!(whole_names.len() > forms_names.len());
+    *whole_names = forms_names;
+    assert_eq!(forms_config, whole_read);
+    let mut without_layers = laid.clone();
+    without_layers["layers"] = serde_json::json!({"banner": ["script", {}]});
+    assert_eq!(forms_read(&without_layers), forms_config);
     let with_forms = compiled.to_whole_browser_value();
     assert!(with_forms.get("forms_href").is_none());
     assert_eq!(read_value(&with_forms), read_value(&whole));
