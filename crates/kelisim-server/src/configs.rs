@@ -39,15 +39,15 @@ pub struct ServedConfig {
     /// The body in each [`Coding`], compressed at the encoders' best settings by the first
     /// request that accepts it (a few tens of milliseconds, once per config and coding, not at
     /// start: a site may never be asked for some of its documents) and kept while the config
-    /// is served. Shared by the clones a request takes.
+    /// is served, by `Coding as usize`. Shared by the clones a request takes.
     encoded: Arc<[OnceLock<Bytes>; 2]>,
 }
 
 /// A content coding the configs are sent in (`Accept-Encoding`), best first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Coding {
-    Brotli,
-    Gzip,
+    Brotli = 0,
+    Gzip = 1,
 }
 
 impl Coding {
@@ -186,6 +186,11 @@ impl ServedConfig {
             None => self.etag.clone(),
             Some(coding) => format!("{}-{}\"", self.etag.trim_end_matches('"'), coding.name()),
         }
+    }
+
+    /// The body in `coding` if a request had it compressed before.
+    pub fn encoded_before(&self, coding: Coding) -> Option<Bytes> {
+        self.encoded[coding as usize].get().cloned()
     }
 
     /// The body in `coding`, compressed now if no request did before.

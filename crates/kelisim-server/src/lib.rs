@@ -764,7 +764,9 @@ async fn serve_config(
         .collect();
     let mut coding = configs::Coding::preferred(&accept_encoding);
     let mut body = served.body.clone();
-    if let Some(wanted) = coding {
+    if let Some(encoded) = coding.and_then(|coding| served.encoded_before(coding)) {
+        body = encoded;
+    } else if let Some(wanted) = coding {
         // Compressing is blocking work, once per config and coding: off the runtime's workers.
         let compressing = served.clone();
         match tokio::task::spawn_blocking(move || compressing.encoded(wanted)).await {
