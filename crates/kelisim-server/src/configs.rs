@@ -36,10 +36,10 @@ pub struct ServedConfig {
     /// names, less what browsers do not read, so a new kelisim may serve the same config
     /// differently; the ETag follows the bytes.
     pub etag: String,
-    /// The body in each [`Coding`], compressed at the encoders' best settings by the first
-    /// request that accepts it (a few tens of milliseconds, once per config and coding, not at
-    /// start: a site may never be asked for some of its documents) and kept while the config
-    /// is served, by `Coding as usize`. Shared by the clones a request takes.
+    /// The body in each [`Coding`], compressed at the encoders' best settings once (in the
+    /// background after start, [`SiteConfigs::compress_in_background`], or by a request that
+    /// comes first) and kept while the config is served, by `Coding as usize`. Shared by the
+    /// clones a request or that background task takes.
     encoded: Arc<[OnceLock<Bytes>; 2]>,
 }
 
@@ -160,6 +160,30 @@ impl SiteConfigs {
             .iter()
             .filter(move |((id, _), _)| id == config_id)
             .map(|((_, href), served)| (href.as_str(), served))
+    }
+
+    /// Compresses every body and document served in each [`Coding`] on a blocking thread, so
+    /// that no visitor waits for it (a request that comes first compresses its own). Must be
+    /// called within the server's runtime.
+    pub fn compress_in_background(&self) {
+        let served: Vec<ServedConfig> = self
+            .served
+            .values()
+            .chain(self.served_documents.values())
+            .cloned()
+            .collect();
+        if served.is_empty() {
+            return;
+        }
+        tokio::task::spawn_blocking(move || {
+            for config in served {
+                for coding in [Coding::Brotli, Coding::Gzip] {
+                    if let Err(error) = config.encoded(coding) {
+                        tracing::warn!("a config could not be compressed by {coding:?}: {error}");
+                    }
+                }
+            }
+        });
     }
 
     /// Every compiled config of every site (for the archive).

@@ -557,6 +557,7 @@ async fn serve_command(args: ServeArgs) -> Result<()> {
     if archived > 0 {
         tracing::info!("archived {archived} new compiled configs");
     }
+    state.sites().configs().compress_in_background();
     let writer_task = state.writer_task();
     let reloader = tokio::spawn(reload_on_hangup(
         state.clone(),
@@ -1010,6 +1011,7 @@ async fn reload_on_hangup(
                     continue;
                 }
                 let count = new_sites.all().len();
+                new_sites.configs().compress_in_background();
                 state.reload(new_sites, &new_credentials);
                 tracing::info!(
                     "reloaded: {count} sites, {} credentials",
