@@ -762,25 +762,8 @@ async fn serve_config(
         .iter()
         .filter_map(|value| value.to_str().ok())
         .collect();
-    let mut coding = configs::Coding::preferred(&accept_encoding);
-    let mut body = served.body.clone();
-    if let Some(encoded) = coding.and_then(|coding| served.encoded_before(coding)) {
-        body = encoded;
-    } else if let Some(wanted) = coding {
-        // Compressing is blocking work, once per config and coding: off the runtime's workers.
-        let compressing = served.clone();
-        match tokio::task::spawn_blocking(move || compressing.encoded(wanted)).await {
-            Ok(Ok(encoded)) => body = encoded,
-            // Said in the log, and the body goes out as it is: still correct, only larger.
-            failed => {
-                tracing::warn!("a config could not be compressed by {wanted:?}: {failed:?}");
-                coding = None;
-            }
-        }
-    }
-    let etag = served.etag_in(coding);
+    let coding = configs::Coding::preferred(&accept_encoding);
     let mut common = vec![
-        (header::ETAG, etag.clone()),
         (header::CACHE_CONTROL, CONFIG_CACHE_CONTROL.to_owned()),
         (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".to_owned()),
         (header::CONTENT_LANGUAGE, language),
@@ -788,17 +771,22 @@ async fn serve_config(
         // hear it, for the plain form too.
         (header::VARY, "accept-encoding".to_owned()),
     ];
+    // A revalidation is answered without compressing anything.
+    let etag = served.etag_in(coding);
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| {
             value
                 .split(',')
-                .any(|tag| tag.trim() == etag.as_str() || tag.trim() == "*")
+                .any(|tag| tag.trim() == etag || tag.trim() == "*")
         });
     let mut response = if matches {
+        common.push((header::ETAG, etag));
         StatusCode::NOT_MODIFIED.into_response()
     } else {
+        let (coding, body) = encoded_body(&served, coding).await;
+        common.push((header::ETAG, served.etag_in(coding)));
         common.push((
             header::CONTENT_TYPE,
             "application/json; charset=utf-8".to_owned(),
@@ -814,6 +802,29 @@ async fn serve_config(
         }
     }
     response
+}
+
+/// The body of `served` in `coding` (compressed now, off the runtime's workers, if neither the
+/// background task nor a request did it before), or as it is without one; a compression that
+/// fails is logged, and the body goes out as it is: still correct, only larger.
+async fn encoded_body(
+    served: &configs::ServedConfig,
+    coding: Option<configs::Coding>,
+) -> (Option<configs::Coding>, Bytes) {
+    let Some(coding) = coding else {
+        return (None, served.body.clone());
+    };
+    if let Some(encoded) = served.encoded_before(coding) {
+        return (Some(coding), encoded);
+    }
+    let compressing = served.clone();
+    match tokio::task::spawn_blocking(move || compressing.encoded(coding)).await {
+        Ok(Ok(encoded)) => (Some(coding), encoded),
+        failed => {
+            tracing::warn!("a config could not be compressed by {coding:?}: {failed:?}");
+            (None, served.body.clone())
+        }
+    }
 }
 
 /// Five minutes fresh, then a day of answering from the cache while revalidating: a changed
