@@ -152,9 +152,9 @@ pub fn build(root: &Path) -> Result<Build> {
     )?;
 
     // Each file a site loads also goes out precompressed, next to itself (`.br` by brotli 11,
-    // `.gz` by zopfli, see `gzip_sent`): a server that serves precompressed files (kelisim-server, nginx's
-    // `gzip_static`/`brotli_static`) then sends the smallest form without compressing per
-    // request, and these are exactly the sent sizes reported below.
+    // `.gz` by zopfli, see `gzip_sent`): a server that serves precompressed files
+    // (kelisim-server, nginx's `gzip_static`/`brotli_static`) then sends the smallest form
+    // without compressing per request, and these are exactly the sent sizes reported below.
     let mut sizes = Vec::new();
     for name in LOADED_FILES {
         sizes.push(precompress(&pkg, name)?);

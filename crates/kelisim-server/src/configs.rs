@@ -212,12 +212,13 @@ impl ServedConfig {
         }
     }
 
-    /// The body in `coding` if a request had it compressed before.
+    /// The body in `coding` if it was compressed before.
     pub fn encoded_before(&self, coding: Coding) -> Option<Bytes> {
         self.encoded[coding as usize].get().cloned()
     }
 
-    /// The body in `coding`, compressed now if no request did before.
+    /// The body in `coding`, compressed now if neither the background task nor a request did
+    /// it before.
     pub fn encoded(&self, coding: Coding) -> std::io::Result<Bytes> {
         let slot = &self.encoded[coding as usize];
         if let Some(bytes) = slot.get() {
