@@ -316,9 +316,24 @@ impl CompiledConfig {
     }
 
     /// The stylesheet split in two: the rules a served body keeps, and those of the preferences
-    /// dialog only ([`PREFERENCES_CLASSES`]), which its preferences document brings.
+    /// dialog only, which its preferences document brings: of its classes
+    /// ([`PREFERENCES_CLASSES`]), and of elements under the layers' root (`#kelisim `) that no
+    /// banner (the config's or a variant's) has. The reopen button and the embeds'
+    /// placeholders, which no tree holds, are outside that root.
     fn split_style(&self) -> (String, String) {
-        crate::css::split_classes(&self.style, PREFERENCES_CLASSES)
+        let mut banner_elements = Vec::new();
+        for layers in std::iter::once(&self.layers).chain(self.variants.iter().map(|v| &v.layers)) {
+            tree_elements(&layers.banner, &mut banner_elements);
+        }
+        crate::css::split_rules(&self.style, &|selector| {
+            PREFERENCES_CLASSES
+                .iter()
+                .any(|class| crate::css::names_class(selector, class))
+                || (selector.starts_with("#kelisim ")
+                    && crate::css::styled_element(selector).is_some_and(|element| {
+                        !banner_elements.iter().any(|known| known == element)
+                    }))
+        })
     }
 
     /// Where a browser body's preferences dialog is, relative to the body's own URL (see
@@ -579,6 +594,20 @@ struct FormsDocument<'a> {
     language: &'a str,
     texts: BTreeMap<String, String>,
     forms: &'a [CompiledForm],
+}
+
+/// Every element name of a layer's node tree (`[tag, {attributes}, children...]`), added to
+/// `names` once each.
+fn tree_elements(tree: &serde_json::Value, names: &mut Vec<String>) {
+    let Some(items) = tree.as_array() else { return };
+    if let Some(tag) = items.first().and_then(serde_json::Value::as_str) {
+        if !names.iter().any(|name| name == tag) {
+            names.push(tag.to_owned());
+        }
+    }
+    for child in items.iter().skip(2) {
+        tree_elements(child, names);
+    }
 }
 
 /// How the forms document of a language is named beside its body (see

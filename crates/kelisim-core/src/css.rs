@@ -133,27 +133,23 @@ fn for_each_block<'a>(css: &'a str, mut each: impl FnMut(&'a str, &'a str, &'a s
     rest
 }
 
-/// `css` (minified) split in two: the rules whose every selector names one of `classes`, and
-/// the rest, each in the order written. `@media` blocks are split inside; other at-rules
-/// (`@keyframes`) stay with the rest. Appended after the rest, the first part cascades as it
-/// did in place as long as no rule of the rest that follows it matches the same elements,
-/// which holds for classes only one layer uses. The compiler's.
+/// `css` (minified) split in two: the rules whose every selector `moves`, and the rest, each
+/// in the order written. `@media` blocks are split inside; other at-rules (`@keyframes`) stay
+/// with the rest. Appended after the rest, the first part cascades as it did in place as long
+/// as no rule of the rest that follows it matches the same elements, which holds for classes
+/// and elements only one layer has. The compiler's.
 #[cfg(feature = "compile")]
-pub fn split_classes(css: &str, classes: &[&str]) -> (String, String) {
+pub fn split_rules(css: &str, moves: &impl Fn(&str) -> bool) -> (String, String) {
     let (mut kept, mut moved) = (String::new(), String::new());
     let rest = for_each_block(css, |prelude, body, whole| {
         if prelude.starts_with("@media") {
-            let (kept_inside, moved_inside) = split_classes(body, classes);
+            let (kept_inside, moved_inside) = split_rules(body, moves);
             for (out, inner) in [(&mut kept, kept_inside), (&mut moved, moved_inside)] {
                 if !inner.is_empty() {
                     out.push_str(&format!("{prelude}{{{inner}}}"));
                 }
             }
-        } else if !prelude.starts_with('@')
-            && prelude
-                .split(',')
-                .all(|selector| classes.iter().any(|class| names_class(selector, class)))
-        {
+        } else if !prelude.starts_with('@') && prelude.split(',').all(moves) {
             moved.push_str(whole);
         } else {
             kept.push_str(whole);
@@ -163,9 +159,26 @@ pub fn split_classes(css: &str, classes: &[&str]) -> (String, String) {
     (kept, moved)
 }
 
+/// The element a selector styles, when its last compound names one (`dl` of `#kelisim dl`,
+/// `ul` of `#kelisim p + ul`); `None` for a class, an id, an attribute or a pseudo-class
+/// alone (`#kelisim :focus-visible`). Minified selectors without quoted spaces, as the
+/// stylesheet's.
+#[cfg(feature = "compile")]
+pub fn styled_element(selector: &str) -> Option<&str> {
+    let last = selector
+        .rsplit([' ', '>', '+', '~'])
+        .next()?;
+    let end = last
+        .find(|c: char| !c.is_ascii_alphanumeric())
+        .unwrap_or(last.len());
+    let name = &last[..end];
+    name.starts_with(|c: char| c.is_ascii_lowercase())
+        .then_some(name)
+}
+
 /// Whether `selector` has the class `class` (`.kelisim--bottom` is not `.kelisim--bottom-left`).
 #[cfg(feature = "compile")]
-fn names_class(selector: &str, class: &str) -> bool {
+pub fn names_class(selector: &str, class: &str) -> bool {
     let wanted = format!(".{class}");
     selector.match_indices(&wanted).any(|(at, _)| {
         !selector[at + wanted.len()..]
@@ -200,12 +213,30 @@ mod tests {
     fn rules_only_of_the_classes_split_off_in_order() {
         let css = ".a{x:1}.p .b,.p{y:2}.p,.a{z:3}@media (max-width:480px){.a{w:4}.p{v:5}}@keyframes f{from{o:0}}.pp{u:6}";
         assert_eq!(
-            split_classes(css, &["p"]),
+            split_rules(css, &|selector| names_class(selector, "p")),
             (
                 ".a{x:1}.p,.a{z:3}@media (max-width:480px){.a{w:4}}@keyframes f{from{o:0}}.pp{u:6}"
                     .to_owned(),
                 ".p .b,.p{y:2}@media (max-width:480px){.p{v:5}}".to_owned()
             )
         );
+    }
+
+    #[test]
+    fn the_styled_element_is_the_last_compounds() {
+        for (selector, element) in [
+            ("#kelisim dl", Some("dl")),
+            ("#kelisim p + ul", Some("ul")),
+            ("#kelisim>h3.kelisim-title", Some("h3")),
+            ("#kelisim p~dd", Some("dd")),
+            ("input[type=\"checkbox\"]:checked", Some("input")),
+            (".kelisim-banner .kelisim-actions", None),
+            ("#kelisim :focus-visible", None),
+            ("#kelisim [hidden]", None),
+            ("#kelisim *", None),
+            ("#kelisim", None),
+        ] {
+            assert_eq!(styled_element(selector), element, "{selector}");
+        }
     }
 }

@@ -741,6 +741,45 @@ fn the_browser_body_holds_what_the_modules_read() {
             && !body_style.contains(".kelisim-switch")
     );
     assert!(body_style.contains(".kelisim-button{"));
+    // So do the rules of elements only the dialog has, and none of the body's rules that
+    // follow one of them in the stylesheet styles its element (they would now come first).
+    assert!(dialog_style.contains("#kelisim dl{") && !body_style.contains("#kelisim dl{"));
+    assert!(body_style.contains("#kelisim h2{") && !body_style.contains("#kelisim h3{"));
+    // Every style rule in order (inside `@media` too), as `selectors{body}`.
+    let rules: Vec<String> = compiled
+        .style
+        .split('}')
+        .filter_map(|piece| {
+            let (prelude, body) = piece.rsplit_once('{')?;
+            let selectors = prelude.rsplit('{').next().unwrap_or(prelude);
+            (!selectors.starts_with('@')).then(|| format!("{selectors}{{{body}}}"))
+        })
+        .collect();
+    let elements_of = |rule: &str| -> Vec<Option<String>> {
+        let selectors = rule.split('{').next().unwrap_or("");
+        let styled = kelisim_core::css::styled_element;
+        selectors
+            .split(',')
+            .map(|selector| styled(selector).map(str::to_owned))
+            .collect()
+    };
+    for (at, rule) in rules.iter().enumerate() {
+        let moved = dialog_style.contains(rule.as_str()) && !body_style.contains(rule.as_str());
+        if !moved || !rule.starts_with("#kelisim ") {
+            continue;
+        }
+        for element in elements_of(rule).into_iter().flatten() {
+            for later in rules[at + 1..]
+                .iter()
+                .filter(|r| body_style.contains(r.as_str()))
+            {
+                assert!(
+                    !elements_of(later).contains(&Some(element.clone())),
+                    "{later} follows {rule} and styles {element}"
+                );
+            }
+        }
+    }
     // Every rule is in one of the two; two `@media` blocks are in both.
     let media = "@media (prefers-reduced-motion:no-preference){}@media (max-width:480px){}";
     assert_eq!(
