@@ -1,6 +1,8 @@
 //! The banner's stylesheet (`kelisim.css` beside this file), the forms' (`forms.css`) and their
 //! minifier. The config compiler puts the minified banner sheet with the site's theme into each
 //! compiled config; the forms module's build script minifies the forms' sheet into the module.
+//! For the compiler it also drops the rules of layouts a config never shows (`without_classes`)
+//! and splits off the preferences dialog's (`split_rules`, `styled_element`).
 //!
 //! Deliberately conservative: it drops comments, collapses whitespace, and removes spaces only
 //! where CSS never needs them (around `{`, `}`, `;`, `,` and after `:`), copying quoted strings
