@@ -167,9 +167,7 @@ pub fn split_rules(css: &str, moves: &impl Fn(&str) -> bool) -> (String, String)
 /// stylesheet's.
 #[cfg(feature = "compile")]
 pub fn styled_element(selector: &str) -> Option<&str> {
-    let last = selector
-        .rsplit([' ', '>', '+', '~'])
-        .next()?;
+    let last = selector.rsplit([' ', '>', '+', '~']).next()?;
     let end = last
         .find(|c: char| !c.is_ascii_alphanumeric())
         .unwrap_or(last.len());
