@@ -51,6 +51,9 @@ pub enum Coding {
 }
 
 impl Coding {
+    /// Every coding, in the order of `ServedConfig`'s slots.
+    pub const ALL: [Coding; 2] = [Coding::Brotli, Coding::Gzip];
+
     /// Its name in `Content-Encoding`.
     pub fn name(self) -> &'static str {
         match self {
@@ -177,7 +180,7 @@ impl SiteConfigs {
         }
         tokio::task::spawn_blocking(move || {
             for config in served {
-                for coding in [Coding::Brotli, Coding::Gzip] {
+                for coding in Coding::ALL {
                     if let Err(error) = config.encoded(coding) {
                         tracing::warn!("a config could not be compressed by {coding:?}: {error}");
                     }
@@ -339,7 +342,7 @@ pub fn write_build(compiled: &[CompiledConfig], out: &Path) -> Result<PathBuf> {
 /// Writes `served` at `path` and, beside it, its form in each [`Coding`].
 fn write_with_encodings(path: &Path, served: &ServedConfig) -> Result<()> {
     std::fs::write(path, &served.body).with_context(|| format!("writing {}", path.display()))?;
-    for coding in [Coding::Brotli, Coding::Gzip] {
+    for coding in Coding::ALL {
         let encoded = served
             .encoded(coding)
             .with_context(|| format!("compressing {}", path.display()))?;
