@@ -494,6 +494,10 @@ import {
       });
     });
   }
+  // The module first: it is the larger file, and guessing the language below reads
+  // document.cookie, a synchronous call into the browser's network process that may wait
+  // behind the responses it is busy with.
+  var moduleLoaded = load(new URL('kelisim_sdk_bg.wasm', base));
   // data-config with {lang} names compiled configs, one per language (kelisim-server's
   // /v1/config/<site>/{lang}, or the files of `config build`): the visitor's language is
   // guessed before the config is known (the saved choice, then <html lang>, then the
@@ -510,7 +514,7 @@ import {
       })
     : Promise.resolve(null);
 
-  load(new URL('kelisim_sdk_bg.wasm', base))
+  moduleLoaded
     .then(function () {
       return config.then(function (loaded) {
         // The config first: commands queued meanwhile act on the running SDK.
