@@ -13,21 +13,6 @@ extern "C" {
     /// five imports for what kelisim (which runs in pages only) knows already.
     #[wasm_bindgen(thread_local_v2, js_name = window)]
     static WINDOW: Window;
-
-    // Global functions of the window that cannot throw as kelisim calls them, bound without
-    // web-sys's `catch` (a wrapper in the wasm, a `try` in the glue, a `Result` at each call).
-    // Called without a receiver, a window operation applies to the global object.
-    #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(handler: &JsValue, delay_ms: i32);
-    #[wasm_bindgen(js_name = dispatchEvent)]
-    fn dispatch_event(event: &JsValue);
-    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
-    fn get_random_values(bytes: &mut [u8]);
-    /// `new CustomEvent(name, init)`.
-    #[wasm_bindgen(js_name = CustomEvent)]
-    type CustomEvent;
-    #[wasm_bindgen(constructor, js_class = CustomEvent)]
-    fn new(name: &str, init: &JsValue) -> CustomEvent;
 }
 
 /// The window, borrowed for the whole page life: a reference to one leaked handle instead of
@@ -102,7 +87,7 @@ pub fn now_seconds() -> u64 {
 /// Every browser that runs WebAssembly has it, in insecure contexts too.
 pub fn random_uuid() -> String {
     let mut bytes = [0u8; 16];
-    get_random_values(&mut bytes);
+    fill_random(&mut bytes);
     kelisim_core::ids::uuid_v4(bytes)
 }
 
@@ -110,20 +95,31 @@ pub fn random_uuid() -> String {
 /// module imports; picks a banner variant).
 pub fn random_fraction() -> f64 {
     let mut bytes = [0u8; 4];
-    get_random_values(&mut bytes);
+    fill_random(&mut bytes);
     f64::from(u32::from_le_bytes(bytes)) / 4_294_967_296.0
+}
+
+/// Fills `bytes` from `crypto.getRandomValues` (never fails for a buffer this small).
+fn fill_random(bytes: &mut [u8]) {
+    window()
+        .crypto()
+        .and_then(|crypto| crypto.get_random_values_with_u8_array(bytes))
+        .expect("crypto.getRandomValues fills a small buffer");
 }
 
 /// Runs `callback` (a JS function) once after `delay_ms` milliseconds.
 pub fn schedule(delay_ms: i32, callback: &JsValue) {
-    set_timeout(callback, delay_ms);
+    let _ = window()
+        .set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), delay_ms);
 }
 
 /// Dispatches `CustomEvent(name, {detail})` on the window.
 pub fn dispatch_custom_event(name: &str, detail: &JsValue) {
-    let init = js_sys::Object::new();
-    set_property(&init, "detail", detail);
-    dispatch_event(&CustomEvent::new(name, &init));
+    let init = web_sys::CustomEventInit::new();
+    init.set_detail(detail);
+    let event = web_sys::CustomEvent::new_with_event_init_dict(name, &init)
+        .expect("a CustomEvent takes any name");
+    let _ = window().dispatch_event(&event);
 }
 
 /// A part of the page's address (`origin`, `hostname`, `pathname`), read by name: one

@@ -9,105 +9,63 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlInputElement};
 
-// The DOM calls kelisim makes only in ways that cannot throw: constant tag names, attribute
-// names and selectors of its own, fresh nodes inserted under elements. web-sys binds them all
-// with `catch`, which costs a wrapper in the wasm, a `try` in the glue and a `Result` at every
-// call site for an error that never comes. Bound here without it (were one to throw after all,
-// the exception would reach the caller of the SDK function, as it would in plain JS).
-#[wasm_bindgen]
-extern "C" {
-    /// A DOM element, seen through the calls below only.
-    #[wasm_bindgen(js_name = Element)]
-    type PlainElement;
-    #[wasm_bindgen(method, js_name = setAttribute)]
-    fn set_attribute(this: &PlainElement, name: &str, value: &str);
-    #[wasm_bindgen(method, js_name = removeAttribute)]
-    fn remove_attribute(this: &PlainElement, name: &str);
-    #[wasm_bindgen(method, js_name = appendChild)]
-    fn append_child(this: &PlainElement, child: &Element);
-    #[wasm_bindgen(method)]
-    fn prepend(this: &PlainElement, child: &Element);
-    /// `append(text)`: a text node, never markup.
-    #[wasm_bindgen(method, js_name = append)]
-    fn append_text_node(this: &PlainElement, text: &str);
-    #[wasm_bindgen(method)]
-    fn before(this: &PlainElement, sibling: &Element);
-    #[wasm_bindgen(method, js_name = replaceWith)]
-    fn replace_with(this: &PlainElement, replacement: &Element);
-    #[wasm_bindgen(method)]
-    fn focus(this: &PlainElement);
-    #[wasm_bindgen(method)]
-    fn closest(this: &PlainElement, selector: &str) -> Option<Element>;
-    #[wasm_bindgen(method)]
-    fn matches(this: &PlainElement, selector: &str) -> bool;
-    #[wasm_bindgen(method, getter)]
-    fn style(this: &PlainElement) -> PlainStyle;
+// The DOM calls below get kelisim's own tag names, attribute names and selectors and fresh
+// nodes, for which the DOM never throws; web-sys still returns a `Result` for each (the DOM
+// throws for an invalid name or selector). These helpers set that `Result` aside in one place,
+// so call sites stay plain calls.
 
-    /// An element's `style` (a `CSSStyleDeclaration`).
-    type PlainStyle;
-    #[wasm_bindgen(method, js_name = setProperty)]
-    fn set_property(this: &PlainStyle, name: &str, value: &str);
-
-    #[wasm_bindgen(js_name = Document)]
-    type PlainDocument;
-    #[wasm_bindgen(method, js_name = createElement)]
-    fn create_element(this: &PlainDocument, tag: &str) -> Element;
-}
-
-fn plain(element: &Element) -> &PlainElement {
-    element.unchecked_ref()
-}
-
-/// Sets an attribute whose name is one of kelisim's constants, so it cannot be invalid (names
-/// taken from a page's markup go through web-sys's checked `set_attribute` instead); one
-/// out-of-line copy keeps every call site a plain call.
+/// Sets an attribute whose name is one of kelisim's constants (or checked by the layers' rules,
+/// `compiled::is_layer_attribute`). One out-of-line copy keeps every call site a plain call.
 #[inline(never)]
 pub fn set_attr(element: &Element, name: &str, value: &str) {
-    plain(element).set_attribute(name, value);
+    let _ = element.set_attribute(name, value);
 }
 
 pub fn remove_attr(element: &Element, name: &str) {
-    plain(element).remove_attribute(name);
+    let _ = element.remove_attribute(name);
 }
 
 /// Appends `child` (a new node) as the last child of `parent`.
 pub fn append_node(parent: &Element, child: &Element) {
-    plain(parent).append_child(child);
+    let _ = parent.append_child(child);
 }
 
 /// Inserts `child` (a new node) as the first child of `parent`.
 pub fn prepend_node(parent: &Element, child: &Element) {
-    plain(parent).prepend(child);
+    let _ = parent.prepend_with_node_1(child);
 }
 
 /// Inserts `sibling` (a new node) just before `element`.
 pub fn insert_before(element: &Element, sibling: &Element) {
-    plain(element).before(sibling);
+    let _ = element.before_with_node_1(sibling);
 }
 
 /// Puts `replacement` where `element` is (nothing happens when `element` is detached).
 pub fn replace(element: &Element, replacement: &Element) {
-    plain(element).replace_with(replacement);
+    let _ = element.replace_with_with_node_1(replacement);
 }
 
 /// Moves the keyboard focus to `element` (an HTML element; nothing happens if it cannot take it).
 pub fn focus(element: &Element) {
-    plain(element).focus();
+    let _ = element.unchecked_ref::<web_sys::HtmlElement>().focus();
 }
 
 /// The nearest of `element` and its ancestors that `selector` (one of ours) matches.
 pub fn closest(element: &Element, selector: &str) -> Option<Element> {
-    plain(element).closest(selector)
+    element.closest(selector).ok().flatten()
 }
 
 /// Whether `selector` (one of ours) matches `element`.
 pub fn matches(element: &Element, selector: &str) -> bool {
-    plain(element).matches(selector)
+    element.matches(selector).unwrap_or(false)
 }
 
 /// Sets one CSS property (a custom property too) in `element`'s inline style.
 pub fn set_style(element: &Element, property: &str, value: &str) {
-    plain(element).style().set_property(property, value);
+    let _ = element
+        .unchecked_ref::<web_sys::HtmlElement>()
+        .style()
+        .set_property(property, value);
 }
 
 /// A number not handed out before on this page (1, 2, 3, ...): makes the ids of the nodes
@@ -142,8 +100,8 @@ pub fn find(parent: &Element, selector: &str) -> Option<Element> {
 /// all the nodes built before it, code the module carried for a failure a constant tag never has.
 pub fn element(tag: &str, class: &str) -> Element {
     let element = document()
-        .unchecked_ref::<PlainDocument>()
-        .create_element(tag);
+        .create_element(tag)
+        .expect("kelisim's tag names are valid");
     if !class.is_empty() {
         set_attr(&element, "class", class);
     }
@@ -237,7 +195,7 @@ pub fn layer_tree(tree: &JsValue, parent: Option<&Element>, depth: usize) -> boo
         match child.as_string() {
             Some(text) => {
                 if let Some(node) = &node {
-                    plain(node).append_text_node(&text);
+                    let _ = node.append_with_str_1(&text);
                 }
             }
             None if layer_tree(&child, node.as_ref(), depth + 1) => {}

@@ -29,24 +29,10 @@ thread_local! {
     static WARNED_CATEGORIES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
-#[wasm_bindgen]
-extern "C" {
-    /// `MutationObserver`, bound without web-sys's `catch`: with a function and valid options
-    /// neither the constructor nor `observe` can throw.
-    #[wasm_bindgen(js_name = MutationObserver)]
-    type Observer;
-    #[wasm_bindgen(constructor, js_class = MutationObserver)]
-    fn new(callback: &JsValue) -> Observer;
-    #[wasm_bindgen(method)]
-    fn observe(this: &Observer, target: &Element, options: &JsValue);
-    #[wasm_bindgen(method)]
-    fn disconnect(this: &Observer);
-}
-
 /// Watches the document for elements added after start-up (by the parser still reading the
 /// page, or by scripts). Dropping it disconnects.
 pub struct GateObserver {
-    observer: Observer,
+    observer: web_sys::MutationObserver,
     _callback: Closure<dyn FnMut(js_sys::Array)>,
 }
 
@@ -70,11 +56,12 @@ impl GateObserver {
                 on_added(found);
             }
         });
-        let observer = Observer::new(callback.as_ref());
-        let options = js_sys::Object::new();
-        set_property(&options, "childList", &JsValue::TRUE);
-        set_property(&options, "subtree", &JsValue::TRUE);
-        observer.observe(&root(), &options);
+        let observer = web_sys::MutationObserver::new(callback.as_ref().unchecked_ref())
+            .expect("a MutationObserver takes a function");
+        let options = web_sys::MutationObserverInit::new();
+        options.set_child_list(true);
+        options.set_subtree(true);
+        let _ = observer.observe_with_options(&root(), &options);
         GateObserver {
             observer,
             _callback: callback,
