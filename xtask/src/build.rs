@@ -84,28 +84,14 @@ pub fn build(root: &Path) -> Result<Build> {
     let wasm_out = pkg.join("kelisim_sdk_bg.wasm");
     // Names first, while the module still says which wasm features it uses.
     minify_wasm_names(root, &wasm_in, &bindgen_dir.join("kelisim_sdk.js"))?;
-    // Optimized once to learn the final function bodies, then again with the functions in the
-    // order that compresses best (`order.rs`): names carry the order, and
-    // `--reorder-functions-by-name` applies it before the same optimizations run again.
-    let optimized = bindgen_dir.join("optimized.wasm");
     let wasm_opt = wasm_opt(root);
     let wasm_opt = wasm_opt.to_str().context("wasm-opt path is not UTF-8")?;
     let path = |path: &Path| -> Result<String> {
         Ok(path.to_str().context("path is not UTF-8")?.to_owned())
     };
-    let mut first = WASM_OPT_PASSES.to_vec();
-    let (input, output) = (path(&wasm_in)?, path(&optimized)?);
-    first.extend([input.as_str(), "-o", output.as_str()]);
-    run(root, wasm_opt, &first, &[])?;
-    let named = bindgen_dir.join("named.wasm");
-    std::fs::write(
-        &named,
-        crate::order::name_by_rank(&std::fs::read(&optimized)?)?,
-    )?;
-    let mut second = vec!["--reorder-functions-by-name"];
-    second.extend(WASM_OPT_PASSES);
-    let (input, output) = (path(&named)?, path(&wasm_out)?);
-    second.extend([
+    let mut passes = WASM_OPT_PASSES.to_vec();
+    let (input, output) = (path(&wasm_in)?, path(&wasm_out)?);
+    passes.extend([
         "--strip-debug",
         "--strip-producers",
         "--strip-target-features",
@@ -113,7 +99,7 @@ pub fn build(root: &Path) -> Result<Build> {
         "-o",
         output.as_str(),
     ]);
-    run(root, wasm_opt, &second, &[])?;
+    run(root, wasm_opt, &passes, &[])?;
     let runtime = std::fs::read(&wasm_out)?;
     check_runtime_reads_compiled_configs_only(&runtime)?;
     check_stack(&runtime, "kelisim_sdk_bg.wasm")?;
@@ -471,7 +457,7 @@ const WASM_OPT_PASSES: [&str; 3] = [
 /// largest compiled config): a ratchet, not the goal (25,000, ../shared/SPEC.md). It sits just
 /// above today's size, so a change that adds bytes fails the test command, and the commit that
 /// raises it says why; a change that saves bytes lowers it.
-pub const GZIP_CEILING: usize = 47_880;
+pub const GZIP_CEILING: usize = 48_370;
 
 /// Fails when everything a site loads weighs more than [`GZIP_CEILING`] gzip bytes.
 pub fn check_size_ceiling(build: &Build) -> Result<()> {

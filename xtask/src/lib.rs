@@ -1,11 +1,10 @@
 //! The xtask library: what `cargo xtask` and its test harness (`xtask/harness`) share. Building
-//! `pkg/` (`build`, `order`), installing tools (`tools`), fuzzing (`fuzz`) and the tidy tests
+//! `pkg/` (`build`), installing tools (`tools`), fuzzing (`fuzz`) and the tidy tests
 //! live here, without the HTTP, TLS and WebDriver crates the harness's servers and browsers
 //! need, so `cargo xtask build` does not compile them.
 
 pub mod build;
 pub mod fuzz;
-pub mod order;
 mod tidy;
 pub mod tools;
 
