@@ -41,16 +41,13 @@ pub fn root() -> Element {
         .expect("the document has a root element")
 }
 
-/// `object[key] = value`. Setting a property of a plain object kelisim made cannot fail; one
-/// out-of-line copy serves receipts, events, `getConsent()` and vendor calls.
-#[inline(never)]
+/// `object[key] = value`. Setting a property of a plain object kelisim made cannot fail.
 pub fn set_property(object: &JsValue, key: &str, value: &JsValue) {
     let _ = js_sys::Reflect::set(object, &JsValue::from_str(key), value);
 }
 
 /// Sets each `(key, value)` of `fields` on `object`, in order (event details, dataLayer
-/// entries). Inlined: at its two call sites the loop is smaller than a call.
-#[inline(always)]
+/// entries).
 pub fn set_properties(object: &JsValue, fields: &[(&str, JsValue)]) {
     for (key, value) in fields {
         set_property(object, key, value);
@@ -138,9 +135,7 @@ pub fn console_warn(message: &str) {
     web_sys::console::warn_1(&JsValue::from_str(&concat(&["kelisim: ", message])));
 }
 
-/// `object[key]`, or `undefined` when reading it throws (a getter, a revoked proxy). One
-/// out-of-line copy for every property the SDK reads by name.
-#[inline(never)]
+/// `object[key]`, or `undefined` when reading it throws (a getter, a revoked proxy).
 pub fn property(object: &JsValue, key: &str) -> JsValue {
     js_sys::Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
@@ -189,9 +184,7 @@ pub fn text_or_null(text: Option<&str>) -> JsValue {
     }
 }
 
-/// The element an event happened on, if its target is an element. One out-of-line copy for
-/// the click listeners.
-#[inline(never)]
+/// The element an event happened on, if its target is an element.
 pub fn event_element(event: &web_sys::Event) -> Option<web_sys::Element> {
     event.target()?.dyn_into::<web_sys::Element>().ok()
 }

@@ -15,8 +15,7 @@ use web_sys::{Element, HtmlInputElement};
 // so call sites stay plain calls.
 
 /// Sets an attribute whose name is one of kelisim's constants (or checked by the layers' rules,
-/// `compiled::is_layer_attribute`). One out-of-line copy keeps every call site a plain call.
-#[inline(never)]
+/// `compiled::is_layer_attribute`).
 pub fn set_attr(element: &Element, name: &str, value: &str) {
     let _ = element.set_attribute(name, value);
 }
@@ -87,9 +86,8 @@ pub fn set_hidden(element: &Element, hidden: bool) {
     }
 }
 
-/// The first element under `parent` that `selector` matches. Out of line, like `set_attr`:
-/// the selectors are ours, so the only failure is "none", and no call site handles a `Result`.
-#[inline(never)]
+/// The first element under `parent` that `selector` matches (the selectors are ours, so the
+/// only failure is "none").
 pub fn find(parent: &Element, selector: &str) -> Option<Element> {
     parent.query_selector(selector).ok().flatten()
 }

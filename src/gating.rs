@@ -110,7 +110,6 @@ pub fn activate(config: &Config, consent: &Consent, elements: &[Element]) {
 
 /// The rule of a gated element, from its `data-category` and `data-service`; `None` when it has
 /// no category (it is then left alone).
-#[inline(never)]
 pub fn rule_of(element: &Element) -> Option<GateRule> {
     let category = element.get_attribute("data-category").unwrap_or_default();
     let service = element.get_attribute("data-service");

@@ -201,9 +201,7 @@ fn with_sdk<T>(call: &str, f: impl FnOnce(&sdk::Sdk) -> T) -> Option<T> {
     running_sdk(call).map(|sdk| f(&sdk))
 }
 
-/// The running SDK, or a console error naming `call`. Out of line: `with_sdk` is copied for
-/// every export that uses it, this part is not.
-#[inline(never)]
+/// The running SDK, or a console error naming `call`.
 fn running_sdk(call: &str) -> Option<std::rc::Rc<sdk::Sdk>> {
     let sdk = sdk::current();
     if sdk.is_none() {

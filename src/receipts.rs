@@ -204,9 +204,6 @@ pub fn beacon_pending(config: &Config) {
 /// The kelisim-server endpoint `name` beside the config's receipts endpoint (…/v1/receipts →
 /// …/v1/impressions, …/v1/confirmations, …/v1/signatures); `None` without an endpoint that ends
 /// in `/receipts` (the compiler requires one for forms confirmed by SMS or signature).
-/// Inlined: the runtime calls it once, for impressions, where an out-of-line copy measured
-/// larger.
-#[inline(always)]
 pub fn endpoint_beside_receipts(config: &Config, name: &str) -> Option<String> {
     let base = config.endpoint.as_deref()?.strip_suffix("/receipts")?;
     Some(concat(&[base, "/", name]))
@@ -442,8 +439,7 @@ fn json_text(value: &JsValue) -> String {
         .unwrap_or_default()
 }
 
-/// `set` for a string value, out of line: most fields of a receipt are strings.
-#[inline(never)]
+/// `set` for a string value.
 fn set_text(object: &js_sys::Object, key: &str, value: &str) {
     set(object, key, JsValue::from_str(value));
 }

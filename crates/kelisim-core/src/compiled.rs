@@ -195,7 +195,6 @@ impl Path<'_> {
 struct Failure(RefCell<Option<ConfigError>>);
 
 impl Failure {
-    #[inline(never)]
     fn at(&self, path: &Path, message: &str) {
         let mut first = self.0.borrow_mut();
         if first.is_none() {
@@ -606,7 +605,6 @@ fn read<N: Node>(value: N, failure: &Failure, kept: Option<&str>, random: f64) -
 /// receipts endpoint, the cookie's settings, the stylesheet and the texts the runtime uses
 /// itself, with the config's id and fingerprint; `rest` reads the categories and the interface (the runtime's
 /// alone) in the config's language, adding to what was resolved and to those texts.
-#[inline(always)]
 fn read_base<N: Node>(
     top: &Object<'_, N>,
     rest: impl FnOnce(Language, &mut Resolved, &mut Texts) -> (Vec<Category>, Ui),

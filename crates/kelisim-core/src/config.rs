@@ -1479,10 +1479,7 @@ fn pairs(object: &Option<LocalizedText>) -> &[(String, String)] {
     object.as_deref().unwrap_or_default()
 }
 
-/// Reports `field` with `message`, its `{}` replaced by `value`: one out-of-line call per check
-/// instead of a message assembled from pieces at each (the pieces were most of the checks'
-/// code in the browser module).
-#[inline(never)]
+/// Reports `field` with `message`, its `{}` replaced by `value`.
 fn reject(problems: &Problems, field: &str, message: &str, value: &str) {
     problems.at(field, &fill(message, "", value));
 }

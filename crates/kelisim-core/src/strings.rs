@@ -9,7 +9,6 @@
 /// `parts` one after the other. `[&str]::concat` is the standard library's generic join
 /// routine, larger in the browser module; this loop is a fraction of it, and the
 /// SDK and core build every message and attribute value with it.
-#[inline(never)]
 pub fn concat(parts: &[&str]) -> String {
     join(parts, "")
 }

@@ -22,7 +22,6 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    #[inline(never)]
     pub(crate) fn new(field: &str, message: &str) -> Self {
         ConfigError {
             field: field.to_owned(),
@@ -86,7 +85,6 @@ pub struct Problems(RefCell<Vec<ConfigError>>);
 
 impl Problems {
     /// Keeps `error` unless its field, or a field holding it, was reported already.
-    #[inline(never)]
     pub fn report(&self, error: ConfigError) {
         let mut all = self.0.borrow_mut();
         if !all
@@ -97,9 +95,7 @@ impl Problems {
         }
     }
 
-    /// Reports `message` at `field`. Out of line and not generic: one call per check instead
-    /// of an error built at each.
-    #[inline(never)]
+    /// Reports `message` at `field`.
     pub fn at(&self, field: &str, message: &str) {
         self.report(ConfigError::new(field, message));
     }
@@ -150,7 +146,6 @@ pub struct Fields<'a> {
 }
 
 /// The path of field `name` inside the object at `path` (`categories[1]` + `id`).
-#[inline(never)]
 pub fn field_path(path: &str, name: &str) -> String {
     if path.is_empty() {
         name.to_owned()
@@ -159,7 +154,6 @@ pub fn field_path(path: &str, name: &str) -> String {
     }
 }
 
-#[inline(never)]
 fn wrong_type(path: &str, expected: &str, value: &Value) -> ConfigError {
     let field = if path.is_empty() { "config" } else { path };
     ConfigError::new(
@@ -378,8 +372,7 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// `path[index]`, without `format!`'s machinery in the browser module.
-#[inline(never)]
+/// `path[index]`.
 pub fn index_path(path: &str, index: usize) -> String {
     concat(&[path, "[", &decimal(index as u64), "]"])
 }
