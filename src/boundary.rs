@@ -3,7 +3,6 @@
 //! `getConsent()` returns.
 
 use kelisim_core::compiled::Node;
-use kelisim_core::strings::concat;
 use kelisim_core::value::index_path;
 use kelisim_core::{Config, ConfigError, Consent};
 use wasm_bindgen::{JsCast, JsValue};
@@ -134,11 +133,12 @@ pub fn string_list(value: &JsValue, argument: &str) -> Result<Vec<String>, Strin
         return Ok(vec![single]);
     }
     if !js_sys::Array::is_array(value) {
-        return Err(concat(&[
+        return Err([
             "`",
             argument,
             "` must be an array of ids, e.g. [\"analytics\"]",
-        ]));
+        ]
+        .concat());
     }
     let mut ids = Vec::new();
     let array = js_sys::Array::from(value);
@@ -146,11 +146,12 @@ pub fn string_list(value: &JsValue, argument: &str) -> Result<Vec<String>, Strin
         match array.get_unchecked(index).as_string() {
             Some(id) => ids.push(id),
             None => {
-                return Err(concat(&[
+                return Err([
                     "`",
                     &index_path(argument, index as usize),
                     "` must be a string id",
-                ]))
+                ]
+                .concat())
             }
         }
     }

@@ -1,7 +1,6 @@
 //! Small, checked accessors for the browser environment: window, document, clock, randomness,
 //! console. Everything else in the SDK goes through these rather than unwrapping on its own.
 
-use kelisim_core::strings::concat;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlDocument, NodeList, Window};
@@ -128,11 +127,11 @@ pub fn location(part: &str) -> String {
 }
 
 pub fn console_error(message: &str) {
-    web_sys::console::error_1(&JsValue::from_str(&concat(&["kelisim: ", message])));
+    web_sys::console::error_1(&JsValue::from_str(&["kelisim: ", message].concat()));
 }
 
 pub fn console_warn(message: &str) {
-    web_sys::console::warn_1(&JsValue::from_str(&concat(&["kelisim: ", message])));
+    web_sys::console::warn_1(&JsValue::from_str(&["kelisim: ", message].concat()));
 }
 
 /// `object[key]`, or `undefined` when reading it throws (a getter, a revoked proxy).

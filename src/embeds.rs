@@ -14,7 +14,7 @@ use crate::dom::{
 use crate::gating::{
     STAND_IN_FOR_ATTRIBUTE as FOR_ATTRIBUTE, STAND_IN_ID_ATTRIBUTE as ID_ATTRIBUTE,
 };
-use kelisim_core::strings::{concat, decimal};
+use kelisim_core::strings::decimal;
 use kelisim_core::texts::fill;
 use kelisim_core::{Config, Consent, Language};
 use web_sys::Element;
@@ -67,9 +67,9 @@ pub fn sync(config: &Config, consent: Option<&Consent>, language: Language, elem
 /// The placeholder action of a click on `target`, if it hit a placeholder button.
 pub fn action_of(target: &Element) -> Option<EmbedAction> {
     let button = closest(target, "[data-kelisim-embed-action]")?;
-    let placeholder = closest(&button, &concat(&[".", PLACEHOLDER_CLASS]))?;
+    let placeholder = closest(&button, &[".", PLACEHOLDER_CLASS].concat())?;
     let id = placeholder.get_attribute(FOR_ATTRIBUTE)?;
-    let iframe = find(&root(), &concat(&["[", ID_ATTRIBUTE, "=\"", &id, "\"]"]))?;
+    let iframe = find(&root(), &["[", ID_ATTRIBUTE, "=\"", &id, "\"]"].concat())?;
     match button.get_attribute("data-kelisim-embed-action")?.as_str() {
         "load-once" => Some(EmbedAction::LoadOnce(iframe)),
         "always-allow" => Some(EmbedAction::AlwaysAllow(

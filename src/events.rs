@@ -7,13 +7,12 @@
 //! are dispatched with no SDK state borrowed, so listeners may call back into the API.
 
 use crate::browser::{set_property, window, window_property};
-use kelisim_core::strings::concat;
 use wasm_bindgen::JsValue;
 
 /// Dispatches `kelisim:<event>` with `detail` on `window` (`event` is one of the SPEC's: ready,
 /// shown, consent, change, withdraw).
 pub fn emit(event: &str, detail: &JsValue) {
-    crate::browser::dispatch_custom_event(&concat(&["kelisim:", event]), detail);
+    crate::browser::dispatch_custom_event(&["kelisim:", event].concat(), detail);
 }
 
 /// Pushes `{event: "kelisim_<event>", ...fields}` to `window.dataLayer`, creating it if needed.
@@ -27,7 +26,7 @@ pub fn push_data_layer(event: &str, fields: &[(&str, JsValue)]) {
     set_property(
         &entry,
         "event",
-        &JsValue::from_str(&concat(&["kelisim_", event])),
+        &JsValue::from_str(&["kelisim_", event].concat()),
     );
     crate::browser::set_properties(&entry, fields);
     js_sys::Array::from(&data_layer).push(&entry);

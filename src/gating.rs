@@ -8,7 +8,6 @@
 
 use crate::browser::{console_warn, nodes_of, property, root, set_property};
 use crate::dom::{self, set_attr};
-use kelisim_core::strings::concat;
 use kelisim_core::{Config, Consent, GateRule};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
@@ -147,7 +146,7 @@ fn remove_stand_in(element: &Element) {
     let Some(id) = element.get_attribute(STAND_IN_ID_ATTRIBUTE) else {
         return;
     };
-    let selector = concat(&["[", STAND_IN_FOR_ATTRIBUTE, "=\"", &id, "\"]"]);
+    let selector = ["[", STAND_IN_FOR_ATTRIBUTE, "=\"", &id, "\"]"].concat();
     if let Some(stand_in) = dom::find(&root(), &selector) {
         stand_in.remove();
     }
@@ -206,11 +205,11 @@ fn activate_script(old: &Element) -> Option<HtmlScriptElement> {
 fn warn_unknown(config: &Config, rule: &GateRule) {
     let mut unknown = Vec::new();
     if config.category(&rule.category).is_none() {
-        unknown.push(concat(&["data-category=\"", &rule.category, "\""]));
+        unknown.push(["data-category=\"", &rule.category, "\""].concat());
     }
     if let Some(service) = &rule.service {
         if config.service(service).is_none() {
-            unknown.push(concat(&["data-service=\"", service, "\""]));
+            unknown.push(["data-service=\"", service, "\""].concat());
         }
     }
     for markup in &unknown {
@@ -222,10 +221,13 @@ fn warn_unknown(config: &Config, rule: &GateRule) {
             new
         });
         if first_time {
-            console_warn(&concat(&[
-                markup,
-                " is not in the config, so elements marked with it never run",
-            ]));
+            console_warn(
+                &[
+                    markup,
+                    " is not in the config, so elements marked with it never run",
+                ]
+                .concat(),
+            );
         }
     }
 }

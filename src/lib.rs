@@ -34,7 +34,6 @@ pub mod ui;
 pub mod vendors;
 
 use browser::{console_error, console_warn};
-use kelisim_core::strings::concat;
 use kelisim_core::Choice;
 use wasm_bindgen::prelude::*;
 
@@ -78,12 +77,15 @@ pub fn command(name: &str, args: js_sys::Array) -> JsValue {
         "withdraw" => withdraw(),
         "setLanguage" => set_language(&text(0)),
         "destroy" => destroy(),
-        _ => console_error(&concat(&[
-            "unknown command `",
-            name,
-            "`; use one of ",
-            &kelisim_core::strings::join(&COMMANDS, ", "),
-        ])),
+        _ => console_error(
+            &[
+                "unknown command `",
+                name,
+                "`; use one of ",
+                &COMMANDS.join(", "),
+            ]
+            .concat(),
+        ),
     }
     JsValue::UNDEFINED
 }
@@ -99,10 +101,13 @@ pub fn init(compiled: JsValue, options: JsValue) -> bool {
     let (config, compiled) = match read {
         Ok(read) => read,
         Err(error) => {
-            console_error(&concat(&[
-                &error.describe(),
-                ". Nothing is shown until the config is fixed.",
-            ]));
+            console_error(
+                &[
+                    &error.describe(),
+                    ". Nothing is shown until the config is fixed.",
+                ]
+                .concat(),
+            );
             return false;
         }
     };
@@ -157,7 +162,7 @@ pub fn accept(categories: JsValue, services: JsValue) -> bool {
     let choice = match choice {
         Ok(choice) => choice,
         Err(message) => {
-            console_error(&concat(&["accept: ", &message]));
+            console_error(&["accept: ", &message].concat());
             return false;
         }
     };
@@ -205,10 +210,13 @@ fn with_sdk<T>(call: &str, f: impl FnOnce(&sdk::Sdk) -> T) -> Option<T> {
 fn running_sdk(call: &str) -> Option<std::rc::Rc<sdk::Sdk>> {
     let sdk = sdk::current();
     if sdk.is_none() {
-        console_error(&concat(&[
-            call,
-            "() was called before init() succeeded; it did nothing",
-        ]));
+        console_error(
+            &[
+                call,
+                "() was called before init() succeeded; it did nothing",
+            ]
+            .concat(),
+        );
     }
     sdk
 }

@@ -18,7 +18,7 @@ use crate::storage::{get_item, remove_item, set_item};
 use kelisim_core::config::{Form, Purpose};
 use kelisim_core::consent::MAX_RECEIPT_BYTES;
 use kelisim_core::ids::insert_sorted;
-use kelisim_core::strings::{concat, decimal, parse_digits};
+use kelisim_core::strings::{decimal, parse_digits};
 use kelisim_core::{Action, Config, Consent, Language};
 use wasm_bindgen::prelude::*;
 
@@ -206,7 +206,7 @@ pub fn beacon_pending(config: &Config) {
 /// in `/receipts` (the compiler requires one for forms confirmed by SMS or signature).
 pub fn endpoint_beside_receipts(config: &Config, name: &str) -> Option<String> {
     let base = config.endpoint.as_deref()?.strip_suffix("/receipts")?;
-    Some(concat(&[base, "/", name]))
+    Some([base, "/", name].concat())
 }
 
 /// Posts one anonymous impression (first layer shown) for this page view.
@@ -259,12 +259,12 @@ struct Common<'a> {
 fn base_receipt(config: &Config, common: &Common) -> js_sys::Object {
     let receipt = js_sys::Object::new();
     let origin = location("origin");
-    let page_url = concat(&[origin.as_str(), &location("pathname")]);
+    let page_url = [origin.as_str(), &location("pathname")].concat();
     // Validation allows only http(s) URLs and site paths ("/privacy"), so a path only needs the
     // page's origin in front to be absolute.
     let policy = config.policy_url(common.language);
     let policy_url = if policy.starts_with("/") {
-        concat(&[&origin, policy])
+        [&origin, policy].concat()
     } else {
         policy.to_owned()
     };
@@ -343,12 +343,15 @@ fn post(endpoint: &str, text: &str, settled: Box<dyn FnOnce(Option<String>)>) {
         settled(match status {
             200..=299 => Some(body),
             400 | 413 | 422 => {
-                console_warn(&concat(&[
-                    "the receipts server refused a receipt (",
-                    &decimal(status.into()),
-                    "): ",
-                    &body,
-                ]));
+                console_warn(
+                    &[
+                        "the receipts server refused a receipt (",
+                        &decimal(status.into()),
+                        "): ",
+                        &body,
+                    ]
+                    .concat(),
+                );
                 Some(String::new())
             }
             _ => None,

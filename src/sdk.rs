@@ -21,7 +21,6 @@ use crate::ui::{initial_switches, Ui, UiAction, View};
 use crate::vendors::{send_consent_mode, set_metrika_flags, tell_vendors};
 use gloo_events::{EventListener, EventListenerOptions};
 use kelisim_core::consent::revoked_services;
-use kelisim_core::strings::concat;
 use kelisim_core::{
     choose_language, decode_cookie, encode_cookie, Action, Choice, Config, Consent, Language,
     Reopen, Vendor, COOKIE_NAME,
@@ -572,13 +571,14 @@ impl Sdk {
                 for language in &self.config().languages {
                     enabled.push(language.code());
                 }
-                concat(&[
+                [
                     "setLanguage: `",
                     code,
                     "` is not one of this site's languages (",
-                    &kelisim_core::strings::join(&enabled, ", "),
+                    &enabled.join(", "),
                     ")",
-                ])
+                ]
+                .concat()
             })?;
         let compiled_language = self
             .config()
@@ -672,14 +672,17 @@ impl Sdk {
                 sdk.requested.set(None);
                 sdk.preferences_wanted.set(false);
             }
-            crate::browser::console_error(&concat(&[
-                "the config of `",
-                language.code(),
-                "` did not load: ",
-                &crate::browser::property(&error, "message")
-                    .as_string()
-                    .unwrap_or_default(),
-            ]));
+            crate::browser::console_error(
+                &[
+                    "the config of `",
+                    language.code(),
+                    "` did not load: ",
+                    &crate::browser::property(&error, "message")
+                        .as_string()
+                        .unwrap_or_default(),
+                ]
+                .concat(),
+            );
         });
         let _ = then.call2(&promise, &arrived, &failed);
         Ok(())

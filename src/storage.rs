@@ -7,7 +7,7 @@
 
 use crate::browser::{console_warn, html_document, location, window};
 use kelisim_core::cleanup::{consent_cookie_domain, cookie_domains, matches_pattern};
-use kelisim_core::strings::{concat, decimal, split_at, split_once_at};
+use kelisim_core::strings::{decimal, split_at, split_once_at};
 use kelisim_core::COOKIE_NAME;
 
 /// Value of the named cookie, if the page has it.
@@ -40,22 +40,25 @@ pub fn write_consent_cookie(value: &str, expiry_days: u32, domain: Option<&str>)
     let secure = if is_https() { "; Secure" } else { "" };
     let hostname = location("hostname");
     let domain = match (domain, consent_cookie_domain(&hostname, domain)) {
-        (_, Some(domain)) => concat(&["; Domain=", domain]),
+        (_, Some(domain)) => ["; Domain=", domain].concat(),
         (Some(domain), None) => {
-            console_warn(&concat(&[
-                "cookie_domain \"",
-                domain,
-                "\" does not contain this page's host ",
-                &hostname,
-                "; the choice is stored for ",
-                &hostname,
-                " only",
-            ]));
+            console_warn(
+                &[
+                    "cookie_domain \"",
+                    domain,
+                    "\" does not contain this page's host ",
+                    &hostname,
+                    "; the choice is stored for ",
+                    &hostname,
+                    " only",
+                ]
+                .concat(),
+            );
             String::new()
         }
         (None, None) => String::new(),
     };
-    let cookie = concat(&[
+    let cookie = [
         COOKIE_NAME,
         "=",
         value,
@@ -64,7 +67,8 @@ pub fn write_consent_cookie(value: &str, expiry_days: u32, domain: Option<&str>)
         "; SameSite=Lax",
         &domain,
         secure,
-    ]);
+    ]
+    .concat();
     // Setting document.cookie cannot fail in a normal page; in a sandboxed frame it throws and
     // the choice simply lasts for this page view.
     let _ = html_document().set_cookie(&cookie);
@@ -129,15 +133,16 @@ pub fn clear_local_storage(patterns: &[String]) {
 fn expire_cookie(name: &str, path: &str) {
     let document = html_document();
     let hostname = location("hostname");
-    let expired = concat(&[
+    let expired = [
         name,
         "=; Path=",
         path,
         "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
-    ]);
+    ]
+    .concat();
     let _ = document.set_cookie(&expired);
     for domain in &cookie_domains(&hostname) {
-        let _ = document.set_cookie(&concat(&[&expired, "; Domain=", domain]));
+        let _ = document.set_cookie(&[&expired, "; Domain=", domain].concat());
     }
 }
 

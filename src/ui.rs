@@ -17,7 +17,7 @@ pub(crate) mod reopen;
 use crate::browser::document;
 use crate::dom::{self, inputs, set_attr};
 use gloo_events::{EventListener, EventListenerOptions};
-use kelisim_core::strings::{concat, join};
+
 use kelisim_core::{Config, Consent, IdSet, Language};
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement, HtmlInputElement, KeyboardEvent};
@@ -99,12 +99,13 @@ impl Ui {
         let body = document.body()?;
         let root: HtmlElement = dom::element("div", "").unchecked_into();
         set_attr(&root, "id", "kelisim");
-        let classes = concat(&[
+        let classes = [
             "kelisim--",
             config.ui.layout.as_str(),
             " kelisim--",
             config.ui.position.as_str(),
-        ]);
+        ]
+        .concat();
         set_attr(&root, "class", &classes);
         dom::prepend_node(&body, &root);
 
@@ -211,11 +212,12 @@ impl Ui {
             self.preferences = Some(preferences);
         }
         set_attr(&self.root, "lang", view.language.code());
-        let selector = concat(&[
+        let selector = [
             ".kelisim-languages [data-kelisim-language=\"",
             view.language.code(),
             "\"]",
-        ]);
+        ]
+        .concat();
         let visible_layer = self.preferences.as_ref().or(self.banner.as_ref());
         if let Some(button) = visible_layer.and_then(|layer| dom::find(layer, &selector)) {
             dom::focus(&button);
@@ -407,7 +409,7 @@ fn fill_your_consent(overlay: &Element, view: &View) {
         ".kelisim-decided",
         &String::from(decided.to_locale_string(locale, &wasm_bindgen::JsValue::UNDEFINED)),
     );
-    set_text(".kelisim-granted", &join(&granted, ", "));
+    set_text(".kelisim-granted", &granted.join(", "));
     let (Some(last), Some(link)) = (&view.last_receipt, dom::find(&section, ".kelisim-download"))
     else {
         return;
@@ -420,12 +422,12 @@ fn fill_your_consent(overlay: &Element, view: &View) {
     set_attr(
         &link,
         "href",
-        &concat(&["data:application/json;charset=utf-8,", &encoded]),
+        &["data:application/json;charset=utf-8,", &encoded].concat(),
     );
     set_attr(
         &link,
         "download",
-        &concat(&["kelisim-receipt-", &last.receipt_id, ".json"]),
+        &["kelisim-receipt-", &last.receipt_id, ".json"].concat(),
     );
     dom::set_hidden(&link, false);
 }
@@ -488,7 +490,7 @@ fn sync_switches(input: &HtmlInputElement) {
     let services_of = |category: &str| {
         inputs(
             &dialog,
-            &concat(&["input[data-kelisim-service-category=\"", category, "\"]"]),
+            &["input[data-kelisim-service-category=\"", category, "\"]"].concat(),
         )
     };
     if let Some(category) = input.get_attribute("data-kelisim-category") {
@@ -499,7 +501,7 @@ fn sync_switches(input: &HtmlInputElement) {
         let any_on = services_of(&category).iter().any(HtmlInputElement::checked);
         if let Some(category_switch) = dom::find(
             &dialog,
-            &concat(&["input[data-kelisim-category=\"", &category, "\"]"]),
+            &["input[data-kelisim-category=\"", &category, "\"]"].concat(),
         ) {
             // The selector names an input.
             category_switch

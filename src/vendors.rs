@@ -9,7 +9,6 @@
 use crate::browser::{set_property, window, window_property};
 use crate::helpers::{gtag_push, tell_vendor};
 use kelisim_core::consent_mode::consent_mode_signals;
-use kelisim_core::strings::concat;
 use kelisim_core::{Config, Consent, Vendor};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -60,7 +59,7 @@ pub fn set_metrika_flags(config: &Config, consent: Option<&Consent>) {
         }
         let granted = consent.is_some_and(|consent| consent.service_granted(&service.id));
         if let Some(counter) = &service.vendor_id {
-            let flag = concat(&["disableYaCounter", counter]);
+            let flag = ["disableYaCounter", counter].concat();
             set_property(window(), &flag, &JsValue::from_bool(!granted));
         }
     }

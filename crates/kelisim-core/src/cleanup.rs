@@ -3,7 +3,7 @@
 //!
 //! Pure string logic; the SDK reads `document.cookie` and writes the expiring cookies.
 
-use crate::strings::{concat, has_byte, split_at, split_once_at};
+use crate::strings::{has_byte, split_at, split_once_at};
 
 /// Whether `name` matches `pattern`, where `*` stands for any run of characters
 /// (`_ga_*` matches `_ga_X1Y2`, `*` matches everything, `_ym_uid` only itself).
@@ -76,7 +76,7 @@ pub fn consent_cookie_domain<'a>(hostname: &str, configured: Option<&'a str>) ->
         .len()
         .checked_sub(domain.len() + 1)
         .and_then(|start| host.get(start..))
-        .is_some_and(|tail| tail.eq_ignore_ascii_case(&concat(&[".", domain])));
+        .is_some_and(|tail| tail.eq_ignore_ascii_case(&[".", domain].concat()));
     (host.eq_ignore_ascii_case(domain) || subdomain).then_some(domain)
 }
 

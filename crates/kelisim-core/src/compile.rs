@@ -13,7 +13,6 @@
 
 use crate::config::{Config, ConfigError, Layout, Position};
 use crate::language::Language;
-use crate::strings::join;
 use crate::texts::{country_name, data_kind_name, format_days, TEXT_NAMES};
 use crate::value::Value;
 use serde::{Deserialize, Serialize};
@@ -957,7 +956,7 @@ fn stylesheet(config: &Config) -> String {
             .collect();
         style.push_str(&format!(
             "#kelisim,#kelisim-reopen{{{}}}",
-            join(&properties, ";")
+            properties.join(";")
         ));
     }
     style

@@ -549,11 +549,11 @@ fn check_format<N: Node>(value: &N) -> Result<(), ConfigError> {
     }
     Err(ConfigError::new(
         "format",
-        &crate::strings::concat(&[
+        &[
             "is not \"",
             FORMAT,
             "\": this is not a compiled config this version of kelisim reads (a raw kelisim.json goes through the compiler)",
-        ]),
+        ].concat(),
     ))
 }
 

@@ -7,7 +7,7 @@
 //! came from (fetch, `kelisim.init`, a test).
 
 use crate::language::Language;
-use crate::strings::{concat, decimal, has_byte, is_blank, join, split_at, split_once_at};
+use crate::strings::{decimal, has_byte, split_at, split_once_at};
 use crate::texts::{
     builtin_category_texts, builtin_texts, country_name, data_kind_names, fill, format_days,
     CategoryTexts, TextOverrides, Texts, DATA_KINDS,
@@ -343,12 +343,13 @@ fn expand_preset(raw: &mut RawService, service: &Fields, preset: &str) {
         let problems = service.problems();
         problems.report(ConfigError {
             field: service.path("preset"),
-            message: concat(&[
+            message: [
                 "`",
                 preset,
                 "` is not a preset kelisim knows; the presets are ",
-                &join(&ids, ", "),
-            ]),
+                &ids.join(", "),
+            ]
+            .concat(),
             suggestion: crate::suggest::closest(preset, &ids).map(str::to_owned),
         });
         return;
@@ -628,7 +629,7 @@ impl Config {
     pub fn operator_line(&self, language: Language, full: bool) -> String {
         let texts = self.texts(language);
         let operator = &self.operator;
-        let mut line = concat(&[
+        let mut line = [
             texts.operator_label(),
             ": ",
             operator.name(language),
@@ -637,14 +638,10 @@ impl Config {
             // A no-break space keeps the label and the number on one line.
             "\u{a0}",
             &operator.bin,
-        ]);
+        ]
+        .concat();
         if full {
-            line.push_str(&concat(&[
-                ", ",
-                operator.address(language),
-                ", ",
-                &operator.email,
-            ]));
+            line.push_str(&[", ", operator.address(language), ", ", &operator.email].concat());
         } else {
             line.push_str(".");
         }
@@ -667,11 +664,7 @@ impl Config {
             }
             notes.push((
                 "kelisim-cross-border",
-                fill(
-                    texts.cross_border_notice(),
-                    "countries",
-                    &join(&names, ", "),
-                ),
+                fill(texts.cross_border_notice(), "countries", &names.join(", ")),
             ));
         }
         let mut kinds: Vec<String> = Vec::new();
@@ -706,7 +699,7 @@ impl Config {
             );
             notes.push((
                 "kelisim-data",
-                fill(&summary, "recipients", &join(&recipients, ", ")),
+                fill(&summary, "recipients", &recipients.join(", ")),
             ));
         }
         notes.push((
@@ -760,9 +753,9 @@ impl Config {
                 "title",
                 purpose.title.get(language).map_or("", String::as_str),
             );
-            line("data", &join(&purpose.data, ","));
-            line("recipients", &join(&purpose.recipients, ";"));
-            line("countries", &join(&purpose.countries, ","));
+            line("data", &purpose.data.join(","));
+            line("recipients", &purpose.recipients.join(";"));
+            line("countries", &purpose.countries.join(","));
             line("term_days", &decimal(purpose.term_days.into()));
             line("publication", yes_no(purpose.publication));
         }
@@ -1169,7 +1162,7 @@ fn validate_policy(
     default_language: Language,
     problems: &Problems,
 ) -> PerLanguage<String> {
-    if is_blank(&policy.version) || policy.version.len() > 64 {
+    if policy.version.trim().is_empty() || policy.version.len() > 64 {
         problems.at(
             "policy.version",
             "must be a non-empty version label of at most 64 characters, e.g. \"2026-11-01\"",
@@ -1177,14 +1170,14 @@ fn validate_policy(
     }
     let mut policy_urls = PerLanguage::default();
     for (code, url) in &policy.url {
-        let field = concat(&["policy.url.", code]);
+        let field = ["policy.url.", code].concat();
         let language = parse_language(problems, &field, code);
         check_url(problems, &field, url);
         policy_urls.set(language, url.clone());
     }
     if policy_urls.get(default_language).is_none() {
         problems.at(
-            &concat(&["policy.url.", default_language.code()]),
+            &["policy.url.", default_language.code()].concat(),
             "is missing: the policy must be linked at least in the default language",
         );
     }
@@ -1225,7 +1218,7 @@ fn validate_texts(
         texts.set(*language, builtin_texts(*language));
     }
     for (code, overrides) in raw {
-        let field = concat(&["texts.", code]);
+        let field = ["texts.", code].concat();
         let language = parse_language(problems, &field, code);
         check_overrides(problems, &field, overrides);
         if let Some(language_texts) = texts.get_mut(language) {
@@ -1237,14 +1230,14 @@ fn validate_texts(
 
 /// Override texts must not be empty: a blank button is worse than the built-in text.
 fn check_overrides(problems: &Problems, field: &str, overrides: &TextOverrides) {
-    if let Some((name, _)) = overrides.entries().find(|(_, text)| is_blank(text)) {
-        problems.at(&concat(&[field, ".", name]), "must not be empty");
+    if let Some((name, _)) = overrides.entries().find(|(_, text)| text.trim().is_empty()) {
+        problems.at(&[field, ".", name].concat(), "must not be empty");
     }
     // An SMS without its code confirms nothing.
     for (name, text) in overrides.entries() {
         if (name == "sms_message" || name == "sms_withdraw_message") && !text.contains("{code}") {
             problems.at(
-                &concat(&[field, ".", name]),
+                &[field, ".", name].concat(),
                 "must contain {code}, where the one-time code goes",
             );
         }
@@ -1314,14 +1307,14 @@ fn per_language_or_all(
     let per_language = !(given.len() == 1 && given[0].0.is_empty());
     for (code, text) in given {
         let text_field = if per_language {
-            concat(&[field, ".", code])
+            [field, ".", code].concat()
         } else {
             field.to_owned()
         };
         if per_language {
             parse_language(problems, &text_field, code);
         }
-        if is_blank(text) {
+        if text.trim().is_empty() {
             problems.at(&text_field, message);
         }
     }
@@ -1329,7 +1322,7 @@ fn per_language_or_all(
     let fallback = find("").or_else(|| find(default_language.code()));
     if fallback.is_none() && !given.is_empty() {
         problems.at(
-            &concat(&[field, ".", default_language.code()]),
+            &[field, ".", default_language.code()].concat(),
             "is missing: give it at least in the default language",
         );
     }
@@ -1421,9 +1414,9 @@ fn category_texts(
         ("refusal", &raw.refusal),
     ] {
         for (code, text) in pairs(localized) {
-            let text_field = concat(&[field, ".", name, ".", code]);
+            let text_field = [field, ".", name, ".", code].concat();
             parse_language(problems, &text_field, code);
-            if is_blank(text) {
+            if text.trim().is_empty() {
                 problems.at(&text_field, "must not be empty");
             }
         }
@@ -1453,7 +1446,7 @@ fn category_texts(
             if text.is_empty() {
                 reject(
                     problems,
-                    &concat(&[field, ".", name, ".", language.code()]),
+                    &[field, ".", name, ".", language.code()].concat(),
                     "is missing: `{}` has no built-in texts, so every language in \
                      `languages` needs one",
                     &raw.id,
@@ -1518,13 +1511,13 @@ fn is_country_code(code: &str) -> bool {
 
 /// Every kind of data must be one kelisim can name in three languages.
 fn check_data_kinds(problems: &Problems, field: &str, kinds: &[String]) {
-    let field = concat(&[field, ".data"]);
+    let field = [field, ".data"].concat();
     for (index, kind) in kinds.iter().enumerate() {
         if !DATA_KINDS.contains(&kind.as_str()) {
             reject_suggesting(
                 problems,
                 &index_path(&field, index),
-                &concat(&["`{}` is unknown; use one of ", &join(DATA_KINDS, ", ")]),
+                &["`{}` is unknown; use one of ", &DATA_KINDS.join(", ")].concat(),
                 kind,
                 crate::suggest::closest(kind, DATA_KINDS),
             );
@@ -1552,7 +1545,7 @@ fn check_each(
 fn validate_service(field: &str, raw: RawService, problems: &Problems) -> Service {
     let sub = |name: &str| field_path(field, name);
     check_id(problems, &sub("id"), &raw.id, MAX_ID_LENGTH, false);
-    if is_blank(&raw.name) {
+    if raw.name.trim().is_empty() {
         problems.at(
             &sub("name"),
             "must be the service's name as visitors know it",
@@ -1597,7 +1590,7 @@ fn validate_service(field: &str, raw: RawService, problems: &Problems) -> Servic
             reject_suggesting(
                 problems,
                 &sub("vendor"),
-                &concat(&["`{}` is unknown; use one of ", &join(&names, ", ")]),
+                &["`{}` is unknown; use one of ", &names.join(", ")].concat(),
                 name,
                 crate::suggest::closest(name, &names),
             );
@@ -1755,15 +1748,15 @@ fn validate_purpose(
     let mut title = PerLanguage::default();
     for &language in languages {
         let text = localized_text(&raw_purpose.title, language)
-            .filter(|text| !is_blank(text))
+            .filter(|text| !text.trim().is_empty())
             .unwrap_or_else(|| {
-                problems.at(&concat(&[field, ".title.", language.code()]), "is missing");
+                problems.at(&[field, ".title.", language.code()].concat(), "is missing");
                 String::new()
             });
         title.set(language, text);
     }
     for (code, _) in pairs(&raw_purpose.title) {
-        parse_language(problems, &concat(&[field, ".title.", code]), code);
+        parse_language(problems, &[field, ".title.", code].concat(), code);
     }
     check_data_kinds(problems, field, &raw_purpose.data);
     if raw_purpose.data.is_empty() {
@@ -1773,7 +1766,7 @@ fn validate_purpose(
         problems,
         &sub("recipients"),
         &raw_purpose.recipients,
-        |recipient| !is_blank(recipient),
+        |recipient| !recipient.trim().is_empty(),
         "must not be empty",
     );
     check_each(
@@ -1826,7 +1819,7 @@ fn push_line(out: &mut String, name: &str, value: &str) {
 
 /// `value` with each newline written as `\n`, so that two texts can never hash like one.
 fn one_line(value: &str) -> String {
-    join(&split_at(value, b'\n'), "\\n")
+    split_at(value, b'\n').join("\\n")
 }
 
 /// `true` or `false`, as the fingerprints have always spelled booleans.
@@ -1922,7 +1915,7 @@ fn validate_theme(raw: &Option<LocalizedText>, problems: &Problems) -> Vec<(Stri
         colours.push(value);
     }
     for (key, value) in pairs(raw) {
-        let field = concat(&["ui.theme.", key]);
+        let field = ["ui.theme.", key].concat();
         let Some(index) = THEME_DEFAULTS.iter().position(|(name, _)| name == key) else {
             problems.at(
                 &field,
@@ -1947,8 +1940,8 @@ fn validate_theme(raw: &Option<LocalizedText>, problems: &Problems) -> Vec<(Stri
             // Tenths as integers: float formatting would add kilobytes to the browser module.
             let tenths = (ratio * 10.0) as u64;
             problems.at(
-                &concat(&["ui.theme.", THEME_DEFAULTS[foreground].0]),
-                &concat(&[
+                &["ui.theme.", THEME_DEFAULTS[foreground].0].concat(),
+                &[
                     "has a contrast of ",
                     &decimal(tenths / 10),
                     ".",
@@ -1956,7 +1949,8 @@ fn validate_theme(raw: &Option<LocalizedText>, problems: &Problems) -> Vec<(Stri
                     ":1 with `",
                     THEME_DEFAULTS[background].0,
                     "`; WCAG AA needs at least 4.5:1",
-                ]),
+                ]
+                .concat(),
             );
         }
     }
@@ -1987,7 +1981,7 @@ fn validate_variants(raw_variants: Vec<RawVariant>, problems: &Problems) -> Vec<
             .map(|name| parse_layout(problems, &sub("layout"), name));
         let mut texts = Vec::new();
         for (code, overrides) in raw_variant.texts {
-            let text_field = concat(&[&field, ".texts.", &code]);
+            let text_field = [&field, ".texts.", &code].concat();
             let language = parse_language(problems, &text_field, &code);
             check_overrides(problems, &text_field, &overrides);
             texts.push((language, overrides));
@@ -2013,14 +2007,15 @@ fn check_id(problems: &Problems, field: &str, id: &str, max_length: usize, allow
         };
         problems.at(
             field,
-            &concat(&[
+            &[
                 "\"",
                 id,
                 "\" must be 1 to ",
                 &decimal(max_length as u64),
                 " characters of ",
                 allowed,
-            ]),
+            ]
+            .concat(),
         );
     }
 }
@@ -2124,8 +2119,8 @@ impl Config {
                 line("service", &service.id);
                 line("name", &service.name);
                 line("country", &service.country);
-                line("data", &join(&service.data, ","));
-                line("cookies", &join(&service.cookies, ","));
+                line("data", &service.data.join(","));
+                line("cookies", &service.cookies.join(","));
             }
         }
         out
@@ -2275,7 +2270,7 @@ impl Config {
 
     /// The names of data kinds in the compiled language, joined by ", ".
     pub fn data_names(&self, kinds: &[String]) -> String {
-        crate::strings::join(&self.resolved().data_kind_names(kinds), ", ")
+        self.resolved().data_kind_names(kinds).join(", ")
     }
 }
 

@@ -7,7 +7,6 @@
 use crate::config::Config;
 use crate::ids::IdSet;
 use crate::language::Language;
-use crate::strings::concat;
 
 /// A visitor's standing choice for one site.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -91,7 +90,7 @@ impl ChoiceError {
             ChoiceError::UnknownCategory(id, known) => ("category", id, known),
             ChoiceError::UnknownService(id, known) => ("service", id, known),
         };
-        concat(&[
+        [
             "unknown ",
             kind,
             " `",
@@ -100,7 +99,8 @@ impl ChoiceError {
             kind,
             "s are: ",
             known,
-        ])
+        ]
+        .concat()
     }
 }
 
@@ -153,10 +153,7 @@ impl Config {
                         for category in &self.categories {
                             known.push(&category.id);
                         }
-                        return Err(ChoiceError::UnknownCategory(
-                            id.clone(),
-                            crate::strings::join(&known, ", "),
-                        ));
+                        return Err(ChoiceError::UnknownCategory(id.clone(), known.join(", ")));
                     }
                 }
                 let mut named_services: Vec<&str> = Vec::new();
@@ -167,10 +164,7 @@ impl Config {
                         for service in &self.services() {
                             known.push(&service.id);
                         }
-                        return Err(ChoiceError::UnknownService(
-                            id.clone(),
-                            crate::strings::join(&known, ", "),
-                        ));
+                        return Err(ChoiceError::UnknownService(id.clone(), known.join(", ")));
                     };
                     named_services.push(id);
                     categories_with_named_services.push(&category.id);

@@ -12,7 +12,7 @@
 
 use crate::consent::Consent;
 use crate::ids::IdSet;
-use crate::strings::{concat, decimal, parse_digits, split_at};
+use crate::strings::{decimal, parse_digits, split_at};
 
 /// Name of the first-party cookie.
 pub const COOKIE_NAME: &str = "kelisim";
@@ -48,7 +48,7 @@ pub fn encode_cookie(consent: &Consent) -> String {
         }
         joined
     };
-    concat(&[
+    [
         COOKIE_VERSION,
         ".",
         &consent.consent_id,
@@ -62,7 +62,8 @@ pub fn encode_cookie(consent: &Consent) -> String {
         &join(&consent.granted_categories),
         ".",
         &join(&consent.granted_services),
-    ])
+    ]
+    .concat()
 }
 
 /// Decodes a cookie value written by [`encode_cookie`].

@@ -7,7 +7,6 @@
 //! consent id, time, the texts' hash and the compiled config's id).
 
 use crate::compile::{CompiledConfig, CompiledForm};
-use crate::strings::join;
 use crate::texts::fill;
 
 /// What a document is about, besides the config.
@@ -55,7 +54,7 @@ pub fn consent_document(
             if items.is_empty() {
                 text("no").to_owned()
             } else {
-                join(&items, "; ")
+                items.join("; ")
             }
         };
         let abroad: Vec<&str> = purpose

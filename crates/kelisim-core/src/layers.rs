@@ -11,7 +11,6 @@
 
 use crate::config::{Category, Config, Layout, Service};
 use crate::language::Language;
-use crate::strings::join;
 use crate::texts::{country_name, data_kind_names, fill, format_days};
 use serde_json::{json, Map, Value};
 
@@ -211,7 +210,7 @@ fn service_item(
     }
     let country = country_name(&service.country, language);
     let kinds = data_kind_names(&service.data, language);
-    let cookies = join(&service.cookies, ", ");
+    let cookies = service.cookies.join(", ");
     let mut rows = vec![(texts.country_label(), "", country.as_str())];
     if !service.data.is_empty() {
         rows.push((texts.data_label(), "", &kinds));

@@ -1,31 +1,11 @@
-//! Small string routines the browser module uses instead of the standard library's generic
-//! ones: joining pieces, splitting at one-byte separators, digits in a base, blank tests.
+//! Small string routines the browser modules use instead of the standard library's generic
+//! ones: splitting at one-byte separators, and numbers written and read in a base.
 //!
-//! Why: `[&str]::concat`, `str::split` with a `char`, `trim` and integer formatting each bring
-//! generic machinery (a join routine, the character searcher with `memchr` and UTF-8
-//! encoding, `core::fmt`) that costs the wasm far more than these loops (ARCHITECTURE.md,
-//! "Size"). Each is tested against the standard library below.
-
-/// `parts` one after the other. `[&str]::concat` is the standard library's generic join
-/// routine, larger in the browser module; this loop is a fraction of it, and the
-/// SDK and core build every message and attribute value with it.
-pub fn concat(parts: &[&str]) -> String {
-    join(parts, "")
-}
-
-/// `items` joined by `separator`. The standard `join` is a generic copy routine several times
-/// the size of this loop (and the browser module needs only this one, for `String` and `&str`
-/// lists alike).
-pub fn join<S: AsRef<str>>(items: &[S], separator: &str) -> String {
-    let mut out = String::new();
-    for (index, item) in items.iter().enumerate() {
-        if index > 0 {
-            out.push_str(separator);
-        }
-        out.push_str(item.as_ref());
-    }
-    out
-}
+//! Why: `str::split` with a `char` brings the character searcher (UTF-8 encoding, `memchr`,
+//! the `Split` iterator), and integer formatting brings `core::fmt`, which the runtime does not
+//! carry at all; each costs the wasm far more than these loops. Everything else goes through
+//! the standard library (`[..].concat()`, `join`, `trim`). Each is tested against the standard
+//! library below.
 
 /// `text` cut at every `separator`, an ASCII character (`"a;b;"` gives `a`, `b` and `""`).
 /// Cookies, cookie patterns and domains are split at one-byte separators; `str::split` with a
@@ -57,12 +37,6 @@ pub fn has_byte(text: &str, byte: u8) -> bool {
     text.bytes().any(|b| b == byte)
 }
 
-/// Whether `text` is empty or only whitespace (what `text.trim().is_empty()` says, without
-/// the trimming machinery, which the browser module otherwise needs nowhere).
-pub fn is_blank(text: &str) -> bool {
-    text.chars().all(char::is_whitespace)
-}
-
 /// The decimal digits of `number`: `to_string` and `format!` would bring the formatting
 /// machinery (several kilobytes) into the browser module.
 pub fn decimal(number: u64) -> String {
@@ -82,7 +56,7 @@ pub fn digits(mut number: u64, base: u64) -> String {
         }
     }
     reversed.reverse();
-    concat(&reversed)
+    reversed.concat()
 }
 
 /// The number `text` writes in `base` (2 to 36) with the digits of [`digits`] (`0`-`9`, then
@@ -122,13 +96,6 @@ pub fn digit(value: usize) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn blank_is_what_trim_leaves_empty() {
-        for text in ["", " ", "\t\n", "\u{a0}\u{3000}", " a ", "ә", "\u{200b}"] {
-            assert_eq!(is_blank(text), text.trim().is_empty(), "{text:?}");
-        }
-    }
 
     #[test]
     fn digits_in_base_10_and_36() {
@@ -196,15 +163,5 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn concat_and_join_match_the_standard_library() {
-        assert_eq!(concat(&["a", "", "bc", "д"]), ["a", "", "bc", "д"].concat());
-        assert_eq!(concat(&[]), "");
-        let owned = vec!["kk".to_owned(), "ru".to_owned()];
-        assert_eq!(join(&owned, ", "), owned.join(", "));
-        assert_eq!(join(&["x"], ", "), "x");
-        assert_eq!(join::<&str>(&[], ", "), "");
     }
 }

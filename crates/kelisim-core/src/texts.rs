@@ -7,7 +7,7 @@
 //! Knows nothing about the DOM: the SDK inserts these strings as text, never as HTML.
 
 use crate::language::Language;
-use crate::strings::{concat, decimal, join, split_once_at};
+use crate::strings::{decimal, split_once_at};
 use crate::value::Fields;
 
 /// Declares the interface texts once, as one table: the names (config keys and accessor
@@ -680,7 +680,7 @@ pub fn format_days(language: Language, days: u32) -> String {
         Language::En => "days",
     };
     // A no-break space: "365" and "күн" never wrap apart on a narrow screen.
-    concat(&[&decimal(days.into()), "\u{a0}", word])
+    [&decimal(days.into()), "\u{a0}", word].concat()
 }
 
 /// Declares a table of names keyed by id, each in kk/ru/en: the key list (public, for
@@ -842,7 +842,7 @@ pub fn data_kind_names(kinds: &[String], language: Language) -> String {
             names.push(name);
         }
     }
-    join(&names, ", ")
+    names.join(", ")
 }
 
 /// The name of a country of processing in `language`; unknown codes are shown as the code.

@@ -7,7 +7,7 @@
 //! are (`compiled::Node`). Why not serde derive for the raw config: this reader goes on past a
 //! problem and names its path, so one pass reports every problem.
 
-use crate::strings::{concat, decimal};
+use crate::strings::decimal;
 use std::cell::RefCell;
 
 /// One invalid field of a config: `field` is a path such as `categories[1].services[0].country`.
@@ -33,9 +33,9 @@ impl ConfigError {
     /// "kelisim config: `field` message", the text of `Display`, built without the formatting
     /// machinery so the browser module can log it without carrying `core::fmt`.
     pub fn describe(&self) -> String {
-        let mut text = concat(&["kelisim config: `", &self.field, "` ", &self.message]);
+        let mut text = ["kelisim config: `", &self.field, "` ", &self.message].concat();
         if let Some(suggestion) = &self.suggestion {
-            text.push_str(&concat(&[" (did you mean `", suggestion, "`?)"]));
+            text.push_str(&[" (did you mean `", suggestion, "`?)"].concat());
         }
         text
     }
@@ -150,7 +150,7 @@ pub fn field_path(path: &str, name: &str) -> String {
     if path.is_empty() {
         name.to_owned()
     } else {
-        concat(&[path, ".", name])
+        [path, ".", name].concat()
     }
 }
 
@@ -158,7 +158,7 @@ fn wrong_type(path: &str, expected: &str, value: &Value) -> ConfigError {
     let field = if path.is_empty() { "config" } else { path };
     ConfigError::new(
         field,
-        &concat(&["must be ", expected, ", not ", value.kind()]),
+        &["must be ", expected, ", not ", value.kind()].concat(),
     )
 }
 
@@ -176,10 +176,11 @@ impl<'a> Fields<'a> {
             if !allowed.contains(&name.as_str()) {
                 let mut error = ConfigError::new(
                     &field_path(path, name),
-                    &concat(&[
+                    &[
                         "is not a known field; the fields here are: ",
-                        &crate::strings::join(allowed, ", "),
-                    ]),
+                        &allowed.join(", "),
+                    ]
+                    .concat(),
                 );
                 error.suggestion = crate::suggest::closest(name, allowed).map(str::to_owned);
                 problems.report(error);
@@ -374,7 +375,7 @@ impl<'a> Fields<'a> {
 
 /// `path[index]`.
 pub fn index_path(path: &str, index: usize) -> String {
-    concat(&[path, "[", &decimal(index as u64), "]"])
+    [path, "[", &decimal(index as u64), "]"].concat()
 }
 
 #[cfg(feature = "serde")]

@@ -22,7 +22,7 @@ use kelisim::dom::{
 use kelisim::receipts::{record_form, FormConsent};
 use kelisim_core::config::{Confirmation, Form};
 use kelisim_core::confirm::Refusal;
-use kelisim_core::strings::{concat, decimal, join};
+use kelisim_core::strings::decimal;
 use kelisim_core::texts::fill;
 use kelisim_core::{Config, Language};
 use std::rc::Rc;
@@ -110,7 +110,7 @@ pub fn attach(
         if let Some(kind) = confirm {
             // Sent only when a code or a signature confirmed exactly what is ticked now; the
             // server stored that receipt, so no `form` receipt is sent here.
-            if block_for_submit.get_attribute(CONFIRMED_ATTRIBUTE) != Some(join(&granted, ",")) {
+            if block_for_submit.get_attribute(CONFIRMED_ATTRIBUTE) != Some(granted.join(",")) {
                 stop();
                 let texts = config.texts(language);
                 let (message, focus_on) = match kind {
@@ -128,7 +128,7 @@ pub fn attach(
         let receipt_id = random_uuid();
         if let Some(field) = find(
             &block_for_submit,
-            &concat(&["input[name=", RECEIPT_FIELD, "]"]),
+            &["input[name=", RECEIPT_FIELD, "]"].concat(),
         ) {
             // A hidden input's value is its `value` attribute.
             set_attr(&field, "value", &receipt_id);
@@ -320,7 +320,7 @@ fn sms_listener(
             }
             let (granted, denied) = purposes_ticked(block);
             // The normal phone needs no escaping either (see `choice_json`).
-            let request = concat(&[
+            let request = [
                 &choice_json(
                     &config,
                     &set,
@@ -332,7 +332,8 @@ fn sms_listener(
                 ",\"phone\":\"",
                 &phone,
                 "\"}",
-            ]);
+            ]
+            .concat();
             let block = block.clone();
             let config = Rc::clone(&config);
             post_json(
@@ -375,10 +376,10 @@ fn sms_listener(
         // Digits only, and the number in its normal form: nothing to escape.
         let code: String = code.chars().filter(char::is_ascii_digit).collect();
         let phone = kelisim_core::phone::normalize_kz_mobile(&phone_text).unwrap_or_default();
-        let request = concat(&["{\"code\":\"", &code, "\",\"phone\":\"", &phone, "\"}"]);
+        let request = ["{\"code\":\"", &code, "\",\"phone\":\"", &phone, "\"}"].concat();
         let (granted, _) = purposes_ticked(block);
         send_confirmation(
-            &concat(&[&base, "/", &id]),
+            &[&base, "/", &id].concat(),
             request,
             (block, &config, language),
             (Confirmation::Sms, Some(".kelisim-form-code input")),
@@ -440,19 +441,21 @@ fn eds_listener(
             .filter(|iin| iin.len() == 12 && iin.bytes().all(|b| b.is_ascii_digit()))
             .unwrap_or_default();
         let (granted, denied) = purposes_ticked(block);
-        let request = concat(&[
-            &choice_json(
+        let request: String = [
+            choice_json(
                 &config,
                 &set,
                 language,
                 &granted,
                 &denied,
                 consent_id.as_deref(),
-            ),
+            )
+            .as_str(),
             if iin.is_empty() { "" } else { ",\"iin\":\"" },
             &iin,
             if iin.is_empty() { "}" } else { "\"}" },
-        ]);
+        ]
+        .concat();
         let block = block.clone();
         let config = Rc::clone(&config);
         let url = base.clone();
@@ -493,13 +496,13 @@ fn eds_listener(
                             return say_status(&block, texts.eds_not_running(), None);
                         }
                         _ => {
-                            kelisim::browser::console_warn(&concat(&["NCALayer: ", &value]));
+                            kelisim::browser::console_warn(&["NCALayer: ", &value].concat());
                             return say_status(&block, texts.eds_failed(), None);
                         }
                     }
-                    let body = concat(&["{\"cms\":\"", &value, "\"}"]);
+                    let body = ["{\"cms\":\"", &value, "\"}"].concat();
                     send_confirmation(
-                        &concat(&[&base, "/", &id]),
+                        &[&base, "/", &id].concat(),
                         body,
                         (&block, &config, language),
                         (Confirmation::Eds, None),
@@ -560,10 +563,10 @@ fn confirmed(block: &Element, receipt: &JsValue, granted: &[String]) {
     let receipt_id = kelisim::browser::property(receipt, "receipt_id")
         .as_string()
         .unwrap_or_default();
-    if let Some(field) = find(block, &concat(&["input[name=", RECEIPT_FIELD, "]"])) {
+    if let Some(field) = find(block, &["input[name=", RECEIPT_FIELD, "]"].concat()) {
         set_attr(&field, "value", &receipt_id);
     }
-    set_attr(block, CONFIRMED_ATTRIBUTE, &join(granted, ","));
+    set_attr(block, CONFIRMED_ATTRIBUTE, &granted.join(","));
 }
 
 /// The visitor's choice as the start of a JSON request (without its closing brace): site,
@@ -582,11 +585,11 @@ fn choice_json(
         if ids.is_empty() {
             "[]".to_owned()
         } else {
-            concat(&["[\"", &join(ids, "\",\""), "\"]"])
+            ["[\"", &ids.join("\",\""), "\"]"].concat()
         }
     };
-    let consent = consent_id.map_or_else(|| "null".to_owned(), |id| concat(&["\"", id, "\""]));
-    concat(&[
+    let consent = consent_id.map_or_else(|| "null".to_owned(), |id| ["\"", id, "\""].concat());
+    [
         "{\"site\":\"",
         &config.site,
         "\",\"form\":\"",
@@ -605,7 +608,8 @@ fn choice_json(
         &kelisim::browser::location("origin"),
         &kelisim::browser::location("pathname"),
         "\"",
-    ])
+    ]
+    .concat()
 }
 
 /// The visitor's words for a refused step, from the server's `reason` (the gateway's
@@ -639,7 +643,7 @@ fn post_json(url: &str, body: String, settled: Box<dyn FnOnce(u16, JsValue)>) {
 }
 
 fn checkboxes(block: &Element) -> Vec<HtmlInputElement> {
-    inputs(block, &concat(&["input[name=", PURPOSES_FIELD, "]"]))
+    inputs(block, &["input[name=", PURPOSES_FIELD, "]"].concat())
 }
 
 fn render(config: &Config, form: &Form, language: Language, number: u32) -> Element {
@@ -648,7 +652,7 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Elem
     set_attr(&block, "role", "group");
     set_attr(&block, "lang", language.code());
     let number = decimal(number.into());
-    let statement_id = concat(&["kelisim-form-", &number, "-operator"]);
+    let statement_id = ["kelisim-form-", &number, "-operator"].concat();
     set_attr(&block, "aria-describedby", &statement_id);
     let operator_line = config.operator_line(language, false);
     set_attr(
@@ -657,7 +661,7 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Elem
         &statement_id,
     );
 
-    let error_id = concat(&["kelisim-form-", &number, "-error"]);
+    let error_id = ["kelisim-form-", &number, "-error"].concat();
     for purpose in &form.purposes {
         let label = append(&block, "label", "kelisim-form-purpose");
         let input = append(&label, "input", "");
@@ -674,7 +678,7 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Elem
             &label,
             "span",
             "",
-            &concat(&[" ", &fill(texts.form_consent(), "purpose", title)]),
+            &[" ", &fill(texts.form_consent(), "purpose", title)].concat(),
         );
         if purpose.required {
             let error = append_text(
@@ -702,12 +706,12 @@ fn render(config: &Config, form: &Form, language: Language, number: u32) -> Elem
         let recipients = if purpose.recipients.is_empty() {
             texts.no().to_owned()
         } else {
-            join(&purpose.recipients, "; ")
+            purpose.recipients.join("; ")
         };
         let cross_border = if abroad.is_empty() {
             texts.no().to_owned()
         } else {
-            join(&abroad, ", ")
+            abroad.join(", ")
         };
         let title = purpose.title.get(language).map_or("", String::as_str);
         let publication = if purpose.publication {

@@ -8,7 +8,6 @@
 mod block;
 
 use kelisim::browser::console_error;
-use kelisim_core::strings::concat;
 use kelisim_core::{decode_cookie, COOKIE_NAME};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -34,7 +33,7 @@ pub fn command(name: &str, args: js_sys::Array) {
     match name {
         "attach" => attach(&arg(0), arg(1), &arg(2).as_string().unwrap_or_default()),
         "destroy" => BLOCKS.with_borrow_mut(Vec::clear),
-        _ => console_error(&concat(&["the forms module has no command `", name, "`"])),
+        _ => console_error(&["the forms module has no command `", name, "`"].concat()),
     }
 }
 
@@ -66,6 +65,6 @@ fn attach(compiled: &JsValue, form: JsValue, set: &str) {
     }
     match block::attach(&config, form.clone(), set, language, consent_id) {
         Some(handle) => BLOCKS.with_borrow_mut(|blocks| blocks.push(handle)),
-        None => refuse(&concat(&["formConsent: no purpose set `", set, "`"])),
+        None => refuse(&["formConsent: no purpose set `", set, "`"].concat()),
     }
 }
