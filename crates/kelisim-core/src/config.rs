@@ -396,8 +396,7 @@ fn text_overrides(parent: &Fields) -> Vec<(String, TextOverrides)> {
     texts
 }
 
-/// One value per built-in language: the config's per-language texts and URLs, without the
-/// weight of a map in the browser module.
+/// One value per built-in language: the config's per-language texts and URLs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PerLanguage<T>([Option<T>; 3]);
 
@@ -606,8 +605,7 @@ impl Config {
     }
 
     /// Makes this config show variant `id`: its layout and texts applied, `ui.variant` set.
-    /// `false` (and nothing changed) when there is no such variant. In place: a copy of the
-    /// whole config would bring every config type's `Clone` into the browser module.
+    /// `false` (and nothing changed) when there is no such variant.
     pub fn apply_variant(&mut self, id: &str) -> bool {
         let Some(variant) = self.ui.variants.iter().find(|v| v.id == id) else {
             return false;
@@ -954,7 +952,7 @@ impl Config {
         let problems = Problems::default();
         // One pass with one problem slot: a problem found while reading stays the first one
         // (validating what could be read, with missing parts read as empty, reports only after
-        // it), and the module carries one `into_result` instead of one per stage.
+        // it).
         let config = Config::validate(RawConfig::read(value, &problems), &problems);
         problems.into_result(config)
     }
@@ -1006,16 +1004,12 @@ impl Config {
         })
     }
 
-    /// Every service of every category, in config order. A vector rather than a flattening
-    /// iterator: each chain over `flat_map` was its own few hundred bytes in the wasm.
+    /// Every service of every category, in config order.
     pub fn services(&self) -> Vec<&Service> {
-        let mut services = Vec::new();
-        for category in &self.categories {
-            for service in &category.services {
-                services.push(service);
-            }
-        }
-        services
+        self.categories
+            .iter()
+            .flat_map(|category| &category.services)
+            .collect()
     }
 
     /// Countries outside Kazakhstan where some service processes data, sorted, each once.
@@ -1336,7 +1330,7 @@ fn per_language_or_all(
 }
 
 fn validate_categories(
-    mut raw: Vec<RawCategory>,
+    raw: Vec<RawCategory>,
     languages: &[Language],
     problems: &Problems,
 ) -> Vec<Category> {
@@ -1346,10 +1340,7 @@ fn validate_categories(
     let mut category_ids: Vec<String> = Vec::new();
     let mut service_ids: Vec<String> = Vec::new();
     let mut categories = Vec::new();
-    // Each item taken out of the list in place (`mem::take`) rather than by consuming the
-    // list: a consuming loop is a drop routine per item type in the browser module.
-    for (index, raw_category) in raw.iter_mut().enumerate() {
-        let mut raw_category = std::mem::take(raw_category);
+    for (index, mut raw_category) in raw.into_iter().enumerate() {
         let field = index_path("categories", index);
         let id_field = field_path(&field, "id");
         check_id(problems, &id_field, &raw_category.id, MAX_ID_LENGTH, false);
@@ -1364,8 +1355,8 @@ fn validate_categories(
         category_ids.push(raw_category.id.clone());
         let texts = category_texts(&field, &raw_category, languages, problems);
         let mut services = Vec::new();
-        for (service_index, raw_service) in raw_category.services.iter_mut().enumerate() {
-            let raw_service = std::mem::take(raw_service);
+        let raw_services = std::mem::take(&mut raw_category.services);
+        for (service_index, raw_service) in raw_services.into_iter().enumerate() {
             let service_field = index_path(&field_path(&field, "services"), service_index);
             let service = validate_service(&service_field, raw_service, problems);
             if category_ids.contains(&service.id) || service_ids.contains(&service.id) {
@@ -1466,8 +1457,7 @@ fn localized_text(localized: &Option<LocalizedText>, language: Language) -> Opti
         .map(|(_, text)| text.clone())
 }
 
-/// The key/value pairs of an optional object of strings (none when it is absent): a plain
-/// slice, where `iter().flatten()` brought the flattening adapters into the browser module.
+/// The key/value pairs of an optional object of strings (none when it is absent).
 fn pairs(object: &Option<LocalizedText>) -> &[(String, String)] {
     object.as_deref().unwrap_or_default()
 }
@@ -1526,8 +1516,7 @@ fn check_data_kinds(problems: &Problems, field: &str, kinds: &[String]) {
 }
 
 /// Reports every item of the list at `field` that `ok` rejects, as `field[index]`, with
-/// `message` (where `{}` stands for the item, as in [`reject`]). One function for every list
-/// of the config: each loop of its own was its own code in the browser module.
+/// `message` (where `{}` stands for the item, as in [`reject`]).
 fn check_each(
     problems: &Problems,
     field: &str,
@@ -1666,14 +1655,13 @@ fn add_missing(list: &mut Vec<String>, patterns: &[&str]) {
 }
 
 fn validate_forms(
-    mut raw: Vec<RawForm>,
+    raw: Vec<RawForm>,
     languages: &[Language],
     endpoint: Option<&str>,
     problems: &Problems,
 ) -> Vec<Form> {
     let mut forms: Vec<Form> = Vec::new();
-    for (index, raw_form) in raw.iter_mut().enumerate() {
-        let mut raw_form = std::mem::take(raw_form);
+    for (index, mut raw_form) in raw.into_iter().enumerate() {
         let field = index_path("forms", index);
         let id_field = field_path(&field, "id");
         check_id(problems, &id_field, &raw_form.id, MAX_ID_LENGTH, false);
@@ -1712,8 +1700,8 @@ fn validate_forms(
             );
         }
         let mut purposes: Vec<Purpose> = Vec::new();
-        for (purpose_index, raw_purpose) in raw_form.purposes.iter_mut().enumerate() {
-            let raw_purpose = std::mem::take(raw_purpose);
+        let raw_purposes = std::mem::take(&mut raw_form.purposes);
+        for (purpose_index, raw_purpose) in raw_purposes.into_iter().enumerate() {
             let purpose_field = index_path(&field_path(&field, "purposes"), purpose_index);
             let purpose = validate_purpose(raw_purpose, &purpose_field, languages, problems);
             if purposes.iter().any(|known| known.id == purpose.id) {
@@ -1937,7 +1925,7 @@ fn validate_theme(raw: &Option<LocalizedText>, problems: &Problems) -> Vec<(Stri
     for &(foreground, background) in &THEME_CONTRAST_PAIRS {
         let ratio = contrast_ratio(colours[foreground], colours[background]);
         if ratio < 4.5 {
-            // Tenths as integers: float formatting would add kilobytes to the browser module.
+            // Tenths, cut rather than rounded: 4.49 is not reported as 4.5.
             let tenths = (ratio * 10.0) as u64;
             problems.at(
                 &["ui.theme.", THEME_DEFAULTS[foreground].0].concat(),

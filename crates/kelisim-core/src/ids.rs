@@ -50,13 +50,7 @@ fn push_hex(out: &mut String, byte: u8) {
 /// Inserts `item` into the sorted `list` unless it is there: lists of country codes and the
 /// like, sorted and each once, without a sort and a dedup pass over a `Vec` each time.
 pub fn insert_sorted<'a>(list: &mut Vec<&'a str>, item: &'a str) {
-    // A scan, not a binary search: these lists hold a handful of items, and the search
-    // would be a second copy beside `IdSet`'s in the browser module.
-    let mut index = 0;
-    while index < list.len() && list[index] < item {
-        index += 1;
-    }
-    if list.get(index) != Some(&item) {
+    if let Err(index) = list.binary_search(&item) {
         list.insert(index, item);
     }
 }

@@ -92,28 +92,15 @@ pub fn choose_language(
     enabled: &[Language],
     default: Language,
 ) -> Language {
-    // Plain tests in order: the `Option` and iterator adapters of a combinator chain were
-    // each code of their own in the browser module.
-    if let Some(language) = enabled_only(saved, enabled) {
-        return language;
-    }
-    if let Some(language) = enabled_only(html_lang.and_then(Language::from_tag), enabled) {
-        return language;
-    }
-    for tag in navigator_languages {
-        if let Some(language) = enabled_only(Language::from_tag(tag), enabled) {
-            return language;
-        }
-    }
-    default
-}
-
-/// `candidate` if it is one of `enabled`.
-fn enabled_only(candidate: Option<Language>, enabled: &[Language]) -> Option<Language> {
-    match candidate {
-        Some(language) if enabled.contains(&language) => Some(language),
-        _ => None,
-    }
+    let from_tags = navigator_languages
+        .iter()
+        .map(|tag| Language::from_tag(tag));
+    [saved, html_lang.and_then(Language::from_tag)]
+        .into_iter()
+        .chain(from_tags)
+        .flatten()
+        .find(|language| enabled.contains(language))
+        .unwrap_or(default)
 }
 
 #[cfg(test)]

@@ -76,8 +76,8 @@ impl Value {
 /// Every problem found while reading and validating one config.
 ///
 /// Reading goes on after a problem, with empty values in place of the bad ones, so one pass
-/// finds every problem and no check has to return early and unwind half-built values (in the
-/// browser module those early returns were most of the config reader's code). A problem at a
+/// finds every problem and no check has to return early and unwind half-built values. A
+/// problem at a
 /// field that already has one, or inside it, is left out: it follows from the first (a
 /// category that is not an object has no `id` either).
 #[derive(Debug, Default)]
