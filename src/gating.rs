@@ -178,8 +178,8 @@ fn activate_script(old: &Element) -> Option<HtmlScriptElement> {
         if name != "type" && name != "data-type" && name != "data-src" {
             if let Some(value) = old.get_attribute(&name) {
                 // The page's own attribute names: the HTML parser accepts some that
-                // `setAttribute` refuses (`@click`), so this call keeps its `catch` and skips
-                // such an attribute instead of throwing out of the activation.
+                // `setAttribute` refuses (`@click`); such an attribute is skipped rather than
+                // stopping the activation.
                 let _ = script.set_attribute(&name, &value);
             }
         }
