@@ -53,12 +53,9 @@ pub fn set_properties(object: &JsValue, fields: &[(&str, JsValue)]) {
     }
 }
 
-/// A JS function that runs `callback` once with its first argument, then frees it. Every
-/// one-shot callback of the SDK (timers, script loads, receipt requests and hashes) goes
-/// through this one boxed type, so wasm-bindgen's closure machinery is in the module once
-/// instead of once per closure.
+/// A JS function that runs `callback` once with its first argument, then frees it: every
+/// one-shot callback of the SDK (timers, script loads, receipt requests).
 pub fn once(callback: impl FnOnce(JsValue) + 'static) -> JsValue {
-    let callback: Box<dyn FnOnce(JsValue)> = Box::new(callback);
     Closure::once_into_js(callback)
 }
 
@@ -161,15 +158,15 @@ pub fn navigator_languages() -> Vec<String> {
 }
 
 /// The elements of a `querySelectorAll` result, in document order (an invalid selector gives
-/// none). Not generic: one copy in the wasm, and a caller whose selector names the tag casts.
+/// none); a caller whose selector names the tag casts.
 pub fn nodes_of(list: Result<NodeList, JsValue>) -> Vec<Element> {
     let mut elements = Vec::new();
     if let Ok(list) = list {
-        // Through an array: `Array.from` and the array accessors are imported anyway, the
-        // NodeList's own `length` and `item` would be two more imports.
-        for node in js_sys::Array::from(&list).iter() {
+        for index in 0..list.length() {
             // querySelectorAll matches elements only.
-            elements.push(node.unchecked_into());
+            if let Some(node) = list.item(index) {
+                elements.push(node.unchecked_into());
+            }
         }
     }
     elements

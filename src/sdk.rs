@@ -229,14 +229,13 @@ fn click_listener() -> EventListener {
     )
 }
 
-/// A listener on `target` that calls `handler`. A plain function rather than a closure: the
-/// SDK's listeners capture nothing (they find the running SDK with [`current`]), so they all
-/// share one copy of the listener's code.
+/// A listener on `target` that calls `handler`. The SDK's listeners capture nothing: they find
+/// the running SDK with [`current`].
 fn listen(
     target: &web_sys::EventTarget,
     event_type: &'static str,
     options: EventListenerOptions,
-    handler: fn(&web_sys::Event),
+    handler: impl FnMut(&web_sys::Event) + 'static,
 ) -> EventListener {
     EventListener::new_with_options(target, event_type, options, handler)
 }
