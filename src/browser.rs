@@ -115,12 +115,19 @@ pub fn dispatch_custom_event(name: &str, detail: &JsValue) {
     let _ = window().dispatch_event(&event);
 }
 
-/// A part of the page's address (`origin`, `hostname`, `pathname`), read by name: one
-/// property read instead of a binding per part.
-pub fn location(part: &str) -> String {
-    property(&window_property("location"), part)
-        .as_string()
-        .unwrap_or_default()
+/// The page's origin (`https://shop.kz`).
+pub fn page_origin() -> String {
+    window().location().origin().unwrap_or_default()
+}
+
+/// The page's host name, without the port.
+pub fn page_hostname() -> String {
+    window().location().hostname().unwrap_or_default()
+}
+
+/// The page's path, without the query string.
+pub fn page_path() -> String {
+    window().location().pathname().unwrap_or_default()
 }
 
 pub fn console_error(message: &str) {

@@ -11,7 +11,8 @@
 
 use crate::boundary::list;
 use crate::browser::{
-    console_warn, location, now_seconds, once, property, random_uuid, window, window_property,
+    console_warn, now_seconds, once, page_origin, page_path, property, random_uuid, window,
+    window_property,
 };
 use crate::helpers::post_text;
 use crate::storage::{get_item, remove_item, set_item};
@@ -222,7 +223,7 @@ pub fn impression(config: &Config, language: Language) {
         "variant",
         crate::browser::text_or_null(config.ui.variant.as_deref()),
     );
-    set(&body, "page", JsValue::from_str(&location("pathname")));
+    set(&body, "page", JsValue::from_str(&page_path()));
     let text = json_text(&body);
     let _ = window()
         .navigator()
@@ -258,8 +259,8 @@ struct Common<'a> {
 
 fn base_receipt(config: &Config, common: &Common) -> js_sys::Object {
     let receipt = js_sys::Object::new();
-    let origin = location("origin");
-    let page_url = [origin.as_str(), &location("pathname")].concat();
+    let origin = page_origin();
+    let page_url = [origin.as_str(), &page_path()].concat();
     // Validation allows only http(s) URLs and site paths ("/privacy"), so a path only needs the
     // page's origin in front to be absolute.
     let policy = config.policy_url(common.language);

@@ -5,7 +5,7 @@
 //! The encoding itself lives in `kelisim_core::cookie`; the matching rules in
 //! `kelisim_core::cleanup`. This module only talks to `document.cookie` and `localStorage`.
 
-use crate::browser::{console_warn, html_document, location, window};
+use crate::browser::{console_warn, html_document, page_hostname, page_origin, window};
 use kelisim_core::cleanup::{consent_cookie_domain, cookie_domains, matches_pattern};
 use kelisim_core::strings::{decimal, split_at, split_once_at};
 use kelisim_core::COOKIE_NAME;
@@ -38,7 +38,7 @@ pub fn cookie_names() -> Vec<String> {
 pub fn write_consent_cookie(value: &str, expiry_days: u32, domain: Option<&str>) {
     let max_age = u64::from(expiry_days) * 86_400;
     let secure = if is_https() { "; Secure" } else { "" };
-    let hostname = location("hostname");
+    let hostname = page_hostname();
     let domain = match (domain, consent_cookie_domain(&hostname, domain)) {
         (_, Some(domain)) => ["; Domain=", domain].concat(),
         (Some(domain), None) => {
@@ -132,7 +132,7 @@ pub fn clear_local_storage(patterns: &[String]) {
 
 fn expire_cookie(name: &str, path: &str) {
     let document = html_document();
-    let hostname = location("hostname");
+    let hostname = page_hostname();
     let expired = [
         name,
         "=; Path=",
@@ -147,5 +147,5 @@ fn expire_cookie(name: &str, path: &str) {
 }
 
 fn is_https() -> bool {
-    location("origin").starts_with("https:")
+    page_origin().starts_with("https:")
 }

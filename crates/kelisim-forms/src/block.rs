@@ -605,8 +605,8 @@ fn choice_json(
         ",\"consent_id\":",
         &consent,
         ",\"page_url\":\"",
-        &kelisim::browser::location("origin"),
-        &kelisim::browser::location("pathname"),
+        &kelisim::browser::page_origin(),
+        &kelisim::browser::page_path(),
         "\"",
     ]
     .concat()
