@@ -32,8 +32,7 @@ pub fn document() -> &'static Document {
     LEAKED.with(|document| *document)
 }
 
-/// The `<html>` element. Whole-page queries start here rather than at the document, so only
-/// `Element`'s `querySelector`/`querySelectorAll` are imported, not `Document`'s as well.
+/// The `<html>` element.
 pub fn root() -> Element {
     document()
         .document_element()

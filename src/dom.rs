@@ -92,6 +92,11 @@ pub fn find(parent: &Element, selector: &str) -> Option<Element> {
     parent.query_selector(selector).ok().flatten()
 }
 
+/// The first element of the page that `selector` (one of ours) matches.
+pub fn find_in_page(selector: &str) -> Option<Element> {
+    document().query_selector(selector).ok().flatten()
+}
+
 /// A new element. Infallible for the builders' callers: `createElement` only fails for an
 /// invalid tag name, and every tag here is a constant (were one wrong, the JS exception names
 /// it). Returning `Option` instead made every node of a layer an early-return path that drops

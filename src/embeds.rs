@@ -6,10 +6,9 @@
 //! Owns the placeholder nodes, which live beside their iframe in the store's page (not under
 //! `#kelisim`); each is a stand-in `gating` removes when its iframe is activated.
 
-use crate::browser::root;
 use crate::dom::{
-    append_text, closest, element, find, insert_before, matches, next_number, set_attr, set_hidden,
-    set_style,
+    append_text, closest, element, find_in_page, insert_before, matches, next_number, set_attr,
+    set_hidden, set_style,
 };
 use crate::gating::{
     STAND_IN_FOR_ATTRIBUTE as FOR_ATTRIBUTE, STAND_IN_ID_ATTRIBUTE as ID_ATTRIBUTE,
@@ -69,7 +68,7 @@ pub fn action_of(target: &Element) -> Option<EmbedAction> {
     let button = closest(target, "[data-kelisim-embed-action]")?;
     let placeholder = closest(&button, &[".", PLACEHOLDER_CLASS].concat())?;
     let id = placeholder.get_attribute(FOR_ATTRIBUTE)?;
-    let iframe = find(&root(), &["[", ID_ATTRIBUTE, "=\"", &id, "\"]"].concat())?;
+    let iframe = find_in_page(&["[", ID_ATTRIBUTE, "=\"", &id, "\"]"].concat())?;
     match button.get_attribute("data-kelisim-embed-action")?.as_str() {
         "load-once" => Some(EmbedAction::LoadOnce(iframe)),
         "always-allow" => Some(EmbedAction::AlwaysAllow(

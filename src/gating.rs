@@ -76,7 +76,7 @@ impl Drop for GateObserver {
 
 /// Every gated element of the document not yet handled, in document order.
 pub fn gated_elements() -> Vec<Element> {
-    nodes_of(root().query_selector_all(GATED_SELECTOR))
+    nodes_of(crate::browser::document().query_selector_all(GATED_SELECTOR))
 }
 
 fn collect_gated(element: &Element, found: &mut Vec<Element>) {
@@ -147,7 +147,7 @@ fn remove_stand_in(element: &Element) {
         return;
     };
     let selector = ["[", STAND_IN_FOR_ATTRIBUTE, "=\"", &id, "\"]"].concat();
-    if let Some(stand_in) = dom::find(&root(), &selector) {
+    if let Some(stand_in) = dom::find_in_page(&selector) {
         stand_in.remove();
     }
     dom::set_hidden(element, false);
