@@ -123,35 +123,6 @@ pub fn append_text(parent: &Element, tag: &str, class: &str, text: &str) -> Elem
     child
 }
 
-/// A `<dl>` of label and value pairs under `parent` (service facts, the consent's details, a
-/// form's Art. 8 p.4 items).
-pub fn facts(parent: &Element, rows: &[(&str, &str)]) {
-    let list = append(parent, "dl", "");
-    for (label, value) in rows {
-        append_text(&list, "dt", "", label);
-        append_text(&list, "dd", "", value);
-    }
-}
-
-/// The link to the operator's personal data policy in `language`, opening in a new tab (the
-/// layers, a form's details). The URL was validated as http(s) or site-relative when the
-/// config was read.
-pub fn policy_link(
-    parent: &Element,
-    config: &kelisim_core::Config,
-    language: kelisim_core::Language,
-) {
-    let link = append_text(
-        parent,
-        "a",
-        "kelisim-policy",
-        config.texts(language).policy_link(),
-    );
-    set_attr(&link, "href", config.policy_url(language));
-    set_attr(&link, "target", "_blank");
-    set_attr(&link, "rel", "noopener");
-}
-
 /// The element a layer's node tree describes (`[tag, {attribute: value}, child…]`, a child
 /// being a tree or a text), as the compiler wrote it; texts become text nodes. An empty `div`
 /// when the tree has anything a layer does not have (see [`layer_tree`]): nothing of it.

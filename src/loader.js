@@ -224,11 +224,10 @@ import {
     return fetched[href].then(function (part) { return lay(Object.assign({}, config), part); });
   }
 
-  // `config` with its forms whole, for the forms module.
+  // `config` with its forms whole (each with its block's tree), for the forms module.
   function withForms(config) {
     return apart(config, 'forms_href', function (whole, part) {
       whole.forms = part.forms;
-      whole.texts = Object.assign({}, config.texts, part.texts);
       return whole;
     });
   }

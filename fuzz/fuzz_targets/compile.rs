@@ -97,9 +97,6 @@ fn laid_over(config: &CompiledConfig, body: &str) -> String {
         let part: serde_json::Value = serde_json::from_str(&forms).expect("JSON");
         assert_eq!(part["config_id"], body["config_id"]);
         body["forms"] = part["forms"].clone();
-        for (name, text) in part["texts"].as_object().expect("texts") {
-            body["texts"][name] = text.clone();
-        }
     }
     body.to_string()
 }

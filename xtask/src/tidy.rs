@@ -126,7 +126,7 @@ mod tests {
     /// layers' node trees): a module that reads another would show it empty.
     #[test]
     fn the_browser_modules_read_only_the_texts_a_browser_is_served() {
-        use kelisim_core::texts::{FORM_TEXT_NAMES, RUNTIME_TEXT_NAMES, TEXT_NAMES};
+        use kelisim_core::texts::{RUNTIME_TEXT_NAMES, TEXT_NAMES};
         // The functions of kelisim-core by name, each with its body (the text up to the next
         // `fn`): a module reads the texts of the core functions it calls too.
         let mut core_functions: Vec<(String, String)> = Vec::new();
@@ -169,9 +169,7 @@ mod tests {
                 }
                 for name in TEXT_NAMES {
                     let served = RUNTIME_TEXT_NAMES.contains(name)
-                        || (forms
-                            && (FORM_TEXT_NAMES.contains(name)
-                                || kelisim_core::config::Confirmation::of_text(name).is_some()));
+                        || (forms && kelisim_core::config::Confirmation::of_text(name).is_some());
                     if !served && text.contains(&format!(".{name}()")) {
                         let file = path.strip_prefix(root()).unwrap().display().to_string();
                         unserved.push(format!("{file}: {name}"));
@@ -182,7 +180,7 @@ mod tests {
         assert!(
             unserved.is_empty(),
             "texts read in the browser but not served to it (add them to kelisim_core::texts's \
-             RUNTIME_TEXT_NAMES or FORM_TEXT_NAMES): {unserved:?}"
+             RUNTIME_TEXT_NAMES, or write them into the layers' trees): {unserved:?}"
         );
     }
 

@@ -193,6 +193,11 @@ pub struct CompiledForm {
     /// SHA-256 (hex) of [`Config::form_fingerprint`]: a form receipt's `texts_hash`.
     pub texts_hash: String,
     pub purposes: Vec<CompiledPurpose>,
+    /// The consent block the form shows, as a node tree (`layers::form_block`): what the
+    /// archive keeps of a form receipt's statement, exactly as shown. Absent only in configs
+    /// archived before blocks were compiled.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub block: serde_json::Value,
 }
 
 impl CompiledForm {
@@ -342,9 +347,9 @@ impl CompiledConfig {
     }
 
     /// What a form's consent block needs beyond [`CompiledConfig::to_browser_json`]: the forms
-    /// whole and the texts of forms ([`crate::texts::FORM_TEXT_NAMES`]), with the `config_id`
-    /// they belong to. `None` for a site without forms. The loader lays it over the body
-    /// (`forms` replaced, `texts` added to) before it hands a form to the forms module.
+    /// as the forms module reads them (each with its block's tree), with the `config_id` they
+    /// belong to. `None` for a site without forms. The loader lays it over the body (`forms`
+    /// replaced) before it hands a form to the forms module.
     pub fn to_forms_json(&self) -> Option<String> {
         if self.forms.is_empty() {
             return None;
@@ -353,13 +358,7 @@ impl CompiledConfig {
             format: &self.format,
             config_id: &self.config_id,
             language: &self.language,
-            texts: self
-                .texts
-                .iter()
-                .filter(|(name, _)| crate::texts::FORM_TEXT_NAMES.contains(&name.as_str()))
-                .map(|(name, text)| (name.clone(), text.clone()))
-                .collect(),
-            forms: &self.forms,
+            forms: self.forms.iter().map(BrowserForm::of).collect(),
         };
         Some(serde_json::to_string(&document).expect("a compiled config always serializes"))
     }
@@ -372,11 +371,7 @@ impl CompiledConfig {
     }
 
     fn browser_view(&self, parts: Parts) -> BrowserConfig<'_> {
-        let with_forms = parts == Parts::InBody && !self.forms.is_empty();
-        let wanted = |name: &str| {
-            crate::texts::RUNTIME_TEXT_NAMES.contains(&name)
-                || (with_forms && crate::texts::FORM_TEXT_NAMES.contains(&name))
-        };
+        let wanted = |name: &str| crate::texts::RUNTIME_TEXT_NAMES.contains(&name);
         let texts = |texts: &'_ BTreeMap<String, String>| -> BTreeMap<String, String> {
             texts
                 .iter()
@@ -385,7 +380,7 @@ impl CompiledConfig {
                 .collect()
         };
         let forms = match parts {
-            Parts::InBody => BrowserForms::Whole(&self.forms),
+            Parts::InBody => BrowserForms::Whole(self.forms.iter().map(BrowserForm::of).collect()),
             Parts::Apart => BrowserForms::Ids(
                 self.forms
                     .iter()
@@ -576,7 +571,7 @@ struct VariantPreferences<'a> {
 #[derive(Serialize)]
 #[serde(untagged)]
 enum BrowserForms<'a> {
-    Whole(&'a [CompiledForm]),
+    Whole(Vec<BrowserForm<'a>>),
     Ids(Vec<FormId<'a>>),
 }
 
@@ -591,8 +586,52 @@ struct FormsDocument<'a> {
     format: &'a str,
     config_id: &'a str,
     language: &'a str,
-    texts: BTreeMap<String, String>,
-    forms: &'a [CompiledForm],
+    forms: Vec<BrowserForm<'a>>,
+}
+
+/// A form as a browser gets it: what the forms module reads (its receipt's purposes, terms
+/// and countries, its confirmation step's texts) and the block it builds, which states the
+/// rest. The archive keeps the [`CompiledForm`] whole.
+#[derive(Serialize)]
+struct BrowserForm<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confirm: &'a Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    texts: &'a BTreeMap<String, String>,
+    texts_hash: &'a str,
+    purposes: Vec<BrowserPurpose<'a>>,
+    block: &'a serde_json::Value,
+}
+
+#[derive(Serialize)]
+struct BrowserPurpose<'a> {
+    id: &'a str,
+    required: bool,
+    countries: &'a [CompiledCountry],
+    term_days: u32,
+}
+
+impl<'a> BrowserForm<'a> {
+    fn of(form: &'a CompiledForm) -> BrowserForm<'a> {
+        BrowserForm {
+            id: &form.id,
+            confirm: &form.confirm,
+            texts: &form.texts,
+            texts_hash: &form.texts_hash,
+            purposes: form
+                .purposes
+                .iter()
+                .map(|purpose| BrowserPurpose {
+                    id: &purpose.id,
+                    required: purpose.required,
+                    countries: &purpose.countries,
+                    term_days: purpose.term_days,
+                })
+                .collect(),
+            block: &form.block,
+        }
+    }
 }
 
 /// Every element name of a layer's node tree (`[tag, {attributes}, children...]`), added to
@@ -885,6 +924,7 @@ fn compile_forms(config: &Config, language: Language) -> Vec<CompiledForm> {
                     }
                 })
                 .collect(),
+            block: crate::layers::form_block(config, form, language),
         })
         .collect()
 }

@@ -82,7 +82,8 @@ pub const COMPILED_SERVICE_FIELDS: &[&str] = &[
     "vendor_id",
 ];
 pub const COMPILED_COUNTRY_FIELDS: &[&str] = &["code", "name"];
-pub const COMPILED_FORM_FIELDS: &[&str] = &["id", "confirm", "texts", "texts_hash", "purposes"];
+pub const COMPILED_FORM_FIELDS: &[&str] =
+    &["id", "confirm", "texts", "texts_hash", "purposes", "block"];
 pub const COMPILED_PURPOSE_FIELDS: &[&str] = &[
     "id",
     "required",
@@ -369,8 +370,8 @@ impl<'a, N: Node> Items<'a, N> {
 
 /// The tags a layer may have: what the compiler writes, and nothing that runs or loads.
 const LAYER_TAGS: &[&str] = &[
-    "div", "p", "h2", "h3", "span", "strong", "a", "button", "input", "section", "details",
-    "summary", "ul", "li", "dl", "dt", "dd",
+    "div", "p", "h2", "h3", "span", "strong", "a", "button", "input", "label", "section",
+    "details", "summary", "ul", "li", "dl", "dt", "dd",
 ];
 
 /// Whether a layer may have the element `tag`.
@@ -439,17 +440,35 @@ fn check_layers<N: Node>(object: &Object<'_, N>, preferences_apart: bool) {
                 "preferences" if preferences_apart => layers.get(name),
                 _ => layers.required(name),
             };
-            let Some(tree) = tree else { continue };
-            let path = Path::Field(&layers.path, name);
-            match tree.layer_tree_allowed() {
-                Some(true) => {}
-                Some(false) => layers
-                    .failure
-                    .at(&path, "is not a node tree a layer may have"),
-                None => check_tree(&tree, &path, layers.failure, 0),
+            if let Some(tree) = tree {
+                check_tree_field(&layers, name, &tree);
             }
         }
     });
+}
+
+/// Checks the node tree `tree` in field `name` of `object` (a layer, a form's block): by the
+/// browser's own walk where there is one, else by [`check_tree`].
+fn check_tree_field<N: Node>(object: &Object<'_, N>, name: &str, tree: &N) {
+    let path = Path::Field(&object.path, name);
+    match tree.layer_tree_allowed() {
+        Some(true) => {}
+        Some(false) => object
+            .failure
+            .at(&path, "is not a node tree a layer may have"),
+        None => check_tree(tree, &path, object.failure, 0),
+    }
+}
+
+/// The node tree of the consent block of purpose set `set` (a form's `block`) in a compiled
+/// config the forms reader accepted ([`Config::from_compiled_for_forms`]).
+pub fn form_block_of<N: Node>(compiled: &N, set: &str) -> Option<N> {
+    compiled
+        .field("forms")?
+        .items()?
+        .into_iter()
+        .find(|form| form.field("id").and_then(|id| id.text()).as_deref() == Some(set))?
+        .field("block")
 }
 
 /// The banner and preferences node trees (`[tag, {attribute: value, …}, child, …]`, a child
@@ -767,10 +786,10 @@ fn read_ui<N: Node>(top: &Object<'_, N>) -> Ui {
 
 impl Config {
     /// Reads what only forms use into a config [`Config::from_compiled`] read from the same
-    /// `value`: the forms (ids, ways to confirm, fingerprints, purposes), the texts of forms
-    /// and of their confirmation steps, and the operator's email and address; with it, native
-    /// code reads the whole config. The runtime does not use them, so the runtime module does
-    /// not carry this reader; the forms module reads them with what it needs of the rest
+    /// `value`: the forms (ids, ways to confirm, fingerprints, the purposes a receipt states,
+    /// the texts of their confirmation steps) and checks each form's block, which states the
+    /// rest. The runtime does not use them, so the runtime module does not carry this reader;
+    /// the forms module reads them with what it needs of the rest
     /// ([`Config::from_compiled_for_forms`]).
     pub fn read_compiled_forms<N: Node>(&mut self, value: N) -> Result<(), ConfigError> {
         let failure = Failure::default();
@@ -786,22 +805,6 @@ fn read_forms<N: Node>(config: &mut Config, value: N, failure: &Failure) {
         .language
         .unwrap_or(config.default_language);
     let forms = top.array("forms");
-    if forms.objects().next().is_some() {
-        // Served only to sites with a form.
-        top.object("texts", |texts| {
-            if let Some(read) = config.texts.get_mut(language) {
-                read.set_each(&crate::texts::FORM_TEXTS, |name| Some(texts.string(name)));
-            }
-        });
-    }
-    // A form states how to reach the operator (Art. 8 p.4).
-    top.object("operator", |operator| {
-        config.operator.email = operator.string("email");
-        config
-            .operator
-            .addresses
-            .set(language, operator.string("address"));
-    });
     let resolved = config.resolved.get_or_insert_with(Box::default);
     config.forms.clear();
     for form in forms.objects() {
@@ -823,40 +826,26 @@ fn read_forms<N: Node>(config: &mut Config, value: N, failure: &Failure) {
                 texts.set_named(|name| confirmation.optional_string(name));
             });
         }
+        // What a receipt of the form states; the block states the rest, as written.
         let mut purposes = Vec::new();
         for purpose in form.array("purposes").objects() {
-            let data = purpose.strings("data");
-            for (kind, name) in data.iter().zip(purpose.strings("data_names")) {
-                remember(&mut resolved.data_kind_names, kind.clone(), name);
-            }
             let mut countries = Vec::new();
             for country in purpose.array("countries").objects() {
-                let code = country.string("code");
-                remember(
-                    &mut resolved.country_names,
-                    code.clone(),
-                    country.string("name"),
-                );
-                countries.push(code);
+                countries.push(country.string("code"));
             }
-            let mut title = PerLanguage::default();
-            title.set(language, purpose.string("title"));
-            let term_days = purpose.whole_number("term_days");
-            remember(
-                &mut resolved.day_words,
-                crate::strings::decimal(term_days.into()),
-                purpose.string("term_words"),
-            );
             purposes.push(Purpose {
                 id: purpose.string("id"),
                 required: purpose.boolean("required"),
-                title,
-                data,
-                recipients: purpose.strings("recipients"),
+                title: PerLanguage::default(),
+                data: Vec::new(),
+                recipients: Vec::new(),
                 countries,
-                term_days,
-                publication: purpose.boolean("publication"),
+                term_days: purpose.whole_number("term_days"),
+                publication: false,
             });
+        }
+        if let Some(block) = form.required("block") {
+            check_tree_field(&form, "block", &block);
         }
         config.forms.push(Form {
             id,

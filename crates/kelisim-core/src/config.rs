@@ -507,6 +507,19 @@ impl Service {
     }
 }
 
+/// The name of a form block's checkboxes: the granted purposes reach the store's backend too.
+pub const FORM_PURPOSES_FIELD: &str = "kelisim_purposes";
+/// The name of a form block's hidden field, which carries the form receipt's id to the
+/// store's backend.
+pub const FORM_RECEIPT_FIELD: &str = "kelisim_receipt_id";
+/// What every id in a form block starts with; the forms module numbers the ids of each block
+/// after it (`kelisim-form-3-operator`), since a page may show one purpose set twice.
+pub const FORM_ID_PREFIX: &str = "kelisim-form-";
+/// The id of a form block's operator line, which describes the block.
+pub const FORM_OPERATOR_ID: &str = "kelisim-form-operator";
+/// The id of a form block's error, shown when a required purpose is not ticked.
+pub const FORM_ERROR_ID: &str = "kelisim-form-error";
+
 /// A purpose set for a form: what a `data-kelisim-form="<id>"` form asks consent for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Form {
@@ -2187,16 +2200,11 @@ pub struct Resolved {
     pub preferences_style: String,
     /// Country codes and their names in this language.
     pub country_names: Vec<(String, String)>,
-    /// Data kinds and their names in this language.
-    pub data_kind_names: Vec<(String, String)>,
     /// `texts_hash` of each form, by form id.
     pub form_hashes: Vec<(String, String)>,
     /// `ui.variant` is the pick of an A/B test, which a browser keeps so that every page and
     /// every receipt agree.
     pub variant_picked: bool,
-    /// A number of days in words ("365 күн"), by the number: the consent's term and each
-    /// purpose's.
-    pub day_words: Vec<(String, String)>,
 }
 
 /// What a config that was not compiled resolved: nothing.
@@ -2207,10 +2215,8 @@ static NOTHING_RESOLVED: Resolved = Resolved {
     style: String::new(),
     preferences_style: String::new(),
     country_names: Vec::new(),
-    data_kind_names: Vec::new(),
     form_hashes: Vec::new(),
     variant_picked: false,
-    day_words: Vec::new(),
 };
 
 impl Resolved {
@@ -2222,25 +2228,6 @@ impl Resolved {
     /// The `texts_hash` of a form's receipt.
     pub fn form_hash(&self, form: &str) -> Option<&str> {
         lookup(&self.form_hashes, form)
-    }
-
-    /// The names of data kinds, in order (unknown kinds left out).
-    pub fn data_kind_names(&self, kinds: &[String]) -> Vec<&str> {
-        let mut names = Vec::new();
-        for kind in kinds {
-            if let Some(name) = lookup(&self.data_kind_names, kind) {
-                names.push(name);
-            }
-        }
-        names
-    }
-
-    /// `days` in words, as the compiler wrote them (the bare number for a term it did not).
-    pub fn days(&self, days: u32) -> String {
-        let number = crate::strings::decimal(days.into());
-        lookup(&self.day_words, &number)
-            .map(str::to_owned)
-            .unwrap_or(number)
     }
 }
 
@@ -2254,11 +2241,6 @@ impl Config {
     /// A country's name in the compiled language (the code when the config did not name it).
     pub fn country_name<'a>(&'a self, code: &'a str) -> &'a str {
         self.resolved().country_name(code)
-    }
-
-    /// The names of data kinds in the compiled language, joined by ", ".
-    pub fn data_names(&self, kinds: &[String]) -> String {
-        self.resolved().data_kind_names(kinds).join(", ")
     }
 }
 

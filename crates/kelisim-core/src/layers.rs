@@ -1,15 +1,19 @@
 //! The two layers a visitor sees, written by the compiler as node trees for one language: the
-//! first-layer banner and the preferences dialog, with every text, name, country and term
-//! already in place. The runtime builds them with one generic builder (`dom`) and only
-//! sets what depends on the visit: the switches, the Global Privacy Control note, the values
-//! of the visitor's own consent. A tree is `[tag, {attribute: value, …}, child, …]`, a child
-//! being a tree or a text; texts become text nodes, never markup, so a config text cannot
-//! inject HTML and the layers work on pages that require Trusted Types.
+//! first-layer banner and the preferences dialog, and the consent block of each form, with
+//! every text, name, country and term already in place. The browser modules build them with
+//! one generic builder (`dom`) and only set what depends on the visit: the switches, the
+//! Global Privacy Control note, the values of the visitor's own consent, a block's ids. A tree
+//! is `[tag, {attribute: value, …}, child, …]`, a child being a tree or a text; texts become
+//! text nodes, never markup, so a config text cannot inject HTML and the layers work on pages
+//! that require Trusted Types.
 //!
 //! Native code only (feature `compile`). What the runtime accepts in a tree (tags, attributes,
 //! link targets) is checked when it reads one (`compiled::is_layer_tag`, `is_layer_attribute`).
 
-use crate::config::{Category, Config, Layout, Service};
+use crate::config::{
+    Category, Config, Form, Layout, Service, FORM_ERROR_ID, FORM_OPERATOR_ID, FORM_PURPOSES_FIELD,
+    FORM_RECEIPT_FIELD,
+};
 use crate::language::Language;
 use crate::texts::{country_name, data_kind_names, fill, format_days};
 use serde_json::{json, Map, Value};
@@ -435,5 +439,140 @@ pub fn preferences(config: &Config, language: Language) -> Value {
                 ),
             ],
         )],
+    )
+}
+
+/// The consent block of purpose set `form` in a sign-up, checkout or loyalty form: the
+/// operator's line (which the block's `aria-describedby` names), one unticked checkbox per
+/// purpose (a required one with its error, hidden until a submission misses it), the details
+/// of every Law 94-V Art. 8 p.4 item per purpose, how to withdraw, and the hidden field for the
+/// receipt id. The forms module builds it as written, numbering its ids per block (a page may
+/// have the same purpose set twice), and adds the SMS or signing step of a confirmed form.
+pub fn form_block(config: &Config, form: &Form, language: Language) -> Value {
+    let texts = config.texts(language);
+    let mut children = vec![element(
+        "p",
+        &[("class", "kelisim-form-operator"), ("id", FORM_OPERATOR_ID)],
+        vec![text(&config.operator_line(language, false))],
+    )];
+    for purpose in &form.purposes {
+        let title = purpose.title.get(language).map_or("", String::as_str);
+        let mut checkbox = vec![
+            ("type", "checkbox"),
+            ("name", FORM_PURPOSES_FIELD),
+            ("value", purpose.id.as_str()),
+        ];
+        if purpose.required {
+            checkbox.extend_from_slice(&[
+                ("data-kelisim-required", ""),
+                ("aria-required", "true"),
+                ("aria-describedby", FORM_ERROR_ID),
+            ]);
+        }
+        children.push(element(
+            "label",
+            &[("class", "kelisim-form-purpose")],
+            vec![
+                element("input", &checkbox, vec![]),
+                element(
+                    "span",
+                    &[],
+                    vec![text(&format!(
+                        " {}",
+                        fill(texts.form_consent(), "purpose", title)
+                    ))],
+                ),
+            ],
+        ));
+        if purpose.required {
+            children.push(element(
+                "p",
+                &[
+                    ("class", "kelisim-form-error"),
+                    ("id", FORM_ERROR_ID),
+                    ("role", "alert"),
+                    ("hidden", ""),
+                ],
+                vec![text(texts.form_required_error())],
+            ));
+        }
+    }
+    let mut details = vec![element("summary", &[], vec![text(texts.form_details())])];
+    for purpose in &form.purposes {
+        let title = purpose.title.get(language).map_or("", String::as_str);
+        let abroad: Vec<String> = purpose
+            .countries
+            .iter()
+            .filter(|code| code.as_str() != "KZ")
+            .map(|code| country_name(code, language))
+            .collect();
+        let none_or = |list: String| {
+            if list.is_empty() {
+                texts.no().to_owned()
+            } else {
+                list
+            }
+        };
+        let publication = if purpose.publication {
+            texts.yes()
+        } else {
+            texts.no()
+        };
+        details.push(facts(&[
+            (texts.purpose_label(), "", title),
+            (
+                texts.data_label(),
+                "",
+                &data_kind_names(&purpose.data, language),
+            ),
+            (
+                texts.term_label(),
+                "",
+                &format_days(language, purpose.term_days),
+            ),
+            (
+                texts.recipients_label(),
+                "",
+                &none_or(purpose.recipients.join("; ")),
+            ),
+            (texts.cross_border_badge(), "", &none_or(abroad.join(", "))),
+            (texts.publication_label(), "", publication),
+        ]));
+    }
+    details.push(element(
+        "p",
+        &[],
+        vec![text(&config.operator_line(language, true))],
+    ));
+    details.push(policy_link(config, language));
+    children.push(element(
+        "details",
+        &[("class", "kelisim-form-details")],
+        details,
+    ));
+    // Withdrawing must be as easy as consenting: said under the boxes, not inside the details.
+    children.push(element(
+        "p",
+        &[("class", "kelisim-form-withdrawal")],
+        vec![text(&fill(
+            texts.form_withdrawal(),
+            "email",
+            &config.operator.email,
+        ))],
+    ));
+    children.push(element(
+        "input",
+        &[("type", "hidden"), ("name", FORM_RECEIPT_FIELD)],
+        vec![],
+    ));
+    element(
+        "div",
+        &[
+            ("class", "kelisim-form-consent"),
+            ("role", "group"),
+            ("lang", language.code()),
+            ("aria-describedby", FORM_OPERATOR_ID),
+        ],
+        children,
     )
 }

@@ -139,7 +139,8 @@ const fn same(a: &str, b: &str) -> bool {
 
 /// The texts the runtime module reads from a compiled config's `texts` (the rest are in the
 /// layers' node trees, where the compiler put them). A compiled config served to a browser
-/// holds these and [`FORM_TEXT_NAMES`] only; a tidy test checks the modules read no other.
+/// holds these only (and a form that confirms by SMS or signature the texts of that step); a
+/// tidy test checks the modules read no other.
 pub const RUNTIME_TEXT_NAMES: &[&str] = &RUNTIME_TEXTS_BY_NAME;
 const RUNTIME_TEXTS_BY_NAME: [&str; 5] = [
     "preferences_title",
@@ -149,31 +150,8 @@ const RUNTIME_TEXTS_BY_NAME: [&str; 5] = [
     "always_allow",
 ];
 
-/// The texts the forms module reads from a compiled config's `texts` besides
-/// [`RUNTIME_TEXT_NAMES`], served only to sites with a form. The texts of a confirmation step
-/// (`sms_…`, `eds_…`) come with the forms that confirm that way.
-pub const FORM_TEXT_NAMES: &[&str] = &FORM_TEXTS_BY_NAME;
-const FORM_TEXTS_BY_NAME: [&str; 14] = [
-    "operator_label",
-    "bin_label",
-    "form_consent",
-    "form_details",
-    "form_withdrawal",
-    "form_required_error",
-    "purpose_label",
-    "data_label",
-    "term_label",
-    "recipients_label",
-    "publication_label",
-    "cross_border_badge",
-    "yes",
-    "no",
-];
-
 /// [`RUNTIME_TEXT_NAMES`] with their places in the table of texts.
 pub const RUNTIME_TEXTS: [(&str, usize); 5] = with_places(RUNTIME_TEXTS_BY_NAME);
-/// [`FORM_TEXT_NAMES`] with their places in the table of texts.
-pub const FORM_TEXTS: [(&str, usize); 14] = with_places(FORM_TEXTS_BY_NAME);
 
 impl TextOverrides {
     /// Reads the overrides from a `texts.<lang>` object (unknown names were rejected).

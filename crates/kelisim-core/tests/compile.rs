@@ -307,13 +307,10 @@ fn a_compiled_config_reads_back_as_the_config_it_was_compiled_from() {
             let at = format!("{path} {language}");
             // The texts the browser modules read themselves; the rest are in the layers.
             let interface_texts = |c: &Config| -> Vec<(String, String)> {
-                use kelisim_core::texts::{FORM_TEXT_NAMES, RUNTIME_TEXT_NAMES};
+                use kelisim_core::texts::RUNTIME_TEXT_NAMES;
                 c.texts(language)
                     .entries()
-                    .filter(|(name, _)| {
-                        RUNTIME_TEXT_NAMES.contains(name)
-                            || (!c.forms.is_empty() && FORM_TEXT_NAMES.contains(name))
-                    })
+                    .filter(|(name, _)| RUNTIME_TEXT_NAMES.contains(name))
                     .map(|(name, text)| (name.to_owned(), text.to_owned()))
                     .collect()
             };
@@ -339,23 +336,22 @@ fn a_compiled_config_reads_back_as_the_config_it_was_compiled_from() {
             // A variant the config does not have shows the config's own layers.
             let (banner, _) = layers_of(&&value, Some("no-such-variant")).unwrap();
             assert_eq!(*banner, tree(&compiled.layers.banner), "{at}");
-            for form in &config.forms {
+            // Of a form, what its receipt states; its block (checked above) states the rest.
+            for (form, compiled_form) in config.forms.iter().zip(&compiled.forms) {
                 let again = read_back.form(&form.id).unwrap();
+                assert_eq!(again.confirm, form.confirm, "{at}");
                 assert_eq!(
-                    read_back.form_fingerprint(again, language),
-                    config.form_fingerprint(form, language),
+                    read_back.resolved().form_hash(&form.id),
+                    Some(compiled_form.texts_hash.as_str()),
                     "{at}"
                 );
-            }
-            // The forms name the operator (the runtime's layers have it written in).
-            for full in [false, true]
-                .into_iter()
-                .filter(|_| !config.forms.is_empty())
-            {
-                assert_eq!(
-                    read_back.operator_line(language, full),
-                    config.operator_line(language, full)
-                );
+                let stated = |purposes: &[kelisim_core::config::Purpose]| {
+                    purposes
+                        .iter()
+                        .map(|p| (p.id.clone(), p.required, p.countries.clone(), p.term_days))
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(stated(&again.purposes), stated(&form.purposes), "{at}");
             }
             for (category, again) in config.categories.iter().zip(&read_back.categories) {
                 assert_eq!(
@@ -410,13 +406,6 @@ fn a_compiled_config_reads_back_as_the_config_it_was_compiled_from() {
                     kelisim_core::texts::country_name(&service.country, language)
                 );
             }
-            for purpose in config.forms.iter().flat_map(|form| &form.purposes) {
-                // The forms module's details name each purpose's data kinds.
-                assert_eq!(
-                    resolved.data_kind_names(&purpose.data).join(", "),
-                    kelisim_core::texts::data_kind_names(&purpose.data, language)
-                );
-            }
         }
     }
 }
@@ -455,18 +444,18 @@ fn the_runtime_refuses_what_is_not_a_compiled_config() {
         },
         "texts.policy_link",
     );
-    // The forms module asks for the forms' texts, which only sites with a form are served.
+    // The forms module asks for what a form receipt states.
     let mut json = compiled.to_whole_browser_value();
-    json["texts"]
+    json["forms"][0]["purposes"][0]
         .as_object_mut()
         .unwrap()
-        .remove("form_consent");
+        .remove("term_days");
     let value: Value = serde_json::from_value(json).unwrap();
     let error = Config::from_compiled_for_forms(&value).unwrap_err();
-    assert_eq!(error.field, "texts.form_consent", "{error}");
+    assert_eq!(error.field, "forms[0].purposes[0].term_days", "{error}");
     let mut config = Config::from_compiled(&value).unwrap();
     let error = config.read_compiled_forms(&value).unwrap_err();
-    assert_eq!(error.field, "texts.form_consent", "{error}");
+    assert_eq!(error.field, "forms[0].purposes[0].term_days", "{error}");
     // A field the runtime does not read (a newer compiler's) is no reason to show nothing.
     let mut newer: serde_json::Value = serde_json::from_str(&compiled.to_json()).unwrap();
     newer["extra"] = 1.into();
@@ -644,7 +633,7 @@ fn a_compiled_config_without_layers_is_refused_by_the_runtime_only() {
 /// the whole config gives them.
 #[test]
 fn the_browser_body_holds_what_the_modules_read() {
-    use kelisim_core::texts::{FORM_TEXT_NAMES, RUNTIME_TEXT_NAMES};
+    use kelisim_core::texts::RUNTIME_TEXT_NAMES;
     let text = read("www/kelisim.json");
     let compiled = &compile_text(&text).unwrap()[0];
     let body: serde_json::Value = serde_json::from_str(&compiled.to_browser_json()).unwrap();
@@ -676,9 +665,10 @@ fn the_browser_body_holds_what_the_modules_read() {
     assert_eq!(forms["config_id"], body["config_id"]);
     let mut laid = body.clone();
     laid["forms"] = forms["forms"].clone();
-    for (name, text) in forms["texts"].as_object().unwrap() {
-        laid["texts"][name] = text.clone();
-    }
+    assert!(
+        forms.get("texts").is_none(),
+        "a block holds the texts it states"
+    );
     assert_eq!(read_value(&laid), read_value(&whole));
     // The forms module's reader reads the same but the categories and the interface, which
     // it leaves out; so it needs no layers, and does not check them.
@@ -696,12 +686,9 @@ fn the_browser_body_holds_what_the_modules_read() {
     assert!(forms_config.categories.is_empty());
     whole_read.categories.clear();
     whole_read.ui = forms_config.ui.clone();
-    // Of the countries, the purposes' are named for it; the services' only for the runtime.
-    let forms_names = forms_config.resolved().country_names.clone();
-    let whole_names = &mut whole_read.resolved.as_mut().unwrap().country_names;
-    assert!(forms_names.iter().all(|pair| whole_names.contains(pair)));
-    assert!(whole_names.len() > forms_names.len());
-    *whole_names = forms_names;
+    // The countries are named for the runtime (the services'); a block has its own written in.
+    assert!(forms_config.resolved().country_names.is_empty());
+    whole_read.resolved.as_mut().unwrap().country_names.clear();
     assert_eq!(forms_config, whole_read);
     let mut without_layers = laid.clone();
     without_layers["layers"] = serde_json::json!({"banner": ["script", {}]});
@@ -810,9 +797,6 @@ fn the_browser_body_holds_what_the_modules_read() {
     let mut runtime: Vec<String> = RUNTIME_TEXT_NAMES.iter().map(|n| n.to_string()).collect();
     runtime.sort_unstable();
     assert_eq!(names(&body), runtime);
-    let mut form_texts: Vec<String> = FORM_TEXT_NAMES.iter().map(|n| n.to_string()).collect();
-    form_texts.sort_unstable();
-    assert_eq!(names(&forms), form_texts);
     // Every text the first layer states is in its node tree.
     let banner = body["layers"]["banner"].to_string();
     for note in &compiled.first_layer {
@@ -913,4 +897,65 @@ fn a_browser_reads_the_banner_variant_it_shows() {
     let broken: Value = serde_json::from_value(broken).unwrap();
     let error = Config::from_compiled_showing(&broken, Some("a"), 0.0).unwrap_err();
     assert_eq!(error.field, "variants[1].layers.banner", "{error}");
+}
+
+/// A form's consent block is compiled like the layers: the archived config holds what the
+/// form shows, word for word, and the forms module builds nothing else. A config archived
+/// before blocks were compiled still reads on the server, and the forms module says which
+/// field it lacks; a block that could run or load anything is refused like a layer.
+#[test]
+fn a_forms_block_is_compiled_checked_and_required_by_the_forms_module() {
+    let compiled = &compile_text(&read("www/kelisim.json")).unwrap()[0];
+    let block = compiled.forms[0].block.to_string();
+    for needle in [
+        "kelisim-form-consent",
+        "kelisim_purposes",
+        "kelisim_receipt_id",
+        "kelisim-form-operator",
+        "privacy@glazik-demo.kz",
+        "Telegram Messenger Inc.",
+    ] {
+        assert!(
+            block.contains(needle),
+            "the block lacks {needle:?}: {block}"
+        );
+    }
+    assert_eq!(
+        block.matches("\"checkbox\"").count(),
+        compiled.forms[0].purposes.len(),
+        "one checkbox per purpose"
+    );
+    let whole: Value = serde_json::from_str(&compiled.to_whole_browser_json()).unwrap();
+    assert!(Config::from_compiled_for_forms(&whole).is_ok());
+
+    let mut old = compiled.clone();
+    for form in &mut old.forms {
+        form.block = serde_json::Value::Null;
+    }
+    old.config_id = old.content_id();
+    let text = old.to_json();
+    assert!(!text.contains("\"block\""));
+    assert!(kelisim_core::compile::CompiledConfig::from_json(&text).is_ok());
+    let value: Value = serde_json::from_str(&old.to_whole_browser_json()).unwrap();
+    let error = Config::from_compiled_for_forms(&value).unwrap_err();
+    assert_eq!(error.field, "forms[0].block", "{error}");
+
+    for node in [
+        r#"["script", {}, "alert(1)"]"#,
+        r#"["button", {"onclick": "alert(1)"}, "x"]"#,
+        r#"["a", {"href": "javascript:alert(1)"}, "x"]"#,
+    ] {
+        let mut json: serde_json::Value =
+            serde_json::from_str(&compiled.to_whole_browser_json()).unwrap();
+        json["forms"][0]["block"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::from_str(node).unwrap());
+        let value: Value = serde_json::from_value(json).unwrap();
+        let error = Config::from_compiled_for_forms(&value).unwrap_err();
+        assert!(
+            error.field.starts_with("forms[0].block"),
+            "{node}: {error:?}"
+        );
+    }
 }

@@ -2,7 +2,8 @@
 //! `<form data-kelisim-form="<set>">` add, in the visitor's language, one unticked checkbox per
 //! purpose of the config's purpose set (the required one blocks submission with an accessible
 //! error), a "details" view with every Law 94-V Art. 8 p.4 item, and a hidden
-//! `kelisim_receipt_id` field. On submit a `form` receipt records the purposes granted and
+//! `kelisim_receipt_id` field: the block the compiler wrote as a node tree
+//! (`kelisim_core::layers::form_block`), so the archived config holds it as shown. On submit a `form` receipt records the purposes granted and
 //! refused (never a form value), and the store's backend links its record to that receipt id.
 //!
 //! A purpose set with `"confirm": "sms"` adds a phone field (or uses the form's own
@@ -16,11 +17,11 @@
 use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
 use kelisim::browser::random_uuid;
 use kelisim::dom::{
-    append, append_node, append_text, closest, element, facts, find, focus, inputs, insert_before,
+    append, append_node, append_text, build, closest, find, focus, inputs, insert_before,
     next_number, remove_attr, set_attr, set_hidden,
 };
 use kelisim::receipts::{record_form, FormConsent};
-use kelisim_core::config::{Confirmation, Form};
+use kelisim_core::config::{Confirmation, FORM_ID_PREFIX};
 use kelisim_core::confirm::Refusal;
 use kelisim_core::strings::decimal;
 use kelisim_core::texts::fill;
@@ -30,9 +31,9 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Element, HtmlFormElement, HtmlInputElement};
 
 /// The hidden field the store's backend reads.
-pub const RECEIPT_FIELD: &str = "kelisim_receipt_id";
+pub const RECEIPT_FIELD: &str = kelisim_core::config::FORM_RECEIPT_FIELD;
 /// The checkboxes' name: the granted purposes reach the backend too.
-pub const PURPOSES_FIELD: &str = "kelisim_purposes";
+pub const PURPOSES_FIELD: &str = kelisim_core::config::FORM_PURPOSES_FIELD;
 /// Marks a form kelisim handles: set by the loader as it hands the form over (so the form is
 /// never handed over twice), removed here when the block goes. `src/loader.js` writes the
 /// same name (a tidy test compares).
@@ -64,10 +65,10 @@ pub fn attach(
     set: &str,
     language: Language,
     consent_id: Option<String>,
+    tree: &JsValue,
 ) -> Option<FormHandle> {
     let purpose_set = config.form(set)?;
-    let number = next_number();
-    let block = render(config, purpose_set, language, number);
+    let block = render(tree, next_number());
     let confirm = purpose_set.confirm;
     match confirm {
         Some(Confirmation::Sms) => render_sms_step(&block, &form, config, language),
@@ -646,106 +647,25 @@ fn checkboxes(block: &Element) -> Vec<HtmlInputElement> {
     inputs(block, &["input[name=", PURPOSES_FIELD, "]"].concat())
 }
 
-fn render(config: &Config, form: &Form, language: Language, number: u32) -> Element {
-    let texts = config.texts(language);
-    let block = element("div", "kelisim-form-consent");
-    set_attr(&block, "role", "group");
-    set_attr(&block, "lang", language.code());
-    let number = decimal(number.into());
-    let statement_id = ["kelisim-form-", &number, "-operator"].concat();
-    set_attr(&block, "aria-describedby", &statement_id);
-    let operator_line = config.operator_line(language, false);
-    set_attr(
-        &append_text(&block, "p", "kelisim-form-operator", &operator_line),
-        "id",
-        &statement_id,
-    );
-
-    let error_id = ["kelisim-form-", &number, "-error"].concat();
-    for purpose in &form.purposes {
-        let label = append(&block, "label", "kelisim-form-purpose");
-        let input = append(&label, "input", "");
-        set_attr(&input, "type", "checkbox");
-        set_attr(&input, "name", PURPOSES_FIELD);
-        set_attr(&input, "value", &purpose.id);
-        if purpose.required {
-            set_attr(&input, "data-kelisim-required", "");
-            set_attr(&input, "aria-required", "true");
-            set_attr(&input, "aria-describedby", &error_id);
-        }
-        let title = purpose.title.get(language).map_or("", String::as_str);
-        append_text(
-            &label,
-            "span",
-            "",
-            &[" ", &fill(texts.form_consent(), "purpose", title)].concat(),
-        );
-        if purpose.required {
-            let error = append_text(
-                &block,
-                "p",
-                "kelisim-form-error",
-                texts.form_required_error(),
-            );
-            set_attr(&error, "id", &error_id);
-            set_attr(&error, "role", "alert");
-            set_hidden(&error, true);
-        }
-    }
-
-    let details = append(&block, "details", "kelisim-form-details");
-    append_text(&details, "summary", "", texts.form_details());
-    for purpose in &form.purposes {
-        let data = config.data_names(&purpose.data);
-        let mut abroad: Vec<&str> = Vec::new();
-        for country in &purpose.countries {
-            if country != "KZ" {
-                abroad.push(config.country_name(country));
+/// The block as the compiler wrote it (`kelisim_core::layers::form_block`), its ids numbered
+/// after this block so two blocks on one page keep theirs apart. An empty `div` when the tree
+/// is not one a block may have (the reader refused such a config before it got here).
+fn render(tree: &JsValue, number: u32) -> Element {
+    let block = build(tree);
+    let numbered = [FORM_ID_PREFIX, &decimal(number.into()), "-"].concat();
+    let mut elements =
+        kelisim::browser::nodes_of(block.query_selector_all("[id],[aria-describedby]"));
+    elements.push(block.clone());
+    for element in &elements {
+        for attribute in ["id", "aria-describedby"] {
+            let value = element.get_attribute(attribute);
+            if let Some(id) = value
+                .as_deref()
+                .and_then(|value| value.strip_prefix(FORM_ID_PREFIX))
+            {
+                set_attr(element, attribute, &[numbered.as_str(), id].concat());
             }
         }
-        let recipients = if purpose.recipients.is_empty() {
-            texts.no().to_owned()
-        } else {
-            purpose.recipients.join("; ")
-        };
-        let cross_border = if abroad.is_empty() {
-            texts.no().to_owned()
-        } else {
-            abroad.join(", ")
-        };
-        let title = purpose.title.get(language).map_or("", String::as_str);
-        let publication = if purpose.publication {
-            texts.yes()
-        } else {
-            texts.no()
-        };
-        facts(
-            &details,
-            &[
-                (texts.purpose_label(), title),
-                (texts.data_label(), &data),
-                (
-                    texts.term_label(),
-                    &config.resolved().days(purpose.term_days),
-                ),
-                (texts.recipients_label(), &recipients),
-                (texts.cross_border_badge(), &cross_border),
-                (texts.publication_label(), publication),
-            ],
-        );
     }
-    append_text(&details, "p", "", &config.operator_line(language, true));
-    kelisim::dom::policy_link(&details, config, language);
-    // Withdrawing must be as easy as consenting: said under the boxes, not inside the details.
-    append_text(
-        &block,
-        "p",
-        "kelisim-form-withdrawal",
-        &fill(texts.form_withdrawal(), "email", &config.operator.email),
-    );
-
-    let hidden = append(&block, "input", "");
-    set_attr(&hidden, "type", "hidden");
-    set_attr(&hidden, "name", RECEIPT_FIELD);
     block
 }

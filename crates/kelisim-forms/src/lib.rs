@@ -8,6 +8,7 @@
 mod block;
 
 use kelisim::browser::console_error;
+use kelisim_core::compiled::form_block_of;
 use kelisim_core::{decode_cookie, COOKIE_NAME};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -48,10 +49,18 @@ fn attach(compiled: &JsValue, form: JsValue, set: &str) {
         kelisim::dom::remove_attr(&form, ATTACHED_ATTRIBUTE);
         console_error(message);
     };
-    let config = match kelisim::boundary::config_with_forms_from_js(compiled) {
-        Ok(config) => Rc::new(config),
+    let read = kelisim::boundary::compiled_object(compiled).and_then(|compiled| {
+        let config = kelisim::boundary::config_with_forms_from_js(&compiled)?;
+        Ok((config, compiled))
+    });
+    let (config, compiled) = match read {
+        Ok((config, compiled)) => (Rc::new(config), compiled),
         Err(error) => return refuse(&error.describe()),
     };
+    // Checked with the rest of the forms by the reader.
+    let tree = form_block_of(&kelisim::boundary::Js(compiled), set)
+        .map(|tree| tree.0)
+        .unwrap_or_default();
     let language = config
         .resolved
         .as_ref()
@@ -63,7 +72,7 @@ fn attach(compiled: &JsValue, form: JsValue, set: &str) {
     if !STYLED.replace(true) {
         kelisim::ui::add_stylesheet(STYLESHEET, "kelisim-forms-style");
     }
-    match block::attach(&config, form.clone(), set, language, consent_id) {
+    match block::attach(&config, form.clone(), set, language, consent_id, &tree) {
         Some(handle) => BLOCKS.with_borrow_mut(|blocks| blocks.push(handle)),
         None => refuse(&["formConsent: no purpose set `", set, "`"].concat()),
     }

@@ -137,6 +137,38 @@ fn the_block_states_everything_article_8_asks_for() {
     assert!(query("#signup .kelisim-form-consent + button[type=submit]").is_some());
 }
 
+/// The block is the compiler's tree, built as written; its ids are numbered per block, so two
+/// forms of one purpose set on a page each describe themselves by their own nodes.
+#[wasm_bindgen_test]
+fn two_blocks_on_one_page_keep_their_ids_apart() {
+    reset("ru");
+    fixture(&[FORM, &FORM.replace("id=\"signup\"", "id=\"signup-again\"")].concat());
+    init(&demo_config());
+    let blocks = query_all(".kelisim-form-consent");
+    assert_eq!(blocks.len(), 2);
+    let mut ids = Vec::new();
+    for block in &blocks {
+        let described_by = block.get_attribute("aria-describedby").unwrap();
+        let operator = document().get_element_by_id(&described_by).unwrap();
+        assert!(
+            block.contains(Some(&operator)),
+            "{described_by} is another block's"
+        );
+        assert!(operator.class_list().contains("kelisim-form-operator"));
+        let required = block
+            .query_selector("input[data-kelisim-required]")
+            .unwrap()
+            .unwrap();
+        let error = document()
+            .get_element_by_id(&required.get_attribute("aria-describedby").unwrap())
+            .unwrap();
+        assert!(block.contains(Some(&error)));
+        assert!(error.class_list().contains("kelisim-form-error"));
+        ids.push(described_by);
+    }
+    assert_ne!(ids[0], ids[1]);
+}
+
 #[wasm_bindgen_test]
 fn the_form_cannot_be_sent_without_the_required_consent() {
     reset("ru");

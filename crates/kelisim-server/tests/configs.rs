@@ -293,7 +293,10 @@ fn served_configs_are_archived_and_receipts_show_the_texts_they_attest() {
     let forms: Value = serde_json::from_str(&response.into_string().unwrap()).unwrap();
     assert_eq!(forms["config_id"], first_id.as_str());
     assert_eq!(forms["forms"][0]["id"], "signup");
-    assert!(forms["texts"]["form_consent"].is_string());
+    // Each form with the block it shows, its statement written in.
+    assert!(forms["forms"][0]["block"]
+        .to_string()
+        .contains("kelisim-form-consent"));
     assert_eq!(get(&base, "/v1/config/glazik-kz/de.forms.json", &[]).0, 404);
     // So is the preferences dialog's, fetched when the visitor opens it.
     assert_eq!(ru["preferences_href"], "ru.preferences.json");
