@@ -399,7 +399,10 @@ impl CompiledConfig {
             expiry_days: self.expiry_days,
             policy_version: &self.policy_version,
             policy_url: &self.policy_url,
-            operator: &self.operator,
+            operator: BrowserOperator {
+                name: &self.operator.name,
+                bin: &self.operator.bin,
+            },
             endpoint: &self.endpoint,
             gpc: self.gpc,
             cookie_domain: &self.cookie_domain,
@@ -502,7 +505,7 @@ struct BrowserConfig<'a> {
     expiry_days: u32,
     policy_version: &'a str,
     policy_url: &'a str,
-    operator: &'a CompiledOperator,
+    operator: BrowserOperator<'a>,
     endpoint: &'a Option<String>,
     gpc: bool,
     cookie_domain: &'a Option<String>,
@@ -519,6 +522,14 @@ struct BrowserConfig<'a> {
     variants: Vec<BrowserVariant<'a>>,
     #[serde(skip_serializing_if = "BrowserLayers::is_absent")]
     layers: BrowserLayers<'a>,
+}
+
+/// The operator as a receipt names it; the forms' blocks and the layers have the rest
+/// (address, email) written in.
+#[derive(Serialize)]
+struct BrowserOperator<'a> {
+    name: &'a str,
+    bin: &'a str,
 }
 
 /// Where the parts of a browser body that not every page view needs are: in the body, or

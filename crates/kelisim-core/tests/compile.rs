@@ -783,6 +783,11 @@ fn the_browser_body_holds_what_the_modules_read() {
     for dropped in ["first_layer", "cross_border", "expiry_words"] {
         assert!(body.get(dropped).is_none(), "{dropped}");
     }
+    // A receipt names the operator; its address and email are written into the trees.
+    assert_eq!(
+        body["operator"],
+        serde_json::json!({"name": whole["operator"]["name"], "bin": whole["operator"]["bin"]})
+    );
     let category = &body["categories"][1];
     assert!(category.get("description").is_none() && category["title"].is_string());
     assert!(category["services"][0].get("data").is_none());
