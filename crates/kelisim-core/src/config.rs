@@ -517,7 +517,8 @@ pub const FORM_RECEIPT_FIELD: &str = "kelisim_receipt_id";
 pub const FORM_ID_PREFIX: &str = "kelisim-form-";
 /// The id of a form block's operator line, which describes the block.
 pub const FORM_OPERATOR_ID: &str = "kelisim-form-operator";
-/// The id of a form block's error, shown when a required purpose is not ticked.
+/// The id of a form block's error for a required purpose (`kelisim-form-error-<purpose>`),
+/// shown when its checkbox is not ticked.
 pub const FORM_ERROR_ID: &str = "kelisim-form-error";
 
 /// A purpose set for a form: what a `data-kelisim-form="<id>"` form asks consent for.

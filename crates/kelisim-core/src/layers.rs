@@ -457,6 +457,8 @@ pub fn form_block(config: &Config, form: &Form, language: Language) -> Value {
     )];
     for purpose in &form.purposes {
         let title = purpose.title.get(language).map_or("", String::as_str);
+        // Each required purpose has its own error, named by its checkbox.
+        let error_id = format!("{FORM_ERROR_ID}-{}", purpose.id);
         let mut checkbox = vec![
             ("type", "checkbox"),
             ("name", FORM_PURPOSES_FIELD),
@@ -466,7 +468,7 @@ pub fn form_block(config: &Config, form: &Form, language: Language) -> Value {
             checkbox.extend_from_slice(&[
                 ("data-kelisim-required", ""),
                 ("aria-required", "true"),
-                ("aria-describedby", FORM_ERROR_ID),
+                ("aria-describedby", &error_id),
             ]);
         }
         children.push(element(
@@ -489,7 +491,7 @@ pub fn form_block(config: &Config, form: &Form, language: Language) -> Value {
                 "p",
                 &[
                     ("class", "kelisim-form-error"),
-                    ("id", FORM_ERROR_ID),
+                    ("id", &error_id),
                     ("role", "alert"),
                     ("hidden", ""),
                 ],

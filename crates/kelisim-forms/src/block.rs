@@ -178,17 +178,21 @@ fn required_given(block: &Element) -> bool {
     let missing = boxes
         .iter()
         .find(|input| input.has_attribute("data-kelisim-required") && !input.checked());
-    let error = find(block, ".kelisim-form-error");
-    if let Some(error) = &error {
-        set_hidden(error, missing.is_none());
-    }
-    if let Some(missing) = missing {
-        set_attr(missing, "aria-invalid", "true");
-        focus(missing);
-        return false;
+    // The error of the first required purpose missing shows, each other one hides.
+    let shown = missing.and_then(|input| input.get_attribute("aria-describedby"));
+    for error in kelisim::browser::nodes_of(block.query_selector_all(".kelisim-form-error")) {
+        set_hidden(&error, error.get_attribute("id") != shown);
     }
     for input in &boxes {
-        remove_attr(input, "aria-invalid");
+        if Some(input) == missing {
+            set_attr(input, "aria-invalid", "true");
+        } else {
+            remove_attr(input, "aria-invalid");
+        }
+    }
+    if let Some(missing) = missing {
+        focus(missing);
+        return false;
     }
     true
 }

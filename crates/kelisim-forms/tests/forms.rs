@@ -137,6 +137,46 @@ fn the_block_states_everything_article_8_asks_for() {
     assert!(query("#signup .kelisim-form-consent + button[type=submit]").is_some());
 }
 
+/// With two required purposes each has its own error: the one of the first box missing shows,
+/// and that box is the one marked invalid.
+#[wasm_bindgen_test]
+fn each_required_purpose_says_its_own_error() {
+    reset("ru");
+    fixture(FORM);
+    let config = demo_config();
+    set(
+        &config,
+        &["forms", "0", "purposes", "1", "required"],
+        JsValue::TRUE,
+    );
+    init(&config);
+    let error_of = |id: &str| -> HtmlElement {
+        let described_by = purpose(id).get_attribute("aria-describedby").unwrap();
+        document()
+            .get_element_by_id(&described_by)
+            .unwrap()
+            .unchecked_into()
+    };
+    assert_ne!(error_of("account").id(), error_of("sms").id());
+    assert!(!submit());
+    assert!(!error_of("account").hidden() && error_of("sms").hidden());
+    purpose("account").set_checked(true);
+    assert!(!submit());
+    assert!(error_of("account").hidden() && !error_of("sms").hidden());
+    assert_eq!(purpose("account").get_attribute("aria-invalid"), None);
+    assert_eq!(
+        purpose("sms").get_attribute("aria-invalid").as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        active_element().as_ref(),
+        Some(purpose("sms").unchecked_ref())
+    );
+    purpose("sms").set_checked(true);
+    assert!(submit());
+    assert!(error_of("account").hidden() && error_of("sms").hidden());
+}
+
 /// The block is the compiler's tree, built as written; its ids are numbered per block, so two
 /// forms of one purpose set on a page each describe themselves by their own nodes.
 #[wasm_bindgen_test]
