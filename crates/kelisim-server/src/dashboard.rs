@@ -301,7 +301,7 @@ fn history_table(
             let _ = write!(
                 body,
                 "<tr><td colspan=\"7\">{}</td></tr>",
-                texts_seen(lang, config_id, archived)
+                texts_seen(lang, config_id, archived, receipt.form_id.as_deref())
             );
         }
     }
@@ -433,7 +433,14 @@ pub fn scans_section(lang: Lang, scans: &[crate::store::ScanReportRow]) -> Strin
 /// What the visitor saw, from the archived compiled config a receipt names: the first layer
 /// (title, text, the notes the law asks for, the three buttons) and each category, in the
 /// visitor's language, with the config id and the texts' fingerprint.
-fn texts_seen(lang: Lang, config_id: &str, archived: Option<&CompiledConfig>) -> String {
+/// What the visitor of a receipt saw, from the archived compiled config `config_id`: the
+/// banner's texts, or for a form receipt (`form_id`) the form's consent block as it was shown.
+fn texts_seen(
+    lang: Lang,
+    config_id: &str,
+    archived: Option<&CompiledConfig>,
+    form_id: Option<&str>,
+) -> String {
     let Some(config) = archived else {
         return format!(
             "<p class=\"note\">{} <code>{}</code></p>",
@@ -447,7 +454,7 @@ fn texts_seen(lang: Lang, config_id: &str, archived: Option<&CompiledConfig>) ->
     };
     let text = |name: &str| escape(config.texts.get(name).map_or("", String::as_str));
     let mut out = format!(
-        "<details><summary>{} ({})</summary><div lang=\"{}\"><h3>{}</h3><p>{}</p>",
+        "<details><summary>{} ({})</summary><div lang=\"{}\">",
         lang.t(
             "Келушінің көрген мәтіндері",
             "Тексты, которые видел посетитель",
@@ -455,8 +462,40 @@ fn texts_seen(lang: Lang, config_id: &str, archived: Option<&CompiledConfig>) ->
         ),
         escape(&config.language),
         escape(&config.language),
+    );
+    if let Some(form) = form_id.and_then(|id| config.forms.iter().find(|form| form.id == id)) {
+        if form.block.is_null() {
+            // Archived before blocks were compiled: the purposes it asked consent for.
+            let _ = write!(
+                out,
+                "<p class=\"note\">{}</p><ul>",
+                lang.t(
+                    "Бұл конфигурация форманың блогын сақтамаған; оның мақсаттары:",
+                    "Эта конфигурация не хранит блок формы; её цели:",
+                    "This config does not keep the form's block; its purposes:"
+                )
+            );
+            for purpose in &form.purposes {
+                let _ = write!(out, "<li>{}</li>", escape(&purpose.title));
+            }
+            out.push_str("</ul>");
+        } else {
+            out.push_str(&block_as_shown(&form.block));
+        }
+        let _ = write!(
+            out,
+            "<p class=\"note\">config_id <code>{}</code>, form <code>{}</code>, texts_hash <code>{}</code></p></div></details>",
+            escape(&config.config_id),
+            escape(&form.id),
+            escape(&form.texts_hash)
+        );
+        return out;
+    }
+    let _ = write!(
+        out,
+        "<h3>{}</h3><p>{}</p>",
         text("title"),
-        text("description"),
+        text("description")
     );
     for note in &config.first_layer {
         let _ = write!(out, "<p>{}</p>", escape(&note.text));
@@ -485,6 +524,41 @@ fn texts_seen(lang: Lang, config_id: &str, archived: Option<&CompiledConfig>) ->
         escape(&config.texts_hash)
     );
     out
+}
+
+/// A form's consent block as the visitor saw it, from the node tree the compiler wrote
+/// (`kelisim_core::layers::form_block`): its elements as they are (the tree holds only the
+/// tags a layer may have), every text escaped, a checkbox as an empty box, a link with its
+/// address, and no attribute, so nothing of it runs or loads here.
+fn block_as_shown(tree: &serde_json::Value) -> String {
+    let Some(items) = tree.as_array() else {
+        return tree.as_str().map(escape).unwrap_or_default();
+    };
+    let tag = items
+        .first()
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("");
+    let attribute = |name: &str| {
+        items
+            .get(1)
+            .and_then(|attributes| attributes.get(name))
+            .and_then(serde_json::Value::as_str)
+    };
+    // An error a visitor sees only after missing a box is not part of what the block states.
+    if attribute("hidden").is_some() {
+        return String::new();
+    }
+    let children: String = items.iter().skip(2).map(block_as_shown).collect();
+    match tag {
+        "input" if attribute("type") == Some("checkbox") => "\u{2610}".to_owned(),
+        "input" => String::new(),
+        "a" => format!(
+            "{children} (<code>{}</code>)",
+            escape(attribute("href").unwrap_or(""))
+        ),
+        _ if kelisim_core::compiled::is_layer_tag(tag) => format!("<{tag}>{children}</{tag}>"),
+        _ => children,
+    }
 }
 
 #[cfg(test)]

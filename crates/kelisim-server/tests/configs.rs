@@ -380,6 +380,39 @@ fn served_configs_are_archived_and_receipts_show_the_texts_they_attest() {
         receipt(3)["receipt_id"].as_str().unwrap(),
     );
     assert!(page.contains("нет в архиве"), "{page}");
+    // A form receipt's visitor saw the form's consent block, not the banner: the page shows
+    // the block the archive holds, checkboxes as boxes, nothing of it live.
+    let mut form = receipt(5);
+    form["config_id"] = first_id.as_str().into();
+    form["action"] = "form".into();
+    form["method"] = "form:submit".into();
+    form["form_id"] = "signup".into();
+    form["granted_purposes"] = serde_json::json!(["account"]);
+    form["denied_purposes"] = serde_json::json!(["sms", "email-news", "telegram"]);
+    let response = ureq::post(&format!("{base}/v1/receipts"))
+        .set("origin", "https://glazik.kz")
+        .send_string(&form.to_string())
+        .expect("201");
+    assert_eq!(response.status(), 201);
+    let page = dpo_page(&base, &dpo_token, form["receipt_id"].as_str().unwrap());
+    // The page lists the consent's history; the form receipt's row (its id's last place on
+    // the page, the search box holding it too), then what it attests.
+    let statement = page
+        .rsplit(form["receipt_id"].as_str().unwrap())
+        .next()
+        .and_then(|row| row.split("Тексты, которые видел посетитель").nth(1))
+        .and_then(|seen| seen.split("</td>").next())
+        .expect("the texts seen");
+    assert!(
+        statement.contains("\u{2610}")
+            && statement.contains("Я даю согласие")
+            && statement.contains("Telegram Messenger Inc.")
+            && statement.contains("form <code>signup</code>")
+            && !statement.contains("Мы используем файлы cookie")
+            && !statement.contains("<input")
+            && !statement.contains("Чтобы продолжить"),
+        "{statement}"
+    );
     // A malformed id is refused, naming the field.
     let mut body = receipt(4);
     body["config_id"] = "not-a-hash".into();
@@ -397,7 +430,7 @@ fn served_configs_are_archived_and_receipts_show_the_texts_they_attest() {
     let (ok, printed) = verify(&dir);
     assert!(ok, "{printed}");
     assert!(
-        printed.contains("3 receipts name a compiled config; 2 of them one the archive holds")
+        printed.contains("4 receipts name a compiled config; 3 of them one the archive holds")
             && printed.contains(&format!(
                 "its compiled config {} is not in the archive",
                 "0".repeat(64)
