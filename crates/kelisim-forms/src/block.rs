@@ -3,8 +3,9 @@
 //! purpose of the config's purpose set (the required one blocks submission with an accessible
 //! error), a "details" view with every Law 94-V Art. 8 p.4 item, and a hidden
 //! `kelisim_receipt_id` field: the block the compiler wrote as a node tree
-//! (`kelisim_core::layers::form_block`), so the archived config holds it as shown. On submit a `form` receipt records the purposes granted and
-//! refused (never a form value), and the store's backend links its record to that receipt id.
+//! (`kelisim_core::layers::form_block`), so the archived config holds it as shown. On submit a
+//! `form` receipt records the purposes granted and refused (never a form value), and the
+//! store's backend links its record to that receipt id.
 //!
 //! A purpose set with `"confirm": "sms"` adds a phone field (or uses the form's own
 //! `[data-kelisim-phone]` input), "send code", a code field and "confirm": the code goes
