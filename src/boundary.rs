@@ -32,11 +32,11 @@ pub fn config_from_js(compiled: &JsValue, kept: Option<&str>) -> Result<Config, 
     )
 }
 
-/// A compiled config object as the forms module reads it (`Config::from_compiled_for_forms`):
-/// the purposes of its forms and the texts of their confirmation steps, not what only the
-/// runtime reads.
+/// A compiled config object (see [`compiled_object`]) as the forms module reads it
+/// (`Config::from_compiled_for_forms`): what its forms' receipts state, their blocks checked,
+/// and the texts of their confirmation steps, not what only the runtime reads.
 pub fn config_with_forms_from_js(compiled: &JsValue) -> Result<Config, ConfigError> {
-    Config::from_compiled_for_forms(Js(compiled_object(compiled)?))
+    Config::from_compiled_for_forms(Js(compiled.clone()))
 }
 
 /// A JS value as the compiled-config reader walks it (`kelisim_core::compiled::Node`).
