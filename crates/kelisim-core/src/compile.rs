@@ -968,9 +968,18 @@ fn compile_variants(config: &Config, language: Language) -> Vec<CompiledVariant>
 }
 
 /// The minified stylesheet, then the theme's custom properties on `#kelisim` (later in the
-/// sheet, so they win over the defaults).
+/// sheet, so they win over the defaults). Only the colours a site changed are written: the
+/// stylesheet already sets the defaults.
 fn stylesheet(config: &Config) -> String {
-    let theme = &config.ui.theme;
+    // `validate_theme` writes all five, in `THEME_DEFAULTS` order.
+    let theme: Vec<&(String, String)> = config
+        .ui
+        .theme
+        .iter()
+        .zip(crate::config::THEME_DEFAULTS)
+        .filter(|((_, value), (_, default))| value != default)
+        .map(|(property, _)| property)
+        .collect();
     // Only the layouts the config and its variants show, in its one position.
     let layouts: Vec<Layout> = std::iter::once(config.ui.layout)
         .chain(

@@ -840,6 +840,33 @@ fn the_stylesheet_holds_only_the_layouts_shown() {
     assert!(!with_modal.contains(".kelisim--box"));
 }
 
+/// The stylesheet sets the theme's defaults itself, so a compiled config writes only the
+/// colours its site changed, after the defaults (so they win), for the banner and the
+/// floating button alike.
+#[test]
+fn the_theme_writes_only_the_colours_a_site_changed() {
+    use kelisim_core::config::THEME_DEFAULTS;
+    let mut raw: serde_json::Value = serde_json::from_str(&read("www/kelisim.json")).unwrap();
+    let style = |raw: &serde_json::Value| compile_text(&raw.to_string()).unwrap()[0].style.clone();
+    let defaults = style(&raw);
+    let base = &defaults[..defaults.find("#kelisim-reopen").unwrap()];
+    for (key, value) in THEME_DEFAULTS {
+        let property = ["--kelisim-", &key.replace('_', "-"), ":", value].concat();
+        assert!(base.contains(&property), "the stylesheet sets {property}");
+    }
+    assert!(
+        !defaults.contains("#kelisim,#kelisim-reopen{"),
+        "{defaults}"
+    );
+
+    raw["ui"]["theme"] = serde_json::json!({"accent": "#0b6b3a", "text": "#1b1b1f"});
+    let themed = style(&raw);
+    let theme = &themed[themed
+        .rfind("#kelisim,#kelisim-reopen{")
+        .expect("a theme block")..];
+    assert_eq!(theme, "#kelisim,#kelisim-reopen{--kelisim-accent:#0b6b3a}");
+}
+
 /// A browser reads the banner variant it shows as the config's banner: the one it kept, or a
 /// pick by weight; every variant's trees are checked all the same.
 #[test]
