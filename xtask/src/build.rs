@@ -453,7 +453,7 @@ const WASM_OPT_PASSES: [&str; 3] = [
 /// largest compiled config): a ratchet, not the goal (25,000, ../shared/SPEC.md). It sits just
 /// above today's size, so a change that adds bytes fails the test command, and the commit that
 /// raises it says why; a change that saves bytes lowers it.
-pub const GZIP_CEILING: usize = 49_430;
+pub const GZIP_CEILING: usize = 49_415;
 
 /// Fails when everything a site loads weighs more than [`GZIP_CEILING`] gzip bytes.
 pub fn check_size_ceiling(build: &Build) -> Result<()> {
