@@ -971,15 +971,7 @@ fn compile_variants(config: &Config, language: Language) -> Vec<CompiledVariant>
 /// sheet, so they win over the defaults). Only the colours a site changed are written: the
 /// stylesheet already sets the defaults.
 fn stylesheet(config: &Config) -> String {
-    // `validate_theme` writes all five, in `THEME_DEFAULTS` order.
-    let theme: Vec<&(String, String)> = config
-        .ui
-        .theme
-        .iter()
-        .zip(crate::config::THEME_DEFAULTS)
-        .filter(|((_, value), (_, default))| value != default)
-        .map(|(property, _)| property)
-        .collect();
+    let theme: Vec<&(String, String)> = config.ui.changed_colours().collect();
     // Only the layouts the config and its variants show, in its one position.
     let layouts: Vec<Layout> = std::iter::once(config.ui.layout)
         .chain(

@@ -841,6 +841,20 @@ pub struct Ui {
     pub reopen_position: Position,
 }
 
+impl Ui {
+    /// The theme's custom properties whose colour is not the default: the stylesheet sets the
+    /// defaults itself.
+    pub fn changed_colours(&self) -> impl Iterator<Item = &(String, String)> {
+        self.theme.iter().filter(|(property, value)| {
+            let default = THEME_PROPERTIES
+                .iter()
+                .position(|known| known == property)
+                .map(|index| THEME_DEFAULTS[index].1);
+            default != Some(value.as_str())
+        })
+    }
+}
+
 /// How the preferences are reopened after a choice: withdrawing must be as easy as consenting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reopen {
