@@ -429,7 +429,7 @@ fn build_forms(root: &Path, pkg: &Path) -> Result<FileSize> {
         root,
         &bindgen_dir.join("kelisim_forms.js"),
         &pkg.join("kelisim_forms.js"),
-        &["--bundle", "--format=esm"],
+        &["--bundle", "--format=esm", COMPILE_ALL_FUNCTIONS],
     )?;
     check_stack(&std::fs::read(&wasm_out)?, "kelisim_forms_bg.wasm")?;
     let glue = precompress(pkg, "kelisim_forms.js")?;
@@ -453,7 +453,7 @@ const WASM_OPT_PASSES: [&str; 3] = [
 /// largest compiled config): a ratchet, not the goal (25,000, ../shared/SPEC.md). It sits just
 /// above today's size, so a change that adds bytes fails the test command, and the commit that
 /// raises it says why; a change that saves bytes lowers it.
-pub const GZIP_CEILING: usize = 49_415;
+pub const GZIP_CEILING: usize = 49_435;
 
 /// Fails when everything a site loads weighs more than [`GZIP_CEILING`] gzip bytes.
 pub fn check_size_ceiling(build: &Build) -> Result<()> {
@@ -782,8 +782,21 @@ fn bundle_loader(
             .replace(BUILD_ID_PLACEHOLDER, build_id)
             .replace(COMPILER_SIZE_PLACEHOLDER, &compiler_kb),
     )?;
-    esbuild(root, &entry, out, &["--bundle", "--format=iife"])
+    esbuild(
+        root,
+        &entry,
+        out,
+        &["--bundle", "--format=iife", COMPILE_ALL_FUNCTIONS],
+    )
 }
+
+/// esbuild's option that starts a script with V8's explicit compile hint: the script's
+/// functions are compiled with it, on the thread that streams it in, instead of one by one on
+/// the main thread when first called. The glue's many small import functions all run as the
+/// module starts, so this takes their compiling off the page's critical path (browsers
+/// without the hint read a comment). Only for the scripts whose functions run at once: the
+/// loader with the runtime's glue, and the forms module's glue.
+const COMPILE_ALL_FUNCTIONS: &str = "--banner:js=//# allFunctionsCalledOnLoad";
 
 fn esbuild(root: &Path, input: &Path, output: &Path, extra: &[&str]) -> Result<()> {
     let outfile = format!("--outfile={}", output.display());
