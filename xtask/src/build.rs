@@ -425,11 +425,11 @@ fn build_forms(root: &Path, pkg: &Path) -> Result<FileSize> {
         &args,
         &[],
     )?;
-    esbuild(
+    esbuild_compiled_at_once(
         root,
         &bindgen_dir.join("kelisim_forms.js"),
         &pkg.join("kelisim_forms.js"),
-        &["--bundle", "--format=esm", COMPILE_ALL_FUNCTIONS],
+        &["--bundle", "--format=esm"],
     )?;
     check_stack(&std::fs::read(&wasm_out)?, "kelisim_forms_bg.wasm")?;
     let glue = precompress(pkg, "kelisim_forms.js")?;
@@ -782,21 +782,35 @@ fn bundle_loader(
             .replace(BUILD_ID_PLACEHOLDER, build_id)
             .replace(COMPILER_SIZE_PLACEHOLDER, &compiler_kb),
     )?;
-    esbuild(
-        root,
-        &entry,
-        out,
-        &["--bundle", "--format=iife", COMPILE_ALL_FUNCTIONS],
-    )
+    esbuild_compiled_at_once(root, &entry, out, &["--bundle", "--format=iife"])
 }
 
-/// esbuild's option that starts a script with V8's explicit compile hint: the script's
-/// functions are compiled with it, on the thread that streams it in, instead of one by one on
-/// the main thread when first called. The glue's many small import functions all run as the
-/// module starts, so this takes their compiling off the page's critical path (browsers
-/// without the hint read a comment). Only for the scripts whose functions run at once: the
-/// loader with the runtime's glue, and the forms module's glue.
-const COMPILE_ALL_FUNCTIONS: &str = "--banner:js=//# allFunctionsCalledOnLoad";
+/// V8's explicit compile hint: a script that starts with it has its functions compiled as it
+/// streams in, instead of one by one on the main thread when each is first called. The glue's
+/// many small import functions all run as the module starts, so this takes their compiling
+/// off the page's critical path (browsers without the hint read a comment).
+const COMPILE_HINT: &str = "//# allFunctionsCalledOnLoad";
+
+/// [`esbuild`] for a script whose functions run at once (the loader with the runtime's glue,
+/// the forms module's glue): its first line is [`COMPILE_HINT`], checked, so that a change in
+/// esbuild cannot drop the hint without a word.
+fn esbuild_compiled_at_once(
+    root: &Path,
+    input: &Path,
+    output: &Path,
+    extra: &[&str],
+) -> Result<()> {
+    let banner = format!("--banner:js={COMPILE_HINT}");
+    let mut args = extra.to_vec();
+    args.push(&banner);
+    esbuild(root, input, output, &args)?;
+    anyhow::ensure!(
+        std::fs::read_to_string(output)?.starts_with(&format!("{COMPILE_HINT}\n")),
+        "{} does not start with V8's compile hint `{COMPILE_HINT}`; has esbuild's --banner changed?",
+        output.display()
+    );
+    Ok(())
+}
 
 fn esbuild(root: &Path, input: &Path, output: &Path, extra: &[&str]) -> Result<()> {
     let outfile = format!("--outfile={}", output.display());
