@@ -1,6 +1,6 @@
 //! `cargo xtask build`: release wasm (pinned nightly, `-Z build-std`) -> wasm-bindgen (names and
 //! producers stripped) -> import/export names minified, glue rewritten to match -> wasm-opt -Oz
-//! -> the build id appended to the module (a custom section the loader checks) -> `pkg/` assembled from `pkg-template/`, the loader (`src/loader.js`) bundled with the glue by esbuild, then the
+//! -> the build id appended to the module (a custom section the loader checks) -> `pkg/` assembled from `pkg-template/`, the loader (`src/loader.js`) bundled with the glue by esbuild under V8's compile hint, then the
 //! size of every file a site loads, raw, gzip and brotli (and the ceiling the tests hold it to).
 
 use crate::tools::{run, wasm_opt, NIGHTLY};
