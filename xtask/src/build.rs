@@ -791,34 +791,24 @@ fn bundle_loader(
 /// off the page's critical path (browsers without the hint read a comment).
 const COMPILE_HINT: &str = "//# allFunctionsCalledOnLoad";
 
-/// [`esbuild`] for a script whose functions run at once (the loader with the runtime's glue,
-/// the forms module's glue): its first line is [`COMPILE_HINT`], checked, so that a change in
-/// esbuild cannot drop the hint without a word.
+/// Minifies `input` into `output` with esbuild (`extra`: its further options). Every script the
+/// build makes this way runs its functions at once (the loader with the runtime's glue, the forms
+/// module's glue), so each starts with [`COMPILE_HINT`], checked, so that a change in esbuild
+/// cannot drop the hint without a word.
 fn esbuild_compiled_at_once(
     root: &Path,
     input: &Path,
     output: &Path,
     extra: &[&str],
 ) -> Result<()> {
-    let banner = format!("--banner:js={COMPILE_HINT}");
-    let mut args = extra.to_vec();
-    args.push(&banner);
-    esbuild(root, input, output, &args)?;
-    anyhow::ensure!(
-        std::fs::read_to_string(output)?.starts_with(&format!("{COMPILE_HINT}\n")),
-        "{} does not start with V8's compile hint `{COMPILE_HINT}`; has esbuild's --banner changed?",
-        output.display()
-    );
-    Ok(())
-}
-
-fn esbuild(root: &Path, input: &Path, output: &Path, extra: &[&str]) -> Result<()> {
     let outfile = format!("--outfile={}", output.display());
+    let banner = format!("--banner:js={COMPILE_HINT}");
     let mut args = vec![
         input.to_str().context("path is not UTF-8")?,
         "--minify",
         "--log-level=warning",
         &outfile,
+        &banner,
     ];
     args.extend(extra);
     run(
@@ -828,7 +818,13 @@ fn esbuild(root: &Path, input: &Path, output: &Path, extra: &[&str]) -> Result<(
             .context("esbuild path is not UTF-8")?,
         &args,
         &[],
-    )
+    )?;
+    anyhow::ensure!(
+        std::fs::read_to_string(output)?.starts_with(&format!("{COMPILE_HINT}\n")),
+        "{} does not start with V8's compile hint `{COMPILE_HINT}`; has esbuild's --banner changed?",
+        output.display()
+    );
+    Ok(())
 }
 
 fn workspace_version(root: &Path) -> Result<String> {
